@@ -1,0 +1,84 @@
+//! Structural editors (pure: text in, text out) and the one dispatch point that applies a
+//! plan's [`EditKind`] to a file's current content.
+
+pub mod ini;
+pub mod json;
+pub mod nginx;
+pub mod text;
+
+use crate::plan::{EditKind, NginxContext};
+
+/// What the nginx editor needs to know about the rest of the host's configuration.
+pub struct EditContext<'a> {
+    /// The effective nginx configuration (`nginx -T`), for include-aware duplicate checks.
+    pub nginx: &'a nginx::Effective,
+}
+
+/// Applies one edit to `current` (`None`: the file does not exist) and returns the new text.
+///
+/// # Errors
+/// The editor's own error (a parse error with line and column, a missing context, a
+/// conflicting definition elsewhere), as text ready to show with the file's path.
+pub fn apply(
+    kind: &EditKind,
+    path: &str,
+    current: Option<&str>,
+    ctx: &EditContext<'_>,
+) -> Result<String, String> {
+    match kind {
+        EditKind::Whole { content, .. } => Ok(content.clone()),
+        EditKind::Line { line, matches } => {
+            let re = matches
+                .as_deref()
+                .map(regex::Regex::new)
+                .transpose()
+                .map_err(|e| format!("bad `match` regular expression: {e}"))?;
+            Ok(text::ensure_line(
+                current.unwrap_or_default(),
+                line,
+                re.as_ref(),
+            ))
+        }
+        EditKind::Requirements { ensure } => {
+            let mut out = current.unwrap_or_default().to_owned();
+            for requirement in ensure {
+                out = text::ensure_lines_requirements(&out, requirement);
+            }
+            Ok(out)
+        }
+        EditKind::Ini { section, set } => {
+            let text = current.ok_or_else(|| missing(path))?;
+            ini::set_keys(text, section, set).map_err(|e| e.to_string())
+        }
+        EditKind::Json { set } => {
+            let text = current.ok_or_else(|| missing(path))?;
+            json::set_keys(text, set).map_err(|e| e.to_string())
+        }
+        EditKind::Nginx { context, ensure } => {
+            let text = current.ok_or_else(|| missing(path))?;
+            let file_top = ctx
+                .nginx
+                .context_of(path)
+                .unwrap_or(nginx::ContextKind::Main);
+            let target = match context {
+                NginxContext::Main => nginx::Context::Main,
+                NginxContext::Http => nginx::Context::Http,
+                NginxContext::Server {
+                    server_name,
+                    listen,
+                } => nginx::Context::Server {
+                    server_name: server_name.clone(),
+                    listen: listen.clone(),
+                },
+            };
+            nginx::ensure(path, text, file_top, &target, ensure, ctx.nginx)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn missing(path: &str) -> String {
+    format!(
+        "{path} does not exist on the host (this step edits an existing file; check the path variable)"
+    )
+}

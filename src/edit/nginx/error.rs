@@ -1,0 +1,164 @@
+//! Error types of the nginx parser, the structural editor and the `nginx -T` dump reader.
+//!
+//! Every error says where (file, line, column when there is a place) and what to do about it.
+
+use thiserror::Error;
+
+/// A syntax error in nginx configuration text.
+///
+/// `line` and `column` are 1-based; the column counts characters, not bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Why a structural edit could not be made. Nothing was changed when this is returned.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EditError {
+    #[error("cannot parse {path}: {source}")]
+    Parse {
+        path: String,
+        #[source]
+        source: ParseError,
+    },
+
+    #[error("cannot parse the configuration to ensure: {source}")]
+    Snippet {
+        #[source]
+        source: ParseError,
+    },
+
+    #[error("the configuration to ensure is empty: give at least one directive or block")]
+    EmptySnippet,
+
+    #[error(
+        "no http block in {path}: the file has no \"http {{\" block and its top level is loaded in {file_top} context \
+         (is this the main nginx.conf? set context: http only for the file that holds \"http {{\", \
+         or for a site file included from http; use context: server to edit a server block)"
+    )]
+    NoHttpBlock { path: String, file_top: String },
+
+    #[error(
+        "{path} has {count} \"http {{\" blocks (lines {lines}): cannot tell which one to edit; merge them into one"
+    )]
+    SeveralHttpBlocks {
+        path: String,
+        count: usize,
+        lines: String,
+    },
+
+    #[error(
+        "\"{directive}\" (line {line}, column {column} of the configuration to ensure) cannot go into {context} context: \
+         {hint}"
+    )]
+    WrongContext {
+        directive: String,
+        line: usize,
+        column: usize,
+        context: String,
+        hint: String,
+    },
+
+    #[error(
+        "context {context} does not fit {path}: the file's top level is loaded in {file_top} context; {hint}"
+    )]
+    FileContext {
+        path: String,
+        context: String,
+        file_top: String,
+        hint: String,
+    },
+
+    #[error(
+        "no server block in {path}: nothing to put the configuration into \
+         (use context: http for a file without servers, or point file: at the site file that holds the server)"
+    )]
+    NoServer { path: String },
+
+    #[error(
+        "{path} has {count} server blocks and no server_name/listen was given to pick one; set server_name or listen \
+         in the context. Servers: {servers}"
+    )]
+    AmbiguousServer {
+        path: String,
+        count: usize,
+        servers: String,
+    },
+
+    #[error("no server in {path} matches {selector}; set server_name/listen to one of: {servers}")]
+    NoMatchingServer {
+        path: String,
+        selector: String,
+        servers: String,
+    },
+
+    #[error(
+        "{count} servers in {path} match {selector}; make the selector unique (set both server_name and listen). Matching: {servers}"
+    )]
+    SeveralMatchingServers {
+        path: String,
+        selector: String,
+        count: usize,
+        servers: String,
+    },
+
+    #[error(
+        "\"{identity}\" appears {count} times in the same block of {path} (lines {lines}): cannot tell which one to \
+         edit; remove the extra ones"
+    )]
+    AlreadyDuplicated {
+        identity: String,
+        path: String,
+        count: usize,
+        lines: String,
+    },
+
+    #[error(
+        "\"{identity}\" is already defined differently in {other_path} at line {line}, column {column}, which nginx \
+         loads in the same {context} context as {path}; adding it to {path} would define it twice. Edit or remove it in \
+         {other_path} (or point this step's file at {other_path})"
+    )]
+    ConflictElsewhere {
+        identity: String,
+        path: String,
+        other_path: String,
+        line: usize,
+        column: usize,
+        context: String,
+    },
+
+    #[error(
+        "editing {path} would produce text that does not parse ({source}); nothing was changed. This is a bug in the \
+         editor: report it together with the file"
+    )]
+    EditBroke {
+        path: String,
+        #[source]
+        source: ParseError,
+    },
+}
+
+/// Why the output of `nginx -T` could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DumpError {
+    #[error(
+        "not an `nginx -T` dump: expected a line \"# configuration file <path>:\" before line {line} \
+         (run `nginx -T` and pass its standard output)"
+    )]
+    NoHeader { line: usize },
+
+    #[error(
+        "the `nginx -T` dump holds no configuration file (did `nginx -T` fail? run `nginx -t` to see why)"
+    )]
+    Empty,
+
+    #[error("cannot parse {path} from the `nginx -T` dump: {source}")]
+    Parse {
+        path: String,
+        #[source]
+        source: ParseError,
+    },
+}

@@ -1,0 +1,34 @@
+//! Lossless nginx configuration parser and structural editor.
+//!
+//! - [`parse`] turns text into a [`Config`] whose [`Config::to_text`] gives the input back byte for byte (CRLF,
+//!   missing final newline, comments and odd spacing included).
+//! - [`ensure`] makes a snippet's directives/blocks exist exactly once in a context, splicing the change into the
+//!   original text so everything outside the edited span stays byte-identical.
+//! - [`Effective`] reads `nginx -T` output: every loaded file and the context its top level is loaded in, so an
+//!   item is never defined a second time in another file.
+//! - [`glob_match`] matches paths against nginx `include` globs.
+//!
+//! Pure: no I/O, no async.
+
+mod context;
+mod dump;
+mod ensure;
+mod error;
+mod identity;
+mod include;
+mod lexer;
+mod parse;
+mod print;
+mod target;
+mod text;
+mod tree;
+
+pub use context::{Context, ContextKind, FileRole, IncludeSite, guess_file_top};
+pub use dump::{Effective, EffectiveFile};
+pub use ensure::ensure;
+pub use error::{DumpError, EditError, ParseError};
+pub use identity::{Identity, identity, same_tokens};
+pub use include::{absolute_pattern, glob_match, is_glob};
+pub use parse::parse;
+pub use text::Position;
+pub use tree::{Block, Body, Config, Directive, Node, RawBlock, Span, Word};

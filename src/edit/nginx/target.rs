@@ -1,0 +1,297 @@
+//! Finding the block an edit goes into: the file's top level, its `http { }` block, or one of its servers.
+
+use super::context::ContextKind;
+use super::error::EditError;
+use super::tree::{Config, Directive, Node};
+
+/// The body an edit goes into.
+#[derive(Debug, Clone, Copy)]
+pub enum Container<'c> {
+    /// The top level of the file.
+    File,
+    /// The body of this block directive.
+    Block(&'c Directive),
+}
+
+/// A body to edit and the context nginx loads it in.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'c> {
+    pub container: Container<'c>,
+    pub kind: ContextKind,
+}
+
+impl<'c> Target<'c> {
+    /// The nodes of the body.
+    pub fn nodes(&self, config: &'c Config) -> &'c [Node] {
+        match self.container {
+            Container::File => config.nodes(),
+            Container::Block(directive) => directive.children(),
+        }
+    }
+}
+
+/// A server block chosen for an edit, with the http body around it.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerTarget<'c> {
+    pub server: Target<'c>,
+    /// The http body holding the server (`None` when the file itself is included inside a server).
+    pub http: Option<Target<'c>>,
+    /// First and last line of the server block (the whole file for a file included inside a server).
+    pub lines: (usize, usize),
+}
+
+/// The top level of a main configuration file.
+pub fn main_target<'c>(path: &str, file_top: ContextKind) -> Result<Target<'c>, EditError> {
+    if file_top == ContextKind::Main {
+        Ok(Target {
+            container: Container::File,
+            kind: ContextKind::Main,
+        })
+    } else {
+        Err(EditError::FileContext {
+            path: path.to_string(),
+            context: "main".to_string(),
+            file_top: file_top.to_string(),
+            hint: "main-context directives belong in the main nginx.conf; point file: at it"
+                .to_string(),
+        })
+    }
+}
+
+/// The http body of a file: its `http { }` block, or its top level when the file is included from http.
+pub fn http_target<'c>(
+    path: &str,
+    config: &'c Config,
+    file_top: ContextKind,
+) -> Result<Target<'c>, EditError> {
+    match file_top {
+        ContextKind::Http => Ok(Target {
+            container: Container::File,
+            kind: ContextKind::Http,
+        }),
+        ContextKind::Main => {
+            let blocks: Vec<&Directive> = config
+                .directives()
+                .filter(|d| d.name() == "http" && d.is_block())
+                .collect();
+            match blocks.as_slice() {
+                [http] => Ok(Target {
+                    container: Container::Block(http),
+                    kind: ContextKind::Http,
+                }),
+                [] => Err(EditError::NoHttpBlock {
+                    path: path.to_string(),
+                    file_top: file_top.to_string(),
+                }),
+                several => Err(EditError::SeveralHttpBlocks {
+                    path: path.to_string(),
+                    count: several.len(),
+                    lines: lines_of(config, several),
+                }),
+            }
+        }
+        ContextKind::Server | ContextKind::Location | ContextKind::Other => {
+            Err(EditError::NoHttpBlock {
+                path: path.to_string(),
+                file_top: file_top.to_string(),
+            })
+        }
+    }
+}
+
+/// The server block to edit, picked by `server_name` and/or `listen` when the file has several.
+pub fn server_target<'c>(
+    path: &str,
+    config: &'c Config,
+    file_top: ContextKind,
+    server_name: Option<&str>,
+    listen: Option<&str>,
+) -> Result<ServerTarget<'c>, EditError> {
+    let candidates = match file_top {
+        ContextKind::Server => {
+            let last_line = config.position(config.source().len()).line;
+            return Ok(ServerTarget {
+                server: Target {
+                    container: Container::File,
+                    kind: ContextKind::Server,
+                },
+                http: None,
+                lines: (1, last_line),
+            });
+        }
+        ContextKind::Http | ContextKind::Main => server_candidates(config, file_top),
+        ContextKind::Location | ContextKind::Other => {
+            return Err(EditError::FileContext {
+                path: path.to_string(),
+                context: "server".to_string(),
+                file_top: file_top.to_string(),
+                hint: "point file: at the site file or nginx.conf that holds the server block"
+                    .to_string(),
+            });
+        }
+    };
+    if candidates.is_empty() {
+        return Err(EditError::NoServer {
+            path: path.to_string(),
+        });
+    }
+    let (server, http) = pick_server(path, config, &candidates, server_name, listen)?;
+    Ok(ServerTarget {
+        server: Target {
+            container: Container::Block(server),
+            kind: ContextKind::Server,
+        },
+        http: Some(http),
+        lines: (
+            config.position(server.span.start).line,
+            config.position(server.span.end).line,
+        ),
+    })
+}
+
+/// Every server block of a site file (top level) or of a main file (inside `http`), with its http body.
+fn server_candidates(config: &Config, file_top: ContextKind) -> Vec<(&Directive, Target<'_>)> {
+    if file_top == ContextKind::Http {
+        let http = Target {
+            container: Container::File,
+            kind: ContextKind::Http,
+        };
+        return servers_in(config.directives())
+            .map(|server| (server, http))
+            .collect();
+    }
+    config
+        .directives()
+        .filter(|d| d.name() == "http")
+        .flat_map(|http| {
+            let body = Target {
+                container: Container::Block(http),
+                kind: ContextKind::Http,
+            };
+            servers_in(http.directives()).map(move |server| (server, body))
+        })
+        .collect()
+}
+
+/// The one candidate the selector picks (the only one when there is no selector).
+fn pick_server<'c>(
+    path: &str,
+    config: &Config,
+    candidates: &[(&'c Directive, Target<'c>)],
+    server_name: Option<&str>,
+    listen: Option<&str>,
+) -> Result<(&'c Directive, Target<'c>), EditError> {
+    let describe_all = |list: &[(&Directive, Target<'_>)]| {
+        list.iter()
+            .map(|(server, _)| describe_server(config, server))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let selector = describe_selector(server_name, listen);
+    if selector.is_empty() {
+        return match candidates {
+            [only] => Ok(*only),
+            several => Err(EditError::AmbiguousServer {
+                path: path.to_string(),
+                count: several.len(),
+                servers: describe_all(several),
+            }),
+        };
+    }
+    let matching: Vec<_> = candidates
+        .iter()
+        .copied()
+        .filter(|(server, _)| server_matches(server, server_name, listen))
+        .collect();
+    match matching.as_slice() {
+        [only] => Ok(*only),
+        [] => Err(EditError::NoMatchingServer {
+            path: path.to_string(),
+            selector,
+            servers: describe_all(candidates),
+        }),
+        several => Err(EditError::SeveralMatchingServers {
+            path: path.to_string(),
+            selector,
+            count: several.len(),
+            servers: describe_all(several),
+        }),
+    }
+}
+
+fn servers_in<'c>(
+    directives: impl Iterator<Item = &'c Directive>,
+) -> impl Iterator<Item = &'c Directive> {
+    directives.filter(|d| d.name() == "server" && d.is_block())
+}
+
+fn server_matches(server: &Directive, server_name: Option<&str>, listen: Option<&str>) -> bool {
+    let name_ok = server_name.is_none_or(|wanted| {
+        server
+            .directives()
+            .filter(|d| d.name() == "server_name")
+            .flat_map(|d| d.args.iter())
+            .any(|arg| arg.value.eq_ignore_ascii_case(wanted))
+    });
+    let listen_ok = listen.is_none_or(|wanted| {
+        server
+            .directives()
+            .filter(|d| d.name() == "listen")
+            .filter_map(|d| d.arg(0))
+            .any(|address| address == wanted || address.ends_with(&format!(":{wanted}")))
+    });
+    name_ok && listen_ok
+}
+
+fn describe_selector(server_name: Option<&str>, listen: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if let Some(name) = server_name {
+        parts.push(format!("server_name {name}"));
+    }
+    if let Some(listen) = listen {
+        parts.push(format!("listen {listen}"));
+    }
+    parts.join(" and ")
+}
+
+/// `line 12 (server_name a.example b.example; listen 80, [::]:80)`.
+pub fn describe_server(config: &Config, server: &Directive) -> String {
+    let line = config.position(server.span.start).line;
+    let names: Vec<&str> = server
+        .directives()
+        .filter(|d| d.name() == "server_name")
+        .flat_map(|d| {
+            d.args.iter().map(|arg| {
+                if arg.value.is_empty() {
+                    "\"\""
+                } else {
+                    arg.value.as_str()
+                }
+            })
+        })
+        .collect();
+    let listens: Vec<&str> = server
+        .directives()
+        .filter(|d| d.name() == "listen")
+        .filter_map(|d| d.arg(0))
+        .collect();
+    let names = if names.is_empty() {
+        "-".to_string()
+    } else {
+        names.join(" ")
+    };
+    let listens = if listens.is_empty() {
+        "-".to_string()
+    } else {
+        listens.join(", ")
+    };
+    format!("line {line} (server_name {names}; listen {listens})")
+}
+
+fn lines_of(config: &Config, directives: &[&Directive]) -> String {
+    directives
+        .iter()
+        .map(|d| config.position(d.span.start).line.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

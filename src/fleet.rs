@@ -1,0 +1,209 @@
+//! Running many hosts: all at once bounded by `--forks`, in `--serial` batches, stopping
+//! later batches when a batch fails beyond `--max-fail`. One host's failure never stops
+//! the other hosts of its batch.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use crate::host_run::{self, HostJob, HostReport, Outcome, RunOptions, Task};
+use crate::inventory::{Connection, ConnectionKind};
+use crate::report::event::Events;
+use crate::transport::Transport;
+use crate::transport::local::LocalSession;
+use crate::transport::ssh::{SshSession, SshTarget};
+
+/// How hosts are batched.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Serial {
+    Count(usize),
+    Percent(f64),
+}
+
+impl Serial {
+    /// Parses `N` or `P%`.
+    ///
+    /// # Errors
+    /// Anything else, with the accepted forms.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("--serial `{text}`: expected a host count (5) or a percentage (25%)");
+        if let Some(p) = text.strip_suffix('%') {
+            let p: f64 = p.trim().parse().map_err(|_| bad())?;
+            if !(p > 0.0 && p <= 100.0) {
+                return Err(bad());
+            }
+            Ok(Self::Percent(p))
+        } else {
+            let n: usize = text.trim().parse().map_err(|_| bad())?;
+            if n == 0 {
+                return Err(bad());
+            }
+            Ok(Self::Count(n))
+        }
+    }
+
+    fn batch_size(self, total: usize) -> usize {
+        match self {
+            Self::Count(n) => n,
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            Self::Percent(p) => ((total as f64 * p / 100.0).ceil() as usize).max(1),
+        }
+    }
+}
+
+/// Fleet-wide settings.
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    pub forks: usize,
+    pub serial: Option<Serial>,
+    /// Stop later batches once more than this percentage of a batch failed.
+    pub max_fail_percent: Option<f64>,
+    pub known_hosts: PathBuf,
+    pub accept_new_host_keys: bool,
+    pub connect_timeout: Duration,
+}
+
+/// A host to run and how to reach it.
+pub struct FleetHost {
+    pub job: HostJob,
+    pub connection: Connection,
+}
+
+/// Runs every host; the reports come back in the order of `hosts`.
+pub async fn run(
+    hosts: Vec<FleetHost>,
+    fleet: &FleetOptions,
+    opts: &RunOptions,
+    events: &Events,
+) -> Vec<HostReport> {
+    let total = hosts.len();
+    let batch = fleet.serial.map_or(total.max(1), |s| s.batch_size(total));
+    let forks = Arc::new(Semaphore::new(fleet.forks.max(1)));
+    let mut reports = Vec::with_capacity(total);
+    let mut stop = false;
+    let mut hosts = hosts.into_iter().peekable();
+    while hosts.peek().is_some() {
+        let this: Vec<FleetHost> = hosts.by_ref().take(batch).collect();
+        if stop {
+            for h in this {
+                reports.push(HostReport::unreachable(
+                    &h.job.host,
+                    Outcome::NotRun,
+                    "not started: an earlier batch failed beyond --max-fail".to_owned(),
+                    Instant::now(),
+                ));
+            }
+            continue;
+        }
+        let mut tasks = Vec::new();
+        for h in this {
+            let forks = Arc::clone(&forks);
+            let fleet = fleet.clone();
+            let opts = opts.clone();
+            let events = events.clone();
+            tasks.push(tokio::spawn(async move {
+                let _permit = forks.acquire_owned().await;
+                run_one(h, &fleet, &opts, &events).await
+            }));
+        }
+        let mut batch_reports = Vec::new();
+        for task in tasks {
+            match task.await {
+                Ok(r) => batch_reports.push(r),
+                Err(e) => batch_reports.push(HostReport::unreachable(
+                    "?",
+                    Outcome::Failed,
+                    format!("internal error: host task ended abnormally: {e}"),
+                    Instant::now(),
+                )),
+            }
+        }
+        if let Some(max) = fleet.max_fail_percent {
+            let failed = batch_reports
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.outcome,
+                        Outcome::Failed
+                            | Outcome::RolledBack
+                            | Outcome::RollbackFailed
+                            | Outcome::Unreachable
+                    )
+                })
+                .count();
+            #[allow(clippy::cast_precision_loss)]
+            let percent = failed as f64 * 100.0 / batch_reports.len().max(1) as f64;
+            if percent > max {
+                stop = true;
+            }
+        }
+        reports.extend(batch_reports);
+    }
+    reports
+}
+
+async fn run_one(
+    h: FleetHost,
+    fleet: &FleetOptions,
+    opts: &RunOptions,
+    events: &Events,
+) -> HostReport {
+    let started = Instant::now();
+    let transport = match connect(&h.connection, fleet).await {
+        Ok(t) => t,
+        Err(message) => {
+            return HostReport::unreachable(&h.job.host, Outcome::Unreachable, message, started);
+        }
+    };
+    let mut report = match opts.task {
+        Task::Plan => host_run::run_host(&transport, &h.job, opts, events).await,
+        Task::Rollback(date) => crate::rollback::run(&transport, &h.job, date, opts, events).await,
+        Task::Backups => crate::rollback::list(&transport, &h.job).await,
+    };
+    transport.close().await;
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+/// Opens the transport for a host.
+///
+/// # Errors
+/// The connection failed (message names host and port and says what to check).
+pub async fn connect(c: &Connection, fleet: &FleetOptions) -> Result<Transport, String> {
+    match c.kind {
+        ConnectionKind::Local => Ok(Transport::Local(LocalSession)),
+        ConnectionKind::Ssh => {
+            let target = SshTarget {
+                host: c.host.clone(),
+                port: c.port,
+                user: c
+                    .user
+                    .clone()
+                    .unwrap_or_else(|| std::env::var("USER").unwrap_or_else(|_| "root".to_owned())),
+                key_files: c.private_key_file.iter().map(|p| expand_home(p)).collect(),
+                known_hosts: fleet.known_hosts.clone(),
+                accept_new_host_keys: fleet.accept_new_host_keys,
+                connect_timeout: fleet.connect_timeout,
+                max_channels: 10,
+            };
+            SshSession::connect(&target)
+                .await
+                .map(Transport::Ssh)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// `~/x` -> `$HOME/x` (inventories often write key paths that way).
+fn expand_home(path: &std::path::Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
+    }
+}

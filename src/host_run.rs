@@ -1,0 +1,1191 @@
+//! One host's run, as a state machine:
+//! gather → edit (pure) → diff → [dry-run stops] → lock → preflight → journal + backups →
+//! (write → command/verify)* → commit, or rollback on any failure after the first write.
+//!
+//! Invariants kept here: nothing is written before the lock is held and the journal with
+//! the exact pre-images exists; a dry run writes nothing anywhere; a host with no change
+//! runs no command.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::edit::{self, EditContext, nginx};
+use crate::gather::{self, FileState, Gathered};
+use crate::journal::{self, JournalCommand, JournalFile, Manifest};
+use crate::plan::{Action, Check, CommandAction, EditKind, HostPlan, Step};
+use crate::remote::{self, FileContent, PlannedWrite};
+use crate::report::event::{Event, Events};
+use crate::transport::{Child, Transport};
+use crate::verify;
+
+/// Files larger than this are refused (they are not configuration files).
+pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+
+/// What to do with a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Compute and show the changes; touch nothing.
+    DryRun,
+    /// Change the host inside a transaction.
+    Apply,
+    /// Run the preflight and verify checks only.
+    Verify,
+}
+
+/// Run-wide settings shared by every host.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_id: String,
+    pub plan_name: String,
+    pub operator: String,
+    /// The date used for `.backup-YYYY-MM-DD` names.
+    pub today: chrono::NaiveDate,
+    pub mode: Mode,
+    /// `apply`, `repair`, `rollback` (recorded in the journal).
+    pub kind: String,
+    /// What the fleet does with each host.
+    pub task: Task,
+}
+
+/// The per-host task of a fleet run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// Run the plan (apply, dry run, drift, verify).
+    Plan,
+    /// Restore the dated backups of a day.
+    Rollback(chrono::NaiveDate),
+    /// List runs and backups.
+    Backups,
+}
+
+/// Everything needed to run one host.
+#[derive(Debug, Clone)]
+pub struct HostJob {
+    pub host: String,
+    pub plans: Vec<HostPlan>,
+    pub become_user: Option<String>,
+    /// Command printing the effective nginx config (`nginx -T`), when a step edits nginx.
+    pub nginx_dump: Option<String>,
+    /// For `apply --reviewed`: the change that was reviewed for this host.
+    pub reviewed: Option<crate::review::ReviewedHost>,
+}
+
+/// How a host's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    InSync,
+    WouldChange,
+    Changed,
+    /// Failed before anything was written: the host is untouched.
+    Failed,
+    /// Failed after writing; every file is back to its exact previous bytes.
+    RolledBack,
+    /// The rollback itself failed: NEEDS ATTENTION.
+    RollbackFailed,
+    Unreachable,
+    /// Not started: an earlier batch failed beyond `--max-fail`.
+    NotRun,
+}
+
+impl Outcome {
+    /// Short word for tables.
+    #[must_use]
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::InSync => "in sync",
+            Self::WouldChange => "would change",
+            Self::Changed => "changed",
+            Self::Failed => "FAILED (untouched)",
+            Self::RolledBack => "FAILED (rolled back)",
+            Self::RollbackFailed => "NEEDS ATTENTION",
+            Self::Unreachable => "UNREACHABLE",
+            Self::NotRun => "not run",
+        }
+    }
+}
+
+/// One file's change.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileChange {
+    pub path: String,
+    /// The path as the plan wrote it, when a symlink was followed.
+    pub via: Option<String>,
+    pub old: Option<String>,
+    pub new: String,
+    pub pre_sha256: Option<String>,
+    pub backup: Option<String>,
+}
+
+/// A command or check, and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRecord {
+    pub step: String,
+    pub label: String,
+    /// `ran`, `passed`, `failed`, `skipped`, `would run`.
+    pub status: String,
+    pub detail: String,
+}
+
+/// Why a host failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub step: Option<String>,
+    pub origin: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// The result of one host's run.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostReport {
+    pub host: String,
+    pub outcome: Outcome,
+    pub files: Vec<FileChange>,
+    pub actions: Vec<ActionRecord>,
+    pub notes: Vec<String>,
+    pub error: Option<Failure>,
+    pub seconds: f64,
+    #[serde(skip)]
+    pub secrets: Vec<String>,
+}
+
+impl HostReport {
+    /// A report for a host that could not be reached (or was not run).
+    #[must_use]
+    pub fn unreachable(host: &str, outcome: Outcome, message: String, started: Instant) -> Self {
+        Self {
+            host: host.to_owned(),
+            outcome,
+            files: Vec::new(),
+            actions: Vec::new(),
+            notes: Vec::new(),
+            error: Some(Failure {
+                step: None,
+                origin: None,
+                message,
+                hint: None,
+            }),
+            seconds: started.elapsed().as_secs_f64(),
+            secrets: Vec::new(),
+        }
+    }
+}
+
+/// A step with its play-scoped key.
+struct Flat<'a> {
+    key: String,
+    step: &'a Step,
+    deps: Vec<String>,
+}
+
+/// One file being edited.
+struct Buffer {
+    requested: String,
+    real: String,
+    original: Option<Vec<u8>>,
+    /// Text after the edits computed so far.
+    desired: Option<String>,
+    /// What the host has now (changes as writes happen).
+    on_host: Option<Vec<u8>>,
+    new_mode: u32,
+    backup: Option<String>,
+    /// The path under which `nginx -T` shows this file (it may show the symlink).
+    dump_path: String,
+}
+
+struct Host<'a> {
+    transport: &'a Transport,
+    job: &'a HostJob,
+    opts: &'a RunOptions,
+    events: Events,
+    report: HostReport,
+    started: Instant,
+}
+
+enum Stop {
+    /// Failed without touching the host.
+    Untouched(Failure),
+}
+
+/// Runs one host. Never panics on host or input errors: every failure ends in the report.
+pub async fn run_host(
+    transport: &Transport,
+    job: &HostJob,
+    opts: &RunOptions,
+    events: &Events,
+) -> HostReport {
+    let secrets: Vec<String> = job
+        .plans
+        .iter()
+        .flat_map(|p| p.secret_values.clone())
+        .collect();
+    let events = events.masking(&secrets);
+    let started = Instant::now();
+    let mut host = Host {
+        transport,
+        job,
+        opts,
+        events,
+        report: HostReport {
+            host: job.host.clone(),
+            outcome: Outcome::InSync,
+            files: Vec::new(),
+            actions: Vec::new(),
+            notes: Vec::new(),
+            error: None,
+            seconds: 0.0,
+            secrets,
+        },
+        started,
+    };
+    host.events.send(Event::HostStarted {
+        host: job.host.clone(),
+    });
+    if let Err(Stop::Untouched(failure)) = host.run().await {
+        host.report.outcome = Outcome::Failed;
+        host.report.error = Some(failure);
+    }
+    host.report.seconds = host.started.elapsed().as_secs_f64();
+    host.report
+}
+
+fn failure(step: Option<&Step>, message: String) -> Failure {
+    Failure {
+        step: step.map(|s| s.id.clone()),
+        origin: step.map(|s| s.origin.clone()),
+        message,
+        hint: step.and_then(|s| s.hint.clone()),
+    }
+}
+
+impl Host<'_> {
+    fn become_user(&self) -> Option<&str> {
+        self.job.become_user.as_deref()
+    }
+
+    fn phase(&self, phase: &str) {
+        self.events.send(Event::Phase {
+            host: self.job.host.clone(),
+            phase: phase.to_owned(),
+        });
+    }
+
+    fn record(&mut self, step: &Step, status: &str, detail: String) {
+        self.events.send(Event::StepDone {
+            host: self.job.host.clone(),
+            step: step.id.clone(),
+            label: step.label.clone(),
+            status: status.to_owned(),
+            detail: detail.clone(),
+        });
+        self.report.actions.push(ActionRecord {
+            step: step.id.clone(),
+            label: step.label.clone(),
+            status: status.to_owned(),
+            detail,
+        });
+    }
+
+    fn note(&mut self, message: String) {
+        self.events.send(Event::Note {
+            host: self.job.host.clone(),
+            message: message.clone(),
+        });
+        self.report.notes.push(message);
+    }
+
+    fn flat_steps(job: &HostJob) -> (Vec<Flat<'_>>, Vec<&Step>) {
+        let mut steps = Vec::new();
+        let mut preflight = Vec::new();
+        for (p, plan) in job.plans.iter().enumerate() {
+            preflight.extend(plan.preflight.iter());
+            for step in &plan.steps {
+                let deps = match &step.action {
+                    Action::Command(c) => c.if_changed.iter().map(|d| format!("{p}:{d}")).collect(),
+                    _ => Vec::new(),
+                };
+                steps.push(Flat {
+                    key: format!("{p}:{}", step.id),
+                    step,
+                    deps,
+                });
+            }
+        }
+        (steps, preflight)
+    }
+
+    async fn gather(&mut self, paths: &[String]) -> Result<Gathered, Stop> {
+        self.phase("gather");
+        let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
+        gather::gather(self.transport, self.become_user(), paths, &dumps)
+            .await
+            .map_err(|e| Stop::Untouched(failure(None, format!("gather: {e}"))))
+    }
+
+    async fn run(&mut self) -> Result<(), Stop> {
+        let job = self.job;
+        let (flat, preflight) = Self::flat_steps(job);
+        if self.opts.mode == Mode::Verify {
+            let mut checks = preflight.clone();
+            checks.extend(
+                flat.iter()
+                    .filter(|f| matches!(f.step.action, Action::Verify(_)))
+                    .map(|f| f.step),
+            );
+            return self.run_checks(&checks).await.map_err(Stop::Untouched);
+        }
+        let mut paths: Vec<String> = Vec::new();
+        for f in &flat {
+            if let Action::Edit(edit) = &f.step.action
+                && !paths.contains(&edit.path)
+            {
+                paths.push(edit.path.clone());
+            }
+        }
+        let mut gathered = self.gather(&paths).await?;
+        let mut lock: Option<Child> = None;
+        if !gathered.interrupted.is_empty() {
+            if self.opts.mode == Mode::DryRun {
+                let runs = gathered.interrupted.join(", ");
+                self.note(format!("interrupted run(s) {runs} found in the journal: the next apply rolls them back before anything else"));
+            } else {
+                lock = Some(self.lock().await?);
+                for run in gathered.interrupted.clone() {
+                    if let Err(message) = self.recover(&run, &preflight).await {
+                        self.report.outcome = Outcome::RollbackFailed;
+                        self.report.error = Some(failure(None, message));
+                        release(lock).await;
+                        return Ok(());
+                    }
+                }
+                gathered = self.gather(&paths).await?;
+            }
+        }
+        let outcome = self.compute(&flat, &gathered);
+        let (mut buffers, changed, snapshots) = match outcome {
+            Ok(v) => v,
+            Err(stop) => {
+                release(lock).await;
+                return Err(stop);
+            }
+        };
+        let changed_files: Vec<usize> = (0..buffers.len())
+            .filter(|&i| {
+                buffers[i].desired.as_deref().map(str::as_bytes) != buffers[i].original.as_deref()
+            })
+            .filter(|&i| buffers[i].desired.is_some())
+            .collect();
+        self.report.files = changed_files
+            .iter()
+            .map(|&i| {
+                let b = &buffers[i];
+                FileChange {
+                    path: b.real.clone(),
+                    via: (b.requested != b.real).then(|| b.requested.clone()),
+                    old: b
+                        .original
+                        .as_deref()
+                        .map(|o| String::from_utf8_lossy(o).into_owned()),
+                    new: b.desired.clone().unwrap_or_default(),
+                    pre_sha256: b.original.as_deref().map(journal::sha256_hex),
+                    backup: b.backup.clone(),
+                }
+            })
+            .collect();
+        if let Some(reviewed) = &self.job.reviewed {
+            let planned: Vec<(String, Option<String>, String)> = self
+                .report
+                .files
+                .iter()
+                .map(|f| {
+                    (
+                        f.path.clone(),
+                        f.pre_sha256.clone(),
+                        journal::sha256_hex(f.new.as_bytes()),
+                    )
+                })
+                .collect();
+            if let Err(message) = reviewed.check(&planned) {
+                release(lock).await;
+                return Err(Stop::Untouched(failure(
+                    None,
+                    format!("refusing to apply: {message}"),
+                )));
+            }
+        }
+        if changed_files.is_empty() {
+            self.report.outcome = Outcome::InSync;
+            release(lock).await;
+            return Ok(());
+        }
+        if self.opts.mode == Mode::DryRun {
+            for f in &flat {
+                match &f.step.action {
+                    Action::Command(c) if should_run(c, &f.deps, &changed) => {
+                        self.record(f.step, "would run", c.run.clone());
+                    }
+                    Action::Command(_) => self.record(
+                        f.step,
+                        "skipped",
+                        "nothing it depends on changes".to_owned(),
+                    ),
+                    Action::Verify(_) => self.record(f.step, "would run", String::new()),
+                    Action::Edit(_) => {}
+                }
+            }
+            self.report.outcome = Outcome::WouldChange;
+            return Ok(());
+        }
+        let lock = match lock {
+            Some(l) => l,
+            None => self.lock().await?,
+        };
+        let result = self
+            .transaction(
+                &flat,
+                &preflight,
+                &mut buffers,
+                &changed,
+                &snapshots,
+                &changed_files,
+            )
+            .await;
+        release(Some(lock)).await;
+        result
+    }
+
+    /// Computes every file's desired content. Returns buffers, the keys of the steps that
+    /// changed something, and per edit step the (buffer, content after the step).
+    #[allow(clippy::type_complexity)]
+    fn compute(
+        &mut self,
+        flat: &[Flat<'_>],
+        gathered: &Gathered,
+    ) -> Result<
+        (
+            Vec<Buffer>,
+            BTreeSet<String>,
+            HashMap<String, (usize, String)>,
+        ),
+        Stop,
+    > {
+        let effective = match gathered.dumps.first() {
+            Some(dump) if dump.exit != 0 => {
+                return Err(Stop::Untouched(failure(
+                    None,
+                    format!(
+                        "pre-flight: `{}` fails before any change (exit {}), so nothing was touched; nginx says:\n{}",
+                        dump.command,
+                        dump.exit,
+                        dump.output.trim()
+                    ),
+                )));
+            }
+            Some(dump) => nginx::Effective::from_dump(&dump.output).map_err(|e| {
+                Stop::Untouched(failure(
+                    None,
+                    format!("cannot read the output of `{}`: {e}", dump.command),
+                ))
+            })?,
+            None => nginx::Effective::empty(),
+        };
+        let mut buffers: Vec<Buffer> = Vec::new();
+        let mut index_of: HashMap<String, usize> = HashMap::new();
+        for file in &gathered.files {
+            if let Some(&i) = index_of.get(&file.real) {
+                index_of.insert(file.requested.clone(), i);
+                continue;
+            }
+            let (original, mode) = match &file.state {
+                FileState::Present { content, mode, .. } => (Some(content.clone()), *mode),
+                FileState::Absent => (None, 0o644),
+                FileState::NotAFile => {
+                    return Err(Stop::Untouched(failure(
+                        None,
+                        format!("{} exists but is not a regular file", file.real),
+                    )));
+                }
+                FileState::Unreadable => {
+                    return Err(Stop::Untouched(failure(
+                        None,
+                        format!(
+                            "{} cannot be read on the host (permissions? set ansible_become)",
+                            file.real
+                        ),
+                    )));
+                }
+            };
+            if original.as_ref().is_some_and(|o| o.len() > MAX_FILE_BYTES) {
+                return Err(Stop::Untouched(failure(
+                    None,
+                    format!(
+                        "{} is larger than {} MiB: refusing to edit it as a configuration file",
+                        file.real,
+                        MAX_FILE_BYTES / 1024 / 1024
+                    ),
+                )));
+            }
+            let desired = match &original {
+                Some(bytes) => Some(match std::str::from_utf8(bytes) {
+                    Ok(t) if !t.contains('\0') => t.to_owned(),
+                    _ => {
+                        return Err(Stop::Untouched(failure(
+                            None,
+                            format!(
+                                "{} is not UTF-8 text (binary file?): refusing to edit it",
+                                file.real
+                            ),
+                        )));
+                    }
+                }),
+                None => None,
+            };
+            let backup = original
+                .as_ref()
+                .map(|_| backup_path(&file.real, self.opts.today, &effective.include_globs()));
+            let dump_path = effective_path(&effective, &file.requested, &file.real, desired.as_deref());
+            let i = buffers.len();
+            buffers.push(Buffer {
+                dump_path,
+                requested: file.requested.clone(),
+                real: file.real.clone(),
+                on_host: original.clone(),
+                original,
+                desired,
+                new_mode: mode,
+                backup,
+            });
+            index_of.insert(file.real.clone(), i);
+            index_of.insert(file.requested.clone(), i);
+        }
+        let ctx = EditContext { nginx: &effective };
+        let mut changed = BTreeSet::new();
+        let mut snapshots = HashMap::new();
+        for f in flat {
+            let Action::Edit(edit) = &f.step.action else {
+                continue;
+            };
+            let Some(&i) = index_of.get(&edit.path) else {
+                return Err(Stop::Untouched(failure(
+                    Some(f.step),
+                    format!("internal: {} was not gathered", edit.path),
+                )));
+            };
+            let buffer = &mut buffers[i];
+            let new = edit::apply(&edit.kind, &buffer.dump_path, buffer.desired.as_deref(), &ctx)
+                .map_err(|message| {
+                    Stop::Untouched(failure(Some(f.step), format!("{}: {message}", buffer.real)))
+                })?;
+            if let EditKind::Whole {
+                mode: Some(mode), ..
+            } = &edit.kind
+                && buffer.original.is_none()
+            {
+                buffer.new_mode = *mode;
+            }
+            if buffer.desired.as_deref() != Some(new.as_str()) {
+                changed.insert(f.key.clone());
+            }
+            buffer.desired = Some(new.clone());
+            snapshots.insert(f.key.clone(), (i, new));
+        }
+        Ok((buffers, changed, snapshots))
+    }
+
+    async fn lock(&mut self) -> Result<Child, Stop> {
+        self.phase("lock");
+        let holder = format!(
+            "run {} by {} (pid {}) since {}",
+            self.opts.run_id,
+            self.opts.operator,
+            std::process::id(),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        let command = remote::lock_command(&holder, self.become_user());
+        let mut child = self.transport.spawn(&command).await.map_err(|e| {
+            Stop::Untouched(failure(None, format!("cannot take the run lock: {e}")))
+        })?;
+        let line =
+            tokio::time::timeout(std::time::Duration::from_secs(30), child.read_line()).await;
+        match line {
+            Ok(Ok(Some(l))) if l == "WSD-LOCKED" => Ok(child),
+            Ok(Ok(Some(l))) if l.starts_with("WSD-BUSY") => {
+                child.close().await;
+                Err(Stop::Untouched(failure(
+                    None,
+                    format!(
+                        "another wsdeploy run holds the lock on this host: {}; nothing was touched (wait for it, or check {}/lock.holder)",
+                        l.trim_start_matches("WSD-BUSY").trim(),
+                        remote::STATE_DIR
+                    ),
+                )))
+            }
+            other => {
+                child.close().await;
+                Err(Stop::Untouched(failure(
+                    None,
+                    format!(
+                        "cannot take the run lock (is util-linux `flock` installed? root or become needed): {other:?}"
+                    ),
+                )))
+            }
+        }
+    }
+
+    async fn run_checks(&mut self, checks: &[&Step]) -> Result<(), Failure> {
+        for step in checks {
+            match &step.action {
+                Action::Command(c) => {
+                    let out = self
+                        .transport
+                        .exec(&remote::wrap_command(&c.run, self.become_user()), None)
+                        .await
+                        .map_err(|e| failure(Some(step), e.to_string()))?;
+                    if c.expect_exit.contains(&out.code()) {
+                        self.record(step, "passed", String::new());
+                    } else {
+                        let text = out.combined();
+                        self.record(step, "failed", text.clone());
+                        return Err(failure(
+                            Some(step),
+                            format!(
+                                "`{}` ended with {}:\n{}",
+                                c.run,
+                                out.status_text(),
+                                text.trim()
+                            ),
+                        ));
+                    }
+                }
+                Action::Verify(check) => self.check(step, check).await?,
+                Action::Edit(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn check(&mut self, step: &Step, check: &Check) -> Result<(), Failure> {
+        match verify::run_check(self.transport, self.become_user(), check).await {
+            Ok(evidence) => {
+                self.record(step, "passed", evidence);
+                Ok(())
+            }
+            Err(message) => {
+                self.record(step, "failed", message.clone());
+                Err(failure(Some(step), message))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_lines)]
+    async fn transaction(
+        &mut self,
+        flat: &[Flat<'_>],
+        preflight: &[&Step],
+        buffers: &mut [Buffer],
+        changed: &BTreeSet<String>,
+        snapshots: &HashMap<String, (usize, String)>,
+        changed_files: &[usize],
+    ) -> Result<(), Stop> {
+        self.phase("preflight");
+        if let Err(mut f) = self.run_checks(preflight).await {
+            f.message = format!(
+                "pre-flight check failed before any change, so nothing was touched: {}",
+                f.message
+            );
+            return Err(Stop::Untouched(f));
+        }
+        let run_id = self.opts.run_id.clone();
+        let commands: Vec<JournalCommand> = flat
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| match &f.step.action {
+                Action::Command(c) if should_run(c, &f.deps, changed) => Some(JournalCommand {
+                    index: i,
+                    run: c.run.clone(),
+                    rerun_on_rollback: !c.if_changed.is_empty(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let manifest = Manifest {
+            run_id: run_id.clone(),
+            plan: self.opts.plan_name.clone(),
+            operator: self.opts.operator.clone(),
+            started: chrono::Utc::now().to_rfc3339(),
+            host: self.job.host.clone(),
+            kind: self.opts.kind.clone(),
+            files: changed_files
+                .iter()
+                .map(|&i| JournalFile {
+                    index: i,
+                    path: buffers[i].real.clone(),
+                    existed: buffers[i].original.is_some(),
+                    sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
+                    backup: buffers[i].backup.clone(),
+                })
+                .collect(),
+            commands,
+        };
+        let manifest_json = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+        let planned: Vec<PlannedWrite> = changed_files
+            .iter()
+            .map(|&i| PlannedWrite {
+                index: i,
+                path: buffers[i].real.clone(),
+                expected_sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
+                backup: buffers[i].backup.clone(),
+            })
+            .collect();
+        let script = remote::journal_script(&run_id, &manifest_json, &planned);
+        self.phase("journal");
+        let out = self
+            .transport
+            .exec(
+                &remote::script_runner(self.become_user()),
+                Some(script.as_bytes()),
+            )
+            .await
+            .map_err(|e| Stop::Untouched(failure(None, format!("writing the journal: {e}"))))?;
+        if !out.success() {
+            let text = out.combined();
+            let message = if out.code() == remote::EXIT_CHANGED_SINCE_READ {
+                format!(
+                    "a file changed on the host since it was read ({}); nothing was touched: run again to see the new diff",
+                    text.trim()
+                )
+            } else {
+                format!(
+                    "writing the journal/backups failed ({}), nothing was touched: {}",
+                    out.status_text(),
+                    text.trim()
+                )
+            };
+            return Err(Stop::Untouched(failure(None, message)));
+        }
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let Some(b) = line.strip_prefix("WSD-BACKUP ") {
+                self.note(format!("backup {b}"));
+            }
+        }
+        let mut ran: Vec<usize> = Vec::new();
+        let mut pending: Vec<usize> = Vec::new();
+        self.phase("apply");
+        let mut error: Option<Failure> = None;
+        for (position, f) in flat.iter().enumerate() {
+            match &f.step.action {
+                Action::Edit(_) => {
+                    if let Some((i, _)) = snapshots.get(&f.key) {
+                        if !pending.contains(i) {
+                            pending.push(*i);
+                        }
+                        if let Some((i, content)) = snapshots.get(&f.key) {
+                            buffers[*i].desired = Some(content.clone());
+                        }
+                    }
+                    if changed.contains(&f.key) {
+                        self.record(f.step, "changed", String::new());
+                    }
+                }
+                Action::Command(c) => {
+                    if let Err(e) = self.flush(buffers, &mut pending).await {
+                        error = Some(e);
+                        break;
+                    }
+                    if !should_run(c, &f.deps, changed) {
+                        self.record(
+                            f.step,
+                            "skipped",
+                            "nothing it depends on changed".to_owned(),
+                        );
+                        continue;
+                    }
+                    ran.push(position);
+                    let script = remote::journaled_command(&run_id, position, &c.run);
+                    let result = tokio::time::timeout(
+                        c.timeout,
+                        self.transport.exec(
+                            &remote::script_runner(self.become_user()),
+                            Some(script.as_bytes()),
+                        ),
+                    )
+                    .await;
+                    match result {
+                        Ok(Ok(out)) if c.expect_exit.contains(&out.code()) => {
+                            self.record(f.step, "ran", out.combined())
+                        }
+                        Ok(Ok(out)) => {
+                            let text = out.combined();
+                            self.record(f.step, "failed", text.clone());
+                            error = Some(failure(
+                                Some(f.step),
+                                format!(
+                                    "`{}` ended with {}:\n{}",
+                                    c.run,
+                                    out.status_text(),
+                                    text.trim()
+                                ),
+                            ));
+                            break;
+                        }
+                        Ok(Err(e)) => {
+                            error = Some(failure(Some(f.step), format!("`{}`: {e}", c.run)));
+                            break;
+                        }
+                        Err(_) => {
+                            error = Some(failure(
+                                Some(f.step),
+                                format!(
+                                    "`{}` did not finish within {}s",
+                                    c.run,
+                                    c.timeout.as_secs()
+                                ),
+                            ));
+                            break;
+                        }
+                    }
+                }
+                Action::Verify(check) => {
+                    if let Err(e) = self.flush(buffers, &mut pending).await {
+                        error = Some(e);
+                        break;
+                    }
+                    if let Err(e) = self.check(f.step, check).await {
+                        error = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        if error.is_none()
+            && let Err(e) = self.flush(buffers, &mut pending).await
+        {
+            error = Some(e);
+        }
+        match error {
+            None => {
+                let out = self
+                    .transport
+                    .exec(
+                        &remote::script_runner(self.become_user()),
+                        Some(remote::set_state_script(&run_id, "committed").as_bytes()),
+                    )
+                    .await;
+                if !matches!(&out, Ok(o) if o.success()) {
+                    self.note(format!("the change is complete but marking run {run_id} committed failed: the next run will treat it as interrupted"));
+                }
+                self.report.outcome = Outcome::Changed;
+                Ok(())
+            }
+            Some(failure) => {
+                self.report.error = Some(failure);
+                self.rollback(flat, preflight, &manifest, &ran).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the files whose desired content differs from what the host has.
+    async fn flush(
+        &mut self,
+        buffers: &mut [Buffer],
+        pending: &mut Vec<usize>,
+    ) -> Result<(), Failure> {
+        let due: Vec<usize> = pending
+            .drain(..)
+            .filter(|&i| {
+                buffers[i].desired.as_deref().map(str::as_bytes) != buffers[i].on_host.as_deref()
+            })
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        let contents: Vec<FileContent<'_>> = due
+            .iter()
+            .map(|&i| FileContent {
+                path: &buffers[i].real,
+                content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
+                new_mode: buffers[i].new_mode,
+            })
+            .collect();
+        let script = remote::write_script(&contents);
+        let out = self
+            .transport
+            .exec(
+                &remote::script_runner(self.become_user()),
+                Some(script.as_bytes()),
+            )
+            .await
+            .map_err(|e| failure(None, format!("writing files: {e}")))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        for (position, &i) in due.iter().enumerate() {
+            if stdout.lines().any(|l| l == format!("WSD-WROTE {position}")) {
+                buffers[i].on_host = buffers[i].desired.as_ref().map(|d| d.as_bytes().to_vec());
+            }
+        }
+        if out.success() {
+            Ok(())
+        } else {
+            Err(failure(
+                None,
+                format!(
+                    "writing files failed ({}): {}",
+                    out.status_text(),
+                    out.combined().trim()
+                ),
+            ))
+        }
+    }
+
+    async fn rollback(
+        &mut self,
+        flat: &[Flat<'_>],
+        preflight: &[&Step],
+        manifest: &Manifest,
+        ran: &[usize],
+    ) {
+        self.phase("rollback");
+        let run_id = manifest.run_id.clone();
+        let files: Vec<(usize, String, bool)> = manifest
+            .files
+            .iter()
+            .map(|f| (f.index, f.path.clone(), f.existed))
+            .collect();
+        let restored = self.restore(&run_id, &files).await;
+        let mut problems = Vec::new();
+        if let Err(e) = restored {
+            problems.push(e);
+        }
+        for &position in ran {
+            let Some(f) = flat.get(position) else {
+                continue;
+            };
+            if let Action::Command(c) = &f.step.action {
+                if c.if_changed.is_empty() {
+                    continue;
+                }
+                let out = self
+                    .transport
+                    .exec(&remote::wrap_command(&c.run, self.become_user()), None)
+                    .await;
+                match out {
+                    Ok(o) if c.expect_exit.contains(&o.code()) => {
+                        self.note(format!("rollback: re-ran `{}`", c.run))
+                    }
+                    Ok(o) => self.note(format!(
+                        "rollback: re-running `{}` ended with {}: {}",
+                        c.run,
+                        o.status_text(),
+                        o.combined().trim()
+                    )),
+                    Err(e) => self.note(format!("rollback: re-running `{}` failed: {e}", c.run)),
+                }
+            }
+        }
+        if problems.is_empty()
+            && let Err(f) = self.run_checks(preflight).await
+        {
+            problems.push(format!("health check after rollback failed: {}", f.message));
+        }
+        let state = if problems.is_empty() {
+            "rolled_back"
+        } else {
+            "rollback_failed"
+        };
+        let _ = self
+            .transport
+            .exec(
+                &remote::script_runner(self.become_user()),
+                Some(remote::set_state_script(&run_id, state).as_bytes()),
+            )
+            .await;
+        if problems.is_empty() {
+            self.report.outcome = Outcome::RolledBack;
+            self.note(format!("rolled back: every file is back to its exact previous bytes (journal {}/runs/{run_id})", remote::STATE_DIR));
+        } else {
+            self.report.outcome = Outcome::RollbackFailed;
+            self.note(format!(
+                "NEEDS ATTENTION: rollback incomplete: {}; pre-images are in {}/runs/{run_id}/pre (see manifest.json there)",
+                problems.join("; "),
+                remote::STATE_DIR
+            ));
+        }
+    }
+
+    async fn restore(
+        &mut self,
+        run_id: &str,
+        files: &[(usize, String, bool)],
+    ) -> Result<(), String> {
+        let script = remote::restore_script(run_id, files);
+        let out = self
+            .transport
+            .exec(
+                &remote::script_runner(self.become_user()),
+                Some(script.as_bytes()),
+            )
+            .await
+            .map_err(|e| format!("restoring files: {e}"))?;
+        if out.success() {
+            Ok(())
+        } else {
+            Err(format!("restoring files failed: {}", out.combined().trim()))
+        }
+    }
+
+    /// Rolls back a run that was interrupted (lost connection, killed agent).
+    async fn recover(&mut self, run_id: &str, preflight: &[&Step]) -> Result<(), String> {
+        self.phase("recover");
+        let out = self
+            .transport
+            .exec(
+                &remote::script_runner(self.become_user()),
+                Some(remote::read_journal_script(run_id).as_bytes()),
+            )
+            .await
+            .map_err(|e| format!("reading interrupted run {run_id}: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let manifest_b64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("M "))
+            .unwrap_or_default();
+        let ran: Vec<usize> = text
+            .lines()
+            .find_map(|l| l.strip_prefix("R "))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        use base64::Engine as _;
+        let manifest: Manifest = base64::engine::general_purpose::STANDARD
+            .decode(manifest_b64.trim())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| format!("interrupted run {run_id} has an unreadable manifest in {}/runs/{run_id}: inspect it by hand", remote::STATE_DIR))?;
+        let files: Vec<(usize, String, bool)> = manifest
+            .files
+            .iter()
+            .map(|f| (f.index, f.path.clone(), f.existed))
+            .collect();
+        self.restore(run_id, &files).await?;
+        for command in manifest
+            .commands
+            .iter()
+            .filter(|c| c.rerun_on_rollback && ran.contains(&c.index))
+        {
+            let out = self
+                .transport
+                .exec(
+                    &remote::wrap_command(&command.run, self.become_user()),
+                    None,
+                )
+                .await;
+            match out {
+                Ok(o) if o.success() => self.note(format!("recovery: re-ran `{}`", command.run)),
+                Ok(o) => self.note(format!(
+                    "recovery: `{}` ended with {}: {}",
+                    command.run,
+                    o.status_text(),
+                    o.combined().trim()
+                )),
+                Err(e) => self.note(format!("recovery: `{}` failed: {e}", command.run)),
+            }
+        }
+        if let Err(f) = self.run_checks(preflight).await {
+            let _ = self
+                .transport
+                .exec(
+                    &remote::script_runner(self.become_user()),
+                    Some(remote::set_state_script(run_id, "rollback_failed").as_bytes()),
+                )
+                .await;
+            return Err(format!(
+                "interrupted run {run_id} was restored but the health check failed: {}",
+                f.message
+            ));
+        }
+        let _ = self
+            .transport
+            .exec(
+                &remote::script_runner(self.become_user()),
+                Some(remote::set_state_script(run_id, "rolled_back").as_bytes()),
+            )
+            .await;
+        self.note(format!(
+            "recovered interrupted run {run_id} ({} by {}): restored {} file(s) to their pre-run bytes",
+            manifest.started,
+            manifest.operator,
+            manifest.files.len()
+        ));
+        Ok(())
+    }
+}
+
+async fn release(lock: Option<Child>) {
+    if let Some(child) = lock {
+        child.close().await;
+    }
+}
+
+fn should_run(c: &CommandAction, deps: &[String], changed: &BTreeSet<String>) -> bool {
+    c.if_changed.is_empty() || deps.iter().any(|d| changed.contains(d))
+}
+
+/// `<file>.backup-YYYY-MM-DD` beside the file, unless an nginx include glob would load
+/// it: then under `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`.
+#[must_use]
+pub fn backup_path(real: &str, today: chrono::NaiveDate, include_globs: &[String]) -> String {
+    let date = today.format("%Y-%m-%d");
+    let beside = format!("{real}.backup-{date}");
+    if include_globs.iter().any(|g| nginx::glob_match(g, &beside)) {
+        format!("{}/backups/{date}{real}", remote::STATE_DIR)
+    } else {
+        beside
+    }
+}
+
+/// The path under which `nginx -T` shows this buffer's file (it may show the symlink).
+fn effective_path(effective: &nginx::Effective, requested: &str, real: &str, text: Option<&str>) -> String {
+    if effective.context_of(requested).is_some() {
+        return requested.to_owned();
+    }
+    if effective.context_of(real).is_some() {
+        return real.to_owned();
+    }
+    if let Some(text) = text
+        && let Some(path) = effective.path_with_text(text)
+    {
+        return path;
+    }
+    real.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backups_avoid_include_globs() {
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+        let globs = vec![
+            "/etc/nginx/sites-enabled/*".to_owned(),
+            "/etc/nginx/conf.d/*.conf".to_owned(),
+        ];
+        assert_eq!(
+            backup_path("/etc/nginx/nginx.conf", day, &globs),
+            "/etc/nginx/nginx.conf.backup-2025-12-31"
+        );
+        assert_eq!(
+            backup_path("/etc/nginx/sites-enabled/odoo", day, &globs),
+            "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/odoo"
+        );
+        assert_eq!(
+            backup_path("/etc/nginx/conf.d/odoo.conf", day, &globs),
+            "/etc/nginx/conf.d/odoo.conf.backup-2025-12-31"
+        );
+    }
+}

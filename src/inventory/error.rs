@@ -1,0 +1,104 @@
+//! Errors raised while reading an inventory, selecting hosts or parsing `-e` arguments.
+
+use std::path::PathBuf;
+
+/// The accepted spellings of `-e`, quoted in every extra-vars error.
+pub const EXTRA_VARS_FORMS: &str = "accepted forms: -e key=value (several pairs separated by spaces), \
+-e '{\"key\": \"value\"}' (a JSON object), -e @vars.yml or -e @vars.json (a file holding a mapping)";
+
+/// Everything that can go wrong in the inventory module.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// Invalid YAML, or YAML whose structure is not what the inventory format expects.
+    ///
+    /// `snippet` is either empty or starts with a newline and shows the offending line.
+    #[error("{file} line {line} column {column}: {message}{snippet}")]
+    Yaml {
+        file: String,
+        line: u64,
+        column: u64,
+        message: String,
+        snippet: String,
+    },
+
+    /// The inventory file does not exist.
+    #[error("inventory not found: {path}{origin}{available}", origin = from_arg_suffix(from_arg.as_deref()), available = available_suffix(available))]
+    NotFound {
+        path: String,
+        from_arg: Option<String>,
+        available: Vec<String>,
+    },
+
+    /// A file or directory exists but cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A group graph that Ansible rejects as well (a group that contains itself).
+    #[error(
+        "{file}: group `{group}` is its own ancestor ({cycle}); remove one of these `children:` entries"
+    )]
+    GroupCycle {
+        file: String,
+        group: String,
+        cycle: String,
+    },
+
+    /// A host variable holds a value of the wrong type.
+    #[error("host `{host}`: variable `{var}` {expected} (got {got})")]
+    HostVar {
+        host: String,
+        var: String,
+        expected: String,
+        got: String,
+    },
+
+    /// `ansible_connection` names a connection plugin wsdeploy does not provide.
+    #[error(
+        "host `{host}`: ansible_connection `{value}` is not supported; use `ssh` (also spelled `paramiko` or `smart`) or `local`"
+    )]
+    UnsupportedConnection { host: String, value: String },
+
+    /// `ansible_become_method` names something other than sudo.
+    #[error("host `{host}`: ansible_become_method `{value}` is not supported; only `sudo` is")]
+    UnsupportedBecomeMethod { host: String, value: String },
+
+    /// A `--limit` term matched no host at all.
+    #[error("no hosts matched --limit '{limit}'{term}; known groups: {groups}", term = unmatched_term_suffix(limit, term), groups = groups.join(", "))]
+    LimitMatchedNothing {
+        limit: String,
+        term: String,
+        groups: Vec<String>,
+    },
+
+    /// A host pattern that cannot be parsed (for instance an invalid `~regex`).
+    #[error("invalid host pattern '{pattern}': {problem}")]
+    Pattern { pattern: String, problem: String },
+
+    /// A `-e` argument in none of the accepted forms.
+    #[error("invalid -e '{arg}': {problem}; {forms}", forms = EXTRA_VARS_FORMS)]
+    ExtraVars { arg: String, problem: String },
+}
+
+fn from_arg_suffix(from_arg: Option<&str>) -> String {
+    from_arg.map_or_else(String::new, |arg| format!(" (from -i {arg})"))
+}
+
+fn available_suffix(available: &[String]) -> String {
+    if available.is_empty() {
+        String::new()
+    } else {
+        format!("; available: {}", available.join(", "))
+    }
+}
+
+fn unmatched_term_suffix(limit: &str, term: &str) -> String {
+    if limit == term {
+        String::new()
+    } else {
+        format!(" (nothing matches '{term}')")
+    }
+}

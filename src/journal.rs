@@ -1,0 +1,105 @@
+//! The per-host run journal kept under `/var/lib/wsdeploy/runs/<run-id>/`: what a run is
+//! about to change, with the exact pre-images, so that any interruption can be undone.
+//!
+//! Layout: `manifest.json` (this module's [`Manifest`]), `pre/<i>` (pre-image of file `i`,
+//! copied on the host with owner and mode), `state` (`in_progress`, `committed`,
+//! `rolled_back`, `rollback_failed`), `ran` (indices of commands started, one per line).
+
+use serde::{Deserialize, Serialize};
+
+/// The journal record of one run on one host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Manifest {
+    pub run_id: String,
+    pub plan: String,
+    pub operator: String,
+    pub started: String,
+    pub host: String,
+    /// `apply`, `rollback`, `repair`.
+    pub kind: String,
+    pub files: Vec<JournalFile>,
+    /// Commands that may run (reload/restart); `ran` names the ones started.
+    pub commands: Vec<JournalCommand>,
+}
+
+/// One file the run may replace.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JournalFile {
+    pub index: usize,
+    pub path: String,
+    pub existed: bool,
+    pub sha256: Option<String>,
+    pub backup: Option<String>,
+}
+
+/// One command that may run, by its index in the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JournalCommand {
+    pub index: usize,
+    pub run: String,
+    /// Whether a rollback repeats it (reload/restart steps guarded by `if_changed`).
+    pub rerun_on_rollback: bool,
+}
+
+/// A new run id: UTC time plus a random suffix, sortable and unique enough per fleet.
+#[must_use]
+pub fn new_run_id() -> String {
+    let now = chrono::Utc::now();
+    let nanos = u64::from(now.timestamp_subsec_nanos());
+    let mix = nanos ^ (u64::from(std::process::id()) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+    format!("{}-{:06x}", now.format("%Y%m%dT%H%M%SZ"), mix & 0xff_ffff)
+}
+
+/// Who is running: `user@machine`.
+#[must_use]
+pub fn operator() -> String {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown-host".to_owned());
+    format!("{user}@{host}")
+}
+
+/// sha256 of bytes as lowercase hex.
+#[must_use]
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_round_trips_as_json() {
+        let m = Manifest {
+            run_id: new_run_id(),
+            plan: "odoo-websocket".into(),
+            operator: "ops@control".into(),
+            started: "2026-01-01T00:00:00Z".into(),
+            host: "lab-1".into(),
+            kind: "apply".into(),
+            files: vec![JournalFile {
+                index: 0,
+                path: "/etc/nginx/nginx.conf".into(),
+                existed: true,
+                sha256: Some(sha256_hex(b"x")),
+                backup: None,
+            }],
+            commands: vec![JournalCommand {
+                index: 3,
+                run: "nginx -s reload".into(),
+                rerun_on_rollback: true,
+            }],
+        };
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), m);
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

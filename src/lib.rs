@@ -1,0 +1,25 @@
+//! wsdeploy: agentless, idempotent, transactional deployment of WebSocket backends
+//! (Odoo, FastAPI/uvicorn, Frappe Socket.IO) behind nginx.
+//!
+//! Data flows one way: `cli` → `inventory` + `plan` (+ `template`) → `fleet` →
+//! `host_run` (gather → `edit` → `diff` → lock → `journal` → write → `verify`) over a
+//! `transport`, → `report` → `exit` code. See ARCHITECTURE.md.
+
+pub mod cli;
+pub mod diff;
+pub mod edit;
+pub mod exit;
+pub mod fleet;
+pub mod gather;
+pub mod host_run;
+pub mod inventory;
+pub mod journal;
+pub mod plan;
+pub mod remote;
+pub mod report;
+pub mod review;
+pub mod rollback;
+pub mod schedule;
+pub mod template;
+pub mod transport;
+pub mod verify;

@@ -1,0 +1,385 @@
+//! Reading plan files from the project: YAML parsing, `import` resolution and the
+//! host-independent checks (one kind per step, unique ids, `if_changed` references).
+//!
+//! This is the only part of `plan` that touches the file system.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::Spanned;
+
+use super::model::{PlanFile, StepSpec};
+
+/// A plan error: always names the file, and the line/column when known.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .message)]
+pub struct PlanError {
+    pub message: String,
+}
+
+impl PlanError {
+    fn at(file: &Path, line: u64, column: u64, what: impl std::fmt::Display) -> Self {
+        Self {
+            message: format!("{}:{line}:{column}: {what}", file.display()),
+        }
+    }
+}
+
+/// A loaded, validated plan: its plays in order.
+#[derive(Debug)]
+pub struct Plan {
+    pub name: String,
+    pub path: PathBuf,
+    pub plays: Vec<Play>,
+}
+
+/// One play: the steps for the hosts matching `hosts`.
+#[derive(Debug)]
+pub struct Play {
+    pub name: String,
+    pub file: PathBuf,
+    pub hosts: String,
+    pub defaults: serde_json::Map<String, serde_json::Value>,
+    pub vars: serde_json::Map<String, serde_json::Value>,
+    pub secrets: Vec<String>,
+    pub preflight: Vec<StepDef>,
+    pub steps: Vec<StepDef>,
+}
+
+/// One validated step with where it was written.
+#[derive(Debug)]
+pub struct StepDef {
+    pub id: String,
+    pub kind: StepKind,
+    pub line: u64,
+    pub column: u64,
+    pub spec: StepSpec,
+}
+
+/// The kind of a step, decided once at load time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Nginx,
+    Ini,
+    Json,
+    File,
+    Line,
+    Requirements,
+    Command,
+    Verify,
+}
+
+impl StepKind {
+    /// The key that selects this kind in YAML.
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Nginx => "nginx",
+            Self::Ini => "ini",
+            Self::Json => "json",
+            Self::File => "file",
+            Self::Line => "line",
+            Self::Requirements => "requirements",
+            Self::Command => "command",
+            Self::Verify => "verify",
+        }
+    }
+
+    /// Whether the step edits a file.
+    #[must_use]
+    pub fn edits_file(self) -> bool {
+        !matches!(self, Self::Command | Self::Verify)
+    }
+}
+
+const KINDS: &str = "nginx, ini, json, file, line, requirements, command, verify";
+
+/// Reads and validates a plan file (and the files it imports).
+///
+/// # Errors
+/// A missing file, a YAML error (with line and column), or a semantic error in a step.
+pub fn load(path: &Path) -> Result<Plan, PlanError> {
+    let mut seen = HashSet::new();
+    let file = read_plan_file(path)?;
+    let name = file.name.clone();
+    let mut plays = Vec::new();
+    collect_plays(path, file, &mut plays, &mut seen)?;
+    if plays.is_empty() {
+        return Err(PlanError::at(
+            path,
+            1,
+            1,
+            "the plan has no plays: give it `hosts:` and `steps:`, or `import:` other plans",
+        ));
+    }
+    Ok(Plan {
+        name,
+        path: path.to_path_buf(),
+        plays,
+    })
+}
+
+fn read_plan_file(path: &Path) -> Result<PlanFile, PlanError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PlanError {
+        message: format!(
+            "cannot read plan {}: {e} (PLAN defaults to plans/site.yml in the project directory)",
+            path.display()
+        ),
+    })?;
+    if text.trim().is_empty() {
+        return Err(PlanError::at(
+            path,
+            1,
+            1,
+            "the plan file is empty: expected a mapping with `name:` and `hosts:`/`steps:` or `import:`",
+        ));
+    }
+    serde_saphyr::from_str::<PlanFile>(&text).map_err(|e| yaml_error(path, &e))
+}
+
+/// Turns a YAML error into `file:line:column: message` plus the snippet.
+#[must_use]
+pub fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> PlanError {
+    let rendered = e.to_string();
+    let rendered = rendered.replace("<input>", &path.display().to_string());
+    let rendered = rendered
+        .strip_prefix("error: ")
+        .unwrap_or(&rendered)
+        .to_owned();
+    match e.location() {
+        Some(loc) => {
+            let body = rendered
+                .strip_prefix(&format!("line {} column {}: ", loc.line(), loc.column()))
+                .unwrap_or(&rendered)
+                .to_owned();
+            PlanError::at(path, loc.line(), loc.column(), body)
+        }
+        None => PlanError {
+            message: format!("{}: {rendered}", path.display()),
+        },
+    }
+}
+
+fn collect_plays(
+    path: &Path,
+    file: PlanFile,
+    plays: &mut Vec<Play>,
+    seen: &mut HashSet<PathBuf>,
+) -> Result<(), PlanError> {
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if !seen.insert(canonical) {
+        return Err(PlanError {
+            message: format!("{}: imported twice (import cycle?)", path.display()),
+        });
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for import in &file.import {
+        let target = dir.join(&import.value);
+        if !target.is_file() {
+            return Err(PlanError::at(
+                path,
+                import.referenced.line(),
+                import.referenced.column(),
+                format!(
+                    "imported plan `{}` not found ({})",
+                    import.value,
+                    target.display()
+                ),
+            ));
+        }
+        let inner = read_plan_file(&target)?;
+        collect_plays(&target, inner, plays, seen)?;
+    }
+    match (&file.hosts, file.steps.is_empty()) {
+        (None, true) => {
+            if file.import.is_empty() {
+                return Err(PlanError::at(
+                    path,
+                    1,
+                    1,
+                    "expected `hosts:` and `steps:` (a play) or `import:` (a list of plans)",
+                ));
+            }
+            Ok(())
+        }
+        (None, false) => Err(PlanError::at(
+            path,
+            1,
+            1,
+            "`steps:` needs `hosts:` (the inventory group or pattern the play targets)",
+        )),
+        (Some(_), true) => Err(PlanError::at(
+            path,
+            1,
+            1,
+            "`hosts:` is set but `steps:` is empty",
+        )),
+        (Some(hosts), false) => {
+            let hosts = hosts.clone();
+            let mut ids = HashSet::new();
+            let preflight = validate_steps(path, file.preflight, &mut ids, true)?;
+            let steps = validate_steps(path, file.steps, &mut ids, false)?;
+            plays.push(Play {
+                name: file.name,
+                file: path.to_path_buf(),
+                hosts,
+                defaults: file.defaults,
+                vars: file.vars,
+                secrets: file.secrets,
+                preflight,
+                steps,
+            });
+            Ok(())
+        }
+    }
+}
+
+fn validate_steps(
+    path: &Path,
+    specs: Vec<Spanned<StepSpec>>,
+    ids: &mut HashSet<String>,
+    preflight: bool,
+) -> Result<Vec<StepDef>, PlanError> {
+    let mut out: Vec<StepDef> = Vec::new();
+    for (index, spanned) in specs.into_iter().enumerate() {
+        let (line, column) = (spanned.referenced.line(), spanned.referenced.column());
+        let spec = spanned.value;
+        let err = |what: String| PlanError::at(path, line, column, what);
+        let kinds = present_kinds(&spec);
+        let kind = match kinds.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(err(format!(
+                    "step {} has no kind: give it exactly one of {KINDS}",
+                    index + 1
+                )));
+            }
+            many => {
+                let names: Vec<_> = many.iter().map(|k| k.key()).collect();
+                return Err(err(format!(
+                    "step {} has several kinds ({}): split it into one step per kind",
+                    index + 1,
+                    names.join(", ")
+                )));
+            }
+        };
+        if preflight && !matches!(kind, StepKind::Command | StepKind::Verify) {
+            return Err(err(format!(
+                "`preflight` holds checks only (command, verify), not `{}`",
+                kind.key()
+            )));
+        }
+        let id = spec.id.clone().unwrap_or_else(|| {
+            format!(
+                "{}{}-{}",
+                if preflight { "preflight-" } else { "" },
+                kind.key(),
+                index + 1
+            )
+        });
+        if !ids.insert(id.clone()) {
+            return Err(err(format!(
+                "duplicate step id `{id}`: ids must be unique within a play"
+            )));
+        }
+        if !spec.if_changed.is_empty() && kind != StepKind::Command {
+            return Err(err(format!(
+                "`if_changed` applies to `command` steps, not `{}`",
+                kind.key()
+            )));
+        }
+        for dep in &spec.if_changed {
+            match out.iter().find(|s| &s.id == dep) {
+                Some(s) if s.kind.edits_file() => {}
+                Some(_) => {
+                    return Err(err(format!(
+                        "`if_changed: {dep}` must name a step that edits a file (nginx, ini, json, file, line, requirements)"
+                    )));
+                }
+                None => {
+                    let known: Vec<_> = out
+                        .iter()
+                        .filter(|s| s.kind.edits_file())
+                        .map(|s| s.id.as_str())
+                        .collect();
+                    return Err(err(format!(
+                        "`if_changed: {dep}` names no earlier step; earlier file steps: {}",
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    )));
+                }
+            }
+        }
+        if kind != StepKind::Command && spec.expect_exit.is_some() {
+            return Err(err("`expect_exit` applies to `command` steps (use verify.command.expect_exit in checks)".to_owned()));
+        }
+        if kind != StepKind::Verify && (spec.retries.is_some() || spec.delay.is_some()) {
+            return Err(err("`retries`/`delay` apply to `verify` steps".to_owned()));
+        }
+        if let Some(verify) = &spec.verify {
+            let n = usize::from(verify.websocket.is_some())
+                + usize::from(verify.http.is_some())
+                + usize::from(verify.command.is_some());
+            if n != 1 {
+                return Err(err(
+                    "a `verify` step needs exactly one of websocket, http, command".to_owned(),
+                ));
+            }
+        }
+        if let Some(nginx) = &spec.nginx {
+            if !matches!(nginx.context.as_str(), "main" | "http" | "server") {
+                return Err(err(format!(
+                    "nginx context `{}` is not one of main, http, server",
+                    nginx.context
+                )));
+            }
+            if nginx.context != "server" && (nginx.server_name.is_some() || nginx.listen.is_some())
+            {
+                return Err(err(
+                    "`server_name`/`listen` select a server block: use them with `context: server`"
+                        .to_owned(),
+                ));
+            }
+        }
+        out.push(StepDef {
+            id,
+            kind,
+            line,
+            column,
+            spec,
+        });
+    }
+    Ok(out)
+}
+
+fn present_kinds(spec: &StepSpec) -> Vec<StepKind> {
+    let mut kinds = Vec::new();
+    if spec.nginx.is_some() {
+        kinds.push(StepKind::Nginx);
+    }
+    if spec.ini.is_some() {
+        kinds.push(StepKind::Ini);
+    }
+    if spec.json.is_some() {
+        kinds.push(StepKind::Json);
+    }
+    if spec.file.is_some() {
+        kinds.push(StepKind::File);
+    }
+    if spec.line.is_some() {
+        kinds.push(StepKind::Line);
+    }
+    if spec.requirements.is_some() {
+        kinds.push(StepKind::Requirements);
+    }
+    if spec.command.is_some() {
+        kinds.push(StepKind::Command);
+    }
+    if spec.verify.is_some() {
+        kinds.push(StepKind::Verify);
+    }
+    kinds
+}

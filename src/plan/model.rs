@@ -1,0 +1,182 @@
+//! The plan file format: what an operator writes in `plans/*.yml`.
+//!
+//! Parsed strictly: every struct denies unknown fields so a typo is an error that names
+//! the file, line and column and lists the expected keys. Values stay raw template
+//! strings here; `plan::render` turns them into concrete per-host steps.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use serde_saphyr::Spanned;
+
+/// One plan file: either a play (`hosts` + `steps`) or a list of `import`ed plan files.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    /// Human name shown in reports and journals.
+    pub name: String,
+    /// Other plan files (relative to this one) whose plays run in order, e.g. `site.yml`.
+    #[serde(default)]
+    pub import: Vec<Spanned<String>>,
+    /// Inventory pattern this play targets (`odoo`, `web:&prod`, `all`).
+    pub hosts: Option<String>,
+    /// Lowest-precedence variables (below the inventory), like an Ansible role's defaults.
+    #[serde(default)]
+    pub defaults: Map<String, Value>,
+    /// Play variables: above the inventory, below `-e`, as in Ansible.
+    #[serde(default)]
+    pub vars: Map<String, Value>,
+    /// Names of variables whose values are masked in every output, diff and journal.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Checks that must pass before anything changes, and that prove health after a rollback.
+    #[serde(default)]
+    pub preflight: Vec<Spanned<StepSpec>>,
+    /// The ordered, idempotent steps.
+    #[serde(default)]
+    pub steps: Vec<Spanned<StepSpec>>,
+}
+
+/// One step as written. Exactly one of the kind fields (`nginx`, `ini`, `json`, `file`,
+/// `line`, `requirements`, `command`, `verify`) must be present.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Name other steps use in `if_changed`.
+    pub id: Option<String>,
+    /// Description shown in reports.
+    pub name: Option<String>,
+    /// What to check when this step fails, shown with the failure.
+    pub hint: Option<String>,
+    /// A `command` runs only if one of these steps changed something in this run.
+    #[serde(default)]
+    pub if_changed: Vec<String>,
+    pub nginx: Option<NginxSpec>,
+    pub ini: Option<IniSpec>,
+    pub json: Option<JsonSpec>,
+    pub file: Option<FileSpec>,
+    pub line: Option<LineSpec>,
+    pub requirements: Option<RequirementsSpec>,
+    pub command: Option<String>,
+    /// Exit codes a `command` may return (default `[0]`).
+    pub expect_exit: Option<Vec<i32>>,
+    /// Seconds a `command` or check may take (default 120).
+    pub timeout: Option<u64>,
+    pub verify: Option<VerifySpec>,
+    /// Attempts for a `verify` step before it fails (default 10).
+    pub retries: Option<u32>,
+    /// Seconds between `verify` attempts (default 1).
+    pub delay: Option<f64>,
+}
+
+/// Ensure nginx directives/blocks exist exactly once in a context of a file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NginxSpec {
+    pub file: String,
+    /// `main`, `http` or `server`.
+    pub context: String,
+    /// With `context: server`: pick the server block whose `server_name` has this name.
+    pub server_name: Option<String>,
+    /// With `context: server`: pick the server block with this `listen` value.
+    pub listen: Option<String>,
+    /// The directives/blocks that must exist, in nginx syntax.
+    pub ensure: String,
+}
+
+/// Set keys in an INI section (odoo.conf), keeping comments and order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IniSpec {
+    pub file: String,
+    #[serde(default = "default_ini_section")]
+    pub section: String,
+    pub set: Map<String, Value>,
+}
+
+fn default_ini_section() -> String {
+    "options".to_owned()
+}
+
+/// Set top-level keys of a JSON object file, keeping key order and indentation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSpec {
+    pub file: String,
+    pub set: Map<String, Value>,
+}
+
+/// Whole-file content.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    pub path: String,
+    pub content: String,
+    /// Octal mode for a file that does not exist yet, as a string (`"0644"`).
+    pub mode: Option<String>,
+}
+
+/// Ensure one line exists (replacing the first line that matches `match`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineSpec {
+    pub file: String,
+    pub line: String,
+    #[serde(rename = "match")]
+    pub matches: Option<String>,
+}
+
+/// Ensure pip requirements in a `requirements.txt`, one per distribution, never duplicated.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementsSpec {
+    pub file: String,
+    pub ensure: Vec<String>,
+}
+
+/// A health check. Exactly one of `websocket`, `http`, `command`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySpec {
+    pub websocket: Option<WebSocketCheckSpec>,
+    pub http: Option<HttpCheckSpec>,
+    pub command: Option<CommandCheckSpec>,
+}
+
+/// A real WebSocket handshake sent from the host's point of view (through the SSH tunnel).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSocketCheckSpec {
+    /// `http://127.0.0.1/websocket?version=17.0-3` or `ws://...`: the address as the host sees it.
+    pub url: String,
+    /// The `Origin` header to send; omit to send none.
+    pub origin: Option<String>,
+    /// The `Host` header, when it must differ from the URL's host.
+    pub host: Option<String>,
+    #[serde(default)]
+    pub headers: Map<String, Value>,
+    /// Expected status (default 101).
+    pub status: Option<u16>,
+}
+
+/// An HTTP request sent from the host's point of view.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheckSpec {
+    pub url: String,
+    #[serde(default)]
+    pub headers: Map<String, Value>,
+    /// Expected status (default 200).
+    pub status: Option<u16>,
+    /// Text the body must contain.
+    pub contains: Option<String>,
+}
+
+/// A command run on the host whose output must (not) contain a text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandCheckSpec {
+    pub run: String,
+    pub contains: Option<String>,
+    pub not_contains: Option<String>,
+    pub expect_exit: Option<Vec<i32>>,
+}

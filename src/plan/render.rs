@@ -1,0 +1,437 @@
+//! Rendering a play for one host: merge variables with Ansible's precedence for the
+//! sources wsdeploy knows, render every template, type every value.
+//!
+//! Pure: no I/O. Errors name the plan file, line, column, the step and the host.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::load::{Play, StepDef, StepKind};
+use super::step::{
+    Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Step,
+};
+use crate::template::{Renderer, TemplateError};
+
+/// A play rendered for one host.
+#[derive(Debug, Clone)]
+pub struct HostPlan {
+    pub play: String,
+    pub preflight: Vec<Step>,
+    pub steps: Vec<Step>,
+    /// Values to mask in every output (from the play's `secrets:` list).
+    pub secret_values: Vec<String>,
+    /// The command that prints the effective nginx configuration (`nginx_dump_cmd`,
+    /// default `nginx -T`), when a step edits nginx files.
+    pub nginx_dump: Option<String>,
+}
+
+/// A rendering error for one host.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: step `{step}` for host {host}: {message}")]
+pub struct RenderError {
+    pub origin: String,
+    pub step: String,
+    pub host: String,
+    pub message: String,
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Merges variables: play defaults < inventory (host, groups) < play vars < extra vars.
+#[must_use]
+pub fn merge_vars(
+    play: &Play,
+    host_name: &str,
+    host_vars: &Map<String, Value>,
+    extra: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut vars = play.defaults.clone();
+    vars.insert(
+        "inventory_hostname".to_owned(),
+        Value::String(host_name.to_owned()),
+    );
+    for (k, v) in host_vars {
+        vars.insert(k.clone(), v.clone());
+    }
+    for (k, v) in &play.vars {
+        vars.insert(k.clone(), v.clone());
+    }
+    for (k, v) in extra {
+        vars.insert(k.clone(), v.clone());
+    }
+    vars
+}
+
+/// Renders a play for a host whose merged variables are `vars`.
+///
+/// # Errors
+/// The first step that cannot be rendered (undefined variable, bad value).
+pub fn render_play(
+    play: &Play,
+    host: &str,
+    vars: Map<String, Value>,
+) -> Result<HostPlan, RenderError> {
+    let renderer = Renderer::new(vars);
+    let file = play.file.display().to_string();
+    let mut secret_values = Vec::new();
+    for name in &play.secrets {
+        if let Ok(Some(value)) = renderer.var(name) {
+            let text = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            if !text.is_empty() {
+                secret_values.push(text);
+            }
+        }
+    }
+    let render_all = |defs: &[StepDef]| -> Result<Vec<Step>, RenderError> {
+        defs.iter()
+            .map(|def| {
+                render_step(def, &renderer)
+                    .map_err(|message| RenderError {
+                        origin: format!("{file}:{}:{}", def.line, def.column),
+                        step: def.id.clone(),
+                        host: host.to_owned(),
+                        message,
+                    })
+                    .map(|(label, hint, action)| Step {
+                        id: def.id.clone(),
+                        label,
+                        hint,
+                        origin: format!("{file}:{}", def.line),
+                        action,
+                    })
+            })
+            .collect()
+    };
+    let nginx_dump = if play.steps.iter().any(|s| s.kind == StepKind::Nginx) {
+        let dump = renderer.var("nginx_dump_cmd").map_err(|e| RenderError {
+            origin: file.clone(),
+            step: "nginx_dump_cmd".to_owned(),
+            host: host.to_owned(),
+            message: e.to_string(),
+        })?;
+        Some(match dump {
+            Some(Value::String(s)) => s,
+            Some(other) => other.to_string(),
+            None => "nginx -T".to_owned(),
+        })
+    } else {
+        None
+    };
+    Ok(HostPlan {
+        play: play.name.clone(),
+        preflight: render_all(&play.preflight)?,
+        steps: render_all(&play.steps)?,
+        secret_values,
+        nginx_dump,
+    })
+}
+
+type Rendered = (String, Option<String>, Action);
+
+fn r(renderer: &Renderer, field: &str, value: &str) -> Result<String, String> {
+    renderer.render(value).map_err(|e| match e {
+        TemplateError::Undefined { .. } | TemplateError::Cycle { .. } => format!("`{field}`: {e}"),
+        other => format!("`{field}`: {other}"),
+    })
+}
+
+fn absolute(field: &str, path: String) -> Result<String, String> {
+    if path.starts_with('/') && !path.split('/').any(|part| part == "..") {
+        Ok(path)
+    } else {
+        Err(format!(
+            "`{field}` must be an absolute path without `..`, got `{path}`"
+        ))
+    }
+}
+
+fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
+    let spec = &def.spec;
+    let hint = spec
+        .hint
+        .as_deref()
+        .map(|h| r(renderer, "hint", h))
+        .transpose()?;
+    let timeout = spec.timeout.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+    let (default_label, action) = match def.kind {
+        StepKind::Nginx => {
+            let n = spec.nginx.as_ref().ok_or("internal: nginx spec missing")?;
+            let path = absolute("nginx.file", r(renderer, "nginx.file", &n.file)?)?;
+            let context = match n.context.as_str() {
+                "main" => NginxContext::Main,
+                "http" => NginxContext::Http,
+                _ => NginxContext::Server {
+                    server_name: n
+                        .server_name
+                        .as_deref()
+                        .map(|s| r(renderer, "nginx.server_name", s))
+                        .transpose()?,
+                    listen: n
+                        .listen
+                        .as_deref()
+                        .map(|s| r(renderer, "nginx.listen", s))
+                        .transpose()?,
+                },
+            };
+            let ensure = r(renderer, "nginx.ensure", &n.ensure)?;
+            (
+                format!("nginx {} in {path}", n.context),
+                Action::Edit(FileEdit {
+                    path,
+                    kind: EditKind::Nginx { context, ensure },
+                }),
+            )
+        }
+        StepKind::Ini => {
+            let i = spec.ini.as_ref().ok_or("internal: ini spec missing")?;
+            let path = absolute("ini.file", r(renderer, "ini.file", &i.file)?)?;
+            let section = r(renderer, "ini.section", &i.section)?;
+            let mut set = Vec::new();
+            for (k, v) in &i.set {
+                set.push((k.clone(), ini_value(renderer, k, v)?));
+            }
+            (
+                format!("ini [{section}] in {path}"),
+                Action::Edit(FileEdit {
+                    path,
+                    kind: EditKind::Ini { section, set },
+                }),
+            )
+        }
+        StepKind::Json => {
+            let j = spec.json.as_ref().ok_or("internal: json spec missing")?;
+            let path = absolute("json.file", r(renderer, "json.file", &j.file)?)?;
+            let mut set = Vec::new();
+            for (k, v) in &j.set {
+                let value = renderer
+                    .render_value(v)
+                    .map_err(|e| format!("`json.set.{k}`: {e}"))?;
+                set.push((k.clone(), value));
+            }
+            (
+                format!("json keys in {path}"),
+                Action::Edit(FileEdit {
+                    path,
+                    kind: EditKind::Json { set },
+                }),
+            )
+        }
+        StepKind::File => {
+            let f = spec.file.as_ref().ok_or("internal: file spec missing")?;
+            let path = absolute("file.path", r(renderer, "file.path", &f.path)?)?;
+            let content = r(renderer, "file.content", &f.content)?;
+            let mode = match &f.mode {
+                Some(m) => Some(u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(
+                    |_| format!("`file.mode` must be an octal string such as \"0644\", got `{m}`"),
+                )?),
+                None => None,
+            };
+            (
+                format!("file {path}"),
+                Action::Edit(FileEdit {
+                    path,
+                    kind: EditKind::Whole { content, mode },
+                }),
+            )
+        }
+        StepKind::Line => {
+            let l = spec.line.as_ref().ok_or("internal: line spec missing")?;
+            let path = absolute("line.file", r(renderer, "line.file", &l.file)?)?;
+            let line = r(renderer, "line.line", &l.line)?;
+            let matches = l
+                .matches
+                .as_deref()
+                .map(|m| r(renderer, "line.match", m))
+                .transpose()?;
+            if let Some(m) = &matches {
+                regex::Regex::new(m)
+                    .map_err(|e| format!("`line.match` is not a valid regular expression: {e}"))?;
+            }
+            (
+                format!("line in {path}"),
+                Action::Edit(FileEdit {
+                    path,
+                    kind: EditKind::Line { line, matches },
+                }),
+            )
+        }
+        StepKind::Requirements => {
+            let q = spec
+                .requirements
+                .as_ref()
+                .ok_or("internal: requirements spec missing")?;
+            let path = absolute(
+                "requirements.file",
+                r(renderer, "requirements.file", &q.file)?,
+            )?;
+            let ensure = q
+                .ensure
+                .iter()
+                .map(|e| r(renderer, "requirements.ensure", e))
+                .collect::<Result<Vec<_>, _>>()?;
+            (
+                format!("requirements in {path}"),
+                Action::Edit(FileEdit {
+                    path,
+                    kind: EditKind::Requirements { ensure },
+                }),
+            )
+        }
+        StepKind::Command => {
+            let run = r(
+                renderer,
+                "command",
+                spec.command.as_deref().unwrap_or_default(),
+            )?;
+            if run.trim().is_empty() {
+                return Err("`command` is empty".to_owned());
+            }
+            (
+                format!("run `{run}`"),
+                Action::Command(CommandAction {
+                    run,
+                    if_changed: spec.if_changed.clone(),
+                    expect_exit: spec.expect_exit.clone().unwrap_or_else(|| vec![0]),
+                    timeout,
+                }),
+            )
+        }
+        StepKind::Verify => {
+            let v = spec
+                .verify
+                .as_ref()
+                .ok_or("internal: verify spec missing")?;
+            let (label, probe) = render_probe(v, renderer)?;
+            let delay = spec.delay.unwrap_or(1.0);
+            if !(0.0..=600.0).contains(&delay) {
+                return Err(format!(
+                    "`delay` must be between 0 and 600 seconds, got {delay}"
+                ));
+            }
+            (
+                label,
+                Action::Verify(Check {
+                    probe,
+                    retries: spec.retries.unwrap_or(10).max(1),
+                    delay: Duration::from_secs_f64(delay),
+                    timeout: spec
+                        .timeout
+                        .map_or(Duration::from_secs(10), Duration::from_secs),
+                }),
+            )
+        }
+    };
+    let label = match &spec.name {
+        Some(name) => r(renderer, "name", name)?,
+        None => default_label,
+    };
+    Ok((label, hint, action))
+}
+
+fn ini_value(renderer: &Renderer, key: &str, value: &Value) -> Result<String, String> {
+    Ok(match value {
+        Value::String(s) => r(renderer, &format!("ini.set.{key}"), s)?,
+        Value::Bool(true) => "True".to_owned(),
+        Value::Bool(false) => "False".to_owned(),
+        Value::Number(n) => n.to_string(),
+        Value::Null => String::new(),
+        other => {
+            return Err(format!(
+                "`ini.set.{key}` must be a string, number or boolean, got {other}"
+            ));
+        }
+    })
+}
+
+fn headers(
+    renderer: &Renderer,
+    field: &str,
+    map: &Map<String, Value>,
+) -> Result<Vec<(String, String)>, String> {
+    map.iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => r(renderer, &format!("{field}.{k}"), s)?,
+                other => other.to_string(),
+            };
+            if text.contains(['\r', '\n']) || k.contains(['\r', '\n', ':']) {
+                return Err(format!(
+                    "`{field}.{k}`: header names/values cannot contain newlines"
+                ));
+            }
+            Ok((k.clone(), text))
+        })
+        .collect()
+}
+
+fn render_probe(
+    v: &super::model::VerifySpec,
+    renderer: &Renderer,
+) -> Result<(String, Probe), String> {
+    if let Some(ws) = &v.websocket {
+        let url = r(renderer, "verify.websocket.url", &ws.url)?;
+        let target = Endpoint::parse(&url).map_err(|e| format!("`verify.websocket.url`: {e}"))?;
+        let origin = ws
+            .origin
+            .as_deref()
+            .map(|o| r(renderer, "verify.websocket.origin", o))
+            .transpose()?;
+        let host_header = ws
+            .host
+            .as_deref()
+            .map(|o| r(renderer, "verify.websocket.host", o))
+            .transpose()?;
+        return Ok((
+            format!("websocket handshake {url}"),
+            Probe::WebSocket {
+                target,
+                origin,
+                host_header,
+                headers: headers(renderer, "verify.websocket.headers", &ws.headers)?,
+                status: ws.status.unwrap_or(101),
+            },
+        ));
+    }
+    if let Some(http) = &v.http {
+        let url = r(renderer, "verify.http.url", &http.url)?;
+        let target = Endpoint::parse(&url).map_err(|e| format!("`verify.http.url`: {e}"))?;
+        return Ok((
+            format!("http {url}"),
+            Probe::Http {
+                target,
+                headers: headers(renderer, "verify.http.headers", &http.headers)?,
+                status: http.status.unwrap_or(200),
+                contains: http
+                    .contains
+                    .as_deref()
+                    .map(|c| r(renderer, "verify.http.contains", c))
+                    .transpose()?,
+            },
+        ));
+    }
+    if let Some(cmd) = &v.command {
+        let run = r(renderer, "verify.command.run", &cmd.run)?;
+        return Ok((
+            format!("check `{run}`"),
+            Probe::Command {
+                run,
+                contains: cmd
+                    .contains
+                    .as_deref()
+                    .map(|c| r(renderer, "verify.command.contains", c))
+                    .transpose()?,
+                not_contains: cmd
+                    .not_contains
+                    .as_deref()
+                    .map(|c| r(renderer, "verify.command.not_contains", c))
+                    .transpose()?,
+                expect_exit: cmd.expect_exit.clone().unwrap_or_else(|| vec![0]),
+            },
+        ));
+    }
+    Err("a `verify` step needs exactly one of websocket, http, command".to_owned())
+}

@@ -1,0 +1,207 @@
+//! Concrete, per-host steps: every template rendered, every value typed.
+//!
+//! This is what the engine executes; it never sees raw plan YAML.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// One rendered step of a host's run.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    /// Human label: the step's `name`, or its kind and target.
+    pub label: String,
+    pub hint: Option<String>,
+    /// `plans/x.yml:12` — where the step is written.
+    pub origin: String,
+    pub action: Action,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Edit(FileEdit),
+    Command(CommandAction),
+    Verify(Check),
+}
+
+/// A structural edit of one file.
+#[derive(Debug, Clone)]
+pub struct FileEdit {
+    /// Absolute path as written in the plan (symlinks are followed when gathering).
+    pub path: String,
+    pub kind: EditKind,
+}
+
+/// The editor to use and its arguments.
+#[derive(Debug, Clone)]
+pub enum EditKind {
+    Nginx {
+        context: NginxContext,
+        ensure: String,
+    },
+    Ini {
+        section: String,
+        set: Vec<(String, String)>,
+    },
+    Json {
+        set: Vec<(String, Value)>,
+    },
+    Whole {
+        content: String,
+        mode: Option<u32>,
+    },
+    Line {
+        line: String,
+        matches: Option<String>,
+    },
+    Requirements {
+        ensure: Vec<String>,
+    },
+}
+
+/// Where in an nginx file a snippet belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NginxContext {
+    Main,
+    Http,
+    Server {
+        server_name: Option<String>,
+        listen: Option<String>,
+    },
+}
+
+/// A command run on the host.
+#[derive(Debug, Clone)]
+pub struct CommandAction {
+    pub run: String,
+    /// Runs only when one of these steps changed a file in this run (empty: always, when the
+    /// host has any change at all).
+    pub if_changed: Vec<String>,
+    pub expect_exit: Vec<i32>,
+    pub timeout: Duration,
+}
+
+/// A health check with its retry policy.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub probe: Probe,
+    pub retries: u32,
+    pub delay: Duration,
+    pub timeout: Duration,
+}
+
+/// What a check looks at.
+#[derive(Debug, Clone)]
+pub enum Probe {
+    WebSocket {
+        target: Endpoint,
+        origin: Option<String>,
+        host_header: Option<String>,
+        headers: Vec<(String, String)>,
+        status: u16,
+    },
+    Http {
+        target: Endpoint,
+        headers: Vec<(String, String)>,
+        status: u16,
+        contains: Option<String>,
+    },
+    Command {
+        run: String,
+        contains: Option<String>,
+        not_contains: Option<String>,
+        expect_exit: Vec<i32>,
+    },
+}
+
+/// A URL split into what a TCP connection and a request line need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub url: String,
+    pub host: String,
+    pub port: u16,
+    /// Path and query, starting with `/`.
+    pub path: String,
+}
+
+impl Endpoint {
+    /// Parses `http://host[:port]/path?query` (also `ws://`).
+    ///
+    /// # Errors
+    /// A URL that is not plain `http`/`ws` (TLS checks go through the host's nginx on port 80
+    /// or a command check).
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("`{url}` is not a URL (expected http://host[:port]/path)"))?;
+        let default_port = match scheme {
+            "http" | "ws" => 80,
+            other => {
+                return Err(format!(
+                    "`{url}`: scheme `{other}` is not supported for checks (use http:// or ws://, as seen from the host)"
+                ));
+            }
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (host, port) = if let Some(stripped) = authority.strip_prefix('[') {
+            let (h, after) = stripped
+                .split_once(']')
+                .ok_or_else(|| format!("`{url}`: unterminated IPv6 address"))?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => p.parse().map_err(|_| format!("`{url}`: bad port `{p}`"))?,
+                None => default_port,
+            };
+            (h.to_owned(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (
+                    h.to_owned(),
+                    p.parse().map_err(|_| format!("`{url}`: bad port `{p}`"))?,
+                ),
+                None => (authority.to_owned(), default_port),
+            }
+        };
+        if host.is_empty() {
+            return Err(format!("`{url}`: no host"));
+        }
+        Ok(Self {
+            url: url.to_owned(),
+            host,
+            port,
+            path: path.to_owned(),
+        })
+    }
+
+    /// `host` or `host:port` for a `Host` header.
+    #[must_use]
+    pub fn authority(&self) -> String {
+        if self.port == 80 {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Endpoint;
+
+    #[test]
+    fn parses_urls_as_seen_from_the_host() {
+        let e = Endpoint::parse("http://127.0.0.1/websocket?version=17.0-3").unwrap();
+        assert_eq!(
+            (e.host.as_str(), e.port, e.path.as_str()),
+            ("127.0.0.1", 80, "/websocket?version=17.0-3")
+        );
+        let e = Endpoint::parse("ws://localhost:9000").unwrap();
+        assert_eq!((e.port, e.path.as_str()), (9000, "/"));
+        assert!(Endpoint::parse("https://x/").is_err());
+        assert!(Endpoint::parse("x/y").is_err());
+    }
+}

@@ -1,0 +1,332 @@
+//! The only place that builds shell text for hosts. Every interpolated value goes through
+//! [`quote`]; file contents travel base64-encoded in here-documents whose delimiter cannot
+//! occur in base64. Scripts need POSIX `sh`, coreutils and util-linux `flock` only.
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+
+/// Where wsdeploy keeps its state on a host.
+pub const STATE_DIR: &str = "/var/lib/wsdeploy";
+/// Exit status of a script that found a file changed since it was read.
+pub const EXIT_CHANGED_SINCE_READ: i32 = 90;
+/// Exit status of `flock -n` when the lock is held.
+pub const EXIT_LOCK_BUSY: i32 = 75;
+
+/// Single-quotes `s` for POSIX sh: `it's` -> `'it'\''s'`.
+#[must_use]
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The command line that runs a script given on stdin, as root when `become` is set.
+#[must_use]
+pub fn script_runner(become_user: Option<&str>) -> String {
+    match become_user {
+        Some(user) => format!("sudo -n -u {} -- sh -s", quote(user)),
+        None => "sh -s".to_owned(),
+    }
+}
+
+/// Wraps a one-line command for `become` (the command itself is quoted as one argument).
+#[must_use]
+pub fn wrap_command(command: &str, become_user: Option<&str>) -> String {
+    match become_user {
+        Some(user) => format!("sudo -n -u {} -- sh -c {}", quote(user), quote(command)),
+        None => format!("sh -c {}", quote(command)),
+    }
+}
+
+fn heredoc(out: &mut String, data: &[u8]) {
+    out.push_str("<<'WSDEPLOY_B64_END'\n");
+    let encoded = B64.encode(data);
+    for chunk in encoded.as_bytes().chunks(76) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str("WSDEPLOY_B64_END\n");
+}
+
+/// The read-only script that gathers, in one round trip, every file a plan touches, the
+/// outputs of config-dump commands (`nginx -T`) and interrupted runs in the journal.
+///
+/// Output lines: `F <i> present <mode> <uid> <gid> <realpath_b64> <content_b64|->`,
+/// `F <i> absent - - - <realpath_b64> -`, `F <i> other - - - <realpath_b64> -`,
+/// `D <i> <output_b64>` (output ends with `\nWSD-RC <exit>\n`), `J <run-id>` (a run still `in_progress`).
+#[must_use]
+pub fn gather_script(files: &[String], dumps: &[String]) -> String {
+    let mut s =
+        String::from("set -u\nLC_ALL=C; export LC_ALL\nb64() { base64 -w0 2>/dev/null; }\n");
+    for (i, path) in files.iter().enumerate() {
+        let p = quote(path);
+        let _ = write!(
+            s,
+            "r=$(readlink -f -- {p} 2>/dev/null) || r={p}\n\
+             [ -n \"$r\" ] || r={p}\n\
+             rb=$(printf '%s' \"$r\" | b64)\n\
+             if [ -f \"$r\" ]; then\n\
+             \x20 m=$(stat -c '%a %u %g' -- \"$r\") && c=$(b64 < \"$r\") && printf 'F {i} present %s %s %s\\n' \"$m\" \"$rb\" \"${{c:--}}\" || printf 'F {i} unreadable - - - %s -\\n' \"$rb\"\n\
+             elif [ -e \"$r\" ]; then printf 'F {i} other - - - %s -\\n' \"$rb\"\n\
+             else printf 'F {i} absent - - - %s -\\n' \"$rb\"; fi\n"
+        );
+    }
+    for (i, cmd) in dumps.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "o=$( {{ sh -c {} 2>&1; printf '\\nWSD-RC %s\\n' \"$?\"; }} | b64 )\n\
+             printf 'D {i} %s\\n' \"${{o:--}}\"",
+            quote(cmd)
+        );
+    }
+    let _ = write!(
+        s,
+        "for st in {STATE_DIR}/runs/*/state; do\n\
+         \x20 [ -f \"$st\" ] || continue\n\
+         \x20 [ \"$(cat \"$st\")\" = in_progress ] && printf 'J %s\\n' \"$(basename \"$(dirname \"$st\")\")\"\n\
+         done\n\
+         exit 0\n"
+    );
+    s
+}
+
+/// The command that takes the host's run lock and keeps it while its stdin stays open.
+/// Prints `WSD-LOCKED` once held, or `WSD-BUSY <holder>` and exits 75.
+#[must_use]
+pub fn lock_command(holder: &str, become_user: Option<&str>) -> String {
+    let script = format!(
+        "mkdir -p {STATE_DIR} && chmod 700 {STATE_DIR} || exit 1\n\
+         flock -n -E {EXIT_LOCK_BUSY} {STATE_DIR}/lock sh -c 'printf \"%s\\n\" \"$1\" > {STATE_DIR}/lock.holder; echo WSD-LOCKED; exec cat >/dev/null' sh {}\n\
+         rc=$?\n\
+         if [ $rc = {EXIT_LOCK_BUSY} ]; then printf 'WSD-BUSY %s\\n' \"$(cat {STATE_DIR}/lock.holder 2>/dev/null || echo unknown)\"; fi\n\
+         exit $rc\n",
+        quote(holder)
+    );
+    wrap_command(&script, become_user)
+}
+
+/// One file the transaction will replace.
+#[derive(Debug, Clone)]
+pub struct PlannedWrite {
+    /// The file's index in the run's manifest (names its pre-image `pre/<index>`).
+    pub index: usize,
+    /// Real path (symlinks resolved).
+    pub path: String,
+    /// sha256 of the content read at gather time; `None` when the file did not exist.
+    pub expected_sha256: Option<String>,
+    /// Where the dated backup goes (`None` for a new file).
+    pub backup: Option<String>,
+}
+
+fn journal_dir(run_id: &str) -> String {
+    format!("{STATE_DIR}/runs/{run_id}")
+}
+
+/// Creates the journal entry (manifest + exact pre-images copied on the host) and the
+/// dated backups, after checking that no file changed since it was read. Nothing is
+/// written to a target file by this script.
+#[must_use]
+pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]) -> String {
+    let j = quote(&journal_dir(run_id));
+    let mut s = format!(
+        "set -eu\numask 077\nLC_ALL=C; export LC_ALL\n\
+         changed() {{ printf 'WSD-CHANGED %s\\n' \"$1\" >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n"
+    );
+    for f in files {
+        let p = quote(&f.path);
+        match &f.expected_sha256 {
+            Some(sha) => {
+                let _ = writeln!(
+                    s,
+                    "[ -f {p} ] || changed {p}\n[ \"$(sha256sum < {p} | cut -d' ' -f1)\" = {} ] || changed {p}",
+                    quote(sha)
+                );
+            }
+            None => {
+                let _ = writeln!(s, "[ ! -e {p} ] || changed {p}");
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "mkdir -p {j}/pre\nchmod 700 {STATE_DIR} {STATE_DIR}/runs {j}"
+    );
+    for f in files {
+        if f.expected_sha256.is_some() {
+            let _ = writeln!(s, "cp -p -- {} {j}/pre/{}", quote(&f.path), f.index);
+        }
+    }
+    s.push_str(&format!("base64 -d > {j}/manifest.json "));
+    heredoc(&mut s, manifest_json);
+    let _ = writeln!(s, "printf 'in_progress\\n' > {j}/state\nsync");
+    for f in files {
+        if let Some(backup) = &f.backup {
+            let b = quote(backup);
+            let _ = writeln!(
+                s,
+                "if [ ! -e {b} ]; then mkdir -p \"$(dirname -- {b})\"; cp -p -- {} {b}; printf 'WSD-BACKUP %s\\n' {b}; fi",
+                quote(&f.path)
+            );
+        }
+    }
+    s.push_str("sync\nexit 0\n");
+    s
+}
+
+/// New content for one file.
+#[derive(Debug, Clone)]
+pub struct FileContent<'a> {
+    pub path: &'a str,
+    pub content: &'a [u8],
+    /// Mode for a file that does not exist yet (existing files keep owner and mode).
+    pub new_mode: u32,
+}
+
+/// Atomically replaces files: temp file (0600) in the same directory, content, owner and
+/// mode copied from the original, fsync, rename. Prints `WSD-WROTE <i>` after each.
+#[must_use]
+pub fn write_script(files: &[FileContent<'_>]) -> String {
+    let mut s = String::from("set -eu\numask 077\n");
+    for (i, f) in files.iter().enumerate() {
+        let p = quote(f.path);
+        let _ = write!(
+            s,
+            "d=$(dirname -- {p}); [ -d \"$d\" ] || mkdir -p -- \"$d\"\n\
+             t=$(mktemp \"$d/.wsdeploy.XXXXXX\")\n\
+             trap 'rm -f -- \"$t\"' EXIT\n\
+             base64 -d > \"$t\" "
+        );
+        heredoc(&mut s, f.content);
+        let _ = write!(
+            s,
+            "if [ -e {p} ]; then chown --reference={p} -- \"$t\"; chmod --reference={p} -- \"$t\"; else chmod {:o} -- \"$t\"; fi\n\
+             sync -- \"$t\" 2>/dev/null || sync\n\
+             mv -f -- \"$t\" {p}\n\
+             trap - EXIT\n\
+             printf 'WSD-WROTE {i}\\n'\n",
+            f.new_mode
+        );
+    }
+    s.push_str("sync\nexit 0\n");
+    s
+}
+
+/// Restores files from the journal's pre-images, in reverse order; a file that did not
+/// exist before is removed. Prints `WSD-RESTORED <path>` after each.
+#[must_use]
+pub fn restore_script(run_id: &str, files: &[(usize, String, bool)]) -> String {
+    let j = quote(&journal_dir(run_id));
+    let mut s = String::from("set -u\numask 077\nfail=0\n");
+    for (i, path, existed) in files.iter().rev() {
+        let p = quote(path);
+        if *existed {
+            let _ = writeln!(
+                s,
+                "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; else \
+                 t=$(mktemp \"$(dirname -- {p})/.wsdeploy.XXXXXX\") && cp -p -- {j}/pre/{i} \"$t\" && sync && mv -f -- \"$t\" {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; fi"
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "rm -f -- {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}"
+            );
+        }
+    }
+    s.push_str("sync\nexit $fail\n");
+    s
+}
+
+/// Runs a plan command, first recording in the journal that it started (so an
+/// interrupted run knows which reload/restart to repeat when it is rolled back).
+#[must_use]
+pub fn journaled_command(run_id: &str, index: usize, command: &str) -> String {
+    format!(
+        "printf '%s\\n' {index} >> {}/ran || exit 1\nexec sh -c {}\n",
+        quote(&journal_dir(run_id)),
+        quote(command)
+    )
+}
+
+/// Marks a run's final state (`committed`, `rolled_back`, `rollback_failed`).
+#[must_use]
+pub fn set_state_script(run_id: &str, state: &str) -> String {
+    format!(
+        "printf '%s\\n' {} > {}/state && sync\n",
+        quote(state),
+        quote(&journal_dir(run_id))
+    )
+}
+
+/// Reads an interrupted run's manifest and the list of commands it started.
+#[must_use]
+pub fn read_journal_script(run_id: &str) -> String {
+    let j = quote(&journal_dir(run_id));
+    format!(
+        "printf 'M %s\\n' \"$(base64 -w0 < {j}/manifest.json)\"\n\
+         printf 'R %s\\n' \"$(cat {j}/ran 2>/dev/null | tr '\\n' ' ')\"\n"
+    )
+}
+
+/// Lists runs (`RUN <id> <state> <manifest_b64>`) and dated backups
+/// (`BACKUP <path>`) of the given files, beside them or under the state directory.
+#[must_use]
+pub fn list_backups_script(files: &[String]) -> String {
+    let mut s = format!(
+        "set -u\nfor d in {STATE_DIR}/runs/*/; do\n\
+         \x20 [ -f \"$d/state\" ] || continue\n\
+         \x20 printf 'RUN %s %s %s\\n' \"$(basename \"$d\")\" \"$(cat \"$d/state\")\" \"$(base64 -w0 < \"$d/manifest.json\" 2>/dev/null)\"\n\
+         done\n"
+    );
+    for f in files {
+        let _ = writeln!(
+            s,
+            "r=$(readlink -f -- {p} 2>/dev/null) || r={p}\nfor b in \"$r\".backup-*; do [ -e \"$b\" ] && printf 'BACKUP %s\\n' \"$b\"; done",
+            p = quote(f)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "[ -d {STATE_DIR}/backups ] && find {STATE_DIR}/backups -type f | sort | sed 's/^/BACKUP /'\nexit 0"
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_survives_hostile_values() {
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(quote("$(touch /tmp/x); `id`"), "'$(touch /tmp/x); `id`'");
+        assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn hostile_values_are_inert_in_a_real_shell() {
+        let hostile = "a'b\"c$(echo INJECTED)`echo INJECTED`;echo INJECTED\nnext";
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s' {}", quote(hostile)))
+            .output()
+            .expect("sh runs");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), hostile);
+    }
+
+    #[test]
+    fn heredoc_delimiter_cannot_appear_in_base64() {
+        let mut s = String::new();
+        heredoc(&mut s, b"WSDEPLOY_B64_END\n");
+        assert_eq!(s.matches("WSDEPLOY_B64_END").count(), 2);
+    }
+}

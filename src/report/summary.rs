@@ -1,0 +1,121 @@
+//! The end of a run: per-host diffs and failures, and the summary table.
+
+use std::fmt::Write as _;
+
+use crate::diff;
+use crate::host_run::{HostReport, Outcome};
+
+use super::mask;
+
+/// Per-host details: diffs (for changes), actions, notes and errors with hints.
+#[must_use]
+pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let interesting = !r.files.is_empty() || r.error.is_some() || !r.notes.is_empty();
+        if !interesting {
+            continue;
+        }
+        let _ = writeln!(out, "── {} ({})", r.host, r.outcome.word());
+        if show_diffs {
+            for f in &r.files {
+                if let Some(via) = &f.via {
+                    let _ = writeln!(out, "   {via} -> {}", f.path);
+                }
+                let text = match &f.old {
+                    Some(old) => diff::unified(&f.path, old, &f.new, color),
+                    None => diff::new_file(&f.path, &f.new, color),
+                };
+                out.push_str(&mask(&text, &r.secrets));
+                if let Some(b) = &f.backup {
+                    let _ = writeln!(out, "   backup: {b}");
+                }
+            }
+            for a in r.actions.iter().filter(|a| a.status == "would run") {
+                let _ = writeln!(out, "   would run: {}", mask(&a.label, &r.secrets));
+            }
+        }
+        for n in &r.notes {
+            let _ = writeln!(out, "   note: {}", mask(n, &r.secrets));
+        }
+        if let Some(e) = &r.error {
+            let place = match (&e.step, &e.origin) {
+                (Some(s), Some(o)) => format!(" in step `{s}` ({o})"),
+                (Some(s), None) => format!(" in step `{s}`"),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "   error{place}: {}",
+                mask(&e.message, &r.secrets).replace('\n', "\n     ")
+            );
+            if let Some(h) = &e.hint {
+                let _ = writeln!(out, "   hint: {}", mask(h, &r.secrets));
+            }
+        }
+    }
+    out
+}
+
+/// The summary table and the closing counts line.
+#[must_use]
+pub fn table(reports: &[HostReport]) -> String {
+    let mut out = String::new();
+    let width = reports
+        .iter()
+        .map(|r| r.host.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>5}  {:>7}  {:<22}  {:>7}",
+        "HOST", "FILES", "ACTIONS", "RESULT", "SECONDS"
+    );
+    for r in reports {
+        let actions = r
+            .actions
+            .iter()
+            .filter(|a| a.status == "ran" || a.status == "passed" || a.status == "failed")
+            .count();
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>5}  {:>7}  {:<22}  {:>7.2}",
+            r.host,
+            r.files.len(),
+            actions,
+            r.outcome.word(),
+            r.seconds
+        );
+    }
+    out.push_str(&counts(reports));
+    out.push('\n');
+    out
+}
+
+/// `2 changed, 1 in sync, 1 unreachable` — only the non-zero counts.
+#[must_use]
+pub fn counts(reports: &[HostReport]) -> String {
+    let kinds = [
+        (Outcome::Changed, "changed"),
+        (Outcome::WouldChange, "would change"),
+        (Outcome::InSync, "in sync"),
+        (Outcome::Failed, "failed (untouched)"),
+        (Outcome::RolledBack, "failed and rolled back"),
+        (Outcome::RollbackFailed, "NEED ATTENTION (rollback failed)"),
+        (Outcome::Unreachable, "unreachable"),
+        (Outcome::NotRun, "not run (--max-fail)"),
+    ];
+    let parts: Vec<String> = kinds
+        .iter()
+        .filter_map(|(k, word)| {
+            let n = reports.iter().filter(|r| r.outcome == *k).count();
+            (n > 0).then(|| format!("{n} {word}"))
+        })
+        .collect();
+    if parts.is_empty() {
+        "no hosts".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}

@@ -1,0 +1,272 @@
+//! `wsdeploy rollback --date D` and `wsdeploy backups`: finding a day's dated backups on a
+//! host and restoring them as a journaled run of its own (current state journaled and
+//! backed up first, validated, reloaded/restarted, health-checked, rolled back itself on
+//! failure), and listing runs and backups.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+
+use crate::gather::{self, FileState};
+use crate::host_run::{self, Failure, HostJob, HostReport, Outcome, RunOptions};
+use crate::plan::{Action, CommandAction, EditKind, FileEdit, HostPlan, Step};
+use crate::remote;
+use crate::report::event::Events;
+use crate::transport::Transport;
+
+/// The two places a day's backup of `real` may be.
+#[must_use]
+pub fn backup_candidates(real: &str, date: chrono::NaiveDate) -> [String; 2] {
+    let d = date.format("%Y-%m-%d");
+    [
+        format!("{real}.backup-{d}"),
+        format!("{}/backups/{d}{real}", remote::STATE_DIR),
+    ]
+}
+
+fn untouched(host: &str, message: String, started: std::time::Instant) -> HostReport {
+    let mut r = HostReport::unreachable(host, Outcome::Failed, message, started);
+    r.outcome = Outcome::Failed;
+    r
+}
+
+/// Restores the dated backups of `date` on one host.
+pub async fn run(
+    transport: &Transport,
+    job: &HostJob,
+    date: chrono::NaiveDate,
+    opts: &RunOptions,
+    events: &Events,
+) -> HostReport {
+    let started = std::time::Instant::now();
+    let become_user = job.become_user.as_deref();
+    let mut paths: Vec<String> = Vec::new();
+    for plan in &job.plans {
+        for step in &plan.steps {
+            if let Action::Edit(edit) = &step.action
+                && !paths.contains(&edit.path)
+            {
+                paths.push(edit.path.clone());
+            }
+        }
+    }
+    let current = match gather::gather(transport, become_user, &paths, &[]).await {
+        Ok(g) => g,
+        Err(e) => return untouched(&job.host, format!("gather: {e}"), started),
+    };
+    let mut reals: Vec<String> = Vec::new();
+    for f in &current.files {
+        if !reals.contains(&f.real) {
+            reals.push(f.real.clone());
+        }
+    }
+    let candidates: Vec<String> = reals
+        .iter()
+        .flat_map(|r| backup_candidates(r, date))
+        .collect();
+    let found = match gather::gather(transport, become_user, &candidates, &[]).await {
+        Ok(g) => g,
+        Err(e) => return untouched(&job.host, format!("reading backups: {e}"), started),
+    };
+    // real path -> (backup path, content)
+    let mut restore: Vec<(String, String, String)> = Vec::new();
+    for (i, real) in reals.iter().enumerate() {
+        for candidate in &found.files[2 * i..2 * i + 2] {
+            if let FileState::Present { content, .. } = &candidate.state {
+                match String::from_utf8(content.clone()) {
+                    Ok(text) => restore.push((real.clone(), candidate.requested.clone(), text)),
+                    Err(_) => {
+                        return untouched(
+                            &job.host,
+                            format!("backup {} is not UTF-8 text", candidate.requested),
+                            started,
+                        );
+                    }
+                }
+                break;
+            }
+        }
+    }
+    if restore.is_empty() {
+        return untouched(
+            &job.host,
+            format!(
+                "no backup dated {} on this host for the plan's files ({}): nothing to restore, host untouched",
+                date.format("%Y-%m-%d"),
+                reals.join(", ")
+            ),
+            started,
+        );
+    }
+    let synthetic = restore_job(job, &current, &restore);
+    let mut report = host_run::run_host(transport, &synthetic, opts, events).await;
+    for (real, backup, _) in &restore {
+        report.notes.push(format!("{real} <- {backup}"));
+    }
+    report
+}
+
+/// A job whose steps replace each file with its backup, then repeat the plan's
+/// reload/restart commands for the files that change, then its preflight health checks.
+fn restore_job(
+    job: &HostJob,
+    current: &gather::Gathered,
+    restore: &[(String, String, String)],
+) -> HostJob {
+    let real_of: HashMap<&str, &str> = current
+        .files
+        .iter()
+        .map(|f| (f.requested.as_str(), f.real.as_str()))
+        .collect();
+    let mut steps: Vec<Step> = Vec::new();
+    let mut step_for_real: HashMap<String, String> = HashMap::new();
+    for (n, (real, backup, content)) in restore.iter().enumerate() {
+        let id = format!("restore-{}", n + 1);
+        step_for_real.insert(real.clone(), id.clone());
+        steps.push(Step {
+            id,
+            label: format!("restore {real} from {backup}"),
+            hint: None,
+            origin: backup.clone(),
+            action: Action::Edit(FileEdit {
+                path: real.clone(),
+                kind: EditKind::Whole {
+                    content: content.clone(),
+                    mode: None,
+                },
+            }),
+        });
+    }
+    let mut preflight = Vec::new();
+    for plan in &job.plans {
+        preflight.extend(plan.preflight.iter().cloned());
+        let file_of_step: HashMap<&str, &str> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::Edit(e) => Some((
+                    s.id.as_str(),
+                    real_of
+                        .get(e.path.as_str())
+                        .copied()
+                        .unwrap_or(e.path.as_str()),
+                )),
+                _ => None,
+            })
+            .collect();
+        for step in &plan.steps {
+            if let Action::Command(c) = &step.action {
+                let mut deps: Vec<String> = c
+                    .if_changed
+                    .iter()
+                    .filter_map(|d| {
+                        file_of_step
+                            .get(d.as_str())
+                            .and_then(|real| step_for_real.get(*real))
+                            .cloned()
+                    })
+                    .collect();
+                deps.dedup();
+                if !c.if_changed.is_empty() && deps.is_empty() {
+                    continue;
+                }
+                steps.push(Step {
+                    action: Action::Command(CommandAction {
+                        if_changed: deps,
+                        ..c.clone()
+                    }),
+                    ..step.clone()
+                });
+            }
+        }
+    }
+    HostJob {
+        host: job.host.clone(),
+        plans: vec![HostPlan {
+            play: "rollback".to_owned(),
+            preflight,
+            steps,
+            secret_values: job
+                .plans
+                .iter()
+                .flat_map(|p| p.secret_values.clone())
+                .collect(),
+            nginx_dump: None,
+        }],
+        become_user: job.become_user.clone(),
+        nginx_dump: None,
+        reviewed: None,
+    }
+}
+
+/// Lists a host's runs (journal) and dated backups of the plan's files.
+pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
+    let started = std::time::Instant::now();
+    let mut paths: Vec<String> = Vec::new();
+    for plan in &job.plans {
+        for step in &plan.steps {
+            if let Action::Edit(edit) = &step.action
+                && !paths.contains(&edit.path)
+            {
+                paths.push(edit.path.clone());
+            }
+        }
+    }
+    let script = remote::list_backups_script(&paths);
+    let out = match transport
+        .exec(
+            &remote::script_runner(job.become_user.as_deref()),
+            Some(script.as_bytes()),
+        )
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return untouched(&job.host, format!("listing backups: {e}"), started),
+    };
+    let mut report = HostReport::unreachable(&job.host, Outcome::InSync, String::new(), started);
+    report.error = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(rest) = line.strip_prefix("RUN ") {
+            let mut parts = rest.splitn(3, ' ');
+            let id = parts.next().unwrap_or_default();
+            let state = parts.next().unwrap_or_default();
+            let manifest = parts
+                .next()
+                .and_then(|b| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b.trim())
+                        .ok()
+                })
+                .and_then(|b| serde_json::from_slice::<crate::journal::Manifest>(&b).ok());
+            match manifest {
+                Some(m) => report.notes.push(format!(
+                    "run {id}  {state:<15} {} {} plan {} by {} ({} file(s))",
+                    m.kind,
+                    m.started,
+                    m.plan,
+                    m.operator,
+                    m.files.len()
+                )),
+                None => report.notes.push(format!("run {id}  {state}")),
+            }
+        } else if let Some(path) = line.strip_prefix("BACKUP ") {
+            report.notes.push(format!("backup {path}"));
+        }
+    }
+    if report.notes.is_empty() {
+        report.notes.push("no runs and no dated backups".to_owned());
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+/// A failure for hosts that could not be listed (kept for symmetry with runs).
+#[must_use]
+pub fn failure_note(message: &str) -> Failure {
+    Failure {
+        step: None,
+        origin: None,
+        message: message.to_owned(),
+        hint: None,
+    }
+}

@@ -1,0 +1,240 @@
+//! Template rendering for plan values: MiniJinja with strict undefined.
+//!
+//! Variables may themselves be templates (`websocket_url: "ws://{{ public_host }}/websocket"`);
+//! they are resolved lazily, only when a rendered value uses them, so an unused variable that
+//! references something undefined is not an error (as in Ansible). A missing variable is an
+//! error naming the variable; cycles are detected.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{Map, Value};
+
+/// Why a value could not be rendered.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TemplateError {
+    #[error(
+        "undefined variable `{name}`{via}: define it in the inventory (host_vars/, group_vars/), the plan's `vars:`/`defaults:`, or pass -e {name}=VALUE"
+    )]
+    Undefined { name: String, via: String },
+    #[error("variable `{name}` refers to itself through {chain}")]
+    Cycle { name: String, chain: String },
+    #[error("template syntax error: {0}")]
+    Syntax(String),
+    #[error("template error: {0}")]
+    Render(String),
+}
+
+/// Renders templates against one host's variables.
+pub struct Renderer {
+    env: Environment<'static>,
+    raw: Map<String, Value>,
+    resolved: RefCell<HashMap<String, Value>>,
+    resolving: RefCell<Vec<String>>,
+}
+
+impl Renderer {
+    /// A renderer over the merged variables of one host.
+    #[must_use]
+    pub fn new(vars: Map<String, Value>) -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build();
+        if let Ok(syntax) = syntax {
+            env.set_syntax(syntax);
+        }
+        Self {
+            env,
+            raw: vars,
+            resolved: RefCell::new(HashMap::new()),
+            resolving: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Renders one string. Strings without template syntax are returned unchanged.
+    ///
+    /// # Errors
+    /// An undefined variable, a cycle between variables, or a syntax error.
+    pub fn render(&self, source: &str) -> Result<String, TemplateError> {
+        if !is_template(source) {
+            return Ok(source.to_owned());
+        }
+        let template = self
+            .env
+            .template_from_str(source)
+            .map_err(|e| TemplateError::Syntax(describe(&e)))?;
+        let needed: BTreeSet<String> = template.undeclared_variables(false).into_iter().collect();
+        let mut context = Map::new();
+        for name in needed {
+            if let Some(value) = self.resolve(&name)? {
+                context.insert(name, value);
+            } else if !is_builtin(&name) {
+                return Err(TemplateError::Undefined {
+                    name,
+                    via: self.via(),
+                });
+            }
+        }
+        template
+            .render(minijinja::Value::from(minijinja::value::Serde(
+                Value::Object(context),
+            )))
+            .map_err(|e| TemplateError::Render(describe(&e)))
+    }
+
+    /// Renders every string inside a JSON value (maps and lists included).
+    ///
+    /// # Errors
+    /// As [`Renderer::render`].
+    pub fn render_value(&self, value: &Value) -> Result<Value, TemplateError> {
+        Ok(match value {
+            Value::String(s) => Value::String(self.render(s)?),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.render_value(v))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => {
+                let mut out = Map::new();
+                for (k, v) in map {
+                    out.insert(k.clone(), self.render_value(v)?);
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// The fully rendered value of a variable, if it is defined.
+    ///
+    /// # Errors
+    /// As [`Renderer::render`], for templates inside the variable's value.
+    pub fn var(&self, name: &str) -> Result<Option<Value>, TemplateError> {
+        self.resolve(name)
+    }
+
+    fn resolve(&self, name: &str) -> Result<Option<Value>, TemplateError> {
+        if let Some(v) = self.resolved.borrow().get(name) {
+            return Ok(Some(v.clone()));
+        }
+        let Some(raw) = self.raw.get(name) else {
+            return Ok(None);
+        };
+        if self.resolving.borrow().iter().any(|n| n == name) {
+            let mut chain = self.resolving.borrow().clone();
+            chain.push(name.to_owned());
+            return Err(TemplateError::Cycle {
+                name: name.to_owned(),
+                chain: chain.join(" -> "),
+            });
+        }
+        self.resolving.borrow_mut().push(name.to_owned());
+        let rendered = self.render_value(raw);
+        self.resolving.borrow_mut().pop();
+        let rendered = rendered?;
+        self.resolved
+            .borrow_mut()
+            .insert(name.to_owned(), rendered.clone());
+        Ok(Some(rendered))
+    }
+
+    fn via(&self) -> String {
+        let stack = self.resolving.borrow();
+        if stack.is_empty() {
+            String::new()
+        } else {
+            format!(" (used by variable `{}`)", stack.join("` -> `"))
+        }
+    }
+}
+
+fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+fn is_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "range" | "dict" | "namespace" | "loop" | "true" | "false" | "none"
+    )
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(detail) = e.detail()
+        && !text.contains(detail)
+    {
+        text.push_str(": ");
+        text.push_str(detail);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn plain_strings_pass_through_untouched() {
+        let r = Renderer::new(Map::new());
+        assert_eq!(
+            r.render("map $http_upgrade {").as_deref(),
+            Ok("map $http_upgrade {")
+        );
+    }
+
+    #[test]
+    fn nested_variables_resolve_lazily() {
+        let r = Renderer::new(vars(json!({
+            "public_host": "203.0.113.7",
+            "websocket_url": "ws://{{ public_host }}/websocket",
+            "unused": "{{ nowhere }}"
+        })));
+        assert_eq!(
+            r.render("websocket_url = {{ websocket_url }}").as_deref(),
+            Ok("websocket_url = ws://203.0.113.7/websocket")
+        );
+    }
+
+    #[test]
+    fn undefined_variable_is_named() {
+        let r = Renderer::new(vars(json!({"a": "{{ site_conf }}"})));
+        assert_eq!(
+            r.render("{{ a }}").map_err(|e| e.to_string()),
+            Err("undefined variable `site_conf` (used by variable `a`): define it in the inventory (host_vars/, group_vars/), the plan's `vars:`/`defaults:`, or pass -e site_conf=VALUE".to_owned())
+        );
+    }
+
+    #[test]
+    fn cycles_are_reported() {
+        let r = Renderer::new(vars(json!({"a": "{{ b }}", "b": "{{ a }}"})));
+        assert!(matches!(
+            r.render("{{ a }}"),
+            Err(TemplateError::Cycle { .. })
+        ));
+    }
+
+    #[test]
+    fn trailing_newline_is_kept() {
+        let r = Renderer::new(vars(json!({"x": "1"})));
+        assert_eq!(r.render("a={{ x }}\n").as_deref(), Ok("a=1\n"));
+    }
+
+    #[test]
+    fn undefined_attribute_is_an_error() {
+        let r = Renderer::new(vars(json!({"x": {"y": 1}})));
+        assert!(r.render("{{ x.z }}").is_err());
+    }
+}

@@ -1,0 +1,110 @@
+//! The local transport: runs commands on this machine with `sh -c`, for
+//! `ansible_connection: local` and for pull mode.
+
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child as TokioChild, ChildStdout, Command};
+
+use super::{ExecOutput, TransportError};
+
+/// This machine, as a host.
+#[derive(Clone, Default)]
+pub struct LocalSession;
+
+/// A long-running local process.
+pub struct LocalChild {
+    child: TokioChild,
+    lines: BufReader<ChildStdout>,
+}
+
+fn spawn_error(command: &str, e: &std::io::Error) -> TransportError {
+    TransportError::Local(format!("cannot run `sh -c {command}` locally: {e}"))
+}
+
+impl LocalSession {
+    pub(super) async fn exec(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, TransportError> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| spawn_error(command, &e))?;
+        if let Some(mut input) = child.stdin.take() {
+            if let Some(data) = stdin {
+                // A command that does not read its stdin closes the pipe early: not an error.
+                let _ = input.write_all(data).await;
+            }
+            drop(input);
+        }
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| spawn_error(command, &e))?;
+        Ok(ExecOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            exit_status: out.status.code().and_then(|c| u32::try_from(c).ok()),
+            exit_signal: {
+                use std::os::unix::process::ExitStatusExt;
+                out.status.signal().map(|s| s.to_string())
+            },
+        })
+    }
+
+    pub(super) fn spawn(&self, command: &str) -> Result<LocalChild, TransportError> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| spawn_error(command, &e))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| TransportError::Local("child has no stdout".to_owned()))?;
+        Ok(LocalChild {
+            child,
+            lines: BufReader::new(stdout),
+        })
+    }
+
+    pub(super) async fn open_tcp(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<TcpStream, TransportError> {
+        TcpStream::connect((host, port))
+            .await
+            .map_err(|e| TransportError::Local(format!("cannot connect to {host}:{port}: {e}")))
+    }
+}
+
+impl LocalChild {
+    pub(super) async fn read_line(&mut self) -> Result<Option<String>, TransportError> {
+        let mut line = String::new();
+        let n = self
+            .lines
+            .read_line(&mut line)
+            .await
+            .map_err(|e| TransportError::Local(format!("reading from local process: {e}")))?;
+        Ok((n > 0).then(|| line.trim_end_matches(['\r', '\n']).to_owned()))
+    }
+
+    pub(super) async fn close(mut self) {
+        drop(self.child.stdin.take());
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.child.wait()).await;
+        let _ = self.child.kill().await;
+    }
+}

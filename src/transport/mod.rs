@@ -1,0 +1,170 @@
+//! How wsdeploy reaches a host: SSH (`ssh`) or this machine (`local`, for
+//! `ansible_connection: local` and pull mode). The engine only sees [`Transport`].
+//!
+//! Every command is one string run by a POSIX shell on the host; with `become`, it is
+//! wrapped in `sudo -n` by `remote::wrap_become`.
+
+pub mod local;
+pub mod ssh;
+
+use std::pin::Pin;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// What a finished command produced.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub exit_status: Option<u32>,
+    pub exit_signal: Option<String>,
+}
+
+impl ExecOutput {
+    /// Exit code as a signed number (`-1` when killed by a signal or unknown).
+    #[must_use]
+    pub fn code(&self) -> i32 {
+        self.exit_status
+            .and_then(|c| i32::try_from(c).ok())
+            .unwrap_or(-1)
+    }
+
+    /// Whether the command exited with status 0.
+    #[must_use]
+    pub fn success(&self) -> bool {
+        self.exit_status == Some(0)
+    }
+
+    /// stdout then stderr, lossily decoded and trimmed, for messages.
+    #[must_use]
+    pub fn combined(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.stdout).trim_end().to_owned();
+        let err = String::from_utf8_lossy(&self.stderr);
+        let err = err.trim_end();
+        if !err.is_empty() {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(err);
+        }
+        text
+    }
+
+    /// A short description of how the command ended.
+    #[must_use]
+    pub fn status_text(&self) -> String {
+        match (&self.exit_status, &self.exit_signal) {
+            (Some(c), _) => format!("exit {c}"),
+            (None, Some(s)) => format!("killed by signal {s}"),
+            (None, None) => "no exit status (connection lost?)".to_owned(),
+        }
+    }
+}
+
+/// A transport failure (not a command's non-zero exit).
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error(transparent)]
+    Ssh(#[from] ssh::SshError),
+    #[error("{0}")]
+    Local(String),
+}
+
+impl TransportError {
+    /// Whether the failure happened before any command could run (host key, auth, connect).
+    #[must_use]
+    pub fn is_connect_failure(&self) -> bool {
+        match self {
+            Self::Ssh(e) => e.is_connect_failure(),
+            Self::Local(_) => false,
+        }
+    }
+}
+
+/// A byte stream to a TCP port as seen from the host.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A connection to one host, reused for the whole run.
+#[derive(Clone)]
+pub enum Transport {
+    Ssh(ssh::SshSession),
+    Local(local::LocalSession),
+}
+
+/// A long-running process on the host (the lock holder).
+pub enum Child {
+    Ssh(ssh::RemoteChild),
+    Local(Box<local::LocalChild>),
+}
+
+impl Transport {
+    /// Runs `command`, feeding `stdin` (then EOF), and collects its output.
+    ///
+    /// # Errors
+    /// The connection or channel failed.
+    pub async fn exec(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, TransportError> {
+        match self {
+            Self::Ssh(s) => Ok(s.exec(command, stdin).await?),
+            Self::Local(l) => l.exec(command, stdin).await,
+        }
+    }
+
+    /// Starts a long-running command whose stdin stays open until the child is closed.
+    ///
+    /// # Errors
+    /// The connection or channel failed.
+    pub async fn spawn(&self, command: &str) -> Result<Child, TransportError> {
+        match self {
+            Self::Ssh(s) => Ok(Child::Ssh(s.spawn(command).await?)),
+            Self::Local(l) => Ok(Child::Local(Box::new(l.spawn(command)?))),
+        }
+    }
+
+    /// Opens a TCP stream to `host:port` from the host's point of view.
+    ///
+    /// # Errors
+    /// The port is closed or the tunnel could not be opened.
+    pub async fn open_tcp(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<Pin<Box<dyn Stream>>, TransportError> {
+        match self {
+            Self::Ssh(s) => Ok(Box::pin(s.open_tcp(host, port).await?)),
+            Self::Local(l) => Ok(Box::pin(l.open_tcp(host, port).await?)),
+        }
+    }
+
+    /// Closes the connection.
+    pub async fn close(&self) {
+        if let Self::Ssh(s) = self {
+            s.close().await;
+        }
+    }
+}
+
+impl Child {
+    /// Next line of the child's stdout, `None` at end of output.
+    ///
+    /// # Errors
+    /// The connection failed.
+    pub async fn read_line(&mut self) -> Result<Option<String>, TransportError> {
+        match self {
+            Self::Ssh(c) => Ok(c.read_line().await?),
+            Self::Local(c) => c.read_line().await,
+        }
+    }
+
+    /// Ends the child: closes its stdin so it exits (and frees what it holds).
+    pub async fn close(self) {
+        match self {
+            Self::Ssh(c) => c.close().await,
+            Self::Local(c) => c.close().await,
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! SSH transport: one authenticated connection per host, reused for every command,
+//! long-lived process and TCP tunnel of a run.
+//!
+//! This module (with its children under `ssh/`) is the only place that names the SSH
+//! crate. The connection is checked against `known_hosts` before anything is sent,
+//! kept alive with keepalives, and shared by at most `max_channels` concurrent session
+//! channels (OpenSSH's `MaxSessions` defaults to 10); a channel the server still
+//! refuses is retried for a bounded time instead of failing the run.
+
+mod auth;
+mod error;
+mod host_key;
+mod known_hosts;
+mod remote_child;
+
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use russh::client::{self, Handle, Msg};
+use russh::{Channel, ChannelMsg, Preferred, Sig};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// What a finished command produced (shared by every transport).
+pub use super::ExecOutput;
+pub use auth::PASSPHRASE_ENV;
+pub use error::{SshError, SshErrorKind};
+pub use remote_child::RemoteChild;
+
+use host_key::{DisconnectNote, HostKeyVerifier, Verdict};
+
+/// Interval between keepalives when the server is silent.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+/// Unanswered keepalives after which the connection counts as dead.
+const KEEPALIVE_MAX: usize = 3;
+/// Backstop: a connection with no traffic either way for this long is dropped. Answered
+/// keepalives count as traffic, so a dead peer is normally caught by `KEEPALIVE_MAX`.
+const INACTIVITY_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// Attempts to open a session channel that the server refuses (`MaxSessions`).
+const CHANNEL_OPEN_ATTEMPTS: u32 = 40;
+const CHANNEL_RETRY_FIRST_DELAY: Duration = Duration::from_millis(20);
+const CHANNEL_RETRY_MAX_DELAY: Duration = Duration::from_millis(250);
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct SshTarget {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// Private key files, tried in order before the agent. If empty: the agent
+    /// (`SSH_AUTH_SOCK`), then `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`.
+    pub key_files: Vec<PathBuf>,
+    pub known_hosts: PathBuf,
+    /// Record the key of a host missing from `known_hosts` instead of refusing it.
+    /// A changed key is refused regardless.
+    pub accept_new_host_keys: bool,
+    /// Limit for name resolution, TCP connect and the SSH handshake together, and
+    /// for each authentication round trip.
+    pub connect_timeout: Duration,
+    /// Concurrent session channels on the connection (sshd's `MaxSessions`).
+    pub max_channels: usize,
+}
+
+impl SshTarget {
+    /// A target with the usual defaults: port 22, no explicit key files,
+    /// `~/.ssh/known_hosts`, strict host keys, 10 s timeout, 10 channels.
+    pub fn new(host: impl Into<String>, user: impl Into<String>) -> SshTarget {
+        SshTarget {
+            host: host.into(),
+            port: 22,
+            user: user.into(),
+            key_files: Vec::new(),
+            known_hosts: std::env::home_dir()
+                .unwrap_or_default()
+                .join(".ssh")
+                .join("known_hosts"),
+            accept_new_host_keys: false,
+            connect_timeout: Duration::from_secs(10),
+            max_channels: 10,
+        }
+    }
+
+    /// `host:port`, with brackets around IPv6 literals.
+    fn address(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// A shared handle on one SSH connection; clones use the same connection.
+#[derive(Clone)]
+pub struct SshSession {
+    inner: Arc<SessionInner>,
+}
+
+struct SessionInner {
+    handle: Handle<HostKeyVerifier>,
+    channels: Arc<Semaphore>,
+    /// `user@host:port`, for messages.
+    label: String,
+    disconnect_note: DisconnectNote,
+}
+
+impl std::fmt::Debug for SshSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshSession")
+            .field("target", &self.inner.label)
+            .field("closed", &self.inner.handle.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SshSession {
+    /// Connects, verifies the host key and authenticates.
+    ///
+    /// # Errors
+    /// Resolution, TCP, timeout and handshake failures ([`SshErrorKind::Connect`]),
+    /// an unknown or changed host key, unreadable `known_hosts`, or no accepted
+    /// credential ([`SshErrorKind::Auth`]).
+    pub async fn connect(target: &SshTarget) -> Result<SshSession, SshError> {
+        let address = target.address();
+        let label = format!("{}@{}", target.user, address);
+        let deadline = Instant::now() + target.connect_timeout;
+
+        let known_text = host_key::read_known_hosts(&target.known_hosts)?;
+        let config = Arc::new(client_config(&known_text, target));
+        let stream = open_tcp_stream(target, &address, deadline).await?;
+
+        let verdict: Verdict = Arc::default();
+        let disconnect_note: DisconnectNote = Arc::default();
+        let verifier = HostKeyVerifier {
+            host: target.host.clone(),
+            port: target.port,
+            known_hosts: target.known_hosts.clone(),
+            accept_new: target.accept_new_host_keys,
+            verdict: Arc::clone(&verdict),
+            disconnect_note: Arc::clone(&disconnect_note),
+        };
+        let handshake = client::connect_stream(config, stream, verifier);
+        let mut handle = match tokio::time::timeout_at(deadline, handshake).await {
+            Err(_) => {
+                return Err(SshError::Timeout {
+                    address,
+                    stage: "SSH handshake",
+                    after: target.connect_timeout,
+                });
+            }
+            Ok(Err(error)) => {
+                let explained = verdict
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                return Err(explained.unwrap_or_else(|| SshError::Handshake {
+                    address,
+                    detail: host_key::describe_russh_error(&error),
+                }));
+            }
+            Ok(Ok(handle)) => handle,
+        };
+
+        auth::authenticate(&mut handle, target, &label).await?;
+
+        Ok(SshSession {
+            inner: Arc::new(SessionInner {
+                handle,
+                channels: Arc::new(Semaphore::new(target.max_channels.max(1))),
+                label,
+                disconnect_note,
+            }),
+        })
+    }
+
+    /// Runs `command`, sends `stdin` (if any) followed by EOF, and collects
+    /// everything until the server closes the channel. A non-zero exit status is
+    /// not an error: it is in the output.
+    ///
+    /// # Errors
+    /// The connection is gone, or sshd refuses the channel or the command.
+    pub async fn exec(&self, command: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, SshError> {
+        let _permit = self.acquire_channel_permit().await?;
+        let channel = self.open_session_channel().await?;
+        let (mut reader, writer) = channel.split();
+        writer
+            .exec(true, command)
+            .await
+            .map_err(|_| self.lost_connection())?;
+
+        let send_input = async {
+            if let Some(data) = stdin {
+                writer.data(data).await?;
+            }
+            writer.eof().await
+        };
+        let collect = async {
+            let mut output = ExecOutput::default();
+            let mut refused = false;
+            while let Some(message) = reader.wait().await {
+                match message {
+                    ChannelMsg::Data { data } => output.stdout.extend_from_slice(&data),
+                    ChannelMsg::ExtendedData { data, ext: 1 } => {
+                        output.stderr.extend_from_slice(&data);
+                    }
+                    ChannelMsg::ExitStatus { exit_status } => {
+                        output.exit_status = Some(exit_status);
+                    }
+                    ChannelMsg::ExitSignal {
+                        signal_name: signal,
+                        ..
+                    } => {
+                        output.exit_signal = Some(signal_name(&signal));
+                    }
+                    ChannelMsg::Failure => refused = true,
+                    _ => {}
+                }
+            }
+            (output, refused)
+        };
+        // The command may finish without reading its input; the output decides.
+        tokio::pin!(send_input);
+        tokio::pin!(collect);
+        let mut sending = true;
+        let (output, refused) = loop {
+            tokio::select! {
+                _ = &mut send_input, if sending => sending = false,
+                collected = &mut collect => break collected,
+            }
+        };
+
+        if refused {
+            return Err(SshError::ExecRefused {
+                target: self.inner.label.clone(),
+            });
+        }
+        if output.exit_status.is_none()
+            && output.exit_signal.is_none()
+            && self.inner.handle.is_closed()
+        {
+            return Err(self.lost_connection());
+        }
+        Ok(output)
+    }
+
+    /// Starts a long-lived remote process; see [`RemoteChild`].
+    ///
+    /// # Errors
+    /// The connection is gone, or sshd refuses the channel.
+    pub async fn spawn(&self, command: &str) -> Result<RemoteChild, SshError> {
+        let permit = self.acquire_channel_permit().await?;
+        let channel = self.open_session_channel().await?;
+        let (reader, writer) = channel.split();
+        writer
+            .exec(true, command)
+            .await
+            .map_err(|_| self.lost_connection())?;
+        Ok(RemoteChild::start(self.clone(), reader, writer, permit))
+    }
+
+    /// Opens a TCP connection from the host to `host`:`port` (direct-tcpip).
+    ///
+    /// Read the stream steadily: data left unread holds up the whole SSH connection.
+    ///
+    /// # Errors
+    /// The host cannot connect there, sshd forbids forwarding, or the connection is gone.
+    pub async fn open_tcp(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<impl AsyncRead + AsyncWrite + Unpin + Send + use<>, SshError> {
+        let destination = format!("{host}:{port}");
+        match self
+            .inner
+            .handle
+            .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0)
+            .await
+        {
+            Ok(channel) => Ok(channel.into_stream()),
+            Err(russh::Error::ChannelOpenFailure(reason)) => Err(SshError::Tunnel {
+                target: self.inner.label.clone(),
+                destination,
+                detail: match reason {
+                    russh::ChannelOpenFailure::ConnectFailed => {
+                        "the host could not connect there (is anything listening?)".to_owned()
+                    }
+                    russh::ChannelOpenFailure::AdministrativelyProhibited => {
+                        "sshd forbids it (AllowTcpForwarding / PermitOpen)".to_owned()
+                    }
+                    other => format!("sshd refused it ({other:?})"),
+                },
+            }),
+            Err(_) => Err(self.lost_connection()),
+        }
+    }
+
+    /// Ends the connection; further calls fail with a "connection lost" error.
+    pub async fn close(&self) {
+        self.inner.channels.close();
+        let _ = self
+            .inner
+            .handle
+            .disconnect(russh::Disconnect::ByApplication, "", "en")
+            .await;
+    }
+
+    /// `user@host:port` of this connection.
+    #[must_use]
+    pub fn label(&self) -> &str {
+        &self.inner.label
+    }
+
+    /// Whether the connection has ended.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.inner.handle.is_closed()
+    }
+
+    async fn acquire_channel_permit(&self) -> Result<OwnedSemaphorePermit, SshError> {
+        Arc::clone(&self.inner.channels)
+            .acquire_owned()
+            .await
+            .map_err(|_| self.lost_connection())
+    }
+
+    /// Opens a session channel, retrying while the server refuses it (sshd frees a
+    /// session slot only after its side of a previous channel is fully closed).
+    async fn open_session_channel(&self) -> Result<Channel<Msg>, SshError> {
+        let mut delay = CHANNEL_RETRY_FIRST_DELAY;
+        let mut attempt = 1;
+        loop {
+            match self.inner.handle.channel_open_session().await {
+                Ok(channel) => return Ok(channel),
+                Err(russh::Error::ChannelOpenFailure(reason)) => {
+                    if attempt >= CHANNEL_OPEN_ATTEMPTS {
+                        return Err(SshError::ChannelOpen {
+                            target: self.inner.label.clone(),
+                            detail: format!(
+                                "sshd kept refusing new sessions ({reason:?}) after {attempt} attempts: lower the channel limit below sshd's MaxSessions"
+                            ),
+                        });
+                    }
+                }
+                Err(_) => return Err(self.lost_connection()),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(CHANNEL_RETRY_MAX_DELAY);
+            attempt += 1;
+        }
+    }
+
+    fn lost_connection(&self) -> SshError {
+        let reason = self
+            .inner
+            .disconnect_note
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| {
+                if self.inner.channels.is_closed() {
+                    "the session was closed".to_owned()
+                } else {
+                    "the connection closed".to_owned()
+                }
+            });
+        SshError::Disconnected {
+            target: self.inner.label.clone(),
+            reason,
+        }
+    }
+}
+
+/// Client configuration: keepalives, an inactivity limit, and host key algorithms
+/// already recorded for this host offered first (as OpenSSH does), so the server
+/// presents a key that `known_hosts` can vouch for.
+fn client_config(known_text: &str, target: &SshTarget) -> client::Config {
+    let mut preferred = Preferred::default();
+    let known = known_hosts::known_algorithms(known_text, &target.host, target.port);
+    if !known.is_empty() {
+        let mut order: Vec<_> = preferred
+            .key
+            .iter()
+            .filter(|algorithm| known.iter().any(|k| same_key_type(k, algorithm)))
+            .cloned()
+            .collect();
+        let rest: Vec<_> = preferred
+            .key
+            .iter()
+            .filter(|algorithm| !order.contains(algorithm))
+            .cloned()
+            .collect();
+        order.extend(rest);
+        preferred.key = order.into();
+    }
+    client::Config {
+        keepalive_interval: Some(KEEPALIVE_INTERVAL),
+        keepalive_max: KEEPALIVE_MAX,
+        inactivity_timeout: Some(INACTIVITY_TIMEOUT),
+        nodelay: true,
+        preferred,
+        ..client::Config::default()
+    }
+}
+
+/// Whether a recorded key type and a negotiable host key algorithm are the same kind
+/// of key (all RSA signature variants use an `ssh-rsa` key).
+fn same_key_type(recorded: &russh::keys::Algorithm, offered: &russh::keys::Algorithm) -> bool {
+    recorded == offered
+        || (matches!(recorded, russh::keys::Algorithm::Rsa { .. })
+            && matches!(offered, russh::keys::Algorithm::Rsa { .. }))
+}
+
+async fn open_tcp_stream(
+    target: &SshTarget,
+    address: &str,
+    deadline: Instant,
+) -> Result<TcpStream, SshError> {
+    let timed_out = |stage| SshError::Timeout {
+        address: address.to_owned(),
+        stage,
+        after: target.connect_timeout,
+    };
+    let lookup = tokio::net::lookup_host((target.host.as_str(), target.port));
+    let candidates: Vec<_> = match tokio::time::timeout_at(deadline, lookup).await {
+        Err(_) => return Err(timed_out("resolving the host name")),
+        Ok(Err(source)) => {
+            return Err(SshError::Resolve {
+                host: target.host.clone(),
+                port: target.port,
+                source,
+            });
+        }
+        Ok(Ok(addresses)) => addresses.collect(),
+    };
+    let mut last_error = None;
+    for candidate in candidates {
+        match tokio::time::timeout_at(deadline, TcpStream::connect(candidate)).await {
+            Err(_) => return Err(timed_out("TCP connect")),
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(error)) => last_error = Some(error),
+        }
+    }
+    Err(match last_error {
+        Some(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => SshError::Refused {
+            address: address.to_owned(),
+        },
+        Some(source) => SshError::Connect {
+            address: address.to_owned(),
+            source,
+        },
+        None => SshError::Resolve {
+            host: target.host.clone(),
+            port: target.port,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"),
+        },
+    })
+}
+
+/// The conventional name of a signal, without the `SIG` prefix.
+fn signal_name(signal: &Sig) -> String {
+    match signal {
+        Sig::ABRT => "ABRT",
+        Sig::ALRM => "ALRM",
+        Sig::FPE => "FPE",
+        Sig::HUP => "HUP",
+        Sig::ILL => "ILL",
+        Sig::INT => "INT",
+        Sig::KILL => "KILL",
+        Sig::PIPE => "PIPE",
+        Sig::QUIT => "QUIT",
+        Sig::SEGV => "SEGV",
+        Sig::TERM => "TERM",
+        Sig::USR1 => "USR1",
+        Sig::Custom(name) => name.as_str(),
+    }
+    .to_owned()
+}

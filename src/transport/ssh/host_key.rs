@@ -1,0 +1,153 @@
+//! The russh client handler: verifies the server's host key against `known_hosts`
+//! (learning it when allowed) and remembers why the connection ended.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use russh::client::{DisconnectReason, Handler};
+use russh::keys::{PublicKey, PublicKeyOrCertificate};
+
+use super::error::SshError;
+use super::known_hosts::{self, HostKeyStatus};
+
+/// Shared slot the handler fills with an explanation; read after the handshake fails
+/// or the connection drops.
+pub(super) type Verdict = Arc<Mutex<Option<SshError>>>;
+pub(super) type DisconnectNote = Arc<Mutex<Option<String>>>;
+
+pub(super) struct HostKeyVerifier {
+    pub host: String,
+    pub port: u16,
+    pub known_hosts: PathBuf,
+    pub accept_new: bool,
+    pub verdict: Verdict,
+    pub disconnect_note: DisconnectNote,
+}
+
+impl HostKeyVerifier {
+    fn verify(&self, presented: &PublicKey) -> Result<(), SshError> {
+        let text = read_known_hosts(&self.known_hosts)?;
+        let host = known_hosts::host_port_name(&self.host, self.port);
+        match known_hosts::check(&text, &self.host, self.port, presented) {
+            HostKeyStatus::Trusted => Ok(()),
+            HostKeyStatus::Unknown { .. } if self.accept_new => {
+                known_hosts::append(&self.known_hosts, &self.host, self.port, presented).map_err(
+                    |source| SshError::KnownHosts {
+                        action: "append to",
+                        path: self.known_hosts.clone(),
+                        source,
+                    },
+                )
+            }
+            HostKeyStatus::Unknown { other_types } => Err(SshError::HostKeyUnknown {
+                host,
+                known_hosts: self.known_hosts.clone(),
+                key: known_hosts::describe_key(presented),
+                note: if other_types.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (keys of other types are recorded for it at line {})",
+                        join_numbers(&other_types)
+                    )
+                },
+            }),
+            HostKeyStatus::Changed { line, known } => Err(SshError::HostKeyChanged {
+                host,
+                known_hosts: self.known_hosts.clone(),
+                line,
+                known: known_hosts::describe_key(&known),
+                presented: known_hosts::describe_key(presented),
+            }),
+            HostKeyStatus::Revoked { line } => Err(SshError::HostKeyRevoked {
+                host,
+                known_hosts: self.known_hosts.clone(),
+                line,
+                presented: known_hosts::describe_key(presented),
+            }),
+        }
+    }
+}
+
+impl Handler for HostKeyVerifier {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_public_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let outcome = match server_public_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => self.verify(key),
+            PublicKeyOrCertificate::Certificate(_) => Err(SshError::Handshake {
+                address: format!("{}:{}", self.host, self.port),
+                detail: "the server presented a host certificate, which is not supported"
+                    .to_owned(),
+            }),
+        };
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(error) => {
+                *self.verdict.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+                Ok(false)
+            }
+        }
+    }
+
+    async fn disconnected(
+        &mut self,
+        reason: DisconnectReason<Self::Error>,
+    ) -> Result<(), Self::Error> {
+        let (note, result) = match reason {
+            DisconnectReason::ReceivedDisconnect(info) => (
+                if info.message.is_empty() {
+                    format!("the server disconnected ({:?})", info.reason_code)
+                } else {
+                    format!("the server disconnected: {}", info.message)
+                },
+                Ok(()),
+            ),
+            DisconnectReason::Error(error) => (describe_russh_error(&error), Err(error)),
+        };
+        *self
+            .disconnect_note
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(note);
+        result
+    }
+}
+
+/// Reads a `known_hosts` file; a missing file is an empty one.
+pub(super) fn read_known_hosts(path: &std::path::Path) -> Result<String, SshError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(source) => Err(SshError::KnownHosts {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// A person-readable account of a russh failure.
+pub(super) fn describe_russh_error(error: &russh::Error) -> String {
+    match error {
+        russh::Error::KeepaliveTimeout => {
+            "the server stopped answering keepalives (network down or host frozen)".to_owned()
+        }
+        russh::Error::InactivityTimeout => "nothing was received for too long".to_owned(),
+        russh::Error::HUP | russh::Error::Disconnect => {
+            "the connection was closed by the remote side".to_owned()
+        }
+        russh::Error::IO(io) => format!("network error: {io}"),
+        other => other.to_string(),
+    }
+}
+
+fn join_numbers(numbers: &[usize]) -> String {
+    numbers
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,383 @@
+//! OpenSSH `known_hosts` files: looking a server key up and recording a new one.
+//!
+//! Understands what OpenSSH writes and reads: plain and hashed (`|1|salt|hash`) host
+//! fields, the `[host]:port` form for ports other than 22, comma-separated patterns
+//! with `*`, `?` and `!negation`, comments, blank lines, tabs, and the `@revoked` and
+//! `@cert-authority` markers. Line numbers are physical line numbers (1-based), so a
+//! message can send a person straight to the stale entry.
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+use data_encoding::BASE64;
+use hmac::{Hmac, KeyInit, Mac};
+use russh::keys::{Algorithm, HashAlg, PublicKey};
+use sha1::Sha1;
+
+/// Serialises appends to `known_hosts` files within this process, so that hosts learnt
+/// concurrently never interleave their lines.
+static APPEND_LOCK: Mutex<()> = Mutex::new(());
+
+/// What a `known_hosts` file says about the key a server presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKeyStatus {
+    /// An entry for this host holds exactly this key.
+    Trusted,
+    /// No entry for this host holds a key of this type.
+    /// `other_types` lists the lines that hold keys of other types for the host.
+    Unknown { other_types: Vec<usize> },
+    /// An entry for this host holds a different key of the same type.
+    Changed { line: usize, known: PublicKey },
+    /// The key is listed under `@revoked`.
+    Revoked { line: usize },
+}
+
+/// One usable entry of a `known_hosts` file.
+#[derive(Debug, Clone)]
+struct Entry {
+    line: usize,
+    marker: Marker,
+    hosts: String,
+    key: PublicKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    None,
+    Revoked,
+    CertAuthority,
+}
+
+/// The name a host is recorded under: `host` for port 22, `[host]:port` otherwise.
+pub fn host_port_name(host: &str, port: u16) -> String {
+    let host = host.to_ascii_lowercase();
+    if port == 22 {
+        host
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+/// OpenSSH-style fingerprint of a key, e.g. `ssh-ed25519 SHA256:abc...`.
+pub fn describe_key(key: &PublicKey) -> String {
+    format!(
+        "{} {}",
+        key.algorithm().as_str(),
+        key.fingerprint(HashAlg::Sha256)
+    )
+}
+
+/// Checks `presented` against the entries for `host`:`port` in `text`.
+pub fn check(text: &str, host: &str, port: u16, presented: &PublicKey) -> HostKeyStatus {
+    let name = host_port_name(host, port);
+    let entries: Vec<Entry> = parse(text)
+        .into_iter()
+        .filter(|entry| hosts_field_matches(&entry.hosts, &name))
+        .collect();
+
+    if let Some(revoked) = entries
+        .iter()
+        .find(|e| e.marker == Marker::Revoked && e.key.key_data() == presented.key_data())
+    {
+        return HostKeyStatus::Revoked { line: revoked.line };
+    }
+    let plain = || entries.iter().filter(|e| e.marker == Marker::None);
+    if plain().any(|e| e.key.key_data() == presented.key_data()) {
+        return HostKeyStatus::Trusted;
+    }
+    let presented_algorithm = presented.algorithm();
+    if let Some(stale) = plain().find(|e| e.key.algorithm() == presented_algorithm) {
+        return HostKeyStatus::Changed {
+            line: stale.line,
+            known: stale.key.clone(),
+        };
+    }
+    HostKeyStatus::Unknown {
+        other_types: plain().map(|e| e.line).collect(),
+    }
+}
+
+/// The key algorithms recorded for `host`:`port`, in file order, without duplicates.
+/// Offering these first during key exchange makes the server present a key we can check.
+pub fn known_algorithms(text: &str, host: &str, port: u16) -> Vec<Algorithm> {
+    let name = host_port_name(host, port);
+    let mut algorithms: Vec<Algorithm> = Vec::new();
+    for entry in parse(text) {
+        if entry.marker == Marker::None && hosts_field_matches(&entry.hosts, &name) {
+            let algorithm = entry.key.algorithm();
+            if !algorithms.contains(&algorithm) {
+                algorithms.push(algorithm);
+            }
+        }
+    }
+    algorithms
+}
+
+/// Appends `host`:`port` with `key` to the file at `path`, creating the file (and its
+/// directory) if needed, and adding a missing final newline first.
+pub fn append(path: &Path, host: &str, port: u16, key: &PublicKey) -> io::Result<()> {
+    let encoded = key.to_openssh().map_err(io::Error::other)?;
+    let _guard = APPEND_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let needs_newline = match std::fs::read(path) {
+        Ok(existing) => existing.last().is_some_and(|&byte| byte != b'\n'),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => false,
+        Err(error) => return Err(error),
+    };
+    let mut line = String::new();
+    if needs_newline {
+        line.push('\n');
+    }
+    line.push_str(&host_port_name(host, port));
+    line.push(' ');
+    line.push_str(encoded.trim_end());
+    line.push('\n');
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(line.as_bytes())?;
+    file.flush()
+}
+
+fn parse(text: &str) -> Vec<Entry> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(index, line)| parse_line(index + 1, line))
+        .collect()
+}
+
+fn parse_line(line_number: usize, line: &str) -> Option<Entry> {
+    let line = line.trim_start();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let mut fields = line.split_ascii_whitespace();
+    let mut first = fields.next()?;
+    let marker = match first {
+        "@revoked" => Marker::Revoked,
+        "@cert-authority" => Marker::CertAuthority,
+        other if other.starts_with('@') => return None,
+        _ => Marker::None,
+    };
+    if marker != Marker::None {
+        first = fields.next()?;
+    }
+    let key_type = fields.next()?;
+    let key_base64 = fields.next()?;
+    let key = PublicKey::from_openssh(&format!("{key_type} {key_base64}")).ok()?;
+    Some(Entry {
+        line: line_number,
+        marker,
+        hosts: first.to_owned(),
+        key,
+    })
+}
+
+/// Whether a comma-separated hosts field matches `name` (already lower-case, in
+/// `[host]:port` form where needed). A matching negated pattern wins over everything.
+fn hosts_field_matches(field: &str, name: &str) -> bool {
+    if field.starts_with("|1|") {
+        return hashed_entry_matches(field, name);
+    }
+    let mut matched = false;
+    for pattern in field.split(',') {
+        if let Some(negated) = pattern.strip_prefix('!') {
+            if wildcard_match(&negated.to_ascii_lowercase(), name) {
+                return false;
+            }
+        } else if wildcard_match(&pattern.to_ascii_lowercase(), name) {
+            matched = true;
+        }
+    }
+    matched
+}
+
+fn hashed_entry_matches(field: &str, name: &str) -> bool {
+    let mut parts = field.trim_start_matches("|1|").split('|');
+    let (Some(salt), Some(hash), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let (Ok(salt), Ok(hash)) = (
+        BASE64.decode(salt.as_bytes()),
+        BASE64.decode(hash.as_bytes()),
+    ) else {
+        return false;
+    };
+    let Ok(mac) = Hmac::<Sha1>::new_from_slice(&salt) else {
+        return false;
+    };
+    mac.chain_update(name.as_bytes())
+        .verify_slice(&hash)
+        .is_ok()
+}
+
+/// Glob match with `*` (any run) and `?` (any one character), as OpenSSH patterns.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = text.chars().collect();
+    let (mut p, mut t) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                backtrack = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == '?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match backtrack {
+                Some((star, matched_to)) => {
+                    p = star + 1;
+                    t = matched_to + 1;
+                    backtrack = Some((star, matched_to + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY_A: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ";
+    const KEY_B: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIA6rWI3G1sz07DnfFlrouTcysQlj2P+jpNSOEWD9OJ3X";
+
+    fn key(base64: &str) -> PublicKey {
+        PublicKey::from_openssh(&format!("ssh-ed25519 {base64}")).unwrap()
+    }
+
+    #[test]
+    fn plain_entry_with_port_is_trusted() {
+        let text = format!("[10.0.0.5]:2222 ssh-ed25519 {KEY_A}\n");
+        assert_eq!(
+            check(&text, "10.0.0.5", 2222, &key(KEY_A)),
+            HostKeyStatus::Trusted
+        );
+        assert_eq!(
+            check(&text, "10.0.0.5", 22, &key(KEY_A)),
+            HostKeyStatus::Unknown {
+                other_types: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn changed_key_reports_physical_line_after_comments_and_blanks() {
+        let text = format!(
+            "# managed by hand\n\nother ssh-ed25519 {KEY_A}\nweb1,10.0.0.5\tssh-ed25519 {KEY_A} old\n"
+        );
+        assert_eq!(
+            check(&text, "10.0.0.5", 22, &key(KEY_B)),
+            HostKeyStatus::Changed {
+                line: 4,
+                known: key(KEY_A)
+            }
+        );
+    }
+
+    #[test]
+    fn hashed_entry_matches_only_its_host() {
+        // Produced by `ssh-keygen -H` for the name "localhost".
+        let text = format!(
+            "|1|biN1uCs0MgaPA+VxIrIJddezd7U=|epC/W6psgLfNawE2D2Zuno/UeF4= ssh-ed25519 {KEY_A}\n"
+        );
+        assert_eq!(
+            check(&text, "localhost", 22, &key(KEY_A)),
+            HostKeyStatus::Trusted
+        );
+        assert!(matches!(
+            check(&text, "otherhost", 22, &key(KEY_A)),
+            HostKeyStatus::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn wildcards_and_negation() {
+        let text = format!("*.example.com,!db.example.com ssh-ed25519 {KEY_A}\n");
+        assert_eq!(
+            check(&text, "Web.Example.com", 22, &key(KEY_A)),
+            HostKeyStatus::Trusted
+        );
+        assert!(matches!(
+            check(&text, "db.example.com", 22, &key(KEY_A)),
+            HostKeyStatus::Unknown { .. }
+        ));
+        assert!(wildcard_match("10.0.0.?", "10.0.0.5"));
+        assert!(!wildcard_match("10.0.0.?", "10.0.0.55"));
+        assert!(wildcard_match("*", ""));
+        assert!(wildcard_match("a*b*c", "axxbyyc"));
+        assert!(!wildcard_match("a*b*c", "axxbyy"));
+    }
+
+    #[test]
+    fn revoked_key_is_reported_even_when_also_trusted() {
+        let text = format!("host ssh-ed25519 {KEY_A}\n@revoked * ssh-ed25519 {KEY_A}\n");
+        assert_eq!(
+            check(&text, "host", 22, &key(KEY_A)),
+            HostKeyStatus::Revoked { line: 2 }
+        );
+    }
+
+    #[test]
+    fn garbage_lines_are_skipped_but_counted() {
+        let text = format!("not a key line\nhost ssh-ed25519 !!!\nhost ssh-ed25519 {KEY_A}\n");
+        assert_eq!(
+            check(&text, "host", 22, &key(KEY_B)),
+            HostKeyStatus::Changed {
+                line: 3,
+                known: key(KEY_A)
+            }
+        );
+    }
+
+    #[test]
+    fn other_key_types_are_unknown_not_changed() {
+        let ecdsa = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBPm2ab1mXz5Ur74/1pklkvP1jYmxcLDo5Da0cettNyjDcUGepiZgrYCSExBjgUHK+YWp3w0uIClpAFwRwbRiwfY=";
+        let text = format!("host ecdsa-sha2-nistp256 {ecdsa}\n");
+        assert_eq!(
+            check(&text, "host", 22, &key(KEY_A)),
+            HostKeyStatus::Unknown {
+                other_types: vec![1]
+            }
+        );
+        assert_eq!(
+            known_algorithms(&text, "host", 22),
+            vec![Algorithm::Ecdsa {
+                curve: russh::keys::EcdsaCurve::NistP256
+            }]
+        );
+    }
+
+    #[test]
+    fn append_adds_missing_newline_and_bracket_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("known_hosts");
+        append(&path, "10.0.0.5", 22, &key(KEY_A)).unwrap();
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .trim_end_matches('\n'),
+        )
+        .unwrap();
+        append(&path, "10.0.0.5", 2222, &key(KEY_B)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            format!("10.0.0.5 ssh-ed25519 {KEY_A}\n[10.0.0.5]:2222 ssh-ed25519 {KEY_B}\n")
+        );
+        assert_eq!(
+            check(&text, "10.0.0.5", 2222, &key(KEY_B)),
+            HostKeyStatus::Trusted
+        );
+    }
+}

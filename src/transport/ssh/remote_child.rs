@@ -1,0 +1,204 @@
+//! A long-lived remote process on its own channel: stdout read line by line, stderr
+//! collected, and closing (or dropping) the handle sends EOF and closes the channel so
+//! a process that watches its stdin (such as `flock ... cat`) ends.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use russh::client::Msg;
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::task::JoinHandle;
+
+use super::SshSession;
+use super::error::SshError;
+use super::signal_name;
+
+/// Stderr kept per remote process; older output is dropped past this size.
+const STDERR_LIMIT: usize = 1 << 20;
+/// How long `close` waits for the server to confirm the channel is gone.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// What is known about the remote process so far.
+#[derive(Debug, Default)]
+struct ChildState {
+    stderr: Vec<u8>,
+    exit_status: Option<u32>,
+    exit_signal: Option<String>,
+    exec_refused: bool,
+}
+
+/// A remote process started by [`SshSession::spawn`].
+pub struct RemoteChild {
+    session: SshSession,
+    lines: mpsc::UnboundedReceiver<String>,
+    state: Arc<Mutex<ChildState>>,
+    writer: Option<ChannelWriteHalf<Msg>>,
+    pump: Option<JoinHandle<()>>,
+}
+
+impl RemoteChild {
+    pub(super) fn start(
+        session: SshSession,
+        reader: ChannelReadHalf,
+        writer: ChannelWriteHalf<Msg>,
+        permit: OwnedSemaphorePermit,
+    ) -> RemoteChild {
+        let (line_sender, lines) = mpsc::unbounded_channel();
+        let state = Arc::new(Mutex::new(ChildState::default()));
+        let pump = tokio::spawn(pump(reader, line_sender, Arc::clone(&state), permit));
+        RemoteChild {
+            session,
+            lines,
+            state,
+            writer: Some(writer),
+            pump: Some(pump),
+        }
+    }
+
+    /// The next line of stdout without its line ending; `Ok(None)` once the process
+    /// has ended and every line was read.
+    ///
+    /// # Errors
+    /// sshd refused to run the command, or the connection was lost before the
+    /// process reported how it ended.
+    pub async fn read_line(&mut self) -> Result<Option<String>, SshError> {
+        if let Some(line) = self.lines.recv().await {
+            return Ok(Some(line));
+        }
+        let (refused, ended) = {
+            let state = self.lock_state();
+            (
+                state.exec_refused,
+                state.exit_status.is_some() || state.exit_signal.is_some(),
+            )
+        };
+        if refused {
+            return Err(SshError::ExecRefused {
+                target: self.session.inner.label.clone(),
+            });
+        }
+        if !ended && self.session.inner.handle.is_closed() {
+            return Err(self.session.lost_connection());
+        }
+        Ok(None)
+    }
+
+    /// Everything the process wrote to stderr so far (lossy UTF-8).
+    #[must_use]
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.lock_state().stderr).into_owned()
+    }
+
+    /// The exit status, once the process has ended normally.
+    #[must_use]
+    pub fn exit_status(&self) -> Option<u32> {
+        self.lock_state().exit_status
+    }
+
+    /// The signal name (such as `TERM`), once the process was killed by one.
+    #[must_use]
+    pub fn exit_signal(&self) -> Option<String> {
+        self.lock_state().exit_signal.clone()
+    }
+
+    /// Sends EOF, closes the channel and waits (briefly) until the server confirms.
+    pub async fn close(mut self) {
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.eof().await;
+            let _ = writer.close().await;
+        }
+        if let Some(pump) = self.pump.take() {
+            let _ = tokio::time::timeout(CLOSE_WAIT, pump).await;
+        }
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, ChildState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for RemoteChild {
+    fn drop(&mut self) {
+        let Some(writer) = self.writer.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = writer.eof().await;
+                let _ = writer.close().await;
+            });
+        }
+        // Without a runtime the connection is going away with it, which ends the
+        // remote process just the same.
+    }
+}
+
+impl std::fmt::Debug for RemoteChild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteChild")
+            .field("target", &self.session.inner.label)
+            .field("state", &*self.lock_state())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Drains the channel for as long as it lives, so an unread process never stalls the
+/// connection, and keeps the channel permit until the server has closed the channel.
+async fn pump(
+    mut reader: ChannelReadHalf,
+    lines: mpsc::UnboundedSender<String>,
+    state: Arc<Mutex<ChildState>>,
+    permit: OwnedSemaphorePermit,
+) {
+    let mut pending: Vec<u8> = Vec::new();
+    while let Some(message) = reader.wait().await {
+        match message {
+            ChannelMsg::Data { data } => {
+                pending.extend_from_slice(&data);
+                while let Some(end) = pending.iter().position(|&byte| byte == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    let _ = lines.send(line_text(&line));
+                }
+            }
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+                state.stderr.extend_from_slice(&data);
+                let excess = state.stderr.len().saturating_sub(STDERR_LIMIT);
+                state.stderr.drain(..excess);
+            }
+            ChannelMsg::ExitStatus { exit_status } => {
+                state
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .exit_status = Some(exit_status);
+            }
+            ChannelMsg::ExitSignal {
+                signal_name: signal,
+                ..
+            } => {
+                state
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .exit_signal = Some(signal_name(&signal));
+            }
+            ChannelMsg::Failure => {
+                state
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .exec_refused = true;
+            }
+            _ => {}
+        }
+    }
+    if !pending.is_empty() {
+        let _ = lines.send(line_text(&pending));
+    }
+    drop(permit);
+}
+
+fn line_text(line: &[u8]) -> String {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    String::from_utf8_lossy(line).into_owned()
+}

@@ -1,0 +1,122 @@
+#!/bin/bash
+# Lab host start-up (PID 1's child under tini): DinD mounts, sshd, nginx, the inner
+# Docker engine and the Odoo stand-in container. Writes /run/lab-ready when all is up;
+# with /lab-state mounted, also publishes ip, host keys and ready there for `lab up`.
+set -euo pipefail
+
+LOG=/var/log/lab-entrypoint.log
+exec > >(tee -a "$LOG") 2>&1
+
+STATE=/lab-state
+log() { echo "lab-entrypoint: $(date +%T.%3N) $*"; }
+fail() {
+    log "FAILED: $*"
+    [[ -d $STATE ]] && echo "$*" >"$STATE/failed"
+    exit 1
+}
+trap 'fail "line $LINENO: $BASH_COMMAND"' ERR
+
+# ---- Docker-in-Docker on cgroup v1 (as docker's hack/dind does)
+container=docker
+export container
+if [[ -d /sys/kernel/security ]] && ! mountpoint -q /sys/kernel/security; then
+    mount -t securityfs none /sys/kernel/security || log "warning: could not mount securityfs"
+fi
+if ! mountpoint -q /tmp; then
+    mount -t tmpfs -o mode=1777 none /tmp
+fi
+# Without --privileged (see `lab`), /sys and the cgroup hierarchies come read-only.
+if grep -qE '^sysfs /sys sysfs ro[,]' /proc/mounts; then
+    mount -o remount,bind,rw /sys
+fi
+if [[ ! -f /sys/fs/cgroup/cgroup.controllers ]]; then
+    mountpoint -q /sys/fs/cgroup || mount -t tmpfs -o uid=0,gid=0,mode=0755 cgroup /sys/fs/cgroup
+    # shellcheck disable=SC2013 # subsystem names have no spaces
+    for subsystem in $(cut -d: -f2 /proc/1/cgroup); do
+        [[ -z $subsystem ]] && continue
+        dir=/sys/fs/cgroup/${subsystem#name=}
+        mkdir -p "$dir"
+        if ! mountpoint -q "$dir"; then
+            mount -n -t cgroup -o "$subsystem" cgroup "$dir" || log "warning: could not mount cgroup $subsystem"
+        fi
+        if grep -qE "^[^ ]+ $dir cgroup ro[,]" /proc/mounts; then
+            mount -o remount,bind,rw "$dir"
+        fi
+    done
+fi
+
+IP=$(ip -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1]; exit }')
+[[ -n $IP ]] || fail "no IPv4 address on eth0"
+log "host $(hostname) at $IP"
+
+# ---- sshd
+[[ -f /etc/ssh/ssh_host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
+[[ -f /etc/ssh/ssh_host_ecdsa_key ]] || ssh-keygen -q -t ecdsa -b 256 -N '' -f /etc/ssh/ssh_host_ecdsa_key
+if [[ -n ${LAB_AUTHORIZED_KEY:-} ]]; then
+    printf '%s\n' "$LAB_AUTHORIZED_KEY" >/root/.ssh/authorized_keys
+    printf '%s\n' "$LAB_AUTHORIZED_KEY" >/home/deploy/.ssh/authorized_keys
+    chmod 600 /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys
+    chown deploy:deploy /home/deploy/.ssh/authorized_keys
+fi
+mkdir -p /run/sshd
+/usr/sbin/sshd -t
+/usr/sbin/sshd
+log "sshd started"
+
+# ---- nginx with the Odoo site (no websocket support: that is wsdeploy's job)
+if [[ ! -f /etc/nginx/sites-available/odoo.conf ]]; then
+    sed "s/@PUBLIC_HOST@/$IP/" /opt/lab/odoo-site.conf.in >/etc/nginx/sites-available/odoo.conf
+fi
+ln -sfn /etc/nginx/sites-available/odoo.conf /etc/nginx/sites-enabled/odoo.conf
+rm -f /etc/nginx/sites-enabled/default
+[[ -f /etc/opticserp/odoo.conf ]] || install -m 640 /opt/lab/odoo.conf /etc/opticserp/odoo.conf
+nginx -t 2>&1
+nginx
+log "nginx started"
+
+# ---- inner Docker engine
+if ! iptables -t nat -L -n >/dev/null 2>&1; then
+    log "iptables (nft) unusable here; switching to iptables-legacy"
+    update-alternatives --set iptables /usr/sbin/iptables-legacy
+    update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy
+fi
+driver=overlay2
+if [[ $(stat -f -c %T /var/lib/docker) == overlayfs ]]; then
+    driver=vfs
+    log "warning: /var/lib/docker is not a volume; using the slow vfs storage driver"
+fi
+dockerd --storage-driver="$driver" --log-level=warn --iptables=true --ip6tables=false \
+    --userland-proxy=true --exec-opt native.cgroupdriver=cgroupfs \
+    --max-concurrent-downloads=1 --max-concurrent-uploads=1 >/var/log/dockerd.log 2>&1 &
+for _ in $(seq 1 300); do
+    docker info >/dev/null 2>&1 && break
+    kill -0 $! 2>/dev/null || { tail -n 20 /var/log/dockerd.log; fail "dockerd exited"; }
+    sleep 0.1
+done
+docker info >/dev/null 2>&1 || { tail -n 20 /var/log/dockerd.log; fail "dockerd not ready after 30 s"; }
+log "dockerd ready (storage driver $driver)"
+
+# ---- the Odoo stand-in
+if ! docker container inspect opticserp_odoo >/dev/null 2>&1; then
+    docker load -q -i /opt/lab/odoo-standin.tar
+    docker run -d --name opticserp_odoo --restart=no \
+        -p 127.0.0.1:8072:8072 -p 8069:8069 \
+        -v /etc/opticserp:/etc/odoo:ro wsdeploy-lab-odoo >/dev/null
+fi
+for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null http://127.0.0.1:8069/web/health 2>/dev/null && break
+    sleep 0.1
+done
+curl -fsS -o /dev/null http://127.0.0.1:8069/web/health || { docker logs opticserp_odoo; fail "the Odoo stand-in does not answer on 8069"; }
+log "opticserp_odoo up: $(docker port opticserp_odoo | tr '\n' ' ')"
+
+# ---- ready
+echo "$IP" >/run/lab-ready
+if [[ -d $STATE ]]; then
+    echo "$IP" >"$STATE/ip"
+    cp /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub "$STATE/"
+    echo "$IP" >"$STATE/ready"
+fi
+log "ready"
+trap - ERR
+exec sleep infinity

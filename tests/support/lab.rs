@@ -1,0 +1,139 @@
+//! The lab fleet from a test: `tests/lab/lab up` a named set of real hosts (sshd, nginx,
+//! Docker engine with the Odoo stand-in), run commands on them, tear them down on drop.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running lab of N hosts.
+pub struct Lab {
+    pub name: String,
+    pub hosts: usize,
+    pub outdir: PathBuf,
+}
+
+fn lab_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab")
+}
+
+impl Lab {
+    /// Starts `hosts` fresh hosts. Panics with the lab's own output if that fails.
+    pub fn up(name: &str, hosts: usize) -> Self {
+        let name = format!("{name}-{}", std::process::id());
+        let outdir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/lab/.run")
+            .join(&name);
+        let _ = Command::new(lab_script()).args(["down", &name]).output();
+        let out = Command::new(lab_script())
+            .args([
+                "up",
+                &name,
+                &hosts.to_string(),
+                &outdir.display().to_string(),
+            ])
+            .output()
+            .expect("tests/lab/lab runs");
+        assert!(
+            out.status.success(),
+            "lab up {name} {hosts} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self {
+            name,
+            hosts,
+            outdir,
+        }
+    }
+
+    pub fn inventory(&self) -> PathBuf {
+        self.outdir.join("hosts.yml")
+    }
+
+    pub fn known_hosts(&self) -> PathBuf {
+        self.outdir.join("known_hosts")
+    }
+
+    /// Runs `sh -c script` on host `i` (1-based) and returns (exit code, stdout+stderr).
+    pub fn sh(&self, i: usize, script: &str) -> (i32, String) {
+        let out = Command::new(lab_script())
+            .args(["exec", &self.name, &i.to_string(), "sh", "-c", script])
+            .output()
+            .expect("lab exec runs");
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    /// Like [`Lab::sh`] but panics unless the script succeeds; returns stdout+stderr.
+    pub fn ok(&self, i: usize, script: &str) -> String {
+        let (code, text) = self.sh(i, script);
+        assert_eq!(
+            code, 0,
+            "on {} host {i}: `{script}` failed:\n{text}",
+            self.name
+        );
+        text
+    }
+
+    pub fn ip(&self, i: usize) -> String {
+        let out = Command::new(lab_script())
+            .args(["ip", &self.name, &i.to_string()])
+            .output()
+            .expect("lab ip runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    pub fn container(&self, i: usize) -> String {
+        format!("wsdeploy-lab-{}-{i}", self.name)
+    }
+
+    /// sha256 of every regular file under the given directories, one line each, sorted.
+    pub fn tree_sums(&self, i: usize, dirs: &str) -> String {
+        self.ok(
+            i,
+            &format!("find {dirs} -xdev -type f -print0 | sort -z | xargs -0 sha256sum"),
+        )
+    }
+
+    /// `wsdeploy` against this lab: `-C <repo> SUBCOMMAND -i <lab inventory> --known-hosts <lab>`.
+    pub fn wsdeploy(&self, subcommand: &str, extra: &[&str]) -> super::project::Run {
+        self.wsdeploy_in(Path::new(env!("CARGO_MANIFEST_DIR")), subcommand, extra)
+    }
+
+    /// Same, with another project directory (for test-specific plans).
+    pub fn wsdeploy_in(
+        &self,
+        project: &Path,
+        subcommand: &str,
+        extra: &[&str],
+    ) -> super::project::Run {
+        let mut cmd = assert_cmd::Command::cargo_bin("wsdeploy").expect("binary");
+        cmd.arg("-C")
+            .arg(project)
+            .arg(subcommand)
+            .arg("-i")
+            .arg(self.inventory())
+            .arg("--known-hosts")
+            .arg(self.known_hosts())
+            .args(extra)
+            .env("NO_COLOR", "1");
+        let out = cmd.output().expect("wsdeploy runs");
+        super::project::Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if std::env::var_os("WSDEPLOY_KEEP_LAB").is_none() {
+            let _ = Command::new(lab_script())
+                .args(["down", &self.name])
+                .output();
+        }
+    }
+}

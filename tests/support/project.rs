@@ -1,0 +1,113 @@
+//! A throwaway wsdeploy project (plans, inventories, files) and a builder to run the
+//! `wsdeploy` binary against it and pin its output and exit code.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// A temporary project directory.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `content` at `relative` (creating directories).
+    pub fn file(&self, relative: &str, content: &str) -> &Self {
+        let path = self.dir.path().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&path, content).expect("write");
+        self
+    }
+
+    /// Copies a file of the shared corpus to `relative`, returning its absolute path.
+    pub fn corpus(&self, corpus_relative: &str, relative: &str) -> PathBuf {
+        let source = corpus_dir().join(corpus_relative);
+        let target = self.dir.path().join(relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::copy(&source, &target)
+            .unwrap_or_else(|e| panic!("copy {}: {e}", source.display()));
+        target
+    }
+
+    /// `wsdeploy -C <project> ARGS...`
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::cargo_bin("wsdeploy").expect("binary built");
+        cmd.arg("-C")
+            .arg(self.dir.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("WSDEPLOY_TODAY");
+        let out = cmd.output().expect("wsdeploy runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// The shared corpus (`../shared/corpus` beside the repository).
+pub fn corpus_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    assert!(
+        dir.is_dir(),
+        "the shared corpus is missing at {}",
+        dir.display()
+    );
+    dir
+}
+
+/// The result of one run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.code, expected,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n--- stderr\n{}\n--- stdout\n{}",
+            self.stderr,
+            self.stdout
+        );
+        self
+    }
+
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
