@@ -547,7 +547,8 @@ impl Host<'_> {
             let backup = original
                 .as_ref()
                 .map(|_| backup_path(&file.real, self.opts.today, &effective.include_globs()));
-            let dump_path = effective_path(&effective, &file.requested, &file.real, desired.as_deref());
+            let dump_path =
+                effective_path(&effective, &file.requested, &file.real, desired.as_deref());
             let i = buffers.len();
             buffers.push(Buffer {
                 dump_path,
@@ -576,10 +577,15 @@ impl Host<'_> {
                 )));
             };
             let buffer = &mut buffers[i];
-            let new = edit::apply(&edit.kind, &buffer.dump_path, buffer.desired.as_deref(), &ctx)
-                .map_err(|message| {
-                    Stop::Untouched(failure(Some(f.step), format!("{}: {message}", buffer.real)))
-                })?;
+            let new = edit::apply(
+                &edit.kind,
+                &buffer.dump_path,
+                buffer.desired.as_deref(),
+                &ctx,
+            )
+            .map_err(|message| {
+                Stop::Untouched(failure(Some(f.step), format!("{}: {message}", buffer.real)))
+            })?;
             if let EditKind::Whole {
                 mode: Some(mode), ..
             } = &edit.kind
@@ -1149,7 +1155,12 @@ pub fn backup_path(real: &str, today: chrono::NaiveDate, include_globs: &[String
 }
 
 /// The path under which `nginx -T` shows this buffer's file (it may show the symlink).
-fn effective_path(effective: &nginx::Effective, requested: &str, real: &str, text: Option<&str>) -> String {
+fn effective_path(
+    effective: &nginx::Effective,
+    requested: &str,
+    real: &str,
+    text: Option<&str>,
+) -> String {
     if effective.context_of(requested).is_some() {
         return requested.to_owned();
     }

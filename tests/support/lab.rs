@@ -128,6 +128,114 @@ impl Lab {
     }
 }
 
+/// Directories holding what the Odoo plan edits.
+pub const WATCHED: &str = "/etc/nginx /etc/opticserp";
+
+impl Lab {
+    /// sha256 of the watched files, leaving out dated backups (a rolled-back run keeps them).
+    pub fn config_sums(&self, i: usize) -> String {
+        self.ok(i, &format!("find {WATCHED} -xdev -type f ! -name '*.backup-*' -print0 | sort -z | xargs -0 sha256sum"))
+    }
+
+    /// A WebSocket handshake through the host's nginx, as curl sees it.
+    pub fn handshake(&self, i: usize, origin: bool) -> String {
+        let ip = self.ip(i);
+        let origin = if origin {
+            format!("-H 'Origin: http://{ip}'")
+        } else {
+            String::new()
+        };
+        self.sh(
+            i,
+            &format!(
+                "curl -s -i --max-time 2 -H 'Host: {ip}' -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' {origin} 'http://127.0.0.1/websocket?version=17.0-3'"
+            ),
+        )
+        .1
+    }
+
+    /// nginx accepts its config, Odoo answers, its container runs.
+    pub fn assert_healthy(&self, i: usize) {
+        self.ok(i, "nginx -t");
+        self.ok(i, "for n in $(seq 1 30); do curl -sf --max-time 2 http://127.0.0.1:8069/web/health && exit 0; sleep 1; done; exit 1");
+        self.ok(
+            i,
+            "test \"$(docker inspect -f '{{.State.Running}}' opticserp_odoo)\" = true",
+        );
+    }
+
+    /// nginx master and worker pids.
+    pub fn nginx_pids(&self, i: usize) -> String {
+        self.ok(
+            i,
+            "cat /run/nginx.pid; pgrep -P \"$(cat /run/nginx.pid)\" | sort",
+        )
+    }
+
+    /// When the Odoo container last started.
+    pub fn odoo_started_at(&self, i: usize) -> String {
+        self.ok(i, "docker inspect -f '{{.State.StartedAt}}' opticserp_odoo")
+    }
+
+    /// Waits (up to 60 s) until `script` succeeds on host `i`.
+    pub fn wait_for(&self, i: usize, script: &str) {
+        for _ in 0..120 {
+            if self.sh(i, script).0 == 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        panic!("on {} host {i}: `{script}` never succeeded", self.name);
+    }
+
+    /// `wsdeploy` against this lab, started in the background.
+    pub fn spawn_wsdeploy(
+        &self,
+        project: &Path,
+        subcommand: &str,
+        extra: &[&str],
+    ) -> std::process::Child {
+        Command::new(assert_cmd::cargo::cargo_bin("wsdeploy"))
+            .arg("-C")
+            .arg(project)
+            .arg(subcommand)
+            .arg("-i")
+            .arg(self.inventory())
+            .arg("--known-hosts")
+            .arg(self.known_hosts())
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("wsdeploy starts")
+    }
+}
+
+/// Waits for a background wsdeploy and returns its result.
+pub fn finish(child: std::process::Child) -> super::project::Run {
+    let out = child.wait_with_output().expect("wsdeploy ends");
+    super::project::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A project directory holding the repository's plans with `edit` applied to the Odoo plan.
+pub fn project_with_odoo_plan(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plans = dir.path().join("plans");
+    std::fs::create_dir_all(&plans).expect("mkdir");
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/odoo-websocket.yml"),
+    )
+    .expect("plan");
+    let edited = edit(original.clone());
+    std::fs::write(plans.join("site.yml"), edited).expect("write plan");
+    dir
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
         if std::env::var_os("WSDEPLOY_KEEP_LAB").is_none() {
