@@ -131,8 +131,12 @@ pub struct ScheduleArgs {
     pub every: String,
     #[arg(long = "repair")]
     pub repair: bool,
+    /// Write the units (instead of printing them); then enable the timer yourself.
     #[arg(long = "install")]
     pub install: bool,
+    /// Where --install writes the units.
+    #[arg(long = "unit-dir", default_value = "/etc/systemd/system")]
+    pub unit_dir: PathBuf,
 }
 
 /// A bad-input error: printed as is, exit 3.
@@ -533,7 +537,7 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
         repair: s.repair,
     });
     if s.install {
-        let dir = Path::new("/etc/systemd/system");
+        let dir = s.unit_dir.as_path();
         for (suffix, text) in [("service", &units.service), ("timer", &units.timer)] {
             let path = dir.join(format!("{}.{suffix}", units.name));
             std::fs::write(&path, text).map_err(|e| {

@@ -122,7 +122,7 @@ pub fn render(spec: &ScheduleSpec<'_>) -> Units {
     let _ = write!(
         service,
         "[Unit]\nDescription=wsdeploy drift {} for {}\nWants=network-online.target\nAfter=network-online.target\n\n\
-         [Service]\nType=oneshot\nWorkingDirectory={}\nExecStart={}\n# Exit 2 means drift was found (and reported): not a failure of the unit.\nSuccessExitStatus=2\nNoNewPrivileges=yes\nPrivateTmp=yes\n",
+         [Service]\nType=oneshot\nWorkingDirectory={}\nExecStart={}\n# Exit 2 (drift found, check mode) or 1/4 (a host failed) marks the unit failed: visible to monitoring.\nNoNewPrivileges=yes\nPrivateTmp=yes\n",
         if spec.repair { "repair" } else { "check" },
         spec.inventory,
         systemd_quote(&spec.project.display().to_string()),

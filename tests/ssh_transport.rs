@@ -11,11 +11,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use support::sshd::{Sshd, SshdOptions, fingerprint, keygen, process_alive};
+use support::sshd::{Sshd, SshdOptions, fingerprint, process_alive};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wsdeploy::transport::ssh::{SshError, SshErrorKind, SshSession, SshTarget};
-
-const ISOLATED_MARKER: &str = "WSDEPLOY_TEST_ISOLATED";
 
 fn target(sshd: &Sshd) -> SshTarget {
     SshTarget {
@@ -513,152 +511,6 @@ async fn rsa_and_ecdsa_keys_authenticate() {
     }
 }
 
-#[test]
-fn wrong_key_gives_one_actionable_line() {
-    run_isolated(
-        "isolated_wrong_key_gives_one_actionable_line",
-        &[],
-        &["SSH_AUTH_SOCK"],
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "runs in a child process started by wrong_key_gives_one_actionable_line"]
-async fn isolated_wrong_key_gives_one_actionable_line() {
-    require_isolation();
-    let sshd = Sshd::start();
-    let stranger = sshd.keygen("stranger", "ed25519", "");
-    let missing = sshd.dir.path().join("no_such_key");
-    let mut target = target(&sshd);
-    target.key_files = vec![stranger.clone(), missing.clone()];
-    let error = connect_error(&target).await;
-    assert_eq!(error.kind(), SshErrorKind::Auth);
-    assert_eq!(
-        error.to_string(),
-        format!(
-            "authentication failed for {}@127.0.0.1:{} (tried: key {}, key {} (file not found)): check ansible_user / ansible_ssh_private_key_file",
-            sshd.user,
-            sshd.port,
-            stranger.display(),
-            missing.display()
-        )
-    );
-}
-
-#[test]
-fn encrypted_key_is_decrypted_with_the_passphrase_from_the_environment() {
-    run_isolated(
-        "isolated_encrypted_key_is_decrypted_with_the_passphrase_from_the_environment",
-        &[("WSDEPLOY_KEY_PASSPHRASE", "correct horse battery")],
-        &["SSH_AUTH_SOCK"],
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "runs in a child process started by encrypted_key_is_decrypted_with_the_passphrase_from_the_environment"]
-async fn isolated_encrypted_key_is_decrypted_with_the_passphrase_from_the_environment() {
-    require_isolation();
-    let sshd = Sshd::start();
-    let encrypted = sshd.keygen("encrypted", "ed25519", "correct horse battery");
-    sshd.authorize(&encrypted);
-    let mut target = target(&sshd);
-    target.key_files = vec![encrypted];
-    let session = SshSession::connect(&target).await.unwrap();
-    assert_eq!(session.exec("echo ok", None).await.unwrap().stdout, b"ok\n");
-
-    let other = sshd.keygen("other_passphrase", "ed25519", "something else");
-    sshd.authorize(&other);
-    target.key_files = vec![other.clone()];
-    let error = connect_error(&target).await;
-    assert_eq!(error.kind(), SshErrorKind::Auth);
-    assert_eq!(
-        error.to_string(),
-        format!(
-            "authentication failed for {}@127.0.0.1:{} (tried: key {} (encrypted, and the passphrase in WSDEPLOY_KEY_PASSPHRASE does not decrypt it)): check ansible_user / ansible_ssh_private_key_file",
-            sshd.user,
-            sshd.port,
-            other.display()
-        )
-    );
-}
-
-#[test]
-fn ssh_agent_is_used_when_no_key_file_is_configured() {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("agent.sock");
-    let mut agent = Command::new("ssh-agent")
-        .arg("-D")
-        .arg("-a")
-        .arg(&socket)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("these tests need ssh-agent (Debian/Ubuntu: apt-get install openssh-client)");
-    let started = Instant::now();
-    while !socket.exists() && started.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let key = dir.path().join("agent_key");
-    keygen(&key, "ed25519", "");
-    let added = Command::new("ssh-add")
-        .arg(&key)
-        .env("SSH_AUTH_SOCK", &socket)
-        .output()
-        .unwrap();
-    assert!(
-        added.status.success(),
-        "ssh-add: {}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-
-    let socket_text = socket.display().to_string();
-    let key_text = key.display().to_string();
-    let home_text = home.display().to_string();
-    let result = std::panic::catch_unwind(|| {
-        run_isolated(
-            "isolated_ssh_agent_is_used_when_no_key_file_is_configured",
-            &[
-                ("SSH_AUTH_SOCK", socket_text.as_str()),
-                ("WSDEPLOY_TEST_AGENT_KEY", key_text.as_str()),
-                ("HOME", home_text.as_str()),
-            ],
-            &[],
-        );
-    });
-    let _ = agent.kill();
-    let _ = agent.wait();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "runs in a child process started by ssh_agent_is_used_when_no_key_file_is_configured"]
-async fn isolated_ssh_agent_is_used_when_no_key_file_is_configured() {
-    require_isolation();
-    let sshd = Sshd::start();
-    let mut target = target(&sshd);
-    target.key_files = Vec::new();
-
-    // The agent's key is not authorized yet: agent, then the (empty) ~/.ssh.
-    let error = connect_error(&target).await;
-    let home = std::env::var("HOME").unwrap();
-    assert_eq!(
-        error.to_string(),
-        format!(
-            "authentication failed for {}@127.0.0.1:{} (tried: ssh-agent, no key in {home}/.ssh (id_ed25519, id_ecdsa, id_rsa)): check ansible_user / ansible_ssh_private_key_file",
-            sshd.user, sshd.port
-        )
-    );
-
-    sshd.authorize(Path::new(
-        &std::env::var("WSDEPLOY_TEST_AGENT_KEY").unwrap(),
-    ));
-    let session = SshSession::connect(&target).await.unwrap();
-    assert_eq!(session.exec("echo ok", None).await.unwrap().stdout, b"ok\n");
-}
-
 // ---------------------------------------------------------------- network errors
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -724,37 +576,3 @@ async fn unresolvable_host_name_is_a_distinct_error() {
 }
 
 // ---------------------------------------------------------------- isolation helpers
-
-/// Runs one ignored test of this binary in a child process with the given environment.
-fn run_isolated(test_name: &str, set: &[(&str, &str)], remove: &[&str]) {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args([
-            "--exact",
-            test_name,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(ISOLATED_MARKER, "1");
-    for name in remove {
-        command.env_remove(name);
-    }
-    for (name, value) in set {
-        command.env(name, value);
-    }
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "isolated test {test_name} failed:\n{stdout}\n{stderr}"
-    );
-}
-
-fn require_isolation() {
-    assert!(
-        std::env::var_os(ISOLATED_MARKER).is_some(),
-        "this test needs a controlled environment: run it through its non-ignored wrapper"
-    );
-}
