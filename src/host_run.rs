@@ -355,7 +355,7 @@ impl Host<'_> {
             } else {
                 lock = Some(self.lock().await?);
                 for run in gathered.interrupted.clone() {
-                    if let Err(message) = self.recover(&run, &preflight).await {
+                    if let Err(message) = self.recover(&run, &flat, &preflight).await {
                         self.report.outcome = Outcome::RollbackFailed;
                         self.report.error = Some(failure(None, message));
                         release(lock).await;
@@ -710,11 +710,15 @@ impl Host<'_> {
             .iter()
             .enumerate()
             .filter_map(|(i, f)| match &f.step.action {
-                Action::Command(c) if should_run(c, &f.deps, changed) => Some(JournalCommand {
-                    index: i,
-                    run: c.run.clone(),
-                    rerun_on_rollback: !c.if_changed.is_empty(),
-                }),
+                Action::Command(c) if should_run(c, &f.deps, changed) => {
+                    let run = crate::report::mask(&c.run, &self.report.secrets);
+                    Some(JournalCommand {
+                        index: i,
+                        masked: run != c.run,
+                        run,
+                        rerun_on_rollback: !c.if_changed.is_empty(),
+                    })
+                }
                 _ => None,
             })
             .collect();
@@ -1044,7 +1048,12 @@ impl Host<'_> {
     }
 
     /// Rolls back a run that was interrupted (lost connection, killed agent).
-    async fn recover(&mut self, run_id: &str, preflight: &[&Step]) -> Result<(), String> {
+    async fn recover(
+        &mut self,
+        run_id: &str,
+        flat: &[Flat<'_>],
+        preflight: &[&Step],
+    ) -> Result<(), String> {
         self.phase("recover");
         let out = self
             .transport
@@ -1083,12 +1092,29 @@ impl Host<'_> {
             .iter()
             .filter(|c| c.rerun_on_rollback && ran.contains(&c.index))
         {
+            let run = if command.masked {
+                // The journal never holds secrets: take the command from the current plan.
+                match flat.get(command.index).map(|f| &f.step.action) {
+                    Some(Action::Command(c))
+                        if manifest.plan == self.opts.plan_name
+                            && crate::report::mask(&c.run, &self.report.secrets) == command.run =>
+                    {
+                        c.run.clone()
+                    }
+                    _ => {
+                        self.note(format!(
+                            "recovery: cannot repeat `{}` (it held a secret and the current plan differs): run it by hand",
+                            command.run
+                        ));
+                        continue;
+                    }
+                }
+            } else {
+                command.run.clone()
+            };
             let out = self
                 .transport
-                .exec(
-                    &remote::wrap_command(&command.run, self.become_user()),
-                    None,
-                )
+                .exec(&remote::wrap_command(&run, self.become_user()), None)
                 .await;
             match out {
                 Ok(o) if o.success() => self.note(format!("recovery: re-ran `{}`", command.run)),

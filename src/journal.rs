@@ -39,6 +39,9 @@ pub struct JournalCommand {
     pub run: String,
     /// Whether a rollback repeats it (reload/restart steps guarded by `if_changed`).
     pub rerun_on_rollback: bool,
+    /// `run` had secret values masked: recovery takes the command from the current plan.
+    #[serde(default)]
+    pub masked: bool,
 }
 
 /// A new run id: UTC time plus a random suffix, sortable and unique enough per fleet.
@@ -93,6 +96,7 @@ mod tests {
                 index: 3,
                 run: "nginx -s reload".into(),
                 rerun_on_rollback: true,
+                masked: false,
             }],
         };
         let text = serde_json::to_string(&m).unwrap();

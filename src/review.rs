@@ -70,7 +70,7 @@ impl ReviewedHost {
                 .actions
                 .iter()
                 .filter(|a| a.status == "would run")
-                .map(|a| a.label.clone())
+                .map(|a| crate::report::mask(&a.label, &report.secrets))
                 .collect(),
         })
     }

@@ -46,6 +46,7 @@ impl Renderer {
         if let Ok(syntax) = syntax {
             env.set_syntax(syntax);
         }
+        env.add_filter("quote", |value: String| crate::remote::quote(&value));
         Self {
             env,
             raw: vars,
@@ -224,6 +225,15 @@ mod tests {
             r.render("{{ a }}"),
             Err(TemplateError::Cycle { .. })
         ));
+    }
+
+    #[test]
+    fn quote_filter_makes_values_inert_shell_words() {
+        let r = Renderer::new(vars(json!({"v": "a'b; $(touch x)"})));
+        assert_eq!(
+            r.render("echo {{ v | quote }}").as_deref(),
+            Ok("echo 'a'\\''b; $(touch x)'")
+        );
     }
 
     #[test]

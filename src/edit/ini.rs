@@ -165,6 +165,15 @@ pub fn get(text: &str, section: &str, key: &str) -> Result<Option<String>, IniEr
     Ok(None)
 }
 
+/// Whether `section` exists (section names are case-sensitive, as in configparser).
+///
+/// # Errors
+///
+/// The file is not valid for configparser.
+pub fn has_section(text: &str, section: &str) -> Result<bool, IniError> {
+    Ok(Document::parse(text)?.section(section).is_some())
+}
+
 const DEFAULT_SECTION: &str = "DEFAULT";
 const CONTINUATION_INDENT: &str = "    ";
 

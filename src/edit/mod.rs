@@ -46,8 +46,17 @@ pub fn apply(
             }
             Ok(out)
         }
-        EditKind::Ini { section, set } => {
+        EditKind::Ini {
+            section,
+            set,
+            create_section,
+        } => {
             let text = current.ok_or_else(|| missing(path))?;
+            if !create_section && !ini::has_section(text, section).map_err(|e| e.to_string())? {
+                return Err(format!(
+                    "there is no [{section}] section: is this the right file? (set `create_section: true` on the step to add it)"
+                ));
+            }
             ini::set_keys(text, section, set).map_err(|e| e.to_string())
         }
         EditKind::Json { set } => {

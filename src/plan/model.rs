@@ -91,6 +91,10 @@ pub struct IniSpec {
     #[serde(default = "default_ini_section")]
     pub section: String,
     pub set: Map<String, Value>,
+    /// Add the section when the file lacks it (default: a missing section is an error,
+    /// since it usually means the path points at the wrong file).
+    #[serde(default)]
+    pub create_section: bool,
 }
 
 fn default_ini_section() -> String {

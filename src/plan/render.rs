@@ -198,7 +198,11 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
                 format!("ini [{section}] in {path}"),
                 Action::Edit(FileEdit {
                     path,
-                    kind: EditKind::Ini { section, set },
+                    kind: EditKind::Ini {
+                        section,
+                        set,
+                        create_section: i.create_section,
+                    },
                 }),
             )
         }

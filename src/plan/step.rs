@@ -44,6 +44,7 @@ pub enum EditKind {
     Ini {
         section: String,
         set: Vec<(String, String)>,
+        create_section: bool,
     },
     Json {
         set: Vec<(String, Value)>,

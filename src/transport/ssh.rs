@@ -124,6 +124,21 @@ impl SshSession {
     /// an unknown or changed host key, unreadable `known_hosts`, or no accepted
     /// credential ([`SshErrorKind::Auth`]).
     pub async fn connect(target: &SshTarget) -> Result<SshSession, SshError> {
+        // sshd drops connections beyond `MaxStartups` during the handshake: retry those
+        // (bounded), never authentication or host-key failures.
+        let mut attempt = 0u32;
+        loop {
+            match Self::connect_once(target).await {
+                Err(SshError::Handshake { .. } | SshError::Disconnected { .. }) if attempt < 3 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(150 * u64::from(attempt))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn connect_once(target: &SshTarget) -> Result<SshSession, SshError> {
         let address = target.address();
         let label = format!("{}@{}", target.user, address);
         let deadline = Instant::now() + target.connect_timeout;

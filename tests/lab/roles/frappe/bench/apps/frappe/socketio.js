@@ -1,0 +1,2 @@
+// Frappe's realtime (Socket.IO) server, started by bench as `node apps/frappe/socketio.js`.
+require("./realtime");
