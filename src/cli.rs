@@ -40,6 +40,7 @@ pub enum Command {
     /// Show hosts that differ from the plan (exit 2), or repair them with --repair.
     Drift(DriftArgs),
     /// Run the plan's checks (preflight and verify steps) without changing anything.
+    #[command(alias = "doctor")]
     Verify(TargetArgs),
     /// List runs and dated backups per host.
     Backups(TargetArgs),
