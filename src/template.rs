@@ -86,6 +86,43 @@ impl Renderer {
             .map_err(|e| TemplateError::Render(describe(&e)))
     }
 
+    /// Renders a value keeping its type when it is exactly one `{{ expression }}`: a
+    /// variable holding the number 9000 stays a number (as in Ansible), `"{{ x }}:80"` is
+    /// a string. Other values are rendered as by [`Renderer::render_value`].
+    ///
+    /// # Errors
+    /// As [`Renderer::render`].
+    pub fn render_typed(&self, value: &Value) -> Result<Value, TemplateError> {
+        let Value::String(source) = value else {
+            return self.render_value(value);
+        };
+        let Some(expression) = single_expression(source) else {
+            return self.render_value(value);
+        };
+        let compiled = self
+            .env
+            .compile_expression(expression)
+            .map_err(|e| TemplateError::Syntax(describe(&e)))?;
+        let needed: BTreeSet<String> = compiled.undeclared_variables(false).into_iter().collect();
+        let mut context = Map::new();
+        for name in needed {
+            if let Some(v) = self.resolve(&name)? {
+                context.insert(name, v);
+            } else if !is_builtin(&name) {
+                return Err(TemplateError::Undefined {
+                    name,
+                    via: self.via(),
+                });
+            }
+        }
+        let result = compiled
+            .eval(minijinja::Value::from(minijinja::value::Serde(
+                Value::Object(context),
+            )))
+            .map_err(|e| TemplateError::Render(describe(&e)))?;
+        serde_json::to_value(&result).map_err(|e| TemplateError::Render(e.to_string()))
+    }
+
     /// Renders every string inside a JSON value (maps and lists included).
     ///
     /// # Errors
@@ -151,6 +188,12 @@ impl Renderer {
             format!(" (used by variable `{}`)", stack.join("` -> `"))
         }
     }
+}
+
+/// The expression inside `{{ ... }}` when that is the whole string.
+fn single_expression(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then(|| inner.trim())
 }
 
 fn is_template(s: &str) -> bool {
@@ -234,6 +277,25 @@ mod tests {
             r.render("echo {{ v | quote }}").as_deref(),
             Ok("echo 'a'\\''b; $(touch x)'")
         );
+    }
+
+    #[test]
+    fn single_expressions_keep_their_type() {
+        let r = Renderer::new(vars(json!({"port": 9000, "on": true, "host": "h"})));
+        assert_eq!(r.render_typed(&json!("{{ port }}")), Ok(json!(9000)));
+        assert_eq!(r.render_typed(&json!("{{ on }}")), Ok(json!(true)));
+        assert_eq!(
+            r.render_typed(&json!("{{ host }}:{{ port }}")),
+            Ok(json!("h:9000"))
+        );
+        assert_eq!(
+            r.render_typed(&json!("{{ port | string }}")),
+            Ok(json!("9000"))
+        );
+        assert!(matches!(
+            r.render_typed(&json!("{{ nope }}")),
+            Err(TemplateError::Undefined { .. })
+        ));
     }
 
     #[test]

@@ -212,7 +212,7 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
             let mut set = Vec::new();
             for (k, v) in &j.set {
                 let value = renderer
-                    .render_value(v)
+                    .render_typed(v)
                     .map_err(|e| format!("`json.set.{k}`: {e}"))?;
                 set.push((k.clone(), value));
             }
