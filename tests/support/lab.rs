@@ -245,3 +245,89 @@ impl Drop for Lab {
         }
     }
 }
+
+impl Lab {
+    /// Starts `hosts` fresh hosts of a role (`odoo`, `fastapi` or `frappe`): `lab up ... --role`.
+    /// Panics with the lab's own output if that fails.
+    pub fn up_role(name: &str, hosts: usize, role: &str) -> Self {
+        let name = format!("{name}-{}", std::process::id());
+        let outdir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/lab/.run")
+            .join(&name);
+        let _ = Command::new(lab_script()).args(["down", &name]).output();
+        let out = Command::new(lab_script())
+            .args([
+                "up",
+                &name,
+                &hosts.to_string(),
+                &outdir.display().to_string(),
+                "--role",
+                role,
+            ])
+            .output()
+            .expect("tests/lab/lab runs");
+        assert!(
+            out.status.success(),
+            "lab up {name} {hosts} --role {role} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self {
+            name,
+            hosts,
+            outdir,
+        }
+    }
+
+    /// sha256 of the regular files under `dirs`, leaving out dated backups.
+    pub fn sums_without_backups(&self, i: usize, dirs: &str) -> String {
+        self.ok(
+            i,
+            &format!(
+                "find {dirs} -xdev -type f ! -name '*.backup-*' -print0 | sort -z | xargs -0 sha256sum"
+            ),
+        )
+    }
+
+    /// `PID START-TIME` of a supervisor program (`supervisorctl pid`, then `ps -o lstart`).
+    pub fn supervised_process(&self, i: usize, program: &str) -> String {
+        self.ok(
+            i,
+            &format!(
+                "pid=$(supervisorctl pid {program}); test \"$pid\" -gt 0 && echo \"$pid $(ps -o lstart= -p \"$pid\")\""
+            ),
+        )
+        .trim()
+        .to_owned()
+    }
+
+    /// A WebSocket handshake (curl, RFC 6455 sample key) to `url` on host `i`, with extra
+    /// curl arguments (headers); returns the response head and body.
+    pub fn curl_handshake(&self, i: usize, url: &str, extra: &str) -> String {
+        self.sh(
+            i,
+            &format!(
+                "curl -s -i --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' {extra} '{url}'"
+            ),
+        )
+        .1
+    }
+}
+
+/// A project directory whose default plan (`plans/site.yml`) is the repository's
+/// `plans/<plan>` with `edit` applied.
+pub fn project_with_plan(plan: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plans = dir.path().join("plans");
+    std::fs::create_dir_all(&plans).expect("mkdir");
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("plans")
+            .join(plan),
+    )
+    .expect("plan");
+    let edited = edit(original.clone());
+    assert_ne!(edited, original, "the edit changed nothing in plans/{plan}");
+    std::fs::write(plans.join("site.yml"), edited).expect("write plan");
+    dir
+}

@@ -1,7 +1,8 @@
 #!/bin/bash
-# Lab host start-up (PID 1's child under tini): DinD mounts, sshd, nginx, the inner
-# Docker engine and the Odoo stand-in container. Writes /run/lab-ready when all is up;
-# with /lab-state mounted, also publishes ip, host keys and ready there for `lab up`.
+# Lab host start-up (PID 1's child under tini): DinD mounts, sshd, then the role's services:
+# for odoo (the default) nginx, the inner Docker engine and the Odoo stand-in container; for
+# another role /opt/lab/role/start.sh. Writes /run/lab-ready when all is up; with
+# /lab-state mounted, also publishes ip, host keys and ready there for `lab up`.
 set -euo pipefail
 
 LOG=/var/log/lab-entrypoint.log
@@ -15,6 +16,18 @@ fail() {
     exit 1
 }
 trap 'fail "line $LINENO: $BASH_COMMAND"' ERR
+
+publish_ready() {
+    echo "$IP" >/run/lab-ready
+    if [[ -d $STATE ]]; then
+        echo "$IP" >"$STATE/ip"
+        cp /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub "$STATE/"
+        echo "$IP" >"$STATE/ready"
+    fi
+    log "ready"
+    trap - ERR
+    exec sleep infinity
+}
 
 # ---- Docker-in-Docker on cgroup v1 (as docker's hack/dind does)
 container=docker
@@ -62,6 +75,14 @@ mkdir -p /run/sshd
 /usr/sbin/sshd -t
 /usr/sbin/sshd
 log "sshd started"
+
+ROLE=$(cat /opt/lab/role-name 2>/dev/null || echo odoo)
+if [[ $ROLE != odoo ]]; then
+    log "role $ROLE"
+    # shellcheck source=/dev/null
+    source /opt/lab/role/start.sh
+    publish_ready
+fi
 
 # ---- nginx with the Odoo site (no websocket support: that is wsdeploy's job)
 if [[ ! -f /etc/nginx/sites-available/odoo.conf ]]; then
@@ -111,12 +132,4 @@ curl -fsS -o /dev/null http://127.0.0.1:8069/web/health || { docker logs opticse
 log "opticserp_odoo up: $(docker port opticserp_odoo | tr '\n' ' ')"
 
 # ---- ready
-echo "$IP" >/run/lab-ready
-if [[ -d $STATE ]]; then
-    echo "$IP" >"$STATE/ip"
-    cp /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub "$STATE/"
-    echo "$IP" >"$STATE/ready"
-fi
-log "ready"
-trap - ERR
-exec sleep infinity
+publish_ready

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # fastapi role start-up, sourced by entrypoint.sh (IP, log and fail come from it): nginx
 # with the nodemon site (no WebSocket support: that is wsdeploy's job) and supervisord
 # running the backend.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # frappe role start-up, sourced by entrypoint.sh (IP, log and fail come from it): nginx
 # with the bench's site (no /socket.io location: that is wsdeploy's job) and supervisord
 # running the web stand-in and the realtime server.
