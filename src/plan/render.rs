@@ -246,6 +246,9 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
             let l = spec.line.as_ref().ok_or("internal: line spec missing")?;
             let path = absolute("line.file", r(renderer, "line.file", &l.file)?)?;
             let line = r(renderer, "line.line", &l.line)?;
+            if line.contains(['\n', '\r']) {
+                return Err("`line.line` must be one line (no newline): use a `file` step for several lines".to_owned());
+            }
             let matches = l
                 .matches
                 .as_deref()

@@ -9,11 +9,22 @@ pub mod summary;
 /// Replaces every secret value in `text` with `********`.
 #[must_use]
 pub fn mask(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    for secret in secrets {
-        if !secret.is_empty() {
-            out = out.replace(secret.as_str(), "********");
+    // A secret also travels shell-quoted (`| quote`) and JSON-escaped (in a JSON file's
+    // diff): mask every form, longest first so a shorter form cannot split a longer one.
+    let mut forms: Vec<String> = Vec::new();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        forms.push(secret.clone());
+        forms.push(secret.replace('\'', "'\\''"));
+        forms.push(crate::remote::quote(secret));
+        if let Ok(json) = serde_json::to_string(secret) {
+            forms.push(json.trim_matches('"').to_owned());
         }
+    }
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms.dedup();
+    let mut out = text.to_owned();
+    for form in forms.iter().filter(|f| !f.is_empty()) {
+        out = out.replace(form.as_str(), "********");
     }
     out
 }
@@ -27,6 +38,16 @@ pub fn stdout_is_tty() -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn masks_quoted_and_json_escaped_forms() {
+        let secret = vec!["p'w\"d".to_owned()];
+        assert_eq!(super::mask("echo 'p'\\''w\"d'", &secret), "echo ********");
+        assert_eq!(
+            super::mask("{\"pw\": \"p'w\\\"d\"}", &secret),
+            "{\"pw\": \"********\"}"
+        );
+    }
+
     #[test]
     fn masks_every_occurrence() {
         assert_eq!(

@@ -94,7 +94,8 @@ pub enum Transport {
 
 /// A long-running process on the host (the lock holder).
 pub enum Child {
-    Ssh(ssh::RemoteChild),
+    /// The process and the dedicated connection it runs on.
+    Ssh(ssh::RemoteChild, ssh::SshSession),
     Local(Box<local::LocalChild>),
 }
 
@@ -120,7 +121,13 @@ impl Transport {
     /// The connection or channel failed.
     pub async fn spawn(&self, command: &str) -> Result<Child, TransportError> {
         match self {
-            Self::Ssh(s) => Ok(Child::Ssh(s.spawn(command).await?)),
+            Self::Ssh(s) => {
+                // On its own connection: the process holds a session for the whole run,
+                // and sshd may allow only one per connection (`MaxSessions 1`).
+                let own = s.sibling().await?;
+                let child = own.spawn(command).await?;
+                Ok(Child::Ssh(child, own))
+            }
             Self::Local(l) => Ok(Child::Local(Box::new(l.spawn(command)?))),
         }
     }
@@ -155,7 +162,7 @@ impl Child {
     /// The connection failed.
     pub async fn read_line(&mut self) -> Result<Option<String>, TransportError> {
         match self {
-            Self::Ssh(c) => Ok(c.read_line().await?),
+            Self::Ssh(c, _) => Ok(c.read_line().await?),
             Self::Local(c) => c.read_line().await,
         }
     }
@@ -163,7 +170,10 @@ impl Child {
     /// Ends the child: closes its stdin so it exits (and frees what it holds).
     pub async fn close(self) {
         match self {
-            Self::Ssh(c) => c.close().await,
+            Self::Ssh(c, session) => {
+                c.close().await;
+                session.close().await;
+            }
             Self::Local(c) => c.close().await,
         }
     }

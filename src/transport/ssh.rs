@@ -105,6 +105,8 @@ struct SessionInner {
     /// `user@host:port`, for messages.
     label: String,
     disconnect_note: DisconnectNote,
+    /// How this session was opened, to open a sibling connection.
+    target: SshTarget,
 }
 
 impl std::fmt::Debug for SshSession {
@@ -126,12 +128,27 @@ impl SshSession {
     pub async fn connect(target: &SshTarget) -> Result<SshSession, SshError> {
         // sshd drops connections beyond `MaxStartups` during the handshake: retry those
         // (bounded), never authentication or host-key failures.
-        let mut attempt = 0u32;
+        // Retries stay within the connect timeout.
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
         loop {
             match Self::connect_once(target).await {
-                Err(SshError::Handshake { .. } | SshError::Disconnected { .. }) if attempt < 3 => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(150 * u64::from(attempt))).await;
+                Err(SshError::Handshake { .. } | SshError::Disconnected { .. })
+                    if started.elapsed() + delay < target.connect_timeout =>
+                {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+                Err(SshError::Handshake { address, detail })
+                    if started.elapsed() > Duration::from_millis(500) =>
+                {
+                    return Err(SshError::Handshake {
+                        address,
+                        detail: format!(
+                            "{detail} (retried for {:.1}s: is sshd throttling new connections? see MaxStartups in sshd_config)",
+                            started.elapsed().as_secs_f64()
+                        ),
+                    });
                 }
                 other => return other,
             }
@@ -187,8 +204,19 @@ impl SshSession {
                 channels: Arc::new(Semaphore::new(target.max_channels.max(1))),
                 label,
                 disconnect_note,
+                target: target.clone(),
             }),
         })
+    }
+
+    /// A second connection to the same host (same target, keys and host-key checks), for
+    /// a long-lived process that must not take one of this connection's sessions (sshd's
+    /// `MaxSessions` counts per connection).
+    ///
+    /// # Errors
+    /// As [`SshSession::connect`].
+    pub async fn sibling(&self) -> Result<SshSession, SshError> {
+        Self::connect(&self.inner.target).await
     }
 
     /// Runs `command`, sends `stdin` (if any) followed by EOF, and collects

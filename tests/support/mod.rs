@@ -2,4 +2,5 @@
 
 pub mod lab;
 pub mod project;
+pub mod reliability;
 pub mod sshd;

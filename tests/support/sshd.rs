@@ -25,6 +25,8 @@ pub struct SshdOptions {
     pub max_sessions: u32,
     /// Extra `sshd_config` lines.
     pub extra_config: String,
+    /// sshd's `MaxStartups` (`start:rate:full` or a number).
+    pub max_startups: String,
 }
 
 impl Default for SshdOptions {
@@ -32,6 +34,7 @@ impl Default for SshdOptions {
         SshdOptions {
             max_sessions: 10,
             extra_config: String::new(),
+            max_startups: "100".to_owned(),
         }
     }
 }
@@ -237,13 +240,14 @@ fn config_text(dir: &Path, host_key: &Path, options: &SshdOptions) -> String {
          UsePAM no\n\
          AllowTcpForwarding yes\n\
          MaxSessions {max_sessions}\n\
-         MaxStartups 100\n\
+         MaxStartups {max_startups}\n\
          LogLevel VERBOSE\n\
          {extra}\n",
         host_key = host_key.display(),
         pid = dir.join("sshd.pid").display(),
         authorized = dir.join("authorized_keys").display(),
         max_sessions = options.max_sessions,
+        max_startups = options.max_startups,
         extra = options.extra_config,
     )
 }

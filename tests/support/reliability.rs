@@ -1,0 +1,345 @@
+//! Shared pieces of the reliability suite: checksums of file trees, canary files that
+//! prove a shell never ran an injected command, a "host" made of temporary copies of
+//! real configurations driven through `ansible_connection: local`, this machine's
+//! journal, and the `--json` host reports.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use serde_json::{Value, json};
+
+use super::project::Project;
+
+/// This machine's run journal (a `connection: local` apply keeps its journal here).
+pub const LOCAL_RUNS: &str = "/var/lib/wsdeploy/runs";
+
+/// `connection: local` applies share this machine's run lock and journal: tests that
+/// take the lock run one at a time inside a test binary.
+static LOCAL_HOST: Mutex<()> = Mutex::new(());
+
+/// Holds this machine's "host" for one test (a failed test does not poison the others).
+pub fn local_host_guard() -> MutexGuard<'static, ()> {
+    LOCAL_HOST.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `path -> "sha256 mode"` for every regular file under `root`, `-> target` for symlinks.
+pub fn tree_sums(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.file_type().is_symlink() {
+                out.insert(
+                    path.display().to_string(),
+                    format!("-> {}", std::fs::read_link(&path).expect("link").display()),
+                );
+            } else {
+                let bytes = std::fs::read(&path).expect("read");
+                out.insert(
+                    path.display().to_string(),
+                    format!(
+                        "{} {:o}",
+                        wsdeploy::journal::sha256_hex(&bytes),
+                        meta.permissions().mode() & 0o7777
+                    ),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Files of a tree that differ between two [`tree_sums`] (added, removed or changed).
+pub fn tree_diff(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(|k| {
+            format!(
+                "{k}: {} -> {}",
+                before.get(k).map_or("(none)", String::as_str),
+                after.get(k).map_or("(none)", String::as_str)
+            )
+        })
+        .collect()
+}
+
+/// Run ids in this machine's journal.
+pub fn local_runs() -> BTreeSet<String> {
+    std::fs::read_dir(LOCAL_RUNS)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `state` of a run in this machine's journal.
+pub fn local_run_state(run: &str) -> String {
+    std::fs::read_to_string(Path::new(LOCAL_RUNS).join(run).join("state"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// Every `host_report` of a `--json` run.
+pub fn host_reports(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["event"] == "host_report")
+        .map(|v| v["report"].clone())
+        .collect()
+}
+
+/// The one host report of a single-host `--json` run.
+pub fn only_report(stdout: &str) -> Value {
+    let reports = host_reports(stdout);
+    assert_eq!(reports.len(), 1, "expected one host report in:\n{stdout}");
+    reports.into_iter().next().expect("one report")
+}
+
+/// A file whose existence proves that an injected command ran.
+pub struct Canary {
+    pub path: PathBuf,
+}
+
+impl Canary {
+    /// `/tmp/wsdeploy-canary-<pid>-<tag>`, removed now and when dropped.
+    pub fn new(tag: &str) -> Self {
+        let path = PathBuf::from(format!("/tmp/wsdeploy-canary-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        Self { path }
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.path.to_str().expect("utf-8 path")
+    }
+
+    /// Values that create the canary if any shell evaluates them.
+    pub fn payloads(&self) -> Vec<String> {
+        let c = self.as_str();
+        vec![
+            format!("x'; touch {c}; echo '"),
+            format!("x\"; touch {c}; echo \""),
+            format!("$(touch {c})"),
+            format!("`touch {c}`"),
+            format!("x; touch {c}"),
+            format!("x && touch {c} ||"),
+            format!("x\ntouch {c}\n"),
+            format!("x | touch {c}"),
+            format!("x > {c}"),
+        ]
+    }
+
+    /// One value combining every payload.
+    pub fn combined(&self) -> String {
+        self.payloads().join(" ")
+    }
+
+    pub fn assert_absent(&self, context: &str) {
+        assert!(
+            !self.path.exists(),
+            "shell injection: {} was created ({context})",
+            self.path.display()
+        );
+    }
+}
+
+impl Drop for Canary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A "host" made of temporary copies of real configurations (Debian's stock nginx.conf
+/// including the site, an Odoo site, odoo.conf, a Frappe site_config.json) in a project
+/// whose inventory reaches it with `ansible_connection: local`. The inventory is written
+/// as JSON (valid YAML) so any value survives unescaped.
+pub struct LocalHost {
+    pub project: Project,
+    /// The directory holding `etc/...` (its name may be hostile).
+    pub root: PathBuf,
+    pub nginx_conf: PathBuf,
+    pub site_conf: PathBuf,
+    pub site_enabled: PathBuf,
+    pub odoo_conf: PathBuf,
+    pub site_config: PathBuf,
+    pub vars: serde_json::Map<String, Value>,
+    /// The inventory's one host: its name and connection variables.
+    pub host: (String, Value),
+}
+
+impl LocalHost {
+    /// Copies under `<project>/<root_name>`.
+    pub fn new(root_name: &str) -> Self {
+        let project = Project::new();
+        let root = project.path().join(root_name);
+        let nginx_conf = root.join("etc/nginx/nginx.conf");
+        let site_conf = root.join("etc/nginx/sites-available/odoo.conf");
+        let site_enabled = root.join("etc/nginx/sites-enabled/odoo.conf");
+        let odoo_conf = root.join("etc/opticserp/odoo.conf");
+        let site_config = root.join("srv/frappe/sites/site1.local/site_config.json");
+        for dir in [
+            "etc/nginx/conf.d",
+            "etc/nginx/sites-available",
+            "etc/nginx/sites-enabled",
+            "etc/opticserp",
+            "srv/frappe/sites/site1.local",
+        ] {
+            std::fs::create_dir_all(root.join(dir)).expect("mkdir");
+        }
+        let stock = std::fs::read_to_string(
+            super::project::corpus_dir().join("nginx/debian-bookworm-nginx.conf"),
+        )
+        .expect("corpus nginx.conf");
+        // Quoted include paths: the root may hold spaces, quotes and `;`.
+        let conf_d = format!("{}/etc/nginx/conf.d/*.conf", root.display());
+        let enabled = format!("{}/etc/nginx/sites-enabled/*", root.display());
+        let stock = stock
+            .replace(
+                "include /etc/nginx/conf.d/*.conf;",
+                &format!("include {};", nginx_quote(&conf_d)),
+            )
+            .replace(
+                "include /etc/nginx/sites-enabled/*;",
+                &format!("include {};", nginx_quote(&enabled)),
+            );
+        std::fs::write(&nginx_conf, stock).expect("write nginx.conf");
+        std::fs::write(
+            &site_conf,
+            "# Odoo site\nserver {\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\n\tlocation / {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}\n}\n",
+        )
+        .expect("write site");
+        std::os::unix::fs::symlink(&site_conf, &site_enabled).expect("symlink");
+        std::fs::copy(
+            super::project::corpus_dir().join("odoo/odoo-debian-odoo.conf"),
+            &odoo_conf,
+        )
+        .expect("copy odoo.conf");
+        std::fs::copy(
+            super::project::corpus_dir().join("frappe/frappe-ci-site_config.json"),
+            &site_config,
+        )
+        .expect("copy site_config.json");
+        let mut vars = serde_json::Map::new();
+        vars.insert("public_host".into(), json!("203.0.113.10"));
+        vars.insert("nginx_conf".into(), json!(nginx_conf.display().to_string()));
+        vars.insert("site_conf".into(), json!(site_conf.display().to_string()));
+        vars.insert("odoo_conf".into(), json!(odoo_conf.display().to_string()));
+        vars.insert(
+            "site_config".into(),
+            json!(site_config.display().to_string()),
+        );
+        vars.insert(
+            "nginx_dump_cmd".into(),
+            json!("nginx -T -c {{ nginx_conf | quote }}"),
+        );
+        vars.insert(
+            "nginx_test_cmd".into(),
+            json!("nginx -t -c {{ nginx_conf | quote }}"),
+        );
+        let host = Self {
+            project,
+            root,
+            nginx_conf,
+            site_conf,
+            site_enabled,
+            odoo_conf,
+            site_config,
+            vars,
+            host: ("local-1".to_owned(), json!({"ansible_connection": "local"})),
+        };
+        host.write_inventory();
+        host
+    }
+
+    /// Sets an inventory variable (group `odoo`) and rewrites the inventory.
+    pub fn var(&mut self, name: &str, value: Value) -> &mut Self {
+        self.vars.insert(name.to_owned(), value);
+        self.write_inventory();
+        self
+    }
+
+    /// Reaches the same files through another connection (e.g. SSH to this machine).
+    pub fn reach_as(&mut self, name: &str, connection: Value) -> &mut Self {
+        self.host = (name.to_owned(), connection);
+        self.write_inventory();
+        self
+    }
+
+    fn write_inventory(&self) {
+        let mut hosts = serde_json::Map::new();
+        hosts.insert(self.host.0.clone(), self.host.1.clone());
+        let inventory = json!({
+            "all": {"children": {"odoo": {
+                "hosts": Value::Object(hosts),
+                "vars": Value::Object(self.vars.clone()),
+            }}}
+        });
+        self.project.file(
+            "inventories/production/hosts.yml",
+            &serde_json::to_string_pretty(&inventory).expect("json"),
+        );
+    }
+
+    /// Writes `plans/site.yml`.
+    pub fn plan(&self, text: &str) -> &Self {
+        self.project.file("plans/site.yml", text);
+        self
+    }
+
+    /// Writes `plans/site.yml` from a JSON value (any string value survives as is).
+    pub fn plan_json(&self, plan: &Value) -> &Self {
+        self.plan(&serde_json::to_string_pretty(plan).expect("json"))
+    }
+
+    /// The repository's Odoo plan as `plans/site.yml`.
+    pub fn odoo_plan(&self) -> &Self {
+        let plan = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/odoo-websocket.yml"),
+        )
+        .expect("plan");
+        self.plan(&plan)
+    }
+
+    /// `wsdeploy -C <project> <subcommand> -i production ARGS...`
+    pub fn run(&self, subcommand: &str, args: &[&str]) -> super::project::Run {
+        let mut all = vec![subcommand, "-i", "production"];
+        all.extend_from_slice(args);
+        self.project.run(&all)
+    }
+
+    pub fn sums(&self) -> BTreeMap<String, String> {
+        tree_sums(&self.root)
+    }
+
+    /// Temporary files of an interrupted write left in the tree.
+    pub fn temp_leftovers(&self) -> Vec<String> {
+        self.sums()
+            .keys()
+            .filter(|k| k.contains("/.wsdeploy."))
+            .cloned()
+            .collect()
+    }
+}
+
+/// An nginx word in double quotes (`\` and `"` escaped).
+pub fn nginx_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
