@@ -89,12 +89,10 @@ pub fn gather_script(files: &[String], dumps: &[String]) -> String {
             quote(cmd)
         );
     }
+    // One process however long the run history is.
     let _ = write!(
         s,
-        "for st in {STATE_DIR}/runs/*/state; do\n\
-         \x20 [ -f \"$st\" ] || continue\n\
-         \x20 [ \"$(cat \"$st\")\" = in_progress ] && printf 'J %s\\n' \"$(basename \"$(dirname \"$st\")\")\"\n\
-         done\n\
+        "grep -lx in_progress {STATE_DIR}/runs/*/state 2>/dev/null | sed 's|^{STATE_DIR}/runs/\\(.*\\)/state$|J \\1|'\n\
          exit 0\n"
     );
     s
