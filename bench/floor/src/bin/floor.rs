@@ -7,8 +7,11 @@
 //!
 //! ```text
 //! floor --key ID_ED25519 --known-hosts KNOWN_HOSTS [--user root] \
-//!       [--file PATH]... HOST[:PORT]...
+//!       [--file PATH]... [--command CMD [--stdin FILE]] HOST[:PORT]...
 //! ```
+//!
+//! `--command` replaces `cat FILE...` by any command (with `--stdin`, that file's bytes
+//! are its input): this decomposes a tool's time into "one exec of its script" and the rest.
 //!
 //! Prints one line per host (`host bytes elapsed_ms`) on stderr and a final summary line
 //! `floor hosts=N ok=N bytes=N wall_ms=N` on stdout. Exit 1 if any host failed.
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use russh::ChannelMsg;
 use russh::client::{self, AuthResult, Handle};
-use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKey};
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 
 const DEFAULT_FILES: [&str; 3] = [
     "/etc/nginx/nginx.conf",
@@ -32,12 +35,14 @@ struct Options {
     known_hosts: PathBuf,
     user: String,
     files: Vec<String>,
+    command: Option<String>,
+    stdin: Option<Vec<u8>>,
     hosts: Vec<(String, u16)>,
     timeout: Duration,
 }
 
 fn usage() -> String {
-    "usage: floor --key FILE --known-hosts FILE [--user NAME] [--file PATH]... [--timeout SECS] HOST[:PORT]...".to_owned()
+    "usage: floor --key FILE --known-hosts FILE [--user NAME] [--file PATH]... [--command CMD [--stdin FILE]] [--timeout SECS] HOST[:PORT]...".to_owned()
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -45,6 +50,8 @@ fn parse_args() -> Result<Options, String> {
     let mut known_hosts = None;
     let mut user = "root".to_owned();
     let mut files = Vec::new();
+    let mut command = None;
+    let mut stdin = None;
     let mut hosts = Vec::new();
     let mut timeout = Duration::from_secs(30);
     let mut args = std::env::args().skip(1);
@@ -58,6 +65,11 @@ fn parse_args() -> Result<Options, String> {
             "--known-hosts" => known_hosts = Some(PathBuf::from(value("--known-hosts")?)),
             "--user" => user = value("--user")?,
             "--file" => files.push(value("--file")?),
+            "--command" => command = Some(value("--command")?),
+            "--stdin" => {
+                let path = value("--stdin")?;
+                stdin = Some(std::fs::read(&path).map_err(|e| format!("--stdin {path}: {e}"))?);
+            }
             "--timeout" => {
                 let secs: u64 = value("--timeout")?
                     .parse()
@@ -82,6 +94,8 @@ fn parse_args() -> Result<Options, String> {
         known_hosts: known_hosts.ok_or_else(|| format!("--known-hosts is required\n{}", usage()))?,
         user,
         files,
+        command,
+        stdin,
         hosts,
         timeout,
     })
@@ -110,13 +124,13 @@ struct KnownHostsCheck {
 impl client::Handler for KnownHostsCheck {
     type Error = russh::Error;
 
-    async fn check_server_key(&mut self, key: &PublicKey) -> Result<bool, Self::Error> {
-        Ok(russh::keys::check_known_hosts_path(
-            &self.host,
-            self.port,
-            key,
-            &self.known_hosts,
-        )?)
+    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => Ok(
+                russh::keys::check_known_hosts_path(&self.host, self.port, key, &self.known_hosts)?,
+            ),
+            PublicKeyOrCertificate::Certificate(_) => Ok(false),
+        }
     }
 }
 
@@ -156,14 +170,23 @@ async fn one_host(
         .channel_open_session()
         .await
         .map_err(|e| format!("channel: {e}"))?;
-    let command = std::iter::once("cat".to_owned())
-        .chain(options.files.iter().map(|f| quote(f)))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let command = options.command.clone().unwrap_or_else(|| {
+        std::iter::once("cat".to_owned())
+            .chain(options.files.iter().map(|f| quote(f)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
     channel
         .exec(true, command)
         .await
         .map_err(|e| format!("exec: {e}"))?;
+    if let Some(input) = &options.stdin {
+        channel
+            .data(&input[..])
+            .await
+            .map_err(|e| format!("stdin: {e}"))?;
+        channel.eof().await.map_err(|e| format!("eof: {e}"))?;
+    }
     let mut bytes = 0;
     let mut status = None;
     while let Some(message) = channel.wait().await {
