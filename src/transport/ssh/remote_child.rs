@@ -104,13 +104,20 @@ impl RemoteChild {
 
     /// Sends EOF, closes the channel and waits (briefly) until the server confirms.
     pub async fn close(mut self) {
-        if let Some(writer) = self.writer.take() {
+        // EOF alone lets the process end and the channel finish (exit status, close):
+        // sending close at once would leave nothing to wait for but the timeout.
+        let writer = self.writer.take();
+        if let Some(writer) = &writer {
             let _ = writer.eof().await;
+        }
+        let finished = match self.pump.as_mut() {
+            Some(pump) => tokio::time::timeout(CLOSE_WAIT, pump).await.is_ok(),
+            None => true,
+        };
+        if !finished && let Some(writer) = &writer {
             let _ = writer.close().await;
         }
-        if let Some(pump) = self.pump.take() {
-            let _ = tokio::time::timeout(CLOSE_WAIT, pump).await;
-        }
+        self.pump = None;
     }
 
     fn lock_state(&self) -> std::sync::MutexGuard<'_, ChildState> {
