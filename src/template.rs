@@ -67,22 +67,9 @@ impl Renderer {
             .env
             .template_from_str(source)
             .map_err(|e| TemplateError::Syntax(describe(&e)))?;
-        let needed: BTreeSet<String> = template.undeclared_variables(false).into_iter().collect();
-        let mut context = Map::new();
-        for name in needed {
-            if let Some(value) = self.resolve(&name)? {
-                context.insert(name, value);
-            } else if !is_builtin(&name) {
-                return Err(TemplateError::Undefined {
-                    name,
-                    via: self.via(),
-                });
-            }
-        }
+        let context = self.context_for(template.undeclared_variables(false))?;
         template
-            .render(minijinja::Value::from(minijinja::value::Serde(
-                Value::Object(context),
-            )))
+            .render(context)
             .map_err(|e| TemplateError::Render(describe(&e)))
     }
 
@@ -103,11 +90,23 @@ impl Renderer {
             .env
             .compile_expression(expression)
             .map_err(|e| TemplateError::Syntax(describe(&e)))?;
-        let needed: BTreeSet<String> = compiled.undeclared_variables(false).into_iter().collect();
+        let context = self.context_for(compiled.undeclared_variables(false))?;
+        let result = compiled
+            .eval(context)
+            .map_err(|e| TemplateError::Render(describe(&e)))?;
+        serde_json::to_value(&result).map_err(|e| TemplateError::Render(e.to_string()))
+    }
+
+    /// The resolved values of the variables a template or expression uses.
+    fn context_for(
+        &self,
+        names: impl IntoIterator<Item = String>,
+    ) -> Result<minijinja::Value, TemplateError> {
+        let needed: BTreeSet<String> = names.into_iter().collect();
         let mut context = Map::new();
         for name in needed {
-            if let Some(v) = self.resolve(&name)? {
-                context.insert(name, v);
+            if let Some(value) = self.resolve(&name)? {
+                context.insert(name, value);
             } else if !is_builtin(&name) {
                 return Err(TemplateError::Undefined {
                     name,
@@ -115,12 +114,9 @@ impl Renderer {
                 });
             }
         }
-        let result = compiled
-            .eval(minijinja::Value::from(minijinja::value::Serde(
-                Value::Object(context),
-            )))
-            .map_err(|e| TemplateError::Render(describe(&e)))?;
-        serde_json::to_value(&result).map_err(|e| TemplateError::Render(e.to_string()))
+        Ok(minijinja::Value::from(minijinja::value::Serde(
+            Value::Object(context),
+        )))
     }
 
     /// Renders every string inside a JSON value (maps and lists included).

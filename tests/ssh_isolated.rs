@@ -15,16 +15,7 @@ use wsdeploy::transport::ssh::{SshError, SshErrorKind, SshSession, SshTarget};
 const SCENARIO: &str = "WSDEPLOY_TEST_SCENARIO";
 
 fn target(sshd: &Sshd) -> SshTarget {
-    SshTarget {
-        host: "127.0.0.1".to_owned(),
-        port: sshd.port,
-        user: sshd.user.clone(),
-        key_files: vec![sshd.client_key.clone()],
-        known_hosts: sshd.trusted_known_hosts(),
-        accept_new_host_keys: false,
-        connect_timeout: Duration::from_secs(10),
-        max_channels: 10,
-    }
+    sshd.target()
 }
 
 async fn connect_error(target: &SshTarget) -> SshError {

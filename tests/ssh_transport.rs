@@ -16,16 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wsdeploy::transport::ssh::{SshError, SshErrorKind, SshSession, SshTarget};
 
 fn target(sshd: &Sshd) -> SshTarget {
-    SshTarget {
-        host: "127.0.0.1".to_owned(),
-        port: sshd.port,
-        user: sshd.user.clone(),
-        key_files: vec![sshd.client_key.clone()],
-        known_hosts: sshd.trusted_known_hosts(),
-        accept_new_host_keys: false,
-        connect_timeout: Duration::from_secs(10),
-        max_channels: 10,
-    }
+    sshd.target()
 }
 
 async fn connect(sshd: &Sshd) -> SshSession {

@@ -54,6 +54,20 @@ pub struct Sshd {
 }
 
 impl Sshd {
+    /// A strict target for this server: the client key, the trusted known_hosts.
+    pub fn target(&self) -> wsdeploy::transport::ssh::SshTarget {
+        wsdeploy::transport::ssh::SshTarget {
+            host: "127.0.0.1".to_owned(),
+            port: self.port,
+            user: self.user.clone(),
+            key_files: vec![self.client_key.clone()],
+            known_hosts: self.trusted_known_hosts(),
+            accept_new_host_keys: false,
+            connect_timeout: Duration::from_secs(10),
+            max_channels: 10,
+        }
+    }
+
     /// Starts a server with default options.
     pub fn start() -> Sshd {
         Sshd::start_with(&SshdOptions::default())
