@@ -28,7 +28,10 @@ struct KnownHostsCheck {
 impl client::Handler for KnownHostsCheck {
     type Error = russh::Error;
 
-    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         match key {
             PublicKeyOrCertificate::PublicKey { key, .. } => Ok(
                 russh::keys::check_known_hosts_path(&self.host, self.port, key, &self.known_hosts)?,
@@ -54,17 +57,19 @@ fn message_name(message: &ChannelMsg) -> &'static str {
 }
 
 async fn run(key: PathBuf, known_hosts: PathBuf, host: String, port: u16) -> Result<(), String> {
-    let key = Arc::new(
-        russh::keys::load_secret_key(&key, None).map_err(|e| format!("key: {e}"))?,
-    );
+    let key = Arc::new(russh::keys::load_secret_key(&key, None).map_err(|e| format!("key: {e}"))?);
     let check = KnownHostsCheck {
         host: host.clone(),
         port,
         known_hosts,
     };
-    let mut handle = client::connect(Arc::new(client::Config::default()), (host.as_str(), port), check)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
+    let mut handle = client::connect(
+        Arc::new(client::Config::default()),
+        (host.as_str(), port),
+        check,
+    )
+    .await
+    .map_err(|e| format!("connect: {e}"))?;
     let auth = handle
         .authenticate_publickey("root", PrivateKeyWithHashAlg::new(key, None))
         .await
@@ -95,7 +100,11 @@ async fn run(key: PathBuf, known_hosts: PathBuf, host: String, port: u16) -> Res
         let mut seen = Vec::new();
         let ended = tokio::time::timeout(Duration::from_secs(6), async {
             while let Some(message) = reader.wait().await {
-                seen.push(format!("{}@{}ms", message_name(&message), started.elapsed().as_millis()));
+                seen.push(format!(
+                    "{}@{}ms",
+                    message_name(&message),
+                    started.elapsed().as_millis()
+                ));
             }
         })
         .await
@@ -103,7 +112,11 @@ async fn run(key: PathBuf, known_hosts: PathBuf, host: String, port: u16) -> Res
         println!(
             "{mode}: reader ended: {ended}, after {} ms; messages: {}",
             started.elapsed().as_millis(),
-            if seen.is_empty() { "none".to_owned() } else { seen.join(", ") }
+            if seen.is_empty() {
+                "none".to_owned()
+            } else {
+                seen.join(", ")
+            }
         );
     }
     Ok(())

@@ -91,7 +91,8 @@ fn parse_args() -> Result<Options, String> {
     }
     Ok(Options {
         key: key.ok_or_else(|| format!("--key is required\n{}", usage()))?,
-        known_hosts: known_hosts.ok_or_else(|| format!("--known-hosts is required\n{}", usage()))?,
+        known_hosts: known_hosts
+            .ok_or_else(|| format!("--known-hosts is required\n{}", usage()))?,
         user,
         files,
         command,
@@ -124,7 +125,10 @@ struct KnownHostsCheck {
 impl client::Handler for KnownHostsCheck {
     type Error = russh::Error;
 
-    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         match key {
             PublicKeyOrCertificate::PublicKey { key, .. } => Ok(
                 russh::keys::check_known_hosts_path(&self.host, self.port, key, &self.known_hosts)?,
@@ -157,10 +161,7 @@ async fn one_host(
         .await
         .map_err(|e| format!("connect/handshake: {e}"))?;
     let auth = handle
-        .authenticate_publickey(
-            options.user.clone(),
-            PrivateKeyWithHashAlg::new(key, None),
-        )
+        .authenticate_publickey(options.user.clone(), PrivateKeyWithHashAlg::new(key, None))
         .await
         .map_err(|e| format!("authentication: {e}"))?;
     if !matches!(auth, AuthResult::Success) {
