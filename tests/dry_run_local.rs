@@ -3,48 +3,10 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use support::project::Project;
-
-fn checksums(root: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read_dir") {
-            let path = entry.expect("entry").path();
-            let meta = std::fs::symlink_metadata(&path).expect("metadata");
-            if meta.is_dir() {
-                stack.push(path);
-            } else if meta.file_type().is_symlink() {
-                out.insert(
-                    path.display().to_string(),
-                    format!("-> {}", std::fs::read_link(&path).expect("link").display()),
-                );
-            } else {
-                let bytes = std::fs::read(&path).expect("read");
-                out.insert(
-                    path.display().to_string(),
-                    wsdeploy::journal::sha256_hex(&bytes),
-                );
-            }
-        }
-    }
-    out
-}
-
-fn state_dir_listing() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir("/var/lib/wsdeploy/runs")
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
+use support::reliability::{local_runs, tree_sums};
 
 /// A project whose inventory drives the Odoo plan against copies under `<project>/root`.
 fn odoo_project() -> Project {
@@ -99,8 +61,8 @@ fn odoo_project() -> Project {
 #[test]
 fn dry_run_prints_the_diffs_and_changes_nothing() {
     let p = odoo_project();
-    let before = checksums(p.path());
-    let runs_before = state_dir_listing();
+    let before = tree_sums(p.path());
+    let runs_before = local_runs();
     let run = p.run(&["apply", "-i", "production", "--dry-run"]);
     run.code(0)
         .stdout_has("── odoo-prod-1 (would change)")
@@ -111,9 +73,9 @@ fn dry_run_prints_the_diffs_and_changes_nothing() {
         .stdout_has("+proxy_mode = True")
         .stdout_has("would run: run `nginx -t -c ")
         .stdout_has("1 would change");
-    assert_eq!(checksums(p.path()), before, "a dry run changed files");
+    assert_eq!(tree_sums(p.path()), before, "a dry run changed files");
     assert_eq!(
-        state_dir_listing(),
+        local_runs(),
         runs_before,
         "a dry run created a journal entry"
     );
@@ -122,7 +84,7 @@ fn dry_run_prints_the_diffs_and_changes_nothing() {
 #[test]
 fn dry_run_json_reports_the_same_changes() {
     let p = odoo_project();
-    let before = checksums(p.path());
+    let before = tree_sums(p.path());
     let run = p.run(&["apply", "-i", "production", "--dry-run", "--json"]);
     run.code(0);
     let reports: Vec<serde_json::Value> = run
@@ -145,5 +107,5 @@ fn dry_run_json_reports_the_same_changes() {
         3,
         "nginx.conf, the site file and odoo.conf: {files:?}"
     );
-    assert_eq!(checksums(p.path()), before);
+    assert_eq!(tree_sums(p.path()), before);
 }
