@@ -166,7 +166,12 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
     }
     s.push_str(&format!("base64 -d > {j}/manifest.json "));
     heredoc(&mut s, manifest_json);
-    let _ = writeln!(s, "printf 'in_progress\\n' > {j}/state\nsync");
+    // Written whole or not at all (temp + rename): a host killed here has no state, which
+    // means no file was touched yet.
+    let _ = writeln!(
+        s,
+        "printf 'in_progress\\n' > {j}/state.tmp && sync {j}/state.tmp && mv -f {j}/state.tmp {j}/state\nsync"
+    );
     for f in files {
         if let Some(backup) = &f.backup {
             let b = quote(backup);
@@ -259,9 +264,9 @@ pub fn journaled_command(run_id: &str, index: usize, command: &str) -> String {
 #[must_use]
 pub fn set_state_script(run_id: &str, state: &str) -> String {
     format!(
-        "printf '%s\\n' {} > {}/state && sync\n",
-        quote(state),
-        quote(&journal_dir(run_id))
+        "printf '%s\\n' {s} > {j}/state.tmp && sync {j}/state.tmp && mv -f {j}/state.tmp {j}/state && sync\n",
+        s = quote(state),
+        j = quote(&journal_dir(run_id))
     )
 }
 
