@@ -421,6 +421,11 @@ fn chaos_fleet(hosts: usize, seed: u64) {
         .map(|i| format!("lab-{i}"))
         .collect();
     let limit = live.join(":");
+    // A partitioned run's lock lives as long as the host's sshd believes in the dead
+    // connection (the lab's sshd drops silent clients after 30 s): wait for it, bounded.
+    for i in (1..=hosts).filter(|i| !killed.contains(i)) {
+        lab.wait_for(i, "flock -n /var/lib/wsdeploy/lock true || { sleep 1; flock -n /var/lib/wsdeploy/lock true; }");
+    }
     let next = lab.wsdeploy("apply", &["--json", "--limit", &limit]);
     for report in host_reports(&next.stdout) {
         let name = report["host"].as_str().expect("host").to_owned();
