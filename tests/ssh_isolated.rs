@@ -9,23 +9,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::sshd::{Sshd, keygen};
-use wsdeploy::transport::ssh::{SshError, SshErrorKind, SshSession, SshTarget};
+use support::sshd::{Sshd, connect_error, keygen};
+use wsdeploy::transport::ssh::{SshErrorKind, SshSession, SshTarget};
 
 const SCENARIO: &str = "WSDEPLOY_TEST_SCENARIO";
 
 fn target(sshd: &Sshd) -> SshTarget {
     sshd.target()
-}
-
-async fn connect_error(target: &SshTarget) -> SshError {
-    match SshSession::connect(target).await {
-        Ok(_) => panic!(
-            "connecting to {}:{} should have failed",
-            target.host, target.port
-        ),
-        Err(error) => error,
-    }
 }
 
 async fn isolated_wrong_key_gives_one_actionable_line() {

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use support::sshd::{Sshd, SshdOptions, fingerprint, process_alive};
+use support::sshd::{Sshd, SshdOptions, connect_error, fingerprint, process_alive};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wsdeploy::transport::ssh::{SshError, SshErrorKind, SshSession, SshTarget};
 
@@ -23,16 +23,6 @@ async fn connect(sshd: &Sshd) -> SshSession {
     SshSession::connect(&target(sshd))
         .await
         .unwrap_or_else(|error| panic!("connect failed: {error}\nsshd log:\n{}", sshd.log()))
-}
-
-async fn connect_error(target: &SshTarget) -> SshError {
-    match SshSession::connect(target).await {
-        Ok(_) => panic!(
-            "connecting to {}:{} should have failed",
-            target.host, target.port
-        ),
-        Err(error) => error,
-    }
 }
 
 /// Polls `condition` every 50 ms until it holds or `limit` passes.

@@ -20,31 +20,7 @@ fn lab_script() -> PathBuf {
 impl Lab {
     /// Starts `hosts` fresh hosts. Panics with the lab's own output if that fails.
     pub fn up(name: &str, hosts: usize) -> Self {
-        let name = format!("{name}-{}", std::process::id());
-        let outdir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/lab/.run")
-            .join(&name);
-        let _ = Command::new(lab_script()).args(["down", &name]).output();
-        let out = Command::new(lab_script())
-            .args([
-                "up",
-                &name,
-                &hosts.to_string(),
-                &outdir.display().to_string(),
-            ])
-            .output()
-            .expect("tests/lab/lab runs");
-        assert!(
-            out.status.success(),
-            "lab up {name} {hosts} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Self {
-            name,
-            hosts,
-            outdir,
-        }
+        Self::up_role(name, hosts, "odoo")
     }
 
     pub fn inventory(&self) -> PathBuf {

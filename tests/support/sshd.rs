@@ -415,3 +415,16 @@ fn descendants(root: u32) -> Vec<u32> {
     found.remove(0);
     found
 }
+
+/// Connects to `target`, which must fail, and returns the error.
+pub async fn connect_error(
+    target: &wsdeploy::transport::ssh::SshTarget,
+) -> wsdeploy::transport::ssh::SshError {
+    match wsdeploy::transport::ssh::SshSession::connect(target).await {
+        Ok(_) => panic!(
+            "connecting to {}:{} should have failed",
+            target.host, target.port
+        ),
+        Err(error) => error,
+    }
+}
