@@ -1,9 +1,6 @@
 //! The gather phase: one round trip that reads every file a host's plan touches, the
 //! config dumps it needs (`nginx -T`) and the journal's interrupted runs.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
-
 use crate::remote;
 use crate::transport::{Transport, TransportError};
 
@@ -38,6 +35,9 @@ pub struct Dump {
     pub command: String,
     pub exit: i32,
     pub output: String,
+    /// When the output came from the host's fingerprinted copy: the paths whose
+    /// fingerprint vouches for it.
+    pub cached_for: Option<Vec<String>>,
 }
 
 /// Everything the gather phase learned.
@@ -58,9 +58,11 @@ pub enum GatherError {
     Script { status: String, output: String },
     #[error("unexpected output while reading the host's files: {0}")]
     Protocol(String),
+    #[error("a file changed on the host while it was being read ({0}); run again")]
+    ChangedWhileRead(String),
 }
 
-/// Gathers `files` and `dumps` in one exec.
+/// Gathers `files` and `dumps` in one exec (twice when a file changed while it was read).
 ///
 /// # Errors
 /// Transport failure, or output that does not follow the protocol.
@@ -69,8 +71,25 @@ pub async fn gather(
     become_user: Option<&str>,
     files: &[String],
     dumps: &[String],
+    cache: remote::DumpCache,
 ) -> Result<Gathered, GatherError> {
-    let script = remote::gather_script(files, dumps);
+    match gather_once(transport, become_user, files, dumps, cache).await {
+        Err(GatherError::ChangedWhileRead(_)) => {
+            gather_once(transport, become_user, files, dumps, cache).await
+        }
+        other => other,
+    }
+}
+
+async fn gather_once(
+    transport: &Transport,
+    become_user: Option<&str>,
+    files: &[String],
+    dumps: &[String],
+    cache: remote::DumpCache,
+) -> Result<Gathered, GatherError> {
+    let boundary = random_boundary();
+    let script = remote::gather_script(files, dumps, cache, &boundary);
     // On the command line rather than stdin: sshd opens a session with an empty input
     // window, so stdin would cost one more round trip on the hot path of every check.
     let out = if script.len() < 64 * 1024 {
@@ -88,92 +107,171 @@ pub async fn gather(
             output: out.combined(),
         });
     }
-    parse(&String::from_utf8_lossy(&out.stdout), files, dumps)
+    parse(&out.stdout, &boundary, files, dumps)
 }
 
-fn decode(field: &str) -> Result<Vec<u8>, GatherError> {
-    if field == "-" {
-        return Ok(Vec::new());
+/// A token no file can contain by chance: 128 random bits from the OS-seeded hasher keys.
+fn random_boundary() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut token = String::from("--WSD-");
+    for salt in [0x5753_4445_504c_4f59_u64, std::process::id().into()] {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        token.push_str(&format!("{:016x}", h.finish()));
     }
-    B64.decode(field)
-        .map_err(|e| GatherError::Protocol(format!("bad base64 ({e})")))
+    token
 }
 
-fn parse(stdout: &str, files: &[String], dumps: &[String]) -> Result<Gathered, GatherError> {
+/// The sections of the script's output, by name, in order.
+fn sections<'a>(stdout: &'a [u8], boundary: &str) -> Vec<(&'a str, &'a [u8])> {
+    let marker = format!("\n{boundary} ");
+    let marker = marker.as_bytes();
+    let mut starts = Vec::new();
+    let mut at = 0;
+    while let Some(pos) = find(&stdout[at..], marker) {
+        starts.push(at + pos);
+        at += pos + marker.len();
+    }
+    let mut out = Vec::new();
+    for (k, &start) in starts.iter().enumerate() {
+        let header_start = start + marker.len();
+        let end = starts.get(k + 1).copied().unwrap_or(stdout.len());
+        let section = &stdout[header_start..end];
+        let (name, body) = match section.iter().position(|&c| c == b'\n') {
+            Some(nl) => (&section[..nl], &section[nl + 1..]),
+            None => (section, &section[section.len()..]),
+        };
+        out.push((std::str::from_utf8(name).unwrap_or(""), body));
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn lines(body: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(body)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn parse(
+    stdout: &[u8],
+    boundary: &str,
+    files: &[String],
+    dumps: &[String],
+) -> Result<Gathered, GatherError> {
+    let protocol = |what: &str| GatherError::Protocol(what.to_owned());
     let mut gathered = Gathered::default();
-    for line in stdout.lines() {
-        let fields: Vec<&str> = line.split(' ').collect();
-        match fields.as_slice() {
-            ["F", i, state, mode, uid, gid, real, content] => {
-                let index: usize = i
-                    .parse()
-                    .map_err(|_| GatherError::Protocol(line.to_owned()))?;
-                let requested = files
-                    .get(index)
-                    .ok_or_else(|| GatherError::Protocol(line.to_owned()))?
-                    .clone();
-                let real = String::from_utf8_lossy(&decode(real)?).into_owned();
-                let num = |s: &str, radix| {
-                    u32::from_str_radix(s, radix)
-                        .map_err(|_| GatherError::Protocol(line.to_owned()))
-                };
-                let state = match *state {
-                    "present" => FileState::Present {
-                        mode: num(mode, 8)?,
-                        uid: num(uid, 10)?,
-                        gid: num(gid, 10)?,
-                        content: decode(content)?,
-                    },
-                    "absent" => FileState::Absent,
-                    "other" => FileState::NotAFile,
-                    _ => FileState::Unreadable,
-                };
-                gathered.files.push(HostFile {
-                    requested,
-                    real,
-                    state,
-                });
+    let mut reals: Vec<String> = Vec::new();
+    let mut states: Vec<String> = Vec::new();
+    let mut stats: Vec<String> = Vec::new();
+    let mut contents: &[u8] = &[];
+    let mut pending_dump: Option<(usize, &[u8])> = None;
+    let mut cached_for: Option<Vec<String>> = None;
+    for (name, body) in sections(stdout, boundary) {
+        match name {
+            "R" => {
+                reals = body
+                    .split(|&c| c == 0)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect();
             }
-            ["D", i, output] => {
-                let index: usize = i
-                    .parse()
-                    .map_err(|_| GatherError::Protocol(line.to_owned()))?;
-                let command = dumps
-                    .get(index)
-                    .ok_or_else(|| GatherError::Protocol(line.to_owned()))?
-                    .clone();
-                let raw = String::from_utf8_lossy(&decode(output)?).into_owned();
-                let (output, exit) = split_exit(&raw);
-                gathered.dumps.push(Dump {
-                    command,
-                    exit,
-                    output,
-                });
+            "S" => states = lines(body),
+            "T" => stats = lines(body),
+            "C" => contents = body,
+            "J" => gathered.interrupted = lines(body),
+            "K" => cached_for = Some(lines(body)),
+            _ => {
+                if let Some(i) = name.strip_prefix("D ") {
+                    let index: usize = i.parse().map_err(|_| protocol(name))?;
+                    pending_dump = Some((index, body));
+                    cached_for = None;
+                } else if let Some(code) = name.strip_prefix("RC ") {
+                    let (index, body) = pending_dump.take().ok_or_else(|| protocol(name))?;
+                    let command = dumps.get(index).ok_or_else(|| protocol(name))?.clone();
+                    gathered.dumps.push(Dump {
+                        command,
+                        exit: code.trim().parse().unwrap_or(-1),
+                        output: String::from_utf8_lossy(body).into_owned(),
+                        cached_for: cached_for.take(),
+                    });
+                }
             }
-            ["J", run] => gathered.interrupted.push((*run).to_owned()),
-            _ => {}
         }
     }
-    if gathered.files.len() != files.len() || gathered.dumps.len() != dumps.len() {
+    if reals.len() != files.len() || states.len() != files.len() {
         return Err(GatherError::Protocol(format!(
-            "expected {} files and {} dumps, got {} and {}",
+            "expected {} files, got {} paths and {} states",
             files.len(),
+            reals.len(),
+            states.len()
+        )));
+    }
+    let present = states.iter().filter(|s| *s == "present").count();
+    if stats.len() != present {
+        return Err(GatherError::ChangedWhileRead(format!(
+            "{} of {present} files could be examined",
+            stats.len()
+        )));
+    }
+    let mut stat_lines = stats.iter();
+    let mut offset = 0usize;
+    for ((requested, real), state) in files.iter().zip(reals).zip(&states) {
+        let state = match state.as_str() {
+            "present" => {
+                let line = stat_lines.next().ok_or_else(|| protocol("stat"))?;
+                let fields: Vec<&str> = line.split(' ').collect();
+                let [mode, uid, gid, size] = fields.as_slice() else {
+                    return Err(protocol(line));
+                };
+                let num =
+                    |s: &str, radix| u32::from_str_radix(s, radix).map_err(|_| protocol(line));
+                let size: usize = size.parse().map_err(|_| protocol(line))?;
+                let end = offset
+                    .checked_add(size)
+                    .filter(|&e| e <= contents.len())
+                    .ok_or_else(|| GatherError::ChangedWhileRead(real.clone()))?;
+                let content = contents[offset..end].to_vec();
+                offset = end;
+                FileState::Present {
+                    mode: num(mode, 8)?,
+                    uid: num(uid, 10)?,
+                    gid: num(gid, 10)?,
+                    content,
+                }
+            }
+            "absent" => FileState::Absent,
+            "other" => FileState::NotAFile,
+            _ => FileState::Unreadable,
+        };
+        gathered.files.push(HostFile {
+            requested: requested.clone(),
+            real,
+            state,
+        });
+    }
+    if offset != contents.len() {
+        return Err(GatherError::ChangedWhileRead(
+            "the files' sizes changed while they were read".to_owned(),
+        ));
+    }
+    if gathered.dumps.len() != dumps.len() {
+        return Err(GatherError::Protocol(format!(
+            "expected {} dumps, got {}",
             dumps.len(),
-            gathered.files.len(),
             gathered.dumps.len()
         )));
     }
     Ok(gathered)
-}
-
-fn split_exit(raw: &str) -> (String, i32) {
-    match raw.rfind("\nWSD-RC ") {
-        Some(pos) => {
-            let code = raw[pos + 8..].trim().parse().unwrap_or(-1);
-            (raw[..pos].to_owned(), code)
-        }
-        None => (raw.to_owned(), -1),
-    }
 }
 
 #[cfg(test)]
@@ -195,7 +293,9 @@ mod tests {
         ];
         let dumps = vec!["echo dumped; echo oops >&2; exit 3".to_owned()];
         let t = Transport::Local(crate::transport::local::LocalSession);
-        let g = gather(&t, None, &files, &dumps).await.unwrap();
+        let g = gather(&t, None, &files, &dumps, remote::DumpCache::Off)
+            .await
+            .unwrap();
         assert_eq!(g.files[0].real, real.display().to_string());
         assert!(
             matches!(&g.files[0].state, FileState::Present { content, .. } if content == b"server {}\r\n")
@@ -204,5 +304,55 @@ mod tests {
         assert_eq!(g.files[2].state, FileState::NotAFile);
         assert_eq!(g.dumps[0].exit, 3);
         assert!(g.dumps[0].output.contains("dumped") && g.dumps[0].output.contains("oops"));
+    }
+
+    #[tokio::test]
+    async fn raw_bytes_empty_files_and_hostile_names_survive() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("it's a\nname $(x).conf");
+        std::fs::write(&odd, b"--WSD-0000 C\n\0binary\xff\n").unwrap();
+        let empty = dir.path().join("empty.conf");
+        std::fs::write(&empty, b"").unwrap();
+        let nested = dir.path().join("no/such/dir/new.conf");
+        let files = vec![
+            empty.display().to_string(),
+            odd.display().to_string(),
+            nested.display().to_string(),
+            empty.display().to_string(),
+        ];
+        let t = Transport::Local(crate::transport::local::LocalSession);
+        let g = gather(&t, None, &files, &[], remote::DumpCache::Off)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&g.files[0].state, FileState::Present { content, .. } if content.is_empty())
+        );
+        assert_eq!(g.files[1].real, odd.display().to_string());
+        assert!(
+            matches!(&g.files[1].state, FileState::Present { content, .. } if content == b"--WSD-0000 C\n\0binary\xff\n")
+        );
+        assert_eq!(g.files[2].state, FileState::Absent);
+        assert_eq!(g.files[2].real, nested.display().to_string());
+        assert!(
+            matches!(&g.files[3].state, FileState::Present { content, .. } if content.is_empty())
+        );
+    }
+
+    #[test]
+    fn a_size_that_does_not_match_the_bytes_read_is_a_change_while_reading() {
+        let b = "--WSD-test";
+        let files = vec!["/a".to_owned()];
+        let out =
+            format!("\n{b} R\n/a\0\n{b} S\npresent\n\n{b} T\n644 0 0 5\n\n{b} C\nabc\n{b} J\n");
+        let err = parse(out.as_bytes(), b, &files, &[]).unwrap_err();
+        assert!(matches!(err, GatherError::ChangedWhileRead(_)), "{err}");
+        let out = format!(
+            "\n{b} R\n/a\0\n{b} S\npresent\n\n{b} T\n644 0 0 3\n\n{b} C\nabc\n{b} J\nrun-1\n"
+        );
+        let g = parse(out.as_bytes(), b, &files, &[]).unwrap();
+        assert_eq!(g.interrupted, vec!["run-1".to_owned()]);
+        assert!(
+            matches!(&g.files[0].state, FileState::Present { content, mode: 0o644, .. } if content == b"abc")
+        );
     }
 }

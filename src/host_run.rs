@@ -321,7 +321,26 @@ impl Host<'_> {
     async fn gather(&mut self, paths: &[String]) -> Result<Gathered, Stop> {
         self.phase("gather");
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
-        gather::gather(self.transport, self.become_user(), paths, &dumps)
+        let apply = self.opts.mode == Mode::Apply;
+        let cache = if apply {
+            remote::DumpCache::ReadWrite
+        } else {
+            remote::DumpCache::Read
+        };
+        let gathered = gather::gather(self.transport, self.become_user(), paths, &dumps, cache)
+            .await
+            .map_err(|e| Stop::Untouched(failure(None, format!("gather: {e}"))))?;
+        if gathered.dumps.iter().all(dump_cache_is_sound) {
+            return Ok(gathered);
+        }
+        // The stored copy's fingerprint misses a file or include directory of the
+        // configuration it shows: run the dump itself.
+        let cache = if apply {
+            remote::DumpCache::Refresh
+        } else {
+            remote::DumpCache::Off
+        };
+        gather::gather(self.transport, self.become_user(), paths, &dumps, cache)
             .await
             .map_err(|e| Stop::Untouched(failure(None, format!("gather: {e}"))))
     }
@@ -878,11 +897,14 @@ impl Host<'_> {
         }
         match error {
             None => {
+                // One exec: mark the run committed, then keep the new config's dump for
+                // the next gathers.
+                let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
                 let out = self
                     .transport
                     .exec(
                         &remote::script_runner(self.become_user()),
-                        Some(remote::set_state_script(&run_id, "committed").as_bytes()),
+                        Some(remote::commit_script(&run_id, &dumps).as_bytes()),
                     )
                     .await;
                 if !matches!(&out, Ok(o) if o.success()) {
@@ -1177,6 +1199,16 @@ pub fn backup_path(real: &str, today: chrono::NaiveDate, include_globs: &[String
         format!("{}/backups/{date}{real}", remote::STATE_DIR)
     } else {
         beside
+    }
+}
+
+/// Whether a dump's output can be trusted: it ran now, or its fingerprint covers every
+/// file and include directory of the configuration it shows.
+fn dump_cache_is_sound(dump: &gather::Dump) -> bool {
+    match &dump.cached_for {
+        None => true,
+        Some(watched) => nginx::Effective::from_dump(&dump.output)
+            .is_ok_and(|effective| effective.is_covered_by(watched)),
     }
 }
 

@@ -58,43 +58,182 @@ fn heredoc(out: &mut String, data: &[u8]) {
     out.push_str("WSDEPLOY_B64_END\n");
 }
 
+/// How a gather uses the fingerprinted copy of a dump's output kept on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpCache {
+    /// Use a copy whose fingerprint still matches, else run the dump; keep nothing (dry
+    /// runs and drift checks write nothing anywhere).
+    Read,
+    /// Same, and keep a new copy when the dump had to run (apply).
+    ReadWrite,
+    /// Run the dump and keep a new copy (the stored one did not cover the config).
+    Refresh,
+    /// Run the dump; keep nothing.
+    Off,
+}
+
+/// Where the last good output of dump `command` and its fingerprint are kept on the host.
+#[must_use]
+pub fn dump_cache_path(command: &str) -> String {
+    let key = crate::journal::sha256_hex(command.as_bytes());
+    format!("{STATE_DIR}/dump/{}", &key[..16])
+}
+
+/// Shell functions for the dump cache. The cache file holds `<n>\n`, `n` fingerprint
+/// lines (`stat -L -c '%s %i %.9Y %.9Z %n'` of every file the dump lists, their
+/// directories and the directories of `include` patterns), then the dump's output. It is
+/// only written when the dump exited 0 and no fingerprinted path changed (ctime) since
+/// the dump started, and it is used only while the fingerprint is unchanged: ctime moves
+/// on every write, rename or chmod and cannot be set back, so an edit is always seen.
+const DUMP_CACHE_FUNCTIONS: &str = r#"wsd_cached() {
+  [ -f "$1" ] || return 1
+  exec 3< "$1" || return 1
+  n=; read -r n <&3 || { exec 3<&-; return 1; }
+  case "$n" in ''|*[!0-9]*) exec 3<&-; return 1;; esac
+  set --; e=; i=0
+  while [ "$i" -lt "$n" ] && IFS= read -r l <&3; do
+    set -- "$@" "${l#* * * * }"; e="$e$l
+"; i=$((i+1))
+  done
+  if [ "$n" -gt 0 ] && [ "$i" = "$n" ] && c=$(stat -L -c '%s %i %.9Y %.9Z %n' -- "$@" 2>/dev/null) && [ "$c
+" = "$e" ]; then
+    cat <&3; exec 3<&-
+    printf '\n%s K\n' "$B"; printf '%s\n' "$@"
+    return 0
+  fi
+  exec 3<&-; return 1
+}
+wsd_fingerprint() {
+  t0=$2
+  fs=$(sed -n 's/^# configuration file \(\/.*\):$/\1/p' "$1") || return 1
+  is=$(sed 's/#.*//' "$1" | grep -o 'include[[:space:]][^;{}]*' | sed 's/^include[[:space:]]*//; s/[[:space:]]*$//')
+  base=${fs%%
+*}; base=${base%/*}
+  set --
+  while IFS= read -r p; do [ -n "$p" ] && set -- "$@" "$p" "${p%/*}"; done <<WSD_EOF
+$fs
+WSD_EOF
+  while IFS= read -r p; do
+    case "$p" in '') ;; /*) set -- "$@" "${p%/*}";; *) p="$base/$p"; set -- "$@" "${p%/*}";; esac
+  done <<WSD_EOF
+$is
+WSD_EOF
+  [ $# -gt 0 ] || return 1
+  s=$(stat -L -c '%s %i %.9Y %.9Z %n' -- "$@" 2>/dev/null) || return 1
+  printf '%s\n' "$s" | awk -v t0="$t0" '$4 !~ /^[0-9]+\.[0-9]+$/ || $4 + 0 >= t0 + 0 { bad = 1 } END { exit bad }' || return 1
+  printf '%s\n' "$s"
+}
+wsd_dump_fresh() {
+  mkdir -p "${1%/*}" 2>/dev/null && chmod 700 "${1%/*}" 2>/dev/null
+  t=$(mktemp "$1.XXXXXX" 2>/dev/null) || { ( eval "$2" ) 2>&1 </dev/null; return; }
+  t0=$(date +%s.%N)
+  ( eval "$2" ) > "$t" 2>&1 </dev/null; rc=$?
+  cat "$t"
+  if [ $rc = 0 ] && wsd_fingerprint "$t" "$t0" > "$t.k"; then
+    { wc -l < "$t.k"; cat "$t.k" "$t"; } > "$t.n" && mv -f "$t.n" "$1"
+  fi
+  rm -f "$t" "$t.k" "$t.n"
+  return $rc
+}
+"#;
+
 /// The read-only script that gathers, in one round trip, every file a plan touches, the
 /// outputs of config-dump commands (`nginx -T`) and interrupted runs in the journal.
 ///
-/// Output lines: `F <i> present <mode> <uid> <gid> <realpath_b64> <content_b64|->`,
-/// `F <i> absent - - - <realpath_b64> -`, `F <i> other - - - <realpath_b64> -`,
-/// `D <i> <output_b64>` (output ends with `\nWSD-RC <exit>\n`), `J <run-id>` (a run still `in_progress`).
+/// Fork-light on purpose (it runs on every host of every check): one `readlink`, one
+/// `stat`, one `cat` for all files, raw bytes (no encoding on the host), and a dump's
+/// output from the host's fingerprinted copy while nothing it read has changed
+/// ([`DumpCache`]). The output is sections, each opened by a line `\n<boundary> <name>\n`
+/// (`boundary` is random per run, so no file content can forge it):
+/// `R` the real paths, NUL-terminated, one per file; `S` one line per file (`present`,
+/// `absent`, `other`, `unreadable`); `T` `<mode> <uid> <gid> <size>` per present file;
+/// `C` the present files' bytes, back to back (the sizes split them); `J` one line per
+/// run still `in_progress`; `D <i>` the raw output of dump `i`, then `K` (only when it
+/// came from the cache) the fingerprinted paths, then `RC <exit>`.
 #[must_use]
-pub fn gather_script(files: &[String], dumps: &[String]) -> String {
-    let mut s =
-        String::from("set -u\nLC_ALL=C; export LC_ALL\nb64() { base64 -w0 2>/dev/null; }\n");
-    for (i, path) in files.iter().enumerate() {
-        let p = quote(path);
+pub fn gather_script(
+    files: &[String],
+    dumps: &[String],
+    cache: DumpCache,
+    boundary: &str,
+) -> String {
+    let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
+    let list = quoted.join(" ");
+    let b = quote(boundary);
+    let mut s = format!("set -u\nLC_ALL=C; export LC_ALL\nB={b}\n");
+    if !files.is_empty() {
         let _ = write!(
             s,
-            "r=$(readlink -f -- {p} 2>/dev/null) || r={p}\n\
-             [ -n \"$r\" ] || r={p}\n\
-             rb=$(printf '%s' \"$r\" | b64)\n\
-             if [ -f \"$r\" ]; then\n\
-             \x20 m=$(stat -c '%a %u %g' -- \"$r\") && c=$(b64 < \"$r\") && printf 'F {i} present %s %s %s\\n' \"$m\" \"$rb\" \"${{c:--}}\" || printf 'F {i} unreadable - - - %s -\\n' \"$rb\"\n\
-             elif [ -e \"$r\" ]; then printf 'F {i} other - - - %s -\\n' \"$rb\"\n\
-             else printf 'F {i} absent - - - %s -\\n' \"$rb\"; fi\n"
-        );
-    }
-    for (i, cmd) in dumps.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "o=$( {{ sh -c {} 2>&1; printf '\\nWSD-RC %s\\n' \"$?\"; }} | b64 )\n\
-             printf 'D {i} %s\\n' \"${{o:--}}\"",
-            quote(cmd)
+            "printf '\\n%s R\\n' \"$B\"\n\
+             readlink -m -z -- {list}\n\
+             printf '\\n%s S\\n' \"$B\"\n\
+             set --\n\
+             for f in {list}; do\n\
+             \x20 if [ -f \"$f\" ]; then\n\
+             \x20   if [ -r \"$f\" ]; then echo present; set -- \"$@\" \"$f\"; else echo unreadable; fi\n\
+             \x20 elif [ -e \"$f\" ]; then echo other\n\
+             \x20 else echo absent; fi\n\
+             done\n\
+             printf '\\n%s T\\n' \"$B\"\n\
+             [ $# -eq 0 ] || stat -L -c '%a %u %g %s' -- \"$@\"\n\
+             printf '\\n%s C\\n' \"$B\"\n\
+             [ $# -eq 0 ] || cat -- \"$@\"\n"
         );
     }
     // One process however long the run history is.
     let _ = write!(
         s,
-        "grep -lx in_progress {STATE_DIR}/runs/*/state 2>/dev/null | sed 's|^{STATE_DIR}/runs/\\(.*\\)/state$|J \\1|'\n\
-         exit 0\n"
+        "printf '\\n%s J\\n' \"$B\"\n\
+         grep -lx in_progress {STATE_DIR}/runs/*/state 2>/dev/null | sed 's|^{STATE_DIR}/runs/\\(.*\\)/state$|\\1|'\n"
     );
+    if !dumps.is_empty() && cache != DumpCache::Off {
+        s.push_str(DUMP_CACHE_FUNCTIONS);
+    }
+    for (i, cmd) in dumps.iter().enumerate() {
+        let c = quote(&dump_cache_path(cmd));
+        let q = quote(cmd);
+        // `eval` in a subshell: the dump command cannot end or break the script.
+        let run = match cache {
+            DumpCache::Read | DumpCache::Off => format!("( eval {q} ) 2>&1 </dev/null"),
+            DumpCache::ReadWrite | DumpCache::Refresh => format!("wsd_dump_fresh {c} {q}"),
+        };
+        let body = match cache {
+            DumpCache::Read | DumpCache::ReadWrite => {
+                format!("if wsd_cached {c}; then rc=0; else {run}; rc=$?; fi")
+            }
+            DumpCache::Refresh | DumpCache::Off => format!("{run}; rc=$?"),
+        };
+        let _ = write!(
+            s,
+            "printf '\\n%s D {i}\\n' \"$B\"\n{body}\nprintf '\\n%s RC %s\\n' \"$B\" \"$rc\"\n"
+        );
+    }
+    s.push_str("exit 0\n");
+    s
+}
+
+/// Marks a run `committed`, then runs the dumps again and keeps their output and
+/// fingerprint for the next gathers (best effort: if that fails, the next gather runs
+/// them). Exits with the status of the marking.
+#[must_use]
+pub fn commit_script(run_id: &str, dumps: &[String]) -> String {
+    let mut s = format!(
+        "{}st=$?\n[ $st = 0 ] || exit $st\n",
+        set_state_script(run_id, "committed")
+    );
+    if !dumps.is_empty() {
+        s.push_str("LC_ALL=C; export LC_ALL\nB=-\n");
+        s.push_str(DUMP_CACHE_FUNCTIONS);
+        for cmd in dumps {
+            let _ = writeln!(
+                s,
+                "wsd_dump_fresh {} {} >/dev/null 2>&1",
+                quote(&dump_cache_path(cmd)),
+                quote(cmd)
+            );
+        }
+    }
+    s.push_str("exit 0\n");
     s
 }
 
@@ -331,5 +470,41 @@ mod tests {
         let mut s = String::new();
         heredoc(&mut s, b"WSDEPLOY_B64_END\n");
         assert_eq!(s.matches("WSDEPLOY_B64_END").count(), 2);
+    }
+
+    #[test]
+    fn a_dump_is_not_kept_when_a_file_it_shows_changed_after_the_dump_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(&conf, "events {}\n").unwrap();
+        let dump = dir.path().join("dump");
+        std::fs::write(
+            &dump,
+            format!("# configuration file {}:\nevents {{}}\n", conf.display()),
+        )
+        .unwrap();
+        let fingerprint = |t0: &str| {
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "{DUMP_CACHE_FUNCTIONS}wsd_fingerprint {} {}",
+                    quote(&dump.display().to_string()),
+                    quote(t0)
+                ))
+                .output()
+                .expect("sh runs")
+        };
+        // Every file is older than a dump that started "now" (far future here): kept.
+        let kept = fingerprint("9999999999.0");
+        assert!(kept.status.success());
+        let text = String::from_utf8_lossy(&kept.stdout);
+        assert!(text.contains(&format!(" {}\n", conf.display())), "{text}");
+        assert!(
+            text.contains(&format!(" {}\n", dir.path().display())),
+            "{text}"
+        );
+        // The file's ctime is after a dump that started at the epoch: refused.
+        let newer = fingerprint("0");
+        assert!(!newer.status.success() && newer.stdout.is_empty());
     }
 }

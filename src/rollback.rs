@@ -50,10 +50,11 @@ pub async fn run(
             }
         }
     }
-    let current = match gather::gather(transport, become_user, &paths, &[]).await {
-        Ok(g) => g,
-        Err(e) => return untouched(&job.host, format!("gather: {e}"), started),
-    };
+    let current =
+        match gather::gather(transport, become_user, &paths, &[], remote::DumpCache::Off).await {
+            Ok(g) => g,
+            Err(e) => return untouched(&job.host, format!("gather: {e}"), started),
+        };
     let mut reals: Vec<String> = Vec::new();
     for f in &current.files {
         if !reals.contains(&f.real) {
@@ -64,7 +65,15 @@ pub async fn run(
         .iter()
         .flat_map(|r| backup_candidates(r, date))
         .collect();
-    let found = match gather::gather(transport, become_user, &candidates, &[]).await {
+    let found = match gather::gather(
+        transport,
+        become_user,
+        &candidates,
+        &[],
+        remote::DumpCache::Off,
+    )
+    .await
+    {
         Ok(g) => g,
         Err(e) => return untouched(&job.host, format!("reading backups: {e}"), started),
     };

@@ -34,6 +34,19 @@ impl Effective {
         Effective::default()
     }
 
+    /// Whether a fingerprint of the paths `watched` (as stored with a cached dump) notices
+    /// every change that could alter this configuration: each file it loads, and the
+    /// directory of each `include` glob (a new file matching the glob changes it).
+    #[must_use]
+    pub fn is_covered_by(&self, watched: &[String]) -> bool {
+        let watched = |p: &str| watched.iter().any(|w| w == p);
+        self.files.iter().all(|f| watched(&f.path))
+            && self.include_globs().iter().all(|pattern| {
+                let dir = parent_dir(pattern);
+                !is_glob(dir) && watched(dir)
+            })
+    }
+
     /// Reads the standard output of `nginx -T` (lines `nginx: ...` from standard error may be mixed in before the
     /// first file).
     pub fn from_dump(dump: &str) -> Result<Effective, DumpError> {
