@@ -199,6 +199,9 @@ struct Buffer {
 
 struct Host<'a> {
     transport: &'a Transport,
+    /// The dump command that ran (not from the host's cache) and exited 0 in this run's
+    /// gather: it proves its `-t` twin (`nginx -T` is `nginx -t` plus the dump).
+    proven_by_dump: Option<String>,
     job: &'a HostJob,
     opts: &'a RunOptions,
     events: Events,
@@ -227,6 +230,7 @@ pub async fn run_host(
     let started = Instant::now();
     let mut host = Host {
         transport,
+        proven_by_dump: None,
         job,
         opts,
         events,
@@ -384,6 +388,11 @@ impl Host<'_> {
                 gathered = self.gather(&paths).await?;
             }
         }
+        self.proven_by_dump = gathered
+            .dumps
+            .iter()
+            .find(|d| d.exit == 0 && d.cached_for.is_none())
+            .map(|d| d.command.clone());
         let outcome = self.compute(&flat, &gathered);
         let (mut buffers, changed, snapshots) = match outcome {
             Ok(v) => v,
@@ -717,7 +726,18 @@ impl Host<'_> {
         changed_files: &[usize],
     ) -> Result<(), Stop> {
         self.phase("preflight");
-        if let Err(mut f) = self.run_checks(preflight).await {
+        let mut to_run: Vec<&Step> = Vec::new();
+        let proven = self.proven_by_dump.clone();
+        for &step in preflight {
+            match (&step.action, &proven) {
+                (Action::Command(c), Some(dump)) if proves(dump, &c.run) => {
+                    let detail = format!("proven by `{dump}` (exit 0) when the host was read");
+                    self.record(step, "passed", detail);
+                }
+                _ => to_run.push(step),
+            }
+        }
+        if let Err(mut f) = self.run_checks(&to_run).await {
             f.message = format!(
                 "pre-flight check failed before any change, so nothing was touched: {}",
                 f.message
@@ -770,7 +790,37 @@ impl Host<'_> {
                 backup: buffers[i].backup.clone(),
             })
             .collect();
-        let script = remote::journal_script(&run_id, &manifest_json, &planned);
+        // The edits before the first command or check are written by the same exec that
+        // creates the journal (after it, in the same script): one round trip fewer.
+        let mut pending: Vec<usize> = Vec::new();
+        for f in flat
+            .iter()
+            .take_while(|f| matches!(f.step.action, Action::Edit(_)))
+        {
+            if let Some((i, content)) = snapshots.get(&f.key) {
+                if !pending.contains(i) {
+                    pending.push(*i);
+                }
+                buffers[*i].desired = Some(content.clone());
+            }
+        }
+        let first_writes: Vec<usize> = std::mem::take(&mut pending)
+            .into_iter()
+            .filter(|&i| {
+                buffers[i].desired.as_deref().map(str::as_bytes) != buffers[i].on_host.as_deref()
+            })
+            .collect();
+        let contents: Vec<FileContent<'_>> = first_writes
+            .iter()
+            .map(|&i| FileContent {
+                path: &buffers[i].real,
+                content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
+                new_mode: buffers[i].new_mode,
+            })
+            .collect();
+        let script =
+            remote::journal_then_write_script(&run_id, &manifest_json, &planned, &contents);
+        drop(contents);
         self.phase("journal");
         let out = self
             .transport
@@ -780,7 +830,9 @@ impl Host<'_> {
             )
             .await
             .map_err(|e| Stop::Untouched(failure(None, format!("writing the journal: {e}"))))?;
-        if !out.success() {
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let journaled = stdout.lines().any(|l| l == remote::JOURNALED_MARKER);
+        if !out.success() && !journaled {
             let text = out.combined();
             let message = if out.code() == remote::EXIT_CHANGED_SINCE_READ {
                 format!(
@@ -796,16 +848,34 @@ impl Host<'_> {
             };
             return Err(Stop::Untouched(failure(None, message)));
         }
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
+        for line in stdout.lines() {
             if let Some(b) = line.strip_prefix("WSD-BACKUP ") {
                 self.note(format!("backup {b}"));
             }
         }
+        for (position, &i) in first_writes.iter().enumerate() {
+            if stdout.lines().any(|l| l == format!("WSD-WROTE {position}")) {
+                buffers[i].on_host = buffers[i].desired.as_ref().map(|d| d.as_bytes().to_vec());
+            }
+        }
         let mut ran: Vec<usize> = Vec::new();
-        let mut pending: Vec<usize> = Vec::new();
         self.phase("apply");
-        let mut error: Option<Failure> = None;
+        let mut error: Option<Failure> = if out.success() {
+            None
+        } else {
+            Some(failure(
+                None,
+                format!(
+                    "writing files failed ({}): {}",
+                    out.status_text(),
+                    out.combined().trim()
+                ),
+            ))
+        };
         for (position, f) in flat.iter().enumerate() {
+            if error.is_some() {
+                break;
+            }
             match &f.step.action {
                 Action::Edit(_) => {
                     if let Some((i, _)) = snapshots.get(&f.key) {
@@ -1202,6 +1272,19 @@ pub fn backup_path(real: &str, today: chrono::NaiveDate, include_globs: &[String
     }
 }
 
+/// Whether a successful run of `dump` proves that `command` succeeds: `nginx -T` tests
+/// the configuration exactly as `nginx -t` does, then prints it.
+fn proves(dump: &str, command: &str) -> bool {
+    let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let (dump, command) = (words(dump), words(command));
+    dump.len() == command.len()
+        && dump
+            .iter()
+            .zip(&command)
+            .all(|(d, c)| d == c || (d == "-T" && c == "-t"))
+        && dump.iter().any(|d| d == "-T")
+}
+
 /// Whether a dump's output can be trusted: it ran now, or its fingerprint covers every
 /// file and include directory of the configuration it shows.
 fn dump_cache_is_sound(dump: &gather::Dump) -> bool {
@@ -1235,6 +1318,22 @@ fn effective_path(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_successful_nginx_dump_proves_only_its_test_twin() {
+        assert!(proves("nginx -T", "nginx -t"));
+        assert!(proves(
+            "nginx -T -c /etc/x.conf",
+            "nginx  -t -c /etc/x.conf"
+        ));
+        assert!(!proves("nginx -T", "nginx -t -c /etc/x.conf"));
+        assert!(proves("nginx -T", "nginx -T"));
+        assert!(!proves("docker exec web nginx -T", "nginx -t"));
+        assert!(!proves(
+            "cat /etc/nginx/nginx.conf",
+            "cat /etc/nginx/nginx.conf"
+        ));
+    }
     use super::*;
 
     #[test]

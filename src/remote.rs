@@ -325,6 +325,27 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
     s
 }
 
+/// Printed by [`journal_then_write_script`] once the journal and backups are complete.
+pub const JOURNALED_MARKER: &str = "WSD-JOURNALED";
+
+/// [`journal_script`], then (only if it succeeded, in the same shell) [`write_script`]:
+/// the journal is complete before the first byte of a target file changes, and the
+/// output says how far it got (`WSD-JOURNALED`, then `WSD-WROTE <i>` per file).
+#[must_use]
+pub fn journal_then_write_script(
+    run_id: &str,
+    manifest_json: &[u8],
+    planned: &[PlannedWrite],
+    files: &[FileContent<'_>],
+) -> String {
+    let journal = journal_script(run_id, manifest_json, planned);
+    let journal = journal.strip_suffix("exit 0\n").unwrap_or(&journal);
+    format!(
+        "{journal}printf '%s\\n' {JOURNALED_MARKER}\n{}",
+        write_script(files)
+    )
+}
+
 /// New content for one file.
 #[derive(Debug, Clone)]
 pub struct FileContent<'a> {

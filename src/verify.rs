@@ -21,23 +21,36 @@ pub async fn run_check(
     become_user: Option<&str>,
     check: &Check,
 ) -> Result<String, String> {
-    let mut last = String::new();
-    for attempt in 1..=check.retries {
+    let mut last;
+    // The first retries come sooner (a service that is back after 0.3 s is seen then,
+    // not a whole `delay` later); the patience stays `retries` attempts and at least
+    // `(retries - 1) * delay`.
+    let patience = check.delay * check.retries.saturating_sub(1);
+    let started = tokio::time::Instant::now();
+    let mut attempts: u32 = 0;
+    loop {
+        attempts += 1;
         match tokio::time::timeout(check.timeout, probe(transport, become_user, &check.probe)).await
         {
             Ok(Ok(evidence)) => return Ok(evidence),
             Ok(Err(e)) => last = e,
             Err(_) => last = format!("no answer within {}s", check.timeout.as_secs_f64()),
         }
-        if attempt < check.retries {
-            tokio::time::sleep(check.delay).await;
+        if attempts >= check.retries && started.elapsed() >= patience {
+            break;
         }
+        tokio::time::sleep(retry_pause(check.delay, attempts)).await;
     }
     Err(format!(
-        "{last} (after {} attempt{})",
-        check.retries,
-        if check.retries == 1 { "" } else { "s" }
+        "{last} (after {attempts} attempt{})",
+        if attempts == 1 { "" } else { "s" }
     ))
+}
+
+/// The pause after failed attempt `attempt` (1-based): 0.25 s, 0.5 s, 1 s… capped at `delay`.
+fn retry_pause(delay: Duration, attempt: u32) -> Duration {
+    let quick = Duration::from_millis(250).saturating_mul(1 << attempt.saturating_sub(1).min(16));
+    quick.min(delay)
 }
 
 async fn probe(
@@ -303,6 +316,14 @@ pub const DEFAULT_DELAY: Duration = Duration::from_secs(1);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_start_quick_and_settle_at_the_delay() {
+        let d = Duration::from_secs(1);
+        let pauses: Vec<u128> = (1..=5).map(|a| retry_pause(d, a).as_millis()).collect();
+        assert_eq!(pauses, vec![250, 500, 1000, 1000, 1000]);
+        assert_eq!(retry_pause(Duration::from_millis(100), 1).as_millis(), 100);
+    }
 
     #[test]
     fn parses_plain_and_chunked_responses() {
