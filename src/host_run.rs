@@ -17,7 +17,7 @@ use crate::journal::{self, JournalCommand, JournalFile, Manifest};
 use crate::plan::{Action, Check, CommandAction, EditKind, HostPlan, Step};
 use crate::remote::{self, FileContent, PlannedWrite};
 use crate::report::event::{Event, Events};
-use crate::transport::{Child, Transport};
+use crate::transport::{Child, Heartbeat, Transport};
 use crate::verify;
 
 /// Files larger than this are refused (they are not configuration files).
@@ -640,7 +640,13 @@ impl Host<'_> {
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
         );
         let command = remote::lock_command(&holder, self.become_user());
-        let mut child = self.transport.spawn(&command).await.map_err(|e| {
+        // The holder gives the lock up when the heartbeat stops (a vanished controller).
+        let heartbeat = Heartbeat {
+            interval: remote::LOCK_HEARTBEAT_INTERVAL,
+            bytes: remote::LOCK_HEARTBEAT.as_bytes(),
+        };
+        let spawned = self.transport.spawn(&command, Some(heartbeat)).await;
+        let mut child = spawned.map_err(|e| {
             Stop::Untouched(failure(None, format!("cannot take the run lock: {e}")))
         })?;
         let line =

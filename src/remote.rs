@@ -3,6 +3,7 @@
 //! occur in base64. Scripts need POSIX `sh`, coreutils and util-linux `flock` only.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -237,17 +238,51 @@ pub fn commit_script(run_id: &str, dumps: &[String]) -> String {
     s
 }
 
-/// The command that takes the host's run lock and keeps it while its stdin stays open.
+/// How often wsdeploy writes [`LOCK_HEARTBEAT`] to the lock holder's stdin while it holds
+/// a host's run lock.
+///
+/// One byte every 10 s costs nothing, and it lets [`LOCK_GIVE_UP`] stay short while
+/// still allowing for several heartbeats lost or delayed in a row.
+pub const LOCK_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+/// Silence after which the lock holder on a host gives the run lock up.
+///
+/// After a network partition the host's sshd keeps the dead session (and its processes)
+/// until it notices, which with the default `ClientAliveInterval 0` can take hours; the
+/// holder's own deadline bounds how long such a run keeps the lock. 40 s is four
+/// heartbeat intervals: a short outage that TCP retransmission rides out (its backoff
+/// reaches about 25 s) never costs a live run its lock, and a partitioned run's lock is
+/// free again in under a minute.
+pub const LOCK_GIVE_UP: Duration = Duration::from_secs(40);
+/// The heartbeat; the holder ends on anything else, on EOF and on [`LOCK_GIVE_UP`] of silence.
+pub const LOCK_HEARTBEAT: &str = ".";
+
+const _: () = assert!(LOCK_GIVE_UP.as_secs() >= 3 * LOCK_HEARTBEAT_INTERVAL.as_secs());
+
+/// The command that takes the host's run lock and keeps it while its stdin stays open
+/// and [`LOCK_HEARTBEAT`] arrives at least every [`LOCK_GIVE_UP`].
 /// Prints `WSD-LOCKED` once held, or `WSD-BUSY <holder>` and exits 75.
 #[must_use]
 pub fn lock_command(holder: &str, become_user: Option<&str>) -> String {
+    lock_command_in(STATE_DIR, holder, become_user)
+}
+
+/// [`lock_command`] with the lock (`<dir>/lock`, `<dir>/lock.holder`) in `dir`.
+///
+/// The holder reads its stdin one byte at a time (`head -c 1` reads no further), each
+/// read bounded by `timeout`: EOF, a byte other than the heartbeat, or
+/// [`LOCK_GIVE_UP`] of silence ends it, and with it the `flock`.
+#[must_use]
+pub fn lock_command_in(dir: &str, holder: &str, become_user: Option<&str>) -> String {
+    let give_up = LOCK_GIVE_UP.as_secs();
     let script = format!(
-        "mkdir -p {STATE_DIR} && chmod 700 {STATE_DIR} || exit 1\n\
-         flock -n -E {EXIT_LOCK_BUSY} {STATE_DIR}/lock sh -c 'printf \"%s\\n\" \"$1\" > {STATE_DIR}/lock.holder; echo WSD-LOCKED; exec cat >/dev/null' sh {}\n\
+        "d={dir}\n\
+         mkdir -p \"$d\" && chmod 700 \"$d\" || exit 1\n\
+         flock -n -E {EXIT_LOCK_BUSY} \"$d/lock\" sh -c 'printf \"%s\\n\" \"$1\" > \"$2/lock.holder\"; echo WSD-LOCKED; while [ \"$(timeout {give_up} head -c 1)\" = {LOCK_HEARTBEAT} ]; do :; done' sh {holder} \"$d\"\n\
          rc=$?\n\
-         if [ $rc = {EXIT_LOCK_BUSY} ]; then printf 'WSD-BUSY %s\\n' \"$(cat {STATE_DIR}/lock.holder 2>/dev/null || echo unknown)\"; fi\n\
+         if [ $rc = {EXIT_LOCK_BUSY} ]; then printf 'WSD-BUSY %s\\n' \"$(cat \"$d/lock.holder\" 2>/dev/null || echo unknown)\"; fi\n\
          exit $rc\n",
-        quote(holder)
+        dir = quote(dir),
+        holder = quote(holder)
     );
     wrap_command(&script, become_user)
 }
@@ -484,6 +519,97 @@ mod tests {
             .output()
             .expect("sh runs");
         assert_eq!(String::from_utf8_lossy(&out.stdout), hostile);
+    }
+
+    /// Starts the lock holder on `dir` with `sh`, as a transport would.
+    fn start_holder(dir: &std::path::Path, holder: &str) -> std::process::Child {
+        let command = lock_command_in(&dir.to_string_lossy(), holder, None);
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh runs")
+    }
+
+    fn first_line(child: &mut std::process::Child) -> String {
+        use std::io::BufRead as _;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the holder's stdout");
+        line
+    }
+
+    fn lock_is_free(dir: &std::path::Path) -> bool {
+        std::process::Command::new("flock")
+            .arg("-n")
+            .arg(dir.join("lock"))
+            .arg("true")
+            .status()
+            .expect("flock runs")
+            .success()
+    }
+
+    /// Waits (bounded) for the holder to end and returns its exit code.
+    fn ended_within(child: &mut std::process::Child, limit: std::time::Duration) -> Option<i32> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = child.try_wait().expect("wait for the holder") {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
+    #[test]
+    fn lock_holder_keeps_the_lock_through_heartbeats_and_frees_it_at_eof() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let state = dir.path().join("it's state");
+        let mut holder = start_holder(&state, "run 1 by 'ops'");
+        assert_eq!(first_line(&mut holder), "WSD-LOCKED\n");
+        let mut stdin = holder.stdin.take().expect("piped stdin");
+        for _ in 0..3 {
+            stdin
+                .write_all(LOCK_HEARTBEAT.as_bytes())
+                .expect("heartbeat");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            assert!(!lock_is_free(&state), "a heartbeat ended the holder");
+        }
+
+        let mut second = start_holder(&state, "run 2");
+        assert_eq!(first_line(&mut second), "WSD-BUSY run 1 by 'ops'\n");
+        assert_eq!(
+            ended_within(&mut second, std::time::Duration::from_secs(5)),
+            Some(EXIT_LOCK_BUSY)
+        );
+
+        drop(stdin);
+        assert_eq!(
+            ended_within(&mut holder, std::time::Duration::from_secs(2)),
+            Some(0),
+            "EOF must end the holder at once"
+        );
+        assert!(lock_is_free(&state));
+    }
+
+    #[test]
+    fn lock_holder_ends_on_a_byte_that_is_not_the_heartbeat() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut holder = start_holder(dir.path(), "run");
+        assert_eq!(first_line(&mut holder), "WSD-LOCKED\n");
+        let mut stdin = holder.stdin.take().expect("piped stdin");
+        stdin.write_all(b"..x").expect("write");
+        assert_eq!(
+            ended_within(&mut holder, std::time::Duration::from_secs(2)),
+            Some(0)
+        );
+        assert!(lock_is_free(dir.path()));
     }
 
     #[test]

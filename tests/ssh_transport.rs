@@ -227,7 +227,7 @@ async fn exec_after_close_is_a_connection_error() {
 async fn spawned_process_ends_when_its_handle_is_dropped() {
     let sshd = Sshd::start();
     let session = connect(&sshd).await;
-    let mut child = session.spawn("echo $$; exec cat").await.unwrap();
+    let mut child = session.spawn("echo $$; exec cat", None).await.unwrap();
     let pid: u32 = child.read_line().await.unwrap().unwrap().parse().unwrap();
     assert!(process_alive(pid), "remote process {pid} should run");
     drop(child);
@@ -245,7 +245,7 @@ async fn spawned_process_ends_on_close_and_reports_its_stderr() {
     let sshd = Sshd::start();
     let session = connect(&sshd).await;
     let mut child = session
-        .spawn("echo warning >&2; echo $$; echo second; exec cat")
+        .spawn("echo warning >&2; echo $$; echo second; exec cat", None)
         .await
         .unwrap();
     let pid: u32 = child.read_line().await.unwrap().unwrap().parse().unwrap();
@@ -263,7 +263,10 @@ async fn spawned_process_ends_on_close_and_reports_its_stderr() {
 async fn spawned_process_that_exits_ends_the_lines_with_its_status() {
     let sshd = Sshd::start();
     let session = connect(&sshd).await;
-    let mut child = session.spawn("echo one; printf two; exit 4").await.unwrap();
+    let mut child = session
+        .spawn("echo one; printf two; exit 4", None)
+        .await
+        .unwrap();
     assert_eq!(child.read_line().await.unwrap().as_deref(), Some("one"));
     assert_eq!(child.read_line().await.unwrap().as_deref(), Some("two"));
     assert_eq!(child.read_line().await.unwrap(), None);
@@ -276,10 +279,13 @@ async fn cutting_the_connection_ends_the_lock_holder_and_frees_the_lock() {
     let session = connect(&sshd).await;
     let lock = sshd.dir.path().join("run.lock");
     let mut holder = session
-        .spawn(&format!(
-            "echo $$; exec flock -n {} sh -c 'echo locked; exec cat'",
-            lock.display()
-        ))
+        .spawn(
+            &format!(
+                "echo $$; exec flock -n {} sh -c 'echo locked; exec cat'",
+                lock.display()
+            ),
+            None,
+        )
         .await
         .unwrap();
     let pid: u32 = holder.read_line().await.unwrap().unwrap().parse().unwrap();

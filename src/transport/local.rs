@@ -5,18 +5,22 @@ use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::process::{Child as TokioChild, ChildStdout, Command};
+use tokio::process::{Child as TokioChild, ChildStdin, ChildStdout, Command};
+use tokio::task::JoinHandle;
 
-use super::{ExecOutput, TransportError};
+use super::{ExecOutput, Heartbeat, TransportError};
 
 /// This machine, as a host.
 #[derive(Clone, Default)]
 pub struct LocalSession;
 
-/// A long-running local process.
+/// A long-running local process. Closing or dropping it stops its heartbeat and closes
+/// its stdin.
 pub struct LocalChild {
     child: TokioChild,
     lines: BufReader<ChildStdout>,
+    /// Owns the process's stdin while it sends the heartbeat; stopping it closes stdin.
+    heartbeat: Option<JoinHandle<()>>,
 }
 
 fn spawn_error(command: &str, e: &std::io::Error) -> TransportError {
@@ -60,7 +64,11 @@ impl LocalSession {
         })
     }
 
-    pub(super) fn spawn(&self, command: &str) -> Result<LocalChild, TransportError> {
+    pub(super) fn spawn(
+        &self,
+        command: &str,
+        heartbeat: Option<Heartbeat>,
+    ) -> Result<LocalChild, TransportError> {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
@@ -74,9 +82,17 @@ impl LocalSession {
             .stdout
             .take()
             .ok_or_else(|| TransportError::Local("child has no stdout".to_owned()))?;
+        let heartbeat = match (heartbeat, child.stdin.take()) {
+            (Some(beat), Some(stdin)) => Some(tokio::spawn(send_heartbeat(stdin, beat))),
+            (_, stdin) => {
+                child.stdin = stdin;
+                None
+            }
+        };
         Ok(LocalChild {
             child,
             lines: BufReader::new(stdout),
+            heartbeat,
         })
     }
 
@@ -103,8 +119,34 @@ impl LocalChild {
     }
 
     pub(super) async fn close(mut self) {
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.abort();
+            // The task is gone, and the stdin it owned closed, once this returns.
+            let _ = heartbeat.await;
+        }
         drop(self.child.stdin.take());
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.child.wait()).await;
         let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for LocalChild {
+    fn drop(&mut self) {
+        // The aborted task drops the stdin it owns; the process is killed (`kill_on_drop`).
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.abort();
+        }
+    }
+}
+
+/// Writes the heartbeat until the task is aborted; a failed write (the process closed
+/// its stdin or ended) ends the task quietly.
+async fn send_heartbeat(mut stdin: ChildStdin, heartbeat: Heartbeat) {
+    let mut ticks = heartbeat.ticks();
+    loop {
+        ticks.tick().await;
+        if stdin.write_all(heartbeat.bytes).await.is_err() {
+            return;
+        }
     }
 }

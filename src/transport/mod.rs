@@ -8,6 +8,7 @@ pub mod local;
 pub mod ssh;
 
 use std::pin::Pin;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -92,6 +93,28 @@ pub enum Transport {
     Local(local::LocalSession),
 }
 
+/// Bytes written to a spawned process's stdin at a fixed interval for as long as its
+/// handle lives, so the process can tell a live controller from one that vanished
+/// without closing the connection (a network partition).
+#[derive(Debug, Clone, Copy)]
+pub struct Heartbeat {
+    /// Time between two writes; the first write comes one interval after the start.
+    pub interval: Duration,
+    /// What each write sends.
+    pub bytes: &'static [u8],
+}
+
+impl Heartbeat {
+    /// A timer ticking every `interval`, first one interval from now; a late tick
+    /// (a write that waited) delays the next ones instead of bunching them up.
+    pub(crate) fn ticks(self) -> tokio::time::Interval {
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.interval, self.interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks
+    }
+}
+
 /// A long-running process on the host (the lock holder).
 pub enum Child {
     /// The process and the dedicated connection it runs on.
@@ -115,20 +138,25 @@ impl Transport {
         }
     }
 
-    /// Starts a long-running command whose stdin stays open until the child is closed.
+    /// Starts a long-running command whose stdin stays open until the child is closed,
+    /// receiving `heartbeat` (if any) until then.
     ///
     /// # Errors
     /// The connection or channel failed.
-    pub async fn spawn(&self, command: &str) -> Result<Child, TransportError> {
+    pub async fn spawn(
+        &self,
+        command: &str,
+        heartbeat: Option<Heartbeat>,
+    ) -> Result<Child, TransportError> {
         match self {
             Self::Ssh(s) => {
                 // On its own connection: the process holds a session for the whole run,
                 // and sshd may allow only one per connection (`MaxSessions 1`).
                 let own = s.sibling().await?;
-                let child = own.spawn(command).await?;
+                let child = own.spawn(command, heartbeat).await?;
                 Ok(Child::Ssh(child, own))
             }
-            Self::Local(l) => Ok(Child::Local(Box::new(l.spawn(command)?))),
+            Self::Local(l) => Ok(Child::Local(Box::new(l.spawn(command, heartbeat)?))),
         }
     }
 
@@ -167,7 +195,8 @@ impl Child {
         }
     }
 
-    /// Ends the child: closes its stdin so it exits (and frees what it holds).
+    /// Ends the child: stops the heartbeat and closes its stdin so it exits (and frees
+    /// what it holds). Dropping the child does the same without waiting.
     pub async fn close(self) {
         match self {
             Self::Ssh(c, session) => {

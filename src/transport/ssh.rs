@@ -25,7 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// What a finished command produced (shared by every transport).
-pub use super::ExecOutput;
+pub use super::{ExecOutput, Heartbeat};
 pub use auth::PASSPHRASE_ENV;
 pub use error::{SshError, SshErrorKind};
 pub use remote_child::RemoteChild;
@@ -289,11 +289,16 @@ impl SshSession {
         Ok(output)
     }
 
-    /// Starts a long-lived remote process; see [`RemoteChild`].
+    /// Starts a long-lived remote process, writing `heartbeat` (if any) to its stdin
+    /// until the handle is closed or dropped; see [`RemoteChild`].
     ///
     /// # Errors
     /// The connection is gone, or sshd refuses the channel.
-    pub async fn spawn(&self, command: &str) -> Result<RemoteChild, SshError> {
+    pub async fn spawn(
+        &self,
+        command: &str,
+        heartbeat: Option<Heartbeat>,
+    ) -> Result<RemoteChild, SshError> {
         let permit = self.acquire_channel_permit().await?;
         let channel = self.open_session_channel().await?;
         let (reader, writer) = channel.split();
@@ -301,7 +306,13 @@ impl SshSession {
             .exec(true, command)
             .await
             .map_err(|_| self.lost_connection())?;
-        Ok(RemoteChild::start(self.clone(), reader, writer, permit))
+        Ok(RemoteChild::start(
+            self.clone(),
+            reader,
+            writer,
+            permit,
+            heartbeat,
+        ))
     }
 
     /// Opens a TCP connection from the host to `host`:`port` (direct-tcpip).

@@ -1,6 +1,8 @@
-//! Shared test support: throwaway projects, the lab fleet, a throwaway sshd.
+//! Shared test support: throwaway projects, the lab fleet, a throwaway sshd, a TCP
+//! forwarder that can be cut like a network partition.
 
 pub mod lab;
+pub mod partition;
 pub mod project;
 pub mod reliability;
 pub mod sshd;

@@ -1,6 +1,7 @@
 //! A long-lived remote process on its own channel: stdout read line by line, stderr
-//! collected, and closing (or dropping) the handle sends EOF and closes the channel so
-//! a process that watches its stdin (such as `flock ... cat`) ends.
+//! collected, an optional heartbeat written to its stdin, and closing (or dropping) the
+//! handle stops the heartbeat, sends EOF and closes the channel so a process that
+//! watches its stdin (such as the lock holder) ends.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -10,6 +11,7 @@ use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::task::JoinHandle;
 
+use super::Heartbeat;
 use super::SshSession;
 use super::error::SshError;
 use super::signal_name;
@@ -33,8 +35,10 @@ pub struct RemoteChild {
     session: SshSession,
     lines: mpsc::UnboundedReceiver<String>,
     state: Arc<Mutex<ChildState>>,
-    writer: Option<ChannelWriteHalf<Msg>>,
+    /// Shared with the heartbeat task, which must be stopped before EOF is sent.
+    writer: Option<Arc<ChannelWriteHalf<Msg>>>,
     pump: Option<JoinHandle<()>>,
+    heartbeat: Option<JoinHandle<()>>,
 }
 
 impl RemoteChild {
@@ -43,16 +47,21 @@ impl RemoteChild {
         reader: ChannelReadHalf,
         writer: ChannelWriteHalf<Msg>,
         permit: OwnedSemaphorePermit,
+        heartbeat: Option<Heartbeat>,
     ) -> RemoteChild {
         let (line_sender, lines) = mpsc::unbounded_channel();
         let state = Arc::new(Mutex::new(ChildState::default()));
         let pump = tokio::spawn(pump(reader, line_sender, Arc::clone(&state), permit));
+        let writer = Arc::new(writer);
+        let heartbeat =
+            heartbeat.map(|beat| tokio::spawn(send_heartbeat(Arc::clone(&writer), beat)));
         RemoteChild {
             session,
             lines,
             state,
             writer: Some(writer),
             pump: Some(pump),
+            heartbeat,
         }
     }
 
@@ -102,8 +111,14 @@ impl RemoteChild {
         self.lock_state().exit_signal.clone()
     }
 
-    /// Sends EOF, closes the channel and waits (briefly) until the server confirms.
+    /// Stops the heartbeat, sends EOF, closes the channel and waits (briefly) until the
+    /// server confirms.
     pub async fn close(mut self) {
+        // No heartbeat may follow the EOF: the task is gone once this returns.
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.abort();
+            let _ = heartbeat.await;
+        }
         // EOF alone lets the process end and the channel finish (exit status, close):
         // sending close at once would leave nothing to wait for but the timeout.
         let writer = self.writer.take();
@@ -127,11 +142,18 @@ impl RemoteChild {
 
 impl Drop for RemoteChild {
     fn drop(&mut self) {
+        let heartbeat = self.heartbeat.take();
+        if let Some(heartbeat) = &heartbeat {
+            heartbeat.abort();
+        }
         let Some(writer) = self.writer.take() else {
             return;
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
+                if let Some(heartbeat) = heartbeat {
+                    let _ = heartbeat.await;
+                }
                 let _ = writer.eof().await;
                 let _ = writer.close().await;
             });
@@ -147,6 +169,18 @@ impl std::fmt::Debug for RemoteChild {
             .field("target", &self.session.inner.label)
             .field("state", &*self.lock_state())
             .finish_non_exhaustive()
+    }
+}
+
+/// Writes the heartbeat until the task is aborted. A write waits while the channel's
+/// window is full; a failed one (channel or connection gone) ends the task quietly.
+async fn send_heartbeat(writer: Arc<ChannelWriteHalf<Msg>>, heartbeat: Heartbeat) {
+    let mut ticks = heartbeat.ticks();
+    loop {
+        ticks.tick().await;
+        if writer.data_bytes(heartbeat.bytes).await.is_err() {
+            return;
+        }
     }
 }
 
