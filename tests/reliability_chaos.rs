@@ -421,8 +421,9 @@ fn chaos_fleet(hosts: usize, seed: u64) {
         .map(|i| format!("lab-{i}"))
         .collect();
     let limit = live.join(":");
-    // A partitioned run's lock lives as long as the host's sshd believes in the dead
-    // connection (the lab's sshd drops silent clients after 30 s): wait for it, bounded.
+    // A partitioned run's lock lives until its holder misses heartbeats for
+    // `remote::LOCK_GIVE_UP` (40 s) or the lab's sshd drops the silent client (30 s),
+    // whichever comes first: wait for it, bounded.
     for i in (1..=hosts).filter(|i| !killed.contains(i)) {
         lab.wait_for(i, "flock -n /var/lib/wsdeploy/lock true || { sleep 1; flock -n /var/lib/wsdeploy/lock true; }");
     }

@@ -33,9 +33,16 @@ pub use remote_child::RemoteChild;
 use host_key::{DisconnectNote, HostKeyVerifier, Verdict};
 
 /// Interval between keepalives when the server is silent.
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(8);
 /// Unanswered keepalives after which the connection counts as dead.
 const KEEPALIVE_MAX: usize = 3;
+
+// A partitioned run must notice it (and stop) before the host gives its run lock up, so
+// no run goes on writing after another one could have taken the lock.
+const _: () = assert!(
+    KEEPALIVE_INTERVAL.as_secs() * (KEEPALIVE_MAX as u64 + 1)
+        < crate::remote::LOCK_GIVE_UP.as_secs()
+);
 /// Backstop: a connection with no traffic either way for this long is dropped. Answered
 /// keepalives count as traffic, so a dead peer is normally caught by `KEEPALIVE_MAX`.
 const INACTIVITY_TIMEOUT: Duration = Duration::from_secs(5 * 60);
