@@ -47,6 +47,8 @@ pub struct Gathered {
     pub dumps: Vec<Dump>,
     /// Runs whose journal still says `in_progress` (interrupted).
     pub interrupted: Vec<String>,
+    /// A dump's stored copy did not match its fresh fingerprint (so it was not used).
+    pub stale_dump: bool,
 }
 
 /// Why gathering failed.
@@ -62,7 +64,9 @@ pub enum GatherError {
     ChangedWhileRead(String),
 }
 
-/// Gathers `files` and `dumps` in one exec (twice when a file changed while it was read).
+/// Gathers `files` and `dumps` in one exec: twice when a file changed while it was read,
+/// or when a dump's stored copy no longer matches its fingerprint (then the dump runs,
+/// and with [`remote::DumpCache::ReadWrite`] its new output is kept).
 ///
 /// # Errors
 /// Transport failure, or output that does not follow the protocol.
@@ -73,12 +77,20 @@ pub async fn gather(
     dumps: &[String],
     cache: remote::DumpCache,
 ) -> Result<Gathered, GatherError> {
-    match gather_once(transport, become_user, files, dumps, cache).await {
+    let first = match gather_once(transport, become_user, files, dumps, cache).await {
         Err(GatherError::ChangedWhileRead(_)) => {
             gather_once(transport, become_user, files, dumps, cache).await
         }
         other => other,
+    }?;
+    if !first.stale_dump {
+        return Ok(first);
     }
+    let cache = match cache {
+        remote::DumpCache::ReadWrite | remote::DumpCache::Refresh => remote::DumpCache::Refresh,
+        remote::DumpCache::Read | remote::DumpCache::Off => remote::DumpCache::Off,
+    };
+    gather_once(transport, become_user, files, dumps, cache).await
 }
 
 async fn gather_once(
@@ -162,6 +174,12 @@ fn lines(body: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// One `remote::STAT_FORMAT` record: the name, and the text the fingerprint compares.
+fn stat_name(record: &str) -> Option<&str> {
+    record.splitn(8, ' ').nth(7)
+}
+
+#[allow(clippy::too_many_lines)]
 fn parse(
     stdout: &[u8],
     boundary: &str,
@@ -175,7 +193,8 @@ fn parse(
     let mut stats: Vec<String> = Vec::new();
     let mut contents: &[u8] = &[];
     let mut pending_dump: Option<(usize, &[u8])> = None;
-    let mut cached_for: Option<Vec<String>> = None;
+    let mut stored: Vec<(usize, &[u8])> = Vec::new();
+    let mut found: Vec<(usize, Dump)> = Vec::new();
     for (name, body) in sections(stdout, boundary) {
         match name {
             "R" => {
@@ -186,24 +205,40 @@ fn parse(
                     .collect();
             }
             "S" => states = lines(body),
-            "T" => stats = lines(body),
+            "T" => {
+                stats = body
+                    .split(|&c| c == 0)
+                    .filter(|r| !r.is_empty())
+                    .map(|r| String::from_utf8_lossy(r).into_owned())
+                    .collect();
+            }
             "C" => contents = body,
             "J" => gathered.interrupted = lines(body),
-            "K" => cached_for = Some(lines(body)),
             _ => {
-                if let Some(i) = name.strip_prefix("D ") {
-                    let index: usize = i.parse().map_err(|_| protocol(name))?;
-                    pending_dump = Some((index, body));
-                    cached_for = None;
-                } else if let Some(code) = name.strip_prefix("RC ") {
-                    let (index, body) = pending_dump.take().ok_or_else(|| protocol(name))?;
-                    let command = dumps.get(index).ok_or_else(|| protocol(name))?.clone();
-                    gathered.dumps.push(Dump {
-                        command,
-                        exit: code.trim().parse().unwrap_or(-1),
-                        output: String::from_utf8_lossy(body).into_owned(),
-                        cached_for: cached_for.take(),
-                    });
+                let mut words = name.split(' ');
+                match (words.next(), words.next(), words.next()) {
+                    (Some("D"), Some(i), kind) => {
+                        let index: usize = i.parse().map_err(|_| protocol(name))?;
+                        if kind == Some("stored") {
+                            stored.push((index, body));
+                        } else {
+                            pending_dump = Some((index, body));
+                        }
+                    }
+                    (Some("RC"), Some(code), None) => {
+                        let (index, body) = pending_dump.take().ok_or_else(|| protocol(name))?;
+                        let command = dumps.get(index).ok_or_else(|| protocol(name))?.clone();
+                        found.push((
+                            index,
+                            Dump {
+                                command,
+                                exit: code.trim().parse().unwrap_or(-1),
+                                output: String::from_utf8_lossy(body).into_owned(),
+                                cached_for: None,
+                            },
+                        ));
+                    }
+                    _ => {}
                 }
             }
         }
@@ -217,25 +252,24 @@ fn parse(
         )));
     }
     let present = states.iter().filter(|s| *s == "present").count();
-    if stats.len() != present {
-        return Err(GatherError::ChangedWhileRead(format!(
-            "{} of {present} files could be examined",
-            stats.len()
-        )));
-    }
-    let mut stat_lines = stats.iter();
+    let mut stat_records = stats.iter();
     let mut offset = 0usize;
     for ((requested, real), state) in files.iter().zip(reals).zip(&states) {
         let state = match state.as_str() {
             "present" => {
-                let line = stat_lines.next().ok_or_else(|| protocol("stat"))?;
-                let fields: Vec<&str> = line.split(' ').collect();
-                let [mode, uid, gid, size] = fields.as_slice() else {
-                    return Err(protocol(line));
+                let record = stat_records.next().ok_or_else(|| {
+                    GatherError::ChangedWhileRead(format!("{present} files, fewer examined"))
+                })?;
+                if stat_name(record) != Some(requested.as_str()) {
+                    return Err(GatherError::ChangedWhileRead(requested.clone()));
+                }
+                let fields: Vec<&str> = record.splitn(5, ' ').collect();
+                let [mode, uid, gid, size, _] = fields.as_slice() else {
+                    return Err(protocol(record));
                 };
                 let num =
-                    |s: &str, radix| u32::from_str_radix(s, radix).map_err(|_| protocol(line));
-                let size: usize = size.parse().map_err(|_| protocol(line))?;
+                    |s: &str, radix| u32::from_str_radix(s, radix).map_err(|_| protocol(record));
+                let size: usize = size.parse().map_err(|_| protocol(record))?;
                 let end = offset
                     .checked_add(size)
                     .filter(|&e| e <= contents.len())
@@ -264,7 +298,45 @@ fn parse(
             "the files' sizes changed while they were read".to_owned(),
         ));
     }
-    if gathered.dumps.len() != dumps.len() {
+    // What is left of `T`: the fresh fingerprint of every stored dump's watched paths, in
+    // the order the stored copies list them.
+    let mut watched: Vec<&String> = stat_records.collect();
+    for (index, body) in stored {
+        let command = dumps
+            .get(index)
+            .ok_or_else(|| protocol("stored dump"))?
+            .clone();
+        match split_stored(body) {
+            Some((lines, output)) if lines.len() <= watched.len() => {
+                let fresh: Vec<&String> = watched.drain(..lines.len()).collect();
+                if fresh.iter().zip(&lines).all(|(f, l)| f.as_str() == l) {
+                    let names = lines
+                        .iter()
+                        .filter_map(|l| stat_name(l).map(str::to_owned))
+                        .collect();
+                    found.push((
+                        index,
+                        Dump {
+                            command,
+                            exit: 0,
+                            output,
+                            cached_for: Some(names),
+                        },
+                    ));
+                } else {
+                    gathered.stale_dump = true;
+                }
+            }
+            // A watched path is gone (`stat` skipped it) or the copy is damaged.
+            _ => {
+                watched.clear();
+                gathered.stale_dump = true;
+            }
+        }
+    }
+    found.sort_by_key(|(index, _)| *index);
+    gathered.dumps = found.into_iter().map(|(_, dump)| dump).collect();
+    if !gathered.stale_dump && gathered.dumps.len() != dumps.len() {
         return Err(GatherError::Protocol(format!(
             "expected {} dumps, got {}",
             dumps.len(),
@@ -272,6 +344,20 @@ fn parse(
         )));
     }
     Ok(gathered)
+}
+
+/// A stored copy: `<n>\n`, `n` fingerprint lines, then the dump's output.
+fn split_stored(body: &[u8]) -> Option<(Vec<String>, String)> {
+    let text = String::from_utf8_lossy(body);
+    let (count, mut rest) = text.split_once('\n')?;
+    let count: usize = count.trim().parse().ok()?;
+    let mut lines = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (line, tail) = rest.split_once('\n')?;
+        lines.push(line.to_owned());
+        rest = tail;
+    }
+    Some((lines, rest.to_owned()))
 }
 
 #[cfg(test)]
@@ -342,12 +428,13 @@ mod tests {
     fn a_size_that_does_not_match_the_bytes_read_is_a_change_while_reading() {
         let b = "--WSD-test";
         let files = vec!["/a".to_owned()];
-        let out =
-            format!("\n{b} R\n/a\0\n{b} S\npresent\n\n{b} T\n644 0 0 5\n\n{b} C\nabc\n{b} J\n");
+        let out = format!(
+            "\n{b} R\n/a\0\n{b} S\npresent\n\n{b} C\nabc\n{b} T\n644 0 0 5 7 1.0 1.0 /a\0\n{b} J\n"
+        );
         let err = parse(out.as_bytes(), b, &files, &[]).unwrap_err();
         assert!(matches!(err, GatherError::ChangedWhileRead(_)), "{err}");
         let out = format!(
-            "\n{b} R\n/a\0\n{b} S\npresent\n\n{b} T\n644 0 0 3\n\n{b} C\nabc\n{b} J\nrun-1\n"
+            "\n{b} R\n/a\0\n{b} S\npresent\n\n{b} C\nabc\n{b} T\n644 0 0 3 7 1.0 1.0 /a\0\n{b} J\nrun-1\n"
         );
         let g = parse(out.as_bytes(), b, &files, &[]).unwrap();
         assert_eq!(g.interrupted, vec!["run-1".to_owned()]);

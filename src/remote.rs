@@ -80,32 +80,19 @@ pub fn dump_cache_path(command: &str) -> String {
     format!("{STATE_DIR}/dump/{}", &key[..16])
 }
 
-/// Shell functions for the dump cache. The cache file holds `<n>\n`, `n` fingerprint
-/// lines (`stat -L -c '%s %i %.9Y %.9Z %n'` of every file the dump lists, their
-/// directories and the directories of `include` patterns), then the dump's output. It is
-/// only written when the dump exited 0 and no fingerprinted path changed (ctime) since
-/// the dump started, and it is used only while the fingerprint is unchanged: ctime moves
-/// on every write, rename or chmod and cannot be set back, so an edit is always seen.
-const DUMP_CACHE_FUNCTIONS: &str = r#"wsd_cached() {
-  [ -f "$1" ] || return 1
-  exec 3< "$1" || return 1
-  n=; read -r n <&3 || { exec 3<&-; return 1; }
-  case "$n" in ''|*[!0-9]*) exec 3<&-; return 1;; esac
-  set --; e=; i=0
-  while [ "$i" -lt "$n" ] && IFS= read -r l <&3; do
-    set -- "$@" "${l#* * * * }"; e="$e$l
-"; i=$((i+1))
-  done
-  if [ "$n" -gt 0 ] && [ "$i" = "$n" ] && c=$(stat -L -c '%s %i %.9Y %.9Z %n' -- "$@" 2>/dev/null) && [ "$c
-" = "$e" ]; then
-    cat <&3; exec 3<&-
-    printf '\n%s K\n' "$B"; printf '%s\n' "$@"
-    return 0
-  fi
-  exec 3<&-; return 1
-}
-wsd_fingerprint() {
-  t0=$2
+/// The `stat` record of every file a gather reads and of every path a stored dump's
+/// fingerprint watches: mode, owner, group, size, inode, mtime, ctime (nanoseconds), name.
+pub const STAT_FORMAT: &str = "%a %u %g %s %i %.9Y %.9Z %n";
+
+/// Shell functions that keep a dump's output on the host. `<cache>` holds `<n>\n`, `n`
+/// fingerprint lines ([`STAT_FORMAT`] of every file the dump lists, their directories and
+/// the directories of `include` patterns), then the dump's output; `<cache>.paths` holds
+/// `set -- "$@" '<path>'…` for those paths. They are only written when the dump exited 0
+/// and no fingerprinted path changed (ctime) since the dump started. Gathers `stat` the
+/// paths again and the controller uses the copy only while every line is the same: ctime
+/// moves on every write, rename or chmod and cannot be set back, so an edit is always seen.
+const DUMP_CACHE_FUNCTIONS: &str = r#"wsd_fingerprint() {
+  t0=$2 wsd_k=$3 wsd_p=$4
   fs=$(sed -n 's/^# configuration file \(\/.*\):$/\1/p' "$1") || return 1
   is=$(sed 's/#.*//' "$1" | grep -o 'include[[:space:]][^;{}]*' | sed 's/^include[[:space:]]*//; s/[[:space:]]*$//')
   base=${fs%%
@@ -120,9 +107,10 @@ WSD_EOF
 $is
 WSD_EOF
   [ $# -gt 0 ] || return 1
-  s=$(stat -L -c '%s %i %.9Y %.9Z %n' -- "$@" 2>/dev/null) || return 1
-  printf '%s\n' "$s" | awk -v t0="$t0" '$4 !~ /^[0-9]+\.[0-9]+$/ || $4 + 0 >= t0 + 0 { bad = 1 } END { exit bad }' || return 1
-  printf '%s\n' "$s"
+  s=$(stat -L -c 'WSD_STAT_FORMAT' -- "$@" 2>/dev/null) || return 1
+  printf '%s\n' "$s" | awk -v t0="$t0" '$7 !~ /^[0-9]+\.[0-9]+$/ || $7 + 0 >= t0 + 0 { bad = 1 } END { exit bad }' || return 1
+  printf '%s\n' "$s" > "$wsd_k"
+  { printf 'set -- "$@"'; printf '%s\n' "$@" | sed "s/'/'\\\\''/g; s/^/ '/; s/\$/'/" | tr -d '\n'; echo; } > "$wsd_p"
 }
 wsd_dump_fresh() {
   mkdir -p "${1%/*}" 2>/dev/null && chmod 700 "${1%/*}" 2>/dev/null
@@ -130,27 +118,33 @@ wsd_dump_fresh() {
   t0=$(date +%s.%N)
   ( eval "$2" ) > "$t" 2>&1 </dev/null; rc=$?
   cat "$t"
-  if [ $rc = 0 ] && wsd_fingerprint "$t" "$t0" > "$t.k"; then
-    { wc -l < "$t.k"; cat "$t.k" "$t"; } > "$t.n" && mv -f "$t.n" "$1"
+  if [ $rc = 0 ] && wsd_fingerprint "$t" "$t0" "$t.k" "$t.p"; then
+    { wc -l < "$t.k"; cat "$t.k" "$t"; } > "$t.n" && mv -f "$t.p" "$1.paths" && mv -f "$t.n" "$1"
   fi
-  rm -f "$t" "$t.k" "$t.n"
+  rm -f "$t" "$t.k" "$t.n" "$t.p"
   return $rc
 }
 "#;
+
+fn dump_cache_functions() -> String {
+    DUMP_CACHE_FUNCTIONS.replace("WSD_STAT_FORMAT", STAT_FORMAT)
+}
 
 /// The read-only script that gathers, in one round trip, every file a plan touches, the
 /// outputs of config-dump commands (`nginx -T`) and interrupted runs in the journal.
 ///
 /// Fork-light on purpose (it runs on every host of every check): one `readlink`, one
-/// `stat`, one `cat` for all files, raw bytes (no encoding on the host), and a dump's
-/// output from the host's fingerprinted copy while nothing it read has changed
-/// ([`DumpCache`]). The output is sections, each opened by a line `\n<boundary> <name>\n`
-/// (`boundary` is random per run, so no file content can forge it):
+/// `cat` and one `stat` for all files, raw bytes (no encoding on the host), the journal
+/// scanned with shell builtins, and a dump's stored copy ([`DumpCache`]) sent with the
+/// fresh `stat` of the paths it watches for the controller to compare. The output is
+/// sections, each opened by a line `\n<boundary> <name>\n` (`boundary` is random per
+/// run, so no file content can forge it):
 /// `R` the real paths, NUL-terminated, one per file; `S` one line per file (`present`,
-/// `absent`, `other`, `unreadable`); `T` `<mode> <uid> <gid> <size>` per present file;
-/// `C` the present files' bytes, back to back (the sizes split them); `J` one line per
-/// run still `in_progress`; `D <i>` the raw output of dump `i`, then `K` (only when it
-/// came from the cache) the fingerprinted paths, then `RC <exit>`.
+/// `absent`, `other`, `unreadable`); `C` the present files' bytes, back to back; `T` a
+/// NUL-terminated [`STAT_FORMAT`] record per present file (their sizes split `C`), then
+/// one per path the stored dump watches; `J` one line per run still `in_progress`;
+/// `D <i>` the raw output of dump `i` closed by `RC <exit>`, or `D <i> stored` the stored
+/// copy (`<n>\n`, `n` fingerprint lines, the output).
 #[must_use]
 pub fn gather_script(
     files: &[String],
@@ -161,34 +155,54 @@ pub fn gather_script(
     let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
     let list = quoted.join(" ");
     let b = quote(boundary);
-    let mut s = format!("set -u\nLC_ALL=C; export LC_ALL\nB={b}\n");
+    let mut s = format!("set -u\nLC_ALL=C; export LC_ALL\nB={b}\nset --\n");
     if !files.is_empty() {
         let _ = write!(
             s,
             "printf '\\n%s R\\n' \"$B\"\n\
              readlink -m -z -- {list}\n\
              printf '\\n%s S\\n' \"$B\"\n\
-             set --\n\
              for f in {list}; do\n\
              \x20 if [ -f \"$f\" ]; then\n\
              \x20   if [ -r \"$f\" ]; then echo present; set -- \"$@\" \"$f\"; else echo unreadable; fi\n\
              \x20 elif [ -e \"$f\" ]; then echo other\n\
              \x20 else echo absent; fi\n\
              done\n\
-             printf '\\n%s T\\n' \"$B\"\n\
-             [ $# -eq 0 ] || stat -L -c '%a %u %g %s' -- \"$@\"\n\
              printf '\\n%s C\\n' \"$B\"\n\
              [ $# -eq 0 ] || cat -- \"$@\"\n"
         );
     }
-    // One process however long the run history is.
+    let stored = matches!(cache, DumpCache::Read | DumpCache::ReadWrite);
+    let mut stored_dumps: Vec<(usize, String)> = Vec::new();
+    if stored {
+        // Append the paths each stored dump watches, so that one `stat` covers them all.
+        for (i, cmd) in dumps.iter().enumerate() {
+            let c = quote(&dump_cache_path(cmd));
+            let flag = format!("wsd_stored_{i}");
+            let _ = writeln!(
+                s,
+                "{flag}=; if [ -f {c} ] && [ -f {c}.paths ]; then {flag}=1; . {c}.paths; fi"
+            );
+            stored_dumps.push((i, c));
+        }
+    }
+    let _ = write!(
+        s,
+        "printf '\\n%s T\\n' \"$B\"\n\
+         [ $# -eq 0 ] || stat -L --printf {} -- \"$@\"\n",
+        quote(&format!("{STAT_FORMAT}\\0"))
+    );
+    // Builtins only: no process however long the run history is.
     let _ = write!(
         s,
         "printf '\\n%s J\\n' \"$B\"\n\
-         grep -lx in_progress {STATE_DIR}/runs/*/state 2>/dev/null | sed 's|^{STATE_DIR}/runs/\\(.*\\)/state$|\\1|'\n"
+         for r in {STATE_DIR}/runs/*/state; do\n\
+         \x20 [ -f \"$r\" ] && IFS= read -r st < \"$r\" && [ \"$st\" = in_progress ] || continue\n\
+         \x20 r=${{r%/state}}; printf '%s\\n' \"${{r##*/}}\"\n\
+         done\n"
     );
-    if !dumps.is_empty() && cache != DumpCache::Off {
-        s.push_str(DUMP_CACHE_FUNCTIONS);
+    if !dumps.is_empty() && matches!(cache, DumpCache::ReadWrite | DumpCache::Refresh) {
+        s.push_str(&dump_cache_functions());
     }
     for (i, cmd) in dumps.iter().enumerate() {
         let c = quote(&dump_cache_path(cmd));
@@ -198,16 +212,17 @@ pub fn gather_script(
             DumpCache::Read | DumpCache::Off => format!("( eval {q} ) 2>&1 </dev/null"),
             DumpCache::ReadWrite | DumpCache::Refresh => format!("wsd_dump_fresh {c} {q}"),
         };
-        let body = match cache {
-            DumpCache::Read | DumpCache::ReadWrite => {
-                format!("if wsd_cached {c}; then rc=0; else {run}; rc=$?; fi")
-            }
-            DumpCache::Refresh | DumpCache::Off => format!("{run}; rc=$?"),
-        };
-        let _ = write!(
-            s,
-            "printf '\\n%s D {i}\\n' \"$B\"\n{body}\nprintf '\\n%s RC %s\\n' \"$B\" \"$rc\"\n"
+        let fresh = format!(
+            "printf '\\n%s D {i}\\n' \"$B\"\n{run}\nprintf '\\n%s RC %s\\n' \"$B\" \"$?\"\n"
         );
+        if stored_dumps.iter().any(|(d, _)| *d == i) {
+            let _ = write!(
+                s,
+                "if [ -n \"$wsd_stored_{i}\" ]; then printf '\\n%s D {i} stored\\n' \"$B\"; cat {c}\nelse\n{fresh}fi\n"
+            );
+        } else {
+            s.push_str(&fresh);
+        }
     }
     s.push_str("exit 0\n");
     s
@@ -224,7 +239,7 @@ pub fn commit_script(run_id: &str, dumps: &[String]) -> String {
     );
     if !dumps.is_empty() {
         s.push_str("LC_ALL=C; export LC_ALL\nB=-\n");
-        s.push_str(DUMP_CACHE_FUNCTIONS);
+        s.push_str(&dump_cache_functions());
         for cmd in dumps {
             let _ = writeln!(
                 s,
@@ -622,7 +637,7 @@ mod tests {
     #[test]
     fn a_dump_is_not_kept_when_a_file_it_shows_changed_after_the_dump_started() {
         let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("nginx.conf");
+        let conf = dir.path().join("it's $(x) nginx.conf");
         std::fs::write(&conf, "events {}\n").unwrap();
         let dump = dir.path().join("dump");
         std::fs::write(
@@ -630,28 +645,46 @@ mod tests {
             format!("# configuration file {}:\nevents {{}}\n", conf.display()),
         )
         .unwrap();
+        let (stored, paths) = (dir.path().join("k"), dir.path().join("p"));
         let fingerprint = |t0: &str| {
             std::process::Command::new("sh")
                 .arg("-c")
                 .arg(format!(
-                    "{DUMP_CACHE_FUNCTIONS}wsd_fingerprint {} {}",
+                    "{}wsd_fingerprint {} {} {} {}",
+                    dump_cache_functions(),
                     quote(&dump.display().to_string()),
-                    quote(t0)
+                    quote(t0),
+                    quote(&stored.display().to_string()),
+                    quote(&paths.display().to_string()),
                 ))
                 .output()
                 .expect("sh runs")
         };
         // Every file is older than a dump that started "now" (far future here): kept.
         let kept = fingerprint("9999999999.0");
-        assert!(kept.status.success());
-        let text = String::from_utf8_lossy(&kept.stdout);
+        assert!(kept.status.success(), "{kept:?}");
+        let text = std::fs::read_to_string(&stored).unwrap();
         assert!(text.contains(&format!(" {}\n", conf.display())), "{text}");
         assert!(
             text.contains(&format!(" {}\n", dir.path().display())),
             "{text}"
         );
         // The file's ctime is after a dump that started at the epoch: refused.
+        std::fs::remove_file(&stored).unwrap();
         let newer = fingerprint("0");
-        assert!(!newer.status.success() && newer.stdout.is_empty());
+        assert!(!newer.status.success() && !stored.exists());
+        // The paths file, sourced by a real shell, gives back exactly the watched paths.
+        let listed = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                ". {}; printf '%s\\n' \"$@\"",
+                quote(&paths.display().to_string())
+            ))
+            .output()
+            .expect("sh runs");
+        assert_eq!(
+            String::from_utf8_lossy(&listed.stdout),
+            format!("{}\n{}\n", conf.display(), dir.path().display())
+        );
     }
 }

@@ -62,6 +62,7 @@ struct Cache(std::path::PathBuf);
 impl Drop for Cache {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(format!("{}.paths", self.0.display()));
     }
 }
 
@@ -180,6 +181,10 @@ fn a_stored_dump_whose_fingerprint_misses_an_include_directory_is_not_trusted() 
         format!("{}\n{}\n{dump}", kept.len(), kept.join("\n")),
     )
     .expect("write cache");
+    let paths_file = std::path::PathBuf::from(format!("{}.paths", cache.display()));
+    let paths = std::fs::read_to_string(&paths_file).expect("paths file");
+    assert!(paths.contains(&format!(" '{conf_d}'")), "{paths}");
+    std::fs::write(&paths_file, paths.replace(&format!(" '{conf_d}'"), "")).expect("write");
     assert_eq!(outcome(&p, &["apply", "--dry-run"]), "in_sync");
     assert_eq!(dump_runs(&p), 3, "the incomplete fingerprint was trusted");
 }
