@@ -65,8 +65,7 @@ pub enum GatherError {
 }
 
 /// Gathers `files` and `dumps` in one exec: twice when a file changed while it was read,
-/// or when a dump's stored copy no longer matches its fingerprint (then the dump runs,
-/// and with [`remote::DumpCache::ReadWrite`] its new output is kept).
+/// or when a dump's stored copy no longer matches its fingerprint (then the dump runs).
 ///
 /// # Errors
 /// Transport failure, or output that does not follow the protocol.
@@ -86,11 +85,7 @@ pub async fn gather(
     if !first.stale_dump {
         return Ok(first);
     }
-    let cache = match cache {
-        remote::DumpCache::ReadWrite | remote::DumpCache::Refresh => remote::DumpCache::Refresh,
-        remote::DumpCache::Read | remote::DumpCache::Off => remote::DumpCache::Off,
-    };
-    gather_once(transport, become_user, files, dumps, cache).await
+    gather_once(transport, become_user, files, dumps, remote::DumpCache::Off).await
 }
 
 async fn gather_once(

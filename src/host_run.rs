@@ -325,12 +325,7 @@ impl Host<'_> {
     async fn gather(&mut self, paths: &[String]) -> Result<Gathered, Stop> {
         self.phase("gather");
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
-        let apply = self.opts.mode == Mode::Apply;
-        let cache = if apply {
-            remote::DumpCache::ReadWrite
-        } else {
-            remote::DumpCache::Read
-        };
+        let cache = remote::DumpCache::Read;
         let gathered = gather::gather(self.transport, self.become_user(), paths, &dumps, cache)
             .await
             .map_err(|e| Stop::Untouched(failure(None, format!("gather: {e}"))))?;
@@ -339,11 +334,7 @@ impl Host<'_> {
         }
         // The stored copy's fingerprint misses a file or include directory of the
         // configuration it shows: run the dump itself.
-        let cache = if apply {
-            remote::DumpCache::Refresh
-        } else {
-            remote::DumpCache::Off
-        };
+        let cache = remote::DumpCache::Off;
         gather::gather(self.transport, self.become_user(), paths, &dumps, cache)
             .await
             .map_err(|e| Stop::Untouched(failure(None, format!("gather: {e}"))))
@@ -448,6 +439,19 @@ impl Host<'_> {
         if changed_files.is_empty() {
             self.report.outcome = Outcome::InSync;
             release(lock).await;
+            if self.opts.mode == Mode::Apply
+                && let Some(dump) = &self.proven_by_dump
+            {
+                // The dump had to run (no stored copy, or a stale one): keep this one for
+                // the next checks. Best effort; a dry run never writes.
+                let _ = self
+                    .transport
+                    .exec(
+                        &remote::script_runner(self.become_user()),
+                        Some(remote::refresh_dumps_script(std::slice::from_ref(dump)).as_bytes()),
+                    )
+                    .await;
+            }
             return Ok(());
         }
         if self.opts.mode == Mode::DryRun {

@@ -59,17 +59,13 @@ fn heredoc(out: &mut String, data: &[u8]) {
     out.push_str("WSDEPLOY_B64_END\n");
 }
 
-/// How a gather uses the fingerprinted copy of a dump's output kept on the host.
+/// How a gather treats a dump's copy stored on the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DumpCache {
-    /// Use a copy whose fingerprint still matches, else run the dump; keep nothing (dry
-    /// runs and drift checks write nothing anywhere).
+    /// Send the stored copy, if any, with a fresh fingerprint (the controller decides);
+    /// run the dump when there is none.
     Read,
-    /// Same, and keep a new copy when the dump had to run (apply).
-    ReadWrite,
-    /// Run the dump and keep a new copy (the stored one did not cover the config).
-    Refresh,
-    /// Run the dump; keep nothing.
+    /// Run the dump (the stored copy did not match).
     Off,
 }
 
@@ -88,41 +84,43 @@ pub const STAT_FORMAT: &str = "%a %u %g %s %i %.9Y %.9Z %n";
 /// fingerprint lines ([`STAT_FORMAT`] of every file the dump lists, their directories and
 /// the directories of `include` patterns), then the dump's output; `<cache>.paths` holds
 /// `set -- "$@" '<path>'…` for those paths. They are only written when the dump exited 0
-/// and no fingerprinted path changed (ctime) since the dump started. Gathers `stat` the
-/// paths again and the controller uses the copy only while every line is the same: ctime
-/// moves on every write, rename or chmod and cannot be set back, so an edit is always seen.
+/// and no fingerprinted path changed (ctime) after the dump started (the ctime of a stamp
+/// file created just before it, on the same clock). Gathers `stat` the paths again and the
+/// controller uses the copy only while every line is the same: ctime moves on every
+/// write, rename or chmod and cannot be set back, so an edit is always seen.
 const DUMP_CACHE_FUNCTIONS: &str = r#"wsd_fingerprint() {
-  t0=$2 wsd_k=$3 wsd_p=$4
-  fs=$(sed -n 's/^# configuration file \(\/.*\):$/\1/p' "$1") || return 1
-  is=$(sed 's/#.*//' "$1" | grep -o 'include[[:space:]][^;{}]*' | sed 's/^include[[:space:]]*//; s/[[:space:]]*$//')
-  base=${fs%%
-*}; base=${base%/*}
-  set --
-  while IFS= read -r p; do [ -n "$p" ] && set -- "$@" "$p" "${p%/*}"; done <<WSD_EOF
-$fs
-WSD_EOF
-  while IFS= read -r p; do
-    case "$p" in '') ;; /*) set -- "$@" "${p%/*}";; *) p="$base/$p"; set -- "$@" "${p%/*}";; esac
-  done <<WSD_EOF
-$is
-WSD_EOF
-  [ $# -gt 0 ] || return 1
-  s=$(stat -L -c 'WSD_STAT_FORMAT' -- "$@" 2>/dev/null) || return 1
-  printf '%s\n' "$s" | awk -v t0="$t0" '$7 !~ /^[0-9]+\.[0-9]+$/ || $7 + 0 >= t0 + 0 { bad = 1 } END { exit bad }' || return 1
-  printf '%s\n' "$s" > "$wsd_k"
-  { printf 'set -- "$@"'; printf '%s\n' "$@" | sed "s/'/'\\\\''/g; s/^/ '/; s/\$/'/" | tr -d '\n'; echo; } > "$wsd_p"
+  awk -v q="'" '
+    function sq(p,   r, i) { r = ""; while ((i = index(p, q)) > 0) { r = r substr(p, 1, i - 1) q "\\" q q; p = substr(p, i + 1) } return q r p q }
+    function add(p) { if (p != "" && !(p in seen)) { seen[p] = 1; out = out " " sq(p) } }
+    function dir(p) { sub(/\/[^\/]*$/, "", p); return p }
+    /^# configuration file \/.*:$/ { f = substr($0, 22, length($0) - 22); if (base == "") base = dir(f); add(f); add(dir(f)); next }
+    { line = $0; sub(/#.*/, "", line)
+      while (match(line, /(^|[ \t;{}])include[ \t]+[^;{}]*/)) {
+        inc = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
+        sub(/^[ \t;{}]*include[ \t]+/, "", inc); sub(/[ \t]+$/, "", inc); incs[++n] = inc
+      } }
+    END { for (i = 1; i <= n; i++) { p = incs[i]; if (p !~ /^\//) p = base "/" p; add(dir(p)) }
+          if (out == "") exit 1; print "set -- \"$@\"" out }' "$1" > "$4" || return 1
+  wsd_s=$2 wsd_k=$3 wsd_p=$4
+  set --; . "$wsd_p"
+  stat -L -c 'WSD_STAT_FORMAT' -- "$wsd_s" "$@" > "$wsd_k.s" 2>/dev/null || return 1
+  awk 'NR == 1 { if ($7 !~ /^[0-9]+\.[0-9]+$/) bad = 1; t0 = $7; next }
+       $7 !~ /^[0-9]+\.[0-9]+$/ || $7 + 0 >= t0 + 0 { bad = 1 }
+       { l[NR - 1] = $0 }
+       END { if (bad || NR < 2) exit 1; print NR - 1; for (i = 1; i < NR; i++) print l[i] }' "$wsd_k.s" > "$wsd_k"
 }
 wsd_dump_fresh() {
-  mkdir -p "${1%/*}" 2>/dev/null && chmod 700 "${1%/*}" 2>/dev/null
-  t=$(mktemp "$1.XXXXXX" 2>/dev/null) || { ( eval "$2" ) 2>&1 </dev/null; return; }
-  t0=$(date +%s.%N)
-  ( eval "$2" ) > "$t" 2>&1 </dev/null; rc=$?
-  cat "$t"
-  if [ $rc = 0 ] && wsd_fingerprint "$t" "$t0" "$t.k" "$t.p"; then
-    { wc -l < "$t.k"; cat "$t.k" "$t"; } > "$t.n" && mv -f "$t.p" "$1.paths" && mv -f "$t.n" "$1"
+  t="$1.$$"
+  if { [ -d "${1%/*}" ] || { mkdir -p "${1%/*}" && chmod 700 "${1%/*}"; }; } 2>/dev/null && : > "$t" 2>/dev/null; then
+    ( eval "$2" ) > "$t.o" 2>&1 </dev/null; rc=$?
+    [ -z "$3" ] || cat "$t.o"
+    if [ $rc = 0 ] && wsd_fingerprint "$t.o" "$t" "$t.k" "$t.p"; then
+      cat "$t.o" >> "$t.k" && mv -f "$t.p" "$1.paths" && mv -f "$t.k" "$1"
+    fi
+    rm -f "$t" "$t.o" "$t.k" "$t.k.s" "$t.p"
+    return $rc
   fi
-  rm -f "$t" "$t.k" "$t.n" "$t.p"
-  return $rc
+  [ -z "$3" ] || ( eval "$2" ) 2>&1 </dev/null
 }
 "#;
 
@@ -172,18 +170,15 @@ pub fn gather_script(
              [ $# -eq 0 ] || cat -- \"$@\"\n"
         );
     }
-    let stored = matches!(cache, DumpCache::Read | DumpCache::ReadWrite);
-    let mut stored_dumps: Vec<(usize, String)> = Vec::new();
+    let stored = cache == DumpCache::Read;
     if stored {
         // Append the paths each stored dump watches, so that one `stat` covers them all.
         for (i, cmd) in dumps.iter().enumerate() {
             let c = quote(&dump_cache_path(cmd));
-            let flag = format!("wsd_stored_{i}");
             let _ = writeln!(
                 s,
-                "{flag}=; if [ -f {c} ] && [ -f {c}.paths ]; then {flag}=1; . {c}.paths; fi"
+                "wsd_stored_{i}=; if [ -f {c} ] && [ -f {c}.paths ]; then wsd_stored_{i}=1; . {c}.paths; fi"
             );
-            stored_dumps.push((i, c));
         }
     }
     let _ = write!(
@@ -201,24 +196,17 @@ pub fn gather_script(
          \x20 r=${{r%/state}}; printf '%s\\n' \"${{r##*/}}\"\n\
          done\n"
     );
-    if !dumps.is_empty() && matches!(cache, DumpCache::ReadWrite | DumpCache::Refresh) {
-        s.push_str(&dump_cache_functions());
-    }
     for (i, cmd) in dumps.iter().enumerate() {
-        let c = quote(&dump_cache_path(cmd));
-        let q = quote(cmd);
         // `eval` in a subshell: the dump command cannot end or break the script.
-        let run = match cache {
-            DumpCache::Read | DumpCache::Off => format!("( eval {q} ) 2>&1 </dev/null"),
-            DumpCache::ReadWrite | DumpCache::Refresh => format!("wsd_dump_fresh {c} {q}"),
-        };
         let fresh = format!(
-            "printf '\\n%s D {i}\\n' \"$B\"\n{run}\nprintf '\\n%s RC %s\\n' \"$B\" \"$?\"\n"
+            "printf '\\n%s D {i}\\n' \"$B\"\n( eval {} ) 2>&1 </dev/null\nprintf '\\n%s RC %s\\n' \"$B\" \"$?\"\n",
+            quote(cmd)
         );
-        if stored_dumps.iter().any(|(d, _)| *d == i) {
+        if stored {
             let _ = write!(
                 s,
-                "if [ -n \"$wsd_stored_{i}\" ]; then printf '\\n%s D {i} stored\\n' \"$B\"; cat {c}\nelse\n{fresh}fi\n"
+                "if [ -n \"$wsd_stored_{i}\" ]; then printf '\\n%s D {i} stored\\n' \"$B\"; cat {}\nelse\n{fresh}fi\n",
+                quote(&dump_cache_path(cmd))
             );
         } else {
             s.push_str(&fresh);
@@ -228,29 +216,36 @@ pub fn gather_script(
     s
 }
 
-/// Marks a run `committed`, then runs the dumps again and keeps their output and
-/// fingerprint for the next gathers (best effort: if that fails, the next gather runs
-/// them). Exits with the status of the marking.
+/// Runs the dumps and keeps their output and fingerprint for the next gathers (best
+/// effort: if that fails, the next gather runs them).
 #[must_use]
-pub fn commit_script(run_id: &str, dumps: &[String]) -> String {
-    let mut s = format!(
-        "{}st=$?\n[ $st = 0 ] || exit $st\n",
-        set_state_script(run_id, "committed")
-    );
-    if !dumps.is_empty() {
-        s.push_str("LC_ALL=C; export LC_ALL\nB=-\n");
-        s.push_str(&dump_cache_functions());
-        for cmd in dumps {
-            let _ = writeln!(
-                s,
-                "wsd_dump_fresh {} {} >/dev/null 2>&1",
-                quote(&dump_cache_path(cmd)),
-                quote(cmd)
-            );
-        }
+pub fn refresh_dumps_script(dumps: &[String]) -> String {
+    if dumps.is_empty() {
+        return "exit 0\n".to_owned();
+    }
+    let mut s = String::from("LC_ALL=C; export LC_ALL\n");
+    s.push_str(&dump_cache_functions());
+    for cmd in dumps {
+        let _ = writeln!(
+            s,
+            "wsd_dump_fresh {} {} '' >/dev/null 2>&1",
+            quote(&dump_cache_path(cmd)),
+            quote(cmd)
+        );
     }
     s.push_str("exit 0\n");
     s
+}
+
+/// Marks a run `committed`, then [`refresh_dumps_script`] for the new configuration.
+/// Exits with the status of the marking.
+#[must_use]
+pub fn commit_script(run_id: &str, dumps: &[String]) -> String {
+    format!(
+        "{}st=$?\n[ $st = 0 ] || exit $st\n{}",
+        set_state_script(run_id, "committed"),
+        refresh_dumps_script(dumps)
+    )
 }
 
 /// How often wsdeploy writes [`LOCK_HEARTBEAT`] to the lock holder's stdin while it holds
@@ -329,50 +324,93 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
         "set -eu\numask 077\nLC_ALL=C; export LC_ALL\n\
          changed() {{ printf 'WSD-CHANGED %s\\n' \"$1\" >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n"
     );
+    // Existence with builtins, contents with one `sha256sum -c` for all files; only when
+    // that fails, file by file to name the one that changed.
+    let mut sums = String::new();
+    let mut one_by_one = String::new();
     for f in files {
         let p = quote(&f.path);
         match &f.expected_sha256 {
             Some(sha) => {
+                let _ = writeln!(s, "[ -f {p} ] || changed {p}");
                 let _ = writeln!(
-                    s,
-                    "[ -f {p} ] || changed {p}\n[ \"$(sha256sum < {p} | cut -d' ' -f1)\" = {} ] || changed {p}",
+                    one_by_one,
+                    "[ \"$(sha256sum < {p} | cut -d' ' -f1)\" = {} ] || changed {p}",
                     quote(sha)
                 );
+                if f.path.contains(['\n', '\\']) {
+                    // Not expressible in `sha256sum -c` input: checked on its own.
+                    let _ = writeln!(
+                        s,
+                        "[ \"$(sha256sum < {p} | cut -d' ' -f1)\" = {} ] || changed {p}",
+                        quote(sha)
+                    );
+                } else {
+                    let _ = writeln!(sums, "{sha}  {}", f.path);
+                }
             }
             None => {
                 let _ = writeln!(s, "[ ! -e {p} ] || changed {p}");
             }
         }
     }
+    if !sums.is_empty() {
+        let _ = write!(
+            s,
+            "if ! sha256sum -c --status <<'WSD_SUMS_END'\n{sums}WSD_SUMS_END\nthen\n{one_by_one}changed 'a file being replaced'\nfi\n"
+        );
+    }
     let _ = writeln!(
         s,
         "mkdir -p {j}/pre\nchmod 700 {STATE_DIR} {STATE_DIR}/runs {j}"
     );
+    let mut durable: Vec<String> = Vec::new();
     for f in files {
         if f.expected_sha256.is_some() {
             let _ = writeln!(s, "cp -p -- {} {j}/pre/{}", quote(&f.path), f.index);
+            durable.push(quote(&format!("{}/pre/{}", journal_dir(run_id), f.index)));
         }
     }
     s.push_str(&format!("base64 -d > {j}/manifest.json "));
     heredoc(&mut s, manifest_json);
-    // Written whole or not at all (temp + rename): a host killed here has no state, which
-    // means no file was touched yet.
+    // Pre-images and manifest are on disk before the state says files may be touched; the
+    // state is written whole or not at all (temp + rename): a host killed before has no
+    // state, which means no file was touched yet. Only these files are flushed (`sync
+    // FILE…`), not every filesystem of the host.
     let _ = writeln!(
         s,
-        "printf 'in_progress\\n' > {j}/state.tmp && sync {j}/state.tmp && mv -f {j}/state.tmp {j}/state\nsync"
+        "sync -- {} {j}/manifest.json {j}/pre {j} 2>/dev/null || sync\n\
+         printf 'in_progress\\n' > {j}/state.tmp && sync -- {j}/state.tmp && mv -f {j}/state.tmp {j}/state\n\
+         sync -- {j} 2>/dev/null || sync",
+        durable.join(" ")
     );
+    let mut backups: Vec<String> = Vec::new();
     for f in files {
         if let Some(backup) = &f.backup {
             let b = quote(backup);
+            let dir = quote(parent_dir(backup));
             let _ = writeln!(
                 s,
-                "if [ ! -e {b} ]; then mkdir -p \"$(dirname -- {b})\"; cp -p -- {} {b}; printf 'WSD-BACKUP %s\\n' {b}; fi",
+                "if [ ! -e {b} ]; then [ -d {dir} ] || mkdir -p -- {dir}; cp -p -- {} {b}; printf 'WSD-BACKUP %s\\n' {b}; fi",
                 quote(&f.path)
             );
+            backups.push(b);
+            backups.push(dir);
         }
     }
-    s.push_str("sync\nexit 0\n");
+    if !backups.is_empty() {
+        let _ = writeln!(s, "sync -- {} 2>/dev/null || sync", backups.join(" "));
+    }
+    s.push_str("exit 0\n");
     s
+}
+
+/// The directory part of an absolute path (`/` for a file at the root).
+fn parent_dir(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
 }
 
 /// Printed by [`journal_then_write_script`] once the journal and backups are complete.
@@ -409,15 +447,16 @@ pub struct FileContent<'a> {
 /// mode copied from the original, fsync, rename. Prints `WSD-WROTE <i>` after each.
 #[must_use]
 pub fn write_script(files: &[FileContent<'_>]) -> String {
-    let mut s = String::from("set -eu\numask 077\n");
+    let mut s = String::from("set -eu\numask 077\nset --\n");
     for (i, f) in files.iter().enumerate() {
         let p = quote(f.path);
         let _ = write!(
             s,
-            "d=$(dirname -- {p}); [ -d \"$d\" ] || mkdir -p -- \"$d\"\n\
+            "d={}; [ -d \"$d\" ] || mkdir -p -- \"$d\"\n\
              t=$(mktemp \"$d/.wsdeploy.XXXXXX\")\n\
              trap 'rm -f -- \"$t\"' EXIT\n\
-             base64 -d > \"$t\" "
+             base64 -d > \"$t\" ",
+            quote(parent_dir(f.path))
         );
         heredoc(&mut s, f.content);
         let _ = write!(
@@ -426,11 +465,13 @@ pub fn write_script(files: &[FileContent<'_>]) -> String {
              sync -- \"$t\" 2>/dev/null || sync\n\
              mv -f -- \"$t\" {p}\n\
              trap - EXIT\n\
-             printf 'WSD-WROTE {i}\\n'\n",
+             printf 'WSD-WROTE {i}\\n'\n\
+             set -- \"$@\" \"$d\"\n",
             f.new_mode
         );
     }
-    s.push_str("sync\nexit 0\n");
+    // The renames are durable once their directories are flushed.
+    s.push_str("[ $# -eq 0 ] || sync -- \"$@\" 2>/dev/null || sync\nexit 0\n");
     s
 }
 
@@ -440,13 +481,19 @@ pub fn write_script(files: &[FileContent<'_>]) -> String {
 pub fn restore_script(run_id: &str, files: &[(usize, String, bool)]) -> String {
     let j = quote(&journal_dir(run_id));
     let mut s = String::from("set -u\numask 077\nfail=0\n");
+    let mut dirs: Vec<String> = Vec::new();
     for (i, path, existed) in files.iter().rev() {
+        let d = quote(parent_dir(path));
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
         let p = quote(path);
         if *existed {
             let _ = writeln!(
                 s,
                 "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; else \
-                 t=$(mktemp \"$(dirname -- {p})/.wsdeploy.XXXXXX\") && cp -p -- {j}/pre/{i} \"$t\" && sync && mv -f -- \"$t\" {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; fi"
+                 t=$(mktemp {d}/.wsdeploy.XXXXXX) && cp -p -- {j}/pre/{i} \"$t\" && {{ sync -- \"$t\" 2>/dev/null || sync; }} && mv -f -- \"$t\" {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; fi",
+                d = quote(parent_dir(path))
             );
         } else {
             let _ = writeln!(
@@ -455,7 +502,11 @@ pub fn restore_script(run_id: &str, files: &[(usize, String, bool)]) -> String {
             );
         }
     }
-    s.push_str("sync\nexit $fail\n");
+    let _ = writeln!(
+        s,
+        "sync -- {} 2>/dev/null || sync\nexit $fail",
+        dirs.join(" ")
+    );
     s
 }
 
@@ -474,7 +525,7 @@ pub fn journaled_command(run_id: &str, index: usize, command: &str) -> String {
 #[must_use]
 pub fn set_state_script(run_id: &str, state: &str) -> String {
     format!(
-        "printf '%s\\n' {s} > {j}/state.tmp && sync {j}/state.tmp && mv -f {j}/state.tmp {j}/state && sync\n",
+        "printf '%s\\n' {s} > {j}/state.tmp && sync -- {j}/state.tmp && mv -f {j}/state.tmp {j}/state && {{ sync -- {j} 2>/dev/null || sync; }}\n",
         s = quote(state),
         j = quote(&journal_dir(run_id))
     )
@@ -642,38 +693,56 @@ mod tests {
         let dump = dir.path().join("dump");
         std::fs::write(
             &dump,
-            format!("# configuration file {}:\nevents {{}}\n", conf.display()),
+            format!(
+                "nginx: the configuration file {0} syntax is ok\n# configuration file {0}:\nevents {{}}\n# include /nowhere/*.conf;\nhttp {{ include conf.d/*.conf; }}\n",
+                conf.display()
+            ),
         )
         .unwrap();
-        let (stored, paths) = (dir.path().join("k"), dir.path().join("p"));
-        let fingerprint = |t0: &str| {
+        // The stamp and outputs live elsewhere, as on a host (/var/lib/wsdeploy/dump):
+        // creating them must not touch a watched directory.
+        let state = tempfile::tempdir().unwrap();
+        let (stamp, stored, paths) = (
+            state.path().join("stamp"),
+            state.path().join("k"),
+            state.path().join("p"),
+        );
+        let fingerprint = || {
             std::process::Command::new("sh")
                 .arg("-c")
                 .arg(format!(
                     "{}wsd_fingerprint {} {} {} {}",
                     dump_cache_functions(),
                     quote(&dump.display().to_string()),
-                    quote(t0),
+                    quote(&stamp.display().to_string()),
                     quote(&stored.display().to_string()),
                     quote(&paths.display().to_string()),
                 ))
                 .output()
                 .expect("sh runs")
         };
-        // Every file is older than a dump that started "now" (far future here): kept.
-        let kept = fingerprint("9999999999.0");
+        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // The dump "started" after every file was last changed: kept.
+        std::fs::write(&stamp, "").unwrap();
+        let kept = fingerprint();
         assert!(kept.status.success(), "{kept:?}");
         let text = std::fs::read_to_string(&stored).unwrap();
-        assert!(text.contains(&format!(" {}\n", conf.display())), "{text}");
-        assert!(
-            text.contains(&format!(" {}\n", dir.path().display())),
-            "{text}"
-        );
-        // The file's ctime is after a dump that started at the epoch: refused.
-        std::fs::remove_file(&stored).unwrap();
-        let newer = fingerprint("0");
-        assert!(!newer.status.success() && !stored.exists());
-        // The paths file, sourced by a real shell, gives back exactly the watched paths.
+        let d = dir.path().display();
+        let expected = [
+            conf.display().to_string(),
+            d.to_string(),
+            format!("{d}/conf.d"),
+        ];
+        let names: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.splitn(8, ' ').nth(7))
+            .collect();
+        assert_eq!(names, expected, "{text}");
+        assert!(text.starts_with("3\n"), "{text}");
+        // The paths file, sourced by a real shell, gives back exactly the watched paths
+        // (the commented-out include is not one of them).
         let listed = std::process::Command::new("sh")
             .arg("-c")
             .arg(format!(
@@ -684,7 +753,13 @@ mod tests {
             .expect("sh runs");
         assert_eq!(
             String::from_utf8_lossy(&listed.stdout),
-            format!("{}\n{}\n", conf.display(), dir.path().display())
+            format!("{}\n", expected.join("\n"))
         );
+        // A file changed after the dump started: refused.
+        std::fs::remove_file(&stored).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&conf, "events { }\n").unwrap();
+        let newer = fingerprint();
+        assert!(!newer.status.success());
     }
 }
