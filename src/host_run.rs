@@ -814,23 +814,13 @@ impl Host<'_> {
                 buffers[*i].desired = Some(content.clone());
             }
         }
-        let first_writes: Vec<usize> = std::mem::take(&mut pending)
-            .into_iter()
-            .filter(|&i| {
-                buffers[i].desired.as_deref().map(str::as_bytes) != buffers[i].on_host.as_deref()
-            })
-            .collect();
-        let contents: Vec<FileContent<'_>> = first_writes
-            .iter()
-            .map(|&i| FileContent {
-                path: &buffers[i].real,
-                content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
-                new_mode: buffers[i].new_mode,
-            })
-            .collect();
-        let script =
-            remote::journal_then_write_script(&run_id, &manifest_json, &planned, &contents);
-        drop(contents);
+        let first_writes = due_writes(buffers, &mut pending);
+        let script = remote::journal_then_write_script(
+            &run_id,
+            &manifest_json,
+            &planned,
+            &file_contents(buffers, &first_writes),
+        );
         self.phase("journal");
         let out = self
             .transport
@@ -863,11 +853,7 @@ impl Host<'_> {
                 self.note(format!("backup {b}"));
             }
         }
-        for (position, &i) in first_writes.iter().enumerate() {
-            if stdout.lines().any(|l| l == format!("WSD-WROTE {position}")) {
-                buffers[i].on_host = buffers[i].desired.as_ref().map(|d| d.as_bytes().to_vec());
-            }
-        }
+        mark_written(buffers, &first_writes, &stdout);
         let mut ran: Vec<usize> = Vec::new();
         self.phase("apply");
         let mut error: Option<Failure> = if out.success() {
@@ -1007,24 +993,11 @@ impl Host<'_> {
         buffers: &mut [Buffer],
         pending: &mut Vec<usize>,
     ) -> Result<(), Failure> {
-        let due: Vec<usize> = pending
-            .drain(..)
-            .filter(|&i| {
-                buffers[i].desired.as_deref().map(str::as_bytes) != buffers[i].on_host.as_deref()
-            })
-            .collect();
+        let due = due_writes(buffers, pending);
         if due.is_empty() {
             return Ok(());
         }
-        let contents: Vec<FileContent<'_>> = due
-            .iter()
-            .map(|&i| FileContent {
-                path: &buffers[i].real,
-                content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
-                new_mode: buffers[i].new_mode,
-            })
-            .collect();
-        let script = remote::write_script(&contents);
+        let script = remote::write_script(&file_contents(buffers, &due));
         let out = self
             .transport
             .exec(
@@ -1033,12 +1006,7 @@ impl Host<'_> {
             )
             .await
             .map_err(|e| failure(None, format!("writing files: {e}")))?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        for (position, &i) in due.iter().enumerate() {
-            if stdout.lines().any(|l| l == format!("WSD-WROTE {position}")) {
-                buffers[i].on_host = buffers[i].desired.as_ref().map(|d| d.as_bytes().to_vec());
-            }
-        }
+        mark_written(buffers, &due, &String::from_utf8_lossy(&out.stdout));
         if out.success() {
             Ok(())
         } else {
@@ -1279,6 +1247,37 @@ pub fn backup_path(real: &str, today: chrono::NaiveDate, include_globs: &[String
         format!("{}/backups/{date}{real}", remote::STATE_DIR)
     } else {
         beside
+    }
+}
+
+/// The pending buffers whose desired content differs from what the host has (drains
+/// `pending`).
+fn due_writes(buffers: &[Buffer], pending: &mut Vec<usize>) -> Vec<usize> {
+    pending
+        .drain(..)
+        .filter(|&i| {
+            buffers[i].desired.as_deref().map(str::as_bytes) != buffers[i].on_host.as_deref()
+        })
+        .collect()
+}
+
+/// What `remote::write_script` writes for buffers `due`.
+fn file_contents<'a>(buffers: &'a [Buffer], due: &[usize]) -> Vec<FileContent<'a>> {
+    due.iter()
+        .map(|&i| FileContent {
+            path: &buffers[i].real,
+            content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
+            new_mode: buffers[i].new_mode,
+        })
+        .collect()
+}
+
+/// Records as on the host every buffer of `due` whose `WSD-WROTE <position>` was printed.
+fn mark_written(buffers: &mut [Buffer], due: &[usize], stdout: &str) {
+    for (position, &i) in due.iter().enumerate() {
+        if stdout.lines().any(|l| l == format!("WSD-WROTE {position}")) {
+            buffers[i].on_host = buffers[i].desired.as_ref().map(|d| d.as_bytes().to_vec());
+        }
     }
 }
 
