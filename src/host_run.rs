@@ -822,14 +822,27 @@ impl Host<'_> {
             &file_contents(buffers, &first_writes),
         );
         self.phase("journal");
-        let out = self
+        let sent = self
             .transport
             .exec(
                 &remote::script_runner(self.become_user()),
                 Some(script.as_bytes()),
             )
-            .await
-            .map_err(|e| Stop::Untouched(failure(None, format!("writing the journal: {e}"))))?;
+            .await;
+        let out = match sent {
+            Ok(out) => out,
+            Err(e) => {
+                // How far the script got is unknown: the rollback restores what the
+                // journal says was started, or reports the host untouched if the journal
+                // was never completed.
+                self.report.error = Some(failure(
+                    None,
+                    format!("the connection failed while writing the journal and files: {e}"),
+                ));
+                self.rollback(flat, preflight, &manifest, &[]).await;
+                return Ok(());
+            }
+        };
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let journaled = stdout.lines().any(|l| l == remote::JOURNALED_MARKER);
         if !out.success() && !journaled {
@@ -1037,8 +1050,16 @@ impl Host<'_> {
             .collect();
         let restored = self.restore(&run_id, &files).await;
         let mut problems = Vec::new();
-        if let Err(e) = restored {
-            problems.push(e);
+        match restored {
+            Ok(true) => {}
+            Ok(false) => {
+                self.report.outcome = Outcome::Failed;
+                self.note(format!(
+                    "run {run_id} never completed its journal, so no file was touched"
+                ));
+                return;
+            }
+            Err(e) => problems.push(e),
         }
         for &position in ran {
             let Some(f) = flat.get(position) else {
@@ -1096,11 +1117,13 @@ impl Host<'_> {
         }
     }
 
+    /// Restores the journal's pre-images; `Ok(false)` when the run has no journal state,
+    /// which means no file was touched.
     async fn restore(
         &mut self,
         run_id: &str,
         files: &[(usize, String, bool)],
-    ) -> Result<(), String> {
+    ) -> Result<bool, String> {
         let script = remote::restore_script(run_id, files);
         let out = self
             .transport
@@ -1110,8 +1133,11 @@ impl Host<'_> {
             )
             .await
             .map_err(|e| format!("restoring files: {e}"))?;
+        let untouched = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l == remote::NO_JOURNAL_MARKER);
         if out.success() {
-            Ok(())
+            Ok(!untouched)
         } else {
             Err(format!("restoring files failed: {}", out.combined().trim()))
         }

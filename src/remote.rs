@@ -102,7 +102,7 @@ const DUMP_CACHE_FUNCTIONS: &str = r#"wsd_fingerprint() {
     END { for (i = 1; i <= n; i++) { p = incs[i]; if (p !~ /^\//) p = base "/" p; add(dir(p)) }
           if (out == "") exit 1; print "set -- \"$@\"" out }' "$1" > "$4" || return 1
   wsd_s=$2 wsd_k=$3 wsd_p=$4
-  set --; . "$wsd_p"
+  set --; command . "$wsd_p" || return 1
   stat -L -c 'WSD_STAT_FORMAT' -- "$wsd_s" "$@" > "$wsd_k.s" 2>/dev/null || return 1
   awk 'NR == 1 { if ($7 !~ /^[0-9]+\.[0-9]+$/) bad = 1; t0 = $7; next }
        $7 !~ /^[0-9]+\.[0-9]+$/ || $7 + 0 >= t0 + 0 { bad = 1 }
@@ -111,16 +111,13 @@ const DUMP_CACHE_FUNCTIONS: &str = r#"wsd_fingerprint() {
 }
 wsd_dump_fresh() {
   t="$1.$$"
-  if { [ -d "${1%/*}" ] || { mkdir -p "${1%/*}" && chmod 700 "${1%/*}"; }; } 2>/dev/null && : > "$t" 2>/dev/null; then
-    ( eval "$2" ) > "$t.o" 2>&1 </dev/null; rc=$?
-    [ -z "$3" ] || cat "$t.o"
-    if [ $rc = 0 ] && wsd_fingerprint "$t.o" "$t" "$t.k" "$t.p"; then
-      cat "$t.o" >> "$t.k" && mv -f "$t.p" "$1.paths" && mv -f "$t.k" "$1"
-    fi
-    rm -f "$t" "$t.o" "$t.k" "$t.k.s" "$t.p"
-    return $rc
+  { [ -d "${1%/*}" ] || { mkdir -p "${1%/*}" && chmod 700 "${1%/*}"; }; } 2>/dev/null && : > "$t" 2>/dev/null || return 1
+  ( eval "$2" ) > "$t.o" 2>&1 </dev/null; rc=$?
+  if [ $rc = 0 ] && wsd_fingerprint "$t.o" "$t" "$t.k" "$t.p"; then
+    cat "$t.o" >> "$t.k" && mv -f "$t.p" "$1.paths" && mv -f "$t.k" "$1"
   fi
-  [ -z "$3" ] || ( eval "$2" ) 2>&1 </dev/null
+  rm -f "$t" "$t.o" "$t.k" "$t.k.s" "$t.p"
+  return $rc
 }
 "#;
 
@@ -172,12 +169,13 @@ pub fn gather_script(
     }
     let stored = cache == DumpCache::Read;
     if stored {
-        // Append the paths each stored dump watches, so that one `stat` covers them all.
+        // Append the paths each stored dump watches, so that one `stat` covers them all
+        // (`command .`: a damaged file is an error to skip, not the end of the script).
         for (i, cmd) in dumps.iter().enumerate() {
             let c = quote(&dump_cache_path(cmd));
             let _ = writeln!(
                 s,
-                "wsd_stored_{i}=; if [ -f {c} ] && [ -f {c}.paths ]; then wsd_stored_{i}=1; . {c}.paths; fi"
+                "wsd_stored_{i}=; if [ -f {c} ] && [ -f {c}.paths ] && command . {c}.paths 2>/dev/null; then wsd_stored_{i}=1; fi"
             );
         }
     }
@@ -228,7 +226,7 @@ pub fn refresh_dumps_script(dumps: &[String]) -> String {
     for cmd in dumps {
         let _ = writeln!(
             s,
-            "wsd_dump_fresh {} {} '' >/dev/null 2>&1",
+            "wsd_dump_fresh {} {} >/dev/null 2>&1",
             quote(&dump_cache_path(cmd)),
             quote(cmd)
         );
@@ -475,12 +473,18 @@ pub fn write_script(files: &[FileContent<'_>]) -> String {
     s
 }
 
+/// Printed by [`restore_script`] when the run has no journal state: no file was touched
+/// (the state is written before the first target file), so nothing is restored.
+pub const NO_JOURNAL_MARKER: &str = "WSD-NO-JOURNAL";
+
 /// Restores files from the journal's pre-images, in reverse order; a file that did not
 /// exist before is removed. Prints `WSD-RESTORED <path>` after each.
 #[must_use]
 pub fn restore_script(run_id: &str, files: &[(usize, String, bool)]) -> String {
     let j = quote(&journal_dir(run_id));
-    let mut s = String::from("set -u\numask 077\nfail=0\n");
+    let mut s = format!(
+        "set -u\numask 077\nfail=0\n[ -f {j}/state ] || {{ echo {NO_JOURNAL_MARKER}; exit 0; }}\n"
+    );
     let mut dirs: Vec<String> = Vec::new();
     for (i, path, existed) in files.iter().rev() {
         let d = quote(parent_dir(path));
@@ -683,6 +687,28 @@ mod tests {
         let mut s = String::new();
         heredoc(&mut s, b"WSDEPLOY_B64_END\n");
         assert_eq!(s.matches("WSDEPLOY_B64_END").count(), 2);
+    }
+
+    #[test]
+    fn restoring_a_run_without_journal_state_touches_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = dir.path().join("someone else's.conf");
+        std::fs::write(&created, "not ours\n").unwrap();
+        let script = restore_script(
+            "no-such-run-20261123T000000Z-0000",
+            &[(0, created.display().to_string(), false)],
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            NO_JOURNAL_MARKER
+        );
+        assert_eq!(std::fs::read_to_string(&created).unwrap(), "not ours\n");
     }
 
     #[test]

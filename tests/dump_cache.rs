@@ -187,4 +187,8 @@ fn a_stored_dump_whose_fingerprint_misses_an_include_directory_is_not_trusted() 
     std::fs::write(&paths_file, paths.replace(&format!(" '{conf_d}'"), "")).expect("write");
     assert_eq!(outcome(&p, &["apply", "--dry-run"]), "in_sync");
     assert_eq!(dump_runs(&p), 3, "the incomplete fingerprint was trusted");
+    // A damaged paths file is skipped, not the end of the gather.
+    std::fs::write(&paths_file, "set -- \"$@\" ( broken\n").expect("write");
+    assert_eq!(outcome(&p, &["apply", "--dry-run"]), "in_sync");
+    assert_eq!(dump_runs(&p), 4);
 }
