@@ -161,7 +161,14 @@ impl Lab {
             }
             std::thread::sleep(std::time::Duration::from_millis(500));
         }
-        panic!("on {} host {i}: `{script}` never succeeded", self.name);
+        let (_, state) = self.sh(
+            i,
+            "cat /var/lib/wsdeploy/lock.holder 2>&1; ps -eo pid,ppid,etimes,stat,args 2>&1",
+        );
+        panic!(
+            "on {} host {i}: `{script}` never succeeded; lock holder and processes:\n{state}",
+            self.name
+        );
     }
 
     /// `wsdeploy` against this lab, started in the background.
