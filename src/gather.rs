@@ -65,7 +65,8 @@ pub enum GatherError {
 }
 
 /// Gathers `files` and `dumps` in one exec: twice when a file changed while it was read,
-/// or when a dump's stored copy no longer matches its fingerprint (then the dump runs).
+/// or when a dump's stored copy cannot be used — its fingerprint no longer matches, or
+/// `trusted` (the caller, who can parse the dump) refuses it — then the dump runs.
 ///
 /// # Errors
 /// Transport failure, or output that does not follow the protocol.
@@ -75,6 +76,7 @@ pub async fn gather(
     files: &[String],
     dumps: &[String],
     cache: remote::DumpCache,
+    trusted: impl Fn(&Dump) -> bool,
 ) -> Result<Gathered, GatherError> {
     let first = match gather_once(transport, become_user, files, dumps, cache).await {
         Err(GatherError::ChangedWhileRead(_)) => {
@@ -82,7 +84,12 @@ pub async fn gather(
         }
         other => other,
     }?;
-    if !first.stale_dump {
+    if !first.stale_dump
+        && first
+            .dumps
+            .iter()
+            .all(|d| d.cached_for.is_none() || trusted(d))
+    {
         return Ok(first);
     }
     gather_once(transport, become_user, files, dumps, remote::DumpCache::Off).await
@@ -374,7 +381,7 @@ mod tests {
         ];
         let dumps = vec!["echo dumped; echo oops >&2; exit 3".to_owned()];
         let t = Transport::Local(crate::transport::local::LocalSession);
-        let g = gather(&t, None, &files, &dumps, remote::DumpCache::Off)
+        let g = gather(&t, None, &files, &dumps, remote::DumpCache::Off, |_| true)
             .await
             .unwrap();
         assert_eq!(g.files[0].real, real.display().to_string());
@@ -402,7 +409,7 @@ mod tests {
             empty.display().to_string(),
         ];
         let t = Transport::Local(crate::transport::local::LocalSession);
-        let g = gather(&t, None, &files, &[], remote::DumpCache::Off)
+        let g = gather(&t, None, &files, &[], remote::DumpCache::Off, |_| true)
             .await
             .unwrap();
         assert!(

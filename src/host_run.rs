@@ -326,18 +326,16 @@ impl Host<'_> {
         self.phase("gather");
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
         let cache = remote::DumpCache::Read;
-        let gathered = gather::gather(self.transport, self.become_user(), paths, &dumps, cache)
-            .await
-            .map_err(|e| Stop::Untouched(failure(None, format!("gather: {e}"))))?;
-        if gathered.dumps.iter().all(dump_cache_is_sound) {
-            return Ok(gathered);
-        }
-        // The stored copy's fingerprint misses a file or include directory of the
-        // configuration it shows: run the dump itself.
-        let cache = remote::DumpCache::Off;
-        gather::gather(self.transport, self.become_user(), paths, &dumps, cache)
-            .await
-            .map_err(|e| Stop::Untouched(failure(None, format!("gather: {e}"))))
+        gather::gather(
+            self.transport,
+            self.become_user(),
+            paths,
+            &dumps,
+            cache,
+            fingerprint_covers,
+        )
+        .await
+        .map_err(|e| Stop::Untouched(failure(None, format!("gather: {e}"))))
     }
 
     async fn run(&mut self) -> Result<(), Stop> {
@@ -1320,14 +1318,13 @@ fn proves(dump: &str, command: &str) -> bool {
         && dump.iter().any(|d| d == "-T")
 }
 
-/// Whether a dump's output can be trusted: it ran now, or its fingerprint covers every
-/// file and include directory of the configuration it shows.
-fn dump_cache_is_sound(dump: &gather::Dump) -> bool {
-    match &dump.cached_for {
-        None => true,
-        Some(watched) => nginx::Effective::from_dump(&dump.output)
-            .is_ok_and(|effective| effective.is_covered_by(watched)),
-    }
+/// Whether a stored dump's fingerprint covers every file and include directory of the
+/// configuration it shows (else a change there would go unnoticed).
+fn fingerprint_covers(dump: &gather::Dump) -> bool {
+    dump.cached_for.as_ref().is_some_and(|watched| {
+        nginx::Effective::from_dump(&dump.output)
+            .is_ok_and(|effective| effective.is_covered_by(watched))
+    })
 }
 
 /// The path under which `nginx -T` shows this buffer's file (it may show the symlink).

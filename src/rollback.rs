@@ -50,11 +50,19 @@ pub async fn run(
             }
         }
     }
-    let current =
-        match gather::gather(transport, become_user, &paths, &[], remote::DumpCache::Off).await {
-            Ok(g) => g,
-            Err(e) => return untouched(&job.host, format!("gather: {e}"), started),
-        };
+    let current = match gather::gather(
+        transport,
+        become_user,
+        &paths,
+        &[],
+        remote::DumpCache::Off,
+        |_| true,
+    )
+    .await
+    {
+        Ok(g) => g,
+        Err(e) => return untouched(&job.host, format!("gather: {e}"), started),
+    };
     let mut reals: Vec<String> = Vec::new();
     for f in &current.files {
         if !reals.contains(&f.real) {
@@ -71,6 +79,7 @@ pub async fn run(
         &candidates,
         &[],
         remote::DumpCache::Off,
+        |_| true,
     )
     .await
     {
