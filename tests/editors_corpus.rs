@@ -1,5 +1,5 @@
 //! Corpus tests of the INI and JSON editors and the diff renderer against real-world files in
-//! `../shared/corpus/`, with Python's `configparser`, `json` and GNU `patch` as oracles.
+//! `tests/corpus/`, with Python's `configparser`, `json` and GNU `patch` as oracles.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,19 +12,14 @@ use wsdeploy::edit::{ini, json, text};
 const WEBSOCKET_URL: &str = "ws://example.com/websocket";
 
 fn corpus_dir(kind: &str) -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        here.join("../shared/corpus").join(kind),
-        here.join("../../shared/corpus").join(kind),
-        PathBuf::from("/work/shared/corpus").join(kind),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.is_dir())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!("corpus folder `shared/corpus/{kind}` not found next to the crate")
-        })
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(kind);
+    assert!(
+        dir.is_dir(),
+        "corpus folder `tests/corpus/{kind}` is missing from the repository"
+    );
+    dir
 }
 
 fn corpus_files(kind: &str, extension: &str) -> Vec<(String, String)> {

@@ -2,7 +2,7 @@
 //! toolchain, which this project does not use; proptest runs on stable, shrinks failures
 //! to a minimal input and needs no separate build).
 //!
-//! Inputs: the shared corpus (`../shared/corpus/nginx`, including the `invalid/` templates)
+//! Inputs: the test corpus (`tests/corpus/nginx`, including the `invalid/` templates)
 //! mutated byte-wise (flips, inserted braces, quotes, `;`, `#`, `\`, CRLF, deletions,
 //! duplications, truncation, splices between files), plus configurations generated from
 //! a small nginx grammar with random spacing, comments and quoting.
@@ -270,11 +270,11 @@ fn check(text: &str) -> Result<usize, TestCaseError> {
 }
 
 fn corpus() -> Vec<Vec<u8>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/nginx");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/nginx");
     let mut files = Vec::new();
     for sub in [dir.clone(), dir.join("invalid")] {
         let entries = std::fs::read_dir(&sub)
-            .unwrap_or_else(|e| panic!("the shared corpus is missing at {}: {e}", sub.display()));
+            .unwrap_or_else(|e| panic!("the test corpus is missing at {}: {e}", sub.display()));
         for entry in entries {
             let path = entry.expect("entry").path();
             if path.is_file() {

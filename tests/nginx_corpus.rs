@@ -8,7 +8,7 @@
 //! - crossplane (Python) finds the ensured items exactly once, in the right block, and the same tree as ours;
 //! - pinned error messages; `nginx -T` dumps.
 //!
-//! Needs: the shared corpus next to the repository (`../shared/corpus/nginx`), nginx at `/usr/sbin/nginx` (or
+//! Needs: the test corpus (`tests/corpus/nginx`), nginx at `/usr/sbin/nginx` (or
 //! `WSDEPLOY_NGINX`) run as root with the Debian nginx package's `/etc/nginx`, and a Python with crossplane
 //! (`WSDEPLOY_CROSSPLANE_PYTHON`, default `python3`).
 
@@ -59,10 +59,10 @@ const SERVER_FILES: &[&str] = &[
 // Helpers
 
 fn corpus_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/nginx");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/nginx");
     assert!(
         dir.is_dir(),
-        "the nginx corpus is missing at {}: these tests need ../shared/corpus/nginx next to the crate",
+        "the nginx corpus is missing at {}: these tests need tests/corpus/nginx",
         dir.display()
     );
     dir

@@ -33,7 +33,7 @@ impl Project {
         self
     }
 
-    /// Copies a file of the shared corpus to `relative`, returning its absolute path.
+    /// Copies a file of the test corpus to `relative`, returning its absolute path.
     pub fn corpus(&self, corpus_relative: &str, relative: &str) -> PathBuf {
         let source = corpus_dir().join(corpus_relative);
         let target = self.dir.path().join(relative);
@@ -62,12 +62,12 @@ impl Project {
     }
 }
 
-/// The shared corpus (`../shared/corpus` beside the repository).
+/// The test corpus (`tests/corpus` in the repository; provenance in its SOURCES.md).
 pub fn corpus_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
     assert!(
         dir.is_dir(),
-        "the shared corpus is missing at {}",
+        "the test corpus is missing at {}",
         dir.display()
     );
     dir
