@@ -44,7 +44,8 @@ pub struct RunOptions {
     /// The date used for `.backup-YYYY-MM-DD` names.
     pub today: chrono::NaiveDate,
     pub mode: Mode,
-    /// `apply`, `repair`, `rollback` (recorded in the journal).
+    /// What started the run: `apply`, `repair`, `drift`, `verify`, `rollback` or `backups`
+    /// (recorded in the journal).
     pub kind: String,
     /// What the fleet does with each host.
     pub task: Task,

@@ -2,7 +2,7 @@
 //! `ansible_connection: local` and pull mode). The engine only sees [`Transport`].
 //!
 //! Every command is one string run by a POSIX shell on the host; with `become`, it is
-//! wrapped in `sudo -n` by `remote::wrap_become`.
+//! wrapped in `sudo -n` by `remote::wrap_command` (scripts: `remote::script_runner`).
 
 pub mod local;
 pub mod ssh;
