@@ -208,9 +208,17 @@ fn prepare(
             .select(&play.hosts, t.limit.as_deref())
             .map_err(|e| BadInput(e.to_string()))?;
         for host in selected {
-            let vars = plan::merge_vars(play, host.name(), host.vars(), &extra);
-            let rendered =
+            let mut vars = plan::merge_vars(play, host.name(), host.vars(), &extra);
+            let explicit = |name: &str| {
+                host.vars().contains_key(name)
+                    || play.vars.contains_key(name)
+                    || extra.contains_key(name)
+            };
+            let pending = plan::facts::prepare(play, host.name(), explicit, &mut vars)
+                .map_err(|e| BadInput(e.to_string()))?;
+            let mut rendered =
                 plan::render_play(play, host.name(), vars).map_err(|e| BadInput(e.to_string()))?;
+            rendered.facts = pending.map(std::sync::Arc::new);
             match per_host.iter_mut().find(|(h, _)| h == host.name()) {
                 Some((_, plans)) => plans.push(rendered),
                 None => per_host.push((host.name().to_owned(), vec![rendered])),

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod diff;
 pub mod edit;
 pub mod exit;
+pub mod facts;
 pub mod fleet;
 pub mod gather;
 pub mod host_run;

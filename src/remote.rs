@@ -15,6 +15,16 @@ pub const EXIT_CHANGED_SINCE_READ: i32 = 90;
 /// Exit status of `flock -n` when the lock is held.
 pub const EXIT_LOCK_BUSY: i32 = 75;
 
+/// Exit status of [`read_if_exists`] when the file does not exist.
+pub const EXIT_NO_SUCH_FILE: i32 = 66;
+
+/// Prints a file's bytes, or exits [`EXIT_NO_SUCH_FILE`] when there is no such file.
+#[must_use]
+pub fn read_if_exists(path: &str) -> String {
+    let p = quote(path);
+    format!("if [ -e {p} ]; then cat -- {p}; else exit {EXIT_NO_SUCH_FILE}; fi")
+}
+
 /// Single-quotes `s` for POSIX sh: `it's` -> `'it'\''s'`.
 #[must_use]
 pub fn quote(s: &str) -> String {

@@ -28,12 +28,33 @@ pub struct PlanFile {
     /// Names of variables whose values are masked in every output, diff and journal.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// Variables read from a file on each host before the play is rendered for it.
+    #[serde(default)]
+    pub facts: Vec<Spanned<FactSpec>>,
     /// Checks that must pass before anything changes, and that prove health after a rollback.
     #[serde(default)]
     pub preflight: Vec<Spanned<StepSpec>>,
     /// The ordered, idempotent steps.
     #[serde(default)]
     pub steps: Vec<Spanned<StepSpec>>,
+}
+
+/// A variable whose value is a top-level key of a JSON file on the host (for example
+/// `socketio_port` from a bench's `sites/common_site_config.json`). It takes the place of
+/// the play's default: a value set in the inventory, `vars:` or `-e` wins and the file is
+/// not read for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactSpec {
+    /// The variable it sets.
+    pub name: String,
+    /// The JSON file (a template, rendered with the host's variables).
+    pub json: String,
+    /// The top-level key to read.
+    pub key: String,
+    /// The value when the file or the key is missing, or the key's value is null, false,
+    /// 0 or "" (what Frappe's `node_utils.js` treats as unset).
+    pub default: Value,
 }
 
 /// One step as written. Exactly one of the kind fields (`nginx`, `ini`, `json`, `file`,
