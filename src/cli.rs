@@ -14,6 +14,7 @@ use crate::host_run::{HostJob, Mode, RunOptions, Task};
 use crate::inventory;
 use crate::journal;
 use crate::plan::{self, HostPlan};
+use crate::reach;
 use crate::report::event::Events;
 use crate::report::progress::{self, Style};
 use crate::report::{self, summary};
@@ -77,6 +78,15 @@ pub struct TargetArgs {
     /// Print JSON events and the final report as JSON lines.
     #[arg(long = "json")]
     pub json: bool,
+    /// OpenSSH client config file (default: ~/.ssh/config when it exists).
+    #[arg(short = 'F', long = "ssh-config")]
+    pub ssh_config: Option<PathBuf>,
+    /// Ask once for the SSH login password (or set WSDEPLOY_SSH_PASSWORD); ansible_password wins.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+    /// Ask once for the become (sudo) password (or set WSDEPLOY_BECOME_PASSWORD); ansible_become_password wins.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
 }
 
 /// `apply` arguments.
@@ -242,6 +252,8 @@ fn prepare(
         .map(|(i, h)| (h.name(), i))
         .collect();
     per_host.sort_by_key(|(h, _)| order.get(h.as_str()).copied().unwrap_or(usize::MAX));
+    let mut reach = reach_settings(t)?;
+    let mut warnings = reach::Warnings::default();
     let mut hosts = Vec::new();
     for (name, plans) in per_host {
         let host = inv
@@ -249,9 +261,17 @@ fn prepare(
             .iter()
             .find(|h| h.name() == name)
             .ok_or_else(|| BadInput(format!("internal: host {name} vanished")))?;
-        let connection =
-            inventory::connection_from_vars(host.name(), &host.vars_with_extra(&extra))
-                .map_err(|e| BadInput(e.to_string()))?;
+        let vars = host.vars_with_extra(&extra);
+        let connection = inventory::connection_from_vars(host.name(), &vars)
+            .map_err(|e| BadInput(e.to_string()))?;
+        reach::note_ignored_variables(host.name(), &vars, &mut warnings);
+        let ssh = match connection.kind {
+            inventory::ConnectionKind::Local => None,
+            inventory::ConnectionKind::Ssh => Some(
+                reach::ssh_target(host.name(), &connection, &reach, &mut warnings)
+                    .map_err(BadInput)?,
+            ),
+        };
         let become_user = if connection.become_ {
             let user = connection
                 .become_user
@@ -271,8 +291,13 @@ fn prepare(
                 reviewed: None,
             },
             connection,
+            ssh,
         });
     }
+    for warning in warnings.lines() {
+        eprintln!("warning: {warning}");
+    }
+    reach.password = None;
     let known_hosts = t.known_hosts.clone().unwrap_or_else(|| {
         let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
         home.join(".ssh/known_hosts")
@@ -288,6 +313,34 @@ fn prepare(
             accept_new_host_keys: t.accept_new_host_keys,
             connect_timeout: Duration::from_secs(t.connect_timeout.max(1)),
         },
+    })
+}
+
+/// `-F`, `-k`, `-K`, `--known-hosts` and friends, read before any host is contacted.
+fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
+    let config = crate::transport::ssh_config::SshConfig::load(t.ssh_config.as_deref())
+        .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
+        .map_err(BadInput)?;
+    let become_password = reach::password_from(
+        reach::BECOME_PASSWORD_ENV,
+        t.ask_become_pass,
+        "BECOME password: ",
+    )
+    .map_err(BadInput)?;
+    Ok(reach::Reach {
+        config,
+        defaults: crate::transport::ssh_config::RouteDefaults {
+            known_hosts: t.known_hosts.clone(),
+            accept_new_host_keys: t.accept_new_host_keys,
+            connect_timeout: Duration::from_secs(t.connect_timeout.max(1)),
+            local_user: std::env::var("USER").unwrap_or_else(|_| "root".to_owned()),
+        },
+        password,
+        become_password,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod host_run;
 pub mod inventory;
 pub mod journal;
 pub mod plan;
+pub mod reach;
 pub mod remote;
 pub mod report;
 pub mod review;

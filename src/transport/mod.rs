@@ -5,7 +5,9 @@
 //! wrapped in `sudo -n` by `remote::wrap_command` (scripts: `remote::script_runner`).
 
 pub mod local;
+pub mod secret;
 pub mod ssh;
+pub mod ssh_config;
 
 use std::pin::Pin;
 use std::time::Duration;
