@@ -53,6 +53,25 @@ pub enum Command {
     Backups(TargetArgs),
     /// Emit (or install) a systemd timer / cron line that runs drift repair.
     Schedule(ScheduleArgs),
+    /// Check plans offline (syntax, step kinds, references, templates; variables with -i): exit 0 or 3.
+    #[command(alias = "lint")]
+    Validate(ValidateArgs),
+}
+
+/// `validate` arguments.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Plan files (default: every plans/*.yml of the project).
+    pub plans: Vec<PathBuf>,
+    /// Also check that every variable is defined for every host of this inventory.
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Option<String>,
+    /// Extra variables, as for apply.
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// With -i: only these hosts.
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
 }
 
 /// Inventory, plan and variables.
@@ -189,6 +208,14 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Rollback(r) => rollback(&cli.project, &r).await,
         Command::Backups(t) => backups(&cli.project, &t).await,
         Command::Schedule(s) => schedule(&cli.project, &s),
+        Command::Validate(v) => crate::validate::run(
+            &cli.project,
+            &v.plans,
+            v.inventory.as_deref(),
+            &v.extra_vars,
+            v.limit.as_deref(),
+        )
+        .map_err(BadInput),
     };
     match result {
         Ok(code) => code,
