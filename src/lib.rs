@@ -24,4 +24,5 @@ pub mod rollback;
 pub mod schedule;
 pub mod template;
 pub mod transport;
+pub mod validate;
 pub mod verify;
