@@ -22,4 +22,5 @@ pub mod rollback;
 pub mod schedule;
 pub mod template;
 pub mod transport;
+pub mod vault;
 pub mod verify;
