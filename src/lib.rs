@@ -25,4 +25,5 @@ pub mod schedule;
 pub mod template;
 pub mod transport;
 pub mod validate;
+pub mod vault;
 pub mod verify;
