@@ -784,6 +784,7 @@ impl Host<'_> {
                     existed: buffers[i].original.is_some(),
                     sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
                     backup: buffers[i].backup.clone(),
+                    mode: buffers[i].original.is_some().then_some(buffers[i].new_mode),
                 })
                 .collect(),
             commands,
@@ -796,6 +797,9 @@ impl Host<'_> {
                 path: buffers[i].real.clone(),
                 expected_sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
                 backup: buffers[i].backup.clone(),
+                via: (buffers[i].requested != buffers[i].real)
+                    .then(|| buffers[i].requested.clone()),
+                mode: buffers[i].original.is_some().then_some(buffers[i].new_mode),
             })
             .collect();
         // The edits before the first command or check are written by the same exec that
@@ -845,7 +849,12 @@ impl Host<'_> {
         let journaled = stdout.lines().any(|l| l == remote::JOURNALED_MARKER);
         if !out.success() && !journaled {
             let text = out.combined();
-            let message = if out.code() == remote::EXIT_CHANGED_SINCE_READ {
+            let message = if out.code() == remote::EXIT_UNSAFE_PATH {
+                format!(
+                    "refusing to write through a path another user could swap under root, nothing was touched: {} (make root own every directory on the way, or make the file belong to the user who owns its directory)",
+                    unsafe_reason(&text)
+                )
+            } else if out.code() == remote::EXIT_CHANGED_SINCE_READ {
                 format!(
                     "a file changed on the host since it was read ({}); nothing was touched: run again to see the new diff",
                     text.trim()
@@ -1283,6 +1292,19 @@ impl Host<'_> {
 async fn release(lock: Option<Child>) {
     if let Some(child) = lock {
         child.close().await;
+    }
+}
+
+/// The `WSD-UNSAFE` reasons a host script printed.
+fn unsafe_reason(output: &str) -> String {
+    let reasons: Vec<&str> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("WSD-UNSAFE "))
+        .collect();
+    if reasons.is_empty() {
+        output.trim().to_owned()
+    } else {
+        reasons.join("; ")
     }
 }
 
