@@ -235,6 +235,20 @@ fn prepare(
         .collect();
     per_host.sort_by_key(|(h, _)| order.get(h.as_str()).copied().unwrap_or(usize::MAX));
     let mut hosts = Vec::new();
+    let mut warned: std::collections::BTreeSet<(String, String)> = Default::default();
+    for (name, plans) in &per_host {
+        for plan in plans {
+            for secret in &plan.short_secrets {
+                if warned.insert((plan.play.clone(), secret.clone())) {
+                    eprintln!(
+                        "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
+                        plan.play,
+                        report::MIN_SECRET_LEN
+                    );
+                }
+            }
+        }
+    }
     for (name, plans) in per_host {
         let host = inv
             .hosts()

@@ -108,15 +108,21 @@ impl Outcome {
     }
 }
 
-/// One file's change.
+/// One file's change. Reports (`--json`, review files) carry the diff, with the values of
+/// sensitive keys and secrets masked, and hashes; never the whole bodies.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileChange {
     pub path: String,
     /// The path as the plan wrote it, when a symlink was followed.
     pub via: Option<String>,
+    #[serde(skip)]
     pub old: Option<String>,
+    #[serde(skip)]
     pub new: String,
+    /// Unified diff without colours, masked (`report::mask_diff`).
+    pub diff: String,
     pub pre_sha256: Option<String>,
+    pub new_sha256: String,
     pub backup: Option<String>,
 }
 
@@ -400,14 +406,22 @@ impl Host<'_> {
             .iter()
             .map(|&i| {
                 let b = &buffers[i];
+                let old = b
+                    .original
+                    .as_deref()
+                    .map(|o| String::from_utf8_lossy(o).into_owned());
+                let new = b.desired.clone().unwrap_or_default();
+                let diff = match &old {
+                    Some(old) => crate::diff::unified(&b.real, old, &new, false),
+                    None => crate::diff::new_file(&b.real, &new, false),
+                };
                 FileChange {
                     path: b.real.clone(),
                     via: (b.requested != b.real).then(|| b.requested.clone()),
-                    old: b
-                        .original
-                        .as_deref()
-                        .map(|o| String::from_utf8_lossy(o).into_owned()),
-                    new: b.desired.clone().unwrap_or_default(),
+                    diff: crate::report::mask_diff(&diff, &self.report.secrets),
+                    new_sha256: journal::sha256_hex(new.as_bytes()),
+                    old,
+                    new,
                     pre_sha256: b.original.as_deref().map(journal::sha256_hex),
                     backup: b.backup.clone(),
                 }
@@ -418,13 +432,7 @@ impl Host<'_> {
                 .report
                 .files
                 .iter()
-                .map(|f| {
-                    (
-                        f.path.clone(),
-                        f.pre_sha256.clone(),
-                        journal::sha256_hex(f.new.as_bytes()),
-                    )
-                })
+                .map(|f| (f.path.clone(), f.pre_sha256.clone(), f.new_sha256.clone()))
                 .collect();
             if let Err(message) = reviewed.check(&planned) {
                 release(lock).await;
