@@ -406,6 +406,20 @@ fn prepare(
     let mut reach = reach_settings(t)?;
     let mut warnings = reach::Warnings::default();
     let mut hosts = Vec::new();
+    let mut warned: std::collections::BTreeSet<(String, String)> = Default::default();
+    for (name, plans) in &per_host {
+        for plan in plans {
+            for secret in &plan.short_secrets {
+                if warned.insert((plan.play.clone(), secret.clone())) {
+                    eprintln!(
+                        "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
+                        plan.play,
+                        report::MIN_SECRET_LEN
+                    );
+                }
+            }
+        }
+    }
     for (name, plans) in per_host {
         let host = inv
             .hosts()

@@ -109,15 +109,21 @@ impl Outcome {
     }
 }
 
-/// One file's change.
+/// One file's change. Reports (`--json`, review files) carry the diff, with the values of
+/// sensitive keys and secrets masked, and hashes; never the whole bodies.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileChange {
     pub path: String,
     /// The path as the plan wrote it, when a symlink was followed.
     pub via: Option<String>,
+    #[serde(skip)]
     pub old: Option<String>,
+    #[serde(skip)]
     pub new: String,
+    /// Unified diff without colours, masked (`report::mask_diff`).
+    pub diff: String,
     pub pre_sha256: Option<String>,
+    pub new_sha256: String,
     pub backup: Option<String>,
 }
 
@@ -401,14 +407,22 @@ impl Host<'_> {
             .iter()
             .map(|&i| {
                 let b = &buffers[i];
+                let old = b
+                    .original
+                    .as_deref()
+                    .map(|o| String::from_utf8_lossy(o).into_owned());
+                let new = b.desired.clone().unwrap_or_default();
+                let diff = match &old {
+                    Some(old) => crate::diff::unified(&b.real, old, &new, false),
+                    None => crate::diff::new_file(&b.real, &new, false),
+                };
                 FileChange {
                     path: b.real.clone(),
                     via: (b.requested != b.real).then(|| b.requested.clone()),
-                    old: b
-                        .original
-                        .as_deref()
-                        .map(|o| String::from_utf8_lossy(o).into_owned()),
-                    new: b.desired.clone().unwrap_or_default(),
+                    diff: crate::report::mask_diff(&diff, &self.report.secrets),
+                    new_sha256: journal::sha256_hex(new.as_bytes()),
+                    old,
+                    new,
                     pre_sha256: b.original.as_deref().map(journal::sha256_hex),
                     backup: b.backup.clone(),
                 }
@@ -419,13 +433,7 @@ impl Host<'_> {
                 .report
                 .files
                 .iter()
-                .map(|f| {
-                    (
-                        f.path.clone(),
-                        f.pre_sha256.clone(),
-                        journal::sha256_hex(f.new.as_bytes()),
-                    )
-                })
+                .map(|f| (f.path.clone(), f.pre_sha256.clone(), f.new_sha256.clone()))
                 .collect();
             if let Err(message) = reviewed.check(&planned) {
                 release(lock).await;
@@ -785,6 +793,7 @@ impl Host<'_> {
                     existed: buffers[i].original.is_some(),
                     sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
                     backup: buffers[i].backup.clone(),
+                    mode: buffers[i].original.is_some().then_some(buffers[i].new_mode),
                 })
                 .collect(),
             commands,
@@ -797,6 +806,9 @@ impl Host<'_> {
                 path: buffers[i].real.clone(),
                 expected_sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
                 backup: buffers[i].backup.clone(),
+                via: (buffers[i].requested != buffers[i].real)
+                    .then(|| buffers[i].requested.clone()),
+                mode: buffers[i].original.is_some().then_some(buffers[i].new_mode),
             })
             .collect();
         // The edits before the first command or check are written by the same exec that
@@ -846,7 +858,12 @@ impl Host<'_> {
         let journaled = stdout.lines().any(|l| l == remote::JOURNALED_MARKER);
         if !out.success() && !journaled {
             let text = out.combined();
-            let message = if out.code() == remote::EXIT_CHANGED_SINCE_READ {
+            let message = if out.code() == remote::EXIT_UNSAFE_PATH {
+                format!(
+                    "refusing to write through a path another user could swap under root, nothing was touched: {} (make root own every directory on the way, or make the file belong to the user who owns its directory)",
+                    unsafe_reason(&text)
+                )
+            } else if out.code() == remote::EXIT_CHANGED_SINCE_READ {
                 format!(
                     "a file changed on the host since it was read ({}); nothing was touched: run again to see the new diff",
                     text.trim()
@@ -1284,6 +1301,19 @@ impl Host<'_> {
 async fn release(lock: Option<Child>) {
     if let Some(child) = lock {
         child.close().await;
+    }
+}
+
+/// The `WSD-UNSAFE` reasons a host script printed.
+fn unsafe_reason(output: &str) -> String {
+    let reasons: Vec<&str> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("WSD-UNSAFE "))
+        .collect();
+    if reasons.is_empty() {
+        output.trim().to_owned()
+    } else {
+        reasons.join("; ")
     }
 }
 

@@ -209,6 +209,7 @@ fn restore_job(
                 .iter()
                 .flat_map(|p| p.secret_values.clone())
                 .collect(),
+            short_secrets: Vec::new(),
             nginx_dump: None,
             facts: None,
         }],

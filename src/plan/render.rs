@@ -21,6 +21,9 @@ pub struct HostPlan {
     pub steps: Vec<Step>,
     /// Values to mask in every output (from the play's `secrets:` list).
     pub secret_values: Vec<String>,
+    /// Names of `secrets:` whose value is too short to mask safely
+    /// (`report::MIN_SECRET_LEN`).
+    pub short_secrets: Vec<String>,
     /// The command that prints the effective nginx configuration (`nginx_dump_cmd`,
     /// default `nginx -T`), when a step edits nginx files.
     pub nginx_dump: Option<String>,
@@ -78,6 +81,7 @@ pub fn render_play(
     let renderer = Renderer::new(vars);
     let file = play.file.display().to_string();
     let mut secret_values = Vec::new();
+    let mut short_secrets = Vec::new();
     for name in &play.secrets {
         if let Ok(Some(value)) = renderer.var(name) {
             let text = match value {
@@ -85,6 +89,9 @@ pub fn render_play(
                 other => other.to_string(),
             };
             if !text.is_empty() {
+                if text.chars().count() < crate::report::MIN_SECRET_LEN {
+                    short_secrets.push(name.clone());
+                }
                 secret_values.push(text);
             }
         }
@@ -129,6 +136,7 @@ pub fn render_play(
         preflight: render_all(&play.preflight)?,
         steps: render_all(&play.steps)?,
         secret_values,
+        short_secrets,
         nginx_dump,
         facts: None,
     })
