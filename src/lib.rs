@@ -21,5 +21,6 @@ pub mod review;
 pub mod rollback;
 pub mod schedule;
 pub mod template;
+pub mod tls;
 pub mod transport;
 pub mod verify;
