@@ -725,6 +725,16 @@ impl Host<'_> {
                 self.record(step, "passed", evidence);
                 Ok(())
             }
+            Err(message) if check.warn_only => {
+                self.record(step, "warning", message.clone());
+                let hint = step
+                    .hint
+                    .as_deref()
+                    .map(|h| format!("\n  hint: {h}"))
+                    .unwrap_or_default();
+                self.note(format!("warning: {}: {message}{hint}", step.label));
+                Ok(())
+            }
             Err(message) => {
                 self.record(step, "failed", message.clone());
                 Err(failure(Some(step), message))

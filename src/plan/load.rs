@@ -369,6 +369,9 @@ fn validate_steps(
         if kind != StepKind::Verify && (spec.retries.is_some() || spec.delay.is_some()) {
             return Err(err("`retries`/`delay` apply to `verify` steps".to_owned()));
         }
+        if kind != StepKind::Verify && spec.warn_only {
+            return Err(err("`warn_only` applies to `verify` steps".to_owned()));
+        }
         if let Some(verify) = &spec.verify {
             let n = usize::from(verify.websocket.is_some())
                 + usize::from(verify.http.is_some())

@@ -87,6 +87,10 @@ pub struct StepSpec {
     pub retries: Option<u32>,
     /// Seconds between `verify` attempts (default 1).
     pub delay: Option<f64>,
+    /// A failing `verify` is reported as a warning (with the hint) instead of stopping the
+    /// run: for findings the operator should act on that the plan does not fix by itself.
+    #[serde(default)]
+    pub warn_only: bool,
 }
 
 /// Ensure nginx directives/blocks exist exactly once in a context of a file.
@@ -181,6 +185,12 @@ pub struct WebSocketCheckSpec {
     pub headers: Map<String, Value>,
     /// Expected status (default 101).
     pub status: Option<u16>,
+    /// With an `https://`/`wss://` URL: the name sent as SNI and checked in the certificate
+    /// (default: the URL's host; plans pass `public_host`).
+    pub tls_name: Option<String>,
+    /// With an `https://`/`wss://` URL: PEM CA certificates (on the machine running
+    /// wsdeploy) to trust instead of the Mozilla root store; empty means the root store.
+    pub ca_file: Option<String>,
 }
 
 /// An HTTP request sent from the host's point of view.
@@ -194,6 +204,12 @@ pub struct HttpCheckSpec {
     pub status: Option<u16>,
     /// Text the body must contain.
     pub contains: Option<String>,
+    /// With an `https://`/`wss://` URL: the name sent as SNI and checked in the certificate
+    /// (default: the URL's host; plans pass `public_host`).
+    pub tls_name: Option<String>,
+    /// With an `https://`/`wss://` URL: PEM CA certificates (on the machine running
+    /// wsdeploy) to trust instead of the Mozilla root store; empty means the root store.
+    pub ca_file: Option<String>,
 }
 
 /// A command run on the host whose output must (not) contain a text.

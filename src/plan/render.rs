@@ -177,16 +177,22 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
                 "main" => NginxContext::Main,
                 "http" => NginxContext::Http,
                 _ => NginxContext::Server {
+                    // A selector that renders empty selects nothing (plans pass
+                    // `listen: "{{ site_listen }}"` whether or not it is set).
                     server_name: n
                         .server_name
                         .as_deref()
                         .map(|s| r(renderer, "nginx.server_name", s))
-                        .transpose()?,
+                        .transpose()?
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty()),
                     listen: n
                         .listen
                         .as_deref()
                         .map(|s| r(renderer, "nginx.listen", s))
-                        .transpose()?,
+                        .transpose()?
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty()),
                 },
             };
             let ensure = r(renderer, "nginx.ensure", &n.ensure)?;
@@ -340,6 +346,7 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
                     timeout: spec
                         .timeout
                         .map_or(Duration::from_secs(10), Duration::from_secs),
+                    warn_only: spec.warn_only,
                 }),
             )
         }
@@ -387,13 +394,47 @@ fn headers(
         .collect()
 }
 
+/// Applies a check's `tls_name` and `ca_file` to an `https://`/`wss://` target; a plain
+/// `http://`/`ws://` target ignores them, so one plan serves both schemes
+/// (`url: "{{ check_base_url }}/..."`, `tls_name: "{{ public_host }}"`).
+fn tls_settings(
+    renderer: &Renderer,
+    field: &str,
+    target: &mut Endpoint,
+    tls_name: Option<&str>,
+    ca_file: Option<&str>,
+) -> Result<(), String> {
+    let Some(tls) = &mut target.tls else {
+        return Ok(());
+    };
+    if let Some(name) = tls_name {
+        let name = r(renderer, &format!("{field}.tls_name"), name)?;
+        if !name.trim().is_empty() {
+            tls.server_name = name.trim().to_owned();
+        }
+    }
+    if let Some(file) = ca_file {
+        let file = r(renderer, &format!("{field}.ca_file"), file)?;
+        tls.ca_file = Some(file.trim().to_owned()).filter(|f| !f.is_empty());
+    }
+    Ok(())
+}
+
 fn render_probe(
     v: &super::model::VerifySpec,
     renderer: &Renderer,
 ) -> Result<(String, Probe), String> {
     if let Some(ws) = &v.websocket {
         let url = r(renderer, "verify.websocket.url", &ws.url)?;
-        let target = Endpoint::parse(&url).map_err(|e| format!("`verify.websocket.url`: {e}"))?;
+        let mut target =
+            Endpoint::parse(&url).map_err(|e| format!("`verify.websocket.url`: {e}"))?;
+        tls_settings(
+            renderer,
+            "verify.websocket",
+            &mut target,
+            ws.tls_name.as_deref(),
+            ws.ca_file.as_deref(),
+        )?;
         let origin = ws
             .origin
             .as_deref()
@@ -417,7 +458,14 @@ fn render_probe(
     }
     if let Some(http) = &v.http {
         let url = r(renderer, "verify.http.url", &http.url)?;
-        let target = Endpoint::parse(&url).map_err(|e| format!("`verify.http.url`: {e}"))?;
+        let mut target = Endpoint::parse(&url).map_err(|e| format!("`verify.http.url`: {e}"))?;
+        tls_settings(
+            renderer,
+            "verify.http",
+            &mut target,
+            http.tls_name.as_deref(),
+            http.ca_file.as_deref(),
+        )?;
         return Ok((
             format!("http {url}"),
             Probe::Http {
