@@ -270,7 +270,12 @@ pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
                 None => report.notes.push(format!("run {id}  {state}")),
             }
         } else if let Some(path) = line.strip_prefix("BACKUP ") {
-            report.notes.push(format!("backup {path}"));
+            // Two plan paths can resolve to one file (a symlink and its target): list
+            // each backup once.
+            let note = format!("backup {path}");
+            if !report.notes.contains(&note) {
+                report.notes.push(note);
+            }
         }
     }
     if report.notes.is_empty() {

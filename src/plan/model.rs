@@ -4,7 +4,7 @@
 //! the file, line and column and lists the expected keys. Values stay raw template
 //! strings here; `plan::render` turns them into concrete per-host steps.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
@@ -59,7 +59,7 @@ pub struct FactSpec {
 
 /// One step as written. Exactly one of the kind fields (`nginx`, `ini`, `json`, `file`,
 /// `line`, `requirements`, `command`, `verify`) must be present.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     /// Name other steps use in `if_changed`.
@@ -94,7 +94,7 @@ pub struct StepSpec {
 }
 
 /// Ensure nginx directives/blocks exist exactly once in a context of a file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NginxSpec {
     pub file: String,
@@ -109,7 +109,7 @@ pub struct NginxSpec {
 }
 
 /// Set keys in an INI section (odoo.conf), keeping comments and order.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IniSpec {
     pub file: String,
@@ -127,7 +127,7 @@ fn default_ini_section() -> String {
 }
 
 /// Set top-level keys of a JSON object file, keeping key order and indentation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonSpec {
     pub file: String,
@@ -135,7 +135,7 @@ pub struct JsonSpec {
 }
 
 /// Whole-file content.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
     pub path: String,
@@ -145,7 +145,7 @@ pub struct FileSpec {
 }
 
 /// Ensure one line exists (replacing the first line that matches `match`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LineSpec {
     pub file: String,
@@ -155,7 +155,7 @@ pub struct LineSpec {
 }
 
 /// Ensure pip requirements in a `requirements.txt`, one per distribution, never duplicated.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequirementsSpec {
     pub file: String,
@@ -163,7 +163,7 @@ pub struct RequirementsSpec {
 }
 
 /// A health check. Exactly one of `websocket`, `http`, `command`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifySpec {
     pub websocket: Option<WebSocketCheckSpec>,
@@ -172,7 +172,7 @@ pub struct VerifySpec {
 }
 
 /// A real WebSocket handshake sent from the host's point of view (through the SSH tunnel).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebSocketCheckSpec {
     /// `http://127.0.0.1/websocket?version=17.0-3` or `ws://...`: the address as the host sees it.
@@ -188,7 +188,7 @@ pub struct WebSocketCheckSpec {
 }
 
 /// An HTTP request sent from the host's point of view.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpCheckSpec {
     pub url: String,
@@ -201,7 +201,7 @@ pub struct HttpCheckSpec {
 }
 
 /// A command run on the host whose output must (not) contain a text.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandCheckSpec {
     pub run: String,
