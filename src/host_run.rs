@@ -309,6 +309,40 @@ impl Host<'_> {
         self.report.notes.push(message);
     }
 
+    /// Runs the `unless` check of every command that has one; returns the keys of the
+    /// commands whose check failed (they run, and the host is not in sync).
+    async fn due_by_unless(&mut self, flat: &[Flat<'_>]) -> Result<BTreeSet<String>, Stop> {
+        let mut forced = BTreeSet::new();
+        for f in flat {
+            let Action::Command(c) = &f.step.action else {
+                continue;
+            };
+            let Some(check) = &c.unless else {
+                continue;
+            };
+            let out = self
+                .transport
+                .exec(&remote::wrap_command(check, self.become_user()), None)
+                .await
+                .map_err(|e| {
+                    Stop::Untouched(failure(
+                        Some(f.step),
+                        format!("running the `unless` check `{check}`: {e}"),
+                    ))
+                })?;
+            if !out.success() {
+                self.note(format!(
+                    "`{check}` ended with {}, so `{}` will run: {}",
+                    out.status_text(),
+                    c.run,
+                    out.combined().trim()
+                ));
+                forced.insert(f.key.clone());
+            }
+        }
+        Ok(forced)
+    }
+
     fn flat_steps(job: &HostJob) -> (Vec<Flat<'_>>, Vec<&Step>) {
         let mut steps = Vec::new();
         let mut preflight = Vec::new();
@@ -316,7 +350,15 @@ impl Host<'_> {
             preflight.extend(plan.preflight.iter());
             for step in &plan.steps {
                 let deps = match &step.action {
-                    Action::Command(c) => c.if_changed.iter().map(|d| format!("{p}:{d}")).collect(),
+                    Action::Command(c) => {
+                        let mut deps: Vec<String> =
+                            c.if_changed.iter().map(|d| format!("{p}:{d}")).collect();
+                        // A command with `unless` depends on its own check too (see `due_by_unless`).
+                        if c.unless.is_some() {
+                            deps.push(format!("{p}:{}", step.id));
+                        }
+                        deps
+                    }
                     _ => Vec::new(),
                 };
                 steps.push(Flat {
@@ -390,13 +432,21 @@ impl Host<'_> {
             .find(|d| d.exit == 0 && d.cached_for.is_none())
             .map(|d| d.command.clone());
         let outcome = self.compute(&flat, &gathered);
-        let (mut buffers, changed, snapshots) = match outcome {
+        let (mut buffers, mut changed, snapshots) = match outcome {
             Ok(v) => v,
             Err(stop) => {
                 release(lock).await;
                 return Err(stop);
             }
         };
+        let forced = match self.due_by_unless(&flat).await {
+            Ok(forced) => forced,
+            Err(stop) => {
+                release(lock).await;
+                return Err(stop);
+            }
+        };
+        changed.extend(forced.iter().cloned());
         let changed_files: Vec<usize> = (0..buffers.len())
             .filter(|&i| {
                 buffers[i].desired.as_deref().map(str::as_bytes) != buffers[i].original.as_deref()
@@ -443,7 +493,7 @@ impl Host<'_> {
                 )));
             }
         }
-        if changed_files.is_empty() {
+        if changed_files.is_empty() && forced.is_empty() {
             self.report.outcome = Outcome::InSync;
             release(lock).await;
             if self.opts.mode == Mode::Apply

@@ -191,6 +191,7 @@ fn restore_job(
                 steps.push(Step {
                     action: Action::Command(CommandAction {
                         if_changed: deps,
+                        unless: None,
                         ..c.clone()
                     }),
                     ..step.clone()

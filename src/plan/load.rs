@@ -363,6 +363,11 @@ fn validate_steps(
                 }
             }
         }
+        if kind != StepKind::Command && spec.unless.is_some() {
+            return Err(err(
+                "`unless` applies to `command` steps (the check that makes them run)".to_owned(),
+            ));
+        }
         if kind != StepKind::Command && spec.expect_exit.is_some() {
             return Err(err("`expect_exit` applies to `command` steps (use verify.command.expect_exit in checks)".to_owned()));
         }

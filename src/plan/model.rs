@@ -78,6 +78,10 @@ pub struct StepSpec {
     pub line: Option<LineSpec>,
     pub requirements: Option<RequirementsSpec>,
     pub command: Option<String>,
+    /// A `command` also runs when this shell command, run on the host while wsdeploy reads
+    /// it (dry runs too), fails: a state files cannot show, such as a running environment
+    /// that lacks a library. It must change nothing.
+    pub unless: Option<String>,
     /// Exit codes a `command` may return (default `[0]`).
     pub expect_exit: Option<Vec<i32>>,
     /// Seconds a `command` or check may take (default 120).

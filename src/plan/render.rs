@@ -315,11 +315,17 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
             if run.trim().is_empty() {
                 return Err("`command` is empty".to_owned());
             }
+            let unless = spec
+                .unless
+                .as_deref()
+                .map(|u| r(renderer, "unless", u))
+                .transpose()?;
             (
                 format!("run `{run}`"),
                 Action::Command(CommandAction {
                     run,
                     if_changed: spec.if_changed.clone(),
+                    unless,
                     expect_exit: spec.expect_exit.clone().unwrap_or_else(|| vec![0]),
                     timeout,
                 }),

@@ -80,6 +80,8 @@ pub struct CommandAction {
     /// Runs only when one of these steps changed a file in this run (empty: always, when the
     /// host has any change at all).
     pub if_changed: Vec<String>,
+    /// Also runs when this check command fails on the host (run at gather time).
+    pub unless: Option<String>,
     pub expect_exit: Vec<i32>,
     pub timeout: Duration,
 }
