@@ -70,6 +70,8 @@ impl InventoryDraft {
         };
         draft.group(ALL_GROUP);
         draft.group(UNGROUPED_GROUP);
+        // As in Ansible, `ungrouped` is always the first child of `all`.
+        draft.add_child(ALL_GROUP, UNGROUPED_GROUP);
         draft
     }
 
@@ -254,6 +256,16 @@ fn read_hosts(
         }
     };
     for (host_key, host_vars) in entries {
+        if !matches!(host_key.value, NodeValue::Str(_)) {
+            let spelled = source.key_text(host_key)?;
+            return Err(source.error_at_node(
+                host_key,
+                format!(
+                    "host name {spelled} is read as {} by YAML; quote it: \"{spelled}\":",
+                    host_key.value.kind()
+                ),
+            ));
+        }
         let text = source.key_text(host_key)?;
         let entry =
             parse_host_entry(&text).map_err(|problem| source.error_at_node(host_key, problem))?;
