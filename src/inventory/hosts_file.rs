@@ -358,7 +358,7 @@ fn read_group_vars(
             draft.groups[index].priority = group_priority(source, var_value)?;
             continue;
         }
-        let value = source.json_value(var_value, &var)?;
+        let value = source.json_value_at_key(var_key, var_value, &var)?;
         draft.groups[index].vars.insert(var, value);
     }
     Ok(())
