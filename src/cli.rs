@@ -14,7 +14,9 @@ use crate::host_run::{HostJob, Mode, RunOptions, Task};
 use crate::inventory;
 use crate::journal;
 use crate::plan::{self, HostPlan};
+use crate::reach;
 use crate::report::event::Events;
+use crate::report::out::{errln, outln};
 use crate::report::progress::{self, Style};
 use crate::report::{self, summary};
 use crate::review;
@@ -26,6 +28,12 @@ pub struct Cli {
     /// Project directory (holds plans/ and inventories/).
     #[arg(short = 'C', long = "project", global = true, default_value = ".")]
     pub project: PathBuf,
+    /// More output: -v every line of each step's output, -vv also each host's phases.
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less output: no progress, no diffs (unless --diff), only failures and the counts line.
+    #[arg(short = 'q', long = "quiet", global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,8 +54,27 @@ pub enum Command {
     Backups(TargetArgs),
     /// Emit (or install) a systemd timer / cron line that runs drift repair.
     Schedule(ScheduleArgs),
+    /// Check plans offline (syntax, step kinds, references, templates; variables with -i): exit 0 or 3.
+    #[command(alias = "lint")]
+    Validate(ValidateArgs),
     /// Show the resolved inventory (`--list`: as `ansible-inventory --list` prints it).
     Inventory(InventoryArgs),
+}
+
+/// `validate` arguments.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Plan files (default: every plans/*.yml of the project).
+    pub plans: Vec<PathBuf>,
+    /// Also check that every variable is defined for every host of this inventory.
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Option<String>,
+    /// Extra variables, as for apply.
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// With -i: only these hosts.
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
 }
 
 /// Inventory sources and the vault passwords that open them.
@@ -91,21 +118,30 @@ pub struct TargetArgs {
     /// Limit to hosts matching this pattern (host, group, a:b, a:!b, a:&b, globs).
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
-    /// Hosts run at the same time.
-    #[arg(short = 'f', long = "forks", default_value_t = 50)]
-    pub forks: usize,
+    /// Hosts run at the same time [default: 50].
+    #[arg(short = 'f', long = "forks")]
+    pub forks: Option<usize>,
     /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
     #[arg(long = "known-hosts")]
     pub known_hosts: Option<PathBuf>,
     /// Record unknown host keys instead of refusing them (a changed key is always refused).
     #[arg(long = "accept-new-host-keys")]
     pub accept_new_host_keys: bool,
-    /// Seconds to wait for a host's SSH connection.
-    #[arg(long = "connect-timeout", default_value_t = 10)]
-    pub connect_timeout: u64,
+    /// Seconds to wait for a host's SSH connection [default: 10].
+    #[arg(long = "connect-timeout")]
+    pub connect_timeout: Option<u64>,
     /// Print JSON events and the final report as JSON lines.
     #[arg(long = "json")]
     pub json: bool,
+    /// OpenSSH client config file (default: ~/.ssh/config when it exists).
+    #[arg(short = 'F', long = "ssh-config")]
+    pub ssh_config: Option<PathBuf>,
+    /// Ask once for the SSH login password (or set WSDEPLOY_SSH_PASSWORD); ansible_password wins.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+    /// Ask once for the become (sudo) password (or set WSDEPLOY_BECOME_PASSWORD); ansible_become_password wins.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
 }
 
 /// `apply` arguments.
@@ -119,9 +155,13 @@ pub struct ApplyArgs {
     /// Stop later batches when more than P% of a batch failed.
     #[arg(long = "max-fail")]
     pub max_fail: Option<String>,
-    /// Show the diffs and commands; change nothing anywhere.
-    #[arg(long = "dry-run", alias = "check")]
+    /// Show the diffs and commands; change nothing anywhere (alias: --check).
+    #[arg(long = "dry-run", visible_alias = "check")]
     pub dry_run: bool,
+    /// Show each file's diff (the default; with -q it brings the diffs back), as
+    /// ansible-playbook's --diff.
+    #[arg(long = "diff")]
+    pub diff: bool,
     /// With --dry-run: save the reviewed plan (pre-image hashes and results) to FILE.
     #[arg(long = "save")]
     pub save: Option<PathBuf>,
@@ -141,8 +181,12 @@ pub struct RollbackArgs {
     /// The day whose `.backup-YYYY-MM-DD` files are restored.
     #[arg(long = "date")]
     pub date: String,
-    #[arg(long = "dry-run")]
+    /// Show what would be restored; change nothing anywhere (alias: --check).
+    #[arg(long = "dry-run", visible_alias = "check")]
     pub dry_run: bool,
+    /// Show each file's diff (the default; with -q it brings the diffs back).
+    #[arg(long = "diff")]
+    pub diff: bool,
 }
 
 /// `drift` arguments.
@@ -153,6 +197,9 @@ pub struct DriftArgs {
     /// Repair the drift with full transaction semantics.
     #[arg(long = "repair")]
     pub repair: bool,
+    /// Show each file's diff (the default; with -q it brings the diffs back).
+    #[arg(long = "diff")]
+    pub diff: bool,
 }
 
 /// `schedule` arguments.
@@ -160,8 +207,10 @@ pub struct DriftArgs {
 pub struct ScheduleArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Interval between runs: 15m, 1h, 2h30m, 1d (minimum 1m).
     #[arg(long = "every")]
     pub every: String,
+    /// The scheduled run repairs drift (`drift --repair`) instead of only reporting it.
     #[arg(long = "repair")]
     pub repair: bool,
     /// Write the units (instead of printing them); then enable the timer yourself.
@@ -171,6 +220,11 @@ pub struct ScheduleArgs {
     #[arg(long = "unit-dir", default_value = "/etc/systemd/system")]
     pub unit_dir: PathBuf,
 }
+
+/// `--forks` when neither the command line nor the project config sets it.
+pub const DEFAULT_FORKS: usize = 50;
+/// `--connect-timeout` (seconds) when neither the command line nor the config sets it.
+pub const DEFAULT_CONNECT_TIMEOUT: u64 = 10;
 
 /// A bad-input error: printed as is, exit 3.
 #[derive(Debug)]
@@ -184,6 +238,11 @@ impl std::fmt::Display for BadInput {
 
 /// Runs the CLI and returns the process exit code.
 pub async fn main(cli: Cli) -> u8 {
+    report::verbosity::set(if cli.quiet {
+        -1
+    } else {
+        i8::try_from(cli.verbose).unwrap_or(i8::MAX)
+    });
     let result = match cli.command {
         Command::Apply(a) => apply(&cli.project, &a).await,
         Command::Drift(d) => drift(&cli.project, &d).await,
@@ -191,13 +250,21 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Rollback(r) => rollback(&cli.project, &r).await,
         Command::Backups(t) => backups(&cli.project, &t).await,
         Command::Schedule(s) => schedule(&cli.project, &s),
+        Command::Validate(v) => crate::validate::run(
+            &cli.project,
+            &v.plans,
+            v.inventory.as_deref(),
+            &v.extra_vars,
+            v.limit.as_deref(),
+        )
+        .map_err(BadInput),
         Command::Inventory(i) => inventory_list(&cli.project, &i),
     };
     match result {
         Ok(code) => code,
         Err(BadInput(message)) => {
-            eprintln!("error: {message}");
-            eprintln!("nothing was changed on any host.");
+            errln!("error: {message}");
+            errln!("nothing was changed on any host.");
             exit::BAD_INPUT
         }
     }
@@ -300,9 +367,17 @@ fn prepare(
             .select(&play.hosts, t.limit.as_deref())
             .map_err(|e| BadInput(e.to_string()))?;
         for host in selected {
-            let vars = plan::merge_vars(play, host.name(), host.vars(), &extra);
+            let mut vars = plan::merge_vars(play, host.name(), host.vars(), &extra);
+            let explicit = |name: &str| {
+                host.vars().contains_key(name)
+                    || play.vars.contains_key(name)
+                    || extra.contains_key(name)
+            };
+            let pending = plan::facts::prepare(play, host.name(), explicit, &mut vars)
+                .map_err(|e| BadInput(e.to_string()))?;
             let mut rendered =
                 plan::render_play(play, host.name(), vars).map_err(|e| BadInput(e.to_string()))?;
+            rendered.facts = pending.map(std::sync::Arc::new);
             // Values decrypted from a vault are secrets, masked like a play's `secrets:`.
             rendered.secret_values.extend(vault_values.iter().cloned());
             match per_host.iter_mut().find(|(h, _)| h == host.name()) {
@@ -328,6 +403,8 @@ fn prepare(
         .map(|(i, h)| (h.name(), i))
         .collect();
     per_host.sort_by_key(|(h, _)| order.get(h.as_str()).copied().unwrap_or(usize::MAX));
+    let mut reach = reach_settings(t)?;
+    let mut warnings = reach::Warnings::default();
     let mut hosts = Vec::new();
     for (name, plans) in per_host {
         let host = inv
@@ -335,9 +412,17 @@ fn prepare(
             .iter()
             .find(|h| h.name() == name)
             .ok_or_else(|| BadInput(format!("internal: host {name} vanished")))?;
-        let connection =
-            inventory::connection_from_vars(host.name(), &host.vars_with_extra(&extra))
-                .map_err(|e| BadInput(e.to_string()))?;
+        let vars = host.vars_with_extra(&extra);
+        let connection = inventory::connection_from_vars(host.name(), &vars)
+            .map_err(|e| BadInput(e.to_string()))?;
+        reach::note_ignored_variables(host.name(), &vars, &mut warnings);
+        let ssh = match connection.kind {
+            inventory::ConnectionKind::Local => None,
+            inventory::ConnectionKind::Ssh => Some(
+                reach::ssh_target(host.name(), &connection, &reach, &mut warnings)
+                    .map_err(BadInput)?,
+            ),
+        };
         let become_user = if connection.become_ {
             let user = connection
                 .become_user
@@ -357,8 +442,13 @@ fn prepare(
                 reviewed: None,
             },
             connection,
+            ssh,
         });
     }
+    for warning in warnings.lines() {
+        eprintln!("warning: {warning}");
+    }
+    reach.password = None;
     let known_hosts = t.known_hosts.clone().unwrap_or_else(|| {
         let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
         home.join(".ssh/known_hosts")
@@ -367,13 +457,45 @@ fn prepare(
         plan_name: plan.name,
         hosts,
         fleet: FleetOptions {
-            forks: t.forks.max(1),
+            forks: t.forks.unwrap_or(DEFAULT_FORKS).max(1),
             serial,
             max_fail_percent: max_fail,
             known_hosts,
             accept_new_host_keys: t.accept_new_host_keys,
-            connect_timeout: Duration::from_secs(t.connect_timeout.max(1)),
+            connect_timeout: Duration::from_secs(
+                t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
+            ),
         },
+    })
+}
+
+/// `-F`, `-k`, `-K`, `--known-hosts` and friends, read before any host is contacted.
+fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
+    let config = crate::transport::ssh_config::SshConfig::load(t.ssh_config.as_deref())
+        .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
+        .map_err(BadInput)?;
+    let become_password = reach::password_from(
+        reach::BECOME_PASSWORD_ENV,
+        t.ask_become_pass,
+        "BECOME password: ",
+    )
+    .map_err(BadInput)?;
+    Ok(reach::Reach {
+        config,
+        defaults: crate::transport::ssh_config::RouteDefaults {
+            known_hosts: t.known_hosts.clone(),
+            accept_new_host_keys: t.accept_new_host_keys,
+            connect_timeout: Duration::from_secs(
+                t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
+            ),
+            local_user: std::env::var("USER").unwrap_or_else(|_| "root".to_owned()),
+        },
+        password,
+        become_password,
     })
 }
 
@@ -406,10 +528,13 @@ async fn run_and_report(
     mode: Mode,
     kind: &str,
     drift_mode: bool,
+    diff: bool,
 ) -> Result<u8, BadInput> {
-    Ok(run_fleet(prepared, t, mode, kind, drift_mode, Task::Plan)
-        .await?
-        .0)
+    Ok(
+        run_fleet(prepared, t, mode, kind, drift_mode, Task::Plan, diff)
+            .await?
+            .0,
+    )
 }
 
 async fn run_fleet(
@@ -419,7 +544,9 @@ async fn run_fleet(
     kind: &str,
     drift_mode: bool,
     task: Task,
+    diff: bool,
 ) -> Result<(u8, Vec<crate::host_run::HostReport>), BadInput> {
+    let show_diffs = diff || !report::verbosity::quiet();
     let opts = RunOptions {
         run_id: journal::new_run_id(),
         plan_name: prepared.plan_name.clone(),
@@ -430,8 +557,11 @@ async fn run_fleet(
         task,
     };
     let tty = report::stdout_is_tty();
+    let quiet = report::verbosity::quiet();
     let style = if t.json {
         Style::Json
+    } else if quiet {
+        Style::Quiet
     } else if tty {
         Style::Bars
     } else {
@@ -447,18 +577,41 @@ async fn run_fleet(
         for r in &reports {
             let mut value = serde_json::to_value(r).unwrap_or_default();
             mask_json(&mut value, &r.secrets);
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"event": "host_report", "report": value})
             );
         }
-        println!(
+        outln!(
             "{}",
-            serde_json::json!({"event": "summary", "run_id": opts.run_id, "summary": summary::counts(&reports), "exit": exit::for_reports(&reports, drift_mode)})
+            serde_json::json!({
+                "event": "summary",
+                "run_id": opts.run_id,
+                "kind": kind,
+                "hosts": reports.len(),
+                "counts": summary::counts_json(&reports),
+                "exit": exit::for_reports(&reports, drift_mode),
+            })
         );
+    } else if quiet {
+        let failed: Vec<_> = reports
+            .iter()
+            .filter(|r| r.error.is_some())
+            .cloned()
+            .collect();
+        report::out::stdout(&summary::details(&failed, tty, show_diffs));
+        if show_diffs {
+            let changes: Vec<_> = reports
+                .iter()
+                .filter(|r| r.error.is_none())
+                .cloned()
+                .collect();
+            report::out::stdout(&summary::details(&changes, tty, true));
+        }
+        outln!("{}", summary::counts(&reports));
     } else {
-        print!("{}", summary::details(&reports, tty, true));
-        print!("{}", summary::table(&reports));
+        report::out::stdout(&summary::details(&reports, tty, true));
+        report::out::stdout(&summary::table(&reports));
     }
     Ok((exit::for_reports(&reports, drift_mode), reports))
 }
@@ -509,7 +662,16 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
     }
     let prepared = prepare(project, &a.target, serial, max_fail)?;
     let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
-    let (code, reports) = run_fleet(prepared, &a.target, mode, "apply", false, Task::Plan).await?;
+    let (code, reports) = run_fleet(
+        prepared,
+        &a.target,
+        mode,
+        "apply",
+        false,
+        Task::Plan,
+        a.diff,
+    )
+    .await?;
     if let Some(path) = &a.save {
         let mut hosts = std::collections::BTreeMap::new();
         for r in &reports {
@@ -517,7 +679,7 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
                 Some(h) => {
                     hosts.insert(r.host.clone(), h);
                 }
-                None => eprintln!(
+                None => errln!(
                     "review: {} is not part of the saved review ({})",
                     r.host,
                     r.outcome.word()
@@ -541,7 +703,7 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
             hosts,
         };
         review::save(path, &saved).map_err(BadInput)?;
-        eprintln!(
+        errln!(
             "review saved to {} ({} hosts); apply it with: wsdeploy apply --reviewed {}",
             path.display(),
             saved.hosts.len(),
@@ -579,7 +741,7 @@ async fn apply_reviewed(
             }
         });
     for host in &skipped {
-        eprintln!("review: {host} was not part of the review: not applied");
+        errln!("review: {host} was not part of the review: not applied");
     }
     if prepared.hosts.is_empty() {
         return Err(BadInput(format!(
@@ -587,7 +749,16 @@ async fn apply_reviewed(
             path.display()
         )));
     }
-    let (code, _) = run_fleet(prepared, &target, Mode::Apply, "apply", false, Task::Plan).await?;
+    let (code, _) = run_fleet(
+        prepared,
+        &target,
+        Mode::Apply,
+        "apply",
+        false,
+        Task::Plan,
+        a.diff,
+    )
+    .await?;
     Ok(if skipped.is_empty() {
         code
     } else {
@@ -598,15 +769,15 @@ async fn apply_reviewed(
 async fn drift(project: &Path, d: &DriftArgs) -> Result<u8, BadInput> {
     let prepared = prepare(project, &d.target, None, None)?;
     if d.repair {
-        run_and_report(prepared, &d.target, Mode::Apply, "repair", false).await
+        run_and_report(prepared, &d.target, Mode::Apply, "repair", false, d.diff).await
     } else {
-        run_and_report(prepared, &d.target, Mode::DryRun, "drift", true).await
+        run_and_report(prepared, &d.target, Mode::DryRun, "drift", true, d.diff).await
     }
 }
 
 async fn verify(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     let prepared = prepare(project, t, None, None)?;
-    run_and_report(prepared, t, Mode::Verify, "verify", false).await
+    run_and_report(prepared, t, Mode::Verify, "verify", false, false).await
 }
 
 fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
@@ -666,6 +837,17 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
         extra.push("--known-hosts".to_owned());
         extra.push(k.display().to_string());
     }
+    if let Some(f) = s.target.forks {
+        extra.push("--forks".to_owned());
+        extra.push(f.to_string());
+    }
+    if let Some(c) = s.target.connect_timeout {
+        extra.push("--connect-timeout".to_owned());
+        extra.push(c.to_string());
+    }
+    if s.target.accept_new_host_keys {
+        extra.push("--accept-new-host-keys".to_owned());
+    }
     let plan = s.target.plan.as_ref().map(|p| p.display().to_string());
     let units = crate::schedule::render(&crate::schedule::ScheduleSpec {
         binary: &binary,
@@ -686,27 +868,29 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
                     path.display()
                 ))
             })?;
-            println!("wrote {}", path.display());
+            outln!("wrote {}", path.display());
         }
-        println!(
+        outln!(
             "enable it with: systemctl daemon-reload && systemctl enable --now {}.timer",
             units.name
         );
     } else {
-        println!(
+        outln!(
             "# /etc/systemd/system/{}.service\n{}",
-            units.name, units.service
+            units.name,
+            units.service
         );
-        println!(
+        outln!(
             "# /etc/systemd/system/{}.timer\n{}",
-            units.name, units.timer
+            units.name,
+            units.timer
         );
         match &units.cron {
-            Some(line) => println!(
+            Some(line) => outln!(
                 "# or, without systemd, in /etc/cron.d/{}:\n{line}",
                 units.name
             ),
-            None => println!(
+            None => outln!(
                 "# no cron line: an interval of {minutes} minutes does not fit cron's fields"
             ),
         }
@@ -730,6 +914,7 @@ async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
         "rollback",
         false,
         Task::Rollback(date),
+        r.diff,
     )
     .await?
     .0)
@@ -737,9 +922,15 @@ async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
 
 async fn backups(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     let prepared = prepare(project, t, None, None)?;
-    Ok(
-        run_fleet(prepared, t, Mode::DryRun, "backups", false, Task::Backups)
-            .await?
-            .0,
+    Ok(run_fleet(
+        prepared,
+        t,
+        Mode::DryRun,
+        "backups",
+        false,
+        Task::Backups,
+        false,
     )
+    .await?
+    .0)
 }

@@ -84,7 +84,10 @@ pub enum InventoryError {
     UnsupportedConnection { host: String, value: String },
 
     /// `ansible_become_method` names something other than sudo.
-    #[error("host `{host}`: ansible_become_method `{value}` is not supported; only `sudo` is")]
+    #[error(
+        "host `{host}`: ansible_become_method `{value}` is not supported; only `sudo` is{}",
+        become_method_hint(value)
+    )]
     UnsupportedBecomeMethod { host: String, value: String },
 
     /// A `--limit` term matched no host at all.
@@ -121,5 +124,14 @@ fn unmatched_term_suffix(limit: &str, term: &str) -> String {
         String::new()
     } else {
         format!(" (nothing matches '{term}')")
+    }
+}
+
+/// Why `su` in particular is refused.
+fn become_method_hint(value: &str) -> &'static str {
+    if value == "su" {
+        " (su reads its password from a terminal, never from stdin; give the user a sudo rule instead, with or without NOPASSWD: wsdeploy passes the become password to `sudo -S` on stdin)"
+    } else {
+        ""
     }
 }

@@ -27,7 +27,7 @@ mod yaml;
 pub use build::VarsFile;
 pub use connection::{
     BecomeMethod, Connection, ConnectionKind, DEFAULT_BECOME_USER, DEFAULT_SSH_PORT,
-    connection_from_vars,
+    HONOURED_VARIABLES, connection_from_vars,
 };
 pub use error::{EXTRA_VARS_FORMS, InventoryError};
 pub use extra_vars::{is_variable_name, parse_extra_vars_with};

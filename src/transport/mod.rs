@@ -2,10 +2,12 @@
 //! `ansible_connection: local` and pull mode). The engine only sees [`Transport`].
 //!
 //! Every command is one string run by a POSIX shell on the host; with `become`, it is
-//! wrapped in `sudo -n` by `remote::wrap_become`.
+//! wrapped in `sudo -n` by `remote::wrap_command` (scripts: `remote::script_runner`).
 
 pub mod local;
+pub mod secret;
 pub mod ssh;
+pub mod ssh_config;
 
 use std::pin::Pin;
 use std::time::Duration;

@@ -65,6 +65,9 @@ impl Sshd {
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
             max_channels: 10,
+            jumps: Vec::new(),
+            identities_only: false,
+            password: None,
         }
     }
 

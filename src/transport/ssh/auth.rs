@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 
 use super::SshTarget;
 use super::error::SshError;
+use crate::transport::secret::Secret;
 
 /// Environment variable holding the passphrase of encrypted key files.
 pub const PASSPHRASE_ENV: &str = "WSDEPLOY_KEY_PASSPHRASE";
@@ -38,6 +39,7 @@ enum Source {
     KeyFile(PathBuf),
     Agent { announce_missing: bool },
     DefaultKeyFiles,
+    Password,
 }
 
 /// A key file that could be used, or why it could not.
@@ -76,6 +78,10 @@ pub(super) async fn authenticate<H: Handler>(
                 session.try_agent(announce_missing, &mut tried).await?
             }
             Source::DefaultKeyFiles => session.try_default_key_files(&mut tried).await?,
+            Source::Password => match &target.password {
+                Some(password) => session.try_password(password, &mut tried).await?,
+                None => Attempt::Rejected,
+            },
         };
         match outcome {
             Attempt::Accepted => return Ok(()),
@@ -97,14 +103,19 @@ pub(super) async fn authenticate<H: Handler>(
     })
 }
 
+/// Keys first (files, agent; with `IdentitiesOnly` never the agent), the password last.
 fn sources(target: &SshTarget) -> Vec<Source> {
-    if target.key_files.is_empty() {
-        vec![
-            Source::Agent {
-                announce_missing: true,
-            },
-            Source::DefaultKeyFiles,
-        ]
+    let mut sources = if target.key_files.is_empty() {
+        if target.identities_only {
+            vec![Source::DefaultKeyFiles]
+        } else {
+            vec![
+                Source::Agent {
+                    announce_missing: target.password.is_none(),
+                },
+                Source::DefaultKeyFiles,
+            ]
+        }
     } else {
         let mut sources: Vec<Source> = target
             .key_files
@@ -112,11 +123,17 @@ fn sources(target: &SshTarget) -> Vec<Source> {
             .cloned()
             .map(Source::KeyFile)
             .collect();
-        sources.push(Source::Agent {
-            announce_missing: false,
-        });
+        if !target.identities_only {
+            sources.push(Source::Agent {
+                announce_missing: false,
+            });
+        }
         sources
+    };
+    if target.password.is_some() {
+        sources.push(Source::Password);
     }
+    sources
 }
 
 struct AuthSession<'a, H: Handler> {
@@ -253,6 +270,22 @@ impl<H: Handler> AuthSession<'_, H> {
             }
         }
         Ok(Attempt::Rejected)
+    }
+
+    async fn try_password(
+        &mut self,
+        password: &Secret,
+        tried: &mut Vec<String>,
+    ) -> Result<Attempt, SshError> {
+        tried.push("password".to_owned());
+        let request = self
+            .handle
+            .authenticate_password(self.user.clone(), password.expose());
+        match tokio::time::timeout(self.timeout, request).await {
+            Err(_) => Err(self.timed_out()),
+            Ok(Ok(result)) => Ok(attempt_from(&result)),
+            Ok(Err(error)) => Ok(Attempt::ConnectionClosed(error.to_string())),
+        }
     }
 
     async fn rsa_hash(&mut self) -> Result<Option<HashAlg>, SshError> {

@@ -118,6 +118,20 @@ pub enum SshError {
         destination: String,
         detail: String,
     },
+
+    #[error("jump host {hop}: {source}")]
+    Hop {
+        hop: String,
+        #[source]
+        source: Box<SshError>,
+    },
+
+    #[error("cannot reach {destination} through jump host {via}: {detail}")]
+    JumpTunnel {
+        via: String,
+        destination: String,
+        detail: String,
+    },
 }
 
 impl SshError {
@@ -130,7 +144,9 @@ impl SshError {
             | Self::Timeout { .. }
             | Self::Connect { .. }
             | Self::Handshake { .. }
-            | Self::Disconnected { .. } => SshErrorKind::Connect,
+            | Self::Disconnected { .. }
+            | Self::JumpTunnel { .. } => SshErrorKind::Connect,
+            Self::Hop { source, .. } => source.kind(),
             Self::HostKeyUnknown { .. } => SshErrorKind::HostKeyUnknown,
             Self::HostKeyChanged { .. } | Self::HostKeyRevoked { .. } => {
                 SshErrorKind::HostKeyChanged
