@@ -201,6 +201,16 @@ fn the_format_is_found_by_content() {
         names(&load(dir.path(), &["ini-inventory"]).expect("ini")),
         ["i1"]
     );
+    write(
+        dir.path(),
+        "aws.yml",
+        "plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n",
+    );
+    let error = load(dir.path(), &["aws.yml"]).expect_err("plugin config");
+    assert!(
+        error.contains("aws.yml line 1 column 1: this is the configuration of Ansible's `amazon.aws.aws_ec2` inventory plugin, which wsdeploy does not provide"),
+        "{error}"
+    );
     let error = load(dir.path(), &["broken"]).expect_err("broken YAML");
     assert!(
         error.contains("broken line 3 column 9: unclosed bracket"),

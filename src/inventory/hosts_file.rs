@@ -175,6 +175,16 @@ pub(crate) fn read_yaml_root(
         NodeValue::Map(entries) => {
             for (key, value) in entries {
                 let name = source.key_text(key)?;
+                if name == "plugin"
+                    && let NodeValue::Str(plugin) = &value.value
+                {
+                    return Err(source.error_at_node(
+                        key,
+                        format!(
+                            "this is the configuration of Ansible's `{plugin}` inventory plugin, which wsdeploy does not provide; wsdeploy reads YAML and INI inventories, inventory scripts and host lists (docs/inventories.md)"
+                        ),
+                    ));
+                }
                 read_group(source, draft, &name, key, value)?;
             }
             Ok(())
