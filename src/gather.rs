@@ -72,7 +72,7 @@ pub enum GatherError {
 /// Transport failure, or output that does not follow the protocol.
 pub async fn gather(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     files: &[String],
     dumps: &[String],
     cache: remote::DumpCache,
@@ -97,7 +97,7 @@ pub async fn gather(
 
 async fn gather_once(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     files: &[String],
     dumps: &[String],
     cache: remote::DumpCache,

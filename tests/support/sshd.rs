@@ -68,6 +68,7 @@ impl Sshd {
             jumps: Vec::new(),
             identities_only: false,
             password: None,
+            become_password: None,
         }
     }
 
