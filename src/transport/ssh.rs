@@ -560,6 +560,10 @@ fn client_config(known_text: &str, target: &SshTarget) -> client::Config {
         order.extend(rest);
         preferred.key = order.into();
     }
+    // With a CA for this host, ask for a host certificate first (as OpenSSH does).
+    if !known_hosts::cert_authorities(known_text, &target.host, target.port).is_empty() {
+        preferred.host_key_certificates = preferred.key.clone();
+    }
     client::Config {
         keepalive_interval: Some(KEEPALIVE_INTERVAL),
         keepalive_max: KEEPALIVE_MAX,
