@@ -116,9 +116,10 @@ async fn gather_once(
             .await?
     };
     if !out.success() {
+        let output = out.combined();
         return Err(GatherError::Script {
             status: out.status_text(),
-            output: out.combined(),
+            output: format!("{output}{}", remote::sudo_hint(&output)),
         });
     }
     parse(&out.stdout, &boundary, files, dumps)

@@ -68,6 +68,21 @@ fn sudo_runner(inner: &str, elevation: &Become) -> String {
     format!("sh -c {}", quote(&script))
 }
 
+/// What to do about a sudo failure in a command's output (empty when there is none).
+#[must_use]
+pub fn sudo_hint(output: &str) -> &'static str {
+    if output.contains("sudo: a password is required") {
+        "\nhint: sudo wants a password here: pass -K, set WSDEPLOY_BECOME_PASSWORD, or set ansible_become_password (for instance in a vault file)"
+    } else if output.contains("incorrect password attempt") || output.contains("Sorry, try again") {
+        "\nhint: sudo refused the become password: check -K / WSDEPLOY_BECOME_PASSWORD / ansible_become_password"
+    } else if output.contains("is not in the sudoers file") || output.contains("is not allowed to")
+    {
+        "\nhint: the login user may not run this through sudo: check the host's sudoers rules and ansible_become_user"
+    } else {
+        ""
+    }
+}
+
 /// The command line that runs a script given on stdin, as `become.user` when set.
 #[must_use]
 pub fn script_runner(elevation: Option<&Become>) -> String {

@@ -187,11 +187,23 @@ fn password_login_and_a_sudo_password_on_stdin_for_a_user_without_nopasswd() {
         ],
     );
     wrong.code(1);
+    let said = format!("{}{}", wrong.stdout, wrong.stderr);
     assert!(
-        wrong.stdout.contains("sudo") || wrong.stderr.contains("sudo"),
-        "the failure names sudo:\n{}\n{}",
-        wrong.stdout,
-        wrong.stderr
+        said.contains("hint: sudo refused the become password"),
+        "the failure says what to fix:\n{said}"
+    );
+    assert_eq!(lab.config_sums(1), before, "nothing changed");
+
+    // No become password at all: `sudo -n` refuses, and the hint names -K.
+    let none = wsdeploy(
+        &["apply", "-i", &from_env, "--known-hosts", &kh],
+        &[("WSDEPLOY_SSH_PASSWORD", LOGIN_PASSWORD)],
+    );
+    none.code(1);
+    let said = format!("{}{}", none.stdout, none.stderr);
+    assert!(
+        said.contains("hint: sudo wants a password here: pass -K"),
+        "the failure says what to fix:\n{said}"
     );
     assert_eq!(lab.config_sums(1), before, "nothing changed");
 

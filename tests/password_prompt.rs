@@ -92,7 +92,10 @@ fn ask_pass_offers_the_typed_password_to_sshd_and_never_shows_it() {
         transcript.contains(&format!("(tried: key {}, password)", stranger.display())),
         "{transcript}"
     );
-    assert!(!transcript.contains(TYPED), "the password was shown:\n{transcript}");
+    assert!(
+        !transcript.contains(TYPED),
+        "the password was shown:\n{transcript}"
+    );
 }
 
 #[test]
@@ -115,8 +118,13 @@ fn ask_become_pass_reads_the_terminal_before_any_host_is_contacted() {
     assert_eq!(code, 3, "{transcript}");
     assert!(transcript.contains("BECOME password:"), "{transcript}");
     assert!(
-        transcript.contains("host `box`: a become password with ansible_connection local is not supported"),
+        transcript.contains(
+            "host `box`: a become password with ansible_connection local is not supported"
+        ),
         "{transcript}"
     );
-    assert!(!transcript.contains(TYPED), "the password was shown:\n{transcript}");
+    assert!(
+        !transcript.contains(TYPED),
+        "the password was shown:\n{transcript}"
+    );
 }
