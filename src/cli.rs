@@ -430,22 +430,15 @@ fn prepare(
         let connection = inventory::connection_from_vars(host.name(), &vars)
             .map_err(|e| BadInput(e.to_string()))?;
         reach::note_ignored_variables(host.name(), &vars, &mut warnings);
-        let ssh = match connection.kind {
+        let mut ssh = match connection.kind {
             inventory::ConnectionKind::Local => None,
             inventory::ConnectionKind::Ssh => Some(
                 reach::ssh_target(host.name(), &connection, &reach, &mut warnings)
                     .map_err(BadInput)?,
             ),
         };
-        let become_user = if connection.become_ {
-            let user = connection
-                .become_user
-                .clone()
-                .unwrap_or_else(|| "root".to_owned());
-            (connection.user.as_deref() != Some(user.as_str())).then_some(user)
-        } else {
-            None
-        };
+        let become_user =
+            reach::elevation(host.name(), &connection, ssh.as_mut(), &reach).map_err(BadInput)?;
         let nginx_dump = plans.iter().find_map(|p| p.nginx_dump.clone());
         hosts.push(FleetHost {
             job: HostJob {

@@ -67,7 +67,8 @@ pub enum Task {
 pub struct HostJob {
     pub host: String,
     pub plans: Vec<HostPlan>,
-    pub become_user: Option<String>,
+    /// `become`: whose rights commands run with (`None`: the login user).
+    pub become_user: Option<remote::Become>,
     /// Command printing the effective nginx config (`nginx -T`), when a step edits nginx.
     pub nginx_dump: Option<String>,
     /// For `apply --reviewed`: the change that was reviewed for this host.
@@ -274,8 +275,8 @@ fn failure(step: Option<&Step>, message: String) -> Failure {
 }
 
 impl Host<'_> {
-    fn become_user(&self) -> Option<&str> {
-        self.job.become_user.as_deref()
+    fn become_user(&self) -> Option<&remote::Become> {
+        self.job.become_user.as_ref()
     }
 
     fn phase(&self, phase: &str) {
@@ -743,7 +744,7 @@ impl Host<'_> {
                 Action::Command(c) => {
                     let out = self
                         .transport
-                        .exec(&remote::wrap_command(&c.run, self.become_user()), None)
+                        .run(&remote::plan_command(&c.run, self.become_user()))
                         .await
                         .map_err(|e| failure(Some(step), e.to_string()))?;
                     if c.expect_exit.contains(&out.code()) {
@@ -1142,7 +1143,7 @@ impl Host<'_> {
                 }
                 let out = self
                     .transport
-                    .exec(&remote::wrap_command(&c.run, self.become_user()), None)
+                    .run(&remote::plan_command(&c.run, self.become_user()))
                     .await;
                 match out {
                     Ok(o) if c.expect_exit.contains(&o.code()) => {
@@ -1288,7 +1289,7 @@ impl Host<'_> {
             };
             let out = self
                 .transport
-                .exec(&remote::wrap_command(&run, self.become_user()), None)
+                .run(&remote::plan_command(&run, self.become_user()))
                 .await;
             match out {
                 Ok(o) if o.success() => self.note(format!("recovery: re-ran `{}`", command.run)),

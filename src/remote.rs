@@ -123,21 +123,88 @@ pub fn quote(s: &str) -> String {
     out
 }
 
-/// The command line that runs a script given on stdin, as root when `become` is set.
+/// Whose rights commands run with on the host (`become`) and whether sudo needs a
+/// password. The password itself never appears here: the transport sends it as the first
+/// line of every command's stdin (see `SshTarget::become_password`), where the runners
+/// below read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Become {
+    pub user: String,
+    pub password: bool,
+}
+
+/// A command line and the bytes to send on its stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub line: String,
+    pub input: Vec<u8>,
+}
+
+/// Runs the shell text it reads on stdin, with an empty stdin of its own (like `sh -c`).
+const EVAL_STDIN: &str = "sh -c 'eval \"$(cat)\"'";
+
+/// `inner` (a command line) run as `become.user` through sudo, which never prompts on a
+/// terminal. With a password: the first stdin line is the password; it is handed to
+/// `sudo -S` only when sudo asks for one (with `NOPASSWD` or a cached timestamp the line
+/// is dropped, so it can never reach the command), on sudo's stdin, never in argv.
+fn sudo_runner(inner: &str, elevation: &Become) -> String {
+    let user = quote(&elevation.user);
+    if !elevation.password {
+        return format!("sudo -n -u {user} -- {inner}");
+    }
+    let script = format!(
+        "IFS= read -r wsd_p\n\
+         if sudo -n -u {user} -- true 2>/dev/null; then wsd_p=; exec sudo -n -u {user} -- {inner}; fi\n\
+         {{ printf '%s\\n' \"$wsd_p\"; wsd_p=; exec cat; }} | sudo -S -p '' -u {user} -- {inner}\n"
+    );
+    format!("sh -c {}", quote(&script))
+}
+
+/// What to do about a sudo failure in a command's output (empty when there is none).
 #[must_use]
-pub fn script_runner(become_user: Option<&str>) -> String {
-    match become_user {
-        Some(user) => format!("sudo -n -u {} -- sh -s", quote(user)),
+pub fn sudo_hint(output: &str) -> &'static str {
+    if output.contains("sudo: a password is required") {
+        "\nhint: sudo wants a password here: pass -K, set WSDEPLOY_BECOME_PASSWORD, or set ansible_become_password (for instance in a vault file)"
+    } else if output.contains("incorrect password attempt") || output.contains("Sorry, try again") {
+        "\nhint: sudo refused the become password: check -K / WSDEPLOY_BECOME_PASSWORD / ansible_become_password"
+    } else if output.contains("is not in the sudoers file") || output.contains("is not allowed to")
+    {
+        "\nhint: the login user may not run this through sudo: check the host's sudoers rules and ansible_become_user"
+    } else {
+        ""
+    }
+}
+
+/// The command line that runs a script given on stdin, as `become.user` when set.
+#[must_use]
+pub fn script_runner(elevation: Option<&Become>) -> String {
+    match elevation {
+        Some(elevation) => sudo_runner("sh -s", elevation),
         None => "sh -s".to_owned(),
     }
 }
 
-/// Wraps a one-line command for `become` (the command itself is quoted as one argument).
+/// Wraps one of wsdeploy's own scripts (no secret in it: paths, the lock holder) for
+/// `become`, on the command line (one round trip less than stdin on the hot path).
 #[must_use]
-pub fn wrap_command(command: &str, become_user: Option<&str>) -> String {
-    match become_user {
-        Some(user) => format!("sudo -n -u {} -- sh -c {}", quote(user), quote(command)),
-        None => format!("sh -c {}", quote(command)),
+pub fn wrap_command(command: &str, elevation: Option<&Become>) -> String {
+    let inner = format!("sh -c {}", quote(command));
+    match elevation {
+        Some(elevation) => sudo_runner(&inner, elevation),
+        None => inner,
+    }
+}
+
+/// A plan's command (it may hold secrets): the text goes on stdin, so neither `ps` nor
+/// sudo's log (`COMMAND=`) ever shows it; the command itself gets an empty stdin.
+#[must_use]
+pub fn plan_command(command: &str, elevation: Option<&Become>) -> Invocation {
+    Invocation {
+        line: match elevation {
+            Some(elevation) => sudo_runner(EVAL_STDIN, elevation),
+            None => EVAL_STDIN.to_owned(),
+        },
+        input: command.as_bytes().to_vec(),
     }
 }
 
@@ -374,8 +441,8 @@ const _: () = assert!(LOCK_GIVE_UP.as_secs() >= 3 * LOCK_HEARTBEAT_INTERVAL.as_s
 /// and [`LOCK_HEARTBEAT`] arrives at least every [`LOCK_GIVE_UP`].
 /// Prints `WSD-LOCKED` once held, or `WSD-BUSY <holder>` and exits 75.
 #[must_use]
-pub fn lock_command(holder: &str, become_user: Option<&str>) -> String {
-    lock_command_in(STATE_DIR, holder, become_user)
+pub fn lock_command(holder: &str, elevation: Option<&Become>) -> String {
+    lock_command_in(STATE_DIR, holder, elevation)
 }
 
 /// [`lock_command`] with the lock (`<dir>/lock`, `<dir>/lock.holder`) in `dir`.
@@ -384,7 +451,7 @@ pub fn lock_command(holder: &str, become_user: Option<&str>) -> String {
 /// read bounded by `timeout`: EOF, a byte other than the heartbeat, or
 /// [`LOCK_GIVE_UP`] of silence ends it, and with it the `flock`.
 #[must_use]
-pub fn lock_command_in(dir: &str, holder: &str, become_user: Option<&str>) -> String {
+pub fn lock_command_in(dir: &str, holder: &str, elevation: Option<&Become>) -> String {
     let give_up = LOCK_GIVE_UP.as_secs();
     let script = format!(
         "d={dir}\n\
@@ -396,7 +463,7 @@ pub fn lock_command_in(dir: &str, holder: &str, become_user: Option<&str>) -> St
         dir = quote(dir),
         holder = quote(holder)
     );
-    wrap_command(&script, become_user)
+    wrap_command(&script, elevation)
 }
 
 /// One file the transaction will replace.
@@ -711,11 +778,12 @@ pub fn restore_script(run_id: &str, files: &[crate::journal::JournalFile]) -> St
 }
 
 /// Runs a plan command, first recording in the journal that it started (so an
-/// interrupted run knows which reload/restart to repeat when it is rolled back).
+/// interrupted run knows which reload/restart to repeat when it is rolled back). The
+/// script travels on stdin and the command is `eval`ed, so it is in no process's argv.
 #[must_use]
 pub fn journaled_command(run_id: &str, index: usize, command: &str) -> String {
     format!(
-        "printf '%s\\n' {index} >> {}/ran || exit 1\nexec sh -c {}\n",
+        "printf '%s\\n' {index} >> {}/ran || exit 1\neval {}\n",
         quote(&journal_dir(run_id)),
         quote(command)
     )
@@ -769,6 +837,51 @@ pub fn list_backups_script(files: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plan_commands_travel_on_stdin_and_never_in_the_command_line() {
+        let secret_command = "curl -H 'Authorization: Bearer s3cr3t' http://x";
+        for elevation in [
+            None,
+            Some(Become {
+                user: "root".to_owned(),
+                password: false,
+            }),
+            Some(Become {
+                user: "root".to_owned(),
+                password: true,
+            }),
+        ] {
+            let invocation = plan_command(secret_command, elevation.as_ref());
+            assert!(!invocation.line.contains("s3cr3t"), "{}", invocation.line);
+            assert_eq!(invocation.input, secret_command.as_bytes());
+        }
+        let journaled = journaled_command("r1", 2, secret_command);
+        assert!(
+            journaled.ends_with(&format!("\neval {}\n", quote(secret_command))),
+            "{journaled}"
+        );
+    }
+
+    #[test]
+    fn sudo_gets_the_password_on_stdin_only_when_it_asks() {
+        let with_password = Become {
+            user: "odoo".to_owned(),
+            password: true,
+        };
+        let runner = script_runner(Some(&with_password));
+        assert!(runner.starts_with("sh -c 'IFS= read -r wsd_p"), "{runner}");
+        let script = "IFS= read -r wsd_p\n\
+             if sudo -n -u 'odoo' -- true 2>/dev/null; then wsd_p=; exec sudo -n -u 'odoo' -- sh -s; fi\n\
+             { printf '%s\\n' \"$wsd_p\"; wsd_p=; exec cat; } | sudo -S -p '' -u 'odoo' -- sh -s\n";
+        assert_eq!(runner, format!("sh -c {}", quote(script)));
+        let without = Become {
+            user: "odoo".to_owned(),
+            password: false,
+        };
+        assert_eq!(script_runner(Some(&without)), "sudo -n -u 'odoo' -- sh -s");
+        assert_eq!(script_runner(None), "sh -s");
+    }
 
     #[test]
     fn quote_survives_hostile_values() {
