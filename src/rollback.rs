@@ -210,6 +210,7 @@ fn restore_job(
                 .flat_map(|p| p.secret_values.clone())
                 .collect(),
             nginx_dump: None,
+            skipped: Vec::new(),
         }],
         become_user: job.become_user.clone(),
         nginx_dump: None,

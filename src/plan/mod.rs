@@ -9,5 +9,5 @@ pub mod step;
 pub use load::{Plan, PlanError, Play, StepDef, StepKind, load};
 pub use render::{HostPlan, RenderError, merge_vars, render_play};
 pub use step::{
-    Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Step,
+    Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
 };

@@ -50,6 +50,10 @@ pub struct StepSpec {
     /// A `command` runs only if one of these steps changed something in this run.
     #[serde(default)]
     pub if_changed: Vec<String>,
+    /// Run the step only for hosts where this MiniJinja expression is true (a list: all of
+    /// them), e.g. `app_kind == "odoo"` or `tls_cert is defined`. A false condition skips
+    /// the step and the report says so.
+    pub when: Option<When>,
     pub nginx: Option<NginxSpec>,
     pub ini: Option<IniSpec>,
     pub json: Option<JsonSpec>,
@@ -66,6 +70,25 @@ pub struct StepSpec {
     pub retries: Option<u32>,
     /// Seconds between `verify` attempts (default 1).
     pub delay: Option<f64>,
+}
+
+/// A `when:` condition: one expression, or a list that must all be true.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum When {
+    One(String),
+    All(Vec<String>),
+}
+
+impl When {
+    /// The expressions, in order.
+    #[must_use]
+    pub fn expressions(&self) -> Vec<&str> {
+        match self {
+            Self::One(e) => vec![e.as_str()],
+            Self::All(list) => list.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// Ensure nginx directives/blocks exist exactly once in a context of a file.
@@ -114,7 +137,11 @@ pub struct JsonSpec {
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
     pub path: String,
-    pub content: String,
+    /// The whole content (a template). Exactly one of `content` and `content_from`.
+    pub content: Option<String>,
+    /// A template file holding the content, relative to the plan file
+    /// (`templates/site.conf.j2`); read when the plan is loaded.
+    pub content_from: Option<String>,
     /// Octal mode for a file that does not exist yet, as a string (`"0644"`).
     pub mode: Option<String>,
 }
