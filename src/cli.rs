@@ -56,6 +56,8 @@ pub enum Command {
     /// Check plans offline (syntax, step kinds, references, templates; variables with -i): exit 0 or 3.
     #[command(alias = "lint")]
     Validate(ValidateArgs),
+    /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
+    Schema,
 }
 
 /// `validate` arguments.
@@ -216,6 +218,10 @@ pub async fn main(cli: Cli) -> u8 {
             v.limit.as_deref(),
         )
         .map_err(BadInput),
+        Command::Schema => {
+            report::out::stdout(&plan::schema::plan_schema());
+            Ok(exit::OK)
+        }
     };
     match result {
         Ok(code) => code,

@@ -432,7 +432,10 @@ mod tests {
 
     #[test]
     fn guards_are_recognised() {
-        assert!(guarded("{% if cert is defined %}{{ cert }}{% endif %}", "cert"));
+        assert!(guarded(
+            "{% if cert is defined %}{{ cert }}{% endif %}",
+            "cert"
+        ));
         assert!(guarded("{{ cert | default('x') }}", "cert"));
         assert!(guarded("cert is not none", "cert"));
         assert!(!guarded("{{ cert }}", "cert"));
