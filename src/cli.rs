@@ -59,6 +59,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show the resolved inventory (`--list`: as `ansible-inventory --list` prints it).
     Inventory(InventoryArgs),
+    /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
+    Schema,
 }
 
 /// `validate` arguments.
@@ -259,6 +261,10 @@ pub async fn main(cli: Cli) -> u8 {
         )
         .map_err(BadInput),
         Command::Inventory(i) => inventory_list(&cli.project, &i),
+        Command::Schema => {
+            report::out::stdout(&plan::schema::plan_schema());
+            Ok(exit::OK)
+        }
     };
     match result {
         Ok(code) => code,

@@ -257,6 +257,21 @@ pub async fn run_host(
     host.events.send(Event::HostStarted {
         host: job.host.clone(),
     });
+    for skipped in job.plans.iter().flat_map(|p| &p.skipped) {
+        host.events.send(Event::StepDone {
+            host: job.host.clone(),
+            step: skipped.id.clone(),
+            label: skipped.label.clone(),
+            status: "skipped".to_owned(),
+            detail: skipped.reason.clone(),
+        });
+        host.report.actions.push(ActionRecord {
+            step: skipped.id.clone(),
+            label: skipped.label.clone(),
+            status: "skipped".to_owned(),
+            detail: skipped.reason.clone(),
+        });
+    }
     if let Err(Stop::Untouched(failure)) = host.run().await {
         host.report.outcome = Outcome::Failed;
         host.report.error = Some(failure);

@@ -213,6 +213,7 @@ fn restore_job(
             short_secrets: Vec::new(),
             nginx_dump: None,
             facts: None,
+            skipped: Vec::new(),
         }],
         become_user: job.become_user.clone(),
         nginx_dump: None,

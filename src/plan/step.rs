@@ -18,6 +18,18 @@ pub struct Step {
     pub action: Action,
 }
 
+/// A step whose `when:` condition is false for this host: not rendered, not run, and
+/// reported as skipped.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub id: String,
+    pub label: String,
+    /// `plans/x.yml:12`.
+    pub origin: String,
+    /// `when: app_kind == "odoo" is false`.
+    pub reason: String,
+}
+
 /// What a step does.
 #[derive(Debug, Clone)]
 pub enum Action {

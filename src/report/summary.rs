@@ -35,6 +35,18 @@ pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String 
             for a in r.actions.iter().filter(|a| a.status == "would run") {
                 let _ = writeln!(out, "   would run: {}", mask(&a.label, &r.secrets));
             }
+            for a in r
+                .actions
+                .iter()
+                .filter(|a| a.status == "skipped" && a.detail.starts_with("when: "))
+            {
+                let _ = writeln!(
+                    out,
+                    "   skipped: {} ({})",
+                    mask(&a.label, &r.secrets),
+                    mask(&a.detail, &r.secrets)
+                );
+            }
         }
         for n in &r.notes {
             let _ = writeln!(out, "   note: {}", mask(n, &r.secrets));
