@@ -175,6 +175,8 @@ struct Prepared {
     plan_name: String,
     hosts: Vec<FleetHost>,
     fleet: FleetOptions,
+    /// sha256 of every plan file the plays came from (`path sha256` lines, sorted).
+    plan_files: String,
 }
 
 fn prepare(
@@ -202,6 +204,20 @@ fn prepare(
         None => project.join("plans/site.yml"),
     };
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
+    let mut files: Vec<&Path> = plan.plays.iter().map(|p| p.file.as_path()).collect();
+    files.push(&plan_path);
+    files.sort();
+    files.dedup();
+    let mut plan_files = String::new();
+    for file in files {
+        let bytes = std::fs::read(file)
+            .map_err(|e| BadInput(format!("cannot read plan {}: {e}", file.display())))?;
+        plan_files.push_str(&format!(
+            "{} {}\n",
+            file.display(),
+            journal::sha256_hex(&bytes)
+        ));
+    }
     let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
     for play in &plan.plays {
         let selected = inv
@@ -285,6 +301,7 @@ fn prepare(
     });
     Ok(Prepared {
         plan_name: plan.name,
+        plan_files,
         hosts,
         fleet: FleetOptions {
             forks: t.forks.max(1),
@@ -416,16 +433,47 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         .map(|m| parse_percent("--max-fail", m))
         .transpose()?;
     if let Some(path) = &a.reviewed {
+        let t = &a.target;
+        let mut given = Vec::new();
+        if t.inventory.is_some() {
+            given.push("-i");
+        }
+        if t.plan.is_some() {
+            given.push("PLAN");
+        }
+        if !t.extra_vars.is_empty() {
+            given.push("-e");
+        }
+        if t.limit.is_some() {
+            given.push("--limit");
+        }
+        if !given.is_empty() {
+            return Err(BadInput(format!(
+                "--reviewed applies exactly what the review names (its inventory, plan, -e and --limit): remove {} (to change them, review again with --dry-run --save)",
+                given.join(", ")
+            )));
+        }
         return apply_reviewed(project, a, path, serial, max_fail).await;
     }
     let prepared = prepare(project, &a.target, serial, max_fail)?;
+    let bindings: std::collections::BTreeMap<String, String> = prepared
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                h.job.host.clone(),
+                review::binding(&h.job, &prepared.plan_files),
+            )
+        })
+        .collect();
     let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
     let (code, reports) = run_fleet(prepared, &a.target, mode, "apply", false, Task::Plan).await?;
     if let Some(path) = &a.save {
         let mut hosts = std::collections::BTreeMap::new();
         for r in &reports {
             match review::ReviewedHost::from_report(r) {
-                Some(h) => {
+                Some(mut h) => {
+                    h.binding = bindings.get(&r.host).cloned().unwrap_or_default();
                     hosts.insert(r.host.clone(), h);
                 }
                 None => eprintln!(
@@ -470,6 +518,24 @@ async fn apply_reviewed(
     target.extra_vars.clone_from(&saved.extra_vars);
     target.limit.clone_from(&saved.limit);
     let mut prepared = prepare(project, &target, serial, max_fail)?;
+    // What runs must be what was reviewed: commands, checks, become, the dump command and
+    // the plan files, not only the files' contents.
+    let differ: Vec<String> = prepared
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let reviewed = saved.hosts.get(&h.job.host)?;
+            (reviewed.binding != review::binding(&h.job, &prepared.plan_files))
+                .then(|| h.job.host.clone())
+        })
+        .collect();
+    if !differ.is_empty() {
+        return Err(BadInput(format!(
+            "{}: the plan files, commands, checks, become or dump command for {} differ from what was reviewed: nothing was applied; review again (--dry-run --save)",
+            path.display(),
+            differ.join(", ")
+        )));
+    }
     let mut skipped = Vec::new();
     prepared
         .hosts
