@@ -582,9 +582,17 @@ impl Host<'_> {
                 }),
                 None => None,
             };
-            let backup = original
-                .as_ref()
-                .map(|_| backup_path(&file.real, self.opts.today, &effective.include_globs()));
+            let backup = original.as_ref().map(|_| {
+                backup_path(
+                    &file.real,
+                    self.opts.today,
+                    gathered
+                        .dumps
+                        .first()
+                        .map(|_| effective.include_globs())
+                        .as_deref(),
+                )
+            });
             let dump_path =
                 effective_path(&effective, &file.requested, &file.real, desired.as_deref());
             let i = buffers.len();
@@ -1320,17 +1328,36 @@ fn should_run(c: &CommandAction, deps: &[String], changed: &BTreeSet<String>) ->
     c.if_changed.is_empty() || deps.iter().any(|d| changed.contains(d))
 }
 
-/// `<file>.backup-YYYY-MM-DD` beside the file, unless an nginx include glob would load
-/// it: then under `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`.
+/// `<file>.backup-YYYY-MM-DD` beside the file, unless nginx could load it: then under
+/// `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`. With the configuration read
+/// (`include_globs` from `nginx -T`), that is when an include glob matches the name;
+/// without it (a play with no nginx step), whenever the file is in an nginx tree (a
+/// directory named `nginx*` on its path), since nothing tells what nginx includes there.
 #[must_use]
-pub fn backup_path(real: &str, today: chrono::NaiveDate, include_globs: &[String]) -> String {
+pub fn backup_path(
+    real: &str,
+    today: chrono::NaiveDate,
+    include_globs: Option<&[String]>,
+) -> String {
     let date = today.format("%Y-%m-%d");
     let beside = format!("{real}.backup-{date}");
-    if include_globs.iter().any(|g| nginx::glob_match(g, &beside)) {
+    let loadable = match include_globs {
+        Some(globs) => globs.iter().any(|g| nginx::glob_match(g, &beside)),
+        None => in_nginx_tree(real),
+    };
+    if loadable {
         format!("{}/backups/{date}{real}", remote::STATE_DIR)
     } else {
         beside
     }
+}
+
+/// Whether a directory on `path` is named like an nginx configuration tree
+/// (`/etc/nginx`, `/usr/local/nginx`, `/opt/nginx-1.24`).
+fn in_nginx_tree(path: &str) -> bool {
+    let mut dirs: Vec<&str> = path.split('/').collect();
+    dirs.pop();
+    dirs.iter().any(|d| d.starts_with("nginx"))
 }
 
 /// The pending buffers whose desired content differs from what the host has (drains
@@ -1435,16 +1462,25 @@ mod tests {
             "/etc/nginx/conf.d/*.conf".to_owned(),
         ];
         assert_eq!(
-            backup_path("/etc/nginx/nginx.conf", day, &globs),
+            backup_path("/etc/nginx/nginx.conf", day, Some(&globs)),
             "/etc/nginx/nginx.conf.backup-2025-12-31"
         );
         assert_eq!(
-            backup_path("/etc/nginx/sites-enabled/odoo", day, &globs),
+            backup_path("/etc/nginx/sites-enabled/odoo", day, Some(&globs)),
             "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/odoo"
         );
         assert_eq!(
-            backup_path("/etc/nginx/conf.d/odoo.conf", day, &globs),
+            backup_path("/etc/nginx/conf.d/odoo.conf", day, Some(&globs)),
             "/etc/nginx/conf.d/odoo.conf.backup-2025-12-31"
+        );
+        // Without the configuration: anything in an nginx tree goes to the state dir.
+        assert_eq!(
+            backup_path("/etc/nginx/sites-enabled/app", day, None),
+            "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/app"
+        );
+        assert_eq!(
+            backup_path("/etc/opticserp/odoo.conf", day, None),
+            "/etc/opticserp/odoo.conf.backup-2025-12-31"
         );
     }
 }
