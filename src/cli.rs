@@ -619,9 +619,13 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     });
     if s.install {
         let dir = s.unit_dir.as_path();
-        for (suffix, text) in [("service", &units.service), ("timer", &units.timer)] {
+        // The service holds the `-e` values, which may be secrets: root-only.
+        for (suffix, text, mode) in [
+            ("service", &units.service, 0o600),
+            ("timer", &units.timer, 0o644),
+        ] {
             let path = dir.join(format!("{}.{suffix}", units.name));
-            std::fs::write(&path, text).map_err(|e| {
+            write_with_mode(&path, text, mode).map_err(|e| {
                 BadInput(format!(
                     "cannot write {}: {e} (run as root)",
                     path.display()
@@ -653,6 +657,22 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
         }
     }
     Ok(exit::OK)
+}
+
+/// Writes `text` to `path` with exactly `mode` (also when the file existed with another).
+fn write_with_mode(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.set_len(0)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
