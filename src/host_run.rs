@@ -801,6 +801,22 @@ impl Host<'_> {
                     sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
                     backup: buffers[i].backup.clone(),
                     mode: buffers[i].original.is_some().then_some(buffers[i].new_mode),
+                    written: {
+                        let mut shas: Vec<String> = snapshots
+                            .values()
+                            .filter(|(b, _)| *b == i)
+                            .map(|(_, content)| journal::sha256_hex(content.as_bytes()))
+                            .chain(
+                                buffers[i]
+                                    .desired
+                                    .as_deref()
+                                    .map(|d| journal::sha256_hex(d.as_bytes())),
+                            )
+                            .collect();
+                        shas.sort();
+                        shas.dedup();
+                        shas
+                    },
                 })
                 .collect(),
             commands,
@@ -895,14 +911,7 @@ impl Host<'_> {
         let mut error: Option<Failure> = if out.success() {
             None
         } else {
-            Some(failure(
-                None,
-                format!(
-                    "writing files failed ({}): {}",
-                    out.status_text(),
-                    out.combined().trim()
-                ),
-            ))
+            Some(failure(None, write_failure(&out)))
         };
         for (position, f) in flat.iter().enumerate() {
             if error.is_some() {
@@ -1017,7 +1026,14 @@ impl Host<'_> {
             }
             Some(failure) => {
                 self.report.error = Some(failure);
-                self.rollback(flat, preflight, &manifest, &ran).await;
+                // Only the files this run did write are put back.
+                let mut written = manifest.clone();
+                written.files.retain(|f| {
+                    buffers
+                        .get(f.index)
+                        .is_some_and(|b| b.on_host != b.original)
+                });
+                self.rollback(flat, preflight, &written, &ran).await;
                 Ok(())
             }
         }
@@ -1046,14 +1062,7 @@ impl Host<'_> {
         if out.success() {
             Ok(())
         } else {
-            Err(failure(
-                None,
-                format!(
-                    "writing files failed ({}): {}",
-                    out.status_text(),
-                    out.combined().trim()
-                ),
-            ))
+            Err(failure(None, write_failure(&out)))
         }
     }
 
@@ -1149,6 +1158,17 @@ impl Host<'_> {
             .map_err(|e| format!("restoring files: {e}"))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         let untouched = stdout.lines().any(|l| l == remote::NO_JOURNAL_MARKER);
+        let foreign: Vec<&str> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("WSD-RESTORE-SKIPPED "))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(format!(
+                "{} changed after this run wrote it (someone else edited it): left as it is, not restored; its pre-run bytes are in {}/runs/{run_id}/pre (see manifest.json there)",
+                foreign.join(", "),
+                remote::STATE_DIR
+            ));
+        }
         if let Some(why) = stdout
             .lines()
             .find_map(|l| l.strip_prefix(remote::UNTRUSTED_JOURNAL_MARKER))
@@ -1311,6 +1331,33 @@ async fn release(lock: Option<Child>) {
     }
 }
 
+/// Why a write script failed: a file someone else changed since it was read (never
+/// overwritten), or the script's own words.
+fn write_failure(out: &crate::transport::ExecOutput) -> String {
+    let text = out.combined();
+    let changed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("WSD-CHANGED "))
+        .collect();
+    if out.code() == remote::EXIT_CHANGED_SINCE_READ && !changed.is_empty() {
+        format!(
+            "{} changed on the host after it was read (someone else edited it): not overwritten",
+            changed.join(", ")
+        )
+    } else if out.code() == remote::EXIT_UNSAFE_PATH {
+        format!(
+            "refusing to write through a path another user could swap under root: {}",
+            unsafe_reason(&text)
+        )
+    } else {
+        format!(
+            "writing files failed ({}): {}",
+            out.status_text(),
+            text.trim()
+        )
+    }
+}
+
 /// The `WSD-UNSAFE` reasons a host script printed.
 fn unsafe_reason(output: &str) -> String {
     let reasons: Vec<&str> = output
@@ -1378,6 +1425,7 @@ fn file_contents<'a>(buffers: &'a [Buffer], due: &[usize]) -> Vec<FileContent<'a
             path: &buffers[i].real,
             content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
             new_mode: buffers[i].new_mode,
+            expected: buffers[i].on_host.as_deref().map(journal::sha256_hex),
         })
         .collect()
 }
