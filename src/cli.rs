@@ -281,6 +281,8 @@ struct Prepared {
     plan_name: String,
     hosts: Vec<FleetHost>,
     fleet: FleetOptions,
+    /// sha256 of every plan file the plays came from (`path sha256` lines, sorted).
+    plan_files: String,
 }
 
 /// Loads every `-i` with the vault passwords the command line names; prints warnings.
@@ -314,13 +316,17 @@ fn inventory_label(source: &InventorySourceArgs) -> String {
     source.inventory.join(" -i ")
 }
 
-fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
-    let plan_path = match &t.plan {
+/// The plan file a command names (default `plans/site.yml` of the project).
+fn plan_path(project: &Path, t: &TargetArgs) -> PathBuf {
+    match &t.plan {
         Some(p) if p.is_absolute() || p.exists() => p.clone(),
         Some(p) => project.join(p),
         None => project.join("plans/site.yml"),
-    };
-    plan::load(&plan_path).map_err(|e| BadInput(e.message))
+    }
+}
+
+fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
+    plan::load(&plan_path(project, t)).map_err(|e| BadInput(e.message))
 }
 
 /// `apply --list-hosts`: the hosts a run would target (every play's `hosts:` narrowed by
@@ -366,7 +372,22 @@ fn prepare(
     let vault_values = inv.vault_values().to_vec();
     let extra = inventory::parse_extra_vars(&t.extra_vars, Path::new("."))
         .map_err(|e| BadInput(e.to_string()))?;
-    let plan = load_plan(project, t)?;
+    let plan_path = plan_path(project, t);
+    let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
+    let mut files: Vec<&Path> = plan.plays.iter().map(|p| p.file.as_path()).collect();
+    files.push(&plan_path);
+    files.sort();
+    files.dedup();
+    let mut plan_files = String::new();
+    for file in files {
+        let bytes = std::fs::read(file)
+            .map_err(|e| BadInput(format!("cannot read plan {}: {e}", file.display())))?;
+        plan_files.push_str(&format!(
+            "{} {}\n",
+            file.display(),
+            journal::sha256_hex(&bytes)
+        ));
+    }
     let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
     for play in &plan.plays {
         let selected = inv
@@ -468,6 +489,7 @@ fn prepare(
     });
     Ok(Prepared {
         plan_name: plan.name,
+        plan_files,
         hosts,
         fleet: FleetOptions {
             forks: t.forks.unwrap_or(DEFAULT_FORKS).max(1),
@@ -665,6 +687,26 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         return list_hosts(project, &a.target);
     }
     if let Some(path) = &a.reviewed {
+        let t = &a.target;
+        let mut given = Vec::new();
+        if !t.source.inventory.is_empty() {
+            given.push("-i");
+        }
+        if t.plan.is_some() {
+            given.push("PLAN");
+        }
+        if !t.extra_vars.is_empty() {
+            given.push("-e");
+        }
+        if t.limit.is_some() {
+            given.push("--limit");
+        }
+        if !given.is_empty() {
+            return Err(BadInput(format!(
+                "--reviewed applies exactly what the review names (its inventory, plan, -e and --limit): remove {} (to change them, review again with --dry-run --save)",
+                given.join(", ")
+            )));
+        }
         return apply_reviewed(project, a, path, serial, max_fail).await;
     }
     if a.save.is_some() && a.target.source.inventory.len() > 1 {
@@ -674,6 +716,16 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         ));
     }
     let prepared = prepare(project, &a.target, serial, max_fail)?;
+    let bindings: std::collections::BTreeMap<String, String> = prepared
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                h.job.host.clone(),
+                review::binding(&h.job, &prepared.plan_files),
+            )
+        })
+        .collect();
     let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
     let (code, reports) = run_fleet(
         prepared,
@@ -689,7 +741,8 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         let mut hosts = std::collections::BTreeMap::new();
         for r in &reports {
             match review::ReviewedHost::from_report(r) {
-                Some(h) => {
+                Some(mut h) => {
+                    h.binding = bindings.get(&r.host).cloned().unwrap_or_default();
                     hosts.insert(r.host.clone(), h);
                 }
                 None => errln!(
@@ -740,6 +793,24 @@ async fn apply_reviewed(
     target.extra_vars.clone_from(&saved.extra_vars);
     target.limit.clone_from(&saved.limit);
     let mut prepared = prepare(project, &target, serial, max_fail)?;
+    // What runs must be what was reviewed: commands, checks, become, the dump command and
+    // the plan files, not only the files' contents.
+    let differ: Vec<String> = prepared
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let reviewed = saved.hosts.get(&h.job.host)?;
+            (reviewed.binding != review::binding(&h.job, &prepared.plan_files))
+                .then(|| h.job.host.clone())
+        })
+        .collect();
+    if !differ.is_empty() {
+        return Err(BadInput(format!(
+            "{}: the plan files, commands, checks, become or dump command for {} differ from what was reviewed: nothing was applied; review again (--dry-run --save)",
+            path.display(),
+            differ.join(", ")
+        )));
+    }
     let mut skipped = Vec::new();
     prepared
         .hosts
@@ -873,9 +944,13 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     });
     if s.install {
         let dir = s.unit_dir.as_path();
-        for (suffix, text) in [("service", &units.service), ("timer", &units.timer)] {
+        // The service holds the `-e` values, which may be secrets: root-only.
+        for (suffix, text, mode) in [
+            ("service", &units.service, 0o600),
+            ("timer", &units.timer, 0o644),
+        ] {
             let path = dir.join(format!("{}.{suffix}", units.name));
-            std::fs::write(&path, text).map_err(|e| {
+            write_with_mode(&path, text, mode).map_err(|e| {
                 BadInput(format!(
                     "cannot write {}: {e} (run as root)",
                     path.display()
@@ -909,6 +984,22 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
         }
     }
     Ok(exit::OK)
+}
+
+/// Writes `text` to `path` with exactly `mode` (also when the file existed with another).
+fn write_with_mode(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.set_len(0)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
