@@ -31,11 +31,32 @@ fn reconfigure_odoo(lab: &Lab, i: usize, settings: &[(&str, &str)]) {
     lab.wait_for(i, "curl -sf --max-time 2 http://127.0.0.1:8069/web/health");
 }
 
-/// The last `GET /websocket` line Odoo logged (the address is the one Odoo believes).
-fn last_websocket_log_line(lab: &Lab, i: usize) -> String {
+/// How many `GET /websocket` lines Odoo has logged.
+fn websocket_log_lines(lab: &Lab, i: usize) -> usize {
     lab.ok(
         i,
-        "docker logs opticserp_odoo 2>&1 | grep 'GET /websocket' | tail -n 1",
+        "docker logs opticserp_odoo 2>&1 | grep -c 'GET /websocket' || true",
+    )
+    .trim()
+    .parse()
+    .unwrap_or(0)
+}
+
+/// The first `GET /websocket` line logged after the first `seen` ones (Odoo logs a
+/// WebSocket request when it closes); its address is the one Odoo believes.
+fn next_websocket_log_line(lab: &Lab, i: usize, seen: usize) -> String {
+    lab.wait_for(
+        i,
+        &format!(
+            "test \"$(docker logs opticserp_odoo 2>&1 | grep -c 'GET /websocket')\" -gt {seen}"
+        ),
+    );
+    lab.ok(
+        i,
+        &format!(
+            "docker logs opticserp_odoo 2>&1 | grep 'GET /websocket' | sed -n '{}p'",
+            seen + 1
+        ),
     )
 }
 
@@ -91,12 +112,13 @@ fn real_odoo_prefork_field_failure_then_apply_then_bus_frames_then_in_sync() {
         .stdout_has("publish \"127.0.0.1:8069:8069\" in docker-compose.yml");
     for i in 1..=2 {
         lab.assert_healthy(i);
+        let seen = websocket_log_lines(&lab, i);
         let r = bus_roundtrip(&lab, i, &ws_url(&lab, i), &origin(&lab, i), "odoo");
         assert!(r.ok(), "host {i}: {r:?}");
         // Odoo saw this machine's address (nginx's X-Forwarded-For, applied because the
         // location sends X-Forwarded-Host), not the Docker bridge's.
         let gateway = lab.ok(i, "ip route | awk '/^default/ { print $3 }'");
-        let line = last_websocket_log_line(&lab, i);
+        let line = next_websocket_log_line(&lab, i, seen);
         assert!(
             line.contains(&format!("longpolling: {} ", gateway.trim())) && line.contains(" 101 "),
             "host {i}: Odoo did not see the client's address: {line}"
@@ -141,18 +163,20 @@ fn without_x_forwarded_host_in_the_location_odoo_sees_the_proxy_not_the_client()
         p.replace("            proxy_set_header X-Forwarded-Host $host;\n", "")
     });
     lab.wsdeploy_in(old.path(), "apply", &[]).code(0);
+    let seen = websocket_log_lines(&lab, 1);
     let r = bus_roundtrip(&lab, 1, &ws_url(&lab, 1), &origin(&lab, 1), "odoo");
     assert!(r.ok(), "{r:?}");
-    let line = last_websocket_log_line(&lab, 1);
+    let line = next_websocket_log_line(&lab, 1, seen);
     assert!(
         !line.contains(&format!("longpolling: {gateway} ")),
         "without X-Forwarded-Host Odoo 17 skips proxy_mode's fix, yet it saw the client: {line}"
     );
     // The plan: the location gets X-Forwarded-Host (only nginx reloads).
     lab.wsdeploy("apply", &[]).code(0).stdout_has("1 changed");
+    let seen = websocket_log_lines(&lab, 1);
     let r = bus_roundtrip(&lab, 1, &ws_url(&lab, 1), &origin(&lab, 1), "odoo");
     assert!(r.ok(), "{r:?}");
-    let line = last_websocket_log_line(&lab, 1);
+    let line = next_websocket_log_line(&lab, 1, seen);
     assert!(
         line.contains(&format!("longpolling: {gateway} ")),
         "Odoo did not see the client's address: {line}"
