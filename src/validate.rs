@@ -291,6 +291,7 @@ fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &m
         .keys()
         .chain(play.vars.keys())
         .map(String::as_str)
+        .chain(play.facts.iter().map(|f| f.name.as_str()))
         .collect();
     // Variables of the plan itself: syntax only (their use is checked per host).
     for (section, map) in [("defaults", &play.defaults), ("vars", &play.vars)] {
@@ -360,7 +361,12 @@ fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &m
         }
     };
     for host in hosts {
-        let vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
+        let mut vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
+        // Facts are read on the host; offline, their defaults stand for them.
+        for fact in &play.facts {
+            vars.entry(fact.name.clone())
+                .or_insert_with(|| fact.default.clone());
+        }
         let before = out.0.len();
         for (def, fields) in &fields_of {
             let location = format!("{file}:{}:{}", def.line, def.column);
