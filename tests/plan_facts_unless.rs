@@ -5,7 +5,8 @@ mod support;
 
 use support::project::Project;
 
-const INVENTORY: &str = "all:\n  children:\n    web:\n      hosts:\n        w1:\n          ansible_connection: local\n";
+const INVENTORY: &str =
+    "all:\n  children:\n    web:\n      hosts:\n        w1:\n          ansible_connection: local\n";
 
 fn project(plan: &str) -> Project {
     let p = Project::new();
