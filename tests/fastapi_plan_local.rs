@@ -101,3 +101,39 @@ fn the_rebuild_also_runs_when_the_running_backend_lacks_a_websocket_library() {
     );
     assert!(unless.contains("find_spec('websockets')"), "{unless}");
 }
+
+#[test]
+fn with_https_the_checks_speak_tls_to_nginx_with_sni_public_host() {
+    let plan = render(&[
+        ("public_host", "nodes.linkti.info"),
+        ("site_conf", "/opt/nodemon/nginx.conf"),
+        ("public_scheme", "https"),
+        ("public_port", "8080"),
+        ("check_ca_file", "/etc/wsdeploy/lab-ca.pem"),
+    ]);
+    for id in ["health_through_nginx", "websocket_handshake"] {
+        let target = match probe(&plan, id) {
+            Probe::Http { target, .. } | Probe::WebSocket { target, .. } => target,
+            Probe::Command { .. } => panic!("{id} is a command check"),
+        };
+        assert_eq!(
+            (target.host.as_str(), target.port),
+            ("127.0.0.1", 8080),
+            "{id}"
+        );
+        let tls = target
+            .tls
+            .as_ref()
+            .unwrap_or_else(|| panic!("{id}: no TLS"));
+        assert_eq!(tls.server_name, "nodes.linkti.info", "{id}");
+        assert_eq!(
+            tls.ca_file.as_deref(),
+            Some("/etc/wsdeploy/lab-ca.pem"),
+            "{id}"
+        );
+    }
+    let Probe::WebSocket { origin, .. } = probe(&plan, "websocket_handshake") else {
+        panic!("not websocket")
+    };
+    assert_eq!(origin.as_deref(), Some("https://nodes.linkti.info:8080"));
+}
