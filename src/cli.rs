@@ -66,9 +66,10 @@ pub enum Command {
 pub struct ValidateArgs {
     /// Plan files (default: every plans/*.yml of the project).
     pub plans: Vec<PathBuf>,
-    /// Also check that every variable is defined for every host of this inventory.
-    #[arg(short = 'i', long = "inventory")]
-    pub inventory: Option<String>,
+    /// Also check that every variable is defined for every host of this inventory
+    /// (`-i` as for apply, with its vault options).
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
     /// Extra variables, as for apply.
     #[arg(short = 'e', long = "extra-vars")]
     pub extra_vars: Vec<String>,
@@ -250,14 +251,7 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Rollback(r) => rollback(&cli.project, &r).await,
         Command::Backups(t) => backups(&cli.project, &t).await,
         Command::Schedule(s) => schedule(&cli.project, &s),
-        Command::Validate(v) => crate::validate::run(
-            &cli.project,
-            &v.plans,
-            v.inventory.as_deref(),
-            &v.extra_vars,
-            v.limit.as_deref(),
-        )
-        .map_err(BadInput),
+        Command::Validate(v) => validate(&cli.project, &v),
         Command::Inventory(i) => inventory_list(&cli.project, &i),
     };
     match result {
@@ -339,6 +333,22 @@ fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
         }
     }
     Ok(exit::OK)
+}
+
+fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput> {
+    let inventory = if v.source.inventory.is_empty() {
+        None
+    } else {
+        Some(load_inventory(project, &v.source)?)
+    };
+    crate::validate::run(
+        project,
+        &v.plans,
+        inventory.as_ref(),
+        &v.extra_vars,
+        v.limit.as_deref(),
+    )
+    .map_err(BadInput)
 }
 
 fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, BadInput> {
