@@ -102,8 +102,11 @@ pub struct InventoryArgs {
     #[command(flatten)]
     pub source: InventorySourceArgs,
     /// Print every group, host and merged host variables as JSON (the default).
-    #[arg(long = "list")]
+    #[arg(long = "list", conflicts_with = "host")]
     pub list: bool,
+    /// Print one host's merged variables as JSON (as `ansible-inventory --host`).
+    #[arg(long = "host")]
+    pub host: Option<String>,
 }
 
 /// Inventory, plan and variables.
@@ -352,9 +355,23 @@ fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput> {
 }
 
 fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, BadInput> {
-    let _ = i.list;
     let inv = load_inventory(project, &i.source)?;
-    let text = serde_json::to_string_pretty(&inv.to_ansible_list())
+    let listed = inv.to_ansible_list();
+    let value = match &i.host {
+        None => listed,
+        Some(name) => {
+            if inv.host(name).is_none() {
+                return Err(BadInput(format!(
+                    "--host {name}: the inventory has no such host"
+                )));
+            }
+            listed["_meta"]["hostvars"]
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({}))
+        }
+    };
+    let text = serde_json::to_string_pretty(&value)
         .map_err(|e| BadInput(format!("cannot print the inventory: {e}")))?;
     println!("{text}");
     Ok(exit::OK)

@@ -4,7 +4,7 @@
 //! host variables as `ansible-inventory --list`, an inventory Ansible cannot parse is
 //! refused, and `apply --list-hosts` targets the same hosts as `ansible PATTERN --list-hosts`.
 //!
-//! Ansible itself is the oracle: ansible-core from PyPI in the venv that `tests/run-all`
+//! Ansible itself is the oracle: ansible-core 2.19 from PyPI in the venv that `tests/run-all`
 //! creates (`WSDEPLOY_ANSIBLE_VENV`, default `/var/cache/wsdeploy-ci/ansible-venv`). Without
 //! it these tests fail, saying how to install it.
 
