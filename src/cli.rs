@@ -59,6 +59,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show the resolved inventory (`--list`: as `ansible-inventory --list` prints it).
     Inventory(InventoryArgs),
+    /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
+    Schema,
 }
 
 /// `validate` arguments.
@@ -256,6 +258,10 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Schedule(s) => schedule(&cli.project, &s),
         Command::Validate(v) => validate(&cli.project, &v),
         Command::Inventory(i) => inventory_list(&cli.project, &i),
+        Command::Schema => {
+            report::out::stdout(&plan::schema::plan_schema());
+            Ok(exit::OK)
+        }
     };
     match result {
         Ok(code) => code,
@@ -433,6 +439,20 @@ fn prepare(
     let mut reach = reach_settings(t)?;
     let mut warnings = reach::Warnings::default();
     let mut hosts = Vec::new();
+    let mut warned: std::collections::BTreeSet<(String, String)> = Default::default();
+    for (name, plans) in &per_host {
+        for plan in plans {
+            for secret in &plan.short_secrets {
+                if warned.insert((plan.play.clone(), secret.clone())) {
+                    eprintln!(
+                        "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
+                        plan.play,
+                        report::MIN_SECRET_LEN
+                    );
+                }
+            }
+        }
+    }
     for (name, plans) in per_host {
         let host = inv
             .hosts()
@@ -443,22 +463,15 @@ fn prepare(
         let connection = inventory::connection_from_vars(host.name(), &vars)
             .map_err(|e| BadInput(e.to_string()))?;
         reach::note_ignored_variables(host.name(), &vars, &mut warnings);
-        let ssh = match connection.kind {
+        let mut ssh = match connection.kind {
             inventory::ConnectionKind::Local => None,
             inventory::ConnectionKind::Ssh => Some(
                 reach::ssh_target(host.name(), &connection, &reach, &mut warnings)
                     .map_err(BadInput)?,
             ),
         };
-        let become_user = if connection.become_ {
-            let user = connection
-                .become_user
-                .clone()
-                .unwrap_or_else(|| "root".to_owned());
-            (connection.user.as_deref() != Some(user.as_str())).then_some(user)
-        } else {
-            None
-        };
+        let become_user =
+            reach::elevation(host.name(), &connection, ssh.as_mut(), &reach).map_err(BadInput)?;
         let nginx_dump = plans.iter().find_map(|p| p.nginx_dump.clone());
         hosts.push(FleetHost {
             job: HostJob {

@@ -28,7 +28,7 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
         let mut values: Vec<(String, Value)> = Vec::new();
         for request in &pending.requests {
             if !files.contains_key(&request.path) {
-                let bytes = read(transport, job.become_user.as_deref(), &request.path)
+                let bytes = read(transport, job.become_user.as_ref(), &request.path)
                     .await
                     .map_err(|e| format!("fact `{}`: {e}", request.name))?;
                 files.insert(request.path.clone(), bytes);
@@ -48,7 +48,7 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
 /// A file's bytes, or `None` when it does not exist.
 async fn read(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     path: &str,
 ) -> Result<Option<Vec<u8>>, String> {
     let out = transport

@@ -72,7 +72,7 @@ pub enum GatherError {
 /// Transport failure, or output that does not follow the protocol.
 pub async fn gather(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     files: &[String],
     dumps: &[String],
     cache: remote::DumpCache,
@@ -97,7 +97,7 @@ pub async fn gather(
 
 async fn gather_once(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     files: &[String],
     dumps: &[String],
     cache: remote::DumpCache,
@@ -116,9 +116,10 @@ async fn gather_once(
             .await?
     };
     if !out.success() {
+        let output = out.combined();
         return Err(GatherError::Script {
             status: out.status_text(),
-            output: out.combined(),
+            output: format!("{output}{}", remote::sudo_hint(&output)),
         });
     }
     parse(&out.stdout, files, dumps)

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::inventory::{Connection, HONOURED_VARIABLES};
+use crate::inventory::{Connection, DEFAULT_BECOME_USER, HONOURED_VARIABLES};
+use crate::remote::Become;
 use crate::transport::secret::Secret;
 use crate::transport::ssh::SshTarget;
 use crate::transport::ssh_config::{
@@ -117,6 +118,60 @@ pub fn ssh_target(
     };
     resolve_target(&reach.config, &request, &reach.defaults)
         .map_err(|error| format!("host `{host}`: {error}"))
+}
+
+/// Whose rights the host's commands run with, and the become password for the SSH
+/// target (sent on stdin, see [`SshTarget::become_password`]).
+///
+/// # Errors
+/// A become password for a local connection, or one spanning several lines.
+pub fn elevation(
+    host: &str,
+    connection: &Connection,
+    ssh: Option<&mut SshTarget>,
+    reach: &Reach,
+) -> Result<Option<Become>, String> {
+    if !connection.become_ {
+        return Ok(None);
+    }
+    let user = connection
+        .become_user
+        .clone()
+        .unwrap_or_else(|| DEFAULT_BECOME_USER.to_owned());
+    let login = ssh
+        .as_ref()
+        .map(|t| t.user.clone())
+        .or_else(|| connection.user.clone());
+    if login.as_deref() == Some(user.as_str()) {
+        return Ok(None);
+    }
+    let password = connection
+        .become_password
+        .clone()
+        .or_else(|| reach.become_password.clone());
+    let Some(password) = password else {
+        return Ok(Some(Become {
+            user,
+            password: false,
+        }));
+    };
+    if password.expose().contains(['\n', '\r']) {
+        return Err(format!(
+            "host `{host}`: the become password holds a line break; sudo reads one line"
+        ));
+    }
+    match ssh {
+        Some(target) => target.become_password = Some(password),
+        None => {
+            return Err(format!(
+                "host `{host}`: a become password with ansible_connection local is not supported: run wsdeploy itself through sudo, or give the user a NOPASSWD rule"
+            ));
+        }
+    }
+    Ok(Some(Become {
+        user,
+        password: true,
+    }))
 }
 
 /// A password from the environment variable `env`, else a prompt when `ask` (once per

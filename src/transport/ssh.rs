@@ -78,8 +78,11 @@ pub struct SshTarget {
     /// `IdentitiesOnly`: offer only `key_files` (and their certificates), not every
     /// key of the agent.
     pub identities_only: bool,
-    /// Password for `password`/`keyboard-interactive` authentication, tried after keys.
+    /// Password for `password` authentication, tried after keys.
     pub password: Option<Secret>,
+    /// The become (sudo) password: sent, with a newline, before the input of every
+    /// command and spawned process, where `remote`'s sudo runners read it.
+    pub become_password: Option<Secret>,
 }
 
 impl SshTarget {
@@ -101,6 +104,7 @@ impl SshTarget {
             jumps: Vec::new(),
             identities_only: false,
             password: None,
+            become_password: None,
         }
     }
 
@@ -333,6 +337,9 @@ impl SshSession {
             .map_err(|_| self.lost_connection())?;
 
         let send_input = async {
+            if let Some(password) = &self.inner.target.become_password {
+                writer.data(&password_line(password)[..]).await?;
+            }
             if let Some(data) = stdin {
                 writer.data(data).await?;
             }
@@ -404,6 +411,12 @@ impl SshSession {
             .exec(true, command)
             .await
             .map_err(|_| self.lost_connection())?;
+        if let Some(password) = &self.inner.target.become_password {
+            writer
+                .data(&password_line(password)[..])
+                .await
+                .map_err(|_| self.lost_connection())?;
+        }
         Ok(RemoteChild::start(
             self.clone(),
             reader,
@@ -547,6 +560,10 @@ fn client_config(known_text: &str, target: &SshTarget) -> client::Config {
         order.extend(rest);
         preferred.key = order.into();
     }
+    // With a CA for this host, ask for a host certificate first (as OpenSSH does).
+    if !known_hosts::cert_authorities(known_text, &target.host, target.port).is_empty() {
+        preferred.host_key_certificates = preferred.key.clone();
+    }
     client::Config {
         keepalive_interval: Some(KEEPALIVE_INTERVAL),
         keepalive_max: KEEPALIVE_MAX,
@@ -609,6 +626,14 @@ async fn open_tcp_stream(
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"),
         },
     })
+}
+
+/// `password` and a newline, wiped when dropped.
+fn password_line(password: &Secret) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut line = zeroize::Zeroizing::new(Vec::with_capacity(password.expose().len() + 1));
+    line.extend_from_slice(password.expose().as_bytes());
+    line.push(b'\n');
+    line
 }
 
 /// The conventional name of a signal, without the `SIG` prefix.

@@ -90,6 +90,16 @@ pub enum SshError {
         presented: String,
     },
 
+    #[error(
+        "host certificate of {host} refused: {detail} (known_hosts: {})",
+        known_hosts.display()
+    )]
+    HostCertificate {
+        host: String,
+        known_hosts: PathBuf,
+        detail: String,
+    },
+
     #[error("cannot {action} known_hosts file {}: {source}", path.display())]
     KnownHosts {
         action: &'static str,
@@ -148,9 +158,9 @@ impl SshError {
             | Self::JumpTunnel { .. } => SshErrorKind::Connect,
             Self::Hop { source, .. } => source.kind(),
             Self::HostKeyUnknown { .. } => SshErrorKind::HostKeyUnknown,
-            Self::HostKeyChanged { .. } | Self::HostKeyRevoked { .. } => {
-                SshErrorKind::HostKeyChanged
-            }
+            Self::HostKeyChanged { .. }
+            | Self::HostKeyRevoked { .. }
+            | Self::HostCertificate { .. } => SshErrorKind::HostKeyChanged,
             Self::Auth { .. } => SshErrorKind::Auth,
             Self::ChannelOpen { .. } | Self::ExecRefused { .. } | Self::Tunnel { .. } => {
                 SshErrorKind::Channel
