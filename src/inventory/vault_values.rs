@@ -14,8 +14,9 @@ use serde_json::Value;
 use super::error::InventoryError;
 use crate::vault::{self, VaultKeys};
 
-/// The shortest string of an encrypted file that is masked.
-pub(crate) const MIN_FILE_SECRET: usize = 6;
+/// The shortest string of an encrypted file that is masked (the length under which a
+/// plan's `secrets:` get a warning).
+const MIN_FILE_SECRET: usize = crate::report::MIN_SECRET_LEN;
 
 /// The passwords of a load and the values decrypted so far.
 #[derive(Debug)]
@@ -68,8 +69,9 @@ impl<'a> VaultContext<'a> {
     }
 
     /// Records the strings inside `value` (a variable of an encrypted file) as secrets,
-    /// except those shorter than [`MIN_FILE_SECRET`] characters: masking is by substring,
-    /// and an encrypted file's `on`, `yes` or `443` would otherwise shred every output.
+    /// except those shorter than [`MIN_FILE_SECRET`] characters: a value is masked wherever
+    /// it stands as a whole word, and an encrypted file's `on`, `yes` or `443` would
+    /// otherwise shred every output.
     /// (A `!vault` value is recorded whatever its length.)
     pub(crate) fn record_leaves(&self, value: &Value) {
         match value {
