@@ -68,9 +68,10 @@ pub enum Command {
 pub struct ValidateArgs {
     /// Plan files (default: every plans/*.yml of the project).
     pub plans: Vec<PathBuf>,
-    /// Also check that every variable is defined for every host of this inventory.
-    #[arg(short = 'i', long = "inventory")]
-    pub inventory: Option<String>,
+    /// Also check that every variable is defined for every host of this inventory
+    /// (`-i` as for apply, with its vault options).
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
     /// Extra variables, as for apply.
     #[arg(short = 'e', long = "extra-vars")]
     pub extra_vars: Vec<String>,
@@ -103,8 +104,11 @@ pub struct InventoryArgs {
     #[command(flatten)]
     pub source: InventorySourceArgs,
     /// Print every group, host and merged host variables as JSON (the default).
-    #[arg(long = "list")]
+    #[arg(long = "list", conflicts_with = "host")]
     pub list: bool,
+    /// Print one host's merged variables as JSON (as `ansible-inventory --host`).
+    #[arg(long = "host")]
+    pub host: Option<String>,
 }
 
 /// Inventory, plan and variables.
@@ -252,14 +256,7 @@ pub async fn main(cli: Cli) -> u8 {
         Command::Rollback(r) => rollback(&cli.project, &r).await,
         Command::Backups(t) => backups(&cli.project, &t).await,
         Command::Schedule(s) => schedule(&cli.project, &s),
-        Command::Validate(v) => crate::validate::run(
-            &cli.project,
-            &v.plans,
-            v.inventory.as_deref(),
-            &v.extra_vars,
-            v.limit.as_deref(),
-        )
-        .map_err(BadInput),
+        Command::Validate(v) => validate(&cli.project, &v),
         Command::Inventory(i) => inventory_list(&cli.project, &i),
         Command::Schema => {
             report::out::stdout(&plan::schema::plan_schema());
@@ -353,10 +350,40 @@ fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     Ok(exit::OK)
 }
 
+fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput> {
+    let inventory = if v.source.inventory.is_empty() {
+        None
+    } else {
+        Some(load_inventory(project, &v.source)?)
+    };
+    crate::validate::run(
+        project,
+        &v.plans,
+        inventory.as_ref(),
+        &v.extra_vars,
+        v.limit.as_deref(),
+    )
+    .map_err(BadInput)
+}
+
 fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, BadInput> {
-    let _ = i.list;
     let inv = load_inventory(project, &i.source)?;
-    let text = serde_json::to_string_pretty(&inv.to_ansible_list())
+    let listed = inv.to_ansible_list();
+    let value = match &i.host {
+        None => listed,
+        Some(name) => {
+            if inv.host(name).is_none() {
+                return Err(BadInput(format!(
+                    "--host {name}: the inventory has no such host"
+                )));
+            }
+            listed["_meta"]["hostvars"]
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({}))
+        }
+    };
+    let text = serde_json::to_string_pretty(&value)
         .map_err(|e| BadInput(format!("cannot print the inventory: {e}")))?;
     println!("{text}");
     Ok(exit::OK)
