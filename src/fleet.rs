@@ -157,10 +157,20 @@ async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport
             return HostReport::unreachable(&h.job.host, Outcome::Unreachable, message, started);
         }
     };
+    let job = match opts.task {
+        Task::Plan | Task::Rollback(_) => match crate::facts::resolve(&transport, &h.job).await {
+            Ok(job) => job,
+            Err(message) => {
+                transport.close().await;
+                return HostReport::unreachable(&h.job.host, Outcome::Failed, message, started);
+            }
+        },
+        Task::Backups => h.job,
+    };
     let mut report = match opts.task {
-        Task::Plan => host_run::run_host(&transport, &h.job, opts, events).await,
-        Task::Rollback(date) => crate::rollback::run(&transport, &h.job, date, opts, events).await,
-        Task::Backups => crate::rollback::list(&transport, &h.job).await,
+        Task::Plan => host_run::run_host(&transport, &job, opts, events).await,
+        Task::Rollback(date) => crate::rollback::run(&transport, &job, date, opts, events).await,
+        Task::Backups => crate::rollback::list(&transport, &job).await,
     };
     transport.close().await;
     report.seconds = started.elapsed().as_secs_f64();

@@ -44,7 +44,8 @@ pub struct RunOptions {
     /// The date used for `.backup-YYYY-MM-DD` names.
     pub today: chrono::NaiveDate,
     pub mode: Mode,
-    /// `apply`, `repair`, `rollback` (recorded in the journal).
+    /// What started the run: `apply`, `repair`, `drift`, `verify`, `rollback` or `backups`
+    /// (recorded in the journal).
     pub kind: String,
     /// What the fleet does with each host.
     pub task: Task,
@@ -1042,12 +1043,7 @@ impl Host<'_> {
     ) {
         self.phase("rollback");
         let run_id = manifest.run_id.clone();
-        let files: Vec<(usize, String, bool)> = manifest
-            .files
-            .iter()
-            .map(|f| (f.index, f.path.clone(), f.existed))
-            .collect();
-        let restored = self.restore(&run_id, &files).await;
+        let restored = self.restore(&run_id, &manifest.files).await;
         let mut problems = Vec::new();
         match restored {
             Ok(true) => {}
@@ -1118,11 +1114,7 @@ impl Host<'_> {
 
     /// Restores the journal's pre-images; `Ok(false)` when the run has no journal state,
     /// which means no file was touched.
-    async fn restore(
-        &mut self,
-        run_id: &str,
-        files: &[(usize, String, bool)],
-    ) -> Result<bool, String> {
+    async fn restore(&mut self, run_id: &str, files: &[JournalFile]) -> Result<bool, String> {
         let script = remote::restore_script(run_id, files);
         let out = self
             .transport
@@ -1132,9 +1124,21 @@ impl Host<'_> {
             )
             .await
             .map_err(|e| format!("restoring files: {e}"))?;
-        let untouched = String::from_utf8_lossy(&out.stdout)
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let untouched = stdout.lines().any(|l| l == remote::NO_JOURNAL_MARKER);
+        if let Some(why) = stdout
             .lines()
-            .any(|l| l == remote::NO_JOURNAL_MARKER);
+            .find_map(|l| l.strip_prefix(remote::UNTRUSTED_JOURNAL_MARKER))
+        {
+            return Err(format!(
+                "run {run_id} was not restored: its journal cannot be trusted ({}); nothing was restored, inspect {}/runs/{run_id} by hand",
+                match why.trim() {
+                    "pre-images" => "a pre-image is not the bytes its manifest recorded".to_owned(),
+                    other => format!("its {other}, not in_progress"),
+                },
+                remote::STATE_DIR
+            ));
+        }
         if out.success() {
             Ok(!untouched)
         } else {
@@ -1150,6 +1154,12 @@ impl Host<'_> {
         preflight: &[&Step],
     ) -> Result<(), String> {
         self.phase("recover");
+        if !journal::is_run_id(run_id) {
+            return Err(format!(
+                "interrupted run `{run_id}` is not a run id wsdeploy makes: inspect {}/runs by hand",
+                remote::STATE_DIR
+            ));
+        }
         let out = self
             .transport
             .exec(
@@ -1159,53 +1169,46 @@ impl Host<'_> {
             .await
             .map_err(|e| format!("reading interrupted run {run_id}: {e}"))?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let manifest_b64 = text
-            .lines()
-            .find_map(|l| l.strip_prefix("M "))
-            .unwrap_or_default();
-        let ran: Vec<usize> = text
-            .lines()
-            .find_map(|l| l.strip_prefix("R "))
-            .unwrap_or_default()
+        let field = |prefix: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let state = field("S ");
+        if state != "in_progress" {
+            self.note(format!(
+                "run {run_id} is no longer in progress ({state}): nothing to recover"
+            ));
+            return Ok(());
+        }
+        let ran: Vec<usize> = field("R ")
             .split_whitespace()
             .filter_map(|n| n.parse().ok())
             .collect();
         use base64::Engine as _;
         let manifest: Manifest = base64::engine::general_purpose::STANDARD
-            .decode(manifest_b64.trim())
+            .decode(field("M ").trim())
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| format!("interrupted run {run_id} has an unreadable manifest in {}/runs/{run_id}: inspect it by hand", remote::STATE_DIR))?;
-        let files: Vec<(usize, String, bool)> = manifest
-            .files
-            .iter()
-            .map(|f| (f.index, f.path.clone(), f.existed))
-            .collect();
-        self.restore(run_id, &files).await?;
+            .filter(|m: &Manifest| {
+                m.run_id == run_id && m.files.iter().all(|f| !f.existed || f.sha256.is_some())
+            })
+            .ok_or_else(|| format!("interrupted run {run_id} has an unreadable or inconsistent manifest in {}/runs/{run_id}: inspect it by hand", remote::STATE_DIR))?;
+        self.restore(run_id, &manifest.files).await?;
         for command in manifest
             .commands
             .iter()
             .filter(|c| c.rerun_on_rollback && ran.contains(&c.index))
         {
-            let run = if command.masked {
-                // The journal never holds secrets: take the command from the current plan.
-                match flat.get(command.index).map(|f| &f.step.action) {
-                    Some(Action::Command(c))
-                        if manifest.plan == self.opts.plan_name
-                            && crate::report::mask(&c.run, &self.report.secrets) == command.run =>
-                    {
-                        c.run.clone()
-                    }
-                    _ => {
-                        self.note(format!(
-                            "recovery: cannot repeat `{}` (it held a secret and the current plan differs): run it by hand",
-                            command.run
-                        ));
-                        continue;
-                    }
-                }
-            } else {
-                command.run.clone()
+            // Only a command the current plan also has runs again (taken from the plan:
+            // the journal never holds secrets, and is no source of commands to run).
+            let Some(run) = self.plan_command(flat, command, &manifest.plan) else {
+                self.note(format!(
+                    "recovery: not repeating `{}`: the current plan has no such command; run it by hand if it is needed",
+                    command.run
+                ));
+                continue;
             };
             let out = self
                 .transport
@@ -1249,6 +1252,33 @@ impl Host<'_> {
             manifest.files.len()
         ));
         Ok(())
+    }
+}
+
+impl Host<'_> {
+    /// The current plan's command that a journal's `command` records: a reload/restart
+    /// step (`if_changed`) whose text, masked, is the journal's; the same step (same
+    /// plan, same position) first, else any such step of the current plan.
+    fn plan_command(
+        &self,
+        flat: &[Flat<'_>],
+        command: &JournalCommand,
+        plan: &str,
+    ) -> Option<String> {
+        let secrets = &self.report.secrets;
+        let candidate = |f: &Flat<'_>| match &f.step.action {
+            Action::Command(c)
+                if !c.if_changed.is_empty()
+                    && crate::report::mask(&c.run, secrets) == command.run =>
+            {
+                Some(c.run.clone())
+            }
+            _ => None,
+        };
+        let same_step = (plan == self.opts.plan_name)
+            .then(|| flat.get(command.index).and_then(candidate))
+            .flatten();
+        same_step.or_else(|| flat.iter().find_map(candidate))
     }
 }
 

@@ -15,6 +15,16 @@ pub const EXIT_CHANGED_SINCE_READ: i32 = 90;
 /// Exit status of `flock -n` when the lock is held.
 pub const EXIT_LOCK_BUSY: i32 = 75;
 
+/// Exit status of [`read_if_exists`] when the file does not exist.
+pub const EXIT_NO_SUCH_FILE: i32 = 66;
+
+/// Prints a file's bytes, or exits [`EXIT_NO_SUCH_FILE`] when there is no such file.
+#[must_use]
+pub fn read_if_exists(path: &str) -> String {
+    let p = quote(path);
+    format!("if [ -e {p} ]; then cat -- {p}; else exit {EXIT_NO_SUCH_FILE}; fi")
+}
+
 /// Single-quotes `s` for POSIX sh: `it's` -> `'it'\''s'`.
 #[must_use]
 pub fn quote(s: &str) -> String {
@@ -192,32 +202,41 @@ fn dump_cache_functions() -> String {
     DUMP_CACHE_FUNCTIONS.replace("WSD_STAT_FORMAT", STAT_FORMAT)
 }
 
+/// First line of a gather's output: `WSD-GATHER <boundary>`.
+pub const GATHER_HEADER: &str = "WSD-GATHER";
+
 /// The read-only script that gathers, in one round trip, every file a plan touches, the
 /// outputs of config-dump commands (`nginx -T`) and interrupted runs in the journal.
 ///
 /// Fork-light on purpose (it runs on every host of every check): one `readlink`, one
 /// `cat` and one `stat` for all files, raw bytes (no encoding on the host), the journal
 /// scanned with shell builtins, and a dump's stored copy ([`DumpCache`]) sent with the
-/// fresh `stat` of the paths it watches for the controller to compare. The output is
-/// sections, each opened by a line `\n<boundary> <name>\n` (`boundary` is random per
-/// run, so no file content can forge it):
+/// fresh `stat` of the paths it watches for the controller to compare.
+///
+/// The section boundary is made on the host (`/proc/sys/kernel/random/uuid`, read by the
+/// shell's `read`; `od` of `/dev/urandom` elsewhere) and printed first
+/// (`WSD-GATHER <boundary>`): it is in no process's argv or environment, so no local user
+/// can learn it (`/proc/*/cmdline`) while a dump runs and forge a section through a file
+/// the dump shows. The sections follow in a fixed order, each opened by a line
+/// `\n<boundary> <name>\n`:
 /// `R` the real paths, NUL-terminated, one per file; `S` one line per file (`present`,
 /// `absent`, `other`, `unreadable`); `C` the present files' bytes, back to back; `T` a
 /// NUL-terminated [`STAT_FORMAT`] record per present file (their sizes split `C`), then
 /// one per path the stored dump watches; `J` one line per run still `in_progress`;
-/// `D <i>` the raw output of dump `i` closed by `RC <exit>`, or `D <i> stored` the stored
-/// copy (`<n>\n`, `n` fingerprint lines, the output).
+/// `D <i> <length> <exit>` the raw output of dump `i` (exactly `length` bytes), or
+/// `D <i> stored <length>` the stored copy (`<n>\n`, `n` fingerprint lines, the output).
+/// A dump's output, the only text a user other than root may shape, is length-framed.
 #[must_use]
-pub fn gather_script(
-    files: &[String],
-    dumps: &[String],
-    cache: DumpCache,
-    boundary: &str,
-) -> String {
+pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> String {
     let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
     let list = quoted.join(" ");
-    let b = quote(boundary);
-    let mut s = format!("set -u\nLC_ALL=C; export LC_ALL\nB={b}\nset --\n");
+    let mut s = format!(
+        "set -u\nLC_ALL=C; export LC_ALL\n\
+         B=; {{ IFS= read -r B < /proc/sys/kernel/random/uuid; }} 2>/dev/null\n\
+         [ -n \"$B\" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')\n\
+         [ -n \"$B\" ] || {{ echo 'wsdeploy: no random source on the host' >&2; exit 1; }}\n\
+         B=--WSD-$B\nprintf '{GATHER_HEADER} %s\\n' \"$B\"\nset --\n"
+    );
     if !files.is_empty() {
         let _ = write!(
             s,
@@ -262,15 +281,18 @@ pub fn gather_script(
          done\n"
     );
     for (i, cmd) in dumps.iter().enumerate() {
-        // `eval` in a subshell: the dump command cannot end or break the script.
+        // `eval` in a subshell: the dump command cannot end or break the script. The
+        // output is held by the shell (`x` keeps its trailing newlines, `${#o}` counts
+        // bytes under LC_ALL=C) so that its length can open the section.
         let fresh = format!(
-            "printf '\\n%s D {i}\\n' \"$B\"\n( eval {} ) 2>&1 </dev/null\nprintf '\\n%s RC %s\\n' \"$B\" \"$?\"\n",
+            "wsd_o=$( ( eval {} ) 2>&1 </dev/null; echo \"x$?\" ); wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}\n\
+             printf '\\n%s D {i} %s %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_rc\" \"$wsd_o\"\n",
             quote(cmd)
         );
         if stored {
             let _ = write!(
                 s,
-                "if [ -n \"$wsd_stored_{i}\" ]; then printf '\\n%s D {i} stored\\n' \"$B\"; cat {}\nelse\n{fresh}fi\n",
+                "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(cat {}; echo x); then wsd_o=${{wsd_o%x}}; printf '\\n%s D {i} stored %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
                 quote(&dump_cache_path(cmd))
             );
         } else {
@@ -544,22 +566,49 @@ pub fn write_script(files: &[FileContent<'_>]) -> String {
 /// (the state is written before the first target file), so nothing is restored.
 pub const NO_JOURNAL_MARKER: &str = "WSD-NO-JOURNAL";
 
+/// Printed by [`restore_script`] when a pre-image is not the bytes the manifest
+/// recorded, or the run is not `in_progress`: nothing was restored.
+pub const UNTRUSTED_JOURNAL_MARKER: &str = "WSD-JOURNAL-UNTRUSTED";
+
 /// Restores files from the journal's pre-images, in reverse order; a file that did not
 /// exist before is removed. Prints `WSD-RESTORED <path>` after each.
+///
+/// Only a run whose state is `in_progress` is restored, and only when every pre-image
+/// still has the sha256 the manifest recorded: otherwise it prints
+/// [`UNTRUSTED_JOURNAL_MARKER`] and exits 1 before touching anything.
 #[must_use]
-pub fn restore_script(run_id: &str, files: &[(usize, String, bool)]) -> String {
+pub fn restore_script(run_id: &str, files: &[crate::journal::JournalFile]) -> String {
     let j = quote(&journal_dir(run_id));
     let mut s = format!(
-        "set -u\numask 077\nfail=0\n[ -f {j}/state ] || {{ echo {NO_JOURNAL_MARKER}; exit 0; }}\n"
+        "set -u\numask 077\nfail=0\n[ -f {j}/state ] || {{ echo {NO_JOURNAL_MARKER}; exit 0; }}\n\
+         IFS= read -r st < {j}/state || st=\n\
+         [ \"$st\" = in_progress ] || {{ printf '{UNTRUSTED_JOURNAL_MARKER} state %s\\n' \"$st\"; exit 1; }}\n"
     );
+    let mut sums = String::new();
+    for f in files.iter().filter(|f| f.existed) {
+        let _ = writeln!(
+            sums,
+            "{}  {}/pre/{}",
+            f.sha256.as_deref().unwrap_or("missing"),
+            journal_dir(run_id),
+            f.index
+        );
+    }
+    if !sums.is_empty() {
+        let _ = write!(
+            s,
+            "sha256sum -c --status <<'WSD_SUMS_END' || {{ echo '{UNTRUSTED_JOURNAL_MARKER} pre-images'; exit 1; }}\n{sums}WSD_SUMS_END\n"
+        );
+    }
     let mut dirs: Vec<String> = Vec::new();
-    for (i, path, existed) in files.iter().rev() {
+    for f in files.iter().rev() {
+        let (i, path) = (f.index, &f.path);
         let d = quote(parent_dir(path));
         if !dirs.contains(&d) {
             dirs.push(d);
         }
         let p = quote(path);
-        if *existed {
+        if f.existed {
             let _ = writeln!(
                 s,
                 "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; else \
@@ -608,7 +657,8 @@ pub fn set_state_script(run_id: &str, state: &str) -> String {
 pub fn read_journal_script(run_id: &str) -> String {
     let j = quote(&journal_dir(run_id));
     format!(
-        "printf 'M %s\\n' \"$(base64 -w0 < {j}/manifest.json)\"\n\
+        "printf 'S %s\\n' \"$(cat {j}/state 2>/dev/null)\"\n\
+         printf 'M %s\\n' \"$(base64 -w0 < {j}/manifest.json)\"\n\
          printf 'R %s\\n' \"$(cat {j}/ran 2>/dev/null | tr '\\n' ' ')\"\n"
     )
 }
@@ -808,8 +858,14 @@ mod tests {
         let created = dir.path().join("someone else's.conf");
         std::fs::write(&created, "not ours\n").unwrap();
         let script = restore_script(
-            "no-such-run-20261123T000000Z-0000",
-            &[(0, created.display().to_string(), false)],
+            "20261123T000000Z-00ab12-no-such-run",
+            &[crate::journal::JournalFile {
+                index: 0,
+                path: created.display().to_string(),
+                existed: false,
+                sha256: None,
+                backup: None,
+            }],
         );
         let out = std::process::Command::new("sh")
             .arg("-c")

@@ -210,6 +210,7 @@ fn restore_job(
                 .flat_map(|p| p.secret_values.clone())
                 .collect(),
             nginx_dump: None,
+            facts: None,
         }],
         become_user: job.become_user.clone(),
         nginx_dump: None,
@@ -268,7 +269,12 @@ pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
                 None => report.notes.push(format!("run {id}  {state}")),
             }
         } else if let Some(path) = line.strip_prefix("BACKUP ") {
-            report.notes.push(format!("backup {path}"));
+            // Two plan paths can resolve to one file (a symlink and its target): list
+            // each backup once.
+            let note = format!("backup {path}");
+            if !report.notes.contains(&note) {
+                report.notes.push(note);
+            }
         }
     }
     if report.notes.is_empty() {

@@ -18,6 +18,10 @@ pub enum TemplateError {
         "undefined variable `{name}`{via}: define it in the inventory (host_vars/, group_vars/), the plan's `vars:`/`defaults:`, or pass -e {name}=VALUE"
     )]
     Undefined { name: String, via: String },
+    #[error(
+        "unsupported function `{name}(...)`: wsdeploy templates have no `{name}` (Ansible lookup and plugin functions do not exist here); put the value in a variable (inventory, the plan's `vars:`, or -e NAME=VALUE) and use `{{{{ NAME }}}}`"
+    )]
+    UnsupportedFunction { name: String },
     #[error("variable `{name}` refers to itself through {chain}")]
     Cycle { name: String, chain: String },
     #[error("template syntax error: {0}")]
@@ -67,7 +71,7 @@ impl Renderer {
             .env
             .template_from_str(source)
             .map_err(|e| TemplateError::Syntax(describe(&e)))?;
-        let context = self.context_for(template.undeclared_variables(false))?;
+        let context = self.context_for(source, template.undeclared_variables(false))?;
         template
             .render(context)
             .map_err(|e| TemplateError::Render(describe(&e)))
@@ -90,7 +94,7 @@ impl Renderer {
             .env
             .compile_expression(expression)
             .map_err(|e| TemplateError::Syntax(describe(&e)))?;
-        let context = self.context_for(compiled.undeclared_variables(false))?;
+        let context = self.context_for(expression, compiled.undeclared_variables(false))?;
         let result = compiled
             .eval(context)
             .map_err(|e| TemplateError::Render(describe(&e)))?;
@@ -100,6 +104,7 @@ impl Renderer {
     /// The resolved values of the variables a template or expression uses.
     fn context_for(
         &self,
+        source: &str,
         names: impl IntoIterator<Item = String>,
     ) -> Result<minijinja::Value, TemplateError> {
         let needed: BTreeSet<String> = names.into_iter().collect();
@@ -107,6 +112,8 @@ impl Renderer {
         for name in needed {
             if let Some(value) = self.resolve(&name)? {
                 context.insert(name, value);
+            } else if called_as_function(source, &name) && !is_builtin(&name) {
+                return Err(TemplateError::UnsupportedFunction { name });
             } else if !is_builtin(&name) {
                 return Err(TemplateError::Undefined {
                     name,
@@ -196,7 +203,26 @@ fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
-fn is_builtin(name: &str) -> bool {
+/// Whether `source` calls `name` as a function (`lookup('env', 'HOME')`): an undefined
+/// name used that way is an Ansible function wsdeploy does not have, not a variable.
+#[must_use]
+pub fn called_as_function(source: &str, name: &str) -> bool {
+    let mut rest = source;
+    while let Some(at) = rest.find(name) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + name.len()..].trim_start();
+        let starts_word = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
+        if starts_word && after.starts_with('(') {
+            return true;
+        }
+        rest = &rest[at + name.len()..];
+    }
+    false
+}
+
+/// Names MiniJinja provides itself (globals and loop variables).
+#[must_use]
+pub fn is_builtin(name: &str) -> bool {
     matches!(
         name,
         "range" | "dict" | "namespace" | "loop" | "true" | "false" | "none"
@@ -292,6 +318,24 @@ mod tests {
             r.render_typed(&json!("{{ nope }}")),
             Err(TemplateError::Undefined { .. })
         ));
+    }
+
+    #[test]
+    fn function_calls_are_unsupported_functions_not_variables() {
+        let r = Renderer::new(vars(json!({"x": "1"})));
+        assert_eq!(
+            r.render("{{ lookup('env', 'HOME') }}"),
+            Err(TemplateError::UnsupportedFunction {
+                name: "lookup".into()
+            })
+        );
+        assert!(matches!(
+            r.render("{{ lookup }}"),
+            Err(TemplateError::Undefined { .. })
+        ));
+        assert!(called_as_function("a {{ query ('x') }}", "query"));
+        assert!(!called_as_function("{{ x.lookup('a') }}", "lookup"));
+        assert!(!called_as_function("{{ mylookup('a') }}", "lookup"));
     }
 
     #[test]

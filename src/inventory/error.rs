@@ -21,6 +21,27 @@ pub enum InventoryError {
         snippet: String,
     },
 
+    /// An INI inventory line that Ansible's INI format does not allow.
+    ///
+    /// `snippet` is either empty or starts with a newline and shows the offending line.
+    #[error("{file} line {line} column {column}: {message}{snippet}")]
+    Ini {
+        file: String,
+        line: u64,
+        column: u64,
+        message: String,
+        snippet: String,
+    },
+
+    /// An executable inventory script that failed or printed something other than
+    /// Ansible's inventory JSON.
+    #[error("inventory script {script}: {message}")]
+    Script { script: String, message: String },
+
+    /// A vault-encrypted value or file that cannot be decrypted.
+    #[error("{place}: {message}")]
+    Vault { place: String, message: String },
+
     /// The inventory file does not exist.
     #[error("inventory not found: {path}{origin}{available}", origin = from_arg_suffix(from_arg.as_deref()), available = available_suffix(available))]
     NotFound {

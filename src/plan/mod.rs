@@ -1,6 +1,7 @@
 //! Plans: the YAML an operator writes (`model`), loading and validating it (`load`),
 //! and rendering it per host into concrete steps (`render`, `step`).
 
+pub mod facts;
 pub mod load;
 pub mod model;
 pub mod render;

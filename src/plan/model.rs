@@ -4,7 +4,7 @@
 //! the file, line and column and lists the expected keys. Values stay raw template
 //! strings here; `plan::render` turns them into concrete per-host steps.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
@@ -28,6 +28,9 @@ pub struct PlanFile {
     /// Names of variables whose values are masked in every output, diff and journal.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// Variables read from a file on each host before the play is rendered for it.
+    #[serde(default)]
+    pub facts: Vec<Spanned<FactSpec>>,
     /// Checks that must pass before anything changes, and that prove health after a rollback.
     #[serde(default)]
     pub preflight: Vec<Spanned<StepSpec>>,
@@ -36,9 +39,27 @@ pub struct PlanFile {
     pub steps: Vec<Spanned<StepSpec>>,
 }
 
+/// A variable whose value is a top-level key of a JSON file on the host (for example
+/// `socketio_port` from a bench's `sites/common_site_config.json`). It takes the place of
+/// the play's default: a value set in the inventory, `vars:` or `-e` wins and the file is
+/// not read for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactSpec {
+    /// The variable it sets.
+    pub name: String,
+    /// The JSON file (a template, rendered with the host's variables).
+    pub json: String,
+    /// The top-level key to read.
+    pub key: String,
+    /// The value when the file or the key is missing, or the key's value is null, false,
+    /// 0 or "" (what Frappe's `node_utils.js` treats as unset).
+    pub default: Value,
+}
+
 /// One step as written. Exactly one of the kind fields (`nginx`, `ini`, `json`, `file`,
 /// `line`, `requirements`, `command`, `verify`) must be present.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     /// Name other steps use in `if_changed`.
@@ -69,7 +90,7 @@ pub struct StepSpec {
 }
 
 /// Ensure nginx directives/blocks exist exactly once in a context of a file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NginxSpec {
     pub file: String,
@@ -84,7 +105,7 @@ pub struct NginxSpec {
 }
 
 /// Set keys in an INI section (odoo.conf), keeping comments and order.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IniSpec {
     pub file: String,
@@ -102,7 +123,7 @@ fn default_ini_section() -> String {
 }
 
 /// Set top-level keys of a JSON object file, keeping key order and indentation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonSpec {
     pub file: String,
@@ -110,7 +131,7 @@ pub struct JsonSpec {
 }
 
 /// Whole-file content.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
     pub path: String,
@@ -120,7 +141,7 @@ pub struct FileSpec {
 }
 
 /// Ensure one line exists (replacing the first line that matches `match`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LineSpec {
     pub file: String,
@@ -130,7 +151,7 @@ pub struct LineSpec {
 }
 
 /// Ensure pip requirements in a `requirements.txt`, one per distribution, never duplicated.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequirementsSpec {
     pub file: String,
@@ -138,7 +159,7 @@ pub struct RequirementsSpec {
 }
 
 /// A health check. Exactly one of `websocket`, `http`, `command`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifySpec {
     pub websocket: Option<WebSocketCheckSpec>,
@@ -147,7 +168,7 @@ pub struct VerifySpec {
 }
 
 /// A real WebSocket handshake sent from the host's point of view (through the SSH tunnel).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebSocketCheckSpec {
     /// `http://127.0.0.1/websocket?version=17.0-3` or `ws://...`: the address as the host sees it.
@@ -163,7 +184,7 @@ pub struct WebSocketCheckSpec {
 }
 
 /// An HTTP request sent from the host's point of view.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpCheckSpec {
     pub url: String,
@@ -176,7 +197,7 @@ pub struct HttpCheckSpec {
 }
 
 /// A command run on the host whose output must (not) contain a text.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandCheckSpec {
     pub run: String,

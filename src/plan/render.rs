@@ -24,6 +24,9 @@ pub struct HostPlan {
     /// The command that prints the effective nginx configuration (`nginx_dump_cmd`,
     /// default `nginx -T`), when a step edits nginx files.
     pub nginx_dump: Option<String>,
+    /// Set when the play has `facts:` to read on the host: this plan was rendered with
+    /// their defaults and is rendered again with the values read.
+    pub facts: Option<std::sync::Arc<super::facts::Pending>>,
 }
 
 /// A rendering error for one host.
@@ -127,6 +130,7 @@ pub fn render_play(
         steps: render_all(&play.steps)?,
         secret_values,
         nginx_dump,
+        facts: None,
     })
 }
 

@@ -1,10 +1,13 @@
 //! What the operator sees: live progress (`progress`), per-host diffs and the final
-//! summary (`summary`), and the `--json` event stream (`event`). Every text that leaves
+//! summary (`summary`), and the `--json` event stream (`event`), written through `out` (never
+//! a panic on a closed pipe) at the level of `verbosity`. Every text that leaves
 //! wsdeploy passes through [`mask`].
 
 pub mod event;
+pub mod out;
 pub mod progress;
 pub mod summary;
+pub mod verbosity;
 
 /// Replaces every secret value in `text` with `********`.
 #[must_use]

@@ -119,3 +119,25 @@ pub fn counts(reports: &[HostReport]) -> String {
         parts.join(", ")
     }
 }
+
+/// The closing counts as an object for `--json`: every outcome with its count (zeros
+/// included, so a script can read `counts.failed` without checking it exists).
+#[must_use]
+pub fn counts_json(reports: &[HostReport]) -> serde_json::Value {
+    let kinds = [
+        (Outcome::Changed, "changed"),
+        (Outcome::WouldChange, "would_change"),
+        (Outcome::InSync, "in_sync"),
+        (Outcome::Failed, "failed"),
+        (Outcome::RolledBack, "rolled_back"),
+        (Outcome::RollbackFailed, "rollback_failed"),
+        (Outcome::Unreachable, "unreachable"),
+        (Outcome::NotRun, "not_run"),
+    ];
+    let mut counts = serde_json::Map::new();
+    for (kind, key) in kinds {
+        let n = reports.iter().filter(|r| r.outcome == kind).count();
+        counts.insert(key.to_owned(), serde_json::Value::from(n));
+    }
+    serde_json::Value::Object(counts)
+}
