@@ -59,6 +59,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show the resolved inventory (`--list`: as `ansible-inventory --list` prints it).
     Inventory(InventoryArgs),
+    /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
+    Schema,
 }
 
 /// `validate` arguments.
@@ -259,6 +261,10 @@ pub async fn main(cli: Cli) -> u8 {
         )
         .map_err(BadInput),
         Command::Inventory(i) => inventory_list(&cli.project, &i),
+        Command::Schema => {
+            report::out::stdout(&plan::schema::plan_schema());
+            Ok(exit::OK)
+        }
     };
     match result {
         Ok(code) => code,
@@ -406,6 +412,20 @@ fn prepare(
     let mut reach = reach_settings(t)?;
     let mut warnings = reach::Warnings::default();
     let mut hosts = Vec::new();
+    let mut warned: std::collections::BTreeSet<(String, String)> = Default::default();
+    for (name, plans) in &per_host {
+        for plan in plans {
+            for secret in &plan.short_secrets {
+                if warned.insert((plan.play.clone(), secret.clone())) {
+                    eprintln!(
+                        "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
+                        plan.play,
+                        report::MIN_SECRET_LEN
+                    );
+                }
+            }
+        }
+    }
     for (name, plans) in per_host {
         let host = inv
             .hosts()

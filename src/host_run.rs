@@ -110,15 +110,21 @@ impl Outcome {
     }
 }
 
-/// One file's change.
+/// One file's change. Reports (`--json`, review files) carry the diff, with the values of
+/// sensitive keys and secrets masked, and hashes; never the whole bodies.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileChange {
     pub path: String,
     /// The path as the plan wrote it, when a symlink was followed.
     pub via: Option<String>,
+    #[serde(skip)]
     pub old: Option<String>,
+    #[serde(skip)]
     pub new: String,
+    /// Unified diff without colours, masked (`report::mask_diff`).
+    pub diff: String,
     pub pre_sha256: Option<String>,
+    pub new_sha256: String,
     pub backup: Option<String>,
 }
 
@@ -251,6 +257,21 @@ pub async fn run_host(
     host.events.send(Event::HostStarted {
         host: job.host.clone(),
     });
+    for skipped in job.plans.iter().flat_map(|p| &p.skipped) {
+        host.events.send(Event::StepDone {
+            host: job.host.clone(),
+            step: skipped.id.clone(),
+            label: skipped.label.clone(),
+            status: "skipped".to_owned(),
+            detail: skipped.reason.clone(),
+        });
+        host.report.actions.push(ActionRecord {
+            step: skipped.id.clone(),
+            label: skipped.label.clone(),
+            status: "skipped".to_owned(),
+            detail: skipped.reason.clone(),
+        });
+    }
     if let Err(Stop::Untouched(failure)) = host.run().await {
         host.report.outcome = Outcome::Failed;
         host.report.error = Some(failure);
@@ -304,6 +325,40 @@ impl Host<'_> {
         self.report.notes.push(message);
     }
 
+    /// Runs the `unless` check of every command that has one; returns the keys of the
+    /// commands whose check failed (they run, and the host is not in sync).
+    async fn due_by_unless(&mut self, flat: &[Flat<'_>]) -> Result<BTreeSet<String>, Stop> {
+        let mut forced = BTreeSet::new();
+        for f in flat {
+            let Action::Command(c) = &f.step.action else {
+                continue;
+            };
+            let Some(check) = &c.unless else {
+                continue;
+            };
+            let out = self
+                .transport
+                .exec(&remote::wrap_command(check, self.become_user()), None)
+                .await
+                .map_err(|e| {
+                    Stop::Untouched(failure(
+                        Some(f.step),
+                        format!("running the `unless` check `{check}`: {e}"),
+                    ))
+                })?;
+            if !out.success() {
+                self.note(format!(
+                    "`{check}` ended with {}, so `{}` will run: {}",
+                    out.status_text(),
+                    c.run,
+                    out.combined().trim()
+                ));
+                forced.insert(f.key.clone());
+            }
+        }
+        Ok(forced)
+    }
+
     fn flat_steps(job: &HostJob) -> (Vec<Flat<'_>>, Vec<&Step>) {
         let mut steps = Vec::new();
         let mut preflight = Vec::new();
@@ -311,7 +366,15 @@ impl Host<'_> {
             preflight.extend(plan.preflight.iter());
             for step in &plan.steps {
                 let deps = match &step.action {
-                    Action::Command(c) => c.if_changed.iter().map(|d| format!("{p}:{d}")).collect(),
+                    Action::Command(c) => {
+                        let mut deps: Vec<String> =
+                            c.if_changed.iter().map(|d| format!("{p}:{d}")).collect();
+                        // A command with `unless` depends on its own check too (see `due_by_unless`).
+                        if c.unless.is_some() {
+                            deps.push(format!("{p}:{}", step.id));
+                        }
+                        deps
+                    }
                     _ => Vec::new(),
                 };
                 steps.push(Flat {
@@ -385,13 +448,21 @@ impl Host<'_> {
             .find(|d| d.exit == 0 && d.cached_for.is_none())
             .map(|d| d.command.clone());
         let outcome = self.compute(&flat, &gathered);
-        let (mut buffers, changed, snapshots) = match outcome {
+        let (mut buffers, mut changed, snapshots) = match outcome {
             Ok(v) => v,
             Err(stop) => {
                 release(lock).await;
                 return Err(stop);
             }
         };
+        let forced = match self.due_by_unless(&flat).await {
+            Ok(forced) => forced,
+            Err(stop) => {
+                release(lock).await;
+                return Err(stop);
+            }
+        };
+        changed.extend(forced.iter().cloned());
         let changed_files: Vec<usize> = (0..buffers.len())
             .filter(|&i| {
                 buffers[i].desired.as_deref().map(str::as_bytes) != buffers[i].original.as_deref()
@@ -402,14 +473,22 @@ impl Host<'_> {
             .iter()
             .map(|&i| {
                 let b = &buffers[i];
+                let old = b
+                    .original
+                    .as_deref()
+                    .map(|o| String::from_utf8_lossy(o).into_owned());
+                let new = b.desired.clone().unwrap_or_default();
+                let diff = match &old {
+                    Some(old) => crate::diff::unified(&b.real, old, &new, false),
+                    None => crate::diff::new_file(&b.real, &new, false),
+                };
                 FileChange {
                     path: b.real.clone(),
                     via: (b.requested != b.real).then(|| b.requested.clone()),
-                    old: b
-                        .original
-                        .as_deref()
-                        .map(|o| String::from_utf8_lossy(o).into_owned()),
-                    new: b.desired.clone().unwrap_or_default(),
+                    diff: crate::report::mask_diff(&diff, &self.report.secrets),
+                    new_sha256: journal::sha256_hex(new.as_bytes()),
+                    old,
+                    new,
                     pre_sha256: b.original.as_deref().map(journal::sha256_hex),
                     backup: b.backup.clone(),
                 }
@@ -420,13 +499,7 @@ impl Host<'_> {
                 .report
                 .files
                 .iter()
-                .map(|f| {
-                    (
-                        f.path.clone(),
-                        f.pre_sha256.clone(),
-                        journal::sha256_hex(f.new.as_bytes()),
-                    )
-                })
+                .map(|f| (f.path.clone(), f.pre_sha256.clone(), f.new_sha256.clone()))
                 .collect();
             if let Err(message) = reviewed.check(&planned) {
                 release(lock).await;
@@ -436,7 +509,7 @@ impl Host<'_> {
                 )));
             }
         }
-        if changed_files.is_empty() {
+        if changed_files.is_empty() && forced.is_empty() {
             self.report.outcome = Outcome::InSync;
             release(lock).await;
             if self.opts.mode == Mode::Apply
@@ -718,6 +791,16 @@ impl Host<'_> {
                 self.record(step, "passed", evidence);
                 Ok(())
             }
+            Err(message) if check.warn_only => {
+                self.record(step, "warning", message.clone());
+                let hint = step
+                    .hint
+                    .as_deref()
+                    .map(|h| format!("\n  hint: {h}"))
+                    .unwrap_or_default();
+                self.note(format!("warning: {}: {message}{hint}", step.label));
+                Ok(())
+            }
             Err(message) => {
                 self.record(step, "failed", message.clone());
                 Err(failure(Some(step), message))
@@ -786,6 +869,7 @@ impl Host<'_> {
                     existed: buffers[i].original.is_some(),
                     sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
                     backup: buffers[i].backup.clone(),
+                    mode: buffers[i].original.is_some().then_some(buffers[i].new_mode),
                 })
                 .collect(),
             commands,
@@ -798,6 +882,9 @@ impl Host<'_> {
                 path: buffers[i].real.clone(),
                 expected_sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
                 backup: buffers[i].backup.clone(),
+                via: (buffers[i].requested != buffers[i].real)
+                    .then(|| buffers[i].requested.clone()),
+                mode: buffers[i].original.is_some().then_some(buffers[i].new_mode),
             })
             .collect();
         // The edits before the first command or check are written by the same exec that
@@ -847,7 +934,12 @@ impl Host<'_> {
         let journaled = stdout.lines().any(|l| l == remote::JOURNALED_MARKER);
         if !out.success() && !journaled {
             let text = out.combined();
-            let message = if out.code() == remote::EXIT_CHANGED_SINCE_READ {
+            let message = if out.code() == remote::EXIT_UNSAFE_PATH {
+                format!(
+                    "refusing to write through a path another user could swap under root, nothing was touched: {} (make root own every directory on the way, or make the file belong to the user who owns its directory)",
+                    unsafe_reason(&text)
+                )
+            } else if out.code() == remote::EXIT_CHANGED_SINCE_READ {
                 format!(
                     "a file changed on the host since it was read ({}); nothing was touched: run again to see the new diff",
                     text.trim()
@@ -1285,6 +1377,19 @@ impl Host<'_> {
 async fn release(lock: Option<Child>) {
     if let Some(child) = lock {
         child.close().await;
+    }
+}
+
+/// The `WSD-UNSAFE` reasons a host script printed.
+fn unsafe_reason(output: &str) -> String {
+    let reasons: Vec<&str> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("WSD-UNSAFE "))
+        .collect();
+    if reasons.is_empty() {
+        output.trim().to_owned()
+    } else {
+        reasons.join("; ")
     }
 }
 

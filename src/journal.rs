@@ -30,6 +30,9 @@ pub struct JournalFile {
     pub existed: bool,
     pub sha256: Option<String>,
     pub backup: Option<String>,
+    /// The file's mode before the run (restored with it when a user writes it back).
+    #[serde(default)]
+    pub mode: Option<u32>,
 }
 
 /// One command that may run, by its index in the run.
@@ -122,6 +125,7 @@ mod tests {
                 existed: true,
                 sha256: Some(sha256_hex(b"x")),
                 backup: None,
+                mode: Some(0o640),
             }],
             commands: vec![JournalCommand {
                 index: 3,

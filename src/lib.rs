@@ -23,6 +23,7 @@ pub mod review;
 pub mod rollback;
 pub mod schedule;
 pub mod template;
+pub mod tls;
 pub mod transport;
 pub mod validate;
 pub mod vault;

@@ -14,6 +14,88 @@ pub const STATE_DIR: &str = "/var/lib/wsdeploy";
 pub const EXIT_CHANGED_SINCE_READ: i32 = 90;
 /// Exit status of `flock -n` when the lock is held.
 pub const EXIT_LOCK_BUSY: i32 = 75;
+/// Exit status of a script that refused a path another user could swap (`WSD-UNSAFE`).
+pub const EXIT_UNSAFE_PATH: i32 = 91;
+
+/// Shell functions that decide who writes a path, so that root never follows or changes
+/// anything through a name another user can replace.
+///
+/// `wsd_agent PATH` looks at every existing directory from `/` down to PATH's parent
+/// (one `stat`) and sets `wsd_u`: `0` when root alone controls them all, else the one
+/// user who owns one of them (all below it are that user's to rename). It fails, with
+/// the reason in `wsd_why`, when a directory is writable by group or others (except a
+/// root-owned sticky one above the parent, like `/tmp`), when two users own directories
+/// on the way, or when PATH exists in a user's directory but belongs to someone else.
+/// It sets `wsd_g` (PATH's group, else its directory's) and `wsd_o` (PATH's own owner,
+/// not following a symlink; empty when absent).
+///
+/// `wsd_as CMD…` runs CMD as root when `wsd_u` is 0, else as that user and group
+/// (`setpriv`, no supplementary groups): what a user controls is written by that user,
+/// who can then only reach what they could reach anyway. `$WSD_PUT` is the script that
+/// replaces a file atomically with its stdin (temp file made by `mktemp` in the same
+/// directory, mode, fsync, rename), run by `wsd_as`.
+const AGENT_FUNCTIONS: &str = r#"wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit WSD_EXIT_UNSAFE; }
+wsd_agent() {
+  wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
+  set --
+  while [ -n "$wsd_p" ]; do [ -d "$wsd_p" ] && set -- "$wsd_p" "$@"; wsd_p=${wsd_p%/*}; done
+  set -- / "$@"
+  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine the directories of $wsd_f"; return 1; }
+  wsd_i=0
+  while read -r wsd_du wsd_dg wsd_m; do
+    wsd_i=$((wsd_i + 1)); wsd_g=$wsd_dg
+    eval "wsd_d=\${$wsd_i}"
+    if [ "$wsd_du" != 0 ]; then
+      if [ "$wsd_u" = 0 ] || [ "$wsd_u" = "$wsd_du" ]; then wsd_u=$wsd_du
+      else wsd_why="$wsd_d belongs to uid $wsd_du inside a directory of uid $wsd_u"; return 1; fi
+    fi
+    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $# ]; }; then
+      wsd_why="$wsd_d is writable by other users (mode $wsd_m)"; return 1
+    fi
+  done <<WSD_AGENT_END
+$wsd_s
+WSD_AGENT_END
+  if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then
+    wsd_s=$(stat -c '%u %g' -- "$wsd_f") || { wsd_why="cannot examine $wsd_f"; return 1; }
+    wsd_o=${wsd_s% *}; wsd_g=${wsd_s#* }
+    if [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
+      wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
+    fi
+  fi
+  return 0
+}
+wsd_as() {
+  if [ "$wsd_u" = 0 ]; then "$@"; else setpriv --reuid="$wsd_u" --regid="$wsd_g" --clear-groups -- "$@"; fi
+}
+WSD_PUT='set -eu; umask 077; d=${1%/*}; d=${d:-/}; [ -d "$d" ] || mkdir -p -- "$d"
+t=$(mktemp "$d/.wsdeploy.XXXXXX"); trap '\''rm -f -- "$t"'\'' EXIT
+cat > "$t"
+if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
+sync -- "$t" 2>/dev/null || sync
+mv -f -- "$t" "$1"; trap - EXIT'
+"#;
+
+fn agent_functions() -> String {
+    AGENT_FUNCTIONS.replace("WSD_EXIT_UNSAFE", &EXIT_UNSAFE_PATH.to_string())
+}
+
+/// `wsd_agent` for `path`, refusing it (exit [`EXIT_UNSAFE_PATH`]) when it is unsafe;
+/// for a path reached through the symlink `via`, the symlink must be root's, or the
+/// same user's as the file it points at.
+fn check_agent(out: &mut String, path: &str, via: Option<&str>) {
+    if let Some(via) = via {
+        let _ = writeln!(
+            out,
+            "wsd_agent {v} || wsd_unsafe; wsd_lu=$wsd_u; [ \"$wsd_lu\" != 0 ] || wsd_lu=${{wsd_o:-0}}\n\
+             wsd_agent {p} || wsd_unsafe\n\
+             [ \"$wsd_lu\" = 0 ] || [ \"$wsd_lu\" = \"$wsd_u\" ] || {{ wsd_why=\"$(printf '%s is a symlink uid %s controls, pointing at a file it does not control' {v} \"$wsd_lu\")\"; wsd_unsafe; }}",
+            v = quote(via),
+            p = quote(path)
+        );
+    } else {
+        let _ = writeln!(out, "wsd_agent {} || wsd_unsafe", quote(path));
+    }
+}
 
 /// Exit status of [`read_if_exists`] when the file does not exist.
 pub const EXIT_NO_SUCH_FILE: i32 = 66;
@@ -395,6 +477,10 @@ pub struct PlannedWrite {
     pub expected_sha256: Option<String>,
     /// Where the dated backup goes (`None` for a new file).
     pub backup: Option<String>,
+    /// The path as the plan wrote it, when a symlink was followed to `path`.
+    pub via: Option<String>,
+    /// The existing file's mode (kept by its backup when a user writes it).
+    pub mode: Option<u32>,
 }
 
 fn journal_dir(run_id: &str) -> String {
@@ -409,8 +495,17 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
     let j = quote(&journal_dir(run_id));
     let mut s = format!(
         "set -eu\numask 077\nLC_ALL=C; export LC_ALL\n\
-         changed() {{ printf 'WSD-CHANGED %s\\n' \"$1\" >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n"
+         changed() {{ printf 'WSD-CHANGED %s\\n' \"$1\" >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n{}",
+        agent_functions()
     );
+    // Who writes each file (and its backup) is settled before anything is written: a
+    // path another user could swap under root is refused here, with nothing touched.
+    for f in files {
+        check_agent(&mut s, &f.path, f.via.as_deref());
+        if let Some(b) = &f.backup {
+            check_agent(&mut s, b, None);
+        }
+    }
     // Existence with builtins, contents with one `sha256sum -c` for all files; only when
     // that fails, file by file to name the one that changed.
     let mut sums = String::new();
@@ -452,11 +547,27 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
         "mkdir -p {j}/pre\nchmod 700 {STATE_DIR} {STATE_DIR}/runs {j}"
     );
     let mut durable: Vec<String> = Vec::new();
+    let mut copied = String::new();
     for f in files {
-        if f.expected_sha256.is_some() {
-            let _ = writeln!(s, "cp -p -- {} {j}/pre/{}", quote(&f.path), f.index);
+        if let Some(sha) = &f.expected_sha256 {
+            // Root copies with owner and mode; a user's file is read by that user (a name
+            // they swapped to a symlink cannot make root read for them). The copies are
+            // then checked against what was read.
+            let _ = writeln!(
+                s,
+                "wsd_agent {p} || wsd_unsafe\nif [ \"$wsd_u\" = 0 ]; then cp -p -- {p} {j}/pre/{i}; else wsd_as cat -- {p} > {j}/pre/{i}; fi",
+                p = quote(&f.path),
+                i = f.index
+            );
+            let _ = writeln!(copied, "{sha}  {}/pre/{}", journal_dir(run_id), f.index);
             durable.push(quote(&format!("{}/pre/{}", journal_dir(run_id), f.index)));
         }
+    }
+    if !copied.is_empty() {
+        let _ = write!(
+            s,
+            "sha256sum -c --status <<'WSD_SUMS_END' || changed 'a file being replaced (while its pre-image was copied)'\n{copied}WSD_SUMS_END\n"
+        );
     }
     s.push_str(&format!("base64 -d > {j}/manifest.json "));
     heredoc(&mut s, manifest_json);
@@ -476,10 +587,17 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
         if let Some(backup) = &f.backup {
             let b = quote(backup);
             let dir = quote(parent_dir(backup));
+            let mode = f.mode.map(|m| format!("{m:o}")).unwrap_or_default();
             let _ = writeln!(
                 s,
-                "if [ ! -e {b} ]; then [ -d {dir} ] || mkdir -p -- {dir}; cp -p -- {} {b}; printf 'WSD-BACKUP %s\\n' {b}; fi",
-                quote(&f.path)
+                "if [ ! -e {b} ] && [ ! -L {b} ]; then\n\
+                 \x20 wsd_agent {p} || wsd_unsafe; wsd_tu=$wsd_u wsd_tg=$wsd_g\n\
+                 \x20 wsd_agent {b} || wsd_unsafe\n\
+                 \x20 if [ \"$wsd_u\" = 0 ] && [ \"$wsd_tu\" = 0 ]; then [ -d {dir} ] || mkdir -p -- {dir}; cp -p -- {p} {b}\n\
+                 \x20 else ( wsd_u=$wsd_tu wsd_g=$wsd_tg; wsd_as cat -- {p} ) | wsd_as sh -c \"$WSD_PUT\" sh {b} {m}; fi\n\
+                 \x20 printf 'WSD-BACKUP %s\\n' {b}\nfi",
+                p = quote(&f.path),
+                m = quote(&mode)
             );
             backups.push(b);
             backups.push(dir);
@@ -532,29 +650,49 @@ pub struct FileContent<'a> {
 
 /// Atomically replaces files: temp file (0600) in the same directory, content, owner and
 /// mode copied from the original, fsync, rename. Prints `WSD-WROTE <i>` after each.
+///
+/// Who writes is decided per file by `wsd_agent` (see [`AGENT_FUNCTIONS`]): root in
+/// directories only root can change; in a directory a user controls, that user (the file
+/// keeps being theirs; `chown`/`chmod` never run as root there); anything else is
+/// refused (exit [`EXIT_UNSAFE_PATH`]).
 #[must_use]
 pub fn write_script(files: &[FileContent<'_>]) -> String {
-    let mut s = String::from("set -eu\numask 077\nset --\n");
+    let mut s = format!("set -eu\numask 077\n{}set --\n", agent_functions());
     for (i, f) in files.iter().enumerate() {
         let p = quote(f.path);
+        let d = quote(parent_dir(f.path));
+        let _ = writeln!(
+            s,
+            "wsd_agent {p} || wsd_unsafe\nif [ \"$wsd_u\" = 0 ]; then"
+        );
         let _ = write!(
             s,
-            "d={}; [ -d \"$d\" ] || mkdir -p -- \"$d\"\n\
+            "d={d}; [ -d \"$d\" ] || mkdir -p -- \"$d\"\n\
              t=$(mktemp \"$d/.wsdeploy.XXXXXX\")\n\
              trap 'rm -f -- \"$t\"' EXIT\n\
-             base64 -d > \"$t\" ",
-            quote(parent_dir(f.path))
+             base64 -d > \"$t\" "
         );
         heredoc(&mut s, f.content);
         let _ = write!(
             s,
-            "if [ -e {p} ]; then chown --reference={p} -- \"$t\"; chmod --reference={p} -- \"$t\"; else chmod {:o} -- \"$t\"; fi\n\
+            "if [ -e {p} ]; then chown --reference={p} -- \"$t\"; chmod --reference={p} -- \"$t\"; else chmod {mode:o} -- \"$t\"; fi\n\
              sync -- \"$t\" 2>/dev/null || sync\n\
              mv -f -- \"$t\" {p}\n\
              trap - EXIT\n\
+             else\n\
+             wsd_new=; [ -e {p} ] || wsd_new={mode:o}\n\
+             base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c \"$WSD_PUT\" sh {p} \"$wsd_new\"\n",
+            mode = f.new_mode
+        );
+        // The same content again for the user's branch (only one branch runs).
+        let mut doc = String::new();
+        heredoc(&mut doc, f.content);
+        s.push_str(doc.trim_start_matches("<<'WSDEPLOY_B64_END'\n"));
+        let _ = write!(
+            s,
+            "fi\n\
              printf 'WSD-WROTE {i}\\n'\n\
-             set -- \"$@\" \"$d\"\n",
-            f.new_mode
+             set -- \"$@\" {d}\n"
         );
     }
     // The renames are durable once their directories are flushed.
@@ -582,7 +720,8 @@ pub fn restore_script(run_id: &str, files: &[crate::journal::JournalFile]) -> St
     let mut s = format!(
         "set -u\numask 077\nfail=0\n[ -f {j}/state ] || {{ echo {NO_JOURNAL_MARKER}; exit 0; }}\n\
          IFS= read -r st < {j}/state || st=\n\
-         [ \"$st\" = in_progress ] || {{ printf '{UNTRUSTED_JOURNAL_MARKER} state %s\\n' \"$st\"; exit 1; }}\n"
+         [ \"$st\" = in_progress ] || {{ printf '{UNTRUSTED_JOURNAL_MARKER} state %s\\n' \"$st\"; exit 1; }}\n{}",
+        agent_functions()
     );
     let mut sums = String::new();
     for f in files.iter().filter(|f| f.existed) {
@@ -608,17 +747,25 @@ pub fn restore_script(run_id: &str, files: &[crate::journal::JournalFile]) -> St
             dirs.push(d);
         }
         let p = quote(path);
+        // As in `write_script`: root where only root can change the directories, the
+        // user who controls them otherwise, never through a path someone else controls.
+        let refused = format!(
+            "! wsd_agent {p}; then fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; printf 'WSD-UNSAFE %s\\n' \"$wsd_why\" >&2;"
+        );
         if f.existed {
+            let mode = f.mode.map(|m| format!("{m:o}")).unwrap_or_default();
             let _ = writeln!(
                 s,
-                "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; else \
-                 t=$(mktemp {d}/.wsdeploy.XXXXXX) && cp -p -- {j}/pre/{i} \"$t\" && {{ sync -- \"$t\" 2>/dev/null || sync; }} && mv -f -- \"$t\" {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; fi",
-                d = quote(parent_dir(path))
+                "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; elif {refused} elif [ \"$wsd_u\" = 0 ]; then \
+                 t=$(mktemp {d}/.wsdeploy.XXXXXX) && cp -p -- {j}/pre/{i} \"$t\" && {{ sync -- \"$t\" 2>/dev/null || sync; }} && mv -f -- \"$t\" {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; \
+                 else wsd_as sh -c \"$WSD_PUT\" sh {p} {m} < {j}/pre/{i} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}; fi",
+                d = quote(parent_dir(path)),
+                m = quote(&mode)
             );
         } else {
             let _ = writeln!(
                 s,
-                "rm -f -- {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}"
+                "if {refused} else wsd_as rm -f -- {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}; fi"
             );
         }
     }
@@ -865,6 +1012,7 @@ mod tests {
                 existed: false,
                 sha256: None,
                 backup: None,
+                mode: None,
             }],
         );
         let out = std::process::Command::new("sh")

@@ -191,6 +191,7 @@ fn restore_job(
                 steps.push(Step {
                     action: Action::Command(CommandAction {
                         if_changed: deps,
+                        unless: None,
                         ..c.clone()
                     }),
                     ..step.clone()
@@ -209,8 +210,10 @@ fn restore_job(
                 .iter()
                 .flat_map(|p| p.secret_values.clone())
                 .collect(),
+            short_secrets: Vec::new(),
             nginx_dump: None,
             facts: None,
+            skipped: Vec::new(),
         }],
         become_user: job.become_user.clone(),
         nginx_dump: None,

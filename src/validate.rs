@@ -62,7 +62,7 @@ pub fn plan_files(project: &Path, given: &[PathBuf]) -> Vec<PathBuf> {
                 if p.is_absolute() || !in_project.exists() {
                     p.clone()
                 } else {
-                    in_project
+                    tidy(&in_project)
                 }
             })
             .collect();
@@ -77,7 +77,12 @@ pub fn plan_files(project: &Path, given: &[PathBuf]) -> Vec<PathBuf> {
         })
         .unwrap_or_default();
     files.sort();
-    files
+    files.into_iter().map(|f| tidy(&f)).collect()
+}
+
+/// `plans/x.yml` rather than `./plans/x.yml` when the project is the current directory.
+fn tidy(path: &Path) -> PathBuf {
+    path.strip_prefix(".").unwrap_or(path).to_path_buf()
 }
 
 /// Every problem of one plan file (and the files it imports).
@@ -238,7 +243,7 @@ fn template_fields(def: &StepDef) -> Vec<Field> {
     let mut out = Vec::new();
     if let Ok(Value::Object(map)) = serde_json::to_value(&def.spec) {
         for (key, value) in map {
-            if key == "id" || key == "if_changed" {
+            if key == "id" || key == "if_changed" || key == "when" {
                 continue;
             }
             collect_strings(&key, &value, &mut out);
@@ -313,6 +318,15 @@ fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &m
     let mut fields_of: Vec<StepTemplates<'_>> = Vec::new();
     for def in &steps {
         let location = format!("{file}:{}:{}", def.line, def.column);
+        for expression in def.spec.when.iter().flat_map(|w| w.expressions()) {
+            if let Err(e) = env.compile_expression(expression) {
+                out.add(
+                    location.clone(),
+                    format!("step `{}`: `when: {expression}`: {}", def.id, describe(&e)),
+                    None,
+                );
+            }
+        }
         let mut ok = Vec::new();
         for field in template_fields(def) {
             match names_used(env, &field.source) {
@@ -362,8 +376,27 @@ fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &m
     for host in hosts {
         let vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
         let before = out.0.len();
+        let renderer = template::Renderer::new(vars.clone());
         for (def, fields) in &fields_of {
             let location = format!("{file}:{}:{}", def.line, def.column);
+            let mut runs = true;
+            for expression in def.spec.when.iter().flat_map(|w| w.expressions()) {
+                match renderer.truthy(expression) {
+                    Ok(true) => {}
+                    Ok(false) => runs = false,
+                    Err(e) => {
+                        runs = false;
+                        out.add(
+                            location.clone(),
+                            format!("step `{}`: `when: {expression}`: {e}", def.id),
+                            Some(host.name()),
+                        );
+                    }
+                }
+            }
+            if !runs {
+                continue;
+            }
             for (field, names) in fields {
                 let mut sorted: Vec<&String> = names.iter().collect();
                 sorted.sort();
@@ -421,7 +454,7 @@ fn check_name(
         via.pop();
         return out;
     }
-    if template::is_builtin(name) {
+    if template::is_builtin(name) || template::guarded(source, name) {
         return Vec::new();
     }
     let error = if template::called_as_function(source, name) {

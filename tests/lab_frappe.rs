@@ -300,3 +300,37 @@ fn seed_topology_a_client_that_connects_to_port_9000_works_once_nginx_listens_th
     let second = lab.wsdeploy_in(project.path(), "apply", &[]);
     second.code(0).stdout_has("1 in sync");
 }
+
+#[test]
+fn seed_topology_a_failing_check_puts_the_realtime_server_back_on_its_port() {
+    // The CONNECT check sends a cookie without `sid` (Frappe refuses it: "No authentication
+    // method used"), after the realtime server moved and nginx took 9000. The rollback
+    // restores the files, reloads nginx (freeing 9000) before supervisor restarts the
+    // realtime server there, and preflight proves it running: the report's state again.
+    let lab = Lab::up_role("frappe-seed-fault", 1, "frappe");
+    let ip = lab.ip(1);
+    lab.ok(1, "/opt/lab/role/seed-topology.sh");
+    let before = lab.sums_without_backups(1, WATCHED);
+    let project = project_with("frappe-socketio-port.yml");
+    let run = lab.wsdeploy_in(project.path(), "apply", &["-e", "check_cookie=lang=en"]);
+    run.code(1)
+        .stdout_has("FAILED (rolled back)")
+        .stdout_has("error in step `direct_port_connect`")
+        .stdout_has("No authentication method used")
+        .stdout_has("rolled back: every file is back to its exact previous bytes");
+    assert_eq!(
+        lab.sums_without_backups(1, WATCHED),
+        before,
+        "files differ after the rollback"
+    );
+    assert_bench_healthy(&lab, 1, 9000);
+    let listening = lab.ok(1, "ss -Hltnp");
+    assert!(
+        listening.contains(":9000") && !listening.contains(":9010"),
+        "{listening}"
+    );
+    let (code, again) = raven_client(&lab, 1, &format!("http://{ip}:8005/raven"));
+    assert_eq!(code, 2, "{again}");
+    assert!(again.contains("Invalid namespace"), "{again}");
+    lab.ok(1, "grep -qx rolled_back /var/lib/wsdeploy/runs/*/state");
+}

@@ -55,15 +55,24 @@ fn traversable(path: &Path) {
     }
 }
 
-/// A root-only file (0600) the attacker wants to replace.
+/// The content of a root-only file (0600) the attacker wants to replace (an INI file, so
+/// that an `ini` step led to it would edit it).
+const VICTIM: &str = "[options]\nroot_only = yes\n";
+
+/// A root-only file the attacker wants to replace.
 struct Victim {
     path: PathBuf,
 }
 
 impl Victim {
+    /// In `/tmp`.
     fn new(tag: &str) -> Self {
-        let path = PathBuf::from(format!("/tmp/wsdeploy-victim-{}-{tag}", std::process::id()));
-        std::fs::write(&path, "root only\n").expect("victim");
+        Self::new_in(Path::new("/tmp"), tag)
+    }
+
+    fn new_in(dir: &Path, tag: &str) -> Self {
+        let path = dir.join(format!("wsdeploy-victim-{}-{tag}", std::process::id()));
+        std::fs::write(&path, VICTIM).expect("victim");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         Self { path }
     }
@@ -73,7 +82,7 @@ impl Victim {
         assert!(meta.file_type().is_file(), "the victim is no longer a file");
         assert_eq!(
             std::fs::read_to_string(&self.path).expect("read victim"),
-            "root only\n",
+            VICTIM,
             "a root-only file was replaced"
         );
     }
@@ -281,7 +290,8 @@ fn recovery_restores_only_matching_pre_images_and_runs_only_the_plans_commands()
 
     // A consistent journal whose command the current plan does not have: the files are
     // restored (they are the run's own pre-images), the command is not run.
-    let victim = Victim::new("not-in-plan");
+    // (In a directory only root controls: a file straight in sticky /tmp is refused.)
+    let victim = Victim::new_in(&host.root.join("etc"), "not-in-plan");
     let (planted, _id) =
         PlantedRun::new(&victim.path, &format!("touch {}", canary.display()), None);
     let run = host.run("apply", &[]);
@@ -298,4 +308,179 @@ fn recovery_restores_only_matching_pre_images_and_runs_only_the_plans_commands()
         "a consistent root journal is restored"
     );
     assert_eq!(planted.state(), "rolled_back");
+}
+
+/// The racer: renames a symlink to `$2` over every `.wsdeploy.*` temp file that appears
+/// in `$1` (a directory it owns), as fast as it can, for up to 120 s.
+const RACER: &str = r#"
+my ($d, $v) = @ARGV; my $end = time + 120; my $won = 0;
+while (time < $end) {
+  opendir(my $h, $d) or next;
+  for my $n (readdir $h) {
+    next unless $n =~ /^\.wsdeploy\./;
+    my $t = "$d/$n"; next if -l $t;
+    my $l = "$d/.evil$$"; unlink $l;
+    symlink($v, $l) and rename($l, $t) and $won++;
+  }
+  closedir $h;
+}
+"#;
+
+fn meta(path: &Path) -> (u32, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path).expect("metadata");
+    (m.uid(), m.gid(), m.mode() & 0o7777)
+}
+
+/// A directory of uid 65534 under the host tree (every directory above it root's,
+/// reachable by that user) holding `app.conf` (an odoo.conf, 65534:65534, 0640), like a
+/// Frappe bench's `sites/`.
+fn user_dir(host: &mut LocalHost) -> (PathBuf, PathBuf) {
+    let dir = host.root.join("srv/app");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    traversable(&dir.join("x"));
+    chown(&dir, NOBODY);
+    let conf = dir.join("app.conf");
+    std::fs::copy(&host.odoo_conf, &conf).expect("copy");
+    chown(&conf, NOBODY);
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    host.var("app_conf", json!(conf.display().to_string()));
+    (dir, conf)
+}
+
+fn ini_plan(extra: Option<Value>) -> Value {
+    let mut steps = vec![json!({"id": "conf", "ini": {"file": "{{ app_conf }}",
+        "set": {"workers": "{{ n }}"}}})];
+    steps.extend(extra);
+    json!({"name": "user-dir", "hosts": "odoo", "defaults": {"n": "3"}, "steps": steps})
+}
+
+#[test]
+fn a_racing_user_cannot_turn_writes_in_their_directory_against_root_files() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    let (dir, _conf) = user_dir(&mut host);
+    let victim = Victim::new_in(&host.root.join("etc"), "race");
+    host.plan_json(&ini_plan(None));
+    let mut racer = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "perl",
+            "-e",
+            RACER,
+        ])
+        .arg(&dir)
+        .arg(&victim.path)
+        .spawn()
+        .expect("setpriv + perl");
+    let mut outcomes: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut broken = None;
+    for i in 0..20 {
+        let run = host.run("apply", &["-e", &format!("n={}", 10 + i), "--json"]);
+        let outcome = only_report(&run.stdout)["outcome"]
+            .as_str()
+            .unwrap_or("?")
+            .to_owned();
+        *outcomes.entry(outcome).or_default() += 1;
+        let intact = std::fs::read_to_string(&victim.path).ok().as_deref() == Some(VICTIM)
+            && meta(&victim.path) == (0, 0, 0o600);
+        if !intact {
+            broken = Some((i, run));
+            break;
+        }
+    }
+    let _ = racer.kill();
+    let _ = racer.wait();
+    eprintln!("outcomes of 20 applies under the racer: {outcomes:?}");
+    if let Some((i, run)) = broken {
+        panic!(
+            "apply {i} under the racer changed the root-only file: {:?} (uid, gid, mode) {:?}\n--- stdout\n{}",
+            std::fs::read_to_string(&victim.path),
+            meta(&victim.path),
+            run.stdout
+        );
+    }
+    victim.assert_intact();
+}
+
+#[test]
+fn a_users_file_is_written_as_that_user_and_unsafe_targets_are_refused() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    let (dir, conf) = user_dir(&mut host);
+    host.plan_json(&ini_plan(None));
+    // Written (and backed up) by its owner: owner, group and mode stay; nothing of root's
+    // appears in the user's directory.
+    host.run("apply", &[]).code(0);
+    assert!(
+        std::fs::read_to_string(&conf)
+            .expect("conf")
+            .contains("workers = 3")
+    );
+    assert_eq!(meta(&conf), (NOBODY, NOBODY, 0o640));
+    let entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    for entry in &entries {
+        assert_eq!(meta(entry), (NOBODY, NOBODY, 0o640), "{}", entry.display());
+    }
+    // A failure after the write: rolled back by the same user, byte-exact.
+    let before = std::fs::read(&conf).expect("conf");
+    host.plan_json(&ini_plan(Some(
+        json!({"id": "fail", "command": "exit 3", "if_changed": ["conf"]}),
+    )));
+    host.run("apply", &["-e", "n=7"])
+        .code(1)
+        .stdout_has("FAILED (rolled back)");
+    assert_eq!(std::fs::read(&conf).expect("conf"), before);
+    assert_eq!(meta(&conf), (NOBODY, NOBODY, 0o640));
+    host.plan_json(&ini_plan(None));
+
+    let refused = |host: &LocalHost, message: &str| {
+        let sums = host.sums();
+        host.run("apply", &["-e", "n=9"])
+            .code(1)
+            .stdout_has("refusing to write through a path another user could swap under root, nothing was touched")
+            .stdout_has(message);
+        assert_eq!(host.sums(), sums, "the host was changed");
+    };
+    // A root-only file in the user's directory.
+    let root_file = dir.join("root.conf");
+    std::fs::copy(&host.odoo_conf, &root_file).expect("copy");
+    std::fs::set_permissions(&root_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    host.var("app_conf", json!(root_file.display().to_string()));
+    refused(
+        &host,
+        &format!(
+            "{} belongs to uid 0 but its directory is controlled by uid 65534",
+            root_file.display()
+        ),
+    );
+    // A root directory anyone may write to (no sticky bit).
+    let open = host.root.join("etc/open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let open_file = open.join("app.conf");
+    std::fs::copy(&host.odoo_conf, &open_file).expect("copy");
+    host.var("app_conf", json!(open_file.display().to_string()));
+    refused(
+        &host,
+        &format!("{} is writable by other users (mode 777)", open.display()),
+    );
+    // A user's symlink (in a root directory) to a root file.
+    let link = host.root.join("etc/app-link.conf");
+    std::os::unix::fs::symlink(&host.odoo_conf, &link).expect("symlink");
+    std::os::unix::fs::lchown(&link, Some(NOBODY), Some(NOBODY)).expect("lchown");
+    host.var("app_conf", json!(link.display().to_string()));
+    refused(
+        &host,
+        &format!(
+            "{} is a symlink uid 65534 controls, pointing at a file it does not control",
+            link.display()
+        ),
+    );
 }

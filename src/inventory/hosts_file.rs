@@ -70,6 +70,8 @@ impl InventoryDraft {
         };
         draft.group(ALL_GROUP);
         draft.group(UNGROUPED_GROUP);
+        // As in Ansible, `ungrouped` is always the first child of `all`.
+        draft.add_child(ALL_GROUP, UNGROUPED_GROUP);
         draft
     }
 
@@ -173,6 +175,16 @@ pub(crate) fn read_yaml_root(
         NodeValue::Map(entries) => {
             for (key, value) in entries {
                 let name = source.key_text(key)?;
+                if name == "plugin"
+                    && let NodeValue::Str(plugin) = &value.value
+                {
+                    return Err(source.error_at_node(
+                        key,
+                        format!(
+                            "this is the configuration of Ansible's `{plugin}` inventory plugin, which wsdeploy does not provide; wsdeploy reads YAML and INI inventories, inventory scripts and host lists (docs/inventories.md)"
+                        ),
+                    ));
+                }
                 read_group(source, draft, &name, key, value)?;
             }
             Ok(())
@@ -254,6 +266,16 @@ fn read_hosts(
         }
     };
     for (host_key, host_vars) in entries {
+        if !matches!(host_key.value, NodeValue::Str(_)) {
+            let spelled = source.key_text(host_key)?;
+            return Err(source.error_at_node(
+                host_key,
+                format!(
+                    "host name {spelled} is read as {} by YAML; quote it: \"{spelled}\":",
+                    host_key.value.kind()
+                ),
+            ));
+        }
         let text = source.key_text(host_key)?;
         let entry =
             parse_host_entry(&text).map_err(|problem| source.error_at_node(host_key, problem))?;
@@ -346,7 +368,7 @@ fn read_group_vars(
             draft.groups[index].priority = group_priority(source, var_value)?;
             continue;
         }
-        let value = source.json_value(var_value, &var)?;
+        let value = source.json_value_at_key(var_key, var_value, &var)?;
         draft.groups[index].vars.insert(var, value);
     }
     Ok(())

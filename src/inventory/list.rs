@@ -1,6 +1,6 @@
 //! The inventory as `ansible-inventory --list` prints it: one entry per group with its
 //! direct `hosts` and its `children` (empty ones left out, `all` listing its children), and
-//! `_meta.hostvars` with every host's merged variables. Values decrypted from a vault are
+//! `_meta.hostvars` with every host's merged variables (hosts without any left out). Values decrypted from a vault are
 //! masked.
 
 use serde_json::{Map, Value, json};
@@ -14,7 +14,7 @@ impl Inventory {
     pub fn to_ansible_list(&self) -> Value {
         let mut out = Map::new();
         let mut hostvars = Map::new();
-        for host in &self.hosts {
+        for host in self.hosts.iter().filter(|host| !host.vars.is_empty()) {
             let mut vars = Value::Object(host.vars.clone());
             mask_vault(&mut vars, &self.vault_values);
             hostvars.insert(host.name.clone(), vars);

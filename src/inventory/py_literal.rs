@@ -97,6 +97,10 @@ impl Parser {
             }
             return None;
         }
+        if word == "set" && self.peek() == Some('(') && self.peek_at(1) == Some(')') {
+            self.position += 2;
+            return Some(Value::Array(Vec::new()));
+        }
         match word.as_str() {
             "True" => Some(Value::Bool(true)),
             "False" => Some(Value::Bool(false)),
@@ -241,6 +245,9 @@ impl Parser {
             self.position += 1;
         }
         let text: String = self.chars[start..self.position].iter().collect();
+        if let Some(imaginary) = text.strip_suffix(['j', 'J']) {
+            return imaginary_text(imaginary).map(Value::String);
+        }
         number_value(&text)
     }
 
@@ -376,6 +383,17 @@ fn negate(value: &Value) -> Option<Value> {
     Number::from_f64(-number.as_f64()?).map(Value::Number)
 }
 
+/// An imaginary literal (`2j`, `0.5j`) as Python prints it; Ansible keeps complex numbers as
+/// that text.
+fn imaginary_text(text: &str) -> Option<String> {
+    let value = number_value(text).and_then(|number| number.as_f64())?;
+    if value.fract() == 0.0 && value.abs() < 1e16 {
+        Some(format!("{value:.0}j"))
+    } else {
+        Some(format!("{value}j"))
+    }
+}
+
 /// A Python integer or float literal (`10`, `0x1f`, `0o17`, `0b101`, `1_000`, `1.5`, `1e3`).
 fn number_value(text: &str) -> Option<Value> {
     if text.is_empty() || text.ends_with('_') || text.contains("__") {
@@ -474,5 +492,11 @@ mod tests {
         assert_eq!(parse("{'a': 1, 2: [3]}"), Some(json!({"a": 1, "2": [3]})));
         assert_eq!(parse("{}"), Some(json!({})));
         assert_eq!(parse("[1,]"), Some(json!([1])));
+        assert_eq!(parse("set()"), Some(json!([])));
+        assert_eq!(parse("1j"), Some(json!("1j")));
+        assert_eq!(
+            parse("[..., 1j, set(), {1, 2}, b'x']"),
+            Some(json!(["...", "1j", [], [1, 2], "x"]))
+        );
     }
 }

@@ -16,7 +16,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::error::InventoryError;
 use super::hosts_file::InventoryDraft;
@@ -139,6 +139,7 @@ pub(crate) fn read_script_json(
             continue;
         }
         draft.group(group);
+        let rewritten: Value;
         let (hosts, vars, children) = match data {
             Value::Object(body)
                 if ["hosts", "vars", "children"]
@@ -147,10 +148,11 @@ pub(crate) fn read_script_json(
             {
                 (body.get("hosts"), body.get("vars"), body.get("children"))
             }
+            // Ansible reads a mapping without these keys as a host of that name whose
+            // variables the mapping holds (deprecated, still found in old scripts).
             Value::Object(_) => {
-                return Err(error(format!(
-                    "group `{group}` must have `hosts`, `vars` or `children`, or be a list of hosts"
-                )));
+                rewritten = json!([group]);
+                (Some(&rewritten), Some(data), None)
             }
             list => (Some(list), None, None),
         };
@@ -182,7 +184,7 @@ pub(crate) fn read_script_json(
             };
             let index = draft.group(group);
             for (key, value) in vars {
-                draft.groups[index].vars.insert(key.clone(), value.clone());
+                draft.groups[index].vars.insert(key.clone(), trusted(value));
             }
         }
         if let Some(children) = children {
@@ -218,11 +220,28 @@ pub(crate) fn read_script_json(
         };
         if let Some(index) = draft.host_position(host) {
             for (key, value) in vars {
-                draft.hosts[index].vars.insert(key, value);
+                draft.hosts[index].vars.insert(key, trusted(&value));
             }
         }
     }
     Ok(())
+}
+
+/// A value with Ansible's `{"__ansible_unsafe": TEXT}` markers replaced by TEXT (wsdeploy
+/// never evaluates inventory values as templates, so the marker has nothing to guard).
+fn trusted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) if map.len() == 1 && map.contains_key("__ansible_unsafe") => {
+            map.get("__ansible_unsafe").cloned().unwrap_or(Value::Null)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, item)| (key.clone(), trusted(item)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(trusted).collect()),
+        other => other.clone(),
+    }
 }
 
 fn scalar_name(value: &Value) -> Option<String> {

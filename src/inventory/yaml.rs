@@ -245,22 +245,7 @@ impl<'a> YamlSource<'a> {
                 ),
             },
             NodeValue::Str(text) if crate::vault::is_vaulted(text) => {
-                let location = &node.referenced;
-                let place = format!(
-                    "{} line {} column {}: variable `{name}`",
-                    self.name,
-                    location.line(),
-                    location.column()
-                );
-                match self.vault {
-                    Some(vault) => Value::String(vault.decrypt_value(&place, text)?),
-                    None => {
-                        return Err(InventoryError::Vault {
-                            place,
-                            message: crate::vault::VaultError::NoPassword.to_string(),
-                        });
-                    }
-                }
+                self.vault_value(&node.referenced, name, text)?
             }
             NodeValue::Str(text) => Value::String(text.clone()),
             NodeValue::Seq(items) => Value::Array(
@@ -272,6 +257,44 @@ impl<'a> YamlSource<'a> {
             ),
             NodeValue::Map(entries) => Value::Object(self.map_to_json_in(entries, Some(name))?),
         })
+    }
+
+    /// [`Self::json_value`] of a mapping value, reporting a vaulted one at its key.
+    pub(crate) fn json_value_at_key(
+        &self,
+        key: &Node,
+        value: &Node,
+        name: &str,
+    ) -> Result<Value, InventoryError> {
+        match &value.value {
+            NodeValue::Str(text) if crate::vault::is_vaulted(text) => {
+                self.vault_value(&key.referenced, name, text)
+            }
+            _ => self.json_value(value, name),
+        }
+    }
+
+    /// Decrypts the `!vault` value of variable `name` found at `location`, or explains
+    /// why it cannot be (never returns the ciphertext as a value).
+    fn vault_value(
+        &self,
+        location: &Location,
+        name: &str,
+        text: &str,
+    ) -> Result<Value, InventoryError> {
+        let place = format!(
+            "{} line {} column {}: variable `{name}`",
+            self.name,
+            location.line(),
+            location.column()
+        );
+        match self.vault {
+            Some(vault) => Ok(Value::String(vault.decrypt_value(&place, text)?)),
+            None => Err(InventoryError::Vault {
+                place,
+                message: crate::vault::VaultError::NoPassword.to_string(),
+            }),
+        }
     }
 
     /// Converts mapping entries into a JSON object, keeping their order.
@@ -288,10 +311,11 @@ impl<'a> YamlSource<'a> {
         parent: Option<&str>,
     ) -> Result<Map<String, Value>, InventoryError> {
         let mut object = Map::new();
-        for (key, value) in entries {
-            let key = self.key_text(key)?;
+        for (key_node, value) in entries {
+            let key = self.key_text(key_node)?;
             let name = parent.map_or_else(|| key.clone(), |parent| format!("{parent}.{key}"));
-            let value = self.json_value(value, &name)?;
+            // A vaulted value is reported at its key (`name: !vault |`), not its text.
+            let value = self.json_value_at_key(key_node, value, &name)?;
             object.insert(key, value);
         }
         Ok(object)

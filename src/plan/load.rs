@@ -293,7 +293,7 @@ fn validate_steps(
     let mut out: Vec<StepDef> = Vec::new();
     for (index, spanned) in specs.into_iter().enumerate() {
         let (line, column) = (spanned.referenced.line(), spanned.referenced.column());
-        let spec = spanned.value;
+        let mut spec = spanned.value;
         let err = |what: String| PlanError::at(path, line, column, what);
         let kinds = present_kinds(&spec);
         let kind = match kinds.as_slice() {
@@ -363,11 +363,19 @@ fn validate_steps(
                 }
             }
         }
+        if kind != StepKind::Command && spec.unless.is_some() {
+            return Err(err(
+                "`unless` applies to `command` steps (the check that makes them run)".to_owned(),
+            ));
+        }
         if kind != StepKind::Command && spec.expect_exit.is_some() {
             return Err(err("`expect_exit` applies to `command` steps (use verify.command.expect_exit in checks)".to_owned()));
         }
         if kind != StepKind::Verify && (spec.retries.is_some() || spec.delay.is_some()) {
             return Err(err("`retries`/`delay` apply to `verify` steps".to_owned()));
+        }
+        if kind != StepKind::Verify && spec.warn_only {
+            return Err(err("`warn_only` applies to `verify` steps".to_owned()));
         }
         if let Some(verify) = &spec.verify {
             let n = usize::from(verify.websocket.is_some())
@@ -377,6 +385,32 @@ fn validate_steps(
                 return Err(err(
                     "a `verify` step needs exactly one of websocket, http, command".to_owned(),
                 ));
+            }
+        }
+        if let Some(file) = &mut spec.file {
+            match (&file.content, &file.content_from) {
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        "`file` takes `content` or `content_from`, not both".to_owned()
+                    ));
+                }
+                (None, None) => {
+                    return Err(err(
+                        "`file` needs `content` (the text) or `content_from` (a template file relative to the plan)"
+                            .to_owned(),
+                    ));
+                }
+                (Some(_), None) => {}
+                (None, Some(from)) => {
+                    let target = path.parent().unwrap_or(Path::new(".")).join(from);
+                    let text = std::fs::read_to_string(&target).map_err(|e| {
+                        err(format!(
+                            "`content_from: {from}`: cannot read {}: {e} (the path is relative to the plan file)",
+                            target.display()
+                        ))
+                    })?;
+                    file.content = Some(text);
+                }
             }
         }
         if let Some(nginx) = &spec.nginx {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::load::{Play, StepDef, StepKind};
 use super::step::{
-    Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Step,
+    Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
 };
 use crate::template::{Renderer, TemplateError};
 
@@ -21,12 +21,17 @@ pub struct HostPlan {
     pub steps: Vec<Step>,
     /// Values to mask in every output (from the play's `secrets:` list).
     pub secret_values: Vec<String>,
+    /// Names of `secrets:` whose value is too short to mask safely
+    /// (`report::MIN_SECRET_LEN`).
+    pub short_secrets: Vec<String>,
     /// The command that prints the effective nginx configuration (`nginx_dump_cmd`,
     /// default `nginx -T`), when a step edits nginx files.
     pub nginx_dump: Option<String>,
     /// Set when the play has `facts:` to read on the host: this plan was rendered with
     /// their defaults and is rendered again with the values read.
     pub facts: Option<std::sync::Arc<super::facts::Pending>>,
+    /// Steps whose `when:` is false for this host.
+    pub skipped: Vec<Skipped>,
 }
 
 /// A rendering error for one host.
@@ -78,6 +83,7 @@ pub fn render_play(
     let renderer = Renderer::new(vars);
     let file = play.file.display().to_string();
     let mut secret_values = Vec::new();
+    let mut short_secrets = Vec::new();
     for name in &play.secrets {
         if let Ok(Some(value)) = renderer.var(name) {
             let text = match value {
@@ -85,13 +91,41 @@ pub fn render_play(
                 other => other.to_string(),
             };
             if !text.is_empty() {
+                if text.chars().count() < crate::report::MIN_SECRET_LEN {
+                    short_secrets.push(name.clone());
+                }
                 secret_values.push(text);
             }
         }
     }
+    let skipped = std::cell::RefCell::new(Vec::new());
     let render_all = |defs: &[StepDef]| -> Result<Vec<Step>, RenderError> {
         defs.iter()
+            .filter_map(|def| match condition(def, &renderer) {
+                Ok(None) => Some(Ok(def)),
+                Ok(Some(reason)) => {
+                    skipped.borrow_mut().push(Skipped {
+                        id: def.id.clone(),
+                        label: def
+                            .spec
+                            .name
+                            .as_deref()
+                            .and_then(|n| renderer.render(n).ok())
+                            .unwrap_or_else(|| format!("{} step `{}`", def.kind.key(), def.id)),
+                        origin: format!("{file}:{}", def.line),
+                        reason,
+                    });
+                    None
+                }
+                Err(message) => Some(Err(RenderError {
+                    origin: format!("{file}:{}:{}", def.line, def.column),
+                    step: def.id.clone(),
+                    host: host.to_owned(),
+                    message,
+                })),
+            })
             .map(|def| {
+                let def = def?;
                 render_step(def, &renderer)
                     .map_err(|message| RenderError {
                         origin: format!("{file}:{}:{}", def.line, def.column),
@@ -124,14 +158,37 @@ pub fn render_play(
     } else {
         None
     };
+    let preflight = render_all(&play.preflight)?;
+    let steps = render_all(&play.steps)?;
     Ok(HostPlan {
         play: play.name.clone(),
-        preflight: render_all(&play.preflight)?,
-        steps: render_all(&play.steps)?,
+        preflight,
+        steps,
         secret_values,
+        short_secrets,
         nginx_dump,
         facts: None,
+        skipped: skipped.into_inner(),
     })
+}
+
+/// `None` when the step runs for this host, or why it is skipped (its `when:` is false).
+///
+/// # Errors
+/// A condition that cannot be evaluated (syntax, undefined variable, unsupported function).
+fn condition(def: &StepDef, renderer: &Renderer) -> Result<Option<String>, String> {
+    let Some(when) = &def.spec.when else {
+        return Ok(None);
+    };
+    for expression in when.expressions() {
+        if !renderer
+            .truthy(expression)
+            .map_err(|e| format!("`when: {expression}`: {e}"))?
+        {
+            return Ok(Some(format!("when: {expression} is false")));
+        }
+    }
+    Ok(None)
 }
 
 type Rendered = (String, Option<String>, Action);
@@ -169,16 +226,22 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
                 "main" => NginxContext::Main,
                 "http" => NginxContext::Http,
                 _ => NginxContext::Server {
+                    // A selector that renders empty selects nothing (plans pass
+                    // `listen: "{{ site_listen }}"` whether or not it is set).
                     server_name: n
                         .server_name
                         .as_deref()
                         .map(|s| r(renderer, "nginx.server_name", s))
-                        .transpose()?,
+                        .transpose()?
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty()),
                     listen: n
                         .listen
                         .as_deref()
                         .map(|s| r(renderer, "nginx.listen", s))
-                        .transpose()?,
+                        .transpose()?
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty()),
                 },
             };
             let ensure = r(renderer, "nginx.ensure", &n.ensure)?;
@@ -231,7 +294,17 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
         StepKind::File => {
             let f = spec.file.as_ref().ok_or("internal: file spec missing")?;
             let path = absolute("file.path", r(renderer, "file.path", &f.path)?)?;
-            let content = r(renderer, "file.content", &f.content)?;
+            let field = match &f.content_from {
+                Some(from) => format!("file.content_from ({from})"),
+                None => "file.content".to_owned(),
+            };
+            let content = r(
+                renderer,
+                &field,
+                f.content
+                    .as_deref()
+                    .ok_or("internal: file content missing")?,
+            )?;
             let mode = match &f.mode {
                 Some(m) => Some(u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(
                     |_| format!("`file.mode` must be an octal string such as \"0644\", got `{m}`"),
@@ -301,11 +374,17 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
             if run.trim().is_empty() {
                 return Err("`command` is empty".to_owned());
             }
+            let unless = spec
+                .unless
+                .as_deref()
+                .map(|u| r(renderer, "unless", u))
+                .transpose()?;
             (
                 format!("run `{run}`"),
                 Action::Command(CommandAction {
                     run,
                     if_changed: spec.if_changed.clone(),
+                    unless,
                     expect_exit: spec.expect_exit.clone().unwrap_or_else(|| vec![0]),
                     timeout,
                 }),
@@ -332,6 +411,7 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
                     timeout: spec
                         .timeout
                         .map_or(Duration::from_secs(10), Duration::from_secs),
+                    warn_only: spec.warn_only,
                 }),
             )
         }
@@ -379,13 +459,47 @@ fn headers(
         .collect()
 }
 
+/// Applies a check's `tls_name` and `ca_file` to an `https://`/`wss://` target; a plain
+/// `http://`/`ws://` target ignores them, so one plan serves both schemes
+/// (`url: "{{ check_base_url }}/..."`, `tls_name: "{{ public_host }}"`).
+fn tls_settings(
+    renderer: &Renderer,
+    field: &str,
+    target: &mut Endpoint,
+    tls_name: Option<&str>,
+    ca_file: Option<&str>,
+) -> Result<(), String> {
+    let Some(tls) = &mut target.tls else {
+        return Ok(());
+    };
+    if let Some(name) = tls_name {
+        let name = r(renderer, &format!("{field}.tls_name"), name)?;
+        if !name.trim().is_empty() {
+            tls.server_name = name.trim().to_owned();
+        }
+    }
+    if let Some(file) = ca_file {
+        let file = r(renderer, &format!("{field}.ca_file"), file)?;
+        tls.ca_file = Some(file.trim().to_owned()).filter(|f| !f.is_empty());
+    }
+    Ok(())
+}
+
 fn render_probe(
     v: &super::model::VerifySpec,
     renderer: &Renderer,
 ) -> Result<(String, Probe), String> {
     if let Some(ws) = &v.websocket {
         let url = r(renderer, "verify.websocket.url", &ws.url)?;
-        let target = Endpoint::parse(&url).map_err(|e| format!("`verify.websocket.url`: {e}"))?;
+        let mut target =
+            Endpoint::parse(&url).map_err(|e| format!("`verify.websocket.url`: {e}"))?;
+        tls_settings(
+            renderer,
+            "verify.websocket",
+            &mut target,
+            ws.tls_name.as_deref(),
+            ws.ca_file.as_deref(),
+        )?;
         let origin = ws
             .origin
             .as_deref()
@@ -409,7 +523,14 @@ fn render_probe(
     }
     if let Some(http) = &v.http {
         let url = r(renderer, "verify.http.url", &http.url)?;
-        let target = Endpoint::parse(&url).map_err(|e| format!("`verify.http.url`: {e}"))?;
+        let mut target = Endpoint::parse(&url).map_err(|e| format!("`verify.http.url`: {e}"))?;
+        tls_settings(
+            renderer,
+            "verify.http",
+            &mut target,
+            http.tls_name.as_deref(),
+            http.ca_file.as_deref(),
+        )?;
         return Ok((
             format!("http {url}"),
             Probe::Http {

@@ -22,17 +22,30 @@ pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String 
                 if let Some(via) = &f.via {
                     let _ = writeln!(out, "   {via} -> {}", f.path);
                 }
-                let text = match &f.old {
-                    Some(old) => diff::unified(&f.path, old, &f.new, color),
-                    None => diff::new_file(&f.path, &f.new, color),
-                };
-                out.push_str(&mask(&text, &r.secrets));
+                // Already masked (values of sensitive keys, secrets).
+                if color {
+                    out.push_str(&diff::colorize(&f.diff));
+                } else {
+                    out.push_str(&f.diff);
+                }
                 if let Some(b) = &f.backup {
                     let _ = writeln!(out, "   backup: {b}");
                 }
             }
             for a in r.actions.iter().filter(|a| a.status == "would run") {
                 let _ = writeln!(out, "   would run: {}", mask(&a.label, &r.secrets));
+            }
+            for a in r
+                .actions
+                .iter()
+                .filter(|a| a.status == "skipped" && a.detail.starts_with("when: "))
+            {
+                let _ = writeln!(
+                    out,
+                    "   skipped: {} ({})",
+                    mask(&a.label, &r.secrets),
+                    mask(&a.detail, &r.secrets)
+                );
             }
         }
         for n in &r.notes {

@@ -139,6 +139,55 @@ fn open(
 mod tests {
     use super::*;
 
+    /// Made by `ansible-vault encrypt_string --vault-id lab@FILE 'battery staple'`
+    /// (ansible-core 2.19), FILE holding `correct horse`.
+    const LABELLED: &str = "$ANSIBLE_VAULT;1.2;AES256;lab
+          30333939303065323333626233643634663663363831353462326161313862663666656532313932
+          6439326666653965316435366266396634383561366630660a643133653461393630393439636366
+          30303536653630343132623366643466346330396535326431396338353934336132663464633231
+          3432376337326461340a333762383461626236626138643365343964323061616237316630366537
+          3063";
+
+    /// Made by `ansible-vault encrypt` of a file holding `k: v\n`, same password.
+    const FILE: &str = "$ANSIBLE_VAULT;1.1;AES256
+62316235303163306163646336386633376163323863626532333663333036366536663039613131
+3335333930323764303137623866656531653964373764610a353332303063363434396332633861
+32633731313234313661393531633839376234336163626139313664613166663534343938333866
+3531383831393461640a376464646235373966326539653039313764326633356366656365336533
+3837
+";
+
+    #[test]
+    fn ansible_vault_output_decrypts() {
+        let keys = VaultKeys::from_passwords(&[("other", "nope"), ("lab", "correct horse")]);
+        let plain = decrypt(LABELLED, &keys).expect("opens");
+        assert_eq!(plain.as_slice(), b"battery staple");
+        let plain = decrypt(FILE, &keys).expect("opens");
+        assert_eq!(plain.as_slice(), b"k: v\n");
+    }
+
+    #[test]
+    fn wrong_or_missing_passwords_are_reported() {
+        let wrong = VaultKeys::from_passwords(&[("default", "battery")]);
+        assert_eq!(
+            decrypt(LABELLED, &wrong).expect_err("wrong").to_string(),
+            "no vault password given opens it (vault id `lab`; tried `default`)"
+        );
+        assert_eq!(
+            decrypt(FILE, &VaultKeys::default()),
+            Err(VaultError::NoPassword)
+        );
+        let mut damaged = FILE.to_owned();
+        damaged.replace_range(30..31, "7");
+        assert!(
+            decrypt(
+                &damaged,
+                &VaultKeys::from_passwords(&[("d", "correct horse")])
+            )
+            .is_err()
+        );
+    }
+
     #[test]
     fn headers_are_checked() {
         let keys = VaultKeys::from_passwords(&[("default", "x")]);
