@@ -919,6 +919,12 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
                 .to_owned(),
         ));
     }
+    if s.target.ask_pass || s.target.ask_become_pass {
+        return Err(BadInput(
+            "a scheduled run has no terminal to ask for a password (-k/-K): put it in the inventory (ansible_password, ansible_become_password, for instance vault-encrypted), or give the user a key and a NOPASSWD sudo rule"
+                .to_owned(),
+        ));
+    }
     // Validate now what the timer will run later.
     prepare(project, &s.target, None, None)?;
     let binary = std::env::current_exe()
@@ -947,6 +953,11 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     if let Some(k) = &s.target.known_hosts {
         extra.push("--known-hosts".to_owned());
         extra.push(k.display().to_string());
+    }
+    if let Some(config) = &s.target.ssh_config {
+        let config = config.canonicalize().unwrap_or_else(|_| config.clone());
+        extra.push("-F".to_owned());
+        extra.push(config.display().to_string());
     }
     if let Some(f) = s.target.forks {
         extra.push("--forks".to_owned());
