@@ -58,6 +58,14 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
     Schema,
+    /// Print the shell completion script: `wsdeploy completions bash > /etc/bash_completion.d/wsdeploy`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: crate::shell_docs::Shell,
+    },
+    /// Print the man page (roff): `wsdeploy man > /usr/local/share/man/man1/wsdeploy.1`.
+    Man,
 }
 
 /// `validate` arguments.
@@ -79,7 +87,7 @@ pub struct ValidateArgs {
 /// Inventory, plan and variables.
 #[derive(Debug, Args, Clone)]
 pub struct TargetArgs {
-    /// Inventory: a name under inventories/ or a path to a hosts.yml.
+    /// Inventory: a name under inventories/ or a path to a hosts.yml [default: `inventory` in wsdeploy.toml].
     #[arg(short = 'i', long = "inventory")]
     pub inventory: Option<String>,
     /// Plan file (default plans/site.yml).
@@ -90,7 +98,7 @@ pub struct TargetArgs {
     /// Limit to hosts matching this pattern (host, group, a:b, a:!b, a:&b, globs).
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
-    /// Hosts run at the same time [default: 50].
+    /// Hosts run at the same time [default: 50, or `forks` in wsdeploy.toml].
     #[arg(short = 'f', long = "forks")]
     pub forks: Option<usize>,
     /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
@@ -99,7 +107,7 @@ pub struct TargetArgs {
     /// Record unknown host keys instead of refusing them (a changed key is always refused).
     #[arg(long = "accept-new-host-keys")]
     pub accept_new_host_keys: bool,
-    /// Seconds to wait for a host's SSH connection [default: 10].
+    /// Seconds to wait for a host's SSH connection [default: 10, or `connect_timeout` in wsdeploy.toml].
     #[arg(long = "connect-timeout")]
     pub connect_timeout: Option<u64>,
     /// Print JSON events and the final report as JSON lines.
@@ -203,15 +211,67 @@ pub async fn main(cli: Cli) -> u8 {
     } else {
         i8::try_from(cli.verbose).unwrap_or(i8::MAX)
     });
-    let result = match cli.command {
-        Command::Apply(a) => apply(&cli.project, &a).await,
-        Command::Drift(d) => drift(&cli.project, &d).await,
-        Command::Verify(t) => verify(&cli.project, &t).await,
-        Command::Rollback(r) => rollback(&cli.project, &r).await,
-        Command::Backups(t) => backups(&cli.project, &t).await,
-        Command::Schedule(s) => schedule(&cli.project, &s),
+    let mut command = cli.command;
+    let result = match crate::config::load(&cli.project) {
+        Ok(config) => {
+            with_config(&config, &mut command);
+            run_command(&cli.project, command).await
+        }
+        Err(message) => Err(BadInput(message)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(BadInput(message)) => {
+            errln!("error: {message}");
+            errln!("nothing was changed on any host.");
+            exit::BAD_INPUT
+        }
+    }
+}
+
+/// Fills what the command line left unset from the project's `wsdeploy.toml`.
+fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
+    let target = match command {
+        Command::Apply(a) => &mut a.target,
+        Command::Drift(d) => &mut d.target,
+        Command::Verify(t) | Command::Backups(t) => t,
+        Command::Rollback(r) => &mut r.target,
+        Command::Schedule(s) => &mut s.target,
+        Command::Validate(v) => {
+            if v.inventory.is_none() {
+                v.inventory.clone_from(&config.inventory);
+            }
+            return;
+        }
+        Command::Schema | Command::Completions { .. } | Command::Man => return,
+    };
+    if target.inventory.is_none() {
+        target.inventory.clone_from(&config.inventory);
+    }
+    if target.forks.is_none() {
+        target.forks = config.forks;
+    }
+    if target.connect_timeout.is_none() {
+        target.connect_timeout = config.connect_timeout;
+    }
+    if target.known_hosts.is_none() {
+        target.known_hosts.clone_from(&config.known_hosts);
+    }
+    if !target.accept_new_host_keys {
+        target.accept_new_host_keys = config.accept_new_host_keys.unwrap_or(false);
+    }
+}
+
+async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
+    match command {
+        Command::Apply(a) => apply(project, &a).await,
+        Command::Drift(d) => drift(project, &d).await,
+        Command::Verify(t) => verify(project, &t).await,
+        Command::Rollback(r) => rollback(project, &r).await,
+        Command::Backups(t) => backups(project, &t).await,
+        Command::Schedule(s) => schedule(project, &s),
         Command::Validate(v) => crate::validate::run(
-            &cli.project,
+            project,
             &v.plans,
             v.inventory.as_deref(),
             &v.extra_vars,
@@ -222,14 +282,16 @@ pub async fn main(cli: Cli) -> u8 {
             report::out::stdout(&plan::schema::plan_schema());
             Ok(exit::OK)
         }
-    };
-    match result {
-        Ok(code) => code,
-        Err(BadInput(message)) => {
-            errln!("error: {message}");
-            errln!("nothing was changed on any host.");
-            exit::BAD_INPUT
+        Command::Completions { shell } => {
+            report::out::stdout(&crate::shell_docs::completions(shell));
+            Ok(exit::OK)
         }
+        Command::Man => crate::shell_docs::man_page()
+            .map(|page| {
+                report::out::stdout(&page);
+                exit::OK
+            })
+            .map_err(|e| BadInput(format!("cannot render the man page: {e}"))),
     }
 }
 
