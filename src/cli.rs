@@ -61,6 +61,14 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
     Schema,
+    /// Print the shell completion script: `wsdeploy completions bash > /etc/bash_completion.d/wsdeploy`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: crate::shell_docs::Shell,
+    },
+    /// Print the man page (roff): `wsdeploy man > /usr/local/share/man/man1/wsdeploy.1`.
+    Man,
 }
 
 /// `validate` arguments.
@@ -114,6 +122,7 @@ pub struct InventoryArgs {
 /// Inventory, plan and variables.
 #[derive(Debug, Args, Clone)]
 pub struct TargetArgs {
+    /// Inventory sources [default: `inventory` in wsdeploy.toml].
     #[command(flatten)]
     pub source: InventorySourceArgs,
     /// Plan file (default plans/site.yml).
@@ -124,7 +133,7 @@ pub struct TargetArgs {
     /// Limit to hosts matching this pattern (host, group, a:b, a:!b, a:&b, globs).
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
-    /// Hosts run at the same time [default: 50].
+    /// Hosts run at the same time [default: 50, or `forks` in wsdeploy.toml].
     #[arg(short = 'f', long = "forks")]
     pub forks: Option<usize>,
     /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
@@ -133,7 +142,7 @@ pub struct TargetArgs {
     /// Record unknown host keys instead of refusing them (a changed key is always refused).
     #[arg(long = "accept-new-host-keys")]
     pub accept_new_host_keys: bool,
-    /// Seconds to wait for a host's SSH connection [default: 10].
+    /// Seconds to wait for a host's SSH connection [default: 10, or `connect_timeout` in wsdeploy.toml].
     #[arg(long = "connect-timeout")]
     pub connect_timeout: Option<u64>,
     /// Print JSON events and the final report as JSON lines.
@@ -249,19 +258,13 @@ pub async fn main(cli: Cli) -> u8 {
     } else {
         i8::try_from(cli.verbose).unwrap_or(i8::MAX)
     });
-    let result = match cli.command {
-        Command::Apply(a) => apply(&cli.project, &a).await,
-        Command::Drift(d) => drift(&cli.project, &d).await,
-        Command::Verify(t) => verify(&cli.project, &t).await,
-        Command::Rollback(r) => rollback(&cli.project, &r).await,
-        Command::Backups(t) => backups(&cli.project, &t).await,
-        Command::Schedule(s) => schedule(&cli.project, &s),
-        Command::Validate(v) => validate(&cli.project, &v),
-        Command::Inventory(i) => inventory_list(&cli.project, &i),
-        Command::Schema => {
-            report::out::stdout(&plan::schema::plan_schema());
-            Ok(exit::OK)
+    let mut command = cli.command;
+    let result = match crate::config::load(&cli.project) {
+        Ok(config) => {
+            with_config(&config, &mut command);
+            run_command(&cli.project, command).await
         }
+        Err(message) => Err(BadInput(message)),
     };
     match result {
         Ok(code) => code,
@@ -270,6 +273,75 @@ pub async fn main(cli: Cli) -> u8 {
             errln!("nothing was changed on any host.");
             exit::BAD_INPUT
         }
+    }
+}
+
+/// Fills what the command line left unset from the project's `wsdeploy.toml`.
+fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
+    let target = match command {
+        Command::Apply(a) => &mut a.target,
+        Command::Drift(d) => &mut d.target,
+        Command::Verify(t) | Command::Backups(t) => t,
+        Command::Rollback(r) => &mut r.target,
+        Command::Schedule(s) => &mut s.target,
+        Command::Validate(v) => {
+            default_inventory(config, &mut v.source);
+            return;
+        }
+        Command::Inventory(i) => {
+            default_inventory(config, &mut i.source);
+            return;
+        }
+        Command::Schema | Command::Completions { .. } | Command::Man => return,
+    };
+    default_inventory(config, &mut target.source);
+    if target.forks.is_none() {
+        target.forks = config.forks;
+    }
+    if target.connect_timeout.is_none() {
+        target.connect_timeout = config.connect_timeout;
+    }
+    if target.known_hosts.is_none() {
+        target.known_hosts.clone_from(&config.known_hosts);
+    }
+    if !target.accept_new_host_keys {
+        target.accept_new_host_keys = config.accept_new_host_keys.unwrap_or(false);
+    }
+}
+
+/// `inventory` of wsdeploy.toml when the command line names no `-i`.
+fn default_inventory(config: &crate::config::ProjectConfig, source: &mut InventorySourceArgs) {
+    if source.inventory.is_empty()
+        && let Some(inventory) = &config.inventory
+    {
+        source.inventory.push(inventory.clone());
+    }
+}
+
+async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
+    match command {
+        Command::Apply(a) => apply(project, &a).await,
+        Command::Drift(d) => drift(project, &d).await,
+        Command::Verify(t) => verify(project, &t).await,
+        Command::Rollback(r) => rollback(project, &r).await,
+        Command::Backups(t) => backups(project, &t).await,
+        Command::Schedule(s) => schedule(project, &s),
+        Command::Validate(v) => validate(project, &v),
+        Command::Inventory(i) => inventory_list(project, &i),
+        Command::Schema => {
+            report::out::stdout(&plan::schema::plan_schema());
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            report::out::stdout(&crate::shell_docs::completions(shell));
+            Ok(exit::OK)
+        }
+        Command::Man => crate::shell_docs::man_page()
+            .map(|page| {
+                report::out::stdout(&page);
+                exit::OK
+            })
+            .map_err(|e| BadInput(format!("cannot render the man page: {e}"))),
     }
 }
 

@@ -246,6 +246,11 @@ fn template_fields(def: &StepDef) -> Vec<Field> {
             collect_strings(&key, &value, &mut out);
         }
     }
+    if let Some(from) = def.spec.file.as_ref().and_then(|f| f.content_from.as_ref()) {
+        for field in out.iter_mut().filter(|f| f.name == "file.content") {
+            field.name = format!("file.content_from ({from})");
+        }
+    }
     out
 }
 
