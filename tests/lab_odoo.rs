@@ -214,7 +214,7 @@ fn real_odoo_threaded_mode_gets_websocket_on_the_http_port() {
 }
 
 #[test]
-fn real_odoo_second_database_needs_a_dbfilter_and_checks_work_with_one() {
+fn real_odoo_second_database_needs_a_dbfilter_and_checks_work_with_one_and_a_logfile() {
     let lab = Lab::up_real_odoo("odoo-dbfilter", 1);
     // A second database, copied from the first while no session uses it.
     lab.ok(
@@ -230,8 +230,20 @@ fn real_odoo_second_database_needs_a_dbfilter_and_checks_work_with_one() {
         .stdout_has("set dbfilter");
     assert_eq!(lab.config_sums(1), sums, "a refused run changed files");
 
-    reconfigure_odoo(&lab, 1, &[("dbfilter", "^odoo2$")]);
+    // Odoo now also logs to a file: the checks do not read its log.
+    reconfigure_odoo(
+        &lab,
+        1,
+        &[
+            ("dbfilter", "^odoo2$"),
+            ("logfile", "/var/lib/odoo/odoo.log"),
+        ],
+    );
     lab.wsdeploy("apply", &[]).code(0).stdout_has("1 changed");
+    lab.ok(
+        1,
+        "docker exec opticserp_odoo grep -q 'Evented Service (longpolling) running' /var/lib/odoo/odoo.log",
+    );
     // The client's bus lives in odoo2 now.
     let r = bus_roundtrip(&lab, 1, &ws_url(&lab, 1), &origin(&lab, 1), "odoo2");
     assert!(r.ok(), "{r:?}");
