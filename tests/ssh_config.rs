@@ -121,6 +121,25 @@ async fn a_proxy_jump_chain_from_ssh_config_reaches_the_target_through_both_hops
         ),
         (1, 1, 1)
     );
+    // A sibling connection (the run lock's) rides the same open chain.
+    let sibling = session.sibling().await.expect("sibling through the chain");
+    assert_eq!(
+        sibling
+            .exec("echo sibling", None)
+            .await
+            .expect("exec")
+            .stdout,
+        b"sibling\n"
+    );
+    assert_eq!(
+        (
+            accepted(&chain.hop_a),
+            accepted(&chain.hop_b),
+            accepted(&chain.target)
+        ),
+        (1, 1, 2)
+    );
+    sibling.close().await;
     session.close().await;
 }
 

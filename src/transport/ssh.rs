@@ -144,7 +144,7 @@ struct SessionInner {
     /// How this session was opened, to open a sibling connection.
     target: SshTarget,
     /// The jump host this connection runs through (kept open as long as this one).
-    _via: Option<SshSession>,
+    via: Option<SshSession>,
 }
 
 impl std::fmt::Debug for SshSession {
@@ -264,7 +264,7 @@ impl SshSession {
                 label,
                 disconnect_note,
                 target: target.clone(),
-                _via: via,
+                via,
             }),
         })
     }
@@ -314,6 +314,13 @@ impl SshSession {
     /// # Errors
     /// As [`SshSession::connect`].
     pub async fn sibling(&self) -> Result<SshSession, SshError> {
+        // Behind jump hosts, the sibling rides the same (open) chain: one more channel
+        // instead of a second set of bastion logins.
+        if let Some(via) = self.inner.via.as_ref().filter(|via| !via.is_closed())
+            && let Ok(session) = Self::connect_hop(&self.inner.target, Some(via.clone())).await
+        {
+            return Ok(session);
+        }
         Self::connect(&self.inner.target).await
     }
 
