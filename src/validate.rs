@@ -120,18 +120,15 @@ pub fn check_plan(path: &Path, cx: &Context<'_>) -> Vec<Problem> {
 /// returns the exit code (0 valid, 3 problems).
 ///
 /// # Errors
-/// An inventory or `-e` that cannot be read (bad input before any plan is checked).
+/// An `-e` that cannot be read (bad input before any plan is checked); the inventory,
+/// when given, was loaded by the caller (with its vault passwords).
 pub fn run(
     project: &Path,
     plans: &[PathBuf],
-    inventory: Option<&str>,
+    inventory: Option<&crate::inventory::Inventory>,
     extra_vars: &[String],
     limit: Option<&str>,
 ) -> Result<u8, String> {
-    let inventory = inventory
-        .map(|arg| crate::inventory::load_inventory_arg(arg, project))
-        .transpose()
-        .map_err(|e| e.to_string())?;
     let extra = crate::inventory::parse_extra_vars(extra_vars, Path::new("."))
         .map_err(|e| e.to_string())?;
     let files = plan_files(project, plans);
@@ -142,7 +139,7 @@ pub fn run(
         ));
     }
     let cx = Context {
-        inventory: inventory.as_ref(),
+        inventory,
         extra: &extra,
         limit,
     };
@@ -249,6 +246,11 @@ fn template_fields(def: &StepDef) -> Vec<Field> {
             collect_strings(&key, &value, &mut out);
         }
     }
+    if let Some(from) = def.spec.file.as_ref().and_then(|f| f.content_from.as_ref()) {
+        for field in out.iter_mut().filter(|f| f.name == "file.content") {
+            field.name = format!("file.content_from ({from})");
+        }
+    }
     out
 }
 
@@ -288,7 +290,12 @@ fn describe(e: &minijinja::Error) -> String {
     format!("template syntax error: {text}")
 }
 
-fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &mut Problems) {
+fn check_play(
+    play: &std::sync::Arc<Play>,
+    cx: &Context<'_>,
+    env: &Environment<'static>,
+    out: &mut Problems,
+) {
     let file = play.file.display().to_string();
     let text = std::fs::read_to_string(&play.file).unwrap_or_default();
     let plan_names: HashSet<&str> = play
@@ -296,6 +303,7 @@ fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &m
         .keys()
         .chain(play.vars.keys())
         .map(String::as_str)
+        .chain(play.facts.iter().map(|f| f.name.as_str()))
         .collect();
     // Variables of the plan itself: syntax only (their use is checked per host).
     for (section, map) in [("defaults", &play.defaults), ("vars", &play.vars)] {
@@ -374,7 +382,12 @@ fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &m
         }
     };
     for host in hosts {
-        let vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
+        let mut vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
+        // Facts are read on the host; offline, their defaults stand for them.
+        for fact in &play.facts {
+            vars.entry(fact.name.clone())
+                .or_insert_with(|| fact.default.clone());
+        }
         let before = out.0.len();
         let renderer = template::Renderer::new(vars.clone());
         for (def, fields) in &fields_of {

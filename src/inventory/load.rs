@@ -215,7 +215,7 @@ impl<'a> Loader<'a> {
     fn add_file(&mut self, path: &Path) -> Result<(), InventoryError> {
         let name = path.display().to_string();
         let format = Format::from_name(&name);
-        if format == Format::Unknown && is_executable(path) {
+        if format == Format::Unknown && is_script(path) {
             return run_inventory_script(path, &mut self.draft);
         }
         let text = read_text(path)?;
@@ -304,9 +304,19 @@ fn read_text(path: &Path) -> Result<String, InventoryError> {
     }
 }
 
-fn is_executable(path: &Path) -> bool {
+/// An inventory script, as Ansible's `script` plugin decides: executable and starting with
+/// `#!` (an executable INI file, as copies from some file systems are, is read as text).
+fn is_script(path: &Path) -> bool {
+    use std::io::Read as _;
     use std::os::unix::fs::PermissionsExt as _;
-    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    let executable = fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0);
+    let mut start = [0_u8; 2];
+    executable
+        && fs::File::open(path)
+            .and_then(|mut file| file.read_exact(&mut start))
+            .is_ok()
+        && &start == b"#!"
 }
 
 /// Reads the variables files of every owner (group or host) from `dir`, in Ansible's order,
