@@ -464,9 +464,12 @@ fn extra_vars_files_may_be_encrypted() {
     ]);
     let arg = format!("@{}", fx.text("extra.yml"));
     let keys = VaultKeys::from_passwords(&[("default", "pw1")]);
-    let (vars, secrets) =
-        wsdeploy::inventory::parse_extra_vars_with_vault(&[arg.clone()], Path::new("."), &keys)
-            .expect("decrypts");
+    let (vars, secrets) = wsdeploy::inventory::parse_extra_vars_with_vault(
+        std::slice::from_ref(&arg),
+        Path::new("."),
+        &keys,
+    )
+    .expect("decrypts");
     assert_eq!(vars["deploy_token"], json!("tok-abcdef"));
     assert_eq!(vars["retries"], json!(3));
     assert_eq!(secrets, ["tok-abcdef"]);
