@@ -61,6 +61,14 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
     Schema,
+    /// Print the shell completion script: `wsdeploy completions bash > /etc/bash_completion.d/wsdeploy`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: crate::shell_docs::Shell,
+    },
+    /// Print the man page (roff): `wsdeploy man > /usr/local/share/man/man1/wsdeploy.1`.
+    Man,
 }
 
 /// `validate` arguments.
@@ -114,6 +122,7 @@ pub struct InventoryArgs {
 /// Inventory, plan and variables.
 #[derive(Debug, Args, Clone)]
 pub struct TargetArgs {
+    /// Inventory sources [default: `inventory` in wsdeploy.toml].
     #[command(flatten)]
     pub source: InventorySourceArgs,
     /// Plan file (default plans/site.yml).
@@ -124,7 +133,7 @@ pub struct TargetArgs {
     /// Limit to hosts matching this pattern (host, group, a:b, a:!b, a:&b, globs).
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
-    /// Hosts run at the same time [default: 50].
+    /// Hosts run at the same time [default: 50, or `forks` in wsdeploy.toml].
     #[arg(short = 'f', long = "forks")]
     pub forks: Option<usize>,
     /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
@@ -133,7 +142,7 @@ pub struct TargetArgs {
     /// Record unknown host keys instead of refusing them (a changed key is always refused).
     #[arg(long = "accept-new-host-keys")]
     pub accept_new_host_keys: bool,
-    /// Seconds to wait for a host's SSH connection [default: 10].
+    /// Seconds to wait for a host's SSH connection [default: 10, or `connect_timeout` in wsdeploy.toml].
     #[arg(long = "connect-timeout")]
     pub connect_timeout: Option<u64>,
     /// Print JSON events and the final report as JSON lines.
@@ -249,19 +258,13 @@ pub async fn main(cli: Cli) -> u8 {
     } else {
         i8::try_from(cli.verbose).unwrap_or(i8::MAX)
     });
-    let result = match cli.command {
-        Command::Apply(a) => apply(&cli.project, &a).await,
-        Command::Drift(d) => drift(&cli.project, &d).await,
-        Command::Verify(t) => verify(&cli.project, &t).await,
-        Command::Rollback(r) => rollback(&cli.project, &r).await,
-        Command::Backups(t) => backups(&cli.project, &t).await,
-        Command::Schedule(s) => schedule(&cli.project, &s),
-        Command::Validate(v) => validate(&cli.project, &v),
-        Command::Inventory(i) => inventory_list(&cli.project, &i),
-        Command::Schema => {
-            report::out::stdout(&plan::schema::plan_schema());
-            Ok(exit::OK)
+    let mut command = cli.command;
+    let result = match crate::config::load(&cli.project) {
+        Ok(config) => {
+            with_config(&config, &mut command);
+            run_command(&cli.project, command).await
         }
+        Err(message) => Err(BadInput(message)),
     };
     match result {
         Ok(code) => code,
@@ -273,11 +276,82 @@ pub async fn main(cli: Cli) -> u8 {
     }
 }
 
+/// Fills what the command line left unset from the project's `wsdeploy.toml`.
+fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
+    let target = match command {
+        Command::Apply(a) => &mut a.target,
+        Command::Drift(d) => &mut d.target,
+        Command::Verify(t) | Command::Backups(t) => t,
+        Command::Rollback(r) => &mut r.target,
+        Command::Schedule(s) => &mut s.target,
+        Command::Validate(v) => {
+            default_inventory(config, &mut v.source);
+            return;
+        }
+        Command::Inventory(i) => {
+            default_inventory(config, &mut i.source);
+            return;
+        }
+        Command::Schema | Command::Completions { .. } | Command::Man => return,
+    };
+    default_inventory(config, &mut target.source);
+    if target.forks.is_none() {
+        target.forks = config.forks;
+    }
+    if target.connect_timeout.is_none() {
+        target.connect_timeout = config.connect_timeout;
+    }
+    if target.known_hosts.is_none() {
+        target.known_hosts.clone_from(&config.known_hosts);
+    }
+    if !target.accept_new_host_keys {
+        target.accept_new_host_keys = config.accept_new_host_keys.unwrap_or(false);
+    }
+}
+
+/// `inventory` of wsdeploy.toml when the command line names no `-i`.
+fn default_inventory(config: &crate::config::ProjectConfig, source: &mut InventorySourceArgs) {
+    if source.inventory.is_empty()
+        && let Some(inventory) = &config.inventory
+    {
+        source.inventory.push(inventory.clone());
+    }
+}
+
+async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
+    match command {
+        Command::Apply(a) => apply(project, &a).await,
+        Command::Drift(d) => drift(project, &d).await,
+        Command::Verify(t) => verify(project, &t).await,
+        Command::Rollback(r) => rollback(project, &r).await,
+        Command::Backups(t) => backups(project, &t).await,
+        Command::Schedule(s) => schedule(project, &s),
+        Command::Validate(v) => validate(project, &v),
+        Command::Inventory(i) => inventory_list(project, &i),
+        Command::Schema => {
+            report::out::stdout(&plan::schema::plan_schema());
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            report::out::stdout(&crate::shell_docs::completions(shell));
+            Ok(exit::OK)
+        }
+        Command::Man => crate::shell_docs::man_page()
+            .map(|page| {
+                report::out::stdout(&page);
+                exit::OK
+            })
+            .map_err(|e| BadInput(format!("cannot render the man page: {e}"))),
+    }
+}
+
 /// Everything resolved before any host is contacted.
 struct Prepared {
     plan_name: String,
     hosts: Vec<FleetHost>,
     fleet: FleetOptions,
+    /// sha256 of every plan file the plays came from (`path sha256` lines, sorted).
+    plan_files: String,
 }
 
 /// Loads every `-i` with the vault passwords the command line names; prints warnings.
@@ -319,13 +393,17 @@ fn inventory_label(source: &InventorySourceArgs) -> String {
     source.inventory.join(" -i ")
 }
 
-fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
-    let plan_path = match &t.plan {
+/// The plan file a command names (default `plans/site.yml` of the project).
+fn plan_path(project: &Path, t: &TargetArgs) -> PathBuf {
+    match &t.plan {
         Some(p) if p.is_absolute() || p.exists() => p.clone(),
         Some(p) => project.join(p),
         None => project.join("plans/site.yml"),
-    };
-    plan::load(&plan_path).map_err(|e| BadInput(e.message))
+    }
+}
+
+fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
+    plan::load(&plan_path(project, t)).map_err(|e| BadInput(e.message))
 }
 
 /// `apply --list-hosts`: the hosts a run would target (every play's `hosts:` narrowed by
@@ -403,7 +481,22 @@ fn prepare(
         inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
             .map_err(|e| BadInput(e.to_string()))?;
     vault_values.extend(extra_secrets);
-    let plan = load_plan(project, t)?;
+    let plan_path = plan_path(project, t);
+    let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
+    let mut files: Vec<&Path> = plan.plays.iter().map(|p| p.file.as_path()).collect();
+    files.push(&plan_path);
+    files.sort();
+    files.dedup();
+    let mut plan_files = String::new();
+    for file in files {
+        let bytes = std::fs::read(file)
+            .map_err(|e| BadInput(format!("cannot read plan {}: {e}", file.display())))?;
+        plan_files.push_str(&format!(
+            "{} {}\n",
+            file.display(),
+            journal::sha256_hex(&bytes)
+        ));
+    }
     let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
     for play in &plan.plays {
         let selected = inv
@@ -505,6 +598,7 @@ fn prepare(
     });
     Ok(Prepared {
         plan_name: plan.name,
+        plan_files,
         hosts,
         fleet: FleetOptions {
             forks: t.forks.unwrap_or(DEFAULT_FORKS).max(1),
@@ -702,6 +796,26 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         return list_hosts(project, &a.target);
     }
     if let Some(path) = &a.reviewed {
+        let t = &a.target;
+        let mut given = Vec::new();
+        if !t.source.inventory.is_empty() {
+            given.push("-i");
+        }
+        if t.plan.is_some() {
+            given.push("PLAN");
+        }
+        if !t.extra_vars.is_empty() {
+            given.push("-e");
+        }
+        if t.limit.is_some() {
+            given.push("--limit");
+        }
+        if !given.is_empty() {
+            return Err(BadInput(format!(
+                "--reviewed applies exactly what the review names (its inventory, plan, -e and --limit): remove {} (to change them, review again with --dry-run --save)",
+                given.join(", ")
+            )));
+        }
         return apply_reviewed(project, a, path, serial, max_fail).await;
     }
     if a.save.is_some() && a.target.source.inventory.len() > 1 {
@@ -711,6 +825,16 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         ));
     }
     let prepared = prepare(project, &a.target, serial, max_fail)?;
+    let bindings: std::collections::BTreeMap<String, String> = prepared
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                h.job.host.clone(),
+                review::binding(&h.job, &prepared.plan_files),
+            )
+        })
+        .collect();
     let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
     let (code, reports) = run_fleet(
         prepared,
@@ -726,7 +850,8 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         let mut hosts = std::collections::BTreeMap::new();
         for r in &reports {
             match review::ReviewedHost::from_report(r) {
-                Some(h) => {
+                Some(mut h) => {
+                    h.binding = bindings.get(&r.host).cloned().unwrap_or_default();
                     hosts.insert(r.host.clone(), h);
                 }
                 None => errln!(
@@ -777,6 +902,24 @@ async fn apply_reviewed(
     target.extra_vars.clone_from(&saved.extra_vars);
     target.limit.clone_from(&saved.limit);
     let mut prepared = prepare(project, &target, serial, max_fail)?;
+    // What runs must be what was reviewed: commands, checks, become, the dump command and
+    // the plan files, not only the files' contents.
+    let differ: Vec<String> = prepared
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let reviewed = saved.hosts.get(&h.job.host)?;
+            (reviewed.binding != review::binding(&h.job, &prepared.plan_files))
+                .then(|| h.job.host.clone())
+        })
+        .collect();
+    if !differ.is_empty() {
+        return Err(BadInput(format!(
+            "{}: the plan files, commands, checks, become or dump command for {} differ from what was reviewed: nothing was applied; review again (--dry-run --save)",
+            path.display(),
+            differ.join(", ")
+        )));
+    }
     let mut skipped = Vec::new();
     prepared
         .hosts
@@ -858,6 +1001,12 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
                 .to_owned(),
         ));
     }
+    if s.target.ask_pass || s.target.ask_become_pass {
+        return Err(BadInput(
+            "a scheduled run has no terminal to ask for a password (-k/-K): put it in the inventory (ansible_password, ansible_become_password, for instance vault-encrypted), or give the user a key and a NOPASSWD sudo rule"
+                .to_owned(),
+        ));
+    }
     // Validate now what the timer will run later.
     prepare(project, &s.target, None, None)?;
     let binary = std::env::current_exe()
@@ -887,6 +1036,11 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
         extra.push("--known-hosts".to_owned());
         extra.push(k.display().to_string());
     }
+    if let Some(config) = &s.target.ssh_config {
+        let config = config.canonicalize().unwrap_or_else(|_| config.clone());
+        extra.push("-F".to_owned());
+        extra.push(config.display().to_string());
+    }
     if let Some(f) = s.target.forks {
         extra.push("--forks".to_owned());
         extra.push(f.to_string());
@@ -910,9 +1064,13 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     });
     if s.install {
         let dir = s.unit_dir.as_path();
-        for (suffix, text) in [("service", &units.service), ("timer", &units.timer)] {
+        // The service holds the `-e` values, which may be secrets: root-only.
+        for (suffix, text, mode) in [
+            ("service", &units.service, 0o600),
+            ("timer", &units.timer, 0o644),
+        ] {
             let path = dir.join(format!("{}.{suffix}", units.name));
-            std::fs::write(&path, text).map_err(|e| {
+            write_with_mode(&path, text, mode).map_err(|e| {
                 BadInput(format!(
                     "cannot write {}: {e} (run as root)",
                     path.display()
@@ -946,6 +1104,22 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
         }
     }
     Ok(exit::OK)
+}
+
+/// Writes `text` to `path` with exactly `mode` (also when the file existed with another).
+fn write_with_mode(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.set_len(0)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {

@@ -6,6 +6,7 @@
 //! `transport`, → `report` → `exit` code. See ARCHITECTURE.md.
 
 pub mod cli;
+pub mod config;
 pub mod diff;
 pub mod edit;
 pub mod exit;
@@ -22,6 +23,7 @@ pub mod report;
 pub mod review;
 pub mod rollback;
 pub mod schedule;
+pub mod shell_docs;
 pub mod template;
 pub mod tls;
 pub mod transport;

@@ -33,7 +33,11 @@ pub const EXIT_UNSAFE_PATH: i32 = 91;
 /// (`setpriv`, no supplementary groups): what a user controls is written by that user,
 /// who can then only reach what they could reach anyway. `$WSD_PUT` is the script that
 /// replaces a file atomically with its stdin (temp file made by `mktemp` in the same
-/// directory, mode, fsync, rename), run by `wsd_as`.
+/// directory, mode, fsync, rename), run by `wsd_as`; its third argument, when given, is
+/// what the file must still hold right before the rename (`absent` or a sha256), else it
+/// prints `WSD-CHANGED` and exits [`EXIT_CHANGED_SINCE_READ`]. `wsd_cas PATH EXPECTED` is
+/// the same check for root's writes; `wsd_mine PATH "SHA…"` whether PATH holds one of
+/// those contents (`any`: no check).
 const AGENT_FUNCTIONS: &str = r#"wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit WSD_EXIT_UNSAFE; }
 wsd_agent() {
   wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
@@ -72,11 +76,28 @@ t=$(mktemp "$d/.wsdeploy.XXXXXX"); trap '\''rm -f -- "$t"'\'' EXIT
 cat > "$t"
 if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
 sync -- "$t" 2>/dev/null || sync
+case ${3:-} in
+  "") ;;
+  absent) if [ -e "$1" ] || [ -L "$1" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit WSD_EXIT_CHANGED; fi ;;
+  *) h=$(sha256sum < "$1") || h=; if [ "${h%% *}" != "$3" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit WSD_EXIT_CHANGED; fi ;;
+esac
 mv -f -- "$t" "$1"; trap - EXIT'
+wsd_cas() {
+  if [ "$2" = absent ]; then [ ! -e "$1" ] && [ ! -L "$1" ]
+  else wsd_h=$(sha256sum < "$1" 2>/dev/null) && [ "${wsd_h%% *}" = "$2" ]; fi
+}
+wsd_mine() {
+  [ "$2" = any ] && return 0
+  wsd_h=$(sha256sum < "$1" 2>/dev/null) || return 1
+  case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
+  return 1
+}
 "#;
 
 fn agent_functions() -> String {
-    AGENT_FUNCTIONS.replace("WSD_EXIT_UNSAFE", &EXIT_UNSAFE_PATH.to_string())
+    AGENT_FUNCTIONS
+        .replace("WSD_EXIT_UNSAFE", &EXIT_UNSAFE_PATH.to_string())
+        .replace("WSD_EXIT_CHANGED", &EXIT_CHANGED_SINCE_READ.to_string())
 }
 
 /// `wsd_agent` for `path`, refusing it (exit [`EXIT_UNSAFE_PATH`]) when it is unsafe;
@@ -646,6 +667,9 @@ pub struct FileContent<'a> {
     pub content: &'a [u8],
     /// Mode for a file that does not exist yet (existing files keep owner and mode).
     pub new_mode: u32,
+    /// sha256 of what the file must hold right before it is replaced (`None`: it must
+    /// not exist): a change made by someone else since is never overwritten.
+    pub expected: Option<String>,
 }
 
 /// Atomically replaces files: temp file (0600) in the same directory, content, owner and
@@ -677,12 +701,14 @@ pub fn write_script(files: &[FileContent<'_>]) -> String {
             s,
             "if [ -e {p} ]; then chown --reference={p} -- \"$t\"; chmod --reference={p} -- \"$t\"; else chmod {mode:o} -- \"$t\"; fi\n\
              sync -- \"$t\" 2>/dev/null || sync\n\
+             wsd_cas {p} {expected} || {{ printf 'WSD-CHANGED %s\\n' {p} >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n\
              mv -f -- \"$t\" {p}\n\
              trap - EXIT\n\
              else\n\
              wsd_new=; [ -e {p} ] || wsd_new={mode:o}\n\
-             base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c \"$WSD_PUT\" sh {p} \"$wsd_new\"\n",
-            mode = f.new_mode
+             base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c \"$WSD_PUT\" sh {p} \"$wsd_new\" {expected}\n",
+            mode = f.new_mode,
+            expected = quote(f.expected.as_deref().unwrap_or("absent"))
         );
         // The same content again for the user's branch (only one branch runs).
         let mut doc = String::new();
@@ -752,11 +778,22 @@ pub fn restore_script(run_id: &str, files: &[crate::journal::JournalFile]) -> St
         let refused = format!(
             "! wsd_agent {p}; then fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; printf 'WSD-UNSAFE %s\\n' \"$wsd_why\" >&2;"
         );
+        // Only a file that still holds bytes this run wrote is put back: a change someone
+        // else made since is left as it is, and reported.
+        let mine = if f.written.is_empty() {
+            "any".to_owned()
+        } else {
+            f.written.join(" ")
+        };
+        let foreign = format!(
+            "elif ! wsd_mine {p} {}; then fail=1; printf 'WSD-RESTORE-SKIPPED %s\\n' {p};",
+            quote(&mine)
+        );
         if f.existed {
             let mode = f.mode.map(|m| format!("{m:o}")).unwrap_or_default();
             let _ = writeln!(
                 s,
-                "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; elif {refused} elif [ \"$wsd_u\" = 0 ]; then \
+                "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; {foreign} elif {refused} elif [ \"$wsd_u\" = 0 ]; then \
                  t=$(mktemp {d}/.wsdeploy.XXXXXX) && cp -p -- {j}/pre/{i} \"$t\" && {{ sync -- \"$t\" 2>/dev/null || sync; }} && mv -f -- \"$t\" {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; \
                  else wsd_as sh -c \"$WSD_PUT\" sh {p} {m} < {j}/pre/{i} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}; fi",
                 d = quote(parent_dir(path)),
@@ -765,7 +802,7 @@ pub fn restore_script(run_id: &str, files: &[crate::journal::JournalFile]) -> St
         } else {
             let _ = writeln!(
                 s,
-                "if {refused} else wsd_as rm -f -- {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}; fi"
+                "if [ ! -e {p} ] && [ ! -L {p} ]; then printf 'WSD-RESTORED %s\\n' {p}; {foreign} elif {refused} else wsd_as rm -f -- {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}; fi"
             );
         }
     }
@@ -1013,6 +1050,7 @@ mod tests {
                 sha256: None,
                 backup: None,
                 mode: None,
+                written: Vec::new(),
             }],
         );
         let out = std::process::Command::new("sh")

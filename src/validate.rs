@@ -246,6 +246,11 @@ fn template_fields(def: &StepDef) -> Vec<Field> {
             collect_strings(&key, &value, &mut out);
         }
     }
+    if let Some(from) = def.spec.file.as_ref().and_then(|f| f.content_from.as_ref()) {
+        for field in out.iter_mut().filter(|f| f.name == "file.content") {
+            field.name = format!("file.content_from ({from})");
+        }
+    }
     out
 }
 
@@ -285,7 +290,12 @@ fn describe(e: &minijinja::Error) -> String {
     format!("template syntax error: {text}")
 }
 
-fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &mut Problems) {
+fn check_play(
+    play: &std::sync::Arc<Play>,
+    cx: &Context<'_>,
+    env: &Environment<'static>,
+    out: &mut Problems,
+) {
     let file = play.file.display().to_string();
     let text = std::fs::read_to_string(&play.file).unwrap_or_default();
     let plan_names: HashSet<&str> = play
@@ -293,6 +303,7 @@ fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &m
         .keys()
         .chain(play.vars.keys())
         .map(String::as_str)
+        .chain(play.facts.iter().map(|f| f.name.as_str()))
         .collect();
     // Variables of the plan itself: syntax only (their use is checked per host).
     for (section, map) in [("defaults", &play.defaults), ("vars", &play.vars)] {
@@ -371,7 +382,12 @@ fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &m
         }
     };
     for host in hosts {
-        let vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
+        let mut vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
+        // Facts are read on the host; offline, their defaults stand for them.
+        for fact in &play.facts {
+            vars.entry(fact.name.clone())
+                .or_insert_with(|| fact.default.clone());
+        }
         let before = out.0.len();
         let renderer = template::Renderer::new(vars.clone());
         for (def, fields) in &fields_of {

@@ -137,4 +137,7 @@ fn content_from_errors_name_the_step_and_the_file() {
     p.run(&["apply", "-i", "production", "--check"])
         .code(3)
         .stderr_has("`file.content_from (templates/bad.j2)`: template syntax error");
+    p.run(&["validate"])
+        .code(3)
+        .stdout_has("plans/site.yml:4:5: step `file-1`: `file.content_from (templates/bad.j2)`: template syntax error");
 }

@@ -288,3 +288,37 @@ fn include_globs_and_inactive_includes_follow_openssh() {
     // After 10-web.conf's `Host web`, the include restores the `Host *` state.
     assert_eq!(db.user.expect("user").first(), "fallback");
 }
+
+#[test]
+fn schedule_passes_the_ssh_config_on_and_refuses_password_prompts() {
+    let p = Project::new();
+    p.file(
+        "inventories/production/hosts.yml",
+        "all:\n  children:\n    odoo:\n      hosts:\n        odoo-1:\n          ansible_connection: local\n",
+    )
+    .file(
+        "plans/site.yml",
+        "name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("ssh_config");
+    std::fs::write(&config, "Host *\n  User ops\n").expect("write");
+    let canonical = config.canonicalize().expect("canonical");
+    let config_arg = config.to_string_lossy().into_owned();
+    p.run(&[
+        "schedule",
+        "-i",
+        "production",
+        "--every",
+        "15m",
+        "-F",
+        &config_arg,
+    ])
+    .code(0)
+    .stdout_has(&format!(" -F {}", canonical.display()));
+    for flag in ["-k", "-K"] {
+        p.run(&["schedule", "-i", "production", "--every", "15m", flag])
+            .code(3)
+            .stderr_has("a scheduled run has no terminal to ask for a password (-k/-K)");
+    }
+}
