@@ -359,6 +359,14 @@ fn load_inventory(
     project: &Path,
     source: &InventorySourceArgs,
 ) -> Result<inventory::Inventory, BadInput> {
+    load_inventory_keeping_keys(project, source).map(|(inv, _)| inv)
+}
+
+/// [`load_inventory`], also returning the vault passwords (for `-e @file`).
+fn load_inventory_keeping_keys(
+    project: &Path,
+    source: &InventorySourceArgs,
+) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
     if source.inventory.is_empty() {
         return Err(BadInput(
             "no inventory given: pass -i NAME (inventories/NAME/hosts.yml), -i PATH or -i host1,host2,"
@@ -377,7 +385,7 @@ fn load_inventory(
     for warning in inv.warnings() {
         eprintln!("warning: {warning}");
     }
-    Ok(inv)
+    Ok((inv, options.vault))
 }
 
 /// The `-i` arguments as one text, for messages.
@@ -467,10 +475,12 @@ fn prepare(
     serial: Option<Serial>,
     max_fail: Option<f64>,
 ) -> Result<Prepared, BadInput> {
-    let inv = load_inventory(project, &t.source)?;
-    let vault_values = inv.vault_values().to_vec();
-    let extra = inventory::parse_extra_vars(&t.extra_vars, Path::new("."))
-        .map_err(|e| BadInput(e.to_string()))?;
+    let (inv, keys) = load_inventory_keeping_keys(project, &t.source)?;
+    let mut vault_values = inv.vault_values().to_vec();
+    let (extra, extra_secrets) =
+        inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
+            .map_err(|e| BadInput(e.to_string()))?;
+    vault_values.extend(extra_secrets);
     let plan_path = plan_path(project, t);
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
     let mut files: Vec<&Path> = plan.plays.iter().map(|p| p.file.as_path()).collect();

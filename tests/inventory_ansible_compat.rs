@@ -457,3 +457,40 @@ fn several_sources_merge_as_ansible_merges_them() {
     let diff = differences(&ours, &normalise(&theirs));
     assert!(diff.is_empty(), "{}", diff.join("\n"));
 }
+
+/// INI corner cases (CRLF, tabs, `host:port` with an inline `ansible_port`, `=` inside a
+/// value, quotes, `#` inside quotes and after a literal, backslashes, Python number forms,
+/// IPv6 with a port, ranges of addresses, a section seen twice, empty values) read the same
+/// as by ansible-inventory.
+#[test]
+fn ini_corner_cases_match_ansible_inventory() {
+    let venv = venv();
+    let dir = tempfile::tempdir().expect("temp");
+    let path = dir.path().join("tricky.ini");
+    std::fs::write(
+        &path,
+        "[web]\r\nh1:2222 ansible_port=22\r\nh2 x=a=b y=\"has # hash\" z=back\\\\slash w='it''s'\r\n\
+         \th3\tv=1.5e3 n=-7 o=0o17 hx=0x1F u=1_000 f=.5\r\n[db]\r\n[::1]:2200 k=v\r\n192.0.2.[1:3]\r\n\
+         [web]\r\nh4 path=/etc/x.conf list=\"[1, [2, 3]]\" t=(1,) s='' e=\r\n\
+         [all:vars]\r\nq = \"quoted all\" # a comment after a literal\r\nr= None\r\nport = 8080 # http\r\n\
+         host = ntp.example.com # stays text\r\n",
+    )
+    .expect("write");
+    let path = path.to_string_lossy().into_owned();
+    let (ok, ansible_out, ansible_err) =
+        ansible(&venv, "ansible-inventory", &["-i", &path, "--list"], None);
+    assert!(
+        ok && !ansible_err.contains("Unable to parse"),
+        "{ansible_err}"
+    );
+    let (code, out, err) = wsdeploy(&venv, &["inventory", "--list", "-i", &path], None);
+    assert_eq!(code, 0, "{err}");
+    let ours: Value = serde_json::from_str(&out).expect("JSON");
+    let theirs: Value = serde_json::from_str(&ansible_out).expect("JSON");
+    let diff = differences(&ours, &normalise(&theirs));
+    assert!(diff.is_empty(), "{}", diff.join("\n"));
+    assert_eq!(
+        ours["_meta"]["hostvars"]["h1"]["port"],
+        serde_json::json!(8080)
+    );
+}

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::build::{VarsFile, build_with_vault};
 use super::detect::{Format, is_host_list, read_host_list, read_inventory_text};
 use super::error::InventoryError;
-use super::extra_vars::parse_extra_vars_with;
+use super::extra_vars::{parse_extra_vars_in, parse_extra_vars_with};
 use super::hosts_file::InventoryDraft;
 use super::model::Inventory;
 use super::script::run_inventory_script;
@@ -125,6 +125,24 @@ pub fn available_inventories(project_dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Parses `-e` arguments, reading `@file` relative to `base_dir` and decrypting
+/// vault-encrypted files and `!vault` values with `keys`; also returns the decrypted values
+/// (secrets to mask).
+pub fn parse_extra_vars_with_vault(
+    args: &[String],
+    base_dir: &Path,
+    keys: &crate::vault::VaultKeys,
+) -> Result<(Map<String, Value>, Vec<String>), InventoryError> {
+    let vault = VaultContext::new(keys);
+    let vars = parse_extra_vars_in(
+        args,
+        base_dir,
+        &|path| fs::read_to_string(path),
+        Some(&vault),
+    )?;
+    Ok((vars, vault.into_decrypted()))
 }
 
 /// Parses `-e` arguments, reading `@file` relative to `base_dir`.
