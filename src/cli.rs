@@ -14,6 +14,7 @@ use crate::host_run::{HostJob, Mode, RunOptions, Task};
 use crate::inventory;
 use crate::journal;
 use crate::plan::{self, HostPlan};
+use crate::reach;
 use crate::report::event::Events;
 use crate::report::out::{errln, outln};
 use crate::report::progress::{self, Style};
@@ -56,6 +57,8 @@ pub enum Command {
     /// Check plans offline (syntax, step kinds, references, templates; variables with -i): exit 0 or 3.
     #[command(alias = "lint")]
     Validate(ValidateArgs),
+    /// Show the resolved inventory (`--list`: as `ansible-inventory --list` prints it).
+    Inventory(InventoryArgs),
     /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
     Schema,
     /// Print the shell completion script: `wsdeploy completions bash > /etc/bash_completion.d/wsdeploy`.
@@ -84,12 +87,40 @@ pub struct ValidateArgs {
     pub limit: Option<String>,
 }
 
+/// Inventory sources and the vault passwords that open them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InventorySourceArgs {
+    /// Inventory: a name under inventories/, a file (YAML, INI or an executable script), a
+    /// directory, or a host list `host1,host2,`. Repeat to merge several, as Ansible does
+    /// [default: `inventory` in wsdeploy.toml].
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Vec<String>,
+    /// Vault password file (or an executable that prints the password). Repeatable.
+    #[arg(long = "vault-password-file", alias = "vault-pass-file")]
+    pub vault_password_files: Vec<PathBuf>,
+    /// Vault password source with a vault id: LABEL@FILE, LABEL@SCRIPT or LABEL@prompt.
+    #[arg(long = "vault-id")]
+    pub vault_ids: Vec<String>,
+    /// Ask for the vault password on the terminal.
+    #[arg(short = 'J', long = "ask-vault-pass", alias = "ask-vault-password")]
+    pub ask_vault_pass: bool,
+}
+
+/// `inventory` arguments.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
+    /// Print every group, host and merged host variables as JSON (the default).
+    #[arg(long = "list")]
+    pub list: bool,
+}
+
 /// Inventory, plan and variables.
 #[derive(Debug, Args, Clone)]
 pub struct TargetArgs {
-    /// Inventory: a name under inventories/ or a path to a hosts.yml [default: `inventory` in wsdeploy.toml].
-    #[arg(short = 'i', long = "inventory")]
-    pub inventory: Option<String>,
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
     /// Plan file (default plans/site.yml).
     pub plan: Option<PathBuf>,
     /// Extra variables: key=value, a JSON object, or @file.yml (repeatable; highest precedence).
@@ -113,6 +144,15 @@ pub struct TargetArgs {
     /// Print JSON events and the final report as JSON lines.
     #[arg(long = "json")]
     pub json: bool,
+    /// OpenSSH client config file (default: ~/.ssh/config when it exists).
+    #[arg(short = 'F', long = "ssh-config")]
+    pub ssh_config: Option<PathBuf>,
+    /// Ask once for the SSH login password (or set WSDEPLOY_SSH_PASSWORD); ansible_password wins.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+    /// Ask once for the become (sudo) password (or set WSDEPLOY_BECOME_PASSWORD); ansible_become_password wins.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
 }
 
 /// `apply` arguments.
@@ -139,6 +179,9 @@ pub struct ApplyArgs {
     /// Apply exactly a saved review; refuse hosts whose files changed since.
     #[arg(long = "reviewed")]
     pub reviewed: Option<PathBuf>,
+    /// Print the hosts the run would target, one per line, and stop (no connection).
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
 }
 
 /// `rollback` arguments.
@@ -243,10 +286,19 @@ fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
             }
             return;
         }
+        Command::Inventory(i) => {
+            if i.source.inventory.is_empty() {
+                i.source.inventory.extend(config.inventory.iter().cloned());
+            }
+            return;
+        }
         Command::Schema | Command::Completions { .. } | Command::Man => return,
     };
-    if target.inventory.is_none() {
-        target.inventory.clone_from(&config.inventory);
+    if target.source.inventory.is_empty() {
+        target
+            .source
+            .inventory
+            .extend(config.inventory.iter().cloned());
     }
     if target.forks.is_none() {
         target.forks = config.forks;
@@ -278,6 +330,7 @@ async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
             v.limit.as_deref(),
         )
         .map_err(BadInput),
+        Command::Inventory(i) => inventory_list(project, &i),
         Command::Schema => {
             report::out::stdout(&plan::schema::plan_schema());
             Ok(exit::OK)
@@ -302,40 +355,109 @@ struct Prepared {
     fleet: FleetOptions,
 }
 
+/// Loads every `-i` with the vault passwords the command line names; prints warnings.
+fn load_inventory(
+    project: &Path,
+    source: &InventorySourceArgs,
+) -> Result<inventory::Inventory, BadInput> {
+    if source.inventory.is_empty() {
+        return Err(BadInput(
+            "no inventory given: pass -i NAME (inventories/NAME/hosts.yml), -i PATH or -i host1,host2,"
+                .to_owned(),
+        ));
+    }
+    let vault = crate::vault::VaultKeys::from_sources(&crate::vault::VaultSources {
+        password_files: source.vault_password_files.clone(),
+        vault_ids: source.vault_ids.clone(),
+        ask: source.ask_vault_pass,
+    })
+    .map_err(BadInput)?;
+    let options = inventory::LoadOptions { vault };
+    let inv = inventory::load_inventory_args(&source.inventory, project, &options)
+        .map_err(|e| BadInput(e.to_string()))?;
+    for warning in inv.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    Ok(inv)
+}
+
+/// The `-i` arguments as one text, for messages.
+fn inventory_label(source: &InventorySourceArgs) -> String {
+    source.inventory.join(" -i ")
+}
+
+fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
+    let plan_path = match &t.plan {
+        Some(p) if p.is_absolute() || p.exists() => p.clone(),
+        Some(p) => project.join(p),
+        None => project.join("plans/site.yml"),
+    };
+    plan::load(&plan_path).map_err(|e| BadInput(e.message))
+}
+
+/// `apply --list-hosts`: the hosts a run would target (every play's `hosts:` narrowed by
+/// `--limit`), in inventory order, one per line.
+fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
+    let inv = load_inventory(project, &t.source)?;
+    let plan = load_plan(project, t)?;
+    let mut targeted = vec![false; inv.hosts().len()];
+    for play in &plan.plays {
+        for host in inv
+            .select(&play.hosts, t.limit.as_deref())
+            .map_err(|e| BadInput(e.to_string()))?
+        {
+            if let Some(index) = inv.hosts().iter().position(|h| h.name() == host.name()) {
+                targeted[index] = true;
+            }
+        }
+    }
+    for (host, wanted) in inv.hosts().iter().zip(targeted) {
+        if wanted {
+            println!("{}", host.name());
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, BadInput> {
+    let _ = i.list;
+    let inv = load_inventory(project, &i.source)?;
+    let text = serde_json::to_string_pretty(&inv.to_ansible_list())
+        .map_err(|e| BadInput(format!("cannot print the inventory: {e}")))?;
+    println!("{text}");
+    Ok(exit::OK)
+}
+
 fn prepare(
     project: &Path,
     t: &TargetArgs,
     serial: Option<Serial>,
     max_fail: Option<f64>,
 ) -> Result<Prepared, BadInput> {
-    let inventory_arg = t.inventory.as_deref().ok_or_else(|| {
-        BadInput(
-            "no inventory given: pass -i NAME (inventories/NAME/hosts.yml) or -i PATH".to_owned(),
-        )
-    })?;
-    let inventory_path = inventory::resolve_inventory_arg(inventory_arg, project);
-    let inv = inventory::load_inventory_arg(inventory_arg, project)
-        .map_err(|e| BadInput(e.to_string()))?;
-    for warning in inv.warnings() {
-        errln!("warning: {warning}");
-    }
+    let inv = load_inventory(project, &t.source)?;
+    let vault_values = inv.vault_values().to_vec();
     let extra = inventory::parse_extra_vars(&t.extra_vars, Path::new("."))
         .map_err(|e| BadInput(e.to_string()))?;
-    let plan_path = match &t.plan {
-        Some(p) if p.is_absolute() || p.exists() => p.clone(),
-        Some(p) => project.join(p),
-        None => project.join("plans/site.yml"),
-    };
-    let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
+    let plan = load_plan(project, t)?;
     let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
     for play in &plan.plays {
         let selected = inv
             .select(&play.hosts, t.limit.as_deref())
             .map_err(|e| BadInput(e.to_string()))?;
         for host in selected {
-            let vars = plan::merge_vars(play, host.name(), host.vars(), &extra);
-            let rendered =
+            let mut vars = plan::merge_vars(play, host.name(), host.vars(), &extra);
+            let explicit = |name: &str| {
+                host.vars().contains_key(name)
+                    || play.vars.contains_key(name)
+                    || extra.contains_key(name)
+            };
+            let pending = plan::facts::prepare(play, host.name(), explicit, &mut vars)
+                .map_err(|e| BadInput(e.to_string()))?;
+            let mut rendered =
                 plan::render_play(play, host.name(), vars).map_err(|e| BadInput(e.to_string()))?;
+            rendered.facts = pending.map(std::sync::Arc::new);
+            // Values decrypted from a vault are secrets, masked like a play's `secrets:`.
+            rendered.secret_values.extend(vault_values.iter().cloned());
             match per_host.iter_mut().find(|(h, _)| h == host.name()) {
                 Some((_, plans)) => plans.push(rendered),
                 None => per_host.push((host.name().to_owned(), vec![rendered])),
@@ -344,8 +466,8 @@ fn prepare(
     }
     if per_host.is_empty() {
         return Err(BadInput(format!(
-            "no host of {} matches the plan's plays{}",
-            inventory_path.display(),
+            "no host of -i {} matches the plan's plays{}",
+            inventory_label(&t.source),
             t.limit
                 .as_deref()
                 .map(|l| format!(" with --limit {l}"))
@@ -359,25 +481,42 @@ fn prepare(
         .map(|(i, h)| (h.name(), i))
         .collect();
     per_host.sort_by_key(|(h, _)| order.get(h.as_str()).copied().unwrap_or(usize::MAX));
+    let mut reach = reach_settings(t)?;
+    let mut warnings = reach::Warnings::default();
     let mut hosts = Vec::new();
+    let mut warned: std::collections::BTreeSet<(String, String)> = Default::default();
+    for (name, plans) in &per_host {
+        for plan in plans {
+            for secret in &plan.short_secrets {
+                if warned.insert((plan.play.clone(), secret.clone())) {
+                    eprintln!(
+                        "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
+                        plan.play,
+                        report::MIN_SECRET_LEN
+                    );
+                }
+            }
+        }
+    }
     for (name, plans) in per_host {
         let host = inv
             .hosts()
             .iter()
             .find(|h| h.name() == name)
             .ok_or_else(|| BadInput(format!("internal: host {name} vanished")))?;
-        let connection =
-            inventory::connection_from_vars(host.name(), &host.vars_with_extra(&extra))
-                .map_err(|e| BadInput(e.to_string()))?;
-        let become_user = if connection.become_ {
-            let user = connection
-                .become_user
-                .clone()
-                .unwrap_or_else(|| "root".to_owned());
-            (connection.user.as_deref() != Some(user.as_str())).then_some(user)
-        } else {
-            None
+        let vars = host.vars_with_extra(&extra);
+        let connection = inventory::connection_from_vars(host.name(), &vars)
+            .map_err(|e| BadInput(e.to_string()))?;
+        reach::note_ignored_variables(host.name(), &vars, &mut warnings);
+        let mut ssh = match connection.kind {
+            inventory::ConnectionKind::Local => None,
+            inventory::ConnectionKind::Ssh => Some(
+                reach::ssh_target(host.name(), &connection, &reach, &mut warnings)
+                    .map_err(BadInput)?,
+            ),
         };
+        let become_user =
+            reach::elevation(host.name(), &connection, ssh.as_mut(), &reach).map_err(BadInput)?;
         let nginx_dump = plans.iter().find_map(|p| p.nginx_dump.clone());
         hosts.push(FleetHost {
             job: HostJob {
@@ -388,8 +527,13 @@ fn prepare(
                 reviewed: None,
             },
             connection,
+            ssh,
         });
     }
+    for warning in warnings.lines() {
+        eprintln!("warning: {warning}");
+    }
+    reach.password = None;
     let known_hosts = t.known_hosts.clone().unwrap_or_else(|| {
         let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
         home.join(".ssh/known_hosts")
@@ -407,6 +551,36 @@ fn prepare(
                 t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
             ),
         },
+    })
+}
+
+/// `-F`, `-k`, `-K`, `--known-hosts` and friends, read before any host is contacted.
+fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
+    let config = crate::transport::ssh_config::SshConfig::load(t.ssh_config.as_deref())
+        .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
+        .map_err(BadInput)?;
+    let become_password = reach::password_from(
+        reach::BECOME_PASSWORD_ENV,
+        t.ask_become_pass,
+        "BECOME password: ",
+    )
+    .map_err(BadInput)?;
+    Ok(reach::Reach {
+        config,
+        defaults: crate::transport::ssh_config::RouteDefaults {
+            known_hosts: t.known_hosts.clone(),
+            accept_new_host_keys: t.accept_new_host_keys,
+            connect_timeout: Duration::from_secs(
+                t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
+            ),
+            local_user: std::env::var("USER").unwrap_or_else(|_| "root".to_owned()),
+        },
+        password,
+        become_password,
     })
 }
 
@@ -559,8 +733,17 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         .as_deref()
         .map(|m| parse_percent("--max-fail", m))
         .transpose()?;
+    if a.list_hosts {
+        return list_hosts(project, &a.target);
+    }
     if let Some(path) = &a.reviewed {
         return apply_reviewed(project, a, path, serial, max_fail).await;
+    }
+    if a.save.is_some() && a.target.source.inventory.len() > 1 {
+        return Err(BadInput(
+            "--save records one inventory: give a single -i (a directory can hold several inventory files)"
+                .to_owned(),
+        ));
     }
     let prepared = prepare(project, &a.target, serial, max_fail)?;
     let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
@@ -592,7 +775,13 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
             format: review::FORMAT.to_owned(),
             created: chrono::Utc::now().to_rfc3339(),
             operator: journal::operator(),
-            inventory: a.target.inventory.clone().unwrap_or_default(),
+            inventory: a
+                .target
+                .source
+                .inventory
+                .first()
+                .cloned()
+                .unwrap_or_default(),
             plan: a.target.plan.as_ref().map(|p| p.display().to_string()),
             extra_vars: a.target.extra_vars.clone(),
             limit: a.target.limit.clone(),
@@ -618,7 +807,7 @@ async fn apply_reviewed(
 ) -> Result<u8, BadInput> {
     let saved = review::load(path).map_err(BadInput)?;
     let mut target = a.target.clone();
-    target.inventory = Some(saved.inventory.clone());
+    target.source.inventory = vec![saved.inventory.clone()];
     target.plan = saved.plan.as_ref().map(PathBuf::from);
     target.extra_vars.clone_from(&saved.extra_vars);
     target.limit.clone_from(&saved.limit);
@@ -678,11 +867,32 @@ async fn verify(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
 
 fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     let minutes = crate::schedule::parse_every(&s.every).map_err(BadInput)?;
-    let inventory = s
-        .target
-        .inventory
-        .as_deref()
-        .ok_or_else(|| BadInput("no inventory given: pass -i NAME or -i PATH".to_owned()))?;
+    let inventory = match s.target.source.inventory.as_slice() {
+        [] => {
+            return Err(BadInput(
+                "no inventory given: pass -i NAME or -i PATH".to_owned(),
+            ));
+        }
+        [one] => one.as_str(),
+        _ => {
+            return Err(BadInput(
+                "schedule runs one inventory: give a single -i (a directory can hold several inventory files)"
+                    .to_owned(),
+            ));
+        }
+    };
+    if s.target.source.ask_vault_pass
+        || s.target
+            .source
+            .vault_ids
+            .iter()
+            .any(|id| id.ends_with("prompt"))
+    {
+        return Err(BadInput(
+            "a scheduled run has no terminal to ask for the vault password: use --vault-password-file FILE or --vault-id LABEL@FILE"
+                .to_owned(),
+        ));
+    }
     // Validate now what the timer will run later.
     prepare(project, &s.target, None, None)?;
     let binary = std::env::current_exe()
@@ -698,6 +908,15 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     if let Some(l) = &s.target.limit {
         extra.push("--limit".to_owned());
         extra.push(l.clone());
+    }
+    for file in &s.target.source.vault_password_files {
+        let file = file.canonicalize().unwrap_or_else(|_| file.clone());
+        extra.push("--vault-password-file".to_owned());
+        extra.push(file.display().to_string());
+    }
+    for id in &s.target.source.vault_ids {
+        extra.push("--vault-id".to_owned());
+        extra.push(id.clone());
     }
     if let Some(k) = &s.target.known_hosts {
         extra.push("--known-hosts".to_owned());

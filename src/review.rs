@@ -9,7 +9,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::host_run::{HostReport, Outcome};
-use crate::journal::sha256_hex;
 
 /// Format marker and version of a saved review.
 pub const FORMAT: &str = "wsdeploy-review/1";
@@ -63,7 +62,7 @@ impl ReviewedHost {
                 .map(|f| ReviewedFile {
                     path: f.path.clone(),
                     pre_sha256: f.pre_sha256.clone(),
-                    post_sha256: sha256_hex(f.new.as_bytes()),
+                    post_sha256: f.new_sha256.clone(),
                 })
                 .collect(),
             commands: report

@@ -251,7 +251,33 @@ fn is_template(s: &str) -> bool {
 /// name used that way is an Ansible function wsdeploy does not have, not a variable.
 #[must_use]
 pub fn called_as_function(source: &str, name: &str) -> bool {
+    if is_template(source) {
+        template_code(source).any(|code| calls(code, name))
+    } else {
+        // A bare expression (`when:`) is code throughout.
+        calls(source, name)
+    }
+}
+
+/// The parts of a template that are code (`{{ … }}` and `{% … %}`), not literal text.
+fn template_code(source: &str) -> impl Iterator<Item = &str> {
     let mut rest = source;
+    std::iter::from_fn(move || {
+        let open = ["{{", "{%"]
+            .iter()
+            .filter_map(|o| rest.find(o).map(|at| (at, *o)))
+            .min_by_key(|(at, _)| *at)?;
+        let close = if open.1 == "{{" { "}}" } else { "%}" };
+        let body = &rest[open.0 + 2..];
+        let end = body.find(close).unwrap_or(body.len());
+        let code = &body[..end];
+        rest = &body[(end + close.len()).min(body.len())..];
+        Some(code)
+    })
+}
+
+fn calls(code: &str, name: &str) -> bool {
+    let mut rest = code;
     while let Some(at) = rest.find(name) {
         let before = rest[..at].chars().next_back();
         let after = rest[at + name.len()..].trim_start();
@@ -392,6 +418,8 @@ mod tests {
         assert!(called_as_function("a {{ query ('x') }}", "query"));
         assert!(!called_as_function("{{ x.lookup('a') }}", "lookup"));
         assert!(!called_as_function("{{ mylookup('a') }}", "lookup"));
+        assert!(!called_as_function("port ({{ port }})", "port"));
+        assert!(called_as_function("lookup('env', 'X') == 'a'", "lookup"));
     }
 
     #[test]

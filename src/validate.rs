@@ -293,7 +293,12 @@ fn describe(e: &minijinja::Error) -> String {
     format!("template syntax error: {text}")
 }
 
-fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &mut Problems) {
+fn check_play(
+    play: &std::sync::Arc<Play>,
+    cx: &Context<'_>,
+    env: &Environment<'static>,
+    out: &mut Problems,
+) {
     let file = play.file.display().to_string();
     let text = std::fs::read_to_string(&play.file).unwrap_or_default();
     let plan_names: HashSet<&str> = play
@@ -301,6 +306,7 @@ fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &m
         .keys()
         .chain(play.vars.keys())
         .map(String::as_str)
+        .chain(play.facts.iter().map(|f| f.name.as_str()))
         .collect();
     // Variables of the plan itself: syntax only (their use is checked per host).
     for (section, map) in [("defaults", &play.defaults), ("vars", &play.vars)] {
@@ -379,7 +385,21 @@ fn check_play(play: &Play, cx: &Context<'_>, env: &Environment<'static>, out: &m
         }
     };
     for host in hosts {
-        let vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
+        let mut vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
+        // A fact's variable holds its default until the host is read.
+        let explicit = |name: &str| {
+            host.vars().contains_key(name)
+                || play.vars.contains_key(name)
+                || cx.extra.contains_key(name)
+        };
+        if let Err(e) = plan::facts::prepare(play, host.name(), explicit, &mut vars) {
+            out.add(
+                e.origin.clone(),
+                format!("{}: {}", e.step, e.message),
+                Some(host.name()),
+            );
+            continue;
+        }
         let before = out.0.len();
         let renderer = template::Renderer::new(vars.clone());
         for (def, fields) in &fields_of {

@@ -2,6 +2,7 @@
 //! requests travel through the transport's TCP tunnel (no curl needed on the host);
 //! command checks run on the host.
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -10,7 +11,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::plan::{Check, Endpoint, Probe};
 use crate::remote;
-use crate::transport::Transport;
+use crate::transport::{Stream, Transport};
 
 /// Runs a check with its retries; `Ok(evidence)` or `Err(last failure)`.
 ///
@@ -18,7 +19,7 @@ use crate::transport::Transport;
 /// The last attempt's failure, described for a person.
 pub async fn run_check(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     check: &Check,
 ) -> Result<String, String> {
     let mut last;
@@ -55,7 +56,7 @@ fn retry_pause(delay: Duration, attempt: u32) -> Duration {
 
 async fn probe(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     probe: &Probe,
 ) -> Result<String, String> {
     match probe {
@@ -89,7 +90,7 @@ async fn probe(
             expect_exit,
         } => {
             let out = transport
-                .exec(&remote::wrap_command(run, become_user), None)
+                .run(&remote::plan_command(run, become_user))
                 .await
                 .map_err(|e| e.to_string())?;
             let text = out.combined();
@@ -121,14 +122,8 @@ async fn probe(
     }
 }
 
-async fn websocket(
-    transport: &Transport,
-    target: &Endpoint,
-    origin: Option<&str>,
-    host_header: Option<&str>,
-    headers: &[(String, String)],
-    expected: u16,
-) -> Result<String, String> {
+/// A TCP connection to `target` as the host sees it, with TLS when the URL asks for it.
+async fn connect(transport: &Transport, target: &Endpoint) -> Result<Pin<Box<dyn Stream>>, String> {
     let stream = transport
         .open_tcp(&target.host, target.port)
         .await
@@ -138,7 +133,27 @@ async fn websocket(
                 target.host, target.port
             )
         })?;
-    let url = format!("ws://{}{}", target.authority(), target.path);
+    match &target.tls {
+        Some(tls) => Ok(Box::pin(
+            crate::tls::connect(stream, tls)
+                .await
+                .map_err(|e| format!("{}: {e}", target.url))?,
+        )),
+        None => Ok(stream),
+    }
+}
+
+async fn websocket(
+    transport: &Transport,
+    target: &Endpoint,
+    origin: Option<&str>,
+    host_header: Option<&str>,
+    headers: &[(String, String)],
+    expected: u16,
+) -> Result<String, String> {
+    let stream = connect(transport, target).await?;
+    let scheme = if target.tls.is_some() { "wss" } else { "ws" };
+    let url = format!("{scheme}://{}{}", target.authority(), target.path);
     let mut request = url
         .as_str()
         .into_client_request()
@@ -203,15 +218,7 @@ async fn http(
     expected: u16,
     contains: Option<&str>,
 ) -> Result<String, String> {
-    let mut stream = transport
-        .open_tcp(&target.host, target.port)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot reach {}:{} on the host: {e}",
-                target.host, target.port
-            )
-        })?;
+    let mut stream = connect(transport, target).await?;
     let mut request = format!("GET {} HTTP/1.1\r\n", target.path);
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         request.push_str(&format!("Host: {}\r\n", target.authority()));
@@ -228,10 +235,12 @@ async fn http(
     let limit = 4 * 1024 * 1024;
     let mut buf = [0u8; 16 * 1024];
     loop {
-        let n = stream
-            .read(&mut buf)
-            .await
-            .map_err(|e| format!("reading response from {}: {e}", target.url))?;
+        let n = match stream.read(&mut buf).await {
+            Ok(n) => n,
+            // A TLS peer that closes without close_notify after a whole response.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => 0,
+            Err(e) => return Err(format!("reading response from {}: {e}", target.url)),
+        };
         if n == 0 || raw.len() > limit {
             break;
         }

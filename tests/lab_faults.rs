@@ -112,9 +112,9 @@ fn websocket_check_failing_rolls_back() {
     expect_rollback(
         &lab,
         repo(),
-        &["-e", "longpolling_port=8073"],
-        "longpolling_localhost_only",
-        "docker port opticserp_odoo 8073",
+        &["-e", "odoo_websocket_port=8073"],
+        "evented_service",
+        "cannot reach 127.0.0.1:8073 on the host",
     );
 }
 

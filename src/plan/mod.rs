@@ -2,6 +2,7 @@
 //! and rendering it per host into concrete steps (`render`, `step`); `schema` is the
 //! JSON Schema of the format.
 
+pub mod facts;
 pub mod load;
 pub mod model;
 pub mod render;
@@ -12,4 +13,5 @@ pub use load::{Plan, PlanError, Play, StepDef, StepKind, load};
 pub use render::{HostPlan, RenderError, merge_vars, render_play};
 pub use step::{
     Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
+    TlsTarget,
 };

@@ -31,6 +31,10 @@ pub struct PlanFile {
     /// Names of variables whose values are masked in every output, diff and journal.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// Variables read from a file on each host before the play is rendered for it.
+    #[serde(default)]
+    #[schemars(with = "Vec<FactSpec>")]
+    pub facts: Vec<Spanned<FactSpec>>,
     /// Checks that must pass before anything changes, and that prove health after a rollback.
     #[serde(default)]
     #[schemars(with = "Vec<StepSpec>")]
@@ -39,6 +43,24 @@ pub struct PlanFile {
     #[serde(default)]
     #[schemars(with = "Vec<StepSpec>")]
     pub steps: Vec<Spanned<StepSpec>>,
+}
+
+/// A variable whose value is a top-level key of a JSON file on the host (for example
+/// `socketio_port` from a bench's `sites/common_site_config.json`). It takes the place of
+/// the play's default: a value set in the inventory, `vars:` or `-e` wins and the file is
+/// not read for it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactSpec {
+    /// The variable it sets.
+    pub name: String,
+    /// The JSON file (a template, rendered with the host's variables).
+    pub json: String,
+    /// The top-level key to read.
+    pub key: String,
+    /// The value when the file or the key is missing, or the key's value is null, false,
+    /// 0 or "" (what Frappe's `node_utils.js` treats as unset).
+    pub default: Value,
 }
 
 /// One step as written. Exactly one of the kind fields (`nginx`, `ini`, `json`, `file`,
@@ -73,6 +95,10 @@ pub struct StepSpec {
     pub requirements: Option<RequirementsSpec>,
     /// A shell command run on the host (a template; use `| quote` for values).
     pub command: Option<String>,
+    /// A `command` also runs when this shell command, run on the host while wsdeploy reads
+    /// it (dry runs too), fails: a state files cannot show, such as a running environment
+    /// that lacks a library. It must change nothing.
+    pub unless: Option<String>,
     /// Exit codes a `command` may return (default `[0]`).
     pub expect_exit: Option<Vec<i32>>,
     /// Seconds a `command` or check may take (default 120).
@@ -83,6 +109,10 @@ pub struct StepSpec {
     pub retries: Option<u32>,
     /// Seconds between `verify` attempts (default 1).
     pub delay: Option<f64>,
+    /// A failing `verify` is reported as a warning (with the hint) instead of stopping the
+    /// run: for findings the operator should act on that the plan does not fix by itself.
+    #[serde(default)]
+    pub warn_only: bool,
 }
 
 /// A `when:` condition: one expression, or a list that must all be true.
@@ -216,6 +246,12 @@ pub struct WebSocketCheckSpec {
     pub headers: Map<String, Value>,
     /// Expected status (default 101).
     pub status: Option<u16>,
+    /// With an `https://`/`wss://` URL: the name sent as SNI and checked in the certificate
+    /// (default: the URL's host; plans pass `public_host`).
+    pub tls_name: Option<String>,
+    /// With an `https://`/`wss://` URL: PEM CA certificates (on the machine running
+    /// wsdeploy) to trust instead of the Mozilla root store; empty means the root store.
+    pub ca_file: Option<String>,
 }
 
 /// An HTTP request sent from the host's point of view.
@@ -231,6 +267,12 @@ pub struct HttpCheckSpec {
     pub status: Option<u16>,
     /// Text the body must contain.
     pub contains: Option<String>,
+    /// With an `https://`/`wss://` URL: the name sent as SNI and checked in the certificate
+    /// (default: the URL's host; plans pass `public_host`).
+    pub tls_name: Option<String>,
+    /// With an `https://`/`wss://` URL: PEM CA certificates (on the machine running
+    /// wsdeploy) to trust instead of the Mozilla root store; empty means the root store.
+    pub ca_file: Option<String>,
 }
 
 /// A command run on the host whose output must (not) contain a text.

@@ -21,9 +21,15 @@ pub struct HostPlan {
     pub steps: Vec<Step>,
     /// Values to mask in every output (from the play's `secrets:` list).
     pub secret_values: Vec<String>,
+    /// Names of `secrets:` whose value is too short to mask safely
+    /// (`report::MIN_SECRET_LEN`).
+    pub short_secrets: Vec<String>,
     /// The command that prints the effective nginx configuration (`nginx_dump_cmd`,
     /// default `nginx -T`), when a step edits nginx files.
     pub nginx_dump: Option<String>,
+    /// Set when the play has `facts:` to read on the host: this plan was rendered with
+    /// their defaults and is rendered again with the values read.
+    pub facts: Option<std::sync::Arc<super::facts::Pending>>,
     /// Steps whose `when:` is false for this host.
     pub skipped: Vec<Skipped>,
 }
@@ -77,6 +83,7 @@ pub fn render_play(
     let renderer = Renderer::new(vars);
     let file = play.file.display().to_string();
     let mut secret_values = Vec::new();
+    let mut short_secrets = Vec::new();
     for name in &play.secrets {
         if let Ok(Some(value)) = renderer.var(name) {
             let text = match value {
@@ -84,6 +91,9 @@ pub fn render_play(
                 other => other.to_string(),
             };
             if !text.is_empty() {
+                if text.chars().count() < crate::report::MIN_SECRET_LEN {
+                    short_secrets.push(name.clone());
+                }
                 secret_values.push(text);
             }
         }
@@ -155,7 +165,9 @@ pub fn render_play(
         preflight,
         steps,
         secret_values,
+        short_secrets,
         nginx_dump,
+        facts: None,
         skipped: skipped.into_inner(),
     })
 }
@@ -214,16 +226,22 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
                 "main" => NginxContext::Main,
                 "http" => NginxContext::Http,
                 _ => NginxContext::Server {
+                    // A selector that renders empty selects nothing (plans pass
+                    // `listen: "{{ site_listen }}"` whether or not it is set).
                     server_name: n
                         .server_name
                         .as_deref()
                         .map(|s| r(renderer, "nginx.server_name", s))
-                        .transpose()?,
+                        .transpose()?
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty()),
                     listen: n
                         .listen
                         .as_deref()
                         .map(|s| r(renderer, "nginx.listen", s))
-                        .transpose()?,
+                        .transpose()?
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty()),
                 },
             };
             let ensure = r(renderer, "nginx.ensure", &n.ensure)?;
@@ -356,11 +374,17 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
             if run.trim().is_empty() {
                 return Err("`command` is empty".to_owned());
             }
+            let unless = spec
+                .unless
+                .as_deref()
+                .map(|u| r(renderer, "unless", u))
+                .transpose()?;
             (
                 format!("run `{run}`"),
                 Action::Command(CommandAction {
                     run,
                     if_changed: spec.if_changed.clone(),
+                    unless,
                     expect_exit: spec.expect_exit.clone().unwrap_or_else(|| vec![0]),
                     timeout,
                 }),
@@ -387,6 +411,7 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
                     timeout: spec
                         .timeout
                         .map_or(Duration::from_secs(10), Duration::from_secs),
+                    warn_only: spec.warn_only,
                 }),
             )
         }
@@ -434,13 +459,47 @@ fn headers(
         .collect()
 }
 
+/// Applies a check's `tls_name` and `ca_file` to an `https://`/`wss://` target; a plain
+/// `http://`/`ws://` target ignores them, so one plan serves both schemes
+/// (`url: "{{ check_base_url }}/..."`, `tls_name: "{{ public_host }}"`).
+fn tls_settings(
+    renderer: &Renderer,
+    field: &str,
+    target: &mut Endpoint,
+    tls_name: Option<&str>,
+    ca_file: Option<&str>,
+) -> Result<(), String> {
+    let Some(tls) = &mut target.tls else {
+        return Ok(());
+    };
+    if let Some(name) = tls_name {
+        let name = r(renderer, &format!("{field}.tls_name"), name)?;
+        if !name.trim().is_empty() {
+            tls.server_name = name.trim().to_owned();
+        }
+    }
+    if let Some(file) = ca_file {
+        let file = r(renderer, &format!("{field}.ca_file"), file)?;
+        tls.ca_file = Some(file.trim().to_owned()).filter(|f| !f.is_empty());
+    }
+    Ok(())
+}
+
 fn render_probe(
     v: &super::model::VerifySpec,
     renderer: &Renderer,
 ) -> Result<(String, Probe), String> {
     if let Some(ws) = &v.websocket {
         let url = r(renderer, "verify.websocket.url", &ws.url)?;
-        let target = Endpoint::parse(&url).map_err(|e| format!("`verify.websocket.url`: {e}"))?;
+        let mut target =
+            Endpoint::parse(&url).map_err(|e| format!("`verify.websocket.url`: {e}"))?;
+        tls_settings(
+            renderer,
+            "verify.websocket",
+            &mut target,
+            ws.tls_name.as_deref(),
+            ws.ca_file.as_deref(),
+        )?;
         let origin = ws
             .origin
             .as_deref()
@@ -464,7 +523,14 @@ fn render_probe(
     }
     if let Some(http) = &v.http {
         let url = r(renderer, "verify.http.url", &http.url)?;
-        let target = Endpoint::parse(&url).map_err(|e| format!("`verify.http.url`: {e}"))?;
+        let mut target = Endpoint::parse(&url).map_err(|e| format!("`verify.http.url`: {e}"))?;
+        tls_settings(
+            renderer,
+            "verify.http",
+            &mut target,
+            http.tls_name.as_deref(),
+            http.ca_file.as_deref(),
+        )?;
         return Ok((
             format!("http {url}"),
             Probe::Http {

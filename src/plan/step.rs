@@ -92,6 +92,8 @@ pub struct CommandAction {
     /// Runs only when one of these steps changed a file in this run (empty: always, when the
     /// host has any change at all).
     pub if_changed: Vec<String>,
+    /// Also runs when this check command fails on the host (run at gather time).
+    pub unless: Option<String>,
     pub expect_exit: Vec<i32>,
     pub timeout: Duration,
 }
@@ -103,6 +105,8 @@ pub struct Check {
     pub retries: u32,
     pub delay: Duration,
     pub timeout: Duration,
+    /// A failure is a warning in the report, not a stop.
+    pub warn_only: bool,
 }
 
 /// What a check looks at.
@@ -137,23 +141,36 @@ pub struct Endpoint {
     pub port: u16,
     /// Path and query, starting with `/`.
     pub path: String,
+    /// TLS on top of the TCP connection (`https://`, `wss://`).
+    pub tls: Option<TlsTarget>,
+}
+
+/// How a check speaks TLS: the name it sends as SNI and verifies the certificate for, and
+/// the CA certificates it trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsTarget {
+    /// SNI and certificate name (a DNS name or an IP address).
+    pub server_name: String,
+    /// PEM file on the machine running wsdeploy; `None`: the Mozilla root store.
+    pub ca_file: Option<String>,
 }
 
 impl Endpoint {
-    /// Parses `http://host[:port]/path?query` (also `ws://`).
+    /// Parses `http://host[:port]/path?query` (also `ws://`, and `https://`/`wss://` with
+    /// TLS whose server name is the URL's host until the caller sets another).
     ///
     /// # Errors
-    /// A URL that is not plain `http`/`ws` (TLS checks go through the host's nginx on port 80
-    /// or a command check).
+    /// A URL that is not `http`, `ws`, `https` or `wss`.
     pub fn parse(url: &str) -> Result<Self, String> {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| format!("`{url}` is not a URL (expected http://host[:port]/path)"))?;
-        let default_port = match scheme {
-            "http" | "ws" => 80,
+        let (default_port, tls) = match scheme {
+            "http" | "ws" => (80, false),
+            "https" | "wss" => (443, true),
             other => {
                 return Err(format!(
-                    "`{url}`: scheme `{other}` is not supported for checks (use http:// or ws://, as seen from the host)"
+                    "`{url}`: scheme `{other}` is not supported for checks (use http://, https://, ws:// or wss://, as seen from the host)"
                 ));
             }
         };
@@ -182,18 +199,24 @@ impl Endpoint {
         if host.is_empty() {
             return Err(format!("`{url}`: no host"));
         }
+        let tls = tls.then(|| TlsTarget {
+            server_name: host.clone(),
+            ca_file: None,
+        });
         Ok(Self {
             url: url.to_owned(),
             host,
             port,
             path: path.to_owned(),
+            tls,
         })
     }
 
     /// `host` or `host:port` for a `Host` header.
     #[must_use]
     pub fn authority(&self) -> String {
-        if self.port == 80 {
+        let default_port = if self.tls.is_some() { 443 } else { 80 };
+        if self.port == default_port {
             self.host.clone()
         } else {
             format!("{}:{}", self.host, self.port)
@@ -214,7 +237,11 @@ mod tests {
         );
         let e = Endpoint::parse("ws://localhost:9000").unwrap();
         assert_eq!((e.port, e.path.as_str()), (9000, "/"));
-        assert!(Endpoint::parse("https://x/").is_err());
+        let e = Endpoint::parse("https://127.0.0.1/websocket").unwrap();
+        assert_eq!((e.port, e.authority().as_str()), (443, "127.0.0.1"));
+        assert_eq!(e.tls.unwrap().server_name, "127.0.0.1");
+        assert!(Endpoint::parse("wss://x:8443/").unwrap().tls.is_some());
+        assert!(Endpoint::parse("ftp://x/").is_err());
         assert!(Endpoint::parse("x/y").is_err());
     }
 }

@@ -22,11 +22,12 @@ pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String 
                 if let Some(via) = &f.via {
                     let _ = writeln!(out, "   {via} -> {}", f.path);
                 }
-                let text = match &f.old {
-                    Some(old) => diff::unified(&f.path, old, &f.new, color),
-                    None => diff::new_file(&f.path, &f.new, color),
-                };
-                out.push_str(&mask(&text, &r.secrets));
+                // Already masked (values of sensitive keys, secrets).
+                if color {
+                    out.push_str(&diff::colorize(&f.diff));
+                } else {
+                    out.push_str(&f.diff);
+                }
                 if let Some(b) = &f.backup {
                     let _ = writeln!(out, "   backup: {b}");
                 }

@@ -1,5 +1,5 @@
 //! The lab fleet from a test: `tests/lab/lab up` a named set of real hosts (sshd, nginx,
-//! Docker engine with the Odoo stand-in), run commands on them, tear them down on drop.
+//! Docker engine with the Odoo stand-in or the real Odoo 17), run commands on them, tear them down on drop.
 
 #![allow(dead_code)]
 
@@ -233,6 +233,15 @@ impl Lab {
     /// Starts `hosts` fresh hosts of a role (`odoo`, `fastapi` or `frappe`): `lab up ... --role`.
     /// Panics with the lab's own output if that fails.
     pub fn up_role(name: &str, hosts: usize, role: &str) -> Self {
+        Self::up_with(name, hosts, &["--role", role])
+    }
+
+    /// Starts `hosts` fresh odoo hosts running the real Odoo 17 (`lab up ... --odoo real`).
+    pub fn up_real_odoo(name: &str, hosts: usize) -> Self {
+        Self::up_with(name, hosts, &["--role", "odoo", "--odoo", "real"])
+    }
+
+    fn up_with(name: &str, hosts: usize, options: &[&str]) -> Self {
         let name = format!("{name}-{}", std::process::id());
         let outdir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/lab/.run")
@@ -244,14 +253,14 @@ impl Lab {
                 &name,
                 &hosts.to_string(),
                 &outdir.display().to_string(),
-                "--role",
-                role,
             ])
+            .args(options)
             .output()
             .expect("tests/lab/lab runs");
         assert!(
             out.status.success(),
-            "lab up {name} {hosts} --role {role} failed:\n{}\n{}",
+            "lab up {name} {hosts} {} failed:\n{}\n{}",
+            options.join(" "),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );

@@ -2,6 +2,7 @@
 //! forwarder that can be cut like a network partition.
 
 pub mod lab;
+pub mod odoo;
 pub mod partition;
 pub mod project;
 pub mod reliability;

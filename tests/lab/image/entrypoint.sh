@@ -90,7 +90,8 @@ if [[ ! -f /etc/nginx/sites-available/odoo.conf ]]; then
 fi
 ln -sfn /etc/nginx/sites-available/odoo.conf /etc/nginx/sites-enabled/odoo.conf
 rm -f /etc/nginx/sites-enabled/default
-[[ -f /etc/opticserp/odoo.conf ]] || install -m 640 /opt/lab/odoo.conf /etc/opticserp/odoo.conf
+# Group 990 is the container's `odoo` user (the real Odoo reads the mounted file as that user).
+[[ -f /etc/opticserp/odoo.conf ]] || install -m 640 -g 990 /opt/lab/odoo.conf /etc/opticserp/odoo.conf
 nginx -t 2>&1
 nginx
 log "nginx started"
@@ -116,6 +117,34 @@ for _ in $(seq 1 300); do
 done
 docker info >/dev/null 2>&1 || { tail -n 20 /var/log/dockerd.log; fail "dockerd not ready after 30 s"; }
 log "dockerd ready (storage driver $driver)"
+
+# ---- the real Odoo 17 (`lab up --odoo real`: its image tar is mounted from the build cache)
+if [[ ${LAB_ODOO:-} == real ]]; then
+    if ! docker container inspect opticserp_odoo >/dev/null 2>&1; then
+        t0=$(date +%s%3N)
+        docker load -q -i /opt/lab/odoo17.tar >/dev/null
+        t1=$(date +%s%3N)
+        log "docker load of the real Odoo image took $((t1 - t0)) ms"
+        echo "$((t1 - t0))" >/run/lab-odoo-load-ms
+        docker run -d --name opticserp_odoo --restart=no \
+            -p 127.0.0.1:8072:8072 -p 8069:8069 \
+            -v /etc/opticserp:/etc/odoo:ro wsdeploy-lab-odoo17:latest >/dev/null
+    fi
+    for _ in $(seq 1 600); do
+        curl -fsS -o /dev/null http://127.0.0.1:8069/web/health 2>/dev/null && break
+        sleep 0.2
+    done
+    curl -fsS -o /dev/null http://127.0.0.1:8069/web/health || { docker logs opticserp_odoo 2>&1 | tail -n 40; fail "the real Odoo does not answer on 8069"; }
+    # In prefork (workers > 0) the evented process listens on 8072 a second later.
+    if grep -qE '^[[:space:]]*workers[[:space:]]*=[[:space:]]*[1-9]' /etc/opticserp/odoo.conf; then
+        for _ in $(seq 1 300); do
+            curl -sS -o /dev/null http://127.0.0.1:8072/web/health 2>/dev/null && break
+            sleep 0.2
+        done
+    fi
+    log "opticserp_odoo (real Odoo 17) up: $(docker port opticserp_odoo | tr '\n' ' ')"
+    publish_ready
+fi
 
 # ---- the Odoo stand-in
 if ! docker container inspect opticserp_odoo >/dev/null 2>&1; then

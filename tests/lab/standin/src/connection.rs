@@ -105,6 +105,12 @@ fn route(
             vec![("Content-Type", "application/json".to_owned())],
             b"{\"status\": \"pass\"}".to_vec(),
         ),
+        // One database, so the login page is served (no database selector).
+        ("GET" | "HEAD", "/web/login") => (
+            200,
+            vec![html()],
+            b"<!DOCTYPE html>\n<html><head><title>Odoo</title></head><body><form class=\"oe_login_form\"></form></body></html>\n".to_vec(),
+        ),
         ("GET" | "HEAD", "/") => (
             200,
             vec![html()],
