@@ -647,7 +647,9 @@ async fn run_fleet(
         Style::Json
     } else if quiet {
         Style::Quiet
-    } else if tty {
+    } else if tty && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        // Spinners and the lines printed above them go to stderr: a redirected stderr
+        // gets plain lines instead (indicatif draws nothing to a file).
         Style::Bars
     } else {
         Style::Lines

@@ -227,6 +227,29 @@ fn result_lines_stay_on_a_terminal_after_the_spinners_end() {
 }
 
 #[test]
+fn a_terminal_stdout_with_stderr_in_a_file_still_gets_the_lines() {
+    let p = project();
+    let log = p.path().join("progress.log");
+    let command = format!(
+        "stty cols 160 rows 100; '{BIN}' -C '{}' verify -i production 2>'{}'",
+        p.path().display(),
+        log.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) is installed");
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&log).expect("progress log");
+    assert!(
+        text.contains("h1: passed: check `echo handshake-proof 101` — handshake-proof 101"),
+        "{text}"
+    );
+}
+
+#[test]
 fn backups_are_listed_once_when_two_paths_reach_one_file() {
     let p = project();
     let conf = p.path().join("root/app.conf");
