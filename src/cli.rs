@@ -376,7 +376,7 @@ fn load_inventory(
     let inv = inventory::load_inventory_args(&source.inventory, project, &options)
         .map_err(|e| BadInput(e.to_string()))?;
     for warning in inv.warnings() {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     Ok(inv)
 }
@@ -413,7 +413,7 @@ fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     }
     for (host, wanted) in inv.hosts().iter().zip(targeted) {
         if wanted {
-            println!("{}", host.name());
+            outln!("{}", host.name());
         }
     }
     Ok(exit::OK)
@@ -424,7 +424,7 @@ fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, BadInput> {
     let inv = load_inventory(project, &i.source)?;
     let text = serde_json::to_string_pretty(&inv.to_ansible_list())
         .map_err(|e| BadInput(format!("cannot print the inventory: {e}")))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(exit::OK)
 }
 
@@ -489,7 +489,7 @@ fn prepare(
         for plan in plans {
             for secret in &plan.short_secrets {
                 if warned.insert((plan.play.clone(), secret.clone())) {
-                    eprintln!(
+                    errln!(
                         "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
                         plan.play,
                         report::MIN_SECRET_LEN
@@ -531,7 +531,7 @@ fn prepare(
         });
     }
     for warning in warnings.lines() {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     reach.password = None;
     let known_hosts = t.known_hosts.clone().unwrap_or_else(|| {
@@ -559,7 +559,7 @@ fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
     let config = crate::transport::ssh_config::SshConfig::load(t.ssh_config.as_deref())
         .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
     for warning in config.warnings() {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     let password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
         .map_err(BadInput)?;

@@ -158,6 +158,10 @@ fn a_closed_pipe_is_not_a_panic() {
         &["apply", "-i", "production", "--check", "--json"][..],
         &["apply", "-i", "production", "--check"][..],
         &["verify", "-i", "production"][..],
+        &["inventory", "-i", "production", "--list"][..],
+        &["apply", "-i", "production", "--list-hosts"][..],
+        &["schema"][..],
+        &["man"][..],
         &["--help"][..],
     ] {
         let (code, stderr) = run_into_closed_pipe(p.path(), args, false);
