@@ -92,7 +92,8 @@ pub struct ValidateArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct InventorySourceArgs {
     /// Inventory: a name under inventories/, a file (YAML, INI or an executable script), a
-    /// directory, or a host list `host1,host2,`. Repeat to merge several, as Ansible does.
+    /// directory, or a host list `host1,host2,`. Repeat to merge several, as Ansible does
+    /// [default: `inventory` in wsdeploy.toml].
     #[arg(short = 'i', long = "inventory")]
     pub inventory: Vec<String>,
     /// Vault password file (or an executable that prints the password). Repeatable.
@@ -383,7 +384,7 @@ fn load_inventory_keeping_keys(
     let inv = inventory::load_inventory_args(&source.inventory, project, &options)
         .map_err(|e| BadInput(e.to_string()))?;
     for warning in inv.warnings() {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     Ok((inv, options.vault))
 }
@@ -424,7 +425,7 @@ fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     }
     for (host, wanted) in inv.hosts().iter().zip(targeted) {
         if wanted {
-            println!("{}", host.name());
+            outln!("{}", host.name());
         }
     }
     Ok(exit::OK)
@@ -465,7 +466,7 @@ fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, BadInput> {
     };
     let text = serde_json::to_string_pretty(&value)
         .map_err(|e| BadInput(format!("cannot print the inventory: {e}")))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(exit::OK)
 }
 
@@ -547,7 +548,7 @@ fn prepare(
         for plan in plans {
             for secret in &plan.short_secrets {
                 if warned.insert((plan.play.clone(), secret.clone())) {
-                    eprintln!(
+                    errln!(
                         "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
                         plan.play,
                         report::MIN_SECRET_LEN
@@ -589,7 +590,7 @@ fn prepare(
         });
     }
     for warning in warnings.lines() {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     reach.password = None;
     let known_hosts = t.known_hosts.clone().unwrap_or_else(|| {
@@ -618,7 +619,7 @@ fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
     let config = crate::transport::ssh_config::SshConfig::load(t.ssh_config.as_deref())
         .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
     for warning in config.warnings() {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     let password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
         .map_err(BadInput)?;
@@ -706,7 +707,9 @@ async fn run_fleet(
         Style::Json
     } else if quiet {
         Style::Quiet
-    } else if tty {
+    } else if tty && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        // Spinners and the lines printed above them go to stderr: a redirected stderr
+        // gets plain lines instead (indicatif draws nothing to a file).
         Style::Bars
     } else {
         Style::Lines

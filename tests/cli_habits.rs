@@ -158,6 +158,10 @@ fn a_closed_pipe_is_not_a_panic() {
         &["apply", "-i", "production", "--check", "--json"][..],
         &["apply", "-i", "production", "--check"][..],
         &["verify", "-i", "production"][..],
+        &["inventory", "-i", "production", "--list"][..],
+        &["apply", "-i", "production", "--list-hosts"][..],
+        &["schema"][..],
+        &["man"][..],
         &["--help"][..],
     ] {
         let (code, stderr) = run_into_closed_pipe(p.path(), args, false);
@@ -224,6 +228,29 @@ fn result_lines_stay_on_a_terminal_after_the_spinners_end() {
         "final screen:\n{text}"
     );
     assert!(text.contains("1 in sync"), "final screen:\n{text}");
+}
+
+#[test]
+fn a_terminal_stdout_with_stderr_in_a_file_still_gets_the_lines() {
+    let p = project();
+    let log = p.path().join("progress.log");
+    let command = format!(
+        "stty cols 160 rows 100; '{BIN}' -C '{}' verify -i production 2>'{}'",
+        p.path().display(),
+        log.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) is installed");
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&log).expect("progress log");
+    assert!(
+        text.contains("h1: passed: check `echo handshake-proof 101` — handshake-proof 101"),
+        "{text}"
+    );
 }
 
 #[test]
