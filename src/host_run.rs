@@ -21,7 +21,7 @@ use crate::transport::{Child, Heartbeat, Transport};
 use crate::verify;
 
 /// Files larger than this are refused (they are not configuration files).
-pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+pub const MAX_FILE_BYTES: usize = remote::MAX_READ_BYTES;
 
 /// What to do with a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

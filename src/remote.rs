@@ -305,6 +305,12 @@ fn dump_cache_functions() -> String {
     DUMP_CACHE_FUNCTIONS.replace("WSD_STAT_FORMAT", STAT_FORMAT)
 }
 
+/// A gather reads at most this many bytes of a file (one more, to see that it is larger):
+/// larger files are refused without being sent whole.
+pub const MAX_READ_BYTES: usize = 8 * 1024 * 1024;
+/// A gather keeps at most this much of a dump's output (`nginx -T`); more is refused.
+pub const MAX_DUMP_BYTES: usize = 32 * 1024 * 1024;
+
 /// First line of a gather's output: `WSD-GATHER <boundary>`.
 pub const GATHER_HEADER: &str = "WSD-GATHER";
 
@@ -326,7 +332,8 @@ pub const GATHER_HEADER: &str = "WSD-GATHER";
 /// `absent`, `other`, `unreadable`); `C` the present files' bytes, back to back; `T` a
 /// NUL-terminated [`STAT_FORMAT`] record per present file (their sizes split `C`), then
 /// one per path the stored dump watches; `J` one line per run still `in_progress`;
-/// `D <i> <length> <exit>` the raw output of dump `i` (exactly `length` bytes), or
+/// `D <i> <length> <exit>` the raw output of dump `i` (exactly `length` bytes; exit
+/// `toolarge` when it exceeded [`MAX_DUMP_BYTES`]), or
 /// `D <i> stored <length>` the stored copy (`<n>\n`, `n` fingerprint lines, the output).
 /// A dump's output, the only text a user other than root may shape, is length-framed.
 #[must_use]
@@ -353,7 +360,8 @@ pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> St
              \x20 else echo absent; fi\n\
              done\n\
              printf '\\n%s C\\n' \"$B\"\n\
-             [ $# -eq 0 ] || cat -- \"$@\"\n"
+             [ $# -eq 0 ] || head -q -c {read_cap} -- \"$@\"\n",
+            read_cap = MAX_READ_BYTES + 1
         );
     }
     let stored = cache == DumpCache::Read;
@@ -388,15 +396,19 @@ pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> St
         // output is held by the shell (`x` keeps its trailing newlines, `${#o}` counts
         // bytes under LC_ALL=C) so that its length can open the section.
         let fresh = format!(
-            "wsd_o=$( ( eval {} ) 2>&1 </dev/null; echo \"x$?\" ); wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}\n\
+            "wsd_o=$( {{ ( eval {} ) 2>&1 </dev/null; echo \"x$?\"; }} | head -c {dump_cap} )\n\
+             if [ ${{#wsd_o}} -ge {dump_cap} ]; then wsd_rc=toolarge; wsd_o=; else wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}; fi\n\
+             case $wsd_rc in toolarge) ;; ''|*[!0-9]*) wsd_rc=-1 ;; esac\n\
              printf '\\n%s D {i} %s %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_rc\" \"$wsd_o\"\n",
-            quote(cmd)
+            quote(cmd),
+            dump_cap = MAX_DUMP_BYTES + 64
         );
         if stored {
             let _ = write!(
                 s,
-                "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(cat {}; echo x); then wsd_o=${{wsd_o%x}}; printf '\\n%s D {i} stored %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
-                quote(&dump_cache_path(cmd))
+                "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(head -c {dump_cap} {}; echo x) && [ ${{#wsd_o}} -le {dump_cap} ]; then wsd_o=${{wsd_o%x}}; printf '\\n%s D {i} stored %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
+                quote(&dump_cache_path(cmd)),
+                dump_cap = MAX_DUMP_BYTES + 64 * 1024
             );
         } else {
             s.push_str(&fresh);
