@@ -14,7 +14,9 @@ use crate::host_run::{HostJob, Mode, RunOptions, Task};
 use crate::inventory;
 use crate::journal;
 use crate::plan::{self, HostPlan};
+use crate::reach;
 use crate::report::event::Events;
+use crate::report::out::{errln, outln};
 use crate::report::progress::{self, Style};
 use crate::report::{self, summary};
 use crate::review;
@@ -26,6 +28,12 @@ pub struct Cli {
     /// Project directory (holds plans/ and inventories/).
     #[arg(short = 'C', long = "project", global = true, default_value = ".")]
     pub project: PathBuf,
+    /// More output: -v every line of each step's output, -vv also each host's phases.
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less output: no progress, no diffs (unless --diff), only failures and the counts line.
+    #[arg(short = 'q', long = "quiet", global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,14 +54,77 @@ pub enum Command {
     Backups(TargetArgs),
     /// Emit (or install) a systemd timer / cron line that runs drift repair.
     Schedule(ScheduleArgs),
+    /// Check plans offline (syntax, step kinds, references, templates; variables with -i): exit 0 or 3.
+    #[command(alias = "lint")]
+    Validate(ValidateArgs),
+    /// Show the resolved inventory (`--list`: as `ansible-inventory --list` prints it).
+    Inventory(InventoryArgs),
+    /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
+    Schema,
+    /// Print the shell completion script: `wsdeploy completions bash > /etc/bash_completion.d/wsdeploy`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: crate::shell_docs::Shell,
+    },
+    /// Print the man page (roff): `wsdeploy man > /usr/local/share/man/man1/wsdeploy.1`.
+    Man,
+}
+
+/// `validate` arguments.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Plan files (default: every plans/*.yml of the project).
+    pub plans: Vec<PathBuf>,
+    /// Also check that every variable is defined for every host of this inventory
+    /// (`-i` as for apply, with its vault options).
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
+    /// Extra variables, as for apply.
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// With -i: only these hosts.
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+}
+
+/// Inventory sources and the vault passwords that open them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InventorySourceArgs {
+    /// Inventory: a name under inventories/, a file (YAML, INI or an executable script), a
+    /// directory, or a host list `host1,host2,`. Repeat to merge several, as Ansible does.
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Vec<String>,
+    /// Vault password file (or an executable that prints the password). Repeatable.
+    #[arg(long = "vault-password-file", alias = "vault-pass-file")]
+    pub vault_password_files: Vec<PathBuf>,
+    /// Vault password source with a vault id: LABEL@FILE, LABEL@SCRIPT or LABEL@prompt.
+    #[arg(long = "vault-id")]
+    pub vault_ids: Vec<String>,
+    /// Ask for the vault password on the terminal.
+    #[arg(short = 'J', long = "ask-vault-pass", alias = "ask-vault-password")]
+    pub ask_vault_pass: bool,
+}
+
+/// `inventory` arguments.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
+    /// Print every group, host and merged host variables as JSON (the default).
+    #[arg(long = "list", conflicts_with = "host")]
+    pub list: bool,
+    /// Print one host's merged variables as JSON (as `ansible-inventory --host`).
+    #[arg(long = "host")]
+    pub host: Option<String>,
 }
 
 /// Inventory, plan and variables.
 #[derive(Debug, Args, Clone)]
 pub struct TargetArgs {
-    /// Inventory: a name under inventories/ or a path to a hosts.yml.
-    #[arg(short = 'i', long = "inventory")]
-    pub inventory: Option<String>,
+    /// Inventory sources [default: `inventory` in wsdeploy.toml].
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
     /// Plan file (default plans/site.yml).
     pub plan: Option<PathBuf>,
     /// Extra variables: key=value, a JSON object, or @file.yml (repeatable; highest precedence).
@@ -62,21 +133,30 @@ pub struct TargetArgs {
     /// Limit to hosts matching this pattern (host, group, a:b, a:!b, a:&b, globs).
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
-    /// Hosts run at the same time.
-    #[arg(short = 'f', long = "forks", default_value_t = 50)]
-    pub forks: usize,
+    /// Hosts run at the same time [default: 50, or `forks` in wsdeploy.toml].
+    #[arg(short = 'f', long = "forks")]
+    pub forks: Option<usize>,
     /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
     #[arg(long = "known-hosts")]
     pub known_hosts: Option<PathBuf>,
     /// Record unknown host keys instead of refusing them (a changed key is always refused).
     #[arg(long = "accept-new-host-keys")]
     pub accept_new_host_keys: bool,
-    /// Seconds to wait for a host's SSH connection.
-    #[arg(long = "connect-timeout", default_value_t = 10)]
-    pub connect_timeout: u64,
+    /// Seconds to wait for a host's SSH connection [default: 10, or `connect_timeout` in wsdeploy.toml].
+    #[arg(long = "connect-timeout")]
+    pub connect_timeout: Option<u64>,
     /// Print JSON events and the final report as JSON lines.
     #[arg(long = "json")]
     pub json: bool,
+    /// OpenSSH client config file (default: ~/.ssh/config when it exists).
+    #[arg(short = 'F', long = "ssh-config")]
+    pub ssh_config: Option<PathBuf>,
+    /// Ask once for the SSH login password (or set WSDEPLOY_SSH_PASSWORD); ansible_password wins.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+    /// Ask once for the become (sudo) password (or set WSDEPLOY_BECOME_PASSWORD); ansible_become_password wins.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
 }
 
 /// `apply` arguments.
@@ -90,15 +170,22 @@ pub struct ApplyArgs {
     /// Stop later batches when more than P% of a batch failed.
     #[arg(long = "max-fail")]
     pub max_fail: Option<String>,
-    /// Show the diffs and commands; change nothing anywhere.
-    #[arg(long = "dry-run", alias = "check")]
+    /// Show the diffs and commands; change nothing anywhere (alias: --check).
+    #[arg(long = "dry-run", visible_alias = "check")]
     pub dry_run: bool,
+    /// Show each file's diff (the default; with -q it brings the diffs back), as
+    /// ansible-playbook's --diff.
+    #[arg(long = "diff")]
+    pub diff: bool,
     /// With --dry-run: save the reviewed plan (pre-image hashes and results) to FILE.
     #[arg(long = "save")]
     pub save: Option<PathBuf>,
     /// Apply exactly a saved review; refuse hosts whose files changed since.
     #[arg(long = "reviewed")]
     pub reviewed: Option<PathBuf>,
+    /// Print the hosts the run would target, one per line, and stop (no connection).
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
 }
 
 /// `rollback` arguments.
@@ -109,8 +196,12 @@ pub struct RollbackArgs {
     /// The day whose `.backup-YYYY-MM-DD` files are restored.
     #[arg(long = "date")]
     pub date: String,
-    #[arg(long = "dry-run")]
+    /// Show what would be restored; change nothing anywhere (alias: --check).
+    #[arg(long = "dry-run", visible_alias = "check")]
     pub dry_run: bool,
+    /// Show each file's diff (the default; with -q it brings the diffs back).
+    #[arg(long = "diff")]
+    pub diff: bool,
 }
 
 /// `drift` arguments.
@@ -121,6 +212,9 @@ pub struct DriftArgs {
     /// Repair the drift with full transaction semantics.
     #[arg(long = "repair")]
     pub repair: bool,
+    /// Show each file's diff (the default; with -q it brings the diffs back).
+    #[arg(long = "diff")]
+    pub diff: bool,
 }
 
 /// `schedule` arguments.
@@ -128,8 +222,10 @@ pub struct DriftArgs {
 pub struct ScheduleArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Interval between runs: 15m, 1h, 2h30m, 1d (minimum 1m).
     #[arg(long = "every")]
     pub every: String,
+    /// The scheduled run repairs drift (`drift --repair`) instead of only reporting it.
     #[arg(long = "repair")]
     pub repair: bool,
     /// Write the units (instead of printing them); then enable the timer yourself.
@@ -139,6 +235,11 @@ pub struct ScheduleArgs {
     #[arg(long = "unit-dir", default_value = "/etc/systemd/system")]
     pub unit_dir: PathBuf,
 }
+
+/// `--forks` when neither the command line nor the project config sets it.
+pub const DEFAULT_FORKS: usize = 50;
+/// `--connect-timeout` (seconds) when neither the command line nor the config sets it.
+pub const DEFAULT_CONNECT_TIMEOUT: u64 = 10;
 
 /// A bad-input error: printed as is, exit 3.
 #[derive(Debug)]
@@ -152,21 +253,95 @@ impl std::fmt::Display for BadInput {
 
 /// Runs the CLI and returns the process exit code.
 pub async fn main(cli: Cli) -> u8 {
-    let result = match cli.command {
-        Command::Apply(a) => apply(&cli.project, &a).await,
-        Command::Drift(d) => drift(&cli.project, &d).await,
-        Command::Verify(t) => verify(&cli.project, &t).await,
-        Command::Rollback(r) => rollback(&cli.project, &r).await,
-        Command::Backups(t) => backups(&cli.project, &t).await,
-        Command::Schedule(s) => schedule(&cli.project, &s),
+    report::verbosity::set(if cli.quiet {
+        -1
+    } else {
+        i8::try_from(cli.verbose).unwrap_or(i8::MAX)
+    });
+    let mut command = cli.command;
+    let result = match crate::config::load(&cli.project) {
+        Ok(config) => {
+            with_config(&config, &mut command);
+            run_command(&cli.project, command).await
+        }
+        Err(message) => Err(BadInput(message)),
     };
     match result {
         Ok(code) => code,
         Err(BadInput(message)) => {
-            eprintln!("error: {message}");
-            eprintln!("nothing was changed on any host.");
+            errln!("error: {message}");
+            errln!("nothing was changed on any host.");
             exit::BAD_INPUT
         }
+    }
+}
+
+/// Fills what the command line left unset from the project's `wsdeploy.toml`.
+fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
+    let target = match command {
+        Command::Apply(a) => &mut a.target,
+        Command::Drift(d) => &mut d.target,
+        Command::Verify(t) | Command::Backups(t) => t,
+        Command::Rollback(r) => &mut r.target,
+        Command::Schedule(s) => &mut s.target,
+        Command::Validate(v) => {
+            default_inventory(config, &mut v.source);
+            return;
+        }
+        Command::Inventory(i) => {
+            default_inventory(config, &mut i.source);
+            return;
+        }
+        Command::Schema | Command::Completions { .. } | Command::Man => return,
+    };
+    default_inventory(config, &mut target.source);
+    if target.forks.is_none() {
+        target.forks = config.forks;
+    }
+    if target.connect_timeout.is_none() {
+        target.connect_timeout = config.connect_timeout;
+    }
+    if target.known_hosts.is_none() {
+        target.known_hosts.clone_from(&config.known_hosts);
+    }
+    if !target.accept_new_host_keys {
+        target.accept_new_host_keys = config.accept_new_host_keys.unwrap_or(false);
+    }
+}
+
+/// `inventory` of wsdeploy.toml when the command line names no `-i`.
+fn default_inventory(config: &crate::config::ProjectConfig, source: &mut InventorySourceArgs) {
+    if source.inventory.is_empty()
+        && let Some(inventory) = &config.inventory
+    {
+        source.inventory.push(inventory.clone());
+    }
+}
+
+async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
+    match command {
+        Command::Apply(a) => apply(project, &a).await,
+        Command::Drift(d) => drift(project, &d).await,
+        Command::Verify(t) => verify(project, &t).await,
+        Command::Rollback(r) => rollback(project, &r).await,
+        Command::Backups(t) => backups(project, &t).await,
+        Command::Schedule(s) => schedule(project, &s),
+        Command::Validate(v) => validate(project, &v),
+        Command::Inventory(i) => inventory_list(project, &i),
+        Command::Schema => {
+            report::out::stdout(&plan::schema::plan_schema());
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            report::out::stdout(&crate::shell_docs::completions(shell));
+            Ok(exit::OK)
+        }
+        Command::Man => crate::shell_docs::man_page()
+            .map(|page| {
+                report::out::stdout(&page);
+                exit::OK
+            })
+            .map_err(|e| BadInput(format!("cannot render the man page: {e}"))),
     }
 }
 
@@ -175,6 +350,115 @@ struct Prepared {
     plan_name: String,
     hosts: Vec<FleetHost>,
     fleet: FleetOptions,
+    /// sha256 of every plan file the plays came from (`path sha256` lines, sorted).
+    plan_files: String,
+}
+
+/// Loads every `-i` with the vault passwords the command line names; prints warnings.
+fn load_inventory(
+    project: &Path,
+    source: &InventorySourceArgs,
+) -> Result<inventory::Inventory, BadInput> {
+    if source.inventory.is_empty() {
+        return Err(BadInput(
+            "no inventory given: pass -i NAME (inventories/NAME/hosts.yml), -i PATH or -i host1,host2,"
+                .to_owned(),
+        ));
+    }
+    let vault = crate::vault::VaultKeys::from_sources(&crate::vault::VaultSources {
+        password_files: source.vault_password_files.clone(),
+        vault_ids: source.vault_ids.clone(),
+        ask: source.ask_vault_pass,
+    })
+    .map_err(BadInput)?;
+    let options = inventory::LoadOptions { vault };
+    let inv = inventory::load_inventory_args(&source.inventory, project, &options)
+        .map_err(|e| BadInput(e.to_string()))?;
+    for warning in inv.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    Ok(inv)
+}
+
+/// The `-i` arguments as one text, for messages.
+fn inventory_label(source: &InventorySourceArgs) -> String {
+    source.inventory.join(" -i ")
+}
+
+/// The plan file a command names (default `plans/site.yml` of the project).
+fn plan_path(project: &Path, t: &TargetArgs) -> PathBuf {
+    match &t.plan {
+        Some(p) if p.is_absolute() || p.exists() => p.clone(),
+        Some(p) => project.join(p),
+        None => project.join("plans/site.yml"),
+    }
+}
+
+fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
+    plan::load(&plan_path(project, t)).map_err(|e| BadInput(e.message))
+}
+
+/// `apply --list-hosts`: the hosts a run would target (every play's `hosts:` narrowed by
+/// `--limit`), in inventory order, one per line.
+fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
+    let inv = load_inventory(project, &t.source)?;
+    let plan = load_plan(project, t)?;
+    let mut targeted = vec![false; inv.hosts().len()];
+    for play in &plan.plays {
+        for host in inv
+            .select(&play.hosts, t.limit.as_deref())
+            .map_err(|e| BadInput(e.to_string()))?
+        {
+            if let Some(index) = inv.hosts().iter().position(|h| h.name() == host.name()) {
+                targeted[index] = true;
+            }
+        }
+    }
+    for (host, wanted) in inv.hosts().iter().zip(targeted) {
+        if wanted {
+            println!("{}", host.name());
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput> {
+    let inventory = if v.source.inventory.is_empty() {
+        None
+    } else {
+        Some(load_inventory(project, &v.source)?)
+    };
+    crate::validate::run(
+        project,
+        &v.plans,
+        inventory.as_ref(),
+        &v.extra_vars,
+        v.limit.as_deref(),
+    )
+    .map_err(BadInput)
+}
+
+fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, BadInput> {
+    let inv = load_inventory(project, &i.source)?;
+    let listed = inv.to_ansible_list();
+    let value = match &i.host {
+        None => listed,
+        Some(name) => {
+            if inv.host(name).is_none() {
+                return Err(BadInput(format!(
+                    "--host {name}: the inventory has no such host"
+                )));
+            }
+            listed["_meta"]["hostvars"]
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({}))
+        }
+    };
+    let text = serde_json::to_string_pretty(&value)
+        .map_err(|e| BadInput(format!("cannot print the inventory: {e}")))?;
+    println!("{text}");
+    Ok(exit::OK)
 }
 
 fn prepare(
@@ -183,34 +467,45 @@ fn prepare(
     serial: Option<Serial>,
     max_fail: Option<f64>,
 ) -> Result<Prepared, BadInput> {
-    let inventory_arg = t.inventory.as_deref().ok_or_else(|| {
-        BadInput(
-            "no inventory given: pass -i NAME (inventories/NAME/hosts.yml) or -i PATH".to_owned(),
-        )
-    })?;
-    let inventory_path = inventory::resolve_inventory_arg(inventory_arg, project);
-    let inv = inventory::load_inventory_arg(inventory_arg, project)
-        .map_err(|e| BadInput(e.to_string()))?;
-    for warning in inv.warnings() {
-        eprintln!("warning: {warning}");
-    }
+    let inv = load_inventory(project, &t.source)?;
+    let vault_values = inv.vault_values().to_vec();
     let extra = inventory::parse_extra_vars(&t.extra_vars, Path::new("."))
         .map_err(|e| BadInput(e.to_string()))?;
-    let plan_path = match &t.plan {
-        Some(p) if p.is_absolute() || p.exists() => p.clone(),
-        Some(p) => project.join(p),
-        None => project.join("plans/site.yml"),
-    };
+    let plan_path = plan_path(project, t);
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
+    let mut files: Vec<&Path> = plan.plays.iter().map(|p| p.file.as_path()).collect();
+    files.push(&plan_path);
+    files.sort();
+    files.dedup();
+    let mut plan_files = String::new();
+    for file in files {
+        let bytes = std::fs::read(file)
+            .map_err(|e| BadInput(format!("cannot read plan {}: {e}", file.display())))?;
+        plan_files.push_str(&format!(
+            "{} {}\n",
+            file.display(),
+            journal::sha256_hex(&bytes)
+        ));
+    }
     let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
     for play in &plan.plays {
         let selected = inv
             .select(&play.hosts, t.limit.as_deref())
             .map_err(|e| BadInput(e.to_string()))?;
         for host in selected {
-            let vars = plan::merge_vars(play, host.name(), host.vars(), &extra);
-            let rendered =
+            let mut vars = plan::merge_vars(play, host.name(), host.vars(), &extra);
+            let explicit = |name: &str| {
+                host.vars().contains_key(name)
+                    || play.vars.contains_key(name)
+                    || extra.contains_key(name)
+            };
+            let pending = plan::facts::prepare(play, host.name(), explicit, &mut vars)
+                .map_err(|e| BadInput(e.to_string()))?;
+            let mut rendered =
                 plan::render_play(play, host.name(), vars).map_err(|e| BadInput(e.to_string()))?;
+            rendered.facts = pending.map(std::sync::Arc::new);
+            // Values decrypted from a vault are secrets, masked like a play's `secrets:`.
+            rendered.secret_values.extend(vault_values.iter().cloned());
             match per_host.iter_mut().find(|(h, _)| h == host.name()) {
                 Some((_, plans)) => plans.push(rendered),
                 None => per_host.push((host.name().to_owned(), vec![rendered])),
@@ -219,8 +514,8 @@ fn prepare(
     }
     if per_host.is_empty() {
         return Err(BadInput(format!(
-            "no host of {} matches the plan's plays{}",
-            inventory_path.display(),
+            "no host of -i {} matches the plan's plays{}",
+            inventory_label(&t.source),
             t.limit
                 .as_deref()
                 .map(|l| format!(" with --limit {l}"))
@@ -234,25 +529,42 @@ fn prepare(
         .map(|(i, h)| (h.name(), i))
         .collect();
     per_host.sort_by_key(|(h, _)| order.get(h.as_str()).copied().unwrap_or(usize::MAX));
+    let mut reach = reach_settings(t)?;
+    let mut warnings = reach::Warnings::default();
     let mut hosts = Vec::new();
+    let mut warned: std::collections::BTreeSet<(String, String)> = Default::default();
+    for (name, plans) in &per_host {
+        for plan in plans {
+            for secret in &plan.short_secrets {
+                if warned.insert((plan.play.clone(), secret.clone())) {
+                    eprintln!(
+                        "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
+                        plan.play,
+                        report::MIN_SECRET_LEN
+                    );
+                }
+            }
+        }
+    }
     for (name, plans) in per_host {
         let host = inv
             .hosts()
             .iter()
             .find(|h| h.name() == name)
             .ok_or_else(|| BadInput(format!("internal: host {name} vanished")))?;
-        let connection =
-            inventory::connection_from_vars(host.name(), &host.vars_with_extra(&extra))
-                .map_err(|e| BadInput(e.to_string()))?;
-        let become_user = if connection.become_ {
-            let user = connection
-                .become_user
-                .clone()
-                .unwrap_or_else(|| "root".to_owned());
-            (connection.user.as_deref() != Some(user.as_str())).then_some(user)
-        } else {
-            None
+        let vars = host.vars_with_extra(&extra);
+        let connection = inventory::connection_from_vars(host.name(), &vars)
+            .map_err(|e| BadInput(e.to_string()))?;
+        reach::note_ignored_variables(host.name(), &vars, &mut warnings);
+        let mut ssh = match connection.kind {
+            inventory::ConnectionKind::Local => None,
+            inventory::ConnectionKind::Ssh => Some(
+                reach::ssh_target(host.name(), &connection, &reach, &mut warnings)
+                    .map_err(BadInput)?,
+            ),
         };
+        let become_user =
+            reach::elevation(host.name(), &connection, ssh.as_mut(), &reach).map_err(BadInput)?;
         let nginx_dump = plans.iter().find_map(|p| p.nginx_dump.clone());
         hosts.push(FleetHost {
             job: HostJob {
@@ -263,23 +575,61 @@ fn prepare(
                 reviewed: None,
             },
             connection,
+            ssh,
         });
     }
+    for warning in warnings.lines() {
+        eprintln!("warning: {warning}");
+    }
+    reach.password = None;
     let known_hosts = t.known_hosts.clone().unwrap_or_else(|| {
         let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
         home.join(".ssh/known_hosts")
     });
     Ok(Prepared {
         plan_name: plan.name,
+        plan_files,
         hosts,
         fleet: FleetOptions {
-            forks: t.forks.max(1),
+            forks: t.forks.unwrap_or(DEFAULT_FORKS).max(1),
             serial,
             max_fail_percent: max_fail,
             known_hosts,
             accept_new_host_keys: t.accept_new_host_keys,
-            connect_timeout: Duration::from_secs(t.connect_timeout.max(1)),
+            connect_timeout: Duration::from_secs(
+                t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
+            ),
         },
+    })
+}
+
+/// `-F`, `-k`, `-K`, `--known-hosts` and friends, read before any host is contacted.
+fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
+    let config = crate::transport::ssh_config::SshConfig::load(t.ssh_config.as_deref())
+        .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
+        .map_err(BadInput)?;
+    let become_password = reach::password_from(
+        reach::BECOME_PASSWORD_ENV,
+        t.ask_become_pass,
+        "BECOME password: ",
+    )
+    .map_err(BadInput)?;
+    Ok(reach::Reach {
+        config,
+        defaults: crate::transport::ssh_config::RouteDefaults {
+            known_hosts: t.known_hosts.clone(),
+            accept_new_host_keys: t.accept_new_host_keys,
+            connect_timeout: Duration::from_secs(
+                t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
+            ),
+            local_user: std::env::var("USER").unwrap_or_else(|_| "root".to_owned()),
+        },
+        password,
+        become_password,
     })
 }
 
@@ -312,10 +662,13 @@ async fn run_and_report(
     mode: Mode,
     kind: &str,
     drift_mode: bool,
+    diff: bool,
 ) -> Result<u8, BadInput> {
-    Ok(run_fleet(prepared, t, mode, kind, drift_mode, Task::Plan)
-        .await?
-        .0)
+    Ok(
+        run_fleet(prepared, t, mode, kind, drift_mode, Task::Plan, diff)
+            .await?
+            .0,
+    )
 }
 
 async fn run_fleet(
@@ -325,7 +678,9 @@ async fn run_fleet(
     kind: &str,
     drift_mode: bool,
     task: Task,
+    diff: bool,
 ) -> Result<(u8, Vec<crate::host_run::HostReport>), BadInput> {
+    let show_diffs = diff || !report::verbosity::quiet();
     let opts = RunOptions {
         run_id: journal::new_run_id(),
         plan_name: prepared.plan_name.clone(),
@@ -336,8 +691,11 @@ async fn run_fleet(
         task,
     };
     let tty = report::stdout_is_tty();
+    let quiet = report::verbosity::quiet();
     let style = if t.json {
         Style::Json
+    } else if quiet {
+        Style::Quiet
     } else if tty {
         Style::Bars
     } else {
@@ -353,18 +711,41 @@ async fn run_fleet(
         for r in &reports {
             let mut value = serde_json::to_value(r).unwrap_or_default();
             mask_json(&mut value, &r.secrets);
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"event": "host_report", "report": value})
             );
         }
-        println!(
+        outln!(
             "{}",
-            serde_json::json!({"event": "summary", "run_id": opts.run_id, "summary": summary::counts(&reports), "exit": exit::for_reports(&reports, drift_mode)})
+            serde_json::json!({
+                "event": "summary",
+                "run_id": opts.run_id,
+                "kind": kind,
+                "hosts": reports.len(),
+                "counts": summary::counts_json(&reports),
+                "exit": exit::for_reports(&reports, drift_mode),
+            })
         );
+    } else if quiet {
+        let failed: Vec<_> = reports
+            .iter()
+            .filter(|r| r.error.is_some())
+            .cloned()
+            .collect();
+        report::out::stdout(&summary::details(&failed, tty, show_diffs));
+        if show_diffs {
+            let changes: Vec<_> = reports
+                .iter()
+                .filter(|r| r.error.is_none())
+                .cloned()
+                .collect();
+            report::out::stdout(&summary::details(&changes, tty, true));
+        }
+        outln!("{}", summary::counts(&reports));
     } else {
-        print!("{}", summary::details(&reports, tty, true));
-        print!("{}", summary::table(&reports));
+        report::out::stdout(&summary::details(&reports, tty, true));
+        report::out::stdout(&summary::table(&reports));
     }
     Ok((exit::for_reports(&reports, drift_mode), reports))
 }
@@ -401,20 +782,69 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         .as_deref()
         .map(|m| parse_percent("--max-fail", m))
         .transpose()?;
+    if a.list_hosts {
+        return list_hosts(project, &a.target);
+    }
     if let Some(path) = &a.reviewed {
+        let t = &a.target;
+        let mut given = Vec::new();
+        if !t.source.inventory.is_empty() {
+            given.push("-i");
+        }
+        if t.plan.is_some() {
+            given.push("PLAN");
+        }
+        if !t.extra_vars.is_empty() {
+            given.push("-e");
+        }
+        if t.limit.is_some() {
+            given.push("--limit");
+        }
+        if !given.is_empty() {
+            return Err(BadInput(format!(
+                "--reviewed applies exactly what the review names (its inventory, plan, -e and --limit): remove {} (to change them, review again with --dry-run --save)",
+                given.join(", ")
+            )));
+        }
         return apply_reviewed(project, a, path, serial, max_fail).await;
     }
+    if a.save.is_some() && a.target.source.inventory.len() > 1 {
+        return Err(BadInput(
+            "--save records one inventory: give a single -i (a directory can hold several inventory files)"
+                .to_owned(),
+        ));
+    }
     let prepared = prepare(project, &a.target, serial, max_fail)?;
+    let bindings: std::collections::BTreeMap<String, String> = prepared
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                h.job.host.clone(),
+                review::binding(&h.job, &prepared.plan_files),
+            )
+        })
+        .collect();
     let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
-    let (code, reports) = run_fleet(prepared, &a.target, mode, "apply", false, Task::Plan).await?;
+    let (code, reports) = run_fleet(
+        prepared,
+        &a.target,
+        mode,
+        "apply",
+        false,
+        Task::Plan,
+        a.diff,
+    )
+    .await?;
     if let Some(path) = &a.save {
         let mut hosts = std::collections::BTreeMap::new();
         for r in &reports {
             match review::ReviewedHost::from_report(r) {
-                Some(h) => {
+                Some(mut h) => {
+                    h.binding = bindings.get(&r.host).cloned().unwrap_or_default();
                     hosts.insert(r.host.clone(), h);
                 }
-                None => eprintln!(
+                None => errln!(
                     "review: {} is not part of the saved review ({})",
                     r.host,
                     r.outcome.word()
@@ -425,14 +855,20 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
             format: review::FORMAT.to_owned(),
             created: chrono::Utc::now().to_rfc3339(),
             operator: journal::operator(),
-            inventory: a.target.inventory.clone().unwrap_or_default(),
+            inventory: a
+                .target
+                .source
+                .inventory
+                .first()
+                .cloned()
+                .unwrap_or_default(),
             plan: a.target.plan.as_ref().map(|p| p.display().to_string()),
             extra_vars: a.target.extra_vars.clone(),
             limit: a.target.limit.clone(),
             hosts,
         };
         review::save(path, &saved).map_err(BadInput)?;
-        eprintln!(
+        errln!(
             "review saved to {} ({} hosts); apply it with: wsdeploy apply --reviewed {}",
             path.display(),
             saved.hosts.len(),
@@ -451,11 +887,29 @@ async fn apply_reviewed(
 ) -> Result<u8, BadInput> {
     let saved = review::load(path).map_err(BadInput)?;
     let mut target = a.target.clone();
-    target.inventory = Some(saved.inventory.clone());
+    target.source.inventory = vec![saved.inventory.clone()];
     target.plan = saved.plan.as_ref().map(PathBuf::from);
     target.extra_vars.clone_from(&saved.extra_vars);
     target.limit.clone_from(&saved.limit);
     let mut prepared = prepare(project, &target, serial, max_fail)?;
+    // What runs must be what was reviewed: commands, checks, become, the dump command and
+    // the plan files, not only the files' contents.
+    let differ: Vec<String> = prepared
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let reviewed = saved.hosts.get(&h.job.host)?;
+            (reviewed.binding != review::binding(&h.job, &prepared.plan_files))
+                .then(|| h.job.host.clone())
+        })
+        .collect();
+    if !differ.is_empty() {
+        return Err(BadInput(format!(
+            "{}: the plan files, commands, checks, become or dump command for {} differ from what was reviewed: nothing was applied; review again (--dry-run --save)",
+            path.display(),
+            differ.join(", ")
+        )));
+    }
     let mut skipped = Vec::new();
     prepared
         .hosts
@@ -470,7 +924,7 @@ async fn apply_reviewed(
             }
         });
     for host in &skipped {
-        eprintln!("review: {host} was not part of the review: not applied");
+        errln!("review: {host} was not part of the review: not applied");
     }
     if prepared.hosts.is_empty() {
         return Err(BadInput(format!(
@@ -478,7 +932,16 @@ async fn apply_reviewed(
             path.display()
         )));
     }
-    let (code, _) = run_fleet(prepared, &target, Mode::Apply, "apply", false, Task::Plan).await?;
+    let (code, _) = run_fleet(
+        prepared,
+        &target,
+        Mode::Apply,
+        "apply",
+        false,
+        Task::Plan,
+        a.diff,
+    )
+    .await?;
     Ok(if skipped.is_empty() {
         code
     } else {
@@ -489,24 +952,51 @@ async fn apply_reviewed(
 async fn drift(project: &Path, d: &DriftArgs) -> Result<u8, BadInput> {
     let prepared = prepare(project, &d.target, None, None)?;
     if d.repair {
-        run_and_report(prepared, &d.target, Mode::Apply, "repair", false).await
+        run_and_report(prepared, &d.target, Mode::Apply, "repair", false, d.diff).await
     } else {
-        run_and_report(prepared, &d.target, Mode::DryRun, "drift", true).await
+        run_and_report(prepared, &d.target, Mode::DryRun, "drift", true, d.diff).await
     }
 }
 
 async fn verify(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     let prepared = prepare(project, t, None, None)?;
-    run_and_report(prepared, t, Mode::Verify, "verify", false).await
+    run_and_report(prepared, t, Mode::Verify, "verify", false, false).await
 }
 
 fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     let minutes = crate::schedule::parse_every(&s.every).map_err(BadInput)?;
-    let inventory = s
-        .target
-        .inventory
-        .as_deref()
-        .ok_or_else(|| BadInput("no inventory given: pass -i NAME or -i PATH".to_owned()))?;
+    let inventory = match s.target.source.inventory.as_slice() {
+        [] => {
+            return Err(BadInput(
+                "no inventory given: pass -i NAME or -i PATH".to_owned(),
+            ));
+        }
+        [one] => one.as_str(),
+        _ => {
+            return Err(BadInput(
+                "schedule runs one inventory: give a single -i (a directory can hold several inventory files)"
+                    .to_owned(),
+            ));
+        }
+    };
+    if s.target.source.ask_vault_pass
+        || s.target
+            .source
+            .vault_ids
+            .iter()
+            .any(|id| id.ends_with("prompt"))
+    {
+        return Err(BadInput(
+            "a scheduled run has no terminal to ask for the vault password: use --vault-password-file FILE or --vault-id LABEL@FILE"
+                .to_owned(),
+        ));
+    }
+    if s.target.ask_pass || s.target.ask_become_pass {
+        return Err(BadInput(
+            "a scheduled run has no terminal to ask for a password (-k/-K): put it in the inventory (ansible_password, ansible_become_password, for instance vault-encrypted), or give the user a key and a NOPASSWD sudo rule"
+                .to_owned(),
+        ));
+    }
     // Validate now what the timer will run later.
     prepare(project, &s.target, None, None)?;
     let binary = std::env::current_exe()
@@ -523,9 +1013,34 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
         extra.push("--limit".to_owned());
         extra.push(l.clone());
     }
+    for file in &s.target.source.vault_password_files {
+        let file = file.canonicalize().unwrap_or_else(|_| file.clone());
+        extra.push("--vault-password-file".to_owned());
+        extra.push(file.display().to_string());
+    }
+    for id in &s.target.source.vault_ids {
+        extra.push("--vault-id".to_owned());
+        extra.push(id.clone());
+    }
     if let Some(k) = &s.target.known_hosts {
         extra.push("--known-hosts".to_owned());
         extra.push(k.display().to_string());
+    }
+    if let Some(config) = &s.target.ssh_config {
+        let config = config.canonicalize().unwrap_or_else(|_| config.clone());
+        extra.push("-F".to_owned());
+        extra.push(config.display().to_string());
+    }
+    if let Some(f) = s.target.forks {
+        extra.push("--forks".to_owned());
+        extra.push(f.to_string());
+    }
+    if let Some(c) = s.target.connect_timeout {
+        extra.push("--connect-timeout".to_owned());
+        extra.push(c.to_string());
+    }
+    if s.target.accept_new_host_keys {
+        extra.push("--accept-new-host-keys".to_owned());
     }
     let plan = s.target.plan.as_ref().map(|p| p.display().to_string());
     let units = crate::schedule::render(&crate::schedule::ScheduleSpec {
@@ -539,40 +1054,62 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     });
     if s.install {
         let dir = s.unit_dir.as_path();
-        for (suffix, text) in [("service", &units.service), ("timer", &units.timer)] {
+        // The service holds the `-e` values, which may be secrets: root-only.
+        for (suffix, text, mode) in [
+            ("service", &units.service, 0o600),
+            ("timer", &units.timer, 0o644),
+        ] {
             let path = dir.join(format!("{}.{suffix}", units.name));
-            std::fs::write(&path, text).map_err(|e| {
+            write_with_mode(&path, text, mode).map_err(|e| {
                 BadInput(format!(
                     "cannot write {}: {e} (run as root)",
                     path.display()
                 ))
             })?;
-            println!("wrote {}", path.display());
+            outln!("wrote {}", path.display());
         }
-        println!(
+        outln!(
             "enable it with: systemctl daemon-reload && systemctl enable --now {}.timer",
             units.name
         );
     } else {
-        println!(
+        outln!(
             "# /etc/systemd/system/{}.service\n{}",
-            units.name, units.service
+            units.name,
+            units.service
         );
-        println!(
+        outln!(
             "# /etc/systemd/system/{}.timer\n{}",
-            units.name, units.timer
+            units.name,
+            units.timer
         );
         match &units.cron {
-            Some(line) => println!(
+            Some(line) => outln!(
                 "# or, without systemd, in /etc/cron.d/{}:\n{line}",
                 units.name
             ),
-            None => println!(
+            None => outln!(
                 "# no cron line: an interval of {minutes} minutes does not fit cron's fields"
             ),
         }
     }
     Ok(exit::OK)
+}
+
+/// Writes `text` to `path` with exactly `mode` (also when the file existed with another).
+fn write_with_mode(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.set_len(0)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
@@ -591,6 +1128,7 @@ async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
         "rollback",
         false,
         Task::Rollback(date),
+        r.diff,
     )
     .await?
     .0)
@@ -598,9 +1136,15 @@ async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
 
 async fn backups(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     let prepared = prepare(project, t, None, None)?;
-    Ok(
-        run_fleet(prepared, t, Mode::DryRun, "backups", false, Task::Backups)
-            .await?
-            .0,
+    Ok(run_fleet(
+        prepared,
+        t,
+        Mode::DryRun,
+        "backups",
+        false,
+        Task::Backups,
+        false,
     )
+    .await?
+    .0)
 }

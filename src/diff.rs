@@ -52,6 +52,33 @@ pub fn new_file(path: &str, new: &str, color: bool) -> String {
     render("/dev/null", &format!("b/{relative}"), "", new, color)
 }
 
+/// Colours a diff made without colours (by [`unified`] or [`new_file`]) as they would:
+/// for diffs that were changed in between (masked).
+#[must_use]
+pub fn colorize(plain: &str) -> String {
+    let mut out = String::with_capacity(plain.len() + 64);
+    let mut header = true;
+    for line in plain.lines() {
+        let colour = if header && (line.starts_with("--- ") || line.starts_with("+++ ")) {
+            BOLD
+        } else {
+            header = false;
+            match line.as_bytes().first() {
+                Some(b'@') if line.starts_with("@@") => CYAN,
+                Some(b'-') => RED,
+                Some(b'+') => GREEN,
+                _ => "",
+            }
+        };
+        if colour.is_empty() {
+            let _ = writeln!(out, "{line}");
+        } else {
+            let _ = writeln!(out, "{colour}{line}{RESET}");
+        }
+    }
+    out
+}
+
 /// Counts of added and removed lines from `old` to `new`.
 #[must_use]
 pub fn stat(old: &str, new: &str) -> DiffStat {
@@ -170,6 +197,19 @@ fn hunk_range(start: usize, len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colorize_matches_a_coloured_diff() {
+        let (old, new) = ("a\nb\nc\n", "a\nB\nc\nd");
+        assert_eq!(
+            colorize(&unified("/x", old, new, false)),
+            unified("/x", old, new, true)
+        );
+        assert_eq!(
+            colorize(&new_file("/x", new, false)),
+            new_file("/x", new, true)
+        );
+    }
 
     #[test]
     fn equal_texts_give_empty_diff() {

@@ -73,6 +73,8 @@ pub struct FleetOptions {
 pub struct FleetHost {
     pub job: HostJob,
     pub connection: Connection,
+    /// The resolved SSH target (`None` for `ansible_connection: local`).
+    pub ssh: Option<SshTarget>,
 }
 
 /// Runs every host; the reports come back in the order of `hosts`.
@@ -104,12 +106,11 @@ pub async fn run(
         let mut tasks = Vec::new();
         for h in this {
             let forks = Arc::clone(&forks);
-            let fleet = fleet.clone();
             let opts = opts.clone();
             let events = events.clone();
             tasks.push(tokio::spawn(async move {
                 let _permit = forks.acquire_owned().await;
-                run_one(h, &fleet, &opts, &events).await
+                run_one(h, &opts, &events).await
             }));
         }
         let mut batch_reports = Vec::new();
@@ -148,23 +149,28 @@ pub async fn run(
     reports
 }
 
-async fn run_one(
-    h: FleetHost,
-    fleet: &FleetOptions,
-    opts: &RunOptions,
-    events: &Events,
-) -> HostReport {
+async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport {
     let started = Instant::now();
-    let transport = match connect(&h.connection, fleet).await {
+    let transport = match connect(&h).await {
         Ok(t) => t,
         Err(message) => {
             return HostReport::unreachable(&h.job.host, Outcome::Unreachable, message, started);
         }
     };
+    let job = match opts.task {
+        Task::Plan | Task::Rollback(_) => match crate::facts::resolve(&transport, &h.job).await {
+            Ok(job) => job,
+            Err(message) => {
+                transport.close().await;
+                return HostReport::unreachable(&h.job.host, Outcome::Failed, message, started);
+            }
+        },
+        Task::Backups => h.job,
+    };
     let mut report = match opts.task {
-        Task::Plan => host_run::run_host(&transport, &h.job, opts, events).await,
-        Task::Rollback(date) => crate::rollback::run(&transport, &h.job, date, opts, events).await,
-        Task::Backups => crate::rollback::list(&transport, &h.job).await,
+        Task::Plan => host_run::run_host(&transport, &job, opts, events).await,
+        Task::Rollback(date) => crate::rollback::run(&transport, &job, date, opts, events).await,
+        Task::Backups => crate::rollback::list(&transport, &job).await,
     };
     transport.close().await;
     report.seconds = started.elapsed().as_secs_f64();
@@ -175,35 +181,16 @@ async fn run_one(
 ///
 /// # Errors
 /// The connection failed (message names host and port and says what to check).
-pub async fn connect(c: &Connection, fleet: &FleetOptions) -> Result<Transport, String> {
-    match c.kind {
-        ConnectionKind::Local => Ok(Transport::Local(LocalSession)),
-        ConnectionKind::Ssh => {
-            let target = SshTarget {
-                host: c.host.clone(),
-                port: c.port,
-                user: c
-                    .user
-                    .clone()
-                    .unwrap_or_else(|| std::env::var("USER").unwrap_or_else(|_| "root".to_owned())),
-                key_files: c.private_key_file.iter().map(|p| expand_home(p)).collect(),
-                known_hosts: fleet.known_hosts.clone(),
-                accept_new_host_keys: fleet.accept_new_host_keys,
-                connect_timeout: fleet.connect_timeout,
-                max_channels: 10,
-            };
-            SshSession::connect(&target)
-                .await
-                .map(Transport::Ssh)
-                .map_err(|e| e.to_string())
-        }
-    }
-}
-
-/// `~/x` -> `$HOME/x` (inventories often write key paths that way).
-fn expand_home(path: &std::path::Path) -> PathBuf {
-    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => path.to_path_buf(),
+pub async fn connect(h: &FleetHost) -> Result<Transport, String> {
+    match (h.connection.kind, &h.ssh) {
+        (ConnectionKind::Local, _) => Ok(Transport::Local(LocalSession)),
+        (ConnectionKind::Ssh, Some(target)) => SshSession::connect(target)
+            .await
+            .map(Transport::Ssh)
+            .map_err(|e| e.to_string()),
+        (ConnectionKind::Ssh, None) => Err(format!(
+            "internal error: no SSH target was resolved for {}",
+            h.job.host
+        )),
     }
 }

@@ -72,7 +72,7 @@ pub enum GatherError {
 /// Transport failure, or output that does not follow the protocol.
 pub async fn gather(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     files: &[String],
     dumps: &[String],
     cache: remote::DumpCache,
@@ -97,15 +97,15 @@ pub async fn gather(
 
 async fn gather_once(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     files: &[String],
     dumps: &[String],
     cache: remote::DumpCache,
 ) -> Result<Gathered, GatherError> {
-    let boundary = random_boundary();
-    let script = remote::gather_script(files, dumps, cache, &boundary);
-    // On the command line rather than stdin: sshd opens a session with an empty input
-    // window, so stdin would cost one more round trip on the hot path of every check.
+    // The script holds no secret (the host makes the boundary), so it may travel on the
+    // command line: sshd opens a session with an empty input window, so stdin would cost
+    // one more round trip on the hot path of every check.
+    let script = remote::gather_script(files, dumps, cache);
     let out = if script.len() < 64 * 1024 {
         transport
             .exec(&remote::wrap_command(&script, become_user), None)
@@ -116,53 +116,77 @@ async fn gather_once(
             .await?
     };
     if !out.success() {
+        let output = out.combined();
         return Err(GatherError::Script {
             status: out.status_text(),
-            output: out.combined(),
+            output: format!("{output}{}", remote::sudo_hint(&output)),
         });
     }
-    parse(&out.stdout, &boundary, files, dumps)
+    parse(&out.stdout, files, dumps)
 }
 
-/// A token no file can contain by chance: 128 random bits from the OS-seeded hasher keys.
-fn random_boundary() -> String {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut token = String::from("--WSD-");
-    for salt in [0x5753_4445_504c_4f59_u64, std::process::id().into()] {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(salt);
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        token.push_str(&format!("{:016x}", h.finish()));
-    }
-    token
+/// One section of the script's output.
+struct Section<'a> {
+    /// The header's words after the boundary (`R`, `D 0 stored 123`…).
+    name: &'a str,
+    body: &'a [u8],
 }
 
-/// The sections of the script's output, by name, in order.
-fn sections<'a>(stdout: &'a [u8], boundary: &str) -> Vec<(&'a str, &'a [u8])> {
+/// Splits the script's output into its sections, strictly: the first line names the
+/// boundary; each section starts right where the previous one ended; a section whose
+/// header gives a length (`D`) is exactly that long, whatever its bytes hold.
+fn sections(stdout: &[u8]) -> Result<Vec<Section<'_>>, GatherError> {
+    let protocol = |what: String| GatherError::Protocol(what);
+    let first_nl = stdout
+        .iter()
+        .position(|&c| c == b'\n')
+        .ok_or_else(|| protocol("no header line".to_owned()))?;
+    let first = std::str::from_utf8(&stdout[..first_nl])
+        .map_err(|_| protocol("header line is not text".to_owned()))?;
+    let boundary = first
+        .strip_prefix(remote::GATHER_HEADER)
+        .and_then(|b| b.strip_prefix(' '))
+        .filter(|b| b.starts_with("--WSD-") && b.len() >= 22 && !b.contains([' ', '\0']))
+        .ok_or_else(|| protocol(format!("unexpected first line {first:?}")))?;
     let marker = format!("\n{boundary} ");
     let marker = marker.as_bytes();
-    let mut starts = Vec::new();
-    let mut at = 0;
-    while let Some(pos) = find(&stdout[at..], marker) {
-        starts.push(at + pos);
-        at += pos + marker.len();
-    }
     let mut out = Vec::new();
-    for (k, &start) in starts.iter().enumerate() {
-        let header_start = start + marker.len();
-        let end = starts.get(k + 1).copied().unwrap_or(stdout.len());
-        let section = &stdout[header_start..end];
-        let (name, body) = match section.iter().position(|&c| c == b'\n') {
-            Some(nl) => (&section[..nl], &section[nl + 1..]),
-            None => (section, &section[section.len()..]),
+    let mut at = first_nl + 1;
+    while at < stdout.len() {
+        if !stdout[at..].starts_with(marker) {
+            return Err(protocol(format!("stray bytes at offset {at}")));
+        }
+        let header_start = at + marker.len();
+        let nl = stdout[header_start..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .ok_or_else(|| protocol("unterminated section header".to_owned()))?;
+        let name = std::str::from_utf8(&stdout[header_start..header_start + nl])
+            .map_err(|_| protocol("section header is not text".to_owned()))?;
+        let body_start = header_start + nl + 1;
+        let end = match framed_length(name) {
+            Some(length) => body_start
+                .checked_add(length)
+                .filter(|&e| e <= stdout.len())
+                .ok_or_else(|| protocol(format!("section `{name}` is shorter than it says")))?,
+            None => find(&stdout[body_start..], marker).map_or(stdout.len(), |p| body_start + p),
         };
-        out.push((std::str::from_utf8(name).unwrap_or(""), body));
+        out.push(Section {
+            name,
+            body: &stdout[body_start..end],
+        });
+        at = end;
     }
-    out
+    Ok(out)
+}
+
+/// The length a `D` header announces (`D <i> <length> <exit>`, `D <i> stored <length>`).
+fn framed_length(name: &str) -> Option<usize> {
+    let words: Vec<&str> = name.split(' ').collect();
+    match words.as_slice() {
+        ["D", _, "stored", length] | ["D", _, length, _] => length.parse().ok(),
+        _ => None,
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -182,22 +206,42 @@ fn stat_name(record: &str) -> Option<&str> {
 }
 
 #[allow(clippy::too_many_lines)]
-fn parse(
-    stdout: &[u8],
-    boundary: &str,
-    files: &[String],
-    dumps: &[String],
-) -> Result<Gathered, GatherError> {
+fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, GatherError> {
     let protocol = |what: &str| GatherError::Protocol(what.to_owned());
     let mut gathered = Gathered::default();
     let mut reals: Vec<String> = Vec::new();
     let mut states: Vec<String> = Vec::new();
     let mut stats: Vec<String> = Vec::new();
     let mut contents: &[u8] = &[];
-    let mut pending_dump: Option<(usize, &[u8])> = None;
     let mut stored: Vec<(usize, &[u8])> = Vec::new();
     let mut found: Vec<(usize, Dump)> = Vec::new();
-    for (name, body) in sections(stdout, boundary) {
+    // Every section exactly once, in the order the script prints them.
+    let mut expected: Vec<String> = Vec::new();
+    if !files.is_empty() {
+        expected.extend(["R", "S", "C"].map(str::to_owned));
+    }
+    expected.extend(["T", "J"].map(str::to_owned));
+    expected.extend((0..dumps.len()).map(|i| format!("D {i}")));
+    let sections = sections(stdout)?;
+    if sections.len() != expected.len() {
+        return Err(GatherError::Protocol(format!(
+            "expected {} sections, got {}",
+            expected.len(),
+            sections.len()
+        )));
+    }
+    for (Section { name, body }, want) in sections.into_iter().zip(&expected) {
+        let matches = if want.starts_with("D ") {
+            name.strip_prefix(want.as_str())
+                .is_some_and(|rest| rest.starts_with(' '))
+        } else {
+            name == want
+        };
+        if !matches {
+            return Err(GatherError::Protocol(format!(
+                "expected section `{want}`, got `{name}`"
+            )));
+        }
         match name {
             "R" => {
                 reals = body
@@ -215,32 +259,32 @@ fn parse(
                     .collect();
             }
             "C" => contents = body,
-            "J" => gathered.interrupted = lines(body),
+            "J" => {
+                // Only names `journal::new_run_id` makes: anything else is not a run.
+                gathered.interrupted = lines(body)
+                    .into_iter()
+                    .filter(|id| crate::journal::is_run_id(id))
+                    .collect();
+            }
             _ => {
-                let mut words = name.split(' ');
-                match (words.next(), words.next(), words.next()) {
-                    (Some("D"), Some(i), kind) => {
-                        let index: usize = i.parse().map_err(|_| protocol(name))?;
-                        if kind == Some("stored") {
-                            stored.push((index, body));
-                        } else {
-                            pending_dump = Some((index, body));
-                        }
-                    }
-                    (Some("RC"), Some(code), None) => {
-                        let (index, body) = pending_dump.take().ok_or_else(|| protocol(name))?;
-                        let command = dumps.get(index).ok_or_else(|| protocol(name))?.clone();
-                        found.push((
-                            index,
-                            Dump {
-                                command,
-                                exit: code.trim().parse().unwrap_or(-1),
-                                output: String::from_utf8_lossy(body).into_owned(),
-                                cached_for: None,
-                            },
-                        ));
-                    }
-                    _ => {}
+                let words: Vec<&str> = name.split(' ').collect();
+                let index: usize = words
+                    .get(1)
+                    .and_then(|i| i.parse().ok())
+                    .ok_or_else(|| protocol(name))?;
+                let command = dumps.get(index).ok_or_else(|| protocol(name))?.clone();
+                match words.as_slice() {
+                    ["D", _, "stored", _] => stored.push((index, body)),
+                    ["D", _, _, code] => found.push((
+                        index,
+                        Dump {
+                            command,
+                            exit: code.trim().parse().unwrap_or(-1),
+                            output: String::from_utf8_lossy(body).into_owned(),
+                            cached_for: None,
+                        },
+                    )),
+                    _ => return Err(protocol(name)),
                 }
             }
         }
@@ -426,22 +470,65 @@ mod tests {
         );
     }
 
+    const B: &str = "--WSD-0123456789abcdef0123";
+
+    fn head() -> String {
+        format!("{} {B}\n", remote::GATHER_HEADER)
+    }
+
     #[test]
     fn a_size_that_does_not_match_the_bytes_read_is_a_change_while_reading() {
-        let b = "--WSD-test";
+        let b = B;
         let files = vec!["/a".to_owned()];
         let out = format!(
-            "\n{b} R\n/a\0\n{b} S\npresent\n\n{b} C\nabc\n{b} T\n644 0 0 5 7 1.0 1.0 /a\0\n{b} J\n"
+            "{}\n{b} R\n/a\0\n{b} S\npresent\n\n{b} C\nabc\n{b} T\n644 0 0 5 7 1.0 1.0 /a\0\n{b} J\n",
+            head()
         );
-        let err = parse(out.as_bytes(), b, &files, &[]).unwrap_err();
+        let err = parse(out.as_bytes(), &files, &[]).unwrap_err();
         assert!(matches!(err, GatherError::ChangedWhileRead(_)), "{err}");
         let out = format!(
-            "\n{b} R\n/a\0\n{b} S\npresent\n\n{b} C\nabc\n{b} T\n644 0 0 3 7 1.0 1.0 /a\0\n{b} J\nrun-1\n"
+            "{}\n{b} R\n/a\0\n{b} S\npresent\n\n{b} C\nabc\n{b} T\n644 0 0 3 7 1.0 1.0 /a\0\n{b} J\n20261123T000000Z-00ab12\n../../../tmp/evil\nrun-1\n",
+            head()
         );
-        let g = parse(out.as_bytes(), b, &files, &[]).unwrap();
-        assert_eq!(g.interrupted, vec!["run-1".to_owned()]);
+        let g = parse(out.as_bytes(), &files, &[]).unwrap();
+        assert_eq!(
+            g.interrupted,
+            vec!["20261123T000000Z-00ab12".to_owned()],
+            "only run ids of the form new_run_id makes"
+        );
         assert!(
             matches!(&g.files[0].state, FileState::Present { content, mode: 0o644, .. } if content == b"abc")
         );
+    }
+
+    #[test]
+    fn a_dump_cannot_forge_sections_duplicates_and_disorder_are_refused() {
+        let b = B;
+        let dumps = vec!["nginx -T".to_owned()];
+        // A dump that prints the real boundary (as a file it shows could) stays one
+        // section: its length frames it.
+        let body = format!("# configuration file /x:\n\"\n{b} J\n20261123T000000Z-00ab12\n\";\n");
+        let out = format!(
+            "{}\n{b} T\n\n{b} J\n\n{b} D 0 {} 0\n{body}",
+            head(),
+            body.len()
+        );
+        let g = parse(out.as_bytes(), &[], &dumps).unwrap();
+        assert!(g.interrupted.is_empty(), "{:?}", g.interrupted);
+        assert_eq!(g.dumps[0].output, body);
+        // A second `J`, sections out of order, a wrong length, bytes after the end: refused.
+        for out in [
+            format!(
+                "{}\n{b} T\n\n{b} J\n\n{b} J\n20261123T000000Z-00ab12\n",
+                head()
+            ),
+            format!("{}\n{b} J\n\n{b} T\n", head()),
+            format!("{}\n{b} T\n\n{b} J\n\n{b} D 0 99 0\nshort", head()),
+            format!("{}\n{b} T\n\n{b} J\n\n{b} D 0 2 0\nok\n{b} J\nx\n", head()),
+            format!("\n{b} T\n\n{b} J\n\n{b} D 0 2 0\nok"),
+        ] {
+            let err = parse(out.as_bytes(), &[], &dumps).unwrap_err();
+            assert!(matches!(err, GatherError::Protocol(_)), "{out:?}: {err}");
+        }
     }
 }

@@ -44,7 +44,8 @@ pub struct RunOptions {
     /// The date used for `.backup-YYYY-MM-DD` names.
     pub today: chrono::NaiveDate,
     pub mode: Mode,
-    /// `apply`, `repair`, `rollback` (recorded in the journal).
+    /// What started the run: `apply`, `repair`, `drift`, `verify`, `rollback` or `backups`
+    /// (recorded in the journal).
     pub kind: String,
     /// What the fleet does with each host.
     pub task: Task,
@@ -66,7 +67,8 @@ pub enum Task {
 pub struct HostJob {
     pub host: String,
     pub plans: Vec<HostPlan>,
-    pub become_user: Option<String>,
+    /// `become`: whose rights commands run with (`None`: the login user).
+    pub become_user: Option<remote::Become>,
     /// Command printing the effective nginx config (`nginx -T`), when a step edits nginx.
     pub nginx_dump: Option<String>,
     /// For `apply --reviewed`: the change that was reviewed for this host.
@@ -108,15 +110,21 @@ impl Outcome {
     }
 }
 
-/// One file's change.
+/// One file's change. Reports (`--json`, review files) carry the diff, with the values of
+/// sensitive keys and secrets masked, and hashes; never the whole bodies.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileChange {
     pub path: String,
     /// The path as the plan wrote it, when a symlink was followed.
     pub via: Option<String>,
+    #[serde(skip)]
     pub old: Option<String>,
+    #[serde(skip)]
     pub new: String,
+    /// Unified diff without colours, masked (`report::mask_diff`).
+    pub diff: String,
     pub pre_sha256: Option<String>,
+    pub new_sha256: String,
     pub backup: Option<String>,
 }
 
@@ -249,6 +257,21 @@ pub async fn run_host(
     host.events.send(Event::HostStarted {
         host: job.host.clone(),
     });
+    for skipped in job.plans.iter().flat_map(|p| &p.skipped) {
+        host.events.send(Event::StepDone {
+            host: job.host.clone(),
+            step: skipped.id.clone(),
+            label: skipped.label.clone(),
+            status: "skipped".to_owned(),
+            detail: skipped.reason.clone(),
+        });
+        host.report.actions.push(ActionRecord {
+            step: skipped.id.clone(),
+            label: skipped.label.clone(),
+            status: "skipped".to_owned(),
+            detail: skipped.reason.clone(),
+        });
+    }
     if let Err(Stop::Untouched(failure)) = host.run().await {
         host.report.outcome = Outcome::Failed;
         host.report.error = Some(failure);
@@ -267,8 +290,8 @@ fn failure(step: Option<&Step>, message: String) -> Failure {
 }
 
 impl Host<'_> {
-    fn become_user(&self) -> Option<&str> {
-        self.job.become_user.as_deref()
+    fn become_user(&self) -> Option<&remote::Become> {
+        self.job.become_user.as_ref()
     }
 
     fn phase(&self, phase: &str) {
@@ -302,6 +325,40 @@ impl Host<'_> {
         self.report.notes.push(message);
     }
 
+    /// Runs the `unless` check of every command that has one; returns the keys of the
+    /// commands whose check failed (they run, and the host is not in sync).
+    async fn due_by_unless(&mut self, flat: &[Flat<'_>]) -> Result<BTreeSet<String>, Stop> {
+        let mut forced = BTreeSet::new();
+        for f in flat {
+            let Action::Command(c) = &f.step.action else {
+                continue;
+            };
+            let Some(check) = &c.unless else {
+                continue;
+            };
+            let out = self
+                .transport
+                .exec(&remote::wrap_command(check, self.become_user()), None)
+                .await
+                .map_err(|e| {
+                    Stop::Untouched(failure(
+                        Some(f.step),
+                        format!("running the `unless` check `{check}`: {e}"),
+                    ))
+                })?;
+            if !out.success() {
+                self.note(format!(
+                    "`{check}` ended with {}, so `{}` will run: {}",
+                    out.status_text(),
+                    c.run,
+                    out.combined().trim()
+                ));
+                forced.insert(f.key.clone());
+            }
+        }
+        Ok(forced)
+    }
+
     fn flat_steps(job: &HostJob) -> (Vec<Flat<'_>>, Vec<&Step>) {
         let mut steps = Vec::new();
         let mut preflight = Vec::new();
@@ -309,7 +366,15 @@ impl Host<'_> {
             preflight.extend(plan.preflight.iter());
             for step in &plan.steps {
                 let deps = match &step.action {
-                    Action::Command(c) => c.if_changed.iter().map(|d| format!("{p}:{d}")).collect(),
+                    Action::Command(c) => {
+                        let mut deps: Vec<String> =
+                            c.if_changed.iter().map(|d| format!("{p}:{d}")).collect();
+                        // A command with `unless` depends on its own check too (see `due_by_unless`).
+                        if c.unless.is_some() {
+                            deps.push(format!("{p}:{}", step.id));
+                        }
+                        deps
+                    }
                     _ => Vec::new(),
                 };
                 steps.push(Flat {
@@ -383,13 +448,21 @@ impl Host<'_> {
             .find(|d| d.exit == 0 && d.cached_for.is_none())
             .map(|d| d.command.clone());
         let outcome = self.compute(&flat, &gathered);
-        let (mut buffers, changed, snapshots) = match outcome {
+        let (mut buffers, mut changed, snapshots) = match outcome {
             Ok(v) => v,
             Err(stop) => {
                 release(lock).await;
                 return Err(stop);
             }
         };
+        let forced = match self.due_by_unless(&flat).await {
+            Ok(forced) => forced,
+            Err(stop) => {
+                release(lock).await;
+                return Err(stop);
+            }
+        };
+        changed.extend(forced.iter().cloned());
         let changed_files: Vec<usize> = (0..buffers.len())
             .filter(|&i| {
                 buffers[i].desired.as_deref().map(str::as_bytes) != buffers[i].original.as_deref()
@@ -400,14 +473,22 @@ impl Host<'_> {
             .iter()
             .map(|&i| {
                 let b = &buffers[i];
+                let old = b
+                    .original
+                    .as_deref()
+                    .map(|o| String::from_utf8_lossy(o).into_owned());
+                let new = b.desired.clone().unwrap_or_default();
+                let diff = match &old {
+                    Some(old) => crate::diff::unified(&b.real, old, &new, false),
+                    None => crate::diff::new_file(&b.real, &new, false),
+                };
                 FileChange {
                     path: b.real.clone(),
                     via: (b.requested != b.real).then(|| b.requested.clone()),
-                    old: b
-                        .original
-                        .as_deref()
-                        .map(|o| String::from_utf8_lossy(o).into_owned()),
-                    new: b.desired.clone().unwrap_or_default(),
+                    diff: crate::report::mask_diff(&diff, &self.report.secrets),
+                    new_sha256: journal::sha256_hex(new.as_bytes()),
+                    old,
+                    new,
                     pre_sha256: b.original.as_deref().map(journal::sha256_hex),
                     backup: b.backup.clone(),
                 }
@@ -418,13 +499,7 @@ impl Host<'_> {
                 .report
                 .files
                 .iter()
-                .map(|f| {
-                    (
-                        f.path.clone(),
-                        f.pre_sha256.clone(),
-                        journal::sha256_hex(f.new.as_bytes()),
-                    )
-                })
+                .map(|f| (f.path.clone(), f.pre_sha256.clone(), f.new_sha256.clone()))
                 .collect();
             if let Err(message) = reviewed.check(&planned) {
                 release(lock).await;
@@ -434,7 +509,7 @@ impl Host<'_> {
                 )));
             }
         }
-        if changed_files.is_empty() {
+        if changed_files.is_empty() && forced.is_empty() {
             self.report.outcome = Outcome::InSync;
             release(lock).await;
             if self.opts.mode == Mode::Apply
@@ -574,9 +649,17 @@ impl Host<'_> {
                 }),
                 None => None,
             };
-            let backup = original
-                .as_ref()
-                .map(|_| backup_path(&file.real, self.opts.today, &effective.include_globs()));
+            let backup = original.as_ref().map(|_| {
+                backup_path(
+                    &file.real,
+                    self.opts.today,
+                    gathered
+                        .dumps
+                        .first()
+                        .map(|_| effective.include_globs())
+                        .as_deref(),
+                )
+            });
             let dump_path =
                 effective_path(&effective, &file.requested, &file.real, desired.as_deref());
             let i = buffers.len();
@@ -684,7 +767,7 @@ impl Host<'_> {
                 Action::Command(c) => {
                     let out = self
                         .transport
-                        .exec(&remote::wrap_command(&c.run, self.become_user()), None)
+                        .run(&remote::plan_command(&c.run, self.become_user()))
                         .await
                         .map_err(|e| failure(Some(step), e.to_string()))?;
                     if c.expect_exit.contains(&out.code()) {
@@ -794,6 +877,23 @@ impl Host<'_> {
                     existed: buffers[i].original.is_some(),
                     sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
                     backup: buffers[i].backup.clone(),
+                    mode: buffers[i].original.is_some().then_some(buffers[i].new_mode),
+                    written: {
+                        let mut shas: Vec<String> = snapshots
+                            .values()
+                            .filter(|(b, _)| *b == i)
+                            .map(|(_, content)| journal::sha256_hex(content.as_bytes()))
+                            .chain(
+                                buffers[i]
+                                    .desired
+                                    .as_deref()
+                                    .map(|d| journal::sha256_hex(d.as_bytes())),
+                            )
+                            .collect();
+                        shas.sort();
+                        shas.dedup();
+                        shas
+                    },
                 })
                 .collect(),
             commands,
@@ -806,6 +906,9 @@ impl Host<'_> {
                 path: buffers[i].real.clone(),
                 expected_sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
                 backup: buffers[i].backup.clone(),
+                via: (buffers[i].requested != buffers[i].real)
+                    .then(|| buffers[i].requested.clone()),
+                mode: buffers[i].original.is_some().then_some(buffers[i].new_mode),
             })
             .collect();
         // The edits before the first command or check are written by the same exec that
@@ -855,7 +958,12 @@ impl Host<'_> {
         let journaled = stdout.lines().any(|l| l == remote::JOURNALED_MARKER);
         if !out.success() && !journaled {
             let text = out.combined();
-            let message = if out.code() == remote::EXIT_CHANGED_SINCE_READ {
+            let message = if out.code() == remote::EXIT_UNSAFE_PATH {
+                format!(
+                    "refusing to write through a path another user could swap under root, nothing was touched: {} (make root own every directory on the way, or make the file belong to the user who owns its directory)",
+                    unsafe_reason(&text)
+                )
+            } else if out.code() == remote::EXIT_CHANGED_SINCE_READ {
                 format!(
                     "a file changed on the host since it was read ({}); nothing was touched: run again to see the new diff",
                     text.trim()
@@ -880,14 +988,7 @@ impl Host<'_> {
         let mut error: Option<Failure> = if out.success() {
             None
         } else {
-            Some(failure(
-                None,
-                format!(
-                    "writing files failed ({}): {}",
-                    out.status_text(),
-                    out.combined().trim()
-                ),
-            ))
+            Some(failure(None, write_failure(&out)))
         };
         for (position, f) in flat.iter().enumerate() {
             if error.is_some() {
@@ -1002,7 +1103,14 @@ impl Host<'_> {
             }
             Some(failure) => {
                 self.report.error = Some(failure);
-                self.rollback(flat, preflight, &manifest, &ran).await;
+                // Only the files this run did write are put back.
+                let mut written = manifest.clone();
+                written.files.retain(|f| {
+                    buffers
+                        .get(f.index)
+                        .is_some_and(|b| b.on_host != b.original)
+                });
+                self.rollback(flat, preflight, &written, &ran).await;
                 Ok(())
             }
         }
@@ -1031,14 +1139,7 @@ impl Host<'_> {
         if out.success() {
             Ok(())
         } else {
-            Err(failure(
-                None,
-                format!(
-                    "writing files failed ({}): {}",
-                    out.status_text(),
-                    out.combined().trim()
-                ),
-            ))
+            Err(failure(None, write_failure(&out)))
         }
     }
 
@@ -1051,12 +1152,7 @@ impl Host<'_> {
     ) {
         self.phase("rollback");
         let run_id = manifest.run_id.clone();
-        let files: Vec<(usize, String, bool)> = manifest
-            .files
-            .iter()
-            .map(|f| (f.index, f.path.clone(), f.existed))
-            .collect();
-        let restored = self.restore(&run_id, &files).await;
+        let restored = self.restore(&run_id, &manifest.files).await;
         let mut problems = Vec::new();
         match restored {
             Ok(true) => {}
@@ -1079,7 +1175,7 @@ impl Host<'_> {
                 }
                 let out = self
                     .transport
-                    .exec(&remote::wrap_command(&c.run, self.become_user()), None)
+                    .run(&remote::plan_command(&c.run, self.become_user()))
                     .await;
                 match out {
                     Ok(o) if c.expect_exit.contains(&o.code()) => {
@@ -1127,11 +1223,7 @@ impl Host<'_> {
 
     /// Restores the journal's pre-images; `Ok(false)` when the run has no journal state,
     /// which means no file was touched.
-    async fn restore(
-        &mut self,
-        run_id: &str,
-        files: &[(usize, String, bool)],
-    ) -> Result<bool, String> {
+    async fn restore(&mut self, run_id: &str, files: &[JournalFile]) -> Result<bool, String> {
         let script = remote::restore_script(run_id, files);
         let out = self
             .transport
@@ -1141,9 +1233,32 @@ impl Host<'_> {
             )
             .await
             .map_err(|e| format!("restoring files: {e}"))?;
-        let untouched = String::from_utf8_lossy(&out.stdout)
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let untouched = stdout.lines().any(|l| l == remote::NO_JOURNAL_MARKER);
+        let foreign: Vec<&str> = stdout
             .lines()
-            .any(|l| l == remote::NO_JOURNAL_MARKER);
+            .filter_map(|l| l.strip_prefix("WSD-RESTORE-SKIPPED "))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(format!(
+                "{} changed after this run wrote it (someone else edited it): left as it is, not restored; its pre-run bytes are in {}/runs/{run_id}/pre (see manifest.json there)",
+                foreign.join(", "),
+                remote::STATE_DIR
+            ));
+        }
+        if let Some(why) = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(remote::UNTRUSTED_JOURNAL_MARKER))
+        {
+            return Err(format!(
+                "run {run_id} was not restored: its journal cannot be trusted ({}); nothing was restored, inspect {}/runs/{run_id} by hand",
+                match why.trim() {
+                    "pre-images" => "a pre-image is not the bytes its manifest recorded".to_owned(),
+                    other => format!("its {other}, not in_progress"),
+                },
+                remote::STATE_DIR
+            ));
+        }
         if out.success() {
             Ok(!untouched)
         } else {
@@ -1159,6 +1274,12 @@ impl Host<'_> {
         preflight: &[&Step],
     ) -> Result<(), String> {
         self.phase("recover");
+        if !journal::is_run_id(run_id) {
+            return Err(format!(
+                "interrupted run `{run_id}` is not a run id wsdeploy makes: inspect {}/runs by hand",
+                remote::STATE_DIR
+            ));
+        }
         let out = self
             .transport
             .exec(
@@ -1168,57 +1289,50 @@ impl Host<'_> {
             .await
             .map_err(|e| format!("reading interrupted run {run_id}: {e}"))?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let manifest_b64 = text
-            .lines()
-            .find_map(|l| l.strip_prefix("M "))
-            .unwrap_or_default();
-        let ran: Vec<usize> = text
-            .lines()
-            .find_map(|l| l.strip_prefix("R "))
-            .unwrap_or_default()
+        let field = |prefix: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let state = field("S ");
+        if state != "in_progress" {
+            self.note(format!(
+                "run {run_id} is no longer in progress ({state}): nothing to recover"
+            ));
+            return Ok(());
+        }
+        let ran: Vec<usize> = field("R ")
             .split_whitespace()
             .filter_map(|n| n.parse().ok())
             .collect();
         use base64::Engine as _;
         let manifest: Manifest = base64::engine::general_purpose::STANDARD
-            .decode(manifest_b64.trim())
+            .decode(field("M ").trim())
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| format!("interrupted run {run_id} has an unreadable manifest in {}/runs/{run_id}: inspect it by hand", remote::STATE_DIR))?;
-        let files: Vec<(usize, String, bool)> = manifest
-            .files
-            .iter()
-            .map(|f| (f.index, f.path.clone(), f.existed))
-            .collect();
-        self.restore(run_id, &files).await?;
+            .filter(|m: &Manifest| {
+                m.run_id == run_id && m.files.iter().all(|f| !f.existed || f.sha256.is_some())
+            })
+            .ok_or_else(|| format!("interrupted run {run_id} has an unreadable or inconsistent manifest in {}/runs/{run_id}: inspect it by hand", remote::STATE_DIR))?;
+        self.restore(run_id, &manifest.files).await?;
         for command in manifest
             .commands
             .iter()
             .filter(|c| c.rerun_on_rollback && ran.contains(&c.index))
         {
-            let run = if command.masked {
-                // The journal never holds secrets: take the command from the current plan.
-                match flat.get(command.index).map(|f| &f.step.action) {
-                    Some(Action::Command(c))
-                        if manifest.plan == self.opts.plan_name
-                            && crate::report::mask(&c.run, &self.report.secrets) == command.run =>
-                    {
-                        c.run.clone()
-                    }
-                    _ => {
-                        self.note(format!(
-                            "recovery: cannot repeat `{}` (it held a secret and the current plan differs): run it by hand",
-                            command.run
-                        ));
-                        continue;
-                    }
-                }
-            } else {
-                command.run.clone()
+            // Only a command the current plan also has runs again (taken from the plan:
+            // the journal never holds secrets, and is no source of commands to run).
+            let Some(run) = self.plan_command(flat, command, &manifest.plan) else {
+                self.note(format!(
+                    "recovery: not repeating `{}`: the current plan has no such command; run it by hand if it is needed",
+                    command.run
+                ));
+                continue;
             };
             let out = self
                 .transport
-                .exec(&remote::wrap_command(&run, self.become_user()), None)
+                .run(&remote::plan_command(&run, self.become_user()))
                 .await;
             match out {
                 Ok(o) if o.success() => self.note(format!("recovery: re-ran `{}`", command.run)),
@@ -1261,9 +1375,76 @@ impl Host<'_> {
     }
 }
 
+impl Host<'_> {
+    /// The current plan's command that a journal's `command` records: a reload/restart
+    /// step (`if_changed`) whose text, masked, is the journal's; the same step (same
+    /// plan, same position) first, else any such step of the current plan.
+    fn plan_command(
+        &self,
+        flat: &[Flat<'_>],
+        command: &JournalCommand,
+        plan: &str,
+    ) -> Option<String> {
+        let secrets = &self.report.secrets;
+        let candidate = |f: &Flat<'_>| match &f.step.action {
+            Action::Command(c)
+                if !c.if_changed.is_empty()
+                    && crate::report::mask(&c.run, secrets) == command.run =>
+            {
+                Some(c.run.clone())
+            }
+            _ => None,
+        };
+        let same_step = (plan == self.opts.plan_name)
+            .then(|| flat.get(command.index).and_then(candidate))
+            .flatten();
+        same_step.or_else(|| flat.iter().find_map(candidate))
+    }
+}
+
 async fn release(lock: Option<Child>) {
     if let Some(child) = lock {
         child.close().await;
+    }
+}
+
+/// Why a write script failed: a file someone else changed since it was read (never
+/// overwritten), or the script's own words.
+fn write_failure(out: &crate::transport::ExecOutput) -> String {
+    let text = out.combined();
+    let changed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("WSD-CHANGED "))
+        .collect();
+    if out.code() == remote::EXIT_CHANGED_SINCE_READ && !changed.is_empty() {
+        format!(
+            "{} changed on the host after it was read (someone else edited it): not overwritten",
+            changed.join(", ")
+        )
+    } else if out.code() == remote::EXIT_UNSAFE_PATH {
+        format!(
+            "refusing to write through a path another user could swap under root: {}",
+            unsafe_reason(&text)
+        )
+    } else {
+        format!(
+            "writing files failed ({}): {}",
+            out.status_text(),
+            text.trim()
+        )
+    }
+}
+
+/// The `WSD-UNSAFE` reasons a host script printed.
+fn unsafe_reason(output: &str) -> String {
+    let reasons: Vec<&str> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("WSD-UNSAFE "))
+        .collect();
+    if reasons.is_empty() {
+        output.trim().to_owned()
+    } else {
+        reasons.join("; ")
     }
 }
 
@@ -1271,17 +1452,36 @@ fn should_run(c: &CommandAction, deps: &[String], changed: &BTreeSet<String>) ->
     c.if_changed.is_empty() || deps.iter().any(|d| changed.contains(d))
 }
 
-/// `<file>.backup-YYYY-MM-DD` beside the file, unless an nginx include glob would load
-/// it: then under `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`.
+/// `<file>.backup-YYYY-MM-DD` beside the file, unless nginx could load it: then under
+/// `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`. With the configuration read
+/// (`include_globs` from `nginx -T`), that is when an include glob matches the name;
+/// without it (a play with no nginx step), whenever the file is in an nginx tree (a
+/// directory named `nginx*` on its path), since nothing tells what nginx includes there.
 #[must_use]
-pub fn backup_path(real: &str, today: chrono::NaiveDate, include_globs: &[String]) -> String {
+pub fn backup_path(
+    real: &str,
+    today: chrono::NaiveDate,
+    include_globs: Option<&[String]>,
+) -> String {
     let date = today.format("%Y-%m-%d");
     let beside = format!("{real}.backup-{date}");
-    if include_globs.iter().any(|g| nginx::glob_match(g, &beside)) {
+    let loadable = match include_globs {
+        Some(globs) => globs.iter().any(|g| nginx::glob_match(g, &beside)),
+        None => in_nginx_tree(real),
+    };
+    if loadable {
         format!("{}/backups/{date}{real}", remote::STATE_DIR)
     } else {
         beside
     }
+}
+
+/// Whether a directory on `path` is named like an nginx configuration tree
+/// (`/etc/nginx`, `/usr/local/nginx`, `/opt/nginx-1.24`).
+fn in_nginx_tree(path: &str) -> bool {
+    let mut dirs: Vec<&str> = path.split('/').collect();
+    dirs.pop();
+    dirs.iter().any(|d| d.starts_with("nginx"))
 }
 
 /// The pending buffers whose desired content differs from what the host has (drains
@@ -1302,6 +1502,7 @@ fn file_contents<'a>(buffers: &'a [Buffer], due: &[usize]) -> Vec<FileContent<'a
             path: &buffers[i].real,
             content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
             new_mode: buffers[i].new_mode,
+            expected: buffers[i].on_host.as_deref().map(journal::sha256_hex),
         })
         .collect()
 }
@@ -1386,16 +1587,25 @@ mod tests {
             "/etc/nginx/conf.d/*.conf".to_owned(),
         ];
         assert_eq!(
-            backup_path("/etc/nginx/nginx.conf", day, &globs),
+            backup_path("/etc/nginx/nginx.conf", day, Some(&globs)),
             "/etc/nginx/nginx.conf.backup-2025-12-31"
         );
         assert_eq!(
-            backup_path("/etc/nginx/sites-enabled/odoo", day, &globs),
+            backup_path("/etc/nginx/sites-enabled/odoo", day, Some(&globs)),
             "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/odoo"
         );
         assert_eq!(
-            backup_path("/etc/nginx/conf.d/odoo.conf", day, &globs),
+            backup_path("/etc/nginx/conf.d/odoo.conf", day, Some(&globs)),
             "/etc/nginx/conf.d/odoo.conf.backup-2025-12-31"
+        );
+        // Without the configuration: anything in an nginx tree goes to the state dir.
+        assert_eq!(
+            backup_path("/etc/nginx/sites-enabled/app", day, None),
+            "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/app"
+        );
+        assert_eq!(
+            backup_path("/etc/opticserp/odoo.conf", day, None),
+            "/etc/opticserp/odoo.conf.backup-2025-12-31"
         );
     }
 }

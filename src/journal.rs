@@ -30,6 +30,13 @@ pub struct JournalFile {
     pub existed: bool,
     pub sha256: Option<String>,
     pub backup: Option<String>,
+    /// The file's mode before the run (restored with it when a user writes it back).
+    #[serde(default)]
+    pub mode: Option<u32>,
+    /// sha256 of every content the run may write to the file: a rollback restores only a
+    /// file that still holds one of them (empty in older journals: no check).
+    #[serde(default)]
+    pub written: Vec<String>,
 }
 
 /// One command that may run, by its index in the run.
@@ -51,6 +58,22 @@ pub fn new_run_id() -> String {
     let nanos = u64::from(now.timestamp_subsec_nanos());
     let mix = nanos ^ (u64::from(std::process::id()) << 32) ^ 0x9E37_79B9_7F4A_7C15;
     format!("{}-{:06x}", now.format("%Y%m%dT%H%M%SZ"), mix & 0xff_ffff)
+}
+
+/// Whether `id` has the form [`new_run_id`] makes (`YYYYMMDDTHHMMSSZ-xxxxxx`): the only
+/// names wsdeploy ever reads back from a host's journal (no `/`, no `..`).
+#[must_use]
+pub fn is_run_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 23
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && b[15] == b'Z'
+        && b[16] == b'-'
+        && b[17..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
 }
 
 /// Who is running: `user@machine`.
@@ -106,6 +129,8 @@ mod tests {
                 existed: true,
                 sha256: Some(sha256_hex(b"x")),
                 backup: None,
+                mode: Some(0o640),
+                written: vec![sha256_hex(b"y")],
             }],
             commands: vec![JournalCommand {
                 index: 3,
@@ -114,6 +139,15 @@ mod tests {
                 masked: false,
             }],
         };
+        assert!(is_run_id(&m.run_id), "{}", m.run_id);
+        for bad in [
+            "../../../tmp/x",
+            "20261123T000000Z-00000g",
+            "20261123T000000Z-0000",
+            "",
+        ] {
+            assert!(!is_run_id(bad), "{bad}");
+        }
         let text = serde_json::to_string(&m).unwrap();
         assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), m);
         assert_eq!(

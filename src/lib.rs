@@ -6,21 +6,27 @@
 //! `transport`, → `report` → `exit` code. See ARCHITECTURE.md.
 
 pub mod cli;
+pub mod config;
 pub mod diff;
 pub mod edit;
 pub mod exit;
+pub mod facts;
 pub mod fleet;
 pub mod gather;
 pub mod host_run;
 pub mod inventory;
 pub mod journal;
 pub mod plan;
+pub mod reach;
 pub mod remote;
 pub mod report;
 pub mod review;
 pub mod rollback;
 pub mod schedule;
+pub mod shell_docs;
 pub mod template;
 pub mod tls;
 pub mod transport;
+pub mod validate;
+pub mod vault;
 pub mod verify;

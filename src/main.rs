@@ -1,16 +1,31 @@
 //! The `wsdeploy` binary: a thin shell over the library's `cli` module.
+//!
+//! Usage errors (clap's own included) exit 3, the contract's "bad input, nothing
+//! touched"; `--help` and `--version` exit 0.
 
 use clap::Parser as _;
 
 fn main() -> std::process::ExitCode {
-    let cli = wsdeploy::cli::Cli::parse();
+    let cli = match wsdeploy::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                wsdeploy::exit::BAD_INPUT
+            } else {
+                wsdeploy::exit::OK
+            };
+            // Printing never panics: a closed pipe is an error value here.
+            let _ = e.print();
+            return std::process::ExitCode::from(code);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            wsdeploy::report::out::stderr(&format!("error: cannot start the async runtime: {e}\n"));
             return std::process::ExitCode::from(wsdeploy::exit::HOST_FAILED);
         }
     };

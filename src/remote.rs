@@ -14,6 +14,119 @@ pub const STATE_DIR: &str = "/var/lib/wsdeploy";
 pub const EXIT_CHANGED_SINCE_READ: i32 = 90;
 /// Exit status of `flock -n` when the lock is held.
 pub const EXIT_LOCK_BUSY: i32 = 75;
+/// Exit status of a script that refused a path another user could swap (`WSD-UNSAFE`).
+pub const EXIT_UNSAFE_PATH: i32 = 91;
+
+/// Shell functions that decide who writes a path, so that root never follows or changes
+/// anything through a name another user can replace.
+///
+/// `wsd_agent PATH` looks at every existing directory from `/` down to PATH's parent
+/// (one `stat`) and sets `wsd_u`: `0` when root alone controls them all, else the one
+/// user who owns one of them (all below it are that user's to rename). It fails, with
+/// the reason in `wsd_why`, when a directory is writable by group or others (except a
+/// root-owned sticky one above the parent, like `/tmp`), when two users own directories
+/// on the way, or when PATH exists in a user's directory but belongs to someone else.
+/// It sets `wsd_g` (PATH's group, else its directory's) and `wsd_o` (PATH's own owner,
+/// not following a symlink; empty when absent).
+///
+/// `wsd_as CMD…` runs CMD as root when `wsd_u` is 0, else as that user and group
+/// (`setpriv`, no supplementary groups): what a user controls is written by that user,
+/// who can then only reach what they could reach anyway. `$WSD_PUT` is the script that
+/// replaces a file atomically with its stdin (temp file made by `mktemp` in the same
+/// directory, mode, fsync, rename), run by `wsd_as`; its third argument, when given, is
+/// what the file must still hold right before the rename (`absent` or a sha256), else it
+/// prints `WSD-CHANGED` and exits [`EXIT_CHANGED_SINCE_READ`]. `wsd_cas PATH EXPECTED` is
+/// the same check for root's writes; `wsd_mine PATH "SHA…"` whether PATH holds one of
+/// those contents (`any`: no check).
+const AGENT_FUNCTIONS: &str = r#"wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit WSD_EXIT_UNSAFE; }
+wsd_agent() {
+  wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
+  set --
+  while [ -n "$wsd_p" ]; do [ -d "$wsd_p" ] && set -- "$wsd_p" "$@"; wsd_p=${wsd_p%/*}; done
+  set -- / "$@"
+  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine the directories of $wsd_f"; return 1; }
+  wsd_i=0
+  while read -r wsd_du wsd_dg wsd_m; do
+    wsd_i=$((wsd_i + 1)); wsd_g=$wsd_dg
+    eval "wsd_d=\${$wsd_i}"
+    if [ "$wsd_du" != 0 ]; then
+      if [ "$wsd_u" = 0 ] || [ "$wsd_u" = "$wsd_du" ]; then wsd_u=$wsd_du
+      else wsd_why="$wsd_d belongs to uid $wsd_du inside a directory of uid $wsd_u"; return 1; fi
+    fi
+    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $# ]; }; then
+      wsd_why="$wsd_d is writable by other users (mode $wsd_m)"; return 1
+    fi
+  done <<WSD_AGENT_END
+$wsd_s
+WSD_AGENT_END
+  if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then
+    wsd_s=$(stat -c '%u %g' -- "$wsd_f") || { wsd_why="cannot examine $wsd_f"; return 1; }
+    wsd_o=${wsd_s% *}; wsd_g=${wsd_s#* }
+    if [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
+      wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
+    fi
+  fi
+  return 0
+}
+wsd_as() {
+  if [ "$wsd_u" = 0 ]; then "$@"; else setpriv --reuid="$wsd_u" --regid="$wsd_g" --clear-groups -- "$@"; fi
+}
+WSD_PUT='set -eu; umask 077; d=${1%/*}; d=${d:-/}; [ -d "$d" ] || mkdir -p -- "$d"
+t=$(mktemp "$d/.wsdeploy.XXXXXX"); trap '\''rm -f -- "$t"'\'' EXIT
+cat > "$t"
+if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
+sync -- "$t" 2>/dev/null || sync
+case ${3:-} in
+  "") ;;
+  absent) if [ -e "$1" ] || [ -L "$1" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit WSD_EXIT_CHANGED; fi ;;
+  *) h=$(sha256sum < "$1") || h=; if [ "${h%% *}" != "$3" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit WSD_EXIT_CHANGED; fi ;;
+esac
+mv -f -- "$t" "$1"; trap - EXIT'
+wsd_cas() {
+  if [ "$2" = absent ]; then [ ! -e "$1" ] && [ ! -L "$1" ]
+  else wsd_h=$(sha256sum < "$1" 2>/dev/null) && [ "${wsd_h%% *}" = "$2" ]; fi
+}
+wsd_mine() {
+  [ "$2" = any ] && return 0
+  wsd_h=$(sha256sum < "$1" 2>/dev/null) || return 1
+  case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
+  return 1
+}
+"#;
+
+fn agent_functions() -> String {
+    AGENT_FUNCTIONS
+        .replace("WSD_EXIT_UNSAFE", &EXIT_UNSAFE_PATH.to_string())
+        .replace("WSD_EXIT_CHANGED", &EXIT_CHANGED_SINCE_READ.to_string())
+}
+
+/// `wsd_agent` for `path`, refusing it (exit [`EXIT_UNSAFE_PATH`]) when it is unsafe;
+/// for a path reached through the symlink `via`, the symlink must be root's, or the
+/// same user's as the file it points at.
+fn check_agent(out: &mut String, path: &str, via: Option<&str>) {
+    if let Some(via) = via {
+        let _ = writeln!(
+            out,
+            "wsd_agent {v} || wsd_unsafe; wsd_lu=$wsd_u; [ \"$wsd_lu\" != 0 ] || wsd_lu=${{wsd_o:-0}}\n\
+             wsd_agent {p} || wsd_unsafe\n\
+             [ \"$wsd_lu\" = 0 ] || [ \"$wsd_lu\" = \"$wsd_u\" ] || {{ wsd_why=\"$(printf '%s is a symlink uid %s controls, pointing at a file it does not control' {v} \"$wsd_lu\")\"; wsd_unsafe; }}",
+            v = quote(via),
+            p = quote(path)
+        );
+    } else {
+        let _ = writeln!(out, "wsd_agent {} || wsd_unsafe", quote(path));
+    }
+}
+
+/// Exit status of [`read_if_exists`] when the file does not exist.
+pub const EXIT_NO_SUCH_FILE: i32 = 66;
+
+/// Prints a file's bytes, or exits [`EXIT_NO_SUCH_FILE`] when there is no such file.
+#[must_use]
+pub fn read_if_exists(path: &str) -> String {
+    let p = quote(path);
+    format!("if [ -e {p} ]; then cat -- {p}; else exit {EXIT_NO_SUCH_FILE}; fi")
+}
 
 /// Single-quotes `s` for POSIX sh: `it's` -> `'it'\''s'`.
 #[must_use]
@@ -31,21 +144,88 @@ pub fn quote(s: &str) -> String {
     out
 }
 
-/// The command line that runs a script given on stdin, as root when `become` is set.
+/// Whose rights commands run with on the host (`become`) and whether sudo needs a
+/// password. The password itself never appears here: the transport sends it as the first
+/// line of every command's stdin (see `SshTarget::become_password`), where the runners
+/// below read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Become {
+    pub user: String,
+    pub password: bool,
+}
+
+/// A command line and the bytes to send on its stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub line: String,
+    pub input: Vec<u8>,
+}
+
+/// Runs the shell text it reads on stdin, with an empty stdin of its own (like `sh -c`).
+const EVAL_STDIN: &str = "sh -c 'eval \"$(cat)\"'";
+
+/// `inner` (a command line) run as `become.user` through sudo, which never prompts on a
+/// terminal. With a password: the first stdin line is the password; it is handed to
+/// `sudo -S` only when sudo asks for one (with `NOPASSWD` or a cached timestamp the line
+/// is dropped, so it can never reach the command), on sudo's stdin, never in argv.
+fn sudo_runner(inner: &str, elevation: &Become) -> String {
+    let user = quote(&elevation.user);
+    if !elevation.password {
+        return format!("sudo -n -u {user} -- {inner}");
+    }
+    let script = format!(
+        "IFS= read -r wsd_p\n\
+         if sudo -n -u {user} -- true 2>/dev/null; then wsd_p=; exec sudo -n -u {user} -- {inner}; fi\n\
+         {{ printf '%s\\n' \"$wsd_p\"; wsd_p=; exec cat; }} | sudo -S -p '' -u {user} -- {inner}\n"
+    );
+    format!("sh -c {}", quote(&script))
+}
+
+/// What to do about a sudo failure in a command's output (empty when there is none).
 #[must_use]
-pub fn script_runner(become_user: Option<&str>) -> String {
-    match become_user {
-        Some(user) => format!("sudo -n -u {} -- sh -s", quote(user)),
+pub fn sudo_hint(output: &str) -> &'static str {
+    if output.contains("sudo: a password is required") {
+        "\nhint: sudo wants a password here: pass -K, set WSDEPLOY_BECOME_PASSWORD, or set ansible_become_password (for instance in a vault file)"
+    } else if output.contains("incorrect password attempt") || output.contains("Sorry, try again") {
+        "\nhint: sudo refused the become password: check -K / WSDEPLOY_BECOME_PASSWORD / ansible_become_password"
+    } else if output.contains("is not in the sudoers file") || output.contains("is not allowed to")
+    {
+        "\nhint: the login user may not run this through sudo: check the host's sudoers rules and ansible_become_user"
+    } else {
+        ""
+    }
+}
+
+/// The command line that runs a script given on stdin, as `become.user` when set.
+#[must_use]
+pub fn script_runner(elevation: Option<&Become>) -> String {
+    match elevation {
+        Some(elevation) => sudo_runner("sh -s", elevation),
         None => "sh -s".to_owned(),
     }
 }
 
-/// Wraps a one-line command for `become` (the command itself is quoted as one argument).
+/// Wraps one of wsdeploy's own scripts (no secret in it: paths, the lock holder) for
+/// `become`, on the command line (one round trip less than stdin on the hot path).
 #[must_use]
-pub fn wrap_command(command: &str, become_user: Option<&str>) -> String {
-    match become_user {
-        Some(user) => format!("sudo -n -u {} -- sh -c {}", quote(user), quote(command)),
-        None => format!("sh -c {}", quote(command)),
+pub fn wrap_command(command: &str, elevation: Option<&Become>) -> String {
+    let inner = format!("sh -c {}", quote(command));
+    match elevation {
+        Some(elevation) => sudo_runner(&inner, elevation),
+        None => inner,
+    }
+}
+
+/// A plan's command (it may hold secrets): the text goes on stdin, so neither `ps` nor
+/// sudo's log (`COMMAND=`) ever shows it; the command itself gets an empty stdin.
+#[must_use]
+pub fn plan_command(command: &str, elevation: Option<&Become>) -> Invocation {
+    Invocation {
+        line: match elevation {
+            Some(elevation) => sudo_runner(EVAL_STDIN, elevation),
+            None => EVAL_STDIN.to_owned(),
+        },
+        input: command.as_bytes().to_vec(),
     }
 }
 
@@ -125,32 +305,41 @@ fn dump_cache_functions() -> String {
     DUMP_CACHE_FUNCTIONS.replace("WSD_STAT_FORMAT", STAT_FORMAT)
 }
 
+/// First line of a gather's output: `WSD-GATHER <boundary>`.
+pub const GATHER_HEADER: &str = "WSD-GATHER";
+
 /// The read-only script that gathers, in one round trip, every file a plan touches, the
 /// outputs of config-dump commands (`nginx -T`) and interrupted runs in the journal.
 ///
 /// Fork-light on purpose (it runs on every host of every check): one `readlink`, one
 /// `cat` and one `stat` for all files, raw bytes (no encoding on the host), the journal
 /// scanned with shell builtins, and a dump's stored copy ([`DumpCache`]) sent with the
-/// fresh `stat` of the paths it watches for the controller to compare. The output is
-/// sections, each opened by a line `\n<boundary> <name>\n` (`boundary` is random per
-/// run, so no file content can forge it):
+/// fresh `stat` of the paths it watches for the controller to compare.
+///
+/// The section boundary is made on the host (`/proc/sys/kernel/random/uuid`, read by the
+/// shell's `read`; `od` of `/dev/urandom` elsewhere) and printed first
+/// (`WSD-GATHER <boundary>`): it is in no process's argv or environment, so no local user
+/// can learn it (`/proc/*/cmdline`) while a dump runs and forge a section through a file
+/// the dump shows. The sections follow in a fixed order, each opened by a line
+/// `\n<boundary> <name>\n`:
 /// `R` the real paths, NUL-terminated, one per file; `S` one line per file (`present`,
 /// `absent`, `other`, `unreadable`); `C` the present files' bytes, back to back; `T` a
 /// NUL-terminated [`STAT_FORMAT`] record per present file (their sizes split `C`), then
 /// one per path the stored dump watches; `J` one line per run still `in_progress`;
-/// `D <i>` the raw output of dump `i` closed by `RC <exit>`, or `D <i> stored` the stored
-/// copy (`<n>\n`, `n` fingerprint lines, the output).
+/// `D <i> <length> <exit>` the raw output of dump `i` (exactly `length` bytes), or
+/// `D <i> stored <length>` the stored copy (`<n>\n`, `n` fingerprint lines, the output).
+/// A dump's output, the only text a user other than root may shape, is length-framed.
 #[must_use]
-pub fn gather_script(
-    files: &[String],
-    dumps: &[String],
-    cache: DumpCache,
-    boundary: &str,
-) -> String {
+pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> String {
     let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
     let list = quoted.join(" ");
-    let b = quote(boundary);
-    let mut s = format!("set -u\nLC_ALL=C; export LC_ALL\nB={b}\nset --\n");
+    let mut s = format!(
+        "set -u\nLC_ALL=C; export LC_ALL\n\
+         B=; {{ IFS= read -r B < /proc/sys/kernel/random/uuid; }} 2>/dev/null\n\
+         [ -n \"$B\" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')\n\
+         [ -n \"$B\" ] || {{ echo 'wsdeploy: no random source on the host' >&2; exit 1; }}\n\
+         B=--WSD-$B\nprintf '{GATHER_HEADER} %s\\n' \"$B\"\nset --\n"
+    );
     if !files.is_empty() {
         let _ = write!(
             s,
@@ -195,15 +384,18 @@ pub fn gather_script(
          done\n"
     );
     for (i, cmd) in dumps.iter().enumerate() {
-        // `eval` in a subshell: the dump command cannot end or break the script.
+        // `eval` in a subshell: the dump command cannot end or break the script. The
+        // output is held by the shell (`x` keeps its trailing newlines, `${#o}` counts
+        // bytes under LC_ALL=C) so that its length can open the section.
         let fresh = format!(
-            "printf '\\n%s D {i}\\n' \"$B\"\n( eval {} ) 2>&1 </dev/null\nprintf '\\n%s RC %s\\n' \"$B\" \"$?\"\n",
+            "wsd_o=$( ( eval {} ) 2>&1 </dev/null; echo \"x$?\" ); wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}\n\
+             printf '\\n%s D {i} %s %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_rc\" \"$wsd_o\"\n",
             quote(cmd)
         );
         if stored {
             let _ = write!(
                 s,
-                "if [ -n \"$wsd_stored_{i}\" ]; then printf '\\n%s D {i} stored\\n' \"$B\"; cat {}\nelse\n{fresh}fi\n",
+                "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(cat {}; echo x); then wsd_o=${{wsd_o%x}}; printf '\\n%s D {i} stored %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
                 quote(&dump_cache_path(cmd))
             );
         } else {
@@ -270,8 +462,8 @@ const _: () = assert!(LOCK_GIVE_UP.as_secs() >= 3 * LOCK_HEARTBEAT_INTERVAL.as_s
 /// and [`LOCK_HEARTBEAT`] arrives at least every [`LOCK_GIVE_UP`].
 /// Prints `WSD-LOCKED` once held, or `WSD-BUSY <holder>` and exits 75.
 #[must_use]
-pub fn lock_command(holder: &str, become_user: Option<&str>) -> String {
-    lock_command_in(STATE_DIR, holder, become_user)
+pub fn lock_command(holder: &str, elevation: Option<&Become>) -> String {
+    lock_command_in(STATE_DIR, holder, elevation)
 }
 
 /// [`lock_command`] with the lock (`<dir>/lock`, `<dir>/lock.holder`) in `dir`.
@@ -280,7 +472,7 @@ pub fn lock_command(holder: &str, become_user: Option<&str>) -> String {
 /// read bounded by `timeout`: EOF, a byte other than the heartbeat, or
 /// [`LOCK_GIVE_UP`] of silence ends it, and with it the `flock`.
 #[must_use]
-pub fn lock_command_in(dir: &str, holder: &str, become_user: Option<&str>) -> String {
+pub fn lock_command_in(dir: &str, holder: &str, elevation: Option<&Become>) -> String {
     let give_up = LOCK_GIVE_UP.as_secs();
     let script = format!(
         "d={dir}\n\
@@ -292,7 +484,7 @@ pub fn lock_command_in(dir: &str, holder: &str, become_user: Option<&str>) -> St
         dir = quote(dir),
         holder = quote(holder)
     );
-    wrap_command(&script, become_user)
+    wrap_command(&script, elevation)
 }
 
 /// One file the transaction will replace.
@@ -306,6 +498,10 @@ pub struct PlannedWrite {
     pub expected_sha256: Option<String>,
     /// Where the dated backup goes (`None` for a new file).
     pub backup: Option<String>,
+    /// The path as the plan wrote it, when a symlink was followed to `path`.
+    pub via: Option<String>,
+    /// The existing file's mode (kept by its backup when a user writes it).
+    pub mode: Option<u32>,
 }
 
 fn journal_dir(run_id: &str) -> String {
@@ -320,8 +516,17 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
     let j = quote(&journal_dir(run_id));
     let mut s = format!(
         "set -eu\numask 077\nLC_ALL=C; export LC_ALL\n\
-         changed() {{ printf 'WSD-CHANGED %s\\n' \"$1\" >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n"
+         changed() {{ printf 'WSD-CHANGED %s\\n' \"$1\" >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n{}",
+        agent_functions()
     );
+    // Who writes each file (and its backup) is settled before anything is written: a
+    // path another user could swap under root is refused here, with nothing touched.
+    for f in files {
+        check_agent(&mut s, &f.path, f.via.as_deref());
+        if let Some(b) = &f.backup {
+            check_agent(&mut s, b, None);
+        }
+    }
     // Existence with builtins, contents with one `sha256sum -c` for all files; only when
     // that fails, file by file to name the one that changed.
     let mut sums = String::new();
@@ -363,11 +568,27 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
         "mkdir -p {j}/pre\nchmod 700 {STATE_DIR} {STATE_DIR}/runs {j}"
     );
     let mut durable: Vec<String> = Vec::new();
+    let mut copied = String::new();
     for f in files {
-        if f.expected_sha256.is_some() {
-            let _ = writeln!(s, "cp -p -- {} {j}/pre/{}", quote(&f.path), f.index);
+        if let Some(sha) = &f.expected_sha256 {
+            // Root copies with owner and mode; a user's file is read by that user (a name
+            // they swapped to a symlink cannot make root read for them). The copies are
+            // then checked against what was read.
+            let _ = writeln!(
+                s,
+                "wsd_agent {p} || wsd_unsafe\nif [ \"$wsd_u\" = 0 ]; then cp -p -- {p} {j}/pre/{i}; else wsd_as cat -- {p} > {j}/pre/{i}; fi",
+                p = quote(&f.path),
+                i = f.index
+            );
+            let _ = writeln!(copied, "{sha}  {}/pre/{}", journal_dir(run_id), f.index);
             durable.push(quote(&format!("{}/pre/{}", journal_dir(run_id), f.index)));
         }
+    }
+    if !copied.is_empty() {
+        let _ = write!(
+            s,
+            "sha256sum -c --status <<'WSD_SUMS_END' || changed 'a file being replaced (while its pre-image was copied)'\n{copied}WSD_SUMS_END\n"
+        );
     }
     s.push_str(&format!("base64 -d > {j}/manifest.json "));
     heredoc(&mut s, manifest_json);
@@ -387,10 +608,17 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
         if let Some(backup) = &f.backup {
             let b = quote(backup);
             let dir = quote(parent_dir(backup));
+            let mode = f.mode.map(|m| format!("{m:o}")).unwrap_or_default();
             let _ = writeln!(
                 s,
-                "if [ ! -e {b} ]; then [ -d {dir} ] || mkdir -p -- {dir}; cp -p -- {} {b}; printf 'WSD-BACKUP %s\\n' {b}; fi",
-                quote(&f.path)
+                "if [ ! -e {b} ] && [ ! -L {b} ]; then\n\
+                 \x20 wsd_agent {p} || wsd_unsafe; wsd_tu=$wsd_u wsd_tg=$wsd_g\n\
+                 \x20 wsd_agent {b} || wsd_unsafe\n\
+                 \x20 if [ \"$wsd_u\" = 0 ] && [ \"$wsd_tu\" = 0 ]; then [ -d {dir} ] || mkdir -p -- {dir}; cp -p -- {p} {b}\n\
+                 \x20 else ( wsd_u=$wsd_tu wsd_g=$wsd_tg; wsd_as cat -- {p} ) | wsd_as sh -c \"$WSD_PUT\" sh {b} {m}; fi\n\
+                 \x20 printf 'WSD-BACKUP %s\\n' {b}\nfi",
+                p = quote(&f.path),
+                m = quote(&mode)
             );
             backups.push(b);
             backups.push(dir);
@@ -439,33 +667,58 @@ pub struct FileContent<'a> {
     pub content: &'a [u8],
     /// Mode for a file that does not exist yet (existing files keep owner and mode).
     pub new_mode: u32,
+    /// sha256 of what the file must hold right before it is replaced (`None`: it must
+    /// not exist): a change made by someone else since is never overwritten.
+    pub expected: Option<String>,
 }
 
 /// Atomically replaces files: temp file (0600) in the same directory, content, owner and
 /// mode copied from the original, fsync, rename. Prints `WSD-WROTE <i>` after each.
+///
+/// Who writes is decided per file by `wsd_agent` (see [`AGENT_FUNCTIONS`]): root in
+/// directories only root can change; in a directory a user controls, that user (the file
+/// keeps being theirs; `chown`/`chmod` never run as root there); anything else is
+/// refused (exit [`EXIT_UNSAFE_PATH`]).
 #[must_use]
 pub fn write_script(files: &[FileContent<'_>]) -> String {
-    let mut s = String::from("set -eu\numask 077\nset --\n");
+    let mut s = format!("set -eu\numask 077\n{}set --\n", agent_functions());
     for (i, f) in files.iter().enumerate() {
         let p = quote(f.path);
+        let d = quote(parent_dir(f.path));
+        let _ = writeln!(
+            s,
+            "wsd_agent {p} || wsd_unsafe\nif [ \"$wsd_u\" = 0 ]; then"
+        );
         let _ = write!(
             s,
-            "d={}; [ -d \"$d\" ] || mkdir -p -- \"$d\"\n\
+            "d={d}; [ -d \"$d\" ] || mkdir -p -- \"$d\"\n\
              t=$(mktemp \"$d/.wsdeploy.XXXXXX\")\n\
              trap 'rm -f -- \"$t\"' EXIT\n\
-             base64 -d > \"$t\" ",
-            quote(parent_dir(f.path))
+             base64 -d > \"$t\" "
         );
         heredoc(&mut s, f.content);
         let _ = write!(
             s,
-            "if [ -e {p} ]; then chown --reference={p} -- \"$t\"; chmod --reference={p} -- \"$t\"; else chmod {:o} -- \"$t\"; fi\n\
+            "if [ -e {p} ]; then chown --reference={p} -- \"$t\"; chmod --reference={p} -- \"$t\"; else chmod {mode:o} -- \"$t\"; fi\n\
              sync -- \"$t\" 2>/dev/null || sync\n\
+             wsd_cas {p} {expected} || {{ printf 'WSD-CHANGED %s\\n' {p} >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n\
              mv -f -- \"$t\" {p}\n\
              trap - EXIT\n\
+             else\n\
+             wsd_new=; [ -e {p} ] || wsd_new={mode:o}\n\
+             base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c \"$WSD_PUT\" sh {p} \"$wsd_new\" {expected}\n",
+            mode = f.new_mode,
+            expected = quote(f.expected.as_deref().unwrap_or("absent"))
+        );
+        // The same content again for the user's branch (only one branch runs).
+        let mut doc = String::new();
+        heredoc(&mut doc, f.content);
+        s.push_str(doc.trim_start_matches("<<'WSDEPLOY_B64_END'\n"));
+        let _ = write!(
+            s,
+            "fi\n\
              printf 'WSD-WROTE {i}\\n'\n\
-             set -- \"$@\" \"$d\"\n",
-            f.new_mode
+             set -- \"$@\" {d}\n"
         );
     }
     // The renames are durable once their directories are flushed.
@@ -477,32 +730,79 @@ pub fn write_script(files: &[FileContent<'_>]) -> String {
 /// (the state is written before the first target file), so nothing is restored.
 pub const NO_JOURNAL_MARKER: &str = "WSD-NO-JOURNAL";
 
+/// Printed by [`restore_script`] when a pre-image is not the bytes the manifest
+/// recorded, or the run is not `in_progress`: nothing was restored.
+pub const UNTRUSTED_JOURNAL_MARKER: &str = "WSD-JOURNAL-UNTRUSTED";
+
 /// Restores files from the journal's pre-images, in reverse order; a file that did not
 /// exist before is removed. Prints `WSD-RESTORED <path>` after each.
+///
+/// Only a run whose state is `in_progress` is restored, and only when every pre-image
+/// still has the sha256 the manifest recorded: otherwise it prints
+/// [`UNTRUSTED_JOURNAL_MARKER`] and exits 1 before touching anything.
 #[must_use]
-pub fn restore_script(run_id: &str, files: &[(usize, String, bool)]) -> String {
+pub fn restore_script(run_id: &str, files: &[crate::journal::JournalFile]) -> String {
     let j = quote(&journal_dir(run_id));
     let mut s = format!(
-        "set -u\numask 077\nfail=0\n[ -f {j}/state ] || {{ echo {NO_JOURNAL_MARKER}; exit 0; }}\n"
+        "set -u\numask 077\nfail=0\n[ -f {j}/state ] || {{ echo {NO_JOURNAL_MARKER}; exit 0; }}\n\
+         IFS= read -r st < {j}/state || st=\n\
+         [ \"$st\" = in_progress ] || {{ printf '{UNTRUSTED_JOURNAL_MARKER} state %s\\n' \"$st\"; exit 1; }}\n{}",
+        agent_functions()
     );
+    let mut sums = String::new();
+    for f in files.iter().filter(|f| f.existed) {
+        let _ = writeln!(
+            sums,
+            "{}  {}/pre/{}",
+            f.sha256.as_deref().unwrap_or("missing"),
+            journal_dir(run_id),
+            f.index
+        );
+    }
+    if !sums.is_empty() {
+        let _ = write!(
+            s,
+            "sha256sum -c --status <<'WSD_SUMS_END' || {{ echo '{UNTRUSTED_JOURNAL_MARKER} pre-images'; exit 1; }}\n{sums}WSD_SUMS_END\n"
+        );
+    }
     let mut dirs: Vec<String> = Vec::new();
-    for (i, path, existed) in files.iter().rev() {
+    for f in files.iter().rev() {
+        let (i, path) = (f.index, &f.path);
         let d = quote(parent_dir(path));
         if !dirs.contains(&d) {
             dirs.push(d);
         }
         let p = quote(path);
-        if *existed {
+        // As in `write_script`: root where only root can change the directories, the
+        // user who controls them otherwise, never through a path someone else controls.
+        let refused = format!(
+            "! wsd_agent {p}; then fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; printf 'WSD-UNSAFE %s\\n' \"$wsd_why\" >&2;"
+        );
+        // Only a file that still holds bytes this run wrote is put back: a change someone
+        // else made since is left as it is, and reported.
+        let mine = if f.written.is_empty() {
+            "any".to_owned()
+        } else {
+            f.written.join(" ")
+        };
+        let foreign = format!(
+            "elif ! wsd_mine {p} {}; then fail=1; printf 'WSD-RESTORE-SKIPPED %s\\n' {p};",
+            quote(&mine)
+        );
+        if f.existed {
+            let mode = f.mode.map(|m| format!("{m:o}")).unwrap_or_default();
             let _ = writeln!(
                 s,
-                "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; else \
-                 t=$(mktemp {d}/.wsdeploy.XXXXXX) && cp -p -- {j}/pre/{i} \"$t\" && {{ sync -- \"$t\" 2>/dev/null || sync; }} && mv -f -- \"$t\" {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; fi",
-                d = quote(parent_dir(path))
+                "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; {foreign} elif {refused} elif [ \"$wsd_u\" = 0 ]; then \
+                 t=$(mktemp {d}/.wsdeploy.XXXXXX) && cp -p -- {j}/pre/{i} \"$t\" && {{ sync -- \"$t\" 2>/dev/null || sync; }} && mv -f -- \"$t\" {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; \
+                 else wsd_as sh -c \"$WSD_PUT\" sh {p} {m} < {j}/pre/{i} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}; fi",
+                d = quote(parent_dir(path)),
+                m = quote(&mode)
             );
         } else {
             let _ = writeln!(
                 s,
-                "rm -f -- {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}"
+                "if [ ! -e {p} ] && [ ! -L {p} ]; then printf 'WSD-RESTORED %s\\n' {p}; {foreign} elif {refused} else wsd_as rm -f -- {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}; fi"
             );
         }
     }
@@ -515,11 +815,12 @@ pub fn restore_script(run_id: &str, files: &[(usize, String, bool)]) -> String {
 }
 
 /// Runs a plan command, first recording in the journal that it started (so an
-/// interrupted run knows which reload/restart to repeat when it is rolled back).
+/// interrupted run knows which reload/restart to repeat when it is rolled back). The
+/// script travels on stdin and the command is `eval`ed, so it is in no process's argv.
 #[must_use]
 pub fn journaled_command(run_id: &str, index: usize, command: &str) -> String {
     format!(
-        "printf '%s\\n' {index} >> {}/ran || exit 1\nexec sh -c {}\n",
+        "printf '%s\\n' {index} >> {}/ran || exit 1\neval {}\n",
         quote(&journal_dir(run_id)),
         quote(command)
     )
@@ -540,7 +841,8 @@ pub fn set_state_script(run_id: &str, state: &str) -> String {
 pub fn read_journal_script(run_id: &str) -> String {
     let j = quote(&journal_dir(run_id));
     format!(
-        "printf 'M %s\\n' \"$(base64 -w0 < {j}/manifest.json)\"\n\
+        "printf 'S %s\\n' \"$(cat {j}/state 2>/dev/null)\"\n\
+         printf 'M %s\\n' \"$(base64 -w0 < {j}/manifest.json)\"\n\
          printf 'R %s\\n' \"$(cat {j}/ran 2>/dev/null | tr '\\n' ' ')\"\n"
     )
 }
@@ -572,6 +874,51 @@ pub fn list_backups_script(files: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plan_commands_travel_on_stdin_and_never_in_the_command_line() {
+        let secret_command = "curl -H 'Authorization: Bearer s3cr3t' http://x";
+        for elevation in [
+            None,
+            Some(Become {
+                user: "root".to_owned(),
+                password: false,
+            }),
+            Some(Become {
+                user: "root".to_owned(),
+                password: true,
+            }),
+        ] {
+            let invocation = plan_command(secret_command, elevation.as_ref());
+            assert!(!invocation.line.contains("s3cr3t"), "{}", invocation.line);
+            assert_eq!(invocation.input, secret_command.as_bytes());
+        }
+        let journaled = journaled_command("r1", 2, secret_command);
+        assert!(
+            journaled.ends_with(&format!("\neval {}\n", quote(secret_command))),
+            "{journaled}"
+        );
+    }
+
+    #[test]
+    fn sudo_gets_the_password_on_stdin_only_when_it_asks() {
+        let with_password = Become {
+            user: "odoo".to_owned(),
+            password: true,
+        };
+        let runner = script_runner(Some(&with_password));
+        assert!(runner.starts_with("sh -c 'IFS= read -r wsd_p"), "{runner}");
+        let script = "IFS= read -r wsd_p\n\
+             if sudo -n -u 'odoo' -- true 2>/dev/null; then wsd_p=; exec sudo -n -u 'odoo' -- sh -s; fi\n\
+             { printf '%s\\n' \"$wsd_p\"; wsd_p=; exec cat; } | sudo -S -p '' -u 'odoo' -- sh -s\n";
+        assert_eq!(runner, format!("sh -c {}", quote(script)));
+        let without = Become {
+            user: "odoo".to_owned(),
+            password: false,
+        };
+        assert_eq!(script_runner(Some(&without)), "sudo -n -u 'odoo' -- sh -s");
+        assert_eq!(script_runner(None), "sh -s");
+    }
 
     #[test]
     fn quote_survives_hostile_values() {
@@ -695,8 +1042,16 @@ mod tests {
         let created = dir.path().join("someone else's.conf");
         std::fs::write(&created, "not ours\n").unwrap();
         let script = restore_script(
-            "no-such-run-20261123T000000Z-0000",
-            &[(0, created.display().to_string(), false)],
+            "20261123T000000Z-00ab12-no-such-run",
+            &[crate::journal::JournalFile {
+                index: 0,
+                path: created.display().to_string(),
+                existed: false,
+                sha256: None,
+                backup: None,
+                mode: None,
+                written: Vec::new(),
+            }],
         );
         let out = std::process::Command::new("sh")
             .arg("-c")

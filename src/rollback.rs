@@ -39,7 +39,7 @@ pub async fn run(
     events: &Events,
 ) -> HostReport {
     let started = std::time::Instant::now();
-    let become_user = job.become_user.as_deref();
+    let become_user = job.become_user.as_ref();
     let mut paths: Vec<String> = Vec::new();
     for plan in &job.plans {
         for step in &plan.steps {
@@ -191,6 +191,7 @@ fn restore_job(
                 steps.push(Step {
                     action: Action::Command(CommandAction {
                         if_changed: deps,
+                        unless: None,
                         ..c.clone()
                     }),
                     ..step.clone()
@@ -209,7 +210,10 @@ fn restore_job(
                 .iter()
                 .flat_map(|p| p.secret_values.clone())
                 .collect(),
+            short_secrets: Vec::new(),
             nginx_dump: None,
+            facts: None,
+            skipped: Vec::new(),
         }],
         become_user: job.become_user.clone(),
         nginx_dump: None,
@@ -233,7 +237,7 @@ pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
     let script = remote::list_backups_script(&paths);
     let out = match transport
         .exec(
-            &remote::script_runner(job.become_user.as_deref()),
+            &remote::script_runner(job.become_user.as_ref()),
             Some(script.as_bytes()),
         )
         .await
@@ -268,7 +272,12 @@ pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
                 None => report.notes.push(format!("run {id}  {state}")),
             }
         } else if let Some(path) = line.strip_prefix("BACKUP ") {
-            report.notes.push(format!("backup {path}"));
+            // Two plan paths can resolve to one file (a symlink and its target): list
+            // each backup once.
+            let note = format!("backup {path}");
+            if !report.notes.contains(&note) {
+                report.notes.push(note);
+            }
         }
     }
     if report.notes.is_empty() {

@@ -18,6 +18,10 @@ pub enum TemplateError {
         "undefined variable `{name}`{via}: define it in the inventory (host_vars/, group_vars/), the plan's `vars:`/`defaults:`, or pass -e {name}=VALUE"
     )]
     Undefined { name: String, via: String },
+    #[error(
+        "unsupported function `{name}(...)`: wsdeploy templates have no `{name}` (Ansible lookup and plugin functions do not exist here); put the value in a variable (inventory, the plan's `vars:`, or -e NAME=VALUE) and use `{{{{ NAME }}}}`"
+    )]
+    UnsupportedFunction { name: String },
     #[error("variable `{name}` refers to itself through {chain}")]
     Cycle { name: String, chain: String },
     #[error("template syntax error: {0}")]
@@ -67,10 +71,10 @@ impl Renderer {
             .env
             .template_from_str(source)
             .map_err(|e| TemplateError::Syntax(describe(&e)))?;
-        let context = self.context_for(template.undeclared_variables(false))?;
+        let (context, missing) = self.context_for(source, template.undeclared_variables(false))?;
         template
             .render(context)
-            .map_err(|e| TemplateError::Render(describe(&e)))
+            .map_err(|e| self.eval_error(&e, &missing))
     }
 
     /// Renders a value keeping its type when it is exactly one `{{ expression }}`: a
@@ -90,33 +94,80 @@ impl Renderer {
             .env
             .compile_expression(expression)
             .map_err(|e| TemplateError::Syntax(describe(&e)))?;
-        let context = self.context_for(compiled.undeclared_variables(false))?;
+        let (context, missing) =
+            self.context_for(expression, compiled.undeclared_variables(false))?;
         let result = compiled
             .eval(context)
-            .map_err(|e| TemplateError::Render(describe(&e)))?;
+            .map_err(|e| self.eval_error(&e, &missing))?;
+        if result.is_undefined() {
+            return Err(TemplateError::Undefined {
+                name: if missing.is_empty() {
+                    expression.to_owned()
+                } else {
+                    missing.join("`, `")
+                },
+                via: self.via(),
+            });
+        }
         serde_json::to_value(&result).map_err(|e| TemplateError::Render(e.to_string()))
     }
 
-    /// The resolved values of the variables a template or expression uses.
+    /// Evaluates a `when:` condition (a MiniJinja expression) to true or false. Names the
+    /// host does not define stay undefined, so `x is defined` and `x | default(..)` work;
+    /// any other use of an undefined name is an error (strict undefined).
+    ///
+    /// # Errors
+    /// A syntax error, an unsupported function, or a use of an undefined variable.
+    pub fn truthy(&self, expression: &str) -> Result<bool, TemplateError> {
+        let compiled = self
+            .env
+            .compile_expression(expression)
+            .map_err(|e| TemplateError::Syntax(describe(&e)))?;
+        let (context, missing) =
+            self.context_for(expression, compiled.undeclared_variables(false))?;
+        compiled
+            .eval(context)
+            .map(|v| v.is_true())
+            .map_err(|e| self.eval_error(&e, &missing))
+    }
+
+    /// The resolved values of the variables a template or expression uses, and the names
+    /// it uses that the host does not define. Those stay undefined (strict: any use is an
+    /// error, but `x is defined` and `x | default(..)` work, as in Ansible); calling an
+    /// undefined name (`lookup(...)`) is an unsupported function.
     fn context_for(
         &self,
+        source: &str,
         names: impl IntoIterator<Item = String>,
-    ) -> Result<minijinja::Value, TemplateError> {
+    ) -> Result<(minijinja::Value, Vec<String>), TemplateError> {
         let needed: BTreeSet<String> = names.into_iter().collect();
         let mut context = Map::new();
+        let mut missing = Vec::new();
         for name in needed {
             if let Some(value) = self.resolve(&name)? {
                 context.insert(name, value);
-            } else if !is_builtin(&name) {
-                return Err(TemplateError::Undefined {
-                    name,
-                    via: self.via(),
-                });
+            } else if is_builtin(&name) {
+                continue;
+            } else if called_as_function(source, &name) {
+                return Err(TemplateError::UnsupportedFunction { name });
+            } else {
+                missing.push(name);
             }
         }
-        Ok(minijinja::Value::from(minijinja::value::Serde(
-            Value::Object(context),
-        )))
+        let context = minijinja::Value::from(minijinja::value::Serde(Value::Object(context)));
+        Ok((context, missing))
+    }
+
+    /// An evaluation error: a use of an undefined name names the name(s) the host lacks.
+    fn eval_error(&self, e: &minijinja::Error, missing: &[String]) -> TemplateError {
+        if e.kind() == minijinja::ErrorKind::UndefinedError && !missing.is_empty() {
+            TemplateError::Undefined {
+                name: missing.join("`, `"),
+                via: self.via(),
+            }
+        } else {
+            TemplateError::Render(describe(e))
+        }
     }
 
     /// Renders every string inside a JSON value (maps and lists included).
@@ -196,7 +247,64 @@ fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
-fn is_builtin(name: &str) -> bool {
+/// Whether `source` calls `name` as a function (`lookup('env', 'HOME')`): an undefined
+/// name used that way is an Ansible function wsdeploy does not have, not a variable.
+#[must_use]
+pub fn called_as_function(source: &str, name: &str) -> bool {
+    if is_template(source) {
+        template_code(source).any(|code| calls(code, name))
+    } else {
+        // A bare expression (`when:`) is code throughout.
+        calls(source, name)
+    }
+}
+
+/// The parts of a template that are code (`{{ … }}` and `{% … %}`), not literal text.
+fn template_code(source: &str) -> impl Iterator<Item = &str> {
+    let mut rest = source;
+    std::iter::from_fn(move || {
+        let open = ["{{", "{%"]
+            .iter()
+            .filter_map(|o| rest.find(o).map(|at| (at, *o)))
+            .min_by_key(|(at, _)| *at)?;
+        let close = if open.1 == "{{" { "}}" } else { "%}" };
+        let body = &rest[open.0 + 2..];
+        let end = body.find(close).unwrap_or(body.len());
+        let code = &body[..end];
+        rest = &body[(end + close.len()).min(body.len())..];
+        Some(code)
+    })
+}
+
+fn calls(code: &str, name: &str) -> bool {
+    let mut rest = code;
+    while let Some(at) = rest.find(name) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + name.len()..].trim_start();
+        let starts_word = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
+        if starts_word && after.starts_with('(') {
+            return true;
+        }
+        rest = &rest[at + name.len()..];
+    }
+    false
+}
+
+/// Whether `source` only uses `name` behind a definedness test or a default
+/// (`name is defined`, `name is undefined`, `name | default(..)`), so a host without it
+/// is fine.
+#[must_use]
+pub fn guarded(source: &str, name: &str) -> bool {
+    let pattern = format!(
+        r"(^|[^\w.]){}\s*(is\s+(not\s+)?(defined|undefined|none)\b|\|\s*(default|d)\b)",
+        regex::escape(name)
+    );
+    regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(source))
+}
+
+/// Names MiniJinja provides itself (globals and loop variables).
+#[must_use]
+pub fn is_builtin(name: &str) -> bool {
     matches!(
         name,
         "range" | "dict" | "namespace" | "loop" | "true" | "false" | "none"
@@ -292,6 +400,74 @@ mod tests {
             r.render_typed(&json!("{{ nope }}")),
             Err(TemplateError::Undefined { .. })
         ));
+    }
+
+    #[test]
+    fn function_calls_are_unsupported_functions_not_variables() {
+        let r = Renderer::new(vars(json!({"x": "1"})));
+        assert_eq!(
+            r.render("{{ lookup('env', 'HOME') }}"),
+            Err(TemplateError::UnsupportedFunction {
+                name: "lookup".into()
+            })
+        );
+        assert!(matches!(
+            r.render("{{ lookup }}"),
+            Err(TemplateError::Undefined { .. })
+        ));
+        assert!(called_as_function("a {{ query ('x') }}", "query"));
+        assert!(!called_as_function("{{ x.lookup('a') }}", "lookup"));
+        assert!(!called_as_function("{{ mylookup('a') }}", "lookup"));
+        assert!(!called_as_function("port ({{ port }})", "port"));
+        assert!(called_as_function("lookup('env', 'X') == 'a'", "lookup"));
+    }
+
+    #[test]
+    fn conditions_are_strict_but_allow_is_defined() {
+        let r = Renderer::new(vars(json!({"kind": "odoo", "port": 8072})));
+        assert_eq!(r.truthy("kind == 'odoo'"), Ok(true));
+        assert_eq!(r.truthy("port > 9000"), Ok(false));
+        assert_eq!(r.truthy("cert is defined"), Ok(false));
+        assert_eq!(r.truthy("cert is undefined and kind == 'odoo'"), Ok(true));
+        assert!(matches!(
+            r.truthy("cert == 'x'"),
+            Err(TemplateError::Undefined { .. })
+        ));
+        assert!(matches!(r.truthy("kind =="), Err(TemplateError::Syntax(_))));
+        assert!(matches!(
+            r.truthy("lookup('env', 'X')"),
+            Err(TemplateError::UnsupportedFunction { .. })
+        ));
+    }
+
+    #[test]
+    fn is_defined_guards_work_in_templates() {
+        let r = Renderer::new(vars(json!({"x": "1"})));
+        assert_eq!(
+            r.render("{% if cert is defined %}ssl {{ cert }}{% endif %}x={{ x }}")
+                .as_deref(),
+            Ok("x=1")
+        );
+        assert_eq!(
+            r.render("{{ cert | default('none') }}").as_deref(),
+            Ok("none")
+        );
+        assert!(matches!(
+            r.render("{{ cert }}"),
+            Err(TemplateError::Undefined { .. })
+        ));
+    }
+
+    #[test]
+    fn guards_are_recognised() {
+        assert!(guarded(
+            "{% if cert is defined %}{{ cert }}{% endif %}",
+            "cert"
+        ));
+        assert!(guarded("{{ cert | default('x') }}", "cert"));
+        assert!(guarded("cert is not none", "cert"));
+        assert!(!guarded("{{ cert }}", "cert"));
+        assert!(!guarded("{{ mycert is defined }}", "cert"));
     }
 
     #[test]

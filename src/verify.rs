@@ -19,7 +19,7 @@ use crate::transport::{Stream, Transport};
 /// The last attempt's failure, described for a person.
 pub async fn run_check(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     check: &Check,
 ) -> Result<String, String> {
     let mut last;
@@ -56,7 +56,7 @@ fn retry_pause(delay: Duration, attempt: u32) -> Duration {
 
 async fn probe(
     transport: &Transport,
-    become_user: Option<&str>,
+    become_user: Option<&remote::Become>,
     probe: &Probe,
 ) -> Result<String, String> {
     match probe {
@@ -90,7 +90,7 @@ async fn probe(
             expect_exit,
         } => {
             let out = transport
-                .exec(&remote::wrap_command(run, become_user), None)
+                .run(&remote::plan_command(run, become_user))
                 .await
                 .map_err(|e| e.to_string())?;
             let text = out.combined();

@@ -141,12 +141,16 @@ fn seed_fleet_loads_from_a_project_directory() {
         Connection {
             host: "203.0.113.10".into(),
             port: 22,
+            port_given: false,
             user: Some("deploy".into()),
             private_key_file: None,
             kind: ConnectionKind::Ssh,
             become_: true,
             become_user: Some("root".into()),
             become_method: BecomeMethod::Sudo,
+            ssh_args: Vec::new(),
+            password: None,
+            become_password: None,
         }
     );
     let prod2 = inventory.host("odoo-prod-2").unwrap().connection().unwrap();
@@ -955,12 +959,16 @@ all:
         Connection {
             host: "198.51.100.7".into(),
             port: 2201,
+            port_given: true,
             user: Some("admin".into()),
             private_key_file: Some(PathBuf::from("~/.ssh/id_ed25519")),
             kind: ConnectionKind::Ssh,
             become_: true,
             become_user: Some("odoo".into()),
             become_method: BecomeMethod::Sudo,
+            ssh_args: Vec::new(),
+            password: None,
+            become_password: None,
         }
     );
 }
@@ -982,7 +990,11 @@ fn connection_errors_name_host_and_variable() {
         ),
         (
             "{ansible_become: true, ansible_become_method: su}",
-            "host `odoo-prod-1`: ansible_become_method `su` is not supported; only `sudo` is",
+            "host `odoo-prod-1`: ansible_become_method `su` is not supported; only `sudo` is (su reads its password from a terminal, never from stdin; give the user a sudo rule instead, with or without NOPASSWD: wsdeploy passes the become password to `sudo -S` on stdin)",
+        ),
+        (
+            "{ansible_become: true, ansible_become_method: pbrun}",
+            "host `odoo-prod-1`: ansible_become_method `pbrun` is not supported; only `sudo` is",
         ),
         (
             "{ansible_become: maybe}",

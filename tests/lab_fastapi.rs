@@ -286,3 +286,38 @@ fn failing_websocket_check_after_the_rebuild_rolls_back_and_restarts_the_old_bac
         "the backend was not restarted by the rollback"
     );
 }
+
+#[test]
+fn a_backend_running_without_a_websocket_library_is_rebuilt_although_requirements_txt_is_right() {
+    // The seed's second trap: requirements.txt is already fixed (git pull), but the running
+    // image was built before it. Files show nothing to do; the check inside the backend's
+    // environment does, and makes the rebuild run.
+    let lab = Lab::up_role("fastapi-stale", 1, "fastapi");
+    let old_venv = lab.ok(1, "readlink /opt/nodemon/venv").trim().to_owned();
+    lab.wsdeploy("apply", &[]).code(0).stdout_has("1 changed");
+    lab.ok(
+        1,
+        &format!("ln -sfn {old_venv} /opt/nodemon/venv && supervisorctl restart {BACKEND}"),
+    );
+    assert_backend_healthy(&lab, 1);
+    let stale = nginx_handshake(&lab, 1);
+    assert!(stale.starts_with("HTTP/1.1 404"), "{stale}");
+    let sums = lab.sums_without_backups(1, WATCHED);
+
+    let dry = lab.wsdeploy("apply", &["--dry-run"]);
+    dry.code(0)
+        .stdout_has("would run: run `/opt/nodemon/rebuild.sh`")
+        .stdout_has("1 would change");
+    let run = lab.wsdeploy("apply", &[]);
+    run.code(0)
+        .stderr_has("lab-1: ran: run `/opt/nodemon/rebuild.sh`")
+        .stderr_has("lab-1: passed: the running backend's environment has a WebSocket library");
+    assert_eq!(lab.sums_without_backups(1, WATCHED), sums, "files changed");
+    assert_ne!(lab.ok(1, "readlink /opt/nodemon/venv").trim(), old_venv);
+    let ok = nginx_handshake(&lab, 1);
+    assert!(ok.starts_with("HTTP/1.1 101"), "{ok}");
+
+    let backend = lab.supervised_process(1, BACKEND);
+    lab.wsdeploy("apply", &[]).code(0).stdout_has("1 in sync");
+    assert_eq!(lab.supervised_process(1, BACKEND), backend, "rebuilt again");
+}

@@ -240,11 +240,13 @@ fn write_script_creates_temp_files_0600_before_writing_whatever_the_umask() {
             path: &existing_s,
             content: b"admin_passwd = s3cret\n",
             new_mode: 0o644,
+            expected: Some(wsdeploy::journal::sha256_hex(b"old\n")),
         },
         wsdeploy::remote::FileContent {
             path: &new_s,
             content: b"token = s3cret\n",
             new_mode: 0o600,
+            expected: None,
         },
     ]);
     let path = format!(
@@ -337,4 +339,74 @@ fn a_real_apply_writes_through_0600_temp_files() {
         );
     }
     assert!(host.temp_leftovers().is_empty());
+}
+
+/// Values of sensitive keys (INI, JSON) are masked in diffs whether or not the plan lists
+/// them, `--json` carries diffs and hashes instead of whole bodies, and a short secret
+/// (`app`) is masked as a whole value only: `/files/app.ini` stays readable (a masked path
+/// beside an unmasked backup line would give the secret away), with a warning.
+#[test]
+fn sensitive_keys_are_masked_json_has_no_bodies_and_short_secrets_mask_whole_values() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("root");
+    let app_ini = host.root.join("files/app.ini");
+    std::fs::create_dir_all(app_ini.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&app_ini, "[options]\nname = x\n").expect("app.ini");
+    host.var("db_pw", json!("app"))
+        .var("app_ini", json!(app_ini.display().to_string()));
+    host.plan_json(&json!({
+        "name": "keys", "hosts": "odoo", "secrets": ["db_pw"],
+        "steps": [
+            {"id": "site_config", "json": {"file": "{{ site_config }}",
+                "set": {"db_password": "{{ db_pw }}"}}},
+            {"id": "odoo_conf", "ini": {"file": "{{ odoo_conf }}",
+                "set": {"db_password": "{{ db_pw }}"}}},
+            {"id": "app_ini", "ini": {"file": "{{ app_ini }}", "set": {"name": "y"}}},
+        ],
+    }));
+    // Values in the corpus files that no plan lists as secret, and the short secret.
+    let leaks = [
+        "\"db_password\": \"test_frappe\"",
+        "\"travis\"",
+        "\"mail_password\": \"test\"",
+        "\"admin_password\": \"admin\"",
+        "db_password = app",
+        "\"db_password\": \"app\"",
+    ];
+    let text = host.run("apply", &["--dry-run"]);
+    text.code(0)
+        .stderr_has(
+            "warning: secret `db_pw` of play `keys` (host local-1) is shorter than 6 characters",
+        )
+        .stdout_has(&format!("+++ b{}", app_ini.display()))
+        .stdout_has("+db_password = ********")
+        .stdout_has("+    \"db_password\": \"********\",");
+    let json_run = host.run("apply", &["--dry-run", "--json"]);
+    json_run.code(0);
+    for (what, out) in [("text", &text.stdout), ("--json", &json_run.stdout)] {
+        for leak in leaks {
+            assert!(!out.contains(leak), "{what} shows {leak:?}:\n{out}");
+        }
+    }
+    let report = support::reliability::only_report(&json_run.stdout);
+    let files = report["files"].as_array().expect("files");
+    assert_eq!(files.len(), 3, "{report}");
+    for f in files {
+        assert!(
+            f.get("old").is_none() && f.get("new").is_none(),
+            "whole bodies in --json: {f}"
+        );
+        assert!(f["diff"].as_str().is_some_and(|d| d.contains("@@")), "{f}");
+        let sha = f["new_sha256"].as_str().expect("new_sha256");
+        assert!(
+            sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{f}"
+        );
+    }
+    assert!(
+        json_run
+            .stdout
+            .contains(&format!("{}.backup-", app_ini.display())),
+        "the backup path is shown whole"
+    );
 }

@@ -86,6 +86,23 @@ async fn isolated_ssh_agent_is_used_when_no_key_file_is_configured() {
     assert_eq!(session.exec("echo ok", None).await.unwrap().stdout, b"ok\n");
 }
 
+/// The agent holds a key that no authorized_keys lists and its certificate, signed by a
+/// CA that sshd trusts (`TrustedUserCAKeys`): the certificate logs in.
+async fn isolated_a_certificate_held_in_the_agent_logs_in() {
+    let ca_public = std::env::var("WSDEPLOY_TEST_USER_CA").unwrap();
+    let sshd = Sshd::start_with(&support::sshd::SshdOptions {
+        extra_config: format!("TrustedUserCAKeys {ca_public}\n"),
+        ..support::sshd::SshdOptions::default()
+    });
+    let mut target = target(&sshd);
+    target.key_files = Vec::new();
+    let session = SshSession::connect(&target)
+        .await
+        .unwrap_or_else(|error| panic!("connect failed: {error}\n{}", sshd.log()));
+    assert_eq!(session.exec("echo ok", None).await.unwrap().stdout, b"ok\n");
+    assert!(sshd.log().contains("ED25519-CERT"), "{}", sshd.log());
+}
+
 /// Runs a scenario in a child process with the given environment; true when it passed.
 fn run_child(name: &str, set: &[(&str, &str)], remove: &[&str]) -> bool {
     let mut command = Command::new(std::env::current_exe().expect("own path"));
@@ -105,6 +122,74 @@ fn run_child(name: &str, set: &[(&str, &str)], remove: &[&str]) -> bool {
         );
     }
     output.status.success()
+}
+
+/// Starts `ssh-agent -D -a SOCKET`, waiting for its socket.
+fn start_agent(socket: &Path) -> std::process::Child {
+    let agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("these tests need ssh-agent (Debian/Ubuntu: apt-get install openssh-client)");
+    let started = Instant::now();
+    while !socket.exists() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    agent
+}
+
+fn agent_certificate_scenario() -> bool {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("agent.sock");
+    let mut agent = start_agent(&socket);
+    let ca = dir.path().join("user_ca");
+    keygen(&ca, "ed25519", "");
+    let key = dir.path().join("certified_key");
+    keygen(&key, "ed25519", "");
+    let signed = Command::new("ssh-keygen")
+        .args(["-q", "-s"])
+        .arg(&ca)
+        .args(["-I", "agent-cert", "-n"])
+        .arg(
+            String::from_utf8_lossy(&Command::new("id").arg("-un").output().expect("id").stdout)
+                .trim(),
+        )
+        .arg(format!("{}.pub", key.display()))
+        .output()
+        .expect("ssh-keygen -s runs");
+    assert!(
+        signed.status.success(),
+        "ssh-keygen -s: {}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    // ssh-add loads `certified_key-cert.pub` along with the key.
+    let added = Command::new("ssh-add")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .expect("ssh-add runs");
+    assert!(
+        added.status.success()
+            && String::from_utf8_lossy(&added.stderr).contains("Certificate added"),
+        "ssh-add: {}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    let passed = run_child(
+        "isolated_a_certificate_held_in_the_agent_logs_in",
+        &[
+            ("SSH_AUTH_SOCK", &socket.display().to_string()),
+            ("WSDEPLOY_TEST_USER_CA", &format!("{}.pub", ca.display())),
+            ("HOME", &home.display().to_string()),
+        ],
+        &[],
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    passed
 }
 
 fn agent_scenario() -> bool {
@@ -168,6 +253,9 @@ fn main() {
             "isolated_ssh_agent_is_used_when_no_key_file_is_configured" => {
                 runtime.block_on(isolated_ssh_agent_is_used_when_no_key_file_is_configured());
             }
+            "isolated_a_certificate_held_in_the_agent_logs_in" => {
+                runtime.block_on(isolated_a_certificate_held_in_the_agent_logs_in());
+            }
             other => panic!("unknown scenario {other}"),
         }
         return;
@@ -192,6 +280,10 @@ fn main() {
         (
             "ssh_agent_is_used_when_no_key_file_is_configured",
             agent_scenario(),
+        ),
+        (
+            "a_certificate_held_in_the_agent_logs_in",
+            agent_certificate_scenario(),
         ),
     ];
     let mut failed = 0;

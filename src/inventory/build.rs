@@ -10,7 +10,9 @@ use super::error::InventoryError;
 use super::hosts_file::{ALL_GROUP, InventoryDraft, UNGROUPED_GROUP, read_hosts_file};
 use super::model::{Group, Host, Inventory};
 use super::vars::{GroupVars, HostOwnVars, layers, merge_layers};
+use super::vault_values::VaultContext;
 use super::yaml::YamlSource;
+use crate::vault::VaultKeys;
 
 /// One variables file: the group or host it belongs to, its YAML text and the name to report
 /// it under (for instance `group_vars/odoo.yml`).
@@ -33,13 +35,35 @@ impl Inventory {
     }
 }
 
-/// Completes a declared inventory and merges variables (see [`Inventory::from_sources`]).
+/// Completes a declared inventory and merges variables (see [`Inventory::from_sources`]),
+/// without vault passwords.
 pub(crate) fn build(
-    mut draft: InventoryDraft,
+    draft: InventoryDraft,
     group_vars: &[VarsFile],
     host_vars: &[VarsFile],
 ) -> Result<Inventory, InventoryError> {
+    let keys = VaultKeys::default();
+    let vault = VaultContext::new(&keys);
+    build_with_vault(draft, group_vars, host_vars, &vault)
+}
+
+/// Completes a declared inventory and merges variables, decrypting vaulted variables files
+/// and values with `vault`.
+pub(crate) fn build_with_vault(
+    mut draft: InventoryDraft,
+    group_vars: &[VarsFile],
+    host_vars: &[VarsFile],
+    vault: &VaultContext<'_>,
+) -> Result<Inventory, InventoryError> {
     let mut warnings = Vec::new();
+    for host in &draft.hosts {
+        if draft.group_position(&host.name).is_some() {
+            warnings.push(format!(
+                "`{}` is both a host and a group; Ansible resolves the name to the group in places, so rename one",
+                host.name
+            ));
+        }
+    }
     complete_group_graph(&mut draft);
     check_cycles(&draft)?;
     let depths = group_depths(&draft);
@@ -49,12 +73,14 @@ pub(crate) fn build(
         |group| draft.group_position(group).is_some(),
         "group",
         &mut warnings,
+        vault,
     )?;
     let host_files = read_vars_files(
         host_vars,
         |host| draft.host_position(host).is_some(),
         "host",
         &mut warnings,
+        vault,
     )?;
 
     let sort_key = |name: &str| {
@@ -118,6 +144,7 @@ pub(crate) fn build(
         hosts,
         groups,
         warnings,
+        vault_values: Vec::new(),
     })
 }
 
@@ -128,10 +155,19 @@ fn read_vars_files(
     owner_exists: impl Fn(&str) -> bool,
     owner_kind: &str,
     warnings: &mut Vec<String>,
+    vault: &VaultContext<'_>,
 ) -> Result<HashMap<String, Vec<Map<String, Value>>>, InventoryError> {
     let mut by_owner: HashMap<String, Vec<Map<String, Value>>> = HashMap::new();
     for (owner, text, file_name) in files {
-        let vars = YamlSource::new(file_name, text).vars_document()?;
+        let (text, vaulted) = vault.decrypt_file(file_name, text.clone())?;
+        let vars = YamlSource::new(file_name, &text)
+            .with_vault(vault)
+            .vars_document()?;
+        if vaulted {
+            for value in vars.values() {
+                vault.record_leaves(value);
+            }
+        }
         if owner_exists(owner) {
             by_owner.entry(owner.clone()).or_default().push(vars);
         } else {

@@ -1,6 +1,8 @@
 //! Typed connection settings of a host, read from its merged variables
 //! (`ansible_host`, `ansible_port`, `ansible_user`, `ansible_ssh_private_key_file`,
-//! `ansible_connection`, `ansible_become`, `ansible_become_user`, `ansible_become_method`).
+//! `ansible_connection`, `ansible_ssh_common_args`, `ansible_ssh_extra_args`,
+//! `ansible_password`, `ansible_become`, `ansible_become_user`, `ansible_become_method`,
+//! `ansible_become_password`), and which `ansible_*` variables wsdeploy acts on.
 
 use std::path::PathBuf;
 
@@ -8,6 +10,31 @@ use serde_json::{Map, Value};
 
 use super::error::InventoryError;
 use super::model::Host;
+use crate::transport::secret::Secret;
+
+/// The `ansible_*` variables wsdeploy acts on; any other one is reported as ignored.
+pub const HONOURED_VARIABLES: &[&str] = &[
+    "ansible_host",
+    "ansible_ssh_host",
+    "ansible_port",
+    "ansible_ssh_port",
+    "ansible_user",
+    "ansible_ssh_user",
+    "ansible_ssh_private_key_file",
+    "ansible_private_key_file",
+    "ansible_connection",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_ssh_password",
+    "ansible_become",
+    "ansible_become_user",
+    "ansible_become_method",
+    "ansible_become_password",
+    "ansible_become_pass",
+    "ansible_sudo_pass",
+];
 
 /// The default SSH port.
 pub const DEFAULT_SSH_PORT: u16 = 22;
@@ -37,6 +64,8 @@ pub struct Connection {
     pub host: String,
     /// `ansible_port`, default 22.
     pub port: u16,
+    /// Whether `ansible_port` was set (otherwise `ssh_config`'s `Port` may apply).
+    pub port_given: bool,
     /// `ansible_user`; `None` means the SSH default.
     pub user: Option<String>,
     /// `ansible_ssh_private_key_file` (or `ansible_private_key_file`), as written.
@@ -48,6 +77,12 @@ pub struct Connection {
     /// `None` otherwise.
     pub become_user: Option<String>,
     pub become_method: BecomeMethod,
+    /// `ansible_ssh_common_args` then `ansible_ssh_extra_args`: (variable, value).
+    pub ssh_args: Vec<(String, String)>,
+    /// `ansible_password` (or `ansible_ssh_pass`, `ansible_ssh_password`).
+    pub password: Option<Secret>,
+    /// `ansible_become_password` (or `ansible_become_pass`, `ansible_sudo_pass`).
+    pub become_password: Option<Secret>,
 }
 
 impl Host {
@@ -70,9 +105,8 @@ pub fn connection_from_vars(
     let host = reader
         .string(&["ansible_host", "ansible_ssh_host"])?
         .unwrap_or_else(|| host_name.to_owned());
-    let port = reader
-        .port(&["ansible_port", "ansible_ssh_port"])?
-        .unwrap_or(DEFAULT_SSH_PORT);
+    let given_port = reader.port(&["ansible_port", "ansible_ssh_port"])?;
+    let port = given_port.unwrap_or(DEFAULT_SSH_PORT);
     let user = reader.string(&["ansible_user", "ansible_ssh_user"])?;
     let private_key_file = reader
         .string(&["ansible_ssh_private_key_file", "ansible_private_key_file"])?
@@ -106,15 +140,39 @@ pub fn connection_from_vars(
             });
         }
     };
+    let mut ssh_args = Vec::new();
+    for name in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
+        if let Some(value) = reader.optional_string(name)? {
+            ssh_args.push((name.to_owned(), value));
+        }
+    }
+    let password = reader
+        .string(&[
+            "ansible_password",
+            "ansible_ssh_pass",
+            "ansible_ssh_password",
+        ])?
+        .map(Secret::new);
+    let become_password = reader
+        .string(&[
+            "ansible_become_password",
+            "ansible_become_pass",
+            "ansible_sudo_pass",
+        ])?
+        .map(Secret::new);
     Ok(Connection {
         host,
         port,
+        port_given: given_port.is_some(),
         user,
         private_key_file,
         kind,
         become_,
         become_user,
         become_method,
+        ssh_args,
+        password,
+        become_password,
     })
 }
 
@@ -150,6 +208,16 @@ impl VarReader<'_> {
             Some((_, Value::String(text))) if !text.trim().is_empty() => Ok(Some(text.clone())),
             Some((_, Value::Number(number))) => Ok(Some(number.to_string())),
             Some((name, value)) => Err(self.error(name, "must be a non-empty string", value)),
+        }
+    }
+
+    /// A string that may be empty (ssh arguments); `None` when unset or blank.
+    fn optional_string(&self, name: &str) -> Result<Option<String>, InventoryError> {
+        match self.first(&[name]) {
+            None => Ok(None),
+            Some((_, Value::String(text))) if text.trim().is_empty() => Ok(None),
+            Some((_, Value::String(text))) => Ok(Some(text.clone())),
+            Some((name, value)) => Err(self.error(name, "must be a string", value)),
         }
     }
 

@@ -21,6 +21,27 @@ pub enum InventoryError {
         snippet: String,
     },
 
+    /// An INI inventory line that Ansible's INI format does not allow.
+    ///
+    /// `snippet` is either empty or starts with a newline and shows the offending line.
+    #[error("{file} line {line} column {column}: {message}{snippet}")]
+    Ini {
+        file: String,
+        line: u64,
+        column: u64,
+        message: String,
+        snippet: String,
+    },
+
+    /// An executable inventory script that failed or printed something other than
+    /// Ansible's inventory JSON.
+    #[error("inventory script {script}: {message}")]
+    Script { script: String, message: String },
+
+    /// A vault-encrypted value or file that cannot be decrypted.
+    #[error("{place}: {message}")]
+    Vault { place: String, message: String },
+
     /// The inventory file does not exist.
     #[error("inventory not found: {path}{origin}{available}", origin = from_arg_suffix(from_arg.as_deref()), available = available_suffix(available))]
     NotFound {
@@ -63,7 +84,10 @@ pub enum InventoryError {
     UnsupportedConnection { host: String, value: String },
 
     /// `ansible_become_method` names something other than sudo.
-    #[error("host `{host}`: ansible_become_method `{value}` is not supported; only `sudo` is")]
+    #[error(
+        "host `{host}`: ansible_become_method `{value}` is not supported; only `sudo` is{}",
+        become_method_hint(value)
+    )]
     UnsupportedBecomeMethod { host: String, value: String },
 
     /// A `--limit` term matched no host at all.
@@ -100,5 +124,14 @@ fn unmatched_term_suffix(limit: &str, term: &str) -> String {
         String::new()
     } else {
         format!(" (nothing matches '{term}')")
+    }
+}
+
+/// Why `su` in particular is refused.
+fn become_method_hint(value: &str) -> &'static str {
+    if value == "su" {
+        " (su reads its password from a terminal, never from stdin; give the user a sudo rule instead, with or without NOPASSWD: wsdeploy passes the become password to `sudo -S` on stdin)"
+    } else {
+        ""
     }
 }

@@ -60,7 +60,7 @@ pub(crate) struct InventoryDraft {
 }
 
 impl InventoryDraft {
-    fn new(file: &str) -> Self {
+    pub(crate) fn new(file: &str) -> Self {
         let mut draft = Self {
             file: file.to_owned(),
             groups: Vec::new(),
@@ -70,6 +70,8 @@ impl InventoryDraft {
         };
         draft.group(ALL_GROUP);
         draft.group(UNGROUPED_GROUP);
+        // As in Ansible, `ungrouped` is always the first child of `all`.
+        draft.add_child(ALL_GROUP, UNGROUPED_GROUP);
         draft
     }
 
@@ -81,7 +83,7 @@ impl InventoryDraft {
         self.host_index.get(name).copied()
     }
 
-    fn group(&mut self, name: &str) -> usize {
+    pub(crate) fn group(&mut self, name: &str) -> usize {
         if let Some(index) = self.group_index.get(name) {
             return *index;
         }
@@ -117,7 +119,7 @@ impl InventoryDraft {
         }
     }
 
-    fn host(&mut self, group: &str, host: &str) -> usize {
+    pub(crate) fn host(&mut self, group: &str, host: &str) -> usize {
         let group_index = self.group(group);
         if !self.groups[group_index]
             .hosts
@@ -148,22 +150,51 @@ impl InventoryDraft {
 
 /// Reads the inventory file into a draft.
 pub(crate) fn read_hosts_file(source: &YamlSource<'_>) -> Result<InventoryDraft, InventoryError> {
-    let root = source.parse()?;
     let mut draft = InventoryDraft::new(source.name);
+    read_hosts_file_into(source, &mut draft)?;
+    Ok(draft)
+}
+
+/// Reads a YAML inventory file into `draft`, which may already hold other sources (groups
+/// and hosts are merged; a variable set again replaces the earlier value).
+pub(crate) fn read_hosts_file_into(
+    source: &YamlSource<'_>,
+    draft: &mut InventoryDraft,
+) -> Result<(), InventoryError> {
+    let root = source.parse()?;
+    read_yaml_root(source, draft, &root)
+}
+
+/// Reads an already parsed YAML inventory document into `draft`.
+pub(crate) fn read_yaml_root(
+    source: &YamlSource<'_>,
+    draft: &mut InventoryDraft,
+    root: &Node,
+) -> Result<(), InventoryError> {
     match &root.value {
         NodeValue::Map(entries) => {
             for (key, value) in entries {
                 let name = source.key_text(key)?;
-                read_group(source, &mut draft, &name, key, value)?;
+                if name == "plugin"
+                    && let NodeValue::Str(plugin) = &value.value
+                {
+                    return Err(source.error_at_node(
+                        key,
+                        format!(
+                            "this is the configuration of Ansible's `{plugin}` inventory plugin, which wsdeploy does not provide; wsdeploy reads YAML and INI inventories, inventory scripts and host lists (docs/inventories.md)"
+                        ),
+                    ));
+                }
+                read_group(source, draft, &name, key, value)?;
             }
-            Ok(draft)
+            Ok(())
         }
         NodeValue::Null => Err(source.error_at_node(
-            &root,
+            root,
             "the inventory is empty; expected a mapping of groups such as `all:` with `hosts:`, `children:` and `vars:`",
         )),
         other => Err(source.error_at_node(
-            &root,
+            root,
             format!(
                 "the inventory must be a mapping of group names (such as `all:`) to groups (got {})",
                 other.kind()
@@ -235,6 +266,16 @@ fn read_hosts(
         }
     };
     for (host_key, host_vars) in entries {
+        if !matches!(host_key.value, NodeValue::Str(_)) {
+            let spelled = source.key_text(host_key)?;
+            return Err(source.error_at_node(
+                host_key,
+                format!(
+                    "host name {spelled} is read as {} by YAML; quote it: \"{spelled}\":",
+                    host_key.value.kind()
+                ),
+            ));
+        }
         let text = source.key_text(host_key)?;
         let entry =
             parse_host_entry(&text).map_err(|problem| source.error_at_node(host_key, problem))?;
@@ -327,7 +368,7 @@ fn read_group_vars(
             draft.groups[index].priority = group_priority(source, var_value)?;
             continue;
         }
-        let value = source.json_value(var_value)?;
+        let value = source.json_value_at_key(var_key, var_value, &var)?;
         draft.groups[index].vars.insert(var, value);
     }
     Ok(())

@@ -1,6 +1,8 @@
-//! The file-system side of the inventory: resolving `-i`, reading `hosts.yml` and the
-//! `group_vars/` and `host_vars/` beside it, and reading `-e @file`. This is the only part of
-//! the module that does I/O; everything else works on texts.
+//! The file-system side of the inventory: resolving `-i`, reading inventory files (YAML or
+//! INI, told apart by `detect.rs`), directories of them and scripts (`script.rs`), merging
+//! several `-i`, reading the `group_vars/` and `host_vars/` beside each source, and reading
+//! `-e @file`. This and `script.rs` are the only parts of the module that do I/O; everything
+//! else works on texts.
 //!
 //! Variables files are found as Ansible finds them: for a group or host `NAME`, the first of
 //! `NAME` (a file, or a directory whose files are read recursively in name order, skipping
@@ -13,59 +15,102 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::build::{VarsFile, build};
+use super::build::{VarsFile, build_with_vault};
+use super::detect::{Format, is_host_list, read_host_list, read_inventory_text};
 use super::error::InventoryError;
 use super::extra_vars::parse_extra_vars_with;
-use super::hosts_file::read_hosts_file;
+use super::hosts_file::InventoryDraft;
 use super::model::Inventory;
+use super::script::run_inventory_script;
+use super::vault_values::VaultContext;
 use super::yaml::YamlSource;
 
 /// Where named inventories live in a project.
 pub const INVENTORIES_DIR: &str = "inventories";
 /// The inventory file of a named inventory.
 pub const HOSTS_FILE: &str = "hosts.yml";
+/// The files `-i NAME` looks for in `inventories/NAME/`, first found wins.
+pub const HOSTS_FILES: [&str; 5] = [
+    "hosts.yml",
+    "hosts.yaml",
+    "hosts.ini",
+    "hosts",
+    "hosts.json",
+];
 const VARS_EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
+/// Names a directory inventory skips, as Ansible's `INVENTORY_IGNORE_EXTS` does.
+const IGNORED_SUFFIXES: [&str; 12] = [
+    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
+];
 
-/// Maps `-i ARG` to an inventory file: a name (`production`) means
-/// `inventories/production/hosts.yml` in `project_dir`; anything that contains `/`, ends in
-/// `.yml`/`.yaml`, or exists, is taken as a path (relative to `project_dir`).
+/// Maps `-i ARG` to an inventory path: a name (`production`) means the first of
+/// [`HOSTS_FILES`] in `inventories/production/` of `project_dir` (`hosts.yml` when there is
+/// none); anything that contains `/`, ends in `.yml`/`.yaml`/`.ini`, or exists, is taken as
+/// a path (relative to `project_dir`).
 pub fn resolve_inventory_arg(arg: &str, project_dir: &Path) -> PathBuf {
     let as_path = project_dir.join(arg);
     let looks_like_path = arg.contains('/')
         || arg.contains(std::path::MAIN_SEPARATOR)
         || Path::new(arg).extension().is_some_and(|extension| {
-            extension.eq_ignore_ascii_case("yml") || extension.eq_ignore_ascii_case("yaml")
+            ["yml", "yaml", "ini"]
+                .iter()
+                .any(|known| extension.eq_ignore_ascii_case(known))
         });
     if looks_like_path || as_path.exists() {
         return as_path;
     }
     let directory = project_dir.join(INVENTORIES_DIR).join(arg);
-    let preferred = directory.join(HOSTS_FILE);
-    let alternative = directory.join("hosts.yaml");
-    if !preferred.exists() && alternative.exists() {
-        alternative
-    } else {
-        preferred
-    }
+    HOSTS_FILES
+        .iter()
+        .map(|name| directory.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| directory.join(HOSTS_FILE))
 }
 
 /// Resolves `-i ARG` and loads it; a missing inventory names what `-i` was given and lists
 /// the inventories that exist under `project_dir/inventories/`.
 pub fn load_inventory_arg(arg: &str, project_dir: &Path) -> Result<Inventory, InventoryError> {
-    let path = resolve_inventory_arg(arg, project_dir);
-    if !path.exists() {
-        let shown = path.strip_prefix(project_dir).unwrap_or(&path);
-        return Err(InventoryError::NotFound {
-            path: shown.display().to_string(),
-            from_arg: Some(arg.to_owned()),
-            available: available_inventories(project_dir),
-        });
-    }
-    Inventory::load(&path)
+    load_inventory_args(&[arg.to_owned()], project_dir, &LoadOptions::default())
 }
 
-/// Names of the directories under `project_dir/inventories/` that hold a `hosts.yml`
-/// (or `hosts.yaml`), sorted.
+/// What loading needs besides the paths: the vault passwords.
+#[derive(Debug, Default)]
+pub struct LoadOptions {
+    /// Vault secrets for `!vault` values and encrypted files.
+    pub vault: crate::vault::VaultKeys,
+}
+
+/// Loads every `-i` argument, in order, into one inventory as Ansible merges several
+/// sources: groups and hosts are united, a variable set again by a later source replaces
+/// the earlier value, and the `group_vars/` and `host_vars/` beside each source apply.
+/// An argument with a comma that names no file is a host list (`-i web1,web2,`).
+pub fn load_inventory_args(
+    args: &[String],
+    project_dir: &Path,
+    options: &LoadOptions,
+) -> Result<Inventory, InventoryError> {
+    let mut loader = Loader::new(args.first().map_or("inventory", String::as_str), options);
+    for arg in args {
+        let path = resolve_inventory_arg(arg, project_dir);
+        if is_host_list(arg, path.exists()) {
+            read_host_list(arg, &mut loader.draft)?;
+            continue;
+        }
+        if !path.exists() {
+            let shown = path.strip_prefix(project_dir).unwrap_or(&path);
+            return Err(InventoryError::NotFound {
+                path: shown.display().to_string(),
+                from_arg: Some(arg.to_owned()),
+                available: available_inventories(project_dir),
+            });
+        }
+        loader.add_source(&path)?;
+    }
+    loader.finish()
+}
+
+/// Names of the directories under `project_dir/inventories/` that hold one of
+/// [`HOSTS_FILES`], sorted.
 pub fn available_inventories(project_dir: &Path) -> Vec<String> {
     let Ok(entries) = fs::read_dir(project_dir.join(INVENTORIES_DIR)) else {
         return Vec::new();
@@ -74,7 +119,7 @@ pub fn available_inventories(project_dir: &Path) -> Vec<String> {
         .filter_map(Result::ok)
         .filter(|entry| {
             let path = entry.path();
-            path.join(HOSTS_FILE).is_file() || path.join("hosts.yaml").is_file()
+            HOSTS_FILES.iter().any(|name| path.join(name).is_file())
         })
         .filter_map(|entry| entry.file_name().to_str().map(str::to_owned))
         .collect();
@@ -91,53 +136,187 @@ pub fn parse_extra_vars(
 }
 
 impl Inventory {
-    /// Loads an inventory file (or a directory holding `hosts.yml`) together with the
-    /// `group_vars/` and `host_vars/` directories beside it.
+    /// Loads an inventory file (YAML, INI or an executable script), or a directory of them,
+    /// together with the `group_vars/` and `host_vars/` directories beside it.
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
-        let hosts_path = if path.is_dir() {
-            path.join(HOSTS_FILE)
-        } else {
-            path.to_path_buf()
-        };
-        let text = match fs::read_to_string(&hosts_path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Err(InventoryError::NotFound {
-                    path: hosts_path.display().to_string(),
-                    from_arg: None,
-                    available: Vec::new(),
-                });
-            }
-            Err(source) => {
-                return Err(InventoryError::Io {
-                    path: hosts_path,
-                    source,
-                });
-            }
-        };
-        let hosts_name = hosts_path.display().to_string();
-        let draft = read_hosts_file(&YamlSource::new(&hosts_name, &text))?;
-        let base = hosts_path.parent().unwrap_or_else(|| Path::new("."));
+        Self::load_with(path, &LoadOptions::default())
+    }
 
+    /// [`Inventory::load`] with vault passwords.
+    pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Inventory, InventoryError> {
+        let mut loader = Loader::new(&path.display().to_string(), options);
+        if !path.exists() {
+            return Err(InventoryError::NotFound {
+                path: path.display().to_string(),
+                from_arg: None,
+                available: Vec::new(),
+            });
+        }
+        loader.add_source(path)?;
+        loader.finish()
+    }
+}
+
+/// Collects the sources of one inventory.
+struct Loader<'a> {
+    draft: InventoryDraft,
+    /// Where `group_vars/` and `host_vars/` are looked for, in source order.
+    bases: Vec<PathBuf>,
+    vault: VaultContext<'a>,
+}
+
+impl<'a> Loader<'a> {
+    fn new(name: &str, options: &'a LoadOptions) -> Self {
+        Self {
+            draft: InventoryDraft::new(name),
+            bases: Vec::new(),
+            vault: VaultContext::new(&options.vault),
+        }
+    }
+
+    fn add_source(&mut self, path: &Path) -> Result<(), InventoryError> {
+        let base = if path.is_dir() {
+            self.add_dir(path)?;
+            path.to_path_buf()
+        } else {
+            self.add_file(path)?;
+            path.parent()
+                .unwrap_or_else(|| Path::new("."))
+                .to_path_buf()
+        };
+        if !self.bases.contains(&base) {
+            self.bases.push(base);
+        }
+        Ok(())
+    }
+
+    /// Every file of a directory inventory, recursively, in name order.
+    fn add_dir(&mut self, dir: &Path) -> Result<(), InventoryError> {
+        for entry in list_dir_sorted(dir)? {
+            let name = entry
+                .file_name()
+                .and_then(|name| name.to_str())
+                .unwrap_or_default();
+            if name.starts_with('.')
+                || ["group_vars", "host_vars", "vars_plugins"].contains(&name)
+                || IGNORED_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+            {
+                continue;
+            }
+            if entry.is_dir() {
+                self.add_dir(&entry)?;
+            } else {
+                self.add_file(&entry)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_file(&mut self, path: &Path) -> Result<(), InventoryError> {
+        let name = path.display().to_string();
+        let format = Format::from_name(&name);
+        if format == Format::Unknown && is_script(path) {
+            return run_inventory_script(path, &mut self.draft);
+        }
+        let text = read_text(path)?;
+        let (text, vaulted) = self.vault.decrypt_file(&name, text)?;
+        let before = vaulted.then(|| self.draft.clone());
+        let source = YamlSource::new(&name, &text).with_vault(&self.vault);
+        read_inventory_text(&source, format, &mut self.draft)?;
+        if let Some(before) = before {
+            self.record_new_values(&before);
+        }
+        Ok(())
+    }
+
+    /// Records as secrets the variable values an encrypted inventory file set.
+    fn record_new_values(&self, before: &InventoryDraft) {
+        let hosts = self.draft.hosts.iter().map(|host| {
+            let old = before
+                .host_position(&host.name)
+                .map(|index| &before.hosts[index].vars);
+            (&host.vars, old)
+        });
+        let groups = self.draft.groups.iter().map(|group| {
+            let old = before
+                .group_position(&group.name)
+                .map(|index| &before.groups[index].vars);
+            (&group.vars, old)
+        });
+        for (vars, old) in hosts.chain(groups) {
+            for (key, value) in vars {
+                if old.and_then(|old| old.get(key)) != Some(value) {
+                    self.vault.record_leaves(value);
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Inventory, InventoryError> {
         let mut warnings = Vec::new();
-        let group_names: Vec<String> = draft
+        let group_names: Vec<String> = self
+            .draft
             .groups
             .iter()
             .map(|group| group.name.clone())
             .collect();
-        let host_names: Vec<String> = draft.hosts.iter().map(|host| host.name.clone()).collect();
-        let group_vars = read_vars_dir(
-            &base.join("group_vars"),
-            &group_names,
-            "group",
-            &mut warnings,
-        )?;
-        let host_vars = read_vars_dir(&base.join("host_vars"), &host_names, "host", &mut warnings)?;
-
-        let mut inventory = build(draft, &group_vars, &host_vars)?;
+        let host_names: Vec<String> = self
+            .draft
+            .hosts
+            .iter()
+            .map(|host| host.name.clone())
+            .collect();
+        let mut group_vars = Vec::new();
+        let mut host_vars = Vec::new();
+        for base in &self.bases {
+            group_vars.extend(read_vars_dir(
+                &base.join("group_vars"),
+                &group_names,
+                "group",
+                &mut warnings,
+            )?);
+            host_vars.extend(read_vars_dir(
+                &base.join("host_vars"),
+                &host_names,
+                "host",
+                &mut warnings,
+            )?);
+        }
+        let mut inventory = build_with_vault(self.draft, &group_vars, &host_vars, &self.vault)?;
         inventory.warnings.extend(warnings);
+        inventory.vault_values = self.vault.into_decrypted();
         Ok(inventory)
     }
+}
+
+fn read_text(path: &Path) -> Result<String, InventoryError> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Err(InventoryError::NotFound {
+            path: path.display().to_string(),
+            from_arg: None,
+            available: Vec::new(),
+        }),
+        Err(source) => Err(InventoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// An inventory script, as Ansible's `script` plugin decides: executable and starting with
+/// `#!` (an executable INI file, as copies from some file systems are, is read as text).
+fn is_script(path: &Path) -> bool {
+    use std::io::Read as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0);
+    let mut start = [0_u8; 2];
+    executable
+        && fs::File::open(path)
+            .and_then(|mut file| file.read_exact(&mut start))
+            .is_ok()
+        && &start == b"#!"
 }
 
 /// Reads the variables files of every owner (group or host) from `dir`, in Ansible's order,

@@ -103,6 +103,7 @@ pub struct Inventory {
     pub(crate) hosts: Vec<Host>,
     pub(crate) groups: Vec<Group>,
     pub(crate) warnings: Vec<String>,
+    pub(crate) vault_values: Vec<String>,
 }
 
 impl Inventory {
@@ -137,5 +138,10 @@ impl Inventory {
     /// `group_vars/` file for a group the inventory does not declare.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// Every value decrypted from a vault while loading: secrets to mask in every output.
+    pub fn vault_values(&self) -> &[String] {
+        &self.vault_values
     }
 }

@@ -11,6 +11,7 @@ use serde_json::{Map, Number, Value};
 use serde_saphyr::{Location, MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::error::InventoryError;
+use super::vault_values::VaultContext;
 
 /// One YAML node together with the place it was read from.
 pub(crate) type Node = Spanned<NodeValue>;
@@ -117,11 +118,24 @@ impl<'de> Deserialize<'de> for NodeValue {
 pub(crate) struct YamlSource<'a> {
     pub(crate) name: &'a str,
     pub(crate) text: &'a str,
+    vault: Option<&'a VaultContext<'a>>,
 }
 
 impl<'a> YamlSource<'a> {
     pub(crate) fn new(name: &'a str, text: &'a str) -> Self {
-        Self { name, text }
+        Self {
+            name,
+            text,
+            vault: None,
+        }
+    }
+
+    /// The same source, decrypting `!vault` values with `vault`.
+    pub(crate) fn with_vault(self, vault: &'a VaultContext<'a>) -> Self {
+        Self {
+            vault: Some(vault),
+            ..self
+        }
     }
 
     /// Parses the whole text as one YAML document. An empty document is `Null`.
@@ -214,7 +228,7 @@ impl<'a> YamlSource<'a> {
     /// Converts a node into a JSON value. Mapping keys become strings (see [`Self::key_text`]);
     /// `y`/`n`, which YAML 1.1 parsers other than `PyYAML` read as booleans, stay strings as
     /// they do in Ansible.
-    pub(crate) fn json_value(&self, node: &Node) -> Result<Value, InventoryError> {
+    pub(crate) fn json_value(&self, node: &Node, name: &str) -> Result<Value, InventoryError> {
         Ok(match &node.value {
             NodeValue::Null => Value::Null,
             NodeValue::Bool(value) => match self.source_text(node) {
@@ -230,15 +244,57 @@ impl<'a> YamlSource<'a> {
                         .map_or_else(|| value.to_string(), str::to_owned),
                 ),
             },
+            NodeValue::Str(text) if crate::vault::is_vaulted(text) => {
+                self.vault_value(&node.referenced, name, text)?
+            }
             NodeValue::Str(text) => Value::String(text.clone()),
             NodeValue::Seq(items) => Value::Array(
                 items
                     .iter()
-                    .map(|item| self.json_value(item))
+                    .enumerate()
+                    .map(|(index, item)| self.json_value(item, &format!("{name}[{index}]")))
                     .collect::<Result<_, _>>()?,
             ),
-            NodeValue::Map(entries) => Value::Object(self.map_to_json(entries)?),
+            NodeValue::Map(entries) => Value::Object(self.map_to_json_in(entries, Some(name))?),
         })
+    }
+
+    /// [`Self::json_value`] of a mapping value, reporting a vaulted one at its key.
+    pub(crate) fn json_value_at_key(
+        &self,
+        key: &Node,
+        value: &Node,
+        name: &str,
+    ) -> Result<Value, InventoryError> {
+        match &value.value {
+            NodeValue::Str(text) if crate::vault::is_vaulted(text) => {
+                self.vault_value(&key.referenced, name, text)
+            }
+            _ => self.json_value(value, name),
+        }
+    }
+
+    /// Decrypts the `!vault` value of variable `name` found at `location`, or explains
+    /// why it cannot be (never returns the ciphertext as a value).
+    fn vault_value(
+        &self,
+        location: &Location,
+        name: &str,
+        text: &str,
+    ) -> Result<Value, InventoryError> {
+        let place = format!(
+            "{} line {} column {}: variable `{name}`",
+            self.name,
+            location.line(),
+            location.column()
+        );
+        match self.vault {
+            Some(vault) => Ok(Value::String(vault.decrypt_value(&place, text)?)),
+            None => Err(InventoryError::Vault {
+                place,
+                message: crate::vault::VaultError::NoPassword.to_string(),
+            }),
+        }
     }
 
     /// Converts mapping entries into a JSON object, keeping their order.
@@ -246,9 +302,21 @@ impl<'a> YamlSource<'a> {
         &self,
         entries: &[(Node, Node)],
     ) -> Result<Map<String, Value>, InventoryError> {
+        self.map_to_json_in(entries, None)
+    }
+
+    fn map_to_json_in(
+        &self,
+        entries: &[(Node, Node)],
+        parent: Option<&str>,
+    ) -> Result<Map<String, Value>, InventoryError> {
         let mut object = Map::new();
-        for (key, value) in entries {
-            object.insert(self.key_text(key)?, self.json_value(value)?);
+        for (key_node, value) in entries {
+            let key = self.key_text(key_node)?;
+            let name = parent.map_or_else(|| key.clone(), |parent| format!("{parent}.{key}"));
+            // A vaulted value is reported at its key (`name: !vault |`), not its text.
+            let value = self.json_value_at_key(key_node, value, &name)?;
+            object.insert(key, value);
         }
         Ok(object)
     }

@@ -5,10 +5,11 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
-use super::model::{PlanFile, StepSpec};
+use super::model::{FactSpec, PlanFile, StepSpec};
 
 /// A plan error: always names the file, and the line/column when known.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +31,7 @@ impl PlanError {
 pub struct Plan {
     pub name: String,
     pub path: PathBuf,
-    pub plays: Vec<Play>,
+    pub plays: Vec<Arc<Play>>,
 }
 
 /// One play: the steps for the hosts matching `hosts`.
@@ -42,6 +43,8 @@ pub struct Play {
     pub defaults: serde_json::Map<String, serde_json::Value>,
     pub vars: serde_json::Map<String, serde_json::Value>,
     pub secrets: Vec<String>,
+    /// Variables read from each host before rendering (`facts:`).
+    pub facts: Vec<FactSpec>,
     pub preflight: Vec<StepDef>,
     pub steps: Vec<StepDef>,
 }
@@ -163,7 +166,7 @@ pub fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> PlanError {
 fn collect_plays(
     path: &Path,
     file: PlanFile,
-    plays: &mut Vec<Play>,
+    plays: &mut Vec<Arc<Play>>,
     seen: &mut HashSet<PathBuf>,
 ) -> Result<(), PlanError> {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
@@ -219,19 +222,66 @@ fn collect_plays(
             let mut ids = HashSet::new();
             let preflight = validate_steps(path, file.preflight, &mut ids, true)?;
             let steps = validate_steps(path, file.steps, &mut ids, false)?;
-            plays.push(Play {
+            let facts = validate_facts(path, file.facts)?;
+            plays.push(Arc::new(Play {
                 name: file.name,
                 file: path.to_path_buf(),
                 hosts,
                 defaults: file.defaults,
                 vars: file.vars,
                 secrets: file.secrets,
+                facts,
                 preflight,
                 steps,
-            });
+            }));
             Ok(())
         }
     }
+}
+
+/// Each fact names a variable once, with a key to read.
+fn validate_facts(path: &Path, specs: Vec<Spanned<FactSpec>>) -> Result<Vec<FactSpec>, PlanError> {
+    let mut names = HashSet::new();
+    let mut facts = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let (line, column) = (spec.referenced.line(), spec.referenced.column());
+        let fact = spec.value;
+        let valid_name = !fact.name.is_empty()
+            && fact
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !fact.name.starts_with(|c: char| c.is_ascii_digit());
+        if !valid_name {
+            return Err(PlanError::at(
+                path,
+                line,
+                column,
+                format!(
+                    "fact name `{}` is not a variable name (letters, digits, `_`)",
+                    fact.name
+                ),
+            ));
+        }
+        if fact.key.is_empty() {
+            return Err(PlanError::at(
+                path,
+                line,
+                column,
+                format!("fact `{}`: `key` is empty", fact.name),
+            ));
+        }
+        if !names.insert(fact.name.clone()) {
+            return Err(PlanError::at(
+                path,
+                line,
+                column,
+                format!("fact `{}` is defined twice", fact.name),
+            ));
+        }
+        facts.push(fact);
+    }
+    Ok(facts)
 }
 
 fn validate_steps(
@@ -243,7 +293,7 @@ fn validate_steps(
     let mut out: Vec<StepDef> = Vec::new();
     for (index, spanned) in specs.into_iter().enumerate() {
         let (line, column) = (spanned.referenced.line(), spanned.referenced.column());
-        let spec = spanned.value;
+        let mut spec = spanned.value;
         let err = |what: String| PlanError::at(path, line, column, what);
         let kinds = present_kinds(&spec);
         let kind = match kinds.as_slice() {
@@ -313,6 +363,11 @@ fn validate_steps(
                 }
             }
         }
+        if kind != StepKind::Command && spec.unless.is_some() {
+            return Err(err(
+                "`unless` applies to `command` steps (the check that makes them run)".to_owned(),
+            ));
+        }
         if kind != StepKind::Command && spec.expect_exit.is_some() {
             return Err(err("`expect_exit` applies to `command` steps (use verify.command.expect_exit in checks)".to_owned()));
         }
@@ -330,6 +385,32 @@ fn validate_steps(
                 return Err(err(
                     "a `verify` step needs exactly one of websocket, http, command".to_owned(),
                 ));
+            }
+        }
+        if let Some(file) = &mut spec.file {
+            match (&file.content, &file.content_from) {
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        "`file` takes `content` or `content_from`, not both".to_owned()
+                    ));
+                }
+                (None, None) => {
+                    return Err(err(
+                        "`file` needs `content` (the text) or `content_from` (a template file relative to the plan)"
+                            .to_owned(),
+                    ));
+                }
+                (Some(_), None) => {}
+                (None, Some(from)) => {
+                    let target = path.parent().unwrap_or(Path::new(".")).join(from);
+                    let text = std::fs::read_to_string(&target).map_err(|e| {
+                        err(format!(
+                            "`content_from: {from}`: cannot read {}: {e} (the path is relative to the plan file)",
+                            target.display()
+                        ))
+                    })?;
+                    file.content = Some(text);
+                }
             }
         }
         if let Some(nginx) = &spec.nginx {

@@ -1,14 +1,17 @@
 //! Plans: the YAML an operator writes (`model`), loading and validating it (`load`),
-//! and rendering it per host into concrete steps (`render`, `step`).
+//! and rendering it per host into concrete steps (`render`, `step`); `schema` is the
+//! JSON Schema of the format.
 
+pub mod facts;
 pub mod load;
 pub mod model;
 pub mod render;
+pub mod schema;
 pub mod step;
 
 pub use load::{Plan, PlanError, Play, StepDef, StepKind, load};
 pub use render::{HostPlan, RenderError, merge_vars, render_play};
 pub use step::{
-    Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Step,
+    Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
     TlsTarget,
 };

@@ -4,18 +4,21 @@
 //! the file, line and column and lists the expected keys. Values stay raw template
 //! strings here; `plan::render` turns them into concrete per-host steps.
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
 /// One plan file: either a play (`hosts` + `steps`) or a list of `import`ed plan files.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(title = "wsdeploy plan")]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     /// Human name shown in reports and journals.
     pub name: String,
     /// Other plan files (relative to this one) whose plays run in order, e.g. `site.yml`.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub import: Vec<Spanned<String>>,
     /// Inventory pattern this play targets (`odoo`, `web:&prod`, `all`).
     pub hosts: Option<String>,
@@ -28,17 +31,41 @@ pub struct PlanFile {
     /// Names of variables whose values are masked in every output, diff and journal.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// Variables read from a file on each host before the play is rendered for it.
+    #[serde(default)]
+    #[schemars(with = "Vec<FactSpec>")]
+    pub facts: Vec<Spanned<FactSpec>>,
     /// Checks that must pass before anything changes, and that prove health after a rollback.
     #[serde(default)]
+    #[schemars(with = "Vec<StepSpec>")]
     pub preflight: Vec<Spanned<StepSpec>>,
     /// The ordered, idempotent steps.
     #[serde(default)]
+    #[schemars(with = "Vec<StepSpec>")]
     pub steps: Vec<Spanned<StepSpec>>,
+}
+
+/// A variable whose value is a top-level key of a JSON file on the host (for example
+/// `socketio_port` from a bench's `sites/common_site_config.json`). It takes the place of
+/// the play's default: a value set in the inventory, `vars:` or `-e` wins and the file is
+/// not read for it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactSpec {
+    /// The variable it sets.
+    pub name: String,
+    /// The JSON file (a template, rendered with the host's variables).
+    pub json: String,
+    /// The top-level key to read.
+    pub key: String,
+    /// The value when the file or the key is missing, or the key's value is null, false,
+    /// 0 or "" (what Frappe's `node_utils.js` treats as unset).
+    pub default: Value,
 }
 
 /// One step as written. Exactly one of the kind fields (`nginx`, `ini`, `json`, `file`,
 /// `line`, `requirements`, `command`, `verify`) must be present.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     /// Name other steps use in `if_changed`.
@@ -50,17 +77,33 @@ pub struct StepSpec {
     /// A `command` runs only if one of these steps changed something in this run.
     #[serde(default)]
     pub if_changed: Vec<String>,
+    /// Run the step only for hosts where this MiniJinja expression is true (a list: all of
+    /// them), e.g. `app_kind == "odoo"` or `tls_cert is defined`. A false condition skips
+    /// the step and the report says so.
+    pub when: Option<When>,
+    /// Ensure nginx directives/blocks in a file (structural, include-aware).
     pub nginx: Option<NginxSpec>,
+    /// Set keys in an INI section (odoo.conf).
     pub ini: Option<IniSpec>,
+    /// Set top-level keys of a JSON object file.
     pub json: Option<JsonSpec>,
+    /// Manage a whole file's content.
     pub file: Option<FileSpec>,
+    /// Ensure one line in a text file.
     pub line: Option<LineSpec>,
+    /// Ensure pip requirements in a requirements.txt.
     pub requirements: Option<RequirementsSpec>,
+    /// A shell command run on the host (a template; use `| quote` for values).
     pub command: Option<String>,
+    /// A `command` also runs when this shell command, run on the host while wsdeploy reads
+    /// it (dry runs too), fails: a state files cannot show, such as a running environment
+    /// that lacks a library. It must change nothing.
+    pub unless: Option<String>,
     /// Exit codes a `command` may return (default `[0]`).
     pub expect_exit: Option<Vec<i32>>,
     /// Seconds a `command` or check may take (default 120).
     pub timeout: Option<u64>,
+    /// A health check: a WebSocket handshake, an HTTP request or a command.
     pub verify: Option<VerifySpec>,
     /// Attempts for a `verify` step before it fails (default 10).
     pub retries: Option<u32>,
@@ -72,10 +115,30 @@ pub struct StepSpec {
     pub warn_only: bool,
 }
 
+/// A `when:` condition: one expression, or a list that must all be true.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum When {
+    One(String),
+    All(Vec<String>),
+}
+
+impl When {
+    /// The expressions, in order.
+    #[must_use]
+    pub fn expressions(&self) -> Vec<&str> {
+        match self {
+            Self::One(e) => vec![e.as_str()],
+            Self::All(list) => list.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
 /// Ensure nginx directives/blocks exist exactly once in a context of a file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NginxSpec {
+    /// Absolute path of the nginx file to edit (a template).
     pub file: String,
     /// `main`, `http` or `server`.
     pub context: String,
@@ -88,12 +151,15 @@ pub struct NginxSpec {
 }
 
 /// Set keys in an INI section (odoo.conf), keeping comments and order.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IniSpec {
+    /// Absolute path of the INI file (a template).
     pub file: String,
+    /// Section to edit (default `options`).
     #[serde(default = "default_ini_section")]
     pub section: String,
+    /// Keys and values to set (strings are templates; booleans become True/False).
     pub set: Map<String, Value>,
     /// Add the section when the file lacks it (default: a missing section is an error,
     /// since it usually means the path points at the wrong file).
@@ -106,52 +172,67 @@ fn default_ini_section() -> String {
 }
 
 /// Set top-level keys of a JSON object file, keeping key order and indentation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonSpec {
+    /// Absolute path of the JSON file (a template).
     pub file: String,
+    /// Top-level keys and values to set (a lone `{{ var }}` keeps the variable's type).
     pub set: Map<String, Value>,
 }
 
 /// Whole-file content.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
+    /// Absolute path of the file (a template).
     pub path: String,
-    pub content: String,
+    /// The whole content (a template). Exactly one of `content` and `content_from`.
+    pub content: Option<String>,
+    /// A template file holding the content, relative to the plan file
+    /// (`templates/site.conf.j2`); read when the plan is loaded.
+    pub content_from: Option<String>,
     /// Octal mode for a file that does not exist yet, as a string (`"0644"`).
     pub mode: Option<String>,
 }
 
 /// Ensure one line exists (replacing the first line that matches `match`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineSpec {
+    /// Absolute path of the text file (a template).
     pub file: String,
+    /// The line that must be present (one line, a template).
     pub line: String,
+    /// A regular expression: the first matching line is replaced by `line` (else `line` is appended).
     #[serde(rename = "match")]
     pub matches: Option<String>,
 }
 
 /// Ensure pip requirements in a `requirements.txt`, one per distribution, never duplicated.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequirementsSpec {
+    /// Absolute path of the requirements.txt (a template).
     pub file: String,
+    /// Requirement specifiers (`uvicorn[standard]`, `websockets>=12`): one per distribution, replacing an existing one.
     pub ensure: Vec<String>,
 }
 
 /// A health check. Exactly one of `websocket`, `http`, `command`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifySpec {
+    /// A WebSocket handshake.
     pub websocket: Option<WebSocketCheckSpec>,
+    /// An HTTP request.
     pub http: Option<HttpCheckSpec>,
+    /// A command and its output.
     pub command: Option<CommandCheckSpec>,
 }
 
 /// A real WebSocket handshake sent from the host's point of view (through the SSH tunnel).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebSocketCheckSpec {
     /// `http://127.0.0.1/websocket?version=17.0-3` or `ws://...`: the address as the host sees it.
@@ -160,6 +241,7 @@ pub struct WebSocketCheckSpec {
     pub origin: Option<String>,
     /// The `Host` header, when it must differ from the URL's host.
     pub host: Option<String>,
+    /// Extra request headers.
     #[serde(default)]
     pub headers: Map<String, Value>,
     /// Expected status (default 101).
@@ -173,10 +255,12 @@ pub struct WebSocketCheckSpec {
 }
 
 /// An HTTP request sent from the host's point of view.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpCheckSpec {
+    /// `http://127.0.0.1/web/health`: the address as the host sees it.
     pub url: String,
+    /// Extra request headers.
     #[serde(default)]
     pub headers: Map<String, Value>,
     /// Expected status (default 200).
@@ -192,11 +276,15 @@ pub struct HttpCheckSpec {
 }
 
 /// A command run on the host whose output must (not) contain a text.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandCheckSpec {
+    /// The command (a template).
     pub run: String,
+    /// Text the output (stdout and stderr) must contain.
     pub contains: Option<String>,
+    /// Text the output must not contain.
     pub not_contains: Option<String>,
+    /// Exit codes that pass (default `[0]`).
     pub expect_exit: Option<Vec<i32>>,
 }

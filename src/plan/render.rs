@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::load::{Play, StepDef, StepKind};
 use super::step::{
-    Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Step,
+    Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
 };
 use crate::template::{Renderer, TemplateError};
 
@@ -21,9 +21,17 @@ pub struct HostPlan {
     pub steps: Vec<Step>,
     /// Values to mask in every output (from the play's `secrets:` list).
     pub secret_values: Vec<String>,
+    /// Names of `secrets:` whose value is too short to mask safely
+    /// (`report::MIN_SECRET_LEN`).
+    pub short_secrets: Vec<String>,
     /// The command that prints the effective nginx configuration (`nginx_dump_cmd`,
     /// default `nginx -T`), when a step edits nginx files.
     pub nginx_dump: Option<String>,
+    /// Set when the play has `facts:` to read on the host: this plan was rendered with
+    /// their defaults and is rendered again with the values read.
+    pub facts: Option<std::sync::Arc<super::facts::Pending>>,
+    /// Steps whose `when:` is false for this host.
+    pub skipped: Vec<Skipped>,
 }
 
 /// A rendering error for one host.
@@ -75,6 +83,7 @@ pub fn render_play(
     let renderer = Renderer::new(vars);
     let file = play.file.display().to_string();
     let mut secret_values = Vec::new();
+    let mut short_secrets = Vec::new();
     for name in &play.secrets {
         if let Ok(Some(value)) = renderer.var(name) {
             let text = match value {
@@ -82,13 +91,41 @@ pub fn render_play(
                 other => other.to_string(),
             };
             if !text.is_empty() {
+                if text.chars().count() < crate::report::MIN_SECRET_LEN {
+                    short_secrets.push(name.clone());
+                }
                 secret_values.push(text);
             }
         }
     }
+    let skipped = std::cell::RefCell::new(Vec::new());
     let render_all = |defs: &[StepDef]| -> Result<Vec<Step>, RenderError> {
         defs.iter()
+            .filter_map(|def| match condition(def, &renderer) {
+                Ok(None) => Some(Ok(def)),
+                Ok(Some(reason)) => {
+                    skipped.borrow_mut().push(Skipped {
+                        id: def.id.clone(),
+                        label: def
+                            .spec
+                            .name
+                            .as_deref()
+                            .and_then(|n| renderer.render(n).ok())
+                            .unwrap_or_else(|| format!("{} step `{}`", def.kind.key(), def.id)),
+                        origin: format!("{file}:{}", def.line),
+                        reason,
+                    });
+                    None
+                }
+                Err(message) => Some(Err(RenderError {
+                    origin: format!("{file}:{}:{}", def.line, def.column),
+                    step: def.id.clone(),
+                    host: host.to_owned(),
+                    message,
+                })),
+            })
             .map(|def| {
+                let def = def?;
                 render_step(def, &renderer)
                     .map_err(|message| RenderError {
                         origin: format!("{file}:{}:{}", def.line, def.column),
@@ -121,13 +158,37 @@ pub fn render_play(
     } else {
         None
     };
+    let preflight = render_all(&play.preflight)?;
+    let steps = render_all(&play.steps)?;
     Ok(HostPlan {
         play: play.name.clone(),
-        preflight: render_all(&play.preflight)?,
-        steps: render_all(&play.steps)?,
+        preflight,
+        steps,
         secret_values,
+        short_secrets,
         nginx_dump,
+        facts: None,
+        skipped: skipped.into_inner(),
     })
+}
+
+/// `None` when the step runs for this host, or why it is skipped (its `when:` is false).
+///
+/// # Errors
+/// A condition that cannot be evaluated (syntax, undefined variable, unsupported function).
+fn condition(def: &StepDef, renderer: &Renderer) -> Result<Option<String>, String> {
+    let Some(when) = &def.spec.when else {
+        return Ok(None);
+    };
+    for expression in when.expressions() {
+        if !renderer
+            .truthy(expression)
+            .map_err(|e| format!("`when: {expression}`: {e}"))?
+        {
+            return Ok(Some(format!("when: {expression} is false")));
+        }
+    }
+    Ok(None)
 }
 
 type Rendered = (String, Option<String>, Action);
@@ -233,7 +294,17 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
         StepKind::File => {
             let f = spec.file.as_ref().ok_or("internal: file spec missing")?;
             let path = absolute("file.path", r(renderer, "file.path", &f.path)?)?;
-            let content = r(renderer, "file.content", &f.content)?;
+            let field = match &f.content_from {
+                Some(from) => format!("file.content_from ({from})"),
+                None => "file.content".to_owned(),
+            };
+            let content = r(
+                renderer,
+                &field,
+                f.content
+                    .as_deref()
+                    .ok_or("internal: file content missing")?,
+            )?;
             let mode = match &f.mode {
                 Some(m) => Some(u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(
                     |_| format!("`file.mode` must be an octal string such as \"0644\", got `{m}`"),
@@ -303,11 +374,17 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
             if run.trim().is_empty() {
                 return Err("`command` is empty".to_owned());
             }
+            let unless = spec
+                .unless
+                .as_deref()
+                .map(|u| r(renderer, "unless", u))
+                .transpose()?;
             (
                 format!("run `{run}`"),
                 Action::Command(CommandAction {
                     run,
                     if_changed: spec.if_changed.clone(),
+                    unless,
                     expect_exit: spec.expect_exit.clone().unwrap_or_else(|| vec![0]),
                     timeout,
                 }),

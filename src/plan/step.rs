@@ -18,6 +18,18 @@ pub struct Step {
     pub action: Action,
 }
 
+/// A step whose `when:` condition is false for this host: not rendered, not run, and
+/// reported as skipped.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub id: String,
+    pub label: String,
+    /// `plans/x.yml:12`.
+    pub origin: String,
+    /// `when: app_kind == "odoo" is false`.
+    pub reason: String,
+}
+
 /// What a step does.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -80,6 +92,8 @@ pub struct CommandAction {
     /// Runs only when one of these steps changed a file in this run (empty: always, when the
     /// host has any change at all).
     pub if_changed: Vec<String>,
+    /// Also runs when this check command fails on the host (run at gather time).
+    pub unless: Option<String>,
     pub expect_exit: Vec<i32>,
     pub timeout: Duration,
 }

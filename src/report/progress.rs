@@ -1,5 +1,9 @@
 //! Live progress: one line per event when stdout is not a terminal (CI, logs), an
 //! indicatif spinner per host on a terminal, or JSON lines with `--json`.
+//!
+//! On a terminal each step's result line (the proof: `passed: WebSocket handshake … —
+//! 101 Switching Protocols`) is printed above the spinners through the `MultiProgress`,
+//! so it stays on screen when the spinners are cleared at the end.
 
 use std::collections::HashMap;
 
@@ -7,6 +11,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::event::Event;
+use super::out::{errln, outln};
+use super::verbosity;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +23,42 @@ pub enum Style {
     Quiet,
 }
 
+/// The persistent text of an event, or `None` when the event only moves a spinner
+/// (phases, unless `-vv`).
+#[must_use]
+pub fn event_line(event: &Event, level: i8) -> Option<String> {
+    match event {
+        Event::HostStarted { host } => (level >= 2).then(|| format!("{host}: connecting")),
+        Event::Phase { host, phase } => (level >= 2).then(|| format!("{host}: {phase}")),
+        Event::StepDone {
+            host,
+            label,
+            status,
+            detail,
+            ..
+        } => {
+            let mut lines = detail.lines().filter(|l| !l.trim().is_empty());
+            let first = lines.next().unwrap_or_default();
+            let mut text = if first.is_empty() {
+                format!("{host}: {status}: {label}")
+            } else {
+                format!("{host}: {status}: {label} — {first}")
+            };
+            if level >= 1 {
+                for more in lines {
+                    text.push_str("\n    ");
+                    text.push_str(more);
+                }
+            }
+            Some(text)
+        }
+        Event::Note { host, message } => Some(format!("{host}: {message}")),
+    }
+}
+
 /// Consumes events until the channel closes.
 pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style) {
+    let level = verbosity::level();
     let multi = MultiProgress::new();
     let mut bars: HashMap<String, ProgressBar> = HashMap::new();
     let spinner = ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg}")
@@ -28,27 +68,14 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style) {
             Style::Quiet => {}
             Style::Json => {
                 if let Ok(line) = serde_json::to_string(&event) {
-                    println!("{line}");
+                    outln!("{line}");
                 }
             }
-            Style::Lines => match &event {
-                Event::HostStarted { .. } | Event::Phase { .. } => {}
-                Event::StepDone {
-                    host,
-                    label,
-                    status,
-                    detail,
-                    ..
-                } => {
-                    let first = detail.lines().next().unwrap_or_default();
-                    if first.is_empty() {
-                        eprintln!("{host}: {status}: {label}");
-                    } else {
-                        eprintln!("{host}: {status}: {label} — {first}");
-                    }
+            Style::Lines => {
+                if let Some(line) = event_line(&event, level) {
+                    errln!("{line}");
                 }
-                Event::Note { host, message } => eprintln!("{host}: {message}"),
-            },
+            }
             Style::Bars => {
                 let host = match &event {
                     Event::HostStarted { host }
@@ -63,20 +90,58 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style) {
                     b.enable_steady_tick(std::time::Duration::from_millis(120));
                     b
                 });
+                if let Some(line) = event_line(&event, level) {
+                    let _ = multi.println(line);
+                }
                 match event {
                     Event::HostStarted { .. } => bar.set_message("connecting"),
                     Event::Phase { phase, .. } => bar.set_message(phase),
                     Event::StepDone { label, status, .. } => {
-                        bar.set_message(format!("{status}: {label}"))
+                        bar.set_message(format!("{status}: {label}"));
                     }
-                    Event::Note { message, .. } => {
-                        let _ = multi.println(format!("{host}: {message}"));
-                    }
+                    Event::Note { .. } => {}
                 }
             }
         }
     }
     for bar in bars.values() {
         bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(detail: &str) -> Event {
+        Event::StepDone {
+            host: "h".into(),
+            step: "s".into(),
+            label: "check".into(),
+            status: "passed".into(),
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn default_shows_the_first_line_of_the_detail() {
+        assert_eq!(
+            event_line(&step("101 Switching Protocols\nmore"), 0).as_deref(),
+            Some("h: passed: check — 101 Switching Protocols")
+        );
+    }
+
+    #[test]
+    fn verbose_shows_every_line_and_phases() {
+        assert_eq!(
+            event_line(&step("a\nb"), 1).as_deref(),
+            Some("h: passed: check — a\n    b")
+        );
+        let phase = Event::Phase {
+            host: "h".into(),
+            phase: "gather".into(),
+        };
+        assert_eq!(event_line(&phase, 1), None);
+        assert_eq!(event_line(&phase, 2).as_deref(), Some("h: gather"));
     }
 }

@@ -5,7 +5,12 @@ use std::fmt::Write as _;
 use crate::diff;
 use crate::host_run::{HostReport, Outcome};
 
-use super::mask;
+use super::sanitize;
+
+/// Masked and safe for a terminal.
+fn mask(text: &str, secrets: &[String]) -> String {
+    super::mask(&sanitize(text), secrets)
+}
 
 /// Per-host details: diffs (for changes), actions, notes and errors with hints.
 #[must_use]
@@ -20,19 +25,33 @@ pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String 
         if show_diffs {
             for f in &r.files {
                 if let Some(via) = &f.via {
-                    let _ = writeln!(out, "   {via} -> {}", f.path);
+                    let _ = writeln!(out, "   {} -> {}", sanitize(via), sanitize(&f.path));
                 }
-                let text = match &f.old {
-                    Some(old) => diff::unified(&f.path, old, &f.new, color),
-                    None => diff::new_file(&f.path, &f.new, color),
-                };
-                out.push_str(&mask(&text, &r.secrets));
+                // Already masked (values of sensitive keys, secrets).
+                let text = sanitize(&f.diff);
+                if color {
+                    out.push_str(&diff::colorize(&text));
+                } else {
+                    out.push_str(&text);
+                }
                 if let Some(b) = &f.backup {
-                    let _ = writeln!(out, "   backup: {b}");
+                    let _ = writeln!(out, "   backup: {}", sanitize(b));
                 }
             }
             for a in r.actions.iter().filter(|a| a.status == "would run") {
                 let _ = writeln!(out, "   would run: {}", mask(&a.label, &r.secrets));
+            }
+            for a in r
+                .actions
+                .iter()
+                .filter(|a| a.status == "skipped" && a.detail.starts_with("when: "))
+            {
+                let _ = writeln!(
+                    out,
+                    "   skipped: {} ({})",
+                    mask(&a.label, &r.secrets),
+                    mask(&a.detail, &r.secrets)
+                );
             }
         }
         for n in &r.notes {
@@ -118,4 +137,26 @@ pub fn counts(reports: &[HostReport]) -> String {
     } else {
         parts.join(", ")
     }
+}
+
+/// The closing counts as an object for `--json`: every outcome with its count (zeros
+/// included, so a script can read `counts.failed` without checking it exists).
+#[must_use]
+pub fn counts_json(reports: &[HostReport]) -> serde_json::Value {
+    let kinds = [
+        (Outcome::Changed, "changed"),
+        (Outcome::WouldChange, "would_change"),
+        (Outcome::InSync, "in_sync"),
+        (Outcome::Failed, "failed"),
+        (Outcome::RolledBack, "rolled_back"),
+        (Outcome::RollbackFailed, "rollback_failed"),
+        (Outcome::Unreachable, "unreachable"),
+        (Outcome::NotRun, "not_run"),
+    ];
+    let mut counts = serde_json::Map::new();
+    for (kind, key) in kinds {
+        let n = reports.iter().filter(|r| r.outcome == kind).count();
+        counts.insert(key.to_owned(), serde_json::Value::from(n));
+    }
+    serde_json::Value::Object(counts)
 }

@@ -2,10 +2,13 @@
 //! `ansible_connection: local` and pull mode). The engine only sees [`Transport`].
 //!
 //! Every command is one string run by a POSIX shell on the host; with `become`, it is
-//! wrapped in `sudo -n` by `remote::wrap_become`.
+//! wrapped in sudo by `remote` (`script_runner`, `wrap_command`, `plan_command`). An SSH
+//! target with a become password sends it as the first stdin line of every command.
 
 pub mod local;
+pub mod secret;
 pub mod ssh;
+pub mod ssh_config;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -136,6 +139,17 @@ impl Transport {
             Self::Ssh(s) => Ok(s.exec(command, stdin).await?),
             Self::Local(l) => l.exec(command, stdin).await,
         }
+    }
+
+    /// Runs `invocation`: its command line with its input on stdin.
+    ///
+    /// # Errors
+    /// The connection or channel failed.
+    pub async fn run(
+        &self,
+        invocation: &crate::remote::Invocation,
+    ) -> Result<ExecOutput, TransportError> {
+        self.exec(&invocation.line, Some(&invocation.input)).await
     }
 
     /// Starts a long-running command whose stdin stays open until the child is closed,

@@ -30,6 +30,9 @@ pub use auth::PASSPHRASE_ENV;
 pub use error::{SshError, SshErrorKind};
 pub use remote_child::RemoteChild;
 
+use super::Stream;
+use super::secret::Secret;
+
 use host_key::{DisconnectNote, HostKeyVerifier, Verdict};
 
 /// Interval between keepalives when the server is silent.
@@ -69,6 +72,17 @@ pub struct SshTarget {
     pub connect_timeout: Duration,
     /// Concurrent session channels on the connection (sshd's `MaxSessions`).
     pub max_channels: usize,
+    /// Jump hosts, in connection order: the first is reached directly, each next one
+    /// (and finally this host) through a direct-tcpip channel of the one before.
+    pub jumps: Vec<SshTarget>,
+    /// `IdentitiesOnly`: offer only `key_files` (and their certificates), not every
+    /// key of the agent.
+    pub identities_only: bool,
+    /// Password for `password` authentication, tried after keys.
+    pub password: Option<Secret>,
+    /// The become (sudo) password: sent, with a newline, before the input of every
+    /// command and spawned process, where `remote`'s sudo runners read it.
+    pub become_password: Option<Secret>,
 }
 
 impl SshTarget {
@@ -87,7 +101,22 @@ impl SshTarget {
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
             max_channels: 10,
+            jumps: Vec::new(),
+            identities_only: false,
+            password: None,
+            become_password: None,
         }
+    }
+
+    /// `user@host:port`, and the jump hosts when there are some.
+    #[must_use]
+    pub fn label(&self) -> String {
+        let mut label = format!("{}@{}", self.user, self.address());
+        if !self.jumps.is_empty() {
+            let hops: Vec<String> = self.jumps.iter().map(SshTarget::address).collect();
+            label.push_str(&format!(" (via {})", hops.join(" → ")));
+        }
+        label
     }
 
     /// `host:port`, with brackets around IPv6 literals.
@@ -114,6 +143,8 @@ struct SessionInner {
     disconnect_note: DisconnectNote,
     /// How this session was opened, to open a sibling connection.
     target: SshTarget,
+    /// The jump host this connection runs through (kept open as long as this one).
+    _via: Option<SshSession>,
 }
 
 impl std::fmt::Debug for SshSession {
@@ -163,13 +194,38 @@ impl SshSession {
     }
 
     async fn connect_once(target: &SshTarget) -> Result<SshSession, SshError> {
+        let mut via: Option<SshSession> = None;
+        for hop in &target.jumps {
+            let session =
+                Self::connect_hop(hop, via.take())
+                    .await
+                    .map_err(|source| match source {
+                        error @ (SshError::Hop { .. } | SshError::JumpTunnel { .. }) => error,
+                        error => SshError::Hop {
+                            hop: format!("{}@{}", hop.user, hop.address()),
+                            source: Box::new(error),
+                        },
+                    })?;
+            via = Some(session);
+        }
+        Self::connect_hop(target, via).await
+    }
+
+    /// Connects to `target` directly, or through `via` (a direct-tcpip channel).
+    async fn connect_hop(
+        target: &SshTarget,
+        via: Option<SshSession>,
+    ) -> Result<SshSession, SshError> {
         let address = target.address();
-        let label = format!("{}@{}", target.user, address);
+        let label = target.label();
         let deadline = Instant::now() + target.connect_timeout;
 
         let known_text = host_key::read_known_hosts(&target.known_hosts)?;
         let config = Arc::new(client_config(&known_text, target));
-        let stream = open_tcp_stream(target, &address, deadline).await?;
+        let stream: Box<dyn Stream> = match &via {
+            None => Box::new(open_tcp_stream(target, &address, deadline).await?),
+            Some(jump) => Box::new(jump.tunnel_to_next_hop(target, deadline).await?),
+        };
 
         let verdict: Verdict = Arc::default();
         let disconnect_note: DisconnectNote = Arc::default();
@@ -212,8 +268,47 @@ impl SshSession {
                 label,
                 disconnect_note,
                 target: target.clone(),
+                _via: via,
             }),
         })
+    }
+
+    /// A direct-tcpip channel from this (jump) host to the next hop's SSH port.
+    async fn tunnel_to_next_hop(
+        &self,
+        next: &SshTarget,
+        deadline: Instant,
+    ) -> Result<impl AsyncRead + AsyncWrite + Unpin + Send + use<>, SshError> {
+        let open = self.inner.handle.channel_open_direct_tcpip(
+            next.host.clone(),
+            u32::from(next.port),
+            "127.0.0.1",
+            0,
+        );
+        let failed = |detail: String| SshError::JumpTunnel {
+            via: self.inner.label.clone(),
+            destination: next.address(),
+            detail,
+        };
+        match tokio::time::timeout_at(deadline, open).await {
+            Err(_) => Err(SshError::Timeout {
+                address: next.address(),
+                stage: "opening the tunnel through the jump host",
+                after: next.connect_timeout,
+            }),
+            Ok(Ok(channel)) => Ok(channel.into_stream()),
+            Ok(Err(russh::Error::ChannelOpenFailure(reason))) => Err(failed(match reason {
+                russh::ChannelOpenFailure::ConnectFailed => {
+                    "the jump host could not connect there (wrong address or port, host down, or a firewall)".to_owned()
+                }
+                russh::ChannelOpenFailure::AdministrativelyProhibited => {
+                    "the jump host's sshd forbids forwarding (AllowTcpForwarding / PermitOpen)"
+                        .to_owned()
+                }
+                other => format!("the jump host refused ({other:?})"),
+            })),
+            Ok(Err(_)) => Err(self.lost_connection()),
+        }
     }
 
     /// A second connection to the same host (same target, keys and host-key checks), for
@@ -242,6 +337,9 @@ impl SshSession {
             .map_err(|_| self.lost_connection())?;
 
         let send_input = async {
+            if let Some(password) = &self.inner.target.become_password {
+                writer.data(&password_line(password)[..]).await?;
+            }
             if let Some(data) = stdin {
                 writer.data(data).await?;
             }
@@ -313,6 +411,12 @@ impl SshSession {
             .exec(true, command)
             .await
             .map_err(|_| self.lost_connection())?;
+        if let Some(password) = &self.inner.target.become_password {
+            writer
+                .data(&password_line(password)[..])
+                .await
+                .map_err(|_| self.lost_connection())?;
+        }
         Ok(RemoteChild::start(
             self.clone(),
             reader,
@@ -456,6 +560,10 @@ fn client_config(known_text: &str, target: &SshTarget) -> client::Config {
         order.extend(rest);
         preferred.key = order.into();
     }
+    // With a CA for this host, ask for a host certificate first (as OpenSSH does).
+    if !known_hosts::cert_authorities(known_text, &target.host, target.port).is_empty() {
+        preferred.host_key_certificates = preferred.key.clone();
+    }
     client::Config {
         keepalive_interval: Some(KEEPALIVE_INTERVAL),
         keepalive_max: KEEPALIVE_MAX,
@@ -518,6 +626,14 @@ async fn open_tcp_stream(
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"),
         },
     })
+}
+
+/// `password` and a newline, wiped when dropped.
+fn password_line(password: &Secret) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut line = zeroize::Zeroizing::new(Vec::with_capacity(password.expose().len() + 1));
+    line.extend_from_slice(password.expose().as_bytes());
+    line.push(b'\n');
+    line
 }
 
 /// The conventional name of a signal, without the `SIG` prefix.

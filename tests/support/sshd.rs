@@ -27,6 +27,9 @@ pub struct SshdOptions {
     pub extra_config: String,
     /// sshd's `MaxStartups` (`start:rate:full` or a number).
     pub max_startups: String,
+    /// Sign the host key with this CA (private key file) for these principals
+    /// (`ssh-keygen -s CA -h -n PRINCIPALS`) and present the certificate (`HostCertificate`).
+    pub host_certificate: Option<(PathBuf, String)>,
 }
 
 impl Default for SshdOptions {
@@ -35,6 +38,7 @@ impl Default for SshdOptions {
             max_sessions: 10,
             extra_config: String::new(),
             max_startups: "100".to_owned(),
+            host_certificate: None,
         }
     }
 }
@@ -65,6 +69,10 @@ impl Sshd {
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
             max_channels: 10,
+            jumps: Vec::new(),
+            identities_only: false,
+            password: None,
+            become_password: None,
         }
     }
 
@@ -90,8 +98,28 @@ impl Sshd {
         fs::write(dir.path().join("authorized_keys"), "").expect("create authorized_keys");
 
         let user = current_user();
+        let mut options = options.clone();
+        if let Some((ca, principals)) = &options.host_certificate {
+            let output = Command::new("ssh-keygen")
+                .args(["-q", "-s"])
+                .arg(ca)
+                .args(["-I", "wsdeploy-test-host", "-h", "-n", principals])
+                .arg(host_key.with_extension("pub"))
+                .output()
+                .expect("run ssh-keygen -s");
+            assert!(
+                output.status.success(),
+                "ssh-keygen -s (host certificate) failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let certificate = dir.path().join("ssh_host_ed25519_key-cert.pub");
+            options
+                .extra_config
+                .push_str(&format!("\nHostCertificate {}\n", certificate.display()));
+        }
         let config = dir.path().join("sshd_config");
-        fs::write(&config, config_text(dir.path(), &host_key, options)).expect("write sshd_config");
+        fs::write(&config, config_text(dir.path(), &host_key, &options))
+            .expect("write sshd_config");
         for _ in 0..5 {
             let port = free_port();
             let log = dir.path().join(format!("sshd-{port}.log"));

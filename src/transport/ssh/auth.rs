@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 
 use super::SshTarget;
 use super::error::SshError;
+use crate::transport::secret::Secret;
 
 /// Environment variable holding the passphrase of encrypted key files.
 pub const PASSPHRASE_ENV: &str = "WSDEPLOY_KEY_PASSPHRASE";
@@ -38,6 +39,7 @@ enum Source {
     KeyFile(PathBuf),
     Agent { announce_missing: bool },
     DefaultKeyFiles,
+    Password,
 }
 
 /// A key file that could be used, or why it could not.
@@ -76,6 +78,10 @@ pub(super) async fn authenticate<H: Handler>(
                 session.try_agent(announce_missing, &mut tried).await?
             }
             Source::DefaultKeyFiles => session.try_default_key_files(&mut tried).await?,
+            Source::Password => match &target.password {
+                Some(password) => session.try_password(password, &mut tried).await?,
+                None => Attempt::Rejected,
+            },
         };
         match outcome {
             Attempt::Accepted => return Ok(()),
@@ -97,14 +103,19 @@ pub(super) async fn authenticate<H: Handler>(
     })
 }
 
+/// Keys first (files, agent; with `IdentitiesOnly` never the agent), the password last.
 fn sources(target: &SshTarget) -> Vec<Source> {
-    if target.key_files.is_empty() {
-        vec![
-            Source::Agent {
-                announce_missing: true,
-            },
-            Source::DefaultKeyFiles,
-        ]
+    let mut sources = if target.key_files.is_empty() {
+        if target.identities_only {
+            vec![Source::DefaultKeyFiles]
+        } else {
+            vec![
+                Source::Agent {
+                    announce_missing: target.password.is_none(),
+                },
+                Source::DefaultKeyFiles,
+            ]
+        }
     } else {
         let mut sources: Vec<Source> = target
             .key_files
@@ -112,11 +123,17 @@ fn sources(target: &SshTarget) -> Vec<Source> {
             .cloned()
             .map(Source::KeyFile)
             .collect();
-        sources.push(Source::Agent {
-            announce_missing: false,
-        });
+        if !target.identities_only {
+            sources.push(Source::Agent {
+                announce_missing: false,
+            });
+        }
         sources
+    };
+    if target.password.is_some() {
+        sources.push(Source::Password);
     }
+    sources
 }
 
 struct AuthSession<'a, H: Handler> {
@@ -174,6 +191,9 @@ impl<H: Handler> AuthSession<'_, H> {
                 return Ok(Attempt::Rejected);
             }
         };
+        if let Some(outcome) = self.try_certificate(path, &key, tried).await? {
+            return Ok(outcome);
+        }
         tried.push(format!("key {}", path.display()));
         let hash = if key.algorithm().is_rsa() {
             self.rsa_hash().await?
@@ -187,6 +207,49 @@ impl<H: Handler> AuthSession<'_, H> {
             Err(_) => Err(self.timed_out()),
             Ok(Ok(result)) => Ok(attempt_from(&result)),
             Ok(Err(error)) => Ok(Attempt::ConnectionClosed(error.to_string())),
+        }
+    }
+
+    /// Offers `<key>-cert.pub` when it exists and certifies `key`; `None` when there is
+    /// none or the server did not take it (the plain key is tried next, as OpenSSH does).
+    async fn try_certificate(
+        &mut self,
+        key_path: &Path,
+        key: &Arc<PrivateKey>,
+        tried: &mut Vec<String>,
+    ) -> Result<Option<Attempt>, SshError> {
+        let cert_path = PathBuf::from(format!("{}-cert.pub", key_path.display()));
+        if !cert_path.is_file() {
+            return Ok(None);
+        }
+        let certificate = match russh::keys::load_openssh_certificate(&cert_path) {
+            Ok(certificate) => certificate,
+            Err(error) => {
+                tried.push(format!(
+                    "certificate {} (unreadable: {error})",
+                    cert_path.display()
+                ));
+                return Ok(None);
+            }
+        };
+        if certificate.public_key() != key.public_key().key_data() {
+            tried.push(format!(
+                "certificate {} (certifies another key)",
+                cert_path.display()
+            ));
+            return Ok(None);
+        }
+        tried.push(format!("certificate {}", cert_path.display()));
+        let request =
+            self.handle
+                .authenticate_openssh_cert(self.user.clone(), Arc::clone(key), certificate);
+        match tokio::time::timeout(self.timeout, request).await {
+            Err(_) => Err(self.timed_out()),
+            Ok(Ok(result)) => Ok(match attempt_from(&result) {
+                Attempt::Rejected => None,
+                other => Some(other),
+            }),
+            Ok(Err(error)) => Ok(Some(Attempt::ConnectionClosed(error.to_string()))),
         }
     }
 
@@ -220,18 +283,46 @@ impl<H: Handler> AuthSession<'_, H> {
                 return Ok(Attempt::Rejected);
             }
         };
-        let keys: Vec<_> = identities
-            .into_iter()
-            .filter_map(|identity| match identity {
-                AgentIdentity::PublicKey { key, .. } => Some(key),
-                AgentIdentity::Certificate { .. } => None,
-            })
-            .collect();
-        if keys.is_empty() {
+        let mut keys = Vec::new();
+        let mut certificates = Vec::new();
+        for identity in identities {
+            match identity {
+                AgentIdentity::PublicKey { key, .. } => keys.push(key),
+                AgentIdentity::Certificate { certificate, .. } => certificates.push(certificate),
+            }
+        }
+        if keys.is_empty() && certificates.is_empty() {
             tried.push("ssh-agent (holds no keys)".to_owned());
             return Ok(Attempt::Rejected);
         }
-        tried.push("ssh-agent".to_owned());
+        tried.push(if certificates.is_empty() {
+            "ssh-agent".to_owned()
+        } else {
+            format!("ssh-agent ({} certificates first)", certificates.len())
+        });
+        // Certificates first: their plain keys may not be authorized anywhere.
+        for certificate in certificates {
+            let hash = if certificate.algorithm().is_rsa() {
+                self.rsa_hash().await?
+            } else {
+                None
+            };
+            let request = self.handle.authenticate_certificate_with(
+                self.user.clone(),
+                certificate,
+                hash,
+                &mut agent,
+            );
+            match tokio::time::timeout(self.timeout, request).await {
+                Err(_) => return Err(self.timed_out()),
+                Ok(Ok(result)) => match attempt_from(&result) {
+                    Attempt::Rejected => {}
+                    other => return Ok(other),
+                },
+                Ok(Err(russh::AgentAuthError::Key(_))) => {}
+                Ok(Err(error)) => return Ok(Attempt::ConnectionClosed(error.to_string())),
+            }
+        }
         for key in keys {
             let hash = if key.algorithm().is_rsa() {
                 self.rsa_hash().await?
@@ -253,6 +344,22 @@ impl<H: Handler> AuthSession<'_, H> {
             }
         }
         Ok(Attempt::Rejected)
+    }
+
+    async fn try_password(
+        &mut self,
+        password: &Secret,
+        tried: &mut Vec<String>,
+    ) -> Result<Attempt, SshError> {
+        tried.push("password".to_owned());
+        let request = self
+            .handle
+            .authenticate_password(self.user.clone(), password.expose());
+        match tokio::time::timeout(self.timeout, request).await {
+            Err(_) => Err(self.timed_out()),
+            Ok(Ok(result)) => Ok(attempt_from(&result)),
+            Ok(Err(error)) => Ok(Attempt::ConnectionClosed(error.to_string())),
+        }
     }
 
     async fn rsa_hash(&mut self) -> Result<Option<HashAlg>, SshError> {

@@ -90,6 +90,16 @@ pub enum SshError {
         presented: String,
     },
 
+    #[error(
+        "host certificate of {host} refused: {detail} (known_hosts: {})",
+        known_hosts.display()
+    )]
+    HostCertificate {
+        host: String,
+        known_hosts: PathBuf,
+        detail: String,
+    },
+
     #[error("cannot {action} known_hosts file {}: {source}", path.display())]
     KnownHosts {
         action: &'static str,
@@ -118,6 +128,20 @@ pub enum SshError {
         destination: String,
         detail: String,
     },
+
+    #[error("jump host {hop}: {source}")]
+    Hop {
+        hop: String,
+        #[source]
+        source: Box<SshError>,
+    },
+
+    #[error("cannot reach {destination} through jump host {via}: {detail}")]
+    JumpTunnel {
+        via: String,
+        destination: String,
+        detail: String,
+    },
 }
 
 impl SshError {
@@ -130,11 +154,13 @@ impl SshError {
             | Self::Timeout { .. }
             | Self::Connect { .. }
             | Self::Handshake { .. }
-            | Self::Disconnected { .. } => SshErrorKind::Connect,
+            | Self::Disconnected { .. }
+            | Self::JumpTunnel { .. } => SshErrorKind::Connect,
+            Self::Hop { source, .. } => source.kind(),
             Self::HostKeyUnknown { .. } => SshErrorKind::HostKeyUnknown,
-            Self::HostKeyChanged { .. } | Self::HostKeyRevoked { .. } => {
-                SshErrorKind::HostKeyChanged
-            }
+            Self::HostKeyChanged { .. }
+            | Self::HostKeyRevoked { .. }
+            | Self::HostCertificate { .. } => SshErrorKind::HostKeyChanged,
             Self::Auth { .. } => SshErrorKind::Auth,
             Self::ChannelOpen { .. } | Self::ExecRefused { .. } | Self::Tunnel { .. } => {
                 SshErrorKind::Channel

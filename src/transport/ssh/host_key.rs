@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use russh::client::{DisconnectReason, Handler};
-use russh::keys::{PublicKey, PublicKeyOrCertificate};
+use russh::keys::ssh_key::Fingerprint;
+use russh::keys::ssh_key::certificate::CertType;
+use russh::keys::{Certificate, HashAlg, PublicKey, PublicKeyOrCertificate};
 
 use super::error::SshError;
 use super::known_hosts::{self, HostKeyStatus};
@@ -69,6 +71,68 @@ impl HostKeyVerifier {
     }
 }
 
+impl HostKeyVerifier {
+    /// A host certificate is trusted when an `@cert-authority` line for this host holds
+    /// the CA that signed it, it is a host certificate, valid now, for this host name (or
+    /// for any, when it lists no principal), and neither it nor its CA is `@revoked`.
+    fn verify_certificate(&self, certificate: &Certificate) -> Result<(), SshError> {
+        let text = read_known_hosts(&self.known_hosts)?;
+        let refuse = |detail: String| SshError::HostCertificate {
+            host: known_hosts::host_port_name(&self.host, self.port),
+            known_hosts: self.known_hosts.clone(),
+            detail,
+        };
+        let authorities = known_hosts::cert_authorities(&text, &self.host, self.port);
+        if authorities.is_empty() {
+            return Err(refuse(
+                "no @cert-authority line covers this host".to_owned(),
+            ));
+        }
+        if certificate.cert_type() != CertType::Host {
+            return Err(refuse(
+                "it is a user certificate, not a host certificate".to_owned(),
+            ));
+        }
+        for key in [certificate.public_key(), certificate.signature_key()] {
+            if let Some(line) = known_hosts::revoked_line(&text, &self.host, self.port, key) {
+                return Err(refuse(format!("its key or CA is @revoked at line {line}")));
+            }
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        if !(certificate.valid_after() <= now && now < certificate.valid_before()) {
+            return Err(refuse(format!(
+                "it is valid only between {} and {} (Unix time; now {now})",
+                certificate.valid_after(),
+                certificate.valid_before()
+            )));
+        }
+        let trusted: Vec<Fingerprint> = authorities
+            .iter()
+            .map(|(_, key)| key.fingerprint(HashAlg::Sha256))
+            .collect();
+        if certificate.validate_at(now, trusted.iter()).is_err() {
+            let lines: Vec<usize> = authorities.iter().map(|(line, _)| *line).collect();
+            return Err(refuse(format!(
+                "it is not signed by a CA trusted for this host (CA {}; @cert-authority at line {})",
+                certificate.signature_key().fingerprint(HashAlg::Sha256),
+                join_numbers(&lines)
+            )));
+        }
+        let principals = certificate.valid_principals();
+        let name = self.host.to_ascii_lowercase();
+        if !principals.is_empty() && !principals.iter().any(|p| p.to_ascii_lowercase() == name) {
+            return Err(refuse(format!(
+                "it is for {}, not {}",
+                principals.join(", "),
+                self.host
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Handler for HostKeyVerifier {
     type Error = russh::Error;
 
@@ -78,11 +142,9 @@ impl Handler for HostKeyVerifier {
     ) -> Result<bool, Self::Error> {
         let outcome = match server_public_key {
             PublicKeyOrCertificate::PublicKey { key, .. } => self.verify(key),
-            PublicKeyOrCertificate::Certificate(_) => Err(SshError::Handshake {
-                address: format!("{}:{}", self.host, self.port),
-                detail: "the server presented a host certificate, which is not supported"
-                    .to_owned(),
-            }),
+            PublicKeyOrCertificate::Certificate(certificate) => {
+                self.verify_certificate(certificate)
+            }
         };
         match outcome {
             Ok(()) => Ok(true),

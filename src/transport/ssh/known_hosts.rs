@@ -13,6 +13,7 @@ use std::sync::Mutex;
 
 use data_encoding::BASE64;
 use hmac::{Hmac, KeyInit, Mac};
+use russh::keys::ssh_key::public::KeyData;
 use russh::keys::{Algorithm, HashAlg, PublicKey};
 use sha1::Sha1;
 
@@ -97,6 +98,30 @@ pub fn check(text: &str, host: &str, port: u16, presented: &PublicKey) -> HostKe
     HostKeyStatus::Unknown {
         other_types: plain().map(|e| e.line).collect(),
     }
+}
+
+/// The CA keys trusted to sign host certificates of `host`:`port` (`@cert-authority`
+/// lines), with their line numbers.
+pub fn cert_authorities(text: &str, host: &str, port: u16) -> Vec<(usize, PublicKey)> {
+    let name = host_port_name(host, port);
+    parse(text)
+        .into_iter()
+        .filter(|e| e.marker == Marker::CertAuthority && hosts_field_matches(&e.hosts, &name))
+        .map(|e| (e.line, e.key))
+        .collect()
+}
+
+/// The line of an `@revoked` entry for `host`:`port` holding `key`, if any.
+pub fn revoked_line(text: &str, host: &str, port: u16, key: &KeyData) -> Option<usize> {
+    let name = host_port_name(host, port);
+    parse(text)
+        .into_iter()
+        .find(|e| {
+            e.marker == Marker::Revoked
+                && e.key.key_data() == key
+                && hosts_field_matches(&e.hosts, &name)
+        })
+        .map(|e| e.line)
 }
 
 /// The key algorithms recorded for `host`:`port`, in file order, without duplicates.

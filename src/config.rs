@@ -1,0 +1,118 @@
+//! The project config `wsdeploy.toml` (in the project directory, `-C DIR`): defaults for
+//! flags, as `ansible.cfg` holds them for Ansible. A flag on the command line always wins.
+//! Unknown keys and wrong types are errors naming `file:line:col`.
+//!
+//! ```toml
+//! inventory = "production"          # -i
+//! forks = 20                        # --forks
+//! connect_timeout = 15              # --connect-timeout (seconds)
+//! known_hosts = "ssh/known_hosts"   # --known-hosts (relative to the project directory)
+//! accept_new_host_keys = false      # --accept-new-host-keys
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file name looked for in the project directory.
+pub const FILE_NAME: &str = "wsdeploy.toml";
+
+/// Defaults from `wsdeploy.toml`; every key is optional.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    /// Inventory used when `-i` is not given.
+    pub inventory: Option<String>,
+    /// Hosts run at the same time.
+    pub forks: Option<usize>,
+    /// Seconds to wait for a host's SSH connection.
+    pub connect_timeout: Option<u64>,
+    /// known_hosts file (relative paths are relative to the project directory).
+    pub known_hosts: Option<PathBuf>,
+    /// Record unknown host keys instead of refusing them.
+    pub accept_new_host_keys: Option<bool>,
+}
+
+/// Reads `<project>/wsdeploy.toml`; no file means no defaults.
+///
+/// # Errors
+/// An unreadable file, a TOML error or an unknown key, as `file:line:col: message`.
+pub fn load(project: &Path) -> Result<ProjectConfig, String> {
+    let path = project.join(FILE_NAME);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(ProjectConfig::default());
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let mut config = parse(&text).map_err(|(line, col, message)| {
+        format!(
+            "{}:{line}:{col}: {message}",
+            path.strip_prefix("./").unwrap_or(&path).display()
+        )
+    })?;
+    if let Some(k) = &config.known_hosts
+        && k.is_relative()
+    {
+        config.known_hosts = Some(project.join(k));
+    }
+    Ok(config)
+}
+
+/// Parses the text; an error carries its 1-based line and column.
+///
+/// # Errors
+/// A TOML syntax error, an unknown key, a wrong type.
+pub fn parse(text: &str) -> Result<ProjectConfig, (usize, usize, String)> {
+    toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        let (line, col) = line_col(text, offset);
+        let message = e.message().trim().to_owned();
+        let hint = if message.starts_with("unknown field") {
+            " (wsdeploy.toml holds defaults for flags; see README, \"Project config\")"
+        } else {
+            ""
+        };
+        (line, col, format!("{message}{hint}"))
+    })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_parses() {
+        let c = parse(
+            "inventory = \"production\"\nforks = 20\nconnect_timeout = 15\nknown_hosts = \"ssh/kh\"\naccept_new_host_keys = true\n",
+        );
+        assert_eq!(
+            c,
+            Ok(ProjectConfig {
+                inventory: Some("production".into()),
+                forks: Some(20),
+                connect_timeout: Some(15),
+                known_hosts: Some(PathBuf::from("ssh/kh")),
+                accept_new_host_keys: Some(true),
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_line_and_column() {
+        let (line, col, message) = parse("forks = 5\n  fork = 3\n").unwrap_err();
+        assert_eq!((line, col), (2, 3));
+        assert!(message.starts_with("unknown field `fork`"), "{message}");
+        let (line, col, message) = parse("forks = \"many\"\n").unwrap_err();
+        assert_eq!((line, col), (1, 9));
+        assert!(message.contains("invalid type"), "{message}");
+    }
+}

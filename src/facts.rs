@@ -1,0 +1,70 @@
+//! Reading a play's `facts:` on a host (one `cat` per file) and rendering its plan again
+//! with the values read; the pure part is `plan::facts`.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::host_run::HostJob;
+use crate::plan::facts::value_of;
+use crate::remote;
+use crate::transport::Transport;
+
+/// The job with every plan that has facts rendered again from the host's files.
+///
+/// # Errors
+/// A file that cannot be read or parsed, or a plan that does not render with the values
+/// read; the message names the host's file and says what to do.
+pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, String> {
+    if job.plans.iter().all(|p| p.facts.is_none()) {
+        return Ok(job.clone());
+    }
+    let mut files: HashMap<String, Option<Vec<u8>>> = HashMap::new();
+    let mut resolved = job.clone();
+    for plan in &mut resolved.plans {
+        let Some(pending) = plan.facts.clone() else {
+            continue;
+        };
+        let mut values: Vec<(String, Value)> = Vec::new();
+        for request in &pending.requests {
+            if !files.contains_key(&request.path) {
+                let bytes = read(transport, job.become_user.as_ref(), &request.path)
+                    .await
+                    .map_err(|e| format!("fact `{}`: {e}", request.name))?;
+                files.insert(request.path.clone(), bytes);
+            }
+            let bytes = files.get(&request.path).and_then(|b| b.as_deref());
+            let value =
+                value_of(request, bytes).map_err(|e| format!("fact `{}`: {e}", request.name))?;
+            values.push((request.name.clone(), value));
+        }
+        let mut rendered = pending.render(&values).map_err(|e| e.to_string())?;
+        rendered.facts = Some(pending);
+        *plan = rendered;
+    }
+    Ok(resolved)
+}
+
+/// A file's bytes, or `None` when it does not exist.
+async fn read(
+    transport: &Transport,
+    become_user: Option<&remote::Become>,
+    path: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let out = transport
+        .exec(
+            &remote::wrap_command(&remote::read_if_exists(path), become_user),
+            None,
+        )
+        .await
+        .map_err(|e| format!("reading {path}: {e}"))?;
+    match out.code() {
+        0 => Ok(Some(out.stdout)),
+        remote::EXIT_NO_SUCH_FILE => Ok(None),
+        _ => Err(format!(
+            "reading {path} ended with {}: {}",
+            out.status_text(),
+            out.combined()
+        )),
+    }
+}

@@ -1,0 +1,168 @@
+//! Facts: variables a play reads from a JSON file on each host (`facts:`), such as
+//! `socketio_port` from a bench's `sites/common_site_config.json`.
+//!
+//! Pure: which files to read for a host ([`prepare`]), the value a file gives
+//! ([`value_of`]) and the play rendered again with the values read ([`Pending::render`]).
+//! Reading the files on the host is `crate::facts`.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::load::Play;
+use super::render::{HostPlan, RenderError, render_play};
+use crate::template::Renderer;
+
+/// One file value to read on a host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactRequest {
+    /// The variable it sets.
+    pub name: String,
+    /// The JSON file, rendered for the host.
+    pub path: String,
+    pub key: String,
+    pub default: Value,
+}
+
+/// A play rendered with its facts' defaults, to be rendered again once the host's files
+/// are read.
+#[derive(Debug)]
+pub struct Pending {
+    play: Arc<Play>,
+    host: String,
+    vars: Map<String, Value>,
+    pub requests: Vec<FactRequest>,
+}
+
+impl Pending {
+    /// The play rendered with the values read (`(name, value)` pairs).
+    ///
+    /// # Errors
+    /// A step that cannot be rendered with these values.
+    pub fn render(&self, values: &[(String, Value)]) -> Result<HostPlan, RenderError> {
+        let mut vars = self.vars.clone();
+        for (name, value) in values {
+            vars.insert(name.clone(), value.clone());
+        }
+        render_play(&self.play, &self.host, vars)
+    }
+}
+
+/// Puts every fact's default into `vars` (unless `explicit` says the inventory, the play's
+/// `vars:` or `-e` set it) and says which files the host must be asked for.
+///
+/// # Errors
+/// A fact's file path that cannot be rendered.
+pub fn prepare(
+    play: &Arc<Play>,
+    host: &str,
+    explicit: impl Fn(&str) -> bool,
+    vars: &mut Map<String, Value>,
+) -> Result<Option<Pending>, RenderError> {
+    let wanted: Vec<_> = play.facts.iter().filter(|f| !explicit(&f.name)).collect();
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    for fact in &wanted {
+        vars.insert(fact.name.clone(), fact.default.clone());
+    }
+    let renderer = Renderer::new(vars.clone());
+    let mut requests = Vec::with_capacity(wanted.len());
+    for fact in wanted {
+        let path = renderer.render(&fact.json).map_err(|e| RenderError {
+            origin: play.file.display().to_string(),
+            step: format!("facts: {}", fact.name),
+            host: host.to_owned(),
+            message: format!("`json`: {e}"),
+        })?;
+        requests.push(FactRequest {
+            name: fact.name.clone(),
+            path,
+            key: fact.key.clone(),
+            default: fact.default.clone(),
+        });
+    }
+    Ok(Some(Pending {
+        play: Arc::clone(play),
+        host: host.to_owned(),
+        vars: vars.clone(),
+        requests,
+    }))
+}
+
+/// The value `request` takes from the file's bytes (`None`: the file does not exist).
+///
+/// # Errors
+/// The file is not a JSON object.
+pub fn value_of(request: &FactRequest, file: Option<&[u8]>) -> Result<Value, String> {
+    let Some(bytes) = file else {
+        return Ok(request.default.clone());
+    };
+    let parsed: Value = serde_json::from_slice(bytes).map_err(|e| {
+        format!(
+            "{}: not JSON ({e}); fix the file or set `{}` in the inventory",
+            request.path, request.name
+        )
+    })?;
+    let Value::Object(object) = parsed else {
+        return Err(format!(
+            "{}: not a JSON object; fix the file or set `{}` in the inventory",
+            request.path, request.name
+        ));
+    };
+    Ok(match object.get(&request.key) {
+        None | Some(Value::Null | Value::Bool(false)) => request.default.clone(),
+        Some(Value::String(s)) if s.is_empty() => request.default.clone(),
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => request.default.clone(),
+        Some(v) => v.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request() -> FactRequest {
+        FactRequest {
+            name: "socketio_port".into(),
+            path: "/b/sites/common_site_config.json".into(),
+            key: "socketio_port".into(),
+            default: json!(3000),
+        }
+    }
+
+    #[test]
+    fn a_set_key_gives_its_value_and_an_unset_one_the_default() {
+        let r = request();
+        assert_eq!(
+            value_of(&r, Some(b"{\n \"socketio_port\": 9050\n}")),
+            Ok(json!(9050))
+        );
+        assert_eq!(
+            value_of(&r, Some(b"{\"webserver_port\": 8000}")),
+            Ok(json!(3000))
+        );
+        assert_eq!(value_of(&r, None), Ok(json!(3000)));
+        for unset in ["null", "false", "0", "\"\""] {
+            let text = format!("{{\"socketio_port\": {unset}}}");
+            assert_eq!(
+                value_of(&r, Some(text.as_bytes())),
+                Ok(json!(3000)),
+                "{unset}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_json_object_is_an_error_naming_it() {
+        let r = request();
+        let e = value_of(&r, Some(b"{ \"socketio_port\": ")).unwrap_err();
+        assert!(
+            e.starts_with("/b/sites/common_site_config.json: not JSON"),
+            "{e}"
+        );
+        let e = value_of(&r, Some(b"[9000]")).unwrap_err();
+        assert!(e.contains("not a JSON object"), "{e}");
+    }
+}

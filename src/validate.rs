@@ -1,0 +1,556 @@
+//! `wsdeploy validate`: the offline lint of plans. Nothing is contacted; every problem
+//! found is reported (not only the first), each as `file:line:col: message`.
+//!
+//! Checks: the plan parses and loads (unknown keys, step kinds, ids, `if_changed`
+//! references: `plan::load`), every template value compiles (MiniJinja syntax), calls of
+//! functions wsdeploy does not have (`lookup(...)`) are named as such, and with an
+//! inventory every variable a template uses is defined for every host the play targets
+//! (following variables that are themselves templates), then each host's rendering is
+//! tried as `apply` would (absolute paths, modes, regular expressions, URLs).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use minijinja::Environment;
+use serde_json::{Map, Value};
+
+use crate::inventory::Inventory;
+use crate::plan::{self, Play, StepDef};
+use crate::report::out::outln;
+use crate::template::{self, TemplateError};
+
+/// One problem: where, what, and for which hosts (empty: every host).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `file:line:col`.
+    pub location: String,
+    pub message: String,
+    pub hosts: Vec<String>,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)?;
+        match self.hosts.as_slice() {
+            [] => Ok(()),
+            [one] => write!(f, " (host {one})"),
+            many => write!(f, " (hosts {})", many.join(", ")),
+        }
+    }
+}
+
+/// What the plans are checked against.
+pub struct Context<'a> {
+    /// With `-i`: variables are checked for every host a play targets.
+    pub inventory: Option<&'a Inventory>,
+    /// `-e` values (highest precedence).
+    pub extra: &'a Map<String, Value>,
+    /// `--limit`.
+    pub limit: Option<&'a str>,
+}
+
+/// The plan files to check: the given ones (relative to the project directory when
+/// they exist there, else to the current directory), or every `plans/*.yml`/`*.yaml` of the
+/// project (sorted).
+#[must_use]
+pub fn plan_files(project: &Path, given: &[PathBuf]) -> Vec<PathBuf> {
+    if !given.is_empty() {
+        return given
+            .iter()
+            .map(|p| {
+                let in_project = project.join(p);
+                if p.is_absolute() || !in_project.exists() {
+                    p.clone()
+                } else {
+                    tidy(&in_project)
+                }
+            })
+            .collect();
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(project.join("plans"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files.into_iter().map(|f| tidy(&f)).collect()
+}
+
+/// `plans/x.yml` rather than `./plans/x.yml` when the project is the current directory.
+fn tidy(path: &Path) -> PathBuf {
+    path.strip_prefix(".").unwrap_or(path).to_path_buf()
+}
+
+/// Every problem of one plan file (and the files it imports).
+#[must_use]
+pub fn check_plan(path: &Path, cx: &Context<'_>) -> Vec<Problem> {
+    let plan = match plan::load(path) {
+        Ok(p) => p,
+        Err(e) => {
+            return vec![split_located(&e.message)];
+        }
+    };
+    let mut problems = Problems::default();
+    let env = environment();
+    for play in &plan.plays {
+        check_play(play, cx, &env, &mut problems);
+    }
+    let mut all = problems.0;
+    // Reading order: file, then line and column.
+    all.sort_by_key(|p| {
+        let mut parts = p.location.rsplitn(3, ':');
+        let col = parts
+            .next()
+            .and_then(|c| c.parse::<u64>().ok())
+            .unwrap_or(0);
+        let line = parts
+            .next()
+            .and_then(|l| l.parse::<u64>().ok())
+            .unwrap_or(0);
+        (parts.next().unwrap_or_default().to_owned(), line, col)
+    });
+    all
+}
+
+/// `wsdeploy validate`: checks the plans, prints every problem and a closing line, and
+/// returns the exit code (0 valid, 3 problems).
+///
+/// # Errors
+/// An `-e` that cannot be read (bad input before any plan is checked); the inventory,
+/// when given, was loaded by the caller (with its vault passwords).
+pub fn run(
+    project: &Path,
+    plans: &[PathBuf],
+    inventory: Option<&crate::inventory::Inventory>,
+    extra_vars: &[String],
+    limit: Option<&str>,
+) -> Result<u8, String> {
+    let extra = crate::inventory::parse_extra_vars(extra_vars, Path::new("."))
+        .map_err(|e| e.to_string())?;
+    let files = plan_files(project, plans);
+    if files.is_empty() {
+        return Err(format!(
+            "no plan to validate: {} has no *.yml files (pass PLAN…)",
+            project.join("plans").display()
+        ));
+    }
+    let cx = Context {
+        inventory,
+        extra: &extra,
+        limit,
+    };
+    let mut count = 0;
+    for file in &files {
+        let problems = check_plan(file, &cx);
+        for p in &problems {
+            outln!("{p}");
+        }
+        count += problems.len();
+    }
+    let what = if files.len() == 1 {
+        files[0].display().to_string()
+    } else {
+        format!("{} plans", files.len())
+    };
+    let against = if cx.inventory.is_some() {
+        " (variables checked against the inventory)"
+    } else {
+        " (pass -i INV to check variables too)"
+    };
+    if count == 0 {
+        outln!("{what}: valid{against}");
+        Ok(crate::exit::OK)
+    } else {
+        outln!(
+            "{what}: {count} problem{}",
+            if count == 1 { "" } else { "s" }
+        );
+        Ok(crate::exit::BAD_INPUT)
+    }
+}
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    /// Records a problem; the same problem for another host adds the host.
+    fn add(&mut self, location: String, message: String, host: Option<&str>) {
+        if let Some(p) = self
+            .0
+            .iter_mut()
+            .find(|p| p.location == location && p.message == message)
+        {
+            if let Some(h) = host
+                && !p.hosts.iter().any(|x| x == h)
+            {
+                p.hosts.push(h.to_owned());
+            }
+            return;
+        }
+        self.0.push(Problem {
+            location,
+            message,
+            hosts: host.map(|h| vec![h.to_owned()]).unwrap_or_default(),
+        });
+    }
+}
+
+/// `file:line:col: message` from a load error (which always starts with its location).
+fn split_located(text: &str) -> Problem {
+    let mut parts = text.splitn(4, ':');
+    let (file, line, col) = (parts.next(), parts.next(), parts.next());
+    if let (Some(file), Some(line), Some(col), Some(rest)) = (file, line, col, parts.next())
+        && line.parse::<u64>().is_ok()
+        && col.parse::<u64>().is_ok()
+    {
+        return Problem {
+            location: format!("{file}:{line}:{col}"),
+            message: rest.trim_start().to_owned(),
+            hosts: Vec::new(),
+        };
+    }
+    Problem {
+        location: text.split(':').next().unwrap_or_default().to_owned(),
+        message: text.to_owned(),
+        hosts: Vec::new(),
+    }
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env
+}
+
+/// A step with its template fields and the names each one uses.
+type StepTemplates<'a> = (&'a StepDef, Vec<(Field, HashSet<String>)>);
+
+/// A template value of a step with its field path (`nginx.ensure`).
+struct Field {
+    name: String,
+    source: String,
+}
+
+/// The fields of a step whose values are rendered (ids and `if_changed` are not).
+fn template_fields(def: &StepDef) -> Vec<Field> {
+    let mut out = Vec::new();
+    if let Ok(Value::Object(map)) = serde_json::to_value(&def.spec) {
+        for (key, value) in map {
+            if key == "id" || key == "if_changed" || key == "when" {
+                continue;
+            }
+            collect_strings(&key, &value, &mut out);
+        }
+    }
+    if let Some(from) = def.spec.file.as_ref().and_then(|f| f.content_from.as_ref()) {
+        for field in out.iter_mut().filter(|f| f.name == "file.content") {
+            field.name = format!("file.content_from ({from})");
+        }
+    }
+    out
+}
+
+fn collect_strings(path: &str, value: &Value, out: &mut Vec<Field>) {
+    match value {
+        Value::String(s) if is_template(s) => out.push(Field {
+            name: path.to_owned(),
+            source: s.clone(),
+        }),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(path, v, out)),
+        Value::Object(map) => map
+            .iter()
+            .for_each(|(k, v)| collect_strings(&format!("{path}.{k}"), v, out)),
+        _ => {}
+    }
+}
+
+fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// The names a template uses, or its syntax error.
+fn names_used(env: &Environment<'static>, source: &str) -> Result<HashSet<String>, String> {
+    env.template_from_str(source)
+        .map(|t| t.undeclared_variables(false))
+        .map_err(|e| describe(&e))
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(detail) = e.detail()
+        && !text.contains(detail)
+    {
+        text.push_str(": ");
+        text.push_str(detail);
+    }
+    format!("template syntax error: {text}")
+}
+
+fn check_play(
+    play: &std::sync::Arc<Play>,
+    cx: &Context<'_>,
+    env: &Environment<'static>,
+    out: &mut Problems,
+) {
+    let file = play.file.display().to_string();
+    let text = std::fs::read_to_string(&play.file).unwrap_or_default();
+    let plan_names: HashSet<&str> = play
+        .defaults
+        .keys()
+        .chain(play.vars.keys())
+        .map(String::as_str)
+        .chain(play.facts.iter().map(|f| f.name.as_str()))
+        .collect();
+    // Variables of the plan itself: syntax only (their use is checked per host).
+    for (section, map) in [("defaults", &play.defaults), ("vars", &play.vars)] {
+        for (key, value) in map {
+            let mut fields = Vec::new();
+            collect_strings(key, value, &mut fields);
+            for f in fields {
+                if let Err(e) = names_used(env, &f.source) {
+                    let (line, col) = key_position(&text, section, key);
+                    out.add(
+                        format!("{file}:{line}:{col}"),
+                        format!("`{section}.{}`: {e}", f.name),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+    let steps: Vec<&StepDef> = play.preflight.iter().chain(&play.steps).collect();
+    let mut fields_of: Vec<StepTemplates<'_>> = Vec::new();
+    for def in &steps {
+        let location = format!("{file}:{}:{}", def.line, def.column);
+        for expression in def.spec.when.iter().flat_map(|w| w.expressions()) {
+            if let Err(e) = env.compile_expression(expression) {
+                out.add(
+                    location.clone(),
+                    format!("step `{}`: `when: {expression}`: {}", def.id, describe(&e)),
+                    None,
+                );
+            }
+        }
+        let mut ok = Vec::new();
+        for field in template_fields(def) {
+            match names_used(env, &field.source) {
+                Ok(names) => {
+                    for name in &names {
+                        let defined = plan_names.contains(name.as_str())
+                            || template::is_builtin(name)
+                            || cx.inventory.is_some();
+                        if !defined && template::called_as_function(&field.source, name) {
+                            out.add(
+                                location.clone(),
+                                format!(
+                                    "step `{}`: `{}`: {}",
+                                    def.id,
+                                    field.name,
+                                    TemplateError::UnsupportedFunction { name: name.clone() }
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                    ok.push((field, names));
+                }
+                Err(e) => out.add(
+                    location.clone(),
+                    format!("step `{}`: `{}`: {e}", def.id, field.name),
+                    None,
+                ),
+            }
+        }
+        fields_of.push((def, ok));
+    }
+    let Some(inventory) = cx.inventory else {
+        return;
+    };
+    let hosts = match inventory.select(&play.hosts, cx.limit) {
+        Ok(h) => h,
+        Err(e) => {
+            out.add(
+                format!("{file}:1:1"),
+                format!("hosts `{}`: {e}", play.hosts),
+                None,
+            );
+            return;
+        }
+    };
+    for host in hosts {
+        let mut vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
+        // Facts are read on the host; offline, their defaults stand for them.
+        for fact in &play.facts {
+            vars.entry(fact.name.clone())
+                .or_insert_with(|| fact.default.clone());
+        }
+        let before = out.0.len();
+        let renderer = template::Renderer::new(vars.clone());
+        for (def, fields) in &fields_of {
+            let location = format!("{file}:{}:{}", def.line, def.column);
+            let mut runs = true;
+            for expression in def.spec.when.iter().flat_map(|w| w.expressions()) {
+                match renderer.truthy(expression) {
+                    Ok(true) => {}
+                    Ok(false) => runs = false,
+                    Err(e) => {
+                        runs = false;
+                        out.add(
+                            location.clone(),
+                            format!("step `{}`: `when: {expression}`: {e}", def.id),
+                            Some(host.name()),
+                        );
+                    }
+                }
+            }
+            if !runs {
+                continue;
+            }
+            for (field, names) in fields {
+                let mut sorted: Vec<&String> = names.iter().collect();
+                sorted.sort();
+                for name in sorted {
+                    for message in check_name(env, &field.source, name, &vars, &mut Vec::new()) {
+                        out.add(
+                            location.clone(),
+                            format!("step `{}`: `{}`: {message}", def.id, field.name),
+                            Some(host.name()),
+                        );
+                    }
+                }
+            }
+        }
+        if out.0.len() == before
+            && let Err(e) = plan::render_play(play, host.name(), vars)
+        {
+            out.add(
+                e.origin.clone(),
+                format!("step `{}`: {}", e.step, e.message),
+                Some(host.name()),
+            );
+        }
+    }
+}
+
+/// Problems with one name used by `source`, following variables that are templates.
+fn check_name(
+    env: &Environment<'static>,
+    source: &str,
+    name: &str,
+    vars: &Map<String, Value>,
+    via: &mut Vec<String>,
+) -> Vec<String> {
+    if let Some(value) = vars.get(name) {
+        if via.iter().any(|v| v == name) {
+            return Vec::new();
+        }
+        via.push(name.to_owned());
+        let mut fields = Vec::new();
+        collect_strings(name, value, &mut fields);
+        let mut out = Vec::new();
+        for f in fields {
+            match names_used(env, &f.source) {
+                Ok(names) => {
+                    let mut sorted: Vec<String> = names.into_iter().collect();
+                    sorted.sort();
+                    for inner in sorted {
+                        out.extend(check_name(env, &f.source, &inner, vars, via));
+                    }
+                }
+                Err(e) => out.push(format!("variable `{name}`: {e}")),
+            }
+        }
+        via.pop();
+        return out;
+    }
+    if template::is_builtin(name) || template::guarded(source, name) {
+        return Vec::new();
+    }
+    let error = if template::called_as_function(source, name) {
+        TemplateError::UnsupportedFunction {
+            name: name.to_owned(),
+        }
+    } else {
+        TemplateError::Undefined {
+            name: name.to_owned(),
+            via: if via.is_empty() {
+                String::new()
+            } else {
+                format!(" (used by variable `{}`)", via.join("` -> `"))
+            },
+        }
+    };
+    vec![error.to_string()]
+}
+
+/// Line and column of `key:` inside the top-level `section:` mapping of a plan's text
+/// (1:1 when not found).
+fn key_position(text: &str, section: &str, key: &str) -> (usize, usize) {
+    let mut inside = false;
+    for (index, line) in text.lines().enumerate() {
+        if !line.starts_with([' ', '\t']) {
+            inside = line.trim_end() == format!("{section}:");
+            continue;
+        }
+        let trimmed = line.trim_start();
+        if inside
+            && (trimmed.starts_with(&format!("{key}:"))
+                || trimmed.starts_with(&format!("\"{key}\":")))
+        {
+            return (index + 1, line.len() - trimmed.len() + 1);
+        }
+    }
+    (1, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_positions_are_found_in_their_section() {
+        let text = "name: x\nvars:\n  a: 1\n  b: \"{{ c\"\ndefaults:\n  b: 2\n";
+        assert_eq!(key_position(text, "vars", "b"), (4, 3));
+        assert_eq!(key_position(text, "defaults", "b"), (6, 3));
+        assert_eq!(key_position(text, "vars", "z"), (1, 1));
+    }
+
+    #[test]
+    fn load_errors_keep_their_location() {
+        let p = split_located("plans/a.yml:4:5: unknown field `x`");
+        assert_eq!(p.location, "plans/a.yml:4:5");
+        assert_eq!(p.message, "unknown field `x`");
+    }
+
+    #[test]
+    fn nested_variables_are_followed() {
+        let env = environment();
+        let vars: Map<String, Value> = serde_json::from_str(
+            r#"{"url": "ws://{{ public_host }}/websocket", "h": "{{ lookup('env', 'X') }}"}"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            check_name(&env, "{{ url }}", "url", &vars, &mut Vec::new()),
+            vec![
+                TemplateError::Undefined {
+                    name: "public_host".into(),
+                    via: " (used by variable `url`)".into()
+                }
+                .to_string()
+            ]
+        );
+        assert_eq!(
+            check_name(&env, "{{ h }}", "h", &vars, &mut Vec::new()),
+            vec![
+                TemplateError::UnsupportedFunction {
+                    name: "lookup".into()
+                }
+                .to_string()
+            ]
+        );
+    }
+}

@@ -1,2 +1,0 @@
-// Frappe's realtime (Socket.IO) server, started by bench as `node apps/frappe/socketio.js`.
-require("./realtime");
