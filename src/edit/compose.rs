@@ -10,7 +10,7 @@
 //!
 //! The locator reads block-style YAML line by line (the layout of compose files); whatever
 //! it cannot rewrite safely is refused with its line and column: anchors, aliases and merge
-//! keys in the service, flow-style `ports: [...]` or `{...}` entries, port ranges that cover
+//! keys in the service, `extends:`, flow-style `ports: [...]` or `{...}` entries, port ranges that cover
 //! the port, `${VAR}` interpolation in an entry for the port, tags and block scalars. As a
 //! last guard the result is parsed again (serde-saphyr) and must equal the original
 //! everywhere outside the service's `ports`.
@@ -115,6 +115,15 @@ pub fn bind_ports(
         let Some((key, rest, _)) = key_of(line.text.trim_start()) else {
             continue;
         };
+        if key == "extends" {
+            return Err(fail(
+                i,
+                line.indent(),
+                format!(
+                    "service `{service}` uses `extends:`, whose service's ports are added to these and are not edited here: bind the port in the extended service (or write the service out), then run again"
+                ),
+            ));
+        }
         if key == "<<" {
             return Err(fail(
                 i,
@@ -127,6 +136,9 @@ pub fn bind_ports(
         if key == "ports" {
             let rest_col = line.text.len() - rest.len();
             let value = strip_comment(rest).trim();
+            if value == "[]" {
+                continue;
+            }
             if !value.is_empty() {
                 return Err(fail(
                     i,
@@ -160,7 +172,16 @@ pub fn bind_ports(
             format!("internal: the edited file does not parse ({e}); the file was left as is"),
         )
     })?;
-    if strip_ports(before, service) != strip_ports(after, service) {
+    let count = |doc: &Value| {
+        doc.get("services")
+            .and_then(|s| s.get(service))
+            .and_then(|s| s.get("ports"))
+            .and_then(Value::as_array)
+            .map(Vec::len)
+    };
+    if count(&before) != count(&after)
+        || strip_ports(before, service) != strip_ports(after, service)
+    {
         return Err(fail(
             0,
             0,
@@ -202,7 +223,9 @@ fn service_block(lines: &[Line<'_>], service: &str) -> Result<(usize, usize, usi
     let services = lines
         .iter()
         .position(|l| {
-            l.is_content() && l.indent() == 0 && key_of(l.text).is_some_and(|k| k.0 == "services")
+            l.is_content()
+                && l.indent() == 0
+                && key_of(l.text.trim_start_matches('\u{feff}')).is_some_and(|k| k.0 == "services")
         })
         .ok_or_else(|| {
             fail(
@@ -211,7 +234,8 @@ fn service_block(lines: &[Line<'_>], service: &str) -> Result<(usize, usize, usi
                 "no top-level `services:` key: is this a docker-compose file?",
             )
         })?;
-    let (_, rest, _) = key_of(lines[services].text).unwrap_or(("", "", 0));
+    let (_, rest, _) =
+        key_of(lines[services].text.trim_start_matches('\u{feff}')).unwrap_or(("", "", 0));
     let value = strip_comment(rest).trim();
     if !value.is_empty() {
         return Err(fail(
@@ -551,6 +575,11 @@ fn rewrite_short(value: &str, port: u16, bind: IpAddr) -> Result<Option<String>,
                 "the published port `{h}` is a port range: write a single published port for {port}, then run again"
             ));
         }
+        if h.parse::<u16>().is_err() {
+            return Err(format!(
+                "cannot read `{h}` in `{value}` as a published port (the forms are PORT, HOST:PORT and IP:HOST:PORT): fix the entry, then run again"
+            ));
+        }
     }
     match ip.as_deref() {
         Some(a) if a.contains('$') => {
@@ -864,6 +893,23 @@ mod tests {
         let m = refused("services: [\n", 1);
         assert!(m.contains("YAML") || m.contains("flow"), "{m}");
         assert!(bind_ports("services:\n  odoo: {}\n", "odoo", 8069, "localhost").is_err());
+        let m = refused(
+            "services:\n  odoo:\n    extends:\n      service: base\n    ports:\n      - \"8069:8069\"\n",
+            3,
+        );
+        assert!(m.contains("extends"), "{m}");
+        let m = refused(
+            "services:\n  odoo:\n    ports:\n      - \"127.0.0.1:8069\"\n",
+            4,
+        );
+        assert!(m.contains("published port"), "{m}");
+        let t = "services:\n  odoo:\n    ports: []  # none\n";
+        assert_eq!(bind(t, "odoo").unwrap(), t);
+        let t = "\u{feff}services:\n  odoo:\n    ports:\n      - 8069:8069\n";
+        assert_eq!(
+            bind(t, "odoo").unwrap(),
+            t.replace("- 8069", "- 127.0.0.1:8069")
+        );
         // An unrelated range or interpolated host port for another container port is fine.
         let t = "services:\n  odoo:\n    ports:\n      - \"9000-9010:9000-9010\"\n      - \"${X}:5432\"\n      - \"8069:8069\"\n";
         assert_eq!(
