@@ -280,6 +280,25 @@ pub async fn run_host(
     host.report
 }
 
+/// `path: message`, or `path:line:col: message` when an editor's message starts with its
+/// position (`4:9: ...`).
+fn at_file(path: &str, message: &str) -> String {
+    let positioned = message
+        .split_once(": ")
+        .and_then(|(pos, _)| pos.split_once(':'))
+        .is_some_and(|(l, c)| {
+            !l.is_empty()
+                && !c.is_empty()
+                && l.bytes().all(|b| b.is_ascii_digit())
+                && c.bytes().all(|b| b.is_ascii_digit())
+        });
+    if positioned {
+        format!("{path}:{message}")
+    } else {
+        format!("{path}: {message}")
+    }
+}
+
 fn failure(step: Option<&Step>, message: String) -> Failure {
     Failure {
         step: step.map(|s| s.id.clone()),
@@ -697,7 +716,7 @@ impl Host<'_> {
                 &ctx,
             )
             .map_err(|message| {
-                Stop::Untouched(failure(Some(f.step), format!("{}: {message}", buffer.real)))
+                Stop::Untouched(failure(Some(f.step), at_file(&buffer.real, &message)))
             })?;
             if let EditKind::Whole {
                 mode: Some(mode), ..

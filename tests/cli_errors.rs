@@ -46,7 +46,7 @@ fn step_without_kind_says_which_kinds_exist() {
     let p = project_with("name: x\nhosts: odoo\nsteps:\n  - id: lonely\n");
     p.run(&["apply", "-i", "production", "--dry-run"])
         .code(3)
-        .stderr_has("plans/site.yml:4:5: step 1 has no kind: give it exactly one of nginx, ini, json, file, line, requirements, command, verify");
+        .stderr_has("plans/site.yml:4:5: step 1 has no kind: give it exactly one of nginx, ini, json, file, line, requirements, compose_ports, command, verify");
 }
 
 #[test]

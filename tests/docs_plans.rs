@@ -95,6 +95,7 @@ fn every_yaml_example_validates() {
         "file:",
         "line:",
         "requirements:",
+        "compose_ports:",
         "command:",
         "verify:",
         "when:",

@@ -200,3 +200,44 @@ fn a_redirect_server_and_a_tls_server_converge_on_the_tls_one() {
         "the location went elsewhere than the 443 server:\n{hunk}"
     );
 }
+
+#[test]
+fn opt_in_rebind_of_the_http_port_edits_the_compose_file_and_recreates_the_container() {
+    let p = odoo_project();
+    let compose = p.corpus(
+        "compose/opticserp.yml",
+        "root/opt/opticserp/docker-compose.yml",
+    );
+    let file_var = format!("compose_file={}", compose.display());
+    let base = ["apply", "-i", "production", "--dry-run", "-e", &file_var];
+    let before = tree_sums(p.path());
+    // Off by default, and off with a string "false" from `-e`.
+    for extra in [None, Some("odoo_rebind_http=false")] {
+        let mut args = base.to_vec();
+        if let Some(e) = extra {
+            args.extend(["-e", e]);
+        }
+        let run = p.run(&args);
+        run.code(0);
+        assert!(
+            !run.stdout.contains("127.0.0.1:8069:8069")
+                && !run.stdout.contains("would run: recreate odoo")
+                && run.stdout.contains("skipped: recreate odoo"),
+            "{extra:?}: {}",
+            run.stdout
+        );
+    }
+    let mut args = base.to_vec();
+    args.extend(["-e", "odoo_rebind_http=true"]);
+    let run = p.run(&args);
+    run.code(0)
+        .stdout_has("-      - \"8069:8069\"        # web")
+        .stdout_has("+      - \"127.0.0.1:8069:8069\"        # web")
+        .stdout_has("would run: recreate odoo so the new port binding takes effect");
+    assert!(
+        !run.stdout.contains("+      - \"127.0.0.1:8072"),
+        "only the 8069 entry changes: {}",
+        run.stdout
+    );
+    assert_eq!(tree_sums(p.path()), before, "a dry run changed files");
+}

@@ -1,6 +1,7 @@
 //! Structural editors (pure: text in, text out) and the one dispatch point that applies a
 //! plan's [`EditKind`] to a file's current content.
 
+pub mod compose;
 pub mod ini;
 pub mod json;
 pub mod nginx;
@@ -58,6 +59,14 @@ pub fn apply(
                 ));
             }
             ini::set_keys(text, section, set).map_err(|e| e.to_string())
+        }
+        EditKind::ComposePorts {
+            service,
+            container_port,
+            bind,
+        } => {
+            let text = current.ok_or_else(|| missing(path))?;
+            compose::bind_ports(text, service, *container_port, bind).map_err(|e| e.to_string())
         }
         EditKind::Json { set } => {
             let text = current.ok_or_else(|| missing(path))?;

@@ -68,6 +68,7 @@ pub enum StepKind {
     File,
     Line,
     Requirements,
+    ComposePorts,
     Command,
     Verify,
 }
@@ -83,6 +84,7 @@ impl StepKind {
             Self::File => "file",
             Self::Line => "line",
             Self::Requirements => "requirements",
+            Self::ComposePorts => "compose_ports",
             Self::Command => "command",
             Self::Verify => "verify",
         }
@@ -95,7 +97,7 @@ impl StepKind {
     }
 }
 
-const KINDS: &str = "nginx, ini, json, file, line, requirements, command, verify";
+const KINDS: &str = "nginx, ini, json, file, line, requirements, compose_ports, command, verify";
 
 /// Reads and validates a plan file (and the files it imports).
 ///
@@ -343,7 +345,7 @@ fn validate_steps(
                 Some(s) if s.kind.edits_file() => {}
                 Some(_) => {
                     return Err(err(format!(
-                        "`if_changed: {dep}` must name a step that edits a file (nginx, ini, json, file, line, requirements)"
+                        "`if_changed: {dep}` must name a step that edits a file (nginx, ini, json, file, line, requirements, compose_ports)"
                     )));
                 }
                 None => {
@@ -458,6 +460,9 @@ fn present_kinds(spec: &StepSpec) -> Vec<StepKind> {
     }
     if spec.requirements.is_some() {
         kinds.push(StepKind::Requirements);
+    }
+    if spec.compose_ports.is_some() {
+        kinds.push(StepKind::ComposePorts);
     }
     if spec.command.is_some() {
         kinds.push(StepKind::Command);

@@ -64,7 +64,7 @@ pub struct FactSpec {
 }
 
 /// One step as written. Exactly one of the kind fields (`nginx`, `ini`, `json`, `file`,
-/// `line`, `requirements`, `command`, `verify`) must be present.
+/// `line`, `requirements`, `compose_ports`, `command`, `verify`) must be present.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
@@ -93,6 +93,8 @@ pub struct StepSpec {
     pub line: Option<LineSpec>,
     /// Ensure pip requirements in a requirements.txt.
     pub requirements: Option<RequirementsSpec>,
+    /// Bind a port a docker-compose service publishes on all addresses to one address.
+    pub compose_ports: Option<ComposePortsSpec>,
     /// A shell command run on the host (a template; use `| quote` for values).
     pub command: Option<String>,
     /// A `command` also runs when this shell command, run on the host while wsdeploy reads
@@ -217,6 +219,28 @@ pub struct RequirementsSpec {
     pub file: String,
     /// Requirement specifiers (`uvicorn[standard]`, `websockets>=12`): one per distribution, replacing an existing one.
     pub ensure: Vec<String>,
+}
+
+/// Bind every `ports:` entry of a docker-compose service that publishes `container_port`
+/// on all addresses to `bind`, changing only those entries' bytes (comments, quoting and
+/// layout stay). The container keeps its old ports until it is recreated
+/// (`docker compose up -d SERVICE`; a restart is not enough).
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComposePortsSpec {
+    /// Absolute path of the docker-compose file (a template).
+    pub file: String,
+    /// The service whose `ports:` are edited (a template).
+    pub service: String,
+    /// The container port (a number, or a template such as `"{{ odoo_http_port }}"`).
+    pub container_port: Value,
+    /// The address to publish on (default `127.0.0.1`).
+    #[serde(default = "default_bind")]
+    pub bind: String,
+}
+
+fn default_bind() -> String {
+    "127.0.0.1".to_owned()
 }
 
 /// A health check. Exactly one of `websocket`, `http`, `command`.

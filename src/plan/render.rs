@@ -365,6 +365,57 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
                 }),
             )
         }
+        StepKind::ComposePorts => {
+            let c = spec
+                .compose_ports
+                .as_ref()
+                .ok_or("internal: compose_ports spec missing")?;
+            let path = absolute(
+                "compose_ports.file",
+                r(renderer, "compose_ports.file", &c.file)?,
+            )?;
+            let service = r(renderer, "compose_ports.service", &c.service)?
+                .trim()
+                .to_owned();
+            if service.is_empty() {
+                return Err(
+                    "`compose_ports.service` is empty: name the docker-compose service".to_owned(),
+                );
+            }
+            let port = renderer
+                .render_typed(&c.container_port)
+                .map_err(|e| format!("`compose_ports.container_port`: {e}"))?;
+            let container_port = match &port {
+                Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+                Value::String(s) => s.trim().parse::<u16>().ok(),
+                _ => None,
+            }
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                format!(
+                    "`compose_ports.container_port` must be a port number (1-65535), got `{port}`"
+                )
+            })?;
+            let bind = r(renderer, "compose_ports.bind", &c.bind)?
+                .trim()
+                .to_owned();
+            if bind.parse::<std::net::IpAddr>().is_err() {
+                return Err(format!(
+                    "`compose_ports.bind` must be an IP address such as 127.0.0.1, got `{bind}`"
+                ));
+            }
+            (
+                format!("{service}'s port {container_port} on {bind} in {path}"),
+                Action::Edit(FileEdit {
+                    path,
+                    kind: EditKind::ComposePorts {
+                        service,
+                        container_port,
+                        bind,
+                    },
+                }),
+            )
+        }
         StepKind::Command => {
             let run = r(
                 renderer,

@@ -26,6 +26,7 @@ mod tests {
             "file",
             "line",
             "requirements",
+            "compose_ports",
             "command",
             "verify",
             "when",

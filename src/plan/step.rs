@@ -72,6 +72,12 @@ pub enum EditKind {
     Requirements {
         ensure: Vec<String>,
     },
+    /// Bind a docker-compose service's published port to one address.
+    ComposePorts {
+        service: String,
+        container_port: u16,
+        bind: String,
+    },
 }
 
 /// Where in an nginx file a snippet belongs.
