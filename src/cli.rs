@@ -76,9 +76,10 @@ pub enum Command {
 pub struct ValidateArgs {
     /// Plan files (default: every plans/*.yml of the project).
     pub plans: Vec<PathBuf>,
-    /// Also check that every variable is defined for every host of this inventory.
-    #[arg(short = 'i', long = "inventory")]
-    pub inventory: Option<String>,
+    /// Also check that every variable is defined for every host of this inventory
+    /// (`-i` as for apply, with its vault options).
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
     /// Extra variables, as for apply.
     #[arg(short = 'e', long = "extra-vars")]
     pub extra_vars: Vec<String>,
@@ -112,13 +113,17 @@ pub struct InventoryArgs {
     #[command(flatten)]
     pub source: InventorySourceArgs,
     /// Print every group, host and merged host variables as JSON (the default).
-    #[arg(long = "list")]
+    #[arg(long = "list", conflicts_with = "host")]
     pub list: bool,
+    /// Print one host's merged variables as JSON (as `ansible-inventory --host`).
+    #[arg(long = "host")]
+    pub host: Option<String>,
 }
 
 /// Inventory, plan and variables.
 #[derive(Debug, Args, Clone)]
 pub struct TargetArgs {
+    /// Inventory sources [default: `inventory` in wsdeploy.toml].
     #[command(flatten)]
     pub source: InventorySourceArgs,
     /// Plan file (default plans/site.yml).
@@ -281,25 +286,16 @@ fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
         Command::Rollback(r) => &mut r.target,
         Command::Schedule(s) => &mut s.target,
         Command::Validate(v) => {
-            if v.inventory.is_none() {
-                v.inventory.clone_from(&config.inventory);
-            }
+            default_inventory(config, &mut v.source);
             return;
         }
         Command::Inventory(i) => {
-            if i.source.inventory.is_empty() {
-                i.source.inventory.extend(config.inventory.iter().cloned());
-            }
+            default_inventory(config, &mut i.source);
             return;
         }
         Command::Schema | Command::Completions { .. } | Command::Man => return,
     };
-    if target.source.inventory.is_empty() {
-        target
-            .source
-            .inventory
-            .extend(config.inventory.iter().cloned());
-    }
+    default_inventory(config, &mut target.source);
     if target.forks.is_none() {
         target.forks = config.forks;
     }
@@ -314,6 +310,15 @@ fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
     }
 }
 
+/// `inventory` of wsdeploy.toml when the command line names no `-i`.
+fn default_inventory(config: &crate::config::ProjectConfig, source: &mut InventorySourceArgs) {
+    if source.inventory.is_empty()
+        && let Some(inventory) = &config.inventory
+    {
+        source.inventory.push(inventory.clone());
+    }
+}
+
 async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
     match command {
         Command::Apply(a) => apply(project, &a).await,
@@ -322,14 +327,7 @@ async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
         Command::Rollback(r) => rollback(project, &r).await,
         Command::Backups(t) => backups(project, &t).await,
         Command::Schedule(s) => schedule(project, &s),
-        Command::Validate(v) => crate::validate::run(
-            project,
-            &v.plans,
-            v.inventory.as_deref(),
-            &v.extra_vars,
-            v.limit.as_deref(),
-        )
-        .map_err(BadInput),
+        Command::Validate(v) => validate(project, &v),
         Command::Inventory(i) => inventory_list(project, &i),
         Command::Schema => {
             report::out::stdout(&plan::schema::plan_schema());
@@ -353,6 +351,8 @@ struct Prepared {
     plan_name: String,
     hosts: Vec<FleetHost>,
     fleet: FleetOptions,
+    /// sha256 of every plan file the plays came from (`path sha256` lines, sorted).
+    plan_files: String,
 }
 
 /// Loads every `-i` with the vault passwords the command line names; prints warnings.
@@ -360,6 +360,14 @@ fn load_inventory(
     project: &Path,
     source: &InventorySourceArgs,
 ) -> Result<inventory::Inventory, BadInput> {
+    load_inventory_keeping_keys(project, source).map(|(inv, _)| inv)
+}
+
+/// [`load_inventory`], also returning the vault passwords (for `-e @file`).
+fn load_inventory_keeping_keys(
+    project: &Path,
+    source: &InventorySourceArgs,
+) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
     if source.inventory.is_empty() {
         return Err(BadInput(
             "no inventory given: pass -i NAME (inventories/NAME/hosts.yml), -i PATH or -i host1,host2,"
@@ -378,7 +386,7 @@ fn load_inventory(
     for warning in inv.warnings() {
         errln!("warning: {warning}");
     }
-    Ok(inv)
+    Ok((inv, options.vault))
 }
 
 /// The `-i` arguments as one text, for messages.
@@ -386,13 +394,17 @@ fn inventory_label(source: &InventorySourceArgs) -> String {
     source.inventory.join(" -i ")
 }
 
-fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
-    let plan_path = match &t.plan {
+/// The plan file a command names (default `plans/site.yml` of the project).
+fn plan_path(project: &Path, t: &TargetArgs) -> PathBuf {
+    match &t.plan {
         Some(p) if p.is_absolute() || p.exists() => p.clone(),
         Some(p) => project.join(p),
         None => project.join("plans/site.yml"),
-    };
-    plan::load(&plan_path).map_err(|e| BadInput(e.message))
+    }
+}
+
+fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
+    plan::load(&plan_path(project, t)).map_err(|e| BadInput(e.message))
 }
 
 /// `apply --list-hosts`: the hosts a run would target (every play's `hosts:` narrowed by
@@ -419,10 +431,40 @@ fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     Ok(exit::OK)
 }
 
+fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput> {
+    let inventory = if v.source.inventory.is_empty() {
+        None
+    } else {
+        Some(load_inventory(project, &v.source)?)
+    };
+    crate::validate::run(
+        project,
+        &v.plans,
+        inventory.as_ref(),
+        &v.extra_vars,
+        v.limit.as_deref(),
+    )
+    .map_err(BadInput)
+}
+
 fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, BadInput> {
-    let _ = i.list;
     let inv = load_inventory(project, &i.source)?;
-    let text = serde_json::to_string_pretty(&inv.to_ansible_list())
+    let listed = inv.to_ansible_list();
+    let value = match &i.host {
+        None => listed,
+        Some(name) => {
+            if inv.host(name).is_none() {
+                return Err(BadInput(format!(
+                    "--host {name}: the inventory has no such host"
+                )));
+            }
+            listed["_meta"]["hostvars"]
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({}))
+        }
+    };
+    let text = serde_json::to_string_pretty(&value)
         .map_err(|e| BadInput(format!("cannot print the inventory: {e}")))?;
     outln!("{text}");
     Ok(exit::OK)
@@ -434,11 +476,28 @@ fn prepare(
     serial: Option<Serial>,
     max_fail: Option<f64>,
 ) -> Result<Prepared, BadInput> {
-    let inv = load_inventory(project, &t.source)?;
-    let vault_values = inv.vault_values().to_vec();
-    let extra = inventory::parse_extra_vars(&t.extra_vars, Path::new("."))
-        .map_err(|e| BadInput(e.to_string()))?;
-    let plan = load_plan(project, t)?;
+    let (inv, keys) = load_inventory_keeping_keys(project, &t.source)?;
+    let mut vault_values = inv.vault_values().to_vec();
+    let (extra, extra_secrets) =
+        inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
+            .map_err(|e| BadInput(e.to_string()))?;
+    vault_values.extend(extra_secrets);
+    let plan_path = plan_path(project, t);
+    let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
+    let mut files: Vec<&Path> = plan.plays.iter().map(|p| p.file.as_path()).collect();
+    files.push(&plan_path);
+    files.sort();
+    files.dedup();
+    let mut plan_files = String::new();
+    for file in files {
+        let bytes = std::fs::read(file)
+            .map_err(|e| BadInput(format!("cannot read plan {}: {e}", file.display())))?;
+        plan_files.push_str(&format!(
+            "{} {}\n",
+            file.display(),
+            journal::sha256_hex(&bytes)
+        ));
+    }
     let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
     for play in &plan.plays {
         let selected = inv
@@ -540,6 +599,7 @@ fn prepare(
     });
     Ok(Prepared {
         plan_name: plan.name,
+        plan_files,
         hosts,
         fleet: FleetOptions {
             forks: t.forks.unwrap_or(DEFAULT_FORKS).max(1),
@@ -739,6 +799,26 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         return list_hosts(project, &a.target);
     }
     if let Some(path) = &a.reviewed {
+        let t = &a.target;
+        let mut given = Vec::new();
+        if !t.source.inventory.is_empty() {
+            given.push("-i");
+        }
+        if t.plan.is_some() {
+            given.push("PLAN");
+        }
+        if !t.extra_vars.is_empty() {
+            given.push("-e");
+        }
+        if t.limit.is_some() {
+            given.push("--limit");
+        }
+        if !given.is_empty() {
+            return Err(BadInput(format!(
+                "--reviewed applies exactly what the review names (its inventory, plan, -e and --limit): remove {} (to change them, review again with --dry-run --save)",
+                given.join(", ")
+            )));
+        }
         return apply_reviewed(project, a, path, serial, max_fail).await;
     }
     if a.save.is_some() && a.target.source.inventory.len() > 1 {
@@ -748,6 +828,16 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         ));
     }
     let prepared = prepare(project, &a.target, serial, max_fail)?;
+    let bindings: std::collections::BTreeMap<String, String> = prepared
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                h.job.host.clone(),
+                review::binding(&h.job, &prepared.plan_files),
+            )
+        })
+        .collect();
     let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
     let (code, reports) = run_fleet(
         prepared,
@@ -763,7 +853,8 @@ async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
         let mut hosts = std::collections::BTreeMap::new();
         for r in &reports {
             match review::ReviewedHost::from_report(r) {
-                Some(h) => {
+                Some(mut h) => {
+                    h.binding = bindings.get(&r.host).cloned().unwrap_or_default();
                     hosts.insert(r.host.clone(), h);
                 }
                 None => errln!(
@@ -814,6 +905,24 @@ async fn apply_reviewed(
     target.extra_vars.clone_from(&saved.extra_vars);
     target.limit.clone_from(&saved.limit);
     let mut prepared = prepare(project, &target, serial, max_fail)?;
+    // What runs must be what was reviewed: commands, checks, become, the dump command and
+    // the plan files, not only the files' contents.
+    let differ: Vec<String> = prepared
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let reviewed = saved.hosts.get(&h.job.host)?;
+            (reviewed.binding != review::binding(&h.job, &prepared.plan_files))
+                .then(|| h.job.host.clone())
+        })
+        .collect();
+    if !differ.is_empty() {
+        return Err(BadInput(format!(
+            "{}: the plan files, commands, checks, become or dump command for {} differ from what was reviewed: nothing was applied; review again (--dry-run --save)",
+            path.display(),
+            differ.join(", ")
+        )));
+    }
     let mut skipped = Vec::new();
     prepared
         .hosts
@@ -895,6 +1004,12 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
                 .to_owned(),
         ));
     }
+    if s.target.ask_pass || s.target.ask_become_pass {
+        return Err(BadInput(
+            "a scheduled run has no terminal to ask for a password (-k/-K): put it in the inventory (ansible_password, ansible_become_password, for instance vault-encrypted), or give the user a key and a NOPASSWD sudo rule"
+                .to_owned(),
+        ));
+    }
     // Validate now what the timer will run later.
     prepare(project, &s.target, None, None)?;
     let binary = std::env::current_exe()
@@ -924,6 +1039,11 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
         extra.push("--known-hosts".to_owned());
         extra.push(k.display().to_string());
     }
+    if let Some(config) = &s.target.ssh_config {
+        let config = config.canonicalize().unwrap_or_else(|_| config.clone());
+        extra.push("-F".to_owned());
+        extra.push(config.display().to_string());
+    }
     if let Some(f) = s.target.forks {
         extra.push("--forks".to_owned());
         extra.push(f.to_string());
@@ -947,9 +1067,13 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     });
     if s.install {
         let dir = s.unit_dir.as_path();
-        for (suffix, text) in [("service", &units.service), ("timer", &units.timer)] {
+        // The service holds the `-e` values, which may be secrets: root-only.
+        for (suffix, text, mode) in [
+            ("service", &units.service, 0o600),
+            ("timer", &units.timer, 0o644),
+        ] {
             let path = dir.join(format!("{}.{suffix}", units.name));
-            std::fs::write(&path, text).map_err(|e| {
+            write_with_mode(&path, text, mode).map_err(|e| {
                 BadInput(format!(
                     "cannot write {}: {e} (run as root)",
                     path.display()
@@ -983,6 +1107,22 @@ fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
         }
     }
     Ok(exit::OK)
+}
+
+/// Writes `text` to `path` with exactly `mode` (also when the file existed with another).
+fn write_with_mode(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.set_len(0)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {

@@ -62,6 +62,8 @@ pub enum GatherError {
     Protocol(String),
     #[error("a file changed on the host while it was being read ({0}); run again")]
     ChangedWhileRead(String),
+    #[error("the output of `{0}` is larger than {max} MiB: refusing to read it", max = remote::MAX_DUMP_BYTES / 1024 / 1024)]
+    TooLarge(String),
 }
 
 /// Gathers `files` and `dumps` in one exec: twice when a file changed while it was read,
@@ -275,6 +277,7 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
                 let command = dumps.get(index).ok_or_else(|| protocol(name))?.clone();
                 match words.as_slice() {
                     ["D", _, "stored", _] => stored.push((index, body)),
+                    ["D", _, _, "toolarge"] => return Err(GatherError::TooLarge(command)),
                     ["D", _, _, code] => found.push((
                         index,
                         Dump {
@@ -316,6 +319,9 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
                 let num =
                     |s: &str, radix| u32::from_str_radix(s, radix).map_err(|_| protocol(record));
                 let size: usize = size.parse().map_err(|_| protocol(record))?;
+                // The host sends at most one byte more than a file may have (`head -c`):
+                // enough to see that it is too large.
+                let size = size.min(remote::MAX_READ_BYTES + 1);
                 let end = offset
                     .checked_add(size)
                     .filter(|&e| e <= contents.len())

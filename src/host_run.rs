@@ -21,7 +21,7 @@ use crate::transport::{Child, Heartbeat, Transport};
 use crate::verify;
 
 /// Files larger than this are refused (they are not configuration files).
-pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+pub const MAX_FILE_BYTES: usize = remote::MAX_READ_BYTES;
 
 /// What to do with a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -649,9 +649,17 @@ impl Host<'_> {
                 }),
                 None => None,
             };
-            let backup = original
-                .as_ref()
-                .map(|_| backup_path(&file.real, self.opts.today, &effective.include_globs()));
+            let backup = original.as_ref().map(|_| {
+                backup_path(
+                    &file.real,
+                    self.opts.today,
+                    gathered
+                        .dumps
+                        .first()
+                        .map(|_| effective.include_globs())
+                        .as_deref(),
+                )
+            });
             let dump_path =
                 effective_path(&effective, &file.requested, &file.real, desired.as_deref());
             let i = buffers.len();
@@ -870,6 +878,22 @@ impl Host<'_> {
                     sha256: buffers[i].original.as_deref().map(journal::sha256_hex),
                     backup: buffers[i].backup.clone(),
                     mode: buffers[i].original.is_some().then_some(buffers[i].new_mode),
+                    written: {
+                        let mut shas: Vec<String> = snapshots
+                            .values()
+                            .filter(|(b, _)| *b == i)
+                            .map(|(_, content)| journal::sha256_hex(content.as_bytes()))
+                            .chain(
+                                buffers[i]
+                                    .desired
+                                    .as_deref()
+                                    .map(|d| journal::sha256_hex(d.as_bytes())),
+                            )
+                            .collect();
+                        shas.sort();
+                        shas.dedup();
+                        shas
+                    },
                 })
                 .collect(),
             commands,
@@ -964,14 +988,7 @@ impl Host<'_> {
         let mut error: Option<Failure> = if out.success() {
             None
         } else {
-            Some(failure(
-                None,
-                format!(
-                    "writing files failed ({}): {}",
-                    out.status_text(),
-                    out.combined().trim()
-                ),
-            ))
+            Some(failure(None, write_failure(&out)))
         };
         for (position, f) in flat.iter().enumerate() {
             if error.is_some() {
@@ -1086,7 +1103,14 @@ impl Host<'_> {
             }
             Some(failure) => {
                 self.report.error = Some(failure);
-                self.rollback(flat, preflight, &manifest, &ran).await;
+                // Only the files this run did write are put back.
+                let mut written = manifest.clone();
+                written.files.retain(|f| {
+                    buffers
+                        .get(f.index)
+                        .is_some_and(|b| b.on_host != b.original)
+                });
+                self.rollback(flat, preflight, &written, &ran).await;
                 Ok(())
             }
         }
@@ -1115,14 +1139,7 @@ impl Host<'_> {
         if out.success() {
             Ok(())
         } else {
-            Err(failure(
-                None,
-                format!(
-                    "writing files failed ({}): {}",
-                    out.status_text(),
-                    out.combined().trim()
-                ),
-            ))
+            Err(failure(None, write_failure(&out)))
         }
     }
 
@@ -1218,6 +1235,17 @@ impl Host<'_> {
             .map_err(|e| format!("restoring files: {e}"))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         let untouched = stdout.lines().any(|l| l == remote::NO_JOURNAL_MARKER);
+        let foreign: Vec<&str> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("WSD-RESTORE-SKIPPED "))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(format!(
+                "{} changed after this run wrote it (someone else edited it): left as it is, not restored; its pre-run bytes are in {}/runs/{run_id}/pre (see manifest.json there)",
+                foreign.join(", "),
+                remote::STATE_DIR
+            ));
+        }
         if let Some(why) = stdout
             .lines()
             .find_map(|l| l.strip_prefix(remote::UNTRUSTED_JOURNAL_MARKER))
@@ -1380,6 +1408,33 @@ async fn release(lock: Option<Child>) {
     }
 }
 
+/// Why a write script failed: a file someone else changed since it was read (never
+/// overwritten), or the script's own words.
+fn write_failure(out: &crate::transport::ExecOutput) -> String {
+    let text = out.combined();
+    let changed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("WSD-CHANGED "))
+        .collect();
+    if out.code() == remote::EXIT_CHANGED_SINCE_READ && !changed.is_empty() {
+        format!(
+            "{} changed on the host after it was read (someone else edited it): not overwritten",
+            changed.join(", ")
+        )
+    } else if out.code() == remote::EXIT_UNSAFE_PATH {
+        format!(
+            "refusing to write through a path another user could swap under root: {}",
+            unsafe_reason(&text)
+        )
+    } else {
+        format!(
+            "writing files failed ({}): {}",
+            out.status_text(),
+            text.trim()
+        )
+    }
+}
+
 /// The `WSD-UNSAFE` reasons a host script printed.
 fn unsafe_reason(output: &str) -> String {
     let reasons: Vec<&str> = output
@@ -1397,17 +1452,36 @@ fn should_run(c: &CommandAction, deps: &[String], changed: &BTreeSet<String>) ->
     c.if_changed.is_empty() || deps.iter().any(|d| changed.contains(d))
 }
 
-/// `<file>.backup-YYYY-MM-DD` beside the file, unless an nginx include glob would load
-/// it: then under `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`.
+/// `<file>.backup-YYYY-MM-DD` beside the file, unless nginx could load it: then under
+/// `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`. With the configuration read
+/// (`include_globs` from `nginx -T`), that is when an include glob matches the name;
+/// without it (a play with no nginx step), whenever the file is in an nginx tree (a
+/// directory named `nginx*` on its path), since nothing tells what nginx includes there.
 #[must_use]
-pub fn backup_path(real: &str, today: chrono::NaiveDate, include_globs: &[String]) -> String {
+pub fn backup_path(
+    real: &str,
+    today: chrono::NaiveDate,
+    include_globs: Option<&[String]>,
+) -> String {
     let date = today.format("%Y-%m-%d");
     let beside = format!("{real}.backup-{date}");
-    if include_globs.iter().any(|g| nginx::glob_match(g, &beside)) {
+    let loadable = match include_globs {
+        Some(globs) => globs.iter().any(|g| nginx::glob_match(g, &beside)),
+        None => in_nginx_tree(real),
+    };
+    if loadable {
         format!("{}/backups/{date}{real}", remote::STATE_DIR)
     } else {
         beside
     }
+}
+
+/// Whether a directory on `path` is named like an nginx configuration tree
+/// (`/etc/nginx`, `/usr/local/nginx`, `/opt/nginx-1.24`).
+fn in_nginx_tree(path: &str) -> bool {
+    let mut dirs: Vec<&str> = path.split('/').collect();
+    dirs.pop();
+    dirs.iter().any(|d| d.starts_with("nginx"))
 }
 
 /// The pending buffers whose desired content differs from what the host has (drains
@@ -1428,6 +1502,7 @@ fn file_contents<'a>(buffers: &'a [Buffer], due: &[usize]) -> Vec<FileContent<'a
             path: &buffers[i].real,
             content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
             new_mode: buffers[i].new_mode,
+            expected: buffers[i].on_host.as_deref().map(journal::sha256_hex),
         })
         .collect()
 }
@@ -1512,16 +1587,25 @@ mod tests {
             "/etc/nginx/conf.d/*.conf".to_owned(),
         ];
         assert_eq!(
-            backup_path("/etc/nginx/nginx.conf", day, &globs),
+            backup_path("/etc/nginx/nginx.conf", day, Some(&globs)),
             "/etc/nginx/nginx.conf.backup-2025-12-31"
         );
         assert_eq!(
-            backup_path("/etc/nginx/sites-enabled/odoo", day, &globs),
+            backup_path("/etc/nginx/sites-enabled/odoo", day, Some(&globs)),
             "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/odoo"
         );
         assert_eq!(
-            backup_path("/etc/nginx/conf.d/odoo.conf", day, &globs),
+            backup_path("/etc/nginx/conf.d/odoo.conf", day, Some(&globs)),
             "/etc/nginx/conf.d/odoo.conf.backup-2025-12-31"
+        );
+        // Without the configuration: anything in an nginx tree goes to the state dir.
+        assert_eq!(
+            backup_path("/etc/nginx/sites-enabled/app", day, None),
+            "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/app"
+        );
+        assert_eq!(
+            backup_path("/etc/opticserp/odoo.conf", day, None),
+            "/etc/opticserp/odoo.conf.backup-2025-12-31"
         );
     }
 }

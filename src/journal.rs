@@ -33,6 +33,10 @@ pub struct JournalFile {
     /// The file's mode before the run (restored with it when a user writes it back).
     #[serde(default)]
     pub mode: Option<u32>,
+    /// sha256 of every content the run may write to the file: a rollback restores only a
+    /// file that still holds one of them (empty in older journals: no check).
+    #[serde(default)]
+    pub written: Vec<String>,
 }
 
 /// One command that may run, by its index in the run.
@@ -126,6 +130,7 @@ mod tests {
                 sha256: Some(sha256_hex(b"x")),
                 backup: None,
                 mode: Some(0o640),
+                written: vec![sha256_hex(b"y")],
             }],
             commands: vec![JournalCommand {
                 index: 3,

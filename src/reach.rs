@@ -192,3 +192,116 @@ pub fn password_from(env: &str, ask: bool, prompt: &str) -> Result<Option<Secret
             format!("cannot ask for the password ({error}): run from a terminal, or set {env}")
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::connection_from_vars;
+    use crate::transport::ssh_config::RouteDefaults;
+    use serde_json::json;
+
+    fn reach() -> Reach {
+        Reach {
+            config: SshConfig::empty(),
+            defaults: RouteDefaults {
+                known_hosts: None,
+                accept_new_host_keys: false,
+                connect_timeout: std::time::Duration::from_secs(5),
+                local_user: "me".to_owned(),
+            },
+            password: None,
+            become_password: None,
+        }
+    }
+
+    fn connection(vars: serde_json::Value) -> Connection {
+        let serde_json::Value::Object(map) = vars else {
+            panic!("an object");
+        };
+        connection_from_vars("web-1", &map).expect("valid connection")
+    }
+
+    #[test]
+    fn one_line_per_warning_naming_at_most_five_hosts() {
+        let mut warnings = Warnings::default();
+        for i in 1..=7 {
+            warnings.add("x is ignored".to_owned(), &format!("h{i}"));
+            warnings.add("x is ignored".to_owned(), &format!("h{i}"));
+        }
+        warnings.add("y is ignored".to_owned(), "h1");
+        assert_eq!(
+            warnings.lines(),
+            [
+                "x is ignored (hosts: h1, h2, h3, h4, h5 and 2 more)",
+                "y is ignored (host: h1)"
+            ]
+        );
+    }
+
+    #[test]
+    fn become_password_goes_to_the_ssh_target_only_when_sudo_is_used() {
+        let mut reach = reach();
+        reach.become_password = Some(Secret::new("from-prompt".to_owned()));
+        let c = connection(json!({"ansible_user": "deploy", "ansible_become": true}));
+        let mut target = ssh_target("web-1", &c, &reach, &mut Warnings::default()).unwrap();
+        let raised = elevation("web-1", &c, Some(&mut target), &reach).unwrap();
+        assert_eq!(
+            raised,
+            Some(Become {
+                user: "root".to_owned(),
+                password: true
+            })
+        );
+        assert_eq!(
+            target.become_password.as_ref().map(Secret::expose),
+            Some("from-prompt")
+        );
+
+        // The inventory's password wins over the prompt.
+        let c = connection(json!({"ansible_user": "deploy", "ansible_become": true,
+            "ansible_become_password": "from-vault"}));
+        let mut target = ssh_target("web-1", &c, &reach, &mut Warnings::default()).unwrap();
+        elevation("web-1", &c, Some(&mut target), &reach).unwrap();
+        assert_eq!(
+            target.become_password.as_ref().map(Secret::expose),
+            Some("from-vault")
+        );
+
+        // Logged in as the become user already: no sudo, no password sent.
+        let c = connection(json!({"ansible_user": "root", "ansible_become": true}));
+        let mut target = ssh_target("web-1", &c, &reach, &mut Warnings::default()).unwrap();
+        assert_eq!(elevation("web-1", &c, Some(&mut target), &reach), Ok(None));
+        assert!(target.become_password.is_none());
+
+        // A password of two lines cannot be given to sudo.
+        let c = connection(json!({"ansible_become": true,
+            "ansible_become_password": "a\nb"}));
+        let mut target = ssh_target("web-1", &c, &reach, &mut Warnings::default()).unwrap();
+        assert!(
+            elevation("web-1", &c, Some(&mut target), &reach)
+                .unwrap_err()
+                .contains("line break")
+        );
+    }
+
+    #[test]
+    fn ignored_variables_are_noted_and_honoured_ones_are_not() {
+        let mut warnings = Warnings::default();
+        let serde_json::Value::Object(vars) = json!({
+            "ansible_host": "10.0.0.1",
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_become_flags": "-H",
+            "app_port": 8069
+        }) else {
+            panic!("an object");
+        };
+        note_ignored_variables("web-1", &vars, &mut warnings);
+        assert_eq!(
+            warnings.lines(),
+            [
+                "ansible_become_flags is set in the inventory but wsdeploy does not use it (host: web-1)",
+                "ansible_python_interpreter is set in the inventory but wsdeploy does not use it (host: web-1)"
+            ]
+        );
+    }
+}

@@ -33,7 +33,11 @@ pub const EXIT_UNSAFE_PATH: i32 = 91;
 /// (`setpriv`, no supplementary groups): what a user controls is written by that user,
 /// who can then only reach what they could reach anyway. `$WSD_PUT` is the script that
 /// replaces a file atomically with its stdin (temp file made by `mktemp` in the same
-/// directory, mode, fsync, rename), run by `wsd_as`.
+/// directory, mode, fsync, rename), run by `wsd_as`; its third argument, when given, is
+/// what the file must still hold right before the rename (`absent` or a sha256), else it
+/// prints `WSD-CHANGED` and exits [`EXIT_CHANGED_SINCE_READ`]. `wsd_cas PATH EXPECTED` is
+/// the same check for root's writes; `wsd_mine PATH "SHA…"` whether PATH holds one of
+/// those contents (`any`: no check).
 const AGENT_FUNCTIONS: &str = r#"wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit WSD_EXIT_UNSAFE; }
 wsd_agent() {
   wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
@@ -72,11 +76,28 @@ t=$(mktemp "$d/.wsdeploy.XXXXXX"); trap '\''rm -f -- "$t"'\'' EXIT
 cat > "$t"
 if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
 sync -- "$t" 2>/dev/null || sync
+case ${3:-} in
+  "") ;;
+  absent) if [ -e "$1" ] || [ -L "$1" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit WSD_EXIT_CHANGED; fi ;;
+  *) h=$(sha256sum < "$1") || h=; if [ "${h%% *}" != "$3" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit WSD_EXIT_CHANGED; fi ;;
+esac
 mv -f -- "$t" "$1"; trap - EXIT'
+wsd_cas() {
+  if [ "$2" = absent ]; then [ ! -e "$1" ] && [ ! -L "$1" ]
+  else wsd_h=$(sha256sum < "$1" 2>/dev/null) && [ "${wsd_h%% *}" = "$2" ]; fi
+}
+wsd_mine() {
+  [ "$2" = any ] && return 0
+  wsd_h=$(sha256sum < "$1" 2>/dev/null) || return 1
+  case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
+  return 1
+}
 "#;
 
 fn agent_functions() -> String {
-    AGENT_FUNCTIONS.replace("WSD_EXIT_UNSAFE", &EXIT_UNSAFE_PATH.to_string())
+    AGENT_FUNCTIONS
+        .replace("WSD_EXIT_UNSAFE", &EXIT_UNSAFE_PATH.to_string())
+        .replace("WSD_EXIT_CHANGED", &EXIT_CHANGED_SINCE_READ.to_string())
 }
 
 /// `wsd_agent` for `path`, refusing it (exit [`EXIT_UNSAFE_PATH`]) when it is unsafe;
@@ -284,6 +305,12 @@ fn dump_cache_functions() -> String {
     DUMP_CACHE_FUNCTIONS.replace("WSD_STAT_FORMAT", STAT_FORMAT)
 }
 
+/// A gather reads at most this many bytes of a file (one more, to see that it is larger):
+/// larger files are refused without being sent whole.
+pub const MAX_READ_BYTES: usize = 8 * 1024 * 1024;
+/// A gather keeps at most this much of a dump's output (`nginx -T`); more is refused.
+pub const MAX_DUMP_BYTES: usize = 32 * 1024 * 1024;
+
 /// First line of a gather's output: `WSD-GATHER <boundary>`.
 pub const GATHER_HEADER: &str = "WSD-GATHER";
 
@@ -305,7 +332,8 @@ pub const GATHER_HEADER: &str = "WSD-GATHER";
 /// `absent`, `other`, `unreadable`); `C` the present files' bytes, back to back; `T` a
 /// NUL-terminated [`STAT_FORMAT`] record per present file (their sizes split `C`), then
 /// one per path the stored dump watches; `J` one line per run still `in_progress`;
-/// `D <i> <length> <exit>` the raw output of dump `i` (exactly `length` bytes), or
+/// `D <i> <length> <exit>` the raw output of dump `i` (exactly `length` bytes; exit
+/// `toolarge` when it exceeded [`MAX_DUMP_BYTES`]), or
 /// `D <i> stored <length>` the stored copy (`<n>\n`, `n` fingerprint lines, the output).
 /// A dump's output, the only text a user other than root may shape, is length-framed.
 #[must_use]
@@ -332,7 +360,8 @@ pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> St
              \x20 else echo absent; fi\n\
              done\n\
              printf '\\n%s C\\n' \"$B\"\n\
-             [ $# -eq 0 ] || cat -- \"$@\"\n"
+             [ $# -eq 0 ] || head -q -c {read_cap} -- \"$@\"\n",
+            read_cap = MAX_READ_BYTES + 1
         );
     }
     let stored = cache == DumpCache::Read;
@@ -367,15 +396,19 @@ pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> St
         // output is held by the shell (`x` keeps its trailing newlines, `${#o}` counts
         // bytes under LC_ALL=C) so that its length can open the section.
         let fresh = format!(
-            "wsd_o=$( ( eval {} ) 2>&1 </dev/null; echo \"x$?\" ); wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}\n\
+            "wsd_o=$( {{ ( eval {} ) 2>&1 </dev/null; echo \"x$?\"; }} | head -c {dump_cap} )\n\
+             if [ ${{#wsd_o}} -ge {dump_cap} ]; then wsd_rc=toolarge; wsd_o=; else wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}; fi\n\
+             case $wsd_rc in toolarge) ;; ''|*[!0-9]*) wsd_rc=-1 ;; esac\n\
              printf '\\n%s D {i} %s %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_rc\" \"$wsd_o\"\n",
-            quote(cmd)
+            quote(cmd),
+            dump_cap = MAX_DUMP_BYTES + 64
         );
         if stored {
             let _ = write!(
                 s,
-                "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(cat {}; echo x); then wsd_o=${{wsd_o%x}}; printf '\\n%s D {i} stored %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
-                quote(&dump_cache_path(cmd))
+                "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(head -c {dump_cap} {}; echo x) && [ ${{#wsd_o}} -le {dump_cap} ]; then wsd_o=${{wsd_o%x}}; printf '\\n%s D {i} stored %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
+                quote(&dump_cache_path(cmd)),
+                dump_cap = MAX_DUMP_BYTES + 64 * 1024
             );
         } else {
             s.push_str(&fresh);
@@ -646,6 +679,9 @@ pub struct FileContent<'a> {
     pub content: &'a [u8],
     /// Mode for a file that does not exist yet (existing files keep owner and mode).
     pub new_mode: u32,
+    /// sha256 of what the file must hold right before it is replaced (`None`: it must
+    /// not exist): a change made by someone else since is never overwritten.
+    pub expected: Option<String>,
 }
 
 /// Atomically replaces files: temp file (0600) in the same directory, content, owner and
@@ -677,12 +713,14 @@ pub fn write_script(files: &[FileContent<'_>]) -> String {
             s,
             "if [ -e {p} ]; then chown --reference={p} -- \"$t\"; chmod --reference={p} -- \"$t\"; else chmod {mode:o} -- \"$t\"; fi\n\
              sync -- \"$t\" 2>/dev/null || sync\n\
+             wsd_cas {p} {expected} || {{ printf 'WSD-CHANGED %s\\n' {p} >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n\
              mv -f -- \"$t\" {p}\n\
              trap - EXIT\n\
              else\n\
              wsd_new=; [ -e {p} ] || wsd_new={mode:o}\n\
-             base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c \"$WSD_PUT\" sh {p} \"$wsd_new\"\n",
-            mode = f.new_mode
+             base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c \"$WSD_PUT\" sh {p} \"$wsd_new\" {expected}\n",
+            mode = f.new_mode,
+            expected = quote(f.expected.as_deref().unwrap_or("absent"))
         );
         // The same content again for the user's branch (only one branch runs).
         let mut doc = String::new();
@@ -752,11 +790,22 @@ pub fn restore_script(run_id: &str, files: &[crate::journal::JournalFile]) -> St
         let refused = format!(
             "! wsd_agent {p}; then fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; printf 'WSD-UNSAFE %s\\n' \"$wsd_why\" >&2;"
         );
+        // Only a file that still holds bytes this run wrote is put back: a change someone
+        // else made since is left as it is, and reported.
+        let mine = if f.written.is_empty() {
+            "any".to_owned()
+        } else {
+            f.written.join(" ")
+        };
+        let foreign = format!(
+            "elif ! wsd_mine {p} {}; then fail=1; printf 'WSD-RESTORE-SKIPPED %s\\n' {p};",
+            quote(&mine)
+        );
         if f.existed {
             let mode = f.mode.map(|m| format!("{m:o}")).unwrap_or_default();
             let _ = writeln!(
                 s,
-                "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; elif {refused} elif [ \"$wsd_u\" = 0 ]; then \
+                "if cmp -s {j}/pre/{i} {p}; then printf 'WSD-RESTORED %s\\n' {p}; {foreign} elif {refused} elif [ \"$wsd_u\" = 0 ]; then \
                  t=$(mktemp {d}/.wsdeploy.XXXXXX) && cp -p -- {j}/pre/{i} \"$t\" && {{ sync -- \"$t\" 2>/dev/null || sync; }} && mv -f -- \"$t\" {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; \
                  else wsd_as sh -c \"$WSD_PUT\" sh {p} {m} < {j}/pre/{i} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}; fi",
                 d = quote(parent_dir(path)),
@@ -765,7 +814,7 @@ pub fn restore_script(run_id: &str, files: &[crate::journal::JournalFile]) -> St
         } else {
             let _ = writeln!(
                 s,
-                "if {refused} else wsd_as rm -f -- {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}; fi"
+                "if [ ! -e {p} ] && [ ! -L {p} ]; then printf 'WSD-RESTORED %s\\n' {p}; {foreign} elif {refused} else wsd_as rm -f -- {p} && printf 'WSD-RESTORED %s\\n' {p} || {{ fail=1; printf 'WSD-RESTORE-FAILED %s\\n' {p}; }}; fi"
             );
         }
     }
@@ -1013,6 +1062,7 @@ mod tests {
                 sha256: None,
                 backup: None,
                 mode: None,
+                written: Vec::new(),
             }],
         );
         let out = std::process::Command::new("sh")

@@ -9,9 +9,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::host_run::{HostReport, Outcome};
+use crate::journal::sha256_hex;
 
 /// Format marker and version of a saved review.
-pub const FORMAT: &str = "wsdeploy-review/1";
+pub const FORMAT: &str = "wsdeploy-review/2";
 
 /// A saved review.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -35,6 +36,26 @@ pub struct ReviewedHost {
     pub files: Vec<ReviewedFile>,
     /// Commands the review showed would run.
     pub commands: Vec<String>,
+    /// [`binding`] of the host's job when it was reviewed.
+    pub binding: String,
+}
+
+/// sha256 of everything besides the files' contents that decides what a run does on a
+/// host: `become`, the dump command, the plan files' hashes and every rendered step
+/// (commands, checks, edits; unmasked, so a changed secret counts too).
+#[must_use]
+pub fn binding(job: &crate::host_run::HostJob, plan_files: &str) -> String {
+    let mut text = format!(
+        "become {:?}\ndump {:?}\nplan files\n{plan_files}",
+        job.become_user, job.nginx_dump
+    );
+    for plan in &job.plans {
+        text.push_str(&format!("play {:?}\n", plan.play));
+        for step in plan.preflight.iter().chain(&plan.steps) {
+            text.push_str(&format!("step {:?} {:?}\n", step.id, step.action));
+        }
+    }
+    sha256_hex(text.as_bytes())
 }
 
 /// One reviewed file change.
@@ -71,6 +92,7 @@ impl ReviewedHost {
                 .filter(|a| a.status == "would run")
                 .map(|a| crate::report::mask(&a.label, &report.secrets))
                 .collect(),
+            binding: String::new(),
         })
     }
 
@@ -192,6 +214,7 @@ mod tests {
                 post_sha256: "q".into(),
             }],
             commands: vec![],
+            binding: String::new(),
         }
     }
 

@@ -57,6 +57,8 @@ pub struct ScheduleSpec<'a> {
     pub repair: bool,
 }
 
+/// One `ExecStart=` word: `%` is a specifier and `$` a variable for systemd, so both are
+/// doubled; anything beyond plain characters is double-quoted with C escapes.
 fn systemd_quote(arg: &str) -> String {
     if !arg.is_empty()
         && arg
@@ -70,6 +72,7 @@ fn systemd_quote(arg: &str) -> String {
             arg.replace('\\', "\\\\")
                 .replace('"', "\\\"")
                 .replace('%', "%%")
+                .replace('$', "$$")
         )
     }
 }
@@ -141,12 +144,14 @@ pub fn render(spec: &ScheduleSpec<'_>) -> Units {
         m if m == 24 * 60 => Some("0 3 * * *".to_owned()),
         _ => None,
     };
+    // cron turns an unescaped `%` of the command into a newline.
     let cron = cron_when.map(|when| {
         format!(
             "{when} root cd {} && {} 2>&1 | logger -t {name}",
             crate::remote::quote(&spec.project.display().to_string()),
             shell.join(" ")
         )
+        .replace('%', "\\%")
     });
     Units {
         name,
@@ -186,6 +191,27 @@ mod tests {
             "ExecStart=/usr/local/bin/wsdeploy -C /srv/ops drift -i production --repair\n"
         ));
         assert!(u.timer.contains("OnUnitActiveSec=15min"));
+        let odd = render(&ScheduleSpec {
+            binary: Path::new("/usr/local/bin/wsdeploy"),
+            project: Path::new("/srv/ops"),
+            inventory: "production",
+            plan: None,
+            extra_args: &["-e".to_owned(), "pw=a%b$c d".to_owned()],
+            minutes: 15,
+            repair: false,
+        });
+        assert!(
+            odd.service.contains(" -e \"pw=a%%b$$c d\"\n"),
+            "{}",
+            odd.service
+        );
+        assert!(
+            odd.cron
+                .as_deref()
+                .is_some_and(|c| c.contains("'pw=a\\%b$c d'")),
+            "{:?}",
+            odd.cron
+        );
         assert_eq!(
             u.cron.as_deref(),
             Some(

@@ -120,18 +120,15 @@ pub fn check_plan(path: &Path, cx: &Context<'_>) -> Vec<Problem> {
 /// returns the exit code (0 valid, 3 problems).
 ///
 /// # Errors
-/// An inventory or `-e` that cannot be read (bad input before any plan is checked).
+/// An `-e` that cannot be read (bad input before any plan is checked); the inventory,
+/// when given, was loaded by the caller (with its vault passwords).
 pub fn run(
     project: &Path,
     plans: &[PathBuf],
-    inventory: Option<&str>,
+    inventory: Option<&crate::inventory::Inventory>,
     extra_vars: &[String],
     limit: Option<&str>,
 ) -> Result<u8, String> {
-    let inventory = inventory
-        .map(|arg| crate::inventory::load_inventory_arg(arg, project))
-        .transpose()
-        .map_err(|e| e.to_string())?;
     let extra = crate::inventory::parse_extra_vars(extra_vars, Path::new("."))
         .map_err(|e| e.to_string())?;
     let files = plan_files(project, plans);
@@ -142,7 +139,7 @@ pub fn run(
         ));
     }
     let cx = Context {
-        inventory: inventory.as_ref(),
+        inventory,
         extra: &extra,
         limit,
     };
@@ -386,19 +383,10 @@ fn check_play(
     };
     for host in hosts {
         let mut vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
-        // A fact's variable holds its default until the host is read.
-        let explicit = |name: &str| {
-            host.vars().contains_key(name)
-                || play.vars.contains_key(name)
-                || cx.extra.contains_key(name)
-        };
-        if let Err(e) = plan::facts::prepare(play, host.name(), explicit, &mut vars) {
-            out.add(
-                e.origin.clone(),
-                format!("{}: {}", e.step, e.message),
-                Some(host.name()),
-            );
-            continue;
+        // Facts are read on the host; offline, their defaults stand for them.
+        for fact in &play.facts {
+            vars.entry(fact.name.clone())
+                .or_insert_with(|| fact.default.clone());
         }
         let before = out.0.len();
         let renderer = template::Renderer::new(vars.clone());

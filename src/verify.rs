@@ -122,6 +122,17 @@ async fn probe(
     }
 }
 
+/// `; over TLS, SNI x, certificate verified against …` for a TLS target, else nothing.
+fn tls_evidence(target: &Endpoint) -> String {
+    target.tls.as_ref().map_or_else(String::new, |tls| {
+        format!(
+            "; over TLS, SNI {}, certificate verified against {}",
+            tls.server_name,
+            tls.ca_file.as_deref().unwrap_or("the Mozilla root store")
+        )
+    })
+}
+
 /// A TCP connection to `target` as the host sees it, with TLS when the URL asks for it.
 async fn connect(transport: &Transport, target: &Endpoint) -> Result<Pin<Box<dyn Stream>>, String> {
     let stream = transport
@@ -178,9 +189,10 @@ async fn websocket(
             let _ = ws.close(None).await;
             if got == expected {
                 Ok(format!(
-                    "{} {} (Sec-WebSocket-Accept verified)",
+                    "{} {} (Sec-WebSocket-Accept verified{})",
                     got,
-                    response.status().canonical_reason().unwrap_or("")
+                    response.status().canonical_reason().unwrap_or(""),
+                    tls_evidence(target)
                 ))
             } else {
                 Err(format!(
@@ -197,7 +209,11 @@ async fn websocket(
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .unwrap_or_default();
             if got == expected {
-                Ok(format!("{got} as expected: {}", excerpt(&body)))
+                Ok(format!(
+                    "{got} as expected{}: {}",
+                    tls_evidence(target),
+                    excerpt(&body)
+                ))
             } else {
                 Err(format!(
                     "WebSocket handshake to {} returned {got} {}, expected {expected}: {}",

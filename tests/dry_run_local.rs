@@ -10,6 +10,13 @@ use support::reliability::{local_runs, tree_sums};
 
 /// A project whose inventory drives the Odoo plan against copies under `<project>/root`.
 fn odoo_project() -> Project {
+    odoo_project_with_site(
+        "server {\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\n\tlocation / {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}\n}\n",
+    )
+}
+
+/// The same with another site file.
+fn odoo_project_with_site(site: &str) -> Project {
     let p = Project::new();
     let root = p.path().join("root");
     let nginx_conf = p.corpus(
@@ -28,10 +35,7 @@ fn odoo_project() -> Project {
         );
     std::fs::write(&nginx_conf, text).expect("write nginx.conf");
     std::fs::create_dir_all(root.join("etc/nginx/conf.d")).expect("mkdir");
-    p.file(
-        "root/etc/nginx/sites-available/odoo.conf",
-        "server {\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\n\tlocation / {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}\n}\n",
-    );
+    p.file("root/etc/nginx/sites-available/odoo.conf", site);
     std::fs::create_dir_all(root.join("etc/nginx/sites-enabled")).expect("mkdir");
     std::os::unix::fs::symlink(
         root.join("etc/nginx/sites-available/odoo.conf"),
@@ -108,4 +112,91 @@ fn dry_run_json_reports_the_same_changes() {
         "nginx.conf, the site file and odoo.conf: {files:?}"
     );
     assert_eq!(tree_sums(p.path()), before);
+}
+
+/// The lines of the site file's diff from its `@@` header to the added location.
+fn site_hunk(stdout: &str) -> String {
+    let start = stdout
+        .find("+++ b/")
+        .and_then(|i| stdout[i..].find("odoo.conf").map(|_| i))
+        .expect("site diff");
+    let text = &stdout[start..];
+    let site = text
+        .split("--- a/")
+        .find(|part| {
+            part.contains("sites-available/odoo.conf") && part.contains("location /websocket")
+        })
+        .expect("site file diff");
+    let end = site
+        .find("+\tlocation /websocket {")
+        .expect("location added");
+    site[..end].to_owned()
+}
+
+#[test]
+fn two_servers_converge_on_the_one_named_public_host() {
+    let site = "server {\n\tlisten 80;\n\tserver_name other.example;\n\treturn 404;\n}\n\nserver {\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\n\tlocation / {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}\n}\n";
+    let p = odoo_project_with_site(site);
+    let run = p.run(&["apply", "-i", "production", "--dry-run"]);
+    run.code(0).stdout_has("1 would change");
+    let hunk = site_hunk(&run.stdout);
+    assert!(
+        hunk.contains("proxy_pass http://127.0.0.1:8069;") && !hunk.contains("return 404;"),
+        "the location went elsewhere than server 203.0.113.10:\n{hunk}"
+    );
+}
+
+#[test]
+fn a_redirect_server_and_a_tls_server_converge_on_the_tls_one() {
+    let certs = tempfile::tempdir().expect("temp dir");
+    let (crt, key) = (certs.path().join("odoo.crt"), certs.path().join("odoo.key"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args([
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=203.0.113.10",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .expect("openssl runs (apt-get install openssl)");
+    assert!(made.status.success(), "openssl: {made:?}");
+    let site = format!(
+        "server {{\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\treturn 301 https://$host$request_uri;\n}}\n\nserver {{\n\tlisten 443 ssl;\n\tserver_name 203.0.113.10;\n\tssl_certificate {};\n\tssl_certificate_key {};\n\n\tlocation / {{\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}}\n}}\n",
+        crt.display(),
+        key.display()
+    );
+    let p = odoo_project_with_site(&site);
+    // Plain scheme: both servers are named 203.0.113.10, so the plan cannot choose.
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(1)
+        .stdout_has("server_name 203.0.113.10");
+    let run = p.run(&[
+        "apply",
+        "-i",
+        "production",
+        "--dry-run",
+        "-e",
+        "public_scheme=https",
+    ]);
+    run.code(0)
+        .stdout_has("+websocket_url = wss://203.0.113.10/websocket")
+        .stdout_has("1 would change");
+    let hunk = site_hunk(&run.stdout);
+    assert!(
+        hunk.contains("proxy_pass http://127.0.0.1:8069;") && !hunk.contains("return 301"),
+        "the location went elsewhere than the 443 server:\n{hunk}"
+    );
 }

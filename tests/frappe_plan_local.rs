@@ -165,3 +165,65 @@ fn the_connect_check_sends_a_cookie_and_the_site_name() {
     );
     assert_eq!(contains.as_deref(), Some("40/site1.local,{\"sid\""));
 }
+
+#[test]
+fn with_https_the_checks_speak_tls_with_sni_public_host() {
+    let plan = wsdeploy::plan::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/frappe-socketio.yml"),
+    )
+    .expect("plan loads");
+    let play = &plan.plays[0];
+    let mut vars = serde_json::Map::new();
+    for (k, v) in [
+        ("public_host", "erp.example.com"),
+        ("site_conf", "/etc/nginx/conf.d/frappe-bench.conf"),
+        ("socketio_port", "9000"),
+        ("public_scheme", "https"),
+        ("check_ca_file", "/etc/wsdeploy/ca.pem"),
+        (
+            "check_host_ca_file",
+            "/usr/local/share/ca-certificates/lab.crt",
+        ),
+    ] {
+        vars.insert(k.into(), serde_json::Value::String(v.into()));
+    }
+    let vars = wsdeploy::plan::merge_vars(play, "erp-1", &vars, &serde_json::Map::new());
+    let host = wsdeploy::plan::render_play(play, "erp-1", vars).expect("renders");
+    let probe = |id: &str| {
+        let step = host.steps.iter().find(|s| s.id == id).expect("step");
+        let wsdeploy::plan::Action::Verify(check) = &step.action else {
+            panic!("not a check")
+        };
+        check.probe.clone()
+    };
+    for id in ["polling_handshake", "websocket_upgrade"] {
+        let target = match probe(id) {
+            wsdeploy::plan::Probe::Http { target, .. }
+            | wsdeploy::plan::Probe::WebSocket { target, .. } => target,
+            wsdeploy::plan::Probe::Command { .. } => panic!("command"),
+        };
+        assert_eq!(
+            (target.host.as_str(), target.port),
+            ("127.0.0.1", 443),
+            "{id}"
+        );
+        let tls = target.tls.expect("TLS");
+        assert_eq!(tls.server_name, "erp.example.com");
+        assert_eq!(tls.ca_file.as_deref(), Some("/etc/wsdeploy/ca.pem"));
+    }
+    let wsdeploy::plan::Probe::Command { run, .. } = probe("socketio_connect") else {
+        panic!("not a command check")
+    };
+    assert!(
+        run.contains("base='https://erp.example.com:443/socket.io/?EIO=4&transport=polling'"),
+        "{run}"
+    );
+    assert!(
+        run.contains("--resolve 'erp.example.com:443:127.0.0.1'"),
+        "{run}"
+    );
+    assert!(
+        run.contains("--cacert '/usr/local/share/ca-certificates/lab.crt'"),
+        "{run}"
+    );
+}

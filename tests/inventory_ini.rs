@@ -274,6 +274,13 @@ esac
     let inv = load(dir.path(), &["inventory.sh"]).expect("loads");
     assert_eq!(inv.host("w1").expect("w1").vars()["asked"], json!("w1"));
 
+    // An executable file without `#!` is an inventory file, not a script (as in Ansible).
+    write(dir.path(), "inventory.sh", "[web]\nplain1\n");
+    assert_eq!(
+        names(&load(dir.path(), &["inventory.sh"]).expect("INI")),
+        ["plain1"]
+    );
+
     // A failing script: its stderr is shown.
     write(
         dir.path(),

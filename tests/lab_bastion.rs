@@ -243,9 +243,31 @@ fn password_login_and_a_sudo_password_on_stdin_for_a_user_without_nopasswd() {
     let again = wsdeploy(&["apply", "-i", &from_vars, "--known-hosts", &kh], &[]);
     again.code(0).stdout_has("1 in sync");
 
+    // deploy has NOPASSWD: the become password given anyway is dropped on the host, never
+    // reaching sudo or the command (`sudo -n` succeeds first).
+    let deploy = write(
+        dir.path(),
+        "deploy.yml",
+        &edited_inventory(&lab, |_, line| {
+            Some(line.replace(
+                "ansible_user: root,",
+                "ansible_user: deploy, ansible_become: true,",
+            ))
+        }),
+    );
+    wsdeploy(
+        &["apply", "-i", &deploy, "--known-hosts", &kh],
+        &[("WSDEPLOY_BECOME_PASSWORD", BECOME_PASSWORD)],
+    )
+    .code(0)
+    .stdout_has("1 in sync");
+
     // sudo ran the plan's commands for alice, and its log shows neither them nor the password.
     let log = lab.ok(1, "cat /var/log/sudo-test.log");
-    assert!(log.contains("alice") && log.contains("COMMAND="), "{log}");
+    assert!(
+        log.contains("alice") && log.contains("deploy") && log.contains("COMMAND="),
+        "{log}"
+    );
     for secret_or_command in [BECOME_PASSWORD, "nginx -s reload", "docker restart"] {
         assert!(
             !log.contains(secret_or_command),

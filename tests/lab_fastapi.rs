@@ -321,3 +321,50 @@ fn a_backend_running_without_a_websocket_library_is_rebuilt_although_requirement
     lab.wsdeploy("apply", &[]).code(0).stdout_has("1 in sync");
     assert_eq!(lab.supervised_process(1, BACKEND), backend, "rebuilt again");
 }
+
+#[test]
+fn the_seeds_layout_tls_on_8080_with_the_backend_as_a_service_name() {
+    // Seed 001's nginx serves https://nodes.linkti.info:8080 and proxies to `backend:8000`
+    // (its compose service). The checks go where that nginx listens (public_scheme,
+    // public_port), speak TLS with SNI = public_host trusting the site's CA, and reach the
+    // backend's health where the host can (backend_check_url), not at the service name.
+    let lab = Lab::up_role("fastapi-seed", 1, "fastapi");
+    lab.ok(1, "/opt/lab/role/seed-layout.sh");
+    let ca = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(ca.path(), lab.ok(1, "cat /etc/nginx/tls/ca.pem")).expect("write CA");
+    let handshake = |lab: &Lab| {
+        lab.curl_handshake(
+            1,
+            "https://nodes.linkti.info:8080/ws/ssh/107.174.144.193",
+            "--cacert /etc/nginx/tls/ca.pem --resolve nodes.linkti.info:8080:127.0.0.1 -H 'Origin: https://nodes.linkti.info:8080'",
+        )
+    };
+    let before = handshake(&lab);
+    assert!(before.starts_with("HTTP/1.1 404"), "{before}");
+    let ca_var = format!("check_ca_file={}", ca.path().display());
+    let layout = [
+        "-e",
+        "public_host=nodes.linkti.info",
+        "-e",
+        "public_scheme=https",
+        "-e",
+        "public_port=8080",
+        "-e",
+        &ca_var,
+        "-e",
+        "backend_upstream=backend:8000",
+        "-e",
+        "backend_check_url=http://127.0.0.1:8000/debug/websocket-test",
+    ];
+    let run = lab.wsdeploy("apply", &layout);
+    run.code(0)
+        .stdout_has("server backend:8000;")
+        .stdout_has("1 changed")
+        .stderr_has("lab-1: passed: GET /debug/websocket-test answers through nginx")
+        .stderr_has("lab-1: passed: WebSocket handshake to /ws/ssh/test through nginx returns 101");
+    let after = handshake(&lab);
+    assert!(after.starts_with("HTTP/1.1 101"), "{after}");
+    lab.wsdeploy("apply", &layout)
+        .code(0)
+        .stdout_has("1 in sync");
+}

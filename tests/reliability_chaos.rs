@@ -12,6 +12,10 @@
 //!
 //! `WSDEPLOY_CHAOS_HOSTS` (default 6) sets the fleet size, `WSDEPLOY_CHAOS_SEED` replays
 //! a fault schedule. Every wait is bounded.
+//!
+//! The hosts run the lab's Odoo stand-in, not the real Odoo 17 (`tests/lab_odoo.rs`): the
+//! faults are the host's, not Odoo's, and a 750 MB image loaded per host would dominate a
+//! many-host run.
 
 mod support;
 

@@ -441,3 +441,42 @@ fn symlink_outside_the_tree_is_followed_and_reported() {
             .contains("proxy_mode = True")
     );
 }
+
+/// Host output (a command's output, in `ran` lines and in an error) and file contents
+/// (in a diff) reach the operator's terminal without escape sequences or control
+/// characters: no retitled window, cleared screen, or line hidden by `\r`.
+#[test]
+fn terminal_escapes_from_the_host_are_removed_before_printing() {
+    let _guard = local_host_guard();
+    let host = LocalHost::new("root");
+    let escapes = r"\033]0;PWNED\007\033[2J\033[31mred\033[0m\rhidden\b\n";
+    std::fs::write(
+        &host.odoo_conf,
+        format!(
+            "{}; \x1b]0;FROM-FILE\x07note\n",
+            std::fs::read_to_string(&host.odoo_conf).expect("odoo.conf")
+        ),
+    )
+    .expect("odoo.conf");
+    host.plan_json(&json!({
+        "name": "escapes", "hosts": "odoo",
+        "steps": [
+            {"id": "conf", "ini": {"file": "{{ odoo_conf }}", "set": {"proxy_mode": "True"}}},
+            {"id": "noisy", "command": format!("printf '{escapes}'"), "if_changed": ["conf"]},
+            {"id": "fail", "command": format!("printf '{escapes}'; exit 3"), "if_changed": ["conf"]},
+        ],
+    }));
+    let run = host.run("apply", &[]);
+    run.code(1).stdout_has("FAILED (rolled back)");
+    for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{what} holds control characters {bad:?}:\n{text}"
+        );
+    }
+    run.stderr_has("redhidden");
+}

@@ -240,11 +240,13 @@ fn write_script_creates_temp_files_0600_before_writing_whatever_the_umask() {
             path: &existing_s,
             content: b"admin_passwd = s3cret\n",
             new_mode: 0o644,
+            expected: Some(wsdeploy::journal::sha256_hex(b"old\n")),
         },
         wsdeploy::remote::FileContent {
             path: &new_s,
             content: b"token = s3cret\n",
             new_mode: 0o600,
+            expected: None,
         },
     ]);
     let path = format!(

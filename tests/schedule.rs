@@ -77,3 +77,56 @@ fn bad_interval_is_bad_input() {
         .code(3)
         .stderr_has("--every `15`: expected a duration such as 15m, 1h, 2h30m or 1d");
 }
+
+/// `-e` values with `%` and `$` reach the scheduled run as written (systemd: `%%`, `$$`;
+/// cron: `\%`), and the service holding them is root-only (0600), also over an existing
+/// 0644 one.
+#[test]
+fn extra_vars_are_escaped_for_systemd_and_cron_and_the_service_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = project();
+    let units = tempfile::tempdir().expect("temp");
+    let dir = units.path().display().to_string();
+    let service = units.path().join("wsdeploy-drift-production.service");
+    std::fs::write(&service, "old").expect("old unit");
+    std::fs::set_permissions(&service, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let value = "db_password=50%off$HOME";
+    let args = [
+        "schedule",
+        "-i",
+        "production",
+        "-e",
+        value,
+        "--every",
+        "15m",
+    ];
+    let mut install = args.to_vec();
+    install.extend(["--install", "--unit-dir", &dir]);
+    p.run(&install).code(0);
+    let mode = std::fs::metadata(&service)
+        .expect("service")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "the service holding -e values is {mode:o}");
+    let text = std::fs::read_to_string(&service).expect("service");
+    assert!(
+        text.contains(" -e \"db_password=50%%off$$HOME\"\n"),
+        "{text}"
+    );
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(units.path().join("wsdeploy-drift-production.timer"))
+        .arg(&service)
+        .output()
+        .expect("systemd-analyze is installed (apt-get install systemd)");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "systemd-analyze verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    p.run(&args)
+        .code(0)
+        .stdout_has("'-e' 'db_password=50\\%off$HOME'");
+}

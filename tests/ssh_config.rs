@@ -121,6 +121,25 @@ async fn a_proxy_jump_chain_from_ssh_config_reaches_the_target_through_both_hops
         ),
         (1, 1, 1)
     );
+    // A sibling connection (the run lock's) rides the same open chain.
+    let sibling = session.sibling().await.expect("sibling through the chain");
+    assert_eq!(
+        sibling
+            .exec("echo sibling", None)
+            .await
+            .expect("exec")
+            .stdout,
+        b"sibling\n"
+    );
+    assert_eq!(
+        (
+            accepted(&chain.hop_a),
+            accepted(&chain.hop_b),
+            accepted(&chain.target)
+        ),
+        (1, 1, 2)
+    );
+    sibling.close().await;
     session.close().await;
 }
 
@@ -287,4 +306,104 @@ fn include_globs_and_inactive_includes_follow_openssh() {
     let db = config.options_for("db", &[]);
     // After 10-web.conf's `Host web`, the include restores the `Host *` state.
     assert_eq!(db.user.expect("user").first(), "fallback");
+}
+
+#[test]
+fn schedule_passes_the_ssh_config_on_and_refuses_password_prompts() {
+    let p = Project::new();
+    p.file(
+        "inventories/production/hosts.yml",
+        "all:\n  children:\n    odoo:\n      hosts:\n        odoo-1:\n          ansible_connection: local\n",
+    )
+    .file(
+        "plans/site.yml",
+        "name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("ssh_config");
+    std::fs::write(&config, "Host *\n  User ops\n").expect("write");
+    let canonical = config.canonicalize().expect("canonical");
+    let config_arg = config.to_string_lossy().into_owned();
+    p.run(&[
+        "schedule",
+        "-i",
+        "production",
+        "--every",
+        "15m",
+        "-F",
+        &config_arg,
+    ])
+    .code(0)
+    .stdout_has(&format!(" -F {}", canonical.display()));
+    for flag in ["-k", "-K"] {
+        p.run(&["schedule", "-i", "production", "--every", "15m", flag])
+            .code(3)
+            .stderr_has("a scheduled run has no terminal to ask for a password (-k/-K)");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jump_host_throttling_new_connections_is_retried() {
+    let hop = Sshd::start_with(&support::sshd::SshdOptions {
+        max_startups: "1:100:1".to_owned(),
+        extra_config: "LoginGraceTime 30\n".to_owned(),
+        ..support::sshd::SshdOptions::default()
+    });
+    let target = Sshd::start();
+    hop.authorize(&target.client_key);
+    let known_hosts = target.dir.path().join("known_hosts_both");
+    std::fs::write(
+        &known_hosts,
+        format!(
+            "{}\n{}\n",
+            hop.known_hosts_line(),
+            target.known_hosts_line()
+        ),
+    )
+    .expect("write known_hosts");
+    let config = SshConfig::from_text(
+        &format!(
+            "Host hop\n  HostName 127.0.0.1\n  Port {}\nHost *\n  User {}\n  IdentityFile {}\n  UserKnownHostsFile {}\n",
+            hop.port,
+            target.user,
+            target.client_key.display(),
+            known_hosts.display()
+        ),
+        "cfg",
+    )
+    .expect("parses");
+    let request = RouteRequest {
+        alias: "127.0.0.1".to_owned(),
+        port: Some(target.port),
+        front: wsdeploy::transport::ssh_config::parse_ssh_args("-J hop", "args")
+            .expect("args")
+            .front,
+        ..RouteRequest::default()
+    };
+    let resolved = resolve_target(&config, &request, &defaults()).expect("resolves");
+    // An unauthenticated connection (a scanner) fills the jump host's MaxStartups for 2 s.
+    let hog = std::net::TcpStream::connect(("127.0.0.1", hop.port)).expect("hog connects");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        drop(hog);
+    });
+    let session = SshSession::connect(&resolved)
+        .await
+        .unwrap_or_else(|error| {
+            panic!(
+                "connect through the throttling hop failed: {error}\n{}",
+                hop.log()
+            )
+        });
+    release.await.expect("release");
+    assert!(
+        hop.log().contains("MaxStartups") || hop.log().contains("drop connection"),
+        "the jump host did not throttle: the test proves nothing\n{}",
+        hop.log()
+    );
+    assert_eq!(
+        session.exec("echo ok", None).await.expect("exec").stdout,
+        b"ok\n"
+    );
 }

@@ -56,6 +56,14 @@ pub(crate) fn build_with_vault(
     vault: &VaultContext<'_>,
 ) -> Result<Inventory, InventoryError> {
     let mut warnings = Vec::new();
+    for host in &draft.hosts {
+        if draft.group_position(&host.name).is_some() {
+            warnings.push(format!(
+                "`{}` is both a host and a group; Ansible resolves the name to the group in places, so rename one",
+                host.name
+            ));
+        }
+    }
     complete_group_graph(&mut draft);
     check_cycles(&draft)?;
     let depths = group_depths(&draft);

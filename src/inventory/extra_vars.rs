@@ -1,7 +1,8 @@
 //! Parsing `-e` / `--extra-vars` arguments, as Ansible accepts them:
 //! `key=value` pairs (several per argument, split like a shell would, values are strings),
 //! an inline JSON object (`{"key": 1}`; YAML flow mappings work too), or `@file` naming a YAML
-//! or JSON file that holds a mapping. Later arguments override earlier ones.
+//! or JSON file that holds a mapping (possibly vault-encrypted, or holding `!vault` values).
+//! Later arguments override earlier ones.
 //!
 //! Reading `@file` is delegated to a caller-supplied reader, so this module does no I/O
 //! (`load::parse_extra_vars` supplies the real file system).
@@ -13,6 +14,7 @@ use serde_json::{Map, Value};
 
 use super::error::InventoryError;
 use super::vars::merge_replace;
+use super::vault_values::VaultContext;
 use super::yaml::YamlSource;
 
 /// Parses every `-e` argument in order, reading `@file` arguments (relative to `base_dir`)
@@ -22,9 +24,20 @@ pub fn parse_extra_vars_with(
     base_dir: &Path,
     read_file: &dyn Fn(&Path) -> io::Result<String>,
 ) -> Result<Map<String, Value>, InventoryError> {
+    parse_extra_vars_in(args, base_dir, read_file, None)
+}
+
+/// [`parse_extra_vars_with`], decrypting vault-encrypted `@file`s and `!vault` values in
+/// them with `vault` (without it, they are refused).
+pub(crate) fn parse_extra_vars_in(
+    args: &[String],
+    base_dir: &Path,
+    read_file: &dyn Fn(&Path) -> io::Result<String>,
+    vault: Option<&VaultContext<'_>>,
+) -> Result<Map<String, Value>, InventoryError> {
     let mut vars = Map::new();
     for arg in args {
-        let parsed = parse_one(arg, base_dir, read_file)?;
+        let parsed = parse_one(arg, base_dir, read_file, vault)?;
         merge_replace(&mut vars, &parsed);
     }
     Ok(vars)
@@ -34,6 +47,7 @@ fn parse_one(
     arg: &str,
     base_dir: &Path,
     read_file: &dyn Fn(&Path) -> io::Result<String>,
+    vault: Option<&VaultContext<'_>>,
 ) -> Result<Map<String, Value>, InventoryError> {
     let invalid = |problem: String| InventoryError::ExtraVars {
         arg: arg.to_owned(),
@@ -55,7 +69,23 @@ fn parse_one(
                 io_reason(&error)
             ))
         })?;
-        return YamlSource::new(file, &text).vars_document();
+        return match vault {
+            Some(vault) => {
+                let (text, vaulted) = vault.decrypt_file(file, text)?;
+                let vars = YamlSource::new(file, &text)
+                    .with_vault(vault)
+                    .vars_document()?;
+                if vaulted {
+                    vars.values().for_each(|value| vault.record_leaves(value));
+                }
+                Ok(vars)
+            }
+            None if crate::vault::is_vaulted(&text) => Err(InventoryError::Vault {
+                place: file.to_owned(),
+                message: crate::vault::VaultError::NoPassword.to_string(),
+            }),
+            None => YamlSource::new(file, &text).vars_document(),
+        };
     }
     if trimmed.starts_with('{') {
         return parse_inline_object(trimmed).map_err(invalid);

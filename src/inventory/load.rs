@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::build::{VarsFile, build_with_vault};
 use super::detect::{Format, is_host_list, read_host_list, read_inventory_text};
 use super::error::InventoryError;
-use super::extra_vars::parse_extra_vars_with;
+use super::extra_vars::{parse_extra_vars_in, parse_extra_vars_with};
 use super::hosts_file::InventoryDraft;
 use super::model::Inventory;
 use super::script::run_inventory_script;
@@ -127,6 +127,24 @@ pub fn available_inventories(project_dir: &Path) -> Vec<String> {
     names
 }
 
+/// Parses `-e` arguments, reading `@file` relative to `base_dir` and decrypting
+/// vault-encrypted files and `!vault` values with `keys`; also returns the decrypted values
+/// (secrets to mask).
+pub fn parse_extra_vars_with_vault(
+    args: &[String],
+    base_dir: &Path,
+    keys: &crate::vault::VaultKeys,
+) -> Result<(Map<String, Value>, Vec<String>), InventoryError> {
+    let vault = VaultContext::new(keys);
+    let vars = parse_extra_vars_in(
+        args,
+        base_dir,
+        &|path| fs::read_to_string(path),
+        Some(&vault),
+    )?;
+    Ok((vars, vault.into_decrypted()))
+}
+
 /// Parses `-e` arguments, reading `@file` relative to `base_dir`.
 pub fn parse_extra_vars(
     args: &[String],
@@ -215,7 +233,7 @@ impl<'a> Loader<'a> {
     fn add_file(&mut self, path: &Path) -> Result<(), InventoryError> {
         let name = path.display().to_string();
         let format = Format::from_name(&name);
-        if format == Format::Unknown && is_executable(path) {
+        if format == Format::Unknown && is_script(path) {
             return run_inventory_script(path, &mut self.draft);
         }
         let text = read_text(path)?;
@@ -304,9 +322,19 @@ fn read_text(path: &Path) -> Result<String, InventoryError> {
     }
 }
 
-fn is_executable(path: &Path) -> bool {
+/// An inventory script, as Ansible's `script` plugin decides: executable and starting with
+/// `#!` (an executable INI file, as copies from some file systems are, is read as text).
+fn is_script(path: &Path) -> bool {
+    use std::io::Read as _;
     use std::os::unix::fs::PermissionsExt as _;
-    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    let executable = fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0);
+    let mut start = [0_u8; 2];
+    executable
+        && fs::File::open(path)
+            .and_then(|mut file| file.read_exact(&mut start))
+            .is_ok()
+        && &start == b"#!"
 }
 
 /// Reads the variables files of every owner (group or host) from `dir`, in Ansible's order,

@@ -34,7 +34,8 @@ pub use extra_vars::{is_variable_name, parse_extra_vars_with};
 pub use hosts_file::{ALL_GROUP, UNGROUPED_GROUP};
 pub use load::{
     HOSTS_FILE, HOSTS_FILES, INVENTORIES_DIR, LoadOptions, available_inventories,
-    load_inventory_arg, load_inventory_args, parse_extra_vars, resolve_inventory_arg,
+    load_inventory_arg, load_inventory_args, parse_extra_vars, parse_extra_vars_with_vault,
+    resolve_inventory_arg,
 };
 pub use model::{Group, Host, Inventory};
 pub use vars::{VarLevel, merge_replace};

@@ -18,6 +18,10 @@ pub(crate) fn parse_python_literal(text: &str) -> Option<Value> {
     parser.skip_space();
     let value = parser.value()?;
     parser.skip_space();
+    // Python's tokenizer drops a trailing `# comment` (`x = 42 # port` is 42).
+    if parser.peek() == Some('#') {
+        parser.position = parser.chars.len();
+    }
     (parser.position == parser.chars.len()).then_some(value)
 }
 
@@ -472,6 +476,8 @@ mod tests {
         assert_eq!(parse(r#""x\ty""#), Some(json!("x\ty")));
         assert_eq!(parse("'a' 'b'"), Some(json!("ab")));
         assert_eq!(parse("r'a\\n'"), Some(json!("a\\n")));
+        assert_eq!(parse("\"quoted\" # comment"), Some(json!("quoted")));
+        assert_eq!(parse("42 # port"), Some(json!(42)));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `host_vars/`). Decrypting is pure: the passwords were read before loading started.
 //!
 //! Every value that came out of a vault is recorded (for whole files: every string value
-//! of their variables) so the CLI can mask it in every output. Without a password that
+//! of their variables of 6 characters or more) so the CLI can mask it in every output. Without a password that
 //! opens it, a vaulted value is an error naming the file, line, column and variable; the
 //! ciphertext is never used as a value.
 
@@ -13,6 +13,10 @@ use serde_json::Value;
 
 use super::error::InventoryError;
 use crate::vault::{self, VaultKeys};
+
+/// The shortest string of an encrypted file that is masked (the length under which a
+/// plan's `secrets:` get a warning).
+const MIN_FILE_SECRET: usize = crate::report::MIN_SECRET_LEN;
 
 /// The passwords of a load and the values decrypted so far.
 #[derive(Debug)]
@@ -64,14 +68,17 @@ impl<'a> VaultContext<'a> {
         Ok(value)
     }
 
-    /// Records every string (and number) inside `value` as a secret.
+    /// Records the strings inside `value` (a variable of an encrypted file) as secrets,
+    /// except those shorter than [`MIN_FILE_SECRET`] characters: a value is masked wherever
+    /// it stands as a whole word, and an encrypted file's `on`, `yes` or `443` would
+    /// otherwise shred every output.
+    /// (A `!vault` value is recorded whatever its length.)
     pub(crate) fn record_leaves(&self, value: &Value) {
         match value {
-            Value::String(text) => self.record(text),
-            Value::Number(number) => self.record(&number.to_string()),
+            Value::String(text) if text.chars().count() >= MIN_FILE_SECRET => self.record(text),
             Value::Array(items) => items.iter().for_each(|item| self.record_leaves(item)),
             Value::Object(map) => map.values().for_each(|item| self.record_leaves(item)),
-            Value::Null | Value::Bool(_) => {}
+            _ => {}
         }
     }
 

@@ -567,3 +567,50 @@ fn render_probe(
     }
     Err("a `verify` step needs exactly one of websocket, http, command".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn renderer() -> Renderer {
+        let mut vars = Map::new();
+        vars.insert("public_host".into(), Value::from("erp.example.com"));
+        vars.insert("check_ca_file".into(), Value::from(""));
+        vars.insert("lab_ca".into(), Value::from("/etc/wsdeploy/ca.pem"));
+        Renderer::new(vars)
+    }
+
+    #[test]
+    fn tls_name_and_ca_file_apply_to_tls_urls_only() {
+        let r = renderer();
+        let mut https = Endpoint::parse("https://127.0.0.1/websocket").unwrap();
+        tls_settings(
+            &r,
+            "verify.websocket",
+            &mut https,
+            Some("{{ public_host }}"),
+            Some("{{ check_ca_file }}"),
+        )
+        .unwrap();
+        let tls = https.tls.unwrap();
+        assert_eq!(
+            (tls.server_name.as_str(), tls.ca_file),
+            ("erp.example.com", None)
+        );
+        let mut wss = Endpoint::parse("wss://127.0.0.1/websocket").unwrap();
+        tls_settings(&r, "verify.websocket", &mut wss, None, Some("{{ lab_ca }}")).unwrap();
+        let tls = wss.tls.unwrap();
+        assert_eq!(tls.server_name, "127.0.0.1");
+        assert_eq!(tls.ca_file.as_deref(), Some("/etc/wsdeploy/ca.pem"));
+        let mut plain = Endpoint::parse("http://127.0.0.1/websocket").unwrap();
+        tls_settings(
+            &r,
+            "verify.http",
+            &mut plain,
+            Some("{{ public_host }}"),
+            Some("{{ lab_ca }}"),
+        )
+        .unwrap();
+        assert!(plain.tls.is_none());
+    }
+}

@@ -54,7 +54,12 @@ impl Events {
         }
     }
 
-    /// Sends an event (masked).
+    /// Masked and safe for a terminal (`report::sanitize`).
+    fn clean(&self, text: &str) -> String {
+        crate::report::mask(&crate::report::sanitize(text), &self.secrets)
+    }
+
+    /// Sends an event (masked, control characters removed).
     pub fn send(&self, event: Event) {
         if let Some(s) = &self.sender {
             let event = match event {
@@ -67,13 +72,13 @@ impl Events {
                 } => Event::StepDone {
                     host,
                     step,
-                    label: crate::report::mask(&label, &self.secrets),
+                    label: self.clean(&label),
                     status,
-                    detail: crate::report::mask(&detail, &self.secrets),
+                    detail: self.clean(&detail),
                 },
                 Event::Note { host, message } => Event::Note {
                     host,
-                    message: crate::report::mask(&message, &self.secrets),
+                    message: self.clean(&message),
                 },
                 other => other,
             };

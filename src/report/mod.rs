@@ -157,6 +157,54 @@ pub fn mask_diff(diff: &str, secrets: &[String]) -> String {
         .collect()
 }
 
+/// Host output made safe for a terminal: escape sequences (CSI, OSC, DCS…) and control
+/// characters are removed; newlines, tabs and a carriage return before a newline stay.
+/// A host (or a file on it) could otherwise retitle the window, clear the screen, hide
+/// lines with `\r` or colours, or worse, on the operator's terminal.
+#[must_use]
+pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t' && c != '\r';
+    if !text.chars().any(unsafe_char) && !text.contains('\r') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' if chars.peek() == Some(&'\n') => out.push(c),
+            '\x1b' => match chars.next() {
+                // CSI: parameters and intermediates up to a final byte.
+                Some('[') => {
+                    for n in chars.by_ref() {
+                        if ('\x40'..='\x7e').contains(&n) {
+                            break;
+                        }
+                    }
+                }
+                // OSC, DCS, SOS, PM, APC: a string up to BEL or ST (`ESC \`).
+                Some(']' | 'P' | 'X' | '^' | '_') => {
+                    while let Some(n) = chars.next() {
+                        if n == '\x07' {
+                            break;
+                        }
+                        if n == '\x1b' {
+                            if chars.peek() == Some(&'\\') {
+                                chars.next();
+                            }
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Whether stdout is a terminal (colours, progress bars) — `NO_COLOR` turns colours off.
 #[must_use]
 pub fn stdout_is_tty() -> bool {
@@ -214,6 +262,17 @@ mod tests {
             !masked.contains("admin\n") && !masked.contains("old") && !masked.contains("new\n"),
             "{masked}"
         );
+    }
+
+    #[test]
+    fn sanitize_removes_escape_sequences_and_controls() {
+        let hostile =
+            "a\x1b]0;title\x07b\x1b[2J\x1b[31mred\x1b[0m\rX\x08\u{9b}1m\x1bP+q\x1b\\c\r\nok\tz";
+        assert_eq!(super::sanitize(hostile), "abredX1mc\r\nok\tz");
+        assert!(matches!(
+            super::sanitize("plain\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -5,7 +5,12 @@ use std::fmt::Write as _;
 use crate::diff;
 use crate::host_run::{HostReport, Outcome};
 
-use super::mask;
+use super::sanitize;
+
+/// Masked and safe for a terminal.
+fn mask(text: &str, secrets: &[String]) -> String {
+    super::mask(&sanitize(text), secrets)
+}
 
 /// Per-host details: diffs (for changes), actions, notes and errors with hints.
 #[must_use]
@@ -20,16 +25,17 @@ pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String 
         if show_diffs {
             for f in &r.files {
                 if let Some(via) = &f.via {
-                    let _ = writeln!(out, "   {via} -> {}", f.path);
+                    let _ = writeln!(out, "   {} -> {}", sanitize(via), sanitize(&f.path));
                 }
                 // Already masked (values of sensitive keys, secrets).
+                let text = sanitize(&f.diff);
                 if color {
-                    out.push_str(&diff::colorize(&f.diff));
+                    out.push_str(&diff::colorize(&text));
                 } else {
-                    out.push_str(&f.diff);
+                    out.push_str(&text);
                 }
                 if let Some(b) = &f.backup {
-                    let _ = writeln!(out, "   backup: {b}");
+                    let _ = writeln!(out, "   backup: {}", sanitize(b));
                 }
             }
             for a in r.actions.iter().filter(|a| a.status == "would run") {

@@ -144,7 +144,7 @@ struct SessionInner {
     /// How this session was opened, to open a sibling connection.
     target: SshTarget,
     /// The jump host this connection runs through (kept open as long as this one).
-    _via: Option<SshSession>,
+    via: Option<SshSession>,
 }
 
 impl std::fmt::Debug for SshSession {
@@ -171,22 +171,18 @@ impl SshSession {
         let mut delay = Duration::from_millis(100);
         loop {
             match Self::connect_once(target).await {
-                Err(SshError::Handshake { .. } | SshError::Disconnected { .. })
-                    if started.elapsed() + delay < target.connect_timeout =>
+                Err(error)
+                    if dropped_during_handshake(&error)
+                        && started.elapsed() + delay < target.connect_timeout =>
                 {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(1));
                 }
-                Err(SshError::Handshake { address, detail })
-                    if started.elapsed() > Duration::from_millis(500) =>
+                Err(error)
+                    if dropped_during_handshake(&error)
+                        && started.elapsed() > Duration::from_millis(500) =>
                 {
-                    return Err(SshError::Handshake {
-                        address,
-                        detail: format!(
-                            "{detail} (retried for {:.1}s: is sshd throttling new connections? see MaxStartups in sshd_config)",
-                            started.elapsed().as_secs_f64()
-                        ),
-                    });
+                    return Err(note_retries(error, started.elapsed()));
                 }
                 other => return other,
             }
@@ -268,7 +264,7 @@ impl SshSession {
                 label,
                 disconnect_note,
                 target: target.clone(),
-                _via: via,
+                via,
             }),
         })
     }
@@ -318,6 +314,13 @@ impl SshSession {
     /// # Errors
     /// As [`SshSession::connect`].
     pub async fn sibling(&self) -> Result<SshSession, SshError> {
+        // Behind jump hosts, the sibling rides the same (open) chain: one more channel
+        // instead of a second set of bastion logins.
+        if let Some(via) = self.inner.via.as_ref().filter(|via| !via.is_closed())
+            && let Ok(session) = Self::connect_hop(&self.inner.target, Some(via.clone())).await
+        {
+            return Ok(session);
+        }
         Self::connect(&self.inner.target).await
     }
 
@@ -535,6 +538,34 @@ impl SshSession {
             target: self.inner.label.clone(),
             reason,
         }
+    }
+}
+
+/// Whether the server (or a jump host on the way) dropped the connection before it was
+/// established, as sshd does beyond `MaxStartups`: worth retrying.
+fn dropped_during_handshake(error: &SshError) -> bool {
+    match error {
+        SshError::Handshake { .. } | SshError::Disconnected { .. } => true,
+        SshError::Hop { source, .. } => dropped_during_handshake(source),
+        _ => false,
+    }
+}
+
+/// Adds how long a handshake was retried to its failure.
+fn note_retries(error: SshError, elapsed: Duration) -> SshError {
+    match error {
+        SshError::Handshake { address, detail } => SshError::Handshake {
+            address,
+            detail: format!(
+                "{detail} (retried for {:.1}s: is sshd throttling new connections? see MaxStartups in sshd_config)",
+                elapsed.as_secs_f64()
+            ),
+        },
+        SshError::Hop { hop, source } => SshError::Hop {
+            hop,
+            source: Box::new(note_retries(*source, elapsed)),
+        },
+        other => other,
     }
 }
 

@@ -140,7 +140,7 @@ mod tests {
     use super::*;
 
     /// Made by `ansible-vault encrypt_string --vault-id lab@FILE 'battery staple'`
-    /// (ansible-core 2.19), FILE holding `correct horse`.
+    /// (ansible-core 2.19.14), FILE holding `correct horse`.
     const LABELLED: &str = "$ANSIBLE_VAULT;1.2;AES256;lab
           30333939303065323333626233643634663663363831353462326161313862663666656532313932
           6439326666653965316435366266396634383561366630660a643133653461393630393439636366

@@ -241,6 +241,21 @@ impl Lab {
         Self::up_with(name, hosts, &["--role", "odoo", "--odoo", "real"])
     }
 
+    /// Real Odoo behind HTTPS: the lab's CA (`ca_file()`), nginx on 443 with a certificate
+    /// for the host's address and an 80 -> 443 redirect server (`lab up ... --https`).
+    pub fn up_real_odoo_https(name: &str, hosts: usize) -> Self {
+        Self::up_with(
+            name,
+            hosts,
+            &["--role", "odoo", "--odoo", "real", "--https"],
+        )
+    }
+
+    /// The lab CA's certificate (PEM) of an `--https` lab.
+    pub fn ca_file(&self) -> PathBuf {
+        self.outdir.join("ca.pem")
+    }
+
     fn up_with(name: &str, hosts: usize, options: &[&str]) -> Self {
         let name = format!("{name}-{}", std::process::id());
         let outdir = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,6 +1,7 @@
 //! Shared test support: throwaway projects, the lab fleet, a throwaway sshd, a TCP
 //! forwarder that can be cut like a network partition.
 
+pub mod chromium;
 pub mod lab;
 pub mod odoo;
 pub mod partition;

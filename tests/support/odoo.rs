@@ -37,22 +37,59 @@ impl BusResult {
 /// a channel, sends a notification on it in database `db` of host `i`, and waits up to 20 s
 /// for the frame.
 pub fn bus_roundtrip(lab: &Lab, i: usize, url: &str, origin: &str, db: &str) -> BusResult {
+    bus_roundtrip_tls(lab, i, url, origin, db, None)
+}
+
+/// Same; a `wss://` URL is verified against `ca_file` (the lab's CA) for the URL's host.
+pub fn bus_roundtrip_tls(
+    lab: &Lab,
+    i: usize,
+    url: &str,
+    origin: &str,
+    db: &str,
+    ca_file: Option<&str>,
+) -> BusResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(roundtrip(lab, i, url, origin, db))
+    runtime.block_on(roundtrip(lab, i, url, origin, db, ca_file))
 }
 
-async fn roundtrip(lab: &Lab, i: usize, url: &str, origin: &str, db: &str) -> BusResult {
+type Stream = std::pin::Pin<Box<dyn wsdeploy::transport::Stream>>;
+
+async fn open(url: &str, ca_file: Option<&str>) -> Result<Stream, String> {
+    let endpoint = wsdeploy::plan::Endpoint::parse(url)?;
+    let tcp = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+        .await
+        .map_err(|e| format!("connecting to {url}: {e}"))?;
+    match endpoint.tls {
+        None => Ok(Box::pin(tcp)),
+        Some(mut tls) => {
+            tls.ca_file = ca_file.map(str::to_owned);
+            Ok(Box::pin(wsdeploy::tls::connect(tcp, &tls).await?))
+        }
+    }
+}
+
+async fn roundtrip(
+    lab: &Lab,
+    i: usize,
+    url: &str,
+    origin: &str,
+    db: &str,
+    ca_file: Option<&str>,
+) -> BusResult {
     let mut request = url.into_client_request().expect("ws url");
     request
         .headers_mut()
         .insert("Origin", HeaderValue::from_str(origin).expect("origin"));
-    let connected = tokio::time::timeout(
-        Duration::from_secs(15),
-        tokio_tungstenite::connect_async(request),
-    )
+    let connected = tokio::time::timeout(Duration::from_secs(15), async {
+        let stream = open(url, ca_file)
+            .await
+            .map_err(|e| tokio_tungstenite::tungstenite::Error::Io(std::io::Error::other(e)))?;
+        tokio_tungstenite::client_async(request, stream).await
+    })
     .await;
     let (mut ws, response) = match connected {
         Err(_) => {

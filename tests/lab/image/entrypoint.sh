@@ -85,8 +85,17 @@ if [[ $ROLE != odoo ]]; then
 fi
 
 # ---- nginx with the Odoo site (no websocket support: that is wsdeploy's job)
+# With `lab up --https` the lab's CA signed a certificate for this host (in /lab-state/tls):
+# the site then redirects 80 to 443 and serves Odoo on 443.
+site_template=/opt/lab/odoo-site.conf.in
+if [[ -f $STATE/tls/lab.crt ]]; then
+    install -d -m 755 /etc/nginx/ssl
+    install -m 644 "$STATE/tls/lab.crt" /etc/nginx/ssl/lab.crt
+    install -m 600 "$STATE/tls/lab.key" /etc/nginx/ssl/lab.key
+    site_template=/opt/lab/odoo-site-https.conf.in
+fi
 if [[ ! -f /etc/nginx/sites-available/odoo.conf ]]; then
-    sed "s/@PUBLIC_HOST@/$IP/" /opt/lab/odoo-site.conf.in >/etc/nginx/sites-available/odoo.conf
+    sed "s/@PUBLIC_HOST@/$IP/" "$site_template" >/etc/nginx/sites-available/odoo.conf
 fi
 ln -sfn /etc/nginx/sites-available/odoo.conf /etc/nginx/sites-enabled/odoo.conf
 rm -f /etc/nginx/sites-enabled/default

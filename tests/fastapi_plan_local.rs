@@ -1,0 +1,139 @@
+//! The FastAPI plan's checks follow the site's layout: scheme, address and port come from
+//! variables (the seed serves nginx on :8080 from Docker Compose, with the backend as
+//! service `backend`), and the rebuild also depends on a check inside the backend's
+//! environment.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use wsdeploy::plan::{Action, Probe};
+
+fn render(vars: &[(&str, &str)]) -> wsdeploy::plan::HostPlan {
+    let plan = wsdeploy::plan::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/fastapi-websocket.yml"),
+    )
+    .expect("plan loads");
+    let play = &plan.plays[0];
+    let mut host = Map::new();
+    for (k, v) in vars {
+        host.insert((*k).into(), Value::String((*v).into()));
+    }
+    let merged = wsdeploy::plan::merge_vars(play, "nodes", &host, &Map::new());
+    wsdeploy::plan::render_play(play, "nodes", merged).expect("renders")
+}
+
+fn probe<'a>(plan: &'a wsdeploy::plan::HostPlan, id: &str) -> &'a Probe {
+    let step = plan
+        .steps
+        .iter()
+        .chain(&plan.preflight)
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no step {id}"));
+    match &step.action {
+        Action::Verify(check) => &check.probe,
+        other => panic!("{id} is not a check: {other:?}"),
+    }
+}
+
+#[test]
+fn check_urls_are_built_from_the_sites_scheme_address_and_port() {
+    let plan = render(&[
+        ("public_host", "nodes.linkti.info"),
+        ("site_conf", "/opt/nodemon/nginx.conf"),
+        ("public_port", "8080"),
+        ("check_address", "10.0.0.5"),
+        ("backend_upstream", "backend:8000"),
+        (
+            "backend_check_url",
+            "http://127.0.0.1:8000/debug/websocket-test",
+        ),
+    ]);
+    let Probe::Http {
+        target, headers, ..
+    } = probe(&plan, "health_through_nginx")
+    else {
+        panic!("not http")
+    };
+    assert_eq!((target.host.as_str(), target.port), ("10.0.0.5", 8080));
+    assert!(headers.contains(&("Host".to_owned(), "nodes.linkti.info".to_owned())));
+    let Probe::WebSocket {
+        target,
+        origin,
+        host_header,
+        ..
+    } = probe(&plan, "websocket_handshake")
+    else {
+        panic!("not websocket")
+    };
+    assert_eq!(
+        (target.host.as_str(), target.port, target.path.as_str()),
+        ("10.0.0.5", 8080, "/ws/ssh/test")
+    );
+    assert_eq!(origin.as_deref(), Some("http://nodes.linkti.info:8080"));
+    assert_eq!(host_header.as_deref(), Some("nodes.linkti.info"));
+    // The backend's own health check goes where the host reaches it, not to `backend:8000`.
+    let Probe::Http { target, .. } = probe(&plan, "backend_up_before") else {
+        panic!("not http")
+    };
+    assert_eq!((target.host.as_str(), target.port), ("127.0.0.1", 8000));
+}
+
+#[test]
+fn the_rebuild_also_runs_when_the_running_backend_lacks_a_websocket_library() {
+    let plan = render(&[
+        ("public_host", "nodes.linkti.info"),
+        ("site_conf", "/opt/nodemon/nginx.conf"),
+    ]);
+    let rebuild = plan
+        .steps
+        .iter()
+        .find(|s| s.id == "backend_rebuild")
+        .expect("backend_rebuild");
+    let Action::Command(c) = &rebuild.action else {
+        panic!("not a command")
+    };
+    let unless = c.unless.as_deref().expect("an unless check");
+    assert!(
+        unless.starts_with(
+            "docker compose -f /opt/nodemon/backend/../docker-compose.yml exec -T backend python -c "
+        ),
+        "{unless}"
+    );
+    assert!(unless.contains("find_spec('websockets')"), "{unless}");
+}
+
+#[test]
+fn with_https_the_checks_speak_tls_to_nginx_with_sni_public_host() {
+    let plan = render(&[
+        ("public_host", "nodes.linkti.info"),
+        ("site_conf", "/opt/nodemon/nginx.conf"),
+        ("public_scheme", "https"),
+        ("public_port", "8080"),
+        ("check_ca_file", "/etc/wsdeploy/lab-ca.pem"),
+    ]);
+    for id in ["health_through_nginx", "websocket_handshake"] {
+        let target = match probe(&plan, id) {
+            Probe::Http { target, .. } | Probe::WebSocket { target, .. } => target,
+            Probe::Command { .. } => panic!("{id} is a command check"),
+        };
+        assert_eq!(
+            (target.host.as_str(), target.port),
+            ("127.0.0.1", 8080),
+            "{id}"
+        );
+        let tls = target
+            .tls
+            .as_ref()
+            .unwrap_or_else(|| panic!("{id}: no TLS"));
+        assert_eq!(tls.server_name, "nodes.linkti.info", "{id}");
+        assert_eq!(
+            tls.ca_file.as_deref(),
+            Some("/etc/wsdeploy/lab-ca.pem"),
+            "{id}"
+        );
+    }
+    let Probe::WebSocket { origin, .. } = probe(&plan, "websocket_handshake") else {
+        panic!("not websocket")
+    };
+    assert_eq!(origin.as_deref(), Some("https://nodes.linkti.info:8080"));
+}
