@@ -23,6 +23,7 @@ pub mod report;
 pub mod restore_date;
 pub mod review;
 pub mod schedule;
+pub mod shell;
 pub mod shell_docs;
 pub mod template;
 pub mod tls;

@@ -3,7 +3,6 @@
 //! occur in base64. Scripts need POSIX `sh`, coreutils and util-linux `flock` only.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -128,21 +127,7 @@ pub fn read_if_exists(path: &str) -> String {
     format!("if [ -e {p} ]; then cat -- {p}; else exit {EXIT_NO_SUCH_FILE}; fi")
 }
 
-/// Single-quotes `s` for POSIX sh: `it's` -> `'it'\''s'`.
-#[must_use]
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('\'');
-    out
-}
+pub use crate::shell::quote;
 
 /// Whose rights commands run with on the host (`become`) and whether sudo needs a
 /// password. The password itself never appears here: the transport sends it as the first
@@ -154,12 +139,7 @@ pub struct Become {
     pub password: bool,
 }
 
-/// A command line and the bytes to send on its stdin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invocation {
-    pub line: String,
-    pub input: Vec<u8>,
-}
+pub use crate::shell::Invocation;
 
 /// Runs the shell text it reads on stdin, with an empty stdin of its own (like `sh -c`).
 const EVAL_STDIN: &str = "sh -c 'eval \"$(cat)\"'";
@@ -450,25 +430,7 @@ pub fn commit_script(run_id: &str, dumps: &[String]) -> String {
     )
 }
 
-/// How often wsdeploy writes [`LOCK_HEARTBEAT`] to the lock holder's stdin while it holds
-/// a host's run lock.
-///
-/// One byte every 10 s costs nothing, and it lets [`LOCK_GIVE_UP`] stay short while
-/// still allowing for several heartbeats lost or delayed in a row.
-pub const LOCK_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
-/// Silence after which the lock holder on a host gives the run lock up.
-///
-/// After a network partition the host's sshd keeps the dead session (and its processes)
-/// until it notices, which with the default `ClientAliveInterval 0` can take hours; the
-/// holder's own deadline bounds how long such a run keeps the lock. 40 s is four
-/// heartbeat intervals: a short outage that TCP retransmission rides out (its backoff
-/// reaches about 25 s) never costs a live run its lock, and a partitioned run's lock is
-/// free again in under a minute.
-pub const LOCK_GIVE_UP: Duration = Duration::from_secs(40);
-/// The heartbeat; the holder ends on anything else, on EOF and on [`LOCK_GIVE_UP`] of silence.
-pub const LOCK_HEARTBEAT: &str = ".";
-
-const _: () = assert!(LOCK_GIVE_UP.as_secs() >= 3 * LOCK_HEARTBEAT_INTERVAL.as_secs());
+pub use crate::transport::{LOCK_GIVE_UP, LOCK_HEARTBEAT, LOCK_HEARTBEAT_INTERVAL};
 
 /// The command that takes the host's run lock and keeps it while its stdin stays open
 /// and [`LOCK_HEARTBEAT`] arrives at least every [`LOCK_GIVE_UP`].

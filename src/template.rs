@@ -50,7 +50,7 @@ impl Renderer {
         if let Ok(syntax) = syntax {
             env.set_syntax(syntax);
         }
-        env.add_filter("quote", |value: String| crate::remote::quote(&value));
+        env.add_filter("quote", |value: String| crate::shell::quote(&value));
         Self {
             env,
             raw: vars,

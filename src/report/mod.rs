@@ -27,7 +27,7 @@ pub fn mask(text: &str, secrets: &[String]) -> String {
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         forms.push(secret.clone());
         forms.push(secret.replace('\'', "'\\''"));
-        forms.push(crate::remote::quote(secret));
+        forms.push(crate::shell::quote(secret));
         if let Ok(json) = serde_json::to_string(secret) {
             forms.push(json.trim_matches('"').to_owned());
         }

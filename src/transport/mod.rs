@@ -116,6 +116,26 @@ pub enum Transport {
     Local(local::LocalSession),
 }
 
+/// How often wsdeploy writes [`LOCK_HEARTBEAT`] to the lock holder's stdin while it holds
+/// a host's run lock.
+///
+/// One byte every 10 s costs nothing, and it lets [`LOCK_GIVE_UP`] stay short while
+/// still allowing for several heartbeats lost or delayed in a row.
+pub const LOCK_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+/// Silence after which the lock holder on a host gives the run lock up.
+///
+/// After a network partition the host's sshd keeps the dead session (and its processes)
+/// until it notices, which with the default `ClientAliveInterval 0` can take hours; the
+/// holder's own deadline bounds how long such a run keeps the lock. 40 s is four
+/// heartbeat intervals: a short outage that TCP retransmission rides out (its backoff
+/// reaches about 25 s) never costs a live run its lock, and a partitioned run's lock is
+/// free again in under a minute.
+pub const LOCK_GIVE_UP: Duration = Duration::from_secs(40);
+/// The heartbeat; the holder ends on anything else, on EOF and on [`LOCK_GIVE_UP`] of silence.
+pub const LOCK_HEARTBEAT: &str = ".";
+
+const _: () = assert!(LOCK_GIVE_UP.as_secs() >= 3 * LOCK_HEARTBEAT_INTERVAL.as_secs());
+
 /// Bytes written to a spawned process's stdin at a fixed interval for as long as its
 /// handle lives, so the process can tell a live controller from one that vanished
 /// without closing the connection (a network partition).
@@ -167,7 +187,7 @@ impl Transport {
     /// The connection or channel failed.
     pub async fn run(
         &self,
-        invocation: &crate::remote::Invocation,
+        invocation: &crate::shell::Invocation,
     ) -> Result<ExecOutput, TransportError> {
         self.exec(&invocation.line, Some(&invocation.input)).await
     }

@@ -43,8 +43,7 @@ const KEEPALIVE_MAX: usize = 3;
 // A partitioned run must notice it (and stop) before the host gives its run lock up, so
 // no run goes on writing after another one could have taken the lock.
 const _: () = assert!(
-    KEEPALIVE_INTERVAL.as_secs() * (KEEPALIVE_MAX as u64 + 1)
-        < crate::remote::LOCK_GIVE_UP.as_secs()
+    KEEPALIVE_INTERVAL.as_secs() * (KEEPALIVE_MAX as u64 + 1) < super::LOCK_GIVE_UP.as_secs()
 );
 /// Backstop: a connection with no traffic either way for this long is dropped. Answered
 /// keepalives count as traffic, so a dead peer is normally caught by `KEEPALIVE_MAX`.
