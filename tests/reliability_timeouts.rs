@@ -160,6 +160,12 @@ fn a_command_that_outlives_its_timeout_is_killed_and_the_host_rolled_back() {
         "took {elapsed:?}\n{}",
         run.stdout
     );
+    let left = processes_with(&["sleep", &sleep]);
+    assert_eq!(
+        left,
+        Vec::<String>::new(),
+        "the command outlived its timeout"
+    );
     assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let report = only_report(&run.stdout);
     assert_eq!(report["outcome"], json!("rolled_back"), "{report}");
@@ -173,12 +179,6 @@ fn a_command_that_outlives_its_timeout_is_killed_and_the_host_rolled_back() {
         read(&host.site_conf),
         before,
         "the site was not rolled back"
-    );
-    let left = processes_with(&["sleep", &sleep]);
-    assert_eq!(
-        left,
-        Vec::<String>::new(),
-        "the command outlived its timeout"
     );
     std::thread::sleep(Duration::from_secs(35).saturating_sub(started.elapsed()));
     assert!(!mark.exists(), "the timed-out command went on to the end");
