@@ -169,8 +169,10 @@ async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport
     };
     let mut report = match opts.task {
         Task::Plan => host_run::run_host(&transport, &job, opts, events).await,
-        Task::Rollback(date) => crate::rollback::run(&transport, &job, date, opts, events).await,
-        Task::Backups => crate::rollback::list(&transport, &job).await,
+        Task::Rollback(date) => {
+            crate::restore_date::run(&transport, &job, date, opts, events).await
+        }
+        Task::Backups => crate::restore_date::list(&transport, &job).await,
     };
     transport.close().await;
     report.seconds = started.elapsed().as_secs_f64();

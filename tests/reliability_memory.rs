@@ -81,3 +81,28 @@ fn a_dump_larger_than_32_mib_is_refused() {
     assert_eq!(host.sums(), before);
     assert!(mib < 128.0, "the controller peaked at {mib:.1} MiB");
 }
+
+#[test]
+fn a_command_that_floods_its_output_is_stopped_at_the_exec_cap() {
+    let _guard = local_host_guard();
+    let host = LocalHost::new("root");
+    // 300 MB on stdout, far past the 128 MiB an exec may return.
+    host.plan_json(&json!({"name": "flood", "hosts": "odoo", "steps": [
+        {"id": "odoo", "ini": {"file": "{{ odoo_conf }}", "set": {"proxy_mode": "True"}}},
+        {"command": "head -c 300000000 /dev/zero", "if_changed": ["odoo"]}]}));
+    let before = host.sums();
+    let (code, stdout, _, mib) = apply_measured(&host);
+    eprintln!(
+        "300 MB of command output: peak RSS (wsdeploy and the local host shell) {mib:.1} MiB"
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("more than 128 MiB of output"), "{stdout}");
+    assert!(stdout.contains("FAILED (rolled back)"), "{stdout}");
+    let mut after = host.sums();
+    after.retain(|path, _| !path.contains(".backup-"));
+    assert_eq!(
+        after, before,
+        "the host is back to its bytes (the dated backup stays)"
+    );
+    assert!(mib < 200.0, "the controller peaked at {mib:.1} MiB");
+}

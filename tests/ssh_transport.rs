@@ -91,6 +91,26 @@ async fn exec_collects_stdout_stderr_and_exit_status() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_output_past_the_cap_is_an_error_and_the_connection_stays_usable() {
+    let sshd = Sshd::start();
+    let session = connect(&sshd).await;
+    // stdout and stderr together pass wsdeploy::transport::MAX_EXEC_OUTPUT (128 MiB).
+    let error = session
+        .exec(
+            "head -c 100000000 /dev/zero; head -c 100000000 /dev/zero >&2",
+            None,
+        )
+        .await
+        .expect_err("an exec past the output cap is refused");
+    assert!(
+        error.to_string().contains("more than 128 MiB of output"),
+        "{error}"
+    );
+    let output = session.exec("echo still-here", None).await.unwrap();
+    assert_eq!(output.stdout, b"still-here\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_reports_the_signal_that_killed_the_command() {
     let sshd = Sshd::start();
     let session = connect(&sshd).await;

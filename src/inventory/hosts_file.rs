@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::error::InventoryError;
-use super::host_name::parse_host_entry;
+use super::host_name::{HostEntry, parse_host_entry};
 use super::yaml::{Node, NodeValue, YamlSource};
 
 /// The implicit group every host belongs to.
@@ -116,6 +116,27 @@ impl InventoryDraft {
             .any(|name| name == parent)
         {
             self.groups[child_index].parents.push(parent.to_owned());
+        }
+    }
+
+    /// Puts every host of `entry` in `group`, with the entry's port (`ansible_port`) and
+    /// `vars`, later values winning (YAML and INI inventories alike).
+    pub(crate) fn add_entry<'a>(
+        &mut self,
+        group: &str,
+        entry: &HostEntry,
+        vars: impl IntoIterator<Item = (&'a String, &'a Value)> + Clone,
+    ) {
+        for name in &entry.names {
+            let index = self.host(group, name);
+            let host = &mut self.hosts[index];
+            if let Some(port) = entry.port {
+                host.vars
+                    .insert("ansible_port".to_owned(), Value::from(port));
+            }
+            for (var, value) in vars.clone() {
+                host.vars.insert(var.clone(), value.clone());
+            }
         }
     }
 
@@ -292,17 +313,7 @@ fn read_hosts(
                 ));
             }
         };
-        for name in &entry.names {
-            let index = draft.host(group, name);
-            let host = &mut draft.hosts[index];
-            if let Some(port) = entry.port {
-                host.vars
-                    .insert("ansible_port".to_owned(), Value::from(port));
-            }
-            for (var, value) in &vars {
-                host.vars.insert(var.clone(), value.clone());
-            }
-        }
+        draft.add_entry(group, &entry, &vars);
     }
     Ok(())
 }

@@ -319,17 +319,7 @@ fn read_host_line(
         };
         vars.push((key.to_owned(), ini_value(value)));
     }
-    for name in &entry.names {
-        let index = draft.host(group, name);
-        let host = &mut draft.hosts[index];
-        if let Some(port) = entry.port {
-            host.vars
-                .insert("ansible_port".to_owned(), Value::from(port));
-        }
-        for (key, value) in &vars {
-            host.vars.insert(key.clone(), value.clone());
-        }
-    }
+    draft.add_entry(group, &entry, vars.iter().map(|(k, v)| (k, v)));
     Ok(())
 }
 

@@ -49,19 +49,23 @@ impl LocalSession {
             }
             drop(input);
         }
-        let out = child
-            .wait_with_output()
-            .await
-            .map_err(|e| spawn_error(command, &e))?;
-        Ok(ExecOutput {
-            stdout: out.stdout,
-            stderr: out.stderr,
-            exit_status: out.status.code().and_then(|c| u32::try_from(c).ok()),
-            exit_signal: {
-                use std::os::unix::process::ExitStatusExt;
-                out.status.signal().map(|s| s.to_string())
-            },
-        })
+        let mut output = ExecOutput::default();
+        if !collect_capped(&mut child, &mut output).await {
+            // Killing the shell closes its end; whatever it started sees its pipe close.
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return Err(TransportError::Local(format!(
+                "`{command}` sent more than {} MiB of output; it was stopped",
+                super::MAX_EXEC_OUTPUT / (1024 * 1024)
+            )));
+        }
+        let status = child.wait().await.map_err(|e| spawn_error(command, &e))?;
+        output.exit_status = status.code().and_then(|c| u32::try_from(c).ok());
+        output.exit_signal = {
+            use std::os::unix::process::ExitStatusExt;
+            status.signal().map(|s| s.to_string())
+        };
+        Ok(output)
     }
 
     pub(super) fn spawn(
@@ -149,4 +153,46 @@ async fn send_heartbeat(mut stdin: ChildStdin, heartbeat: Heartbeat) {
             return;
         }
     }
+}
+
+/// Reads the child's stdout and stderr until both close, into `output`; false as soon as
+/// they would pass [`super::MAX_EXEC_OUTPUT`] together (the child is then still running).
+async fn collect_capped(child: &mut TokioChild, output: &mut ExecOutput) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let mut out_buf = vec![0u8; 64 * 1024];
+    let mut err_buf = vec![0u8; 64 * 1024];
+    while stdout.is_some() || stderr.is_some() {
+        let (read, ext) = tokio::select! {
+            r = async {
+                match stdout.as_mut() {
+                    Some(s) => s.read(&mut out_buf).await,
+                    None => std::future::pending().await,
+                }
+            } => (r, false),
+            r = async {
+                match stderr.as_mut() {
+                    Some(s) => s.read(&mut err_buf).await,
+                    None => std::future::pending().await,
+                }
+            } => (r, true),
+        };
+        match read {
+            Ok(0) | Err(_) => {
+                if ext {
+                    stderr = None;
+                } else {
+                    stdout = None;
+                }
+            }
+            Ok(n) => {
+                let data = if ext { &err_buf[..n] } else { &out_buf[..n] };
+                if !output.push_capped(data, ext) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }

@@ -15,6 +15,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+/// The most output (stdout and stderr together) one exec may return. A host that sends
+/// more (a hostile or broken one) has the exec abandoned and reported as an error, so one
+/// host can never grow the controller without bound. The largest legitimate exec is a
+/// gather: the plan's files (8 MiB each at most) and `nginx -T` (32 MiB at most).
+pub const MAX_EXEC_OUTPUT: usize = 128 * 1024 * 1024;
+
 /// What a finished command produced.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOutput {
@@ -25,6 +31,20 @@ pub struct ExecOutput {
 }
 
 impl ExecOutput {
+    /// Appends `data` to stdout (`ext` = false) or stderr; false when that would take the
+    /// output past [`MAX_EXEC_OUTPUT`] (nothing is appended then).
+    pub fn push_capped(&mut self, data: &[u8], ext: bool) -> bool {
+        if self.stdout.len() + self.stderr.len() + data.len() > MAX_EXEC_OUTPUT {
+            return false;
+        }
+        if ext {
+            self.stderr.extend_from_slice(data);
+        } else {
+            self.stdout.extend_from_slice(data);
+        }
+        true
+    }
+
     /// Exit code as a signed number (`-1` when killed by a signal or unknown).
     #[must_use]
     pub fn code(&self) -> i32 {

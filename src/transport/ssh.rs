@@ -351,11 +351,12 @@ impl SshSession {
         let collect = async {
             let mut output = ExecOutput::default();
             let mut refused = false;
+            let mut overflow = false;
             while let Some(message) = reader.wait().await {
                 match message {
-                    ChannelMsg::Data { data } => output.stdout.extend_from_slice(&data),
+                    ChannelMsg::Data { data } => overflow = !output.push_capped(&data, false),
                     ChannelMsg::ExtendedData { data, ext: 1 } => {
-                        output.stderr.extend_from_slice(&data);
+                        overflow = !output.push_capped(&data, true);
                     }
                     ChannelMsg::ExitStatus { exit_status } => {
                         output.exit_status = Some(exit_status);
@@ -369,14 +370,17 @@ impl SshSession {
                     ChannelMsg::Failure => refused = true,
                     _ => {}
                 }
+                if overflow {
+                    break;
+                }
             }
-            (output, refused)
+            (output, refused, overflow)
         };
         // The command may finish without reading its input; the output decides.
         tokio::pin!(send_input);
         tokio::pin!(collect);
         let mut sending = true;
-        let (output, refused) = loop {
+        let (output, refused, overflow) = loop {
             tokio::select! {
                 _ = &mut send_input, if sending => sending = false,
                 collected = &mut collect => break collected,
@@ -386,6 +390,13 @@ impl SshSession {
         if refused {
             return Err(SshError::ExecRefused {
                 target: self.inner.label.clone(),
+            });
+        }
+        if overflow {
+            // Dropping the channel closes it; the host's side sees its output pipe close.
+            return Err(SshError::OutputTooLarge {
+                target: self.inner.label.clone(),
+                limit: super::MAX_EXEC_OUTPUT,
             });
         }
         if output.exit_status.is_none()

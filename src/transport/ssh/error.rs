@@ -122,6 +122,12 @@ pub enum SshError {
     #[error("{target}: sshd refused to run the command (exec request denied)")]
     ExecRefused { target: String },
 
+    #[error(
+        "{target}: a command sent more than {} MiB of output; it was stopped and nothing more is read from it (a broken or hostile host?)",
+        limit / (1024 * 1024)
+    )]
+    OutputTooLarge { target: String, limit: usize },
+
     #[error("{target}: cannot open a tunnel to {destination}: {detail}")]
     Tunnel {
         target: String,
@@ -162,9 +168,10 @@ impl SshError {
             | Self::HostKeyRevoked { .. }
             | Self::HostCertificate { .. } => SshErrorKind::HostKeyChanged,
             Self::Auth { .. } => SshErrorKind::Auth,
-            Self::ChannelOpen { .. } | Self::ExecRefused { .. } | Self::Tunnel { .. } => {
-                SshErrorKind::Channel
-            }
+            Self::ChannelOpen { .. }
+            | Self::ExecRefused { .. }
+            | Self::OutputTooLarge { .. }
+            | Self::Tunnel { .. } => SshErrorKind::Channel,
             Self::KnownHosts { .. } => SshErrorKind::Io,
         }
     }
@@ -179,6 +186,7 @@ impl SshError {
             Self::Disconnected { .. }
                 | Self::ChannelOpen { .. }
                 | Self::ExecRefused { .. }
+                | Self::OutputTooLarge { .. }
                 | Self::Tunnel { .. }
         )
     }

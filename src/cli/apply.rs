@@ -1,0 +1,194 @@
+//! `apply`, including `--save` and `--reviewed`.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+pub(super) async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
+    if a.save.is_some() && !a.dry_run {
+        return Err(BadInput(
+            "--save records a review: use it with --dry-run".to_owned(),
+        ));
+    }
+    if a.reviewed.is_some() && (a.dry_run || a.save.is_some()) {
+        return Err(BadInput(
+            "--reviewed applies a saved review: it cannot be combined with --dry-run or --save"
+                .to_owned(),
+        ));
+    }
+    let serial = a
+        .serial
+        .as_deref()
+        .map(Serial::parse)
+        .transpose()
+        .map_err(BadInput)?;
+    let max_fail = a
+        .max_fail
+        .as_deref()
+        .map(|m| parse_percent("--max-fail", m))
+        .transpose()?;
+    if a.list_hosts {
+        return list_hosts(project, &a.target);
+    }
+    if let Some(path) = &a.reviewed {
+        let t = &a.target;
+        let mut given = Vec::new();
+        if !t.source.inventory.is_empty() {
+            given.push("-i");
+        }
+        if t.plan.is_some() {
+            given.push("PLAN");
+        }
+        if !t.extra_vars.is_empty() {
+            given.push("-e");
+        }
+        if t.limit.is_some() {
+            given.push("--limit");
+        }
+        if !given.is_empty() {
+            return Err(BadInput(format!(
+                "--reviewed applies exactly what the review names (its inventory, plan, -e and --limit): remove {} (to change them, review again with --dry-run --save)",
+                given.join(", ")
+            )));
+        }
+        return apply_reviewed(project, a, path, serial, max_fail).await;
+    }
+    if a.save.is_some() && a.target.source.inventory.len() > 1 {
+        return Err(BadInput(
+            "--save records one inventory: give a single -i (a directory can hold several inventory files)"
+                .to_owned(),
+        ));
+    }
+    let prepared = prepare(project, &a.target, serial, max_fail)?;
+    let bindings: std::collections::BTreeMap<String, String> = prepared
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                h.job.host.clone(),
+                review::binding(&h.job, &prepared.plan_files),
+            )
+        })
+        .collect();
+    let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
+    let (code, reports) = run_fleet(
+        prepared,
+        &a.target,
+        mode,
+        "apply",
+        false,
+        Task::Plan,
+        a.diff,
+    )
+    .await?;
+    if let Some(path) = &a.save {
+        let mut hosts = std::collections::BTreeMap::new();
+        for r in &reports {
+            match review::ReviewedHost::from_report(r) {
+                Some(mut h) => {
+                    h.binding = bindings.get(&r.host).cloned().unwrap_or_default();
+                    hosts.insert(r.host.clone(), h);
+                }
+                None => errln!(
+                    "review: {} is not part of the saved review ({})",
+                    r.host,
+                    r.outcome.word()
+                ),
+            }
+        }
+        let saved = review::Review {
+            format: review::FORMAT.to_owned(),
+            created: chrono::Utc::now().to_rfc3339(),
+            operator: journal::operator(),
+            inventory: a
+                .target
+                .source
+                .inventory
+                .first()
+                .cloned()
+                .unwrap_or_default(),
+            plan: a.target.plan.as_ref().map(|p| p.display().to_string()),
+            extra_vars: a.target.extra_vars.clone(),
+            limit: a.target.limit.clone(),
+            hosts,
+        };
+        review::save(path, &saved).map_err(BadInput)?;
+        errln!(
+            "review saved to {} ({} hosts); apply it with: wsdeploy apply --reviewed {}",
+            path.display(),
+            saved.hosts.len(),
+            path.display()
+        );
+    }
+    Ok(code)
+}
+
+pub(super) async fn apply_reviewed(
+    project: &Path,
+    a: &ApplyArgs,
+    path: &Path,
+    serial: Option<Serial>,
+    max_fail: Option<f64>,
+) -> Result<u8, BadInput> {
+    let saved = review::load(path).map_err(BadInput)?;
+    let mut target = a.target.clone();
+    target.source.inventory = vec![saved.inventory.clone()];
+    target.plan = saved.plan.as_ref().map(PathBuf::from);
+    target.extra_vars.clone_from(&saved.extra_vars);
+    target.limit.clone_from(&saved.limit);
+    let mut prepared = prepare(project, &target, serial, max_fail)?;
+    // What runs must be what was reviewed: commands, checks, become, the dump command and
+    // the plan files, not only the files' contents.
+    let differ: Vec<String> = prepared
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let reviewed = saved.hosts.get(&h.job.host)?;
+            (reviewed.binding != review::binding(&h.job, &prepared.plan_files))
+                .then(|| h.job.host.clone())
+        })
+        .collect();
+    if !differ.is_empty() {
+        return Err(BadInput(format!(
+            "{}: the plan files, commands, checks, become or dump command for {} differ from what was reviewed: nothing was applied; review again (--dry-run --save)",
+            path.display(),
+            differ.join(", ")
+        )));
+    }
+    let mut skipped = Vec::new();
+    prepared
+        .hosts
+        .retain_mut(|h| match saved.hosts.get(&h.job.host) {
+            Some(r) => {
+                h.job.reviewed = Some(r.clone());
+                true
+            }
+            None => {
+                skipped.push(h.job.host.clone());
+                false
+            }
+        });
+    for host in &skipped {
+        errln!("review: {host} was not part of the review: not applied");
+    }
+    if prepared.hosts.is_empty() {
+        return Err(BadInput(format!(
+            "{}: no host of the review is in the inventory any more",
+            path.display()
+        )));
+    }
+    let (code, _) = run_fleet(
+        prepared,
+        &target,
+        Mode::Apply,
+        "apply",
+        false,
+        Task::Plan,
+        a.diff,
+    )
+    .await?;
+    Ok(if skipped.is_empty() {
+        code
+    } else {
+        code.max(exit::HOST_FAILED)
+    })
+}

@@ -1,0 +1,373 @@
+//! The command line: arguments (clap), validated in two layers — first everything that
+//! needs no host (project, inventory, plan, variables: any error exits 3 with nothing
+//! touched), then the fleet run and its report.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit;
+use crate::fleet::{self, FleetHost, FleetOptions, Serial};
+use crate::host_run::{HostJob, Mode, RunOptions, Task};
+use crate::inventory;
+use crate::journal;
+use crate::plan::{self, HostPlan};
+use crate::reach;
+use crate::report::event::Events;
+use crate::report::out::{errln, outln};
+use crate::report::progress::{self, Style};
+use crate::report::{self, summary};
+use crate::review;
+
+mod apply;
+mod check;
+mod hosts;
+mod prepare;
+mod restore;
+mod run;
+mod schedule;
+mod validate;
+
+#[allow(clippy::wildcard_imports)]
+use apply::*;
+#[allow(clippy::wildcard_imports)]
+use check::*;
+#[allow(clippy::wildcard_imports)]
+use hosts::*;
+#[allow(clippy::wildcard_imports)]
+use prepare::*;
+#[allow(clippy::wildcard_imports)]
+use restore::*;
+#[allow(clippy::wildcard_imports)]
+use run::*;
+#[allow(clippy::wildcard_imports)]
+use schedule::*;
+#[allow(clippy::wildcard_imports)]
+use validate::*;
+
+/// wsdeploy — put WebSocket backends behind nginx, safely, on a whole fleet.
+#[derive(Debug, Parser)]
+#[command(name = "wsdeploy", version, about, long_about = None)]
+pub struct Cli {
+    /// Project directory (holds plans/ and inventories/).
+    #[arg(short = 'C', long = "project", global = true, default_value = ".")]
+    pub project: PathBuf,
+    /// More output: -v every line of each step's output, -vv also each host's phases.
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less output: no progress, no diffs (unless --diff), only failures and the counts line.
+    #[arg(short = 'q', long = "quiet", global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply a plan to the inventory's hosts (transaction per host, automatic rollback).
+    Apply(ApplyArgs),
+    /// Restore the dated backups of a day across the fleet.
+    Rollback(RollbackArgs),
+    /// Show hosts that differ from the plan (exit 2), or repair them with --repair.
+    Drift(DriftArgs),
+    /// Run the plan's checks (preflight and verify steps) without changing anything.
+    #[command(alias = "doctor")]
+    Verify(TargetArgs),
+    /// List runs and dated backups per host.
+    Backups(TargetArgs),
+    /// Emit (or install) a systemd timer / cron line that runs drift repair.
+    Schedule(ScheduleArgs),
+    /// Check plans offline (syntax, step kinds, references, templates; variables with -i): exit 0 or 3.
+    #[command(alias = "lint")]
+    Validate(ValidateArgs),
+    /// Show the resolved inventory (`--list`: as `ansible-inventory --list` prints it).
+    Inventory(InventoryArgs),
+    /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
+    Schema,
+    /// Print the shell completion script: `wsdeploy completions bash > /etc/bash_completion.d/wsdeploy`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: crate::shell_docs::Shell,
+    },
+    /// Print the man page (roff): `wsdeploy man > /usr/local/share/man/man1/wsdeploy.1`.
+    Man,
+}
+
+/// `validate` arguments.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Plan files (default: every plans/*.yml of the project).
+    pub plans: Vec<PathBuf>,
+    /// Also check that every variable is defined for every host of this inventory
+    /// (`-i` as for apply, with its vault options).
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
+    /// Extra variables, as for apply.
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// With -i: only these hosts.
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+}
+
+/// Inventory sources and the vault passwords that open them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InventorySourceArgs {
+    /// Inventory: a name under inventories/, a file (YAML, INI or an executable script), a
+    /// directory, or a host list `host1,host2,`. Repeat to merge several, as Ansible does
+    /// [default: `inventory` in wsdeploy.toml].
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Vec<String>,
+    /// Vault password file (or an executable that prints the password). Repeatable.
+    #[arg(long = "vault-password-file", alias = "vault-pass-file")]
+    pub vault_password_files: Vec<PathBuf>,
+    /// Vault password source with a vault id: LABEL@FILE, LABEL@SCRIPT or LABEL@prompt.
+    #[arg(long = "vault-id")]
+    pub vault_ids: Vec<String>,
+    /// Ask for the vault password on the terminal.
+    #[arg(short = 'J', long = "ask-vault-pass", alias = "ask-vault-password")]
+    pub ask_vault_pass: bool,
+}
+
+/// `inventory` arguments.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
+    /// Print every group, host and merged host variables as JSON (the default).
+    #[arg(long = "list", conflicts_with = "host")]
+    pub list: bool,
+    /// Print one host's merged variables as JSON (as `ansible-inventory --host`).
+    #[arg(long = "host")]
+    pub host: Option<String>,
+}
+
+/// Inventory, plan and variables.
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// Inventory sources [default: `inventory` in wsdeploy.toml].
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
+    /// Plan file (default plans/site.yml).
+    pub plan: Option<PathBuf>,
+    /// Extra variables: key=value, a JSON object, or @file.yml (repeatable; highest precedence).
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Limit to hosts matching this pattern (host, group, a:b, a:!b, a:&b, globs).
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// Hosts run at the same time [default: 50, or `forks` in wsdeploy.toml].
+    #[arg(short = 'f', long = "forks")]
+    pub forks: Option<usize>,
+    /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
+    #[arg(long = "known-hosts")]
+    pub known_hosts: Option<PathBuf>,
+    /// Record unknown host keys instead of refusing them (a changed key is always refused).
+    #[arg(long = "accept-new-host-keys")]
+    pub accept_new_host_keys: bool,
+    /// Seconds to wait for a host's SSH connection [default: 10, or `connect_timeout` in wsdeploy.toml].
+    #[arg(long = "connect-timeout")]
+    pub connect_timeout: Option<u64>,
+    /// Print JSON events and the final report as JSON lines.
+    #[arg(long = "json")]
+    pub json: bool,
+    /// OpenSSH client config file (default: ~/.ssh/config when it exists).
+    #[arg(short = 'F', long = "ssh-config")]
+    pub ssh_config: Option<PathBuf>,
+    /// Ask once for the SSH login password (or set WSDEPLOY_SSH_PASSWORD); ansible_password wins.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+    /// Ask once for the become (sudo) password (or set WSDEPLOY_BECOME_PASSWORD); ansible_become_password wins.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
+}
+
+/// `apply` arguments.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Batch size: N hosts or P% of them at a time.
+    #[arg(long = "serial")]
+    pub serial: Option<String>,
+    /// Stop later batches when more than P% of a batch failed.
+    #[arg(long = "max-fail")]
+    pub max_fail: Option<String>,
+    /// Show the diffs and commands; change nothing anywhere (alias: --check).
+    #[arg(long = "dry-run", visible_alias = "check")]
+    pub dry_run: bool,
+    /// Show each file's diff (the default; with -q it brings the diffs back), as
+    /// ansible-playbook's --diff.
+    #[arg(long = "diff")]
+    pub diff: bool,
+    /// With --dry-run: save the reviewed plan (pre-image hashes and results) to FILE.
+    #[arg(long = "save")]
+    pub save: Option<PathBuf>,
+    /// Apply exactly a saved review; refuse hosts whose files changed since.
+    #[arg(long = "reviewed")]
+    pub reviewed: Option<PathBuf>,
+    /// Print the hosts the run would target, one per line, and stop (no connection).
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+}
+
+/// `rollback` arguments.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The day whose `.backup-YYYY-MM-DD` files are restored.
+    #[arg(long = "date")]
+    pub date: String,
+    /// Show what would be restored; change nothing anywhere (alias: --check).
+    #[arg(long = "dry-run", visible_alias = "check")]
+    pub dry_run: bool,
+    /// Show each file's diff (the default; with -q it brings the diffs back).
+    #[arg(long = "diff")]
+    pub diff: bool,
+}
+
+/// `drift` arguments.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Repair the drift with full transaction semantics.
+    #[arg(long = "repair")]
+    pub repair: bool,
+    /// Show each file's diff (the default; with -q it brings the diffs back).
+    #[arg(long = "diff")]
+    pub diff: bool,
+}
+
+/// `schedule` arguments.
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Interval between runs: 15m, 1h, 2h30m, 1d (minimum 1m).
+    #[arg(long = "every")]
+    pub every: String,
+    /// The scheduled run repairs drift (`drift --repair`) instead of only reporting it.
+    #[arg(long = "repair")]
+    pub repair: bool,
+    /// Write the units (instead of printing them); then enable the timer yourself.
+    #[arg(long = "install")]
+    pub install: bool,
+    /// Where --install writes the units.
+    #[arg(long = "unit-dir", default_value = "/etc/systemd/system")]
+    pub unit_dir: PathBuf,
+}
+
+/// `--forks` when neither the command line nor the project config sets it.
+pub const DEFAULT_FORKS: usize = 50;
+/// `--connect-timeout` (seconds) when neither the command line nor the config sets it.
+pub const DEFAULT_CONNECT_TIMEOUT: u64 = 10;
+
+/// A bad-input error: printed as is, exit 3.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Runs the CLI and returns the process exit code.
+pub async fn main(cli: Cli) -> u8 {
+    report::verbosity::set(if cli.quiet {
+        -1
+    } else {
+        i8::try_from(cli.verbose).unwrap_or(i8::MAX)
+    });
+    let mut command = cli.command;
+    let result = match crate::config::load(&cli.project) {
+        Ok(config) => {
+            with_config(&config, &mut command);
+            run_command(&cli.project, command).await
+        }
+        Err(message) => Err(BadInput(message)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(BadInput(message)) => {
+            errln!("error: {message}");
+            errln!("nothing was changed on any host.");
+            exit::BAD_INPUT
+        }
+    }
+}
+
+/// Fills what the command line left unset from the project's `wsdeploy.toml`.
+fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
+    let target = match command {
+        Command::Apply(a) => &mut a.target,
+        Command::Drift(d) => &mut d.target,
+        Command::Verify(t) | Command::Backups(t) => t,
+        Command::Rollback(r) => &mut r.target,
+        Command::Schedule(s) => &mut s.target,
+        Command::Validate(v) => {
+            default_inventory(config, &mut v.source);
+            return;
+        }
+        Command::Inventory(i) => {
+            default_inventory(config, &mut i.source);
+            return;
+        }
+        Command::Schema | Command::Completions { .. } | Command::Man => return,
+    };
+    default_inventory(config, &mut target.source);
+    if target.forks.is_none() {
+        target.forks = config.forks;
+    }
+    if target.connect_timeout.is_none() {
+        target.connect_timeout = config.connect_timeout;
+    }
+    if target.known_hosts.is_none() {
+        target.known_hosts.clone_from(&config.known_hosts);
+    }
+    if !target.accept_new_host_keys {
+        target.accept_new_host_keys = config.accept_new_host_keys.unwrap_or(false);
+    }
+}
+
+/// `inventory` of wsdeploy.toml when the command line names no `-i`.
+fn default_inventory(config: &crate::config::ProjectConfig, source: &mut InventorySourceArgs) {
+    if source.inventory.is_empty()
+        && let Some(inventory) = &config.inventory
+    {
+        source.inventory.push(inventory.clone());
+    }
+}
+
+async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
+    match command {
+        Command::Apply(a) => apply(project, &a).await,
+        Command::Drift(d) => drift(project, &d).await,
+        Command::Verify(t) => verify(project, &t).await,
+        Command::Rollback(r) => rollback(project, &r).await,
+        Command::Backups(t) => backups(project, &t).await,
+        Command::Schedule(s) => schedule(project, &s),
+        Command::Validate(v) => validate(project, &v),
+        Command::Inventory(i) => inventory_list(project, &i),
+        Command::Schema => {
+            report::out::stdout(&plan::schema::plan_schema());
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            report::out::stdout(&crate::shell_docs::completions(shell));
+            Ok(exit::OK)
+        }
+        Command::Man => crate::shell_docs::man_page()
+            .map(|page| {
+                report::out::stdout(&page);
+                exit::OK
+            })
+            .map_err(|e| BadInput(format!("cannot render the man page: {e}"))),
+    }
+}

@@ -1,0 +1,263 @@
+//! Resolving a command's project before any host is contacted: inventories (with vault
+//! passwords), the plan, per-host rendering, connection settings; every problem is bad input.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// Everything resolved before any host is contacted.
+pub(super) struct Prepared {
+    pub(super) plan_name: String,
+    pub(super) hosts: Vec<FleetHost>,
+    pub(super) fleet: FleetOptions,
+    /// sha256 of every plan file the plays came from (`path sha256` lines, sorted).
+    pub(super) plan_files: String,
+}
+
+/// Loads every `-i` with the vault passwords the command line names; prints warnings.
+pub(super) fn load_inventory(
+    project: &Path,
+    source: &InventorySourceArgs,
+) -> Result<inventory::Inventory, BadInput> {
+    load_inventory_keeping_keys(project, source).map(|(inv, _)| inv)
+}
+
+/// [`load_inventory`], also returning the vault passwords (for `-e @file`).
+pub(super) fn load_inventory_keeping_keys(
+    project: &Path,
+    source: &InventorySourceArgs,
+) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
+    if source.inventory.is_empty() {
+        return Err(BadInput(
+            "no inventory given: pass -i NAME (inventories/NAME/hosts.yml), -i PATH or -i host1,host2,"
+                .to_owned(),
+        ));
+    }
+    let vault = crate::vault::VaultKeys::from_sources(&crate::vault::VaultSources {
+        password_files: source.vault_password_files.clone(),
+        vault_ids: source.vault_ids.clone(),
+        ask: source.ask_vault_pass,
+    })
+    .map_err(BadInput)?;
+    let options = inventory::LoadOptions { vault };
+    let inv = inventory::load_inventory_args(&source.inventory, project, &options)
+        .map_err(|e| BadInput(e.to_string()))?;
+    for warning in inv.warnings() {
+        errln!("warning: {warning}");
+    }
+    Ok((inv, options.vault))
+}
+
+/// The `-i` arguments as one text, for messages.
+pub(super) fn inventory_label(source: &InventorySourceArgs) -> String {
+    source.inventory.join(" -i ")
+}
+
+/// The plan file a command names (default `plans/site.yml` of the project).
+pub(super) fn plan_path(project: &Path, t: &TargetArgs) -> PathBuf {
+    match &t.plan {
+        Some(p) if p.is_absolute() || p.exists() => p.clone(),
+        Some(p) => project.join(p),
+        None => project.join("plans/site.yml"),
+    }
+}
+
+pub(super) fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
+    plan::load(&plan_path(project, t)).map_err(|e| BadInput(e.message))
+}
+
+pub(super) fn prepare(
+    project: &Path,
+    t: &TargetArgs,
+    serial: Option<Serial>,
+    max_fail: Option<f64>,
+) -> Result<Prepared, BadInput> {
+    let (inv, keys) = load_inventory_keeping_keys(project, &t.source)?;
+    let mut vault_values = inv.vault_values().to_vec();
+    let (extra, extra_secrets) =
+        inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
+            .map_err(|e| BadInput(e.to_string()))?;
+    vault_values.extend(extra_secrets);
+    let plan_path = plan_path(project, t);
+    let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
+    let mut files: Vec<&Path> = plan.plays.iter().map(|p| p.file.as_path()).collect();
+    files.push(&plan_path);
+    files.sort();
+    files.dedup();
+    let mut plan_files = String::new();
+    for file in files {
+        let bytes = std::fs::read(file)
+            .map_err(|e| BadInput(format!("cannot read plan {}: {e}", file.display())))?;
+        plan_files.push_str(&format!(
+            "{} {}\n",
+            file.display(),
+            journal::sha256_hex(&bytes)
+        ));
+    }
+    let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
+    for play in &plan.plays {
+        let selected = inv
+            .select(&play.hosts, t.limit.as_deref())
+            .map_err(|e| BadInput(e.to_string()))?;
+        for host in selected {
+            let mut vars = plan::merge_vars(play, host.name(), host.vars(), &extra);
+            let explicit = |name: &str| {
+                host.vars().contains_key(name)
+                    || play.vars.contains_key(name)
+                    || extra.contains_key(name)
+            };
+            let pending = plan::facts::prepare(play, host.name(), explicit, &mut vars)
+                .map_err(|e| BadInput(e.to_string()))?;
+            let mut rendered =
+                plan::render_play(play, host.name(), vars).map_err(|e| BadInput(e.to_string()))?;
+            rendered.facts = pending.map(std::sync::Arc::new);
+            // Values decrypted from a vault are secrets, masked like a play's `secrets:`.
+            rendered.secret_values.extend(vault_values.iter().cloned());
+            match per_host.iter_mut().find(|(h, _)| h == host.name()) {
+                Some((_, plans)) => plans.push(rendered),
+                None => per_host.push((host.name().to_owned(), vec![rendered])),
+            }
+        }
+    }
+    if per_host.is_empty() {
+        return Err(BadInput(format!(
+            "no host of -i {} matches the plan's plays{}",
+            inventory_label(&t.source),
+            t.limit
+                .as_deref()
+                .map(|l| format!(" with --limit {l}"))
+                .unwrap_or_default()
+        )));
+    }
+    let order: HashMap<&str, usize> = inv
+        .hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.name(), i))
+        .collect();
+    per_host.sort_by_key(|(h, _)| order.get(h.as_str()).copied().unwrap_or(usize::MAX));
+    let mut reach = reach_settings(t)?;
+    let mut warnings = reach::Warnings::default();
+    let mut hosts = Vec::new();
+    let mut warned: std::collections::BTreeSet<(String, String)> = Default::default();
+    for (name, plans) in &per_host {
+        for plan in plans {
+            for secret in &plan.short_secrets {
+                if warned.insert((plan.play.clone(), secret.clone())) {
+                    errln!(
+                        "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
+                        plan.play,
+                        report::MIN_SECRET_LEN
+                    );
+                }
+            }
+        }
+    }
+    for (name, plans) in per_host {
+        let host = inv
+            .hosts()
+            .iter()
+            .find(|h| h.name() == name)
+            .ok_or_else(|| BadInput(format!("internal: host {name} vanished")))?;
+        let vars = host.vars_with_extra(&extra);
+        let connection = inventory::connection_from_vars(host.name(), &vars)
+            .map_err(|e| BadInput(e.to_string()))?;
+        reach::note_ignored_variables(host.name(), &vars, &mut warnings);
+        let mut ssh = match connection.kind {
+            inventory::ConnectionKind::Local => None,
+            inventory::ConnectionKind::Ssh => Some(
+                reach::ssh_target(host.name(), &connection, &reach, &mut warnings)
+                    .map_err(BadInput)?,
+            ),
+        };
+        let become_user =
+            reach::elevation(host.name(), &connection, ssh.as_mut(), &reach).map_err(BadInput)?;
+        let nginx_dump = plans.iter().find_map(|p| p.nginx_dump.clone());
+        hosts.push(FleetHost {
+            job: HostJob {
+                host: name,
+                plans,
+                become_user,
+                nginx_dump,
+                reviewed: None,
+            },
+            connection,
+            ssh,
+        });
+    }
+    for warning in warnings.lines() {
+        errln!("warning: {warning}");
+    }
+    reach.password = None;
+    let known_hosts = t.known_hosts.clone().unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+        home.join(".ssh/known_hosts")
+    });
+    Ok(Prepared {
+        plan_name: plan.name,
+        plan_files,
+        hosts,
+        fleet: FleetOptions {
+            forks: t.forks.unwrap_or(DEFAULT_FORKS).max(1),
+            serial,
+            max_fail_percent: max_fail,
+            known_hosts,
+            accept_new_host_keys: t.accept_new_host_keys,
+            connect_timeout: Duration::from_secs(
+                t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
+            ),
+        },
+    })
+}
+
+/// `-F`, `-k`, `-K`, `--known-hosts` and friends, read before any host is contacted.
+pub(super) fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
+    let config = crate::transport::ssh_config::SshConfig::load(t.ssh_config.as_deref())
+        .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
+    for warning in config.warnings() {
+        errln!("warning: {warning}");
+    }
+    let password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
+        .map_err(BadInput)?;
+    let become_password = reach::password_from(
+        reach::BECOME_PASSWORD_ENV,
+        t.ask_become_pass,
+        "BECOME password: ",
+    )
+    .map_err(BadInput)?;
+    Ok(reach::Reach {
+        config,
+        defaults: crate::transport::ssh_config::RouteDefaults {
+            known_hosts: t.known_hosts.clone(),
+            accept_new_host_keys: t.accept_new_host_keys,
+            connect_timeout: Duration::from_secs(
+                t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
+            ),
+            local_user: std::env::var("USER").unwrap_or_else(|_| "root".to_owned()),
+        },
+        password,
+        become_password,
+    })
+}
+
+pub(super) fn today() -> Result<chrono::NaiveDate, BadInput> {
+    match std::env::var("WSDEPLOY_TODAY") {
+        Ok(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .map_err(|_| BadInput(format!("WSDEPLOY_TODAY=`{d}` is not a date (YYYY-MM-DD)"))),
+        Err(_) => Ok(chrono::Local::now().date_naive()),
+    }
+}
+
+pub(super) fn parse_percent(flag: &str, text: &str) -> Result<f64, BadInput> {
+    let p: f64 = text.trim_end_matches('%').trim().parse().map_err(|_| {
+        BadInput(format!(
+            "{flag} `{text}`: expected a percentage such as 20%"
+        ))
+    })?;
+    if (0.0..=100.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(BadInput(format!(
+            "{flag} `{text}`: expected a percentage between 0% and 100%"
+        )))
+    }
+}

@@ -1,0 +1,109 @@
+//! Running a prepared fleet and reporting it (progress, JSON events, summary, exit code).
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+pub(super) async fn run_and_report(
+    prepared: Prepared,
+    t: &TargetArgs,
+    mode: Mode,
+    kind: &str,
+    drift_mode: bool,
+    diff: bool,
+) -> Result<u8, BadInput> {
+    Ok(
+        run_fleet(prepared, t, mode, kind, drift_mode, Task::Plan, diff)
+            .await?
+            .0,
+    )
+}
+
+pub(super) async fn run_fleet(
+    prepared: Prepared,
+    t: &TargetArgs,
+    mode: Mode,
+    kind: &str,
+    drift_mode: bool,
+    task: Task,
+    diff: bool,
+) -> Result<(u8, Vec<crate::host_run::HostReport>), BadInput> {
+    let show_diffs = diff || !report::verbosity::quiet();
+    let opts = RunOptions {
+        run_id: journal::new_run_id(),
+        plan_name: prepared.plan_name.clone(),
+        operator: journal::operator(),
+        today: today()?,
+        mode,
+        kind: kind.to_owned(),
+        task,
+    };
+    let tty = report::stdout_is_tty();
+    let quiet = report::verbosity::quiet();
+    let style = if t.json {
+        Style::Json
+    } else if quiet {
+        Style::Quiet
+    } else if tty && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        // Spinners and the lines printed above them go to stderr: a redirected stderr
+        // gets plain lines instead (indicatif draws nothing to a file).
+        Style::Bars
+    } else {
+        Style::Lines
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(progress::show(rx, style));
+    let events = Events::to(tx);
+    let reports = fleet::run(prepared.hosts, &prepared.fleet, &opts, &events).await;
+    drop(events);
+    let _ = printer.await;
+    if t.json {
+        for r in &reports {
+            let mut value = serde_json::to_value(r).unwrap_or_default();
+            mask_json(&mut value, &r.secrets);
+            outln!(
+                "{}",
+                serde_json::json!({"event": "host_report", "report": value})
+            );
+        }
+        outln!(
+            "{}",
+            serde_json::json!({
+                "event": "summary",
+                "run_id": opts.run_id,
+                "kind": kind,
+                "hosts": reports.len(),
+                "counts": summary::counts_json(&reports),
+                "exit": exit::for_reports(&reports, drift_mode),
+            })
+        );
+    } else if quiet {
+        let failed: Vec<_> = reports
+            .iter()
+            .filter(|r| r.error.is_some())
+            .cloned()
+            .collect();
+        report::out::stdout(&summary::details(&failed, tty, show_diffs));
+        if show_diffs {
+            let changes: Vec<_> = reports
+                .iter()
+                .filter(|r| r.error.is_none())
+                .cloned()
+                .collect();
+            report::out::stdout(&summary::details(&changes, tty, true));
+        }
+        outln!("{}", summary::counts(&reports));
+    } else {
+        report::out::stdout(&summary::details(&reports, tty, true));
+        report::out::stdout(&summary::table(&reports));
+    }
+    Ok((exit::for_reports(&reports, drift_mode), reports))
+}
+
+pub(super) fn mask_json(value: &mut serde_json::Value, secrets: &[String]) {
+    match value {
+        serde_json::Value::String(s) => *s = report::mask(s, secrets),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_json(v, secrets)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| mask_json(v, secrets)),
+        _ => {}
+    }
+}

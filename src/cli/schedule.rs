@@ -1,0 +1,153 @@
+//! `schedule`: the systemd units or cron line that run drift (repair) on a timer.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
+    let minutes = crate::schedule::parse_every(&s.every).map_err(BadInput)?;
+    let inventory = match s.target.source.inventory.as_slice() {
+        [] => {
+            return Err(BadInput(
+                "no inventory given: pass -i NAME or -i PATH".to_owned(),
+            ));
+        }
+        [one] => one.as_str(),
+        _ => {
+            return Err(BadInput(
+                "schedule runs one inventory: give a single -i (a directory can hold several inventory files)"
+                    .to_owned(),
+            ));
+        }
+    };
+    if s.target.source.ask_vault_pass
+        || s.target
+            .source
+            .vault_ids
+            .iter()
+            .any(|id| id.ends_with("prompt"))
+    {
+        return Err(BadInput(
+            "a scheduled run has no terminal to ask for the vault password: use --vault-password-file FILE or --vault-id LABEL@FILE"
+                .to_owned(),
+        ));
+    }
+    if s.target.ask_pass || s.target.ask_become_pass {
+        return Err(BadInput(
+            "a scheduled run has no terminal to ask for a password (-k/-K): put it in the inventory (ansible_password, ansible_become_password, for instance vault-encrypted), or give the user a key and a NOPASSWD sudo rule"
+                .to_owned(),
+        ));
+    }
+    // Validate now what the timer will run later.
+    prepare(project, &s.target, None, None)?;
+    let binary = std::env::current_exe()
+        .map_err(|e| BadInput(format!("cannot locate the wsdeploy binary: {e}")))?;
+    let project = project
+        .canonicalize()
+        .map_err(|e| BadInput(format!("project directory {}: {e}", project.display())))?;
+    let mut extra = Vec::new();
+    for e in &s.target.extra_vars {
+        extra.push("-e".to_owned());
+        extra.push(e.clone());
+    }
+    if let Some(l) = &s.target.limit {
+        extra.push("--limit".to_owned());
+        extra.push(l.clone());
+    }
+    for file in &s.target.source.vault_password_files {
+        let file = file.canonicalize().unwrap_or_else(|_| file.clone());
+        extra.push("--vault-password-file".to_owned());
+        extra.push(file.display().to_string());
+    }
+    for id in &s.target.source.vault_ids {
+        extra.push("--vault-id".to_owned());
+        extra.push(id.clone());
+    }
+    if let Some(k) = &s.target.known_hosts {
+        extra.push("--known-hosts".to_owned());
+        extra.push(k.display().to_string());
+    }
+    if let Some(config) = &s.target.ssh_config {
+        let config = config.canonicalize().unwrap_or_else(|_| config.clone());
+        extra.push("-F".to_owned());
+        extra.push(config.display().to_string());
+    }
+    if let Some(f) = s.target.forks {
+        extra.push("--forks".to_owned());
+        extra.push(f.to_string());
+    }
+    if let Some(c) = s.target.connect_timeout {
+        extra.push("--connect-timeout".to_owned());
+        extra.push(c.to_string());
+    }
+    if s.target.accept_new_host_keys {
+        extra.push("--accept-new-host-keys".to_owned());
+    }
+    let plan = s.target.plan.as_ref().map(|p| p.display().to_string());
+    let units = crate::schedule::render(&crate::schedule::ScheduleSpec {
+        binary: &binary,
+        project: &project,
+        inventory,
+        plan: plan.as_deref(),
+        extra_args: &extra,
+        minutes,
+        repair: s.repair,
+    });
+    if s.install {
+        let dir = s.unit_dir.as_path();
+        // The service holds the `-e` values, which may be secrets: root-only.
+        for (suffix, text, mode) in [
+            ("service", &units.service, 0o600),
+            ("timer", &units.timer, 0o644),
+        ] {
+            let path = dir.join(format!("{}.{suffix}", units.name));
+            write_with_mode(&path, text, mode).map_err(|e| {
+                BadInput(format!(
+                    "cannot write {}: {e} (run as root)",
+                    path.display()
+                ))
+            })?;
+            outln!("wrote {}", path.display());
+        }
+        outln!(
+            "enable it with: systemctl daemon-reload && systemctl enable --now {}.timer",
+            units.name
+        );
+    } else {
+        outln!(
+            "# /etc/systemd/system/{}.service\n{}",
+            units.name,
+            units.service
+        );
+        outln!(
+            "# /etc/systemd/system/{}.timer\n{}",
+            units.name,
+            units.timer
+        );
+        match &units.cron {
+            Some(line) => outln!(
+                "# or, without systemd, in /etc/cron.d/{}:\n{line}",
+                units.name
+            ),
+            None => outln!(
+                "# no cron line: an interval of {minutes} minutes does not fit cron's fields"
+            ),
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Writes `text` to `path` with exactly `mode` (also when the file existed with another).
+pub(super) fn write_with_mode(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.set_len(0)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
