@@ -52,9 +52,14 @@ async fn read(
     path: &str,
 ) -> Result<Option<Vec<u8>>, String> {
     let out = transport
-        .exec(
-            &remote::wrap_command(&remote::read_if_exists(path), become_user),
+        .exec_within(
+            &remote::wrap_command(
+                &remote::read_if_exists(path),
+                become_user,
+                remote::SCRIPT_BOUND,
+            ),
             None,
+            remote::SCRIPT_BOUND,
         )
         .await
         .map_err(|e| format!("reading {path}: {e}"))?;

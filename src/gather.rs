@@ -56,6 +56,10 @@ pub struct Gathered {
 pub enum GatherError {
     #[error(transparent)]
     Transport(#[from] TransportError),
+    #[error(
+        "reading the host's files and config dumps did not finish within {0}s, so the host stopped it (a file or `nginx -T` include that never ends, such as a FIFO?); nothing was written"
+    )]
+    TimedOut(u64),
     #[error("reading the host's files failed ({status}): {output}")]
     Script { status: String, output: String },
     #[error("unexpected output while reading the host's files: {0}")]
@@ -110,13 +114,26 @@ async fn gather_once(
     let script = remote::gather_script(files, dumps, cache);
     let out = if script.len() < 64 * 1024 {
         transport
-            .exec(&remote::wrap_command(&script, become_user), None)
+            .exec_within(
+                &remote::wrap_command(&script, become_user, remote::GATHER_BOUND),
+                None,
+                remote::GATHER_BOUND,
+            )
             .await?
     } else {
         transport
-            .exec(&remote::script_runner(become_user), Some(script.as_bytes()))
+            .exec_within(
+                &remote::script_runner(become_user, remote::GATHER_BOUND),
+                Some(script.as_bytes()),
+                remote::GATHER_BOUND,
+            )
             .await?
     };
+    if out.timed_out() {
+        return Err(GatherError::TimedOut(remote::bound_secs(
+            remote::GATHER_BOUND,
+        )));
+    }
     if !out.success() {
         let output = out.combined();
         return Err(GatherError::Script {

@@ -7,7 +7,7 @@
 //! runs no command.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -357,7 +357,11 @@ impl Host<'_> {
             };
             let out = self
                 .transport
-                .exec(&remote::wrap_command(check, self.become_user()), None)
+                .exec_within(
+                    &remote::wrap_command(check, self.become_user(), c.timeout),
+                    None,
+                    c.timeout,
+                )
                 .await
                 .map_err(|e| {
                     Stop::Untouched(failure(
@@ -538,9 +542,10 @@ impl Host<'_> {
                 // the next checks. Best effort; a dry run never writes.
                 let _ = self
                     .transport
-                    .exec(
-                        &remote::script_runner(self.become_user()),
+                    .exec_within(
+                        &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
                         Some(remote::refresh_dumps_script(std::slice::from_ref(dump)).as_bytes()),
+                        remote::SCRIPT_BOUND,
                     )
                     .await;
             }
@@ -786,11 +791,18 @@ impl Host<'_> {
                 Action::Command(c) => {
                     let out = self
                         .transport
-                        .run(&remote::plan_command(&c.run, self.become_user()))
+                        .run(&remote::plan_command(&c.run, self.become_user(), c.timeout))
                         .await
                         .map_err(|e| failure(Some(step), e.to_string()))?;
                     if c.expect_exit.contains(&out.code()) {
                         self.record(step, "passed", String::new());
+                    } else if out.timed_out() {
+                        let text = out.combined();
+                        self.record(step, "failed", text.clone());
+                        return Err(failure(
+                            Some(step),
+                            timed_out_message(&c.run, c.timeout, &text),
+                        ));
                     } else {
                         let text = out.combined();
                         self.record(step, "failed", text.clone());
@@ -954,9 +966,10 @@ impl Host<'_> {
         self.phase("journal");
         let sent = self
             .transport
-            .exec(
-                &remote::script_runner(self.become_user()),
+            .exec_within(
+                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
                 Some(script.as_bytes()),
+                remote::SCRIPT_BOUND,
             )
             .await;
         let out = match sent {
@@ -1042,19 +1055,30 @@ impl Host<'_> {
                     }
                     ran.push(position);
                     let script = remote::journaled_command(&run_id, position, &c.run);
-                    let result = tokio::time::timeout(
-                        c.timeout,
-                        self.transport.exec(
-                            &remote::script_runner(self.become_user()),
+                    // The host stops the command, and all it started, after its
+                    // `timeout`; the controller gives up a few seconds later.
+                    let result = self
+                        .transport
+                        .exec_within(
+                            &remote::script_runner(self.become_user(), c.timeout),
                             Some(script.as_bytes()),
-                        ),
-                    )
-                    .await;
+                            c.timeout,
+                        )
+                        .await;
                     match result {
-                        Ok(Ok(out)) if c.expect_exit.contains(&out.code()) => {
+                        Ok(out) if c.expect_exit.contains(&out.code()) => {
                             self.record(f.step, "ran", out.combined())
                         }
-                        Ok(Ok(out)) => {
+                        Ok(out) if out.timed_out() => {
+                            let text = out.combined();
+                            self.record(f.step, "failed", text.clone());
+                            error = Some(failure(
+                                Some(f.step),
+                                timed_out_message(&c.run, c.timeout, &text),
+                            ));
+                            break;
+                        }
+                        Ok(out) => {
                             let text = out.combined();
                             self.record(f.step, "failed", text.clone());
                             error = Some(failure(
@@ -1068,19 +1092,8 @@ impl Host<'_> {
                             ));
                             break;
                         }
-                        Ok(Err(e)) => {
+                        Err(e) => {
                             error = Some(failure(Some(f.step), format!("`{}`: {e}", c.run)));
-                            break;
-                        }
-                        Err(_) => {
-                            error = Some(failure(
-                                Some(f.step),
-                                format!(
-                                    "`{}` did not finish within {}s",
-                                    c.run,
-                                    c.timeout.as_secs()
-                                ),
-                            ));
                             break;
                         }
                     }
@@ -1109,9 +1122,10 @@ impl Host<'_> {
                 let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
                 let out = self
                     .transport
-                    .exec(
-                        &remote::script_runner(self.become_user()),
+                    .exec_within(
+                        &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
                         Some(remote::commit_script(&run_id, &dumps).as_bytes()),
+                        remote::SCRIPT_BOUND,
                     )
                     .await;
                 if !matches!(&out, Ok(o) if o.success()) {
@@ -1148,9 +1162,10 @@ impl Host<'_> {
         let script = remote::write_script(&file_contents(buffers, &due));
         let out = self
             .transport
-            .exec(
-                &remote::script_runner(self.become_user()),
+            .exec_within(
+                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
                 Some(script.as_bytes()),
+                remote::SCRIPT_BOUND,
             )
             .await
             .map_err(|e| failure(None, format!("writing files: {e}")))?;
@@ -1192,13 +1207,23 @@ impl Host<'_> {
                 if c.if_changed.is_empty() {
                     continue;
                 }
+                // Under the step's own `timeout`: a command that timed out in the run
+                // cannot hang its rollback.
                 let out = self
                     .transport
-                    .run(&remote::plan_command(&c.run, self.become_user()))
+                    .run(&remote::plan_command(&c.run, self.become_user(), c.timeout))
                     .await;
                 match out {
                     Ok(o) if c.expect_exit.contains(&o.code()) => {
                         self.note(format!("rollback: re-ran `{}`", c.run))
+                    }
+                    Ok(o) if o.timed_out() => problems.push(format!(
+                        "re-running `{}`: {}",
+                        c.run,
+                        timed_out_message(&c.run, c.timeout, &o.combined())
+                    )),
+                    Err(e @ crate::transport::TransportError::TimedOut(..)) => {
+                        problems.push(format!("re-running `{}`: {e}", c.run));
                     }
                     Ok(o) => self.note(format!(
                         "rollback: re-running `{}` ended with {}: {}",
@@ -1222,9 +1247,10 @@ impl Host<'_> {
         };
         let _ = self
             .transport
-            .exec(
-                &remote::script_runner(self.become_user()),
+            .exec_within(
+                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
                 Some(remote::set_state_script(&run_id, state).as_bytes()),
+                remote::SCRIPT_BOUND,
             )
             .await;
         if problems.is_empty() {
@@ -1246,9 +1272,10 @@ impl Host<'_> {
         let script = remote::restore_script(run_id, files);
         let out = self
             .transport
-            .exec(
-                &remote::script_runner(self.become_user()),
+            .exec_within(
+                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
                 Some(script.as_bytes()),
+                remote::SCRIPT_BOUND,
             )
             .await
             .map_err(|e| format!("restoring files: {e}"))?;
@@ -1301,9 +1328,10 @@ impl Host<'_> {
         }
         let out = self
             .transport
-            .exec(
-                &remote::script_runner(self.become_user()),
+            .exec_within(
+                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
                 Some(remote::read_journal_script(run_id).as_bytes()),
+                remote::SCRIPT_BOUND,
             )
             .await
             .map_err(|e| format!("reading interrupted run {run_id}: {e}"))?;
@@ -1342,7 +1370,7 @@ impl Host<'_> {
         {
             // Only a command the current plan also has runs again (taken from the plan:
             // the journal never holds secrets, and is no source of commands to run).
-            let Some(run) = self.plan_command(flat, command, &manifest.plan) else {
+            let Some((run, bound)) = self.plan_command(flat, command, &manifest.plan) else {
                 self.note(format!(
                     "recovery: not repeating `{}`: the current plan has no such command; run it by hand if it is needed",
                     command.run
@@ -1351,7 +1379,7 @@ impl Host<'_> {
             };
             let out = self
                 .transport
-                .run(&remote::plan_command(&run, self.become_user()))
+                .run(&remote::plan_command(&run, self.become_user(), bound))
                 .await;
             match out {
                 Ok(o) if o.success() => self.note(format!("recovery: re-ran `{}`", command.run)),
@@ -1367,9 +1395,10 @@ impl Host<'_> {
         if let Err(f) = self.run_checks(preflight).await {
             let _ = self
                 .transport
-                .exec(
-                    &remote::script_runner(self.become_user()),
+                .exec_within(
+                    &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
                     Some(remote::set_state_script(run_id, "rollback_failed").as_bytes()),
+                    remote::SCRIPT_BOUND,
                 )
                 .await;
             return Err(format!(
@@ -1379,9 +1408,10 @@ impl Host<'_> {
         }
         let _ = self
             .transport
-            .exec(
-                &remote::script_runner(self.become_user()),
+            .exec_within(
+                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
                 Some(remote::set_state_script(run_id, "rolled_back").as_bytes()),
+                remote::SCRIPT_BOUND,
             )
             .await;
         self.note(format!(
@@ -1403,14 +1433,14 @@ impl Host<'_> {
         flat: &[Flat<'_>],
         command: &JournalCommand,
         plan: &str,
-    ) -> Option<String> {
+    ) -> Option<(String, Duration)> {
         let secrets = &self.report.secrets;
         let candidate = |f: &Flat<'_>| match &f.step.action {
             Action::Command(c)
                 if !c.if_changed.is_empty()
                     && crate::report::mask(&c.run, secrets) == command.run =>
             {
-                Some(c.run.clone())
+                Some((c.run.clone(), c.timeout))
             }
             _ => None,
         };
@@ -1419,6 +1449,19 @@ impl Host<'_> {
             .flatten();
         same_step.or_else(|| flat.iter().find_map(candidate))
     }
+}
+
+/// The error for a command the host stopped after its `timeout`.
+fn timed_out_message(run: &str, bound: Duration, output: &str) -> String {
+    format!(
+        "`{run}` did not finish within its timeout of {}s: the host stopped it and everything it started{}",
+        remote::bound_secs(bound),
+        if output.trim().is_empty() {
+            String::new()
+        } else {
+            format!(":\n{}", output.trim())
+        }
+    )
 }
 
 async fn release(lock: Option<Child>) {

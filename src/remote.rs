@@ -3,6 +3,7 @@
 //! occur in base64. Scripts need POSIX `sh`, coreutils and util-linux `flock` only.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -176,36 +177,79 @@ pub fn sudo_hint(output: &str) -> &'static str {
     }
 }
 
-/// The command line that runs a script given on stdin, as `become.user` when set.
+/// How long a host lets a gather run (config dumps such as `nginx -T` included).
+pub const GATHER_BOUND: Duration = Duration::from_secs(60);
+/// How long a host lets one of wsdeploy's own scripts run (journal, writes, commit,
+/// restore, reads).
+pub const SCRIPT_BOUND: Duration = Duration::from_secs(120);
+/// After its bound, a command's process group gets TERM, and KILL this much later.
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+/// Exit statuses of `timeout` when it stopped the command: TERM worked, KILL needed.
+pub const EXIT_TIMED_OUT: [i32; 2] = [124, 137];
+
+/// Whole seconds of `bound`, rounded up, at least one.
 #[must_use]
-pub fn script_runner(elevation: Option<&Become>) -> String {
-    match elevation {
-        Some(elevation) => sudo_runner("sh -s", elevation),
-        None => "sh -s".to_owned(),
-    }
+pub fn bound_secs(bound: Duration) -> u64 {
+    (bound.as_secs() + u64::from(bound.subsec_nanos() > 0)).max(1)
 }
 
-/// Wraps one of wsdeploy's own scripts (no secret in it: paths, the lock holder) for
-/// `become`, on the command line (one round trip less than stdin on the hot path).
+/// `inner` run under coreutils `timeout`: in its own process group, which gets TERM
+/// after `bound` and KILL [`KILL_GRACE`] later, so nothing it started outlives it. Inside
+/// sudo, so the signals come from the user the command runs as. Not `--foreground`:
+/// that would signal the command alone and leave its children running; stdin is a pipe
+/// or `/dev/null`, never a terminal, so a background process group cannot stop on it.
+fn bounded(inner: &str, bound: Duration) -> String {
+    format!(
+        "timeout -k {} {} {inner}",
+        KILL_GRACE.as_secs(),
+        bound_secs(bound)
+    )
+}
+
+/// The command line that runs a script given on stdin, as `become.user` when set,
+/// stopped by the host after `bound`.
 #[must_use]
-pub fn wrap_command(command: &str, elevation: Option<&Become>) -> String {
-    let inner = format!("sh -c {}", quote(command));
+pub fn script_runner(elevation: Option<&Become>, bound: Duration) -> String {
+    let inner = bounded("sh -s", bound);
     match elevation {
         Some(elevation) => sudo_runner(&inner, elevation),
         None => inner,
     }
 }
 
-/// A plan's command (it may hold secrets): the text goes on stdin, so neither `ps` nor
-/// sudo's log (`COMMAND=`) ever shows it; the command itself gets an empty stdin.
+/// Wraps one of wsdeploy's own scripts (no secret in it: paths) for `become`, on the
+/// command line (one round trip less than stdin on the hot path), stopped by the host
+/// after `bound`.
 #[must_use]
-pub fn plan_command(command: &str, elevation: Option<&Become>) -> Invocation {
+pub fn wrap_command(command: &str, elevation: Option<&Become>, bound: Duration) -> String {
+    wrap_unbounded(
+        &bounded(&format!("sh -c {}", quote(command)), bound),
+        elevation,
+    )
+}
+
+/// `inner` for `become`, with no time limit: only for the lock holder, which lives as
+/// long as the run by design (its heartbeat bounds it instead).
+fn wrap_unbounded(inner: &str, elevation: Option<&Become>) -> String {
+    match elevation {
+        Some(elevation) => sudo_runner(inner, elevation),
+        None => inner.to_owned(),
+    }
+}
+
+/// A plan's command (it may hold secrets): the text goes on stdin, so neither `ps` nor
+/// sudo's log (`COMMAND=`) ever shows it; the command itself gets an empty stdin. The
+/// host stops it, and everything it started, after `bound`.
+#[must_use]
+pub fn plan_command(command: &str, elevation: Option<&Become>, bound: Duration) -> Invocation {
+    let inner = bounded(EVAL_STDIN, bound);
     Invocation {
         line: match elevation {
-            Some(elevation) => sudo_runner(EVAL_STDIN, elevation),
-            None => EVAL_STDIN.to_owned(),
+            Some(elevation) => sudo_runner(&inner, elevation),
+            None => inner,
         },
         input: command.as_bytes().to_vec(),
+        bound,
     }
 }
 
@@ -458,7 +502,7 @@ pub fn lock_command_in(dir: &str, holder: &str, elevation: Option<&Become>) -> S
         dir = quote(dir),
         holder = quote(holder)
     );
-    wrap_command(&script, elevation)
+    wrap_unbounded(&format!("sh -c {}", quote(&script)), elevation)
 }
 
 /// One file the transaction will replace.
@@ -863,7 +907,8 @@ mod tests {
                 password: true,
             }),
         ] {
-            let invocation = plan_command(secret_command, elevation.as_ref());
+            let invocation =
+                plan_command(secret_command, elevation.as_ref(), Duration::from_secs(7));
             assert!(!invocation.line.contains("s3cr3t"), "{}", invocation.line);
             assert_eq!(invocation.input, secret_command.as_bytes());
         }
@@ -880,18 +925,22 @@ mod tests {
             user: "odoo".to_owned(),
             password: true,
         };
-        let runner = script_runner(Some(&with_password));
+        let runner = script_runner(Some(&with_password), Duration::from_secs(7));
         assert!(runner.starts_with("sh -c 'IFS= read -r wsd_p"), "{runner}");
         let script = "IFS= read -r wsd_p\n\
-             if sudo -n -u 'odoo' -- true 2>/dev/null; then wsd_p=; exec sudo -n -u 'odoo' -- sh -s; fi\n\
-             { printf '%s\\n' \"$wsd_p\"; wsd_p=; exec cat; } | sudo -S -p '' -u 'odoo' -- sh -s\n";
+             if sudo -n -u 'odoo' -- true 2>/dev/null; then wsd_p=; exec sudo -n -u 'odoo' -- timeout -k 5 7 sh -s; fi\n\
+             { printf '%s\\n' \"$wsd_p\"; wsd_p=; exec cat; } | sudo -S -p '' -u 'odoo' -- timeout -k 5 7 sh -s\n";
         assert_eq!(runner, format!("sh -c {}", quote(script)));
         let without = Become {
             user: "odoo".to_owned(),
             password: false,
         };
-        assert_eq!(script_runner(Some(&without)), "sudo -n -u 'odoo' -- sh -s");
-        assert_eq!(script_runner(None), "sh -s");
+        let bound = Duration::from_millis(6500);
+        assert_eq!(
+            script_runner(Some(&without), bound),
+            "sudo -n -u 'odoo' -- timeout -k 5 7 sh -s"
+        );
+        assert_eq!(script_runner(None, bound), "timeout -k 5 7 sh -s");
     }
 
     #[test]

@@ -236,9 +236,10 @@ pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
     }
     let script = remote::list_backups_script(&paths);
     let out = match transport
-        .exec(
-            &remote::script_runner(job.become_user.as_ref()),
+        .exec_within(
+            &remote::script_runner(job.become_user.as_ref(), remote::SCRIPT_BOUND),
             Some(script.as_bytes()),
+            remote::SCRIPT_BOUND,
         )
         .await
     {

@@ -23,6 +23,8 @@ pub fn quote(s: &str) -> String {
 pub struct Invocation {
     pub line: String,
     pub input: Vec<u8>,
+    /// How long the host lets it run.
+    pub bound: std::time::Duration,
 }
 
 #[cfg(test)]

@@ -31,7 +31,11 @@ pub async fn run_check(
     let mut attempts: u32 = 0;
     loop {
         attempts += 1;
-        match tokio::time::timeout(check.timeout, probe(transport, become_user, &check.probe)).await
+        match tokio::time::timeout(
+            check.timeout,
+            probe(transport, become_user, &check.probe, check.timeout),
+        )
+        .await
         {
             Ok(Ok(evidence)) => return Ok(evidence),
             Ok(Err(e)) => last = e,
@@ -58,6 +62,7 @@ async fn probe(
     transport: &Transport,
     become_user: Option<&remote::Become>,
     probe: &Probe,
+    bound: Duration,
 ) -> Result<String, String> {
     match probe {
         Probe::WebSocket {
@@ -90,7 +95,7 @@ async fn probe(
             expect_exit,
         } => {
             let out = transport
-                .run(&remote::plan_command(run, become_user))
+                .run(&remote::plan_command(run, become_user, bound))
                 .await
                 .map_err(|e| e.to_string())?;
             let text = out.combined();

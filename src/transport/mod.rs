@@ -74,6 +74,12 @@ impl ExecOutput {
         text
     }
 
+    /// Whether the host's `timeout` stopped the command (exit 124 or 137).
+    #[must_use]
+    pub fn timed_out(&self) -> bool {
+        crate::remote::EXIT_TIMED_OUT.contains(&self.code())
+    }
+
     /// A short description of how the command ended.
     #[must_use]
     pub fn status_text(&self) -> String {
@@ -92,6 +98,11 @@ pub enum TransportError {
     Ssh(#[from] ssh::SshError),
     #[error("{0}")]
     Local(String),
+    /// The host's own bound did not end the command: the channel was dropped.
+    #[error(
+        "no answer within {0}s, although the host should have stopped the command after {1}s; the connection was dropped"
+    )]
+    TimedOut(u64, u64),
 }
 
 impl TransportError {
@@ -100,10 +111,14 @@ impl TransportError {
     pub fn is_connect_failure(&self) -> bool {
         match self {
             Self::Ssh(e) => e.is_connect_failure(),
-            Self::Local(_) => false,
+            Self::Local(_) | Self::TimedOut(..) => false,
         }
     }
 }
+
+/// How much longer than a command's host-side bound (and its KILL grace) the controller
+/// waits before dropping the channel.
+const BACKSTOP_MARGIN: Duration = Duration::from_secs(5);
 
 /// A byte stream to a TCP port as seen from the host.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -181,15 +196,37 @@ impl Transport {
         }
     }
 
-    /// Runs `invocation`: its command line with its input on stdin.
+    /// Runs `command` (built with a host-side bound of `bound`, see `remote`), giving
+    /// up on it a few seconds after the host should have stopped it: the backstop for a
+    /// host whose `timeout` failed or a connection that went silent.
     ///
     /// # Errors
-    /// The connection or channel failed.
+    /// The connection or channel failed, or no answer came in time.
+    pub async fn exec_within(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        bound: Duration,
+    ) -> Result<ExecOutput, TransportError> {
+        let host_bound = crate::remote::bound_secs(bound);
+        let backstop =
+            Duration::from_secs(host_bound) + crate::remote::KILL_GRACE + BACKSTOP_MARGIN;
+        match tokio::time::timeout(backstop, self.exec(command, stdin)).await {
+            Ok(result) => result,
+            Err(_) => Err(TransportError::TimedOut(backstop.as_secs(), host_bound)),
+        }
+    }
+
+    /// Runs `invocation`: its command line with its input on stdin, within its bound.
+    ///
+    /// # Errors
+    /// The connection or channel failed, or no answer came in time.
     pub async fn run(
         &self,
         invocation: &crate::shell::Invocation,
     ) -> Result<ExecOutput, TransportError> {
-        self.exec(&invocation.line, Some(&invocation.input)).await
+        self.exec_within(&invocation.line, Some(&invocation.input), invocation.bound)
+            .await
     }
 
     /// Starts a long-running command whose stdin stays open until the child is closed,
