@@ -355,13 +355,10 @@ impl Host<'_> {
             let Some(check) = &c.unless else {
                 continue;
             };
+            // A plan's text (it may hold secrets) goes on stdin, never in argv.
             let out = self
                 .transport
-                .exec_within(
-                    &remote::wrap_command(check, self.become_user(), c.timeout),
-                    None,
-                    c.timeout,
-                )
+                .run(&remote::plan_command(check, self.become_user(), c.timeout))
                 .await
                 .map_err(|e| {
                     Stop::Untouched(failure(

@@ -69,3 +69,31 @@ fn an_unless_check_that_fails_makes_the_command_run_on_an_otherwise_unchanged_ho
     assert!(marker.exists(), "the command did not run");
     p.run(&["apply", "-i", "x"]).code(0).stdout_has("1 in sync");
 }
+
+/// An `unless:` check is plan text that may hold a secret: it travels on stdin, like a
+/// command's text, so no process's argv on the host (`ps`, `/proc/*/cmdline`, sudo's log)
+/// shows it.
+#[test]
+fn an_unless_check_never_appears_in_any_process_argv() {
+    let p = Project::new();
+    p.file("inventories/x/hosts.yml", INVENTORY);
+    let seen = p.path().join("seen");
+    // While it runs, the check counts the processes whose argv holds the marker that its
+    // own text ends with; grep's pattern (`TOKE[N]`) cannot match grep's own argv.
+    p.file(
+        "plans/site.yml",
+        &format!(
+            "name: p\nhosts: web\nsteps:\n  - id: fix\n    command: \"true\"\n    unless: >-\n      cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\000' ' ' | grep -c 'UNLESS-SECRET-TOKE[N]' > {s}; false # UNLESS-SECRET-TOKEN\n",
+            s = seen.display()
+        ),
+    );
+    p.run(&["apply", "-i", "x", "--dry-run"])
+        .code(0)
+        .stdout_has("1 would change");
+    let count = std::fs::read_to_string(&seen).expect("the unless check ran");
+    assert_eq!(
+        count.trim(),
+        "0",
+        "the unless text was in some process's argv"
+    );
+}
