@@ -610,15 +610,9 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
     }
     s.push_str(&format!("base64 -d > {j}/manifest.json "));
     heredoc(&mut s, manifest_json);
-    // Pre-images and manifest are on disk before the state says files may be touched; the
-    // state is written whole or not at all (temp + rename): a host killed before has no
-    // state, which means no file was touched yet. Only these files are flushed (`sync
-    // FILE…`), not every filesystem of the host.
     let _ = writeln!(
         s,
-        "sync -- {} {j}/manifest.json {j}/pre {j} 2>/dev/null || sync\n\
-         printf 'in_progress\\n' > {j}/state.tmp && sync -- {j}/state.tmp && mv -f {j}/state.tmp {j}/state\n\
-         sync -- {j} 2>/dev/null || sync",
+        "sync -- {} {j}/manifest.json {j}/pre {j} 2>/dev/null || sync",
         durable.join(" ")
     );
     let mut backups: Vec<String> = Vec::new();
@@ -645,6 +639,16 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
     if !backups.is_empty() {
         let _ = writeln!(s, "sync -- {} 2>/dev/null || sync", backups.join(" "));
     }
+    // Pre-images, manifest and backups are on disk before the state says files may be
+    // touched; the state is written whole or not at all (temp + rename). A host killed
+    // before, or a journal step that failed (a backup a user's directory refused), has no
+    // state: no target file was touched, and no later run has anything to recover. Only
+    // these files are flushed (`sync FILE…`), not every filesystem of the host.
+    let _ = writeln!(
+        s,
+        "printf 'in_progress\\n' > {j}/state.tmp && sync -- {j}/state.tmp && mv -f {j}/state.tmp {j}/state\n\
+         sync -- {j} 2>/dev/null || sync"
+    );
     s.push_str("exit 0\n");
     s
 }

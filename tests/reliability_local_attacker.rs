@@ -403,6 +403,26 @@ fn a_racing_user_cannot_turn_writes_in_their_directory_against_root_files() {
         );
     }
     victim.assert_intact();
+    // A run that failed while journaling (a backup the racer broke) touched no target: it
+    // must not leave a journal that says `in_progress`, or the next run would try to
+    // recover it.
+    let root = host.root.display().to_string();
+    let left: Vec<String> = std::fs::read_dir(LOCAL_RUNS)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|run| {
+                    std::fs::read_to_string(run.join("state"))
+                        .is_ok_and(|s| s.trim() == "in_progress")
+                        && std::fs::read_to_string(run.join("manifest.json"))
+                            .is_ok_and(|m| m.contains(&root))
+                })
+                .map(|run| run.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "runs left in progress: {left:?}");
 }
 
 #[test]
