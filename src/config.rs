@@ -8,6 +8,8 @@
 //! connect_timeout = 15              # --connect-timeout (seconds)
 //! known_hosts = "ssh/known_hosts"   # --known-hosts (relative to the project directory)
 //! accept_new_host_keys = false      # --accept-new-host-keys
+//! vault_password_file = "vault/pw"  # --vault-password-file (relative to the project directory)
+//! vault_id = ["prod@vault/prod-pw"] # --vault-id (LABEL@SOURCE; a relative SOURCE file as well)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -31,6 +33,11 @@ pub struct ProjectConfig {
     pub known_hosts: Option<PathBuf>,
     /// Record unknown host keys instead of refusing them.
     pub accept_new_host_keys: Option<bool>,
+    /// Vault password file (or script) when no vault option is given.
+    pub vault_password_file: Option<PathBuf>,
+    /// Vault ids (`LABEL@SOURCE`) when no vault option is given.
+    #[serde(default)]
+    pub vault_id: Vec<String>,
 }
 
 /// Reads `<project>/wsdeploy.toml`; no file means no defaults.
@@ -56,6 +63,20 @@ pub fn load(project: &Path) -> Result<ProjectConfig, String> {
         && k.is_relative()
     {
         config.known_hosts = Some(project.join(k));
+    }
+    if let Some(f) = &config.vault_password_file
+        && f.is_relative()
+    {
+        config.vault_password_file = Some(project.join(f));
+    }
+    for id in &mut config.vault_id {
+        // `LABEL@SOURCE`: a relative file source is the project's; `prompt` stays a prompt.
+        if let Some((label, source)) = id.split_once('@')
+            && source != "prompt"
+            && Path::new(source).is_relative()
+        {
+            *id = format!("{label}@{}", project.join(source).display());
+        }
     }
     Ok(config)
 }
@@ -102,6 +123,8 @@ mod tests {
                 connect_timeout: Some(15),
                 known_hosts: Some(PathBuf::from("ssh/kh")),
                 accept_new_host_keys: Some(true),
+                vault_password_file: None,
+                vault_id: Vec::new(),
             })
         );
     }

@@ -501,3 +501,52 @@ fn extra_vars_files_may_be_encrypted() {
         .code(3)
         .stderr_has("extra.yml: it is vault-encrypted and no vault password was given");
 }
+
+/// `wsdeploy.toml` names the vault password file or vault ids (relative to the project)
+/// when the command line gives no vault option; a command-line option replaces them.
+#[test]
+fn the_project_config_names_the_vault_passwords() {
+    let project = Project::new();
+    project.file(
+        "inventories/prod/hosts",
+        "[web]\nweb1 ansible_host=192.0.2.1\n",
+    );
+    project.file("vault/pw", "pw1\n");
+    project.file("vault/other", "not it\n");
+    let pw = project.path().join("vault/pw").display().to_string();
+    let vaulted = encrypt_string(
+        &["--vault-password-file", &pw],
+        "db_password",
+        "s3cret value",
+    );
+    project.file("inventories/prod/group_vars/web.yml", &vaulted);
+
+    project
+        .run(&["inventory", "--list", "-i", "prod"])
+        .code(3)
+        .stderr_has("no vault password was given");
+
+    project.file("wsdeploy.toml", "vault_password_file = \"vault/pw\"\n");
+    let out = project.run(&["inventory", "--list", "-i", "prod"]);
+    out.code(0).stdout_has("\"db_password\": \"********\"");
+    assert!(!out.stdout.contains("s3cret value"), "{}", out.stdout);
+
+    project.file("wsdeploy.toml", "vault_id = [\"prod@vault/pw\"]\n");
+    project
+        .run(&["inventory", "--list", "-i", "prod"])
+        .code(0)
+        .stdout_has("\"db_password\": \"********\"");
+
+    // A vault option on the command line replaces the config's.
+    let other = project.path().join("vault/other").display().to_string();
+    project
+        .run(&[
+            "inventory",
+            "--list",
+            "-i",
+            "prod",
+            "--vault-password-file",
+            &other,
+        ])
+        .code(3);
+}

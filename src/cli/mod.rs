@@ -336,12 +336,22 @@ fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
     }
 }
 
-/// `inventory` of wsdeploy.toml when the command line names no `-i`.
+/// `inventory` of wsdeploy.toml when the command line names no `-i`; its vault password
+/// sources when the command line names none.
 fn default_inventory(config: &crate::config::ProjectConfig, source: &mut InventorySourceArgs) {
     if source.inventory.is_empty()
         && let Some(inventory) = &config.inventory
     {
         source.inventory.push(inventory.clone());
+    }
+    if source.vault_password_files.is_empty()
+        && source.vault_ids.is_empty()
+        && !source.ask_vault_pass
+    {
+        source
+            .vault_password_files
+            .extend(config.vault_password_file.iter().cloned());
+        source.vault_ids.extend(config.vault_id.iter().cloned());
     }
 }
 
