@@ -3,6 +3,7 @@
 //! with exactly the environment it needs, so parallel tests never see each other's
 //! variables. A plain harness: it prints one line per scenario and `N passed, N failed`.
 
+#[path = "testsuite/support/mod.rs"]
 mod support;
 
 use std::path::Path;

@@ -1,0 +1,121 @@
+//! Bad input is refused before any host is touched, with exit code 3 and a message that
+//! names the file, line and column (or the host and step) and says what to do.
+
+use crate::support;
+
+use support::project::Project;
+
+const INVENTORY: &str = "all:\n  children:\n    odoo:\n      hosts:\n        local-1:\n          ansible_connection: local\n";
+
+fn project_with(plan: &str) -> Project {
+    let p = Project::new();
+    p.file("inventories/production/hosts.yml", INVENTORY);
+    p.file("plans/site.yml", plan);
+    p
+}
+
+#[test]
+fn malformed_yaml_names_file_line_and_column() {
+    let p = project_with("name: broken\nhosts: odoo\nsteps:\n  - command: [unclosed\n");
+    let run = p.run(&["apply", "-i", "production", "--dry-run"]);
+    run.code(3)
+        .stderr_has("plans/site.yml:4:")
+        .stderr_has("nothing was changed on any host.");
+}
+
+#[test]
+fn unknown_key_lists_the_expected_keys() {
+    let p =
+        project_with("name: x\nhosts: odoo\nsteps:\n  - command: nginx -t\n    if_chnged: [a]\n");
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(3)
+        .stderr_has("plans/site.yml:5:5: unknown field `if_chnged`, expected one of");
+}
+
+#[test]
+fn unknown_step_kind_is_refused() {
+    let p =
+        project_with("name: x\nhosts: odoo\nsteps:\n  - id: a\n    template: {src: a, dest: b}\n");
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(3)
+        .stderr_has("plans/site.yml:5:5: unknown field `template`, expected one of");
+}
+
+#[test]
+fn step_without_kind_says_which_kinds_exist() {
+    let p = project_with("name: x\nhosts: odoo\nsteps:\n  - id: lonely\n");
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(3)
+        .stderr_has("plans/site.yml:4:5: step 1 has no kind: give it exactly one of nginx, ini, json, file, line, requirements, compose_ports, command, verify");
+}
+
+#[test]
+fn undefined_variable_names_variable_host_and_step() {
+    let p = project_with(
+        "name: x\nhosts: odoo\nsteps:\n  - id: conf\n    ini: {file: \"{{ odoo_conf }}\", set: {proxy_mode: \"True\"}}\n",
+    );
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(3)
+        .stderr_has("plans/site.yml:4:5: step `conf` for host local-1: `ini.file`: undefined variable `odoo_conf`");
+}
+
+#[test]
+fn if_changed_must_name_an_earlier_file_step() {
+    let p = project_with(
+        "name: x\nhosts: odoo\nsteps:\n  - command: nginx -s reload\n    if_changed: [map]\n",
+    );
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(3)
+        .stderr_has("`if_changed: map` names no earlier step; earlier file steps: none");
+}
+
+#[test]
+fn relative_paths_are_refused() {
+    let p =
+        project_with("name: x\nhosts: odoo\nsteps:\n  - ini: {file: \"odoo.conf\", set: {a: b}}\n");
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(3)
+        .stderr_has("`ini.file` must be an absolute path without `..`, got `odoo.conf`");
+}
+
+#[test]
+fn missing_plan_file_is_named() {
+    let p = Project::new();
+    p.file("inventories/production/hosts.yml", INVENTORY);
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(3)
+        .stderr_has("cannot read plan")
+        .stderr_has("plans/site.yml");
+}
+
+#[test]
+fn rollback_needs_a_valid_date() {
+    let p = project_with("name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n");
+    p.run(&["rollback", "-i", "production", "--date", "31-12-2025"])
+        .code(3)
+        .stderr_has("--date `31-12-2025`: expected YYYY-MM-DD");
+}
+
+#[test]
+fn missing_inventory_lists_the_available_ones() {
+    let p = project_with("name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n");
+    p.run(&["apply", "-i", "prod", "--dry-run"])
+        .code(3)
+        .stderr_has("error: inventory not found: inventories/prod/hosts.yml (from -i prod); available: production");
+}
+
+#[test]
+fn bad_extra_vars_show_the_accepted_forms() {
+    let p = project_with("name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n");
+    p.run(&["apply", "-i", "production", "-e", "k", "--dry-run"])
+        .code(3)
+        .stderr_has("error: invalid -e 'k': `k` is not key=value; accepted forms: -e key=value");
+}
+
+#[test]
+fn limit_matching_nothing_is_an_error() {
+    let p = project_with("name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n");
+    p.run(&["apply", "-i", "production", "--limit", "web", "--dry-run"])
+        .code(3)
+        .stderr_has("no hosts matched --limit 'web'; known groups: all, odoo, ungrouped");
+}

@@ -1,0 +1,229 @@
+//! The Frappe plan against a bench laid out as `bench setup nginx` / `bench init` leave it
+//! (copies on this machine, `connection: local`, dry runs: nothing is written): it repairs
+//! bench's own `location /socket.io` in place, keeps a pristine bench in sync, takes
+//! `socketio_port` from the bench's common_site_config.json (the realtime server's default
+//! when unset), and its CONNECT check sends a cookie.
+
+use crate::support;
+
+use std::path::Path;
+
+use support::project::Project;
+use support::reliability::tree_sums;
+
+/// The nginx file `bench setup nginx` writes for site1.local (the lab's copy).
+fn bench_nginx() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/lab/roles/frappe/bench/config/nginx.conf"),
+    )
+    .expect("bench nginx.conf")
+}
+
+/// A project whose `frappe` host is this machine with a bench under `<project>/root`:
+/// `nginx_file` as bench/config/nginx.conf (loaded through conf.d, as `bench setup
+/// production` links it) and `common_site_config` as the bench's config.
+fn bench_project(nginx_file: &str, common_site_config: &str, extra_vars: &str) -> Project {
+    let p = Project::new();
+    let root = p.path().join("root");
+    let r = root.display();
+    p.file(
+        "root/etc/nginx/nginx.conf",
+        &format!("events {{}}\nhttp {{\n\tinclude {r}/etc/nginx/conf.d/*.conf;\n}}\n"),
+    );
+    p.file("root/frappe-bench/config/nginx.conf", nginx_file);
+    p.file(
+        "root/frappe-bench/sites/common_site_config.json",
+        common_site_config,
+    );
+    std::fs::create_dir_all(root.join("etc/nginx/conf.d")).expect("mkdir");
+    std::os::unix::fs::symlink(
+        root.join("frappe-bench/config/nginx.conf"),
+        root.join("etc/nginx/conf.d/frappe-bench.conf"),
+    )
+    .expect("symlink");
+    p.file(
+        "inventories/bench/hosts.yml",
+        &format!(
+            "all:\n  children:\n    frappe:\n      hosts:\n        erp-1:\n          ansible_connection: local\n      vars:\n        public_host: 203.0.113.20\n        site_name: site1.local\n        bench_dir: {r}/frappe-bench\n        site_conf: {r}/etc/nginx/conf.d/frappe-bench.conf\n        nginx_dump_cmd: nginx -T -c {r}/etc/nginx/nginx.conf\n        nginx_test_cmd: nginx -t -c {r}/etc/nginx/nginx.conf\n{extra_vars}"
+        ),
+    );
+    let plan = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/frappe-socketio.yml"),
+    )
+    .expect("plan");
+    p.file("plans/site.yml", &plan);
+    p
+}
+
+const CONFIG_9000: &str = "{\n \"default_site\": \"site1.local\",\n \"socketio_port\": 9000,\n \"webserver_port\": 8000\n}";
+
+#[test]
+fn a_pristine_bench_is_in_sync() {
+    let p = bench_project(&bench_nginx(), CONFIG_9000, "");
+    let before = tree_sums(p.path());
+    p.run(&["apply", "-i", "bench", "--dry-run"])
+        .code(0)
+        .stdout_has("1 in sync");
+    assert_eq!(tree_sums(p.path()), before);
+}
+
+#[test]
+fn a_socketio_block_without_the_site_name_is_repaired_in_place_as_bench_writes_it() {
+    // The field's block: Origin passed through from the browser, no X-Frappe-Site-Name.
+    let damaged = bench_nginx().replace(
+        "\t\tproxy_set_header X-Frappe-Site-Name site1.local;\n\t\tproxy_set_header Origin $scheme://$http_host;\n",
+        "\t\tproxy_set_header Origin $http_origin;\n",
+    );
+    assert_ne!(damaged, bench_nginx());
+    let p = bench_project(&damaged, CONFIG_9000, "");
+    let run = p.run(&["apply", "-i", "bench", "--dry-run"]);
+    run.code(0)
+        .stdout_has("-\t\tproxy_set_header Origin $http_origin;")
+        .stdout_has("+\t\tproxy_set_header X-Frappe-Site-Name site1.local;")
+        .stdout_has("+\t\tproxy_set_header Origin $scheme://$http_host;")
+        .stdout_has("1 would change");
+    // In place: one location /socket.io, where bench put it, and nothing else changed.
+    assert!(
+        !run.stdout.contains("+\tlocation /socket.io"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("map $http_upgrade"), "{}", run.stdout);
+}
+
+#[test]
+fn socketio_port_comes_from_common_site_config() {
+    let moved = "{\n \"default_site\": \"site1.local\",\n \"socketio_port\": 9050,\n \"webserver_port\": 8000\n}";
+    let p = bench_project(&bench_nginx(), moved, "");
+    p.run(&["apply", "-i", "bench", "--dry-run"])
+        .code(0)
+        .stdout_has("-    server 127.0.0.1:9000 fail_timeout=0;")
+        .stdout_has("+\tserver 127.0.0.1:9050 fail_timeout=0;")
+        .stdout_has("1 would change");
+    // Set in the inventory, the value wins and the file is not consulted.
+    let p = bench_project(&bench_nginx(), moved, "        socketio_port: 9000\n");
+    p.run(&["apply", "-i", "bench", "--dry-run"])
+        .code(0)
+        .stdout_has("1 in sync");
+}
+
+#[test]
+fn an_unset_socketio_port_is_the_realtime_servers_default() {
+    // Frappe's node_utils.js listens on 3000 when common_site_config.json has no
+    // socketio_port (bench init always writes 9000).
+    let unset = "{\n \"default_site\": \"site1.local\",\n \"webserver_port\": 8000\n}";
+    let p = bench_project(&bench_nginx(), unset, "");
+    p.run(&["apply", "-i", "bench", "--dry-run"])
+        .code(0)
+        .stdout_has("+\tserver 127.0.0.1:3000 fail_timeout=0;");
+}
+
+#[test]
+fn a_common_site_config_that_is_not_json_fails_the_host_naming_the_file() {
+    let p = bench_project(&bench_nginx(), "{ \"socketio_port\": ", "");
+    let run = p.run(&["apply", "-i", "bench", "--dry-run"]);
+    run.code(1)
+        .stdout_has("fact `socketio_port`: ")
+        .stdout_has("frappe-bench/sites/common_site_config.json: not JSON");
+}
+
+#[test]
+fn the_connect_check_sends_a_cookie_and_the_site_name() {
+    let plan = wsdeploy::plan::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/frappe-socketio.yml"),
+    )
+    .expect("plan loads");
+    let play = &plan.plays[0];
+    let mut vars = serde_json::Map::new();
+    for (k, v) in [
+        ("public_host", "203.0.113.20"),
+        ("site_conf", "/etc/nginx/conf.d/frappe-bench.conf"),
+        ("site_name", "site1.local"),
+        ("socketio_port", "9000"),
+    ] {
+        vars.insert(k.into(), serde_json::Value::String(v.into()));
+    }
+    let vars = wsdeploy::plan::merge_vars(play, "erp-1", &vars, &serde_json::Map::new());
+    let host = wsdeploy::plan::render_play(play, "erp-1", vars).expect("renders");
+    let connect = host
+        .steps
+        .iter()
+        .find(|s| s.id == "socketio_connect")
+        .expect("socketio_connect step");
+    let wsdeploy::plan::Action::Verify(check) = &connect.action else {
+        panic!("not a check")
+    };
+    let wsdeploy::plan::Probe::Command { run, contains, .. } = &check.probe else {
+        panic!("not a command check")
+    };
+    assert!(run.contains("-b 'sid=Guest'"), "{run}");
+    assert!(run.contains("--data-binary '40/site1.local,'"), "{run}");
+    assert!(
+        run.contains("--resolve '203.0.113.20:80:127.0.0.1'"),
+        "{run}"
+    );
+    assert_eq!(contains.as_deref(), Some("40/site1.local,{\"sid\""));
+}
+
+#[test]
+fn with_https_the_checks_speak_tls_with_sni_public_host() {
+    let plan = wsdeploy::plan::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/frappe-socketio.yml"),
+    )
+    .expect("plan loads");
+    let play = &plan.plays[0];
+    let mut vars = serde_json::Map::new();
+    for (k, v) in [
+        ("public_host", "erp.example.com"),
+        ("site_conf", "/etc/nginx/conf.d/frappe-bench.conf"),
+        ("socketio_port", "9000"),
+        ("public_scheme", "https"),
+        ("check_ca_file", "/etc/wsdeploy/ca.pem"),
+        (
+            "check_host_ca_file",
+            "/usr/local/share/ca-certificates/lab.crt",
+        ),
+    ] {
+        vars.insert(k.into(), serde_json::Value::String(v.into()));
+    }
+    let vars = wsdeploy::plan::merge_vars(play, "erp-1", &vars, &serde_json::Map::new());
+    let host = wsdeploy::plan::render_play(play, "erp-1", vars).expect("renders");
+    let probe = |id: &str| {
+        let step = host.steps.iter().find(|s| s.id == id).expect("step");
+        let wsdeploy::plan::Action::Verify(check) = &step.action else {
+            panic!("not a check")
+        };
+        check.probe.clone()
+    };
+    for id in ["polling_handshake", "websocket_upgrade"] {
+        let target = match probe(id) {
+            wsdeploy::plan::Probe::Http { target, .. }
+            | wsdeploy::plan::Probe::WebSocket { target, .. } => target,
+            wsdeploy::plan::Probe::Command { .. } => panic!("command"),
+        };
+        assert_eq!(
+            (target.host.as_str(), target.port),
+            ("127.0.0.1", 443),
+            "{id}"
+        );
+        let tls = target.tls.expect("TLS");
+        assert_eq!(tls.server_name, "erp.example.com");
+        assert_eq!(tls.ca_file.as_deref(), Some("/etc/wsdeploy/ca.pem"));
+    }
+    let wsdeploy::plan::Probe::Command { run, .. } = probe("socketio_connect") else {
+        panic!("not a command check")
+    };
+    assert!(
+        run.contains("base='https://erp.example.com:443/socket.io/?EIO=4&transport=polling'"),
+        "{run}"
+    );
+    assert!(
+        run.contains("--resolve 'erp.example.com:443:127.0.0.1'"),
+        "{run}"
+    );
+    assert!(
+        run.contains("--cacert '/usr/local/share/ca-certificates/lab.crt'"),
+        "{run}"
+    );
+}

@@ -1,0 +1,370 @@
+//! End to end on the lab: the FastAPI WebSocket plan applied over real SSH to real hosts
+//! (sshd, nginx, a FastAPI app served by uvicorn from PyPI wheels under supervisor). Before
+//! the run the hosts show the field report's symptoms (404 on /ws/ssh/<node> and uvicorn's
+//! `No supported WebSocket library detected`); one apply fixes them, a second changes
+//! nothing, and a failing rebuild or check rolls a host back to its exact bytes with the
+//! backend running on its old environment.
+
+use crate::support;
+
+use support::lab::{self, Lab};
+
+/// What the plan edits on a fastapi host.
+const WATCHED: &str = "/etc/nginx /opt/nodemon/backend";
+const BACKEND: &str = "nodemon-backend";
+const WARNING: &str = "No supported WebSocket library detected";
+
+fn repo() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A handshake sent straight to uvicorn on 8000.
+fn direct_handshake(lab: &Lab, i: usize) -> String {
+    lab.curl_handshake(i, "http://127.0.0.1:8000/ws/ssh/test", "")
+}
+
+/// A handshake through the host's nginx, as a browser on the site sends it.
+fn nginx_handshake(lab: &Lab, i: usize) -> String {
+    let ip = lab.ip(i);
+    lab.curl_handshake(
+        i,
+        "http://127.0.0.1/ws/ssh/107.174.144.193",
+        &format!("-H 'Host: {ip}' -H 'Origin: http://{ip}'"),
+    )
+}
+
+/// The backend's log since its last start.
+fn log_since_start(lab: &Lab, i: usize) -> String {
+    lab.ok(
+        i,
+        "tac /var/log/nodemon/backend.log | sed '/Started server process/q' | tac",
+    )
+}
+
+/// A whole WebSocket conversation through nginx with the `websockets` client now installed
+/// in the backend's environment: greeting, then an echo.
+fn websocket_conversation(lab: &Lab, i: usize) -> String {
+    let ip = lab.ip(i);
+    lab.ok(
+        i,
+        &format!(
+            r#"/opt/nodemon/venv/bin/python - <<'EOF'
+import asyncio, websockets
+async def main():
+    async with websockets.connect("ws://{ip}/ws/ssh/node-7", origin="http://{ip}") as ws:
+        print(await ws.recv())
+        await ws.send("echo me")
+        print(await ws.recv())
+asyncio.run(main())
+EOF"#
+        ),
+    )
+}
+
+fn assert_backend_healthy(lab: &Lab, i: usize) {
+    lab.ok(i, "nginx -t");
+    lab.ok(
+        i,
+        "for n in $(seq 1 30); do curl -sf --max-time 2 http://127.0.0.1:8000/debug/websocket-test && exit 0; sleep 1; done; exit 1",
+    );
+    lab.ok(
+        i,
+        &format!("supervisorctl status {BACKEND} | grep -q RUNNING"),
+    );
+}
+
+#[test]
+fn seed_symptoms_then_one_apply_fixes_them_and_a_second_changes_nothing() {
+    let lab = Lab::up_role("fastapi", 2, "fastapi");
+    let before: Vec<String> = (1..=2).map(|i| lab.tree_sums(i, WATCHED)).collect();
+
+    // The field report's symptoms, on every host.
+    for i in 1..=2 {
+        let direct = direct_handshake(&lab, i);
+        assert!(direct.starts_with("HTTP/1.1 404"), "host {i}: {direct}");
+        assert!(
+            log_since_start(&lab, i).contains(WARNING),
+            "host {i}: uvicorn did not warn about the missing WebSocket library"
+        );
+        let proxied = nginx_handshake(&lab, i);
+        assert!(proxied.starts_with("HTTP/1.1 404"), "host {i}: {proxied}");
+    }
+
+    // Dry run: the diff, nothing touched.
+    let dry = lab.wsdeploy("apply", &["--dry-run"]);
+    dry.code(0)
+        .stdout_has("+uvicorn[standard]==0.34.0")
+        .stdout_has("+websockets")
+        .stdout_has("+    location ~ ^/ws/(.*)$ {")
+        .stdout_has("2 would change");
+    for i in 1..=2 {
+        assert_eq!(
+            lab.tree_sums(i, WATCHED),
+            before[i - 1],
+            "dry run changed host {i}"
+        );
+        lab.ok(i, "test ! -e /var/lib/wsdeploy");
+    }
+
+    let pids_before: Vec<String> = (1..=2)
+        .map(|i| lab.supervised_process(i, BACKEND))
+        .collect();
+    let first = lab.wsdeploy("apply", &[]);
+    first
+        .code(0)
+        .stdout_has("2 changed")
+        .stderr_has("lab-1: ran: run `/opt/nodemon/rebuild.sh`")
+        .stderr_has("lab-2: passed: WebSocket handshake to /ws/ssh/test through nginx returns 101");
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    for i in 1..=2 {
+        assert_backend_healthy(&lab, i);
+        assert_ne!(
+            lab.supervised_process(i, BACKEND),
+            pids_before[i - 1],
+            "host {i}: the backend was not restarted on the new requirements"
+        );
+        let ok = nginx_handshake(&lab, i);
+        assert!(ok.starts_with("HTTP/1.1 101"), "host {i}: {ok}");
+        assert!(
+            ok.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            "host {i}: {ok}"
+        );
+        let conversation = websocket_conversation(&lab, i);
+        assert!(
+            conversation.contains("connected to node-7\necho me"),
+            "host {i}: {conversation}"
+        );
+        assert!(direct_handshake(&lab, i).starts_with("HTTP/1.1 101"));
+        let log = log_since_start(&lab, i);
+        assert!(!log.contains(WARNING), "host {i}: {log}");
+        assert!(
+            log.contains("WebSocket connection accepted for node: node-7"),
+            "host {i}: {log}"
+        );
+        // requirements.txt: the two requirements once each, everything else kept in place.
+        assert_eq!(
+            lab.ok(i, "cat /opt/nodemon/backend/requirements.txt"),
+            "# nodemon backend\nfastapi==0.115.6\nuvicorn[standard]==0.34.0\npydantic>=2,<3\nwebsockets\n"
+        );
+        let packages = lab.ok(i, "/opt/nodemon/venv/bin/pip list --format=freeze");
+        for dist in [
+            "websockets==14.1",
+            "httptools==",
+            "uvloop==",
+            "uvicorn==0.34.0",
+        ] {
+            assert!(
+                packages.contains(dist),
+                "host {i}: {dist} missing from\n{packages}"
+            );
+        }
+        let health = lab.ok(
+            i,
+            &format!(
+                "curl -sf -H 'Host: {}' http://127.0.0.1/debug/websocket-test",
+                lab.ip(i)
+            ),
+        );
+        assert!(health.contains("\"status\":\"ok\""), "host {i}: {health}");
+        // Backups hold the exact pre-run bytes.
+        for file in [
+            "/etc/nginx/nginx.conf",
+            "/etc/nginx/sites-available/nodemon.conf",
+            "/opt/nodemon/backend/requirements.txt",
+        ] {
+            let sum = lab.ok(
+                i,
+                &format!("sha256sum < {file}.backup-{today} | cut -d' ' -f1"),
+            );
+            assert!(
+                before[i - 1].contains(&format!("{}  {file}", sum.trim())),
+                "host {i}: the backup of {file} differs from its pre-run bytes"
+            );
+        }
+    }
+
+    // Second apply: nothing changes, nothing reloads, nothing restarts.
+    let nginx: Vec<String> = (1..=2).map(|i| lab.nginx_pids(i)).collect();
+    let backend: Vec<String> = (1..=2)
+        .map(|i| lab.supervised_process(i, BACKEND))
+        .collect();
+    let sums: Vec<String> = (1..=2).map(|i| lab.tree_sums(i, WATCHED)).collect();
+    let second = lab.wsdeploy("apply", &[]);
+    second.code(0).stdout_has("2 in sync");
+    for i in 1..=2 {
+        assert_eq!(
+            lab.nginx_pids(i),
+            nginx[i - 1],
+            "host {i}: nginx was reloaded"
+        );
+        assert_eq!(
+            lab.supervised_process(i, BACKEND),
+            backend[i - 1],
+            "host {i}: the backend was restarted"
+        );
+        assert_eq!(
+            lab.tree_sums(i, WATCHED),
+            sums[i - 1],
+            "host {i}: files changed"
+        );
+    }
+}
+
+/// Applies and expects a rollback to the exact previous bytes with the backend running on
+/// its previous environment (plain uvicorn: the warning comes back on a direct handshake).
+fn expect_rollback(
+    lab: &Lab,
+    project: &std::path::Path,
+    extra: &[&str],
+    step: &str,
+    evidence: &str,
+) {
+    let before = lab.sums_without_backups(1, WATCHED);
+    let venv = lab.ok(1, "readlink /opt/nodemon/venv");
+    let run = lab.wsdeploy_in(project, "apply", extra);
+    run.code(1)
+        .stdout_has("FAILED (rolled back)")
+        .stdout_has(&format!("error in step `{step}`"))
+        .stdout_has(evidence)
+        .stdout_has("rolled back: every file is back to its exact previous bytes");
+    assert_eq!(
+        lab.sums_without_backups(1, WATCHED),
+        before,
+        "files differ after the rollback"
+    );
+    assert_backend_healthy(lab, 1);
+    assert_eq!(
+        lab.ok(1, "readlink /opt/nodemon/venv"),
+        venv,
+        "the backend's environment was not switched back"
+    );
+    let proxied = nginx_handshake(lab, 1);
+    assert!(
+        proxied.starts_with("HTTP/1.1 404"),
+        "the change survived: {proxied}"
+    );
+    let direct = direct_handshake(lab, 1);
+    assert!(direct.starts_with("HTTP/1.1 404"), "{direct}");
+    assert!(log_since_start(lab, 1).contains(WARNING));
+    lab.ok(1, "grep -qx rolled_back /var/lib/wsdeploy/runs/*/state");
+}
+
+#[test]
+fn requirement_missing_from_the_wheelhouse_rolls_back() {
+    // pip cannot install the new requirements.txt: the rebuild fails before the backend is
+    // touched; requirements.txt comes back and the rebuild runs again on it.
+    let lab = Lab::up_role("fastapi-pip", 1, "fastapi");
+    let project = lab::project_with_plan("fastapi-websocket.yml", |plan| {
+        plan.replace("        - websockets\n", "        - websockets==99.0\n")
+    });
+    expect_rollback(
+        &lab,
+        project.path(),
+        &[],
+        "backend_rebuild",
+        "No matching distribution found for websockets==99.0",
+    );
+}
+
+#[test]
+fn failing_websocket_check_after_the_rebuild_rolls_back_and_restarts_the_old_backend() {
+    // Everything is applied and the backend restarted on uvicorn[standard], then a check
+    // fails: the rollback restores the files, rebuilds on the old requirements (the old
+    // environment, plain uvicorn) and reloads nginx; preflight proves the backend healthy.
+    let lab = Lab::up_role("fastapi-verify", 1, "fastapi");
+    let started = lab.supervised_process(1, BACKEND);
+    expect_rollback(
+        &lab,
+        repo(),
+        &["-e", "ws_test_path=/ws/no-such-route"],
+        "websocket_handshake",
+        "returned 403",
+    );
+    assert_ne!(
+        lab.supervised_process(1, BACKEND),
+        started,
+        "the backend was not restarted by the rollback"
+    );
+}
+
+#[test]
+fn a_backend_running_without_a_websocket_library_is_rebuilt_although_requirements_txt_is_right() {
+    // The seed's second trap: requirements.txt is already fixed (git pull), but the running
+    // image was built before it. Files show nothing to do; the check inside the backend's
+    // environment does, and makes the rebuild run.
+    let lab = Lab::up_role("fastapi-stale", 1, "fastapi");
+    let old_venv = lab.ok(1, "readlink /opt/nodemon/venv").trim().to_owned();
+    lab.wsdeploy("apply", &[]).code(0).stdout_has("1 changed");
+    lab.ok(
+        1,
+        &format!("ln -sfn {old_venv} /opt/nodemon/venv && supervisorctl restart {BACKEND}"),
+    );
+    assert_backend_healthy(&lab, 1);
+    let stale = nginx_handshake(&lab, 1);
+    assert!(stale.starts_with("HTTP/1.1 404"), "{stale}");
+    let sums = lab.sums_without_backups(1, WATCHED);
+
+    let dry = lab.wsdeploy("apply", &["--dry-run"]);
+    dry.code(0)
+        .stdout_has("would run: run `/opt/nodemon/rebuild.sh`")
+        .stdout_has("1 would change");
+    let run = lab.wsdeploy("apply", &[]);
+    run.code(0)
+        .stderr_has("lab-1: ran: run `/opt/nodemon/rebuild.sh`")
+        .stderr_has("lab-1: passed: the running backend's environment has a WebSocket library");
+    assert_eq!(lab.sums_without_backups(1, WATCHED), sums, "files changed");
+    assert_ne!(lab.ok(1, "readlink /opt/nodemon/venv").trim(), old_venv);
+    let ok = nginx_handshake(&lab, 1);
+    assert!(ok.starts_with("HTTP/1.1 101"), "{ok}");
+
+    let backend = lab.supervised_process(1, BACKEND);
+    lab.wsdeploy("apply", &[]).code(0).stdout_has("1 in sync");
+    assert_eq!(lab.supervised_process(1, BACKEND), backend, "rebuilt again");
+}
+
+#[test]
+fn the_seeds_layout_tls_on_8080_with_the_backend_as_a_service_name() {
+    // Seed 001's nginx serves https://nodes.linkti.info:8080 and proxies to `backend:8000`
+    // (its compose service). The checks go where that nginx listens (public_scheme,
+    // public_port), speak TLS with SNI = public_host trusting the site's CA, and reach the
+    // backend's health where the host can (backend_check_url), not at the service name.
+    let lab = Lab::up_role("fastapi-seed", 1, "fastapi");
+    lab.ok(1, "/opt/lab/role/seed-layout.sh");
+    let ca = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(ca.path(), lab.ok(1, "cat /etc/nginx/tls/ca.pem")).expect("write CA");
+    let handshake = |lab: &Lab| {
+        lab.curl_handshake(
+            1,
+            "https://nodes.linkti.info:8080/ws/ssh/107.174.144.193",
+            "--cacert /etc/nginx/tls/ca.pem --resolve nodes.linkti.info:8080:127.0.0.1 -H 'Origin: https://nodes.linkti.info:8080'",
+        )
+    };
+    let before = handshake(&lab);
+    assert!(before.starts_with("HTTP/1.1 404"), "{before}");
+    let ca_var = format!("check_ca_file={}", ca.path().display());
+    let layout = [
+        "-e",
+        "public_host=nodes.linkti.info",
+        "-e",
+        "public_scheme=https",
+        "-e",
+        "public_port=8080",
+        "-e",
+        &ca_var,
+        "-e",
+        "backend_upstream=backend:8000",
+        "-e",
+        "backend_check_url=http://127.0.0.1:8000/debug/websocket-test",
+    ];
+    let run = lab.wsdeploy("apply", &layout);
+    run.code(0)
+        .stdout_has("server backend:8000;")
+        .stdout_has("1 changed")
+        .stderr_has("lab-1: passed: GET /debug/websocket-test answers through nginx")
+        .stderr_has("lab-1: passed: WebSocket handshake to /ws/ssh/test through nginx returns 101");
+    let after = handshake(&lab);
+    assert!(after.starts_with("HTTP/1.1 101"), "{after}");
+    lab.wsdeploy("apply", &layout)
+        .code(0)
+        .stdout_has("1 in sync");
+}

@@ -1,0 +1,50 @@
+//! Every integration test in one binary (one link instead of one per file); each file is
+//! a module, run one with `cargo test --test testsuite NAME::`.
+
+mod support;
+
+mod cli_errors;
+mod cli_habits;
+mod compose_ports_local;
+mod docs_plans;
+mod dry_run_local;
+mod dump_cache;
+mod editors_corpus;
+mod fastapi_plan_local;
+mod fleet_local;
+mod frappe_plan_local;
+mod fuzz_nginx;
+mod install;
+mod inventory;
+mod inventory_ansible_compat;
+mod inventory_ini;
+mod lab_bastion;
+mod lab_daily;
+mod lab_fastapi;
+mod lab_faults;
+mod lab_frappe;
+mod lab_odoo;
+mod lock_heartbeat;
+mod nginx_corpus;
+mod password_prompt;
+mod plan_conditions;
+mod plan_facts_unless;
+mod project_config;
+mod reliability_backups;
+mod reliability_chaos;
+mod reliability_hostile;
+mod reliability_input;
+mod reliability_local_attacker;
+mod reliability_lost_update;
+mod reliability_memory;
+mod reliability_review;
+mod reliability_secrets;
+mod reliability_ssh;
+mod reliability_timeouts;
+mod schedule;
+mod ssh_certs;
+mod ssh_config;
+mod ssh_transport;
+mod structure;
+mod validate;
+mod vault;

@@ -1,0 +1,506 @@
+//! A local attacker: an unprivileged user (uid 65534, `nobody`, through `setpriv`) on a
+//! host where root runs wsdeploy (`ansible_connection: local`). Nothing such a user can
+//! write or read may turn a run into root access.
+//!
+//! - Forged journal sections: the user owns a directory nginx includes. A FIFO there
+//!   stalls `nginx -T` while the user searches every process's command line for the
+//!   gather's section boundary, then writes a file the dump shows next with a fake `J`
+//!   section naming a run id `../../../../tmp/...` whose "journal" the user wrote: a
+//!   command (`id > canary`) and a pre-image for a root-only file. Root must never run
+//!   the command or restore the file.
+//! - A planted journal entry (as if a root-owned run were damaged): an interrupted run
+//!   whose pre-image does not match its manifest is not restored, and a command that the
+//!   current plan does not have is not run.
+
+use crate::support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use serde_json::{Value, json};
+use support::reliability::{LOCAL_RUNS, LocalHost, local_host_guard, only_report};
+
+const NOBODY: u32 = 65534;
+
+/// Runs `script` as uid/gid 65534 without supplementary groups (`setpriv`), in the
+/// background.
+fn as_nobody(script: &str, args: &[&str]) -> Child {
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .args(args)
+        .spawn()
+        .expect("setpriv runs (util-linux)")
+}
+
+fn chown(path: &Path, uid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), Some(uid)).expect("chown");
+}
+
+/// Lets other users reach `path` through every directory above it (r-x, not writable).
+fn traversable(path: &Path) {
+    for dir in path.ancestors().skip(1) {
+        if dir == Path::new("/tmp") || dir == Path::new("/") {
+            break;
+        }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+}
+
+/// The content of a root-only file (0600) the attacker wants to replace (an INI file, so
+/// that an `ini` step led to it would edit it).
+const VICTIM: &str = "[options]\nroot_only = yes\n";
+
+/// A root-only file the attacker wants to replace.
+struct Victim {
+    path: PathBuf,
+}
+
+impl Victim {
+    /// In `/tmp`.
+    fn new(tag: &str) -> Self {
+        Self::new_in(Path::new("/tmp"), tag)
+    }
+
+    fn new_in(dir: &Path, tag: &str) -> Self {
+        let path = dir.join(format!("wsdeploy-victim-{}-{tag}", std::process::id()));
+        std::fs::write(&path, VICTIM).expect("victim");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        Self { path }
+    }
+
+    fn assert_intact(&self) {
+        let meta = std::fs::symlink_metadata(&self.path).expect("victim exists");
+        assert!(meta.file_type().is_file(), "the victim is no longer a file");
+        assert_eq!(
+            std::fs::read_to_string(&self.path).expect("read victim"),
+            VICTIM,
+            "a root-only file was replaced"
+        );
+    }
+}
+
+impl Drop for Victim {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A fake run journal: manifest, `pre/0` (for `victim`), `ran`, `state`.
+fn write_journal(dir: &Path, run_id: &str, victim: &Path, command: &str, pre_sha: Option<&str>) {
+    std::fs::create_dir_all(dir.join("pre")).expect("mkdir");
+    let pre = b"planted by the attacker\n";
+    std::fs::write(dir.join("pre/0"), pre).expect("pre");
+    let sha = pre_sha.map_or_else(|| wsdeploy::journal::sha256_hex(pre), str::to_owned);
+    let manifest = json!({
+        "run_id": run_id, "plan": "attack", "operator": "nobody@host",
+        "started": "2026-11-23T00:00:00Z", "host": "local-1", "kind": "apply",
+        "files": [{"index": 0, "path": victim.display().to_string(), "existed": true,
+                   "sha256": sha, "backup": null}],
+        "commands": [{"index": 0, "run": command, "rerun_on_rollback": true}],
+    });
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).expect("json"),
+    )
+    .expect("manifest");
+    std::fs::write(dir.join("ran"), "0\n").expect("ran");
+    std::fs::write(dir.join("state"), "in_progress\n").expect("state");
+}
+
+/// A plan that edits the site (so `nginx -T` runs) and runs `nginx -t` when it changed.
+fn site_plan() -> Value {
+    json!({
+        "name": "site",
+        "hosts": "odoo",
+        "steps": [
+            {"id": "site", "nginx": {"file": "{{ site_conf }}", "context": "server",
+                "ensure": "location /probe {\n    return 204;\n}\n"}},
+            {"id": "test", "command": "nginx -t -c {{ nginx_conf | quote }}", "if_changed": ["site"]},
+        ],
+    })
+}
+
+/// The attacker. `nginx -T` opening the FIFO `a.conf` blocks until a writer opens it, so
+/// the dump stalls there for as long as the attacker likes. Meanwhile it searches the
+/// command line and environment of every process (not its own) working on this host tree
+/// for the gather's boundary, writes `b.conf` (which the dump shows next) with a `J`
+/// section naming its fake run, and only then opens the FIFO (`<>` never blocks) to let
+/// the dump go on, leaving a plain `a.conf` for later `nginx -t`s. Reports what it saw.
+const ATTACKER: &str = r#"set -u
+d=$1; evil=$2; report=$3; marker=$4
+seen=; since=; end=$(( $(date +%s) + 60 ))
+while [ "$(date +%s)" -lt "$end" ]; do
+  for c in $(grep -laF -- "$marker" /proc/[0-9]*/cmdline 2>/dev/null); do
+    p=${c%/cmdline}
+    [ -O "$p" ] && continue
+    [ -n "$since" ] || since=$(date +%s)
+    seen=$(cat "$p/cmdline" "$p/environ" 2>/dev/null | tr '\0' '\n' | grep -o -e '--WSD-[0-9a-f-]\{16,\}' | head -n 1)
+    [ -z "$seen" ] || break 2
+  done
+  [ -z "$since" ] || [ $(( $(date +%s) - since )) -lt 3 ] || break
+done
+printf '%s\n' "${seen:-none}" > "$report"
+b=${seen:---WSD-unknown}
+printf 'map $host $wsd_probe {\n\tdefault "\n%s J\n%s\n";\n}\n' "$b" "$evil" > "$d/b.conf"
+exec 3<> "$d/a.conf"
+rm -f "$d/a.conf"; : > "$d/a.conf"
+exec 3>&-
+"#;
+
+#[test]
+fn a_user_who_controls_an_included_file_cannot_forge_an_interrupted_run() {
+    let _guard = local_host_guard();
+    let pid = std::process::id();
+    let host = LocalHost::new("host");
+    let victim = Victim::new("forge");
+    let canary = PathBuf::from(format!("/tmp/wsdeploy-canary-{pid}-pwned"));
+    let _ = std::fs::remove_file(&canary);
+    // The attacker's own journal, reached as `runs/../../../../tmp/...`.
+    let evil = PathBuf::from(format!("/tmp/wsdeploy-evil-{pid}"));
+    let _ = std::fs::remove_dir_all(&evil);
+    write_journal(
+        &evil,
+        "attack",
+        &victim.path,
+        &format!("id > {}", canary.display()),
+        None,
+    );
+    for entry in ["", "pre", "pre/0", "manifest.json", "ran", "state"] {
+        chown(&evil.join(entry), NOBODY);
+    }
+    // conf.d (included by nginx.conf in `http`) belongs to the attacker.
+    let conf_d = host.root.join("etc/nginx/conf.d");
+    traversable(&conf_d);
+    chown(&conf_d, NOBODY);
+    let fifo = conf_d.join("a.conf");
+    let status = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(status.success());
+    std::fs::write(conf_d.join("b.conf"), "").expect("b.conf");
+    chown(&fifo, NOBODY);
+    chown(&conf_d.join("b.conf"), NOBODY);
+    let report = evil.join("seen");
+    let evil_id = format!("../../../..{}", evil.display());
+    let marker = host.root.display().to_string();
+    host.plan_json(&site_plan());
+    let mut attacker = as_nobody(
+        ATTACKER,
+        &[
+            conf_d.to_str().expect("utf-8"),
+            &evil_id,
+            report.to_str().expect("utf-8"),
+            &marker,
+        ],
+    );
+    let run = host.run("apply", &["--json"]);
+    let _ = attacker.kill();
+    let _ = attacker.wait();
+    let seen = std::fs::read_to_string(&report).unwrap_or_default();
+    let canary_exists = canary.exists();
+    let _ = std::fs::remove_file(&canary);
+    assert!(
+        !canary_exists,
+        "root ran the attacker's command (boundary seen: {seen:?})\n--- stdout\n{}\n--- stderr\n{}",
+        run.stdout, run.stderr
+    );
+    victim.assert_intact();
+    assert_eq!(
+        seen.trim(),
+        "none",
+        "a local user read the gather's boundary"
+    );
+    run.code(0);
+    let reports = only_report(&run.stdout);
+    assert_eq!(reports["outcome"], json!("changed"), "{reports}");
+    assert_eq!(
+        std::fs::read_to_string(evil.join("state")).expect("state"),
+        "in_progress\n",
+        "the attacker's journal was acted on"
+    );
+    let _ = std::fs::remove_dir_all(&evil);
+}
+
+/// Plants an interrupted run in this machine's journal (as only root can); removed on drop.
+struct PlantedRun {
+    dir: PathBuf,
+}
+
+impl PlantedRun {
+    fn new(victim: &Path, command: &str, pre_sha: Option<&str>) -> (Self, String) {
+        // A fresh id of the form wsdeploy makes.
+        let id = wsdeploy::journal::new_run_id();
+        let dir = Path::new(LOCAL_RUNS).join(&id);
+        write_journal(&dir, &id, victim, command, pre_sha);
+        (Self { dir }, id)
+    }
+
+    fn state(&self) -> String {
+        std::fs::read_to_string(self.dir.join("state"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    }
+}
+
+impl Drop for PlantedRun {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn recovery_restores_only_matching_pre_images_and_runs_only_the_plans_commands() {
+    let _guard = local_host_guard();
+    let pid = std::process::id();
+    let host = LocalHost::new("host");
+    host.plan_json(&site_plan());
+    let canary = PathBuf::from(format!("/tmp/wsdeploy-canary-{pid}-planted"));
+    let _ = std::fs::remove_file(&canary);
+
+    // A pre-image that is not what the manifest recorded: nothing restored, nothing run,
+    // the host is not changed, NEEDS ATTENTION (exit 4).
+    let victim = Victim::new("mismatch");
+    let (planted, id) = PlantedRun::new(
+        &victim.path,
+        &format!("touch {}", canary.display()),
+        Some(&wsdeploy::journal::sha256_hex(b"something else\n")),
+    );
+    let before = host.sums();
+    let run = host.run("apply", &[]);
+    victim.assert_intact();
+    assert!(!canary.exists(), "a command of an untrusted journal ran");
+    assert_eq!(host.sums(), before, "the host was changed");
+    run.code(4).stdout_has(&format!(
+        "run {id} was not restored: its journal cannot be trusted (a pre-image is not the bytes its manifest recorded)"
+    ));
+    assert_eq!(
+        planted.state(),
+        "in_progress",
+        "an untrusted journal is left for a human"
+    );
+    drop(planted);
+
+    // A consistent journal whose command the current plan does not have: the files are
+    // restored (they are the run's own pre-images), the command is not run.
+    // (In a directory only root controls: a file straight in sticky /tmp is refused.)
+    let victim = Victim::new_in(&host.root.join("etc"), "not-in-plan");
+    let (planted, _id) =
+        PlantedRun::new(&victim.path, &format!("touch {}", canary.display()), None);
+    let run = host.run("apply", &[]);
+    let ran = canary.exists();
+    let _ = std::fs::remove_file(&canary);
+    assert!(!ran, "a command the current plan does not have ran as root");
+    run.code(0).stderr_has(&format!(
+        "not repeating `touch {}`: the current plan has no such command",
+        canary.display()
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&victim.path).expect("victim"),
+        "planted by the attacker\n",
+        "a consistent root journal is restored"
+    );
+    assert_eq!(planted.state(), "rolled_back");
+}
+
+/// The racer: renames a symlink to `$2` over every `.wsdeploy.*` temp file that appears
+/// in `$1` (a directory it owns), as fast as it can, for up to 120 s.
+const RACER: &str = r#"
+my ($d, $v) = @ARGV; my $end = time + 120; my $won = 0;
+while (time < $end) {
+  opendir(my $h, $d) or next;
+  for my $n (readdir $h) {
+    next unless $n =~ /^\.wsdeploy\./;
+    my $t = "$d/$n"; next if -l $t;
+    my $l = "$d/.evil$$"; unlink $l;
+    symlink($v, $l) and rename($l, $t) and $won++;
+  }
+  closedir $h;
+}
+"#;
+
+fn meta(path: &Path) -> (u32, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path).expect("metadata");
+    (m.uid(), m.gid(), m.mode() & 0o7777)
+}
+
+/// A directory of uid 65534 under the host tree (every directory above it root's,
+/// reachable by that user) holding `app.conf` (an odoo.conf, 65534:65534, 0640), like a
+/// Frappe bench's `sites/`.
+fn user_dir(host: &mut LocalHost) -> (PathBuf, PathBuf) {
+    let dir = host.root.join("srv/app");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    traversable(&dir.join("x"));
+    chown(&dir, NOBODY);
+    let conf = dir.join("app.conf");
+    std::fs::copy(&host.odoo_conf, &conf).expect("copy");
+    chown(&conf, NOBODY);
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    host.var("app_conf", json!(conf.display().to_string()));
+    (dir, conf)
+}
+
+fn ini_plan(extra: Option<Value>) -> Value {
+    let mut steps = vec![json!({"id": "conf", "ini": {"file": "{{ app_conf }}",
+        "set": {"workers": "{{ n }}"}}})];
+    steps.extend(extra);
+    json!({"name": "user-dir", "hosts": "odoo", "defaults": {"n": "3"}, "steps": steps})
+}
+
+#[test]
+fn a_racing_user_cannot_turn_writes_in_their_directory_against_root_files() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    let (dir, _conf) = user_dir(&mut host);
+    let victim = Victim::new_in(&host.root.join("etc"), "race");
+    host.plan_json(&ini_plan(None));
+    let mut racer = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "perl",
+            "-e",
+            RACER,
+        ])
+        .arg(&dir)
+        .arg(&victim.path)
+        .spawn()
+        .expect("setpriv + perl");
+    let mut outcomes: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut broken = None;
+    for i in 0..20 {
+        let run = host.run("apply", &["-e", &format!("n={}", 10 + i), "--json"]);
+        let outcome = only_report(&run.stdout)["outcome"]
+            .as_str()
+            .unwrap_or("?")
+            .to_owned();
+        *outcomes.entry(outcome).or_default() += 1;
+        let intact = std::fs::read_to_string(&victim.path).ok().as_deref() == Some(VICTIM)
+            && meta(&victim.path) == (0, 0, 0o600);
+        if !intact {
+            broken = Some((i, run));
+            break;
+        }
+    }
+    let _ = racer.kill();
+    let _ = racer.wait();
+    eprintln!("outcomes of 20 applies under the racer: {outcomes:?}");
+    if let Some((i, run)) = broken {
+        panic!(
+            "apply {i} under the racer changed the root-only file: {:?} (uid, gid, mode) {:?}\n--- stdout\n{}",
+            std::fs::read_to_string(&victim.path),
+            meta(&victim.path),
+            run.stdout
+        );
+    }
+    victim.assert_intact();
+    // A run that failed while journaling (a backup the racer broke) touched no target: it
+    // must not leave a journal that says `in_progress`, or the next run would try to
+    // recover it.
+    let root = host.root.display().to_string();
+    let left: Vec<String> = std::fs::read_dir(LOCAL_RUNS)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|run| {
+                    std::fs::read_to_string(run.join("state"))
+                        .is_ok_and(|s| s.trim() == "in_progress")
+                        && std::fs::read_to_string(run.join("manifest.json"))
+                            .is_ok_and(|m| m.contains(&root))
+                })
+                .map(|run| run.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "runs left in progress: {left:?}");
+}
+
+#[test]
+fn a_users_file_is_written_as_that_user_and_unsafe_targets_are_refused() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    let (dir, conf) = user_dir(&mut host);
+    host.plan_json(&ini_plan(None));
+    // Written (and backed up) by its owner: owner, group and mode stay; nothing of root's
+    // appears in the user's directory.
+    host.run("apply", &[]).code(0);
+    assert!(
+        std::fs::read_to_string(&conf)
+            .expect("conf")
+            .contains("workers = 3")
+    );
+    assert_eq!(meta(&conf), (NOBODY, NOBODY, 0o640));
+    let entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    for entry in &entries {
+        assert_eq!(meta(entry), (NOBODY, NOBODY, 0o640), "{}", entry.display());
+    }
+    // A failure after the write: rolled back by the same user, byte-exact.
+    let before = std::fs::read(&conf).expect("conf");
+    host.plan_json(&ini_plan(Some(
+        json!({"id": "fail", "command": "exit 3", "if_changed": ["conf"]}),
+    )));
+    host.run("apply", &["-e", "n=7"])
+        .code(1)
+        .stdout_has("FAILED (rolled back)");
+    assert_eq!(std::fs::read(&conf).expect("conf"), before);
+    assert_eq!(meta(&conf), (NOBODY, NOBODY, 0o640));
+    host.plan_json(&ini_plan(None));
+
+    let refused = |host: &LocalHost, message: &str| {
+        let sums = host.sums();
+        host.run("apply", &["-e", "n=9"])
+            .code(1)
+            .stdout_has("refusing to write through a path another user could swap under root, nothing was touched")
+            .stdout_has(message);
+        assert_eq!(host.sums(), sums, "the host was changed");
+    };
+    // A root-only file in the user's directory.
+    let root_file = dir.join("root.conf");
+    std::fs::copy(&host.odoo_conf, &root_file).expect("copy");
+    std::fs::set_permissions(&root_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    host.var("app_conf", json!(root_file.display().to_string()));
+    refused(
+        &host,
+        &format!(
+            "{} belongs to uid 0 but its directory is controlled by uid 65534",
+            root_file.display()
+        ),
+    );
+    // A root directory anyone may write to (no sticky bit).
+    let open = host.root.join("etc/open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let open_file = open.join("app.conf");
+    std::fs::copy(&host.odoo_conf, &open_file).expect("copy");
+    host.var("app_conf", json!(open_file.display().to_string()));
+    refused(
+        &host,
+        &format!("{} is writable by other users (mode 777)", open.display()),
+    );
+    // A user's symlink (in a root directory) to a root file.
+    let link = host.root.join("etc/app-link.conf");
+    std::os::unix::fs::symlink(&host.odoo_conf, &link).expect("symlink");
+    std::os::unix::fs::lchown(&link, Some(NOBODY), Some(NOBODY)).expect("lchown");
+    host.var("app_conf", json!(link.display().to_string()));
+    refused(
+        &host,
+        &format!(
+            "{} is a symlink uid 65534 controls, pointing at a file it does not control",
+            link.display()
+        ),
+    );
+}

@@ -1,0 +1,74 @@
+//! `apply --reviewed` applies exactly what was reviewed: the review binds the files'
+//! hashes and also the rendered commands and checks, `become`, the dump command and the
+//! plan files. A command edited after the review does not run; flags that would change
+//! the target (`-i`, a plan, `-e`, `--limit`) are refused, not ignored.
+
+use crate::support;
+
+use serde_json::{Value, json};
+use support::reliability::{Canary, LocalHost, local_host_guard};
+
+fn plan(command: &str) -> Value {
+    json!({
+        "name": "review", "hosts": "odoo",
+        "steps": [
+            {"id": "conf", "ini": {"file": "{{ odoo_conf }}", "set": {"proxy_mode": "True"}}},
+            {"id": "after", "command": command, "if_changed": ["conf"]},
+        ],
+    })
+}
+
+#[test]
+fn a_review_binds_commands_and_refuses_other_targets() {
+    let _guard = local_host_guard();
+    let host = LocalHost::new("root");
+    let reviewed_marker = Canary::new("reviewed-command");
+    let injected = Canary::new("edited-command");
+    let review = host.project.path().join("review.json");
+    let review_arg = review.display().to_string();
+    host.plan_json(&plan(&format!("touch {}", reviewed_marker.as_str())));
+    host.run("apply", &["--dry-run", "--save", &review_arg])
+        .code(0);
+    let before = host.sums();
+
+    // The plan's command edited after the review (the files' change is the same).
+    host.plan_json(&plan(&format!("touch {}", injected.as_str())));
+    host.project
+        .run(&["apply", "--reviewed", &review_arg])
+        .code(3)
+        .stderr_has("differ from what was reviewed: nothing was applied; review again");
+    injected.assert_absent("a command edited after the review ran");
+    assert_eq!(host.sums(), before, "the host was changed");
+
+    // Targeting flags with --reviewed: refused, naming them.
+    host.plan_json(&plan(&format!("touch {}", reviewed_marker.as_str())));
+    for (args, named) in [
+        (vec!["-i", "production"], "remove -i"),
+        (vec!["plans/site.yml"], "remove PLAN"),
+        (vec!["--limit", "local-1"], "remove --limit"),
+        (vec!["-e", "x=1"], "remove -e"),
+    ] {
+        let mut all = vec!["apply", "--reviewed", &review_arg];
+        all.extend(args);
+        host.project
+            .run(&all)
+            .code(3)
+            .stderr_has("--reviewed applies exactly what the review names")
+            .stderr_has(named);
+    }
+    assert_eq!(host.sums(), before, "the host was changed");
+
+    // The reviewed plan again: applied, and the reviewed command ran.
+    host.project
+        .run(&["apply", "--reviewed", &review_arg])
+        .code(0);
+    assert!(
+        reviewed_marker.path.exists(),
+        "the reviewed command did not run"
+    );
+    assert!(
+        std::fs::read_to_string(&host.odoo_conf)
+            .expect("odoo.conf")
+            .contains("proxy_mode = True")
+    );
+}

@@ -1,0 +1,153 @@
+//! `wsdeploy validate`: an offline lint that reports every problem of a plan with its
+//! file:line:col and exits 0 (valid) or 3 (problems), contacting no host.
+
+use crate::support;
+
+use support::project::Project;
+
+/// An inventory whose only host is an address nobody answers (TEST-NET-1): validate must
+/// not try to reach it.
+const INVENTORY: &str = "all:\n  children:\n    odoo:\n      hosts:\n        odoo-1:\n          ansible_host: 192.0.2.1\n          site_conf: /etc/nginx/sites-available/odoo.conf\n        odoo-2:\n          ansible_host: 192.0.2.2\n";
+
+fn project_with(plan: &str) -> Project {
+    let p = Project::new();
+    p.file("inventories/production/hosts.yml", INVENTORY);
+    p.file("plans/site.yml", plan);
+    p
+}
+
+#[test]
+fn the_shipped_plans_are_valid_with_and_without_the_inventory() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let start = std::time::Instant::now();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdeploy"))
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .expect("wsdeploy runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let out = run(&["validate"]);
+    assert!(
+        out.ends_with(" plans: valid (pass -i INV to check variables too)\n"),
+        "{out}"
+    );
+    let out = run(&["validate", "-i", "production"]);
+    assert!(
+        out.ends_with("valid (variables checked against the inventory)\n"),
+        "{out}"
+    );
+    assert!(
+        start.elapsed().as_secs() < 10,
+        "validate is offline and fast"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_with_file_line_and_column() {
+    let p = project_with(concat!(
+        "name: bad\n",
+        "hosts: odoo\n",
+        "vars:\n",
+        "  url: \"ws://{{ public_host }}/websocket\"\n",
+        "  broken: \"{{ oops\"\n",
+        "steps:\n",
+        "  - id: site\n",
+        "    nginx: {file: \"{{ site_conf }}\", context: server, ensure: \"location /ws { proxy_pass {{ url }}; }\"}\n",
+        "  - id: token\n",
+        "    file: {path: /etc/app/token, content: \"{{ lookup('env', 'TOKEN') }}\"}\n",
+        "  - command: \"nginx -s reload {% if %}\"\n",
+        "    if_changed: [site]\n",
+    ));
+    let run = p.run(&["validate"]);
+    run.code(3)
+        .stdout_has("plans/site.yml:5:3: `vars.broken`: template syntax error")
+        .stdout_has(
+            "plans/site.yml:9:5: step `token`: `file.content`: unsupported function `lookup(...)`",
+        )
+        .stdout_has("plans/site.yml:11:5: step `command-3`: `command`: template syntax error")
+        .stdout_has("plans/site.yml: 3 problems");
+    assert!(
+        !run.stdout.contains("undefined variable `lookup`"),
+        "{}",
+        run.stdout
+    );
+    // With the inventory: variables too, naming the hosts that lack them.
+    let run = p.run(&["validate", "-i", "production"]);
+    run.code(3)
+        .stdout_has("plans/site.yml:7:5: step `site`: `nginx.file`: undefined variable `site_conf`")
+        .stdout_has("(host odoo-2)")
+        .stdout_has("step `site`: `nginx.ensure`: undefined variable `public_host` (used by variable `url`)")
+        .stdout_has("(hosts odoo-1, odoo-2)")
+        .stdout_has("plans/site.yml: 5 problems");
+    // -e fills the gap.
+    let run = p.run(&[
+        "validate",
+        "-i",
+        "production",
+        "-e",
+        "public_host=203.0.113.7",
+        "-e",
+        "site_conf=/etc/nginx/sites-available/x.conf",
+    ]);
+    run.code(3).stdout_has("plans/site.yml: 3 problems");
+}
+
+#[test]
+fn load_errors_are_problems_too() {
+    let p =
+        project_with("name: x\nhosts: odoo\nsteps:\n  - command: nginx -t\n    if_chnged: [a]\n");
+    p.run(&["validate", "plans/site.yml"])
+        .code(3)
+        .stdout_has("plans/site.yml:5:5: unknown field `if_chnged`, expected one of")
+        .stdout_has("1 problem");
+    let p = project_with(
+        "name: x\nhosts: odoo\nsteps:\n  - command: nginx -s reload\n    if_changed: [map]\n",
+    );
+    p.run(&["validate"])
+        .code(3)
+        .stdout_has("plans/site.yml:4:5: `if_changed: map` names no earlier step");
+}
+
+#[test]
+fn rendering_problems_show_with_an_inventory() {
+    let p = project_with(
+        "name: x\nhosts: odoo\nvars:\n  conf: odoo.conf\nsteps:\n  - ini: {file: \"{{ conf }}\", set: {a: b}}\n",
+    );
+    p.run(&["validate"]).code(0);
+    p.run(&["validate", "-i", "production", "--limit", "odoo-1"])
+        .code(3)
+        .stdout_has("plans/site.yml:6:5: step `ini-1`: `ini.file` must be an absolute path without `..`, got `odoo.conf` (host odoo-1)");
+}
+
+#[test]
+fn a_function_call_at_apply_time_is_named_as_a_function() {
+    let p = project_with(
+        "name: x\nhosts: odoo\nsteps:\n  - command: \"echo {{ lookup('env', 'HOME') }}\"\n",
+    );
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(3)
+        .stderr_has("`command`: unsupported function `lookup(...)`");
+}
+
+#[test]
+fn bad_inventory_is_bad_input() {
+    let p = project_with("name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n");
+    p.run(&["validate", "-i", "nope"])
+        .code(3)
+        .stderr_has("inventory not found");
+    let empty = Project::new();
+    empty
+        .run(&["validate"])
+        .code(3)
+        .stderr_has("no plan to validate");
+}
