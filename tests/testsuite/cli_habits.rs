@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 
 use clap::CommandFactory as _;
 use support::project::Project;
+use support::reliability::local_host_guard;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wsdeploy");
 
@@ -34,6 +35,7 @@ fn project() -> Project {
 
 #[test]
 fn check_and_diff_are_accepted_together() {
+    let _guard = local_host_guard();
     let p = project();
     p.run(&["apply", "-i", "production", "--check", "--diff"])
         .code(0)
@@ -67,6 +69,7 @@ fn usage_errors_exit_3_and_help_exits_0() {
 
 #[test]
 fn quiet_prints_only_the_counts_and_diff_brings_the_diffs_back() {
+    let _guard = local_host_guard();
     let p = project();
     let run = p.run(&["-q", "apply", "-i", "production", "--check"]);
     run.code(0);
@@ -80,6 +83,7 @@ fn quiet_prints_only_the_counts_and_diff_brings_the_diffs_back() {
 
 #[test]
 fn verbose_levels_show_more() {
+    let _guard = local_host_guard();
     let p = project();
     // (Every line of a multi-line step output under -v: unit-tested in report::progress.)
     let default = p.run(&["verify", "-i", "production"]);
@@ -103,6 +107,7 @@ fn verbose_levels_show_more() {
 
 #[test]
 fn json_summary_is_an_object_with_counts() {
+    let _guard = local_host_guard();
     let p = project();
     let run = p.run(&["apply", "-i", "production", "--check", "--json"]);
     run.code(0);
@@ -153,6 +158,7 @@ fn run_into_closed_pipe(project: &Path, args: &[&str], close_stderr: bool) -> (i
 
 #[test]
 fn a_closed_pipe_is_not_a_panic() {
+    let _guard = local_host_guard();
     let p = project();
     for args in [
         &["apply", "-i", "production", "--check", "--json"][..],
@@ -194,6 +200,7 @@ fn a_closed_pipe_is_not_a_panic() {
 
 #[test]
 fn result_lines_stay_on_a_terminal_after_the_spinners_end() {
+    let _guard = local_host_guard();
     let p = project();
     let command = format!(
         "stty cols 160 rows 100; '{BIN}' -C '{}' verify -i production",
@@ -232,6 +239,7 @@ fn result_lines_stay_on_a_terminal_after_the_spinners_end() {
 
 #[test]
 fn a_terminal_stdout_with_stderr_in_a_file_still_gets_the_lines() {
+    let _guard = local_host_guard();
     let p = project();
     let log = p.path().join("progress.log");
     let command = format!(
@@ -255,6 +263,7 @@ fn a_terminal_stdout_with_stderr_in_a_file_still_gets_the_lines() {
 
 #[test]
 fn backups_are_listed_once_when_two_paths_reach_one_file() {
+    let _guard = local_host_guard();
     let p = project();
     let conf = p.path().join("root/app.conf");
     std::os::unix::fs::symlink(&conf, p.path().join("root/link.conf")).expect("symlink");

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use support::project::Project;
+use support::reliability::local_host_guard;
 
 const PLAN: &str = "name: rebind
 hosts: odoo
@@ -83,6 +84,7 @@ fn recreated(p: &Project) -> usize {
 
 #[test]
 fn short_syntax_is_bound_and_only_that_entry_changes() {
+    let _guard = local_host_guard();
     let (p, file) = project("compose/opticserp.yml");
     let before = std::fs::read_to_string(&file).expect("read");
     let config = compose_config(&file);
@@ -118,6 +120,7 @@ fn short_syntax_is_bound_and_only_that_entry_changes() {
 
 #[test]
 fn long_syntax_gets_host_ip() {
+    let _guard = local_host_guard();
     let (p, file) = project("compose/long-syntax.yml");
     let before = std::fs::read_to_string(&file).expect("read");
     p.run(&["apply", "-i", "production"]).code(0);
@@ -144,6 +147,7 @@ fn long_syntax_gets_host_ip() {
 
 #[test]
 fn interpolated_port_is_refused_with_its_position_and_nothing_changes() {
+    let _guard = local_host_guard();
     let (p, file) = project("compose/opticserp.yml");
     let text = "services:\n  odoo:\n    ports:\n      - \"${ODOO_PORT}:8069\"\n";
     std::fs::write(&file, text).expect("write");

@@ -6,6 +6,7 @@ use crate::support;
 use std::path::Path;
 
 use support::project::Project;
+use support::reliability::local_host_guard;
 use support::reliability::{local_runs, tree_sums};
 
 /// A project whose inventory drives the Odoo plan against copies under `<project>/root`.
@@ -64,6 +65,7 @@ fn odoo_project_with_site(site: &str) -> Project {
 
 #[test]
 fn dry_run_prints_the_diffs_and_changes_nothing() {
+    let _guard = local_host_guard();
     let p = odoo_project();
     let before = tree_sums(p.path());
     let runs_before = local_runs();
@@ -87,6 +89,7 @@ fn dry_run_prints_the_diffs_and_changes_nothing() {
 
 #[test]
 fn dry_run_json_reports_the_same_changes() {
+    let _guard = local_host_guard();
     let p = odoo_project();
     let before = tree_sums(p.path());
     let run = p.run(&["apply", "-i", "production", "--dry-run", "--json"]);
@@ -135,6 +138,7 @@ fn site_hunk(stdout: &str) -> String {
 
 #[test]
 fn two_servers_converge_on_the_one_named_public_host() {
+    let _guard = local_host_guard();
     let site = "server {\n\tlisten 80;\n\tserver_name other.example;\n\treturn 404;\n}\n\nserver {\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\n\tlocation / {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}\n}\n";
     let p = odoo_project_with_site(site);
     let run = p.run(&["apply", "-i", "production", "--dry-run"]);
@@ -148,6 +152,7 @@ fn two_servers_converge_on_the_one_named_public_host() {
 
 #[test]
 fn a_redirect_server_and_a_tls_server_converge_on_the_tls_one() {
+    let _guard = local_host_guard();
     let certs = tempfile::tempdir().expect("temp dir");
     let (crt, key) = (certs.path().join("odoo.crt"), certs.path().join("odoo.key"));
     let made = std::process::Command::new("openssl")
@@ -203,6 +208,7 @@ fn a_redirect_server_and_a_tls_server_converge_on_the_tls_one() {
 
 #[test]
 fn opt_in_rebind_of_the_http_port_edits_the_compose_file_and_recreates_the_container() {
+    let _guard = local_host_guard();
     let p = odoo_project();
     let compose = p.corpus(
         "compose/opticserp.yml",

@@ -6,13 +6,10 @@ use crate::support;
 
 use support::project::Project;
 
-/// Local hosts share this machine's run lock: these tests take turns.
-static MACHINE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    MACHINE_LOCK
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Local hosts share this machine's run lock: these tests take turns with every other
+/// test that uses this machine as a host.
+fn turn() -> support::reliability::LocalHostGuard {
+    support::reliability::local_host_guard()
 }
 
 fn fleet(hosts: &[&str], plan: &str) -> Project {

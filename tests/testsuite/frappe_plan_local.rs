@@ -9,6 +9,7 @@ use crate::support;
 use std::path::Path;
 
 use support::project::Project;
+use support::reliability::local_host_guard;
 use support::reliability::tree_sums;
 
 /// The nginx file `bench setup nginx` writes for site1.local (the lab's copy).
@@ -60,6 +61,7 @@ const CONFIG_9000: &str = "{\n \"default_site\": \"site1.local\",\n \"socketio_p
 
 #[test]
 fn a_pristine_bench_is_in_sync() {
+    let _guard = local_host_guard();
     let p = bench_project(&bench_nginx(), CONFIG_9000, "");
     let before = tree_sums(p.path());
     p.run(&["apply", "-i", "bench", "--dry-run"])
@@ -70,6 +72,7 @@ fn a_pristine_bench_is_in_sync() {
 
 #[test]
 fn a_socketio_block_without_the_site_name_is_repaired_in_place_as_bench_writes_it() {
+    let _guard = local_host_guard();
     // The field's block: Origin passed through from the browser, no X-Frappe-Site-Name.
     let damaged = bench_nginx().replace(
         "\t\tproxy_set_header X-Frappe-Site-Name site1.local;\n\t\tproxy_set_header Origin $scheme://$http_host;\n",
@@ -94,6 +97,7 @@ fn a_socketio_block_without_the_site_name_is_repaired_in_place_as_bench_writes_i
 
 #[test]
 fn socketio_port_comes_from_common_site_config() {
+    let _guard = local_host_guard();
     let moved = "{\n \"default_site\": \"site1.local\",\n \"socketio_port\": 9050,\n \"webserver_port\": 8000\n}";
     let p = bench_project(&bench_nginx(), moved, "");
     p.run(&["apply", "-i", "bench", "--dry-run"])
@@ -110,6 +114,7 @@ fn socketio_port_comes_from_common_site_config() {
 
 #[test]
 fn an_unset_socketio_port_is_the_realtime_servers_default() {
+    let _guard = local_host_guard();
     // Frappe's node_utils.js listens on 3000 when common_site_config.json has no
     // socketio_port (bench init always writes 9000).
     let unset = "{\n \"default_site\": \"site1.local\",\n \"webserver_port\": 8000\n}";
@@ -121,6 +126,7 @@ fn an_unset_socketio_port_is_the_realtime_servers_default() {
 
 #[test]
 fn a_common_site_config_that_is_not_json_fails_the_host_naming_the_file() {
+    let _guard = local_host_guard();
     let p = bench_project(&bench_nginx(), "{ \"socketio_port\": ", "");
     let run = p.run(&["apply", "-i", "bench", "--dry-run"]);
     run.code(1)

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use support::project::Project;
+use support::reliability::local_host_guard;
 use support::sshd::Sshd;
 
 const TYPED: &str = "typed-s3cret-never-shown";
@@ -55,6 +56,7 @@ fn on_a_terminal(project: &Project, args: &[&str], input: &str) -> (i32, String)
 
 #[test]
 fn ask_pass_offers_the_typed_password_to_sshd_and_never_shows_it() {
+    let _guard = local_host_guard();
     let sshd = Sshd::start();
     let stranger = sshd.keygen("stranger", "ed25519", "");
     let project = Project::new();

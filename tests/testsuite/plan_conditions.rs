@@ -4,6 +4,7 @@
 use crate::support;
 
 use support::project::Project;
+use support::reliability::local_host_guard;
 
 const INVENTORY: &str = "all:\n  children:\n    odoo:\n      hosts:\n        h1:\n          ansible_connection: local\n          app_kind: odoo\n        h2:\n          ansible_connection: local\n          app_kind: frappe\n          tls_cert: /etc/ssl/h2.pem\n";
 
@@ -42,6 +43,7 @@ const STEPS: &str = concat!(
 
 #[test]
 fn false_conditions_skip_steps_and_the_report_says_so() {
+    let _guard = local_host_guard();
     let p = project(STEPS);
     let root = p.path().join("root");
     let run = p.run(&["apply", "-i", "production", "--check"]);

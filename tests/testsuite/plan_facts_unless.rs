@@ -4,6 +4,7 @@
 use crate::support;
 
 use support::project::Project;
+use support::reliability::local_host_guard;
 
 const INVENTORY: &str =
     "all:\n  children:\n    web:\n      hosts:\n        w1:\n          ansible_connection: local\n";
@@ -50,6 +51,7 @@ fn a_fact_needs_a_variable_name_and_a_key_once() {
 
 #[test]
 fn an_unless_check_that_fails_makes_the_command_run_on_an_otherwise_unchanged_host() {
+    let _guard = local_host_guard();
     let p = Project::new();
     p.file("inventories/x/hosts.yml", INVENTORY);
     let marker = p.path().join("ran");
@@ -75,6 +77,7 @@ fn an_unless_check_that_fails_makes_the_command_run_on_an_otherwise_unchanged_ho
 /// shows it.
 #[test]
 fn an_unless_check_never_appears_in_any_process_argv() {
+    let _guard = local_host_guard();
     let p = Project::new();
     p.file("inventories/x/hosts.yml", INVENTORY);
     let seen = p.path().join("seen");

@@ -4,6 +4,7 @@
 use crate::support;
 
 use support::project::Project;
+use support::reliability::local_host_guard;
 
 fn project() -> Project {
     let p = Project::new();
@@ -20,6 +21,7 @@ fn project() -> Project {
 
 #[test]
 fn config_values_are_defaults_and_flags_win() {
+    let _guard = local_host_guard();
     let p = project();
     p.file(
         "wsdeploy.toml",

@@ -13,8 +13,10 @@ use crate::support;
 use support::project::Run;
 use support::reliability::{LocalHost, local_host_guard, local_runs, tree_diff};
 
-/// Runs `apply` (for real, not a dry run) and checks that nothing changed anywhere.
+/// Runs `apply` (for real, not a dry run) and checks that nothing changed anywhere
+/// (this machine's journal included: no other test may run on it meanwhile).
 fn apply_changes_nothing(host: &LocalHost, args: &[&str]) -> Run {
+    let _guard = local_host_guard();
     let before = host.sums();
     let runs_before = local_runs();
     let run = host.run("apply", args);
@@ -48,7 +50,6 @@ fn refused_as_bad_input(host: &LocalHost, args: &[&str], needles: &[&str]) {
 
 /// Exit 1, the host reported untouched, with every `needles` in stdout.
 fn host_fails_untouched(host: &LocalHost, needles: &[&str]) {
-    let _guard = local_host_guard();
     let run = apply_changes_nothing(host, &[]);
     run.code(1)
         .stdout_has("── local-1 (FAILED (untouched))")

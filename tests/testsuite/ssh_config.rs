@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use support::project::Project;
+use support::reliability::local_host_guard;
 use support::sshd::Sshd;
 use wsdeploy::transport::ssh::SshSession;
 use wsdeploy::transport::ssh_config::{RouteDefaults, RouteRequest, SshConfig, resolve_target};
@@ -179,6 +180,7 @@ fn project(inventory: &str) -> Project {
 
 #[test]
 fn dry_run_through_ssh_config_aliases_and_the_ansible_bastion_idiom() {
+    let _guard = local_host_guard();
     let chain = chain();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = chain.write_config(dir.path());

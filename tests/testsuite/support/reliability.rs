@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -17,13 +18,42 @@ use super::project::Project;
 /// This machine's run journal (a `connection: local` apply keeps its journal here).
 pub const LOCAL_RUNS: &str = "/var/lib/wsdeploy/runs";
 
-/// `connection: local` applies share this machine's run lock and journal: tests that
-/// take the lock run one at a time inside a test binary.
+/// This machine as a host (`connection: local`, or the test sshd logging in as the
+/// current user) has one run lock, one journal, one dump cache and one backup tree, and
+/// every test module runs in the one `testsuite` process: a test that makes wsdeploy
+/// contact this machine, or that looks at its journal, holds [`local_host_guard`] for
+/// its whole body, so that no other test's run is in flight (a dry run reports the
+/// in-progress runs it sees, an apply would find the lock taken).
 static LOCAL_HOST: Mutex<()> = Mutex::new(());
 
-/// Holds this machine's "host" for one test (a failed test does not poison the others).
-pub fn local_host_guard() -> MutexGuard<'static, ()> {
-    LOCAL_HOST.lock().unwrap_or_else(PoisonError::into_inner)
+thread_local! {
+    /// Whether this thread (one test) already holds [`LOCAL_HOST`].
+    static HELD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// This machine's "host", held for one test: released on drop; a failed test does not
+/// poison it for the others.
+pub struct LocalHostGuard {
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl Drop for LocalHostGuard {
+    fn drop(&mut self) {
+        HELD.with(|held| held.set(false));
+    }
+}
+
+/// Holds this machine's "host" for one test. Take it once, at the top of the test: the
+/// lock is not re-entrant, so a second take on the same thread panics (instead of
+/// waiting for itself forever).
+pub fn local_host_guard() -> LocalHostGuard {
+    assert!(
+        !HELD.with(Cell::get),
+        "local_host_guard taken twice by one test: take it once, at the top of the test"
+    );
+    let lock = LOCAL_HOST.lock().unwrap_or_else(PoisonError::into_inner);
+    HELD.with(|held| held.set(true));
+    LocalHostGuard { _lock: lock }
 }
 
 /// `path -> "sha256 mode"` for every regular file under `root`, `-> target` for symlinks.
