@@ -3,8 +3,10 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, PoisonError};
 
 /// A running lab of N hosts.
 pub struct Lab {
@@ -226,7 +228,25 @@ impl Drop for Lab {
                 .args(["down", &self.name])
                 .output();
         }
+        names_in_use().remove(&self.name);
     }
+}
+
+/// Lab names up in this process. Every test module runs in the one `testsuite` process,
+/// so the pid suffix alone does not keep names apart, and `up` starts with
+/// `lab down NAME`: two tests sharing a name would tear down each other's hosts.
+static NAMES_IN_USE: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+fn names_in_use() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
+    NAMES_IN_USE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Takes `name` for one lab, or fails the test if another test of this process has it.
+fn claim(name: &str) {
+    assert!(
+        names_in_use().insert(name.to_owned()),
+        "lab `{name}` is already up in this test process: give each test its own lab name"
+    );
 }
 
 impl Lab {
@@ -258,14 +278,23 @@ impl Lab {
 
     fn up_with(name: &str, hosts: usize, options: &[&str]) -> Self {
         let name = format!("{name}-{}", std::process::id());
+        claim(&name);
         let outdir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/lab/.run")
             .join(&name);
-        let _ = Command::new(lab_script()).args(["down", &name]).output();
+        // From here on, dropping `lab` (a failed `up` included) takes it down and frees
+        // the name.
+        let lab = Self {
+            name,
+            hosts,
+            outdir,
+        };
+        let (name, outdir) = (&lab.name, &lab.outdir);
+        let _ = Command::new(lab_script()).args(["down", name]).output();
         let out = Command::new(lab_script())
             .args([
                 "up",
-                &name,
+                name,
                 &hosts.to_string(),
                 &outdir.display().to_string(),
             ])
@@ -279,11 +308,7 @@ impl Lab {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        Self {
-            name,
-            hosts,
-            outdir,
-        }
+        lab
     }
 
     /// sha256 of the regular files under `dirs`, leaving out dated backups.
