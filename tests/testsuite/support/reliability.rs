@@ -373,3 +373,10 @@ impl LocalHost {
 pub fn nginx_quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
+
+#[test]
+fn a_second_local_host_guard_in_one_test_fails_instead_of_waiting_for_itself() {
+    let _guard = local_host_guard();
+    let second = std::panic::catch_unwind(local_host_guard);
+    assert!(second.is_err(), "a second take on one thread must panic");
+}
