@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use crate::host_run::{self, HostJob, HostReport, Outcome, RunOptions, Task};
+use crate::host_run;
 use crate::inventory::{Connection, ConnectionKind};
 use crate::report::event::Events;
+use crate::run::{HostJob, HostReport, Outcome, RunOptions, Task};
 use crate::transport::Transport;
 use crate::transport::local::LocalSession;
 use crate::transport::ssh::{SshSession, SshTarget};

@@ -9,179 +9,20 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::edit::{self, EditContext, nginx};
 use crate::gather::{self, FileState, Gathered};
 use crate::journal::{self, JournalCommand, JournalFile, Manifest};
-use crate::plan::{Action, Check, CommandAction, EditKind, HostPlan, Step};
+use crate::plan::{Action, Check, CommandAction, EditKind, Step};
 use crate::remote::{self, FileContent, PlannedWrite};
 use crate::report::event::{Event, Events};
+use crate::run::{
+    ActionRecord, Failure, FileChange, HostJob, HostReport, Mode, Outcome, RunOptions,
+};
 use crate::transport::{Child, Heartbeat, Transport};
 use crate::verify;
 
 /// Files larger than this are refused (they are not configuration files).
 pub const MAX_FILE_BYTES: usize = remote::MAX_READ_BYTES;
-
-/// What to do with a host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// Compute and show the changes; touch nothing.
-    DryRun,
-    /// Change the host inside a transaction.
-    Apply,
-    /// Run the preflight and verify checks only.
-    Verify,
-}
-
-/// Run-wide settings shared by every host.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub run_id: String,
-    pub plan_name: String,
-    pub operator: String,
-    /// The date used for `.backup-YYYY-MM-DD` names.
-    pub today: chrono::NaiveDate,
-    pub mode: Mode,
-    /// What started the run: `apply`, `repair`, `drift`, `verify`, `rollback` or `backups`
-    /// (recorded in the journal).
-    pub kind: String,
-    /// What the fleet does with each host.
-    pub task: Task,
-}
-
-/// The per-host task of a fleet run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Task {
-    /// Run the plan (apply, dry run, drift, verify).
-    Plan,
-    /// Restore the dated backups of a day.
-    Rollback(chrono::NaiveDate),
-    /// List runs and backups.
-    Backups,
-}
-
-/// Everything needed to run one host.
-#[derive(Debug, Clone)]
-pub struct HostJob {
-    pub host: String,
-    pub plans: Vec<HostPlan>,
-    /// `become`: whose rights commands run with (`None`: the login user).
-    pub become_user: Option<remote::Become>,
-    /// Command printing the effective nginx config (`nginx -T`), when a step edits nginx.
-    pub nginx_dump: Option<String>,
-    /// For `apply --reviewed`: the change that was reviewed for this host.
-    pub reviewed: Option<crate::review::ReviewedHost>,
-}
-
-/// How a host's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    InSync,
-    WouldChange,
-    Changed,
-    /// Failed before anything was written: the host is untouched.
-    Failed,
-    /// Failed after writing; every file is back to its exact previous bytes.
-    RolledBack,
-    /// The rollback itself failed: NEEDS ATTENTION.
-    RollbackFailed,
-    Unreachable,
-    /// Not started: an earlier batch failed beyond `--max-fail`.
-    NotRun,
-}
-
-impl Outcome {
-    /// Short word for tables.
-    #[must_use]
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::InSync => "in sync",
-            Self::WouldChange => "would change",
-            Self::Changed => "changed",
-            Self::Failed => "FAILED (untouched)",
-            Self::RolledBack => "FAILED (rolled back)",
-            Self::RollbackFailed => "NEEDS ATTENTION",
-            Self::Unreachable => "UNREACHABLE",
-            Self::NotRun => "not run",
-        }
-    }
-}
-
-/// One file's change. Reports (`--json`, review files) carry the diff, with the values of
-/// sensitive keys and secrets masked, and hashes; never the whole bodies.
-#[derive(Debug, Clone, Serialize)]
-pub struct FileChange {
-    pub path: String,
-    /// The path as the plan wrote it, when a symlink was followed.
-    pub via: Option<String>,
-    #[serde(skip)]
-    pub old: Option<String>,
-    #[serde(skip)]
-    pub new: String,
-    /// Unified diff without colours, masked (`report::mask_diff`).
-    pub diff: String,
-    pub pre_sha256: Option<String>,
-    pub new_sha256: String,
-    pub backup: Option<String>,
-}
-
-/// A command or check, and what became of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActionRecord {
-    pub step: String,
-    pub label: String,
-    /// `ran`, `passed`, `failed`, `skipped`, `would run`.
-    pub status: String,
-    pub detail: String,
-}
-
-/// Why a host failed.
-#[derive(Debug, Clone, Serialize)]
-pub struct Failure {
-    pub step: Option<String>,
-    pub origin: Option<String>,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-/// The result of one host's run.
-#[derive(Debug, Clone, Serialize)]
-pub struct HostReport {
-    pub host: String,
-    pub outcome: Outcome,
-    pub files: Vec<FileChange>,
-    pub actions: Vec<ActionRecord>,
-    pub notes: Vec<String>,
-    pub error: Option<Failure>,
-    pub seconds: f64,
-    #[serde(skip)]
-    pub secrets: Vec<String>,
-}
-
-impl HostReport {
-    /// A report for a host that could not be reached (or was not run).
-    #[must_use]
-    pub fn unreachable(host: &str, outcome: Outcome, message: String, started: Instant) -> Self {
-        Self {
-            host: host.to_owned(),
-            outcome,
-            files: Vec::new(),
-            actions: Vec::new(),
-            notes: Vec::new(),
-            error: Some(Failure {
-                step: None,
-                origin: None,
-                message,
-                hint: None,
-            }),
-            seconds: started.elapsed().as_secs_f64(),
-            secrets: Vec::new(),
-        }
-    }
-}
 
 /// A step with its play-scoped key.
 struct Flat<'a> {

@@ -22,6 +22,7 @@ pub mod remote;
 pub mod report;
 pub mod restore_date;
 pub mod review;
+pub mod run;
 pub mod schedule;
 pub mod shell;
 pub mod shell_docs;

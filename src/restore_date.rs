@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use base64::Engine as _;
 
 use crate::gather::{self, FileState};
-use crate::host_run::{self, Failure, HostJob, HostReport, Outcome, RunOptions};
+use crate::host_run;
 use crate::plan::{Action, CommandAction, EditKind, FileEdit, HostPlan, Step};
 use crate::remote;
 use crate::report::event::Events;
+use crate::run::{Failure, HostJob, HostReport, Outcome, RunOptions};
 use crate::transport::Transport;
 
 /// The two places a day's backup of `real` may be.

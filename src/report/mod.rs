@@ -12,10 +12,7 @@ pub mod verbosity;
 /// What a masked value is replaced with.
 pub const MASK: &str = "********";
 
-/// Secrets shorter than this cannot be masked safely wherever they occur (`app` is also
-/// part of `/files/app.ini`): they are masked only where they stand as a whole value, and
-/// `cli` warns about them.
-pub const MIN_SECRET_LEN: usize = 6;
+pub use crate::plan::MIN_SECRET_LEN;
 
 /// Replaces every secret value in `text` with `********` where it stands as a whole value:
 /// not inside a longer word, path or file name (`app` in `/files/app.ini` stays).
