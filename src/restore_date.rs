@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 
+use crate::engine;
 use crate::gather::{self, FileState};
-use crate::host_run;
 use crate::plan::{Action, CommandAction, EditKind, FileEdit, HostPlan, Step};
 use crate::remote;
 use crate::report::event::Events;
@@ -118,7 +118,7 @@ pub async fn run(
         );
     }
     let synthetic = restore_job(job, &current, &restore);
-    let mut report = host_run::run_host(transport, &synthetic, opts, events).await;
+    let mut report = engine::run_host(transport, &synthetic, opts, events).await;
     for (real, backup, _) in &restore {
         report.notes.push(format!("{real} <- {backup}"));
     }
