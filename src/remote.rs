@@ -182,16 +182,7 @@ pub const GATHER_BOUND: Duration = Duration::from_secs(60);
 /// How long a host lets one of wsdeploy's own scripts run (journal, writes, commit,
 /// restore, reads).
 pub const SCRIPT_BOUND: Duration = Duration::from_secs(120);
-/// After its bound, a command's process group gets TERM, and KILL this much later.
-pub const KILL_GRACE: Duration = Duration::from_secs(5);
-/// Exit statuses of `timeout` when it stopped the command: TERM worked, KILL needed.
-pub const EXIT_TIMED_OUT: [i32; 2] = [124, 137];
-
-/// Whole seconds of `bound`, rounded up, at least one.
-#[must_use]
-pub fn bound_secs(bound: Duration) -> u64 {
-    (bound.as_secs() + u64::from(bound.subsec_nanos() > 0)).max(1)
-}
+pub use crate::transport::{EXIT_TIMED_OUT, KILL_GRACE, bound_secs};
 
 /// `inner` run under coreutils `timeout`: in its own process group, which gets TERM
 /// after `bound` and KILL [`KILL_GRACE`] later, so nothing it started outlives it. Inside

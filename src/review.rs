@@ -9,7 +9,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::journal::sha256_hex;
-use crate::run::{HostReport, Outcome};
 pub use crate::run::{ReviewedFile, ReviewedHost};
 
 /// Format marker and version of a saved review.
@@ -45,38 +44,6 @@ pub fn binding(job: &crate::run::HostJob, plan_files: &str) -> String {
         }
     }
     sha256_hex(text.as_bytes())
-}
-
-// Made here, not in `run`: it masks the commands (`report::mask`).
-impl ReviewedHost {
-    /// What a dry-run report says about a host.
-    #[must_use]
-    pub fn from_report(report: &HostReport) -> Option<Self> {
-        let outcome = match report.outcome {
-            Outcome::WouldChange => "would_change",
-            Outcome::InSync => "in_sync",
-            _ => return None,
-        };
-        Some(Self {
-            outcome: outcome.to_owned(),
-            files: report
-                .files
-                .iter()
-                .map(|f| ReviewedFile {
-                    path: f.path.clone(),
-                    pre_sha256: f.pre_sha256.clone(),
-                    post_sha256: f.new_sha256.clone(),
-                })
-                .collect(),
-            commands: report
-                .actions
-                .iter()
-                .filter(|a| a.status == "would run")
-                .map(|a| crate::report::mask(&a.label, &report.secrets))
-                .collect(),
-            binding: String::new(),
-        })
-    }
 }
 
 /// Reads a saved review.

@@ -277,7 +277,12 @@ fn a_recovery_repeats_commands_as_a_rollback_does() {
     })));
     std::fs::write(&fast, "").expect("flag");
     let (run, _) = apply_within(&host, Duration::from_secs(25));
-    assert_eq!(only_report(&run.stdout)["outcome"], json!("changed"), "{}", run.stdout);
+    assert_eq!(
+        only_report(&run.stdout)["outcome"],
+        json!("changed"),
+        "{}",
+        run.stdout
+    );
 
     // An expected exit is a successful repeat, as in a rollback.
     let planted = PlantedRun::new(&host.odoo_conf, "[options]\nplanted = 1\n", &command);
@@ -285,11 +290,17 @@ fn a_recovery_repeats_commands_as_a_rollback_does() {
     let report = only_report(&run.stdout);
     assert_eq!(report["outcome"], json!("in_sync"), "{report}");
     assert!(
-        report["notes"].to_string().contains("recovery: re-ran `test -e"),
+        report["notes"]
+            .to_string()
+            .contains("recovery: re-ran `test -e"),
         "{report}"
     );
     assert_eq!(planted.state(), "rolled_back");
-    assert_eq!(read(&host.odoo_conf), "[options]\nplanted = 1\n", "not restored");
+    assert_eq!(
+        read(&host.odoo_conf),
+        "[options]\nplanted = 1\n",
+        "not restored"
+    );
     drop(planted);
 
     // A repeat that hangs ends within the step's timeout; the recovery is incomplete and
@@ -308,6 +319,10 @@ fn a_recovery_repeats_commands_as_a_rollback_does() {
         "{report}"
     );
     assert_eq!(planted.state(), "rollback_failed");
-    assert_eq!(read(&host.odoo_conf), "[options]\nplanted = 2\n", "not restored");
+    assert_eq!(
+        read(&host.odoo_conf),
+        "[options]\nplanted = 2\n",
+        "not restored"
+    );
     assert_eq!(processes_with(&["sleep", &sleep]), Vec::<String>::new());
 }

@@ -70,7 +70,7 @@ fn file_change(b: &Buffer, secrets: &[String]) -> FileChange {
     FileChange {
         path: b.real.clone(),
         via: (b.requested != b.real).then(|| b.requested.clone()),
-        diff: crate::report::mask_diff(&diff, secrets),
+        diff: crate::mask::mask_diff(&diff, secrets),
         new_sha256: journal::sha256_hex(new.as_bytes()),
         old,
         new,

@@ -95,7 +95,7 @@ impl Host<'_> {
             .enumerate()
             .filter_map(|(i, f)| match &f.step.action {
                 Action::Command(c) if should_run(c, &f.deps, &change.changed) => {
-                    let run = crate::report::mask(&c.run, &self.report.secrets);
+                    let run = crate::mask::mask(&c.run, &self.report.secrets);
                     Some(JournalCommand {
                         index: i,
                         masked: run != c.run,
@@ -130,25 +130,7 @@ impl Host<'_> {
         change: &mut Change,
         progress: &mut Progress,
     ) -> Journaled {
-        let manifest_json = serde_json::to_vec_pretty(manifest).unwrap_or_default();
-        let planned: Vec<PlannedWrite> = change
-            .changed_files
-            .iter()
-            .map(|&i| planned_write(&change.buffers[i], i))
-            .collect();
-        for f in flat
-            .iter()
-            .take_while(|f| matches!(f.step.action, Action::Edit(_)))
-        {
-            stage(change, &mut progress.pending, &f.key);
-        }
-        let first_writes = due_writes(&change.buffers, &mut progress.pending);
-        let script = remote::journal_then_write_script(
-            &manifest.run_id,
-            &manifest_json,
-            &planned,
-            &file_contents(&change.buffers, &first_writes),
-        );
+        let (script, first_writes) = journal_script(flat, manifest, change, progress);
         self.phase("journal");
         let sent = self
             .transport
@@ -302,6 +284,36 @@ impl Host<'_> {
             self.note(format!("the change is complete but marking run {run_id} committed failed: the next run will treat it as interrupted"));
         }
     }
+}
+
+/// The journal exec's script, with the edits before the first command or check staged
+/// and written by it; returns the buffers it writes.
+fn journal_script(
+    flat: &[Flat<'_>],
+    manifest: &Manifest,
+    change: &mut Change,
+    progress: &mut Progress,
+) -> (String, Vec<usize>) {
+    let manifest_json = serde_json::to_vec_pretty(manifest).unwrap_or_default();
+    let planned: Vec<PlannedWrite> = change
+        .changed_files
+        .iter()
+        .map(|&i| planned_write(&change.buffers[i], i))
+        .collect();
+    for f in flat
+        .iter()
+        .take_while(|f| matches!(f.step.action, Action::Edit(_)))
+    {
+        stage(change, &mut progress.pending, &f.key);
+    }
+    let first_writes = due_writes(&change.buffers, &mut progress.pending);
+    let script = remote::journal_then_write_script(
+        &manifest.run_id,
+        &manifest_json,
+        &planned,
+        &file_contents(&change.buffers, &first_writes),
+    );
+    (script, first_writes)
 }
 
 /// Makes an edit step's content the desired one of its buffer, to write before the next

@@ -308,7 +308,7 @@ impl Host<'_> {
         let candidate = |f: &Flat<'f>| match &f.step.action {
             Action::Command(c)
                 if !c.if_changed.is_empty()
-                    && crate::report::mask(&c.run, secrets) == command.run =>
+                    && crate::mask::mask(&c.run, secrets) == command.run =>
             {
                 Some(c)
             }

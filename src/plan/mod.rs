@@ -9,11 +9,6 @@ pub mod render;
 pub mod schema;
 pub mod step;
 
-/// Secrets shorter than this cannot be masked safely wherever they occur (`app` is also
-/// part of `/files/app.ini`): they are masked only where they stand as a whole value, and
-/// `cli` warns about them.
-pub const MIN_SECRET_LEN: usize = 6;
-
 pub use load::{Plan, PlanError, Play, StepDef, StepKind, load};
 pub use render::{HostPlan, RenderError, merge_vars, render_play};
 pub use step::{

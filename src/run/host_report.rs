@@ -18,7 +18,7 @@ pub struct FileChange {
     pub old: Option<String>,
     #[serde(skip)]
     pub new: String,
-    /// Unified diff without colours, masked (`report::mask_diff`).
+    /// Unified diff without colours, masked (`mask::mask_diff`).
     pub diff: String,
     pub pre_sha256: Option<String>,
     pub new_sha256: String,

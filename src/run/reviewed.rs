@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{HostReport, Outcome};
+
 /// What was reviewed for one host.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReviewedHost {
@@ -12,7 +14,7 @@ pub struct ReviewedHost {
     pub files: Vec<ReviewedFile>,
     /// Commands the review showed would run.
     pub commands: Vec<String>,
-    /// [`binding`] of the host's job when it was reviewed.
+    /// [`crate::review::binding`] of the host's job when it was reviewed.
     pub binding: String,
 }
 
@@ -25,6 +27,35 @@ pub struct ReviewedFile {
 }
 
 impl ReviewedHost {
+    /// What a dry-run report says about a host.
+    #[must_use]
+    pub fn from_report(report: &HostReport) -> Option<Self> {
+        let outcome = match report.outcome {
+            Outcome::WouldChange => "would_change",
+            Outcome::InSync => "in_sync",
+            _ => return None,
+        };
+        Some(Self {
+            outcome: outcome.to_owned(),
+            files: report
+                .files
+                .iter()
+                .map(|f| ReviewedFile {
+                    path: f.path.clone(),
+                    pre_sha256: f.pre_sha256.clone(),
+                    post_sha256: f.new_sha256.clone(),
+                })
+                .collect(),
+            commands: report
+                .actions
+                .iter()
+                .filter(|a| a.status == "would run")
+                .map(|a| crate::mask::mask(&a.label, &report.secrets))
+                .collect(),
+            binding: String::new(),
+        })
+    }
+
     /// Compares the change planned now with the reviewed one; `Err` names the first
     /// difference (file and both hashes).
     ///
