@@ -2,8 +2,8 @@
 //! (Odoo, FastAPI/uvicorn, Frappe Socket.IO) behind nginx.
 //!
 //! Data flows one way: `cli` → `inventory` + `plan` (+ `template`) → `fleet` →
-//! `host_run` (gather → `edit` → `diff` → lock → `journal` → write → `verify`) over a
-//! `transport`, → `report` → `exit` code. See ARCHITECTURE.md.
+//! `engine` (gather → `edit` → `diff` → lock → `journal` → write → `verify`) over a
+//! `transport`, → `run` reports → `report` → `exit` code. See ARCHITECTURE.md.
 
 pub mod cli;
 pub mod config;
