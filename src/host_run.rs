@@ -12,16 +12,20 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::edit::{self, EditContext, nginx};
-use crate::gather::{self, FileState, Gathered};
-use crate::journal::{self, JournalCommand, JournalFile, Manifest};
+use crate::host::gather::{self, FileState, Gathered};
+use crate::host::journal::{self, JournalCommand, JournalFile, JournalState, Manifest};
+use crate::host::journal_entry::{self, Journaled, PlannedWrite};
+use crate::host::lock::{self, LockReply};
+use crate::host::restore::{self, Restored};
+use crate::host::write::{self, FileContent};
+use crate::host::{self, backups};
 use crate::plan::{Action, Check, CommandAction, EditKind, HostPlan, Step};
-use crate::remote::{self, FileContent, PlannedWrite};
 use crate::report::event::{Event, Events};
 use crate::transport::{Child, Heartbeat, Transport};
 use crate::verify;
 
 /// Files larger than this are refused (they are not configuration files).
-pub const MAX_FILE_BYTES: usize = remote::MAX_READ_BYTES;
+pub const MAX_FILE_BYTES: usize = gather::MAX_READ_BYTES;
 
 /// What to do with a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -68,7 +72,7 @@ pub struct HostJob {
     pub host: String,
     pub plans: Vec<HostPlan>,
     /// `become`: whose rights commands run with (`None`: the login user).
-    pub become_user: Option<remote::Become>,
+    pub become_user: Option<host::Become>,
     /// Command printing the effective nginx config (`nginx -T`), when a step edits nginx.
     pub nginx_dump: Option<String>,
     /// For `apply --reviewed`: the change that was reviewed for this host.
@@ -309,7 +313,7 @@ fn failure(step: Option<&Step>, message: String) -> Failure {
 }
 
 impl Host<'_> {
-    fn become_user(&self) -> Option<&remote::Become> {
+    fn become_user(&self) -> Option<&host::Become> {
         self.job.become_user.as_ref()
     }
 
@@ -358,7 +362,7 @@ impl Host<'_> {
             // A plan's text (it may hold secrets) goes on stdin, never in argv.
             let out = self
                 .transport
-                .run(&remote::plan_command(check, self.become_user(), c.timeout))
+                .run(&host::plan_command(check, self.become_user(), c.timeout))
                 .await
                 .map_err(|e| {
                     Stop::Untouched(failure(
@@ -410,7 +414,7 @@ impl Host<'_> {
     async fn gather(&mut self, paths: &[String]) -> Result<Gathered, Stop> {
         self.phase("gather");
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
-        let cache = remote::DumpCache::Read;
+        let cache = host::dump_cache::DumpCache::Read;
         gather::gather(
             self.transport,
             self.become_user(),
@@ -540,9 +544,12 @@ impl Host<'_> {
                 let _ = self
                     .transport
                     .exec_within(
-                        &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
-                        Some(remote::refresh_dumps_script(std::slice::from_ref(dump)).as_bytes()),
-                        remote::SCRIPT_BOUND,
+                        &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
+                        Some(
+                            host::dump_cache::refresh_dumps_script(std::slice::from_ref(dump))
+                                .as_bytes(),
+                        ),
+                        host::SCRIPT_BOUND,
                     )
                     .await;
             }
@@ -671,7 +678,7 @@ impl Host<'_> {
                 None => None,
             };
             let backup = original.as_ref().map(|_| {
-                backup_path(
+                backups::backup_path(
                     &file.real,
                     self.opts.today,
                     gathered
@@ -745,11 +752,11 @@ impl Host<'_> {
             std::process::id(),
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
         );
-        let command = remote::lock_command(&holder, self.become_user());
+        let command = lock::lock_command(&holder, self.become_user());
         // The holder gives the lock up when the heartbeat stops (a vanished controller).
         let heartbeat = Heartbeat {
-            interval: remote::LOCK_HEARTBEAT_INTERVAL,
-            bytes: remote::LOCK_HEARTBEAT.as_bytes(),
+            interval: lock::LOCK_HEARTBEAT_INTERVAL,
+            bytes: lock::LOCK_HEARTBEAT.as_bytes(),
         };
         let spawned = self.transport.spawn(&command, Some(heartbeat)).await;
         let mut child = spawned.map_err(|e| {
@@ -757,25 +764,28 @@ impl Host<'_> {
         })?;
         let line =
             tokio::time::timeout(std::time::Duration::from_secs(30), child.read_line()).await;
-        match line {
-            Ok(Ok(Some(l))) if l == "WSD-LOCKED" => Ok(child),
-            Ok(Ok(Some(l))) if l.starts_with("WSD-BUSY") => {
+        let reply = match &line {
+            Ok(Ok(Some(l))) => LockReply::parse(l),
+            _ => LockReply::Unexpected,
+        };
+        match reply {
+            LockReply::Locked => Ok(child),
+            LockReply::Busy(holder) => {
                 child.close().await;
                 Err(Stop::Untouched(failure(
                     None,
                     format!(
-                        "another wsdeploy run holds the lock on this host: {}; nothing was touched (wait for it, or check {}/lock.holder)",
-                        l.trim_start_matches("WSD-BUSY").trim(),
-                        remote::STATE_DIR
+                        "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
+                        host::STATE_DIR
                     ),
                 )))
             }
-            other => {
+            LockReply::Unexpected => {
                 child.close().await;
                 Err(Stop::Untouched(failure(
                     None,
                     format!(
-                        "cannot take the run lock (is util-linux `flock` installed? root or become needed): {other:?}"
+                        "cannot take the run lock (is util-linux `flock` installed? root or become needed): {line:?}"
                     ),
                 )))
             }
@@ -788,7 +798,7 @@ impl Host<'_> {
                 Action::Command(c) => {
                     let out = self
                         .transport
-                        .run(&remote::plan_command(&c.run, self.become_user(), c.timeout))
+                        .run(&host::plan_command(&c.run, self.become_user(), c.timeout))
                         .await
                         .map_err(|e| failure(Some(step), e.to_string()))?;
                     if c.expect_exit.contains(&out.code()) {
@@ -954,7 +964,7 @@ impl Host<'_> {
             }
         }
         let first_writes = due_writes(buffers, &mut pending);
-        let script = remote::journal_then_write_script(
+        let script = journal_entry::journal_then_write_script(
             &run_id,
             &manifest_json,
             &planned,
@@ -964,9 +974,9 @@ impl Host<'_> {
         let sent = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
                 Some(script.as_bytes()),
-                remote::SCRIPT_BOUND,
+                host::SCRIPT_BOUND,
             )
             .await;
         let out = match sent {
@@ -984,32 +994,12 @@ impl Host<'_> {
             }
         };
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let journaled = stdout.lines().any(|l| l == remote::JOURNALED_MARKER);
-        if !out.success() && !journaled {
-            let text = out.combined();
-            let message = if out.code() == remote::EXIT_UNSAFE_PATH {
-                format!(
-                    "refusing to write through a path another user could swap under root, nothing was touched: {} (make root own every directory on the way, or make the file belong to the user who owns its directory)",
-                    unsafe_reason(&text)
-                )
-            } else if out.code() == remote::EXIT_CHANGED_SINCE_READ {
-                format!(
-                    "a file changed on the host since it was read ({}); nothing was touched: run again to see the new diff",
-                    text.trim()
-                )
-            } else {
-                format!(
-                    "writing the journal/backups failed ({}), nothing was touched: {}",
-                    out.status_text(),
-                    text.trim()
-                )
-            };
-            return Err(Stop::Untouched(failure(None, message)));
+        let journaled = Journaled::parse(&stdout);
+        if !out.success() && !journaled.complete {
+            return Err(Stop::Untouched(failure(None, journal_entry::failure(&out))));
         }
-        for line in stdout.lines() {
-            if let Some(b) = line.strip_prefix("WSD-BACKUP ") {
-                self.note(format!("backup {b}"));
-            }
+        for b in journaled.backups {
+            self.note(format!("backup {b}"));
         }
         mark_written(buffers, &first_writes, &stdout);
         let mut ran: Vec<usize> = Vec::new();
@@ -1017,7 +1007,7 @@ impl Host<'_> {
         let mut error: Option<Failure> = if out.success() {
             None
         } else {
-            Some(failure(None, write_failure(&out)))
+            Some(failure(None, write::failure(&out)))
         };
         for (position, f) in flat.iter().enumerate() {
             if error.is_some() {
@@ -1051,13 +1041,13 @@ impl Host<'_> {
                         continue;
                     }
                     ran.push(position);
-                    let script = remote::journaled_command(&run_id, position, &c.run);
+                    let script = journal::journaled_command(&run_id, position, &c.run);
                     // The host stops the command, and all it started, after its
                     // `timeout`; the controller gives up a few seconds later.
                     let result = self
                         .transport
                         .exec_within(
-                            &remote::script_runner(self.become_user(), c.timeout),
+                            &host::script_runner(self.become_user(), c.timeout),
                             Some(script.as_bytes()),
                             c.timeout,
                         )
@@ -1120,9 +1110,9 @@ impl Host<'_> {
                 let out = self
                     .transport
                     .exec_within(
-                        &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
-                        Some(remote::commit_script(&run_id, &dumps).as_bytes()),
-                        remote::SCRIPT_BOUND,
+                        &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
+                        Some(journal::commit_script(&run_id, &dumps).as_bytes()),
+                        host::SCRIPT_BOUND,
                     )
                     .await;
                 if !matches!(&out, Ok(o) if o.success()) {
@@ -1156,13 +1146,13 @@ impl Host<'_> {
         if due.is_empty() {
             return Ok(());
         }
-        let script = remote::write_script(&file_contents(buffers, &due));
+        let script = write::write_script(&file_contents(buffers, &due));
         let out = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
                 Some(script.as_bytes()),
-                remote::SCRIPT_BOUND,
+                host::SCRIPT_BOUND,
             )
             .await
             .map_err(|e| failure(None, format!("writing files: {e}")))?;
@@ -1170,7 +1160,7 @@ impl Host<'_> {
         if out.success() {
             Ok(())
         } else {
-            Err(failure(None, write_failure(&out)))
+            Err(failure(None, write::failure(&out)))
         }
     }
 
@@ -1208,7 +1198,7 @@ impl Host<'_> {
                 // cannot hang its rollback.
                 let out = self
                     .transport
-                    .run(&remote::plan_command(&c.run, self.become_user(), c.timeout))
+                    .run(&host::plan_command(&c.run, self.become_user(), c.timeout))
                     .await;
                 match out {
                     Ok(o) if c.expect_exit.contains(&o.code()) => {
@@ -1238,27 +1228,27 @@ impl Host<'_> {
             problems.push(format!("health check after rollback failed: {}", f.message));
         }
         let state = if problems.is_empty() {
-            "rolled_back"
+            JournalState::RolledBack
         } else {
-            "rollback_failed"
+            JournalState::RollbackFailed
         };
         let _ = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
-                Some(remote::set_state_script(&run_id, state).as_bytes()),
-                remote::SCRIPT_BOUND,
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
+                Some(journal::set_state_script(&run_id, state).as_bytes()),
+                host::SCRIPT_BOUND,
             )
             .await;
         if problems.is_empty() {
             self.report.outcome = Outcome::RolledBack;
-            self.note(format!("rolled back: every file is back to its exact previous bytes (journal {}/runs/{run_id})", remote::STATE_DIR));
+            self.note(format!("rolled back: every file is back to its exact previous bytes (journal {}/runs/{run_id})", host::STATE_DIR));
         } else {
             self.report.outcome = Outcome::RollbackFailed;
             self.note(format!(
                 "NEEDS ATTENTION: rollback incomplete: {}; pre-images are in {}/runs/{run_id}/pre (see manifest.json there)",
                 problems.join("; "),
-                remote::STATE_DIR
+                host::STATE_DIR
             ));
         }
     }
@@ -1266,44 +1256,32 @@ impl Host<'_> {
     /// Restores the journal's pre-images; `Ok(false)` when the run has no journal state,
     /// which means no file was touched.
     async fn restore(&mut self, run_id: &str, files: &[JournalFile]) -> Result<bool, String> {
-        let script = remote::restore_script(run_id, files);
+        let script = restore::restore_script(run_id, files);
         let out = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
                 Some(script.as_bytes()),
-                remote::SCRIPT_BOUND,
+                host::SCRIPT_BOUND,
             )
             .await
             .map_err(|e| format!("restoring files: {e}"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let untouched = stdout.lines().any(|l| l == remote::NO_JOURNAL_MARKER);
-        let foreign: Vec<&str> = stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("WSD-RESTORE-SKIPPED "))
-            .collect();
-        if !foreign.is_empty() {
+        let restored = Restored::parse(&String::from_utf8_lossy(&out.stdout));
+        if !restored.skipped.is_empty() {
             return Err(format!(
                 "{} changed after this run wrote it (someone else edited it): left as it is, not restored; its pre-run bytes are in {}/runs/{run_id}/pre (see manifest.json there)",
-                foreign.join(", "),
-                remote::STATE_DIR
+                restored.skipped.join(", "),
+                host::STATE_DIR
             ));
         }
-        if let Some(why) = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(remote::UNTRUSTED_JOURNAL_MARKER))
-        {
+        if let Some(why) = restored.untrusted {
             return Err(format!(
-                "run {run_id} was not restored: its journal cannot be trusted ({}); nothing was restored, inspect {}/runs/{run_id} by hand",
-                match why.trim() {
-                    "pre-images" => "a pre-image is not the bytes its manifest recorded".to_owned(),
-                    other => format!("its {other}, not in_progress"),
-                },
-                remote::STATE_DIR
+                "run {run_id} was not restored: its journal cannot be trusted ({why}); nothing was restored, inspect {}/runs/{run_id} by hand",
+                host::STATE_DIR
             ));
         }
         if out.success() {
-            Ok(!untouched)
+            Ok(!restored.no_journal)
         } else {
             Err(format!("restoring files failed: {}", out.combined().trim()))
         }
@@ -1320,45 +1298,30 @@ impl Host<'_> {
         if !journal::is_run_id(run_id) {
             return Err(format!(
                 "interrupted run `{run_id}` is not a run id wsdeploy makes: inspect {}/runs by hand",
-                remote::STATE_DIR
+                host::STATE_DIR
             ));
         }
         let out = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
-                Some(remote::read_journal_script(run_id).as_bytes()),
-                remote::SCRIPT_BOUND,
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
+                Some(journal::read_journal_script(run_id).as_bytes()),
+                host::SCRIPT_BOUND,
             )
             .await
             .map_err(|e| format!("reading interrupted run {run_id}: {e}"))?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let field = |prefix: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(prefix))
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let state = field("S ");
-        if state != "in_progress" {
+        let read = journal::ReadBack::parse(&String::from_utf8_lossy(&out.stdout), run_id);
+        if !read.in_progress() {
             self.note(format!(
-                "run {run_id} is no longer in progress ({state}): nothing to recover"
+                "run {run_id} is no longer in progress ({}): nothing to recover",
+                read.state
             ));
             return Ok(());
         }
-        let ran: Vec<usize> = field("R ")
-            .split_whitespace()
-            .filter_map(|n| n.parse().ok())
-            .collect();
-        use base64::Engine as _;
-        let manifest: Manifest = base64::engine::general_purpose::STANDARD
-            .decode(field("M ").trim())
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .filter(|m: &Manifest| {
-                m.run_id == run_id && m.files.iter().all(|f| !f.existed || f.sha256.is_some())
-            })
-            .ok_or_else(|| format!("interrupted run {run_id} has an unreadable or inconsistent manifest in {}/runs/{run_id}: inspect it by hand", remote::STATE_DIR))?;
+        let ran = read.ran;
+        let manifest: Manifest = read
+            .manifest
+            .ok_or_else(|| format!("interrupted run {run_id} has an unreadable or inconsistent manifest in {}/runs/{run_id}: inspect it by hand", host::STATE_DIR))?;
         self.restore(run_id, &manifest.files).await?;
         for command in manifest
             .commands
@@ -1376,7 +1339,7 @@ impl Host<'_> {
             };
             let out = self
                 .transport
-                .run(&remote::plan_command(&run, self.become_user(), bound))
+                .run(&host::plan_command(&run, self.become_user(), bound))
                 .await;
             match out {
                 Ok(o) if o.success() => self.note(format!("recovery: re-ran `{}`", command.run)),
@@ -1393,9 +1356,11 @@ impl Host<'_> {
             let _ = self
                 .transport
                 .exec_within(
-                    &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
-                    Some(remote::set_state_script(run_id, "rollback_failed").as_bytes()),
-                    remote::SCRIPT_BOUND,
+                    &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
+                    Some(
+                        journal::set_state_script(run_id, JournalState::RollbackFailed).as_bytes(),
+                    ),
+                    host::SCRIPT_BOUND,
                 )
                 .await;
             return Err(format!(
@@ -1406,9 +1371,9 @@ impl Host<'_> {
         let _ = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
-                Some(remote::set_state_script(run_id, "rolled_back").as_bytes()),
-                remote::SCRIPT_BOUND,
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
+                Some(journal::set_state_script(run_id, JournalState::RolledBack).as_bytes()),
+                host::SCRIPT_BOUND,
             )
             .await;
         self.note(format!(
@@ -1452,7 +1417,7 @@ impl Host<'_> {
 fn timed_out_message(run: &str, bound: Duration, output: &str) -> String {
     format!(
         "`{run}` did not finish within its timeout of {}s: the host stopped it and everything it started{}",
-        remote::bound_secs(bound),
+        host::bound_secs(bound),
         if output.trim().is_empty() {
             String::new()
         } else {
@@ -1467,80 +1432,8 @@ async fn release(lock: Option<Child>) {
     }
 }
 
-/// Why a write script failed: a file someone else changed since it was read (never
-/// overwritten), or the script's own words.
-fn write_failure(out: &crate::transport::ExecOutput) -> String {
-    let text = out.combined();
-    let changed: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("WSD-CHANGED "))
-        .collect();
-    if out.code() == remote::EXIT_CHANGED_SINCE_READ && !changed.is_empty() {
-        format!(
-            "{} changed on the host after it was read (someone else edited it): not overwritten",
-            changed.join(", ")
-        )
-    } else if out.code() == remote::EXIT_UNSAFE_PATH {
-        format!(
-            "refusing to write through a path another user could swap under root: {}",
-            unsafe_reason(&text)
-        )
-    } else {
-        format!(
-            "writing files failed ({}): {}",
-            out.status_text(),
-            text.trim()
-        )
-    }
-}
-
-/// The `WSD-UNSAFE` reasons a host script printed.
-fn unsafe_reason(output: &str) -> String {
-    let reasons: Vec<&str> = output
-        .lines()
-        .filter_map(|l| l.strip_prefix("WSD-UNSAFE "))
-        .collect();
-    if reasons.is_empty() {
-        output.trim().to_owned()
-    } else {
-        reasons.join("; ")
-    }
-}
-
 fn should_run(c: &CommandAction, deps: &[String], changed: &BTreeSet<String>) -> bool {
     c.if_changed.is_empty() || deps.iter().any(|d| changed.contains(d))
-}
-
-/// `<file>.backup-YYYY-MM-DD` beside the file, unless nginx could load it: then under
-/// `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`. With the configuration read
-/// (`include_globs` from `nginx -T`), that is when an include glob matches the name;
-/// without it (a play with no nginx step), whenever the file is in an nginx tree (a
-/// directory named `nginx*` on its path), since nothing tells what nginx includes there.
-#[must_use]
-pub fn backup_path(
-    real: &str,
-    today: chrono::NaiveDate,
-    include_globs: Option<&[String]>,
-) -> String {
-    let date = today.format("%Y-%m-%d");
-    let beside = format!("{real}.backup-{date}");
-    let loadable = match include_globs {
-        Some(globs) => globs.iter().any(|g| nginx::glob_match(g, &beside)),
-        None => in_nginx_tree(real),
-    };
-    if loadable {
-        format!("{}/backups/{date}{real}", remote::STATE_DIR)
-    } else {
-        beside
-    }
-}
-
-/// Whether a directory on `path` is named like an nginx configuration tree
-/// (`/etc/nginx`, `/usr/local/nginx`, `/opt/nginx-1.24`).
-fn in_nginx_tree(path: &str) -> bool {
-    let mut dirs: Vec<&str> = path.split('/').collect();
-    dirs.pop();
-    dirs.iter().any(|d| d.starts_with("nginx"))
 }
 
 /// The pending buffers whose desired content differs from what the host has (drains
@@ -1554,7 +1447,7 @@ fn due_writes(buffers: &[Buffer], pending: &mut Vec<usize>) -> Vec<usize> {
         .collect()
 }
 
-/// What `remote::write_script` writes for buffers `due`.
+/// What `host::write::write_script` writes for buffers `due`.
 fn file_contents<'a>(buffers: &'a [Buffer], due: &[usize]) -> Vec<FileContent<'a>> {
     due.iter()
         .map(|&i| FileContent {
@@ -1566,10 +1459,10 @@ fn file_contents<'a>(buffers: &'a [Buffer], due: &[usize]) -> Vec<FileContent<'a
         .collect()
 }
 
-/// Records as on the host every buffer of `due` whose `WSD-WROTE <position>` was printed.
+/// Records as on the host every buffer of `due` the write script says it replaced.
 fn mark_written(buffers: &mut [Buffer], due: &[usize], stdout: &str) {
     for (position, &i) in due.iter().enumerate() {
-        if stdout.lines().any(|l| l == format!("WSD-WROTE {position}")) {
+        if write::wrote(stdout, position) {
             buffers[i].on_host = buffers[i].desired.as_ref().map(|d| d.as_bytes().to_vec());
         }
     }
@@ -1620,6 +1513,7 @@ fn effective_path(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn a_successful_nginx_dump_proves_only_its_test_twin() {
@@ -1635,36 +1529,5 @@ mod tests {
             "cat /etc/nginx/nginx.conf",
             "cat /etc/nginx/nginx.conf"
         ));
-    }
-    use super::*;
-
-    #[test]
-    fn backups_avoid_include_globs() {
-        let day = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
-        let globs = vec![
-            "/etc/nginx/sites-enabled/*".to_owned(),
-            "/etc/nginx/conf.d/*.conf".to_owned(),
-        ];
-        assert_eq!(
-            backup_path("/etc/nginx/nginx.conf", day, Some(&globs)),
-            "/etc/nginx/nginx.conf.backup-2025-12-31"
-        );
-        assert_eq!(
-            backup_path("/etc/nginx/sites-enabled/odoo", day, Some(&globs)),
-            "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/odoo"
-        );
-        assert_eq!(
-            backup_path("/etc/nginx/conf.d/odoo.conf", day, Some(&globs)),
-            "/etc/nginx/conf.d/odoo.conf.backup-2025-12-31"
-        );
-        // Without the configuration: anything in an nginx tree goes to the state dir.
-        assert_eq!(
-            backup_path("/etc/nginx/sites-enabled/app", day, None),
-            "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/app"
-        );
-        assert_eq!(
-            backup_path("/etc/opticserp/odoo.conf", day, None),
-            "/etc/opticserp/odoo.conf.backup-2025-12-31"
-        );
     }
 }

@@ -2,8 +2,9 @@
 //! (Odoo, FastAPI/uvicorn, Frappe Socket.IO) behind nginx.
 //!
 //! Data flows one way: `cli` → `inventory` + `plan` (+ `template`) → `fleet` →
-//! `host_run` (gather → `edit` → `diff` → lock → `journal` → write → `verify`) over a
-//! `transport`, → `report` → `exit` code. See ARCHITECTURE.md.
+//! `host_run` (gather → `edit` → `diff` → lock → journal → write → `verify`, every host
+//! script and its parser in `host`) over a `transport`, → `report` → `exit` code. See
+//! ARCHITECTURE.md.
 
 pub mod cli;
 pub mod config;
@@ -12,13 +13,11 @@ pub mod edit;
 pub mod exit;
 pub mod facts;
 pub mod fleet;
-pub mod gather;
+pub mod host;
 pub mod host_run;
 pub mod inventory;
-pub mod journal;
 pub mod plan;
 pub mod reach;
-pub mod remote;
 pub mod report;
 pub mod restore_date;
 pub mod review;

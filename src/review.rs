@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::host::journal::sha256_hex;
 use crate::host_run::{HostReport, Outcome};
-use crate::journal::sha256_hex;
 
 /// Format marker and version of a saved review.
 pub const FORMAT: &str = "wsdeploy-review/2";

@@ -10,9 +10,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::exit;
 use crate::fleet::{self, FleetHost, FleetOptions, Serial};
+use crate::host::journal;
 use crate::host_run::{HostJob, Mode, RunOptions, Task};
 use crate::inventory;
-use crate::journal;
 use crate::plan::{self, HostPlan};
 use crate::reach;
 use crate::report::event::Events;

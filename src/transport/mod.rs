@@ -2,8 +2,9 @@
 //! `ansible_connection: local` and pull mode). The engine only sees [`Transport`].
 //!
 //! Every command is one string run by a POSIX shell on the host; with `become`, it is
-//! wrapped in sudo by `remote` (`script_runner`, `wrap_command`, `plan_command`). An SSH
-//! target with a become password sends it as the first stdin line of every command.
+//! wrapped in sudo by `host::runner` (`script_runner`, `wrap_command`, `plan_command`).
+//! An SSH target with a become password sends it as the first stdin line of every
+//! command.
 
 pub mod local;
 pub mod secret;
@@ -77,7 +78,7 @@ impl ExecOutput {
     /// Whether the host's `timeout` stopped the command (exit 124 or 137).
     #[must_use]
     pub fn timed_out(&self) -> bool {
-        crate::remote::EXIT_TIMED_OUT.contains(&self.code())
+        crate::shell::EXIT_TIMED_OUT.contains(&self.code())
     }
 
     /// A short description of how the command ended.
@@ -196,7 +197,7 @@ impl Transport {
         }
     }
 
-    /// Runs `command` (built with a host-side bound of `bound`, see `remote`), giving
+    /// Runs `command` (built with a host-side bound of `bound`, see `host::runner`), giving
     /// up on it a few seconds after the host should have stopped it: the backstop for a
     /// host whose `timeout` failed or a connection that went silent.
     ///
@@ -208,9 +209,8 @@ impl Transport {
         stdin: Option<&[u8]>,
         bound: Duration,
     ) -> Result<ExecOutput, TransportError> {
-        let host_bound = crate::remote::bound_secs(bound);
-        let backstop =
-            Duration::from_secs(host_bound) + crate::remote::KILL_GRACE + BACKSTOP_MARGIN;
+        let host_bound = crate::shell::bound_secs(bound);
+        let backstop = Duration::from_secs(host_bound) + crate::shell::KILL_GRACE + BACKSTOP_MARGIN;
         match tokio::time::timeout(backstop, self.exec(command, stdin)).await {
             Ok(result) => result,
             Err(_) => Err(TransportError::TimedOut(backstop.as_secs(), host_bound)),

@@ -1,8 +1,21 @@
 //! The gather phase: one round trip that reads every file a host's plan touches, the
 //! config dumps it needs (`nginx -T`) and the journal's interrupted runs.
 
-use crate::remote;
+use std::fmt::Write as _;
+
+use super::dump_cache::{self, DumpCache, STAT_FORMAT};
+use super::journal::{self, JournalState};
+use super::markers::{BOUNDARY_PREFIX, GATHER};
+use super::{
+    Become, GATHER_BOUND, STATE_DIR, bound_secs, quote, script_runner, sudo_hint, wrap_command,
+};
 use crate::transport::{Transport, TransportError};
+
+/// A gather reads at most this many bytes of a file (one more, to see that it is larger):
+/// larger files are refused without being sent whole.
+pub const MAX_READ_BYTES: usize = 8 * 1024 * 1024;
+/// A gather keeps at most this much of a dump's output (`nginx -T`); more is refused.
+pub const MAX_DUMP_BYTES: usize = 32 * 1024 * 1024;
 
 /// A file as found on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +79,7 @@ pub enum GatherError {
     Protocol(String),
     #[error("a file changed on the host while it was being read ({0}); run again")]
     ChangedWhileRead(String),
-    #[error("the output of `{0}` is larger than {max} MiB: refusing to read it", max = remote::MAX_DUMP_BYTES / 1024 / 1024)]
+    #[error("the output of `{0}` is larger than {max} MiB: refusing to read it", max = MAX_DUMP_BYTES / 1024 / 1024)]
     TooLarge(String),
 }
 
@@ -78,10 +91,10 @@ pub enum GatherError {
 /// Transport failure, or output that does not follow the protocol.
 pub async fn gather(
     transport: &Transport,
-    become_user: Option<&remote::Become>,
+    become_user: Option<&Become>,
     files: &[String],
     dumps: &[String],
-    cache: remote::DumpCache,
+    cache: DumpCache,
     trusted: impl Fn(&Dump) -> bool,
 ) -> Result<Gathered, GatherError> {
     let first = match gather_once(transport, become_user, files, dumps, cache).await {
@@ -98,50 +111,153 @@ pub async fn gather(
     {
         return Ok(first);
     }
-    gather_once(transport, become_user, files, dumps, remote::DumpCache::Off).await
+    gather_once(transport, become_user, files, dumps, DumpCache::Off).await
 }
 
 async fn gather_once(
     transport: &Transport,
-    become_user: Option<&remote::Become>,
+    become_user: Option<&Become>,
     files: &[String],
     dumps: &[String],
-    cache: remote::DumpCache,
+    cache: DumpCache,
 ) -> Result<Gathered, GatherError> {
     // The script holds no secret (the host makes the boundary), so it may travel on the
     // command line: sshd opens a session with an empty input window, so stdin would cost
     // one more round trip on the hot path of every check.
-    let script = remote::gather_script(files, dumps, cache);
+    let script = gather_script(files, dumps, cache);
     let out = if script.len() < 64 * 1024 {
         transport
             .exec_within(
-                &remote::wrap_command(&script, become_user, remote::GATHER_BOUND),
+                &wrap_command(&script, become_user, GATHER_BOUND),
                 None,
-                remote::GATHER_BOUND,
+                GATHER_BOUND,
             )
             .await?
     } else {
         transport
             .exec_within(
-                &remote::script_runner(become_user, remote::GATHER_BOUND),
+                &script_runner(become_user, GATHER_BOUND),
                 Some(script.as_bytes()),
-                remote::GATHER_BOUND,
+                GATHER_BOUND,
             )
             .await?
     };
     if out.timed_out() {
-        return Err(GatherError::TimedOut(remote::bound_secs(
-            remote::GATHER_BOUND,
-        )));
+        return Err(GatherError::TimedOut(bound_secs(GATHER_BOUND)));
     }
     if !out.success() {
         let output = out.combined();
         return Err(GatherError::Script {
             status: out.status_text(),
-            output: format!("{output}{}", remote::sudo_hint(&output)),
+            output: format!("{output}{}", sudo_hint(&output)),
         });
     }
     parse(&out.stdout, files, dumps)
+}
+
+/// The read-only script that gathers, in one round trip, every file a plan touches, the
+/// outputs of config-dump commands (`nginx -T`) and interrupted runs in the journal.
+///
+/// Fork-light on purpose (it runs on every host of every check): one `readlink`, one
+/// `cat` and one `stat` for all files, raw bytes (no encoding on the host), the journal
+/// scanned with shell builtins, and a dump's stored copy ([`DumpCache`]) sent with the
+/// fresh `stat` of the paths it watches for the controller to compare.
+///
+/// The section boundary is made on the host (`/proc/sys/kernel/random/uuid`, read by the
+/// shell's `read`; `od` of `/dev/urandom` elsewhere) and printed first
+/// (`WSD-GATHER <boundary>`): it is in no process's argv or environment, so no local user
+/// can learn it (`/proc/*/cmdline`) while a dump runs and forge a section through a file
+/// the dump shows. The sections follow in a fixed order, each opened by a line
+/// `\n<boundary> <name>\n`:
+/// `R` the real paths, NUL-terminated, one per file; `S` one line per file (`present`,
+/// `absent`, `other`, `unreadable`); `C` the present files' bytes, back to back; `T` a
+/// NUL-terminated [`STAT_FORMAT`] record per present file (their sizes split `C`), then
+/// one per path the stored dump watches; `J` one line per run still `in_progress`;
+/// `D <i> <length> <exit>` the raw output of dump `i` (exactly `length` bytes; exit
+/// `toolarge` when it exceeded [`MAX_DUMP_BYTES`]), or
+/// `D <i> stored <length>` the stored copy (`<n>\n`, `n` fingerprint lines, the output).
+/// A dump's output, the only text a user other than root may shape, is length-framed.
+#[must_use]
+pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> String {
+    let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
+    let list = quoted.join(" ");
+    let mut s = format!(
+        "set -u\nLC_ALL=C; export LC_ALL\n\
+         B=; {{ IFS= read -r B < /proc/sys/kernel/random/uuid; }} 2>/dev/null\n\
+         [ -n \"$B\" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')\n\
+         [ -n \"$B\" ] || {{ echo 'wsdeploy: no random source on the host' >&2; exit 1; }}\n\
+         B={BOUNDARY_PREFIX}$B\nprintf '{GATHER} %s\\n' \"$B\"\nset --\n"
+    );
+    if !files.is_empty() {
+        let _ = write!(
+            s,
+            "printf '\\n%s R\\n' \"$B\"\n\
+             readlink -m -z -- {list}\n\
+             printf '\\n%s S\\n' \"$B\"\n\
+             for f in {list}; do\n\
+             \x20 if [ -f \"$f\" ]; then\n\
+             \x20   if [ -r \"$f\" ]; then echo present; set -- \"$@\" \"$f\"; else echo unreadable; fi\n\
+             \x20 elif [ -e \"$f\" ]; then echo other\n\
+             \x20 else echo absent; fi\n\
+             done\n\
+             printf '\\n%s C\\n' \"$B\"\n\
+             [ $# -eq 0 ] || head -q -c {read_cap} -- \"$@\"\n",
+            read_cap = MAX_READ_BYTES + 1
+        );
+    }
+    let stored = cache == DumpCache::Read;
+    if stored {
+        // Append the paths each stored dump watches, so that one `stat` covers them all
+        // (`command .`: a damaged file is an error to skip, not the end of the script).
+        for (i, cmd) in dumps.iter().enumerate() {
+            let c = quote(&dump_cache::dump_cache_path(cmd));
+            let _ = writeln!(
+                s,
+                "wsd_stored_{i}=; if [ -f {c} ] && [ -f {c}.paths ] && command . {c}.paths 2>/dev/null; then wsd_stored_{i}=1; fi"
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        "printf '\\n%s T\\n' \"$B\"\n\
+         [ $# -eq 0 ] || stat -L --printf {} -- \"$@\"\n",
+        quote(&format!("{STAT_FORMAT}\\0"))
+    );
+    // Builtins only: no process however long the run history is.
+    let _ = write!(
+        s,
+        "printf '\\n%s J\\n' \"$B\"\n\
+         for r in {STATE_DIR}/runs/*/state; do\n\
+         \x20 [ -f \"$r\" ] && IFS= read -r st < \"$r\" && [ \"$st\" = {in_progress} ] || continue\n\
+         \x20 r=${{r%/state}}; printf '%s\\n' \"${{r##*/}}\"\n\
+         done\n",
+        in_progress = JournalState::InProgress.word()
+    );
+    for (i, cmd) in dumps.iter().enumerate() {
+        // `eval` in a subshell: the dump command cannot end or break the script. The
+        // output is held by the shell (`x` keeps its trailing newlines, `${#o}` counts
+        // bytes under LC_ALL=C) so that its length can open the section.
+        let fresh = format!(
+            "wsd_o=$( {{ ( eval {} ) 2>&1 </dev/null; echo \"x$?\"; }} | head -c {dump_cap} )\n\
+             if [ ${{#wsd_o}} -ge {dump_cap} ]; then wsd_rc=toolarge; wsd_o=; else wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}; fi\n\
+             case $wsd_rc in toolarge) ;; ''|*[!0-9]*) wsd_rc=-1 ;; esac\n\
+             printf '\\n%s D {i} %s %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_rc\" \"$wsd_o\"\n",
+            quote(cmd),
+            dump_cap = MAX_DUMP_BYTES + 64
+        );
+        if stored {
+            let _ = write!(
+                s,
+                "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(head -c {dump_cap} {}; echo x) && [ ${{#wsd_o}} -le {dump_cap} ]; then wsd_o=${{wsd_o%x}}; printf '\\n%s D {i} stored %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
+                quote(&dump_cache::dump_cache_path(cmd)),
+                dump_cap = MAX_DUMP_BYTES + 64 * 1024
+            );
+        } else {
+            s.push_str(&fresh);
+        }
+    }
+    s.push_str("exit 0\n");
+    s
 }
 
 /// One section of the script's output.
@@ -163,9 +279,9 @@ fn sections(stdout: &[u8]) -> Result<Vec<Section<'_>>, GatherError> {
     let first = std::str::from_utf8(&stdout[..first_nl])
         .map_err(|_| protocol("header line is not text".to_owned()))?;
     let boundary = first
-        .strip_prefix(remote::GATHER_HEADER)
+        .strip_prefix(GATHER)
         .and_then(|b| b.strip_prefix(' '))
-        .filter(|b| b.starts_with("--WSD-") && b.len() >= 22 && !b.contains([' ', '\0']))
+        .filter(|b| b.starts_with(BOUNDARY_PREFIX) && b.len() >= 22 && !b.contains([' ', '\0']))
         .ok_or_else(|| protocol(format!("unexpected first line {first:?}")))?;
     let marker = format!("\n{boundary} ");
     let marker = marker.as_bytes();
@@ -219,7 +335,7 @@ fn lines(body: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// One `remote::STAT_FORMAT` record: the name, and the text the fingerprint compares.
+/// One [`STAT_FORMAT`] record: the name, and the text the fingerprint compares.
 fn stat_name(record: &str) -> Option<&str> {
     record.splitn(8, ' ').nth(7)
 }
@@ -282,7 +398,7 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
                 // Only names `journal::new_run_id` makes: anything else is not a run.
                 gathered.interrupted = lines(body)
                     .into_iter()
-                    .filter(|id| crate::journal::is_run_id(id))
+                    .filter(|id| journal::is_run_id(id))
                     .collect();
             }
             _ => {
@@ -338,7 +454,7 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
                 let size: usize = size.parse().map_err(|_| protocol(record))?;
                 // The host sends at most one byte more than a file may have (`head -c`):
                 // enough to see that it is too large.
-                let size = size.min(remote::MAX_READ_BYTES + 1);
+                let size = size.min(MAX_READ_BYTES + 1);
                 let end = offset
                     .checked_add(size)
                     .filter(|&e| e <= contents.len())
@@ -448,7 +564,7 @@ mod tests {
         ];
         let dumps = vec!["echo dumped; echo oops >&2; exit 3".to_owned()];
         let t = Transport::Local(crate::transport::local::LocalSession);
-        let g = gather(&t, None, &files, &dumps, remote::DumpCache::Off, |_| true)
+        let g = gather(&t, None, &files, &dumps, DumpCache::Off, |_| true)
             .await
             .unwrap();
         assert_eq!(g.files[0].real, real.display().to_string());
@@ -476,7 +592,7 @@ mod tests {
             empty.display().to_string(),
         ];
         let t = Transport::Local(crate::transport::local::LocalSession);
-        let g = gather(&t, None, &files, &[], remote::DumpCache::Off, |_| true)
+        let g = gather(&t, None, &files, &[], DumpCache::Off, |_| true)
             .await
             .unwrap();
         assert!(
@@ -496,7 +612,7 @@ mod tests {
     const B: &str = "--WSD-0123456789abcdef0123";
 
     fn head() -> String {
-        format!("{} {B}\n", remote::GATHER_HEADER)
+        format!("{GATHER} {B}\n")
     }
 
     #[test]
