@@ -28,6 +28,7 @@ mod prepare;
 mod restore;
 mod run;
 mod schedule;
+pub mod shell_docs;
 mod validate;
 
 #[allow(clippy::wildcard_imports)]
@@ -91,7 +92,7 @@ pub enum Command {
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
         #[arg(value_enum)]
-        shell: crate::shell_docs::Shell,
+        shell: shell_docs::Shell,
     },
     /// Print the man page (roff): `wsdeploy man > /usr/local/share/man/man1/wsdeploy.1`.
     Man,
@@ -370,10 +371,10 @@ async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
             Ok(exit::OK)
         }
         Command::Completions { shell } => {
-            report::out::stdout(&crate::shell_docs::completions(shell));
+            report::out::stdout(&shell_docs::completions(shell));
             Ok(exit::OK)
         }
-        Command::Man => crate::shell_docs::man_page()
+        Command::Man => shell_docs::man_page()
             .map(|page| {
                 report::out::stdout(&page);
                 exit::OK

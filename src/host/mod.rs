@@ -29,7 +29,8 @@ pub mod runner;
 mod script;
 pub mod write;
 
-pub use crate::shell::{EXIT_TIMED_OUT, Invocation, KILL_GRACE, bound_secs, quote};
+pub use crate::shell::{Invocation, quote};
+pub use crate::transport::{EXIT_TIMED_OUT, KILL_GRACE, bound_secs};
 pub use runner::{
     Become, GATHER_BOUND, SCRIPT_BOUND, plan_command, script_runner, sudo_hint, wrap_command,
 };

@@ -5,7 +5,20 @@
 use std::time::Duration;
 
 use super::{Invocation, quote};
-use crate::shell::bounded;
+use crate::transport::{KILL_GRACE, bound_secs};
+
+/// `inner` run under coreutils `timeout`: in its own process group, which gets TERM
+/// after `bound` and KILL [`KILL_GRACE`] later, so nothing it started outlives it. Inside
+/// sudo, so the signals come from the user the command runs as. Not `--foreground`:
+/// that would signal the command alone and leave its children running; stdin is a pipe
+/// or `/dev/null`, never a terminal, so a background process group cannot stop on it.
+fn bounded(inner: &str, bound: Duration) -> String {
+    format!(
+        "timeout -k {} {} {inner}",
+        KILL_GRACE.as_secs(),
+        bound_secs(bound)
+    )
+}
 
 /// Whose rights commands run with on the host (`become`) and whether sudo needs a
 /// password. The password itself never appears here: the transport sends it as the first

@@ -16,7 +16,7 @@ use crate::vault::{self, VaultKeys};
 
 /// The shortest string of an encrypted file that is masked (the length under which a
 /// plan's `secrets:` get a warning).
-const MIN_FILE_SECRET: usize = crate::report::MIN_SECRET_LEN;
+const MIN_FILE_SECRET: usize = crate::mask::MIN_SECRET_LEN;
 
 /// The passwords of a load and the values decrypted so far.
 #[derive(Debug)]

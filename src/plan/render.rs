@@ -22,7 +22,7 @@ pub struct HostPlan {
     /// Values to mask in every output (from the play's `secrets:` list).
     pub secret_values: Vec<String>,
     /// Names of `secrets:` whose value is too short to mask safely
-    /// (`report::MIN_SECRET_LEN`).
+    /// (`mask::MIN_SECRET_LEN`).
     pub short_secrets: Vec<String>,
     /// The command that prints the effective nginx configuration (`nginx_dump_cmd`,
     /// default `nginx -T`), when a step edits nginx files.
@@ -91,7 +91,7 @@ pub fn render_play(
                 other => other.to_string(),
             };
             if !text.is_empty() {
-                if text.chars().count() < crate::report::MIN_SECRET_LEN {
+                if text.chars().count() < crate::mask::MIN_SECRET_LEN {
                     short_secrets.push(name.clone());
                 }
                 secret_values.push(text);

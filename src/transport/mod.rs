@@ -78,7 +78,7 @@ impl ExecOutput {
     /// Whether the host's `timeout` stopped the command (exit 124 or 137).
     #[must_use]
     pub fn timed_out(&self) -> bool {
-        crate::shell::EXIT_TIMED_OUT.contains(&self.code())
+        EXIT_TIMED_OUT.contains(&self.code())
     }
 
     /// A short description of how the command ended.
@@ -130,6 +130,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 pub enum Transport {
     Ssh(ssh::SshSession),
     Local(local::LocalSession),
+}
+
+/// After its bound, a command's process group gets TERM, and KILL this much later.
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+/// Exit statuses of `timeout` when it stopped the command: TERM worked, KILL needed.
+pub const EXIT_TIMED_OUT: [i32; 2] = [124, 137];
+
+/// Whole seconds of `bound`, rounded up, at least one.
+#[must_use]
+pub fn bound_secs(bound: Duration) -> u64 {
+    (bound.as_secs() + u64::from(bound.subsec_nanos() > 0)).max(1)
 }
 
 /// How often wsdeploy writes [`LOCK_HEARTBEAT`] to the lock holder's stdin while it holds
@@ -209,8 +220,8 @@ impl Transport {
         stdin: Option<&[u8]>,
         bound: Duration,
     ) -> Result<ExecOutput, TransportError> {
-        let host_bound = crate::shell::bound_secs(bound);
-        let backstop = Duration::from_secs(host_bound) + crate::shell::KILL_GRACE + BACKSTOP_MARGIN;
+        let host_bound = bound_secs(bound);
+        let backstop = Duration::from_secs(host_bound) + KILL_GRACE + BACKSTOP_MARGIN;
         match tokio::time::timeout(backstop, self.exec(command, stdin)).await {
             Ok(result) => result,
             Err(_) => Err(TransportError::TimedOut(backstop.as_secs(), host_bound)),

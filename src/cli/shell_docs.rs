@@ -8,7 +8,7 @@ pub use clap_complete::Shell;
 /// The completion script for `shell`.
 #[must_use]
 pub fn completions(shell: Shell) -> String {
-    let mut cmd = crate::cli::Cli::command();
+    let mut cmd = super::Cli::command();
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "wsdeploy", &mut buf);
     String::from_utf8_lossy(&buf).into_owned()
@@ -20,7 +20,7 @@ pub fn completions(shell: Shell) -> String {
 /// # Errors
 /// Never in practice (rendering writes to memory); kept for the writer's signature.
 pub fn man_page() -> Result<String, std::io::Error> {
-    let mut cmd = crate::cli::Cli::command();
+    let mut cmd = super::Cli::command();
     cmd.build();
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
