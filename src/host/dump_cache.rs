@@ -67,6 +67,28 @@ pub fn refresh_dumps_script(dumps: &[String]) -> String {
     s
 }
 
+/// One [`STAT_FORMAT`] record's name (what the rest of the record describes).
+#[must_use]
+pub fn stat_name(record: &str) -> Option<&str> {
+    record.splitn(8, ' ').nth(7)
+}
+
+/// A stored copy as a gather sends it: `<n>\n`, `n` fingerprint lines, then the dump's
+/// output (`None` when it is damaged).
+#[must_use]
+pub fn parse_stored(body: &[u8]) -> Option<(Vec<String>, String)> {
+    let text = String::from_utf8_lossy(body);
+    let (count, mut rest) = text.split_once('\n')?;
+    let count: usize = count.trim().parse().ok()?;
+    let mut lines = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (line, tail) = rest.split_once('\n')?;
+        lines.push(line.to_owned());
+        rest = tail;
+    }
+    Some((lines, rest.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
