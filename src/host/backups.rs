@@ -7,6 +7,11 @@ use super::journal::{self, Manifest};
 use super::{STATE_DIR, quote};
 use crate::edit::nginx;
 
+/// Opens a listed run's line: `RUN <id> <state> <manifest, base64>`.
+const RUN: &str = "RUN";
+/// Opens a listed backup's line: `BACKUP <path>`.
+const BACKUP: &str = "BACKUP";
+
 /// `<file>.backup-YYYY-MM-DD`: a day's backup beside the file.
 fn beside(real: &str, date: &str) -> String {
     format!("{real}.backup-{date}")
@@ -64,19 +69,19 @@ pub fn list_backups_script(files: &[String]) -> String {
     let mut s = format!(
         "set -u\nfor d in {STATE_DIR}/runs/*/; do\n\
          \x20 [ -f \"$d/state\" ] || continue\n\
-         \x20 printf 'RUN %s %s %s\\n' \"$(basename \"$d\")\" \"$(cat \"$d/state\")\" \"$(base64 -w0 < \"$d/manifest.json\" 2>/dev/null)\"\n\
+         \x20 printf '{RUN} %s %s %s\\n' \"$(basename \"$d\")\" \"$(cat \"$d/state\")\" \"$(base64 -w0 < \"$d/manifest.json\" 2>/dev/null)\"\n\
          done\n"
     );
     for f in files {
         let _ = writeln!(
             s,
-            "r=$(readlink -f -- {p} 2>/dev/null) || r={p}\nfor b in \"$r\".backup-*; do [ -e \"$b\" ] && printf 'BACKUP %s\\n' \"$b\"; done",
+            "r=$(readlink -f -- {p} 2>/dev/null) || r={p}\nfor b in \"$r\".backup-*; do [ -e \"$b\" ] && printf '{BACKUP} %s\\n' \"$b\"; done",
             p = quote(f)
         );
     }
     let _ = writeln!(
         s,
-        "[ -d {STATE_DIR}/backups ] && find {STATE_DIR}/backups -type f | sort | sed 's/^/BACKUP /'\nexit 0"
+        "[ -d {STATE_DIR}/backups ] && find {STATE_DIR}/backups -type f | sort | sed 's/^/{BACKUP} /'\nexit 0"
     );
     s
 }
@@ -100,7 +105,7 @@ pub fn parse_listing(stdout: &str) -> Vec<Listed> {
     stdout
         .lines()
         .filter_map(|line| {
-            if let Some(rest) = line.strip_prefix("RUN ") {
+            if let Some(rest) = line.strip_prefix(RUN).and_then(|l| l.strip_prefix(' ')) {
                 let mut parts = rest.splitn(3, ' ');
                 Some(Listed::Run {
                     id: parts.next().unwrap_or_default().to_owned(),
@@ -111,7 +116,8 @@ pub fn parse_listing(stdout: &str) -> Vec<Listed> {
                         .map(Box::new),
                 })
             } else {
-                line.strip_prefix("BACKUP ")
+                line.strip_prefix(BACKUP)
+                    .and_then(|l| l.strip_prefix(' '))
                     .map(|path| Listed::Backup(path.to_owned()))
             }
         })

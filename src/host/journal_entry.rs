@@ -242,3 +242,47 @@ pub fn failure(out: &ExecOutput) -> String {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_writes_follow_the_complete_journal_in_the_same_shell() {
+        let planned = [PlannedWrite {
+            index: 0,
+            path: "/etc/x.conf".to_owned(),
+            expected_sha256: Some(journal::sha256_hex(b"old\n")),
+            backup: Some("/etc/x.conf.backup-2026-01-01".to_owned()),
+            via: None,
+            mode: Some(0o644),
+        }];
+        let files = [write::FileContent {
+            path: "/etc/x.conf",
+            content: b"new\n",
+            new_mode: 0o644,
+            expected: Some(journal::sha256_hex(b"old\n")),
+        }];
+        let run_id = "20261123T000000Z-00ab12";
+        let journal = journal_script(run_id, b"{}", &planned);
+        let body = journal
+            .strip_suffix("exit 0\n")
+            .expect("the journal script ends");
+        assert_eq!(
+            journal_then_write_script(run_id, b"{}", &planned, &files),
+            format!(
+                "{body}printf '%s\\n' {JOURNALED}\n{}",
+                write::write_script(&files)
+            )
+        );
+        assert_eq!(
+            Journaled::parse(&format!(
+                "{BACKUP} /etc/x.conf.backup-2026-01-01\n{JOURNALED}\n"
+            )),
+            Journaled {
+                complete: true,
+                backups: vec!["/etc/x.conf.backup-2026-01-01".to_owned()],
+            }
+        );
+    }
+}
