@@ -4,14 +4,14 @@
 //! [`markers`].
 //!
 //! Every interpolated value goes through [`quote`]; file contents travel base64-encoded
-//! in here-documents whose delimiter cannot occur in base64 ([`script`]). Scripts need
+//! in here-documents whose delimiter cannot occur in base64 (`script`). Scripts need
 //! POSIX `sh`, coreutils and util-linux `flock` only. The longer shell function blocks
 //! are `.sh` files beside this one, brought in with `include_str!`.
 //!
 //! One concept per file: [`runner`] (become/sudo and the `timeout` bound), [`gather`]
 //! (the one-round-trip read and its parser), [`dump_cache`] (the host's copy of
 //! `nginx -T`), [`lock`], [`journal`] (the run record, its states and reading it back),
-//! [`journal_entry`] (creating it, then the first writes), [`write`] (compare-and-swap
+//! [`journal_entry`] (creating it, then the first writes), [`write`](mod@write) (compare-and-swap
 //! replacement), [`restore`], [`backups`] (naming and listing), [`read`] (one file),
 //! `agent` (who writes a path).
 
