@@ -478,6 +478,17 @@ EOF"#
     )
 }
 
+/// Prints the layout script's timings (engine, base image, image build, `up`).
+fn report_layout(output: &str, started: std::time::Instant) {
+    for line in output.lines().filter(|l| l.starts_with("compose layout:")) {
+        eprintln!("{line}");
+    }
+    eprintln!(
+        "compose layout: {:.1} s in all",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 #[test]
 fn the_seeds_compose_layout_is_fixed_with_docker_compose_and_a_second_apply_changes_nothing() {
     // Seed 001 as it ran: nginx and the FastAPI backend are compose services on one host,
@@ -485,8 +496,9 @@ fn the_seeds_compose_layout_is_fixed_with_docker_compose_and_a_second_apply_chan
     // built from a Dockerfile and requirements.txt (plain uvicorn). Real Docker engine and
     // Docker Compose v2 on the lab host; no registry (see compose-layout.sh).
     let lab = Lab::up_role("fastapi-compose", 1, "fastapi");
+    let started = std::time::Instant::now();
     let layout = lab.ok(1, "bash /opt/lab/role/compose-layout.sh");
-    eprintln!("{}", layout.lines().rev().nth(1).unwrap_or_default());
+    report_layout(&layout, started);
 
     // The seed's symptoms, in that layout.
     let before = compose_nginx_handshake(&lab);
@@ -509,7 +521,12 @@ fn the_seeds_compose_layout_is_fixed_with_docker_compose_and_a_second_apply_chan
 
     let inventory = compose_inventory(&lab);
     let image_before = backend_image(&lab);
+    let started = std::time::Instant::now();
     let run = apply_compose(inventory.path(), &lab, &[]);
+    eprintln!(
+        "compose layout: first apply {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     run.code(0)
         .stdout_has("+uvicorn[standard]==0.34.0")
         .stdout_has("+            proxy_pass http://fastapi_backend/ws/$1$is_args$args;")
@@ -560,7 +577,12 @@ fn the_seeds_compose_layout_is_fixed_with_docker_compose_and_a_second_apply_chan
     // Second apply: nothing rebuilt, recreated or restarted, no file touched.
     let state = compose_state(&lab);
     let sums = lab.sums_without_backups(1, PROJECT);
+    let started = std::time::Instant::now();
     let second = apply_compose(inventory.path(), &lab, &[]);
+    eprintln!(
+        "compose layout: second apply {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     second.code(0).stdout_has("1 in sync");
     assert_eq!(
         compose_state(&lab),
@@ -633,4 +655,47 @@ fn a_container_built_before_requirements_txt_was_fixed_is_rebuilt_by_docker_comp
         .code(0)
         .stdout_has("1 in sync");
     assert_eq!(compose_state(&lab), state, "rebuilt or restarted again");
+}
+
+#[test]
+fn nginx_reloaded_inside_its_container_keeps_the_old_bind_mounted_file_and_the_run_rolls_back() {
+    // The pitfall of nginx in compose: nginx.conf is bind-mounted as a file and wsdeploy
+    // replaces files by rename, so `exec nginx nginx -s reload` reloads the old inode. The
+    // handshake check catches it (404), and the rollback puts every file back, rebuilds the
+    // backend on the old requirements.txt (`docker compose up -d --build`) and reloads.
+    let lab = Lab::up_role("fastapi-cmount", 1, "fastapi");
+    lab.ok(1, "bash /opt/lab/role/compose-layout.sh");
+    let inventory = compose_inventory(&lab);
+    let sums = lab.sums_without_backups(1, PROJECT);
+    let image_before = backend_image(&lab);
+    let in_place = format!(
+        r#"{{"nginx_test_cmd": "{COMPOSE} exec -T nginx nginx -t", "nginx_reload_cmd": "{COMPOSE} exec -T nginx nginx -s reload", "ws_test_path": "/ws/ssh/107.174.144.193"}}"#
+    );
+    let run = apply_compose(inventory.path(), &lab, &["-e", &in_place]);
+    run.code(1)
+        .stdout_has("FAILED (rolled back)")
+        .stdout_has("error in step `websocket_handshake`")
+        .stdout_has("returned 404 Not Found, expected 101")
+        .stdout_has(&format!(
+            "rollback: re-ran `{COMPOSE} up -d --build --wait backend`"
+        ))
+        .stdout_has("rolled back: every file is back to its exact previous bytes");
+    assert_eq!(
+        lab.sums_without_backups(1, PROJECT),
+        sums,
+        "files differ after the rollback"
+    );
+    let (code, _) = lab.sh(
+        1,
+        &format!("{COMPOSE} exec -T backend python -c 'import websockets'"),
+    );
+    assert_ne!(code, 0, "the backend still runs the new requirements");
+    assert_eq!(
+        backend_image(&lab),
+        image_before,
+        "not the old image (layer cache) after the rollback"
+    );
+    let handshake = compose_nginx_handshake(&lab);
+    assert!(handshake.starts_with("HTTP/1.1 404"), "{handshake}");
+    lab.ok(1, "grep -qx rolled_back /var/lib/wsdeploy/runs/*/state");
 }
