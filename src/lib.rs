@@ -2,8 +2,9 @@
 //! (Odoo, FastAPI/uvicorn, Frappe Socket.IO) behind nginx.
 //!
 //! Data flows one way: `cli` → `inventory` + `plan` (+ `template`) → `fleet` →
-//! `engine` (gather → `edit` → `diff` → lock → `journal` → write → `verify`) over a
-//! `transport`, → `run` reports → `report` → `exit` code. See ARCHITECTURE.md.
+//! `engine` (gather → `edit` → `diff` → lock → journal → write → `verify`, every host
+//! script and its parser in `host`) over a `transport`, → `run` reports → `report` →
+//! `exit` code. See ARCHITECTURE.md.
 
 pub mod cli;
 pub mod config;
@@ -13,13 +14,11 @@ pub mod engine;
 pub mod exit;
 pub mod facts;
 pub mod fleet;
-pub mod gather;
+pub mod host;
 pub mod inventory;
-pub mod journal;
 pub mod mask;
 pub mod plan;
 pub mod reach;
-pub mod remote;
 pub mod report;
 pub mod restore_date;
 pub mod review;

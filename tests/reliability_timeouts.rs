@@ -226,7 +226,7 @@ struct PlantedRun {
 
 impl PlantedRun {
     fn new(file: &Path, pre: &str, command: &str) -> Self {
-        let id = wsdeploy::journal::new_run_id();
+        let id = wsdeploy::host::journal::new_run_id();
         let dir = Path::new(LOCAL_RUNS).join(&id);
         std::fs::create_dir_all(dir.join("pre")).expect("mkdir");
         std::fs::write(dir.join("pre/0"), pre).expect("pre");
@@ -234,7 +234,7 @@ impl PlantedRun {
             "run_id": id, "plan": "site", "operator": "test@host",
             "started": "2026-11-23T00:00:00Z", "host": "local-1", "kind": "apply",
             "files": [{"index": 0, "path": file.display().to_string(), "existed": true,
-                       "sha256": wsdeploy::journal::sha256_hex(pre.as_bytes()),
+                       "sha256": wsdeploy::host::journal::sha256_hex(pre.as_bytes()),
                        "backup": null}],
             "commands": [{"index": 1, "run": command, "rerun_on_rollback": true}],
         });
@@ -269,7 +269,7 @@ fn a_recovery_repeats_commands_as_a_rollback_does() {
     // Exits 3, which the step expects; hangs unless `fast` exists.
     let command = format!(
         "test -e {} || sleep {sleep}; exit 3",
-        wsdeploy::remote::quote(&fast.display().to_string())
+        wsdeploy::host::quote(&fast.display().to_string())
     );
     host.plan_json(&plan_with(json!({
         "id": "reload", "command": command, "timeout": 2, "expect_exit": [3],

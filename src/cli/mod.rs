@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::exit;
 use crate::fleet::{self, FleetHost, FleetOptions, Serial};
+use crate::host::journal;
 use crate::inventory;
-use crate::journal;
 use crate::plan::{self, HostPlan};
 use crate::reach;
 use crate::report::event::Events;

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::{Ending, Flat, Host, failure};
+use crate::host;
 use crate::plan::{Action, Check, CommandAction, Step};
-use crate::remote;
 use crate::run::Failure;
 use crate::transport::{ExecOutput, TransportError};
 
@@ -39,7 +39,7 @@ impl Judged {
 pub(super) fn timed_out_message(run: &str, bound: Duration, output: &str) -> String {
     format!(
         "`{run}` did not finish within its timeout of {}s: the host stopped it and everything it started{}",
-        remote::bound_secs(bound),
+        host::bound_secs(bound),
         if output.trim().is_empty() {
             String::new()
         } else {
@@ -125,7 +125,7 @@ impl Host<'_> {
     async fn command_check(&mut self, step: &Step, c: &CommandAction) -> Result<(), Failure> {
         let result = self
             .transport
-            .run(&remote::plan_command(&c.run, self.become_user(), c.timeout))
+            .run(&host::plan_command(&c.run, self.become_user(), c.timeout))
             .await;
         match Judged::of(result, &c.expect_exit) {
             Judged::Passed(_) => {
@@ -189,7 +189,7 @@ impl Host<'_> {
             // A plan's text (it may hold secrets) goes on stdin, never in argv.
             let out = self
                 .transport
-                .run(&remote::plan_command(check, self.become_user(), c.timeout))
+                .run(&host::plan_command(check, self.become_user(), c.timeout))
                 .await
                 .map_err(|e| {
                     failure(

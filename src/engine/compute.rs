@@ -5,14 +5,15 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::{Flat, failure};
 use crate::edit::{self, EditContext, nginx};
-use crate::gather::{self, FileState, Gathered, HostFile};
-use crate::journal;
+use crate::host::backups::backup_path;
+use crate::host::gather::{self, FileState, Gathered, HostFile};
+use crate::host::journal;
+use crate::host::write::FileContent;
 use crate::plan::{Action, EditKind, FileEdit};
-use crate::remote::{self, FileContent};
 use crate::run::{Failure, FileChange};
 
 /// Files larger than this are refused (they are not configuration files).
-pub const MAX_FILE_BYTES: usize = remote::MAX_READ_BYTES;
+pub const MAX_FILE_BYTES: usize = gather::MAX_READ_BYTES;
 
 /// One file being edited.
 pub(super) struct Buffer {
@@ -271,38 +272,6 @@ fn at_file(path: &str, message: &str) -> String {
     }
 }
 
-/// `<file>.backup-YYYY-MM-DD` beside the file, unless nginx could load it: then under
-/// `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`. With the configuration read
-/// (`include_globs` from `nginx -T`), that is when an include glob matches the name;
-/// without it (a play with no nginx step), whenever the file is in an nginx tree (a
-/// directory named `nginx*` on its path), since nothing tells what nginx includes there.
-#[must_use]
-pub fn backup_path(
-    real: &str,
-    today: chrono::NaiveDate,
-    include_globs: Option<&[String]>,
-) -> String {
-    let date = today.format("%Y-%m-%d");
-    let beside = format!("{real}.backup-{date}");
-    let loadable = match include_globs {
-        Some(globs) => globs.iter().any(|g| nginx::glob_match(g, &beside)),
-        None => in_nginx_tree(real),
-    };
-    if loadable {
-        format!("{}/backups/{date}{real}", remote::STATE_DIR)
-    } else {
-        beside
-    }
-}
-
-/// Whether a directory on `path` is named like an nginx configuration tree
-/// (`/etc/nginx`, `/usr/local/nginx`, `/opt/nginx-1.24`).
-fn in_nginx_tree(path: &str) -> bool {
-    let mut dirs: Vec<&str> = path.split('/').collect();
-    dirs.pop();
-    dirs.iter().any(|d| d.starts_with("nginx"))
-}
-
 /// The pending buffers whose desired content differs from what the host has (drains
 /// `pending`).
 pub(super) fn due_writes(buffers: &[Buffer], pending: &mut Vec<usize>) -> Vec<usize> {
@@ -314,7 +283,7 @@ pub(super) fn due_writes(buffers: &[Buffer], pending: &mut Vec<usize>) -> Vec<us
         .collect()
 }
 
-/// What `remote::write_script` writes for buffers `due`.
+/// What `host::write::write_script` writes for buffers `due`.
 pub(super) fn file_contents<'a>(buffers: &'a [Buffer], due: &[usize]) -> Vec<FileContent<'a>> {
     due.iter()
         .map(|&i| FileContent {
@@ -354,39 +323,4 @@ fn effective_path(
         return path;
     }
     real.to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backups_avoid_include_globs() {
-        let day = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
-        let globs = vec![
-            "/etc/nginx/sites-enabled/*".to_owned(),
-            "/etc/nginx/conf.d/*.conf".to_owned(),
-        ];
-        assert_eq!(
-            backup_path("/etc/nginx/nginx.conf", day, Some(&globs)),
-            "/etc/nginx/nginx.conf.backup-2025-12-31"
-        );
-        assert_eq!(
-            backup_path("/etc/nginx/sites-enabled/odoo", day, Some(&globs)),
-            "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/odoo"
-        );
-        assert_eq!(
-            backup_path("/etc/nginx/conf.d/odoo.conf", day, Some(&globs)),
-            "/etc/nginx/conf.d/odoo.conf.backup-2025-12-31"
-        );
-        // Without the configuration: anything in an nginx tree goes to the state dir.
-        assert_eq!(
-            backup_path("/etc/nginx/sites-enabled/app", day, None),
-            "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/app"
-        );
-        assert_eq!(
-            backup_path("/etc/opticserp/odoo.conf", day, None),
-            "/etc/opticserp/odoo.conf.backup-2025-12-31"
-        );
-    }
 }

@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use crate::remote;
+use crate::host;
+use crate::host::lock::{self as protocol, LockReply};
 use crate::transport::{Child, Heartbeat, Transport};
 
 /// How long the holder has to say whether it got the lock.
@@ -21,36 +22,39 @@ pub(super) struct HostLock {
 }
 
 impl HostLock {
-    /// Starts `command` (`remote::lock_command`) with the heartbeat and waits for its
+    /// Starts `command` (`host::lock::lock_command`) with the heartbeat and waits for its
     /// answer; `Err` says why the lock is not held (another run holds it, or the holder
     /// could not run), with nothing left running.
     pub(super) async fn take(transport: &Transport, command: &str) -> Result<Self, String> {
         // The holder gives the lock up when the heartbeat stops (a vanished controller).
         let heartbeat = Heartbeat {
-            interval: remote::LOCK_HEARTBEAT_INTERVAL,
-            bytes: remote::LOCK_HEARTBEAT.as_bytes(),
+            interval: protocol::LOCK_HEARTBEAT_INTERVAL,
+            bytes: protocol::LOCK_HEARTBEAT.as_bytes(),
         };
         let mut child = transport
             .spawn(command, Some(heartbeat))
             .await
             .map_err(|e| format!("cannot take the run lock: {e}"))?;
         let line = tokio::time::timeout(ANSWER_WAIT, child.read_line()).await;
-        match line {
-            Ok(Ok(Some(l))) if l == "WSD-LOCKED" => Ok(Self {
+        let reply = match &line {
+            Ok(Ok(Some(l))) => LockReply::parse(l),
+            _ => LockReply::Unexpected,
+        };
+        match reply {
+            LockReply::Locked => Ok(Self {
                 holder: Some(child),
             }),
-            Ok(Ok(Some(l))) if l.starts_with("WSD-BUSY") => {
+            LockReply::Busy(holder) => {
                 child.close().await;
                 Err(format!(
-                    "another wsdeploy run holds the lock on this host: {}; nothing was touched (wait for it, or check {}/lock.holder)",
-                    l.trim_start_matches("WSD-BUSY").trim(),
-                    remote::STATE_DIR
+                    "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
+                    host::STATE_DIR
                 ))
             }
-            other => {
+            LockReply::Unexpected => {
                 child.close().await;
                 Err(format!(
-                    "cannot take the run lock (is util-linux `flock` installed? root or become needed): {other:?}"
+                    "cannot take the run lock (is util-linux `flock` installed? root or become needed): {line:?}"
                 ))
             }
         }
@@ -103,7 +107,7 @@ mod tests {
 
     async fn take(dir: &std::path::Path) -> Result<HostLock, String> {
         let transport = Transport::Local(LocalSession);
-        let command = remote::lock_command_in(&dir.to_string_lossy(), "test", None);
+        let command = protocol::lock_command_in(&dir.to_string_lossy(), "test", None);
         HostLock::take(&transport, &command).await
     }
 

@@ -20,15 +20,15 @@ mod undo;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use crate::gather::{self, Gathered};
+use crate::host::gather::{self, Gathered};
+use crate::host::{self, dump_cache, lock as host_lock};
 use crate::plan::{Action, CommandAction, Step};
-use crate::remote;
 use crate::report::event::{Event, Events};
 use crate::run::{ActionRecord, Failure, HostJob, HostReport, Mode, Outcome, RunOptions};
 use crate::transport::Transport;
 
 use compute::Change;
-pub use compute::{MAX_FILE_BYTES, backup_path};
+pub use compute::MAX_FILE_BYTES;
 use lock::HostLock;
 
 /// How a host's run ended; the one value the report's outcome comes from.
@@ -179,7 +179,7 @@ fn edited_paths(flat: &[Flat<'_>]) -> Vec<String> {
 }
 
 impl Host<'_> {
-    fn become_user(&self) -> Option<&remote::Become> {
+    fn become_user(&self) -> Option<&host::Become> {
         self.job.become_user.as_ref()
     }
 
@@ -234,7 +234,7 @@ impl Host<'_> {
     async fn gather(&mut self, paths: &[String]) -> Result<Gathered, Ending> {
         self.phase("gather");
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
-        let cache = remote::DumpCache::Read;
+        let cache = dump_cache::DumpCache::Read;
         gather::gather(
             self.transport,
             self.become_user(),
@@ -257,7 +257,7 @@ impl Host<'_> {
             std::process::id(),
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
         );
-        let command = remote::lock_command(&holder, self.become_user());
+        let command = host_lock::lock_command(&holder, self.become_user());
         HostLock::take(self.transport, &command)
             .await
             .map_err(|message| Ending::Untouched(failure(None, message)))
@@ -375,9 +375,9 @@ impl Host<'_> {
         let _ = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
-                Some(remote::refresh_dumps_script(std::slice::from_ref(dump)).as_bytes()),
-                remote::SCRIPT_BOUND,
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
+                Some(dump_cache::refresh_dumps_script(std::slice::from_ref(dump)).as_bytes()),
+                host::SCRIPT_BOUND,
             )
             .await;
     }

@@ -5,11 +5,11 @@
 use super::checks::{Judged, ended_message, timed_out_message};
 use super::compute::{Buffer, Change, due_writes, file_contents};
 use super::{Ending, Flat, Host, failure, should_run};
-use crate::journal::{self, JournalCommand, JournalFile, Manifest};
+use crate::host::journal::{self, JournalCommand, JournalFile, Manifest};
+use crate::host::journal_entry::{self, Journaled, PlannedWrite};
+use crate::host::{self, write};
 use crate::plan::{Action, CommandAction, Step};
-use crate::remote::{self, PlannedWrite};
 use crate::run::Failure;
-use crate::transport::ExecOutput;
 
 /// Where the steps of a transaction stand.
 struct Progress {
@@ -20,7 +20,7 @@ struct Progress {
 }
 
 /// How the journal exec ended.
-enum Journaled {
+enum JournalExec {
     /// Journal complete, first writes made.
     Done,
     /// Journal complete, but a first write failed: roll back.
@@ -51,18 +51,18 @@ impl Host<'_> {
             .journal(flat, &manifest, &mut change, &mut progress)
             .await;
         let result = match journaled {
-            Journaled::Untouched(f) => return Ending::Untouched(f),
-            Journaled::Unknown(cause) => {
+            JournalExec::Untouched(f) => return Ending::Untouched(f),
+            JournalExec::Unknown(cause) => {
                 // How far the script got is unknown: the rollback restores what the
                 // journal says was started, or reports the host untouched if the journal
                 // was never completed.
                 return self.rollback(flat, preflight, &manifest, &[], cause).await;
             }
-            Journaled::FirstWritesFailed(f) => {
+            JournalExec::FirstWritesFailed(f) => {
                 self.phase("apply");
                 Err(f)
             }
-            Journaled::Done => {
+            JournalExec::Done => {
                 self.phase("apply");
                 self.steps(flat, &mut change, &mut progress).await
             }
@@ -129,40 +129,39 @@ impl Host<'_> {
         manifest: &Manifest,
         change: &mut Change,
         progress: &mut Progress,
-    ) -> Journaled {
+    ) -> JournalExec {
         let (script, first_writes) = journal_script(flat, manifest, change, progress);
         self.phase("journal");
         let sent = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
                 Some(script.as_bytes()),
-                remote::SCRIPT_BOUND,
+                host::SCRIPT_BOUND,
             )
             .await;
         let out = match sent {
             Ok(out) => out,
             Err(e) => {
-                return Journaled::Unknown(failure(
+                return JournalExec::Unknown(failure(
                     None,
                     format!("the connection failed while writing the journal and files: {e}"),
                 ));
             }
         };
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if !out.success() && !stdout.lines().any(|l| l == remote::JOURNALED_MARKER) {
-            return Journaled::Untouched(failure(None, journal_failure(&out)));
+        let journaled = Journaled::parse(&stdout);
+        if !out.success() && !journaled.complete {
+            return JournalExec::Untouched(failure(None, journal_entry::failure(&out)));
         }
-        for line in stdout.lines() {
-            if let Some(b) = line.strip_prefix("WSD-BACKUP ") {
-                self.note(format!("backup {b}"));
-            }
+        for b in journaled.backups {
+            self.note(format!("backup {b}"));
         }
         mark_written(&mut change.buffers, &first_writes, &stdout);
         if out.success() {
-            Journaled::Done
+            JournalExec::Done
         } else {
-            Journaled::FirstWritesFailed(failure(None, write_failure(&out)))
+            JournalExec::FirstWritesFailed(failure(None, write::failure(&out)))
         }
     }
 
@@ -210,13 +209,13 @@ impl Host<'_> {
         c: &CommandAction,
         position: usize,
     ) -> Result<(), Failure> {
-        let script = remote::journaled_command(&self.opts.run_id, position, &c.run);
+        let script = journal::journaled_command(&self.opts.run_id, position, &c.run);
         // The host stops the command, and all it started, after its `timeout`; the
         // controller gives up a few seconds later.
         let result = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), c.timeout),
+                &host::script_runner(self.become_user(), c.timeout),
                 Some(script.as_bytes()),
                 c.timeout,
             )
@@ -250,13 +249,13 @@ impl Host<'_> {
         if due.is_empty() {
             return Ok(());
         }
-        let script = remote::write_script(&file_contents(buffers, &due));
+        let script = write::write_script(&file_contents(buffers, &due));
         let out = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
                 Some(script.as_bytes()),
-                remote::SCRIPT_BOUND,
+                host::SCRIPT_BOUND,
             )
             .await
             .map_err(|e| failure(None, format!("writing files: {e}")))?;
@@ -264,7 +263,7 @@ impl Host<'_> {
         if out.success() {
             Ok(())
         } else {
-            Err(failure(None, write_failure(&out)))
+            Err(failure(None, write::failure(&out)))
         }
     }
 
@@ -275,9 +274,9 @@ impl Host<'_> {
         let out = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
-                Some(remote::commit_script(run_id, &dumps).as_bytes()),
-                remote::SCRIPT_BOUND,
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
+                Some(journal::commit_script(run_id, &dumps).as_bytes()),
+                host::SCRIPT_BOUND,
             )
             .await;
         if !matches!(&out, Ok(o) if o.success()) {
@@ -307,7 +306,7 @@ fn journal_script(
         stage(change, &mut progress.pending, &f.key);
     }
     let first_writes = due_writes(&change.buffers, &mut progress.pending);
-    let script = remote::journal_then_write_script(
+    let script = journal_entry::journal_then_write_script(
         &manifest.run_id,
         &manifest_json,
         &planned,
@@ -366,72 +365,10 @@ fn planned_write(b: &Buffer, index: usize) -> PlannedWrite {
     }
 }
 
-/// Why the journal exec failed before the journal was complete (nothing touched).
-fn journal_failure(out: &ExecOutput) -> String {
-    let text = out.combined();
-    if out.code() == remote::EXIT_UNSAFE_PATH {
-        format!(
-            "refusing to write through a path another user could swap under root, nothing was touched: {} (make root own every directory on the way, or make the file belong to the user who owns its directory)",
-            unsafe_reason(&text)
-        )
-    } else if out.code() == remote::EXIT_CHANGED_SINCE_READ {
-        format!(
-            "a file changed on the host since it was read ({}); nothing was touched: run again to see the new diff",
-            text.trim()
-        )
-    } else {
-        format!(
-            "writing the journal/backups failed ({}), nothing was touched: {}",
-            out.status_text(),
-            text.trim()
-        )
-    }
-}
-
-/// Why a write script failed: a file someone else changed since it was read (never
-/// overwritten), or the script's own words.
-fn write_failure(out: &ExecOutput) -> String {
-    let text = out.combined();
-    let changed: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("WSD-CHANGED "))
-        .collect();
-    if out.code() == remote::EXIT_CHANGED_SINCE_READ && !changed.is_empty() {
-        format!(
-            "{} changed on the host after it was read (someone else edited it): not overwritten",
-            changed.join(", ")
-        )
-    } else if out.code() == remote::EXIT_UNSAFE_PATH {
-        format!(
-            "refusing to write through a path another user could swap under root: {}",
-            unsafe_reason(&text)
-        )
-    } else {
-        format!(
-            "writing files failed ({}): {}",
-            out.status_text(),
-            text.trim()
-        )
-    }
-}
-
-/// The `WSD-UNSAFE` reasons a host script printed.
-fn unsafe_reason(output: &str) -> String {
-    let reasons: Vec<&str> = output
-        .lines()
-        .filter_map(|l| l.strip_prefix("WSD-UNSAFE "))
-        .collect();
-    if reasons.is_empty() {
-        output.trim().to_owned()
-    } else {
-        reasons.join("; ")
-    }
-}
-
-/// Records as on the host every buffer of `due` whose `WSD-WROTE <position>` was printed.
+/// Records as on the host every buffer of `due` the write script says it replaced.
 fn mark_written(buffers: &mut [Buffer], due: &[usize], stdout: &str) {
     for (position, &i) in due.iter().enumerate() {
-        if stdout.lines().any(|l| l == format!("WSD-WROTE {position}")) {
+        if write::wrote(stdout, position) {
             buffers[i].on_host = buffers[i].desired.as_ref().map(|d| d.as_bytes().to_vec());
         }
     }

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use super::checks::{Judged, timed_out_message};
 use super::{Ending, Flat, Host};
-use crate::journal::{self, JournalCommand, JournalFile, Manifest};
+use crate::host;
+use crate::host::journal::{self, JournalCommand, JournalFile, JournalState, Manifest};
+use crate::host::restore::{self, Restored};
 use crate::plan::{Action, CommandAction, Step};
-use crate::remote;
 use crate::run::Failure;
 use crate::transport::TransportError;
 
@@ -71,13 +72,13 @@ impl Host<'_> {
             .settle(run_id, "rollback", &reruns, preflight, problems)
             .await;
         if problems.is_empty() {
-            self.note(format!("rolled back: every file is back to its exact previous bytes (journal {}/runs/{run_id})", remote::STATE_DIR));
+            self.note(format!("rolled back: every file is back to its exact previous bytes (journal {}/runs/{run_id})", host::STATE_DIR));
             Ending::RolledBack(cause)
         } else {
             self.note(format!(
                 "NEEDS ATTENTION: rollback incomplete: {}; pre-images are in {}/runs/{run_id}/pre (see manifest.json there)",
                 problems.join("; "),
-                remote::STATE_DIR
+                host::STATE_DIR
             ));
             Ending::RollbackFailed(cause)
         }
@@ -139,45 +140,30 @@ impl Host<'_> {
         if !journal::is_run_id(run_id) {
             return Err(format!(
                 "interrupted run `{run_id}` is not a run id wsdeploy makes: inspect {}/runs by hand",
-                remote::STATE_DIR
+                host::STATE_DIR
             ));
         }
         let out = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
-                Some(remote::read_journal_script(run_id).as_bytes()),
-                remote::SCRIPT_BOUND,
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
+                Some(journal::read_journal_script(run_id).as_bytes()),
+                host::SCRIPT_BOUND,
             )
             .await
             .map_err(|e| format!("reading interrupted run {run_id}: {e}"))?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let field = |prefix: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(prefix))
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let state = field("S ");
-        if state != "in_progress" {
+        let read = journal::ReadBack::parse(&String::from_utf8_lossy(&out.stdout), run_id);
+        if !read.in_progress() {
             self.note(format!(
-                "run {run_id} is no longer in progress ({state}): nothing to recover"
+                "run {run_id} is no longer in progress ({}): nothing to recover",
+                read.state
             ));
             return Ok(None);
         }
-        let ran: Vec<usize> = field("R ")
-            .split_whitespace()
-            .filter_map(|n| n.parse().ok())
-            .collect();
-        use base64::Engine as _;
-        let manifest: Manifest = base64::engine::general_purpose::STANDARD
-            .decode(field("M ").trim())
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .filter(|m: &Manifest| {
-                m.run_id == run_id && m.files.iter().all(|f| !f.existed || f.sha256.is_some())
-            })
-            .ok_or_else(|| format!("interrupted run {run_id} has an unreadable or inconsistent manifest in {}/runs/{run_id}: inspect it by hand", remote::STATE_DIR))?;
+        let ran = read.ran;
+        let manifest: Manifest = read
+            .manifest
+            .ok_or_else(|| format!("interrupted run {run_id} has an unreadable or inconsistent manifest in {}/runs/{run_id}: inspect it by hand", host::STATE_DIR))?;
         Ok(Some((manifest, ran)))
     }
 
@@ -202,16 +188,16 @@ impl Host<'_> {
             problems.push(format!("health check after {undo} failed: {}", f.message));
         }
         let state = if problems.is_empty() {
-            "rolled_back"
+            JournalState::RolledBack
         } else {
-            "rollback_failed"
+            JournalState::RollbackFailed
         };
         let _ = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
-                Some(remote::set_state_script(run_id, state).as_bytes()),
-                remote::SCRIPT_BOUND,
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
+                Some(journal::set_state_script(run_id, state).as_bytes()),
+                host::SCRIPT_BOUND,
             )
             .await;
         problems
@@ -224,7 +210,7 @@ impl Host<'_> {
         let label = &rerun.label;
         let result = self
             .transport
-            .run(&remote::plan_command(
+            .run(&host::plan_command(
                 &rerun.run,
                 self.become_user(),
                 rerun.timeout,
@@ -252,44 +238,32 @@ impl Host<'_> {
     /// Restores the journal's pre-images; `Ok(false)` when the run has no journal state,
     /// which means no file was touched.
     async fn restore(&mut self, run_id: &str, files: &[JournalFile]) -> Result<bool, String> {
-        let script = remote::restore_script(run_id, files);
+        let script = restore::restore_script(run_id, files);
         let out = self
             .transport
             .exec_within(
-                &remote::script_runner(self.become_user(), remote::SCRIPT_BOUND),
+                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
                 Some(script.as_bytes()),
-                remote::SCRIPT_BOUND,
+                host::SCRIPT_BOUND,
             )
             .await
             .map_err(|e| format!("restoring files: {e}"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let untouched = stdout.lines().any(|l| l == remote::NO_JOURNAL_MARKER);
-        let foreign: Vec<&str> = stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("WSD-RESTORE-SKIPPED "))
-            .collect();
-        if !foreign.is_empty() {
+        let restored = Restored::parse(&String::from_utf8_lossy(&out.stdout));
+        if !restored.skipped.is_empty() {
             return Err(format!(
                 "{} changed after this run wrote it (someone else edited it): left as it is, not restored; its pre-run bytes are in {}/runs/{run_id}/pre (see manifest.json there)",
-                foreign.join(", "),
-                remote::STATE_DIR
+                restored.skipped.join(", "),
+                host::STATE_DIR
             ));
         }
-        if let Some(why) = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(remote::UNTRUSTED_JOURNAL_MARKER))
-        {
+        if let Some(why) = restored.untrusted {
             return Err(format!(
-                "run {run_id} was not restored: its journal cannot be trusted ({}); nothing was restored, inspect {}/runs/{run_id} by hand",
-                match why.trim() {
-                    "pre-images" => "a pre-image is not the bytes its manifest recorded".to_owned(),
-                    other => format!("its {other}, not in_progress"),
-                },
-                remote::STATE_DIR
+                "run {run_id} was not restored: its journal cannot be trusted ({why}); nothing was restored, inspect {}/runs/{run_id} by hand",
+                host::STATE_DIR
             ));
         }
         if out.success() {
-            Ok(!untouched)
+            Ok(!restored.no_journal)
         } else {
             Err(format!("restoring files failed: {}", out.combined().trim()))
         }

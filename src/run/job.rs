@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::ReviewedHost;
+use crate::host;
 use crate::plan::HostPlan;
-use crate::remote;
 
 /// What to do with a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,7 +52,7 @@ pub struct HostJob {
     pub host: String,
     pub plans: Vec<HostPlan>,
     /// `become`: whose rights commands run with (`None`: the login user).
-    pub become_user: Option<remote::Become>,
+    pub become_user: Option<host::Become>,
     /// Command printing the effective nginx config (`nginx -T`), when a step edits nginx.
     pub nginx_dump: Option<String>,
     /// For `apply --reviewed`: the change that was reviewed for this host.
