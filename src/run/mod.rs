@@ -2,8 +2,8 @@
 //! `HostJob`) and how each host's run ended (`HostReport`, `Outcome`, `FileChange`,
 //! `ActionRecord`, `Failure`).
 //!
-//! Below the engine (it uses only `plan`, `mask` and `host::Become`): `cli` builds jobs, `engine` runs them, `report`, `review`, `exit`
-//! and `fleet` read the reports. The serialized `HostReport` is the `--json` schema, so a
+//! Below the engine (it uses only `plan`, `mask` and `host::Become`): `cli` builds jobs,
+//! `engine` runs them, `report`, `review`, `exit` and `fleet` read the reports. The serialized `HostReport` is the `--json` schema, so a
 //! field renamed here is a change of the output contract.
 
 mod host_report;
