@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::host_run::HostJob;
+use crate::host;
 use crate::plan::facts::value_of;
-use crate::remote;
+use crate::run::HostJob;
 use crate::transport::Transport;
 
 /// The job with every plan that has facts rendered again from the host's files.
@@ -48,24 +48,24 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
 /// A file's bytes, or `None` when it does not exist.
 async fn read(
     transport: &Transport,
-    become_user: Option<&remote::Become>,
+    become_user: Option<&host::Become>,
     path: &str,
 ) -> Result<Option<Vec<u8>>, String> {
     let out = transport
         .exec_within(
-            &remote::wrap_command(
-                &remote::read_if_exists(path),
+            &host::wrap_command(
+                &host::read::read_if_exists(path),
                 become_user,
-                remote::SCRIPT_BOUND,
+                host::SCRIPT_BOUND,
             ),
             None,
-            remote::SCRIPT_BOUND,
+            host::SCRIPT_BOUND,
         )
         .await
         .map_err(|e| format!("reading {path}: {e}"))?;
     match out.code() {
         0 => Ok(Some(out.stdout)),
-        remote::EXIT_NO_SUCH_FILE => Ok(None),
+        host::read::EXIT_NO_SUCH_FILE => Ok(None),
         _ => Err(format!(
             "reading {path} ended with {}: {}",
             out.status_text(),

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::host::Become;
 use crate::inventory::{Connection, DEFAULT_BECOME_USER, HONOURED_VARIABLES};
-use crate::remote::Become;
 use crate::transport::secret::Secret;
 use crate::transport::ssh::SshTarget;
 use crate::transport::ssh_config::{

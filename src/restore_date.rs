@@ -5,24 +5,15 @@
 
 use std::collections::HashMap;
 
-use base64::Engine as _;
-
-use crate::gather::{self, FileState};
-use crate::host_run::{self, Failure, HostJob, HostReport, Outcome, RunOptions};
+use crate::engine;
+use crate::host;
+use crate::host::backups::{self, Listed};
+use crate::host::dump_cache::DumpCache;
+use crate::host::gather::{self, FileState};
 use crate::plan::{Action, CommandAction, EditKind, FileEdit, HostPlan, Step};
-use crate::remote;
 use crate::report::event::Events;
+use crate::run::{Failure, HostJob, HostReport, Outcome, RunOptions};
 use crate::transport::Transport;
-
-/// The two places a day's backup of `real` may be.
-#[must_use]
-pub fn backup_candidates(real: &str, date: chrono::NaiveDate) -> [String; 2] {
-    let d = date.format("%Y-%m-%d");
-    [
-        format!("{real}.backup-{d}"),
-        format!("{}/backups/{d}{real}", remote::STATE_DIR),
-    ]
-}
 
 fn untouched(host: &str, message: String, started: std::time::Instant) -> HostReport {
     let mut r = HostReport::unreachable(host, Outcome::Failed, message, started);
@@ -50,14 +41,9 @@ pub async fn run(
             }
         }
     }
-    let current = match gather::gather(
-        transport,
-        become_user,
-        &paths,
-        &[],
-        remote::DumpCache::Off,
-        |_| true,
-    )
+    let current = match gather::gather(transport, become_user, &paths, &[], DumpCache::Off, |_| {
+        true
+    })
     .await
     {
         Ok(g) => g,
@@ -71,14 +57,14 @@ pub async fn run(
     }
     let candidates: Vec<String> = reals
         .iter()
-        .flat_map(|r| backup_candidates(r, date))
+        .flat_map(|r| backups::backup_candidates(r, date))
         .collect();
     let found = match gather::gather(
         transport,
         become_user,
         &candidates,
         &[],
-        remote::DumpCache::Off,
+        DumpCache::Off,
         |_| true,
     )
     .await
@@ -117,7 +103,7 @@ pub async fn run(
         );
     }
     let synthetic = restore_job(job, &current, &restore);
-    let mut report = host_run::run_host(transport, &synthetic, opts, events).await;
+    let mut report = engine::run_host(transport, &synthetic, opts, events).await;
     for (real, backup, _) in &restore {
         report.notes.push(format!("{real} <- {backup}"));
     }
@@ -234,12 +220,12 @@ pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
             }
         }
     }
-    let script = remote::list_backups_script(&paths);
+    let script = backups::list_backups_script(&paths);
     let out = match transport
         .exec_within(
-            &remote::script_runner(job.become_user.as_ref(), remote::SCRIPT_BOUND),
+            &host::script_runner(job.become_user.as_ref(), host::SCRIPT_BOUND),
             Some(script.as_bytes()),
-            remote::SCRIPT_BOUND,
+            host::SCRIPT_BOUND,
         )
         .await
     {
@@ -248,36 +234,28 @@ pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
     };
     let mut report = HostReport::unreachable(&job.host, Outcome::InSync, String::new(), started);
     report.error = None;
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        if let Some(rest) = line.strip_prefix("RUN ") {
-            let mut parts = rest.splitn(3, ' ');
-            let id = parts.next().unwrap_or_default();
-            let state = parts.next().unwrap_or_default();
-            let manifest = parts
-                .next()
-                .and_then(|b| {
-                    base64::engine::general_purpose::STANDARD
-                        .decode(b.trim())
-                        .ok()
-                })
-                .and_then(|b| serde_json::from_slice::<crate::journal::Manifest>(&b).ok());
-            match manifest {
-                Some(m) => report.notes.push(format!(
-                    "run {id}  {state:<15} {} {} plan {} by {} ({} file(s))",
-                    m.kind,
-                    m.started,
-                    m.plan,
-                    m.operator,
-                    m.files.len()
-                )),
-                None => report.notes.push(format!("run {id}  {state}")),
-            }
-        } else if let Some(path) = line.strip_prefix("BACKUP ") {
-            // Two plan paths can resolve to one file (a symlink and its target): list
-            // each backup once.
-            let note = format!("backup {path}");
-            if !report.notes.contains(&note) {
-                report.notes.push(note);
+    for listed in backups::parse_listing(&String::from_utf8_lossy(&out.stdout)) {
+        match listed {
+            Listed::Run {
+                id,
+                state,
+                manifest: Some(m),
+            } => report.notes.push(format!(
+                "run {id}  {state:<15} {} {} plan {} by {} ({} file(s))",
+                m.kind,
+                m.started,
+                m.plan,
+                m.operator,
+                m.files.len()
+            )),
+            Listed::Run { id, state, .. } => report.notes.push(format!("run {id}  {state}")),
+            Listed::Backup(path) => {
+                // Two plan paths can resolve to one file (a symlink and its target): list
+                // each backup once.
+                let note = format!("backup {path}");
+                if !report.notes.contains(&note) {
+                    report.notes.push(note);
+                }
             }
         }
     }

@@ -135,7 +135,7 @@ pub fn render(spec: &ScheduleSpec<'_>) -> Units {
         "[Unit]\nDescription=Run {name}.service every {}m\n\n[Timer]\nOnBootSec=5min\nOnUnitActiveSec={}min\nRandomizedDelaySec=30s\nPersistent=true\nUnit={name}.service\n\n[Install]\nWantedBy=timers.target\n",
         spec.minutes, spec.minutes
     );
-    let shell: Vec<String> = args.iter().map(|a| crate::remote::quote(a)).collect();
+    let shell: Vec<String> = args.iter().map(|a| crate::shell::quote(a)).collect();
     let cron_when = match spec.minutes {
         m if m < 60 && 60 % m == 0 => Some(format!("*/{m} * * * *")),
         m if m % 60 == 0 && m < 24 * 60 && (24 * 60) % m == 0 => {
@@ -148,7 +148,7 @@ pub fn render(spec: &ScheduleSpec<'_>) -> Units {
     let cron = cron_when.map(|when| {
         format!(
             "{when} root cd {} && {} 2>&1 | logger -t {name}",
-            crate::remote::quote(&spec.project.display().to_string()),
+            crate::shell::quote(&spec.project.display().to_string()),
             shell.join(" ")
         )
         .replace('%', "\\%")

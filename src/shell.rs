@@ -1,6 +1,6 @@
 //! The two shell primitives every layer may need, with no dependency of their own:
 //! quoting a value for POSIX sh, and a command line paired with its stdin. Scripts
-//! themselves are built only in `remote`.
+//! themselves are built only in `host`.
 
 /// Single-quotes `s` for POSIX sh: `it's` -> `'it'\''s'`.
 #[must_use]
@@ -36,5 +36,23 @@ mod tests {
         assert_eq!(quote("plain"), "'plain'");
         assert_eq!(quote("it's"), "'it'\\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn quote_survives_hostile_values() {
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(quote("$(touch /tmp/x); `id`"), "'$(touch /tmp/x); `id`'");
+        assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn hostile_values_are_inert_in_a_real_shell() {
+        let hostile = "a'b\"c$(echo INJECTED)`echo INJECTED`;echo INJECTED\nnext";
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s' {}", quote(hostile)))
+            .output()
+            .expect("sh runs");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), hostile);
     }
 }

@@ -9,8 +9,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
+use crate::host;
 use crate::plan::{Check, Endpoint, Probe};
-use crate::remote;
 use crate::transport::{Stream, Transport};
 
 /// Runs a check with its retries; `Ok(evidence)` or `Err(last failure)`.
@@ -19,7 +19,7 @@ use crate::transport::{Stream, Transport};
 /// The last attempt's failure, described for a person.
 pub async fn run_check(
     transport: &Transport,
-    become_user: Option<&remote::Become>,
+    become_user: Option<&host::Become>,
     check: &Check,
 ) -> Result<String, String> {
     let mut last;
@@ -60,7 +60,7 @@ fn retry_pause(delay: Duration, attempt: u32) -> Duration {
 
 async fn probe(
     transport: &Transport,
-    become_user: Option<&remote::Become>,
+    become_user: Option<&host::Become>,
     probe: &Probe,
     bound: Duration,
 ) -> Result<String, String> {
@@ -95,7 +95,7 @@ async fn probe(
             expect_exit,
         } => {
             let out = transport
-                .run(&remote::plan_command(run, become_user, bound))
+                .run(&host::plan_command(run, become_user, bound))
                 .await
                 .map_err(|e| e.to_string())?;
             let text = out.combined();

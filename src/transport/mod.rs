@@ -2,8 +2,9 @@
 //! `ansible_connection: local` and pull mode). The engine only sees [`Transport`].
 //!
 //! Every command is one string run by a POSIX shell on the host; with `become`, it is
-//! wrapped in sudo by `remote` (`script_runner`, `wrap_command`, `plan_command`). An SSH
-//! target with a become password sends it as the first stdin line of every command.
+//! wrapped in sudo by `host::runner` (`script_runner`, `wrap_command`, `plan_command`).
+//! An SSH target with a become password sends it as the first stdin line of every
+//! command.
 
 pub mod local;
 pub mod secret;
@@ -207,7 +208,7 @@ impl Transport {
         }
     }
 
-    /// Runs `command` (built with a host-side bound of `bound`, see `remote`), giving
+    /// Runs `command` (built with a host-side bound of `bound`, see `host::runner`), giving
     /// up on it a few seconds after the host should have stopped it: the backstop for a
     /// host whose `timeout` failed or a connection that went silent.
     ///

@@ -80,7 +80,7 @@ pub struct SshTarget {
     /// Password for `password` authentication, tried after keys.
     pub password: Option<Secret>,
     /// The become (sudo) password: sent, with a newline, before the input of every
-    /// command and spawned process, where `remote`'s sudo runners read it.
+    /// command and spawned process, where `host::runner`'s sudo runners read it.
     pub become_password: Option<Secret>,
 }
 

@@ -71,7 +71,7 @@ fn cache_file(p: &Project) -> Cache {
         "echo ran >> {r}/../dumps.log; nginx -T -c {r}/nginx.conf",
         r = p.path().join("root").display()
     );
-    Cache(Path::new(&wsdeploy::remote::dump_cache_path(&command)).to_path_buf())
+    Cache(Path::new(&wsdeploy::host::dump_cache::dump_cache_path(&command)).to_path_buf())
 }
 
 fn outcome(p: &Project, args: &[&str]) -> String {

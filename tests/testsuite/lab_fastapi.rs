@@ -368,3 +368,334 @@ fn the_seeds_layout_tls_on_8080_with_the_backend_as_a_service_name() {
         .code(0)
         .stdout_has("1 in sync");
 }
+
+/// The compose project of `compose-layout.sh` on a lab host.
+const COMPOSE: &str = "docker compose -f /opt/nodemon/docker-compose.yml";
+const PROJECT: &str = "/opt/nodemon/docker-compose.yml /opt/nodemon/nginx.conf /opt/nodemon/backend/requirements.txt /opt/nodemon/backend/Dockerfile";
+
+/// An inventory for the seed's compose layout on host 1 (the lab's key and known_hosts),
+/// with the CA of its nginx: what a user of that layout writes (README, FastAPI section).
+/// nginx.conf is bind-mounted into the nginx service as a file and wsdeploy replaces files
+/// by rename (a new inode), so nginx is tested in a fresh container (`run --rm`) and
+/// reloaded by restarting its container, which mounts the file anew.
+fn compose_inventory(lab: &Lab) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, lab.ok(1, "cat /opt/nodemon/certs/ca.pem")).expect("write CA");
+    let out = lab.outdir.display();
+    let inventory = format!(
+        r#"all:
+  children:
+    fastapi:
+      hosts:
+        lab-1: {{ansible_host: {ip}, ansible_user: root, ansible_ssh_private_key_file: {out}/id_ed25519, public_host: nodes.linkti.info}}
+      vars:
+        ansible_ssh_common_args: "-o UserKnownHostsFile={out}/known_hosts"
+        compose_file: /opt/nodemon/docker-compose.yml
+        backend_dir: /opt/nodemon/backend
+        nginx_conf: /opt/nodemon/nginx.conf
+        site_conf: /opt/nodemon/nginx.conf
+        backend_upstream: backend:8000
+        backend_check_url: http://127.0.0.1:8000/debug/websocket-test
+        nginx_test_cmd: {COMPOSE} run --rm --no-deps -T nginx nginx -t
+        nginx_reload_cmd: {COMPOSE} restart nginx
+        nginx_dump_cmd: {COMPOSE} run --rm --no-deps -T nginx sh -c 'nginx -T 2>&1'
+        public_scheme: https
+        public_port: 8080
+        check_ca_file: {ca}
+"#,
+        ip = lab.ip(1),
+        ca = ca.display(),
+    );
+    std::fs::write(dir.path().join("hosts.yml"), inventory).expect("write inventory");
+    dir
+}
+
+/// `wsdeploy apply` of the FastAPI plan with the compose inventory.
+fn apply_compose(inventory: &std::path::Path, lab: &Lab, extra: &[&str]) -> support::project::Run {
+    let mut cmd = assert_cmd::Command::cargo_bin("wsdeploy").expect("binary");
+    cmd.arg("-C")
+        .arg(repo())
+        .arg("apply")
+        .arg("-i")
+        .arg(inventory.join("hosts.yml"))
+        .arg("--known-hosts")
+        .arg(lab.known_hosts())
+        .arg("plans/fastapi-websocket.yml")
+        .args(extra)
+        .env("NO_COLOR", "1");
+    let out = cmd.output().expect("wsdeploy runs");
+    support::project::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A handshake through the compose nginx, as the seed's browser sends it
+/// (https://nodes.linkti.info:8080, the nginx container's published port).
+fn compose_nginx_handshake(lab: &Lab) -> String {
+    lab.curl_handshake(
+        1,
+        "https://nodes.linkti.info:8080/ws/ssh/107.174.144.193",
+        "--cacert /opt/nodemon/certs/ca.pem --resolve nodes.linkti.info:8080:127.0.0.1 -H 'Origin: https://nodes.linkti.info:8080'",
+    )
+}
+
+/// Image id, container id and start time of the compose services (what a rebuild or a
+/// restart changes).
+fn compose_state(lab: &Lab) -> String {
+    lab.ok(
+        1,
+        "docker inspect -f '{{.Name}} {{.Image}} {{.Id}} {{.State.StartedAt}}' nodemon-backend nodemon-nginx",
+    )
+}
+
+fn backend_image(lab: &Lab) -> String {
+    lab.ok(1, "docker inspect -f '{{.Image}}' nodemon-backend")
+        .trim()
+        .to_owned()
+}
+
+/// A whole WebSocket conversation with the real `websockets` client, run in the backend's
+/// container against the nginx service over TLS (SNI nodes.linkti.info, the site's CA).
+fn compose_conversation(lab: &Lab) -> String {
+    lab.ok(
+        1,
+        &format!(
+            r#"{COMPOSE} exec -T -e CA="$(cat /opt/nodemon/certs/ca.pem)" backend python - <<'EOF'
+import asyncio, os, ssl, websockets
+async def main():
+    ctx = ssl.create_default_context(cadata=os.environ["CA"])
+    async with websockets.connect("wss://nginx:8080/ws/ssh/node-7", ssl=ctx,
+            server_hostname="nodes.linkti.info", origin="https://nodes.linkti.info:8080") as ws:
+        print(await ws.recv())
+        await ws.send("echo me")
+        print(await ws.recv())
+asyncio.run(main())
+EOF"#
+        ),
+    )
+}
+
+/// Prints the layout script's timings (engine, base image, image build, `up`).
+fn report_layout(output: &str, started: std::time::Instant) {
+    for line in output.lines().filter(|l| l.starts_with("compose layout:")) {
+        eprintln!("{line}");
+    }
+    eprintln!(
+        "compose layout: {:.1} s in all",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn the_seeds_compose_layout_is_fixed_with_docker_compose_and_a_second_apply_changes_nothing() {
+    // Seed 001 as it ran: nginx and the FastAPI backend are compose services on one host,
+    // nginx publishes TLS on :8080 and proxies to `backend:8000`, the backend's image is
+    // built from a Dockerfile and requirements.txt (plain uvicorn). Real Docker engine and
+    // Docker Compose v2 on the lab host; no registry (see compose-layout.sh).
+    let lab = Lab::up_role("fastapi-compose", 1, "fastapi");
+    let started = std::time::Instant::now();
+    let layout = lab.ok(1, "bash /opt/lab/role/compose-layout.sh");
+    report_layout(&layout, started);
+
+    // The seed's symptoms, in that layout.
+    let before = compose_nginx_handshake(&lab);
+    assert!(before.starts_with("HTTP/1.1 404"), "{before}");
+    let direct = direct_handshake(&lab, 1);
+    assert!(direct.starts_with("HTTP/1.1 404"), "{direct}");
+    let log = lab.ok(1, &format!("{COMPOSE} logs --no-log-prefix backend"));
+    assert!(log.contains(WARNING), "{log}");
+    let (code, missing) = lab.sh(
+        1,
+        &format!("{COMPOSE} exec -T backend python -c 'import websockets'"),
+    );
+    assert_ne!(code, 0, "{missing}");
+    assert!(
+        missing.contains("No module named 'websockets'"),
+        "{missing}"
+    );
+    // Only the compose services answer: the host's own nginx (:80) and backend are stopped.
+    lab.ok(1, "! ss -Hltn 'sport = :80' | grep -q . && ! supervisorctl status nodemon-backend | grep -q RUNNING");
+
+    let inventory = compose_inventory(&lab);
+    let image_before = backend_image(&lab);
+    let started = std::time::Instant::now();
+    let run = apply_compose(inventory.path(), &lab, &[]);
+    eprintln!(
+        "compose layout: first apply {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    run.code(0)
+        .stdout_has("+uvicorn[standard]==0.34.0")
+        .stdout_has("+            proxy_pass http://fastapi_backend/ws/$1$is_args$args;")
+        .stdout_has("server backend:8000;")
+        .stdout_has("1 changed")
+        .stderr_has(&format!(
+            "lab-1: ran: run `{COMPOSE} up -d --build --wait backend`"
+        ))
+        .stderr_has(&format!("lab-1: ran: run `{COMPOSE} restart nginx`"))
+        .stderr_has("lab-1: passed: WebSocket handshake to /ws/ssh/test through nginx returns 101")
+        .stderr_has("lab-1: passed: the running backend's environment has a WebSocket library");
+    assert_ne!(
+        backend_image(&lab),
+        image_before,
+        "the backend's image was not rebuilt"
+    );
+    let after = compose_nginx_handshake(&lab);
+    assert!(after.starts_with("HTTP/1.1 101"), "{after}");
+    assert!(after.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{after}");
+    let conversation = compose_conversation(&lab);
+    assert!(
+        conversation.contains("connected to node-7\necho me"),
+        "{conversation}"
+    );
+    let packages = lab.ok(
+        1,
+        &format!("{COMPOSE} exec -T backend pip list --format=freeze"),
+    );
+    for dist in [
+        "websockets==14.1",
+        "httptools==",
+        "uvloop==",
+        "uvicorn==0.34.0",
+    ] {
+        assert!(packages.contains(dist), "{dist} missing from\n{packages}");
+    }
+    let log = lab.ok(1, &format!("{COMPOSE} logs --no-log-prefix backend"));
+    assert!(!log.contains(WARNING), "{log}");
+    assert!(
+        log.contains("WebSocket connection accepted for node: node-7"),
+        "{log}"
+    );
+    // The nginx container runs the new nginx.conf (the file mounted anew by the restart).
+    let inside = lab.ok(1, "docker exec nodemon-nginx cat /etc/nginx/nginx.conf");
+    assert_eq!(inside, lab.ok(1, "cat /opt/nodemon/nginx.conf"));
+    assert!(inside.contains("location ~ ^/ws/(.*)$"), "{inside}");
+
+    // Second apply: nothing rebuilt, recreated or restarted, no file touched.
+    let state = compose_state(&lab);
+    let sums = lab.sums_without_backups(1, PROJECT);
+    let started = std::time::Instant::now();
+    let second = apply_compose(inventory.path(), &lab, &[]);
+    eprintln!(
+        "compose layout: second apply {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    second.code(0).stdout_has("1 in sync");
+    assert_eq!(
+        compose_state(&lab),
+        state,
+        "a container was rebuilt or restarted"
+    );
+    assert_eq!(lab.sums_without_backups(1, PROJECT), sums, "files changed");
+}
+
+#[test]
+fn a_container_built_before_requirements_txt_was_fixed_is_rebuilt_by_docker_compose() {
+    // The seed's trap in its own layout: `git pull` brought the fixed requirements.txt but
+    // the running image was built before it. requirements.txt needs no change; the check
+    // inside the running container (`docker compose exec -T backend python`) finds no
+    // WebSocket library and makes `docker compose up -d --build` run.
+    let lab = Lab::up_role("fastapi-cstale", 1, "fastapi");
+    lab.ok(1, "bash /opt/lab/role/compose-layout.sh --stale");
+    let requirements = lab.ok(1, "sha256sum /opt/nodemon/backend/requirements.txt");
+    assert!(
+        lab.ok(1, "cat /opt/nodemon/backend/requirements.txt")
+            .contains("uvicorn[standard]"),
+        "the layout did not write the fixed requirements.txt"
+    );
+    let (code, _) = lab.sh(
+        1,
+        &format!("{COMPOSE} exec -T backend python -c 'import websockets'"),
+    );
+    assert_ne!(code, 0, "the stale image already has websockets");
+    let inventory = compose_inventory(&lab);
+    let image_before = backend_image(&lab);
+
+    let dry = apply_compose(inventory.path(), &lab, &["--dry-run"]);
+    dry.code(0)
+        .stdout_has(&format!(
+            "would run: run `{COMPOSE} up -d --build --wait backend`"
+        ))
+        .stdout_has("no WebSocket library (websockets, wsproto) in the running backend")
+        .stdout_has("1 would change");
+    assert_eq!(backend_image(&lab), image_before, "the dry run rebuilt");
+
+    let run = apply_compose(inventory.path(), &lab, &[]);
+    run.code(0)
+        .stderr_has(&format!(
+            "lab-1: ran: run `{COMPOSE} up -d --build --wait backend`"
+        ))
+        .stderr_has("lab-1: passed: the running backend's environment has a WebSocket library");
+    assert!(
+        !run.stdout.contains("requirements.txt.backup"),
+        "requirements.txt was rewritten:\n{}",
+        run.stdout
+    );
+    assert_eq!(
+        lab.ok(1, "sha256sum /opt/nodemon/backend/requirements.txt"),
+        requirements
+    );
+    assert_ne!(
+        backend_image(&lab),
+        image_before,
+        "the image was not rebuilt"
+    );
+    lab.ok(
+        1,
+        &format!("{COMPOSE} exec -T backend python -c 'import websockets'"),
+    );
+    let ok = compose_nginx_handshake(&lab);
+    assert!(ok.starts_with("HTTP/1.1 101"), "{ok}");
+
+    let state = compose_state(&lab);
+    apply_compose(inventory.path(), &lab, &[])
+        .code(0)
+        .stdout_has("1 in sync");
+    assert_eq!(compose_state(&lab), state, "rebuilt or restarted again");
+}
+
+#[test]
+fn nginx_reloaded_inside_its_container_keeps_the_old_bind_mounted_file_and_the_run_rolls_back() {
+    // The pitfall of nginx in compose: nginx.conf is bind-mounted as a file and wsdeploy
+    // replaces files by rename, so `exec nginx nginx -s reload` reloads the old inode. The
+    // handshake check catches it (404), and the rollback puts every file back, rebuilds the
+    // backend on the old requirements.txt (`docker compose up -d --build`) and reloads.
+    let lab = Lab::up_role("fastapi-cmount", 1, "fastapi");
+    lab.ok(1, "bash /opt/lab/role/compose-layout.sh");
+    let inventory = compose_inventory(&lab);
+    let sums = lab.sums_without_backups(1, PROJECT);
+    let image_before = backend_image(&lab);
+    let in_place = format!(
+        r#"{{"nginx_test_cmd": "{COMPOSE} exec -T nginx nginx -t", "nginx_reload_cmd": "{COMPOSE} exec -T nginx nginx -s reload", "ws_test_path": "/ws/ssh/107.174.144.193"}}"#
+    );
+    let run = apply_compose(inventory.path(), &lab, &["-e", &in_place]);
+    run.code(1)
+        .stdout_has("FAILED (rolled back)")
+        .stdout_has("error in step `websocket_handshake`")
+        .stdout_has("returned 404 Not Found, expected 101")
+        .stdout_has(&format!(
+            "rollback: re-ran `{COMPOSE} up -d --build --wait backend`"
+        ))
+        .stdout_has("rolled back: every file is back to its exact previous bytes");
+    assert_eq!(
+        lab.sums_without_backups(1, PROJECT),
+        sums,
+        "files differ after the rollback"
+    );
+    let (code, _) = lab.sh(
+        1,
+        &format!("{COMPOSE} exec -T backend python -c 'import websockets'"),
+    );
+    assert_ne!(code, 0, "the backend still runs the new requirements");
+    assert_eq!(
+        backend_image(&lab),
+        image_before,
+        "not the old image (layer cache) after the rollback"
+    );
+    let handshake = compose_nginx_handshake(&lab);
+    assert!(handshake.starts_with("HTTP/1.1 404"), "{handshake}");
+    lab.ok(1, "grep -qx rolled_back /var/lib/wsdeploy/runs/*/state");
+}

@@ -1,8 +1,8 @@
 //! The host's run lock and its heartbeat, against a real OpenSSH server (and locally).
 //!
-//! The lock holder of `remote::lock_command_in` runs on a temporary lock path, spawned
+//! The lock holder of `host::lock::lock_command_in` runs on a temporary lock path, spawned
 //! through `Transport::spawn` with the heartbeat wsdeploy uses, and with the real
-//! `remote::LOCK_GIVE_UP`: the partition test takes that long and a little more (~50 s).
+//! `host::lock::LOCK_GIVE_UP`: the partition test takes that long and a little more (~50 s).
 
 use crate::support;
 
@@ -12,15 +12,15 @@ use std::time::{Duration, Instant};
 
 use support::partition::Forwarder;
 use support::sshd::{Sshd, SshdOptions, process_alive};
-use wsdeploy::remote;
+use wsdeploy::host::lock;
 use wsdeploy::transport::local::LocalSession;
 use wsdeploy::transport::ssh::{SshSession, SshTarget};
 use wsdeploy::transport::{Child, Heartbeat, Transport};
 
 fn heartbeat() -> Heartbeat {
     Heartbeat {
-        interval: remote::LOCK_HEARTBEAT_INTERVAL,
-        bytes: remote::LOCK_HEARTBEAT.as_bytes(),
+        interval: lock::LOCK_HEARTBEAT_INTERVAL,
+        bytes: lock::LOCK_HEARTBEAT.as_bytes(),
     }
 }
 
@@ -67,7 +67,7 @@ fn forwarded_target(sshd: &Sshd, forwarder: &Forwarder) -> SshTarget {
 
 /// Takes the lock in `dir` through `transport`, with the heartbeat.
 async fn take_lock(transport: &Transport, dir: &Path, holder: &str) -> Child {
-    let command = remote::lock_command_in(&dir.to_string_lossy(), holder, None);
+    let command = lock::lock_command_in(&dir.to_string_lossy(), holder, None);
     let mut child = transport
         .spawn(&command, Some(heartbeat()))
         .await
@@ -105,7 +105,7 @@ fn lock_dir(root: &tempfile::TempDir, name: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_keep_the_lock_past_the_give_up_time_and_a_partitioned_holder_gives_it_up() {
-    let give_up = remote::LOCK_GIVE_UP;
+    let give_up = lock::LOCK_GIVE_UP;
     let sshd = sshd_keeping_dead_sessions();
     let forwarder = Forwarder::start(sshd.port).await;
     let root = tempfile::tempdir().expect("temp dir");

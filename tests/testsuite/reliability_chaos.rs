@@ -118,7 +118,7 @@ fn offline(container: &str) -> Offline {
                     continue;
                 }
                 let bytes = std::fs::read(&p).expect("read");
-                sums.insert(on_host, wsdeploy::journal::sha256_hex(&bytes));
+                sums.insert(on_host, wsdeploy::host::journal::sha256_hex(&bytes));
             }
         }
     }
@@ -137,7 +137,7 @@ fn offline(container: &str) -> Offline {
                     let bytes = std::fs::read(&f).expect("read pre");
                     pre.insert(
                         f.file_name().expect("name").to_string_lossy().into_owned(),
-                        wsdeploy::journal::sha256_hex(&bytes),
+                        wsdeploy::host::journal::sha256_hex(&bytes),
                     );
                 }
             }
@@ -444,7 +444,7 @@ fn chaos_fleet(hosts: usize, seed: u64) {
         .collect();
     let limit = live.join(":");
     // A partitioned run's lock lives until its holder misses heartbeats for
-    // `remote::LOCK_GIVE_UP` (40 s) or the lab's sshd drops the silent client (30 s),
+    // `transport::LOCK_GIVE_UP` (40 s) or the lab's sshd drops the silent client (30 s),
     // whichever comes first: wait for it, bounded.
     for i in (1..=hosts).filter(|i| !killed.contains(i)) {
         // A host whose run never got as far as the lock has no lock file at all.

@@ -46,7 +46,7 @@ fn secret_plan(failing: bool) -> Value {
 
 /// Every form of `secret` that must not leak: raw, as `| quote` writes it, JSON-escaped.
 fn leaked_forms(secret: &str) -> Vec<String> {
-    let mut forms = vec![secret.to_owned(), wsdeploy::remote::quote(secret)];
+    let mut forms = vec![secret.to_owned(), wsdeploy::host::quote(secret)];
     let json = serde_json::to_string(secret).expect("json");
     forms.push(json.trim_matches('"').to_owned());
     forms.sort();
@@ -235,14 +235,14 @@ fn write_script_creates_temp_files_0600_before_writing_whatever_the_umask() {
     let new = target_dir.path().join("sub/new.conf");
     let existing_s = existing.display().to_string();
     let new_s = new.display().to_string();
-    let script = wsdeploy::remote::write_script(&[
-        wsdeploy::remote::FileContent {
+    let script = wsdeploy::host::write::write_script(&[
+        wsdeploy::host::write::FileContent {
             path: &existing_s,
             content: b"admin_passwd = s3cret\n",
             new_mode: 0o644,
-            expected: Some(wsdeploy::journal::sha256_hex(b"old\n")),
+            expected: Some(wsdeploy::host::journal::sha256_hex(b"old\n")),
         },
-        wsdeploy::remote::FileContent {
+        wsdeploy::host::write::FileContent {
             path: &new_s,
             content: b"token = s3cret\n",
             new_mode: 0o600,

@@ -12,7 +12,7 @@ use syn::visit::Visit;
 
 const MAX_LINES: usize = 60;
 const GRAPH_BEGIN: &str =
-    "<!-- module-graph:begin (tests/structure.rs; WSDEPLOY_BLESS=1 rewrites) -->";
+    "<!-- module-graph:begin (tests/testsuite/structure.rs; WSDEPLOY_BLESS=1 rewrites) -->";
 const GRAPH_END: &str = "<!-- module-graph:end -->";
 
 fn src() -> PathBuf {

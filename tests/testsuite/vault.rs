@@ -390,7 +390,7 @@ fn decrypted_values_never_leak_into_outputs_review_journal_or_units() {
     let vault = ["--vault-password-file", pw_text.as_str()];
     let forms = [
         secret.clone(),
-        wsdeploy::remote::quote(&secret),
+        wsdeploy::host::quote(&secret),
         secret.replace('\'', "'\\''"),
     ];
     let check = |what: &str, text: &str| {

@@ -80,7 +80,7 @@ pub fn tree_sums(root: &Path) -> BTreeMap<String, String> {
                     path.display().to_string(),
                     format!(
                         "{} {:o}",
-                        wsdeploy::journal::sha256_hex(&bytes),
+                        wsdeploy::host::journal::sha256_hex(&bytes),
                         meta.permissions().mode() & 0o7777
                     ),
                 );

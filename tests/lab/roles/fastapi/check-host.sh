@@ -21,10 +21,11 @@ backend_restart_works() {
     return 1
 }
 no_systemctl() { ! command -v systemctl; }
+compose_plugin_present() { docker compose version | grep -F 'Docker Compose version v2.'; }
 deploy_user_has_sudo() { su deploy -c 'sudo -n true'; }
 
 for check in nginx_config_is_valid backend_answers nginx_serves_backend backend_listens_on_loopback_only \
-    backend_runs_under_supervisor backend_restart_works no_systemctl deploy_user_has_sudo; do
+    backend_runs_under_supervisor backend_restart_works no_systemctl compose_plugin_present deploy_user_has_sudo; do
     if out=$("$check" 2>&1); then
         echo "ok $check"
     else

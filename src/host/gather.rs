@@ -1,8 +1,22 @@
 //! The gather phase: one round trip that reads every file a host's plan touches, the
 //! config dumps it needs (`nginx -T`) and the journal's interrupted runs.
 
-use crate::remote;
+use std::fmt::Write as _;
+
+use super::dump_cache::{self, DumpCache, STAT_FORMAT};
+use super::journal::{self, JournalState};
+use super::markers::{BOUNDARY_PREFIX, GATHER};
+use super::script::Script;
+use super::{
+    Become, GATHER_BOUND, STATE_DIR, bound_secs, quote, script_runner, sudo_hint, wrap_command,
+};
 use crate::transport::{Transport, TransportError};
+
+/// A gather reads at most this many bytes of a file (one more, to see that it is larger):
+/// larger files are refused without being sent whole.
+pub const MAX_READ_BYTES: usize = 8 * 1024 * 1024;
+/// A gather keeps at most this much of a dump's output (`nginx -T`); more is refused.
+pub const MAX_DUMP_BYTES: usize = 32 * 1024 * 1024;
 
 /// A file as found on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +80,7 @@ pub enum GatherError {
     Protocol(String),
     #[error("a file changed on the host while it was being read ({0}); run again")]
     ChangedWhileRead(String),
-    #[error("the output of `{0}` is larger than {max} MiB: refusing to read it", max = remote::MAX_DUMP_BYTES / 1024 / 1024)]
+    #[error("the output of `{0}` is larger than {max} MiB: refusing to read it", max = MAX_DUMP_BYTES / 1024 / 1024)]
     TooLarge(String),
 }
 
@@ -78,10 +92,10 @@ pub enum GatherError {
 /// Transport failure, or output that does not follow the protocol.
 pub async fn gather(
     transport: &Transport,
-    become_user: Option<&remote::Become>,
+    become_user: Option<&Become>,
     files: &[String],
     dumps: &[String],
-    cache: remote::DumpCache,
+    cache: DumpCache,
     trusted: impl Fn(&Dump) -> bool,
 ) -> Result<Gathered, GatherError> {
     let first = match gather_once(transport, become_user, files, dumps, cache).await {
@@ -98,50 +112,172 @@ pub async fn gather(
     {
         return Ok(first);
     }
-    gather_once(transport, become_user, files, dumps, remote::DumpCache::Off).await
+    gather_once(transport, become_user, files, dumps, DumpCache::Off).await
 }
 
 async fn gather_once(
     transport: &Transport,
-    become_user: Option<&remote::Become>,
+    become_user: Option<&Become>,
     files: &[String],
     dumps: &[String],
-    cache: remote::DumpCache,
+    cache: DumpCache,
 ) -> Result<Gathered, GatherError> {
     // The script holds no secret (the host makes the boundary), so it may travel on the
     // command line: sshd opens a session with an empty input window, so stdin would cost
     // one more round trip on the hot path of every check.
-    let script = remote::gather_script(files, dumps, cache);
+    let script = gather_script(files, dumps, cache);
     let out = if script.len() < 64 * 1024 {
         transport
             .exec_within(
-                &remote::wrap_command(&script, become_user, remote::GATHER_BOUND),
+                &wrap_command(&script, become_user, GATHER_BOUND),
                 None,
-                remote::GATHER_BOUND,
+                GATHER_BOUND,
             )
             .await?
     } else {
         transport
             .exec_within(
-                &remote::script_runner(become_user, remote::GATHER_BOUND),
+                &script_runner(become_user, GATHER_BOUND),
                 Some(script.as_bytes()),
-                remote::GATHER_BOUND,
+                GATHER_BOUND,
             )
             .await?
     };
     if out.timed_out() {
-        return Err(GatherError::TimedOut(remote::bound_secs(
-            remote::GATHER_BOUND,
-        )));
+        return Err(GatherError::TimedOut(bound_secs(GATHER_BOUND)));
     }
     if !out.success() {
         let output = out.combined();
         return Err(GatherError::Script {
             status: out.status_text(),
-            output: format!("{output}{}", remote::sudo_hint(&output)),
+            output: format!("{output}{}", sudo_hint(&output)),
         });
     }
     parse(&out.stdout, files, dumps)
+}
+
+/// The read-only script that gathers, in one round trip, every file a plan touches, the
+/// outputs of config-dump commands (`nginx -T`) and interrupted runs in the journal.
+///
+/// Fork-light on purpose (it runs on every host of every check): one `readlink`, one
+/// `cat` and one `stat` for all files, raw bytes (no encoding on the host), the journal
+/// scanned with shell builtins, and a dump's stored copy ([`DumpCache`]) sent with the
+/// fresh `stat` of the paths it watches for the controller to compare.
+///
+/// The section boundary is made on the host (`/proc/sys/kernel/random/uuid`, read by the
+/// shell's `read`; `od` of `/dev/urandom` elsewhere) and printed first
+/// (`WSD-GATHER <boundary>`): it is in no process's argv or environment, so no local user
+/// can learn it (`/proc/*/cmdline`) while a dump runs and forge a section through a file
+/// the dump shows. The sections follow in a fixed order, each opened by a line
+/// `\n<boundary> <name>\n`:
+/// `R` the real paths, NUL-terminated, one per file; `S` one line per file (`present`,
+/// `absent`, `other`, `unreadable`); `C` the present files' bytes, back to back; `T` a
+/// NUL-terminated [`STAT_FORMAT`] record per present file (their sizes split `C`), then
+/// one per path the stored dump watches; `J` one line per run still `in_progress`;
+/// `D <i> <length> <exit>` the raw output of dump `i` (exactly `length` bytes; exit
+/// `toolarge` when it exceeded [`MAX_DUMP_BYTES`]), or
+/// `D <i> stored <length>` the stored copy (`<n>\n`, `n` fingerprint lines, the output).
+/// A dump's output, the only text a user other than root may shape, is length-framed.
+#[must_use]
+pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> String {
+    let mut s = Script::new(&format!(
+        "set -u\nLC_ALL=C; export LC_ALL\n\
+         B=; {{ IFS= read -r B < /proc/sys/kernel/random/uuid; }} 2>/dev/null\n\
+         [ -n \"$B\" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')\n\
+         [ -n \"$B\" ] || {{ echo 'wsdeploy: no random source on the host' >&2; exit 1; }}\n\
+         B={BOUNDARY_PREFIX}$B\nprintf '{GATHER} %s\\n' \"$B\"\nset --\n"
+    ));
+    if !files.is_empty() {
+        file_sections(&mut s, files);
+    }
+    let stored = cache == DumpCache::Read;
+    if stored {
+        watch_stored(&mut s, dumps);
+    }
+    stat_and_journal_sections(&mut s);
+    for (i, cmd) in dumps.iter().enumerate() {
+        dump_section(&mut s, i, cmd, stored);
+    }
+    s.exit_0()
+}
+
+/// `R`, `S` and `C`; the present files are left in `"$@"` for `T`.
+fn file_sections(s: &mut Script, files: &[String]) {
+    let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
+    let list = quoted.join(" ");
+    let _ = write!(
+        s,
+        "printf '\\n%s R\\n' \"$B\"\n\
+         readlink -m -z -- {list}\n\
+         printf '\\n%s S\\n' \"$B\"\n\
+         for f in {list}; do\n\
+         \x20 if [ -f \"$f\" ]; then\n\
+         \x20   if [ -r \"$f\" ]; then echo present; set -- \"$@\" \"$f\"; else echo unreadable; fi\n\
+         \x20 elif [ -e \"$f\" ]; then echo other\n\
+         \x20 else echo absent; fi\n\
+         done\n\
+         printf '\\n%s C\\n' \"$B\"\n\
+         [ $# -eq 0 ] || head -q -c {read_cap} -- \"$@\"\n",
+        read_cap = MAX_READ_BYTES + 1
+    );
+}
+
+/// Appends the paths each stored dump watches to `"$@"`, so that one `stat` covers them
+/// all (`command .`: a damaged file is an error to skip, not the end of the script).
+fn watch_stored(s: &mut Script, dumps: &[String]) {
+    for (i, cmd) in dumps.iter().enumerate() {
+        let c = quote(&dump_cache::dump_cache_path(cmd));
+        let _ = writeln!(
+            s,
+            "wsd_stored_{i}=; if [ -f {c} ] && [ -f {c}.paths ] && command . {c}.paths 2>/dev/null; then wsd_stored_{i}=1; fi"
+        );
+    }
+}
+
+/// `T` (one `stat` for every path in `"$@"`) and `J`, the journal scanned with builtins
+/// only: no process however long the run history is.
+fn stat_and_journal_sections(s: &mut Script) {
+    let _ = write!(
+        s,
+        "printf '\\n%s T\\n' \"$B\"\n\
+         [ $# -eq 0 ] || stat -L --printf {} -- \"$@\"\n",
+        quote(&format!("{STAT_FORMAT}\\0"))
+    );
+    let _ = write!(
+        s,
+        "printf '\\n%s J\\n' \"$B\"\n\
+         for r in {STATE_DIR}/runs/*/state; do\n\
+         \x20 [ -f \"$r\" ] && IFS= read -r st < \"$r\" && [ \"$st\" = {in_progress} ] || continue\n\
+         \x20 r=${{r%/state}}; printf '%s\\n' \"${{r##*/}}\"\n\
+         done\n",
+        in_progress = JournalState::InProgress.word()
+    );
+}
+
+/// `D <i>`: the stored copy when there is one and `stored`, else the dump's fresh output.
+///
+/// `eval` in a subshell: the dump command cannot end or break the script. The output is
+/// held by the shell (`x` keeps its trailing newlines, `${#o}` counts bytes under
+/// LC_ALL=C) so that its length can open the section.
+fn dump_section(s: &mut Script, i: usize, cmd: &str, stored: bool) {
+    let fresh = format!(
+        "wsd_o=$( {{ ( eval {} ) 2>&1 </dev/null; echo \"x$?\"; }} | head -c {dump_cap} )\n\
+         if [ ${{#wsd_o}} -ge {dump_cap} ]; then wsd_rc=toolarge; wsd_o=; else wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}; fi\n\
+         case $wsd_rc in toolarge) ;; ''|*[!0-9]*) wsd_rc=-1 ;; esac\n\
+         printf '\\n%s D {i} %s %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_rc\" \"$wsd_o\"\n",
+        quote(cmd),
+        dump_cap = MAX_DUMP_BYTES + 64
+    );
+    if stored {
+        let _ = write!(
+            s,
+            "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(head -c {dump_cap} {}; echo x) && [ ${{#wsd_o}} -le {dump_cap} ]; then wsd_o=${{wsd_o%x}}; printf '\\n%s D {i} stored %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
+            quote(&dump_cache::dump_cache_path(cmd)),
+            dump_cap = MAX_DUMP_BYTES + 64 * 1024
+        );
+    } else {
+        s.push(&fresh);
+    }
 }
 
 /// One section of the script's output.
@@ -163,9 +299,9 @@ fn sections(stdout: &[u8]) -> Result<Vec<Section<'_>>, GatherError> {
     let first = std::str::from_utf8(&stdout[..first_nl])
         .map_err(|_| protocol("header line is not text".to_owned()))?;
     let boundary = first
-        .strip_prefix(remote::GATHER_HEADER)
+        .strip_prefix(GATHER)
         .and_then(|b| b.strip_prefix(' '))
-        .filter(|b| b.starts_with("--WSD-") && b.len() >= 22 && !b.contains([' ', '\0']))
+        .filter(|b| b.starts_with(BOUNDARY_PREFIX) && b.len() >= 22 && !b.contains([' ', '\0']))
         .ok_or_else(|| protocol(format!("unexpected first line {first:?}")))?;
     let marker = format!("\n{boundary} ");
     let marker = marker.as_bytes();
@@ -219,29 +355,88 @@ fn lines(body: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// One `remote::STAT_FORMAT` record: the name, and the text the fingerprint compares.
-fn stat_name(record: &str) -> Option<&str> {
-    record.splitn(8, ' ').nth(7)
+/// The sections' contents, as read, before they are checked against each other.
+#[derive(Default)]
+struct Raw<'a> {
+    reals: Vec<String>,
+    states: Vec<String>,
+    stats: Vec<String>,
+    contents: &'a [u8],
+    interrupted: Vec<String>,
+    /// Stored copies, by dump index.
+    stored: Vec<(usize, &'a [u8])>,
+    /// Dumps that ran, by dump index.
+    found: Vec<(usize, Dump)>,
 }
 
-#[allow(clippy::too_many_lines)]
-fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, GatherError> {
-    let protocol = |what: &str| GatherError::Protocol(what.to_owned());
-    let mut gathered = Gathered::default();
-    let mut reals: Vec<String> = Vec::new();
-    let mut states: Vec<String> = Vec::new();
-    let mut stats: Vec<String> = Vec::new();
-    let mut contents: &[u8] = &[];
-    let mut stored: Vec<(usize, &[u8])> = Vec::new();
-    let mut found: Vec<(usize, Dump)> = Vec::new();
-    // Every section exactly once, in the order the script prints them.
+/// NUL-terminated records.
+fn records(body: &[u8]) -> Vec<String> {
+    body.split(|&c| c == 0)
+        .filter(|r| !r.is_empty())
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .collect()
+}
+
+impl<'a> Raw<'a> {
+    /// Takes one section in.
+    fn take(&mut self, name: &str, body: &'a [u8], dumps: &[String]) -> Result<(), GatherError> {
+        match name {
+            "R" => self.reals = records(body),
+            "S" => self.states = lines(body),
+            "T" => self.stats = records(body),
+            "C" => self.contents = body,
+            // Only names `journal::new_run_id` makes: anything else is not a run.
+            "J" => {
+                self.interrupted = lines(body)
+                    .into_iter()
+                    .filter(|id| journal::is_run_id(id))
+                    .collect();
+            }
+            _ => self.take_dump(name, body, dumps)?,
+        }
+        Ok(())
+    }
+
+    /// A `D` section: the stored copy, or the output of a dump that ran.
+    fn take_dump(
+        &mut self,
+        name: &str,
+        body: &'a [u8],
+        dumps: &[String],
+    ) -> Result<(), GatherError> {
+        let protocol = || GatherError::Protocol(name.to_owned());
+        let words: Vec<&str> = name.split(' ').collect();
+        let index: usize = words
+            .get(1)
+            .and_then(|i| i.parse().ok())
+            .ok_or_else(protocol)?;
+        let command = dumps.get(index).ok_or_else(protocol)?.clone();
+        match words.as_slice() {
+            ["D", _, "stored", _] => self.stored.push((index, body)),
+            ["D", _, _, "toolarge"] => return Err(GatherError::TooLarge(command)),
+            ["D", _, _, code] => self.found.push((
+                index,
+                Dump {
+                    command,
+                    exit: code.trim().parse().unwrap_or(-1),
+                    output: String::from_utf8_lossy(body).into_owned(),
+                    cached_for: None,
+                },
+            )),
+            _ => return Err(protocol()),
+        }
+        Ok(())
+    }
+}
+
+/// Every section exactly once, in the order the script prints them.
+fn check_order(sections: &[Section<'_>], files: usize, dumps: usize) -> Result<(), GatherError> {
     let mut expected: Vec<String> = Vec::new();
-    if !files.is_empty() {
+    if files > 0 {
         expected.extend(["R", "S", "C"].map(str::to_owned));
     }
     expected.extend(["T", "J"].map(str::to_owned));
-    expected.extend((0..dumps.len()).map(|i| format!("D {i}")));
-    let sections = sections(stdout)?;
+    expected.extend((0..dumps).map(|i| format!("D {i}")));
     if sections.len() != expected.len() {
         return Err(GatherError::Protocol(format!(
             "expected {} sections, got {}",
@@ -249,7 +444,7 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
             sections.len()
         )));
     }
-    for (Section { name, body }, want) in sections.into_iter().zip(&expected) {
+    for (Section { name, .. }, want) in sections.iter().zip(&expected) {
         let matches = if want.starts_with("D ") {
             name.strip_prefix(want.as_str())
                 .is_some_and(|rest| rest.starts_with(' '))
@@ -261,150 +456,31 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
                 "expected section `{want}`, got `{name}`"
             )));
         }
-        match name {
-            "R" => {
-                reals = body
-                    .split(|&c| c == 0)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .collect();
-            }
-            "S" => states = lines(body),
-            "T" => {
-                stats = body
-                    .split(|&c| c == 0)
-                    .filter(|r| !r.is_empty())
-                    .map(|r| String::from_utf8_lossy(r).into_owned())
-                    .collect();
-            }
-            "C" => contents = body,
-            "J" => {
-                // Only names `journal::new_run_id` makes: anything else is not a run.
-                gathered.interrupted = lines(body)
-                    .into_iter()
-                    .filter(|id| crate::journal::is_run_id(id))
-                    .collect();
-            }
-            _ => {
-                let words: Vec<&str> = name.split(' ').collect();
-                let index: usize = words
-                    .get(1)
-                    .and_then(|i| i.parse().ok())
-                    .ok_or_else(|| protocol(name))?;
-                let command = dumps.get(index).ok_or_else(|| protocol(name))?.clone();
-                match words.as_slice() {
-                    ["D", _, "stored", _] => stored.push((index, body)),
-                    ["D", _, _, "toolarge"] => return Err(GatherError::TooLarge(command)),
-                    ["D", _, _, code] => found.push((
-                        index,
-                        Dump {
-                            command,
-                            exit: code.trim().parse().unwrap_or(-1),
-                            output: String::from_utf8_lossy(body).into_owned(),
-                            cached_for: None,
-                        },
-                    )),
-                    _ => return Err(protocol(name)),
-                }
-            }
-        }
     }
-    if reals.len() != files.len() || states.len() != files.len() {
-        return Err(GatherError::Protocol(format!(
-            "expected {} files, got {} paths and {} states",
-            files.len(),
-            reals.len(),
-            states.len()
-        )));
+    Ok(())
+}
+
+fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, GatherError> {
+    let sections = sections(stdout)?;
+    check_order(&sections, files.len(), dumps.len())?;
+    let mut raw = Raw::default();
+    for Section { name, body } in sections {
+        raw.take(name, body, dumps)?;
     }
-    let present = states.iter().filter(|s| *s == "present").count();
-    let mut stat_records = stats.iter();
-    let mut offset = 0usize;
-    for ((requested, real), state) in files.iter().zip(reals).zip(&states) {
-        let state = match state.as_str() {
-            "present" => {
-                let record = stat_records.next().ok_or_else(|| {
-                    GatherError::ChangedWhileRead(format!("{present} files, fewer examined"))
-                })?;
-                if stat_name(record) != Some(requested.as_str()) {
-                    return Err(GatherError::ChangedWhileRead(requested.clone()));
-                }
-                let fields: Vec<&str> = record.splitn(5, ' ').collect();
-                let [mode, uid, gid, size, _] = fields.as_slice() else {
-                    return Err(protocol(record));
-                };
-                let num =
-                    |s: &str, radix| u32::from_str_radix(s, radix).map_err(|_| protocol(record));
-                let size: usize = size.parse().map_err(|_| protocol(record))?;
-                // The host sends at most one byte more than a file may have (`head -c`):
-                // enough to see that it is too large.
-                let size = size.min(remote::MAX_READ_BYTES + 1);
-                let end = offset
-                    .checked_add(size)
-                    .filter(|&e| e <= contents.len())
-                    .ok_or_else(|| GatherError::ChangedWhileRead(real.clone()))?;
-                let content = contents[offset..end].to_vec();
-                offset = end;
-                FileState::Present {
-                    mode: num(mode, 8)?,
-                    uid: num(uid, 10)?,
-                    gid: num(gid, 10)?,
-                    content,
-                }
-            }
-            "absent" => FileState::Absent,
-            "other" => FileState::NotAFile,
-            _ => FileState::Unreadable,
-        };
-        gathered.files.push(HostFile {
-            requested: requested.clone(),
-            real,
-            state,
-        });
-    }
-    if offset != contents.len() {
-        return Err(GatherError::ChangedWhileRead(
-            "the files' sizes changed while they were read".to_owned(),
-        ));
-    }
+    let mut stat_records = raw.stats.iter();
+    let host_files = host_files(files, &raw, &mut stat_records)?;
     // What is left of `T`: the fresh fingerprint of every stored dump's watched paths, in
     // the order the stored copies list them.
-    let mut watched: Vec<&String> = stat_records.collect();
-    for (index, body) in stored {
-        let command = dumps
-            .get(index)
-            .ok_or_else(|| protocol("stored dump"))?
-            .clone();
-        match split_stored(body) {
-            Some((lines, output)) if lines.len() <= watched.len() => {
-                let fresh: Vec<&String> = watched.drain(..lines.len()).collect();
-                if fresh.iter().zip(&lines).all(|(f, l)| f.as_str() == l) {
-                    let names = lines
-                        .iter()
-                        .filter_map(|l| stat_name(l).map(str::to_owned))
-                        .collect();
-                    found.push((
-                        index,
-                        Dump {
-                            command,
-                            exit: 0,
-                            output,
-                            cached_for: Some(names),
-                        },
-                    ));
-                } else {
-                    gathered.stale_dump = true;
-                }
-            }
-            // A watched path is gone (`stat` skipped it) or the copy is damaged.
-            _ => {
-                watched.clear();
-                gathered.stale_dump = true;
-            }
-        }
-    }
+    let watched: Vec<&String> = stat_records.collect();
+    let mut found = std::mem::take(&mut raw.found);
+    let stale_dump = use_stored(&mut found, &raw.stored, watched, dumps)?;
     found.sort_by_key(|(index, _)| *index);
-    gathered.dumps = found.into_iter().map(|(_, dump)| dump).collect();
+    let gathered = Gathered {
+        files: host_files,
+        dumps: found.into_iter().map(|(_, dump)| dump).collect(),
+        interrupted: raw.interrupted,
+        stale_dump,
+    };
     if !gathered.stale_dump && gathered.dumps.len() != dumps.len() {
         return Err(GatherError::Protocol(format!(
             "expected {} dumps, got {}",
@@ -415,18 +491,129 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
     Ok(gathered)
 }
 
-/// A stored copy: `<n>\n`, `n` fingerprint lines, then the dump's output.
-fn split_stored(body: &[u8]) -> Option<(Vec<String>, String)> {
-    let text = String::from_utf8_lossy(body);
-    let (count, mut rest) = text.split_once('\n')?;
-    let count: usize = count.trim().parse().ok()?;
-    let mut lines = Vec::with_capacity(count);
-    for _ in 0..count {
-        let (line, tail) = rest.split_once('\n')?;
-        lines.push(line.to_owned());
-        rest = tail;
+/// The files, in the plan's order: `R` and `S` give one entry each; a present file takes
+/// the next `T` record (which must name it) and as many bytes of `C` as it says.
+fn host_files<'r>(
+    files: &[String],
+    raw: &Raw<'_>,
+    stat_records: &mut std::slice::Iter<'r, String>,
+) -> Result<Vec<HostFile>, GatherError> {
+    if raw.reals.len() != files.len() || raw.states.len() != files.len() {
+        return Err(GatherError::Protocol(format!(
+            "expected {} files, got {} paths and {} states",
+            files.len(),
+            raw.reals.len(),
+            raw.states.len()
+        )));
     }
-    Some((lines, rest.to_owned()))
+    let present = raw.states.iter().filter(|s| *s == "present").count();
+    let mut offset = 0usize;
+    let mut out = Vec::with_capacity(files.len());
+    for ((requested, real), state) in files.iter().zip(&raw.reals).zip(&raw.states) {
+        let state = match state.as_str() {
+            "present" => {
+                let record = stat_records.next().ok_or_else(|| {
+                    GatherError::ChangedWhileRead(format!("{present} files, fewer examined"))
+                })?;
+                if dump_cache::stat_name(record) != Some(requested.as_str()) {
+                    return Err(GatherError::ChangedWhileRead(requested.clone()));
+                }
+                present_file(record, real, raw.contents, &mut offset)?
+            }
+            "absent" => FileState::Absent,
+            "other" => FileState::NotAFile,
+            _ => FileState::Unreadable,
+        };
+        out.push(HostFile {
+            requested: requested.clone(),
+            real: real.clone(),
+            state,
+        });
+    }
+    if offset != raw.contents.len() {
+        return Err(GatherError::ChangedWhileRead(
+            "the files' sizes changed while they were read".to_owned(),
+        ));
+    }
+    Ok(out)
+}
+
+/// A present file from its `stat` record and its bytes at `offset` in `C`.
+fn present_file(
+    record: &str,
+    real: &str,
+    contents: &[u8],
+    offset: &mut usize,
+) -> Result<FileState, GatherError> {
+    let protocol = || GatherError::Protocol(record.to_owned());
+    let fields: Vec<&str> = record.splitn(5, ' ').collect();
+    let [mode, uid, gid, size, _] = fields.as_slice() else {
+        return Err(protocol());
+    };
+    let num = |s: &str, radix| u32::from_str_radix(s, radix).map_err(|_| protocol());
+    let size: usize = size.parse().map_err(|_| protocol())?;
+    // The host sends at most one byte more than a file may have (`head -c`): enough to
+    // see that it is too large.
+    let size = size.min(MAX_READ_BYTES + 1);
+    let end = offset
+        .checked_add(size)
+        .filter(|&e| e <= contents.len())
+        .ok_or_else(|| GatherError::ChangedWhileRead(real.to_owned()))?;
+    let content = contents[*offset..end].to_vec();
+    *offset = end;
+    Ok(FileState::Present {
+        mode: num(mode, 8)?,
+        uid: num(uid, 10)?,
+        gid: num(gid, 10)?,
+        content,
+    })
+}
+
+/// The stored copies whose fingerprint still matches `watched` become dumps in `found`;
+/// whether any did not (a stale copy: the dump must run).
+fn use_stored(
+    found: &mut Vec<(usize, Dump)>,
+    stored: &[(usize, &[u8])],
+    mut watched: Vec<&String>,
+    dumps: &[String],
+) -> Result<bool, GatherError> {
+    let mut stale = false;
+    for &(index, body) in stored {
+        let command = dumps
+            .get(index)
+            .ok_or_else(|| GatherError::Protocol("stored dump".to_owned()))?
+            .clone();
+        match dump_cache::parse_stored(body) {
+            Some((lines, output)) if lines.len() <= watched.len() => {
+                let fresh: Vec<&String> = watched.drain(..lines.len()).collect();
+                if fresh.iter().zip(&lines).all(|(f, l)| f.as_str() == l) {
+                    let names = lines
+                        .iter()
+                        .filter_map(|l| dump_cache::stat_name(l).map(str::to_owned))
+                        .collect();
+                    let cached_for = Some(names);
+                    let exit = 0;
+                    found.push((
+                        index,
+                        Dump {
+                            command,
+                            exit,
+                            output,
+                            cached_for,
+                        },
+                    ));
+                } else {
+                    stale = true;
+                }
+            }
+            // A watched path is gone (`stat` skipped it) or the copy is damaged.
+            _ => {
+                watched.clear();
+                stale = true;
+            }
+        }
+    }
+    Ok(stale)
 }
 
 #[cfg(test)]
@@ -448,7 +635,7 @@ mod tests {
         ];
         let dumps = vec!["echo dumped; echo oops >&2; exit 3".to_owned()];
         let t = Transport::Local(crate::transport::local::LocalSession);
-        let g = gather(&t, None, &files, &dumps, remote::DumpCache::Off, |_| true)
+        let g = gather(&t, None, &files, &dumps, DumpCache::Off, |_| true)
             .await
             .unwrap();
         assert_eq!(g.files[0].real, real.display().to_string());
@@ -476,7 +663,7 @@ mod tests {
             empty.display().to_string(),
         ];
         let t = Transport::Local(crate::transport::local::LocalSession);
-        let g = gather(&t, None, &files, &[], remote::DumpCache::Off, |_| true)
+        let g = gather(&t, None, &files, &[], DumpCache::Off, |_| true)
             .await
             .unwrap();
         assert!(
@@ -496,7 +683,7 @@ mod tests {
     const B: &str = "--WSD-0123456789abcdef0123";
 
     fn head() -> String {
-        format!("{} {B}\n", remote::GATHER_HEADER)
+        format!("{GATHER} {B}\n")
     }
 
     #[test]

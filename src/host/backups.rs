@@ -1,0 +1,187 @@
+//! Dated backups: where a file's backup of a day goes (the one home of that naming), and
+//! the listing of a host's runs and backups with the parser of its lines.
+
+use std::fmt::Write as _;
+
+use super::journal::{self, Manifest};
+use super::{STATE_DIR, quote};
+use crate::edit::nginx;
+
+/// Opens a listed run's line: `RUN <id> <state> <manifest, base64>`.
+const RUN: &str = "RUN";
+/// Opens a listed backup's line: `BACKUP <path>`.
+const BACKUP: &str = "BACKUP";
+
+/// `<file>.backup-YYYY-MM-DD`: a day's backup beside the file.
+fn beside(real: &str, date: &str) -> String {
+    format!("{real}.backup-{date}")
+}
+
+/// `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`: where a backup nginx could
+/// load goes instead.
+fn in_state_dir(real: &str, date: &str) -> String {
+    format!("{STATE_DIR}/backups/{date}{real}")
+}
+
+/// `<file>.backup-YYYY-MM-DD` beside the file, unless nginx could load it: then under
+/// `/var/lib/wsdeploy/backups/YYYY-MM-DD/<absolute path>`. With the configuration read
+/// (`include_globs` from `nginx -T`), that is when an include glob matches the name;
+/// without it (a play with no nginx step), whenever the file is in an nginx tree (a
+/// directory named `nginx*` on its path), since nothing tells what nginx includes there.
+#[must_use]
+pub fn backup_path(
+    real: &str,
+    today: chrono::NaiveDate,
+    include_globs: Option<&[String]>,
+) -> String {
+    let date = today.format("%Y-%m-%d").to_string();
+    let beside = beside(real, &date);
+    let loadable = match include_globs {
+        Some(globs) => globs.iter().any(|g| nginx::glob_match(g, &beside)),
+        None => in_nginx_tree(real),
+    };
+    if loadable {
+        in_state_dir(real, &date)
+    } else {
+        beside
+    }
+}
+
+/// The two places a day's backup of `real` may be ([`backup_path`] picks one of them).
+#[must_use]
+pub fn backup_candidates(real: &str, date: chrono::NaiveDate) -> [String; 2] {
+    let date = date.format("%Y-%m-%d").to_string();
+    [beside(real, &date), in_state_dir(real, &date)]
+}
+
+/// Whether a directory on `path` is named like an nginx configuration tree
+/// (`/etc/nginx`, `/usr/local/nginx`, `/opt/nginx-1.24`).
+fn in_nginx_tree(path: &str) -> bool {
+    let mut dirs: Vec<&str> = path.split('/').collect();
+    dirs.pop();
+    dirs.iter().any(|d| d.starts_with("nginx"))
+}
+
+/// Lists runs (`RUN <id> <state> <manifest_b64>`) and dated backups
+/// (`BACKUP <path>`) of the given files, beside them or under the state directory.
+#[must_use]
+pub fn list_backups_script(files: &[String]) -> String {
+    let mut s = format!(
+        "set -u\nfor d in {STATE_DIR}/runs/*/; do\n\
+         \x20 [ -f \"$d/state\" ] || continue\n\
+         \x20 printf '{RUN} %s %s %s\\n' \"$(basename \"$d\")\" \"$(cat \"$d/state\")\" \"$(base64 -w0 < \"$d/manifest.json\" 2>/dev/null)\"\n\
+         done\n"
+    );
+    for f in files {
+        let _ = writeln!(
+            s,
+            "r=$(readlink -f -- {p} 2>/dev/null) || r={p}\nfor b in \"$r\".backup-*; do [ -e \"$b\" ] && printf '{BACKUP} %s\\n' \"$b\"; done",
+            p = quote(f)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "[ -d {STATE_DIR}/backups ] && find {STATE_DIR}/backups -type f | sort | sed 's/^/{BACKUP} /'\nexit 0"
+    );
+    s
+}
+
+/// One line of [`list_backups_script`]'s output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listed {
+    /// A run in the journal: its id, its state's word, its manifest when readable.
+    Run {
+        id: String,
+        state: String,
+        manifest: Option<Box<Manifest>>,
+    },
+    /// A dated backup.
+    Backup(String),
+}
+
+/// Reads the output of [`list_backups_script`] (other lines are ignored).
+#[must_use]
+pub fn parse_listing(stdout: &str) -> Vec<Listed> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            if let Some(rest) = line.strip_prefix(RUN).and_then(|l| l.strip_prefix(' ')) {
+                let mut parts = rest.splitn(3, ' ');
+                Some(Listed::Run {
+                    id: parts.next().unwrap_or_default().to_owned(),
+                    state: parts.next().unwrap_or_default().to_owned(),
+                    manifest: parts
+                        .next()
+                        .and_then(journal::decode_manifest)
+                        .map(Box::new),
+                })
+            } else {
+                line.strip_prefix(BACKUP)
+                    .and_then(|l| l.strip_prefix(' '))
+                    .map(|path| Listed::Backup(path.to_owned()))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backups_avoid_include_globs() {
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+        let globs = vec![
+            "/etc/nginx/sites-enabled/*".to_owned(),
+            "/etc/nginx/conf.d/*.conf".to_owned(),
+        ];
+        assert_eq!(
+            backup_path("/etc/nginx/nginx.conf", day, Some(&globs)),
+            "/etc/nginx/nginx.conf.backup-2025-12-31"
+        );
+        assert_eq!(
+            backup_path("/etc/nginx/sites-enabled/odoo", day, Some(&globs)),
+            "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/odoo"
+        );
+        assert_eq!(
+            backup_path("/etc/nginx/conf.d/odoo.conf", day, Some(&globs)),
+            "/etc/nginx/conf.d/odoo.conf.backup-2025-12-31"
+        );
+        // Without the configuration: anything in an nginx tree goes to the state dir.
+        assert_eq!(
+            backup_path("/etc/nginx/sites-enabled/app", day, None),
+            "/var/lib/wsdeploy/backups/2025-12-31/etc/nginx/sites-enabled/app"
+        );
+        assert_eq!(
+            backup_path("/etc/opticserp/odoo.conf", day, None),
+            "/etc/opticserp/odoo.conf.backup-2025-12-31"
+        );
+        // Wherever it went, it is one of the candidates a rollback looks at.
+        for real in ["/etc/nginx/sites-enabled/odoo", "/etc/opticserp/odoo.conf"] {
+            let candidates = backup_candidates(real, day);
+            assert!(candidates.contains(&backup_path(real, day, Some(&globs))));
+            assert!(candidates.contains(&backup_path(real, day, None)));
+        }
+    }
+
+    #[test]
+    fn a_listing_gives_runs_with_their_manifest_and_backups() {
+        let out = "RUN 20261123T000000Z-00ab12 committed bm90IGpzb24=\nRUN r2 in_progress\nnoise\nBACKUP /etc/a b.backup-2026-01-01\n";
+        assert_eq!(
+            parse_listing(out),
+            [
+                Listed::Run {
+                    id: "20261123T000000Z-00ab12".to_owned(),
+                    state: "committed".to_owned(),
+                    manifest: None,
+                },
+                Listed::Run {
+                    id: "r2".to_owned(),
+                    state: "in_progress".to_owned(),
+                    manifest: None,
+                },
+                Listed::Backup("/etc/a b.backup-2026-01-01".to_owned()),
+            ]
+        );
+    }
+}

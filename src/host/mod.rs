@@ -1,0 +1,45 @@
+//! The host protocol: every shell script wsdeploy sends to a host, and, in the same file,
+//! the parser of what that script prints. Nothing else builds shell text for a host or
+//! reads a host script's output; every marker a script prints is a constant of
+//! [`markers`].
+//!
+//! Every interpolated value goes through [`quote`]; file contents travel base64-encoded
+//! in here-documents whose delimiter cannot occur in base64 (`script`). Scripts need
+//! POSIX `sh`, coreutils and util-linux `flock` only. The longer shell function blocks
+//! are `.sh` files beside this one, brought in with `include_str!`.
+//!
+//! One concept per file: [`runner`] (become/sudo and the `timeout` bound), [`gather`]
+//! (the one-round-trip read and its parser), [`dump_cache`] (the host's copy of
+//! `nginx -T`), [`lock`], [`journal`] (the run record, its states and reading it back),
+//! [`journal_entry`] (creating it, then the first writes), [`write`](mod@write) (compare-and-swap
+//! replacement), [`restore`], [`backups`] (naming and listing), [`read`] (one file),
+//! `agent` (who writes a path).
+
+mod agent;
+pub mod backups;
+pub mod dump_cache;
+pub mod gather;
+pub mod journal;
+pub mod journal_entry;
+pub mod lock;
+pub mod markers;
+pub mod read;
+pub mod restore;
+pub mod runner;
+mod script;
+pub mod write;
+
+pub use crate::shell::{Invocation, quote};
+pub use crate::transport::{EXIT_TIMED_OUT, KILL_GRACE, bound_secs};
+pub use runner::{
+    Become, GATHER_BOUND, SCRIPT_BOUND, plan_command, script_runner, sudo_hint, wrap_command,
+};
+
+/// Where wsdeploy keeps its state on a host.
+pub const STATE_DIR: &str = "/var/lib/wsdeploy";
+/// Exit status of a script that found a file changed since it was read.
+pub const EXIT_CHANGED_SINCE_READ: i32 = 90;
+/// Exit status of `flock -n` when the lock is held.
+pub const EXIT_LOCK_BUSY: i32 = 75;
+/// Exit status of a script that refused a path another user could swap (`WSD-UNSAFE`).
+pub const EXIT_UNSAFE_PATH: i32 = 91;
