@@ -32,10 +32,16 @@ thread_local! {
 }
 
 /// This machine's "host", held for one test: released on drop; a failed test does not
-/// poison it for the others.
+/// poison it for the others. Besides the lock of this process, it holds an exclusive
+/// `flock` of [`LOCAL_HOST_LOCK_FILE`] in the temporary directory, so that two test
+/// processes on one machine (two `cargo test` at once) take turns too.
 pub struct LocalHostGuard {
+    _file: std::fs::File,
     _lock: MutexGuard<'static, ()>,
 }
+
+/// The file whose `flock` [`local_host_guard`] holds (in `std::env::temp_dir()`).
+pub const LOCAL_HOST_LOCK_FILE: &str = "wsdeploy-tests-local-host.lock";
 
 impl Drop for LocalHostGuard {
     fn drop(&mut self) {
@@ -52,8 +58,20 @@ pub fn local_host_guard() -> LocalHostGuard {
         "local_host_guard taken twice by one test: take it once, at the top of the test"
     );
     let lock = LOCAL_HOST.lock().unwrap_or_else(PoisonError::into_inner);
+    let path = std::env::temp_dir().join(LOCAL_HOST_LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("flock {}: {e}", path.display()));
     HELD.with(|held| held.set(true));
-    LocalHostGuard { _lock: lock }
+    LocalHostGuard {
+        _file: file,
+        _lock: lock,
+    }
 }
 
 /// `path -> "sha256 mode"` for every regular file under `root`, `-> target` for symlinks.
@@ -379,4 +397,17 @@ fn a_second_local_host_guard_in_one_test_fails_instead_of_waiting_for_itself() {
     let _guard = local_host_guard();
     let second = std::panic::catch_unwind(local_host_guard);
     assert!(second.is_err(), "a second take on one thread must panic");
+}
+
+#[test]
+fn another_process_cannot_take_this_machine_while_a_test_holds_it() {
+    let _guard = local_host_guard();
+    let path = std::env::temp_dir().join(LOCAL_HOST_LOCK_FILE);
+    let status = std::process::Command::new("flock")
+        .arg("-n")
+        .arg(&path)
+        .arg("true")
+        .status()
+        .expect("flock (util-linux) runs");
+    assert_eq!(status.code(), Some(1), "flock -n took {}", path.display());
 }
