@@ -1,6 +1,6 @@
 //! Exit codes: the contract scripts and monitoring rely on.
 
-use crate::host_run::{HostReport, Outcome};
+use crate::run::{HostReport, Outcome};
 
 /// Everything fine / in sync.
 pub const OK: u8 = 0;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::host;
-use crate::host_run::HostJob;
 use crate::plan::facts::value_of;
+use crate::run::HostJob;
 use crate::transport::Transport;
 
 /// The job with every plan that has facts rendered again from the host's files.

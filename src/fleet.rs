@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use crate::host_run::{self, HostJob, HostReport, Outcome, RunOptions, Task};
+use crate::engine;
 use crate::inventory::{Connection, ConnectionKind};
 use crate::report::event::Events;
+use crate::run::{HostJob, HostReport, Outcome, RunOptions, Task};
 use crate::transport::Transport;
 use crate::transport::local::LocalSession;
 use crate::transport::ssh::{SshSession, SshTarget};
@@ -168,7 +169,7 @@ async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport
         Task::Backups => h.job,
     };
     let mut report = match opts.task {
-        Task::Plan => host_run::run_host(&transport, &job, opts, events).await,
+        Task::Plan => engine::run_host(&transport, &job, opts, events).await,
         Task::Rollback(date) => {
             crate::restore_date::run(&transport, &job, date, opts, events).await
         }

@@ -2,19 +2,19 @@
 //! (Odoo, FastAPI/uvicorn, Frappe Socket.IO) behind nginx.
 //!
 //! Data flows one way: `cli` → `inventory` + `plan` (+ `template`) → `fleet` →
-//! `host_run` (gather → `edit` → `diff` → lock → journal → write → `verify`, every host
-//! script and its parser in `host`) over a `transport`, → `report` → `exit` code. See
-//! ARCHITECTURE.md.
+//! `engine` (gather → `edit` → `diff` → lock → journal → write → `verify`, every host
+//! script and its parser in `host`) over a `transport`, → `run` reports → `report` →
+//! `exit` code. See ARCHITECTURE.md.
 
 pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod edit;
+pub mod engine;
 pub mod exit;
 pub mod facts;
 pub mod fleet;
 pub mod host;
-pub mod host_run;
 pub mod inventory;
 pub mod mask;
 pub mod plan;
@@ -22,6 +22,7 @@ pub mod reach;
 pub mod report;
 pub mod restore_date;
 pub mod review;
+pub mod run;
 pub mod schedule;
 pub mod shell;
 pub mod template;

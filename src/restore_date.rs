@@ -5,13 +5,14 @@
 
 use std::collections::HashMap;
 
+use crate::engine;
 use crate::host;
 use crate::host::backups::{self, Listed};
 use crate::host::dump_cache::DumpCache;
 use crate::host::gather::{self, FileState};
-use crate::host_run::{self, Failure, HostJob, HostReport, Outcome, RunOptions};
 use crate::plan::{Action, CommandAction, EditKind, FileEdit, HostPlan, Step};
 use crate::report::event::Events;
+use crate::run::{Failure, HostJob, HostReport, Outcome, RunOptions};
 use crate::transport::Transport;
 
 fn untouched(host: &str, message: String, started: std::time::Instant) -> HostReport {
@@ -102,7 +103,7 @@ pub async fn run(
         );
     }
     let synthetic = restore_job(job, &current, &restore);
-    let mut report = host_run::run_host(transport, &synthetic, opts, events).await;
+    let mut report = engine::run_host(transport, &synthetic, opts, events).await;
     for (real, backup, _) in &restore {
         report.notes.push(format!("{real} <- {backup}"));
     }

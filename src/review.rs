@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::host::journal::sha256_hex;
-use crate::host_run::{HostReport, Outcome};
+pub use crate::run::{ReviewedFile, ReviewedHost};
 
 /// Format marker and version of a saved review.
 pub const FORMAT: &str = "wsdeploy-review/2";
@@ -28,23 +28,11 @@ pub struct Review {
     pub hosts: BTreeMap<String, ReviewedHost>,
 }
 
-/// What was reviewed for one host.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ReviewedHost {
-    /// `would_change` or `in_sync`.
-    pub outcome: String,
-    pub files: Vec<ReviewedFile>,
-    /// Commands the review showed would run.
-    pub commands: Vec<String>,
-    /// [`binding`] of the host's job when it was reviewed.
-    pub binding: String,
-}
-
 /// sha256 of everything besides the files' contents that decides what a run does on a
 /// host: `become`, the dump command, the plan files' hashes and every rendered step
 /// (commands, checks, edits; unmasked, so a changed secret counts too).
 #[must_use]
-pub fn binding(job: &crate::host_run::HostJob, plan_files: &str) -> String {
+pub fn binding(job: &crate::run::HostJob, plan_files: &str) -> String {
     let mut text = format!(
         "become {:?}\ndump {:?}\nplan files\n{plan_files}",
         job.become_user, job.nginx_dump
@@ -56,89 +44,6 @@ pub fn binding(job: &crate::host_run::HostJob, plan_files: &str) -> String {
         }
     }
     sha256_hex(text.as_bytes())
-}
-
-/// One reviewed file change.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ReviewedFile {
-    pub path: String,
-    pub pre_sha256: Option<String>,
-    pub post_sha256: String,
-}
-
-impl ReviewedHost {
-    /// What a dry-run report says about a host.
-    #[must_use]
-    pub fn from_report(report: &HostReport) -> Option<Self> {
-        let outcome = match report.outcome {
-            Outcome::WouldChange => "would_change",
-            Outcome::InSync => "in_sync",
-            _ => return None,
-        };
-        Some(Self {
-            outcome: outcome.to_owned(),
-            files: report
-                .files
-                .iter()
-                .map(|f| ReviewedFile {
-                    path: f.path.clone(),
-                    pre_sha256: f.pre_sha256.clone(),
-                    post_sha256: f.new_sha256.clone(),
-                })
-                .collect(),
-            commands: report
-                .actions
-                .iter()
-                .filter(|a| a.status == "would run")
-                .map(|a| crate::report::mask(&a.label, &report.secrets))
-                .collect(),
-            binding: String::new(),
-        })
-    }
-
-    /// Compares the change planned now with the reviewed one; `Err` names the first
-    /// difference (file and both hashes).
-    ///
-    /// # Errors
-    /// The planned change differs from the reviewed one.
-    pub fn check(&self, planned: &[(String, Option<String>, String)]) -> Result<(), String> {
-        for file in &self.files {
-            match planned.iter().find(|(path, _, _)| *path == file.path) {
-                None => {
-                    return Err(format!(
-                        "{}: the reviewed change is no longer needed (the file already has the reviewed content or changed since): review again",
-                        file.path
-                    ));
-                }
-                Some((_, pre, post)) => {
-                    if *pre != file.pre_sha256 {
-                        return Err(format!(
-                            "{} changed since the review (reviewed sha256 {}, now {}): review again",
-                            file.path,
-                            file.pre_sha256.as_deref().unwrap_or("absent"),
-                            pre.as_deref().unwrap_or("absent")
-                        ));
-                    }
-                    if *post != file.post_sha256 {
-                        return Err(format!(
-                            "{}: the planned result differs from the reviewed one (reviewed sha256 {}, now {}): the plan or variables changed; review again",
-                            file.path, file.post_sha256, post
-                        ));
-                    }
-                }
-            }
-        }
-        if let Some((path, pre, _)) = planned
-            .iter()
-            .find(|(path, _, _)| !self.files.iter().any(|f| &f.path == path))
-        {
-            return Err(format!(
-                "{path} would change but was not part of the review (sha256 now {}): review again",
-                pre.as_deref().unwrap_or("absent")
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// Reads a saved review.
@@ -199,55 +104,4 @@ pub fn save(path: &Path, review: &Review) -> Result<(), String> {
         let _ = std::fs::remove_file(&tmp);
         format!("cannot write review {}: {e}", path.display())
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn host() -> ReviewedHost {
-        ReviewedHost {
-            outcome: "would_change".into(),
-            files: vec![ReviewedFile {
-                path: "/etc/a".into(),
-                pre_sha256: Some("p".into()),
-                post_sha256: "q".into(),
-            }],
-            commands: vec![],
-            binding: String::new(),
-        }
-    }
-
-    #[test]
-    fn accepts_exactly_the_reviewed_change() {
-        assert!(
-            host()
-                .check(&[("/etc/a".into(), Some("p".into()), "q".into())])
-                .is_ok()
-        );
-    }
-
-    #[test]
-    fn refuses_a_file_edited_after_the_review() {
-        let e = host()
-            .check(&[("/etc/a".into(), Some("x".into()), "q".into())])
-            .unwrap_err();
-        assert_eq!(
-            e,
-            "/etc/a changed since the review (reviewed sha256 p, now x): review again"
-        );
-    }
-
-    #[test]
-    fn refuses_extra_or_missing_changes() {
-        assert!(host().check(&[]).is_err());
-        assert!(
-            host()
-                .check(&[
-                    ("/etc/a".into(), Some("p".into()), "q".into()),
-                    ("/etc/b".into(), None, "r".into())
-                ])
-                .is_err()
-        );
-    }
 }

@@ -9,6 +9,9 @@
 //!   seconds, the host is rolled back, and MARK never appears (the sleep was killed).
 //! - A rollback repeats an `if_changed` command that hangs: the repeat ends within the
 //!   step's `timeout` and the run reports NEEDS ATTENTION.
+//! - The recovery of an interrupted run repeats its commands exactly as a rollback does:
+//!   judged by the step's `expect_exit`, and a repeat that hangs ends within the step's
+//!   `timeout` with NEEDS ATTENTION (the run goes no further).
 
 mod support;
 
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::project::Run;
-use support::reliability::{LocalHost, local_host_guard, only_report};
+use support::reliability::{LOCAL_RUNS, LocalHost, local_host_guard, only_report};
 
 /// `wsdeploy apply --json`, killed (and the test failed) when it outlives `limit`;
 /// retried while another run on this machine holds the lock.
@@ -212,5 +215,114 @@ fn a_rollback_whose_repeated_command_hangs_ends_within_its_timeout() {
     assert!(text.contains("NEEDS ATTENTION"), "{text}");
     assert!(text.contains("re-running `sleep"), "{text}");
     assert_eq!(read(&host.site_conf), before, "the site was not restored");
+    assert_eq!(processes_with(&["sleep", &sleep]), Vec::<String>::new());
+}
+
+/// Plants an interrupted run of the plan `site` in this machine's journal: `file` was
+/// written (its pre-image holds `pre`), and the command at position 1 started.
+struct PlantedRun {
+    dir: std::path::PathBuf,
+}
+
+impl PlantedRun {
+    fn new(file: &Path, pre: &str, command: &str) -> Self {
+        let id = wsdeploy::host::journal::new_run_id();
+        let dir = Path::new(LOCAL_RUNS).join(&id);
+        std::fs::create_dir_all(dir.join("pre")).expect("mkdir");
+        std::fs::write(dir.join("pre/0"), pre).expect("pre");
+        let manifest = json!({
+            "run_id": id, "plan": "site", "operator": "test@host",
+            "started": "2026-11-23T00:00:00Z", "host": "local-1", "kind": "apply",
+            "files": [{"index": 0, "path": file.display().to_string(), "existed": true,
+                       "sha256": wsdeploy::host::journal::sha256_hex(pre.as_bytes()),
+                       "backup": null}],
+            "commands": [{"index": 1, "run": command, "rerun_on_rollback": true}],
+        });
+        std::fs::write(
+            dir.join("manifest.json"),
+            serde_json::to_vec_pretty(&manifest).expect("json"),
+        )
+        .expect("manifest");
+        std::fs::write(dir.join("ran"), "1\n").expect("ran");
+        std::fs::write(dir.join("state"), "in_progress\n").expect("state");
+        Self { dir }
+    }
+
+    fn state(&self) -> String {
+        read(&self.dir.join("state")).trim().to_owned()
+    }
+}
+
+impl Drop for PlantedRun {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_recovery_repeats_commands_as_a_rollback_does() {
+    let _guard = local_host_guard();
+    let pid = std::process::id();
+    let host = LocalHost::new("host");
+    let fast = host.root.join("fast");
+    let sleep = format!("32.{pid}");
+    // Exits 3, which the step expects; hangs unless `fast` exists.
+    let command = format!(
+        "test -e {} || sleep {sleep}; exit 3",
+        wsdeploy::host::quote(&fast.display().to_string())
+    );
+    host.plan_json(&plan_with(json!({
+        "id": "reload", "command": command, "timeout": 2, "expect_exit": [3],
+        "if_changed": ["site"],
+    })));
+    std::fs::write(&fast, "").expect("flag");
+    let (run, _) = apply_within(&host, Duration::from_secs(25));
+    assert_eq!(
+        only_report(&run.stdout)["outcome"],
+        json!("changed"),
+        "{}",
+        run.stdout
+    );
+
+    // An expected exit is a successful repeat, as in a rollback.
+    let planted = PlantedRun::new(&host.odoo_conf, "[options]\nplanted = 1\n", &command);
+    let (run, _) = apply_within(&host, Duration::from_secs(25));
+    let report = only_report(&run.stdout);
+    assert_eq!(report["outcome"], json!("in_sync"), "{report}");
+    assert!(
+        report["notes"]
+            .to_string()
+            .contains("recovery: re-ran `test -e"),
+        "{report}"
+    );
+    assert_eq!(planted.state(), "rolled_back");
+    assert_eq!(
+        read(&host.odoo_conf),
+        "[options]\nplanted = 1\n",
+        "not restored"
+    );
+    drop(planted);
+
+    // A repeat that hangs ends within the step's timeout; the recovery is incomplete and
+    // the run stops there: NEEDS ATTENTION, nothing else done.
+    std::fs::remove_file(&fast).expect("flag");
+    let planted = PlantedRun::new(&host.odoo_conf, "[options]\nplanted = 2\n", &command);
+    let (run, elapsed) = apply_within(&host, Duration::from_secs(25));
+    eprintln!("hanging repeat in a recovery: run ended after {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
+    assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
+    let report = only_report(&run.stdout);
+    assert_eq!(report["outcome"], json!("rollback_failed"), "{report}");
+    let error = report["error"].to_string();
+    assert!(
+        error.contains("re-running `test -e") && error.contains("timeout of 2s"),
+        "{report}"
+    );
+    assert_eq!(planted.state(), "rollback_failed");
+    assert_eq!(
+        read(&host.odoo_conf),
+        "[options]\nplanted = 2\n",
+        "not restored"
+    );
     assert_eq!(processes_with(&["sleep", &sleep]), Vec::<String>::new());
 }

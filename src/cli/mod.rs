@@ -11,7 +11,6 @@ use clap::{Args, Parser, Subcommand};
 use crate::exit;
 use crate::fleet::{self, FleetHost, FleetOptions, Serial};
 use crate::host::journal;
-use crate::host_run::{HostJob, Mode, RunOptions, Task};
 use crate::inventory;
 use crate::plan::{self, HostPlan};
 use crate::reach;
@@ -20,6 +19,7 @@ use crate::report::out::{errln, outln};
 use crate::report::progress::{self, Style};
 use crate::report::{self, summary};
 use crate::review;
+use crate::run::{HostJob, Mode, RunOptions, Task};
 
 mod apply;
 mod check;

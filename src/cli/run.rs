@@ -26,7 +26,7 @@ pub(super) async fn run_fleet(
     drift_mode: bool,
     task: Task,
     diff: bool,
-) -> Result<(u8, Vec<crate::host_run::HostReport>), BadInput> {
+) -> Result<(u8, Vec<crate::run::HostReport>), BadInput> {
     let show_diffs = diff || !report::verbosity::quiet();
     let opts = RunOptions {
         run_id: journal::new_run_id(),

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::diff;
-use crate::host_run::{HostReport, Outcome};
+use crate::run::{HostReport, Outcome};
 
 use super::sanitize;
 

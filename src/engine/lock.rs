@@ -1,0 +1,141 @@
+//! The host's run lock as a guard: held from `HostLock::take` until `release` (which
+//! waits until the host has let it go) or, on any other way out (an early return, a
+//! panic), until the guard is dropped.
+//!
+//! Drop cannot wait, so it hands the holder to the runtime to close (`Child::close`:
+//! heartbeat stopped, stdin closed, the holder ends and `flock` with it); without a
+//! runtime, the holder's own `Drop` stops the heartbeat and closes its stdin, and the
+//! holder gives the lock up at EOF or after `LOCK_GIVE_UP` of silence at the latest.
+
+use std::time::Duration;
+
+use crate::host;
+use crate::host::lock::{self as protocol, LockReply};
+use crate::transport::{Child, Heartbeat, Transport};
+
+/// How long the holder has to say whether it got the lock.
+const ANSWER_WAIT: Duration = Duration::from_secs(30);
+
+/// The held run lock of one host.
+pub(super) struct HostLock {
+    holder: Option<Child>,
+}
+
+impl HostLock {
+    /// Starts `command` (`host::lock::lock_command`) with the heartbeat and waits for its
+    /// answer; `Err` says why the lock is not held (another run holds it, or the holder
+    /// could not run), with nothing left running.
+    pub(super) async fn take(transport: &Transport, command: &str) -> Result<Self, String> {
+        // The holder gives the lock up when the heartbeat stops (a vanished controller).
+        let heartbeat = Heartbeat {
+            interval: protocol::LOCK_HEARTBEAT_INTERVAL,
+            bytes: protocol::LOCK_HEARTBEAT.as_bytes(),
+        };
+        let mut child = transport
+            .spawn(command, Some(heartbeat))
+            .await
+            .map_err(|e| format!("cannot take the run lock: {e}"))?;
+        let line = tokio::time::timeout(ANSWER_WAIT, child.read_line()).await;
+        let reply = match &line {
+            Ok(Ok(Some(l))) => LockReply::parse(l),
+            _ => LockReply::Unexpected,
+        };
+        match reply {
+            LockReply::Locked => Ok(Self {
+                holder: Some(child),
+            }),
+            LockReply::Busy(holder) => {
+                child.close().await;
+                Err(format!(
+                    "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
+                    host::STATE_DIR
+                ))
+            }
+            LockReply::Unexpected => {
+                child.close().await;
+                Err(format!(
+                    "cannot take the run lock (is util-linux `flock` installed? root or become needed): {line:?}"
+                ))
+            }
+        }
+    }
+
+    /// Lets the lock go and waits until the host has (briefly; see `Child::close`).
+    pub(super) async fn release(mut self) {
+        if let Some(holder) = self.holder.take() {
+            holder.close().await;
+        }
+    }
+}
+
+impl Drop for HostLock {
+    fn drop(&mut self) {
+        let Some(holder) = self.holder.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(holder.close());
+        }
+        // Else `holder` drops here: its own `Drop` stops the heartbeat and closes stdin.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::local::LocalSession;
+
+    fn lock_is_free(dir: &std::path::Path) -> bool {
+        std::process::Command::new("flock")
+            .arg("-n")
+            .arg(dir.join("lock"))
+            .arg("true")
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Polls until the lock in `dir` is free, for up to 10 s.
+    async fn freed_within_10s(dir: &std::path::Path) -> bool {
+        for _ in 0..100 {
+            if lock_is_free(dir) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    async fn take(dir: &std::path::Path) -> Result<HostLock, String> {
+        let transport = Transport::Local(LocalSession);
+        let command = protocol::lock_command_in(&dir.to_string_lossy(), "test", None);
+        HostLock::take(&transport, &command).await
+    }
+
+    #[tokio::test]
+    async fn the_lock_is_freed_by_release_by_drop_and_by_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = take(dir.path()).await.unwrap();
+        assert!(!lock_is_free(dir.path()), "the lock is not held");
+        let busy = take(dir.path()).await.err().unwrap();
+        assert!(
+            busy.contains("another wsdeploy run holds the lock"),
+            "{busy}"
+        );
+        lock.release().await;
+        assert!(lock_is_free(dir.path()), "release did not free the lock");
+
+        // An early return: the guard is dropped without `release`.
+        let lock = take(dir.path()).await.unwrap();
+        drop(lock);
+        assert!(freed_within_10s(dir.path()).await, "drop did not free it");
+
+        // A panic while the lock is held, in a task of the runtime.
+        let path = dir.path().to_owned();
+        let task = tokio::spawn(async move {
+            let _lock = take(&path).await.unwrap();
+            panic!("a bug while the lock is held");
+        });
+        assert!(task.await.is_err());
+        assert!(freed_within_10s(dir.path()).await, "a panic kept the lock");
+    }
+}

@@ -1,0 +1,81 @@
+//! The result of one host's run (`HostReport`) and its parts: file changes, commands and
+//! checks, the failure. Serialized as is, it is the per-host record of `--json`.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::Outcome;
+
+/// One file's change. Reports (`--json`, review files) carry the diff, with the values of
+/// sensitive keys and secrets masked, and hashes; never the whole bodies.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileChange {
+    pub path: String,
+    /// The path as the plan wrote it, when a symlink was followed.
+    pub via: Option<String>,
+    #[serde(skip)]
+    pub old: Option<String>,
+    #[serde(skip)]
+    pub new: String,
+    /// Unified diff without colours, masked (`mask::mask_diff`).
+    pub diff: String,
+    pub pre_sha256: Option<String>,
+    pub new_sha256: String,
+    pub backup: Option<String>,
+}
+
+/// A command or check, and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRecord {
+    pub step: String,
+    pub label: String,
+    /// `ran`, `passed`, `failed`, `skipped`, `would run`.
+    pub status: String,
+    pub detail: String,
+}
+
+/// Why a host failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub step: Option<String>,
+    pub origin: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// The result of one host's run.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostReport {
+    pub host: String,
+    pub outcome: Outcome,
+    pub files: Vec<FileChange>,
+    pub actions: Vec<ActionRecord>,
+    pub notes: Vec<String>,
+    pub error: Option<Failure>,
+    pub seconds: f64,
+    #[serde(skip)]
+    pub secrets: Vec<String>,
+}
+
+impl HostReport {
+    /// A report for a host that could not be reached (or was not run).
+    #[must_use]
+    pub fn unreachable(host: &str, outcome: Outcome, message: String, started: Instant) -> Self {
+        Self {
+            host: host.to_owned(),
+            outcome,
+            files: Vec::new(),
+            actions: Vec::new(),
+            notes: Vec::new(),
+            error: Some(Failure {
+                step: None,
+                origin: None,
+                message,
+                hint: None,
+            }),
+            seconds: started.elapsed().as_secs_f64(),
+            secrets: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The job and its report: what a run does to each host (`Mode`, `Task`, `RunOptions`,
+//! `HostJob`) and how each host's run ended (`HostReport`, `Outcome`, `FileChange`,
+//! `ActionRecord`, `Failure`).
+//!
+//! Below the engine (it uses only `plan`, `mask` and `host::Become`): `cli` builds jobs,
+//! `engine` runs them, `report`, `review`, `exit` and `fleet` read the reports. The serialized `HostReport` is the `--json` schema, so a
+//! field renamed here is a change of the output contract.
+
+mod host_report;
+mod job;
+mod outcome;
+mod reviewed;
+
+pub use host_report::{ActionRecord, Failure, FileChange, HostReport};
+pub use job::{HostJob, Mode, RunOptions, Task};
+pub use outcome::Outcome;
+pub use reviewed::{ReviewedFile, ReviewedHost};
