@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use minijinja::Environment;
 use serde_json::{Map, Value};
 
-use crate::inventory::Inventory;
+use crate::inventory::{Host, Inventory};
 use crate::plan::{self, Play, StepDef};
 use crate::report::out::outln;
 use crate::template::{self, TemplateError};
@@ -297,15 +297,32 @@ fn check_play(
     out: &mut Problems,
 ) {
     let file = play.file.display().to_string();
+    check_plan_vars(play, &file, env, out);
+    let steps: Vec<&StepDef> = play.preflight.iter().chain(&play.steps).collect();
+    let fields_of = step_templates(play, &steps, &file, cx, env, out);
+    let Some(inventory) = cx.inventory else {
+        return;
+    };
+    let hosts = match inventory.select(&play.hosts, cx.limit) {
+        Ok(h) => h,
+        Err(e) => {
+            out.add(
+                format!("{file}:1:1"),
+                format!("hosts `{}`: {e}", play.hosts),
+                None,
+            );
+            return;
+        }
+    };
+    for host in hosts {
+        check_host(play, host, &fields_of, &file, cx, env, out);
+    }
+}
+
+/// The plan's own `defaults:` and `vars:`: template syntax only (their use is checked
+/// per host).
+fn check_plan_vars(play: &Play, file: &str, env: &Environment<'static>, out: &mut Problems) {
     let text = std::fs::read_to_string(&play.file).unwrap_or_default();
-    let plan_names: HashSet<&str> = play
-        .defaults
-        .keys()
-        .chain(play.vars.keys())
-        .map(String::as_str)
-        .chain(play.facts.iter().map(|f| f.name.as_str()))
-        .collect();
-    // Variables of the plan itself: syntax only (their use is checked per host).
     for (section, map) in [("defaults", &play.defaults), ("vars", &play.vars)] {
         for (key, value) in map {
             let mut fields = Vec::new();
@@ -322,9 +339,27 @@ fn check_play(
             }
         }
     }
-    let steps: Vec<&StepDef> = play.preflight.iter().chain(&play.steps).collect();
+}
+
+/// Every step's `when:` and templates checked for syntax and unsupported functions; the
+/// fields that parse, with the names each uses.
+fn step_templates<'a>(
+    play: &Play,
+    steps: &[&'a StepDef],
+    file: &str,
+    cx: &Context<'_>,
+    env: &Environment<'static>,
+    out: &mut Problems,
+) -> Vec<StepTemplates<'a>> {
+    let plan_names: HashSet<&str> = play
+        .defaults
+        .keys()
+        .chain(play.vars.keys())
+        .map(String::as_str)
+        .chain(play.facts.iter().map(|f| f.name.as_str()))
+        .collect();
     let mut fields_of: Vec<StepTemplates<'_>> = Vec::new();
-    for def in &steps {
+    for &def in steps {
         let location = format!("{file}:{}:{}", def.line, def.column);
         for expression in def.spec.when.iter().flat_map(|w| w.expressions()) {
             if let Err(e) = env.compile_expression(expression) {
@@ -367,72 +402,70 @@ fn check_play(
         }
         fields_of.push((def, ok));
     }
-    let Some(inventory) = cx.inventory else {
-        return;
-    };
-    let hosts = match inventory.select(&play.hosts, cx.limit) {
-        Ok(h) => h,
-        Err(e) => {
-            out.add(
-                format!("{file}:1:1"),
-                format!("hosts `{}`: {e}", play.hosts),
-                None,
-            );
-            return;
-        }
-    };
-    for host in hosts {
-        let mut vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
-        // Facts are read on the host; offline, their defaults stand for them.
-        for fact in &play.facts {
-            vars.entry(fact.name.clone())
-                .or_insert_with(|| fact.default.clone());
-        }
-        let before = out.0.len();
-        let renderer = template::Renderer::new(vars.clone());
-        for (def, fields) in &fields_of {
-            let location = format!("{file}:{}:{}", def.line, def.column);
-            let mut runs = true;
-            for expression in def.spec.when.iter().flat_map(|w| w.expressions()) {
-                match renderer.truthy(expression) {
-                    Ok(true) => {}
-                    Ok(false) => runs = false,
-                    Err(e) => {
-                        runs = false;
-                        out.add(
-                            location.clone(),
-                            format!("step `{}`: `when: {expression}`: {e}", def.id),
-                            Some(host.name()),
-                        );
-                    }
-                }
-            }
-            if !runs {
-                continue;
-            }
-            for (field, names) in fields {
-                let mut sorted: Vec<&String> = names.iter().collect();
-                sorted.sort();
-                for name in sorted {
-                    for message in check_name(env, &field.source, name, &vars, &mut Vec::new()) {
-                        out.add(
-                            location.clone(),
-                            format!("step `{}`: `{}`: {message}", def.id, field.name),
-                            Some(host.name()),
-                        );
-                    }
+    fields_of
+}
+
+/// One host's variables checked against every step that runs there, then the play
+/// rendered for it when nothing was found.
+fn check_host(
+    play: &Play,
+    host: &Host,
+    fields_of: &[StepTemplates<'_>],
+    file: &str,
+    cx: &Context<'_>,
+    env: &Environment<'static>,
+    out: &mut Problems,
+) {
+    let mut vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
+    // Facts are read on the host; offline, their defaults stand for them.
+    for fact in &play.facts {
+        vars.entry(fact.name.clone())
+            .or_insert_with(|| fact.default.clone());
+    }
+    let before = out.0.len();
+    let renderer = template::Renderer::new(vars.clone());
+    for (def, fields) in fields_of {
+        let location = format!("{file}:{}:{}", def.line, def.column);
+        let mut runs = true;
+        for expression in def.spec.when.iter().flat_map(|w| w.expressions()) {
+            match renderer.truthy(expression) {
+                Ok(true) => {}
+                Ok(false) => runs = false,
+                Err(e) => {
+                    runs = false;
+                    out.add(
+                        location.clone(),
+                        format!("step `{}`: `when: {expression}`: {e}", def.id),
+                        Some(host.name()),
+                    );
                 }
             }
         }
-        if out.0.len() == before
-            && let Err(e) = plan::render_play(play, host.name(), vars)
-        {
-            out.add(
-                e.origin.clone(),
-                format!("step `{}`: {}", e.step, e.message),
-                Some(host.name()),
-            );
+        if !runs {
+            continue;
         }
+        for (field, names) in fields {
+            let mut sorted: Vec<&String> = names.iter().collect();
+            sorted.sort();
+            for name in sorted {
+                for message in check_name(env, &field.source, name, &vars, &mut Vec::new()) {
+                    out.add(
+                        location.clone(),
+                        format!("step `{}`: `{}`: {message}", def.id, field.name),
+                        Some(host.name()),
+                    );
+                }
+            }
+        }
+    }
+    if out.0.len() == before
+        && let Err(e) = plan::render_play(play, host.name(), vars)
+    {
+        out.add(
+            e.origin.clone(),
+            format!("step `{}`: {}", e.step, e.message),
+            Some(host.name()),
+        );
     }
 }
 

@@ -30,26 +30,7 @@ pub(super) async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput>
         return list_hosts(project, &a.target);
     }
     if let Some(path) = &a.reviewed {
-        let t = &a.target;
-        let mut given = Vec::new();
-        if !t.source.inventory.is_empty() {
-            given.push("-i");
-        }
-        if t.plan.is_some() {
-            given.push("PLAN");
-        }
-        if !t.extra_vars.is_empty() {
-            given.push("-e");
-        }
-        if t.limit.is_some() {
-            given.push("--limit");
-        }
-        if !given.is_empty() {
-            return Err(BadInput(format!(
-                "--reviewed applies exactly what the review names (its inventory, plan, -e and --limit): remove {} (to change them, review again with --dry-run --save)",
-                given.join(", ")
-            )));
-        }
+        reviewed_alone(&a.target)?;
         return apply_reviewed(project, a, path, serial, max_fail).await;
     }
     if a.save.is_some() && a.target.source.inventory.len() > 1 {
@@ -81,45 +62,81 @@ pub(super) async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput>
     )
     .await?;
     if let Some(path) = &a.save {
-        let mut hosts = std::collections::BTreeMap::new();
-        for r in &reports {
-            match review::ReviewedHost::from_report(r) {
-                Some(mut h) => {
-                    h.binding = bindings.get(&r.host).cloned().unwrap_or_default();
-                    hosts.insert(r.host.clone(), h);
-                }
-                None => errln!(
-                    "review: {} is not part of the saved review ({})",
-                    r.host,
-                    r.outcome.word()
-                ),
-            }
-        }
-        let saved = review::Review {
-            format: review::FORMAT.to_owned(),
-            created: chrono::Utc::now().to_rfc3339(),
-            operator: journal::operator(),
-            inventory: a
-                .target
-                .source
-                .inventory
-                .first()
-                .cloned()
-                .unwrap_or_default(),
-            plan: a.target.plan.as_ref().map(|p| p.display().to_string()),
-            extra_vars: a.target.extra_vars.clone(),
-            limit: a.target.limit.clone(),
-            hosts,
-        };
-        review::save(path, &saved).map_err(BadInput)?;
-        errln!(
-            "review saved to {} ({} hosts); apply it with: wsdeploy apply --reviewed {}",
-            path.display(),
-            saved.hosts.len(),
-            path.display()
-        );
+        save_review(path, a, &reports, &bindings)?;
     }
     Ok(code)
+}
+
+/// `--reviewed` takes everything from the review: no -i, PLAN, -e or --limit beside it.
+fn reviewed_alone(t: &TargetArgs) -> Result<(), BadInput> {
+    let mut given = Vec::new();
+    if !t.source.inventory.is_empty() {
+        given.push("-i");
+    }
+    if t.plan.is_some() {
+        given.push("PLAN");
+    }
+    if !t.extra_vars.is_empty() {
+        given.push("-e");
+    }
+    if t.limit.is_some() {
+        given.push("--limit");
+    }
+    if !given.is_empty() {
+        return Err(BadInput(format!(
+            "--reviewed applies exactly what the review names (its inventory, plan, -e and --limit): remove {} (to change them, review again with --dry-run --save)",
+            given.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Writes the review of a `--dry-run --save` run: each host's changes, bound to what
+/// produced them.
+fn save_review(
+    path: &Path,
+    a: &ApplyArgs,
+    reports: &[crate::run::HostReport],
+    bindings: &std::collections::BTreeMap<String, String>,
+) -> Result<(), BadInput> {
+    let mut hosts = std::collections::BTreeMap::new();
+    for r in reports {
+        match review::ReviewedHost::from_report(r) {
+            Some(mut h) => {
+                h.binding = bindings.get(&r.host).cloned().unwrap_or_default();
+                hosts.insert(r.host.clone(), h);
+            }
+            None => errln!(
+                "review: {} is not part of the saved review ({})",
+                r.host,
+                r.outcome.word()
+            ),
+        }
+    }
+    let saved = review::Review {
+        format: review::FORMAT.to_owned(),
+        created: chrono::Utc::now().to_rfc3339(),
+        operator: journal::operator(),
+        inventory: a
+            .target
+            .source
+            .inventory
+            .first()
+            .cloned()
+            .unwrap_or_default(),
+        plan: a.target.plan.as_ref().map(|p| p.display().to_string()),
+        extra_vars: a.target.extra_vars.clone(),
+        limit: a.target.limit.clone(),
+        hosts,
+    };
+    review::save(path, &saved).map_err(BadInput)?;
+    errln!(
+        "review saved to {} ({} hosts); apply it with: wsdeploy apply --reviewed {}",
+        path.display(),
+        saved.hosts.len(),
+        path.display()
+    );
+    Ok(())
 }
 
 pub(super) async fn apply_reviewed(

@@ -79,45 +79,8 @@ pub(super) fn prepare(
     vault_values.extend(extra_secrets);
     let plan_path = plan_path(project, t);
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
-    let mut files: Vec<&Path> = plan.plays.iter().map(|p| p.file.as_path()).collect();
-    files.push(&plan_path);
-    files.sort();
-    files.dedup();
-    let mut plan_files = String::new();
-    for file in files {
-        let bytes = std::fs::read(file)
-            .map_err(|e| BadInput(format!("cannot read plan {}: {e}", file.display())))?;
-        plan_files.push_str(&format!(
-            "{} {}\n",
-            file.display(),
-            journal::sha256_hex(&bytes)
-        ));
-    }
-    let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
-    for play in &plan.plays {
-        let selected = inv
-            .select(&play.hosts, t.limit.as_deref())
-            .map_err(|e| BadInput(e.to_string()))?;
-        for host in selected {
-            let mut vars = plan::merge_vars(play, host.name(), host.vars(), &extra);
-            let explicit = |name: &str| {
-                host.vars().contains_key(name)
-                    || play.vars.contains_key(name)
-                    || extra.contains_key(name)
-            };
-            let pending = plan::facts::prepare(play, host.name(), explicit, &mut vars)
-                .map_err(|e| BadInput(e.to_string()))?;
-            let mut rendered =
-                plan::render_play(play, host.name(), vars).map_err(|e| BadInput(e.to_string()))?;
-            rendered.facts = pending.map(std::sync::Arc::new);
-            // Values decrypted from a vault are secrets, masked like a play's `secrets:`.
-            rendered.secret_values.extend(vault_values.iter().cloned());
-            match per_host.iter_mut().find(|(h, _)| h == host.name()) {
-                Some((_, plans)) => plans.push(rendered),
-                None => per_host.push((host.name().to_owned(), vec![rendered])),
-            }
-        }
-    }
+    let plan_files = plan_file_sums(&plan, &plan_path)?;
+    let per_host = render_for_hosts(&plan, &inv, t, &extra, &vault_values)?;
     if per_host.is_empty() {
         return Err(BadInput(format!(
             "no host of -i {} matches the plan's plays{}",
@@ -128,30 +91,10 @@ pub(super) fn prepare(
                 .unwrap_or_default()
         )));
     }
-    let order: HashMap<&str, usize> = inv
-        .hosts()
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.name(), i))
-        .collect();
-    per_host.sort_by_key(|(h, _)| order.get(h.as_str()).copied().unwrap_or(usize::MAX));
     let mut reach = reach_settings(t)?;
     let mut warnings = reach::Warnings::default();
     let mut hosts = Vec::new();
-    let mut warned: std::collections::BTreeSet<(String, String)> = Default::default();
-    for (name, plans) in &per_host {
-        for plan in plans {
-            for secret in &plan.short_secrets {
-                if warned.insert((plan.play.clone(), secret.clone())) {
-                    errln!(
-                        "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
-                        plan.play,
-                        report::MIN_SECRET_LEN
-                    );
-                }
-            }
-        }
-    }
+    warn_short_secrets(&per_host);
     for (name, plans) in per_host {
         let host = inv
             .hosts()
@@ -207,6 +150,86 @@ pub(super) fn prepare(
             ),
         },
     })
+}
+
+/// `path sha256` of every plan file the plays came from, sorted, one a line.
+fn plan_file_sums(plan: &plan::Plan, plan_path: &Path) -> Result<String, BadInput> {
+    let mut files: Vec<&Path> = plan.plays.iter().map(|p| p.file.as_path()).collect();
+    files.push(plan_path);
+    files.sort();
+    files.dedup();
+    let mut plan_files = String::new();
+    for file in files {
+        let bytes = std::fs::read(file)
+            .map_err(|e| BadInput(format!("cannot read plan {}: {e}", file.display())))?;
+        plan_files.push_str(&format!(
+            "{} {}\n",
+            file.display(),
+            journal::sha256_hex(&bytes)
+        ));
+    }
+    Ok(plan_files)
+}
+
+/// Every play rendered for each host it selects, the hosts in inventory order.
+fn render_for_hosts(
+    plan: &plan::Plan,
+    inv: &inventory::Inventory,
+    t: &TargetArgs,
+    extra: &serde_json::Map<String, serde_json::Value>,
+    vault_values: &[String],
+) -> Result<Vec<(String, Vec<HostPlan>)>, BadInput> {
+    let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
+    for play in &plan.plays {
+        let selected = inv
+            .select(&play.hosts, t.limit.as_deref())
+            .map_err(|e| BadInput(e.to_string()))?;
+        for host in selected {
+            let mut vars = plan::merge_vars(play, host.name(), host.vars(), extra);
+            let explicit = |name: &str| {
+                host.vars().contains_key(name)
+                    || play.vars.contains_key(name)
+                    || extra.contains_key(name)
+            };
+            let pending = plan::facts::prepare(play, host.name(), explicit, &mut vars)
+                .map_err(|e| BadInput(e.to_string()))?;
+            let mut rendered =
+                plan::render_play(play, host.name(), vars).map_err(|e| BadInput(e.to_string()))?;
+            rendered.facts = pending.map(std::sync::Arc::new);
+            // Values decrypted from a vault are secrets, masked like a play's `secrets:`.
+            rendered.secret_values.extend(vault_values.iter().cloned());
+            match per_host.iter_mut().find(|(h, _)| h == host.name()) {
+                Some((_, plans)) => plans.push(rendered),
+                None => per_host.push((host.name().to_owned(), vec![rendered])),
+            }
+        }
+    }
+    let order: HashMap<&str, usize> = inv
+        .hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.name(), i))
+        .collect();
+    per_host.sort_by_key(|(h, _)| order.get(h.as_str()).copied().unwrap_or(usize::MAX));
+    Ok(per_host)
+}
+
+/// Warns once per play and secret about `secrets:` too short to be masked everywhere.
+fn warn_short_secrets(per_host: &[(String, Vec<HostPlan>)]) {
+    let mut warned: std::collections::BTreeSet<(String, String)> = Default::default();
+    for (name, plans) in per_host {
+        for plan in plans {
+            for secret in &plan.short_secrets {
+                if warned.insert((plan.play.clone(), secret.clone())) {
+                    errln!(
+                        "warning: secret `{secret}` of play `{}` (host {name}) is shorter than {} characters: it is masked only where it stands as a whole value, so output may still show it (use a longer value)",
+                        plan.play,
+                        report::MIN_SECRET_LEN
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// `-F`, `-k`, `-K`, `--known-hosts` and friends, read before any host is contacted.

@@ -5,38 +5,7 @@ use super::*;
 
 pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     let minutes = crate::schedule::parse_every(&s.every).map_err(BadInput)?;
-    let inventory = match s.target.source.inventory.as_slice() {
-        [] => {
-            return Err(BadInput(
-                "no inventory given: pass -i NAME or -i PATH".to_owned(),
-            ));
-        }
-        [one] => one.as_str(),
-        _ => {
-            return Err(BadInput(
-                "schedule runs one inventory: give a single -i (a directory can hold several inventory files)"
-                    .to_owned(),
-            ));
-        }
-    };
-    if s.target.source.ask_vault_pass
-        || s.target
-            .source
-            .vault_ids
-            .iter()
-            .any(|id| id.ends_with("prompt"))
-    {
-        return Err(BadInput(
-            "a scheduled run has no terminal to ask for the vault password: use --vault-password-file FILE or --vault-id LABEL@FILE"
-                .to_owned(),
-        ));
-    }
-    if s.target.ask_pass || s.target.ask_become_pass {
-        return Err(BadInput(
-            "a scheduled run has no terminal to ask for a password (-k/-K): put it in the inventory (ansible_password, ansible_become_password, for instance vault-encrypted), or give the user a key and a NOPASSWD sudo rule"
-                .to_owned(),
-        ));
-    }
+    let inventory = unattended_inventory(s)?;
     // Validate now what the timer will run later.
     prepare(project, &s.target, None, None)?;
     let binary = std::env::current_exe()
@@ -44,44 +13,7 @@ pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput>
     let project = project
         .canonicalize()
         .map_err(|e| BadInput(format!("project directory {}: {e}", project.display())))?;
-    let mut extra = Vec::new();
-    for e in &s.target.extra_vars {
-        extra.push("-e".to_owned());
-        extra.push(e.clone());
-    }
-    if let Some(l) = &s.target.limit {
-        extra.push("--limit".to_owned());
-        extra.push(l.clone());
-    }
-    for file in &s.target.source.vault_password_files {
-        let file = file.canonicalize().unwrap_or_else(|_| file.clone());
-        extra.push("--vault-password-file".to_owned());
-        extra.push(file.display().to_string());
-    }
-    for id in &s.target.source.vault_ids {
-        extra.push("--vault-id".to_owned());
-        extra.push(id.clone());
-    }
-    if let Some(k) = &s.target.known_hosts {
-        extra.push("--known-hosts".to_owned());
-        extra.push(k.display().to_string());
-    }
-    if let Some(config) = &s.target.ssh_config {
-        let config = config.canonicalize().unwrap_or_else(|_| config.clone());
-        extra.push("-F".to_owned());
-        extra.push(config.display().to_string());
-    }
-    if let Some(f) = s.target.forks {
-        extra.push("--forks".to_owned());
-        extra.push(f.to_string());
-    }
-    if let Some(c) = s.target.connect_timeout {
-        extra.push("--connect-timeout".to_owned());
-        extra.push(c.to_string());
-    }
-    if s.target.accept_new_host_keys {
-        extra.push("--accept-new-host-keys".to_owned());
-    }
+    let extra = forwarded_args(&s.target);
     let plan = s.target.plan.as_ref().map(|p| p.display().to_string());
     let units = crate::schedule::render(&crate::schedule::ScheduleSpec {
         binary: &binary,
@@ -134,6 +66,88 @@ pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput>
         }
     }
     Ok(exit::OK)
+}
+
+/// The one inventory a timer runs, refused when the run would need a terminal to ask for
+/// a password.
+fn unattended_inventory(s: &ScheduleArgs) -> Result<&str, BadInput> {
+    let inventory = match s.target.source.inventory.as_slice() {
+        [] => {
+            return Err(BadInput(
+                "no inventory given: pass -i NAME or -i PATH".to_owned(),
+            ));
+        }
+        [one] => one.as_str(),
+        _ => {
+            return Err(BadInput(
+                "schedule runs one inventory: give a single -i (a directory can hold several inventory files)"
+                    .to_owned(),
+            ));
+        }
+    };
+    if s.target.source.ask_vault_pass
+        || s.target
+            .source
+            .vault_ids
+            .iter()
+            .any(|id| id.ends_with("prompt"))
+    {
+        return Err(BadInput(
+            "a scheduled run has no terminal to ask for the vault password: use --vault-password-file FILE or --vault-id LABEL@FILE"
+                .to_owned(),
+        ));
+    }
+    if s.target.ask_pass || s.target.ask_become_pass {
+        return Err(BadInput(
+            "a scheduled run has no terminal to ask for a password (-k/-K): put it in the inventory (ansible_password, ansible_become_password, for instance vault-encrypted), or give the user a key and a NOPASSWD sudo rule"
+                .to_owned(),
+        ));
+    }
+    Ok(inventory)
+}
+
+/// The options of `s.target` that the timer's `drift` command line repeats, with files
+/// made absolute.
+fn forwarded_args(t: &TargetArgs) -> Vec<String> {
+    let mut extra = Vec::new();
+    for e in &t.extra_vars {
+        extra.push("-e".to_owned());
+        extra.push(e.clone());
+    }
+    if let Some(l) = &t.limit {
+        extra.push("--limit".to_owned());
+        extra.push(l.clone());
+    }
+    for file in &t.source.vault_password_files {
+        let file = file.canonicalize().unwrap_or_else(|_| file.clone());
+        extra.push("--vault-password-file".to_owned());
+        extra.push(file.display().to_string());
+    }
+    for id in &t.source.vault_ids {
+        extra.push("--vault-id".to_owned());
+        extra.push(id.clone());
+    }
+    if let Some(k) = &t.known_hosts {
+        extra.push("--known-hosts".to_owned());
+        extra.push(k.display().to_string());
+    }
+    if let Some(config) = &t.ssh_config {
+        let config = config.canonicalize().unwrap_or_else(|_| config.clone());
+        extra.push("-F".to_owned());
+        extra.push(config.display().to_string());
+    }
+    if let Some(f) = t.forks {
+        extra.push("--forks".to_owned());
+        extra.push(f.to_string());
+    }
+    if let Some(c) = t.connect_timeout {
+        extra.push("--connect-timeout".to_owned());
+        extra.push(c.to_string());
+    }
+    if t.accept_new_host_keys {
+        extra.push("--accept-new-host-keys".to_owned());
+    }
+    extra
 }
 
 /// Writes `text` to `path` with exactly `mode` (also when the file existed with another).

@@ -645,28 +645,7 @@ fn rewrite_long(
         match key {
             "target" => target = Some((i, value_col, scalar)),
             "host_ip" => host_ip = Some((i, value_col, scalar)),
-            "published" => {
-                if scalar.text.contains('$') {
-                    return Err(fail(
-                        i,
-                        value_col,
-                        format!(
-                            "`published: {}` uses variable interpolation: write the port out (or bind the address in the file yourself), then run again",
-                            scalar.text
-                        ),
-                    ));
-                }
-                if scalar.text.contains('-') {
-                    return Err(fail(
-                        i,
-                        value_col,
-                        format!(
-                            "`published: {}` is a port range: write a single published port, then run again",
-                            scalar.text
-                        ),
-                    ));
-                }
-            }
+            "published" => check_published(i, value_col, &scalar)?,
             _ => {}
         }
     }
@@ -682,57 +661,98 @@ fn rewrite_long(
     }
     let addr = bind.to_string();
     match host_ip {
-        Some((hi, hcol, h)) => {
-            if h.text.contains('$') {
-                return Err(fail(
-                    hi,
-                    hcol,
-                    format!(
-                        "`host_ip: {}` uses variable interpolation: write it out, then run again",
-                        h.text
-                    ),
-                ));
-            }
-            if !all_addresses(&h.text) {
-                return Ok(());
-            }
-            let start = lines[hi].start + hcol;
-            if h.text.is_empty() && h.inner == (0, 0) {
-                splices.push(Splice {
-                    start,
-                    end: start,
-                    with: addr,
-                });
-            } else {
-                splices.push(Splice {
-                    start: start + h.inner.0,
-                    end: start + h.inner.1,
-                    with: addr,
-                });
-            }
-        }
+        Some((hi, hcol, h)) => set_host_ip(lines, hi, hcol, &h, addr, splices),
         None => {
-            let l = &lines[last_key];
-            let eol = if l.eol.is_empty() { "\n" } else { l.eol };
-            let at = l.start + l.text.len() + l.eol.len();
-            let mut with = String::new();
-            if l.eol.is_empty() {
-                with.push_str(eol);
-            }
-            with.push_str(&" ".repeat(key_col));
-            with.push_str("host_ip: ");
-            with.push_str(&addr);
-            if !l.eol.is_empty() {
-                with.push_str(eol);
-            }
-            splices.push(Splice {
-                start: at,
-                end: at,
-                with,
-            });
+            add_host_ip(&lines[last_key], key_col, addr, splices);
+            Ok(())
         }
     }
+}
+
+/// A long-syntax `published:` the file can keep: one port written out.
+fn check_published(i: usize, value_col: usize, scalar: &Scalar) -> Result<(), ComposeError> {
+    if scalar.text.contains('$') {
+        return Err(fail(
+            i,
+            value_col,
+            format!(
+                "`published: {}` uses variable interpolation: write the port out (or bind the address in the file yourself), then run again",
+                scalar.text
+            ),
+        ));
+    }
+    if scalar.text.contains('-') {
+        return Err(fail(
+            i,
+            value_col,
+            format!(
+                "`published: {}` is a port range: write a single published port, then run again",
+                scalar.text
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// Replaces the value of an existing `host_ip:` (at line `hi`, column `hcol`) with `addr`,
+/// unless it already names a single address.
+fn set_host_ip(
+    lines: &[Line<'_>],
+    hi: usize,
+    hcol: usize,
+    h: &Scalar,
+    addr: String,
+    splices: &mut Vec<Splice>,
+) -> Result<(), ComposeError> {
+    if h.text.contains('$') {
+        return Err(fail(
+            hi,
+            hcol,
+            format!(
+                "`host_ip: {}` uses variable interpolation: write it out, then run again",
+                h.text
+            ),
+        ));
+    }
+    if !all_addresses(&h.text) {
+        return Ok(());
+    }
+    let start = lines[hi].start + hcol;
+    if h.text.is_empty() && h.inner == (0, 0) {
+        splices.push(Splice {
+            start,
+            end: start,
+            with: addr,
+        });
+    } else {
+        splices.push(Splice {
+            start: start + h.inner.0,
+            end: start + h.inner.1,
+            with: addr,
+        });
+    }
+    Ok(())
+}
+
+/// Adds `host_ip: addr` after the entry's last key `l`, at the keys' column.
+fn add_host_ip(l: &Line<'_>, key_col: usize, addr: String, splices: &mut Vec<Splice>) {
+    let eol = if l.eol.is_empty() { "\n" } else { l.eol };
+    let at = l.start + l.text.len() + l.eol.len();
+    let mut with = String::new();
+    if l.eol.is_empty() {
+        with.push_str(eol);
+    }
+    with.push_str(&" ".repeat(key_col));
+    with.push_str("host_ip: ");
+    with.push_str(&addr);
+    if !l.eol.is_empty() {
+        with.push_str(eol);
+    }
+    splices.push(Splice {
+        start: at,
+        end: at,
+        with,
+    });
 }
 
 #[cfg(test)]

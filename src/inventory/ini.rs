@@ -99,20 +99,7 @@ pub(crate) fn read_ini_into(
         }
         let column = indent + 1;
         if let Some((name, tag)) = section_header(line) {
-            state = match tag {
-                None | Some("hosts") => State::Hosts,
-                Some("vars") => State::Vars,
-                Some("children") => State::Children,
-                Some(other) => {
-                    return Err(source.error(
-                        number,
-                        column,
-                        format!(
-                            "section [{name}:{other}] has unknown type `{other}`; a section is [group], [group:vars] or [group:children]"
-                        ),
-                    ));
-                }
-            };
+            state = section_state(source, name, tag, number, column)?;
             name.clone_into(&mut group);
             if draft.group_position(&group).is_none() {
                 if state == State::Vars && !pending.contains_key(&group) {
@@ -151,24 +138,7 @@ pub(crate) fn read_ini_into(
         }
         match state {
             State::Hosts => read_host_line(source, draft, &group, line, number, column)?,
-            State::Vars => {
-                let Some((key, value)) = line.split_once('=') else {
-                    return Err(source.error(
-                        number,
-                        column,
-                        format!("expected `key=value` in [{group}:vars], got `{line}`"),
-                    ));
-                };
-                set_group_var(
-                    source,
-                    draft,
-                    &group,
-                    key.trim(),
-                    value.trim(),
-                    number,
-                    column,
-                )?;
-            }
+            State::Vars => read_var_line(source, draft, &group, line, number, column)?,
             State::Children => {
                 let child = group_name_line(line).ok_or_else(|| {
                     source.error(
@@ -205,6 +175,64 @@ pub(crate) fn read_ini_into(
             }
         }
     }
+    undeclared(source, &pending, pending_order)
+}
+
+/// The kind of section a `[name:tag]` header opens.
+fn section_state(
+    source: &IniSource<'_>,
+    name: &str,
+    tag: Option<&str>,
+    number: usize,
+    column: usize,
+) -> Result<State, InventoryError> {
+    match tag {
+        None | Some("hosts") => Ok(State::Hosts),
+        Some("vars") => Ok(State::Vars),
+        Some("children") => Ok(State::Children),
+        Some(other) => Err(source.error(
+            number,
+            column,
+            format!(
+                "section [{name}:{other}] has unknown type `{other}`; a section is [group], [group:vars] or [group:children]"
+            ),
+        )),
+    }
+}
+
+/// A `key=value` line of a `[group:vars]` section.
+fn read_var_line(
+    source: &IniSource<'_>,
+    draft: &mut InventoryDraft,
+    group: &str,
+    line: &str,
+    number: usize,
+    column: usize,
+) -> Result<(), InventoryError> {
+    let Some((key, value)) = line.split_once('=') else {
+        return Err(source.error(
+            number,
+            column,
+            format!("expected `key=value` in [{group}:vars], got `{line}`"),
+        ));
+    };
+    set_group_var(
+        source,
+        draft,
+        group,
+        key.trim(),
+        value.trim(),
+        number,
+        column,
+    )
+}
+
+/// The first group that a `[g:vars]` or `[p:children]` section named and nothing declared.
+fn undeclared(
+    source: &IniSource<'_>,
+    pending: &HashMap<String, Pending>,
+    pending_order: Vec<String>,
+) -> Result<(), InventoryError> {
     for name in pending_order {
         let Some(waiting) = pending.get(&name) else {
             continue;

@@ -138,71 +138,7 @@ pub(crate) fn read_script_json(
             }
             continue;
         }
-        draft.group(group);
-        let rewritten: Value;
-        let (hosts, vars, children) = match data {
-            Value::Object(body)
-                if ["hosts", "vars", "children"]
-                    .iter()
-                    .any(|key| body.contains_key(*key)) =>
-            {
-                (body.get("hosts"), body.get("vars"), body.get("children"))
-            }
-            // Ansible reads a mapping without these keys as a host of that name whose
-            // variables the mapping holds (deprecated, still found in old scripts).
-            Value::Object(_) => {
-                rewritten = json!([group]);
-                (Some(&rewritten), Some(data), None)
-            }
-            list => (Some(list), None, None),
-        };
-        if let Some(hosts) = hosts {
-            let Value::Array(hosts) = hosts else {
-                return Err(error(format!(
-                    "the hosts of group `{group}` must be a list (got {})",
-                    kind(hosts)
-                )));
-            };
-            for host in hosts {
-                let name = scalar_name(host).ok_or_else(|| {
-                    error(format!(
-                        "group `{group}` lists a host that is not a name: {host}"
-                    ))
-                })?;
-                draft.host(group, &name);
-                if !listed_hosts.contains(&name) {
-                    listed_hosts.push(name);
-                }
-            }
-        }
-        if let Some(vars) = vars {
-            let Value::Object(vars) = vars else {
-                return Err(error(format!(
-                    "the vars of group `{group}` must be an object (got {})",
-                    kind(vars)
-                )));
-            };
-            let index = draft.group(group);
-            for (key, value) in vars {
-                draft.groups[index].vars.insert(key.clone(), trusted(value));
-            }
-        }
-        if let Some(children) = children {
-            let Value::Array(children) = children else {
-                return Err(error(format!(
-                    "the children of group `{group}` must be a list (got {})",
-                    kind(children)
-                )));
-            };
-            for child in children {
-                let child = scalar_name(child).ok_or_else(|| {
-                    error(format!(
-                        "group `{group}` lists a child that is not a name: {child}"
-                    ))
-                })?;
-                draft.add_child(group, &child);
-            }
-        }
+        read_script_group(script, group, data, draft, &mut listed_hosts)?;
     }
     for host in &listed_hosts {
         let vars = match meta_vars {
@@ -222,6 +158,87 @@ pub(crate) fn read_script_json(
             for (key, value) in vars {
                 draft.hosts[index].vars.insert(key, trusted(&value));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Adds one group of a script's `--list` JSON (its hosts, vars and children) to `draft`,
+/// and its hosts to `listed_hosts` in order of first appearance.
+fn read_script_group(
+    script: &str,
+    group: &str,
+    data: &Value,
+    draft: &mut InventoryDraft,
+    listed_hosts: &mut Vec<String>,
+) -> Result<(), InventoryError> {
+    let error = |message: String| InventoryError::Script {
+        script: script.to_owned(),
+        message,
+    };
+    draft.group(group);
+    let rewritten: Value;
+    let (hosts, vars, children) = match data {
+        Value::Object(body)
+            if ["hosts", "vars", "children"]
+                .iter()
+                .any(|key| body.contains_key(*key)) =>
+        {
+            (body.get("hosts"), body.get("vars"), body.get("children"))
+        }
+        // Ansible reads a mapping without these keys as a host of that name whose
+        // variables the mapping holds (deprecated, still found in old scripts).
+        Value::Object(_) => {
+            rewritten = json!([group]);
+            (Some(&rewritten), Some(data), None)
+        }
+        list => (Some(list), None, None),
+    };
+    if let Some(hosts) = hosts {
+        let Value::Array(hosts) = hosts else {
+            return Err(error(format!(
+                "the hosts of group `{group}` must be a list (got {})",
+                kind(hosts)
+            )));
+        };
+        for host in hosts {
+            let name = scalar_name(host).ok_or_else(|| {
+                error(format!(
+                    "group `{group}` lists a host that is not a name: {host}"
+                ))
+            })?;
+            draft.host(group, &name);
+            if !listed_hosts.contains(&name) {
+                listed_hosts.push(name);
+            }
+        }
+    }
+    if let Some(vars) = vars {
+        let Value::Object(vars) = vars else {
+            return Err(error(format!(
+                "the vars of group `{group}` must be an object (got {})",
+                kind(vars)
+            )));
+        };
+        let index = draft.group(group);
+        for (key, value) in vars {
+            draft.groups[index].vars.insert(key.clone(), trusted(value));
+        }
+    }
+    if let Some(children) = children {
+        let Value::Array(children) = children else {
+            return Err(error(format!(
+                "the children of group `{group}` must be a list (got {})",
+                kind(children)
+            )));
+        };
+        for child in children {
+            let child = scalar_name(child).ok_or_else(|| {
+                error(format!(
+                    "group `{group}` lists a child that is not a name: {child}"
+                ))
+            })?;
+            draft.add_child(group, &child);
         }
     }
     Ok(())

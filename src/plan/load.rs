@@ -297,24 +297,7 @@ fn validate_steps(
         let (line, column) = (spanned.referenced.line(), spanned.referenced.column());
         let mut spec = spanned.value;
         let err = |what: String| PlanError::at(path, line, column, what);
-        let kinds = present_kinds(&spec);
-        let kind = match kinds.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(err(format!(
-                    "step {} has no kind: give it exactly one of {KINDS}",
-                    index + 1
-                )));
-            }
-            many => {
-                let names: Vec<_> = many.iter().map(|k| k.key()).collect();
-                return Err(err(format!(
-                    "step {} has several kinds ({}): split it into one step per kind",
-                    index + 1,
-                    names.join(", ")
-                )));
-            }
-        };
+        let kind = step_kind(&spec, index).map_err(err)?;
         if preflight && !matches!(kind, StepKind::Command | StepKind::Verify) {
             return Err(err(format!(
                 "`preflight` holds checks only (command, verify), not `{}`",
@@ -334,102 +317,10 @@ fn validate_steps(
                 "duplicate step id `{id}`: ids must be unique within a play"
             )));
         }
-        if !spec.if_changed.is_empty() && kind != StepKind::Command {
-            return Err(err(format!(
-                "`if_changed` applies to `command` steps, not `{}`",
-                kind.key()
-            )));
-        }
-        for dep in &spec.if_changed {
-            match out.iter().find(|s| &s.id == dep) {
-                Some(s) if s.kind.edits_file() => {}
-                Some(_) => {
-                    return Err(err(format!(
-                        "`if_changed: {dep}` must name a step that edits a file (nginx, ini, json, file, line, requirements, compose_ports)"
-                    )));
-                }
-                None => {
-                    let known: Vec<_> = out
-                        .iter()
-                        .filter(|s| s.kind.edits_file())
-                        .map(|s| s.id.as_str())
-                        .collect();
-                    return Err(err(format!(
-                        "`if_changed: {dep}` names no earlier step; earlier file steps: {}",
-                        if known.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            known.join(", ")
-                        }
-                    )));
-                }
-            }
-        }
-        if kind != StepKind::Command && spec.unless.is_some() {
-            return Err(err(
-                "`unless` applies to `command` steps (the check that makes them run)".to_owned(),
-            ));
-        }
-        if kind != StepKind::Command && spec.expect_exit.is_some() {
-            return Err(err("`expect_exit` applies to `command` steps (use verify.command.expect_exit in checks)".to_owned()));
-        }
-        if kind != StepKind::Verify && (spec.retries.is_some() || spec.delay.is_some()) {
-            return Err(err("`retries`/`delay` apply to `verify` steps".to_owned()));
-        }
-        if kind != StepKind::Verify && spec.warn_only {
-            return Err(err("`warn_only` applies to `verify` steps".to_owned()));
-        }
-        if let Some(verify) = &spec.verify {
-            let n = usize::from(verify.websocket.is_some())
-                + usize::from(verify.http.is_some())
-                + usize::from(verify.command.is_some());
-            if n != 1 {
-                return Err(err(
-                    "a `verify` step needs exactly one of websocket, http, command".to_owned(),
-                ));
-            }
-        }
-        if let Some(file) = &mut spec.file {
-            match (&file.content, &file.content_from) {
-                (Some(_), Some(_)) => {
-                    return Err(err(
-                        "`file` takes `content` or `content_from`, not both".to_owned()
-                    ));
-                }
-                (None, None) => {
-                    return Err(err(
-                        "`file` needs `content` (the text) or `content_from` (a template file relative to the plan)"
-                            .to_owned(),
-                    ));
-                }
-                (Some(_), None) => {}
-                (None, Some(from)) => {
-                    let target = path.parent().unwrap_or(Path::new(".")).join(from);
-                    let text = std::fs::read_to_string(&target).map_err(|e| {
-                        err(format!(
-                            "`content_from: {from}`: cannot read {}: {e} (the path is relative to the plan file)",
-                            target.display()
-                        ))
-                    })?;
-                    file.content = Some(text);
-                }
-            }
-        }
-        if let Some(nginx) = &spec.nginx {
-            if !matches!(nginx.context.as_str(), "main" | "http" | "server") {
-                return Err(err(format!(
-                    "nginx context `{}` is not one of main, http, server",
-                    nginx.context
-                )));
-            }
-            if nginx.context != "server" && (nginx.server_name.is_some() || nginx.listen.is_some())
-            {
-                return Err(err(
-                    "`server_name`/`listen` select a server block: use them with `context: server`"
-                        .to_owned(),
-                ));
-            }
-        }
+        check_if_changed(&spec, kind, &out).map_err(err)?;
+        check_kind_fields(&spec, kind).map_err(err)?;
+        read_file_content(path, &mut spec).map_err(err)?;
+        check_nginx(&spec).map_err(err)?;
         out.push(StepDef {
             id,
             kind,
@@ -439,6 +330,140 @@ fn validate_steps(
         });
     }
     Ok(out)
+}
+
+/// The one kind a step has (`nginx`, `ini`, …, `verify`).
+fn step_kind(spec: &StepSpec, index: usize) -> Result<StepKind, String> {
+    let kinds = present_kinds(spec);
+    match kinds.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!(
+            "step {} has no kind: give it exactly one of {KINDS}",
+            index + 1
+        )),
+        many => {
+            let names: Vec<_> = many.iter().map(|k| k.key()).collect();
+            Err(format!(
+                "step {} has several kinds ({}): split it into one step per kind",
+                index + 1,
+                names.join(", ")
+            ))
+        }
+    }
+}
+
+/// `if_changed` is on a `command` step and names earlier steps that edit a file.
+fn check_if_changed(spec: &StepSpec, kind: StepKind, earlier: &[StepDef]) -> Result<(), String> {
+    if !spec.if_changed.is_empty() && kind != StepKind::Command {
+        return Err(format!(
+            "`if_changed` applies to `command` steps, not `{}`",
+            kind.key()
+        ));
+    }
+    for dep in &spec.if_changed {
+        match earlier.iter().find(|s| &s.id == dep) {
+            Some(s) if s.kind.edits_file() => {}
+            Some(_) => {
+                return Err(format!(
+                    "`if_changed: {dep}` must name a step that edits a file (nginx, ini, json, file, line, requirements, compose_ports)"
+                ));
+            }
+            None => {
+                let known: Vec<_> = earlier
+                    .iter()
+                    .filter(|s| s.kind.edits_file())
+                    .map(|s| s.id.as_str())
+                    .collect();
+                return Err(format!(
+                    "`if_changed: {dep}` names no earlier step; earlier file steps: {}",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fields that belong to one kind (`unless`, `expect_exit`, `retries`, …) appear only on it.
+fn check_kind_fields(spec: &StepSpec, kind: StepKind) -> Result<(), String> {
+    if kind != StepKind::Command && spec.unless.is_some() {
+        return Err(
+            "`unless` applies to `command` steps (the check that makes them run)".to_owned(),
+        );
+    }
+    if kind != StepKind::Command && spec.expect_exit.is_some() {
+        return Err(
+            "`expect_exit` applies to `command` steps (use verify.command.expect_exit in checks)"
+                .to_owned(),
+        );
+    }
+    if kind != StepKind::Verify && (spec.retries.is_some() || spec.delay.is_some()) {
+        return Err("`retries`/`delay` apply to `verify` steps".to_owned());
+    }
+    if kind != StepKind::Verify && spec.warn_only {
+        return Err("`warn_only` applies to `verify` steps".to_owned());
+    }
+    if let Some(verify) = &spec.verify {
+        let n = usize::from(verify.websocket.is_some())
+            + usize::from(verify.http.is_some())
+            + usize::from(verify.command.is_some());
+        if n != 1 {
+            return Err("a `verify` step needs exactly one of websocket, http, command".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// Reads a `file` step's `content_from` (relative to the plan) into its `content`.
+fn read_file_content(path: &Path, spec: &mut StepSpec) -> Result<(), String> {
+    if let Some(file) = &mut spec.file {
+        match (&file.content, &file.content_from) {
+            (Some(_), Some(_)) => {
+                return Err("`file` takes `content` or `content_from`, not both".to_owned());
+            }
+            (None, None) => {
+                return Err(
+                    "`file` needs `content` (the text) or `content_from` (a template file relative to the plan)"
+                        .to_owned(),
+                );
+            }
+            (Some(_), None) => {}
+            (None, Some(from)) => {
+                let target = path.parent().unwrap_or(Path::new(".")).join(from);
+                let text = std::fs::read_to_string(&target).map_err(|e| {
+                    format!(
+                        "`content_from: {from}`: cannot read {}: {e} (the path is relative to the plan file)",
+                        target.display()
+                    )
+                })?;
+                file.content = Some(text);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An `nginx` step's context is known, and server selectors go with `context: server`.
+fn check_nginx(spec: &StepSpec) -> Result<(), String> {
+    if let Some(nginx) = &spec.nginx {
+        if !matches!(nginx.context.as_str(), "main" | "http" | "server") {
+            return Err(format!(
+                "nginx context `{}` is not one of main, http, server",
+                nginx.context
+            ));
+        }
+        if nginx.context != "server" && (nginx.server_name.is_some() || nginx.listen.is_some()) {
+            return Err(
+                "`server_name`/`listen` select a server block: use them with `context: server`"
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn present_kinds(spec: &StepSpec) -> Vec<StepKind> {

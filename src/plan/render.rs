@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::load::{Play, StepDef, StepKind};
+use super::model::StepSpec;
 use super::step::{
     Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
 };
@@ -217,261 +218,289 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
         .as_deref()
         .map(|h| r(renderer, "hint", h))
         .transpose()?;
-    let timeout = spec.timeout.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
     let (default_label, action) = match def.kind {
-        StepKind::Nginx => {
-            let n = spec.nginx.as_ref().ok_or("internal: nginx spec missing")?;
-            let path = absolute("nginx.file", r(renderer, "nginx.file", &n.file)?)?;
-            let context = match n.context.as_str() {
-                "main" => NginxContext::Main,
-                "http" => NginxContext::Http,
-                _ => NginxContext::Server {
-                    // A selector that renders empty selects nothing (plans pass
-                    // `listen: "{{ site_listen }}"` whether or not it is set).
-                    server_name: n
-                        .server_name
-                        .as_deref()
-                        .map(|s| r(renderer, "nginx.server_name", s))
-                        .transpose()?
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty()),
-                    listen: n
-                        .listen
-                        .as_deref()
-                        .map(|s| r(renderer, "nginx.listen", s))
-                        .transpose()?
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty()),
-                },
-            };
-            let ensure = r(renderer, "nginx.ensure", &n.ensure)?;
-            (
-                format!("nginx {} in {path}", n.context),
-                Action::Edit(FileEdit {
-                    path,
-                    kind: EditKind::Nginx { context, ensure },
-                }),
-            )
-        }
-        StepKind::Ini => {
-            let i = spec.ini.as_ref().ok_or("internal: ini spec missing")?;
-            let path = absolute("ini.file", r(renderer, "ini.file", &i.file)?)?;
-            let section = r(renderer, "ini.section", &i.section)?;
-            let mut set = Vec::new();
-            for (k, v) in &i.set {
-                set.push((k.clone(), ini_value(renderer, k, v)?));
-            }
-            (
-                format!("ini [{section}] in {path}"),
-                Action::Edit(FileEdit {
-                    path,
-                    kind: EditKind::Ini {
-                        section,
-                        set,
-                        create_section: i.create_section,
-                    },
-                }),
-            )
-        }
-        StepKind::Json => {
-            let j = spec.json.as_ref().ok_or("internal: json spec missing")?;
-            let path = absolute("json.file", r(renderer, "json.file", &j.file)?)?;
-            let mut set = Vec::new();
-            for (k, v) in &j.set {
-                let value = renderer
-                    .render_typed(v)
-                    .map_err(|e| format!("`json.set.{k}`: {e}"))?;
-                set.push((k.clone(), value));
-            }
-            (
-                format!("json keys in {path}"),
-                Action::Edit(FileEdit {
-                    path,
-                    kind: EditKind::Json { set },
-                }),
-            )
-        }
-        StepKind::File => {
-            let f = spec.file.as_ref().ok_or("internal: file spec missing")?;
-            let path = absolute("file.path", r(renderer, "file.path", &f.path)?)?;
-            let field = match &f.content_from {
-                Some(from) => format!("file.content_from ({from})"),
-                None => "file.content".to_owned(),
-            };
-            let content = r(
-                renderer,
-                &field,
-                f.content
-                    .as_deref()
-                    .ok_or("internal: file content missing")?,
-            )?;
-            let mode = match &f.mode {
-                Some(m) => Some(u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(
-                    |_| format!("`file.mode` must be an octal string such as \"0644\", got `{m}`"),
-                )?),
-                None => None,
-            };
-            (
-                format!("file {path}"),
-                Action::Edit(FileEdit {
-                    path,
-                    kind: EditKind::Whole { content, mode },
-                }),
-            )
-        }
-        StepKind::Line => {
-            let l = spec.line.as_ref().ok_or("internal: line spec missing")?;
-            let path = absolute("line.file", r(renderer, "line.file", &l.file)?)?;
-            let line = r(renderer, "line.line", &l.line)?;
-            if line.contains(['\n', '\r']) {
-                return Err("`line.line` must be one line (no newline): use a `file` step for several lines".to_owned());
-            }
-            let matches = l
-                .matches
-                .as_deref()
-                .map(|m| r(renderer, "line.match", m))
-                .transpose()?;
-            if let Some(m) = &matches {
-                regex::Regex::new(m)
-                    .map_err(|e| format!("`line.match` is not a valid regular expression: {e}"))?;
-            }
-            (
-                format!("line in {path}"),
-                Action::Edit(FileEdit {
-                    path,
-                    kind: EditKind::Line { line, matches },
-                }),
-            )
-        }
-        StepKind::Requirements => {
-            let q = spec
-                .requirements
-                .as_ref()
-                .ok_or("internal: requirements spec missing")?;
-            let path = absolute(
-                "requirements.file",
-                r(renderer, "requirements.file", &q.file)?,
-            )?;
-            let ensure = q
-                .ensure
-                .iter()
-                .map(|e| r(renderer, "requirements.ensure", e))
-                .collect::<Result<Vec<_>, _>>()?;
-            (
-                format!("requirements in {path}"),
-                Action::Edit(FileEdit {
-                    path,
-                    kind: EditKind::Requirements { ensure },
-                }),
-            )
-        }
-        StepKind::ComposePorts => {
-            let c = spec
-                .compose_ports
-                .as_ref()
-                .ok_or("internal: compose_ports spec missing")?;
-            let path = absolute(
-                "compose_ports.file",
-                r(renderer, "compose_ports.file", &c.file)?,
-            )?;
-            let service = r(renderer, "compose_ports.service", &c.service)?
-                .trim()
-                .to_owned();
-            if service.is_empty() {
-                return Err(
-                    "`compose_ports.service` is empty: name the docker-compose service".to_owned(),
-                );
-            }
-            let port = renderer
-                .render_typed(&c.container_port)
-                .map_err(|e| format!("`compose_ports.container_port`: {e}"))?;
-            let container_port = match &port {
-                Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-                Value::String(s) => s.trim().parse::<u16>().ok(),
-                _ => None,
-            }
-            .filter(|p| *p > 0)
-            .ok_or_else(|| {
-                format!(
-                    "`compose_ports.container_port` must be a port number (1-65535), got `{port}`"
-                )
-            })?;
-            let bind = r(renderer, "compose_ports.bind", &c.bind)?
-                .trim()
-                .to_owned();
-            if bind.parse::<std::net::IpAddr>().is_err() {
-                return Err(format!(
-                    "`compose_ports.bind` must be an IP address such as 127.0.0.1, got `{bind}`"
-                ));
-            }
-            (
-                format!("{service}'s port {container_port} on {bind} in {path}"),
-                Action::Edit(FileEdit {
-                    path,
-                    kind: EditKind::ComposePorts {
-                        service,
-                        container_port,
-                        bind,
-                    },
-                }),
-            )
-        }
-        StepKind::Command => {
-            let run = r(
-                renderer,
-                "command",
-                spec.command.as_deref().unwrap_or_default(),
-            )?;
-            if run.trim().is_empty() {
-                return Err("`command` is empty".to_owned());
-            }
-            let unless = spec
-                .unless
-                .as_deref()
-                .map(|u| r(renderer, "unless", u))
-                .transpose()?;
-            (
-                format!("run `{run}`"),
-                Action::Command(CommandAction {
-                    run,
-                    if_changed: spec.if_changed.clone(),
-                    unless,
-                    expect_exit: spec.expect_exit.clone().unwrap_or_else(|| vec![0]),
-                    timeout,
-                }),
-            )
-        }
-        StepKind::Verify => {
-            let v = spec
-                .verify
-                .as_ref()
-                .ok_or("internal: verify spec missing")?;
-            let (label, probe) = render_probe(v, renderer)?;
-            let delay = spec.delay.unwrap_or(1.0);
-            if !(0.0..=600.0).contains(&delay) {
-                return Err(format!(
-                    "`delay` must be between 0 and 600 seconds, got {delay}"
-                ));
-            }
-            (
-                label,
-                Action::Verify(Check {
-                    probe,
-                    retries: spec.retries.unwrap_or(10).max(1),
-                    delay: Duration::from_secs_f64(delay),
-                    timeout: spec
-                        .timeout
-                        .map_or(Duration::from_secs(10), Duration::from_secs),
-                    warn_only: spec.warn_only,
-                }),
-            )
-        }
+        StepKind::Nginx => render_nginx(spec, renderer)?,
+        StepKind::Ini => render_ini(spec, renderer)?,
+        StepKind::Json => render_json(spec, renderer)?,
+        StepKind::File => render_file(spec, renderer)?,
+        StepKind::Line => render_line(spec, renderer)?,
+        StepKind::Requirements => render_requirements(spec, renderer)?,
+        StepKind::ComposePorts => render_compose_ports(spec, renderer)?,
+        StepKind::Command => render_command(spec, renderer)?,
+        StepKind::Verify => render_verify(spec, renderer)?,
     };
     let label = match &spec.name {
         Some(name) => r(renderer, "name", name)?,
         None => default_label,
     };
     Ok((label, hint, action))
+}
+
+/// The default label and the action of an `nginx` step.
+fn render_nginx(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action), String> {
+    let n = spec.nginx.as_ref().ok_or("internal: nginx spec missing")?;
+    let path = absolute("nginx.file", r(renderer, "nginx.file", &n.file)?)?;
+    let context = match n.context.as_str() {
+        "main" => NginxContext::Main,
+        "http" => NginxContext::Http,
+        _ => NginxContext::Server {
+            // A selector that renders empty selects nothing (plans pass
+            // `listen: "{{ site_listen }}"` whether or not it is set).
+            server_name: n
+                .server_name
+                .as_deref()
+                .map(|s| r(renderer, "nginx.server_name", s))
+                .transpose()?
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+            listen: n
+                .listen
+                .as_deref()
+                .map(|s| r(renderer, "nginx.listen", s))
+                .transpose()?
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+        },
+    };
+    let ensure = r(renderer, "nginx.ensure", &n.ensure)?;
+    Ok((
+        format!("nginx {} in {path}", n.context),
+        Action::Edit(FileEdit {
+            path,
+            kind: EditKind::Nginx { context, ensure },
+        }),
+    ))
+}
+
+/// The default label and the action of an `ini` step.
+fn render_ini(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action), String> {
+    let i = spec.ini.as_ref().ok_or("internal: ini spec missing")?;
+    let path = absolute("ini.file", r(renderer, "ini.file", &i.file)?)?;
+    let section = r(renderer, "ini.section", &i.section)?;
+    let mut set = Vec::new();
+    for (k, v) in &i.set {
+        set.push((k.clone(), ini_value(renderer, k, v)?));
+    }
+    Ok((
+        format!("ini [{section}] in {path}"),
+        Action::Edit(FileEdit {
+            path,
+            kind: EditKind::Ini {
+                section,
+                set,
+                create_section: i.create_section,
+            },
+        }),
+    ))
+}
+
+/// The default label and the action of a `json` step.
+fn render_json(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action), String> {
+    let j = spec.json.as_ref().ok_or("internal: json spec missing")?;
+    let path = absolute("json.file", r(renderer, "json.file", &j.file)?)?;
+    let mut set = Vec::new();
+    for (k, v) in &j.set {
+        let value = renderer
+            .render_typed(v)
+            .map_err(|e| format!("`json.set.{k}`: {e}"))?;
+        set.push((k.clone(), value));
+    }
+    Ok((
+        format!("json keys in {path}"),
+        Action::Edit(FileEdit {
+            path,
+            kind: EditKind::Json { set },
+        }),
+    ))
+}
+
+/// The default label and the action of a `file` step.
+fn render_file(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action), String> {
+    let f = spec.file.as_ref().ok_or("internal: file spec missing")?;
+    let path = absolute("file.path", r(renderer, "file.path", &f.path)?)?;
+    let field = match &f.content_from {
+        Some(from) => format!("file.content_from ({from})"),
+        None => "file.content".to_owned(),
+    };
+    let content = r(
+        renderer,
+        &field,
+        f.content
+            .as_deref()
+            .ok_or("internal: file content missing")?,
+    )?;
+    let mode = match &f.mode {
+        Some(m) => Some(
+            u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(|_| {
+                format!("`file.mode` must be an octal string such as \"0644\", got `{m}`")
+            })?,
+        ),
+        None => None,
+    };
+    Ok((
+        format!("file {path}"),
+        Action::Edit(FileEdit {
+            path,
+            kind: EditKind::Whole { content, mode },
+        }),
+    ))
+}
+
+/// The default label and the action of a `line` step.
+fn render_line(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action), String> {
+    let l = spec.line.as_ref().ok_or("internal: line spec missing")?;
+    let path = absolute("line.file", r(renderer, "line.file", &l.file)?)?;
+    let line = r(renderer, "line.line", &l.line)?;
+    if line.contains(['\n', '\r']) {
+        return Err(
+            "`line.line` must be one line (no newline): use a `file` step for several lines"
+                .to_owned(),
+        );
+    }
+    let matches = l
+        .matches
+        .as_deref()
+        .map(|m| r(renderer, "line.match", m))
+        .transpose()?;
+    if let Some(m) = &matches {
+        regex::Regex::new(m)
+            .map_err(|e| format!("`line.match` is not a valid regular expression: {e}"))?;
+    }
+    Ok((
+        format!("line in {path}"),
+        Action::Edit(FileEdit {
+            path,
+            kind: EditKind::Line { line, matches },
+        }),
+    ))
+}
+
+/// The default label and the action of a `requirements` step.
+fn render_requirements(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action), String> {
+    let q = spec
+        .requirements
+        .as_ref()
+        .ok_or("internal: requirements spec missing")?;
+    let path = absolute(
+        "requirements.file",
+        r(renderer, "requirements.file", &q.file)?,
+    )?;
+    let ensure = q
+        .ensure
+        .iter()
+        .map(|e| r(renderer, "requirements.ensure", e))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((
+        format!("requirements in {path}"),
+        Action::Edit(FileEdit {
+            path,
+            kind: EditKind::Requirements { ensure },
+        }),
+    ))
+}
+
+/// The default label and the action of a `compose_ports` step.
+fn render_compose_ports(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action), String> {
+    let c = spec
+        .compose_ports
+        .as_ref()
+        .ok_or("internal: compose_ports spec missing")?;
+    let path = absolute(
+        "compose_ports.file",
+        r(renderer, "compose_ports.file", &c.file)?,
+    )?;
+    let service = r(renderer, "compose_ports.service", &c.service)?
+        .trim()
+        .to_owned();
+    if service.is_empty() {
+        return Err("`compose_ports.service` is empty: name the docker-compose service".to_owned());
+    }
+    let port = renderer
+        .render_typed(&c.container_port)
+        .map_err(|e| format!("`compose_ports.container_port`: {e}"))?;
+    let container_port = match &port {
+        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+        Value::String(s) => s.trim().parse::<u16>().ok(),
+        _ => None,
+    }
+    .filter(|p| *p > 0)
+    .ok_or_else(|| {
+        format!("`compose_ports.container_port` must be a port number (1-65535), got `{port}`")
+    })?;
+    let bind = r(renderer, "compose_ports.bind", &c.bind)?
+        .trim()
+        .to_owned();
+    if bind.parse::<std::net::IpAddr>().is_err() {
+        return Err(format!(
+            "`compose_ports.bind` must be an IP address such as 127.0.0.1, got `{bind}`"
+        ));
+    }
+    Ok((
+        format!("{service}'s port {container_port} on {bind} in {path}"),
+        Action::Edit(FileEdit {
+            path,
+            kind: EditKind::ComposePorts {
+                service,
+                container_port,
+                bind,
+            },
+        }),
+    ))
+}
+
+/// The default label and the action of a `command` step.
+fn render_command(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action), String> {
+    let timeout = spec.timeout.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+    let run = r(
+        renderer,
+        "command",
+        spec.command.as_deref().unwrap_or_default(),
+    )?;
+    if run.trim().is_empty() {
+        return Err("`command` is empty".to_owned());
+    }
+    let unless = spec
+        .unless
+        .as_deref()
+        .map(|u| r(renderer, "unless", u))
+        .transpose()?;
+    Ok((
+        format!("run `{run}`"),
+        Action::Command(CommandAction {
+            run,
+            if_changed: spec.if_changed.clone(),
+            unless,
+            expect_exit: spec.expect_exit.clone().unwrap_or_else(|| vec![0]),
+            timeout,
+        }),
+    ))
+}
+
+/// The default label and the action of a `verify` step.
+fn render_verify(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action), String> {
+    let v = spec
+        .verify
+        .as_ref()
+        .ok_or("internal: verify spec missing")?;
+    let (label, probe) = render_probe(v, renderer)?;
+    let delay = spec.delay.unwrap_or(1.0);
+    if !(0.0..=600.0).contains(&delay) {
+        return Err(format!(
+            "`delay` must be between 0 and 600 seconds, got {delay}"
+        ));
+    }
+    Ok((
+        label,
+        Action::Verify(Check {
+            probe,
+            retries: spec.retries.unwrap_or(10).max(1),
+            delay: Duration::from_secs_f64(delay),
+            timeout: spec
+                .timeout
+                .map_or(Duration::from_secs(10), Duration::from_secs),
+            warn_only: spec.warn_only,
+        }),
+    ))
 }
 
 fn ini_value(renderer: &Renderer, key: &str, value: &Value) -> Result<String, String> {

@@ -147,6 +147,7 @@ const LOGIN_PASSWORD: &str = "pa ss$w0rd!#1";
 const BECOME_PASSWORD: &str = "pa ss$w0rd!#1";
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one end-to-end scenario in order")]
 fn password_login_and_a_sudo_password_on_stdin_for_a_user_without_nopasswd() {
     let lab = Lab::up("become-pw", 1);
     // alice: a password, sudo for everything WITH a password; sshd accepts passwords for her.

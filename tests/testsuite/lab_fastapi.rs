@@ -74,6 +74,7 @@ fn assert_backend_healthy(lab: &Lab, i: usize) {
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one end-to-end scenario in order")]
 fn seed_symptoms_then_one_apply_fixes_them_and_a_second_changes_nothing() {
     let lab = Lab::up_role("fastapi", 2, "fastapi");
     let before: Vec<String> = (1..=2).map(|i| lab.tree_sums(i, WATCHED)).collect();

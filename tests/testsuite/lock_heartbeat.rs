@@ -76,11 +76,12 @@ async fn take_lock(transport: &Transport, dir: &Path, holder: &str) -> Child {
         .await
         .expect("the holder answers within 10 s")
         .expect("read the holder's answer");
-    assert_eq!(line.as_deref(), Some("WSD-LOCKED"), "{holder}");
-    assert!(
-        !lock_is_free(dir),
-        "{holder}: WSD-LOCKED but the lock is free"
+    assert_eq!(
+        line.as_deref().map(lock::LockReply::parse),
+        Some(lock::LockReply::Locked),
+        "{holder}: {line:?}"
     );
+    assert!(!lock_is_free(dir), "{holder}: locked but the lock is free");
     child
 }
 

@@ -258,6 +258,7 @@ fn verdict(
     }
 }
 
+#[expect(clippy::too_many_lines, reason = "one end-to-end scenario in order")]
 fn chaos_fleet(hosts: usize, seed: u64) {
     let lab = Lab::up("chaos", hosts);
     let network = format!("wsdeploy-lab-{}", lab.name);

@@ -80,6 +80,7 @@ impl Recorder {
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one end-to-end scenario in order")]
 fn hostile_values_are_inert_in_paths_contents_headers_and_quoted_commands() {
     let _guard = local_host_guard();
     let canary = Canary::new("all");

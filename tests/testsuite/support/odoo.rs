@@ -72,6 +72,7 @@ async fn open(url: &str, ca_file: Option<&str>) -> Result<Stream, String> {
     }
 }
 
+#[expect(clippy::too_many_lines, reason = "one end-to-end round trip in order")]
 async fn roundtrip(
     lab: &Lab,
     i: usize,
