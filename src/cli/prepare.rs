@@ -131,10 +131,10 @@ pub(super) fn prepare(
         errln!("warning: {warning}");
     }
     reach.password = None;
-    let known_hosts = t.known_hosts.clone().unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
-        home.join(".ssh/known_hosts")
-    });
+    let known_hosts = t
+        .known_hosts
+        .clone()
+        .unwrap_or_else(crate::transport::ssh_config::default_known_hosts);
     Ok(Prepared {
         plan_name: plan.name,
         plan_files,

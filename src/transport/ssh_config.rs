@@ -16,7 +16,7 @@ mod route;
 use std::path::{Path, PathBuf};
 
 pub use args::{SshArgs, parse_ssh_args};
-pub use parse::{Item, Location, ParseError, expand_tilde, home_dir};
+pub use parse::{Item, Location, ParseError, default_known_hosts, expand_tilde, home_dir};
 pub use pattern::{host_matches, wildcard};
 pub use route::{RouteDefaults, RouteRequest, resolve_target};
 

@@ -152,11 +152,7 @@ impl<H: Handler> AuthSession<'_, H> {
         &mut self,
         tried: &mut Vec<String>,
     ) -> Result<Attempt, SshError> {
-        let Some(home) = std::env::home_dir() else {
-            tried.push("no default key files (home directory unknown)".to_owned());
-            return Ok(Attempt::Rejected);
-        };
-        let ssh_dir = home.join(".ssh");
+        let ssh_dir = crate::transport::ssh_config::home_dir().join(".ssh");
         let present: Vec<PathBuf> = DEFAULT_KEY_NAMES
             .iter()
             .map(|name| ssh_dir.join(name))

@@ -227,12 +227,19 @@ fn expand_include(arg: &str) -> Vec<PathBuf> {
     found
 }
 
-/// The home directory (`$HOME`, else `/root`).
+/// The home directory: `$HOME`, else the user's passwd entry, else `/root`. The one
+/// definition every default under `~` uses (ssh_config, known_hosts, key files).
 #[must_use]
 pub fn home_dir() -> PathBuf {
-    std::env::var_os("HOME")
-        .filter(|home| !home.is_empty())
-        .map_or_else(|| PathBuf::from("/root"), PathBuf::from)
+    std::env::home_dir()
+        .filter(|home| !home.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+/// `~/.ssh/known_hosts`, where host keys are checked when nothing names another file.
+#[must_use]
+pub fn default_known_hosts() -> PathBuf {
+    home_dir().join(".ssh").join("known_hosts")
 }
 
 /// `~` and `~/x` → the home directory.

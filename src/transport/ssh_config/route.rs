@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{JumpSpec, parse_proxy_command, parse_proxy_jump};
-use super::parse::{Item, expand_tilde, home_dir};
+use super::parse::{Item, default_known_hosts, expand_tilde, home_dir};
 use super::{HostOptions, ProxyKind, Setting, SshConfig};
 use crate::transport::secret::Secret;
 use crate::transport::ssh::SshTarget;
@@ -188,7 +188,7 @@ fn endpoint(
     let known_hosts = match (&defaults.known_hosts, &options.user_known_hosts_file) {
         (Some(path), _) => path.clone(),
         (None, Some(setting)) => expand_tilde(&expand_tokens(setting.first(), setting, &tokens)?),
-        (None, None) => home_dir().join(".ssh").join("known_hosts"),
+        (None, None) => default_known_hosts(),
     };
     let accept_new = defaults.accept_new_host_keys
         || match &options.strict_host_key_checking {
