@@ -18,6 +18,7 @@ pub mod host;
 pub mod inventory;
 pub mod mask;
 pub mod plan;
+pub mod project;
 pub mod reach;
 pub mod report;
 pub mod restore_date;

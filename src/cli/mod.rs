@@ -2,7 +2,6 @@
 //! needs no host (project, inventory, plan, variables: any error exits 3 with nothing
 //! touched), then the fleet run and its report.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

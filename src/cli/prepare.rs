@@ -80,7 +80,9 @@ pub(super) fn prepare(
     let plan_path = plan_path(project, t);
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
-    let per_host = render_for_hosts(&plan, &inv, t, &extra, &vault_values)?;
+    let per_host =
+        crate::project::render_for_hosts(&plan, &inv, t.limit.as_deref(), &extra, &vault_values)
+            .map_err(BadInput)?;
     if per_host.is_empty() {
         return Err(BadInput(format!(
             "no host of -i {} matches the plan's plays{}",
@@ -169,49 +171,6 @@ fn plan_file_sums(plan: &plan::Plan, plan_path: &Path) -> Result<String, BadInpu
         ));
     }
     Ok(plan_files)
-}
-
-/// Every play rendered for each host it selects, the hosts in inventory order.
-fn render_for_hosts(
-    plan: &plan::Plan,
-    inv: &inventory::Inventory,
-    t: &TargetArgs,
-    extra: &serde_json::Map<String, serde_json::Value>,
-    vault_values: &[String],
-) -> Result<Vec<(String, Vec<HostPlan>)>, BadInput> {
-    let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
-    for play in &plan.plays {
-        let selected = inv
-            .select(&play.hosts, t.limit.as_deref())
-            .map_err(|e| BadInput(e.to_string()))?;
-        for host in selected {
-            let mut vars = plan::merge_vars(play, host.name(), host.vars(), extra);
-            let explicit = |name: &str| {
-                host.vars().contains_key(name)
-                    || play.vars.contains_key(name)
-                    || extra.contains_key(name)
-            };
-            let pending = plan::facts::prepare(play, host.name(), explicit, &mut vars)
-                .map_err(|e| BadInput(e.to_string()))?;
-            let mut rendered =
-                plan::render_play(play, host.name(), vars).map_err(|e| BadInput(e.to_string()))?;
-            rendered.facts = pending.map(std::sync::Arc::new);
-            // Values decrypted from a vault are secrets, masked like a play's `secrets:`.
-            rendered.secret_values.extend(vault_values.iter().cloned());
-            match per_host.iter_mut().find(|(h, _)| h == host.name()) {
-                Some((_, plans)) => plans.push(rendered),
-                None => per_host.push((host.name().to_owned(), vec![rendered])),
-            }
-        }
-    }
-    let order: HashMap<&str, usize> = inv
-        .hosts()
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.name(), i))
-        .collect();
-    per_host.sort_by_key(|(h, _)| order.get(h.as_str()).copied().unwrap_or(usize::MAX));
-    Ok(per_host)
 }
 
 /// Warns once per play and secret about `secrets:` too short to be masked everywhere.
