@@ -31,16 +31,7 @@ pub async fn run(
 ) -> HostReport {
     let started = std::time::Instant::now();
     let become_user = job.become_user.as_ref();
-    let mut paths: Vec<String> = Vec::new();
-    for plan in &job.plans {
-        for step in &plan.steps {
-            if let Action::Edit(edit) = &step.action
-                && !paths.contains(&edit.path)
-            {
-                paths.push(edit.path.clone());
-            }
-        }
-    }
+    let paths = edited_paths(job);
     let current = match gather::gather(transport, become_user, &paths, &[], DumpCache::Off, |_| {
         true
     })
@@ -207,9 +198,8 @@ fn restore_job(
     }
 }
 
-/// Lists a host's runs (journal) and dated backups of the plan's files.
-pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
-    let started = std::time::Instant::now();
+/// Every file the job's plans edit, once each, in plan order.
+fn edited_paths(job: &HostJob) -> Vec<String> {
     let mut paths: Vec<String> = Vec::new();
     for plan in &job.plans {
         for step in &plan.steps {
@@ -220,15 +210,15 @@ pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
             }
         }
     }
+    paths
+}
+
+/// Lists a host's runs (journal) and dated backups of the plan's files.
+pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
+    let started = std::time::Instant::now();
+    let paths = edited_paths(job);
     let script = backups::list_backups_script(&paths);
-    let out = match transport
-        .exec_within(
-            &host::script_runner(job.become_user.as_ref(), host::SCRIPT_BOUND),
-            Some(script.as_bytes()),
-            host::SCRIPT_BOUND,
-        )
-        .await
-    {
+    let out = match host::run_script(transport, job.become_user.as_ref(), &script).await {
         Ok(o) => o,
         Err(e) => return untouched(&job.host, format!("listing backups: {e}"), started),
     };

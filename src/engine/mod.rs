@@ -25,7 +25,7 @@ use crate::host::{self, dump_cache, lock as host_lock};
 use crate::plan::{Action, CommandAction, Step};
 use crate::report::event::{Event, Events};
 use crate::run::{ActionRecord, Failure, HostJob, HostReport, Mode, Outcome, RunOptions};
-use crate::transport::Transport;
+use crate::transport::{ExecOutput, Transport, TransportError};
 
 use compute::Change;
 pub use compute::MAX_FILE_BYTES;
@@ -181,6 +181,11 @@ fn edited_paths(flat: &[Flat<'_>]) -> Vec<String> {
 impl Host<'_> {
     fn become_user(&self) -> Option<&host::Become> {
         self.job.become_user.as_ref()
+    }
+
+    /// Runs one of wsdeploy's own scripts on the host (`host::run_script`).
+    async fn run_script(&self, script: &str) -> Result<ExecOutput, TransportError> {
+        host::run_script(self.transport, self.become_user(), script).await
     }
 
     fn phase(&self, phase: &str) {
@@ -373,12 +378,9 @@ impl Host<'_> {
             return;
         };
         let _ = self
-            .transport
-            .exec_within(
-                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
-                Some(dump_cache::refresh_dumps_script(std::slice::from_ref(dump)).as_bytes()),
-                host::SCRIPT_BOUND,
-            )
+            .run_script(&dump_cache::refresh_dumps_script(std::slice::from_ref(
+                dump,
+            )))
             .await;
     }
 

@@ -132,14 +132,7 @@ impl Host<'_> {
     ) -> JournalExec {
         let (script, first_writes) = journal_script(flat, manifest, change, progress);
         self.phase("journal");
-        let sent = self
-            .transport
-            .exec_within(
-                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
-                Some(script.as_bytes()),
-                host::SCRIPT_BOUND,
-            )
-            .await;
+        let sent = self.run_script(&script).await;
         let out = match sent {
             Ok(out) => out,
             Err(e) => {
@@ -251,12 +244,7 @@ impl Host<'_> {
         }
         let script = write::write_script(&file_contents(buffers, &due));
         let out = self
-            .transport
-            .exec_within(
-                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
-                Some(script.as_bytes()),
-                host::SCRIPT_BOUND,
-            )
+            .run_script(&script)
             .await
             .map_err(|e| failure(None, format!("writing files: {e}")))?;
         mark_written(buffers, &due, &String::from_utf8_lossy(&out.stdout));
@@ -272,12 +260,7 @@ impl Host<'_> {
     async fn commit(&mut self, run_id: &str) {
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
         let out = self
-            .transport
-            .exec_within(
-                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
-                Some(journal::commit_script(run_id, &dumps).as_bytes()),
-                host::SCRIPT_BOUND,
-            )
+            .run_script(&journal::commit_script(run_id, &dumps))
             .await;
         if !matches!(&out, Ok(o) if o.success()) {
             self.note(format!("the change is complete but marking run {run_id} committed failed: the next run will treat it as interrupted"));

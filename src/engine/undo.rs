@@ -144,12 +144,7 @@ impl Host<'_> {
             ));
         }
         let out = self
-            .transport
-            .exec_within(
-                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
-                Some(journal::read_journal_script(run_id).as_bytes()),
-                host::SCRIPT_BOUND,
-            )
+            .run_script(&journal::read_journal_script(run_id))
             .await
             .map_err(|e| format!("reading interrupted run {run_id}: {e}"))?;
         let read = journal::ReadBack::parse(&String::from_utf8_lossy(&out.stdout), run_id);
@@ -193,12 +188,7 @@ impl Host<'_> {
             JournalState::RollbackFailed
         };
         let _ = self
-            .transport
-            .exec_within(
-                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
-                Some(journal::set_state_script(run_id, state).as_bytes()),
-                host::SCRIPT_BOUND,
-            )
+            .run_script(&journal::set_state_script(run_id, state))
             .await;
         problems
     }
@@ -240,12 +230,7 @@ impl Host<'_> {
     async fn restore(&mut self, run_id: &str, files: &[JournalFile]) -> Result<bool, String> {
         let script = restore::restore_script(run_id, files);
         let out = self
-            .transport
-            .exec_within(
-                &host::script_runner(self.become_user(), host::SCRIPT_BOUND),
-                Some(script.as_bytes()),
-                host::SCRIPT_BOUND,
-            )
+            .run_script(&script)
             .await
             .map_err(|e| format!("restoring files: {e}"))?;
         let restored = Restored::parse(&String::from_utf8_lossy(&out.stdout));

@@ -32,7 +32,8 @@ pub mod write;
 pub use crate::shell::{Invocation, quote};
 pub use crate::transport::{EXIT_TIMED_OUT, KILL_GRACE, bound_secs};
 pub use runner::{
-    Become, GATHER_BOUND, SCRIPT_BOUND, plan_command, script_runner, sudo_hint, wrap_command,
+    Become, GATHER_BOUND, SCRIPT_BOUND, plan_command, run_script, script_runner, sudo_hint,
+    wrap_command,
 };
 
 /// Where wsdeploy keeps its state on a host.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{Invocation, quote};
-use crate::transport::{KILL_GRACE, bound_secs};
+use crate::transport::{ExecOutput, KILL_GRACE, Transport, TransportError, bound_secs};
 
 /// `inner` run under coreutils `timeout`: in its own process group, which gets TERM
 /// after `bound` and KILL [`KILL_GRACE`] later, so nothing it started outlives it. Inside
@@ -80,6 +80,22 @@ pub fn script_runner(elevation: Option<&Become>, bound: Duration) -> String {
         Some(elevation) => sudo_runner(&inner, elevation),
         None => inner,
     }
+}
+
+/// Runs one of wsdeploy's own scripts (journal, writes, commit, restore, reads) on the
+/// host: on stdin, as `become.user` when set, stopped after [`SCRIPT_BOUND`].
+pub async fn run_script(
+    transport: &Transport,
+    elevation: Option<&Become>,
+    script: &str,
+) -> Result<ExecOutput, TransportError> {
+    transport
+        .exec_within(
+            &script_runner(elevation, SCRIPT_BOUND),
+            Some(script.as_bytes()),
+            SCRIPT_BOUND,
+        )
+        .await
 }
 
 /// Wraps one of wsdeploy's own scripts (no secret in it: paths) for `become`, on the
