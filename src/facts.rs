@@ -1,5 +1,5 @@
 //! Reading a play's `facts:` on a host (one `cat` per file) and rendering its plan again
-//! with the values read; the pure part is `plan::facts`.
+//! with the values read (typed data, never templates); the pure part is `plan::facts`.
 
 use std::collections::HashMap;
 
@@ -13,8 +13,9 @@ use crate::transport::Transport;
 /// The job with every plan that has facts rendered again from the host's files.
 ///
 /// # Errors
-/// A file that cannot be read or parsed, or a plan that does not render with the values
-/// read; the message names the host's file and says what to do.
+/// A file that cannot be read or parsed, a value that is not of its fact's type, or a
+/// plan that does not render with the values read; the message names the host's file
+/// and key, says what to do, and has every secret of the run masked.
 pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, String> {
     if job.plans.iter().all(|p| p.facts.is_none()) {
         return Ok(job.clone());
@@ -30,12 +31,15 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
             if !files.contains_key(&request.path) {
                 let bytes = read(transport, job.become_user.as_ref(), &request.path)
                     .await
-                    .map_err(|e| format!("fact `{}`: {e}", request.name))?;
+                    .map_err(|e| {
+                        crate::mask::mask(&format!("fact `{}`: {e}", request.name), &pending.masked)
+                    })?;
                 files.insert(request.path.clone(), bytes);
             }
             let bytes = files.get(&request.path).and_then(|b| b.as_deref());
-            let value =
-                value_of(request, bytes).map_err(|e| format!("fact `{}`: {e}", request.name))?;
+            let value = value_of(request, bytes).map_err(|e| {
+                crate::mask::mask(&format!("fact `{}`: {e}", request.name), &pending.masked)
+            })?;
             values.push((request.name.clone(), value));
         }
         let mut rendered = pending.render(&values).map_err(|e| e.to_string())?;

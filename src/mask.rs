@@ -10,6 +10,17 @@ pub const MASK: &str = "********";
 /// `cli` warns about them.
 pub const MIN_SECRET_LEN: usize = 6;
 
+/// Variables whose value is always a secret (the connection passwords Ansible
+/// inventories hold): masked like a play's `secrets:`.
+pub const PASSWORD_VARIABLES: &[&str] = &[
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_ssh_password",
+    "ansible_become_password",
+    "ansible_become_pass",
+    "ansible_sudo_pass",
+];
+
 /// Replaces every secret value in `text` with `********` where it stands as a whole value:
 /// not inside a longer word, path or file name (`app` in `/files/app.ini` stays).
 #[must_use]

@@ -20,19 +20,31 @@ pub fn render_for_hosts(
     for play in &plan.plays {
         let selected = inv.select(&play.hosts, limit).map_err(|e| e.to_string())?;
         for host in selected {
-            let mut vars = plan::merge_vars(play, host.name(), host.vars(), extra);
+            let vars = plan::merge_vars(play, host.name(), host.vars(), extra);
             let explicit = |name: &str| {
                 host.vars().contains_key(name)
                     || play.vars.contains_key(name)
                     || extra.contains_key(name)
             };
-            let pending = plan::facts::prepare(play, host.name(), explicit, &mut vars)
+            let pending = plan::facts::prepare(play, host.name(), explicit, &vars, vault_values)
                 .map_err(|e| e.to_string())?;
+            // Values decrypted from a vault are secrets, masked like a play's `secrets:`
+            // (and the host's password variables): the list is made here, once, and the
+            // plan rendered again with facts keeps it.
+            let inputs = plan::Inputs {
+                vars,
+                facts: pending
+                    .as_ref()
+                    .map(plan::facts::Pending::defaults)
+                    .unwrap_or_default(),
+                masked: vault_values.to_vec(),
+            };
             let mut rendered =
-                plan::render_play(play, host.name(), vars).map_err(|e| e.to_string())?;
-            rendered.facts = pending.map(std::sync::Arc::new);
-            // Values decrypted from a vault are secrets, masked like a play's `secrets:`.
-            rendered.secret_values.extend(vault_values.iter().cloned());
+                plan::render_play(play, host.name(), inputs).map_err(|e| e.to_string())?;
+            rendered.facts = pending.map(|mut p| {
+                p.masked.clone_from(&rendered.secret_values);
+                std::sync::Arc::new(p)
+            });
             match per_host.iter_mut().find(|(h, _)| h == host.name()) {
                 Some((_, plans)) => plans.push(rendered),
                 None => per_host.push((host.name().to_owned(), vec![rendered])),

@@ -4,6 +4,11 @@
 //! they are resolved lazily, only when a rendered value uses them, so an unused variable that
 //! references something undefined is not an error (as in Ansible). A missing variable is an
 //! error naming the variable; cycles are detected.
+//!
+//! Values that come from a host (facts) are data ([`Renderer::with_data`]): they are
+//! never rendered, so `{{ ... }}` in a host's file stays text. Every render has a fuel
+//! bound ([`FUEL`]): a template that loops too long ends with an error instead of
+//! holding a core.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -28,7 +33,15 @@ pub enum TemplateError {
     Syntax(String),
     #[error("template error: {0}")]
     Render(String),
+    #[error(
+        "template needs more than {FUEL} evaluation steps (a loop too large?): templates build configuration values, not computations"
+    )]
+    OutOfFuel,
 }
+
+/// The evaluation steps (MiniJinja fuel) one template or expression may take: far more
+/// than any configuration value needs, far less than a second of work.
+pub const FUEL: u64 = 200_000;
 
 /// Renders templates against one host's variables.
 pub struct Renderer {
@@ -42,8 +55,17 @@ impl Renderer {
     /// A renderer over the merged variables of one host.
     #[must_use]
     pub fn new(vars: Map<String, Value>) -> Self {
+        Self::with_data(vars, Map::new())
+    }
+
+    /// A renderer over the merged variables of one host and `data`: values read from the
+    /// host, which are never rendered (a `{{ ... }}` inside one stays text) and take the
+    /// place of a variable of the same name.
+    #[must_use]
+    pub fn with_data(mut vars: Map<String, Value>, data: Map<String, Value>) -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL));
         let syntax = minijinja::syntax::SyntaxConfig::builder()
             .keep_trailing_newline(true)
             .build();
@@ -51,10 +73,13 @@ impl Renderer {
             env.set_syntax(syntax);
         }
         env.add_filter("quote", |value: String| crate::shell::quote(&value));
+        for name in data.keys() {
+            vars.remove(name);
+        }
         Self {
             env,
             raw: vars,
-            resolved: RefCell::new(HashMap::new()),
+            resolved: RefCell::new(data.into_iter().collect()),
             resolving: RefCell::new(Vec::new()),
         }
     }
@@ -160,6 +185,9 @@ impl Renderer {
 
     /// An evaluation error: a use of an undefined name names the name(s) the host lacks.
     fn eval_error(&self, e: &minijinja::Error, missing: &[String]) -> TemplateError {
+        if e.kind() == minijinja::ErrorKind::OutOfFuel {
+            return TemplateError::OutOfFuel;
+        }
         if e.kind() == minijinja::ErrorKind::UndefinedError && !missing.is_empty() {
             TemplateError::Undefined {
                 name: missing.join("`, `"),
@@ -480,5 +508,32 @@ mod tests {
     fn undefined_attribute_is_an_error() {
         let r = Renderer::new(vars(json!({"x": {"y": 1}})));
         assert!(r.render("{{ x.z }}").is_err());
+    }
+
+    #[test]
+    fn data_is_never_rendered() {
+        let mut data = Map::new();
+        data.insert("port".into(), json!("8000; # {{ secret }}"));
+        let r = Renderer::with_data(vars(json!({"secret": "hunter22", "port": 1})), data);
+        assert_eq!(
+            r.render("listen {{ port }};").as_deref(),
+            Ok("listen 8000; # {{ secret }};")
+        );
+        assert_eq!(r.var("port"), Ok(Some(json!("8000; # {{ secret }}"))));
+    }
+
+    #[test]
+    fn a_runaway_loop_runs_out_of_fuel_quickly() {
+        let r = Renderer::new(Map::new());
+        let started = std::time::Instant::now();
+        let result = r.render(
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+        );
+        assert_eq!(result, Err(TemplateError::OutOfFuel));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(
+            r.truthy("range(100000) | map('string') | join | length > 1"),
+            Err(TemplateError::OutOfFuel)
+        );
     }
 }

@@ -458,14 +458,31 @@ fn check_host(
             }
         }
     }
+    let mut masked = cx
+        .inventory
+        .map(|inv| inv.vault_values().to_vec())
+        .unwrap_or_default();
+    masked.extend(plan::render::secret_values(play, &vars));
     if out.0.len() == before
-        && let Err(e) = plan::render_play(play, host.name(), vars)
+        && let Err(e) = plan::render_play(
+            play,
+            host.name(),
+            plan::Inputs {
+                vars,
+                facts: Map::new(),
+                masked: masked.clone(),
+            },
+        )
     {
         out.add(
             e.origin.clone(),
             format!("step `{}`: {}", e.step, e.message),
             Some(host.name()),
         );
+    }
+    // A problem never shows a secret (a become password, a vaulted value).
+    for problem in &mut out.0[before..] {
+        problem.message = crate::mask::mask(&problem.message, &masked);
     }
 }
 

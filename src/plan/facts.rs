@@ -2,15 +2,18 @@
 //! `socketio_port` from a bench's `sites/common_site_config.json`.
 //!
 //! Pure: which files to read for a host ([`prepare`]), the value a file gives
-//! ([`value_of`]) and the play rendered again with the values read ([`Pending::render`]).
-//! Reading the files on the host is `crate::facts`.
+//! ([`value_of`]: checked against the fact's type) and the play rendered again with the
+//! values read ([`Pending::render`]). A value read from a host is data: never rendered as
+//! a template, and of its fact's type (`fact_type`) or refused. Reading the files on the
+//! host is `crate::facts`.
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::fact_type::FactType;
 use super::load::Play;
-use super::render::{HostPlan, RenderError, render_play};
+use super::render::{HostPlan, Inputs, RenderError, render_play};
 use crate::template::Renderer;
 
 /// One file value to read on a host.
@@ -22,6 +25,8 @@ pub struct FactRequest {
     pub path: String,
     pub key: String,
     pub default: Value,
+    /// What the value must be.
+    pub kind: FactType,
 }
 
 /// A play rendered with its facts' defaults, to be rendered again once the host's files
@@ -31,6 +36,9 @@ pub struct Pending {
     play: Arc<Play>,
     host: String,
     vars: Map<String, Value>,
+    /// The secrets the first rendering masked (the run's and the play's): the same list
+    /// masks the plan rendered again.
+    pub masked: Vec<String>,
     pub requests: Vec<FactRequest>,
 }
 
@@ -40,16 +48,31 @@ impl Pending {
     /// # Errors
     /// A step that cannot be rendered with these values.
     pub fn render(&self, values: &[(String, Value)]) -> Result<HostPlan, RenderError> {
-        let mut vars = self.vars.clone();
-        for (name, value) in values {
-            vars.insert(name.clone(), value.clone());
-        }
-        render_play(&self.play, &self.host, vars)
+        let facts = values.iter().cloned().collect();
+        render_play(
+            &self.play,
+            &self.host,
+            Inputs {
+                vars: self.vars.clone(),
+                facts,
+                masked: self.masked.clone(),
+            },
+        )
+    }
+
+    /// The facts' defaults, the values offline rendering uses.
+    #[must_use]
+    pub fn defaults(&self) -> Map<String, Value> {
+        self.requests
+            .iter()
+            .map(|r| (r.name.clone(), r.default.clone()))
+            .collect()
     }
 }
 
-/// Puts every fact's default into `vars` (unless `explicit` says the inventory, the play's
-/// `vars:` or `-e` set it) and says which files the host must be asked for.
+/// The facts the host must be asked for (those `explicit` does not say the inventory,
+/// the play's `vars:` or `-e` set), with their files rendered from `vars` (and the
+/// facts' defaults); `masked` are the run's secrets, masked in any error.
 ///
 /// # Errors
 /// A fact's file path that cannot be rendered.
@@ -57,43 +80,52 @@ pub fn prepare(
     play: &Arc<Play>,
     host: &str,
     explicit: impl Fn(&str) -> bool,
-    vars: &mut Map<String, Value>,
+    vars: &Map<String, Value>,
+    masked: &[String],
 ) -> Result<Option<Pending>, RenderError> {
     let wanted: Vec<_> = play.facts.iter().filter(|f| !explicit(&f.name)).collect();
     if wanted.is_empty() {
         return Ok(None);
     }
-    for fact in &wanted {
-        vars.insert(fact.name.clone(), fact.default.clone());
-    }
-    let renderer = Renderer::new(vars.clone());
+    let defaults = wanted
+        .iter()
+        .map(|f| (f.name.clone(), f.default.clone()))
+        .collect();
+    let renderer = Renderer::with_data(vars.clone(), defaults);
     let mut requests = Vec::with_capacity(wanted.len());
     for fact in wanted {
         let path = renderer.render(&fact.json).map_err(|e| RenderError {
             origin: play.file.display().to_string(),
             step: format!("facts: {}", fact.name),
             host: host.to_owned(),
-            message: format!("`json`: {e}"),
+            message: crate::mask::mask(&format!("`json`: {e}"), masked),
         })?;
         requests.push(FactRequest {
             name: fact.name.clone(),
             path,
             key: fact.key.clone(),
             default: fact.default.clone(),
+            kind: fact
+                .kind
+                .or_else(|| FactType::inferred(&fact.default))
+                .unwrap_or(FactType::Word),
         });
     }
     Ok(Some(Pending {
         play: Arc::clone(play),
         host: host.to_owned(),
         vars: vars.clone(),
+        masked: masked.to_vec(),
         requests,
     }))
 }
 
-/// The value `request` takes from the file's bytes (`None`: the file does not exist).
+/// The value `request` takes from the file's bytes (`None`: the file does not exist),
+/// of the fact's type.
 ///
 /// # Errors
-/// The file is not a JSON object.
+/// The file is not a JSON object, or the key's value is not of the fact's type (the
+/// message names the file and the key).
 pub fn value_of(request: &FactRequest, file: Option<&[u8]>) -> Result<Value, String> {
     let Some(bytes) = file else {
         return Ok(request.default.clone());
@@ -110,11 +142,20 @@ pub fn value_of(request: &FactRequest, file: Option<&[u8]>) -> Result<Value, Str
             request.path, request.name
         ));
     };
-    Ok(match object.get(&request.key) {
-        None | Some(Value::Null | Value::Bool(false)) => request.default.clone(),
-        Some(Value::String(s)) if s.is_empty() => request.default.clone(),
-        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => request.default.clone(),
-        Some(v) => v.clone(),
+    let value = match object.get(&request.key) {
+        None | Some(Value::Null | Value::Bool(false)) => return Ok(request.default.clone()),
+        Some(Value::String(s)) if s.is_empty() => return Ok(request.default.clone()),
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => return Ok(request.default.clone()),
+        Some(v) => v,
+    };
+    request.kind.check(value).map_err(|e| {
+        format!(
+            "{}: key `{}`: {e} (the fact's type is `{}`): refused, nothing was changed; fix the file on the host or set `{}` in the inventory",
+            request.path,
+            request.key,
+            request.kind.name(),
+            request.name
+        )
     })
 }
 
@@ -129,6 +170,7 @@ mod tests {
             path: "/b/sites/common_site_config.json".into(),
             key: "socketio_port".into(),
             default: json!(3000),
+            kind: FactType::Port,
         }
     }
 
@@ -164,5 +206,24 @@ mod tests {
         );
         let e = value_of(&r, Some(b"[9000]")).unwrap_err();
         assert!(e.contains("not a JSON object"), "{e}");
+    }
+
+    #[test]
+    fn a_value_not_of_the_facts_type_is_refused_naming_file_and_key() {
+        let r = request();
+        let e = value_of(
+            &r,
+            Some(br#"{"socketio_port": "9000; # {{ ansible_become_password }}"}"#),
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("/b/sites/common_site_config.json: key `socketio_port`: "),
+            "{e}"
+        );
+        assert!(e.contains("is not a port"), "{e}");
+        assert_eq!(
+            value_of(&r, Some(br#"{"socketio_port": "9050"}"#)),
+            Ok(json!(9050))
+        );
     }
 }

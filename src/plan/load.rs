@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
+use super::fact_type::FactType;
 use super::model::{FactSpec, PlanFile, StepSpec};
 
 /// A plan error: always names the file, and the line/column when known.
@@ -281,9 +282,30 @@ fn validate_facts(path: &Path, specs: Vec<Spanned<FactSpec>>) -> Result<Vec<Fact
                 format!("fact `{}` is defined twice", fact.name),
             ));
         }
+        let fact =
+            typed_fact(fact).map_err(|message| PlanError::at(path, line, column, message))?;
         facts.push(fact);
     }
     Ok(facts)
+}
+
+/// The fact with its type settled (given or inferred from the default) and its default
+/// checked against it.
+fn typed_fact(mut fact: FactSpec) -> Result<FactSpec, String> {
+    let kind = fact
+        .kind
+        .or_else(|| FactType::inferred(&fact.default))
+        .ok_or_else(|| {
+            format!(
+                "fact `{}`: give it a `type` (port, integer, boolean, host_name, site_name, word): its default does not say which",
+                fact.name
+            )
+        })?;
+    fact.default = kind
+        .check(&fact.default)
+        .map_err(|e| format!("fact `{}`: `default`: {e}", fact.name))?;
+    fact.kind = Some(kind);
+    Ok(fact)
 }
 
 fn validate_steps(

@@ -1,7 +1,9 @@
 //! Plans: the YAML an operator writes (`model`), loading and validating it (`load`),
 //! and rendering it per host into concrete steps (`render`, `step`); `schema` is the
-//! JSON Schema of the format.
+//! JSON Schema of the format; `facts` and `fact_type` are the values a play reads on each
+//! host and the grammar each must match.
 
+pub mod fact_type;
 pub mod facts;
 pub mod load;
 pub mod model;
@@ -10,7 +12,7 @@ pub mod schema;
 pub mod step;
 
 pub use load::{Plan, PlanError, Play, StepDef, StepKind, load};
-pub use render::{HostPlan, RenderError, merge_vars, render_play};
+pub use render::{HostPlan, Inputs, RenderError, merge_vars, render_play};
 pub use step::{
     Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
     TlsTarget,

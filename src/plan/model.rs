@@ -59,8 +59,14 @@ pub struct FactSpec {
     /// The top-level key to read.
     pub key: String,
     /// The value when the file or the key is missing, or the key's value is null, false,
-    /// 0 or "" (what Frappe's `node_utils.js` treats as unset).
+    /// 0 or "" (what Frappe's `node_utils.js` treats as unset). A literal of the fact's
+    /// type, never a template.
     pub default: Value,
+    /// What the value must be (`port`, `integer`, `boolean`, `host_name`, `site_name`,
+    /// `word`); a value read that is not is refused. Without it: `integer` for an
+    /// integer default, `boolean` for a boolean one, `word` for a string.
+    #[serde(rename = "type", default)]
+    pub kind: Option<super::fact_type::FactType>,
 }
 
 /// One step as written. Exactly one of the kind fields (`nginx`, `ini`, `json`, `file`,

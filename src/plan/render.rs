@@ -72,20 +72,56 @@ pub fn merge_vars(
     vars
 }
 
-/// Renders a play for a host whose merged variables are `vars`.
+/// What a play is rendered with for one host.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// The merged variables (templates themselves, as in Ansible).
+    pub vars: Map<String, Value>,
+    /// Values read from the host (facts, typed): data, never rendered as templates.
+    pub facts: Map<String, Value>,
+    /// The run's secrets (vaulted values, `-e` from a vault, password variables): masked
+    /// in the plan's output and in any rendering error, with the play's `secrets:`.
+    pub masked: Vec<String>,
+}
+
+/// Renders a play for a host.
 ///
 /// # Errors
-/// The first step that cannot be rendered (undefined variable, bad value).
-pub fn render_play(
-    play: &Play,
-    host: &str,
-    vars: Map<String, Value>,
-) -> Result<HostPlan, RenderError> {
-    let renderer = Renderer::new(vars);
-    let file = play.file.display().to_string();
-    let mut secret_values = Vec::new();
+/// The first step that cannot be rendered (undefined variable, bad value); its message
+/// has every secret masked.
+pub fn render_play(play: &Play, host: &str, inputs: Inputs) -> Result<HostPlan, RenderError> {
+    let renderer = Renderer::with_data(inputs.vars, inputs.facts);
+    let mut secret_values = inputs.masked;
+    let short_secrets = play_secrets(play, &renderer, &mut secret_values);
+    let mut plan = render_steps(play, host, &renderer).map_err(|mut e| {
+        e.message = crate::mask::mask(&e.message, &secret_values);
+        e
+    })?;
+    plan.secret_values = secret_values;
+    plan.short_secrets = short_secrets;
+    Ok(plan)
+}
+
+/// The values of the play's `secrets:` and of the password variables for a host whose
+/// merged variables are `vars`.
+#[must_use]
+pub fn secret_values(play: &Play, vars: &Map<String, Value>) -> Vec<String> {
+    let mut values = Vec::new();
+    play_secrets(play, &Renderer::new(vars.clone()), &mut values);
+    values
+}
+
+/// Adds the values of the play's `secrets:` and of the password variables
+/// (`mask::PASSWORD_VARIABLES`) to `secret_values`; returns the names of those too short
+/// to mask safely.
+fn play_secrets(play: &Play, renderer: &Renderer, secret_values: &mut Vec<String>) -> Vec<String> {
     let mut short_secrets = Vec::new();
-    for name in &play.secrets {
+    let names = play
+        .secrets
+        .iter()
+        .map(String::as_str)
+        .chain(crate::mask::PASSWORD_VARIABLES.iter().copied());
+    for name in names {
         if let Ok(Some(value)) = renderer.var(name) {
             let text = match value {
                 Value::String(s) => s,
@@ -93,16 +129,24 @@ pub fn render_play(
             };
             if !text.is_empty() {
                 if text.chars().count() < crate::mask::MIN_SECRET_LEN {
-                    short_secrets.push(name.clone());
+                    short_secrets.push(name.to_owned());
                 }
-                secret_values.push(text);
+                if !secret_values.contains(&text) {
+                    secret_values.push(text);
+                }
             }
         }
     }
+    short_secrets
+}
+
+/// Every step of a play rendered (secrets not yet attached).
+fn render_steps(play: &Play, host: &str, renderer: &Renderer) -> Result<HostPlan, RenderError> {
+    let file = play.file.display().to_string();
     let skipped = std::cell::RefCell::new(Vec::new());
     let render_all = |defs: &[StepDef]| -> Result<Vec<Step>, RenderError> {
         defs.iter()
-            .filter_map(|def| match condition(def, &renderer) {
+            .filter_map(|def| match condition(def, renderer) {
                 Ok(None) => Some(Ok(def)),
                 Ok(Some(reason)) => {
                     skipped.borrow_mut().push(Skipped {
@@ -127,7 +171,7 @@ pub fn render_play(
             })
             .map(|def| {
                 let def = def?;
-                render_step(def, &renderer)
+                render_step(def, renderer)
                     .map_err(|message| RenderError {
                         origin: format!("{file}:{}:{}", def.line, def.column),
                         step: def.id.clone(),
@@ -165,8 +209,8 @@ pub fn render_play(
         play: play.name.clone(),
         preflight,
         steps,
-        secret_values,
-        short_secrets,
+        secret_values: Vec::new(),
+        short_secrets: Vec::new(),
         nginx_dump,
         facts: None,
         skipped: skipped.into_inner(),

@@ -19,7 +19,15 @@ fn render(vars: &[(&str, &str)]) -> wsdeploy::plan::HostPlan {
         host.insert((*k).into(), Value::String((*v).into()));
     }
     let merged = wsdeploy::plan::merge_vars(play, "nodes", &host, &Map::new());
-    wsdeploy::plan::render_play(play, "nodes", merged).expect("renders")
+    wsdeploy::plan::render_play(
+        play,
+        "nodes",
+        wsdeploy::plan::Inputs {
+            vars: merged,
+            ..Default::default()
+        },
+    )
+    .expect("renders")
 }
 
 fn probe<'a>(plan: &'a wsdeploy::plan::HostPlan, id: &str) -> &'a Probe {

@@ -151,7 +151,15 @@ fn the_connect_check_sends_a_cookie_and_the_site_name() {
         vars.insert(k.into(), serde_json::Value::String(v.into()));
     }
     let vars = wsdeploy::plan::merge_vars(play, "erp-1", &vars, &serde_json::Map::new());
-    let host = wsdeploy::plan::render_play(play, "erp-1", vars).expect("renders");
+    let host = wsdeploy::plan::render_play(
+        play,
+        "erp-1",
+        wsdeploy::plan::Inputs {
+            vars,
+            ..Default::default()
+        },
+    )
+    .expect("renders");
     let connect = host
         .steps
         .iter()
@@ -194,7 +202,15 @@ fn with_https_the_checks_speak_tls_with_sni_public_host() {
         vars.insert(k.into(), serde_json::Value::String(v.into()));
     }
     let vars = wsdeploy::plan::merge_vars(play, "erp-1", &vars, &serde_json::Map::new());
-    let host = wsdeploy::plan::render_play(play, "erp-1", vars).expect("renders");
+    let host = wsdeploy::plan::render_play(
+        play,
+        "erp-1",
+        wsdeploy::plan::Inputs {
+            vars,
+            ..Default::default()
+        },
+    )
+    .expect("renders");
     let probe = |id: &str| {
         let step = host.steps.iter().find(|s| s.id == id).expect("step");
         let wsdeploy::plan::Action::Verify(check) = &step.action else {

@@ -32,6 +32,7 @@ mod plan_facts_unless;
 mod project_config;
 mod reliability_backups;
 mod reliability_chaos;
+mod reliability_host_data;
 mod reliability_hostile;
 mod reliability_input;
 mod reliability_local_attacker;
