@@ -1,6 +1,7 @@
-//! Masking secrets in every text wsdeploy shows or stores: whole values (`mask`), values of
-//! secret-named keys in diff lines (`mask_line`, `mask_diff`), and host output made safe for
-//! a terminal (`sanitize`). A leaf: `plan`, `inventory` and `report` use it.
+//! Masking secrets in every text wsdeploy shows or stores: whole values in every form they
+//! travel in (quoted, JSON- and `tojson`-escaped; a multi-line secret line by line: `mask`),
+//! values of secret-named keys in diff lines (`mask_line`, `mask_diff`), and host output
+//! made safe for a terminal (`sanitize`). A leaf: `plan`, `inventory` and `report` use it.
 
 /// What a masked value is replaced with.
 pub const MASK: &str = "********";
@@ -25,15 +26,19 @@ pub const PASSWORD_VARIABLES: &[&str] = &[
 /// not inside a longer word, path or file name (`app` in `/files/app.ini` stays).
 #[must_use]
 pub fn mask(text: &str, secrets: &[String]) -> String {
-    // A secret also travels shell-quoted (`| quote`) and JSON-escaped (in a JSON file's
-    // diff): mask every form, longest first so a shorter form cannot split a longer one.
+    // Every form a secret travels in, longest first so a shorter form cannot split a
+    // longer one.
     let mut forms: Vec<String> = Vec::new();
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        forms.push(secret.clone());
-        forms.push(secret.replace('\'', "'\\''"));
-        forms.push(crate::shell::quote(secret));
-        if let Ok(json) = serde_json::to_string(secret) {
-            forms.push(json.trim_matches('"').to_owned());
+        forms.extend(escaped_forms(secret));
+        // A multi-line secret (a PEM key) is shown line by line in a diff: each line long
+        // enough to mask safely is masked wherever it stands.
+        if secret.contains('\n') {
+            for line in secret.lines().map(str::trim) {
+                if line.chars().count() >= MIN_SECRET_LEN {
+                    forms.extend(escaped_forms(line));
+                }
+            }
         }
     }
     forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
@@ -43,6 +48,28 @@ pub fn mask(text: &str, secrets: &[String]) -> String {
         out = replace_whole(&out, form);
     }
     out
+}
+
+/// A value as written and as it travels: inside single quotes (`'\''`), shell-quoted
+/// (`| quote`), JSON-escaped (a JSON file's diff, `--json`) and as MiniJinja's `tojson`
+/// writes it (JSON with `<`, `>`, `&` and `'` as `\u003c`…).
+fn escaped_forms(secret: &str) -> Vec<String> {
+    let mut forms = vec![
+        secret.to_owned(),
+        secret.replace('\'', "'\\''"),
+        crate::shell::quote(secret),
+    ];
+    if let Ok(json) = serde_json::to_string(secret) {
+        let json = json.trim_matches('"').to_owned();
+        let html_safe = json
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+            .replace('\'', "\\u0027");
+        forms.push(json);
+        forms.push(html_safe);
+    }
+    forms
 }
 
 /// A character that continues a word: an occurrence next to one is part of something
@@ -218,6 +245,31 @@ mod tests {
         assert_eq!(
             super::mask("{\"pw\": \"p'w\\\"d\"}", &secret),
             "{\"pw\": \"********\"}"
+        );
+    }
+
+    #[test]
+    fn masks_multi_line_secrets_line_by_line_and_in_tojson_form() {
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n".to_owned();
+        let diff = format!(
+            "@@ -0,0 +1,4 @@\n+{}",
+            key.lines().collect::<Vec<_>>().join("\n+")
+        );
+        let masked = super::mask_diff(&diff, std::slice::from_ref(&key));
+        for line in key.lines() {
+            assert!(!masked.contains(line), "{line} in {masked}");
+        }
+        let json = serde_json::to_string(&key).expect("json");
+        assert!(!super::mask(&json, std::slice::from_ref(&key)).contains("MIIEvQ"));
+        let quoted = crate::shell::quote(&key);
+        assert!(!super::mask(&quoted, std::slice::from_ref(&key)).contains("BKcwgg"));
+        let secret = "a<b>&c'd-secret".to_owned();
+        assert_eq!(
+            super::mask(
+                "{\"k\": \"a\\u003cb\\u003e\\u0026c\\u0027d-secret\"}",
+                &[secret]
+            ),
+            "{\"k\": \"********\"}"
         );
     }
 

@@ -550,3 +550,140 @@ fn the_project_config_names_the_vault_passwords() {
         ])
         .code(3);
 }
+
+/// Runs `apply ARGS` on `host`, waiting while another wsdeploy run (another checkout's
+/// tests) holds this machine's run lock.
+fn apply_waiting(host: &LocalHost, args: &[&str]) -> support::project::Run {
+    let mut run = host.run("apply", args);
+    for _ in 0..60 {
+        if !run.stdout.contains("another wsdeploy run holds the lock") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        run = host.run("apply", args);
+    }
+    run
+}
+
+/// A vaulted value in an inventory, its vault password file, and the plan `plan`.
+fn vaulted_host(
+    name: &str,
+    secret: &str,
+    plan: &serde_json::Value,
+) -> (LocalHost, tempfile::TempDir) {
+    let host = LocalHost::new("root");
+    let pw_dir = tempfile::tempdir().expect("temp");
+    let pw = pw_dir.path().join("pw");
+    write(&pw, "pw1\n");
+    let value = encrypt_string(
+        &["--vault-password-file", &pw.to_string_lossy()],
+        name,
+        secret,
+    );
+    host.project
+        .file("inventories/production/group_vars/odoo.yml", &value);
+    host.plan_json(plan);
+    (host, pw_dir)
+}
+
+fn assert_absent(what: &str, run: &support::project::Run, forms: &[String]) {
+    for form in forms {
+        for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            assert!(
+                !text.contains(form.as_str()),
+                "vault value leaked in {what} {stream} (as {form:?}):\n{text}"
+            );
+        }
+    }
+}
+
+/// A play with `facts:` is rendered again once the host's files are read; the vaulted
+/// values stay masked in that rendering too (diffs, `--json`, `-v`, the journal).
+#[test]
+fn a_play_with_facts_keeps_vaulted_values_masked() {
+    let _guard = local_host_guard();
+    let secret = format!("VaultedFacts{}x", std::process::id());
+    let plan = json!({
+        "name": "vaulted-facts",
+        "hosts": "odoo",
+        "facts": [{"name": "site_db", "json": "{{ site_config }}", "key": "db_name",
+                   "default": "none", "type": "word"}],
+        "steps": [
+            {"id": "odoo_conf", "ini": {"file": "{{ odoo_conf }}",
+                "set": {"db_name": "{{ site_db }}", "db_note": "{{ db_secret }}"}}},
+            {"id": "use", "command": "printf 'using %s\\n' {{ db_secret | quote }}",
+                "if_changed": ["odoo_conf"]},
+        ],
+    });
+    let (host, pw_dir) = vaulted_host("db_secret", &secret, &plan);
+    let pw = pw_dir.path().join("pw");
+    let pw = pw.to_string_lossy();
+    let forms = vec![secret.clone()];
+    let dry = apply_waiting(&host, &["--dry-run", "--vault-password-file", &pw]);
+    dry.code(0).stdout_has("+db_name = test_frappe");
+    assert_absent("dry run", &dry, &forms);
+    let before = local_runs();
+    let apply = apply_waiting(&host, &["--json", "-v", "--vault-password-file", &pw]);
+    assert_absent("apply --json -v", &apply, &forms);
+    apply.code(0);
+    assert!(
+        std::fs::read_to_string(&host.odoo_conf)
+            .expect("read")
+            .contains(&format!("db_note = {secret}")),
+        "the host gets the value"
+    );
+    for run in local_runs().difference(&before) {
+        let manifest =
+            std::fs::read_to_string(Path::new(LOCAL_RUNS).join(run).join("manifest.json"))
+                .unwrap_or_default();
+        assert!(!manifest.contains(&secret), "journal: {manifest}");
+    }
+}
+
+/// A vaulted multi-line secret (a PEM key) written whole by a `file:` step, and the same
+/// key through `tojson`: masked line by line in diffs and `--json`.
+#[test]
+fn a_vaulted_multi_line_key_is_masked_in_diffs_and_json() {
+    let _guard = local_host_guard();
+    let id = std::process::id();
+    let key = format!(
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7{id}\nVfR0bWvQk9vG2s6n8l1o3rX+q/ZyT0dVb2Jx4yEo5h3Nw6cKq8b{id}\nAgMBAAECggEAQk0Lh2u5H4zZk2m'q<x>&y{id}\n-----END PRIVATE KEY-----\n"
+    );
+    let (host, pw_dir) = {
+        let plan = json!({
+            "name": "tls-key",
+            "hosts": "odoo",
+            "steps": [
+                {"id": "key", "file": {"path": "{{ odoo_conf }}.key", "mode": "0600",
+                    "content": "{{ tls_key }}"}},
+                {"id": "key_json", "file": {"path": "{{ odoo_conf }}.key.json", "mode": "0600",
+                    "content": "{\"key\": {{ tls_key | tojson }}}\n"}},
+            ],
+        });
+        vaulted_host("tls_key", &key, &plan)
+    };
+    let pw = pw_dir.path().join("pw");
+    let pw = pw.to_string_lossy();
+    let lines: Vec<String> = key
+        .lines()
+        .filter(|l| l.len() > 30)
+        .map(str::to_owned)
+        .collect();
+    let mut forms = lines.clone();
+    forms.push(
+        serde_json::to_string(&key)
+            .expect("json")
+            .trim_matches('"')
+            .to_owned(),
+    );
+    forms.push("AgMBAAECggEAQk0Lh2u5H4zZk2m\\u0027q\\u003cx\\u003e\\u0026y".to_owned());
+    let dry = apply_waiting(&host, &["--dry-run", "--vault-password-file", &pw]);
+    dry.code(0).stdout_has("+********");
+    assert_absent("dry run", &dry, &forms);
+    let apply = apply_waiting(&host, &["--json", "--diff", "--vault-password-file", &pw]);
+    assert_absent("apply --json", &apply, &forms);
+    apply.code(0);
+    let written =
+        std::fs::read_to_string(format!("{}.key", host.odoo_conf.display())).expect("key written");
+    assert_eq!(written, key, "the host gets the key");
+}
