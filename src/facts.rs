@@ -26,23 +26,33 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
         let Some(pending) = plan.facts.clone() else {
             continue;
         };
+        // The plan's mask list (the run's secrets, the play's, prompted passwords) masks
+        // every message here and stays the re-rendered plan's.
+        let masked = plan.secret_values.clone();
         let mut values: Vec<(String, Value)> = Vec::new();
         for request in &pending.requests {
             if !files.contains_key(&request.path) {
                 let bytes = read(transport, job.become_user.as_ref(), &request.path)
                     .await
                     .map_err(|e| {
-                        crate::mask::mask(&format!("fact `{}`: {e}", request.name), &pending.masked)
+                        crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
                     })?;
                 files.insert(request.path.clone(), bytes);
             }
             let bytes = files.get(&request.path).and_then(|b| b.as_deref());
             let value = value_of(request, bytes).map_err(|e| {
-                crate::mask::mask(&format!("fact `{}`: {e}", request.name), &pending.masked)
+                crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
             })?;
             values.push((request.name.clone(), value));
         }
-        let mut rendered = pending.render(&values).map_err(|e| e.to_string())?;
+        let mut rendered = pending
+            .render(&values)
+            .map_err(|e| crate::mask::mask(&e.to_string(), &masked))?;
+        for secret in masked {
+            if !rendered.secret_values.contains(&secret) {
+                rendered.secret_values.push(secret);
+            }
+        }
         rendered.facts = Some(pending);
         *plan = rendered;
     }

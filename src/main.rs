@@ -6,6 +6,8 @@
 use clap::Parser as _;
 
 fn main() -> std::process::ExitCode {
+    // SAFETY: the process has one thread here; the async runtime starts below.
+    unsafe { wsdeploy::reach::take_password_environment() };
     let cli = match wsdeploy::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

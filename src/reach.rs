@@ -21,6 +21,29 @@ pub const PASSWORD_ENV: &str = "WSDEPLOY_SSH_PASSWORD";
 /// Environment variable with the become (sudo) password (instead of `-K`).
 pub const BECOME_PASSWORD_ENV: &str = "WSDEPLOY_BECOME_PASSWORD";
 
+/// The password environment variables' values, taken out of the environment.
+static TAKEN_PASSWORDS: std::sync::OnceLock<Vec<(&'static str, Secret)>> =
+    std::sync::OnceLock::new();
+
+/// Moves [`PASSWORD_ENV`] and [`BECOME_PASSWORD_ENV`] from the process environment into
+/// memory ([`password_from`] reads them there), so no child process (an inventory or
+/// vault password script, a local command) inherits a password.
+///
+/// # Safety
+/// Changes the process environment: call it while the process has one thread (first
+/// thing in `main`, before the async runtime starts).
+pub unsafe fn take_password_environment() {
+    let mut taken = Vec::new();
+    for name in [PASSWORD_ENV, BECOME_PASSWORD_ENV] {
+        if let Some(value) = std::env::var_os(name) {
+            taken.push((name, Secret::new(value.to_string_lossy().into_owned())));
+            // SAFETY: the caller guarantees that no other thread reads the environment.
+            unsafe { std::env::remove_var(name) };
+        }
+    }
+    let _ = TAKEN_PASSWORDS.set(taken);
+}
+
 /// Run-wide settings for reaching hosts.
 #[derive(Debug, Clone)]
 pub struct Reach {
@@ -180,6 +203,12 @@ pub fn elevation(
 /// # Errors
 /// The prompt failed (no terminal).
 pub fn password_from(env: &str, ask: bool, prompt: &str) -> Result<Option<Secret>, String> {
+    if let Some((_, secret)) = TAKEN_PASSWORDS
+        .get()
+        .and_then(|taken| taken.iter().find(|(name, _)| *name == env))
+    {
+        return Ok(Some(secret.clone()));
+    }
     if let Some(value) = std::env::var_os(env) {
         return Ok(Some(Secret::new(value.to_string_lossy().into_owned())));
     }

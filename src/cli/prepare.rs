@@ -72,17 +72,31 @@ pub(super) fn prepare(
     max_fail: Option<f64>,
 ) -> Result<Prepared, BadInput> {
     let (inv, keys) = load_inventory_keeping_keys(project, &t.source)?;
-    let mut vault_values = inv.vault_values().to_vec();
     let (extra, extra_secrets) =
         inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
             .map_err(|e| BadInput(e.to_string()))?;
-    vault_values.extend(extra_secrets);
+    // The run's mask list, made once: every later message and plan uses it.
+    let mut masked = inv.secret_values(&extra);
+    masked.extend(extra_secrets);
+    prepare_hosts(project, t, &inv, &extra, &masked, (serial, max_fail))
+        .map_err(|BadInput(message)| BadInput(crate::mask::mask(&message, &masked)))
+}
+
+/// [`prepare`] once the inventory and `-e` are read: the plan rendered for every host and
+/// each host's connection settings.
+fn prepare_hosts(
+    project: &Path,
+    t: &TargetArgs,
+    inv: &inventory::Inventory,
+    extra: &serde_json::Map<String, serde_json::Value>,
+    masked: &[String],
+    (serial, max_fail): (Option<Serial>, Option<f64>),
+) -> Result<Prepared, BadInput> {
     let plan_path = plan_path(project, t);
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
-    let per_host =
-        crate::project::render_for_hosts(&plan, &inv, t.limit.as_deref(), &extra, &vault_values)
-            .map_err(BadInput)?;
+    let per_host = crate::project::render_for_hosts(&plan, inv, t.limit.as_deref(), extra, masked)
+        .map_err(BadInput)?;
     if per_host.is_empty() {
         return Err(BadInput(format!(
             "no host of -i {} matches the plan's plays{}",
@@ -97,13 +111,23 @@ pub(super) fn prepare(
     let mut warnings = reach::Warnings::default();
     let mut hosts = Vec::new();
     warn_short_secrets(&per_host);
-    for (name, plans) in per_host {
+    // Passwords from the environment or a prompt are masked like the inventory's.
+    let prompted: Vec<String> = [&reach.password, &reach.become_password]
+        .into_iter()
+        .flatten()
+        .map(|secret| secret.expose().to_owned())
+        .filter(|text| !text.is_empty())
+        .collect();
+    for (name, mut plans) in per_host {
+        for plan in &mut plans {
+            plan.secret_values.extend(prompted.iter().cloned());
+        }
         let host = inv
             .hosts()
             .iter()
             .find(|h| h.name() == name)
             .ok_or_else(|| BadInput(format!("internal: host {name} vanished")))?;
-        let vars = host.vars_with_extra(&extra);
+        let vars = host.vars_with_extra(extra);
         let connection = inventory::connection_from_vars(host.name(), &vars)
             .map_err(|e| BadInput(e.to_string()))?;
         reach::note_ignored_variables(host.name(), &vars, &mut warnings);

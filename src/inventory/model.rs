@@ -144,4 +144,23 @@ impl Inventory {
     pub fn vault_values(&self) -> &[String] {
         &self.vault_values
     }
+
+    /// Every value of the run to mask: the vaulted values and each host's password
+    /// variables (`mask::PASSWORD_VARIABLES`, with `-e` applied).
+    #[must_use]
+    pub fn secret_values(&self, extra_vars: &Map<String, Value>) -> Vec<String> {
+        let mut values = self.vault_values.clone();
+        for host in &self.hosts {
+            let vars = host.vars_with_extra(extra_vars);
+            for name in crate::mask::PASSWORD_VARIABLES {
+                if let Some(Value::String(value)) = vars.get(*name)
+                    && !value.is_empty()
+                    && !values.contains(value)
+                {
+                    values.push(value.clone());
+                }
+            }
+        }
+        values
+    }
 }

@@ -236,3 +236,37 @@ fn the_shipped_frappe_plans_type_their_facts_as_ports() {
         );
     }
 }
+
+/// A plan that renders differently once the host's facts are read fails there with a
+/// message that would quote a secret: it is masked (the mask list of the first rendering
+/// stays in force).
+#[test]
+fn a_failure_rendering_with_facts_is_printed_masked() {
+    let _guard = local_host_guard();
+    let p = bench(r#"{"webserver_port": 9000}"#, "    type: port\n");
+    p.file(
+        "plans/after-facts.yml",
+        r#"name: after-facts
+hosts: frappe
+facts:
+  - {name: webserver_port, json: "{{ root }}/bench/sites/common_site_config.json", key: webserver_port, default: 8000, type: port}
+steps:
+  - file:
+      path: "{{ root ~ '/ok.conf' if webserver_port == 8000 else ansible_become_password }}"
+      content: "x\n"
+"#,
+    );
+    for args in [
+        &["apply", "-i", "bench", "plans/after-facts.yml", "--dry-run"][..],
+        &["apply", "-i", "bench", "plans/after-facts.yml", "--json"],
+    ] {
+        let run = p.run(args);
+        assert_no_password(&args.join(" "), &run);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(
+            run.stdout
+                .contains("must be an absolute path without `..`, got `********`"),
+            "{args:?}: {run:?}"
+        );
+    }
+}

@@ -410,3 +410,74 @@ fn sensitive_keys_are_masked_json_has_no_bodies_and_short_secrets_mask_whole_val
         "the backup path is shown whole"
     );
 }
+
+/// `WSDEPLOY_SSH_PASSWORD` and `WSDEPLOY_BECOME_PASSWORD` are read once and taken out of
+/// the environment: neither an inventory script nor a vault password script nor a command
+/// the plan runs on this machine inherits them.
+#[test]
+fn password_environment_variables_never_reach_a_child_process() {
+    let _guard = local_host_guard();
+    let login = format!("LoginEnv{}pw", std::process::id());
+    let become_pw = format!("BecomeEnv{}pw", std::process::id());
+    let project = support::project::Project::new();
+    let dir = project.path();
+    let seen = dir.join("seen");
+    std::fs::create_dir_all(&seen).expect("mkdir");
+    let script = dir.join("inventory.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nenv > {s}/inventory-script\nprintf '%s' '{{\"web\": {{\"hosts\": [\"local-1\"], \"vars\": {{\"ansible_connection\": \"local\"}}}}}}'\n",
+            s = seen.display()
+        ),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let vault_client = dir.join("vault-client.sh");
+    std::fs::write(
+        &vault_client,
+        format!(
+            "#!/bin/sh\nenv > {s}/vault-script\necho pw1\n",
+            s = seen.display()
+        ),
+    )
+    .expect("vault script");
+    std::fs::set_permissions(&vault_client, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    project.file(
+        "plans/site.yml",
+        &format!(
+            "name: env\nhosts: web\nsteps:\n  - command: \"env > {s}/command\"\n    unless: \"false\"\n",
+            s = seen.display()
+        ),
+    );
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("wsdeploy"))
+        .arg("-C")
+        .arg(dir)
+        .args(["apply", "-i"])
+        .arg(&script)
+        .arg("--vault-password-file")
+        .arg(&vault_client)
+        .env("WSDEPLOY_SSH_PASSWORD", &login)
+        .env("WSDEPLOY_BECOME_PASSWORD", &become_pw)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("wsdeploy runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for child in ["inventory-script", "vault-script", "command"] {
+        let env = std::fs::read_to_string(seen.join(child))
+            .unwrap_or_else(|e| panic!("{child} did not run: {e}"));
+        assert!(!env.is_empty(), "{child}: empty environment dump");
+        for secret in [&login, &become_pw] {
+            assert!(
+                !env.contains(secret.as_str()),
+                "{child} inherited a password:\n{env}"
+            );
+        }
+    }
+}
