@@ -53,7 +53,9 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
                 rendered.secret_values.push(secret);
             }
         }
-        rendered.facts = Some(pending);
+        let mut read = (*pending).clone();
+        read.read = values;
+        rendered.facts = Some(std::sync::Arc::new(read));
         *plan = rendered;
     }
     Ok(resolved)

@@ -54,11 +54,10 @@ pub fn mask(text: &str, secrets: &[String]) -> String {
 /// (`| quote`), JSON-escaped (a JSON file's diff, `--json`) and as MiniJinja's `tojson`
 /// writes it (JSON with `<`, `>`, `&` and `'` as `\u003c`…).
 fn escaped_forms(secret: &str) -> Vec<String> {
-    let mut forms = vec![
-        secret.to_owned(),
-        secret.replace('\'', "'\\''"),
-        crate::shell::quote(secret),
-    ];
+    let mut forms = Vec::with_capacity(5);
+    forms.push(secret.to_owned());
+    forms.push(secret.replace('\'', "'\\''"));
+    forms.push(crate::shell::quote(secret));
     if let Ok(json) = serde_json::to_string(secret) {
         let json = json.trim_matches('"').to_owned();
         let html_safe = json

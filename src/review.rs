@@ -12,7 +12,7 @@ use crate::host::journal::sha256_hex;
 pub use crate::run::{ReviewedFile, ReviewedHost};
 
 /// Format marker and version of a saved review.
-pub const FORMAT: &str = "wsdeploy-review/2";
+pub const FORMAT: &str = "wsdeploy-review/3";
 
 /// A saved review.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -29,12 +29,14 @@ pub struct Review {
 }
 
 /// sha256 of everything besides the files' contents that decides what a run does on a
-/// host: `become`, the dump command, the plan files' hashes and every rendered step
-/// (commands, checks, edits; unmasked, so a changed secret counts too).
+/// host: where it goes (`target`: the connection, every SSH hop, the known_hosts file),
+/// `become`, the dump command, the plan files' hashes and every rendered step (commands,
+/// checks, edits; unmasked, so a changed secret counts too). The facts read on the host
+/// are bound beside it (`ReviewedHost::facts`), once read.
 #[must_use]
-pub fn binding(job: &crate::run::HostJob, plan_files: &str) -> String {
+pub fn binding(job: &crate::run::HostJob, plan_files: &str, target: &str) -> String {
     let mut text = format!(
-        "become {:?}\ndump {:?}\nplan files\n{plan_files}",
+        "target {target}\nbecome {:?}\ndump {:?}\nplan files\n{plan_files}",
         job.become_user, job.nginx_dump
     );
     for plan in &job.plans {

@@ -46,7 +46,7 @@ pub(super) async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput>
         .map(|h| {
             (
                 h.job.host.clone(),
-                review::binding(&h.job, &prepared.plan_files),
+                review::binding(&h.job, &prepared.plan_files, &connection_target(h)),
             )
         })
         .collect();
@@ -65,6 +65,28 @@ pub(super) async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput>
         save_review(path, a, &reports, &bindings)?;
     }
     Ok(code)
+}
+
+/// Where a host's run goes, as a review binds it: `local`, or every SSH hop
+/// (`user@host:port`, jump hosts first) and the known_hosts file that vouches for them.
+fn connection_target(h: &FleetHost) -> String {
+    match &h.ssh {
+        None => format!("{:?}", h.connection.kind),
+        Some(target) => {
+            let hops: Vec<String> = target
+                .jumps
+                .iter()
+                .chain(std::iter::once(target))
+                .map(|hop| format!("{}@{}:{}", hop.user, hop.host, hop.port))
+                .collect();
+            format!(
+                "ssh {} known_hosts {} accept_new {}",
+                hops.join(" -> "),
+                target.known_hosts.display(),
+                target.accept_new_host_keys
+            )
+        }
+    }
 }
 
 /// `--reviewed` takes everything from the review: no -i, PLAN, -e or --limit beside it.
@@ -160,13 +182,14 @@ pub(super) async fn apply_reviewed(
         .iter()
         .filter_map(|h| {
             let reviewed = saved.hosts.get(&h.job.host)?;
-            (reviewed.binding != review::binding(&h.job, &prepared.plan_files))
-                .then(|| h.job.host.clone())
+            (reviewed.binding
+                != review::binding(&h.job, &prepared.plan_files, &connection_target(h)))
+            .then(|| h.job.host.clone())
         })
         .collect();
     if !differ.is_empty() {
         return Err(BadInput(format!(
-            "{}: the plan files, commands, checks, become or dump command for {} differ from what was reviewed: nothing was applied; review again (--dry-run --save)",
+            "{}: the connection target, plan files, commands, checks, become or dump command for {} differ from what was reviewed: nothing was applied; review again (--dry-run --save)",
             path.display(),
             differ.join(", ")
         )));

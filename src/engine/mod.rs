@@ -107,6 +107,7 @@ pub async fn run_host(
             error: None,
             seconds: 0.0,
             secrets,
+            facts: job.facts_read(),
         },
     };
     host.events.send(Event::HostStarted {
@@ -364,9 +365,12 @@ impl Host<'_> {
                 .iter()
                 .map(|f| (f.path.clone(), f.pre_sha256.clone(), f.new_sha256.clone()))
                 .collect();
-            reviewed.check(&planned).map_err(|message| {
-                Ending::Untouched(failure(None, format!("refusing to apply: {message}")))
-            })?;
+            reviewed
+                .check_facts(&self.report.facts)
+                .and_then(|()| reviewed.check(&planned))
+                .map_err(|message| {
+                    Ending::Untouched(failure(None, format!("refusing to apply: {message}")))
+                })?;
         }
         Ok(change)
     }

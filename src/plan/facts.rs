@@ -31,7 +31,7 @@ pub struct FactRequest {
 
 /// A play rendered with its facts' defaults, to be rendered again once the host's files
 /// are read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Pending {
     play: Arc<Play>,
     host: String,
@@ -40,6 +40,8 @@ pub struct Pending {
     /// masks the plan rendered again.
     pub masked: Vec<String>,
     pub requests: Vec<FactRequest>,
+    /// The values read on the host (`(name, value)`), once read: what `--reviewed` binds.
+    pub read: Vec<(String, Value)>,
 }
 
 impl Pending {
@@ -117,6 +119,7 @@ pub fn prepare(
         vars: vars.clone(),
         masked: masked.to_vec(),
         requests,
+        read: Vec::new(),
     }))
 }
 

@@ -56,6 +56,9 @@ pub struct HostReport {
     pub seconds: f64,
     #[serde(skip)]
     pub secrets: Vec<String>,
+    /// The facts read on the host (`play.name` → value), for a saved review.
+    #[serde(skip)]
+    pub facts: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl HostReport {
@@ -76,6 +79,7 @@ impl HostReport {
             }),
             seconds: started.elapsed().as_secs_f64(),
             secrets: Vec::new(),
+            facts: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -58,3 +58,20 @@ pub struct HostJob {
     /// For `apply --reviewed`: the change that was reviewed for this host.
     pub reviewed: Option<ReviewedHost>,
 }
+
+impl HostJob {
+    /// The facts read on the host (`play.name` → value), once read.
+    #[must_use]
+    pub fn facts_read(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        self.plans
+            .iter()
+            .filter_map(|plan| plan.facts.as_ref().map(|f| (&plan.play, f)))
+            .flat_map(|(play, facts)| {
+                facts
+                    .read
+                    .iter()
+                    .map(move |(name, value)| (format!("{play}.{name}"), value.clone()))
+            })
+            .collect()
+    }
+}

@@ -16,6 +16,9 @@ pub struct ReviewedHost {
     pub commands: Vec<String>,
     /// [`crate::review::binding`] of the host's job when it was reviewed.
     pub binding: String,
+    /// The facts read on the host when it was reviewed (`play.name` → value).
+    #[serde(default)]
+    pub facts: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// One reviewed file change.
@@ -53,7 +56,35 @@ impl ReviewedHost {
                 .map(|a| crate::mask::mask(&a.label, &report.secrets))
                 .collect(),
             binding: String::new(),
+            facts: report.facts.clone(),
         })
+    }
+
+    /// Compares the facts read now with the reviewed ones: commands and checks that use a
+    /// fact were reviewed with its value.
+    ///
+    /// # Errors
+    /// A fact's value differs (the message names it and both values).
+    pub fn check_facts(
+        &self,
+        read: &std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> Result<(), String> {
+        let names: std::collections::BTreeSet<&String> =
+            self.facts.keys().chain(read.keys()).collect();
+        for name in names {
+            let (reviewed, now) = (self.facts.get(name), read.get(name));
+            if reviewed != now {
+                let shown = |v: Option<&serde_json::Value>| {
+                    v.map_or("not read".to_owned(), ToString::to_string)
+                };
+                return Err(format!(
+                    "fact `{name}` was {} when reviewed and is {} now: review again",
+                    shown(reviewed),
+                    shown(now)
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Compares the change planned now with the reviewed one; `Err` names the first
@@ -115,6 +146,7 @@ mod tests {
             }],
             commands: vec![],
             binding: String::new(),
+            facts: std::collections::BTreeMap::new(),
         }
     }
 

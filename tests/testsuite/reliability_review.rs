@@ -72,3 +72,67 @@ fn a_review_binds_commands_and_refuses_other_targets() {
             .contains("proxy_mode = True")
     );
 }
+
+/// The facts read on the host are part of what was reviewed: a command that uses a fact
+/// does not run with a value other than the reviewed one (the files' change is the same).
+#[test]
+fn a_review_binds_the_facts_read_on_the_host() {
+    let _guard = local_host_guard();
+    let host = LocalHost::new("root");
+    let reviewed = Canary::new("fact-9000");
+    let changed = Canary::new("fact-9001");
+    let base = reviewed.as_str().trim_end_matches("9000").to_owned();
+    let review = host.project.path().join("review.json");
+    let review_arg = review.display().to_string();
+    let ports = host.project.path().join("ports.json");
+    std::fs::write(&ports, r#"{"port": 9000}"#).expect("ports");
+    host.plan_json(&json!({
+        "name": "review", "hosts": "odoo",
+        "facts": [{"name": "port", "json": ports.display().to_string(), "key": "port",
+                   "default": 8000, "type": "port"}],
+        "steps": [
+            {"id": "conf", "ini": {"file": "{{ odoo_conf }}", "set": {"proxy_mode": "True"}}},
+            {"id": "after", "command": format!("touch {base}{{{{ port }}}}"), "if_changed": ["conf"]},
+        ],
+    }));
+    host.run("apply", &["--dry-run", "--save", &review_arg])
+        .code(0);
+    let before = host.sums();
+
+    // The bench user changes the value after the review.
+    std::fs::write(&ports, r#"{"port": 9001}"#).expect("ports");
+    let run = host.project.run(&["apply", "--reviewed", &review_arg]);
+    run.code(1)
+        .stdout_has("fact `review.port` was 9000 when reviewed and is 9001 now: review again");
+    changed.assert_absent("a command ran with a fact other than the reviewed one");
+    assert_eq!(host.sums(), before, "the host was changed");
+
+    std::fs::write(&ports, r#"{"port": 9000}"#).expect("ports");
+    host.project
+        .run(&["apply", "--reviewed", &review_arg])
+        .code(0);
+    assert!(reviewed.path.exists(), "the reviewed command did not run");
+}
+
+/// The inventory's connection target is part of what was reviewed: a host the inventory
+/// now reaches elsewhere is not applied.
+#[test]
+fn a_review_binds_the_connection_target() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("root");
+    let marker = Canary::new("target-command");
+    let review = host.project.path().join("review.json");
+    let review_arg = review.display().to_string();
+    host.plan_json(&plan(&format!("touch {}", marker.as_str())));
+    host.run("apply", &["--dry-run", "--save", &review_arg])
+        .code(0);
+    host.reach_as(
+        "local-1",
+        json!({"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}),
+    );
+    host.project
+        .run(&["apply", "--reviewed", &review_arg])
+        .code(3)
+        .stderr_has("the connection target, plan files, commands, checks, become or dump command for local-1 differ from what was reviewed");
+    marker.assert_absent("applied to another target");
+}
