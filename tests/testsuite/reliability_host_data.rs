@@ -243,13 +243,13 @@ fn the_shipped_frappe_plans_type_their_facts_as_ports() {
 #[test]
 fn a_failure_rendering_with_facts_is_printed_masked() {
     let _guard = local_host_guard();
-    let p = bench(r#"{"webserver_port": 9000}"#, "    type: port\n");
+    let p = bench(r#"{"webserver_port": 9000}"#, "");
     p.file(
         "plans/after-facts.yml",
         r#"name: after-facts
 hosts: frappe
 facts:
-  - {name: webserver_port, json: "{{ root }}/bench/sites/common_site_config.json", key: webserver_port, default: 8000, type: port}
+  - {name: webserver_port, json: "{{ root }}/bench/sites/common_site_config.json", key: webserver_port, default: 8000}
 steps:
   - file:
       path: "{{ root ~ '/ok.conf' if webserver_port == 8000 else ansible_become_password }}"

@@ -89,7 +89,7 @@ fn a_review_binds_the_facts_read_on_the_host() {
     host.plan_json(&json!({
         "name": "review", "hosts": "odoo",
         "facts": [{"name": "port", "json": ports.display().to_string(), "key": "port",
-                   "default": 8000, "type": "port"}],
+                   "default": 8000}],
         "steps": [
             {"id": "conf", "ini": {"file": "{{ odoo_conf }}", "set": {"proxy_mode": "True"}}},
             {"id": "after", "command": format!("touch {base}{{{{ port }}}}"), "if_changed": ["conf"]},

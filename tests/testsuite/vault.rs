@@ -607,7 +607,7 @@ fn a_play_with_facts_keeps_vaulted_values_masked() {
         "name": "vaulted-facts",
         "hosts": "odoo",
         "facts": [{"name": "site_db", "json": "{{ site_config }}", "key": "db_name",
-                   "default": "none", "type": "word"}],
+                   "default": "none"}],
         "steps": [
             {"id": "odoo_conf", "ini": {"file": "{{ odoo_conf }}",
                 "set": {"db_name": "{{ site_db }}", "db_note": "{{ db_secret }}"}}},
