@@ -28,6 +28,9 @@ pub enum FactType {
     /// A word: letters, digits, `.`, `_` and `-`, not starting with `-`, at most 255
     /// characters.
     Word,
+    /// An absolute path: `/` and names of letters, digits, `.`, `_` and `-`, no `.` or
+    /// `..` component, at most 4096 characters.
+    Path,
 }
 
 impl FactType {
@@ -53,6 +56,7 @@ impl FactType {
             Self::HostName => "host_name",
             Self::SiteName => "site_name",
             Self::Word => "word",
+            Self::Path => "path",
         }
     }
 
@@ -72,6 +76,7 @@ impl FactType {
             (Self::HostName, Value::String(s)) if is_host_name(s) => Some(value.clone()),
             (Self::SiteName, Value::String(s)) if is_site_name(s) => Some(value.clone()),
             (Self::Word, Value::String(s)) if is_word(s) => Some(value.clone()),
+            (Self::Path, Value::String(s)) if is_path(s) => Some(value.clone()),
             _ => None,
         };
         accepted.ok_or_else(|| format!("{} is not {}", shown(value), self.expected()))
@@ -89,6 +94,9 @@ impl FactType {
                 "a site name (letters, digits, `.`, `_`, `-`, starting with a letter or digit, no `..`)"
             }
             Self::Word => "a word (letters, digits, `.`, `_`, `-`, not starting with `-`)",
+            Self::Path => {
+                "an absolute path (`/` and names of letters, digits, `.`, `_`, `-`; no `.` or `..` component)"
+            }
         }
     }
 }
@@ -135,6 +143,18 @@ fn is_word(s: &str) -> bool {
         && !s.starts_with('-')
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn is_path(s: &str) -> bool {
+    s.len() <= 4096
+        && s.starts_with('/')
+        && s.split('/').skip(1).all(|name| {
+            name != "."
+                && name != ".."
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
 }
 
 /// A value as it may be shown in an error: JSON (control characters escaped), at most
@@ -188,6 +208,8 @@ mod tests {
         ok(SiteName, json!("site1.local"));
         ok(SiteName, json!("my_site-2"));
         ok(Word, json!("frappe-bench_2.x"));
+        ok(Path, json!("/home/frappe/frappe-bench"));
+        ok(Path, json!("/"));
         for (t, bad) in [
             (HostName, "a..b"),
             (HostName, "-a.b"),
@@ -200,6 +222,10 @@ mod tests {
             (Word, "-rf"),
             (Word, ""),
             (Word, "a$b"),
+            (Path, "relative/x"),
+            (Path, "/a/../etc"),
+            (Path, "/a b"),
+            (Path, "/a;b"),
         ] {
             assert!(t.check(&json!(bad)).is_err(), "{} {bad}", t.name());
         }
@@ -216,7 +242,7 @@ mod tests {
             ' ', '\t', '\n', ';', '{', '}', '#', '\'', '"', '$', '\\', '`', '(', ')', '|', '&',
             '<', '>', '*', '?', '%',
         ];
-        for t in [HostName, SiteName, Word] {
+        for t in [HostName, SiteName, Word, Path] {
             for c in hostile_bytes {
                 let v = json!(format!("a{c}b"));
                 assert!(t.check(&v).is_err(), "{} accepts {v}", t.name());

@@ -297,7 +297,7 @@ fn typed_fact(mut fact: FactSpec) -> Result<FactSpec, String> {
         .or_else(|| FactType::inferred(&fact.default))
         .ok_or_else(|| {
             format!(
-                "fact `{}`: give it a `type` (port, integer, boolean, host_name, site_name, word): its default does not say which",
+                "fact `{}`: give it a `type` (port, integer, boolean, host_name, site_name, word, path): its default does not say which",
                 fact.name
             )
         })?;

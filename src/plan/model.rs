@@ -63,7 +63,7 @@ pub struct FactSpec {
     /// type, never a template.
     pub default: Value,
     /// What the value must be (`port`, `integer`, `boolean`, `host_name`, `site_name`,
-    /// `word`); a value read that is not is refused. Without it: `integer` for an
+    /// `word`, `path`); a value read that is not is refused. Without it: `integer` for an
     /// integer default, `boolean` for a boolean one, `word` for a string.
     #[serde(rename = "type", default)]
     pub kind: Option<super::fact_type::FactType>,
