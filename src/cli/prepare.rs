@@ -195,9 +195,6 @@ fn warn_short_secrets(per_host: &[(String, Vec<HostPlan>)]) {
 pub(super) fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
     let config = crate::transport::ssh_config::SshConfig::load(t.ssh_config.as_deref())
         .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
-    for warning in config.warnings() {
-        errln!("warning: {warning}");
-    }
     let password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
         .map_err(BadInput)?;
     let become_password = reach::password_from(
@@ -214,7 +211,8 @@ pub(super) fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
             connect_timeout: Duration::from_secs(
                 t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
             ),
-            local_user: std::env::var("USER").unwrap_or_else(|_| "root".to_owned()),
+            connect_timeout_chosen: t.connect_timeout.is_some(),
+            local_user: crate::transport::ssh_config::local_user(),
         },
         password,
         become_password,

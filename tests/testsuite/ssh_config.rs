@@ -78,6 +78,7 @@ fn defaults() -> RouteDefaults {
         known_hosts: None,
         accept_new_host_keys: false,
         connect_timeout: std::time::Duration::from_secs(10),
+        connect_timeout_chosen: false,
         local_user: "nobody-local".to_owned(),
     }
 }
@@ -247,7 +248,7 @@ fn bad_ssh_settings_stop_the_run_before_any_connection() {
     p.run(&["apply", "-i", "test", "-F", &bad_port_arg, "--dry-run"])
         .code(3)
         .stderr_has(&format!(
-            "error: host `app`: {bad_port_arg}:3: Port `ssh` is not a port number 1-65535"
+            "error: {bad_port_arg}:3: `Port ssh`: `ssh` is not a port number 1-65535 (OpenSSH: Bad port)"
         ));
 
     let proxy = dir.path().join("proxy_command");
@@ -259,7 +260,6 @@ fn bad_ssh_settings_stop_the_run_before_any_connection() {
     let proxy_arg = proxy.to_string_lossy().into_owned();
     p.run(&["apply", "-i", "test", "-F", &proxy_arg, "--dry-run"])
         .code(3)
-        .stderr_has(&format!("warning: {proxy_arg}:1: `Match` blocks are not supported by wsdeploy; this block is ignored"))
         .stderr_has(&format!("error: host `app`: {proxy_arg}:4: ProxyCommand `nc -X connect -x proxy:3128 %h %p` is not supported (the command is not `ssh`)"));
 
     let unclosed = dir.path().join("unclosed");
@@ -276,7 +276,7 @@ fn bad_ssh_settings_stop_the_run_before_any_connection() {
     let empty_arg = empty.to_string_lossy().into_owned();
     p.run(&["apply", "-i", "test", "-F", &empty_arg, "--dry-run"])
         .code(3)
-        .stderr_has("error: ansible_ssh_extra_args of host app: `-F` cannot be given per host; pass the file to wsdeploy instead: `wsdeploy -F FILE ...`");
+        .stderr_has("error: ansible_ssh_extra_args of host app: `-F` cannot be given per host; pass the file to wsdeploy's command instead: `wsdeploy apply -F FILE ...`");
 }
 
 #[test]
@@ -301,11 +301,11 @@ fn include_globs_and_inactive_includes_follow_openssh() {
     )
     .expect("write");
     let config = SshConfig::load(Some(&main)).expect("parses");
-    let web = config.options_for("web", &[]);
+    let web = config.options_for("web", &[]).expect("resolves");
     assert_eq!(web.user.expect("user").first(), "from-include");
     // `Port 2022` in 20-other.conf is active only through the second (active) Include.
     assert_eq!(web.port.expect("port").at.line, 1);
-    let db = config.options_for("db", &[]);
+    let db = config.options_for("db", &[]).expect("resolves");
     // After 10-web.conf's `Host web`, the include restores the `Host *` state.
     assert_eq!(db.user.expect("user").first(), "fallback");
 }
