@@ -191,6 +191,12 @@ fn endpoint(
         Some(setting) => expand_tokens(setting.first(), setting, &Tokens::host_only(alias))?,
         None => alias.to_owned(),
     };
+    // As ssh: names are lower-cased, addresses kept as written.
+    let host = if host.parse::<std::net::IpAddr>().is_ok() {
+        host
+    } else {
+        host.to_ascii_lowercase()
+    };
     let user = match (&request.user, &options.user) {
         (Some(user), _) => user.clone(),
         (None, Some(setting)) => setting.first().to_owned(),
