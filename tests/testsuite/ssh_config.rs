@@ -921,3 +921,54 @@ async fn a_pub_identity_file_signs_with_the_agent_named_by_identity_agent() {
         "{error}"
     );
 }
+
+#[test]
+fn a_dry_run_follows_a_match_jump_with_an_agent_key_and_a_host_key_alias() {
+    let _guard = local_host_guard();
+    let chain = chain();
+    let agent = Agent::with_key(&chain.key);
+    let known_hosts = chain.target.dir.path().join("known_hosts_alias");
+    std::fs::write(
+        &known_hosts,
+        format!(
+            "hop-alias {}\n{}\n",
+            chain.hop_a.host_key_line(),
+            chain.target.known_hosts_line()
+        ),
+    )
+    .expect("write known_hosts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host app\n  HostName 127.0.0.1\n  Port {t}\n\
+             Match originalhost app host 127.0.0.1\n  ProxyJump hop-a\n\
+             Host hop-a\n  HostName 127.0.0.1\n  Port {a}\n  HostKeyAlias hop-alias\n\
+             Host *\n  User {user}\n  IdentityFile {key}.pub\n  IdentitiesOnly yes\n  IdentityAgent {socket}\n  UserKnownHostsFile {kh}\n",
+            t = chain.target.port,
+            a = chain.hop_a.port,
+            user = chain.target.user,
+            key = chain.key.display(),
+            socket = agent.socket.display(),
+            kh = known_hosts.display(),
+        ),
+    )
+    .expect("write ssh_config");
+    let root = tempfile::tempdir().expect("tempdir");
+    std::fs::write(root.path().join("app.conf"), "[options]\nworkers = 2\n").expect("write");
+    let p = project(&format!(
+        "all:\n  children:\n    web:\n      hosts:\n        app: {{root: {}}}\n",
+        root.path().display()
+    ));
+    let config_arg = config.to_string_lossy().into_owned();
+    p.run_with_env(
+        &["apply", "-i", "test", "-F", &config_arg, "--dry-run"],
+        &[("SSH_AUTH_SOCK", "")],
+    )
+    .code(0)
+    .stdout_has("── app (would change)");
+    // Through the jump host the Match block named, never directly.
+    assert_eq!(accepted(&chain.hop_a), 1, "{}", chain.hop_a.log());
+    assert_eq!(accepted(&chain.target), 1, "{}", chain.target.log());
+}
