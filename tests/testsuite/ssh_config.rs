@@ -893,6 +893,20 @@ async fn a_pub_identity_file_signs_with_the_agent_named_by_identity_agent() {
     );
     session.close().await;
 
+    // AddressFamily inet6: the IPv4 address of the name is not tried.
+    let mut inet6 = target.clone();
+    inet6.address_family = wsdeploy::transport::ssh::AddressFamily::Inet6;
+    let error = support::sshd::connect_error(&inet6).await.to_string();
+    assert!(
+        error.contains("no IPv6 address found (AddressFamily inet6)"),
+        "{error}"
+    );
+    // --connect-timeout wins over ConnectTimeout.
+    let mut chosen = defaults();
+    chosen.connect_timeout_chosen = true;
+    let target = resolve_target(&config, &request, &chosen).expect("resolves");
+    assert_eq!(target.connect_timeout, std::time::Duration::from_secs(10));
+
     // Without the key in that agent, the error says so.
     let empty_agent_dir = tempfile::tempdir().expect("tempdir");
     let other = empty_agent_dir.path().join("other_key");
