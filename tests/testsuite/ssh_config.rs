@@ -682,6 +682,35 @@ fn match_blocks_follow_openssh_order_criteria_and_final_pass() {
     )
     .expect("write");
     compare_with_openssh(&config, home.path(), &["web", "db", "api", "other"]);
+
+    // Case: `Host` patterns are case-sensitive against the name as given, `Match host`
+    // is not; `=` and quotes in Match lines; `Match all` after earlier blocks.
+    std::fs::write(
+        &config,
+        "Host Upper\n  User up\n\
+         Host web*  !web-internal\n  HostName %h.example.com\n\
+         Match host=\"*.example.com\" user root\n  Port 2200\n\
+         Match originalhost=db,cache !localuser nobody\n  User dbadmin\n\
+         Host db\n  HostName 10.1.2.3\n\
+         Match host 10.1.*\n  IdentityFile ~/.ssh/ten\n  IdentitiesOnly yes\n\
+         Match all\n  IdentityFile ~/.ssh/all\n\
+         Host *\n  ConnectTimeout 1m\n  AddressFamily inet\n",
+    )
+    .expect("write");
+    compare_with_openssh(
+        &config,
+        home.path(),
+        &[
+            "upper",
+            "Upper",
+            "web1",
+            "WEB2",
+            "web-internal",
+            "db",
+            "cache",
+            "other",
+        ],
+    );
 }
 
 #[test]

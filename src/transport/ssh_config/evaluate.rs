@@ -1,6 +1,6 @@
 //! Which settings apply to one host, as OpenSSH 9.2's `readconf.c` and `ssh.c` decide:
 //! the command line's options first, then every line in order (`Host` patterns against
-//! the name as given, lower-cased; `Match` criteria against the facts known so far; an
+//! the name as given, case-sensitively; `Match` criteria against the facts known so far; an
 //! `Include` inside an inactive block never applies, and the block's state is restored
 //! after it), the first value of each setting winning. `Match final` anywhere, or
 //! `CanonicalizeHostname yes`/`always`, makes a second pass over the files with the host
@@ -38,7 +38,7 @@ pub fn options(
 ) -> Result<HostOptions, String> {
     let mut walk = Walk {
         subject,
-        host: subject.alias.to_ascii_lowercase(),
+        host: subject.alias.to_owned(),
         final_pass: false,
         options: HostOptions::default(),
     };
@@ -149,7 +149,7 @@ impl Walk<'_> {
             (Some(setting), false) => {
                 expand_host(setting.first(), self.subject.alias).to_ascii_lowercase()
             }
-            _ => self.host.clone(),
+            _ => self.host.to_ascii_lowercase(),
         }
     }
 
@@ -234,6 +234,20 @@ mod tests {
         SshConfig::from_text(config, "cfg")
             .unwrap()
             .options_for_subject(&subject(alias), &[])
+    }
+
+    #[test]
+    fn host_patterns_are_case_sensitive_and_match_hosts_are_not() {
+        let config =
+            "Host Upper\n  User up\nHost web*\n  Port 2\nMatch host WEB*\n  User matched\n";
+        assert_eq!(
+            options_of(config, "Upper").unwrap().user.unwrap().first(),
+            "up"
+        );
+        assert!(options_of(config, "upper").unwrap().user.is_none());
+        let options = options_of(config, "WEB2").unwrap();
+        assert!(options.port.is_none());
+        assert_eq!(options.user.unwrap().first(), "matched");
     }
 
     #[test]

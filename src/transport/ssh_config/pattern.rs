@@ -3,7 +3,7 @@
 //! (`match_pattern_list`). `ProxyJump`'s hosts are not patterns.
 
 /// Whether `text` matches the wildcard `pattern` (`*`: any run, `?`: one character),
-/// case-sensitively as OpenSSH's `match_pattern` (host names are lower-cased before).
+/// case-sensitively as OpenSSH's `match_pattern`.
 #[must_use]
 pub fn wildcard(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.chars().collect();
@@ -37,7 +37,7 @@ pub fn wildcard(pattern: &str, text: &str) -> bool {
     pattern[p..].iter().all(|c| *c == '*')
 }
 
-/// Whether `host` (lower-cased by the caller, as `ssh` does) matches a `Host` line's
+/// Whether `host` (as given, case-sensitively, as `ssh` does) matches a `Host` line's
 /// patterns: at least one plain pattern matches and no negated (`!`) one does.
 #[must_use]
 pub fn host_matches(patterns: &[String], host: &str) -> bool {
