@@ -51,20 +51,21 @@ type NamedHost = (String, serde_json::Map<String, serde_json::Value>);
 /// Each requested host with its variables: inventory hosts matching the patterns, or,
 /// with no inventory, the names themselves with no variables.
 fn named_hosts(project: &Path, s: &SshConfigArgs) -> Result<Vec<NamedHost>, BadInput> {
-    let (extra, _) = inventory::parse_extra_vars_with_vault(
-        &s.extra_vars,
-        Path::new("."),
-        &crate::vault::VaultKeys::default(),
-    )
-    .map_err(|e| BadInput(e.to_string()))?;
-    if s.source.inventory.is_empty() {
+    let (inv, keys) = if s.source.inventory.is_empty() {
+        (None, crate::vault::VaultKeys::default())
+    } else {
+        let (inv, keys) = load_inventory_keeping_keys(project, &s.source)?;
+        (Some(inv), keys)
+    };
+    let (extra, _) = inventory::parse_extra_vars_with_vault(&s.extra_vars, Path::new("."), &keys)
+        .map_err(|e| BadInput(e.to_string()))?;
+    let Some(inv) = inv else {
         return Ok(s
             .hosts
             .iter()
             .map(|name| (name.clone(), extra.clone()))
             .collect());
-    }
-    let inv = load_inventory(project, &s.source)?;
+    };
     let mut hosts = Vec::new();
     for pattern in &s.hosts {
         let selected = inv
