@@ -108,7 +108,7 @@ impl Walk<'_> {
                         && match match_line::evaluate(criteria, &self.facts(&host)) {
                             Outcome::Matches => true,
                             Outcome::DoesNotMatch => false,
-                            Outcome::DependsOnExec(command) => {
+                            Outcome::DependsOn(what) => {
                                 let decided = self.decided_by(&items[index + 1..]);
                                 if decided.is_empty() {
                                     false
@@ -116,7 +116,7 @@ impl Walk<'_> {
                                     return Err(exec_refusal(
                                         &at.to_string(),
                                         text,
-                                        &command,
+                                        &what,
                                         &decided,
                                         self.subject.alias,
                                     ));
@@ -210,9 +210,9 @@ impl Walk<'_> {
     }
 }
 
-fn exec_refusal(at: &str, text: &str, command: &str, decided: &[String], alias: &str) -> String {
+fn exec_refusal(at: &str, text: &str, what: &str, decided: &[String], alias: &str) -> String {
     format!(
-        "{at}: `Match {text}` would run `{command}` to decide, for {alias}, {}; wsdeploy runs no local command to choose how a host is reached. Decide it for this host instead: in the inventory (for example ansible_ssh_common_args: '-o ProxyJump=NAME' or '-o ProxyJump=none'), or with a `Host` block above this one",
+        "{at}: `Match {text}` would {what} to decide, for {alias}, {}; wsdeploy runs no local command to choose how a host is reached. Decide it for this host instead: in the inventory (for example ansible_ssh_common_args: '-o ProxyJump=NAME' or '-o ProxyJump=none'), or with a `Host` block above this one",
         decided.join(", ")
     )
 }

@@ -139,10 +139,22 @@ const KNOWN: [&str; 128] = [
     "xauthlocation",
 ];
 
+/// Keywords of later OpenSSH releases (and Apple's `UseKeychain` on macOS, where its
+/// `ssh` knows it): accepted so a config written for them is not refused; none of them
+/// changes how wsdeploy reaches a host.
+const LATER: [&str; 4] = [
+    "channeltimeout",
+    "obscurekeystroketiming",
+    "tag",
+    "warnweakcrypto",
+];
+
 /// Whether OpenSSH knows `keyword` (lower-cased).
 #[must_use]
 pub fn is_known(keyword: &str) -> bool {
     KNOWN.binary_search(&keyword).is_ok()
+        || LATER.contains(&keyword)
+        || (cfg!(target_os = "macos") && keyword == "usekeychain")
 }
 
 /// Checks the value of a known keyword as OpenSSH does while reading the file.
@@ -265,7 +277,8 @@ mod tests {
         ] {
             assert!(is_known(keyword), "{keyword}");
         }
-        assert!(!is_known("usekeychain"));
+        assert_eq!(is_known("usekeychain"), cfg!(target_os = "macos"));
+        assert!(is_known("obscurekeystroketiming"));
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! criteria `all`, `canonical`, `final`, `host`, `originalhost`, `user`, `localuser` and
 //! `exec`, each negated by a leading `!`; what OpenSSH refuses (a criterion without its
 //! argument, an unknown one, `all` combined with others, no criterion) is refused here.
+//! The criteria later OpenSSH releases added (`localnetwork`, `tagged`, `version`,
+//! `sessiontype`, `command`) are accepted, so a config written for them is not refused,
+//! and, like `exec`, never evaluated.
 
 use super::pattern::pattern_list;
 
@@ -32,7 +35,18 @@ pub enum CriterionKind {
     LocalUser(String),
     /// `exec COMMAND`: a local command's exit status (never run by wsdeploy).
     Exec(String),
+    /// A criterion of a later OpenSSH (`localnetwork`, `tagged`, ...): not evaluated.
+    Later { name: String, argument: String },
 }
+
+/// Criteria OpenSSH added after 9.2, with their argument.
+const LATER_CRITERIA: [&str; 5] = [
+    "localnetwork",
+    "tagged",
+    "version",
+    "sessiontype",
+    "command",
+];
 
 /// What a criterion is tested against.
 #[derive(Debug, Clone)]
@@ -53,8 +67,9 @@ pub struct Facts<'a> {
 pub enum Outcome {
     Matches,
     DoesNotMatch,
-    /// Every other criterion holds: the result is the exit status of this command.
-    DependsOnExec(String),
+    /// Every other criterion holds: the result depends on what wsdeploy does not
+    /// evaluate (`run \`COMMAND\``, or `test \`localnetwork ...\``).
+    DependsOn(String),
 }
 
 /// Parses the text after `Match`.
@@ -113,9 +128,13 @@ pub fn parse(text: &str) -> Result<Vec<Criterion>, String> {
             "user" => CriterionKind::User(argument),
             "localuser" => CriterionKind::LocalUser(argument),
             "exec" => CriterionKind::Exec(argument),
+            later if LATER_CRITERIA.contains(&later) => CriterionKind::Later {
+                name: later.to_owned(),
+                argument,
+            },
             _ => {
                 return Err(format!(
-                    "`{word}` is not a Match criterion (OpenSSH 9.2 knows all, canonical, final, host, originalhost, user, localuser, exec)"
+                    "`{word}` is not a Match criterion (OpenSSH knows all, canonical, final, host, originalhost, user, localuser, exec; later releases localnetwork, tagged, version, sessiontype, command)"
                 ));
             }
         };
@@ -132,7 +151,7 @@ pub fn parse(text: &str) -> Result<Vec<Criterion>, String> {
 #[must_use]
 pub fn evaluate(criteria: &[Criterion], facts: &Facts<'_>) -> Outcome {
     let mut result = true;
-    let mut exec: Option<String> = None;
+    let mut undecided: Option<String> = None;
     for criterion in criteria {
         let holds = match &criterion.kind {
             CriterionKind::All => true,
@@ -144,8 +163,16 @@ pub fn evaluate(criteria: &[Criterion], facts: &Facts<'_>) -> Outcome {
             CriterionKind::User(list) => pattern_list(list, facts.user, false),
             CriterionKind::LocalUser(list) => pattern_list(list, facts.local_user, false),
             CriterionKind::Exec(command) => {
-                if result && exec.is_none() {
-                    exec = Some(command.clone());
+                if result && undecided.is_none() {
+                    undecided = Some(format!("run `{command}`"));
+                }
+                continue;
+            }
+            CriterionKind::Later { name, argument } => {
+                if result && undecided.is_none() {
+                    undecided = Some(format!(
+                        "test `{name} {argument}` (a criterion of OpenSSH after 9.2, not evaluated by wsdeploy)"
+                    ));
                 }
                 continue;
             }
@@ -154,9 +181,9 @@ pub fn evaluate(criteria: &[Criterion], facts: &Facts<'_>) -> Outcome {
             result = false;
         }
     }
-    match (result, exec) {
+    match (result, undecided) {
         (false, _) => Outcome::DoesNotMatch,
-        (true, Some(command)) => Outcome::DependsOnExec(command),
+        (true, Some(what)) => Outcome::DependsOn(what),
         (true, None) => Outcome::Matches,
     }
 }
@@ -252,7 +279,7 @@ mod tests {
                 "Host * exec \"test -n \\\"$SSH_AGENT\\\"\"",
                 "`$SSH_AGENT\\` needs an argument",
             ),
-            ("localnetwork 10.0.0.0/8", "not a Match criterion"),
+            ("tagged", "`tagged` needs an argument"),
         ] {
             let error = parse(line).unwrap_err();
             assert!(error.contains(why), "{line}: {error}");
@@ -260,6 +287,11 @@ mod tests {
         assert!(parse("host x all").is_ok());
         assert!(parse("all # comment").is_ok());
         assert!(parse("host=x").is_ok());
+        let later = parse("host a* localnetwork 10.0.0.0/8").unwrap();
+        assert_eq!(
+            evaluate(&later, &facts("ab", "u", false)),
+            Outcome::DependsOn("test `localnetwork 10.0.0.0/8` (a criterion of OpenSSH after 9.2, not evaluated by wsdeploy)".to_owned())
+        );
     }
 
     #[test]
@@ -267,7 +299,7 @@ mod tests {
         let line = parse("host 172.16.0.*,172.16.10.* !Exec \"ping -c1 -t1 172.16.0.1\"").unwrap();
         assert_eq!(
             evaluate(&line, &facts("172.16.10.10", "root", false)),
-            Outcome::DependsOnExec("ping -c1 -t1 172.16.0.1".to_owned())
+            Outcome::DependsOn("run `ping -c1 -t1 172.16.0.1`".to_owned())
         );
         assert_eq!(
             evaluate(&line, &facts("gw-suita.example", "root", false)),
