@@ -1,5 +1,5 @@
-//! OpenSSH client configuration (`~/.ssh/config`, or the file of `-F`): which settings
-//! apply to a host, as `ssh` (OpenSSH 9.2) picks them.
+//! OpenSSH client configuration (`~/.ssh/config` then `/etc/ssh/ssh_config`, or the file
+//! of `-F` alone): which settings apply to a host, as `ssh` (OpenSSH 9.2) picks them.
 //!
 //! Read: `Host` blocks (wildcards, `!` negation), `Match` blocks (`all`, `canonical`,
 //! `final`, `host`, `originalhost`, `user`, `localuser`, negation; `exec` is never run:
@@ -189,10 +189,17 @@ pub fn display_keyword(keyword: &str) -> &str {
         .unwrap_or(keyword)
 }
 
+/// The system-wide client configuration `ssh` reads after the user's (not with `-F`).
+pub const SYSTEM_CONFIG: &str = "/etc/ssh/ssh_config";
+/// Environment variable naming another system-wide file (for tests; empty: none).
+pub const SYSTEM_CONFIG_ENV: &str = "WSDEPLOY_SYSTEM_SSH_CONFIG";
+
 /// A loaded configuration (possibly empty).
 #[derive(Debug, Clone, Default)]
 pub struct SshConfig {
     items: Vec<Item>,
+    /// The system-wide file's items, read after `items` with their own block state.
+    system: Vec<Item>,
     /// The file it came from, for messages.
     pub path: Option<PathBuf>,
 }
@@ -204,25 +211,36 @@ impl SshConfig {
         SshConfig::default()
     }
 
-    /// Reads `path`, or `~/.ssh/config` when `path` is `None` and that file exists.
+    /// Reads `path` alone (`-F`), or, as `ssh` does without `-F`, `~/.ssh/config` and
+    /// then `/etc/ssh/ssh_config`, each when it exists.
     ///
     /// # Errors
     /// The file (or an included one) cannot be read, or OpenSSH would refuse it.
     pub fn load(path: Option<&Path>) -> Result<SshConfig, ParseError> {
-        let path = match path {
-            Some(path) => path.to_path_buf(),
-            None => {
-                let default = home_dir().join(".ssh").join("config");
-                if !default.is_file() {
-                    return Ok(SshConfig::empty());
-                }
-                default
-            }
+        if let Some(path) = path {
+            return Ok(SshConfig {
+                items: parse::read_file(path)?,
+                system: Vec::new(),
+                path: Some(path.to_path_buf()),
+            });
+        }
+        let user = home_dir().join(".ssh").join("config");
+        let mut config = SshConfig::empty();
+        if user.is_file() {
+            config.items = parse::read_file(&user)?;
+            config.path = Some(user);
+        }
+        let system = match std::env::var_os(SYSTEM_CONFIG_ENV) {
+            Some(path) => PathBuf::from(path),
+            None => PathBuf::from(SYSTEM_CONFIG),
         };
-        Ok(SshConfig {
-            items: parse::read_file(&path)?,
-            path: Some(path),
-        })
+        if system.is_file() {
+            let include_dir = system
+                .parent()
+                .map_or_else(|| PathBuf::from("/etc/ssh"), Path::to_path_buf);
+            config.system = parse::read_system_file(&system, &include_dir)?;
+        }
+        Ok(config)
     }
 
     /// A configuration from text (`source` names it in messages).
@@ -232,6 +250,7 @@ impl SshConfig {
     pub fn from_text(text: &str, source: &str) -> Result<SshConfig, ParseError> {
         Ok(SshConfig {
             items: parse::parse_text(text, source, 0)?,
+            system: Vec::new(),
             path: None,
         })
     }
@@ -263,7 +282,7 @@ impl SshConfig {
         subject: &Subject<'_>,
         front: &[Item],
     ) -> Result<HostOptions, String> {
-        evaluate::options(&self.items, front, subject)
+        evaluate::options(&[&self.items, &self.system], front, subject)
     }
 }
 

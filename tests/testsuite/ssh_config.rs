@@ -565,35 +565,38 @@ fn agree(ours: &[(String, String)], theirs: &[(String, String)], home: &Path, wh
 /// Resolves `hosts` with `wsdeploy ssh-config` and `ssh -G` and compares them, jump
 /// hosts included (a `ProxyJump NAME` is compared with `ssh -G NAME`).
 fn compare_with_openssh(config: &Path, home: &Path, hosts: &[&str]) {
-    let p = Project::new();
     let config_arg = config.to_string_lossy().into_owned();
-    let home_arg = home.to_string_lossy().into_owned();
     for host in hosts {
-        let run = p.run_with_env(
-            &["ssh-config", "-F", &config_arg, host],
-            &[("HOME", &home_arg)],
-        );
-        run.code(0).stdout_has(&format!("host {host}\n"));
-        let ours = parse_resolved(&run.stdout);
-        let theirs = ssh_g(config, host, home).expect("ssh -G accepts the config");
-        agree(&ours.own, &theirs, home, host);
-        match first(&theirs, "proxyjump") {
-            None => assert!(
-                ours.jumps.is_empty(),
-                "{host}: no jump for ssh\n{}",
-                run.stdout
-            ),
-            Some(jump) => {
-                assert_eq!(
-                    ours.jumps.len(),
-                    1,
-                    "{host}: one hop as ssh\n{}",
-                    run.stdout
-                );
-                let hop = ssh_g(config, jump, home).expect("ssh -G resolves the hop");
-                assert!(first(&hop, "proxyjump").is_none(), "the cases use one hop");
-                agree(&ours.jumps[0].1, &hop, home, &format!("{host} via {jump}"));
-            }
+        let run = wsdeploy_ssh_config(&["-F", &config_arg, host], home, &[]);
+        agree_with_ssh_g(&run.stdout, config, home, host);
+    }
+}
+
+/// `wsdeploy ssh-config ARGS` with `HOME=home` and `env`; it must succeed.
+fn wsdeploy_ssh_config(args: &[&str], home: &Path, env: &[(&str, &str)]) -> support::project::Run {
+    let home_arg = home.to_string_lossy().into_owned();
+    let mut all_env = vec![("HOME", home_arg.as_str())];
+    all_env.extend_from_slice(env);
+    let mut all_args = vec!["ssh-config"];
+    all_args.extend_from_slice(args);
+    let run = Project::new().run_with_env(&all_args, &all_env);
+    run.code(0);
+    run
+}
+
+/// Compares one host's `wsdeploy ssh-config` output with `ssh -G -F config host`.
+fn agree_with_ssh_g(stdout: &str, config: &Path, home: &Path, host: &str) {
+    assert!(stdout.contains(&format!("host {host}\n")), "{stdout}");
+    let ours = parse_resolved(stdout);
+    let theirs = ssh_g(config, host, home).expect("ssh -G accepts the config");
+    agree(&ours.own, &theirs, home, host);
+    match first(&theirs, "proxyjump") {
+        None => assert!(ours.jumps.is_empty(), "{host}: no jump for ssh\n{stdout}"),
+        Some(jump) => {
+            assert_eq!(ours.jumps.len(), 1, "{host}: one hop as ssh\n{stdout}");
+            let hop = ssh_g(config, jump, home).expect("ssh -G resolves the hop");
+            assert!(first(&hop, "proxyjump").is_none(), "the cases use one hop");
+            agree(&ours.jumps[0].1, &hop, home, &format!("{host} via {jump}"));
         }
     }
 }
@@ -1014,4 +1017,56 @@ fn a_dry_run_follows_a_match_jump_with_an_agent_key_and_a_host_key_alias() {
     // Through the jump host the Match block named, never directly.
     assert_eq!(accepted(&chain.hop_a), 1, "{}", chain.hop_a.log());
     assert_eq!(accepted(&chain.target), 1, "{}", chain.target.log());
+}
+
+#[test]
+fn without_f_the_system_file_is_read_after_the_users_with_its_own_blocks() {
+    let home = home_with(&[]);
+    let user = "Host web\n  HostName 10.0.0.5\nHost db\n";
+    std::fs::write(home.path().join(".ssh/config"), user).expect("write");
+    let etc = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        etc.path().join("crypto.conf"),
+        "Ciphers aes256-gcm@openssh.com\n",
+    )
+    .expect("write");
+    // A `Match final` (as Fedora's ssh_config.d ships) makes the second pass, where
+    // `Host 10.0.0.*` matches web's HostName. The user file's last `Host db` does not
+    // make the system file's first lines inactive: each file starts afresh.
+    let system = format!(
+        "User ops\nMatch final all\n  Include {}/crypto.conf\nHost 10.0.0.*\n  ProxyJump bastion\nHost bastion\n  HostName 192.0.2.1\n  User jump\n",
+        etc.path().display()
+    );
+    let system_file = etc.path().join("ssh_config");
+    std::fs::write(&system_file, &system).expect("write");
+    let system_arg = system_file.to_string_lossy().into_owned();
+    // The oracle: one file where `Host *` starts the system part afresh.
+    let combined = etc.path().join("combined");
+    std::fs::write(&combined, format!("{user}Host *\n{system}")).expect("write");
+    for host in ["web", "db", "other"] {
+        let run = wsdeploy_ssh_config(
+            &[host],
+            home.path(),
+            &[("WSDEPLOY_SYSTEM_SSH_CONFIG", &system_arg)],
+        );
+        agree_with_ssh_g(&run.stdout, &combined, home.path(), host);
+    }
+    let run = wsdeploy_ssh_config(
+        &["web"],
+        home.path(),
+        &[("WSDEPLOY_SYSTEM_SSH_CONFIG", &system_arg)],
+    );
+    run.stdout_has("  jump 1 ops@192.0.2.1:22\n");
+    // With -F, as with ssh, the system file is not read.
+    let user_file = home
+        .path()
+        .join(".ssh/config")
+        .to_string_lossy()
+        .into_owned();
+    let run = wsdeploy_ssh_config(
+        &["-F", &user_file, "web"],
+        home.path(),
+        &[("WSDEPLOY_SYSTEM_SSH_CONFIG", &system_arg)],
+    );
+    assert!(!run.stdout.contains("jump 1"), "{}", run.stdout);
 }

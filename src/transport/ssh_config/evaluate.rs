@@ -27,12 +27,13 @@ pub struct Subject<'a> {
     pub local_user: &'a str,
 }
 
-/// The settings of `subject`: `front` (the host's ssh arguments), then `items`.
+/// The settings of `subject`: `front` (the host's ssh arguments), then each file of
+/// `files` (the user's, the system's), each starting with its blocks active.
 ///
 /// # Errors
 /// A `Match exec` deciding a setting, or an unknown keyword, naming file and line.
 pub fn options(
-    items: &[Item],
+    files: &[&[Item]],
     front: &[Item],
     subject: &Subject<'_>,
 ) -> Result<HostOptions, String> {
@@ -43,16 +44,20 @@ pub fn options(
         options: HostOptions::default(),
     };
     walk.items(front, &mut true, false)?;
-    walk.items(items, &mut true, false)?;
+    for items in files {
+        walk.items(items, &mut true, false)?;
+    }
     let canonicalize = walk
         .options
         .canonicalize_hostname
         .as_ref()
         .is_some_and(|s| !matches!(s.first().to_ascii_lowercase().as_str(), "no" | "false"));
-    if canonicalize || wants_final_pass(items) {
+    if canonicalize || files.iter().any(|items| wants_final_pass(items)) {
         walk.final_pass = true;
         walk.host = final_host_name(&walk.options, subject.alias);
-        walk.items(items, &mut true, false)?;
+        for items in files {
+            walk.items(items, &mut true, false)?;
+        }
     }
     Ok(walk.options)
 }

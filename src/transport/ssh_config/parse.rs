@@ -70,15 +70,24 @@ pub struct ParseError {
 /// The file (or an included one) cannot be read, has an unclosed quote, a keyword
 /// without its argument, or includes too deeply.
 pub fn read_file(path: &Path) -> Result<Vec<Item>, ParseError> {
-    read_depth(path, 0)
+    read_depth(path, 0, &home_dir().join(".ssh"))
 }
 
-fn read_depth(path: &Path, depth: usize) -> Result<Vec<Item>, ParseError> {
+/// [`read_file`] for the system file: its relative `Include`s are under `include_dir`
+/// (`/etc/ssh`), as OpenSSH resolves them.
+///
+/// # Errors
+/// As [`read_file`].
+pub fn read_system_file(path: &Path, include_dir: &Path) -> Result<Vec<Item>, ParseError> {
+    read_depth(path, 0, include_dir)
+}
+
+fn read_depth(path: &Path, depth: usize, include_dir: &Path) -> Result<Vec<Item>, ParseError> {
     let text = std::fs::read_to_string(path).map_err(|error| ParseError {
         at: path.display().to_string(),
         message: format!("cannot read this ssh config file: {error}"),
     })?;
-    parse_text(&text, &path.display().to_string(), depth)
+    parse_in(&text, &path.display().to_string(), depth, include_dir)
 }
 
 /// Parses config text; `source` names it in messages.
@@ -86,6 +95,16 @@ fn read_depth(path: &Path, depth: usize) -> Result<Vec<Item>, ParseError> {
 /// # Errors
 /// As [`read_file`].
 pub fn parse_text(text: &str, source: &str, depth: usize) -> Result<Vec<Item>, ParseError> {
+    parse_in(text, source, depth, &home_dir().join(".ssh"))
+}
+
+/// [`parse_text`] with relative `Include`s under `include_dir`.
+fn parse_in(
+    text: &str,
+    source: &str,
+    depth: usize,
+    include_dir: &Path,
+) -> Result<Vec<Item>, ParseError> {
     let mut items = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let at = Location {
@@ -133,8 +152,8 @@ pub fn parse_text(text: &str, source: &str, depth: usize) -> Result<Vec<Item>, P
                 }
                 let mut files = Vec::new();
                 for arg in &args {
-                    for path in expand_include(arg) {
-                        files.push(read_depth(&path, depth + 1)?);
+                    for path in expand_include(arg, include_dir) {
+                        files.push(read_depth(&path, depth + 1, include_dir)?);
                     }
                 }
                 items.push(Item::Include { files });
@@ -246,14 +265,15 @@ pub fn split_args(text: &str) -> Result<Vec<String>, usize> {
     Ok(args)
 }
 
-/// The files an `Include` argument names: `~` expanded, relative to `~/.ssh`, wildcards
-/// in the last component expanded in sorted order (no match: nothing, as OpenSSH).
-fn expand_include(arg: &str) -> Vec<PathBuf> {
+/// The files an `Include` argument names: `~` expanded, relative to `include_dir`
+/// (`~/.ssh`, or `/etc/ssh` for the system file), wildcards in the last component
+/// expanded in sorted order (no match: nothing, as OpenSSH).
+fn expand_include(arg: &str, include_dir: &Path) -> Vec<PathBuf> {
     let path = expand_tilde(arg);
     let path = if path.is_absolute() {
         path
     } else {
-        home_dir().join(".ssh").join(path)
+        include_dir.join(path)
     };
     let name = path
         .file_name()
