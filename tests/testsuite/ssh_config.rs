@@ -821,16 +821,26 @@ fn what_openssh_refuses_is_refused_with_its_line() {
 
 #[test]
 fn strict_host_key_checking_no_is_said_to_be_accept_new_once() {
-    let inventory = "all:\n  vars:\n    ansible_ssh_common_args: '-o StrictHostKeyChecking=no'\n  children:\n    web:\n      hosts:\n        a: {root: /x}\n        b: {root: /x}\n";
+    let inventory = "all:\n  vars:\n    ansible_ssh_common_args: '-o StrictHostKeyChecking=no'\n    ansible_host: 127.0.0.1\n    ansible_port: 1\n  children:\n    web:\n      hosts:\n        a: {root: /x}\n        b: {root: /x}\n";
     let p = project(inventory);
     let empty = p.path().join("empty_ssh_config");
     std::fs::write(&empty, "").expect("write");
     let empty_arg = empty.to_string_lossy().into_owned();
+    let notice = "warning: StrictHostKeyChecking=no (ansible_ssh_common_args) is treated as accept-new: an unknown host key is recorded in the known_hosts file, a changed one is still refused (hosts: a, b)";
+    // A run says it once, before connecting (nothing listens on port 1), also with -q.
+    let run = p.run(&["-q", "apply", "-i", "test", "-F", &empty_arg, "--dry-run"]);
+    run.code(1).stderr_has(notice);
+    assert_eq!(
+        run.stderr.matches("StrictHostKeyChecking=no").count(),
+        1,
+        "{}",
+        run.stderr
+    );
     let run = p.run(&["ssh-config", "-i", "test", "-F", &empty_arg, "web"]);
     run.code(0)
         .stdout_has("host a\n")
         .stdout_has("  stricthostkeychecking accept-new\n")
-        .stderr_has("warning: StrictHostKeyChecking=no (ansible_ssh_common_args) is treated as accept-new: an unknown host key is recorded in the known_hosts file, a changed one is still refused (hosts: a, b)");
+        .stderr_has(notice);
     assert_eq!(
         run.stderr.matches("StrictHostKeyChecking=no").count(),
         1,
