@@ -13,7 +13,7 @@ use crate::inventory::{Connection, DEFAULT_BECOME_USER, HONOURED_VARIABLES};
 use crate::transport::secret::Secret;
 use crate::transport::ssh::SshTarget;
 use crate::transport::ssh_config::{
-    RouteDefaults, RouteRequest, SshConfig, parse_ssh_args, resolve_target,
+    Item, Location, RouteDefaults, RouteRequest, SshConfig, parse_ssh_args, resolve_route,
 };
 
 /// Environment variable with the SSH login password (instead of `-k`).
@@ -105,7 +105,8 @@ pub fn note_ignored_variables(host: &str, vars: &Map<String, Value>, warnings: &
     }
 }
 
-/// The SSH target of host `host`.
+/// The SSH target of host `host`; what the operator should know about how it is
+/// reached (`StrictHostKeyChecking=no` read as accept-new, ...) goes into `warnings`.
 ///
 /// # Errors
 /// Bad ssh arguments or `ssh_config` values, naming where they were written.
@@ -126,7 +127,18 @@ pub fn ssh_target(
                 host,
             );
         }
-        front.extend(parsed.front);
+        // Named by the variable alone, so one note covers every host that sets it.
+        front.extend(parsed.front.into_iter().map(|item| match item {
+            Item::Option { keyword, args, .. } => Item::Option {
+                keyword,
+                args,
+                at: Location {
+                    source: (*variable).to_string(),
+                    line: 0,
+                },
+            },
+            other => other,
+        }));
     }
     let request = RouteRequest {
         alias: connection.host.clone(),
@@ -139,8 +151,12 @@ pub fn ssh_target(
             .clone()
             .or_else(|| reach.password.clone()),
     };
-    resolve_target(&reach.config, &request, &reach.defaults)
-        .map_err(|error| format!("host `{host}`: {error}"))
+    let route = resolve_route(&reach.config, &request, &reach.defaults)
+        .map_err(|error| format!("host `{host}`: {error}"))?;
+    for note in route.notes {
+        warnings.add(note, host);
+    }
+    Ok(route.target)
 }
 
 /// Whose rights the host's commands run with, and the become password for the SSH
@@ -236,6 +252,7 @@ mod tests {
                 known_hosts: None,
                 accept_new_host_keys: false,
                 connect_timeout: std::time::Duration::from_secs(5),
+                connect_timeout_chosen: false,
                 local_user: "me".to_owned(),
             },
             password: None,

@@ -28,6 +28,7 @@ mod restore;
 mod run;
 mod schedule;
 pub mod shell_docs;
+mod ssh_route;
 mod validate;
 
 #[allow(clippy::wildcard_imports)]
@@ -44,6 +45,8 @@ use restore::*;
 use run::*;
 #[allow(clippy::wildcard_imports)]
 use schedule::*;
+#[allow(clippy::wildcard_imports)]
+use ssh_route::*;
 #[allow(clippy::wildcard_imports)]
 use validate::*;
 
@@ -85,6 +88,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show the resolved inventory (`--list`: as `ansible-inventory --list` prints it).
     Inventory(InventoryArgs),
+    /// Show how each host is reached (as `ssh -G`): address, user, port, keys, agent,
+    /// jump hosts, known_hosts file; no connection is made.
+    #[command(name = "ssh-config")]
+    SshConfig(SshConfigArgs),
     /// Print the JSON Schema of plan files (for editors; also docs/plan.schema.json).
     Schema,
     /// Print the shell completion script: `wsdeploy completions bash > /etc/bash_completion.d/wsdeploy`.
@@ -144,6 +151,32 @@ pub struct InventoryArgs {
     /// Print one host's merged variables as JSON (as `ansible-inventory --host`).
     #[arg(long = "host")]
     pub host: Option<String>,
+}
+
+/// `ssh-config` arguments.
+#[derive(Debug, Args)]
+pub struct SshConfigArgs {
+    /// Hosts: inventory names or patterns with -i; without an inventory, names looked
+    /// up in the ssh_config alone (as `ssh -G NAME`).
+    #[arg(required = true, value_name = "HOST")]
+    pub hosts: Vec<String>,
+    #[command(flatten)]
+    pub source: InventorySourceArgs,
+    /// Extra variables, as for apply (they can set ansible_host, ansible_user...).
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// OpenSSH client config file (default: ~/.ssh/config when it exists).
+    #[arg(short = 'F', long = "ssh-config")]
+    pub ssh_config: Option<PathBuf>,
+    /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
+    #[arg(long = "known-hosts")]
+    pub known_hosts: Option<PathBuf>,
+    /// As for apply: unknown host keys would be recorded.
+    #[arg(long = "accept-new-host-keys")]
+    pub accept_new_host_keys: bool,
+    /// As for apply: seconds to wait for a host's SSH connection.
+    #[arg(long = "connect-timeout")]
+    pub connect_timeout: Option<u64>,
 }
 
 /// Inventory, plan and variables.
@@ -319,6 +352,19 @@ fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
             default_inventory(config, &mut i.source);
             return;
         }
+        Command::SshConfig(s) => {
+            default_inventory(config, &mut s.source);
+            if s.connect_timeout.is_none() {
+                s.connect_timeout = config.connect_timeout;
+            }
+            if s.known_hosts.is_none() {
+                s.known_hosts.clone_from(&config.known_hosts);
+            }
+            if !s.accept_new_host_keys {
+                s.accept_new_host_keys = config.accept_new_host_keys.unwrap_or(false);
+            }
+            return;
+        }
         Command::Schema | Command::Completions { .. } | Command::Man => return,
     };
     default_inventory(config, &mut target.source);
@@ -365,6 +411,7 @@ async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
         Command::Schedule(s) => schedule(project, &s),
         Command::Validate(v) => validate(project, &v),
         Command::Inventory(i) => inventory_list(project, &i),
+        Command::SshConfig(s) => ssh_config(project, &s),
         Command::Schema => {
             report::out::stdout(&plan::schema::plan_schema());
             Ok(exit::OK)

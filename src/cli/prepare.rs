@@ -217,31 +217,45 @@ fn warn_short_secrets(per_host: &[(String, Vec<HostPlan>)]) {
 
 /// `-F`, `-k`, `-K`, `--known-hosts` and friends, read before any host is contacted.
 pub(super) fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
-    let config = crate::transport::ssh_config::SshConfig::load(t.ssh_config.as_deref())
-        .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
-    for warning in config.warnings() {
-        errln!("warning: {warning}");
-    }
-    let password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
+    let mut reach = reach_without_passwords(
+        t.ssh_config.as_deref(),
+        t.known_hosts.clone(),
+        t.accept_new_host_keys,
+        t.connect_timeout,
+    )?;
+    reach.password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
         .map_err(BadInput)?;
-    let become_password = reach::password_from(
+    reach.become_password = reach::password_from(
         reach::BECOME_PASSWORD_ENV,
         t.ask_become_pass,
         "BECOME password: ",
     )
     .map_err(BadInput)?;
+    Ok(reach)
+}
+
+/// The ssh_config and the run-wide SSH defaults (no password asked).
+pub(super) fn reach_without_passwords(
+    ssh_config: Option<&Path>,
+    known_hosts: Option<PathBuf>,
+    accept_new_host_keys: bool,
+    connect_timeout: Option<u64>,
+) -> Result<reach::Reach, BadInput> {
+    let config = crate::transport::ssh_config::SshConfig::load(ssh_config)
+        .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
     Ok(reach::Reach {
         config,
         defaults: crate::transport::ssh_config::RouteDefaults {
-            known_hosts: t.known_hosts.clone(),
-            accept_new_host_keys: t.accept_new_host_keys,
+            known_hosts,
+            accept_new_host_keys,
             connect_timeout: Duration::from_secs(
-                t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
+                connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
             ),
-            local_user: std::env::var("USER").unwrap_or_else(|_| "root".to_owned()),
+            connect_timeout_chosen: connect_timeout.is_some(),
+            local_user: crate::transport::ssh_config::local_user(),
         },
-        password,
-        become_password,
+        password: None,
+        become_password: None,
     })
 }
 

@@ -82,6 +82,44 @@ pub struct SshTarget {
     /// The become (sudo) password: sent, with a newline, before the input of every
     /// command and spawned process, where `host::runner`'s sudo runners read it.
     pub become_password: Option<Secret>,
+    /// Where the ssh-agent is asked (`IdentityAgent`).
+    pub identity_agent: IdentityAgent,
+    /// The name the host key is looked up and recorded under (`HostKeyAlias`), instead
+    /// of `host` and `port`.
+    pub host_key_alias: Option<String>,
+    /// Which addresses of `host` are tried (`AddressFamily`).
+    pub address_family: AddressFamily,
+}
+
+/// The ssh-agent a target uses (`IdentityAgent`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityAgent {
+    /// `SSH_AUTH_SOCK` (the default).
+    Environment,
+    /// `IdentityAgent none`: no agent.
+    Disabled,
+    /// A socket path (or the one an environment variable named).
+    Socket(PathBuf),
+}
+
+/// `AddressFamily`: which resolved addresses are tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressFamily {
+    Any,
+    Inet,
+    Inet6,
+}
+
+impl AddressFamily {
+    /// Whether `address` belongs to this family.
+    #[must_use]
+    pub fn admits(self, address: &std::net::SocketAddr) -> bool {
+        match self {
+            AddressFamily::Any => true,
+            AddressFamily::Inet => address.is_ipv4(),
+            AddressFamily::Inet6 => address.is_ipv6(),
+        }
+    }
 }
 
 impl SshTarget {
@@ -101,6 +139,19 @@ impl SshTarget {
             identities_only: false,
             password: None,
             become_password: None,
+            identity_agent: IdentityAgent::Environment,
+            host_key_alias: None,
+            address_family: AddressFamily::Any,
+        }
+    }
+
+    /// The name and port the host key is checked under: `HostKeyAlias` (port 22, as
+    /// OpenSSH records it without a port) or the host's own.
+    #[must_use]
+    pub fn host_key_name(&self) -> (&str, u16) {
+        match &self.host_key_alias {
+            Some(alias) => (alias.as_str(), 22),
+            None => (self.host.as_str(), self.port),
         }
     }
 
@@ -221,9 +272,10 @@ impl SshSession {
 
         let verdict: Verdict = Arc::default();
         let disconnect_note: DisconnectNote = Arc::default();
+        let (key_host, key_port) = target.host_key_name();
         let verifier = HostKeyVerifier {
-            host: target.host.clone(),
-            port: target.port,
+            host: key_host.to_owned(),
+            port: key_port,
             known_hosts: target.known_hosts.clone(),
             accept_new: target.accept_new_host_keys,
             verdict: Arc::clone(&verdict),
@@ -581,7 +633,8 @@ fn note_retries(error: SshError, elapsed: Duration) -> SshError {
 /// presents a key that `known_hosts` can vouch for.
 fn client_config(known_text: &str, target: &SshTarget) -> client::Config {
     let mut preferred = Preferred::default();
-    let known = known_hosts::known_algorithms(known_text, &target.host, target.port);
+    let (key_host, key_port) = target.host_key_name();
+    let known = known_hosts::known_algorithms(known_text, key_host, key_port);
     if !known.is_empty() {
         let mut order: Vec<_> = preferred
             .key
@@ -599,7 +652,7 @@ fn client_config(known_text: &str, target: &SshTarget) -> client::Config {
         preferred.key = order.into();
     }
     // With a CA for this host, ask for a host certificate first (as OpenSSH does).
-    if !known_hosts::cert_authorities(known_text, &target.host, target.port).is_empty() {
+    if !known_hosts::cert_authorities(known_text, key_host, key_port).is_empty() {
         preferred.host_key_certificates = preferred.key.clone();
     }
     client::Config {
@@ -640,7 +693,9 @@ async fn open_tcp_stream(
                 source,
             });
         }
-        Ok(Ok(addresses)) => addresses.collect(),
+        Ok(Ok(addresses)) => addresses
+            .filter(|address| target.address_family.admits(address))
+            .collect(),
     };
     let mut last_error = None;
     for candidate in candidates {
@@ -661,7 +716,14 @@ async fn open_tcp_stream(
         None => SshError::Resolve {
             host: target.host.clone(),
             port: target.port,
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                match target.address_family {
+                    AddressFamily::Any => "no address found",
+                    AddressFamily::Inet => "no IPv4 address found (AddressFamily inet)",
+                    AddressFamily::Inet6 => "no IPv6 address found (AddressFamily inet6)",
+                },
+            ),
         },
     })
 }

@@ -2,8 +2,12 @@
 //! ones decrypted with `WSDEPLOY_KEY_PASSPHRASE` or a terminal prompt) and ssh-agent.
 //!
 //! Order: the configured key files, then the agent; with no key files configured, the
-//! agent first, then `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`. Every credential that was
-//! tried or skipped is named in the final error so the person knows what to fix.
+//! agent first, then `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`. A key file ending in
+//! `.pub` names a key the agent holds (a hardware or agent-only key): the agent signs
+//! with that key alone, also under `IdentitiesOnly`. The agent is the one
+//! `IdentityAgent` names (`SSH_AUTH_SOCK` by default, none with `IdentityAgent none`).
+//! Every credential that was tried or skipped is named in the final error so the person
+//! knows what to fix.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -14,11 +18,11 @@ use std::time::Duration;
 use russh::client::{AuthResult, Handle, Handler};
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
-use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg};
+use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use zeroize::Zeroizing;
 
-use super::SshTarget;
 use super::error::SshError;
+use super::{IdentityAgent, SshTarget};
 use crate::transport::secret::Secret;
 
 /// Environment variable holding the passphrase of encrypted key files.
@@ -69,10 +73,14 @@ pub(super) async fn authenticate<H: Handler>(
         address: format!("{label} (authentication)"),
         rsa_hash_known: false,
         rsa_hash: None,
+        agent: target.identity_agent.clone(),
     };
     let mut tried: Vec<String> = Vec::new();
     for source in sources(target) {
         let outcome = match source {
+            Source::KeyFile(path) if is_public_key_path(&path) => {
+                session.try_agent_key(&path, &mut tried).await?
+            }
             Source::KeyFile(path) => session.try_key_file(&path, &mut tried).await?,
             Source::Agent { announce_missing } => {
                 session.try_agent(announce_missing, &mut tried).await?
@@ -103,10 +111,12 @@ pub(super) async fn authenticate<H: Handler>(
     })
 }
 
-/// Keys first (files, agent; with `IdentitiesOnly` never the agent), the password last.
+/// Keys first (files, agent; with `IdentitiesOnly` or `IdentityAgent none` never the
+/// agent's other keys), the password last.
 fn sources(target: &SshTarget) -> Vec<Source> {
+    let no_agent = target.identity_agent == IdentityAgent::Disabled;
     let mut sources = if target.key_files.is_empty() {
-        if target.identities_only {
+        if target.identities_only || no_agent {
             vec![Source::DefaultKeyFiles]
         } else {
             vec![
@@ -123,7 +133,7 @@ fn sources(target: &SshTarget) -> Vec<Source> {
             .cloned()
             .map(Source::KeyFile)
             .collect();
-        if !target.identities_only {
+        if !target.identities_only && !no_agent {
             sources.push(Source::Agent {
                 announce_missing: false,
             });
@@ -145,6 +155,36 @@ struct AuthSession<'a, H: Handler> {
     rsa_hash_known: bool,
     /// That hash (`None`: the old SHA-1 `ssh-rsa`).
     rsa_hash: Option<HashAlg>,
+    /// The agent to ask.
+    agent: IdentityAgent,
+}
+
+/// `IdentityFile ~/.ssh/key.pub`: a public key whose private half the agent holds.
+fn is_public_key_path(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "pub")
+}
+
+/// The agent `agent` names; `Err` says why there is none to ask.
+async fn connect_agent(
+    agent: &IdentityAgent,
+) -> Result<AgentClient<tokio::net::UnixStream>, String> {
+    match agent {
+        IdentityAgent::Disabled => Err("no ssh-agent (IdentityAgent none)".to_owned()),
+        IdentityAgent::Environment => {
+            if std::env::var_os("SSH_AUTH_SOCK").is_none_or(|socket| socket.is_empty()) {
+                return Err("no ssh-agent (SSH_AUTH_SOCK is not set)".to_owned());
+            }
+            AgentClient::connect_env()
+                .await
+                .map_err(|error| format!("ssh-agent (unreachable: {error})"))
+        }
+        IdentityAgent::Socket(path) => AgentClient::connect_uds(path).await.map_err(|error| {
+            format!(
+                "ssh-agent at {} (IdentityAgent; unreachable: {error})",
+                path.display()
+            )
+        }),
+    }
 }
 
 impl<H: Handler> AuthSession<'_, H> {
@@ -249,21 +289,89 @@ impl<H: Handler> AuthSession<'_, H> {
         }
     }
 
+    /// The agent's key matching the public key file `path`, signed by the agent.
+    async fn try_agent_key(
+        &mut self,
+        path: &Path,
+        tried: &mut Vec<String>,
+    ) -> Result<Attempt, SshError> {
+        let wanted = match std::fs::read_to_string(path) {
+            Ok(text) => match PublicKey::from_openssh(text.trim()) {
+                Ok(key) => key,
+                Err(error) => {
+                    tried.push(format!(
+                        "public key {} (not an OpenSSH public key: {error})",
+                        path.display()
+                    ));
+                    return Ok(Attempt::Rejected);
+                }
+            },
+            Err(error) => {
+                tried.push(format!(
+                    "public key {} (unreadable: {error})",
+                    path.display()
+                ));
+                return Ok(Attempt::Rejected);
+            }
+        };
+        let mut agent = match connect_agent(&self.agent).await {
+            Ok(agent) => agent,
+            Err(why) => {
+                tried.push(format!("agent key {} ({why})", path.display()));
+                return Ok(Attempt::Rejected);
+            }
+        };
+        if let Some(binding) = self.handle.agent_session_binding() {
+            let _ = agent.bind_session(binding, false).await;
+        }
+        let held = match agent.request_identities().await {
+            Ok(identities) => identities.into_iter().any(|identity| match identity {
+                AgentIdentity::PublicKey { key, .. } => key.key_data() == wanted.key_data(),
+                AgentIdentity::Certificate { .. } => false,
+            }),
+            Err(error) => {
+                tried.push(format!("ssh-agent (listing keys failed: {error})"));
+                return Ok(Attempt::Rejected);
+            }
+        };
+        if !held {
+            tried.push(format!(
+                "agent key {} (the ssh-agent does not hold this key: add it with ssh-add, or plug in the hardware key)",
+                path.display()
+            ));
+            return Ok(Attempt::Rejected);
+        }
+        tried.push(format!("agent key {}", path.display()));
+        let hash = if wanted.algorithm().is_rsa() {
+            self.rsa_hash().await?
+        } else {
+            None
+        };
+        let request =
+            self.handle
+                .authenticate_publickey_with(self.user.clone(), wanted, hash, &mut agent);
+        match tokio::time::timeout(self.timeout, request).await {
+            Err(_) => Err(self.timed_out()),
+            Ok(Ok(result)) => Ok(attempt_from(&result)),
+            Ok(Err(russh::AgentAuthError::Key(error))) => {
+                tried.push(format!("(the agent refused to sign: {error})"));
+                Ok(Attempt::Rejected)
+            }
+            Ok(Err(error)) => Ok(Attempt::ConnectionClosed(error.to_string())),
+        }
+    }
+
     async fn try_agent(
         &mut self,
         announce_missing: bool,
         tried: &mut Vec<String>,
     ) -> Result<Attempt, SshError> {
-        if std::env::var_os("SSH_AUTH_SOCK").is_none_or(|socket| socket.is_empty()) {
-            if announce_missing {
-                tried.push("no ssh-agent (SSH_AUTH_SOCK is not set)".to_owned());
-            }
-            return Ok(Attempt::Rejected);
-        }
-        let mut agent = match AgentClient::connect_env().await {
+        let mut agent = match connect_agent(&self.agent).await {
             Ok(agent) => agent,
-            Err(error) => {
-                tried.push(format!("ssh-agent (unreachable: {error})"));
+            Err(why) => {
+                if announce_missing || !why.starts_with("no ssh-agent") {
+                    tried.push(why);
+                }
                 return Ok(Attempt::Rejected);
             }
         };

@@ -77,6 +77,16 @@ pub fn parse_ssh_args(text: &str, source: &str) -> Result<SshArgs, String> {
                         {
                             parsed.front.push(relocate(item, &at));
                         }
+                        Item::Unknown { keyword, .. } => {
+                            return Err(format!(
+                                "{source}: `-o {value}`: `{keyword}` is not an option OpenSSH knows (ssh refuses it: Bad configuration option)"
+                            ));
+                        }
+                        Item::Host { .. } | Item::Match { .. } => {
+                            return Err(format!(
+                                "{source}: `-o {value}`: `Host` and `Match` cannot be given as options (ssh refuses them too); write them in the ssh_config file"
+                            ));
+                        }
                         _ => parsed.ignored.push(format!("-o {value}")),
                     }
                 }
@@ -89,7 +99,7 @@ pub fn parse_ssh_args(text: &str, source: &str) -> Result<SshArgs, String> {
                 .push(option_item("identityfile", value()?, &at)),
             'F' => {
                 return Err(format!(
-                    "{source}: `-F` cannot be given per host; pass the file to wsdeploy instead: `wsdeploy -F FILE ...`"
+                    "{source}: `-F` cannot be given per host; pass the file to wsdeploy's command instead: `wsdeploy apply -F FILE ...` (also drift, verify, rollback, backups, ssh-config)"
                 ));
             }
             other if IGNORED_WITH_ARG.contains(other) => {
@@ -333,7 +343,7 @@ mod tests {
         assert!(
             parse_ssh_args("-F other", "x")
                 .unwrap_err()
-                .contains("wsdeploy -F FILE")
+                .contains("`wsdeploy apply -F FILE ...`")
         );
         assert!(
             parse_ssh_args("bastion", "x")

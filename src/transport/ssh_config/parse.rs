@@ -1,10 +1,14 @@
 //! Reading `ssh_config` files into items: keyword lines (`Keyword value`, `Keyword=value`,
-//! double- or single-quoted arguments), `Host` and `Match` lines, and `Include` (globs,
-//! `~`, paths relative to `~/.ssh`, nested at most 16 deep) resolved while reading.
+//! double- or single-quoted arguments, backslash escapes), `Host` and `Match` lines, and
+//! `Include` (globs, `~`, paths relative to `~/.ssh`, nested at most 16 deep) resolved
+//! while reading. What OpenSSH rejects in every case (an unknown `Match` criterion, a bad
+//! port or forwarding spec, a keyword without its value) is an error here, with its line.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::keywords;
+use super::match_line::{self, Criterion};
 use super::pattern::wildcard;
 
 /// Deepest `Include` nesting accepted (OpenSSH's limit).
@@ -32,8 +36,16 @@ impl fmt::Display for Location {
 pub enum Item {
     /// `Host pattern...`: starts a block applying to hosts that match.
     Host { patterns: Vec<String> },
-    /// `Match ...`: not supported; its block is skipped (with a warning).
-    Match { at: Location },
+    /// `Match criteria...`: starts a block applying when every criterion holds.
+    Match {
+        criteria: Vec<Criterion>,
+        /// The line after `Match`, for messages.
+        text: String,
+        at: Location,
+    },
+    /// A keyword OpenSSH does not know: an error unless an `IgnoreUnknown` in effect
+    /// names it (decided while evaluating, as OpenSSH does).
+    Unknown { keyword: String, at: Location },
     /// Any other keyword, lower-cased, with its arguments.
     Option {
         keyword: String,
@@ -58,15 +70,24 @@ pub struct ParseError {
 /// The file (or an included one) cannot be read, has an unclosed quote, a keyword
 /// without its argument, or includes too deeply.
 pub fn read_file(path: &Path) -> Result<Vec<Item>, ParseError> {
-    read_depth(path, 0)
+    read_depth(path, 0, &home_dir().join(".ssh"))
 }
 
-fn read_depth(path: &Path, depth: usize) -> Result<Vec<Item>, ParseError> {
+/// [`read_file`] for the system file: its relative `Include`s are under `include_dir`
+/// (`/etc/ssh`), as OpenSSH resolves them.
+///
+/// # Errors
+/// As [`read_file`].
+pub fn read_system_file(path: &Path, include_dir: &Path) -> Result<Vec<Item>, ParseError> {
+    read_depth(path, 0, include_dir)
+}
+
+fn read_depth(path: &Path, depth: usize, include_dir: &Path) -> Result<Vec<Item>, ParseError> {
     let text = std::fs::read_to_string(path).map_err(|error| ParseError {
         at: path.display().to_string(),
         message: format!("cannot read this ssh config file: {error}"),
     })?;
-    parse_text(&text, &path.display().to_string(), depth)
+    parse_in(&text, &path.display().to_string(), depth, include_dir)
 }
 
 /// Parses config text; `source` names it in messages.
@@ -74,13 +95,23 @@ fn read_depth(path: &Path, depth: usize) -> Result<Vec<Item>, ParseError> {
 /// # Errors
 /// As [`read_file`].
 pub fn parse_text(text: &str, source: &str, depth: usize) -> Result<Vec<Item>, ParseError> {
+    parse_in(text, source, depth, &home_dir().join(".ssh"))
+}
+
+/// [`parse_text`] with relative `Include`s under `include_dir`.
+fn parse_in(
+    text: &str,
+    source: &str,
+    depth: usize,
+    include_dir: &Path,
+) -> Result<Vec<Item>, ParseError> {
     let mut items = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let at = Location {
             source: source.to_owned(),
             line: index + 1,
         };
-        let Some((keyword, args)) = split_line(raw, &at)? else {
+        let Some((keyword, args, rest)) = split_line(raw, &at)? else {
             continue;
         };
         let lower = keyword.to_ascii_lowercase();
@@ -91,7 +122,24 @@ pub fn parse_text(text: &str, source: &str, depth: usize) -> Result<Vec<Item>, P
                 }
                 items.push(Item::Host { patterns: args });
             }
-            "match" => items.push(Item::Match { at }),
+            "match" => {
+                if args.is_empty() {
+                    return Err(error(&at, "`Match` needs at least one criterion"));
+                }
+                let criteria = match_line::parse(rest).map_err(|why| {
+                    error(
+                        &at,
+                        &format!(
+                            "`Match {rest}`: {why} (OpenSSH refuses this file: Bad Match condition)"
+                        ),
+                    )
+                })?;
+                items.push(Item::Match {
+                    criteria,
+                    text: rest.to_owned(),
+                    at,
+                });
+            }
             "include" => {
                 if args.is_empty() {
                     return Err(error(&at, "`Include` needs a file name"));
@@ -104,8 +152,8 @@ pub fn parse_text(text: &str, source: &str, depth: usize) -> Result<Vec<Item>, P
                 }
                 let mut files = Vec::new();
                 for arg in &args {
-                    for path in expand_include(arg) {
-                        files.push(read_depth(&path, depth + 1)?);
+                    for path in expand_include(arg, include_dir) {
+                        files.push(read_depth(&path, depth + 1, include_dir)?);
                     }
                 }
                 items.push(Item::Include { files });
@@ -114,6 +162,12 @@ pub fn parse_text(text: &str, source: &str, depth: usize) -> Result<Vec<Item>, P
                 if args.is_empty() {
                     return Err(error(&at, &format!("`{keyword}` needs a value")));
                 }
+                if !keywords::is_known(&lower) {
+                    items.push(Item::Unknown { keyword, at });
+                    continue;
+                }
+                keywords::check_value(&lower, &args)
+                    .map_err(|why| error(&at, &format!("`{keyword} {}`: {why}", args.join(" "))))?;
                 items.push(Item::Option {
                     keyword: lower,
                     args,
@@ -132,8 +186,13 @@ fn error(at: &Location, message: &str) -> ParseError {
     }
 }
 
-/// `Keyword args...` of a line, `None` for blank lines and comments.
-fn split_line(raw: &str, at: &Location) -> Result<Option<(String, Vec<String>)>, ParseError> {
+/// A line's keyword, its arguments, and the raw text after the keyword.
+type Line<'a> = (String, Vec<String>, &'a str);
+
+/// `Keyword args...` of a line and the raw text after the keyword, `None` for blank lines
+/// and comments.
+fn split_line<'a>(raw: &'a str, at: &Location) -> Result<Option<Line<'a>>, ParseError> {
+    let raw = raw.trim_end();
     let line = raw.trim_start();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
@@ -151,17 +210,32 @@ fn split_line(raw: &str, at: &Location) -> Result<Option<(String, Vec<String>)>,
         at: format!("{}:{}", at, column + offset),
         message: "unclosed quote".to_owned(),
     })?;
-    Ok(Some((keyword.to_owned(), args)))
+    Ok(Some((keyword.to_owned(), args, rest)))
 }
 
-/// Splits arguments on whitespace, honouring double and single quotes; a `#` starting
-/// an argument ends the line. `Err(offset)` of an unclosed quote.
+/// Splits arguments on whitespace, honouring double and single quotes and the
+/// backslash escapes `\"` `\'` `\\` (and `\ ` outside quotes), as OpenSSH's
+/// `argv_split`; a `#` starting an argument ends the line. `Err(offset)` of an unclosed
+/// quote.
 pub fn split_args(text: &str) -> Result<Vec<String>, usize> {
     let mut args = Vec::new();
     let mut current = String::new();
     let mut in_arg = false;
     let mut quote: Option<(char, usize)> = None;
-    for (offset, c) in text.char_indices() {
+    let mut chars = text.char_indices().peekable();
+    while let Some((offset, c)) = chars.next() {
+        if c == '\\' {
+            let next = chars.peek().map(|(_, n)| *n);
+            match next {
+                Some(n) if n == '"' || n == '\'' || n == '\\' || (quote.is_none() && n == ' ') => {
+                    current.push(n);
+                    chars.next();
+                }
+                _ => current.push(c),
+            }
+            in_arg = true;
+            continue;
+        }
         match quote {
             Some((q, _)) if c == q => quote = None,
             Some(_) => current.push(c),
@@ -191,14 +265,15 @@ pub fn split_args(text: &str) -> Result<Vec<String>, usize> {
     Ok(args)
 }
 
-/// The files an `Include` argument names: `~` expanded, relative to `~/.ssh`, wildcards
-/// in the last component expanded in sorted order (no match: nothing, as OpenSSH).
-fn expand_include(arg: &str) -> Vec<PathBuf> {
+/// The files an `Include` argument names: `~` expanded, relative to `include_dir`
+/// (`~/.ssh`, or `/etc/ssh` for the system file), wildcards in the last component
+/// expanded in sorted order (no match: nothing, as OpenSSH).
+fn expand_include(arg: &str, include_dir: &Path) -> Vec<PathBuf> {
     let path = expand_tilde(arg);
     let path = if path.is_absolute() {
         path
     } else {
-        home_dir().join(".ssh").join(path)
+        include_dir.join(path)
     };
     let name = path
         .file_name()

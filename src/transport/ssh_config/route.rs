@@ -12,10 +12,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{JumpSpec, parse_proxy_command, parse_proxy_jump};
+use super::keywords::seconds;
 use super::parse::{Item, default_known_hosts, expand_tilde, home_dir};
-use super::{HostOptions, ProxyKind, Setting, SshConfig};
+use super::{HostOptions, ProxyKind, Setting, SshConfig, Subject};
 use crate::transport::secret::Secret;
-use crate::transport::ssh::SshTarget;
+use crate::transport::ssh::{AddressFamily, IdentityAgent, SshTarget};
 
 /// Longest chain of jump hosts (catches `ProxyJump` loops between `Host` blocks).
 const MAX_HOPS: usize = 8;
@@ -43,8 +44,19 @@ pub struct RouteDefaults {
     /// `--accept-new-host-keys`.
     pub accept_new_host_keys: bool,
     pub connect_timeout: Duration,
-    /// The local user name (`$USER`), the login name when nothing else says.
+    /// Whether `connect_timeout` was chosen (`--connect-timeout`, `wsdeploy.toml`): it
+    /// then wins over `ConnectTimeout`.
+    pub connect_timeout_chosen: bool,
+    /// The local user name, the login name when nothing else says.
     pub local_user: String,
+}
+
+/// A host's target and what the operator should know about how it was resolved (one
+/// line each, without the host's name).
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub target: SshTarget,
+    pub notes: Vec<String>,
 }
 
 /// The complete target of a host.
@@ -57,11 +69,40 @@ pub fn resolve_target(
     request: &RouteRequest,
     defaults: &RouteDefaults,
 ) -> Result<SshTarget, String> {
-    let options = config.options_for(&request.alias, &request.front);
-    let mut target = endpoint(request, &options, defaults)?;
+    resolve_route(config, request, defaults).map(|route| route.target)
+}
+
+/// [`resolve_target`], with the notes about it.
+///
+/// # Errors
+/// As [`resolve_target`].
+pub fn resolve_route(
+    config: &SshConfig,
+    request: &RouteRequest,
+    defaults: &RouteDefaults,
+) -> Result<Route, String> {
+    let options = options_of(config, request, defaults)?;
+    let mut notes = Vec::new();
+    let mut target = endpoint(request, &options, defaults, &mut notes)?;
     target.password.clone_from(&request.password);
-    target.jumps = jumps_of(config, &options, defaults, 0, &request.alias)?;
-    Ok(target)
+    target.jumps = jumps_of(config, &options, defaults, 0, &request.alias, &mut notes)?;
+    notes.dedup();
+    Ok(Route { target, notes })
+}
+
+fn options_of(
+    config: &SshConfig,
+    request: &RouteRequest,
+    defaults: &RouteDefaults,
+) -> Result<HostOptions, String> {
+    config.options_for_subject(
+        &Subject {
+            alias: &request.alias,
+            user: request.user.as_deref(),
+            local_user: &defaults.local_user,
+        },
+        &request.front,
+    )
 }
 
 /// The hops in front of a host whose settings are `options`, in connection order.
@@ -71,6 +112,7 @@ fn jumps_of(
     defaults: &RouteDefaults,
     depth: usize,
     alias: &str,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<SshTarget>, String> {
     let Some((kind, setting)) = &options.proxy else {
         return Ok(Vec::new());
@@ -84,7 +126,15 @@ fn jumps_of(
     let Some((last, before)) = specs.split_last() else {
         return Ok(Vec::new());
     };
-    hop_chain(config, last, Some(before), defaults, depth + 1, alias)
+    hop_chain(
+        config,
+        last,
+        Some(before),
+        defaults,
+        depth + 1,
+        alias,
+        notes,
+    )
 }
 
 /// `spec`'s own hops followed by `spec` itself. As `ssh -J a,b`: `b` is reached through
@@ -96,6 +146,7 @@ fn hop_chain(
     defaults: &RouteDefaults,
     depth: usize,
     origin: &str,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<SshTarget>, String> {
     if depth > MAX_HOPS {
         return Err(format!(
@@ -110,19 +161,19 @@ fn hop_chain(
         front: spec.front.clone(),
         password: None,
     };
-    let options = config.options_for(&spec.host, &request.front);
-    let hop = endpoint(&request, &options, defaults)?;
+    let options = options_of(config, &request, defaults)?;
+    let hop = endpoint(&request, &options, defaults, notes)?;
     let forced: Vec<JumpSpec> = before
         .filter(|b| !b.is_empty())
         .map(<[JumpSpec]>::to_vec)
         .unwrap_or_else(|| spec.chain.clone());
     let mut chain = if forced.is_empty() {
-        jumps_of(config, &options, defaults, depth, origin)?
+        jumps_of(config, &options, defaults, depth, origin, notes)?
     } else {
         let (last, rest) = forced
             .split_last()
             .ok_or_else(|| "internal: empty jump chain".to_owned())?;
-        hop_chain(config, last, Some(rest), defaults, depth + 1, origin)?
+        hop_chain(config, last, Some(rest), defaults, depth + 1, origin, notes)?
     };
     chain.push(hop);
     Ok(chain)
@@ -133,11 +184,18 @@ fn endpoint(
     request: &RouteRequest,
     options: &HostOptions,
     defaults: &RouteDefaults,
+    notes: &mut Vec<String>,
 ) -> Result<SshTarget, String> {
     let alias = request.alias.as_str();
     let host = match &options.hostname {
         Some(setting) => expand_tokens(setting.first(), setting, &Tokens::host_only(alias))?,
         None => alias.to_owned(),
+    };
+    // As ssh: names are lower-cased, addresses kept as written.
+    let host = if host.parse::<std::net::IpAddr>().is_ok() {
+        host
+    } else {
+        host.to_ascii_lowercase()
     };
     let user = match (&request.user, &options.user) {
         (Some(user), _) => user.clone(),
@@ -193,16 +251,7 @@ fn endpoint(
     let accept_new = defaults.accept_new_host_keys
         || match &options.strict_host_key_checking {
             None => false,
-            Some(setting) => match setting.first().to_ascii_lowercase().as_str() {
-                "yes" | "ask" => false,
-                "no" | "off" | "accept-new" => true,
-                other => {
-                    return Err(format!(
-                        "{}: StrictHostKeyChecking `{other}`: expected yes, no, accept-new or ask",
-                        setting.at
-                    ));
-                }
-            },
+            Some(setting) => strict_host_key_checking(setting, notes)?,
         };
     let mut target = SshTarget::new(host, user);
     target.port = port;
@@ -210,8 +259,107 @@ fn endpoint(
     target.identities_only = identities_only;
     target.known_hosts = known_hosts;
     target.accept_new_host_keys = accept_new;
-    target.connect_timeout = defaults.connect_timeout;
+    target.connect_timeout = connect_timeout(options, defaults);
+    if let Some(setting) = &options.identity_agent {
+        target.identity_agent = identity_agent(setting, &tokens)?;
+    }
+    target.host_key_alias = options
+        .host_key_alias
+        .as_ref()
+        .filter(|s| !s.first().eq_ignore_ascii_case("none"))
+        .map(|s| s.first().to_owned());
+    target.address_family = address_family(options);
+    note_canonical_domains(options, notes);
     Ok(target)
+}
+
+fn address_family(options: &HostOptions) -> AddressFamily {
+    match options
+        .address_family
+        .as_ref()
+        .map(|s| s.first().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("inet") => AddressFamily::Inet,
+        Some("inet6") => AddressFamily::Inet6,
+        _ => AddressFamily::Any,
+    }
+}
+
+/// DNS canonicalization through `CanonicalDomains` is not done: said once.
+fn note_canonical_domains(options: &HostOptions, notes: &mut Vec<String>) {
+    if let (Some(canonicalize), Some(domains)) =
+        (&options.canonicalize_hostname, &options.canonical_domains)
+        && !matches!(
+            canonicalize.first().to_ascii_lowercase().as_str(),
+            "no" | "false"
+        )
+    {
+        notes.push(format!(
+            "CanonicalizeHostname ({}) with CanonicalDomains {} ({}): wsdeploy does not look host names up in those domains; names are used as written (write the full name in HostName or ansible_host)",
+            canonicalize.at,
+            domains.joined(),
+            domains.at
+        ));
+    }
+}
+
+/// `StrictHostKeyChecking`: whether unknown keys are recorded. `no` is read as
+/// `accept-new` (a changed key is always refused), and said so.
+fn strict_host_key_checking(setting: &Setting, notes: &mut Vec<String>) -> Result<bool, String> {
+    match setting.first().to_ascii_lowercase().as_str() {
+        "yes" | "ask" | "true" => Ok(false),
+        "accept-new" => Ok(true),
+        value @ ("no" | "off" | "false") => {
+            notes.push(format!(
+                "StrictHostKeyChecking={value} ({}) is treated as accept-new: an unknown host key is recorded in the known_hosts file, a changed one is still refused",
+                setting.at
+            ));
+            Ok(true)
+        }
+        other => Err(format!(
+            "{}: StrictHostKeyChecking `{other}`: expected yes, no, accept-new or ask",
+            setting.at
+        )),
+    }
+}
+
+/// `--connect-timeout` (or `wsdeploy.toml`) when chosen, else `ConnectTimeout` (not
+/// `none` or 0), else the default.
+fn connect_timeout(options: &HostOptions, defaults: &RouteDefaults) -> Duration {
+    if defaults.connect_timeout_chosen {
+        return defaults.connect_timeout;
+    }
+    options
+        .connect_timeout
+        .as_ref()
+        .and_then(|s| seconds(s.first()))
+        .filter(|seconds| *seconds > 0)
+        .map_or(defaults.connect_timeout, Duration::from_secs)
+}
+
+/// `IdentityAgent`: `none`, `SSH_AUTH_SOCK`, `$VARIABLE`, or a socket path (`~` and `%`
+/// tokens expanded).
+fn identity_agent(setting: &Setting, tokens: &Tokens) -> Result<IdentityAgent, String> {
+    let value = setting.first();
+    if value.eq_ignore_ascii_case("none") {
+        return Ok(IdentityAgent::Disabled);
+    }
+    if value == "SSH_AUTH_SOCK" {
+        return Ok(IdentityAgent::Environment);
+    }
+    if let Some(variable) = value.strip_prefix('$') {
+        return match std::env::var_os(variable) {
+            Some(path) if !path.is_empty() => Ok(IdentityAgent::Socket(PathBuf::from(path))),
+            _ => Err(format!(
+                "{}: IdentityAgent {value}: the environment variable {variable} is not set",
+                setting.at
+            )),
+        };
+    }
+    Ok(IdentityAgent::Socket(expand_tilde(&expand_tokens(
+        value, setting, tokens,
+    )?)))
 }
 
 fn yes_no(setting: &Setting) -> Result<bool, String> {
@@ -282,6 +430,7 @@ mod tests {
             known_hosts: None,
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(5),
+            connect_timeout_chosen: false,
             local_user: "me".to_owned(),
         }
     }
@@ -373,15 +522,16 @@ Host loop-b
         let config = SshConfig::from_text(CONFIG, "cfg").unwrap();
         let err = resolve_target(&config, &request("loop-a"), &defaults()).unwrap_err();
         assert!(err.contains("longer than 8 hops"), "{err}");
-        let config =
-            SshConfig::from_text("Host *\n  Port ssh\n  IdentityFile ~/%C\n", "cfg").unwrap();
+        // A bad port fails the file, as in ssh, whichever host it is for.
         assert_eq!(
-            resolve_target(&config, &request("h"), &defaults()).unwrap_err(),
-            "cfg:2: Port `ssh` is not a port number 1-65535"
+            SshConfig::from_text("Host other\n  Port ssh\n", "cfg")
+                .unwrap_err()
+                .to_string(),
+            "cfg:2: `Port ssh`: `ssh` is not a port number 1-65535 (OpenSSH: Bad port)"
         );
-        let mut req = request("h");
-        req.port = Some(22);
-        let err = resolve_target(&config, &req, &defaults()).unwrap_err();
+        let config =
+            SshConfig::from_text("Host *\n  Port 22\n  IdentityFile ~/%C\n", "cfg").unwrap();
+        let err = resolve_target(&config, &request("h"), &defaults()).unwrap_err();
         assert!(err.starts_with("cfg:3: `%C`"), "{err}");
     }
 

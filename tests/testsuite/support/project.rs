@@ -47,12 +47,18 @@ impl Project {
 
     /// `wsdeploy -C <project> ARGS...`
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    /// [`Project::run`] with extra environment variables (`HOME`, ...).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::cargo_bin("wsdeploy").expect("binary built");
         cmd.arg("-C")
             .arg(self.dir.path())
             .args(args)
             .env("NO_COLOR", "1")
-            .env_remove("WSDEPLOY_TODAY");
+            .env_remove("WSDEPLOY_TODAY")
+            .envs(env.iter().copied());
         let out = cmd.output().expect("wsdeploy runs");
         Run {
             code: out.status.code().unwrap_or(-1),

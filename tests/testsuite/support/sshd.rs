@@ -73,6 +73,9 @@ impl Sshd {
             identities_only: false,
             password: None,
             become_password: None,
+            identity_agent: wsdeploy::transport::ssh::IdentityAgent::Environment,
+            host_key_alias: None,
+            address_family: wsdeploy::transport::ssh::AddressFamily::Any,
         }
     }
 
