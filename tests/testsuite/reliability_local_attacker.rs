@@ -776,3 +776,38 @@ fn a_failed_commit_mark_is_a_failure_never_changed() {
         "the uncommitted change was left in place"
     );
 }
+
+#[test]
+fn a_fact_is_never_read_through_a_users_symlink_to_a_root_file() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    let (dir, _conf) = user_dir(&mut host);
+    let secret = host.root.join("etc/secret.json");
+    std::fs::write(&secret, "{\"note\": \"private-key-material\"}\n").expect("secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let facts = dir.join("app.json");
+    host.var("app_json", json!(facts.display().to_string()));
+    host.plan_json(&json!({
+        "name": "facts", "hosts": "odoo",
+        "facts": [{"name": "note", "json": "{{ app_json }}", "key": "note", "default": "none"}],
+        "steps": [{"id": "conf", "ini": {"file": "{{ app_conf }}", "set": {"note": "{{ note }}"}}}],
+    }));
+    as_nobody_now(
+        "ln -sfn \"$1\" \"$2\"",
+        &[
+            secret.to_str().expect("utf-8"),
+            facts.to_str().expect("utf-8"),
+        ],
+    );
+    let run = host.run("apply", &["--dry-run"]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        !all.contains("private-key-material"),
+        "a root-only file's value reached the output:\n{all}"
+    );
+    assert_ne!(run.code, 0, "{all}");
+    assert!(
+        all.contains("is a symlink uid 65534 controls, pointing at a file it does not control"),
+        "{all}"
+    );
+}
