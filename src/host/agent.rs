@@ -1,6 +1,6 @@
 //! Who writes a path on the host, so that root never follows or changes anything through
 //! a name another user can replace: the shell functions of `agent.sh`, included in every
-//! script that writes or restores files.
+//! script that reads (the gather, a `facts:` source), writes or restores files.
 //!
 //! `wsd_agent PATH` looks at every existing directory from `/` down to PATH's parent
 //! (one `stat`) and sets `wsd_u`: `0` when root alone controls them all, else the one
@@ -25,7 +25,8 @@
 //! that is not root runs CMD itself): what a user controls is read and written by that
 //! user, who can then only reach what they could reach anyway. `$WSD_PUT` is the script that
 //! replaces a file atomically with its stdin (temp file made by `mktemp` in the same
-//! directory, mode, fsync, rename), run by `wsd_as`; its third argument, when given, is
+//! directory, the file's group where the user may set it, mode, fsync, rename), run by
+//! `wsd_as`; its third argument, when given, is
 //! what the file must still hold right before the rename (`absent` or a sha256), else it
 //! prints `WSD-CHANGED` and exits [`EXIT_CHANGED_SINCE_READ`]. `wsd_cas PATH EXPECTED` is
 //! the same check for root's writes; `wsd_mine PATH "SHA…"` whether PATH holds one of
