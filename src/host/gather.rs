@@ -709,6 +709,34 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_path_another_user_could_swap_is_never_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let file = open.join("app.conf");
+        std::fs::write(&file, "secret\n").unwrap();
+        let kept = dir.path().join("kept.conf");
+        std::fs::write(&kept, "kept\n").unwrap();
+        let files = vec![file.display().to_string(), kept.display().to_string()];
+        let t = Transport::Local(crate::transport::local::LocalSession);
+        let g = gather(&t, None, &files, &[], DumpCache::Off, |_| true)
+            .await
+            .unwrap();
+        assert_eq!(
+            g.files[0].state,
+            FileState::Unsafe(format!(
+                "{} is writable by other users (mode 777)",
+                open.display()
+            ))
+        );
+        assert!(
+            matches!(&g.files[1].state, FileState::Present { content, .. } if content == b"kept\n")
+        );
+    }
+
     const B: &str = "--WSD-0123456789abcdef0123";
 
     fn head() -> String {
