@@ -3,13 +3,14 @@
 //! backed up first, validated, reloaded/restarted, health-checked, rolled back itself on
 //! failure), and listing runs and backups.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::engine;
 use crate::host;
 use crate::host::backups::{self, Listed};
 use crate::host::dump_cache::DumpCache;
 use crate::host::gather::{self, FileState};
+use crate::host::journal;
 use crate::plan::{Action, CommandAction, EditKind, FileEdit, HostPlan, Step};
 use crate::report::event::Events;
 use crate::run::{Failure, HostJob, HostReport, Outcome, RunOptions};
@@ -63,25 +64,14 @@ pub async fn run(
         Ok(g) => g,
         Err(e) => return untouched(&job.host, format!("reading backups: {e}"), started),
     };
-    // real path -> (backup path, content)
-    let mut restore: Vec<(String, String, String)> = Vec::new();
-    for (i, real) in reals.iter().enumerate() {
-        for candidate in &found.files[2 * i..2 * i + 2] {
-            if let FileState::Present { content, .. } = &candidate.state {
-                match String::from_utf8(content.clone()) {
-                    Ok(text) => restore.push((real.clone(), candidate.requested.clone(), text)),
-                    Err(_) => {
-                        return untouched(
-                            &job.host,
-                            format!("backup {} is not UTF-8 text", candidate.requested),
-                            started,
-                        );
-                    }
-                }
-                break;
-            }
-        }
-    }
+    let recorded = match recorded_backups(transport, job).await {
+        Ok(r) => r,
+        Err(e) => return untouched(&job.host, format!("reading the journal: {e}"), started),
+    };
+    let restore = match to_restore(&reals, &found, &recorded) {
+        Ok(r) => r,
+        Err(message) => return untouched(&job.host, message, started),
+    };
     if restore.is_empty() {
         return untouched(
             &job.host,
@@ -99,6 +89,70 @@ pub async fn run(
         report.notes.push(format!("{real} <- {backup}"));
     }
     report
+}
+
+/// Every dated backup wsdeploy made, as the journal's manifests record it (root-only,
+/// written by wsdeploy): its path and the sha256 of the pre-image it was copied from.
+async fn recorded_backups(
+    transport: &Transport,
+    job: &HostJob,
+) -> Result<HashSet<(String, String)>, String> {
+    let script = backups::list_backups_script(&[]);
+    let out = host::run_script(transport, job.become_user.as_ref(), &script)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !out.success() {
+        return Err(out.combined().trim().to_owned());
+    }
+    Ok(
+        backups::parse_listing(&String::from_utf8_lossy(&out.stdout))
+            .into_iter()
+            .filter_map(|listed| match listed {
+                Listed::Run {
+                    manifest: Some(m), ..
+                } => Some(m.files),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|f| Some((f.backup?, f.sha256?)))
+            .collect(),
+    )
+}
+
+/// Per real path, its backup of the day and the backup's text: (real, backup, text).
+/// A backup is restored only when its bytes are those a run's manifest recorded for it
+/// (anything else there, a user's file or one changed since, is refused with the host
+/// untouched), and never read through a path another user could swap (the gather
+/// refuses it, or reads it as the user who controls it).
+fn to_restore(
+    reals: &[String],
+    found: &gather::Gathered,
+    recorded: &HashSet<(String, String)>,
+) -> Result<Vec<(String, String, String)>, String> {
+    let mut restore = Vec::new();
+    for (real, candidates) in reals.iter().zip(found.files.chunks(2)) {
+        for candidate in candidates {
+            let path = &candidate.requested;
+            let content = match &candidate.state {
+                FileState::Present { content, .. } => content,
+                FileState::Unsafe(why) => {
+                    return Err(format!("backup {path}: {}", host::unsafe_path_refusal(why)));
+                }
+                _ => continue,
+            };
+            let sha = journal::sha256_hex(content);
+            if !recorded.contains(&(path.clone(), sha)) {
+                return Err(format!(
+                    "backup {path} does not hold the bytes wsdeploy backed up there (no run's manifest records them): not restored, host untouched"
+                ));
+            }
+            let text = String::from_utf8(content.clone())
+                .map_err(|_| format!("backup {path} is not UTF-8 text"))?;
+            restore.push((real.clone(), path.clone(), text));
+            break;
+        }
+    }
+    Ok(restore)
 }
 
 /// A job whose steps replace each file with its backup, then repeat the plan's

@@ -170,6 +170,9 @@ fn buffer(
                 format!("{} exists but is not a regular file", file.real),
             ));
         }
+        FileState::Unsafe(why) => {
+            return Err(failure(None, crate::host::unsafe_path_refusal(why)));
+        }
         FileState::Unreadable => {
             return Err(failure(
                 None,

@@ -67,11 +67,12 @@ impl Host<'_> {
                 self.steps(flat, &mut change, &mut progress).await
             }
         };
+        let result = match result {
+            Ok(()) => self.commit(&manifest.run_id).await,
+            Err(cause) => Err(cause),
+        };
         match result {
-            Ok(()) => {
-                self.commit(&manifest.run_id).await;
-                Ending::Changed
-            }
+            Ok(()) => Ending::Changed,
             Err(cause) => {
                 // Only the files this run did write are put back.
                 let mut written = manifest;
@@ -256,15 +257,24 @@ impl Host<'_> {
     }
 
     /// One exec: marks the run committed, then keeps the new configuration's dump for
-    /// the next gathers.
-    async fn commit(&mut self, run_id: &str) {
+    /// the next gathers. A run that cannot be marked committed is a failure: left as it
+    /// is, the next apply would find it `in_progress` and undo it as interrupted.
+    async fn commit(&mut self, run_id: &str) -> Result<(), Failure> {
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
         let out = self
             .run_script(&journal::commit_script(run_id, &dumps))
             .await;
-        if !matches!(&out, Ok(o) if o.success()) {
-            self.note(format!("the change is complete but marking run {run_id} committed failed: the next run will treat it as interrupted"));
-        }
+        let why = match out {
+            Ok(o) if o.success() => return Ok(()),
+            Ok(o) => format!("{}: {}", o.status_text(), o.combined().trim()),
+            Err(e) => e.to_string(),
+        };
+        Err(failure(
+            None,
+            format!(
+                "the change was made but marking run {run_id} committed failed ({why}); a run not marked committed would be undone as interrupted by the next apply, so it is rolled back now"
+            ),
+        ))
     }
 }
 

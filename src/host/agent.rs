@@ -1,6 +1,6 @@
 //! Who writes a path on the host, so that root never follows or changes anything through
 //! a name another user can replace: the shell functions of `agent.sh`, included in every
-//! script that writes or restores files.
+//! script that reads (the gather, a `facts:` source), writes or restores files.
 //!
 //! `wsd_agent PATH` looks at every existing directory from `/` down to PATH's parent
 //! (one `stat`) and sets `wsd_u`: `0` when root alone controls them all, else the one
@@ -8,14 +8,25 @@
 //! the reason in `wsd_why`, when a directory is writable by group or others (except a
 //! root-owned sticky one above the parent, like `/tmp`), when two users own directories
 //! on the way, or when PATH exists in a user's directory but belongs to someone else.
-//! It sets `wsd_g` (PATH's group, else its directory's) and `wsd_o` (PATH's own owner,
-//! not following a symlink; empty when absent).
+//! It sets `wsd_o` (PATH's own owner, not following a symlink; empty when absent) and,
+//! for a user, `wsd_g`: that user's primary group (`getent`), never root's.
 //!
-//! `wsd_as CMD…` runs CMD as root when `wsd_u` is 0, else as that user and group
-//! (`setpriv`, no supplementary groups): what a user controls is written by that user,
-//! who can then only reach what they could reach anyway. `$WSD_PUT` is the script that
+//! `wsd_chain PATH` walks PATH hop by hop as the kernel would (every symlink met, in a
+//! directory or at the end, followed with `readlink`, at most 40) and sets `wsd_real`,
+//! the resolved path. Every symlink is judged as a path of its own (`wsd_agent`: its
+//! directories, and its owner in a user's directory), so a directory symlink counts for
+//! its target's directories, not its own mode; a symlink a user controls (its directory,
+//! or itself in a root directory) may lead only to what that same user controls: root
+//! link → user link → root file is refused at the user's link. Then `wsd_agent` on
+//! `wsd_real`.
+//!
+//! `wsd_as CMD…` runs CMD as root when `wsd_u` is 0, else as that user with their
+//! primary group and their own supplementary groups (`setpriv --init-groups`; a shell
+//! that is not root runs CMD itself): what a user controls is read and written by that
+//! user, who can then only reach what they could reach anyway. `$WSD_PUT` is the script that
 //! replaces a file atomically with its stdin (temp file made by `mktemp` in the same
-//! directory, mode, fsync, rename), run by `wsd_as`; its third argument, when given, is
+//! directory, the file's group where the user may set it, mode, fsync, rename), run by
+//! `wsd_as`; its third argument, when given, is
 //! what the file must still hold right before the rename (`absent` or a sha256), else it
 //! prints `WSD-CHANGED` and exits [`EXIT_CHANGED_SINCE_READ`]. `wsd_cas PATH EXPECTED` is
 //! the same check for root's writes; `wsd_mine PATH "SHA…"` whether PATH holds one of
@@ -24,6 +35,7 @@
 
 use std::fmt::Write as _;
 
+use super::markers::CHANGED;
 use super::script::Script;
 use super::{EXIT_CHANGED_SINCE_READ, EXIT_UNSAFE_PATH, quote};
 
@@ -38,28 +50,90 @@ pub fn functions() -> String {
         .replace("WSD_EXIT_CHANGED", &EXIT_CHANGED_SINCE_READ.to_string())
 }
 
-/// `wsd_agent` for `path`, refusing it (exit [`EXIT_UNSAFE_PATH`]) when it is unsafe;
-/// for a path reached through the symlink `via`, the symlink must be root's, or the
-/// same user's as the file it points at.
-pub fn check(out: &mut Script, path: &str, via: Option<&str>) {
-    if let Some(via) = via {
-        let _ = writeln!(
-            out,
-            "wsd_agent {v} || wsd_unsafe; wsd_lu=$wsd_u; [ \"$wsd_lu\" != 0 ] || wsd_lu=${{wsd_o:-0}}\n\
-             wsd_agent {p} || wsd_unsafe\n\
-             [ \"$wsd_lu\" = 0 ] || [ \"$wsd_lu\" = \"$wsd_u\" ] || {{ wsd_why=\"$(printf '%s is a symlink uid %s controls, pointing at a file it does not control' {v} \"$wsd_lu\")\"; wsd_unsafe; }}",
-            v = quote(via),
-            p = quote(path)
-        );
-    } else {
-        let _ = writeln!(out, "wsd_agent {} || wsd_unsafe", quote(path));
-    }
+/// Refuses `requested` (exit [`EXIT_UNSAFE_PATH`]) unless every hop of its symlink
+/// chain is safe (`wsd_chain`), and (exit [`EXIT_CHANGED_SINCE_READ`]) unless it still
+/// leads to `real`, the path the gather resolved. Leaves `wsd_u`/`wsd_g` set for `real`.
+pub fn check(out: &mut Script, requested: &str, real: &str) {
+    let r = quote(requested);
+    let _ = writeln!(
+        out,
+        "wsd_chain {r} || wsd_unsafe
+\
+         [ \"$wsd_real\" = {} ] || {{ printf '{CHANGED} %s\\n' {r} >&2; exit {EXIT_CHANGED_SINCE_READ}; }}",
+        quote(real)
+    );
+}
+
+/// Refuses `path` (exit [`EXIT_UNSAFE_PATH`]) when a directory on its way is unsafe, or
+/// it exists in a user's directory as someone else's (`wsd_agent`; a dated backup).
+pub fn check_dirs(out: &mut Script, path: &str) {
+    let _ = writeln!(out, "wsd_agent {} || wsd_unsafe", quote(path));
+}
+
+/// The message for a path refused as unsafe (`WSD-UNSAFE` reasons): nothing was touched.
+#[must_use]
+pub fn refusal(reason: &str) -> String {
+    format!(
+        "refusing to write through a path another user could swap under root, nothing was touched: {reason} (make root own every directory on the way, or make the file belong to the user who owns its directory)"
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::host::markers;
+
+    /// `wsd_chain`'s resolved path, or its refusal.
+    fn chain(path: &std::path::Path) -> Result<String, String> {
+        let script = format!(
+            "{}if wsd_chain \"$1\"; then printf '%s' \"$wsd_real\"; else printf '%s' \"$wsd_why\" >&2; exit 1; fi",
+            functions()
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script, "sh"])
+            .arg(path)
+            .output()
+            .expect("sh runs");
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    #[test]
+    fn the_chain_resolves_as_the_kernel_does_and_stops_at_a_loop() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("real/sub")).unwrap();
+        std::fs::write(root.join("real/sub/file"), "x").unwrap();
+        symlink("real", root.join("rel")).unwrap();
+        symlink(root.join("real/sub"), root.join("abs")).unwrap();
+        symlink("../sub/./file", root.join("real/sub/up")).unwrap();
+        symlink("up", root.join("real/sub/up2")).unwrap();
+        symlink("loop2", root.join("loop1")).unwrap();
+        symlink("loop1", root.join("loop2")).unwrap();
+        for path in [
+            "rel/sub/file",
+            "abs/up2",
+            "rel/sub/../sub//up",
+            "rel/sub/new",
+        ] {
+            let expected = root.join("real/sub").join(path.rsplit('/').next().unwrap());
+            let expected = expected.canonicalize().unwrap_or(expected);
+            assert_eq!(
+                chain(&root.join(path)),
+                Ok(expected.display().to_string()),
+                "{path}"
+            );
+        }
+        let looped = chain(&root.join("loop1/x")).unwrap_err();
+        assert!(
+            looped.contains("too many levels of symbolic links"),
+            "{looped}"
+        );
+    }
 
     #[test]
     fn the_shell_functions_print_the_markers_the_parsers_read() {

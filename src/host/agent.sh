@@ -26,15 +26,46 @@ WSD_AGENT_END
       wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
     fi
   fi
-  return 0
+  [ "$wsd_u" = 0 ] || wsd_primary
 }
+wsd_primary() {
+  wsd_g=$(getent passwd "$wsd_u") || { wsd_why="uid $wsd_u, who controls $wsd_f, has no passwd entry"; return 1; }
+  wsd_g=${wsd_g#*:*:*:}; wsd_g=${wsd_g%%:*}
+  case $wsd_g in ''|*[!0-9]*|0) wsd_why="uid $wsd_u, who controls $wsd_f, has no primary group other than root"; return 1 ;; esac
+}
+wsd_chain() {
+  wsd_cr=; wsd_cn=0; wsd_clu=; wsd_clp=; wsd_crest=$1
+  while [ -n "$wsd_crest" ]; do
+    wsd_crest=${wsd_crest#/}; wsd_cc=${wsd_crest%%/*}; wsd_crest=${wsd_crest#"$wsd_cc"}
+    case $wsd_cc in ''|.) continue ;; ..) wsd_cr=${wsd_cr%/*}; continue ;; esac
+    if [ ! -L "$wsd_cr/$wsd_cc" ]; then wsd_cr=$wsd_cr/$wsd_cc; continue; fi
+    wsd_cn=$((wsd_cn + 1))
+    [ $wsd_cn -le 40 ] || { wsd_why="$1: too many levels of symbolic links"; return 1; }
+    wsd_agent "$wsd_cr/$wsd_cc" || return 1
+    wsd_cl=$wsd_u; [ "$wsd_cl" != 0 ] || wsd_cl=${wsd_o:-0}
+    if [ "$wsd_cl" != 0 ]; then
+      if [ -z "$wsd_clu" ]; then wsd_clu=$wsd_cl; wsd_clp=$wsd_cr/$wsd_cc
+      elif [ "$wsd_cl" != "$wsd_clu" ]; then wsd_chain_foreign; return 1; fi
+    fi
+    wsd_ct=$(readlink -- "$wsd_cr/$wsd_cc" && echo x) || { wsd_why="cannot read the symlink $wsd_cr/$wsd_cc"; return 1; }
+    wsd_ct=${wsd_ct%?x}
+    case $wsd_ct in /*) wsd_cr= ;; esac
+    wsd_crest=$wsd_ct$wsd_crest
+  done
+  wsd_real=${wsd_cr:-/}
+  wsd_agent "$wsd_real" || return 1
+  [ -z "$wsd_clu" ] || [ "$wsd_u" = "$wsd_clu" ] || { wsd_chain_foreign; return 1; }
+}
+wsd_chain_foreign() { wsd_why="$wsd_clp is a symlink uid $wsd_clu controls, pointing at a file it does not control"; }
 wsd_as() {
-  if [ "$wsd_u" = 0 ]; then "$@"; else setpriv --reuid="$wsd_u" --regid="$wsd_g" --clear-groups -- "$@"; fi
+  if [ "$wsd_u" = 0 ]; then "$@"; return; fi
+  [ -n "${wsd_me:-}" ] || wsd_me=$(id -u)
+  if [ "$wsd_me" != 0 ]; then "$@"; else setpriv --reuid="$wsd_u" --regid="$wsd_g" --init-groups -- "$@"; fi
 }
 WSD_PUT='set -eu; umask 077; d=${1%/*}; d=${d:-/}; [ -d "$d" ] || mkdir -p -- "$d"
 t=$(mktemp "$d/.wsdeploy.XXXXXX"); trap '\''rm -f -- "$t"'\'' EXIT
 cat > "$t"
-if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
+if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chgrp --reference="$1" -- "$t" 2>/dev/null || :; chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
 sync -- "$t" 2>/dev/null || sync
 case ${3:-} in
   "") ;;

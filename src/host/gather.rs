@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::agent;
 use super::dump_cache::{self, DumpCache, STAT_FORMAT};
 use super::journal::{self, JournalState};
 use super::markers::{BOUNDARY_PREFIX, GATHER};
@@ -41,6 +42,8 @@ pub enum FileState {
     /// Exists but is not a regular file (directory, device...).
     NotAFile,
     Unreadable,
+    /// Another user could swap a name on its way under root (why): not read.
+    Unsafe(String),
 }
 
 /// The output of a dump command such as `nginx -T`.
@@ -185,7 +188,7 @@ pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> St
          B=; {{ IFS= read -r B < /proc/sys/kernel/random/uuid; }} 2>/dev/null\n\
          [ -n \"$B\" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')\n\
          [ -n \"$B\" ] || {{ echo 'wsdeploy: no random source on the host' >&2; exit 1; }}\n\
-         B={BOUNDARY_PREFIX}$B\nprintf '{GATHER} %s\\n' \"$B\"\nset --\n"
+         B={BOUNDARY_PREFIX}$B\nprintf '{GATHER} %s\\n' \"$B\"\nset --\nwsd_n=0 wsd_users=\n{OWNER}"
     ));
     if !files.is_empty() {
         file_sections(&mut s, files);
@@ -202,25 +205,45 @@ pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> St
 }
 
 /// `R`, `S` and `C`; the present files are left in `"$@"` for `T`.
+///
+/// Every file's symlink chain is judged first (`wsd_chain`, see `agent`): a path another
+/// user could swap under root is `unsafe <why>` and is never read. A file a user controls
+/// is examined and read by that user (`wsd_as`), its owner recorded as `wsd_c<n>` for
+/// `T`; root's files keep the one `head` for all.
 fn file_sections(s: &mut Script, files: &[String]) {
     let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
     let list = quoted.join(" ");
+    s.push(&agent::functions());
     let _ = write!(
         s,
         "printf '\\n%s R\\n' \"$B\"\n\
          readlink -m -z -- {list}\n\
          printf '\\n%s S\\n' \"$B\"\n\
          for f in {list}; do\n\
-         \x20 if [ -f \"$f\" ]; then\n\
-         \x20   if [ -r \"$f\" ]; then echo present; set -- \"$@\" \"$f\"; else echo unreadable; fi\n\
-         \x20 elif [ -e \"$f\" ]; then echo other\n\
-         \x20 else echo absent; fi\n\
+         \x20 if ! wsd_chain \"$f\"; then printf 'unsafe %s' \"$wsd_why\" | tr '\\n' ' '; echo; continue; fi\n\
+         \x20 if [ \"$wsd_u\" != 0 ]; then wsd_st=$(wsd_as sh -c {examine} sh \"$f\")\n\
+         \x20 elif [ -f \"$f\" ]; then if [ -r \"$f\" ]; then wsd_st=present; else wsd_st=unreadable; fi\n\
+         \x20 elif [ -e \"$f\" ]; then wsd_st=other\n\
+         \x20 else wsd_st=absent; fi\n\
+         \x20 echo \"$wsd_st\"\n\
+         \x20 [ \"$wsd_st\" = present ] || continue\n\
+         \x20 set -- \"$@\" \"$f\"; wsd_n=$((wsd_n + 1)); eval \"wsd_c$wsd_n=\\$wsd_u:\\$wsd_g\"\n\
+         \x20 [ \"$wsd_u\" = 0 ] || wsd_users=1\n\
          done\n\
          printf '\\n%s C\\n' \"$B\"\n\
-         [ $# -eq 0 ] || head -q -c {read_cap} -- \"$@\"\n",
+         if [ -z \"$wsd_users\" ]; then [ $# -eq 0 ] || head -q -c {read_cap} -- \"$@\"\n\
+         else wsd_i=0; for f in \"$@\"; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i head -c {read_cap} -- \"$f\"; done; fi\n",
+        examine = quote(EXAMINE),
         read_cap = MAX_READ_BYTES + 1
     );
 }
+
+/// What a file is, as seen by the user who controls it (`S`'s words).
+const EXAMINE: &str = "if [ -f \"$1\" ]; then if [ -r \"$1\" ]; then echo present; else echo unreadable; fi; elif [ -e \"$1\" ]; then echo other; else echo absent; fi";
+
+/// `wsd_owner N CMD…`: CMD as the owner recorded for the `N`th present file (root for
+/// any other path).
+const OWNER: &str = "wsd_owner() { eval \"wsd_u=\\${wsd_c$1:-0:0}\"; wsd_g=${wsd_u#*:}; wsd_u=${wsd_u%%:*}; shift; wsd_as \"$@\"; }\n";
 
 /// Appends the paths each stored dump watches to `"$@"`, so that one `stat` covers them
 /// all (`command .`: a damaged file is an error to skip, not the end of the script).
@@ -240,8 +263,9 @@ fn stat_and_journal_sections(s: &mut Script) {
     let _ = write!(
         s,
         "printf '\\n%s T\\n' \"$B\"\n\
-         [ $# -eq 0 ] || stat -L --printf {} -- \"$@\"\n",
-        quote(&format!("{STAT_FORMAT}\\0"))
+         if [ -n \"$wsd_users\" ]; then wsd_i=0; while [ $wsd_i -lt $wsd_n ]; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i stat -L --printf {f} -- \"$1\"; shift; done; fi\n\
+         [ $# -eq 0 ] || stat -L --printf {f} -- \"$@\"\n",
+        f = quote(&format!("{STAT_FORMAT}\\0"))
     );
     let _ = write!(
         s,
@@ -522,7 +546,10 @@ fn host_files<'r>(
             }
             "absent" => FileState::Absent,
             "other" => FileState::NotAFile,
-            _ => FileState::Unreadable,
+            other => match other.strip_prefix("unsafe ") {
+                Some(why) => FileState::Unsafe(why.trim_end().to_owned()),
+                None => FileState::Unreadable,
+            },
         };
         out.push(HostFile {
             requested: requested.clone(),
@@ -628,10 +655,12 @@ mod tests {
         let link = dir.path().join("enabled.conf");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let missing = dir.path().join("missing.conf");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
         let files = vec![
             link.display().to_string(),
             missing.display().to_string(),
-            dir.path().display().to_string(),
+            sub.display().to_string(),
         ];
         let dumps = vec!["echo dumped; echo oops >&2; exit 3".to_owned()];
         let t = Transport::Local(crate::transport::local::LocalSession);
@@ -677,6 +706,34 @@ mod tests {
         assert_eq!(g.files[2].real, nested.display().to_string());
         assert!(
             matches!(&g.files[3].state, FileState::Present { content, .. } if content.is_empty())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_path_another_user_could_swap_is_never_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let file = open.join("app.conf");
+        std::fs::write(&file, "secret\n").unwrap();
+        let kept = dir.path().join("kept.conf");
+        std::fs::write(&kept, "kept\n").unwrap();
+        let files = vec![file.display().to_string(), kept.display().to_string()];
+        let t = Transport::Local(crate::transport::local::LocalSession);
+        let g = gather(&t, None, &files, &[], DumpCache::Off, |_| true)
+            .await
+            .unwrap();
+        assert_eq!(
+            g.files[0].state,
+            FileState::Unsafe(format!(
+                "{} is writable by other users (mode 777)",
+                open.display()
+            ))
+        );
+        assert!(
+            matches!(&g.files[1].state, FileState::Present { content, .. } if content == b"kept\n")
         );
     }
 

@@ -63,9 +63,9 @@ fn journal_body(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]) -> S
     // Who writes each file (and its backup) is settled before anything is written: a
     // path another user could swap under root is refused here, with nothing touched.
     for f in files {
-        agent::check(&mut s, &f.path, f.via.as_deref());
+        agent::check(&mut s, f.via.as_deref().unwrap_or(&f.path), &f.path);
         if let Some(b) = &f.backup {
-            agent::check(&mut s, b, None);
+            agent::check_dirs(&mut s, b);
         }
     }
     check_unchanged(&mut s, files);
@@ -225,10 +225,7 @@ impl Journaled {
 pub fn failure(out: &ExecOutput) -> String {
     let text = out.combined();
     if out.code() == EXIT_UNSAFE_PATH {
-        format!(
-            "refusing to write through a path another user could swap under root, nothing was touched: {} (make root own every directory on the way, or make the file belong to the user who owns its directory)",
-            write::unsafe_reason(&text)
-        )
+        agent::refusal(&write::unsafe_reason(&text))
     } else if out.code() == EXIT_CHANGED_SINCE_READ {
         format!(
             "a file changed on the host since it was read ({}); nothing was touched: run again to see the new diff",

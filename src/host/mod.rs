@@ -31,6 +31,7 @@ pub mod write;
 
 pub use crate::shell::{Invocation, quote};
 pub use crate::transport::{EXIT_TIMED_OUT, KILL_GRACE, bound_secs};
+pub use agent::refusal as unsafe_path_refusal;
 pub use runner::{
     Become, GATHER_BOUND, SCRIPT_BOUND, plan_command, run_script, script_runner, sudo_hint,
     wrap_command,

@@ -35,16 +35,26 @@ const EVAL_STDIN: &str = "sh -c 'eval \"$(cat)\"'";
 
 /// `inner` (a command line) run as `become.user` through sudo, which never prompts on a
 /// terminal. With a password: the first stdin line is the password; it is handed to
-/// `sudo -S` only when sudo asks for one (with `NOPASSWD` or a cached timestamp the line
-/// is dropped, so it can never reach the command), on sudo's stdin, never in argv.
+/// `sudo -S` only when sudo would ask for one, on sudo's stdin, never in argv. Whether it
+/// would is probed first with the same program (`sudo -n … timeout … true`, sudoers rules
+/// name programs): with `NOPASSWD` or a cached timestamp the line is dropped, so it can
+/// never reach the command; a probe that fails for any reason but "a password is
+/// required" (a program sudo does not allow, no sudo) is an error, and the password goes
+/// nowhere.
 fn sudo_runner(inner: &str, elevation: &Become) -> String {
     let user = quote(&elevation.user);
     if !elevation.password {
         return format!("sudo -n -u {user} -- {inner}");
     }
+    let probe = if inner.starts_with("timeout ") {
+        format!("timeout -k {} 1 true", KILL_GRACE.as_secs())
+    } else {
+        "true".to_owned()
+    };
     let script = format!(
         "IFS= read -r wsd_p\n\
-         if sudo -n -u {user} -- true 2>/dev/null; then wsd_p=; exec sudo -n -u {user} -- {inner}; fi\n\
+         if wsd_e=$(LC_ALL=C sudo -n -u {user} -- {probe} 2>&1 </dev/null); then wsd_p=; exec sudo -n -u {user} -- {inner}; fi\n\
+         case $wsd_e in *'a password is required'*) ;; *) wsd_p=; printf 'wsdeploy: `sudo -n -u %s -- {probe}` failed, so the become password is not sent: %s\\n' {user} \"$wsd_e\" >&2; exit 1 ;; esac\n\
          {{ printf '%s\\n' \"$wsd_p\"; wsd_p=; exec cat; }} | sudo -S -p '' -u {user} -- {inner}\n"
     );
     format!("sh -c {}", quote(&script))
@@ -168,7 +178,8 @@ mod tests {
         let runner = script_runner(Some(&with_password), Duration::from_secs(7));
         assert!(runner.starts_with("sh -c 'IFS= read -r wsd_p"), "{runner}");
         let script = "IFS= read -r wsd_p\n\
-             if sudo -n -u 'odoo' -- true 2>/dev/null; then wsd_p=; exec sudo -n -u 'odoo' -- timeout -k 5 7 sh -s; fi\n\
+             if wsd_e=$(LC_ALL=C sudo -n -u 'odoo' -- timeout -k 5 1 true 2>&1 </dev/null); then wsd_p=; exec sudo -n -u 'odoo' -- timeout -k 5 7 sh -s; fi\n\
+             case $wsd_e in *'a password is required'*) ;; *) wsd_p=; printf 'wsdeploy: `sudo -n -u %s -- timeout -k 5 1 true` failed, so the become password is not sent: %s\\n' 'odoo' \"$wsd_e\" >&2; exit 1 ;; esac\n\
              { printf '%s\\n' \"$wsd_p\"; wsd_p=; exec cat; } | sudo -S -p '' -u 'odoo' -- timeout -k 5 7 sh -s\n";
         assert_eq!(runner, format!("sh -c {}", quote(script)));
         let without = Become {
@@ -181,5 +192,81 @@ mod tests {
             "sudo -n -u 'odoo' -- timeout -k 5 7 sh -s"
         );
         assert_eq!(script_runner(None, bound), "timeout -k 5 7 sh -s");
+    }
+
+    /// A `sudo` for the runner's shell that follows `policy`: `nopasswd:PROGRAM` (only
+    /// that program, without a password; anything else is not allowed), `password:PW`
+    /// (everything, with that password on stdin), `deny` (nothing). It runs the command
+    /// as the current user.
+    fn fake_sudo(dir: &std::path::Path, policy: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let script = format!(
+            "#!/bin/sh\npolicy='{policy}'; n=\n\
+             while :; do case $1 in -n) n=1; shift ;; -S) shift ;; -p|-u) shift 2 ;; --) shift; break ;; *) break ;; esac; done\n\
+             case $policy in\n\
+             nopasswd:*) [ \"$1\" = \"${{policy#nopasswd:}}\" ] && exec \"$@\"; echo \"Sorry, user u is not allowed to execute '$1' as root on h.\" >&2; exit 1 ;;\n\
+             password:*) if [ -n \"$n\" ]; then echo 'sudo: a password is required' >&2; exit 1; fi\n\
+             \x20 IFS= read -r pw; [ \"$pw\" = \"${{policy#password:}}\" ] || {{ echo 'sudo: 1 incorrect password attempt' >&2; exit 1; }}; exec \"$@\" ;;\n\
+             *) echo 'sudo: not allowed' >&2; exit 1 ;;\n\
+             esac\n"
+        );
+        let sudo = dir.join("sudo");
+        std::fs::write(&sudo, script).unwrap();
+        std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Runs `echo ran-it` through the runner with the become password `hunter2`.
+    fn through_sudo(policy: &str) -> (bool, String) {
+        let dir = tempfile::tempdir().unwrap();
+        fake_sudo(dir.path(), policy);
+        let elevation = Become {
+            user: "root".to_owned(),
+            password: true,
+        };
+        let runner = script_runner(Some(&elevation), Duration::from_secs(10));
+        let path = format!(
+            "{}:{}",
+            dir.path().display(),
+            std::env::var("PATH").unwrap()
+        );
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", &runner])
+            .env("PATH", path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"hunter2\necho ran-it\n").unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    #[test]
+    fn the_password_answers_only_a_real_sudo_prompt() {
+        // Only `timeout` is NOPASSWD: no prompt, so the password goes nowhere.
+        let (ok, text) = through_sudo("nopasswd:timeout");
+        assert!(ok && text.contains("ran-it"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        // sudo asks: it gets the password, the command does not.
+        let (ok, text) = through_sudo("password:hunter2");
+        assert!(ok && text.contains("ran-it"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        // The probe fails for another reason: an error, the password is never sent.
+        let (ok, text) = through_sudo("deny");
+        assert!(!ok && !text.contains("ran-it"), "{text}");
+        assert!(
+            text.contains("so the become password is not sent"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
     }
 }

@@ -504,3 +504,310 @@ fn a_users_file_is_written_as_that_user_and_unsafe_targets_are_refused() {
         ),
     );
 }
+
+/// Runs `script` as uid/gid 65534 and waits for it to succeed.
+fn as_nobody_now(script: &str, args: &[&str]) {
+    let status = as_nobody(script, args).wait().expect("wait");
+    assert!(status.success(), "`{script}` as uid 65534 failed");
+}
+
+/// `wsdeploy` against `host` with `WSDEPLOY_TODAY` set.
+fn run_on(host: &LocalHost, today: &str, args: &[&str]) -> support::project::Run {
+    let out = assert_cmd::Command::cargo_bin("wsdeploy")
+        .expect("binary built")
+        .arg("-C")
+        .arg(host.project.path())
+        .args(args)
+        .args(["-i", "production"])
+        .env("NO_COLOR", "1")
+        .env("WSDEPLOY_TODAY", today)
+        .output()
+        .expect("wsdeploy runs");
+    support::project::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_root_symlink_to_a_users_symlink_cannot_lead_root_to_a_root_file() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    let (_dir, conf) = user_dir(&mut host);
+    let victim = Victim::new_in(&host.root.join("etc"), "chain");
+    // Root's symlink in a root directory points at the user's file (the bench layout:
+    // /etc/supervisor/conf.d/<bench>.conf -> the bench's config)...
+    let link = host.root.join("etc/app.conf");
+    std::os::unix::fs::symlink(&conf, &link).expect("symlink");
+    host.var("app_conf", json!(link.display().to_string()));
+    host.plan_json(&ini_plan(None));
+    // ...which the user swaps for a symlink to a root-only file.
+    as_nobody_now(
+        "ln -sfn \"$1\" \"$2\"",
+        &[
+            victim.path.to_str().expect("utf-8"),
+            conf.to_str().expect("utf-8"),
+        ],
+    );
+    let sums = host.sums();
+    let run = host.run("apply", &[]);
+    victim.assert_intact();
+    assert_eq!(host.sums(), sums, "the host was changed");
+    run.code(1)
+        .stdout_has("refusing to write through a path another user could swap under root")
+        .stdout_has(&format!(
+            "{} is a symlink uid 65534 controls, pointing at a file it does not control",
+            conf.display()
+        ));
+}
+
+#[test]
+fn a_directory_symlink_is_judged_by_its_target_and_by_who_controls_it() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    // Root's directory symlink to a root directory: a plain root write.
+    let real_dir = host.root.join("etc/app-real");
+    std::fs::create_dir_all(&real_dir).expect("mkdir");
+    std::fs::copy(&host.odoo_conf, real_dir.join("app.conf")).expect("copy");
+    let dir_link = host.root.join("etc/app");
+    std::os::unix::fs::symlink(&real_dir, &dir_link).expect("symlink");
+    host.var(
+        "app_conf",
+        json!(dir_link.join("app.conf").display().to_string()),
+    );
+    host.plan_json(&ini_plan(None));
+    host.run("apply", &[]).code(0).stdout_has("changed");
+    assert!(
+        std::fs::read_to_string(real_dir.join("app.conf"))
+            .expect("conf")
+            .contains("workers = 3")
+    );
+    // The user's directory symlink (in their own directory) into a root directory:
+    // refused, whatever the mode of the symlink itself.
+    let (dir, _conf) = user_dir(&mut host);
+    let user_link = dir.join("etc");
+    as_nobody_now(
+        "ln -s \"$1\" \"$2\"",
+        &[
+            real_dir.to_str().expect("utf-8"),
+            user_link.to_str().expect("utf-8"),
+        ],
+    );
+    host.var(
+        "app_conf",
+        json!(user_link.join("app.conf").display().to_string()),
+    );
+    let sums = host.sums();
+    host.run("apply", &["-e", "n=5"])
+        .code(1)
+        .stdout_has(&format!(
+            "{} is a symlink uid 65534 controls, pointing at a file it does not control",
+            user_link.display()
+        ));
+    assert_eq!(host.sums(), sums, "the host was changed");
+}
+
+/// A root-only file holding a secret line.
+const SECRET: &str = "[options]\nroot_only = private-key-material\n";
+
+#[test]
+fn a_users_symlink_to_a_root_file_is_not_read_by_dry_run_or_drift() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    let (_dir, conf) = user_dir(&mut host);
+    let secret = host.root.join("etc/secret.conf");
+    std::fs::write(&secret, SECRET).expect("secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    host.plan_json(&ini_plan(None));
+    as_nobody_now(
+        "ln -sfn \"$1\" \"$2\"",
+        &[
+            secret.to_str().expect("utf-8"),
+            conf.to_str().expect("utf-8"),
+        ],
+    );
+    for args in [
+        vec!["apply", "--dry-run"],
+        vec!["apply", "--dry-run", "--json"],
+        vec!["drift", "--diff"],
+        vec!["apply"],
+    ] {
+        let run = host.run(args[0], &args[1..]);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            !all.contains("private-key-material"),
+            "{args:?} showed a root-only file's content:\n{all}"
+        );
+        assert_ne!(run.code, 0, "{args:?} did not refuse:\n{all}");
+        assert!(
+            all.contains("is a symlink uid 65534 controls, pointing at a file it does not control"),
+            "{args:?}:\n{all}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&secret).expect("secret"), SECRET);
+}
+
+#[test]
+fn rollback_by_date_never_restores_a_planted_backup() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    let (dir, conf) = user_dir(&mut host);
+    let secret = host.root.join("etc/secret.conf");
+    std::fs::write(&secret, SECRET).expect("secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    host.plan_json(&ini_plan(None));
+    let day = "2031-01-02";
+    // The backups wsdeploy made are restored, in a root directory and in the user's.
+    for file in [host.odoo_conf.clone(), conf.clone()] {
+        host.var("app_conf", json!(file.display().to_string()));
+        let original = std::fs::read_to_string(&file).expect("conf");
+        run_on(&host, day, &["apply"]).code(0);
+        run_on(&host, day, &["rollback", "--date", day]).code(0);
+        assert_eq!(std::fs::read_to_string(&file).expect("conf"), original);
+    }
+    run_on(&host, day, &["apply"]).code(0);
+    let backup = dir.join(format!("app.conf.backup-{day}"));
+    assert!(
+        std::fs::symlink_metadata(&backup).is_ok(),
+        "the apply made no backup beside the file"
+    );
+    let applied = std::fs::read_to_string(&conf).expect("conf");
+    // The user swaps the backup for a symlink to a root-only file.
+    as_nobody_now(
+        "ln -sfn \"$1\" \"$2\"",
+        &[
+            secret.to_str().expect("utf-8"),
+            backup.to_str().expect("utf-8"),
+        ],
+    );
+    let run = run_on(&host, day, &["rollback", "--date", day]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        !all.contains("private-key-material"),
+        "the rollback showed a root-only file's content:\n{all}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&conf).expect("conf"),
+        applied,
+        "the rollback wrote into the user's file:\n{all}"
+    );
+    assert_ne!(run.code, 0, "{all}");
+    // A regular file the user wrote there is no backup wsdeploy made either.
+    as_nobody_now(
+        "rm -f \"$1\" && printf '[options]\\nplanted = yes\\n' > \"$1\"",
+        &[backup.to_str().expect("utf-8")],
+    );
+    let run = run_on(&host, day, &["rollback", "--date", day]);
+    assert_eq!(
+        std::fs::read_to_string(&conf).expect("conf"),
+        applied,
+        "a planted backup was restored:\n{}",
+        run.stdout
+    );
+    run.code(1).stdout_has("does not hold the bytes");
+    assert_eq!(std::fs::read_to_string(&secret).expect("secret"), SECRET);
+}
+
+#[test]
+fn a_user_writes_with_their_primary_group_never_root() {
+    use std::os::unix::fs::MetadataExt;
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    let (dir, conf) = user_dir(&mut host);
+    // The user's file has group root.
+    std::os::unix::fs::chown(&conf, Some(NOBODY), Some(0)).expect("chown");
+    host.plan_json(&ini_plan(None));
+    run_on(&host, "2031-01-03", &["apply"]).code(0);
+    let backup = dir.join("app.conf.backup-2031-01-03");
+    for path in [&conf, &backup] {
+        let m = std::fs::symlink_metadata(path).expect("metadata");
+        assert_eq!(
+            (m.uid(), m.gid()),
+            (NOBODY, NOBODY),
+            "{} was written with group root",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_failed_commit_mark_is_a_failure_never_changed() {
+    let _guard = local_host_guard();
+    let host = LocalHost::new("host");
+    let root = host.root.display().to_string();
+    // The last command breaks this run's state file (a directory where `state.tmp` goes),
+    // so marking the run committed fails.
+    let breaker = format!(
+        "for d in {runs}/*/; do grep -qF {root} \"$d/manifest.json\" 2>/dev/null && grep -qx in_progress \"$d/state\" && mkdir \"$d/state.tmp\"; done; true",
+        runs = LOCAL_RUNS,
+        root = wsdeploy::host::quote(&root)
+    );
+    host.plan_json(&json!({
+        "name": "commit", "hosts": "odoo",
+        "steps": [
+            {"id": "conf", "ini": {"file": "{{ odoo_conf }}", "set": {"workers": "4"}}},
+            {"id": "break", "command": breaker, "if_changed": ["conf"]},
+        ],
+    }));
+    let before = std::fs::read(&host.odoo_conf).expect("conf");
+    let run = host.run("apply", &["--json"]);
+    // Clean up the broken run whatever happened (no later apply may find it).
+    if let Ok(entries) = std::fs::read_dir(LOCAL_RUNS) {
+        for run_dir in entries.filter_map(Result::ok).map(|e| e.path()) {
+            if std::fs::read_to_string(run_dir.join("manifest.json"))
+                .is_ok_and(|m| m.contains(&root))
+            {
+                let _ = std::fs::remove_dir_all(&run_dir);
+            }
+        }
+    }
+    let report = only_report(&run.stdout);
+    assert_ne!(report["outcome"], json!("changed"), "{report}");
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("committed failed"),
+        "no clear message: {}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read(&host.odoo_conf).expect("conf"),
+        before,
+        "the uncommitted change was left in place"
+    );
+}
+
+#[test]
+fn a_fact_is_never_read_through_a_users_symlink_to_a_root_file() {
+    let _guard = local_host_guard();
+    let mut host = LocalHost::new("host");
+    let (dir, _conf) = user_dir(&mut host);
+    let secret = host.root.join("etc/secret.json");
+    std::fs::write(&secret, "{\"note\": \"private-key-material\"}\n").expect("secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let facts = dir.join("app.json");
+    host.var("app_json", json!(facts.display().to_string()));
+    host.plan_json(&json!({
+        "name": "facts", "hosts": "odoo",
+        "facts": [{"name": "note", "json": "{{ app_json }}", "key": "note", "default": "none"}],
+        "steps": [{"id": "conf", "ini": {"file": "{{ app_conf }}", "set": {"note": "{{ note }}"}}}],
+    }));
+    as_nobody_now(
+        "ln -sfn \"$1\" \"$2\"",
+        &[
+            secret.to_str().expect("utf-8"),
+            facts.to_str().expect("utf-8"),
+        ],
+    );
+    let run = host.run("apply", &["--dry-run"]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        !all.contains("private-key-material"),
+        "a root-only file's value reached the output:\n{all}"
+    );
+    assert_ne!(run.code, 0, "{all}");
+    assert!(
+        all.contains("is a symlink uid 65534 controls, pointing at a file it does not control"),
+        "{all}"
+    );
+}
