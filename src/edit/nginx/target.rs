@@ -1,7 +1,10 @@
 //! Finding the block an edit goes into: the file's top level, its `http { }` block, or one of its servers.
 
-use super::context::ContextKind;
+use super::context::{ContextKind, Request};
+use super::dump::Effective;
 use super::error::EditError;
+use super::listen::Listen;
+use super::select::{Candidate, listens_on, only_redirects_to_https, pick};
 use super::tree::{Config, Directive, Node};
 
 /// The body an edit goes into.
@@ -99,13 +102,25 @@ pub fn http_target<'c>(
     }
 }
 
-/// The server block to edit, picked by `server_name` and/or `listen` when the file has several.
+/// How the server block to edit is chosen.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerChoice<'a> {
+    /// Override: the server whose `server_name` has this name.
+    pub server_name: Option<&'a str>,
+    /// Override: the server with a `listen` satisfying this one (`443`, `443 ssl`, `127.0.0.1:8443`).
+    pub listen: Option<&'a str>,
+    /// The request nginx must route to the server (used when there is no override).
+    pub request: Option<&'a Request>,
+}
+
+/// The server block to edit: the one the overrides pick, else the one nginx uses for the request (looking at every
+/// server of the effective configuration `others`), else the file's only one.
 pub fn server_target<'c>(
     path: &str,
     config: &'c Config,
     file_top: ContextKind,
-    server_name: Option<&str>,
-    listen: Option<&str>,
+    choice: ServerChoice<'_>,
+    others: &Effective,
 ) -> Result<ServerTarget<'c>, EditError> {
     let candidates = match file_top {
         ContextKind::Server => {
@@ -135,7 +150,13 @@ pub fn server_target<'c>(
             path: path.to_string(),
         });
     }
-    let (server, http) = pick_server(path, config, &candidates, server_name, listen)?;
+    let (server, http) = match (
+        choice.server_name.is_some() || choice.listen.is_some(),
+        choice.request,
+    ) {
+        (false, Some(request)) => nginx_choice(path, config, &candidates, request, others)?,
+        _ => pick_server(path, config, &candidates, choice)?,
+    };
     Ok(ServerTarget {
         server: Target {
             container: Container::Block(server),
@@ -147,6 +168,94 @@ pub fn server_target<'c>(
             config.position(server.span.end).line,
         ),
     })
+}
+
+/// Appends this file's servers to the candidates.
+fn push_local<'a>(
+    all: &mut Vec<Candidate<'a>>,
+    local_index: &mut Vec<Option<usize>>,
+    path: &'a str,
+    config: &'a Config,
+    local: &[(&'a Directive, Target<'a>)],
+) {
+    for (i, (server, _)) in local.iter().enumerate() {
+        all.push(Candidate {
+            path,
+            config,
+            server,
+        });
+        local_index.push(Some(i));
+    }
+}
+
+/// The server nginx uses for `request`, among every server block nginx loads; an error when it is not one of this
+/// file's (naming the one nginx uses) or when it only redirects to https.
+fn nginx_choice<'c>(
+    path: &str,
+    config: &'c Config,
+    local: &[(&'c Directive, Target<'c>)],
+    request: &Request,
+    others: &Effective,
+) -> Result<(&'c Directive, Target<'c>), EditError> {
+    let mut all: Vec<Candidate<'_>> = Vec::new();
+    let mut local_index: Vec<Option<usize>> = Vec::new();
+    let mut seen_self = false;
+    for file in others.files() {
+        let Some(role) = &file.role else { continue };
+        if file.path == path || file.config.source() == config.source() {
+            if !seen_self {
+                push_local(&mut all, &mut local_index, path, config, local);
+                seen_self = true;
+            }
+            continue;
+        }
+        for (server, _) in server_candidates(&file.config, role.context) {
+            all.push(Candidate {
+                path: &file.path,
+                config: &file.config,
+                server,
+            });
+            local_index.push(None);
+        }
+    }
+    if !seen_self {
+        push_local(&mut all, &mut local_index, path, config, local);
+    }
+    let describe_local = || {
+        local
+            .iter()
+            .map(|(server, _)| describe_server(config, server))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let Some((chosen, reason)) = pick(&all, &request.host, request.port) else {
+        return Err(EditError::NoServerForRequest {
+            path: path.to_string(),
+            host: request.host.clone(),
+            port: request.port,
+            servers: describe_local(),
+        });
+    };
+    let Some(i) = local_index[chosen] else {
+        let other = all[chosen];
+        return Err(EditError::ServerElsewhere {
+            path: path.to_string(),
+            request: format!("{} on port {}", request.host, request.port),
+            other_path: other.path.to_string(),
+            other: describe_server(other.config, other.server),
+            reason: reason.describe().to_string(),
+        });
+    };
+    let (server, http) = local[i];
+    if only_redirects_to_https(server) {
+        return Err(EditError::RedirectOnly {
+            path: path.to_string(),
+            host: request.host.clone(),
+            port: request.port,
+            server: describe_server(config, server),
+        });
+    }
+    Ok((server, http))
 }
 
 /// Every server block of a site file (top level) or of a main file (inside `http`), with its http body.
@@ -178,9 +287,13 @@ fn pick_server<'c>(
     path: &str,
     config: &Config,
     candidates: &[(&'c Directive, Target<'c>)],
-    server_name: Option<&str>,
-    listen: Option<&str>,
+    choice: ServerChoice<'_>,
 ) -> Result<(&'c Directive, Target<'c>), EditError> {
+    let ServerChoice {
+        server_name,
+        listen,
+        request,
+    } = choice;
     let describe_all = |list: &[(&Directive, Target<'_>)]| {
         list.iter()
             .map(|(server, _)| describe_server(config, server))
@@ -198,11 +311,18 @@ fn pick_server<'c>(
             }),
         };
     }
-    let matching: Vec<_> = candidates
+    let mut matching: Vec<_> = candidates
         .iter()
         .copied()
         .filter(|(server, _)| server_matches(server, server_name, listen))
         .collect();
+    // An 80 -> 443 redirect server has the same server_name as the server that serves the site.
+    if matching.len() > 1 {
+        matching.retain(|(server, _)| !only_redirects_to_https(server));
+    }
+    if let (true, Some(request)) = (matching.len() > 1, request) {
+        matching.retain(|(server, _)| listens_on(server, request.port));
+    }
     match matching.as_slice() {
         [only] => Ok(*only),
         [] => Err(EditError::NoMatchingServer {
@@ -234,11 +354,17 @@ fn server_matches(server: &Directive, server_name: Option<&str>, listen: Option<
             .any(|arg| arg.value.eq_ignore_ascii_case(wanted))
     });
     let listen_ok = listen.is_none_or(|wanted| {
-        server
-            .directives()
-            .filter(|d| d.name() == "listen")
-            .filter_map(|d| d.arg(0))
-            .any(|address| address == wanted || address.ends_with(&format!(":{wanted}")))
+        let words: Vec<&str> = wanted.split_whitespace().collect();
+        match Listen::parse(&words) {
+            Some(wanted) => Listen::of_server(server)
+                .iter()
+                .any(|listen| listen.satisfies(&wanted)),
+            None => server
+                .directives()
+                .filter(|d| d.name() == "listen")
+                .filter_map(|d| d.arg(0))
+                .any(|address| address == wanted),
+        }
     });
     name_ok && listen_ok
 }
@@ -270,10 +396,16 @@ pub fn describe_server(config: &Config, server: &Directive) -> String {
             })
         })
         .collect();
-    let listens: Vec<&str> = server
+    let listens: Vec<String> = server
         .directives()
         .filter(|d| d.name() == "listen")
-        .filter_map(|d| d.arg(0))
+        .map(|d| {
+            d.args
+                .iter()
+                .map(|w| w.value.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect();
     let names = if names.is_empty() {
         "-".to_string()
