@@ -63,10 +63,7 @@ pub fn pick(candidates: &[Candidate<'_>], host: &str, port: u16) -> Option<(usiz
         .filter(|&i| listens_on(candidates[i].server, port))
         .collect();
     let names = |i: usize| server_names(candidates[i].server);
-    if let Some(&i) = on_port
-        .iter()
-        .find(|&&i| names(i).contains(&host))
-    {
+    if let Some(&i) = on_port.iter().find(|&&i| names(i).contains(&host)) {
         return Some((i, Reason::ExactName));
     }
     let longest = |matcher: fn(&str, &str) -> Option<usize>| {
