@@ -427,3 +427,235 @@ fn lines_of(config: &Config, directives: &[&Directive]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse;
+    use super::*;
+
+    const BENCH: &str = include_str!(
+        "../../../tests/corpus/real-world/nginx-frappe/nateabowman-4-sites-mixed-https/config/nginx.conf"
+    );
+    const ANTIUN_REDIRECT: &str = include_str!(
+        "../../../tests/corpus/real-world/nginx-odoo/antiun-split-files-ssl-on/files/nginx/odoo"
+    );
+    const ANTIUN_TLS: &str = include_str!(
+        "../../../tests/corpus/real-world/nginx-odoo/antiun-split-files-ssl-on/files/nginx/odoo-ssl"
+    );
+    const INSIGHTPULSE: &str = include_str!(
+        "../../../tests/corpus/real-world/nginx-odoo/insightpulse-upstreams-in-nginxconf-longpolling/nginx/conf.d/odoo.conf"
+    );
+    const MESSY: &str =
+        include_str!("../../../tests/corpus/real-world/nginx-crossplane/messy/nginx.conf");
+    const SIMPLE: &str =
+        include_str!("../../../tests/corpus/real-world/nginx-crossplane/simple/nginx.conf");
+    const GLOBBED_MAIN: &str = include_str!(
+        "../../../tests/corpus/real-world/nginx-crossplane/includes-globbed/nginx.conf"
+    );
+    const GLOBBED_HTTP: &str = include_str!(
+        "../../../tests/corpus/real-world/nginx-crossplane/includes-globbed/http.conf"
+    );
+    const GLOBBED_1: &str = include_str!(
+        "../../../tests/corpus/real-world/nginx-crossplane/includes-globbed/servers/server1.conf"
+    );
+    const GLOBBED_2: &str = include_str!(
+        "../../../tests/corpus/real-world/nginx-crossplane/includes-globbed/servers/server2.conf"
+    );
+
+    fn request(host: &str, port: u16) -> Request {
+        Request {
+            host: host.to_string(),
+            port,
+        }
+    }
+
+    /// The first line of the server nginx picks for `host:port` in `text`, or the error.
+    fn chosen(
+        path: &str,
+        text: &str,
+        top: ContextKind,
+        host: &str,
+        port: u16,
+        others: &Effective,
+    ) -> Result<usize, String> {
+        let config = parse(text).unwrap();
+        let wanted = request(host, port);
+        let choice = ServerChoice {
+            request: Some(&wanted),
+            ..ServerChoice::default()
+        };
+        server_target(path, &config, top, choice, others)
+            .map(|target| target.lines.0)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_multi_site_bench_gets_the_tls_server_of_the_host_not_the_redirect_nor_the_first() {
+        let pick = |host: &str, port: u16| {
+            chosen(
+                "/b",
+                BENCH,
+                ContextKind::Http,
+                host,
+                port,
+                &Effective::empty(),
+            )
+        };
+        assert_eq!(pick("prod.nexelya.com", 443), Ok(284));
+        assert_eq!(pick("PROD.nexelya.com.", 443), Ok(284));
+        assert_eq!(pick("demo.nexelya.com", 80), Ok(16));
+        let error = pick("prod.nexelya.com", 80).unwrap_err();
+        assert!(error.contains("only redirects to https"), "{error}");
+        assert!(error.contains("set public_scheme: https"), "{error}");
+        // A name no server has: nginx's first server on the port.
+        assert_eq!(pick("other.example", 443), Ok(139));
+        let error = pick("prod.nexelya.com", 8443).unwrap_err();
+        assert!(
+            error.contains("no server block in /b listens on port 8443"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_redirect_in_one_file_and_the_tls_server_in_another() {
+        let main = "events {}\nhttp {\n    include /etc/nginx/sites-enabled/*;\n}\n";
+        let others = Effective::from_files(vec![
+            ("/etc/nginx/nginx.conf".to_string(), main.to_string()),
+            (
+                "/etc/nginx/sites-enabled/odoo".to_string(),
+                ANTIUN_REDIRECT.to_string(),
+            ),
+            (
+                "/etc/nginx/sites-enabled/odoo-ssl".to_string(),
+                ANTIUN_TLS.to_string(),
+            ),
+        ])
+        .unwrap();
+        let redirect = "/etc/nginx/sites-enabled/odoo";
+        let tls = "/etc/nginx/sites-enabled/odoo-ssl";
+        let error = chosen(
+            redirect,
+            ANTIUN_REDIRECT,
+            ContextKind::Http,
+            "odoo.example.com",
+            443,
+            &others,
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with(
+                "a request for odoo.example.com on port 443 does not reach any server block of \
+                 /etc/nginx/sites-enabled/odoo: nginx uses the server at /etc/nginx/sites-enabled/odoo-ssl line 5 \
+                 (server_name odoo.example.com; listen 443, [::]:443 ipv6only=on), because its server_name"
+            ),
+            "{error}"
+        );
+        assert_eq!(
+            chosen(
+                tls,
+                ANTIUN_TLS,
+                ContextKind::Http,
+                "odoo.example.com",
+                443,
+                &others
+            ),
+            Ok(5)
+        );
+        // The edited text of the file (after an earlier step) still counts as that file.
+        let edited = format!("# edited\n{ANTIUN_TLS}");
+        assert_eq!(
+            chosen(
+                tls,
+                &edited,
+                ContextKind::Http,
+                "odoo.example.com",
+                443,
+                &others
+            ),
+            Ok(6)
+        );
+    }
+
+    #[test]
+    fn crossplane_configs_servers_by_port_across_globbed_includes() {
+        let others = Effective::from_files(vec![
+            (
+                "/etc/nginx/nginx.conf".to_string(),
+                GLOBBED_MAIN.to_string(),
+            ),
+            ("/etc/nginx/http.conf".to_string(), GLOBBED_HTTP.to_string()),
+            (
+                "/etc/nginx/servers/server1.conf".to_string(),
+                GLOBBED_1.to_string(),
+            ),
+            (
+                "/etc/nginx/servers/server2.conf".to_string(),
+                GLOBBED_2.to_string(),
+            ),
+        ])
+        .unwrap();
+        let one = "/etc/nginx/servers/server1.conf";
+        assert_eq!(
+            chosen(one, GLOBBED_1, ContextKind::Http, "a.test", 8080, &others),
+            Ok(1)
+        );
+        let error = chosen(one, GLOBBED_1, ContextKind::Http, "a.test", 8081, &others).unwrap_err();
+        assert!(
+            error.contains("nginx uses the server at /etc/nginx/servers/server2.conf line 1"),
+            "{error}"
+        );
+        // Quoted words, several servers on one line, a server without listen (port 80).
+        let pick = |port| {
+            chosen(
+                "/m",
+                MESSY,
+                ContextKind::Main,
+                "a.test",
+                port,
+                &Effective::empty(),
+            )
+        };
+        assert_eq!(pick(8083), Ok(8));
+        assert_eq!(pick(8080), Ok(12));
+        assert_eq!(pick(80), Ok(24));
+        // `listen 127.0.0.1:8080`, `server_name default_server` (a name, not the flag).
+        assert_eq!(
+            chosen(
+                "/s",
+                SIMPLE,
+                ContextKind::Main,
+                "default_server",
+                8080,
+                &Effective::empty()
+            ),
+            Ok(6)
+        );
+    }
+
+    #[test]
+    fn overrides_compare_listen_as_nginx_reads_it() {
+        let config = parse(INSIGHTPULSE).unwrap();
+        let pick = |name: Option<&str>, listen: Option<&str>| {
+            let choice = ServerChoice {
+                server_name: name,
+                listen,
+                request: None,
+            };
+            server_target(
+                "/o",
+                &config,
+                ContextKind::Http,
+                choice,
+                &Effective::empty(),
+            )
+            .map(|target| target.lines.0)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(pick(None, Some("443 ssl")), Ok(23));
+        assert_eq!(pick(None, Some("[::]:443")), Ok(23));
+        assert_eq!(pick(None, Some("80")), Ok(5));
+        // The name alone: the 80 server only redirects, so the 443 one.
+        assert_eq!(pick(Some("www.insightpulseai.net"), None), Ok(23));
+        assert!(pick(None, Some("127.0.0.1:443")).is_err());
+    }
+}
