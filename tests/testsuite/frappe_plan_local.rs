@@ -71,40 +71,56 @@ fn a_pristine_bench_is_in_sync() {
 }
 
 #[test]
-fn an_operators_socketio_block_keeps_its_headers_and_gets_only_what_the_websocket_lacks() {
+fn a_socketio_block_without_the_site_name_is_repaired_in_place_as_bench_writes_it() {
     let _guard = local_host_guard();
-    // The operator's block: Origin passed through from the browser, no X-Frappe-Site-Name,
-    // and no Upgrade header: only the Upgrade header is added, in place.
-    let edited = bench_nginx().replace(
+    // The field's block: Origin passed through from the browser, no X-Frappe-Site-Name.
+    let damaged = bench_nginx().replace(
         "\t\tproxy_set_header X-Frappe-Site-Name site1.local;\n\t\tproxy_set_header Origin $scheme://$http_host;\n",
         "\t\tproxy_set_header Origin $http_origin;\n",
     );
+    assert_ne!(damaged, bench_nginx());
+    let p = bench_project(&damaged, CONFIG_9000, "");
+    let run = p.run(&["apply", "-i", "bench", "--dry-run"]);
+    run.code(0)
+        .stdout_has("-\t\tproxy_set_header Origin $http_origin;")
+        .stdout_has("+\t\tproxy_set_header X-Frappe-Site-Name site1.local;")
+        .stdout_has("+\t\tproxy_set_header Origin $scheme://$http_host;")
+        .stdout_has("1 would change");
+    // In place: one location /socket.io, where bench put it, and nothing else changed.
+    assert!(
+        !run.stdout.contains("+\tlocation /socket.io"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("map $http_upgrade"), "{}", run.stdout);
+}
+
+#[test]
+fn an_operators_socketio_block_keeps_its_headers_and_gets_only_what_it_lacks() {
+    let _guard = local_host_guard();
+    // A multi-tenant bench's site header and no Upgrade header: only the Upgrade line is
+    // added, where bench has it; the operator's `$host` stays.
+    let edited = bench_nginx()
+        .replace(
+            "proxy_set_header X-Frappe-Site-Name site1.local;",
+            "proxy_set_header X-Frappe-Site-Name $host;",
+        )
+        .replace("\t\tproxy_set_header Upgrade $http_upgrade;\n", "");
     assert_ne!(edited, bench_nginx());
     let p = bench_project(&edited, CONFIG_9000, "");
-    p.run(&["apply", "-i", "bench", "--dry-run"])
-        .code(0)
-        .stdout_has("1 in sync");
-    let no_upgrade = edited.replace("\t\tproxy_set_header Upgrade $http_upgrade;\n", "");
-    assert_ne!(no_upgrade, edited);
-    let p = bench_project(&no_upgrade, CONFIG_9000, "");
     let run = p.run(&["apply", "-i", "bench", "--dry-run"]);
     run.code(0)
         .stdout_has("+\t\tproxy_set_header Upgrade $http_upgrade;")
         .stdout_has("1 would change");
-    for kept in [
-        "proxy_set_header Origin",
-        "X-Frappe-Site-Name",
-        "location /socket.io",
-    ] {
-        assert!(
-            !run.stdout.contains(&format!("-\t\t{kept}"))
-                && !run.stdout.contains(&format!("+\t\t{kept}"))
-                && !run.stdout.contains(&format!("+\t{kept}")),
-            "{kept} changed: {}",
-            run.stdout
-        );
-    }
-    assert!(!run.stdout.contains("map $http_upgrade"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("X-Frappe-Site-Name site1.local")
+            && !run
+                .stdout
+                .contains("-\t\tproxy_set_header X-Frappe-Site-Name $host;")
+            && !run.stdout.contains("+\tlocation /socket.io"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -6,17 +6,21 @@
 //! `location /path/` (which does not match `/path?...`) counts too when nothing else does: its path is corrected.
 //! A regular-expression snippet (`location ~ ^/ws/(.*)$`) is found only under its own words.
 //!
-//! The patch adds or corrects only what the WebSocket needs: `proxy_http_version 1.1`, `proxy_set_header Upgrade`,
-//! `proxy_set_header Connection`, and `proxy_pass` when the location has none. Everything else (its upstream,
-//! `set $upstream …; proxy_pass $upstream`, `Host $http_host`, timeouts, other headers) stays byte-identical. A
-//! location that sets no header of its own inherits the server's `proxy_set_header` lines; giving it its own would
-//! drop them, so they are copied in first.
+//! The patch corrects what the WebSocket needs (`proxy_http_version 1.1`, `proxy_set_header Upgrade`,
+//! `proxy_set_header Connection`) and adds what is missing: those, `proxy_pass` when the location has none, and a
+//! header of the snippet that the location neither sets nor inherits (a header set to the client's own value,
+//! `Origin $http_origin`, is a no-op and takes the snippet's value). Everything else (its upstream,
+//! `set $upstream …; proxy_pass $upstream`, `Host $http_host`, `X-Frappe-Site-Name $host`, timeouts, other
+//! headers) stays byte-identical. A new line goes where the snippet has it (before the next directive of the
+//! snippet that the location has), else after the location's simple directives. A location that sets no header
+//! of its own inherits the server's `proxy_set_header` lines; giving it its own would drop them, so they are
+//! copied in first.
 
 use regex::RegexBuilder;
 
 use super::identity::identity;
 use super::print::{Style, render_item};
-use super::text::{line_indent, starts_its_line};
+use super::text::{line_indent, line_start, starts_its_line};
 use super::tree::{Config, Directive, Node, directives_of};
 
 /// An existing location that answers the snippet's path.
@@ -133,6 +137,53 @@ fn already_right(kind: Essential, existing: &Directive) -> bool {
     }
 }
 
+/// What the location needs for one directive of the snippet.
+enum Need<'c> {
+    Nothing,
+    Replace(&'c Directive),
+    Add,
+}
+
+/// `proxy_set_header Origin $http_origin`: the client's own header, which nginx passes on anyway (not `Host`,
+/// which nginx replaces by `$proxy_host`, nor the hop-by-hop `Connection`/`Upgrade`).
+fn passes_through(header: &Directive) -> bool {
+    let (Some(name), Some(value)) = (header.arg(0), header.arg(1)) else {
+        return false;
+    };
+    let replaced_by_nginx = ["host", "connection", "upgrade", "keep-alive", "te"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h));
+    !replaced_by_nginx && value.eq_ignore_ascii_case(&format!("$http_{}", name.replace('-', "_")))
+}
+
+/// The WebSocket essentials are added or corrected; `proxy_pass` is added when the location has none; a header
+/// the location neither sets nor inherits is added, and one it sets to the client's own value (a no-op) takes the
+/// snippet's value; everything else the location has stays.
+fn need<'c>(
+    wanted: &Directive,
+    found: Option<&'c Directive>,
+    location: &Directive,
+    inherited: &[&Directive],
+) -> Need<'c> {
+    match (essential(wanted), found) {
+        (Some(Essential::Pass), _) if has_proxy_pass(location) => Need::Nothing,
+        (Some(kind), Some(found)) if !already_right(kind, found) => Need::Replace(found),
+        (Some(_), Some(_)) => Need::Nothing,
+        (Some(_), None) => Need::Add,
+        (None, _) if wanted.name() != "proxy_set_header" || passes_through(wanted) => Need::Nothing,
+        (None, Some(found)) if passes_through(found) => Need::Replace(found),
+        (None, Some(_)) => Need::Nothing,
+        (None, None) => {
+            let key = identity(wanted);
+            if inherited.iter().any(|d| identity(d) == key) {
+                Need::Nothing
+            } else {
+                Need::Add
+            }
+        }
+    }
+}
+
 fn has_proxy_pass(block: &Directive) -> bool {
     block
         .directives()
@@ -165,45 +216,27 @@ pub fn patch_location(
             || format!("{}{}", line_indent(text, location.span.start), style.unit),
             |d| line_indent(text, d.span.start).to_string(),
         );
-    let sets_headers = own
-        .iter()
-        .any(|d| d.name() == "proxy_set_header" || d.name() == "include");
-    // Headers the location inherits from the server until it sets one of its own.
-    let inherited: Vec<&Directive> = if sets_headers {
-        Vec::new()
-    } else {
-        directives_of(server)
-            .filter(|d| d.name() == "proxy_set_header")
-            .filter(|d| {
-                !matches!(
-                    essential(d),
-                    Some(Essential::Upgrade | Essential::Connection)
-                )
-            })
-            .collect()
+    let inherited = inherited_headers(&own, server);
+    let wanted_items: Vec<&Directive> = item.directives().filter(|d| !d.is_block()).collect();
+    let own_match = |wanted: &Directive| {
+        let key = identity(wanted);
+        own.iter().find(|d| identity(d) == key).copied()
     };
     let mut splices = Vec::new();
-    let mut missing: Vec<String> = Vec::new();
-    for wanted in item.directives().filter(|d| !d.is_block()) {
-        let key = identity(wanted);
-        let found = own.iter().find(|d| identity(d) == key);
-        match (essential(wanted), found) {
-            (Some(Essential::Pass), _) if has_proxy_pass(location) => {}
-            (Some(kind), Some(found)) if !already_right(kind, found) => splices.push(Splice {
+    let mut added: Vec<(usize, String)> = Vec::new();
+    for (index, wanted) in wanted_items.iter().enumerate() {
+        match need(wanted, own_match(wanted), location, &inherited) {
+            Need::Nothing => {}
+            Need::Replace(found) => splices.push(Splice {
                 start: found.span.start,
                 end: found.span.end,
                 text: render_item(snippet, wanted, line_indent(text, found.span.start), style),
             }),
-            (None, _) | (Some(_), Some(_)) => {}
-            (Some(_), None) => missing.push(render_item(snippet, wanted, &child_indent, style)),
+            Need::Add => added.push((index, render_item(snippet, wanted, &child_indent, style))),
         }
     }
-    if missing.iter().any(|m| m.starts_with("proxy_set_header")) {
-        let copies = inherited
-            .iter()
-            .map(|d| text[d.span.start..d.span.end].to_string());
-        missing.splice(0..0, copies);
-    }
+    let (before, at_end) = place(text, &own, &wanted_items, &inherited, added, style);
+    splices.extend(before);
     if existing.fix_path
         && let Some((_, path)) = modifier_and_path(item)
         && let Some(word) = location.args.last()
@@ -214,13 +247,13 @@ pub fn patch_location(
             text: path.to_string(),
         });
     }
-    if !missing.is_empty() {
+    if !at_end.is_empty() {
         splices.push(insertion(
             text,
             location,
             &own,
             &child_indent,
-            &missing,
+            &at_end,
             style,
         ));
     }
@@ -230,6 +263,83 @@ pub fn patch_location(
         out.replace_range(splice.start..splice.end, &splice.text);
     }
     out
+}
+
+/// Headers the location inherits from the server: all of the server's `proxy_set_header` lines when the location
+/// sets none of its own (and includes no file that might).
+fn inherited_headers<'c>(own: &[&Directive], server: &'c [Node]) -> Vec<&'c Directive> {
+    let sets_headers = own
+        .iter()
+        .any(|d| d.name() == "proxy_set_header" || d.name() == "include");
+    if sets_headers {
+        return Vec::new();
+    }
+    directives_of(server)
+        .filter(|d| d.name() == "proxy_set_header")
+        .filter(|d| {
+            !matches!(
+                essential(d),
+                Some(Essential::Upgrade | Essential::Connection)
+            )
+        })
+        .collect()
+}
+
+/// Where the added lines go: each before the next directive of the snippet that the location has (on its own
+/// line), the others (and the inherited headers copied in) after the location's simple directives.
+fn place(
+    text: &str,
+    own: &[&Directive],
+    wanted_items: &[&Directive],
+    inherited: &[&Directive],
+    added: Vec<(usize, String)>,
+    style: &Style,
+) -> (Vec<Splice>, Vec<String>) {
+    let own_match = |wanted: &Directive| {
+        let key = identity(wanted);
+        own.iter().find(|d| identity(d) == key).copied()
+    };
+    let copy_inherited = !inherited.is_empty()
+        && added
+            .iter()
+            .any(|(i, _)| wanted_items[*i].name() == "proxy_set_header");
+    let mut at_end: Vec<String> = Vec::new();
+    if copy_inherited {
+        at_end.extend(
+            inherited
+                .iter()
+                .map(|d| text[d.span.start..d.span.end].to_string()),
+        );
+    }
+    let mut before: Vec<(usize, String)> = Vec::new();
+    for (index, rendered) in added {
+        // Where the snippet has it: before the first later directive of the snippet that the location has.
+        let anchor = wanted_items[index + 1..]
+            .iter()
+            .find_map(|later| own_match(later))
+            .filter(|d| !copy_inherited && starts_its_line(text, d.span.start));
+        match anchor {
+            Some(next) => {
+                let indent = line_indent(text, next.span.start);
+                let line = format!("{indent}{rendered}{}", style.eol);
+                let at = line_start(text, next.span.start);
+                match before.iter_mut().find(|(offset, _)| *offset == at) {
+                    Some((_, lines)) => lines.push_str(&line),
+                    None => before.push((at, line)),
+                }
+            }
+            None => at_end.push(rendered),
+        }
+    }
+    let before = before
+        .into_iter()
+        .map(|(at, lines)| Splice {
+            start: at,
+            end: at,
+            text: lines,
+        })
+        .collect();
+    (before, at_end)
 }
 
 /// New lines after the location's last simple directive before its first block (or after its `{`).
@@ -360,8 +470,8 @@ mod tests {
         assert_eq!(
             patched(site, ODOO),
             "server {\n  location /websocket {\n    set $upstream http://odoo:8072;\n    proxy_pass   $upstream;\n    \
-             proxy_set_header Host $http_host;\n    proxy_read_timeout 720s;\n    proxy_http_version 1.1;\n    \
-             proxy_set_header Upgrade $http_upgrade;\n    proxy_set_header Connection $connection_upgrade;\n  }\n}\n"
+             proxy_http_version 1.1;\n    proxy_set_header Upgrade $http_upgrade;\n    proxy_set_header Connection \
+             $connection_upgrade;\n    proxy_set_header Host $http_host;\n    proxy_read_timeout 720s;\n  }\n}\n"
         );
     }
 
@@ -369,7 +479,7 @@ mod tests {
     fn a_correct_location_stays_byte_identical_and_wrong_values_are_corrected_in_place() {
         let correct = "server {\n\tlocation = /websocket {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t\t\
                        proxy_http_version 1.1;\n\t\tproxy_set_header Upgrade $http_upgrade;\n\t\t\
-                       proxy_set_header Connection \"upgrade\";\n\t}\n}";
+                       proxy_set_header Connection \"upgrade\";\n\t\tproxy_set_header Host $http_host;\n\t}\n}";
         assert_eq!(patched(correct, ODOO), correct);
         let wrong = correct
             .replace("1.1", "1.0")
@@ -381,6 +491,27 @@ mod tests {
                 .replace("= /websocket", "/websocket")
                 .replace("\"upgrade\"", "$connection_upgrade")
         );
+    }
+
+    #[test]
+    fn a_missing_header_goes_where_the_snippet_has_it_and_a_pass_through_one_takes_the_snippets_value()
+     {
+        let snippet = "location /socket.io {\n    proxy_http_version 1.1;\n    proxy_set_header Upgrade $http_upgrade;\n    \
+                       proxy_set_header Connection \"upgrade\";\n    proxy_set_header X-Frappe-Site-Name site1.local;\n    \
+                       proxy_set_header Origin $scheme://$http_host;\n    proxy_set_header Host $host;\n\n    \
+                       proxy_pass http://socketio;\n}\n";
+        let bench = "server {\n\tlocation /socket.io {\n\t\tproxy_http_version 1.1;\n\t\tproxy_set_header Upgrade \
+                     $http_upgrade;\n\t\tproxy_set_header Connection \"upgrade\";\n\t\tproxy_set_header X-Frappe-Site-Name \
+                     site1.local;\n\t\tproxy_set_header Origin $scheme://$http_host;\n\t\tproxy_set_header Host $host;\n\n\t\t\
+                     proxy_pass http://socketio;\n\t}\n}\n";
+        let damaged = bench.replace(
+            "\t\tproxy_set_header X-Frappe-Site-Name site1.local;\n\t\tproxy_set_header Origin $scheme://$http_host;",
+            "\t\tproxy_set_header Origin $http_origin;",
+        );
+        assert_eq!(patched(&damaged, snippet), bench);
+        // A multi-tenant bench's `$host` is the operator's choice and stays.
+        let tenant = bench.replace("X-Frappe-Site-Name site1.local", "X-Frappe-Site-Name $host");
+        assert_eq!(patched(&tenant, snippet), tenant);
     }
 
     #[test]
