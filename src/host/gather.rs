@@ -264,7 +264,7 @@ fn stat_and_journal_sections(s: &mut Script) {
 fn dump_section(s: &mut Script, i: usize, cmd: &str, stored: bool) {
     let fresh = format!(
         "wsd_o=$( {{ ( eval {c} ) 2>/dev/null </dev/null; echo \"x$?\"; }} | head -c {dump_cap} )\n\
-         case ${{wsd_o##*x}} in 0) ;; *) wsd_o=$( {{ ( eval {c} ) 2>&1 </dev/null; echo \"x$?\"; }} | head -c {dump_cap} ) ;; esac\n\
+         if [ ${{#wsd_o}} -lt {dump_cap} ] && [ \"${{wsd_o##*x}}\" != 0 ]; then wsd_o=$( {{ ( eval {c} ) 2>&1 </dev/null; echo \"x$?\"; }} | head -c {dump_cap} ); fi\n\
          if [ ${{#wsd_o}} -ge {dump_cap} ]; then wsd_rc=toolarge; wsd_o=; else wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}; fi\n\
          case $wsd_rc in toolarge) ;; ''|*[!0-9]*) wsd_rc=-1 ;; esac\n\
          printf '\\n%s D {i} %s %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_rc\" \"$wsd_o\"\n",
