@@ -12,6 +12,8 @@ pub const DRIFT: u8 = 2;
 pub const BAD_INPUT: u8 = 3;
 /// A rollback failed: a host needs attention.
 pub const NEEDS_ATTENTION: u8 = 4;
+/// Interrupted (Ctrl-C, SIGTERM): the summary says how each host ended.
+pub const INTERRUPTED: u8 = crate::interrupt::EXIT_CODE;
 
 /// The exit code for a finished run.
 #[must_use]

@@ -123,7 +123,7 @@ pub fn counts(reports: &[HostReport]) -> String {
         (Outcome::RolledBack, "failed and rolled back"),
         (Outcome::RollbackFailed, "NEED ATTENTION (rollback failed)"),
         (Outcome::Unreachable, "unreachable"),
-        (Outcome::NotRun, "not run (--max-fail)"),
+        (Outcome::NotRun, not_run_word(reports)),
     ];
     let parts: Vec<String> = kinds
         .iter()
@@ -136,6 +136,21 @@ pub fn counts(reports: &[HostReport]) -> String {
         "no hosts".to_owned()
     } else {
         parts.join(", ")
+    }
+}
+
+/// Why hosts did not run: `--max-fail`, an interrupt, or both.
+fn not_run_word(reports: &[HostReport]) -> &'static str {
+    let said = |needle: &str| {
+        reports.iter().any(|r| {
+            r.outcome == Outcome::NotRun
+                && r.error.as_ref().is_some_and(|e| e.message.contains(needle))
+        })
+    };
+    match (said("--max-fail"), said("interrupted")) {
+        (true, true) => "not run (--max-fail, interrupted)",
+        (false, true) => "not run (interrupted)",
+        _ => "not run (--max-fail)",
     }
 }
 
