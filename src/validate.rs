@@ -3,10 +3,13 @@
 //!
 //! Checks: the plan parses and loads (unknown keys, step kinds, ids, `if_changed`
 //! references: `plan::load`), every template value compiles (MiniJinja syntax), calls of
-//! functions wsdeploy does not have (`lookup(...)`) are named as such, and with an
+//! functions wsdeploy does not have (`lookup(...)`) are named as such, the `ensure:` text
+//! of `nginx:` steps parses as nginx (`nginx_snippets`), and with an
 //! inventory every variable a template uses is defined for every host the play targets
 //! (following variables that are themselves templates), then each host's rendering is
 //! tried as `apply` would (absolute paths, modes, regular expressions, URLs).
+
+mod nginx_snippets;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -298,6 +301,7 @@ fn check_play(
 ) {
     let file = play.file.display().to_string();
     check_plan_vars(play, &file, env, out);
+    check_nginx_snippets(play, &file, out);
     let steps: Vec<&StepDef> = play.preflight.iter().chain(&play.steps).collect();
     let fields_of = step_templates(play, &steps, &file, cx, env, out);
     let Some(inventory) = cx.inventory else {
@@ -316,6 +320,28 @@ fn check_play(
     };
     for host in hosts {
         check_host(play, host, &fields_of, &file, cx, env, out);
+    }
+}
+
+/// The `ensure:` snippet of every `nginx:` step, parsed as nginx reads it.
+fn check_nginx_snippets(play: &Play, file: &str, out: &mut Problems) {
+    let text = std::fs::read_to_string(&play.file).unwrap_or_default();
+    for def in &play.steps {
+        let Some(nginx) = &def.spec.nginx else {
+            continue;
+        };
+        let step_line = usize::try_from(def.line).unwrap_or(usize::MAX);
+        if let Some(problem) = nginx_snippets::check(&text, step_line, &nginx.ensure) {
+            let location = match problem.at {
+                Some((line, col)) => format!("{file}:{line}:{col}"),
+                None => format!("{file}:{}:{}", def.line, def.column),
+            };
+            out.add(
+                location,
+                format!("step `{}`: {}", def.id, problem.message),
+                None,
+            );
+        }
     }
 }
 

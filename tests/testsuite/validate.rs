@@ -151,3 +151,52 @@ fn bad_inventory_is_bad_input() {
         .code(3)
         .stderr_has("no plan to validate");
 }
+
+#[test]
+fn nginx_snippets_are_parsed_and_their_errors_placed_in_the_plan_file() {
+    let p = project_with(concat!(
+        "name: bad\n",
+        "hosts: odoo\n",
+        "steps:\n",
+        "  - id: site\n",
+        "    nginx:\n",
+        "      file: \"{{ site_conf }}\"\n",
+        "      context: server\n",
+        "      ensure: |\n",
+        "        location /websocket {\n",
+        "            proxy_pass http://127.0.0.1:{{ port }}\n",
+        "            proxy_http_version 1.1;\n",
+        "        }\n",
+        "  - id: other\n",
+        "    nginx: {file: /etc/nginx/x.conf, context: server, ensure: \"location /x { return 204;\"}\n",
+        "  - id: third\n",
+        "    nginx:\n",
+        "      file: /etc/nginx/y.conf\n",
+        "      context: server\n",
+        "      ensure: |\n",
+        "        location /y {\n",
+        "            return 204;\n",
+        "        }}\n",
+        "  - id: fine\n",
+        "    nginx:\n",
+        "      file: /etc/nginx/z.conf\n",
+        "      context: server\n",
+        "      ensure: |\n",
+        "        location /z {\n",
+        "            proxy_pass http://{{ upstream }}:{{ port }};\n",
+        "            {% if tls %}proxy_ssl_server_name on;{% endif %}\n",
+        "        }\n",
+    ));
+    let run = p.run(&["validate"]);
+    run.code(3)
+        // Right after `{{ port }}` on plan line 10: where the `;` is missing.
+        .stdout_has("plans/site.yml:10:51: step `site`: `nginx.ensure`: nginx syntax: missing \";\" at the end of \"proxy_pass\": \"proxy_http_version\" on the next line is a directive of its own")
+        .stdout_has("plans/site.yml:14:76: step `other`: `nginx.ensure`: nginx syntax: unclosed \"{\" of \"location\"")
+        .stdout_has("plans/site.yml:22:10: step `third`: `nginx.ensure`: nginx syntax: unexpected \"}\"")
+        .stdout_has("plans/site.yml: 3 problems");
+    assert!(!run.stdout.contains("`fine`"), "{}", run.stdout);
+    // Before any connection: the inventory's hosts answer nobody, and -i changes nothing.
+    p.run(&["validate", "-i", "production"])
+        .code(3)
+        .stdout_has("plans/site.yml:10:51:");
+}
