@@ -71,6 +71,7 @@ pub(super) fn prepare(
     serial: Option<Serial>,
     max_fail: Option<f64>,
 ) -> Result<Prepared, BadInput> {
+    check_ranges(t)?;
     let (inv, keys) = load_inventory_keeping_keys(project, &t.source)?;
     let mut vault_values = inv.vault_values().to_vec();
     let (extra, extra_secrets) =
@@ -229,8 +230,31 @@ pub(super) fn today() -> Result<chrono::NaiveDate, BadInput> {
     }
 }
 
+/// `--forks` and `--connect-timeout` (from the command line or wsdeploy.toml) in range.
+fn check_ranges(t: &TargetArgs) -> Result<(), BadInput> {
+    if t.forks == Some(0) {
+        return Err(BadInput(
+            "--forks `0`: at least 1 host must run at a time (from --forks or `forks` in wsdeploy.toml); give 1 or more".to_owned(),
+        ));
+    }
+    if t.connect_timeout == Some(0) {
+        return Err(BadInput(
+            "--connect-timeout `0`: give at least 1 second (from --connect-timeout or `connect_timeout` in wsdeploy.toml)".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// A percentage written with its sign (`30%`): a bare `30` could as well mean 30 hosts.
 pub(super) fn parse_percent(flag: &str, text: &str) -> Result<f64, BadInput> {
-    let p: f64 = text.trim_end_matches('%').trim().parse().map_err(|_| {
+    let number = text.trim().strip_suffix('%');
+    if number.is_none() && text.trim().parse::<f64>().is_ok() {
+        return Err(BadInput(format!(
+            "{flag} `{text}`: write the percentage with its sign, such as `{flag} {}%` (a bare number could be read as a host count)",
+            text.trim()
+        )));
+    }
+    let p: f64 = number.unwrap_or(text).trim().parse().map_err(|_| {
         BadInput(format!(
             "{flag} `{text}`: expected a percentage such as 20%"
         ))
