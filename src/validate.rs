@@ -123,17 +123,15 @@ pub fn check_plan(path: &Path, cx: &Context<'_>) -> Vec<Problem> {
 /// returns the exit code (0 valid, 3 problems).
 ///
 /// # Errors
-/// An `-e` that cannot be read (bad input before any plan is checked); the inventory,
-/// when given, was loaded by the caller (with its vault passwords).
+/// No plan to check (bad input). The inventory, when given, and the `-e` values were
+/// read by the caller (with the vault passwords).
 pub fn run(
     project: &Path,
     plans: &[PathBuf],
     inventory: Option<&crate::inventory::Inventory>,
-    extra_vars: &[String],
+    extra: &Map<String, Value>,
     limit: Option<&str>,
 ) -> Result<u8, String> {
-    let extra = crate::inventory::parse_extra_vars(extra_vars, Path::new("."))
-        .map_err(|e| e.to_string())?;
     let files = plan_files(project, plans);
     if files.is_empty() {
         return Err(format!(
@@ -143,7 +141,7 @@ pub fn run(
     }
     let cx = Context {
         inventory,
-        extra: &extra,
+        extra,
         limit,
     };
     let mut count = 0;

@@ -147,10 +147,7 @@ fn read_plan_file(path: &Path) -> Result<PlanFile, PlanError> {
 pub fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> PlanError {
     let rendered = e.to_string();
     let rendered = rendered.replace("<input>", &path.display().to_string());
-    let rendered = rendered
-        .strip_prefix("error: ")
-        .unwrap_or(&rendered)
-        .to_owned();
+    let rendered = super::hints::with_hints(rendered.strip_prefix("error: ").unwrap_or(&rendered));
     match e.location() {
         Some(loc) => {
             let body = rendered

@@ -1,8 +1,9 @@
 //! Plans: the YAML an operator writes (`model`), loading and validating it (`load`),
 //! and rendering it per host into concrete steps (`render`, `step`); `schema` is the
-//! JSON Schema of the format.
+//! JSON Schema of the format; `hints` adds did-you-mean and Ansible hints to unknown keys.
 
 pub mod facts;
+pub mod hints;
 pub mod load;
 pub mod model;
 pub mod render;

@@ -29,7 +29,7 @@ fn unknown_key_lists_the_expected_keys() {
         project_with("name: x\nhosts: odoo\nsteps:\n  - command: nginx -t\n    if_chnged: [a]\n");
     p.run(&["apply", "-i", "production", "--dry-run"])
         .code(3)
-        .stderr_has("plans/site.yml:5:5: unknown field `if_chnged`, expected one of");
+        .stderr_has("plans/site.yml:5:5: unknown field `if_chnged` (did you mean `if_changed`?), expected one of");
 }
 
 #[test]

@@ -108,7 +108,7 @@ fn load_errors_are_problems_too() {
         project_with("name: x\nhosts: odoo\nsteps:\n  - command: nginx -t\n    if_chnged: [a]\n");
     p.run(&["validate", "plans/site.yml"])
         .code(3)
-        .stdout_has("plans/site.yml:5:5: unknown field `if_chnged`, expected one of")
+        .stdout_has("plans/site.yml:5:5: unknown field `if_chnged` (did you mean `if_changed`?), expected one of")
         .stdout_has("1 problem");
     let p = project_with(
         "name: x\nhosts: odoo\nsteps:\n  - command: nginx -s reload\n    if_changed: [map]\n",
@@ -199,4 +199,35 @@ fn nginx_snippets_are_parsed_and_their_errors_placed_in_the_plan_file() {
     p.run(&["validate", "-i", "production"])
         .code(3)
         .stdout_has("plans/site.yml:10:51:");
+}
+
+#[test]
+fn a_typo_gets_did_you_mean_and_ansible_words_say_what_to_do_instead() {
+    let p = project_with(concat!(
+        "name: typo\n",
+        "hosts: odoo\n",
+        "steps:\n",
+        "  - id: site\n",
+        "    ngnix: {file: /etc/nginx/x.conf, context: server, ensure: \"return 204;\"}\n",
+    ));
+    p.file(
+        "plans/ansible.yml",
+        "name: habits\nhosts: odoo\nsteps:\n  - id: conf\n    ini: {file: /etc/odoo.conf, set: {proxy_mode: \"True\"}}\n    notify: restart odoo\n",
+    );
+    p.file(
+        "plans/become.yml",
+        "name: habits\nhosts: odoo\nbecome: true\nsteps:\n  - command: \"true\"\n",
+    );
+    let run = p.run(&["validate"]);
+    run.code(3)
+        .stdout_has("plans/site.yml:5:5: unknown field `ngnix` (did you mean `nginx`?), expected one of")
+        .stdout_has("plans/ansible.yml:6:5: unknown field `notify`, expected one of")
+        .stdout_has("hint: `notify` is an Ansible keyword; wsdeploy has no handlers: a `command` step with `if_changed: [STEP_ID]` runs when that step changed something")
+        .stdout_has("plans/become.yml:3:1: unknown field `become`")
+        .stdout_has("hint: `become` is an Ansible keyword; become is set per host in the inventory (`ansible_become: true`, `ansible_become_user`), not in the plan")
+        .stdout_has("3 plans: 3 problems");
+    // apply says the same before any connection.
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(3)
+        .stderr_has("unknown field `ngnix` (did you mean `nginx`?)");
 }
