@@ -93,6 +93,15 @@ fn ctrl_c(child: &Child) {
     assert!(status.success(), "kill -INT failed");
 }
 
+/// SIGTERM to wsdeploy alone, as `kill PID` or a supervisor sends it.
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -TERM failed");
+}
+
 fn wait_for(path: &Path, within: Duration) {
     let deadline = Instant::now() + within;
     while !path.exists() {
@@ -130,13 +139,22 @@ fn finish(child: Child, within: Duration) -> (Run, Duration) {
 
 #[test]
 fn ctrl_c_lets_the_host_in_flight_finish_starts_no_other_and_exits_130() {
+    stops_cleanly(ctrl_c);
+}
+
+#[test]
+fn sigterm_stops_the_run_as_ctrl_c_does() {
+    stops_cleanly(sigterm);
+}
+
+fn stops_cleanly(signal: fn(&Child)) {
     let _guard = support::reliability::local_host_guard();
     let p = project(3);
     let _forget = ForgetRuns(p.path().to_owned());
     let child = spawn_apply(&p);
     // web1's command is running: its file is written, its transaction open.
     wait_for(&started(&p, "web1"), Duration::from_secs(60));
-    ctrl_c(&child);
+    signal(&child);
     let (run, _) = finish(child, Duration::from_secs(60));
     run.code(130)
         .stderr_has("interrupted: starting no new host")
@@ -172,6 +190,7 @@ fn a_second_ctrl_c_exits_at_once_naming_the_host_the_next_apply_recovers() {
     std::thread::sleep(Duration::from_millis(500));
     ctrl_c(&child);
     let (run, took) = finish(child, Duration::from_secs(10));
+    eprintln!("the second interrupt ended the run after {took:?}");
     assert!(
         took < Duration::from_secs(5),
         "second interrupt took {took:?}"
