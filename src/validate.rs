@@ -9,6 +9,7 @@
 //! (following variables that are themselves templates), then each host's rendering is
 //! tried as `apply` would (absolute paths, modes, regular expressions, URLs).
 
+mod every_load_error;
 mod nginx_snippets;
 
 use std::collections::HashSet;
@@ -91,16 +92,16 @@ fn tidy(path: &Path) -> PathBuf {
 /// Every problem of one plan file (and the files it imports).
 #[must_use]
 pub fn check_plan(path: &Path, cx: &Context<'_>) -> Vec<Problem> {
-    let plan = match plan::load(path) {
-        Ok(p) => p,
-        Err(e) => {
-            return vec![split_located(&e.message)];
-        }
-    };
+    let (plan, load_errors) = every_load_error::load(path);
     let mut problems = Problems::default();
-    let env = environment();
-    for play in &plan.plays {
-        check_play(play, cx, &env, &mut problems);
+    for message in &load_errors {
+        problems.0.push(split_located(message));
+    }
+    if let Some(plan) = plan {
+        let env = environment();
+        for play in &plan.plays {
+            check_play(play, cx, &env, &mut problems);
+        }
     }
     let mut all = problems.0;
     // Reading order: file, then line and column.

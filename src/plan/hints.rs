@@ -78,6 +78,15 @@ pub fn with_hints(message: &str) -> String {
     out
 }
 
+/// The unknown key a load error is about, with the accepted key it is probably a slip
+/// for.
+#[must_use]
+pub fn unknown_key(message: &str) -> Option<(String, Option<String>)> {
+    let (key, expected) = unknown_field(message)?;
+    let close = closest(&key, &expected).map(str::to_owned);
+    Some((key, close))
+}
+
 /// The unknown key and the accepted ones, from serde's `unknown field `x`, expected one
 /// of a, b, c` (or `expected `a``).
 fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {

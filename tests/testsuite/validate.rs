@@ -109,7 +109,9 @@ fn load_errors_are_problems_too() {
     p.run(&["validate", "plans/site.yml"])
         .code(3)
         .stdout_has("plans/site.yml:5:5: unknown field `if_chnged` (did you mean `if_changed`?), expected one of")
-        .stdout_has("1 problem");
+        // Read as the `if_changed` it was meant to be, it names no earlier step.
+        .stdout_has("plans/site.yml:4:5: `if_changed: a` names no earlier step")
+        .stdout_has("2 problems");
     let p = project_with(
         "name: x\nhosts: odoo\nsteps:\n  - command: nginx -s reload\n    if_changed: [map]\n",
     );
@@ -230,4 +232,45 @@ fn a_typo_gets_did_you_mean_and_ansible_words_say_what_to_do_instead() {
     p.run(&["apply", "-i", "production", "--dry-run"])
         .code(3)
         .stderr_has("unknown field `ngnix` (did you mean `nginx`?)");
+}
+
+#[test]
+fn every_mistake_of_a_plan_is_reported_in_one_run() {
+    let p = project_with(concat!(
+        "name: many\n",
+        "hosts: odoo\n",
+        "become: true\n",
+        "steps:\n",
+        "  - id: site\n",
+        "    ngnix:\n",
+        "      file: /etc/nginx/x.conf\n",
+        "      context: server\n",
+        "      ensure: |\n",
+        "        location /x {\n",
+        "            return 204\n",
+        "            proxy_pass http://b;\n",
+        "        }\n",
+        "  - id: conf\n",
+        "    ini: {file: /etc/odoo.conf, set: {proxy_mode: \"True\"}}\n",
+        "    notify: restart odoo\n",
+        "  - comand: \"systemctl restart odoo\"\n",
+        "    if_changed: [conf]\n",
+        "    register: out\n",
+        "  - id: later\n",
+        "    file: {path: /etc/app/token, content: \"{{ lookup('env', 'TOKEN') }}\"}\n",
+    ));
+    let run = p.run(&["validate"]);
+    run.code(3)
+        .stdout_has("plans/site.yml:3:1: unknown field `become`")
+        .stdout_has("plans/site.yml:6:5: unknown field `ngnix` (did you mean `nginx`?)")
+        // The step is checked further as the `nginx:` it was meant to be.
+        .stdout_has("plans/site.yml:11:23: step `site`: `nginx.ensure`: nginx syntax: missing \";\" at the end of \"return\"")
+        .stdout_has("plans/site.yml:16:5: unknown field `notify`")
+        .stdout_has("plans/site.yml:17:5: unknown field `comand` (did you mean `command`?)")
+        .stdout_has("plans/site.yml:19:5: unknown field `register`")
+        .stdout_has("plans/site.yml:20:5: step `later`: `file.content`: unsupported function `lookup(...)`")
+        .stdout_has("plans/site.yml: 7 problems");
+    // The plan file itself is untouched.
+    let text = std::fs::read_to_string(p.path().join("plans/site.yml")).expect("read");
+    assert!(text.contains("    ngnix:\n") && text.contains("    notify: restart odoo\n"));
 }
