@@ -103,7 +103,7 @@ pub(super) async fn run_fleet(
         outln!("{}", summary::counts(&reports));
     } else {
         report::out::stdout(&summary::details(&reports, tty, true));
-        report::out::stdout(&summary::table(&reports));
+        report::out::stdout(&summary::table(&reports, tty));
     }
     signals.abort();
     Ok((code, reports))
