@@ -32,6 +32,17 @@ pub struct Problem {
     pub hosts: Vec<String>,
 }
 
+impl Problem {
+    /// A warning is shown but does not make the plan invalid.
+    #[must_use]
+    pub fn is_warning(&self) -> bool {
+        self.message.starts_with(WARNING)
+    }
+}
+
+/// How a warning's message starts.
+const WARNING: &str = "warning: ";
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.location, self.message)?;
@@ -146,12 +157,15 @@ pub fn run(
         limit,
     };
     let mut count = 0;
+    // A file imported by several plans (or also given itself) says each problem once.
+    let mut shown = HashSet::new();
     for file in &files {
-        let problems = check_plan(file, &cx);
-        for p in &problems {
-            outln!("{p}");
+        for p in check_plan(file, &cx) {
+            if shown.insert(p.to_string()) {
+                outln!("{p}");
+                count += usize::from(!p.is_warning());
+            }
         }
-        count += problems.len();
     }
     let what = if files.len() == 1 {
         files[0].display().to_string()
@@ -317,9 +331,46 @@ fn check_play(
             return;
         }
     };
+    warn_unmatched_hosts(play, inventory, &file, out);
     for host in hosts {
         check_host(play, host, &fields_of, &file, cx, env, out);
     }
+}
+
+/// A warning for each term of the play's `hosts:` that matches no host or group of the
+/// inventory (Ansible warns and goes on; a typo there silently drops the play).
+fn warn_unmatched_hosts(play: &Play, inventory: &Inventory, file: &str, out: &mut Problems) {
+    let Ok(terms) = inventory.unmatched_terms(&play.hosts) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&play.file).unwrap_or_default();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("hosts:"))
+        .map_or(1, |i| i + 1);
+    for term in terms {
+        out.add(
+            format!("{file}:{line}:1"),
+            format!(
+                "{WARNING}`hosts: {}`: `{term}` matches no host or group of the inventory; the play skips it{}",
+                play.hosts,
+                crate::plan::hints::closest_name(&term, &inventory_names(inventory))
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default()
+            ),
+            None,
+        );
+    }
+}
+
+/// Every host and group name of the inventory.
+fn inventory_names(inventory: &Inventory) -> Vec<String> {
+    inventory
+        .hosts()
+        .iter()
+        .map(|h| h.name().to_owned())
+        .chain(inventory.group_names_sorted())
+        .collect()
 }
 
 /// The `ensure:` snippet of every `nginx:` step, parsed as nginx reads it.

@@ -81,6 +81,7 @@ pub(super) fn prepare(
     let plan_path = plan_path(project, t);
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
+    warn_unmatched_hosts(&plan, &inv);
     let per_host =
         crate::project::render_for_hosts(&plan, &inv, t.limit.as_deref(), &extra, &vault_values)
             .map_err(BadInput)?;
@@ -227,6 +228,21 @@ pub(super) fn today() -> Result<chrono::NaiveDate, BadInput> {
         Ok(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
             .map_err(|_| BadInput(format!("WSDEPLOY_TODAY=`{d}` is not a date (YYYY-MM-DD)"))),
         Err(_) => Ok(chrono::Local::now().date_naive()),
+    }
+}
+
+/// Says, as Ansible does, which terms of a play's `hosts:` match nothing (a typo there
+/// silently drops the play).
+pub(super) fn warn_unmatched_hosts(plan: &plan::Plan, inv: &inventory::Inventory) {
+    for play in &plan.plays {
+        for term in inv.unmatched_terms(&play.hosts).unwrap_or_default() {
+            errln!(
+                "warning: play `{}` ({}): `hosts: {}`: `{term}` matches no host or group of the inventory; ignoring it",
+                play.name,
+                play.file.display(),
+                play.hosts
+            );
+        }
     }
 }
 

@@ -105,6 +105,12 @@ fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
     Some((key.to_owned(), expected))
 }
 
+/// The name among `names` that `word` is probably a slip for.
+#[must_use]
+pub fn closest_name(word: &str, names: &[String]) -> Option<String> {
+    closest(word, names).map(str::to_owned)
+}
+
 /// The accepted key closest to `key`, when it is close enough to be a slip.
 fn closest<'a>(key: &str, expected: &'a [String]) -> Option<&'a str> {
     expected

@@ -274,3 +274,26 @@ fn every_mistake_of_a_plan_is_reported_in_one_run() {
     let text = std::fs::read_to_string(p.path().join("plans/site.yml")).expect("read");
     assert!(text.contains("    ngnix:\n") && text.contains("    notify: restart odoo\n"));
 }
+
+#[test]
+fn a_hosts_pattern_that_matches_nothing_is_a_warning_with_a_guess() {
+    let p = project_with("name: site\nimport:\n  - web.yml\n  - typo.yml\n");
+    p.file(
+        "plans/web.yml",
+        "name: web\nhosts: odoo\nsteps:\n  - command: \"true\"\n",
+    );
+    p.file(
+        "plans/typo.yml",
+        "name: typo\nhosts: odo\nsteps:\n  - command: \"true\"\n",
+    );
+    let run = p.run(&["validate", "-i", "production"]);
+    run.code(0)
+        .stdout_has("plans/typo.yml:2:1: warning: `hosts: odo`: `odo` matches no host or group of the inventory; the play skips it (did you mean `odoo`?)")
+        .stdout_has("3 plans: valid (variables checked against the inventory)");
+    assert_eq!(run.stdout.matches("warning:").count(), 1, "{}", run.stdout);
+    p.run(&["apply", "-i", "production", "--list-hosts"])
+        .code(0)
+        .stdout_has("odoo-1\nodoo-2\n")
+        .stderr_has("warning: play `typo` (")
+        .stderr_has("`hosts: odo`: `odo` matches no host or group of the inventory; ignoring it");
+}
