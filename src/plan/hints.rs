@@ -57,10 +57,54 @@ const ANSIBLE_WORDS: &[(&str, &str)] = &[
     ),
 ];
 
-/// `message` (a YAML load error) with a hint added when it is about an unknown key:
-/// `did you mean` in its first line, and a `hint:` line for an Ansible keyword.
+/// The YAML reader's words for a wrong type, and what they mean to an operator.
+const PLAIN_WORDS: &[(&str, &str)] = &[
+    (
+        "invalid u8",
+        "expected a whole number of 0 or more, such as 30",
+    ),
+    (
+        "invalid u16",
+        "expected a whole number of 0 or more, such as 30",
+    ),
+    (
+        "invalid u32",
+        "expected a whole number of 0 or more, such as 30",
+    ),
+    (
+        "invalid u64",
+        "expected a whole number of 0 or more, such as 30",
+    ),
+    (
+        "invalid usize",
+        "expected a whole number of 0 or more, such as 30",
+    ),
+    ("invalid i32", "expected a whole number, such as 30"),
+    ("invalid i64", "expected a whole number, such as 30"),
+    ("invalid f64", "expected a number, such as 2.5"),
+    ("invalid bool", "expected true or false"),
+    (
+        "expected sequence start",
+        "expected a list: `[a, b]`, or one `- item` per line",
+    ),
+    (
+        "expected mapping start",
+        "expected a mapping: `key: value` lines, or `{key: value}`",
+    ),
+];
+
+/// `message` (a YAML load error) in plain words: the reader's type names replaced, and
+/// for an unknown key `did you mean` in its first line and a `hint:` line for an Ansible
+/// keyword.
 #[must_use]
 pub fn with_hints(message: &str) -> String {
+    let mut plain = message.to_owned();
+    for (jargon, words) in PLAIN_WORDS {
+        if plain.contains(jargon) {
+            plain = plain.replace(jargon, words);
+        }
+    }
+    let message = plain.as_str();
     let Some((key, expected)) = unknown_field(message) else {
         return message.to_owned();
     };
@@ -151,5 +195,17 @@ mod tests {
             "{m}"
         );
         assert_eq!(with_hints("other error"), "other error");
+    }
+
+    #[test]
+    fn the_readers_type_names_become_plain_words() {
+        assert_eq!(
+            with_hints("invalid u64\n  | ^ invalid u64"),
+            "expected a whole number of 0 or more, such as 30\n  | ^ expected a whole number of 0 or more, such as 30"
+        );
+        assert_eq!(
+            with_hints("expected sequence start"),
+            "expected a list: `[a, b]`, or one `- item` per line"
+        );
     }
 }

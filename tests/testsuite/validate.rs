@@ -297,3 +297,25 @@ fn a_hosts_pattern_that_matches_nothing_is_a_warning_with_a_guess() {
         .stderr_has("warning: play `typo` (")
         .stderr_has("`hosts: odo`: `odo` matches no host or group of the inventory; ignoring it");
 }
+
+#[test]
+fn wrong_types_are_said_in_plain_words() {
+    let p = project_with(
+        "name: j\nhosts: odoo\nsteps:\n  - command: \"true\"\n    timeout: abc\n    if_changed: conf\n",
+    );
+    let run = p.run(&["validate"]);
+    run.code(3)
+        .stdout_has("plans/site.yml:5:14: expected a whole number of 0 or more, such as 30");
+    assert!(
+        !run.stdout.contains("invalid u64") && !run.stdout.contains("sequence start"),
+        "{}",
+        run.stdout
+    );
+    p.file(
+        "plans/site.yml",
+        "name: j\nhosts: odoo\nsteps:\n  - command: \"true\"\n    if_changed: conf\n",
+    );
+    p.run(&["validate"])
+        .code(3)
+        .stdout_has("plans/site.yml:5:17: expected a list: `[a, b]`, or one `- item` per line");
+}
