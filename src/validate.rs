@@ -10,6 +10,7 @@
 //! tried as `apply` would (absolute paths, modes, regular expressions, URLs).
 
 mod every_load_error;
+mod filters;
 mod nginx_snippets;
 
 use std::collections::HashSet;
@@ -36,12 +37,14 @@ impl Problem {
     /// A warning is shown but does not make the plan invalid.
     #[must_use]
     pub fn is_warning(&self) -> bool {
-        self.message.starts_with(WARNING)
+        self.message.starts_with(WARNING) || self.message.starts_with(NOTE)
     }
 }
 
 /// How a warning's message starts.
 const WARNING: &str = "warning: ";
+/// How a note's message starts (said, not a problem).
+const NOTE: &str = "note: ";
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,6 +112,9 @@ pub fn check_plan(path: &Path, cx: &Context<'_>) -> Vec<Problem> {
         problems.0.push(split_located(message));
     }
     if let Some(plan) = plan {
+        if let Some(inventory) = cx.inventory {
+            warn_unmatched_hosts(&plan, inventory, &mut problems);
+        }
         let env = environment();
         for play in &plan.plays {
             check_play(play, cx, &env, &mut problems);
@@ -331,40 +337,63 @@ fn check_play(
             return;
         }
     };
-    warn_unmatched_hosts(play, inventory, &file, out);
     for host in hosts {
         check_host(play, host, &fields_of, &file, cx, env, out);
     }
 }
 
-/// A warning for each term of the play's `hosts:` that matches no host or group of the
-/// inventory (Ansible warns and goes on; a typo there silently drops the play).
-fn warn_unmatched_hosts(play: &Play, inventory: &Inventory, file: &str, out: &mut Problems) {
-    let Ok(terms) = inventory.unmatched_terms(&play.hosts) else {
-        return;
+/// A warning for each term of a play's `hosts:` that matches no host or group of the
+/// inventory (Ansible warns and goes on; a typo there silently drops the play), or one
+/// note when no play of the plan matches any host (a plan for other inventories).
+fn warn_unmatched_hosts(plan: &plan::Plan, inventory: &Inventory, out: &mut Problems) {
+    let hosts_line = |play: &Play| {
+        let text = std::fs::read_to_string(&play.file).unwrap_or_default();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("hosts:"))
+            .map_or(1, |i| i + 1);
+        format!("{}:{line}:1", play.file.display())
     };
-    let text = std::fs::read_to_string(&play.file).unwrap_or_default();
-    let line = text
-        .lines()
-        .position(|l| l.starts_with("hosts:"))
-        .map_or(1, |i| i + 1);
-    for term in terms {
-        out.add(
-            format!("{file}:{line}:1"),
-            format!(
-                "{WARNING}`hosts: {}`: `{term}` matches no host or group of the inventory; the play skips it{}",
-                play.hosts,
-                crate::plan::hints::closest_name(&term, &inventory_names(inventory))
-                    .map(|n| format!(" (did you mean `{n}`?)"))
-                    .unwrap_or_default()
-            ),
-            None,
-        );
+    let runs_somewhere = plan.plays.iter().any(|p| {
+        inventory
+            .select(&p.hosts, None)
+            .is_ok_and(|h| !h.is_empty())
+    });
+    if !runs_somewhere {
+        if let Some(first) = plan.plays.first() {
+            out.add(
+                hosts_line(first),
+                format!(
+                    "{NOTE}no host of the inventory is in the plan's `hosts:` ({}): nothing was checked per host",
+                    plan.plays.iter().map(|p| p.hosts.as_str()).collect::<Vec<_>>().join("; ")
+                ),
+                None,
+            );
+        }
+        return;
+    }
+    for play in &plan.plays {
+        for term in inventory.unmatched_terms(&play.hosts).unwrap_or_default() {
+            // A near name is likely a typo; another is likely a group this inventory lacks.
+            let guess = crate::plan::hints::closest_name(&term, &inventory_names(inventory));
+            out.add(
+                hosts_line(play),
+                format!(
+                    "{}`hosts: {}`: `{term}` matches no host or group of the inventory; the play skips it{}",
+                    if guess.is_some() { WARNING } else { NOTE },
+                    play.hosts,
+                    guess
+                        .map(|n| format!(" (did you mean `{n}`?)"))
+                        .unwrap_or_default()
+                ),
+                None,
+            );
+        }
     }
 }
 
 /// Every host and group name of the inventory.
-fn inventory_names(inventory: &Inventory) -> Vec<String> {
+pub fn inventory_names(inventory: &Inventory) -> Vec<String> {
     inventory
         .hosts()
         .iter()
@@ -467,6 +496,16 @@ fn step_templates<'a>(
                             );
                         }
                     }
+                    for filter in filters::unknown(&field.source) {
+                        out.add(
+                            location.clone(),
+                            format!(
+                                "step `{}`: `{}`: unknown filter `{filter}`: wsdeploy templates have MiniJinja's filters and `quote` (Ansible's filter plugins do not exist here)",
+                                def.id, field.name
+                            ),
+                            None,
+                        );
+                    }
                     ok.push((field, names));
                 }
                 Err(e) => out.add(
@@ -536,6 +575,8 @@ fn check_host(
     }
     if out.0.len() == before
         && let Err(e) = plan::render_play(play, host.name(), vars)
+        // Unknown filters are reported once, for every host (`filters`).
+        && !e.message.contains("unknown filter")
     {
         out.add(
             e.origin.clone(),

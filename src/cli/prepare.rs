@@ -236,11 +236,18 @@ pub(super) fn today() -> Result<chrono::NaiveDate, BadInput> {
 pub(super) fn warn_unmatched_hosts(plan: &plan::Plan, inv: &inventory::Inventory) {
     for play in &plan.plays {
         for term in inv.unmatched_terms(&play.hosts).unwrap_or_default() {
+            // A near name is likely a typo; another is likely a group this inventory lacks.
+            let guess =
+                crate::plan::hints::closest_name(&term, &crate::validate::inventory_names(inv));
             errln!(
-                "warning: play `{}` ({}): `hosts: {}`: `{term}` matches no host or group of the inventory; ignoring it",
+                "{}: play `{}` ({}): `hosts: {}`: `{term}` matches no host or group of the inventory; the play skips it{}",
+                if guess.is_some() { "warning" } else { "note" },
                 play.name,
                 play.file.display(),
-                play.hosts
+                play.hosts,
+                guess
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default()
             );
         }
     }

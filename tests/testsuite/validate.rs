@@ -295,7 +295,7 @@ fn a_hosts_pattern_that_matches_nothing_is_a_warning_with_a_guess() {
         .code(0)
         .stdout_has("odoo-1\nodoo-2\n")
         .stderr_has("warning: play `typo` (")
-        .stderr_has("`hosts: odo`: `odo` matches no host or group of the inventory; ignoring it");
+        .stderr_has("`hosts: odo`: `odo` matches no host or group of the inventory; the play skips it (did you mean `odoo`?)");
 }
 
 #[test]
@@ -318,4 +318,20 @@ fn wrong_types_are_said_in_plain_words() {
     p.run(&["validate"])
         .code(3)
         .stdout_has("plans/site.yml:5:17: expected a list: `[a, b]`, or one `- item` per line");
+}
+
+#[test]
+fn unknown_filters_are_found_without_an_inventory_and_said_once_with_one() {
+    let p = project_with(
+        "name: f\nhosts: odoo\nvars:\n  x: \"1\"\nsteps:\n  - command: \"echo {{ x | to_nice_yaml }} {{ 'a|b' | quote }}\"\n",
+    );
+    let message = "plans/site.yml:6:5: step `command-1`: `command`: unknown filter `to_nice_yaml`: wsdeploy templates have MiniJinja's filters and `quote`";
+    p.run(&["validate"])
+        .code(3)
+        .stdout_has(message)
+        .stdout_has("plans/site.yml: 1 problem");
+    p.run(&["validate", "-i", "production"])
+        .code(3)
+        .stdout_has(message)
+        .stdout_has("plans/site.yml: 1 problem");
 }
