@@ -620,6 +620,11 @@ fn check_name(
     if template::is_builtin(name) || template::guarded(source, name) {
         return Vec::new();
     }
+    if let Some(instead) = ansible_magic_variable(name) {
+        return vec![format!(
+            "`{name}` is one of Ansible's magic variables, which wsdeploy templates do not have: {instead}"
+        )];
+    }
     let error = if template::called_as_function(source, name) {
         TemplateError::UnsupportedFunction {
             name: name.to_owned(),
@@ -635,6 +640,20 @@ fn check_name(
         }
     };
     vec![error.to_string()]
+}
+
+/// What to use instead of an Ansible magic variable that reaches across hosts.
+fn ansible_magic_variable(name: &str) -> Option<&'static str> {
+    match name {
+        "hostvars" | "groups" | "group_names" | "play_hosts" | "ansible_play_hosts"
+        | "ansible_play_batch" => Some(
+            "each host's plan is rendered with that host's own variables only (inventory, group_vars/host_vars, the plan's vars, -e); put the value you need in a variable of the host or its group",
+        ),
+        "ansible_facts" | "ansible_hostname" | "ansible_fqdn" | "ansible_default_ipv4" => Some(
+            "wsdeploy gathers no facts: set the value as an inventory variable, or read it from a file on the host with the play's `facts:`",
+        ),
+        _ => None,
+    }
 }
 
 /// Line and column of `key:` inside the top-level `section:` mapping of a plan's text

@@ -335,3 +335,19 @@ fn unknown_filters_are_found_without_an_inventory_and_said_once_with_one() {
         .stdout_has(message)
         .stdout_has("plans/site.yml: 1 problem");
 }
+
+#[test]
+fn ansible_magic_variables_say_what_to_use_instead() {
+    let p = project_with(
+        "name: g\nhosts: odoo\nsteps:\n  - command: \"echo {{ groups['odoo'] | length }} {{ ansible_hostname }}\"\n",
+    );
+    let run = p.run(&["validate", "-i", "production"]);
+    run.code(3)
+        .stdout_has("plans/site.yml:4:5: step `command-1`: `command`: `groups` is one of Ansible's magic variables, which wsdeploy templates do not have: each host's plan is rendered with that host's own variables only")
+        .stdout_has("`ansible_hostname` is one of Ansible's magic variables, which wsdeploy templates do not have: wsdeploy gathers no facts");
+    assert!(
+        !run.stdout.contains("pass -e groups=VALUE"),
+        "{}",
+        run.stdout
+    );
+}
