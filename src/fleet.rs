@@ -1,6 +1,7 @@
 //! Running many hosts: all at once bounded by `--forks`, in `--serial` batches, stopping
 //! later batches when a batch fails beyond `--max-fail`. One host's failure never stops
-//! the other hosts of its batch. After an interrupt (`interrupt`), no host starts.
+//! the other hosts of its batch. Hosts start in inventory order; after an interrupt
+//! (`interrupt`), no host starts.
 
 use std::path::PathBuf;
 use std::sync::Arc;
