@@ -12,6 +12,34 @@ pub const DRIFT: u8 = 2;
 pub const BAD_INPUT: u8 = 3;
 /// A rollback failed: a host needs attention.
 pub const NEEDS_ATTENTION: u8 = 4;
+/// Interrupted (Ctrl-C, SIGTERM): the summary says how each host ended.
+pub const INTERRUPTED: u8 = crate::interrupt::EXIT_CODE;
+
+/// Every exit code with its meaning: the table of README.md and of the man page's EXIT
+/// STATUS (a test keeps the README's copy equal to this one).
+pub const TABLE: &[(u8, &str)] = &[
+    (
+        OK,
+        "success: every host changed or in sync (`validate`: the plans are valid)",
+    ),
+    (
+        HOST_FAILED,
+        "a host failed (rolled back, or untouched) or was unreachable, or did not run (`--max-fail`)",
+    ),
+    (DRIFT, "`drift`: at least one host differs from the plan"),
+    (
+        BAD_INPUT,
+        "bad input (plan, inventory, variables, flags, `validate` problems): nothing was touched on any host",
+    ),
+    (
+        NEEDS_ATTENTION,
+        "a rollback failed: a host NEEDS ATTENTION (not Ansible's \"unreachable\": that is 1 here)",
+    ),
+    (
+        INTERRUPTED,
+        "interrupted (Ctrl-C, SIGTERM): hosts in the middle of a change finished or rolled back, no other host started; the summary says how each ended",
+    ),
+];
 
 /// The exit code for a finished run.
 #[must_use]

@@ -1,6 +1,7 @@
 //! Running many hosts: all at once bounded by `--forks`, in `--serial` batches, stopping
 //! later batches when a batch fails beyond `--max-fail`. One host's failure never stops
-//! the other hosts of its batch.
+//! the other hosts of its batch. Hosts start in inventory order; after an interrupt
+//! (`interrupt`), no host starts.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -93,24 +94,28 @@ pub async fn run(
     let mut hosts = hosts.into_iter().peekable();
     while hosts.peek().is_some() {
         let this: Vec<FleetHost> = hosts.by_ref().take(batch).collect();
-        if stop {
+        if stop || crate::interrupt::requested() {
+            let why = if stop {
+                "not started: an earlier batch failed beyond --max-fail"
+            } else {
+                NOT_STARTED_INTERRUPTED
+            };
             for h in this {
-                reports.push(HostReport::unreachable(
-                    &h.job.host,
-                    Outcome::NotRun,
-                    "not started: an earlier batch failed beyond --max-fail".to_owned(),
-                    Instant::now(),
-                ));
+                reports.push(not_started(&h, why));
             }
             continue;
         }
         let mut tasks = Vec::new();
         for h in this {
-            let forks = Arc::clone(&forks);
+            // Taken here, in inventory order: hosts start in that order.
+            let permit = Arc::clone(&forks).acquire_owned().await;
             let opts = opts.clone();
             let events = events.clone();
             tasks.push(tokio::spawn(async move {
-                let _permit = forks.acquire_owned().await;
+                let _permit = permit;
+                if crate::interrupt::requested() {
+                    return not_started(&h, NOT_STARTED_INTERRUPTED);
+                }
                 run_one(h, &opts, &events).await
             }));
         }
@@ -148,6 +153,13 @@ pub async fn run(
         reports.extend(batch_reports);
     }
     reports
+}
+
+/// Why a host queued when the run was interrupted did not run.
+const NOT_STARTED_INTERRUPTED: &str = "not started: the run was interrupted";
+
+fn not_started(h: &FleetHost, why: &str) -> HostReport {
+    HostReport::unreachable(&h.job.host, Outcome::NotRun, why.to_owned(), Instant::now())
 }
 
 async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport {

@@ -15,6 +15,7 @@ pub mod exit;
 pub mod facts;
 pub mod fleet;
 pub mod host;
+pub mod interrupt;
 pub mod inventory;
 pub mod mask;
 pub mod plan;

@@ -3,10 +3,15 @@
 //!
 //! Checks: the plan parses and loads (unknown keys, step kinds, ids, `if_changed`
 //! references: `plan::load`), every template value compiles (MiniJinja syntax), calls of
-//! functions wsdeploy does not have (`lookup(...)`) are named as such, and with an
+//! functions wsdeploy does not have (`lookup(...)`) are named as such, the `ensure:` text
+//! of `nginx:` steps parses as nginx (`nginx_snippets`), and with an
 //! inventory every variable a template uses is defined for every host the play targets
 //! (following variables that are themselves templates), then each host's rendering is
 //! tried as `apply` would (absolute paths, modes, regular expressions, URLs).
+
+mod every_load_error;
+mod filters;
+mod nginx_snippets;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -27,6 +32,19 @@ pub struct Problem {
     pub message: String,
     pub hosts: Vec<String>,
 }
+
+impl Problem {
+    /// A warning is shown but does not make the plan invalid.
+    #[must_use]
+    pub fn is_warning(&self) -> bool {
+        self.message.starts_with(WARNING) || self.message.starts_with(NOTE)
+    }
+}
+
+/// How a warning's message starts.
+const WARNING: &str = "warning: ";
+/// How a note's message starts (said, not a problem).
+const NOTE: &str = "note: ";
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -88,16 +106,19 @@ fn tidy(path: &Path) -> PathBuf {
 /// Every problem of one plan file (and the files it imports).
 #[must_use]
 pub fn check_plan(path: &Path, cx: &Context<'_>) -> Vec<Problem> {
-    let plan = match plan::load(path) {
-        Ok(p) => p,
-        Err(e) => {
-            return vec![split_located(&e.message)];
-        }
-    };
+    let (plan, load_errors) = every_load_error::load(path);
     let mut problems = Problems::default();
-    let env = environment();
-    for play in &plan.plays {
-        check_play(play, cx, &env, &mut problems);
+    for message in &load_errors {
+        problems.0.push(split_located(message));
+    }
+    if let Some(plan) = plan {
+        if let Some(inventory) = cx.inventory {
+            warn_unmatched_hosts(&plan, inventory, &mut problems);
+        }
+        let env = environment();
+        for play in &plan.plays {
+            check_play(play, cx, &env, &mut problems);
+        }
     }
     let mut all = problems.0;
     // Reading order: file, then line and column.
@@ -120,17 +141,15 @@ pub fn check_plan(path: &Path, cx: &Context<'_>) -> Vec<Problem> {
 /// returns the exit code (0 valid, 3 problems).
 ///
 /// # Errors
-/// An `-e` that cannot be read (bad input before any plan is checked); the inventory,
-/// when given, was loaded by the caller (with its vault passwords).
+/// No plan to check (bad input). The inventory, when given, and the `-e` values were
+/// read by the caller (with the vault passwords).
 pub fn run(
     project: &Path,
     plans: &[PathBuf],
     inventory: Option<&crate::inventory::Inventory>,
-    extra_vars: &[String],
+    extra: &Map<String, Value>,
     limit: Option<&str>,
 ) -> Result<u8, String> {
-    let extra = crate::inventory::parse_extra_vars(extra_vars, Path::new("."))
-        .map_err(|e| e.to_string())?;
     let files = plan_files(project, plans);
     if files.is_empty() {
         return Err(format!(
@@ -140,16 +159,19 @@ pub fn run(
     }
     let cx = Context {
         inventory,
-        extra: &extra,
+        extra,
         limit,
     };
     let mut count = 0;
+    // A file imported by several plans (or also given itself) says each problem once.
+    let mut shown = HashSet::new();
     for file in &files {
-        let problems = check_plan(file, &cx);
-        for p in &problems {
-            outln!("{p}");
+        for p in check_plan(file, &cx) {
+            if shown.insert(p.to_string()) {
+                outln!("{p}");
+                count += usize::from(!p.is_warning());
+            }
         }
-        count += problems.len();
     }
     let what = if files.len() == 1 {
         files[0].display().to_string()
@@ -298,6 +320,7 @@ fn check_play(
 ) {
     let file = play.file.display().to_string();
     check_plan_vars(play, &file, env, out);
+    check_nginx_snippets(play, &file, out);
     let steps: Vec<&StepDef> = play.preflight.iter().chain(&play.steps).collect();
     let fields_of = step_templates(play, &steps, &file, cx, env, out);
     let Some(inventory) = cx.inventory else {
@@ -316,6 +339,88 @@ fn check_play(
     };
     for host in hosts {
         check_host(play, host, &fields_of, &file, cx, env, out);
+    }
+}
+
+/// A warning for each term of a play's `hosts:` that matches no host or group of the
+/// inventory (Ansible warns and goes on; a typo there silently drops the play), or one
+/// note when no play of the plan matches any host (a plan for other inventories).
+fn warn_unmatched_hosts(plan: &plan::Plan, inventory: &Inventory, out: &mut Problems) {
+    let hosts_line = |play: &Play| {
+        let text = std::fs::read_to_string(&play.file).unwrap_or_default();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("hosts:"))
+            .map_or(1, |i| i + 1);
+        format!("{}:{line}:1", play.file.display())
+    };
+    let runs_somewhere = plan.plays.iter().any(|p| {
+        inventory
+            .select(&p.hosts, None)
+            .is_ok_and(|h| !h.is_empty())
+    });
+    if !runs_somewhere {
+        if let Some(first) = plan.plays.first() {
+            out.add(
+                hosts_line(first),
+                format!(
+                    "{NOTE}no host of the inventory is in the plan's `hosts:` ({}): nothing was checked per host",
+                    plan.plays.iter().map(|p| p.hosts.as_str()).collect::<Vec<_>>().join("; ")
+                ),
+                None,
+            );
+        }
+        return;
+    }
+    for play in &plan.plays {
+        for term in inventory.unmatched_terms(&play.hosts).unwrap_or_default() {
+            // A near name is likely a typo; another is likely a group this inventory lacks.
+            let guess = crate::plan::hints::closest_name(&term, &inventory_names(inventory));
+            out.add(
+                hosts_line(play),
+                format!(
+                    "{}`hosts: {}`: `{term}` matches no host or group of the inventory; the play skips it{}",
+                    if guess.is_some() { WARNING } else { NOTE },
+                    play.hosts,
+                    guess
+                        .map(|n| format!(" (did you mean `{n}`?)"))
+                        .unwrap_or_default()
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// Every host and group name of the inventory.
+pub fn inventory_names(inventory: &Inventory) -> Vec<String> {
+    inventory
+        .hosts()
+        .iter()
+        .map(|h| h.name().to_owned())
+        .chain(inventory.group_names_sorted())
+        .collect()
+}
+
+/// The `ensure:` snippet of every `nginx:` step, parsed as nginx reads it.
+fn check_nginx_snippets(play: &Play, file: &str, out: &mut Problems) {
+    let text = std::fs::read_to_string(&play.file).unwrap_or_default();
+    for def in &play.steps {
+        let Some(nginx) = &def.spec.nginx else {
+            continue;
+        };
+        let step_line = usize::try_from(def.line).unwrap_or(usize::MAX);
+        if let Some(problem) = nginx_snippets::check(&text, step_line, &nginx.ensure) {
+            let location = match problem.at {
+                Some((line, col)) => format!("{file}:{line}:{col}"),
+                None => format!("{file}:{}:{}", def.line, def.column),
+            };
+            out.add(
+                location,
+                format!("step `{}`: {}", def.id, problem.message),
+                None,
+            );
+        }
     }
 }
 
@@ -390,6 +495,16 @@ fn step_templates<'a>(
                                 None,
                             );
                         }
+                    }
+                    for filter in filters::unknown(&field.source) {
+                        out.add(
+                            location.clone(),
+                            format!(
+                                "step `{}`: `{}`: unknown filter `{filter}`: wsdeploy templates have MiniJinja's filters and `quote` (Ansible's filter plugins do not exist here)",
+                                def.id, field.name
+                            ),
+                            None,
+                        );
                     }
                     ok.push((field, names));
                 }
@@ -473,6 +588,8 @@ fn check_host(
                 masked: masked.clone(),
             },
         )
+        // Unknown filters are reported once, for every host (`filters`).
+        && !e.message.contains("unknown filter")
     {
         out.add(
             e.origin.clone(),
@@ -520,6 +637,11 @@ fn check_name(
     if template::is_builtin(name) || template::guarded(source, name) {
         return Vec::new();
     }
+    if let Some(instead) = ansible_magic_variable(name) {
+        return vec![format!(
+            "`{name}` is one of Ansible's magic variables, which wsdeploy templates do not have: {instead}"
+        )];
+    }
     let error = if template::called_as_function(source, name) {
         TemplateError::UnsupportedFunction {
             name: name.to_owned(),
@@ -535,6 +657,20 @@ fn check_name(
         }
     };
     vec![error.to_string()]
+}
+
+/// What to use instead of an Ansible magic variable that reaches across hosts.
+fn ansible_magic_variable(name: &str) -> Option<&'static str> {
+    match name {
+        "hostvars" | "groups" | "group_names" | "play_hosts" | "ansible_play_hosts"
+        | "ansible_play_batch" => Some(
+            "each host's plan is rendered with that host's own variables only (inventory, group_vars/host_vars, the plan's vars, -e); put the value you need in a variable of the host or its group",
+        ),
+        "ansible_facts" | "ansible_hostname" | "ansible_fqdn" | "ansible_default_ipv4" => Some(
+            "wsdeploy gathers no facts: set the value as an inventory variable, or read it from a file on the host with the play's `facts:`",
+        ),
+        _ => None,
+    }
 }
 
 /// Line and column of `key:` inside the top-level `section:` mapping of a plan's text

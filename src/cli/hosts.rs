@@ -9,6 +9,7 @@ use super::*;
 pub(super) fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     let inv = load_inventory(project, &t.source)?;
     let plan = load_plan(project, t)?;
+    warn_unmatched_hosts(&plan, &inv);
     let mut targeted = vec![false; inv.hosts().len()];
     for play in &plan.plays {
         for host in inv

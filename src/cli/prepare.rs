@@ -71,6 +71,7 @@ pub(super) fn prepare(
     serial: Option<Serial>,
     max_fail: Option<f64>,
 ) -> Result<Prepared, BadInput> {
+    check_ranges(t)?;
     let (inv, keys) = load_inventory_keeping_keys(project, &t.source)?;
     let (extra, extra_secrets) =
         inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
@@ -95,6 +96,7 @@ fn prepare_hosts(
     let plan_path = plan_path(project, t);
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
+    warn_unmatched_hosts(&plan, inv);
     let per_host = crate::project::render_for_hosts(&plan, inv, t.limit.as_deref(), extra, masked)
         .map_err(BadInput)?;
     if per_host.is_empty() {
@@ -267,8 +269,53 @@ pub(super) fn today() -> Result<chrono::NaiveDate, BadInput> {
     }
 }
 
+/// Says, as Ansible does, which terms of a play's `hosts:` match nothing (a typo there
+/// silently drops the play).
+pub(super) fn warn_unmatched_hosts(plan: &plan::Plan, inv: &inventory::Inventory) {
+    for play in &plan.plays {
+        for term in inv.unmatched_terms(&play.hosts).unwrap_or_default() {
+            // A near name is likely a typo; another is likely a group this inventory lacks.
+            let guess =
+                crate::plan::hints::closest_name(&term, &crate::validate::inventory_names(inv));
+            errln!(
+                "{}: play `{}` ({}): `hosts: {}`: `{term}` matches no host or group of the inventory; the play skips it{}",
+                if guess.is_some() { "warning" } else { "note" },
+                play.name,
+                play.file.display(),
+                play.hosts,
+                guess
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// `--forks` and `--connect-timeout` (from the command line or wsdeploy.toml) in range.
+fn check_ranges(t: &TargetArgs) -> Result<(), BadInput> {
+    if t.forks == Some(0) {
+        return Err(BadInput(
+            "--forks `0`: at least 1 host must run at a time (from --forks or `forks` in wsdeploy.toml); give 1 or more".to_owned(),
+        ));
+    }
+    if t.connect_timeout == Some(0) {
+        return Err(BadInput(
+            "--connect-timeout `0`: give at least 1 second (from --connect-timeout or `connect_timeout` in wsdeploy.toml)".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// A percentage written with its sign (`30%`): a bare `30` could as well mean 30 hosts.
 pub(super) fn parse_percent(flag: &str, text: &str) -> Result<f64, BadInput> {
-    let p: f64 = text.trim_end_matches('%').trim().parse().map_err(|_| {
+    let number = text.trim().strip_suffix('%');
+    if number.is_none() && text.trim().parse::<f64>().is_ok() {
+        return Err(BadInput(format!(
+            "{flag} `{text}`: write the percentage with its sign, such as `{flag} {}%` (a bare number could be read as a host count)",
+            text.trim()
+        )));
+    }
+    let p: f64 = number.unwrap_or(text).trim().parse().map_err(|_| {
         BadInput(format!(
             "{flag} `{text}`: expected a percentage such as 20%"
         ))

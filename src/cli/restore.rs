@@ -10,6 +10,13 @@ pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, Bad
             r.date
         ))
     })?;
+    let today = today()?;
+    if date > today {
+        return Err(BadInput(format!(
+            "--date `{}` is in the future (today is {today}): there are no backups of that day; `wsdeploy backups` lists the days that have some",
+            r.date
+        )));
+    }
     let prepared = prepare(project, &r.target, None, None)?;
     let mode = if r.dry_run { Mode::DryRun } else { Mode::Apply };
     Ok(run_fleet(

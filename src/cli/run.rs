@@ -53,9 +53,17 @@ pub(super) async fn run_fleet(
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(progress::show(rx, style));
     let events = Events::to(tx);
+    // Ctrl-C / SIGTERM from here on stop the run cleanly (`interrupt`).
+    let signals = crate::interrupt::listen()
+        .map_err(|e| BadInput(format!("cannot install the Ctrl-C handler: {e}")))?;
     let reports = fleet::run(prepared.hosts, &prepared.fleet, &opts, &events).await;
     drop(events);
     let _ = printer.await;
+    let code = if crate::interrupt::requested() {
+        exit::INTERRUPTED
+    } else {
+        exit::for_reports(&reports, drift_mode)
+    };
     if t.json {
         for r in &reports {
             let mut value = serde_json::to_value(r).unwrap_or_default();
@@ -73,7 +81,8 @@ pub(super) async fn run_fleet(
                 "kind": kind,
                 "hosts": reports.len(),
                 "counts": summary::counts_json(&reports),
-                "exit": exit::for_reports(&reports, drift_mode),
+                "exit": code,
+                "interrupted": crate::interrupt::requested(),
             })
         );
     } else if quiet {
@@ -94,9 +103,10 @@ pub(super) async fn run_fleet(
         outln!("{}", summary::counts(&reports));
     } else {
         report::out::stdout(&summary::details(&reports, tty, true));
-        report::out::stdout(&summary::table(&reports));
+        report::out::stdout(&summary::table(&reports, tty));
     }
-    Ok((exit::for_reports(&reports, drift_mode), reports))
+    signals.abort();
+    Ok((code, reports))
 }
 
 pub(super) fn mask_json(value: &mut serde_json::Value, secrets: &[String]) {

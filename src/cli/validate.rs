@@ -4,16 +4,27 @@
 use super::*;
 
 pub(super) fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput> {
-    let inventory = if v.source.inventory.is_empty() {
-        None
+    // The vault options open the inventory and `-e @vaulted.yml` alike.
+    let (inventory, keys) = if v.source.inventory.is_empty() {
+        let keys = crate::vault::VaultKeys::from_sources(&crate::vault::VaultSources {
+            password_files: v.source.vault_password_files.clone(),
+            vault_ids: v.source.vault_ids.clone(),
+            ask: v.source.ask_vault_pass,
+        })
+        .map_err(BadInput)?;
+        (None, keys)
     } else {
-        Some(load_inventory(project, &v.source)?)
+        let (inventory, keys) = load_inventory_keeping_keys(project, &v.source)?;
+        (Some(inventory), keys)
     };
+    let (extra, _secrets) =
+        inventory::parse_extra_vars_with_vault(&v.extra_vars, Path::new("."), &keys)
+            .map_err(|e| BadInput(e.to_string()))?;
     crate::validate::run(
         project,
         &v.plans,
         inventory.as_ref(),
-        &v.extra_vars,
+        &extra,
         v.limit.as_deref(),
     )
     .map_err(BadInput)

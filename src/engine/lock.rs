@@ -19,13 +19,21 @@ const ANSWER_WAIT: Duration = Duration::from_secs(30);
 /// The held run lock of one host.
 pub(super) struct HostLock {
     holder: Option<Child>,
+    /// The host counts as in the middle of a change while its lock is held.
+    _changing: crate::interrupt::Changing,
 }
 
 impl HostLock {
     /// Starts `command` (`host::lock::lock_command`) with the heartbeat and waits for its
     /// answer; `Err` says why the lock is not held (another run holds it, or the holder
     /// could not run), with nothing left running.
-    pub(super) async fn take(transport: &Transport, command: &str) -> Result<Self, String> {
+    pub(super) async fn take(
+        transport: &Transport,
+        command: &str,
+        host: &str,
+    ) -> Result<Self, String> {
+        // Counted from before the holder starts: once it answers, a journal may follow.
+        let changing = crate::interrupt::Changing::begin(host);
         // The holder gives the lock up when the heartbeat stops (a vanished controller).
         let heartbeat = Heartbeat {
             interval: protocol::LOCK_HEARTBEAT_INTERVAL,
@@ -43,6 +51,7 @@ impl HostLock {
         match reply {
             LockReply::Locked => Ok(Self {
                 holder: Some(child),
+                _changing: changing,
             }),
             LockReply::Busy(holder) => {
                 child.close().await;
@@ -108,7 +117,7 @@ mod tests {
     async fn take(dir: &std::path::Path) -> Result<HostLock, String> {
         let transport = Transport::Local(LocalSession);
         let command = protocol::lock_command_in(&dir.to_string_lossy(), "test", None);
-        HostLock::take(&transport, &command).await
+        HostLock::take(&transport, &command, "test-host").await
     }
 
     #[tokio::test]

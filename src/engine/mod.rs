@@ -46,6 +46,8 @@ enum Ending {
     RolledBack(Failure),
     /// The rollback or recovery itself failed: NEEDS ATTENTION.
     RollbackFailed(Failure),
+    /// Stopped by an interrupt before the run lock was taken: nothing was changed.
+    Interrupted,
 }
 
 impl Ending {
@@ -57,6 +59,13 @@ impl Ending {
             Self::Untouched(f) => (Outcome::Failed, Some(f)),
             Self::RolledBack(f) => (Outcome::RolledBack, Some(f)),
             Self::RollbackFailed(f) => (Outcome::RollbackFailed, Some(f)),
+            Self::Interrupted => (
+                Outcome::NotRun,
+                Some(failure(
+                    None,
+                    "interrupted before any change: nothing was changed on this host".to_owned(),
+                )),
+            ),
         }
     }
 }
@@ -253,8 +262,12 @@ impl Host<'_> {
         .map_err(|e| Ending::Untouched(failure(None, format!("gather: {e}"))))
     }
 
-    /// Takes the host's run lock, naming this run as its holder.
+    /// Takes the host's run lock, naming this run as its holder; after an interrupt,
+    /// stops here instead (nothing was changed yet).
     async fn lock(&mut self) -> Result<HostLock, Ending> {
+        if crate::interrupt::requested() {
+            return Err(Ending::Interrupted);
+        }
         self.phase("lock");
         let holder = format!(
             "run {} by {} (pid {}) since {}",
@@ -264,7 +277,7 @@ impl Host<'_> {
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
         );
         let command = host_lock::lock_command(&holder, self.become_user());
-        HostLock::take(self.transport, &command)
+        HostLock::take(self.transport, &command, &self.job.host)
             .await
             .map_err(|message| Ending::Untouched(failure(None, message)))
     }

@@ -105,8 +105,20 @@ const KINDS: &str = "nginx, ini, json, file, line, requirements, compose_ports, 
 /// # Errors
 /// A missing file, a YAML error (with line and column), or a semantic error in a step.
 pub fn load(path: &Path) -> Result<Plan, PlanError> {
+    load_from(path, read_plan_file(path)?)
+}
+
+/// [`load`] with the text of the plan file itself given (the files it imports are read):
+/// `validate` reloads a plan with a found mistake set aside, to find the next one.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_text(path: &Path, text: &str) -> Result<Plan, PlanError> {
+    load_from(path, parse_plan_text(path, text)?)
+}
+
+fn load_from(path: &Path, file: PlanFile) -> Result<Plan, PlanError> {
     let mut seen = HashSet::new();
-    let file = read_plan_file(path)?;
     let name = file.name.clone();
     let mut plays = Vec::new();
     collect_plays(path, file, &mut plays, &mut seen)?;
@@ -132,6 +144,10 @@ fn read_plan_file(path: &Path) -> Result<PlanFile, PlanError> {
             path.display()
         ),
     })?;
+    parse_plan_text(path, &text)
+}
+
+fn parse_plan_text(path: &Path, text: &str) -> Result<PlanFile, PlanError> {
     if text.trim().is_empty() {
         return Err(PlanError::at(
             path,
@@ -140,7 +156,7 @@ fn read_plan_file(path: &Path) -> Result<PlanFile, PlanError> {
             "the plan file is empty: expected a mapping with `name:` and `hosts:`/`steps:` or `import:`",
         ));
     }
-    serde_saphyr::from_str::<PlanFile>(&text).map_err(|e| yaml_error(path, &e))
+    serde_saphyr::from_str::<PlanFile>(text).map_err(|e| yaml_error(path, &e))
 }
 
 /// Turns a YAML error into `file:line:column: message` plus the snippet.
@@ -148,10 +164,7 @@ fn read_plan_file(path: &Path) -> Result<PlanFile, PlanError> {
 pub fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> PlanError {
     let rendered = e.to_string();
     let rendered = rendered.replace("<input>", &path.display().to_string());
-    let rendered = rendered
-        .strip_prefix("error: ")
-        .unwrap_or(&rendered)
-        .to_owned();
+    let rendered = super::hints::with_hints(rendered.strip_prefix("error: ").unwrap_or(&rendered));
     match e.location() {
         Some(loc) => {
             let body = rendered

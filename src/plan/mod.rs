@@ -2,9 +2,11 @@
 //! and rendering it per host into concrete steps (`render`, `step`); `schema` is the
 //! JSON Schema of the format; `facts` and `fact_type` are the values a play reads on each
 //! host and the grammar each must match.
+//! `hints` adds did-you-mean and Ansible hints to unknown keys.
 
 pub mod fact_type;
 pub mod facts;
+pub mod hints;
 pub mod load;
 pub mod model;
 pub mod render;

@@ -1,8 +1,9 @@
 //! What the operator sees: live progress (`progress`), per-host diffs and the final
-//! summary (`summary`), and the `--json` event stream (`event`), written through `out` (never
+//! summary (`summary`, status words coloured by `colour`), and the `--json` event stream (`event`), written through `out` (never
 //! a panic on a closed pipe) at the level of `verbosity`. Every text that leaves
 //! wsdeploy passes through [`mask`].
 
+pub mod colour;
 pub mod event;
 pub mod out;
 pub mod progress;

@@ -21,7 +21,8 @@ pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String 
         if !interesting {
             continue;
         }
-        let _ = writeln!(out, "── {} ({})", r.host, r.outcome.word());
+        let word = super::colour::paint(r.outcome, r.outcome.word(), color);
+        let _ = writeln!(out, "── {} ({word})", r.host);
         if show_diffs {
             for f in &r.files {
                 if let Some(via) = &f.via {
@@ -76,9 +77,9 @@ pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String 
     out
 }
 
-/// The summary table and the closing counts line.
+/// The summary table and the closing counts line (result words coloured when `color`).
 #[must_use]
-pub fn table(reports: &[HostReport]) -> String {
+pub fn table(reports: &[HostReport], color: bool) -> String {
     let mut out = String::new();
     let width = reports
         .iter()
@@ -99,11 +100,11 @@ pub fn table(reports: &[HostReport]) -> String {
             .count();
         let _ = writeln!(
             out,
-            "{:<width$}  {:>5}  {:>7}  {:<22}  {:>7.2}",
+            "{:<width$}  {:>5}  {:>7}  {}  {:>7.2}",
             r.host,
             r.files.len(),
             actions,
-            r.outcome.word(),
+            super::colour::paint(r.outcome, &format!("{:<22}", r.outcome.word()), color),
             r.seconds
         );
     }
@@ -123,7 +124,7 @@ pub fn counts(reports: &[HostReport]) -> String {
         (Outcome::RolledBack, "failed and rolled back"),
         (Outcome::RollbackFailed, "NEED ATTENTION (rollback failed)"),
         (Outcome::Unreachable, "unreachable"),
-        (Outcome::NotRun, "not run (--max-fail)"),
+        (Outcome::NotRun, not_run_word(reports)),
     ];
     let parts: Vec<String> = kinds
         .iter()
@@ -136,6 +137,21 @@ pub fn counts(reports: &[HostReport]) -> String {
         "no hosts".to_owned()
     } else {
         parts.join(", ")
+    }
+}
+
+/// Why hosts did not run: `--max-fail`, an interrupt, or both.
+fn not_run_word(reports: &[HostReport]) -> &'static str {
+    let said = |needle: &str| {
+        reports.iter().any(|r| {
+            r.outcome == Outcome::NotRun
+                && r.error.as_ref().is_some_and(|e| e.message.contains(needle))
+        })
+    };
+    match (said("--max-fail"), said("interrupted")) {
+        (true, true) => "not run (--max-fail, interrupted)",
+        (false, true) => "not run (interrupted)",
+        _ => "not run (--max-fail)",
     }
 }
 

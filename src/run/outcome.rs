@@ -16,7 +16,8 @@ pub enum Outcome {
     /// The rollback itself failed: NEEDS ATTENTION.
     RollbackFailed,
     Unreachable,
-    /// Not started: an earlier batch failed beyond `--max-fail`.
+    /// Not started (an earlier batch failed beyond `--max-fail`, or the run was
+    /// interrupted), or stopped by an interrupt before changing anything.
     NotRun,
 }
 

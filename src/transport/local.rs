@@ -40,6 +40,9 @@ impl LocalSession {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            // Its own process group: a Ctrl-C at the terminal reaches wsdeploy only,
+            // which lets a change in progress finish (`interrupt`).
+            .process_group(0)
             .spawn()
             .map_err(|e| spawn_error(command, &e))?;
         if let Some(mut input) = child.stdin.take() {
@@ -80,6 +83,9 @@ impl LocalSession {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // Its own process group: a Ctrl-C at the terminal reaches wsdeploy only,
+            // which lets a change in progress finish (`interrupt`).
+            .process_group(0)
             .spawn()
             .map_err(|e| spawn_error(command, &e))?;
         let stdout = child

@@ -29,7 +29,7 @@ fn unknown_key_lists_the_expected_keys() {
         project_with("name: x\nhosts: odoo\nsteps:\n  - command: nginx -t\n    if_chnged: [a]\n");
     p.run(&["apply", "-i", "production", "--dry-run"])
         .code(3)
-        .stderr_has("plans/site.yml:5:5: unknown field `if_chnged`, expected one of");
+        .stderr_has("plans/site.yml:5:5: unknown field `if_chnged` (did you mean `if_changed`?), expected one of");
 }
 
 #[test]
@@ -118,4 +118,61 @@ fn limit_matching_nothing_is_an_error() {
     p.run(&["apply", "-i", "production", "--limit", "web", "--dry-run"])
         .code(3)
         .stderr_has("no hosts matched --limit 'web'; known groups: all, odoo, ungrouped");
+}
+
+#[test]
+fn out_of_range_flags_are_refused_before_anything_runs() {
+    // Accepted, these runs would use this machine as their (local) host.
+    let _guard = support::reliability::local_host_guard();
+    let p = project_with("name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n");
+    p.run(&["apply", "-i", "production", "--forks", "0"])
+        .code(3)
+        .stderr_has("--forks `0`: at least 1 host must run at a time")
+        .stderr_has("nothing was changed on any host.");
+    p.run(&["drift", "-i", "production", "--connect-timeout", "0"])
+        .code(3)
+        .stderr_has("--connect-timeout `0`: give at least 1 second");
+    p.run(&["apply", "-i", "production", "--max-fail", "30"])
+        .code(3)
+        .stderr_has(
+            "--max-fail `30`: write the percentage with its sign, such as `--max-fail 30%`",
+        );
+    p.run(&["rollback", "-i", "production", "--date", "2099-01-01"])
+        .code(3)
+        .stderr_has("--date `2099-01-01` is in the future (today is ")
+        .stderr_has("`wsdeploy backups` lists the days that have some");
+    // The same refusal when the value comes from wsdeploy.toml.
+    p.file("wsdeploy.toml", "forks = 0\n");
+    p.run(&["verify", "-i", "production"])
+        .code(3)
+        .stderr_has("`forks` in wsdeploy.toml");
+}
+
+#[test]
+fn the_exit_codes_are_one_table_in_the_readme_and_the_man_page() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let man = Project::new().run(&["man"]);
+    man.code(0);
+    let exit_status = man
+        .stdout
+        .split(".SH \"EXIT STATUS\"")
+        .nth(1)
+        .expect("the man page has EXIT STATUS");
+    for (code, meaning) in wsdeploy::exit::TABLE {
+        let row = format!("| {code} | {meaning} |");
+        assert!(readme.contains(&row), "README.md lacks the row\n{row}");
+        assert!(
+            exit_status.contains(&format!("\\fB{code}\\fR\n")),
+            "EXIT STATUS lacks {code}"
+        );
+    }
+    for section in ["ENVIRONMENT", "FILES"] {
+        assert!(
+            man.stdout.contains(&format!(".SH \"{section}\"")),
+            "the man page lacks {section}"
+        );
+    }
+    assert!(man.stdout.contains("WSDEPLOY_BECOME_PASSWORD"));
+    assert!(man.stdout.contains("/var/lib/wsdeploy/runs/RUN_ID/"));
 }

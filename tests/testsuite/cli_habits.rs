@@ -327,3 +327,48 @@ fn every_flag_and_subcommand_is_documented_in_help() {
     }
     assert!(missing.is_empty(), "undocumented: {missing:?}");
 }
+
+/// The result words are coloured on a terminal (a real pty, through util-linux `script`),
+/// and not when `NO_COLOR` is set.
+#[test]
+fn status_words_are_coloured_on_a_terminal_unless_no_color() {
+    let p = Project::new();
+    p.file(
+        "inventories/t/hosts.yml",
+        "all:\n  hosts:\n    gone:\n      ansible_host: 192.0.2.1\n      ansible_port: 1\n",
+    );
+    p.file(
+        "plans/site.yml",
+        "name: p\nhosts: all\nsteps:\n  - command: \"true\"\n",
+    );
+    let on_a_terminal = |no_color: bool| {
+        let line = format!(
+            "{} -C {} apply -i t --connect-timeout 1",
+            env!("CARGO_BIN_EXE_wsdeploy"),
+            p.path().display()
+        );
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"])
+            .env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .expect("util-linux `script` runs (it gives wsdeploy a terminal)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_a_terminal(false);
+    assert!(
+        coloured.contains("── gone (\x1b[31mUNREACHABLE\x1b[0m)"),
+        "{coloured:?}"
+    );
+    assert!(
+        coloured.contains("\x1b[31mUNREACHABLE           \x1b[0m"),
+        "the table's word is not coloured: {coloured:?}"
+    );
+    let plain = on_a_terminal(true);
+    assert!(plain.contains("── gone (UNREACHABLE)"), "{plain:?}");
+    assert!(!plain.contains("\x1b[31m"), "{plain:?}");
+}

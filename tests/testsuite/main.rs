@@ -44,6 +44,7 @@ mod reliability_secrets;
 mod reliability_ssh;
 mod reliability_timeouts;
 mod schedule;
+mod signals;
 mod ssh_certs;
 mod ssh_config;
 mod ssh_transport;

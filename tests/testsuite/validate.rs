@@ -108,8 +108,10 @@ fn load_errors_are_problems_too() {
         project_with("name: x\nhosts: odoo\nsteps:\n  - command: nginx -t\n    if_chnged: [a]\n");
     p.run(&["validate", "plans/site.yml"])
         .code(3)
-        .stdout_has("plans/site.yml:5:5: unknown field `if_chnged`, expected one of")
-        .stdout_has("1 problem");
+        .stdout_has("plans/site.yml:5:5: unknown field `if_chnged` (did you mean `if_changed`?), expected one of")
+        // Read as the `if_changed` it was meant to be, it names no earlier step.
+        .stdout_has("plans/site.yml:4:5: `if_changed: a` names no earlier step")
+        .stdout_has("2 problems");
     let p = project_with(
         "name: x\nhosts: odoo\nsteps:\n  - command: nginx -s reload\n    if_changed: [map]\n",
     );
@@ -150,4 +152,202 @@ fn bad_inventory_is_bad_input() {
         .run(&["validate"])
         .code(3)
         .stderr_has("no plan to validate");
+}
+
+#[test]
+fn nginx_snippets_are_parsed_and_their_errors_placed_in_the_plan_file() {
+    let p = project_with(concat!(
+        "name: bad\n",
+        "hosts: odoo\n",
+        "steps:\n",
+        "  - id: site\n",
+        "    nginx:\n",
+        "      file: \"{{ site_conf }}\"\n",
+        "      context: server\n",
+        "      ensure: |\n",
+        "        location /websocket {\n",
+        "            proxy_pass http://127.0.0.1:{{ port }}\n",
+        "            proxy_http_version 1.1;\n",
+        "        }\n",
+        "  - id: other\n",
+        "    nginx: {file: /etc/nginx/x.conf, context: server, ensure: \"location /x { return 204;\"}\n",
+        "  - id: third\n",
+        "    nginx:\n",
+        "      file: /etc/nginx/y.conf\n",
+        "      context: server\n",
+        "      ensure: |\n",
+        "        location /y {\n",
+        "            return 204;\n",
+        "        }}\n",
+        "  - id: fine\n",
+        "    nginx:\n",
+        "      file: /etc/nginx/z.conf\n",
+        "      context: server\n",
+        "      ensure: |\n",
+        "        location /z {\n",
+        "            proxy_pass http://{{ upstream }}:{{ port }};\n",
+        "            {% if tls %}proxy_ssl_server_name on;{% endif %}\n",
+        "        }\n",
+    ));
+    let run = p.run(&["validate"]);
+    run.code(3)
+        // Right after `{{ port }}` on plan line 10: where the `;` is missing.
+        .stdout_has("plans/site.yml:10:51: step `site`: `nginx.ensure`: nginx syntax: missing \";\" at the end of \"proxy_pass\": \"proxy_http_version\" on the next line is a directive of its own")
+        .stdout_has("plans/site.yml:14:76: step `other`: `nginx.ensure`: nginx syntax: unclosed \"{\" of \"location\"")
+        .stdout_has("plans/site.yml:22:10: step `third`: `nginx.ensure`: nginx syntax: unexpected \"}\"")
+        .stdout_has("plans/site.yml: 3 problems");
+    assert!(!run.stdout.contains("`fine`"), "{}", run.stdout);
+    // Before any connection: the inventory's hosts answer nobody, and -i changes nothing.
+    p.run(&["validate", "-i", "production"])
+        .code(3)
+        .stdout_has("plans/site.yml:10:51:");
+}
+
+#[test]
+fn a_typo_gets_did_you_mean_and_ansible_words_say_what_to_do_instead() {
+    let p = project_with(concat!(
+        "name: typo\n",
+        "hosts: odoo\n",
+        "steps:\n",
+        "  - id: site\n",
+        "    ngnix: {file: /etc/nginx/x.conf, context: server, ensure: \"return 204;\"}\n",
+    ));
+    p.file(
+        "plans/ansible.yml",
+        "name: habits\nhosts: odoo\nsteps:\n  - id: conf\n    ini: {file: /etc/odoo.conf, set: {proxy_mode: \"True\"}}\n    notify: restart odoo\n",
+    );
+    p.file(
+        "plans/become.yml",
+        "name: habits\nhosts: odoo\nbecome: true\nsteps:\n  - command: \"true\"\n",
+    );
+    let run = p.run(&["validate"]);
+    run.code(3)
+        .stdout_has("plans/site.yml:5:5: unknown field `ngnix` (did you mean `nginx`?), expected one of")
+        .stdout_has("plans/ansible.yml:6:5: unknown field `notify`, expected one of")
+        .stdout_has("hint: `notify` is an Ansible keyword; wsdeploy has no handlers: a `command` step with `if_changed: [STEP_ID]` runs when that step changed something")
+        .stdout_has("plans/become.yml:3:1: unknown field `become`")
+        .stdout_has("hint: `become` is an Ansible keyword; become is set per host in the inventory (`ansible_become: true`, `ansible_become_user`), not in the plan")
+        .stdout_has("3 plans: 3 problems");
+    // apply says the same before any connection.
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(3)
+        .stderr_has("unknown field `ngnix` (did you mean `nginx`?)");
+}
+
+#[test]
+fn every_mistake_of_a_plan_is_reported_in_one_run() {
+    let p = project_with(concat!(
+        "name: many\n",
+        "hosts: odoo\n",
+        "become: true\n",
+        "steps:\n",
+        "  - id: site\n",
+        "    ngnix:\n",
+        "      file: /etc/nginx/x.conf\n",
+        "      context: server\n",
+        "      ensure: |\n",
+        "        location /x {\n",
+        "            return 204\n",
+        "            proxy_pass http://b;\n",
+        "        }\n",
+        "  - id: conf\n",
+        "    ini: {file: /etc/odoo.conf, set: {proxy_mode: \"True\"}}\n",
+        "    notify: restart odoo\n",
+        "  - comand: \"systemctl restart odoo\"\n",
+        "    if_changed: [conf]\n",
+        "    register: out\n",
+        "  - id: later\n",
+        "    file: {path: /etc/app/token, content: \"{{ lookup('env', 'TOKEN') }}\"}\n",
+    ));
+    let run = p.run(&["validate"]);
+    run.code(3)
+        .stdout_has("plans/site.yml:3:1: unknown field `become`")
+        .stdout_has("plans/site.yml:6:5: unknown field `ngnix` (did you mean `nginx`?)")
+        // The step is checked further as the `nginx:` it was meant to be.
+        .stdout_has("plans/site.yml:11:23: step `site`: `nginx.ensure`: nginx syntax: missing \";\" at the end of \"return\"")
+        .stdout_has("plans/site.yml:16:5: unknown field `notify`")
+        .stdout_has("plans/site.yml:17:5: unknown field `comand` (did you mean `command`?)")
+        .stdout_has("plans/site.yml:19:5: unknown field `register`")
+        .stdout_has("plans/site.yml:20:5: step `later`: `file.content`: unsupported function `lookup(...)`")
+        .stdout_has("plans/site.yml: 7 problems");
+    // The plan file itself is untouched.
+    let text = std::fs::read_to_string(p.path().join("plans/site.yml")).expect("read");
+    assert!(text.contains("    ngnix:\n") && text.contains("    notify: restart odoo\n"));
+}
+
+#[test]
+fn a_hosts_pattern_that_matches_nothing_is_a_warning_with_a_guess() {
+    let p = project_with("name: site\nimport:\n  - web.yml\n  - typo.yml\n");
+    p.file(
+        "plans/web.yml",
+        "name: web\nhosts: odoo\nsteps:\n  - command: \"true\"\n",
+    );
+    p.file(
+        "plans/typo.yml",
+        "name: typo\nhosts: odo\nsteps:\n  - command: \"true\"\n",
+    );
+    let run = p.run(&["validate", "-i", "production"]);
+    run.code(0)
+        .stdout_has("plans/typo.yml:2:1: warning: `hosts: odo`: `odo` matches no host or group of the inventory; the play skips it (did you mean `odoo`?)")
+        .stdout_has("3 plans: valid (variables checked against the inventory)");
+    assert_eq!(run.stdout.matches("warning:").count(), 1, "{}", run.stdout);
+    p.run(&["apply", "-i", "production", "--list-hosts"])
+        .code(0)
+        .stdout_has("odoo-1\nodoo-2\n")
+        .stderr_has("warning: play `typo` (")
+        .stderr_has("`hosts: odo`: `odo` matches no host or group of the inventory; the play skips it (did you mean `odoo`?)");
+}
+
+#[test]
+fn wrong_types_are_said_in_plain_words() {
+    let p = project_with(
+        "name: j\nhosts: odoo\nsteps:\n  - command: \"true\"\n    timeout: abc\n    if_changed: conf\n",
+    );
+    let run = p.run(&["validate"]);
+    run.code(3)
+        .stdout_has("plans/site.yml:5:14: expected a whole number of 0 or more, such as 30");
+    assert!(
+        !run.stdout.contains("invalid u64") && !run.stdout.contains("sequence start"),
+        "{}",
+        run.stdout
+    );
+    p.file(
+        "plans/site.yml",
+        "name: j\nhosts: odoo\nsteps:\n  - command: \"true\"\n    if_changed: conf\n",
+    );
+    p.run(&["validate"])
+        .code(3)
+        .stdout_has("plans/site.yml:5:17: expected a list: `[a, b]`, or one `- item` per line");
+}
+
+#[test]
+fn unknown_filters_are_found_without_an_inventory_and_said_once_with_one() {
+    let p = project_with(
+        "name: f\nhosts: odoo\nvars:\n  x: \"1\"\nsteps:\n  - command: \"echo {{ x | to_nice_yaml }} {{ 'a|b' | quote }}\"\n",
+    );
+    let message = "plans/site.yml:6:5: step `command-1`: `command`: unknown filter `to_nice_yaml`: wsdeploy templates have MiniJinja's filters and `quote`";
+    p.run(&["validate"])
+        .code(3)
+        .stdout_has(message)
+        .stdout_has("plans/site.yml: 1 problem");
+    p.run(&["validate", "-i", "production"])
+        .code(3)
+        .stdout_has(message)
+        .stdout_has("plans/site.yml: 1 problem");
+}
+
+#[test]
+fn ansible_magic_variables_say_what_to_use_instead() {
+    let p = project_with(
+        "name: g\nhosts: odoo\nsteps:\n  - command: \"echo {{ groups['odoo'] | length }} {{ ansible_hostname }}\"\n",
+    );
+    let run = p.run(&["validate", "-i", "production"]);
+    run.code(3)
+        .stdout_has("plans/site.yml:4:5: step `command-1`: `command`: `groups` is one of Ansible's magic variables, which wsdeploy templates do not have: each host's plan is rendered with that host's own variables only")
+        .stdout_has("`ansible_hostname` is one of Ansible's magic variables, which wsdeploy templates do not have: wsdeploy gathers no facts");
+    assert!(
+        !run.stdout.contains("pass -e groups=VALUE"),
+        "{}",
+        run.stdout
+    );
 }

@@ -687,3 +687,47 @@ fn a_vaulted_multi_line_key_is_masked_in_diffs_and_json() {
         std::fs::read_to_string(format!("{}.key", host.odoo_conf.display())).expect("key written");
     assert_eq!(written, key, "the host gets the key");
 }
+
+/// `validate -e @vaulted.yml` opens the file with the vault options, with or without
+/// `-i`, and uses its values as `apply` does.
+#[test]
+fn validate_reads_an_encrypted_extra_vars_file_with_the_vault_options() {
+    let fx = Fixture::new();
+    write(
+        &fx.path("extra.yml"),
+        "site_conf: /etc/nginx/conf.d/site.conf\n",
+    );
+    ansible_vault(&[
+        "encrypt",
+        "--vault-password-file",
+        &fx.text("pw"),
+        &fx.text("extra.yml"),
+    ]);
+    let arg = format!("@{}", fx.text("extra.yml"));
+    let project = Project::new();
+    project.file(
+        "plans/site.yml",
+        "name: p\nhosts: web\nsteps:\n  - id: site\n    nginx: {file: \"{{ site_conf }}\", context: server, ensure: \"location /x { return 204; }\"}\n",
+    );
+    let pw = fx.text("pw");
+    project
+        .run(&["validate", "-e", &arg, "--vault-password-file", &pw])
+        .code(0)
+        .stdout_has("plans/site.yml: valid");
+    project
+        .run(&[
+            "validate",
+            "-i",
+            &fx.text("inv/hosts"),
+            "-e",
+            &arg,
+            "--vault-password-file",
+            &pw,
+        ])
+        .code(0)
+        .stdout_has("plans/site.yml: valid (variables checked against the inventory)");
+    project
+        .run(&["validate", "-e", &arg])
+        .code(3)
+        .stderr_has("extra.yml: it is vault-encrypted and no vault password was given");
+}
