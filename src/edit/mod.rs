@@ -84,9 +84,14 @@ pub fn apply(
                 NginxContext::Server {
                     server_name,
                     listen,
+                    request,
                 } => nginx::Context::Server {
                     server_name: server_name.clone(),
                     listen: listen.clone(),
+                    request: request.as_ref().map(|(host, port)| nginx::Request {
+                        host: host.clone(),
+                        port: *port,
+                    }),
                 },
             };
             nginx::ensure(path, text, file_top, &target, ensure, ctx.nginx)

@@ -22,7 +22,7 @@ wsd_fingerprint() {
 wsd_dump_fresh() {
   t="$1.$$"
   { [ -d "${1%/*}" ] || { mkdir -p "${1%/*}" && chmod 700 "${1%/*}"; }; } 2>/dev/null && : > "$t" 2>/dev/null || return 1
-  ( eval "$2" ) > "$t.o" 2>&1 </dev/null; rc=$?
+  ( eval "$2" ) > "$t.o" 2>/dev/null </dev/null; rc=$?
   if [ $rc = 0 ] && wsd_fingerprint "$t.o" "$t" "$t.k" "$t.p"; then
     cat "$t.o" >> "$t.k" && mv -f "$t.p" "$1.paths" && mv -f "$t.k" "$1"
   fi

@@ -258,14 +258,17 @@ fn stat_and_journal_sections(s: &mut Script) {
 ///
 /// `eval` in a subshell: the dump command cannot end or break the script. The output is
 /// held by the shell (`x` keeps its trailing newlines, `${#o}` counts bytes under
-/// LC_ALL=C) so that its length can open the section.
+/// LC_ALL=C) so that its length can open the section. Only standard output is the dump
+/// (nginx's warnings go to standard error); when the command fails, it runs again to
+/// show what it printed on both.
 fn dump_section(s: &mut Script, i: usize, cmd: &str, stored: bool) {
     let fresh = format!(
-        "wsd_o=$( {{ ( eval {} ) 2>&1 </dev/null; echo \"x$?\"; }} | head -c {dump_cap} )\n\
+        "wsd_o=$( {{ ( eval {c} ) 2>/dev/null </dev/null; echo \"x$?\"; }} | head -c {dump_cap} )\n\
+         if [ ${{#wsd_o}} -lt {dump_cap} ] && [ \"${{wsd_o##*x}}\" != 0 ]; then wsd_o=$( {{ ( eval {c} ) 2>&1 </dev/null; echo \"x$?\"; }} | head -c {dump_cap} ); fi\n\
          if [ ${{#wsd_o}} -ge {dump_cap} ]; then wsd_rc=toolarge; wsd_o=; else wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}; fi\n\
          case $wsd_rc in toolarge) ;; ''|*[!0-9]*) wsd_rc=-1 ;; esac\n\
          printf '\\n%s D {i} %s %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_rc\" \"$wsd_o\"\n",
-        quote(cmd),
+        c = quote(cmd),
         dump_cap = MAX_DUMP_BYTES + 64
     );
     if stored {

@@ -154,6 +154,11 @@ pub struct NginxSpec {
     pub server_name: Option<String>,
     /// With `context: server`: pick the server block with this `listen` value.
     pub listen: Option<String>,
+    /// With `context: server`: the host name users open (`{{ public_host }}`); without `server_name`/`listen`, the
+    /// server block nginx uses for it (on `port`) is edited, as nginx picks it across every file it loads.
+    pub host: Option<String>,
+    /// With `host`: the port users reach nginx on (`{{ public_port }}`; default 80).
+    pub port: Option<String>,
     /// The directives/blocks that must exist, in nginx syntax.
     pub ensure: String,
 }

@@ -284,26 +284,26 @@ fn render_step(def: &StepDef, renderer: &Renderer) -> Result<Rendered, String> {
 fn render_nginx(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action), String> {
     let n = spec.nginx.as_ref().ok_or("internal: nginx spec missing")?;
     let path = absolute("nginx.file", r(renderer, "nginx.file", &n.file)?)?;
+    // A selector that renders empty selects nothing (plans pass
+    // `listen: "{{ site_listen }}"` whether or not it is set).
+    let optional = |field: &str, value: &Option<String>| -> Result<Option<String>, String> {
+        Ok(value
+            .as_deref()
+            .map(|s| r(renderer, field, s))
+            .transpose()?
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()))
+    };
     let context = match n.context.as_str() {
         "main" => NginxContext::Main,
         "http" => NginxContext::Http,
         _ => NginxContext::Server {
-            // A selector that renders empty selects nothing (plans pass
-            // `listen: "{{ site_listen }}"` whether or not it is set).
-            server_name: n
-                .server_name
-                .as_deref()
-                .map(|s| r(renderer, "nginx.server_name", s))
-                .transpose()?
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty()),
-            listen: n
-                .listen
-                .as_deref()
-                .map(|s| r(renderer, "nginx.listen", s))
-                .transpose()?
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty()),
+            server_name: optional("nginx.server_name", &n.server_name)?,
+            listen: optional("nginx.listen", &n.listen)?,
+            request: request_of(
+                optional("nginx.host", &n.host)?,
+                optional("nginx.port", &n.port)?,
+            )?,
         },
     };
     let ensure = r(renderer, "nginx.ensure", &n.ensure)?;
@@ -314,6 +314,17 @@ fn render_nginx(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action)
             kind: EditKind::Nginx { context, ensure },
         }),
     ))
+}
+
+/// The request of an nginx step (`host` and `port`): a port that is not a number is an error.
+fn request_of(host: Option<String>, port: Option<String>) -> Result<Option<(String, u16)>, String> {
+    let port = match port {
+        Some(port) => port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            format!("`nginx.port`: {port:?} is not a port number (1-65535); set public_port to the port users reach nginx on")
+        })?,
+        None => 80,
+    };
+    Ok(host.map(|host| (host, port)))
 }
 
 /// The default label and the action of an `ini` step.

@@ -88,6 +88,9 @@ pub enum NginxContext {
     Server {
         server_name: Option<String>,
         listen: Option<String>,
+        /// The host name and port users request: the server nginx uses for them is edited (when neither
+        /// `server_name` nor `listen` is given).
+        request: Option<(String, u16)>,
     },
 }
 

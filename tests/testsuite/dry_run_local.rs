@@ -184,10 +184,11 @@ fn a_redirect_server_and_a_tls_server_converge_on_the_tls_one() {
         key.display()
     );
     let p = odoo_project_with_site(&site);
-    // Plain scheme: both servers are named 203.0.113.10, so the plan cannot choose.
+    // Plain scheme: nginx answers port 80 with the server that only redirects to https.
     p.run(&["apply", "-i", "production", "--dry-run"])
         .code(1)
-        .stdout_has("server_name 203.0.113.10");
+        .stdout_has("server_name 203.0.113.10")
+        .stdout_has("which only redirects to https; set public_scheme: https");
     let run = p.run(&[
         "apply",
         "-i",
@@ -204,6 +205,54 @@ fn a_redirect_server_and_a_tls_server_converge_on_the_tls_one() {
         hunk.contains("proxy_pass http://127.0.0.1:8069;") && !hunk.contains("return 301"),
         "the location went elsewhere than the 443 server:\n{hunk}"
     );
+}
+
+#[test]
+fn nginx_warnings_on_standard_error_do_not_make_the_dump_unreadable() {
+    let _guard = local_host_guard();
+    // `text/html` is sub_filter's default type: nginx warns "duplicate MIME type" on every -t/-T.
+    let site = "server {\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\tsub_filter_types text/html;\n\n\tlocation / {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}\n}\n";
+    let p = odoo_project_with_site(site);
+    let before = tree_sums(p.path());
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(0)
+        .stdout_has("+\tlocation /websocket {")
+        .stdout_has("1 would change");
+    assert_eq!(tree_sums(p.path()), before);
+}
+
+#[test]
+fn a_non_default_public_port_picks_its_server_and_stays_in_websocket_url() {
+    let _guard = local_host_guard();
+    let site = "server {\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\treturn 404;\n}\n\nserver {\n\tlisten 8080;\n\tserver_name 203.0.113.10;\n\n\tlocation / {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}\n}\n";
+    let p = odoo_project_with_site(site);
+    let run = p.run(&[
+        "apply",
+        "-i",
+        "production",
+        "--dry-run",
+        "-e",
+        "public_port=8080",
+    ]);
+    run.code(0)
+        .stdout_has("+websocket_url = ws://203.0.113.10:8080/websocket")
+        .stdout_has("1 would change");
+    let hunk = site_hunk(&run.stdout);
+    assert!(
+        hunk.contains("proxy_pass http://127.0.0.1:8069;") && !hunk.contains("return 404;"),
+        "the location went elsewhere than the 8080 server:\n{hunk}"
+    );
+    // No server on the port users reach: refused, naming the port.
+    p.run(&[
+        "apply",
+        "-i",
+        "production",
+        "--dry-run",
+        "-e",
+        "public_port=8443",
+    ])
+    .code(1)
+    .stdout_has("listens on port 8443");
 }
 
 #[test]

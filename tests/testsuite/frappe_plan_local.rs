@@ -96,6 +96,34 @@ fn a_socketio_block_without_the_site_name_is_repaired_in_place_as_bench_writes_i
 }
 
 #[test]
+fn an_operators_socketio_block_keeps_its_headers_and_gets_only_what_it_lacks() {
+    let _guard = local_host_guard();
+    // A multi-tenant bench's site header and no Upgrade header: only the Upgrade line is
+    // added, where bench has it; the operator's `$host` stays.
+    let edited = bench_nginx()
+        .replace(
+            "proxy_set_header X-Frappe-Site-Name site1.local;",
+            "proxy_set_header X-Frappe-Site-Name $host;",
+        )
+        .replace("\t\tproxy_set_header Upgrade $http_upgrade;\n", "");
+    assert_ne!(edited, bench_nginx());
+    let p = bench_project(&edited, CONFIG_9000, "");
+    let run = p.run(&["apply", "-i", "bench", "--dry-run"]);
+    run.code(0)
+        .stdout_has("+\t\tproxy_set_header Upgrade $http_upgrade;")
+        .stdout_has("1 would change");
+    assert!(
+        !run.stdout.contains("X-Frappe-Site-Name site1.local")
+            && !run
+                .stdout
+                .contains("-\t\tproxy_set_header X-Frappe-Site-Name $host;")
+            && !run.stdout.contains("+\tlocation /socket.io"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn socketio_port_comes_from_common_site_config() {
     let _guard = local_host_guard();
     let moved = "{\n \"default_site\": \"site1.local\",\n \"socketio_port\": 9050,\n \"webserver_port\": 8000\n}";

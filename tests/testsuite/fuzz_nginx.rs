@@ -231,6 +231,7 @@ fn contexts() -> Vec<(Context, ContextKind, &'static str)> {
             Context::Server {
                 server_name: None,
                 listen: None,
+                request: None,
             },
             ContextKind::Http,
             "/etc/nginx/sites-available/site.conf",

@@ -30,6 +30,7 @@ mod password_prompt;
 mod plan_conditions;
 mod plan_facts_unless;
 mod project_config;
+mod real_world_sites;
 mod reliability_backups;
 mod reliability_chaos;
 mod reliability_host_data;

@@ -53,11 +53,20 @@ pub enum Context {
     Main,
     /// The `http { }` block of the file, or the top level of a site file included from `http`.
     Http,
-    /// A `server { }` block, picked by `server_name` and/or `listen` when the file has several.
+    /// A `server { }` block: the one `server_name` and/or `listen` pick when given (an operator's override), else
+    /// the one nginx uses for `request`, else the file's only server.
     Server {
         server_name: Option<String>,
         listen: Option<String>,
+        request: Option<Request>,
     },
+}
+
+/// The request users send: the host name they open and the port they reach nginx on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub host: String,
+    pub port: u16,
 }
 
 impl Context {
@@ -79,8 +88,12 @@ impl fmt::Display for Context {
             Context::Server {
                 server_name,
                 listen,
+                request,
             } => {
                 f.write_str("server")?;
+                if let Some(request) = request {
+                    write!(f, " (for {}:{})", request.host, request.port)?;
+                }
                 if let Some(name) = server_name {
                     write!(f, " (server_name {name})")?;
                 }

@@ -63,6 +63,7 @@ impl Effective {
             } else if headers.is_empty()
                 && !content.trim().is_empty()
                 && !content.starts_with("nginx: ")
+                && !is_error_log_line(content)
             {
                 return Err(DumpError::NoHeader { line: index + 1 });
             }
@@ -196,6 +197,18 @@ impl Effective {
     }
 }
 
+/// A line nginx writes to its error log (standard error while it reads the configuration):
+/// `2026/12/06 06:46:53 [warn] 29436#29436: duplicate MIME type ...`.
+fn is_error_log_line(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    let shape = b"dddd/dd/dd dd:dd:dd [";
+    bytes.len() > shape.len()
+        && shape.iter().zip(bytes).all(|(want, got)| match want {
+            b'd' => got.is_ascii_digit(),
+            other => other == got,
+        })
+}
+
 /// Collects `(pattern, line, context)` for every `include` in `nodes`, recursing into blocks.
 fn collect_includes(
     config: &Config,
@@ -299,6 +312,15 @@ mod tests {
                 "/etc/nginx/sites-enabled/*"
             ]
         );
+    }
+
+    #[test]
+    fn warnings_before_the_first_file_are_not_part_of_the_dump() {
+        let dump = format!(
+            "2026/12/06 06:46:53 [warn] 29436#29436: duplicate MIME type \"text/html\" in /etc/nginx/nginx.conf:3\n\
+             nginx: [warn] the \"ssl\" directive is deprecated\n{DUMP}"
+        );
+        assert_eq!(Effective::from_dump(&dump).unwrap().files().len(), 4);
     }
 
     #[test]

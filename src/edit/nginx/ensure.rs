@@ -4,8 +4,10 @@
 //! 1. its place is chosen: the context asked for, except that http-only items (`map`, `upstream`, `geo`,
 //!    `split_clients`, `limit_req_zone`, ...) given with a server context go to the http body around that server;
 //!    items that cannot live in the context (`map` in main, `location` in http, `server`/`http` blocks) are errors;
-//! 2. an item with the same identity (see `identity`) in that body is left alone when equal token-wise (whitespace,
-//!    comments and quoting ignored) and replaced in place otherwise (keeping the original's indentation);
+//! 2. a `location` going into a server that already has a location answering its path (see `patch`) is patched in
+//!    place: the operator's upstream, variables and headers stay, only what the WebSocket needs is added or corrected;
+//!    any other item with the same identity (see `identity`) in that body is left alone when equal token-wise
+//!    (whitespace, comments and quoting ignored) and replaced in place otherwise (keeping the original's indentation);
 //! 3. when absent, the effective configuration (`others`) is searched for the same identity in the same effective
 //!    context in another file: equal means nothing to do, different is an error naming that file and line;
 //! 4. otherwise it is inserted:
@@ -21,13 +23,14 @@
 //! New text uses the file's line ending and indentation unit; bytes outside the edited span stay as they were, and
 //! a file without a final newline keeps none. Ensuring the same snippet twice gives the same text as once.
 
-use super::context::{Context, ContextKind};
+use super::context::{Context, ContextKind, Request as PublicRequest};
 use super::dump::Effective;
 use super::error::EditError;
 use super::identity::{Identity, identity, same_tokens};
 use super::parse::parse;
+use super::patch::{existing_location, patch_location};
 use super::print::{Style, render_item};
-use super::target::{Container, Target, http_target, main_target, server_target};
+use super::target::{Container, ServerChoice, Target, http_target, main_target, server_target};
 use super::text::{
     is_blank_line, line_content_end, line_indent, line_start, next_line_start, starts_its_line,
 };
@@ -203,11 +206,29 @@ fn ensure_item(
         source,
     })?;
     let (target, server_lines) = resolve(request, &config, placement, item)?;
+    let style = Style::of(&config);
+    if placement == Placement::Server
+        && item.name() == "location"
+        && let Some(existing) = existing_location(target.nodes(&config), item)
+    {
+        let new_text = patch_location(
+            text,
+            target.nodes(&config),
+            existing,
+            request.snippet,
+            item,
+            &style,
+        );
+        parse(&new_text).map_err(|source| EditError::EditBroke {
+            path: path.to_string(),
+            source,
+        })?;
+        return Ok(new_text);
+    }
     let wanted = identity(item);
     let existing: Vec<&Directive> = directives_of(target.nodes(&config))
         .filter(|directive| identity(directive) == wanted)
         .collect();
-    let style = Style::of(&config);
     let new_text = match existing.as_slice() {
         [found] if same_tokens(&config, found, request.snippet, item) => {
             return Ok(text.to_string());
@@ -269,15 +290,16 @@ fn resolve<'c>(
 ) -> Result<(Target<'c>, Option<(usize, usize)>), EditError> {
     let path = request.path;
     let file_top = request.file_top;
-    let server = |server_name: &Option<String>, listen: &Option<String>| {
-        server_target(
-            path,
-            config,
-            file_top,
-            server_name.as_deref(),
-            listen.as_deref(),
-        )
-    };
+    let others = request.others;
+    let server =
+        |server_name: &Option<String>, listen: &Option<String>, request: &Option<PublicRequest>| {
+            let choice = ServerChoice {
+                server_name: server_name.as_deref(),
+                listen: listen.as_deref(),
+                request: request.as_ref(),
+            };
+            server_target(path, config, file_top, choice, others)
+        };
     match (placement, request.context) {
         (Placement::Main, _) => Ok((main_target(path, file_top)?, None)),
         (
@@ -285,9 +307,10 @@ fn resolve<'c>(
             Context::Server {
                 server_name,
                 listen,
+                request: public,
             },
         ) => {
-            let chosen = server(server_name, listen)?;
+            let chosen = server(server_name, listen, public)?;
             let http = chosen.http.ok_or_else(|| EditError::FileContext {
                 path: path.to_string(),
                 context: request.context.to_string(),
@@ -306,9 +329,10 @@ fn resolve<'c>(
             Context::Server {
                 server_name,
                 listen,
+                request: public,
             },
         ) => {
-            let chosen = server(server_name, listen)?;
+            let chosen = server(server_name, listen, public)?;
             Ok((chosen.server, Some(chosen.lines)))
         }
         (Placement::Server, Context::Main | Context::Http) => Err(EditError::FileContext {
@@ -566,6 +590,7 @@ mod tests {
         Context::Server {
             server_name: name.map(str::to_string),
             listen: listen.map(str::to_string),
+            request: None,
         }
     }
 

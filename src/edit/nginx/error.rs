@@ -88,6 +88,43 @@ pub enum EditError {
         servers: String,
     },
 
+    #[error(
+        "no server block in {path} listens on port {port}, so a request for {host}:{port} never reaches it \
+         (servers: {servers}); check public_scheme/public_port, or pick the server with the step's server_name/listen \
+         (site_server_name/site_listen in the shipped plans)"
+    )]
+    NoServerForRequest {
+        path: String,
+        host: String,
+        port: u16,
+        servers: String,
+    },
+
+    #[error(
+        "a request for {request} does not reach any server block of {path}: nginx uses the server at \
+         {other_path} {other}, because {reason}; point the step's file at {other_path} (site_conf in the shipped \
+         plans), or pick a server of {path} with server_name/listen (site_server_name/site_listen)"
+    )]
+    ServerElsewhere {
+        path: String,
+        /// `example.com on port 443`.
+        request: String,
+        other_path: String,
+        other: String,
+        reason: String,
+    },
+
+    #[error(
+        "nginx answers {host} on port {port} with the server at {path} {server}, which only redirects to https; \
+         set public_scheme: https (and public_port when it is not 443) so that the server serving the site is edited"
+    )]
+    RedirectOnly {
+        path: String,
+        host: String,
+        port: u16,
+        server: String,
+    },
+
     #[error("no server in {path} matches {selector}; set server_name/listen to one of: {servers}")]
     NoMatchingServer {
         path: String,

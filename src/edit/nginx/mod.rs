@@ -17,13 +17,16 @@ mod error;
 mod identity;
 mod include;
 mod lexer;
+mod listen;
 mod parse;
+mod patch;
 mod print;
+mod select;
 mod target;
 mod text;
 mod tree;
 
-pub use context::{Context, ContextKind, FileRole, IncludeSite, guess_file_top};
+pub use context::{Context, ContextKind, FileRole, IncludeSite, Request, guess_file_top};
 pub use dump::{Effective, EffectiveFile};
 pub use ensure::ensure;
 pub use error::{DumpError, EditError, ParseError};
