@@ -6,7 +6,11 @@
 //! that matches; else the `default_server` of that port; else the first server listening on it. Names compare
 //! case-insensitively; `_`, an IP address or no `server_name` are names that simply do not match a domain.
 //!
-//! Simplification: the listen address is not compared (a server on `127.0.0.1:443` counts as one on `*:443`).
+//! Listen addresses as nginx binds them: a request to an IP address some server listens on explicitly goes to those
+//! servers; a request to a name (its address unknown here) goes to the servers listening on every address, or,
+//! when the port has none, to every server on it.
+
+use std::net::IpAddr;
 
 use regex::RegexBuilder;
 
@@ -59,8 +63,13 @@ pub fn listens_on(server: &Directive, port: u16) -> bool {
 /// The index of the server nginx uses for `host` on `port`, and why; `None` when no server listens on the port.
 pub fn pick(candidates: &[Candidate<'_>], host: &str, port: u16) -> Option<(usize, Reason)> {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let in_group = address_group(candidates, &host, port);
     let on_port: Vec<usize> = (0..candidates.len())
-        .filter(|&i| listens_on(candidates[i].server, port))
+        .filter(|&i| {
+            Listen::of_server(candidates[i].server)
+                .iter()
+                .any(|l| l.port == port && in_group(l))
+        })
         .collect();
     let names = |i: usize| server_names(candidates[i].server);
     if let Some(&i) = on_port.iter().find(|&&i| names(i).contains(&host)) {
@@ -97,11 +106,34 @@ pub fn pick(candidates: &[Candidate<'_>], host: &str, port: u16) -> Option<(usiz
     if let Some(&i) = on_port.iter().find(|&&i| {
         Listen::of_server(candidates[i].server)
             .iter()
-            .any(|l| l.port == port && l.default_server)
+            .any(|l| l.port == port && in_group(l) && l.default_server)
     }) {
         return Some((i, Reason::DefaultServer));
     }
     on_port.first().map(|&i| (i, Reason::FirstOnPort))
+}
+
+/// Which listens receive the request, as nginx binds them: a request to an IP address that some server listens on
+/// explicitly (`listen 203.0.113.10:80`) goes to those servers only; a request to a name goes to the servers
+/// listening on every address (`listen 80`, `[::]:80`) when there are any, else to every server on the port.
+fn address_group(candidates: &[Candidate<'_>], host: &str, port: u16) -> impl Fn(&Listen) -> bool {
+    let listens: Vec<Listen> = candidates
+        .iter()
+        .flat_map(|c| Listen::of_server(c.server))
+        .filter(|l| l.port == port)
+        .collect();
+    let address = match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => Some(ip.to_string()),
+        Ok(IpAddr::V6(ip)) => Some(format!("[{ip}]")),
+        Err(_) => None,
+    };
+    let explicit = address.filter(|a| listens.iter().any(|l| l.address.as_ref() == Some(a)));
+    let any_wildcard = listens.iter().any(|l| l.address.is_none());
+    move |listen: &Listen| match (&explicit, any_wildcard) {
+        (Some(address), _) => listen.address.as_ref() == Some(address),
+        (None, true) => listen.address.is_none(),
+        (None, false) => true,
+    }
 }
 
 /// The server's names, lowercased (regular expressions as written).
@@ -251,6 +283,29 @@ mod tests {
             picked(regex_only, "example.net", 80),
             Some((0, Reason::FirstOnPort))
         );
+    }
+
+    #[test]
+    fn a_request_goes_to_the_servers_of_its_listen_address() {
+        let text = "server { listen 127.0.0.1:80; server_name a.test; }\n\
+                    server { listen 80; server_name b.test; }\n\
+                    server { listen 80 default_server; server_name c.test; }\n\
+                    server { listen 203.0.113.10:80; server_name d.test; }\n";
+        // A name arrives at an address nobody binds explicitly: the wildcard servers.
+        assert_eq!(picked(text, "a.test", 80), Some((2, Reason::DefaultServer)));
+        assert_eq!(picked(text, "b.test", 80), Some((1, Reason::ExactName)));
+        // An IP bound explicitly: its own servers only.
+        assert_eq!(
+            picked(text, "203.0.113.10", 80),
+            Some((3, Reason::FirstOnPort))
+        );
+        assert_eq!(
+            picked(text, "127.0.0.1", 80),
+            Some((0, Reason::FirstOnPort))
+        );
+        // Only address-specific listens on the port: all of them.
+        let local = "server { listen 127.0.0.1:8080; server_name a.test; }\n";
+        assert_eq!(picked(local, "a.test", 8080), Some((0, Reason::ExactName)));
     }
 
     #[test]
