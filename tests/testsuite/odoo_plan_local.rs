@@ -234,3 +234,127 @@ fn proxy_mode_comes_with_forwarded_headers_on_the_sites_location() {
         run.stdout
     );
 }
+
+/// The Odoo plan rendered for one host with `vars` (inventory) and `facts` (read on the
+/// host): (ids of preflight checks that run, ids of steps that run, the plan).
+fn rendered(
+    vars: &[(&str, serde_json::Value)],
+    facts: &[(&str, serde_json::Value)],
+) -> (Vec<String>, Vec<String>, wsdeploy::plan::HostPlan) {
+    let plan = wsdeploy::plan::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/odoo-websocket.yml"),
+    )
+    .expect("plan loads");
+    let play = &plan.plays[0];
+    let mut inventory = serde_json::Map::new();
+    inventory.insert("public_host".into(), "erp.example.com".into());
+    inventory.insert("site_conf".into(), "/etc/nginx/sites-available/odoo".into());
+    for (k, v) in vars {
+        inventory.insert((*k).into(), v.clone());
+    }
+    let vars = wsdeploy::plan::merge_vars(play, "erp-1", &inventory, &serde_json::Map::new());
+    let mut read: serde_json::Map<String, serde_json::Value> = play
+        .facts
+        .iter()
+        .map(|f| (f.name.clone(), f.default.clone()))
+        .collect();
+    for (k, v) in facts {
+        read.insert((*k).into(), v.clone());
+    }
+    let host = wsdeploy::plan::render_play(
+        play,
+        "erp-1",
+        wsdeploy::plan::Inputs {
+            vars,
+            facts: read,
+            ..Default::default()
+        },
+    )
+    .expect("renders");
+    let ids = |steps: &[wsdeploy::plan::Step]| steps.iter().map(|s| s.id.clone()).collect();
+    (ids(&host.preflight), ids(&host.steps), host)
+}
+
+#[test]
+fn an_override_that_differs_from_odoo_conf_is_a_loud_warning_and_one_that_agrees_is_silent() {
+    use serde_json::json;
+    // No override: nothing to say.
+    let (preflight, _, _) = rendered(&[], &[("odoo_conf_workers", json!(4))]);
+    assert!(
+        !preflight.contains(&"odoo_process_model".to_owned()),
+        "{preflight:?}"
+    );
+    // The lab's inventory: longpolling_port 8072, as odoo.conf's gevent_port says.
+    let (preflight, _, _) = rendered(
+        &[("longpolling_port", json!(8072))],
+        &[("odoo_conf_workers", json!(2))],
+    );
+    assert!(
+        !preflight.contains(&"odoo_process_model".to_owned()),
+        "{preflight:?}"
+    );
+    // odoo.conf says threaded, the inventory says prefork (Odoo's command line, maybe).
+    let (preflight, _, host) = rendered(&[("odoo_workers", json!(2))], &[]);
+    assert!(
+        preflight.contains(&"odoo_process_model".to_owned()),
+        "{preflight:?}"
+    );
+    let check = host
+        .preflight
+        .iter()
+        .find(|s| s.id == "odoo_process_model")
+        .expect("the check");
+    let hint = check.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.contains("says workers=2, evented port 8072, http_port=8069")
+            && hint.contains("says workers=0, evented port 8072, http_port=8069")
+            && hint.contains("Odoo's command line"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn the_runtime_picks_the_port_checks() {
+    use serde_json::json;
+    let (_, steps, _) = rendered(&[], &[("odoo_systemd_unit_found", json!(true))]);
+    assert!(
+        steps.contains(&"http_port_private_systemd".to_owned()),
+        "{steps:?}"
+    );
+    assert!(
+        !steps.contains(&"longpolling_localhost_only".to_owned()),
+        "{steps:?}"
+    );
+    assert!(
+        !steps.contains(&"http_port_private".to_owned()),
+        "{steps:?}"
+    );
+    let (_, steps, host) = rendered(&[], &[("odoo_compose_file_found", json!(true))]);
+    assert!(
+        steps.contains(&"longpolling_localhost_only".to_owned()),
+        "{steps:?}"
+    );
+    assert!(
+        !steps.contains(&"http_port_private_systemd".to_owned()),
+        "{steps:?}"
+    );
+    let restart = host
+        .steps
+        .iter()
+        .find(|s| s.id == "odoo_restart")
+        .expect("restart");
+    assert!(
+        format!("{:?}", restart.action)
+            .contains("docker compose -f '/opt/opticserp/docker-compose.yml' restart 'odoo'"),
+        "{:?}",
+        restart.action
+    );
+    // nginx in a container reaches Odoo by its service name.
+    let (_, _, host) = rendered(&[("odoo_upstream_host", json!("odoo"))], &[]);
+    let site = host.steps.iter().find(|s| s.id == "site").expect("site");
+    assert!(
+        format!("{:?}", site.action).contains("server odoo:8069;"),
+        "{:?}",
+        site.action
+    );
+}
