@@ -1,12 +1,13 @@
-//! Reading a play's `facts:` on a host (one `cat` per file) and rendering its plan again
-//! with the values read (typed data, never templates); the pure part is `plan::facts`.
+//! Reading a play's `facts:` on a host (one `cat` per file; INI files through the
+//! `edit::ini` reader) and rendering its plan again with the values read (typed data,
+//! never templates); the pure part is `plan::facts`.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
 use crate::host;
-use crate::plan::facts::value_of;
+use crate::plan::facts::{FactRequest, FactSource, exists_value, ini_value, value_of};
 use crate::run::HostJob;
 use crate::transport::Transport;
 
@@ -40,7 +41,7 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
                 files.insert(request.path.clone(), bytes);
             }
             let bytes = files.get(&request.path).and_then(|b| b.as_deref());
-            let value = value_of(request, bytes).map_err(|e| {
+            let value = fact_value(request, bytes).map_err(|e| {
                 crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
             })?;
             values.push((request.name.clone(), value));
@@ -59,6 +60,32 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
         *plan = rendered;
     }
     Ok(resolved)
+}
+
+/// The value `request` takes from the file's bytes (`None`: no such file).
+fn fact_value(request: &FactRequest, bytes: Option<&[u8]>) -> Result<serde_json::Value, String> {
+    match &request.source {
+        FactSource::Json => value_of(request, bytes),
+        FactSource::Exists => Ok(exists_value(bytes)),
+        FactSource::Ini { section } => {
+            let Some(bytes) = bytes else {
+                return ini_value(request, None);
+            };
+            let text = std::str::from_utf8(bytes).map_err(|_| {
+                format!(
+                    "{}: not UTF-8 text; fix the file or set `{}` in the inventory",
+                    request.path, request.name
+                )
+            })?;
+            let raw = crate::edit::ini::get(text, section, &request.key).map_err(|e| {
+                format!(
+                    "{}: {e}; fix the file or set `{}` in the inventory",
+                    request.path, request.name
+                )
+            })?;
+            ini_value(request, raw.as_deref())
+        }
+    }
 }
 
 /// A file's bytes, or `None` when it does not exist.

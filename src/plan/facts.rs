@@ -1,8 +1,11 @@
-//! Facts: variables a play reads from a JSON file on each host (`facts:`), such as
-//! `socketio_port` from a bench's `sites/common_site_config.json`.
+//! Facts: variables a play reads from a file on each host (`facts:`): a JSON key such as
+//! `socketio_port` from a bench's `sites/common_site_config.json`, an INI key such as
+//! `workers` from odoo.conf's `[options]`, or whether a path exists.
 //!
 //! Pure: which files to read for a host ([`prepare`]), the value a file gives
-//! ([`value_of`]: checked against the fact's type) and the play rendered again with the
+//! ([`value_of`] for JSON, [`ini_value`] for the text of an INI key (the INI reading
+//! itself is `edit::ini`, used by `crate::facts`), [`exists_value`]: checked against the
+//! fact's type) and the play rendered again with the
 //! values read ([`Pending::render`]). A value read from a host is data: never rendered as
 //! a template, and of its fact's type (`fact_type`) or refused. Reading the files on the
 //! host is `crate::facts`.
@@ -21,12 +24,25 @@ use crate::template::Renderer;
 pub struct FactRequest {
     /// The variable it sets.
     pub name: String,
-    /// The JSON file, rendered for the host.
+    /// The file, rendered for the host.
     pub path: String,
+    /// What the file is read as.
+    pub source: FactSource,
     pub key: String,
     pub default: Value,
     /// What the value must be.
     pub kind: FactType,
+}
+
+/// How a fact's file is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactSource {
+    /// A top-level key of a JSON object.
+    Json,
+    /// A key of this section of an INI file (configparser's dialect).
+    Ini { section: String },
+    /// Whether the path exists.
+    Exists,
 }
 
 /// A play rendered with its facts' defaults, to be rendered again once the host's files
@@ -96,15 +112,28 @@ pub fn prepare(
     let renderer = Renderer::with_data(vars.clone(), defaults);
     let mut requests = Vec::with_capacity(wanted.len());
     for fact in wanted {
-        let path = renderer.render(&fact.json).map_err(|e| RenderError {
+        let (field, template, source) = match (&fact.json, &fact.ini, &fact.exists) {
+            (Some(json), _, _) => ("json", json, FactSource::Json),
+            (None, Some(ini), _) => (
+                "ini",
+                ini,
+                FactSource::Ini {
+                    section: fact.section.clone().unwrap_or_default(),
+                },
+            ),
+            (None, None, Some(exists)) => ("exists", exists, FactSource::Exists),
+            (None, None, None) => continue,
+        };
+        let path = renderer.render(template).map_err(|e| RenderError {
             origin: play.file.display().to_string(),
             step: format!("facts: {}", fact.name),
             host: host.to_owned(),
-            message: crate::mask::mask(&format!("`json`: {e}"), masked),
+            message: crate::mask::mask(&format!("`{field}`: {e}"), masked),
         })?;
         requests.push(FactRequest {
             name: fact.name.clone(),
             path,
+            source,
             key: fact.key.clone(),
             default: fact.default.clone(),
             kind: fact
@@ -162,6 +191,44 @@ pub fn value_of(request: &FactRequest, file: Option<&[u8]>) -> Result<Value, Str
     })
 }
 
+/// The value `request` takes from the text of its INI key (`None`: the file, the section
+/// or the key is missing), of the fact's type. Empty, `False`, `None` and `0` are unset (the
+/// default), as Odoo's config reads them; `True`/`true` is a boolean's true.
+///
+/// # Errors
+/// The text is not of the fact's type (the message names the file, section and key).
+pub fn ini_value(request: &FactRequest, text: Option<&str>) -> Result<Value, String> {
+    let Some(text) = text.map(str::trim) else {
+        return Ok(request.default.clone());
+    };
+    if matches!(text, "" | "False" | "false" | "None" | "0") {
+        return Ok(request.default.clone());
+    }
+    let value = match (request.kind, text) {
+        (FactType::Boolean, "True" | "true") => Value::Bool(true),
+        _ => Value::String(text.to_owned()),
+    };
+    let section = match &request.source {
+        FactSource::Ini { section } => section.as_str(),
+        _ => "",
+    };
+    request.kind.check(&value).map_err(|e| {
+        format!(
+            "{}: [{section}] `{}`: {e} (the fact's type is `{}`): refused, nothing was changed; fix the file on the host or set `{}` in the inventory",
+            request.path,
+            request.key,
+            request.kind.name(),
+            request.name
+        )
+    })
+}
+
+/// An `exists:` fact's value: whether the file was there.
+#[must_use]
+pub fn exists_value(file: Option<&[u8]>) -> Value {
+    Value::Bool(file.is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +238,7 @@ mod tests {
         FactRequest {
             name: "socketio_port".into(),
             path: "/b/sites/common_site_config.json".into(),
+            source: FactSource::Json,
             key: "socketio_port".into(),
             default: json!(3000),
             kind: FactType::Port,
@@ -228,5 +296,36 @@ mod tests {
             value_of(&r, Some(br#"{"socketio_port": "9050"}"#)),
             Ok(json!(9050))
         );
+    }
+
+    fn ini_request(key: &str, default: Value, kind: FactType) -> FactRequest {
+        FactRequest {
+            name: format!("odoo_{key}"),
+            path: "/etc/odoo/odoo.conf".into(),
+            source: FactSource::Ini {
+                section: "options".into(),
+            },
+            key: key.into(),
+            default,
+            kind,
+        }
+    }
+
+    #[test]
+    fn an_ini_value_is_typed_and_odoos_unset_spellings_give_the_default() {
+        let r = ini_request("gevent_port", json!(8072), FactType::Port);
+        assert_eq!(ini_value(&r, Some(" 8073 ")), Ok(json!(8073)));
+        for unset in [None, Some(""), Some("False"), Some("None"), Some("0")] {
+            assert_eq!(ini_value(&r, unset), Ok(json!(8072)), "{unset:?}");
+        }
+        let e = ini_value(&r, Some("8072; include /etc/passwd")).unwrap_err();
+        assert!(
+            e.starts_with("/etc/odoo/odoo.conf: [options] `gevent_port`: "),
+            "{e}"
+        );
+        assert!(e.contains("is not a port"), "{e}");
+        let b = ini_request("proxy_mode", json!(false), FactType::Boolean);
+        assert_eq!(ini_value(&b, Some("True")), Ok(json!(true)));
+        assert_eq!(ini_value(&b, Some("False")), Ok(json!(false)));
     }
 }

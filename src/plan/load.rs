@@ -279,12 +279,12 @@ fn validate_facts(path: &Path, specs: Vec<Spanned<FactSpec>>) -> Result<Vec<Fact
                 ),
             ));
         }
-        if fact.key.is_empty() {
+        if let Err(message) = fact_source_fields(&fact) {
             return Err(PlanError::at(
                 path,
                 line,
                 column,
-                format!("fact `{}`: `key` is empty", fact.name),
+                format!("fact `{}`: {message}", fact.name),
             ));
         }
         if !names.insert(fact.name.clone()) {
@@ -300,6 +300,34 @@ fn validate_facts(path: &Path, specs: Vec<Spanned<FactSpec>>) -> Result<Vec<Fact
         facts.push(fact);
     }
     Ok(facts)
+}
+
+/// Exactly one source (`json`, `ini`, `exists`), with the fields it needs and no other.
+fn fact_source_fields(fact: &FactSpec) -> Result<(), String> {
+    let sources = [&fact.json, &fact.ini, &fact.exists]
+        .iter()
+        .filter(|s| s.is_some())
+        .count();
+    if sources != 1 {
+        return Err(
+            "give exactly one of `json:` (a JSON file), `ini:` (an INI file, with `section:`) or `exists:` (a path)"
+                .into(),
+        );
+    }
+    if fact.section.is_some() != fact.ini.is_some() {
+        return Err("`section:` goes with `ini:`, and `ini:` needs it".into());
+    }
+    if fact.exists.is_some() {
+        if !fact.key.is_empty() {
+            return Err("`exists:` reads no key: remove `key:`".into());
+        }
+        if fact.default != serde_json::Value::Bool(false) {
+            return Err("`exists:` is true or false: its `default` is `false`".into());
+        }
+    } else if fact.key.is_empty() {
+        return Err("`key` is empty".into());
+    }
+    Ok(())
 }
 
 /// The fact with its type settled (given or inferred from the default) and its default

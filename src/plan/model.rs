@@ -45,21 +45,32 @@ pub struct PlanFile {
     pub steps: Vec<Spanned<StepSpec>>,
 }
 
-/// A variable whose value is a top-level key of a JSON file on the host (for example
-/// `socketio_port` from a bench's `sites/common_site_config.json`). It takes the place of
-/// the play's default: a value set in the inventory, `vars:` or `-e` wins and the file is
-/// not read for it.
+/// A variable read from a file on the host: a top-level key of a JSON file (`json:`, for
+/// example `socketio_port` from a bench's `sites/common_site_config.json`), a key of an
+/// INI section (`ini:` + `section:`, for example `workers` in odoo.conf's `[options]`), or
+/// whether a path exists (`exists:`, a boolean). Exactly one of `json`, `ini`, `exists`.
+/// It takes the place of the play's default: a value set in the inventory, `vars:` or `-e`
+/// wins and the file is not read for it.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FactSpec {
     /// The variable it sets.
     pub name: String,
-    /// The JSON file (a template, rendered with the host's variables).
-    pub json: String,
-    /// The top-level key to read.
+    /// A JSON object file (a template, rendered with the host's variables).
+    pub json: Option<String>,
+    /// An INI file read as configparser (and so Odoo) reads it (a template).
+    pub ini: Option<String>,
+    /// The INI section of `key` (with `ini:` only); `[DEFAULT]` values apply as in
+    /// configparser.
+    pub section: Option<String>,
+    /// A path (a template): the fact is `true` when it exists on the host, else `false`.
+    pub exists: Option<String>,
+    /// The key to read (`json:`: top-level; `ini:`: in `section`); none with `exists:`.
+    #[serde(default)]
     pub key: String,
     /// The value when the file or the key is missing, or the key's value is null, false,
-    /// 0 or "" (what Frappe's `node_utils.js` treats as unset). A literal of the fact's
+    /// 0 or "" (what Frappe's `node_utils.js` treats as unset); in an INI file, empty,
+    /// `False`, `None` or `0` (what Odoo's config reads as unset). A literal of the fact's
     /// type, never a template.
     pub default: Value,
     /// What the value must be (`port`, `integer`, `boolean`, `host_name`, `site_name`,

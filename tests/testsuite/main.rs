@@ -26,6 +26,7 @@ mod lab_frappe;
 mod lab_odoo;
 mod lock_heartbeat;
 mod nginx_corpus;
+mod odoo_plan_local;
 mod password_prompt;
 mod plan_conditions;
 mod plan_facts_unless;

@@ -424,8 +424,8 @@ fn odoo_existing_websocket_location_with_a_variable_upstream_is_patched_in_place
         locations_by_server(&text, "/websocket"),
         [("9080".to_owned(), 1)]
     );
-    // Only what the handshake needs and the plan's missing X-Forwarded-Proto were added, where the plan has
-    // them; the rest of the block is the operator's.
+    // Only what the handshake needs and the plan's missing X-Forwarded-Proto were added (to /websocket, and
+    // X-Forwarded-Proto to location /), where the plan has them; the rest of the blocks is the operator's.
     let added: Vec<&str> = text
         .lines()
         .filter(|line| !before.lines().any(|old| old == *line))
@@ -441,6 +441,8 @@ fn odoo_existing_websocket_location_with_a_variable_upstream_is_patched_in_place
             "        proxy_http_version 1.1;",
             "        proxy_set_header Upgrade $http_upgrade;",
             "        proxy_set_header Connection $connection_upgrade;",
+            "        proxy_set_header X-Forwarded-Proto $scheme;",
+            // location /: the X-Forwarded-Proto proxy_mode needs on every page.
             "        proxy_set_header X-Forwarded-Proto $scheme;",
         ],
         "{text}"
