@@ -39,6 +39,7 @@ pub struct HistoryArgs {
 pub enum HistoryAction {
     /// Print one run as `apply` printed it (RUN: its id, or the start of it).
     Show {
+        /// The run's id (as `history` lists it), or its first characters.
         run: String,
         /// Print the run's record as JSON.
         #[arg(long = "json")]

@@ -120,7 +120,8 @@ table{border-collapse:collapse}td,th{padding:.2em .7em;text-align:left;border-bo
 .cell{display:inline-block;width:1.1em;height:1.1em;margin:1px;border:1px solid #999;text-decoration:none}
 pre{background:#f6f6f6;padding:.7em;overflow:auto}details.run{margin:.3em 0}
 summary{cursor:pointer;font-family:monospace}.hidden{display:none}
-.found{fill:#d08000;stroke:#d08000}.repaired{fill:#2a8a2a;stroke:#2a8a2a}";
+.found{fill:#d08000;stroke:#d08000}.repaired{fill:#2a8a2a;stroke:#2a8a2a}
+.key-found{background:#d08000}.key-repaired{background:#2a8a2a}";
 
 const SCRIPT: &str = "document.getElementById('q').addEventListener('input',function(){
 var q=this.value.toLowerCase();var shown=0;
@@ -225,7 +226,18 @@ fn chart(out: &mut String, points: &[DriftPoint]) {
             what = if p.repaired { "repaired" } else { "drifted" }
         );
     }
-    out.push_str("</svg>\n<p><span class=\"cell drift\"></span> drift found (drift runs) <span class=\"cell ok\"></span> repaired (drift --repair)</p>\n");
+    let ends = [(0, "start", points.first()), (W, "end", points.last())];
+    for (x, anchor, p) in ends.into_iter().take(points.len().min(2)) {
+        if let Some(p) = p {
+            let _ = write!(
+                out,
+                "<text x=\"{x}\" y=\"{}\" font-size=\"11\" text-anchor=\"{anchor}\">{}</text>",
+                H - 8,
+                esc(&p.started.get(..16).unwrap_or(&p.started).replace('T', " "))
+            );
+        }
+    }
+    out.push_str("</svg>\n<p><span class=\"cell key-found\"></span> hosts found drifted (drift) <span class=\"cell key-repaired\"></span> hosts repaired (drift --repair)</p>\n");
 }
 
 fn run_details(out: &mut String, runs: &[RunRecord]) {

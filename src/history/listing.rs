@@ -76,7 +76,7 @@ pub fn table(runs: &[RunRecord]) -> String {
             out,
             "{:<23}  {:<20}  {:<9}  {:<20}  {:>5}  {}",
             r.id,
-            r.started.replace('T', " ").trim_end_matches('Z'),
+            r.started.replace('T', " ").get(..19).unwrap_or(&r.started),
             r.kind,
             format!("{}@{}", r.user, r.controller),
             r.hosts.len(),

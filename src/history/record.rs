@@ -63,7 +63,7 @@ impl RunRecord {
             controller,
             started: meta
                 .started
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             seconds: (chrono::Utc::now() - meta.started).as_seconds_f64(),
             command: mask::mask(&meta.command, &secrets),
             plan_files: meta.plan_files,
