@@ -191,8 +191,8 @@ pub struct TargetArgs {
     /// Ask once for the become (sudo) password (or set WSDEPLOY_BECOME_PASSWORD); ansible_become_password wins.
     #[arg(short = 'K', long = "ask-become-pass")]
     pub ask_become_pass: bool,
-    /// The run history: a SQLite file [default: .wsdeploy/history.db in the project, or
-    /// `history` in wsdeploy.toml].
+    /// The run history: a SQLite file or a `postgres://` URL [default:
+    /// .wsdeploy/history.db in the project, or `history` in wsdeploy.toml].
     #[arg(long = "history")]
     pub history: Option<String>,
 }

@@ -40,11 +40,12 @@ impl Status {
 }
 
 /// What a host's outcome in a run says about its state afterwards (`None`: nothing, the
-/// host was not run). A rollback that changed a host put older files back: the host then
-/// differs from the plan.
+/// host was not run, or a `verify` found it healthy: a verify compares no file). A
+/// rollback that changed a host put older files back: the host then differs from the plan.
 #[must_use]
 pub fn status_after(kind: &str, outcome: Outcome) -> Option<Status> {
     match outcome {
+        Outcome::InSync | Outcome::Changed if kind == "verify" => None,
         Outcome::Changed if kind == "rollback" => Some(Status::Drifted),
         Outcome::InSync | Outcome::Changed => Some(Status::InSync),
         Outcome::WouldChange => Some(Status::Drifted),
@@ -283,5 +284,6 @@ mod tests {
             Some(Status::InSync)
         );
         assert_eq!(status_after("apply", Outcome::NotRun), None);
+        assert_eq!(status_after("verify", Outcome::InSync), None);
     }
 }

@@ -1,13 +1,15 @@
 //! The run history on the controller: every run (apply, dry run, drift, repair, rollback,
 //! verify) is recorded with what its `--json` report holds, masked the same way
 //! (`record`), in a store behind one trait (`store`: SQLite by default, `sqlite`, with
-//! versioned migrations), read back by `wsdeploy history` (`listing`) and
+//! versioned migrations; `postgres` for several controllers, same schema), read back by `wsdeploy history` (`listing`) and
 //! `wsdeploy report --html` (`html`). Writing the history never fails a run: a record that
 //! cannot be written is kept in the spool (`spool`) and written by the next run.
 
 pub mod html;
 pub mod listing;
+mod postgres;
 mod record;
+mod schema;
 mod spool;
 mod sqlite;
 mod store;
@@ -56,7 +58,7 @@ pub fn record(location: &Location, spool: &Path, run: &RunRecord) {
 }
 
 fn store_has(location: &Location, id: &str) -> bool {
-    open(location).and_then(|s| s.has(id)).unwrap_or(false)
+    open(location).and_then(|mut s| s.has(id)).unwrap_or(false)
 }
 
 /// Every recorded run, oldest first; a history not created yet is an empty one (and is

@@ -5,45 +5,9 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension as _, params};
 
+use super::schema::MIGRATIONS;
 use super::{RunRecord, Store};
 use crate::run::HostReport;
-
-/// The schema, one migration per entry; `schema_version` holds how many are applied.
-/// Plain SQL both SQLite and PostgreSQL accept.
-const MIGRATIONS: &[&str] = &["
-CREATE TABLE runs (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    dry_run INTEGER NOT NULL,
-    user_name TEXT NOT NULL,
-    controller TEXT NOT NULL,
-    started TEXT NOT NULL,
-    seconds DOUBLE PRECISION NOT NULL,
-    command TEXT NOT NULL,
-    plan_files TEXT NOT NULL,
-    exit_code INTEGER NOT NULL
-);
-CREATE INDEX runs_started ON runs (started);
-CREATE TABLE host_runs (
-    run_id TEXT NOT NULL REFERENCES runs (id),
-    position INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    failure TEXT,
-    report TEXT NOT NULL,
-    PRIMARY KEY (run_id, host)
-);
-CREATE INDEX host_runs_host ON host_runs (host);
-CREATE TABLE file_changes (
-    run_id TEXT NOT NULL REFERENCES runs (id),
-    host TEXT NOT NULL,
-    path TEXT NOT NULL,
-    pre_sha256 TEXT,
-    new_sha256 TEXT NOT NULL,
-    diff TEXT NOT NULL
-);
-CREATE INDEX file_changes_path ON file_changes (path);
-"];
 
 /// A SQLite history file.
 pub struct SqliteStore {
@@ -77,12 +41,7 @@ impl SqliteStore {
             .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
             .map_err(|e| e.to_string())?;
         let applied = usize::try_from(applied.unwrap_or(0)).unwrap_or(0);
-        if applied > MIGRATIONS.len() {
-            return Err(format!(
-                "the history schema is version {applied}, newer than this wsdeploy knows ({}): use a newer wsdeploy",
-                MIGRATIONS.len()
-            ));
-        }
+        super::schema::check_version(applied)?;
         for (done, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
             tx.execute_batch(sql).map_err(|e| e.to_string())?;
             tx.execute(
@@ -172,7 +131,7 @@ impl Store for SqliteStore {
         tx.commit().map_err(|e| e.to_string())
     }
 
-    fn has(&self, id: &str) -> Result<bool, String> {
+    fn has(&mut self, id: &str) -> Result<bool, String> {
         self.db
             .query_row("SELECT 1 FROM runs WHERE id = ?1", params![id], |_| Ok(()))
             .optional()
@@ -180,7 +139,7 @@ impl Store for SqliteStore {
             .map_err(|e| e.to_string())
     }
 
-    fn runs(&self) -> Result<Vec<RunRecord>, String> {
+    fn runs(&mut self) -> Result<Vec<RunRecord>, String> {
         let mut query = self
             .db
             .prepare(
@@ -243,7 +202,7 @@ mod tests {
         store.insert(&run("a")).expect("insert");
         store.insert(&run("a")).expect("insert again");
         drop(store);
-        let store = SqliteStore::open(&path).expect("reopen");
+        let mut store = SqliteStore::open(&path).expect("reopen");
         let version: i64 = store
             .db
             .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))

@@ -4,7 +4,8 @@
 //! `history show` prints a run's diff, `report --html` writes a page headless Chromium
 //! renders; vaulted values (inventory and `-e @vaulted.yml`) never reach the database or
 //! the page; a database that cannot be written never fails a run and its record arrives
-//! with the next run.
+//! with the next run. The same with a real PostgreSQL server (`history = "postgres://…"`):
+//! two controllers migrating and recording at once, a server that goes away and comes back.
 
 use crate::support;
 use crate::vault::{ansible_vault, encrypt_string};
@@ -124,6 +125,8 @@ fn every_run_is_recorded_listed_shown_and_reported_without_a_secret() {
     let today = chrono::Local::now().format("%Y-%m-%d").to_string();
     run(&p, "rollback", &["--date", &today]).code(0);
     assert_eq!(conf(&p), "[options]\nworkers = 2\n");
+    run(&p, "apply", &["--dry-run"]).code(0);
+    run(&p, "verify", &[]).code(0);
 
     let runs = recorded(&p, &[]);
     assert_eq!(
@@ -132,7 +135,9 @@ fn every_run_is_recorded_listed_shown_and_reported_without_a_secret() {
             "apply changed",
             "drift would_change",
             "repair changed",
-            "rollback changed"
+            "rollback changed",
+            "dry-run would_change",
+            "verify in_sync"
         ]
     );
     let apply = &runs[0];
@@ -160,7 +165,10 @@ fn every_run_is_recorded_listed_shown_and_reported_without_a_secret() {
         .stdout_has("repair")
         .stdout_has("1 would change");
     let drifts = recorded(&p, &["--host", "web1", "--outcome", "would-change"]);
-    assert_eq!(kinds_and_outcomes(&drifts), ["drift would_change"]);
+    assert_eq!(
+        kinds_and_outcomes(&drifts),
+        ["drift would_change", "dry-run would_change"]
+    );
     assert_eq!(recorded(&p, &["--kind", "rollback"]).len(), 1);
     assert_eq!(
         recorded(&p, &["--since", "2000-01-01", "--until", "2000-12-31"]).len(),
@@ -180,10 +188,16 @@ fn every_run_is_recorded_listed_shown_and_reported_without_a_secret() {
     assert_no_secret("history.db", &db);
     assert_no_secret("history show", shown.stdout.as_bytes());
 
+    check_the_report(&p, id);
+}
+
+/// `report --html`: the host, its state, the chart's points, the run and its diff, no
+/// secret and nothing loaded from elsewhere; headless Chromium renders it from file://.
+fn check_the_report(p: &Project, id: &str) {
     let page = p.path().join("report.html");
     p.run(&["report", "--html", &page.display().to_string()])
         .code(0)
-        .stderr_has("4 runs, 1 hosts");
+        .stderr_has("6 runs, 1 hosts");
     let html = std::fs::read_to_string(&page).expect("report.html");
     assert_no_secret("the HTML report", html.as_bytes());
     for needle in [
@@ -247,4 +261,204 @@ fn an_unwritable_history_never_fails_a_run_and_the_record_arrives_later() {
         ["apply changed", "drift in_sync"]
     );
     assert_eq!(std::fs::read_dir(&spool).expect("spool").count(), 0);
+}
+
+/// A throwaway PostgreSQL server (`initdb`, `pg_ctl`; the server refuses to
+/// run as root, so it runs as `nobody`), trusting local TCP connections as `wsdeploy`.
+struct PgServer {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+/// The directory of the PostgreSQL programs: where /usr/local/bin/initdb links to, else
+/// Debian's /usr/lib/postgresql/VERSION/bin (the `postgresql` package).
+fn pg_bin() -> std::path::PathBuf {
+    if let Some(bin) = std::fs::canonicalize("/usr/local/bin/initdb")
+        .ok()
+        .and_then(|initdb| initdb.parent().map(std::path::Path::to_path_buf))
+    {
+        return bin;
+    }
+    let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.path().join("bin"))
+                .filter(|bin| bin.join("initdb").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.pop().expect(
+        "no PostgreSQL server programs (initdb): tests/run-all installs the postgresql package",
+    )
+}
+
+fn as_nobody(program: &str, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(pg_bin().join(program))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} as nobody ({e}): tests/run-all installs PostgreSQL")
+        });
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl PgServer {
+    fn start() -> Self {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let data = dir.path().join("data").display().to_string();
+        as_nobody(
+            "initdb",
+            &["-D", &data, "-U", "wsdeploy", "--auth=trust", "-E", "UTF8"],
+        );
+        let server = Self { dir, port };
+        server.pg_ctl_start();
+        server
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn pg_ctl_start(&self) {
+        let options = format!(
+            "-p {} -h 127.0.0.1 -k {}",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").display().to_string();
+        as_nobody(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-o",
+                &options,
+                "-l",
+                &log,
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    fn stop(&self) {
+        as_nobody(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://wsdeploy@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "nobody", "--"])
+            .arg(pg_bin().join("pg_ctl"))
+            .args(["-D", &self.data(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+#[test]
+fn postgres_history_takes_two_controllers_at_once_and_a_server_that_goes_away() {
+    let _guard = local_host_guard();
+    let pg = PgServer::start();
+    let url = pg.url();
+    let (a, b) = (project(), project());
+    for p in [&a, &b] {
+        p.file("wsdeploy.toml", &format!("history = \"{url}\"\n"));
+    }
+    // Two controllers at once on a fresh database: both migrate, both record.
+    let spawn = |p: &Project| {
+        let pw = p.path().join("vault/pw").display().to_string();
+        let extra = format!("@{}", p.path().join("extra.yml").display());
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("wsdeploy"))
+            .arg("-C")
+            .arg(p.path())
+            .args(["apply", "--dry-run", "-i", "test", "--vault-password-file"])
+            .args([pw.as_str(), "-e", extra.as_str()])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("wsdeploy runs")
+    };
+    let (first, second) = std::thread::scope(|s| {
+        let one = s.spawn(|| spawn(&a));
+        let two = s.spawn(|| spawn(&b));
+        (one.join().expect("first"), two.join().expect("second"))
+    });
+    for out in [&first, &second] {
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("run history"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        kinds_and_outcomes(&recorded(&a, &[])),
+        ["dry-run would_change", "dry-run would_change"]
+    );
+    assert!(!a.path().join(".wsdeploy/history.db").exists());
+
+    // The server goes away: the run ends as before and spools its record.
+    pg.stop();
+    let away = run(&a, "apply", &[]);
+    away.code(0).stdout_has("1 changed");
+    assert_eq!(
+        away.stderr.matches("run history").count(),
+        1,
+        "{}",
+        away.stderr
+    );
+    away.stderr_has("written by the next run");
+    // It comes back: the next run writes the spooled record first.
+    pg.pg_ctl_start();
+    run(&a, "drift", &[]).code(0);
+    let runs = recorded(&a, &[]);
+    assert_eq!(
+        kinds_and_outcomes(&runs),
+        [
+            "dry-run would_change",
+            "dry-run would_change",
+            "apply changed",
+            "drift in_sync"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_dir(a.path().join(".wsdeploy/spool"))
+            .expect("spool")
+            .count(),
+        0
+    );
+    let dump = as_nobody("pg_dump", &["-d", &url]);
+    let dump_text = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dump_text.contains("COPY public.file_changes"),
+        "not a dump of the history: {dump_text}"
+    );
+    assert_no_secret("the PostgreSQL dump", &dump.stdout);
+    assert_no_secret(
+        "history --json",
+        serde_json::to_string(&runs).expect("json").as_bytes(),
+    );
 }
