@@ -1,9 +1,10 @@
 //! The run history on the controller: every run (apply, dry run, drift, repair, rollback,
 //! verify) is recorded with what its `--json` report holds, masked the same way
-//! (`record`), in a store behind one trait (`store`: SQLite by default, `sqlite`, with
-//! versioned migrations; `postgres` for several controllers, same schema), read back by `wsdeploy history` (`listing`) and
-//! `wsdeploy report --html` (`html`). Writing the history never fails a run: a record that
-//! cannot be written is kept in the spool (`spool`) and written by the next run.
+//! (`record`), in a store behind one trait (`store`; `schema` holds the migrations both
+//! databases run): SQLite by default (`sqlite`), PostgreSQL for several controllers
+//! (`postgres`). `wsdeploy history` (`listing`) and `wsdeploy report --html` (`html`) read
+//! it back. Writing the history never fails a run: a record that cannot be written is kept
+//! in the spool (`spool`) and written by the next run.
 
 pub mod html;
 pub mod listing;
@@ -33,17 +34,24 @@ pub fn spool_dir(project: &Path) -> PathBuf {
 /// Records a run. Never fails: when the store cannot be written, says so once on stderr
 /// and keeps the record in the spool, which the next recording run writes first.
 pub fn record(location: &Location, spool: &Path, run: &RunRecord) {
-    let result = open(location).and_then(|mut store| {
-        let pending = spool::drain(spool, store.as_mut());
-        store.insert(run)?;
-        pending.map_err(|e| format!("spooled records in {}: {e}", spool.display()))
-    });
-    let Err(error) = result else { return };
-    if store_has(location, &run.id) {
-        // Only the spool's drain failed; the run itself is recorded.
-        errln!("warning: run history: {error}");
-        return;
+    let mut store = match open(location) {
+        Ok(store) => store,
+        Err(error) => return keep(location, spool, run, &error),
+    };
+    let pending = spool::drain(spool, store.as_mut());
+    if let Err(error) = store.insert(run) {
+        return keep(location, spool, run, &error);
     }
+    if let Err(error) = pending {
+        errln!(
+            "warning: run history: spooled records in {} are not written yet: {error}",
+            spool.display()
+        );
+    }
+}
+
+/// The store refused the run: its record goes to the spool, with one warning.
+fn keep(location: &Location, spool: &Path, run: &RunRecord, error: &str) {
     match spool::write(spool, run) {
         Ok(path) => errln!(
             "warning: run history: cannot write {location}: {error}; the run's record is kept in {} and written by the next run",
@@ -55,10 +63,6 @@ pub fn record(location: &Location, spool: &Path, run: &RunRecord) {
             run.id
         ),
     }
-}
-
-fn store_has(location: &Location, id: &str) -> bool {
-    open(location).and_then(|mut s| s.has(id)).unwrap_or(false)
 }
 
 /// Every recorded run, oldest first; a history not created yet is an empty one (and is
