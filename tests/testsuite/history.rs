@@ -214,15 +214,38 @@ fn check_the_report(p: &Project, id: &str) {
         !html.contains("src=") && !html.contains("http://") && !html.contains("https://"),
         "the page loads something"
     );
-    let dom = std::process::Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium runs (tests/run-all installs it)");
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    // A real browser from file://: hosts, runs and chart shown, nothing fetched, and the
+    // search box keeps the runs whose diff has the hand edit (drift and repair).
+    let mut browser = support::chromium::Browser::start();
+    browser.navigate(&format!("file://{}", page.display()));
     assert!(
-        dom.contains("web1") && dom.contains(id) && dom.contains("drift-chart"),
-        "Chromium shows no hosts and runs: {dom}"
+        browser.wait_for(
+            "document.querySelectorAll('#status tr.host').length === 1",
+            std::time::Duration::from_secs(20)
+        ),
+        "Chromium shows no host: {}",
+        browser.text()
+    );
+    let text = browser.text();
+    assert!(text.contains("web1") && text.contains(id), "{text}");
+    assert_eq!(
+        browser.eval("document.querySelectorAll('#drift-chart circle.point').length"),
+        2
+    );
+    assert_eq!(
+        browser.eval("performance.getEntriesByType('resource').length"),
+        0,
+        "the page fetched something"
+    );
+    let shown = browser.eval(
+        "(() => { const q = document.getElementById('q'); q.value = 'proxy_mode = False'; \
+         q.dispatchEvent(new Event('input')); \
+         return document.querySelectorAll('details.run:not(.hidden)').length; })()",
+    );
+    assert_eq!(shown, 2, "runs left by the search");
+    assert_eq!(
+        browser.eval("document.getElementById('shown').textContent"),
+        "2"
     );
 }
 
