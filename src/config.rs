@@ -10,6 +10,7 @@
 //! accept_new_host_keys = false      # --accept-new-host-keys
 //! vault_password_file = "vault/pw"  # --vault-password-file (relative to the project directory)
 //! vault_id = ["prod@vault/prod-pw"] # --vault-id (LABEL@SOURCE; a relative SOURCE file as well)
+//! history = "postgres://ops@db/wsdeploy" # --history: a SQLite file or PostgreSQL (default .wsdeploy/history.db)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -38,6 +39,9 @@ pub struct ProjectConfig {
     /// Vault ids (`LABEL@SOURCE`) when no vault option is given.
     #[serde(default)]
     pub vault_id: Vec<String>,
+    /// The run history's database: a SQLite file (relative to the project directory) or a
+    /// `postgres://` URL.
+    pub history: Option<String>,
 }
 
 /// Reads `<project>/wsdeploy.toml`; no file means no defaults.
@@ -125,6 +129,7 @@ mod tests {
                 accept_new_host_keys: Some(true),
                 vault_password_file: None,
                 vault_id: Vec::new(),
+                history: None,
             })
         );
     }

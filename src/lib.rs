@@ -14,6 +14,7 @@ pub mod engine;
 pub mod exit;
 pub mod facts;
 pub mod fleet;
+pub mod history;
 pub mod host;
 pub mod interrupt;
 pub mod inventory;

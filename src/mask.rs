@@ -111,6 +111,16 @@ fn replace_whole(text: &str, form: &str) -> String {
     out
 }
 
+/// Every string of a JSON value (a serialized report) with the secrets masked, in place.
+pub fn mask_json(value: &mut serde_json::Value, secrets: &[String]) {
+    match value {
+        serde_json::Value::String(s) => *s = mask(s, secrets),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_json(v, secrets)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| mask_json(v, secrets)),
+        _ => {}
+    }
+}
+
 /// Whether a configuration key names a secret (`db_password`, `admin_passwd`, `SECRET_KEY`,
 /// `api_token`, `encryption_key`…).
 #[must_use]

@@ -22,6 +22,7 @@ use crate::run::{HostJob, Mode, RunOptions, Task};
 
 mod apply;
 mod check;
+mod history;
 mod hosts;
 mod prepare;
 mod restore;
@@ -35,6 +36,8 @@ mod validate;
 use apply::*;
 #[allow(clippy::wildcard_imports)]
 use check::*;
+#[allow(clippy::wildcard_imports)]
+use history::*;
 #[allow(clippy::wildcard_imports)]
 use hosts::*;
 #[allow(clippy::wildcard_imports)]
@@ -81,6 +84,10 @@ pub enum Command {
     Verify(TargetArgs),
     /// List runs and dated backups per host.
     Backups(TargetArgs),
+    /// List the recorded runs (`history show RUN`: one run, as `apply` printed it).
+    History(HistoryArgs),
+    /// Write the fleet report from the run history: `report --html FILE`.
+    Report(ReportArgs),
     /// Emit (or install) a systemd timer / cron line that runs drift repair.
     Schedule(ScheduleArgs),
     /// Check plans offline (syntax, step kinds, references, templates; variables with -i): exit 0 or 3.
@@ -217,6 +224,10 @@ pub struct TargetArgs {
     /// Ask once for the become (sudo) password (or set WSDEPLOY_BECOME_PASSWORD); ansible_become_password wins.
     #[arg(short = 'K', long = "ask-become-pass")]
     pub ask_become_pass: bool,
+    /// The run history: a SQLite file or a `postgres://` URL [default:
+    /// .wsdeploy/history.db in the project, or `history` in wsdeploy.toml].
+    #[arg(long = "history")]
+    pub history: Option<String>,
 }
 
 /// `apply` arguments.
@@ -365,6 +376,18 @@ fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
             }
             return;
         }
+        Command::History(h) => {
+            if h.history.is_none() {
+                h.history.clone_from(&config.history);
+            }
+            return;
+        }
+        Command::Report(r) => {
+            if r.history.is_none() {
+                r.history.clone_from(&config.history);
+            }
+            return;
+        }
         Command::Schema | Command::Completions { .. } | Command::Man => return,
     };
     default_inventory(config, &mut target.source);
@@ -376,6 +399,9 @@ fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
     }
     if target.known_hosts.is_none() {
         target.known_hosts.clone_from(&config.known_hosts);
+    }
+    if target.history.is_none() {
+        target.history.clone_from(&config.history);
     }
     if !target.accept_new_host_keys {
         target.accept_new_host_keys = config.accept_new_host_keys.unwrap_or(false);
@@ -409,6 +435,8 @@ async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
         Command::Rollback(r) => rollback(project, &r).await,
         Command::Backups(t) => backups(project, &t).await,
         Command::Schedule(s) => schedule(project, &s),
+        Command::History(h) => history_command(project, &h),
+        Command::Report(r) => report_command(project, &r),
         Command::Validate(v) => validate(project, &v),
         Command::Inventory(i) => inventory_list(project, &i),
         Command::SshConfig(s) => ssh_config(project, &s),

@@ -11,6 +11,9 @@ pub(super) struct Prepared {
     pub(super) fleet: FleetOptions,
     /// sha256 of every plan file the plays came from (`path sha256` lines, sorted).
     pub(super) plan_files: String,
+    /// Where the run is recorded, and where its record waits when that fails.
+    pub(super) history: crate::history::Location,
+    pub(super) spool: PathBuf,
 }
 
 /// Loads every `-i` with the vault passwords the command line names; prints warnings.
@@ -72,6 +75,8 @@ pub(super) fn prepare(
     max_fail: Option<f64>,
 ) -> Result<Prepared, BadInput> {
     check_ranges(t)?;
+    let history =
+        crate::history::Location::parse(t.history.as_deref(), project).map_err(BadInput)?;
     let (inv, keys) = load_inventory_keeping_keys(project, &t.source)?;
     let (extra, extra_secrets) =
         inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
@@ -166,6 +171,8 @@ fn prepare_hosts(
     Ok(Prepared {
         plan_name: plan.name,
         plan_files,
+        history,
+        spool: crate::history::spool_dir(project),
         hosts,
         fleet: FleetOptions {
             forks: t.forks.unwrap_or(DEFAULT_FORKS).max(1),

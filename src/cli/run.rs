@@ -1,4 +1,5 @@
-//! Running a prepared fleet and reporting it (progress, JSON events, summary, exit code).
+//! Running a prepared fleet and reporting it (progress, JSON events, summary, exit code),
+//! and recording it in the run history.
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -28,6 +29,7 @@ pub(super) async fn run_fleet(
     diff: bool,
 ) -> Result<(u8, Vec<crate::run::HostReport>), BadInput> {
     let show_diffs = diff || !report::verbosity::quiet();
+    let started = chrono::Utc::now();
     let opts = RunOptions {
         run_id: journal::new_run_id(),
         plan_name: prepared.plan_name.clone(),
@@ -56,6 +58,7 @@ pub(super) async fn run_fleet(
     // Ctrl-C / SIGTERM from here on stop the run cleanly (`interrupt`).
     let signals = crate::interrupt::listen()
         .map_err(|e| BadInput(format!("cannot install the Ctrl-C handler: {e}")))?;
+    let (history, spool, plan_files) = (prepared.history, prepared.spool, prepared.plan_files);
     let reports = fleet::run(prepared.hosts, &prepared.fleet, &opts, &events).await;
     drop(events);
     let _ = printer.await;
@@ -67,7 +70,7 @@ pub(super) async fn run_fleet(
     if t.json {
         for r in &reports {
             let mut value = serde_json::to_value(r).unwrap_or_default();
-            mask_json(&mut value, &r.secrets);
+            crate::mask::mask_json(&mut value, &r.secrets);
             outln!(
                 "{}",
                 serde_json::json!({"event": "host_report", "report": value})
@@ -106,14 +109,29 @@ pub(super) async fn run_fleet(
         report::out::stdout(&summary::table(&reports, tty));
     }
     signals.abort();
+    if task != Task::Backups {
+        let meta = crate::history::RunMeta {
+            id: opts.run_id.clone(),
+            kind: if kind == "apply" && mode == Mode::DryRun {
+                "dry-run".to_owned()
+            } else {
+                kind.to_owned()
+            },
+            dry_run: mode != Mode::Apply,
+            operator: opts.operator.clone(),
+            started,
+            command: command_line(),
+            plan_files,
+        };
+        let record = crate::history::RunRecord::new(meta, &reports, code);
+        crate::history::record(&history, &spool, &record);
+    }
     Ok((code, reports))
 }
 
-pub(super) fn mask_json(value: &mut serde_json::Value, secrets: &[String]) {
-    match value {
-        serde_json::Value::String(s) => *s = report::mask(s, secrets),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_json(v, secrets)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| mask_json(v, secrets)),
-        _ => {}
-    }
+/// This process's command line as the history records it (secret-named values masked).
+fn command_line() -> String {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    args.insert(0, "wsdeploy".to_owned());
+    crate::history::masked_command_line(&args)
 }

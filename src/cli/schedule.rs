@@ -147,6 +147,10 @@ fn forwarded_args(t: &TargetArgs) -> Vec<String> {
     if t.accept_new_host_keys {
         extra.push("--accept-new-host-keys".to_owned());
     }
+    if let Some(h) = &t.history {
+        extra.push("--history".to_owned());
+        extra.push(h.clone());
+    }
     extra
 }
 

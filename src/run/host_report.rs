@@ -1,15 +1,16 @@
 //! The result of one host's run (`HostReport`) and its parts: file changes, commands and
-//! checks, the failure. Serialized as is, it is the per-host record of `--json`.
+//! checks, the failure. Serialized as is, it is the per-host record of `--json` (and,
+//! masked the same way, of the run history, which reads it back).
 
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Outcome;
 
 /// One file's change. Reports (`--json`, review files) carry the diff, with the values of
 /// sensitive keys and secrets masked, and hashes; never the whole bodies.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileChange {
     pub path: String,
     /// The path as the plan wrote it, when a symlink was followed.
@@ -26,7 +27,7 @@ pub struct FileChange {
 }
 
 /// A command or check, and what became of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ActionRecord {
     pub step: String,
     pub label: String,
@@ -36,7 +37,7 @@ pub struct ActionRecord {
 }
 
 /// Why a host failed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Failure {
     pub step: Option<String>,
     pub origin: Option<String>,
@@ -45,7 +46,7 @@ pub struct Failure {
 }
 
 /// The result of one host's run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostReport {
     pub host: String,
     pub outcome: Outcome,

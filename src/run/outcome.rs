@@ -1,9 +1,9 @@
 //! How a host's run ended: the word of the summary table and the `outcome` of `--json`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a host's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     InSync,

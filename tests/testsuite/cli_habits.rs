@@ -301,10 +301,12 @@ fn schedule_keeps_the_connection_flags_in_the_unit() {
         "--connect-timeout",
         "3",
         "--accept-new-host-keys",
+        "--history",
+        "/srv/ops/history.db",
     ])
     .code(0)
-    .stdout_has(" drift -i production --forks 7 --connect-timeout 3 --accept-new-host-keys\n")
-    .stdout_has("'--forks' '7' '--connect-timeout' '3' '--accept-new-host-keys'");
+    .stdout_has(" drift -i production --forks 7 --connect-timeout 3 --accept-new-host-keys --history /srv/ops/history.db\n")
+    .stdout_has("'--forks' '7' '--connect-timeout' '3' '--accept-new-host-keys' '--history' '/srv/ops/history.db'");
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod fastapi_plan_local;
 mod fleet_local;
 mod frappe_plan_local;
 mod fuzz_nginx;
+mod history;
 mod install;
 mod inventory;
 mod inventory_ansible_compat;

@@ -37,7 +37,7 @@ fn venv() -> PathBuf {
 }
 
 /// Runs `ansible-vault ARGS` and returns its stdout.
-fn ansible_vault(args: &[&str]) -> String {
+pub(crate) fn ansible_vault(args: &[&str]) -> String {
     let home = tempfile::tempdir().expect("home");
     let out = Command::new(venv().join("bin/ansible-vault"))
         .args(args)
@@ -56,7 +56,7 @@ fn ansible_vault(args: &[&str]) -> String {
 }
 
 /// `NAME: !vault |` text for `value`, encrypted by ansible-vault with `vault_id_args`.
-fn encrypt_string(vault_id_args: &[&str], name: &str, value: &str) -> String {
+pub(crate) fn encrypt_string(vault_id_args: &[&str], name: &str, value: &str) -> String {
     let mut args = vec!["encrypt_string"];
     args.extend_from_slice(vault_id_args);
     args.extend(["--name", name, value]);

@@ -74,7 +74,8 @@ pub fn local_host_guard() -> LocalHostGuard {
     }
 }
 
-/// `path -> "sha256 mode"` for every regular file under `root`, `-> target` for symlinks.
+/// `path -> "sha256 mode"` for every regular file under `root`, `-> target` for symlinks
+/// (`root/.wsdeploy`, the controller's run history, excepted).
 pub fn tree_sums(root: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
@@ -84,6 +85,10 @@ pub fn tree_sums(root: &Path) -> BTreeMap<String, String> {
         };
         for entry in entries {
             let path = entry.expect("directory entry").path();
+            if path == root.join(".wsdeploy") {
+                // The controller's run history, which every run (a dry run too) writes.
+                continue;
+            }
             let meta = std::fs::symlink_metadata(&path).expect("metadata");
             if meta.is_dir() {
                 stack.push(path);
