@@ -7,7 +7,12 @@ pub(super) fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput>
     let inventory = if v.source.inventory.is_empty() {
         None
     } else {
-        Some(load_inventory(project, &v.source)?)
+        // The first plan's directory, as `apply` would use for it.
+        let first = crate::validate::plan_files(project, &v.plans)
+            .into_iter()
+            .next()
+            .filter(|_| !v.plans.is_empty());
+        Some(load_inventory(project, &v.source, first.as_deref())?)
     };
     crate::validate::run(
         project,
