@@ -292,14 +292,14 @@ impl<'a> Loader<'a> {
         let owners = (group_names.as_slice(), host_names.as_slice());
         let mut files = VarsFiles::default();
         for base in &self.bases {
-            let (groups, hosts) = read_vars_dirs(base, owners, Some(&mut warnings))?;
+            let (groups, hosts) = read_vars_dirs(base, owners, true, &mut warnings)?;
             files.groups.extend(groups);
             files.hosts.extend(hosts);
         }
         if let Some(dir) = self.separate_playbook_dir() {
             // Ansible reads a playbook directory's vars for the groups and hosts it knows and
             // says nothing of the others: one project often keeps every environment's there.
-            let (groups, hosts) = read_vars_dirs(dir, owners, None)?;
+            let (groups, hosts) = read_vars_dirs(dir, owners, false, &mut warnings)?;
             files.playbook_groups = groups;
             files.playbook_hosts = hosts;
         }
@@ -323,19 +323,37 @@ impl<'a> Loader<'a> {
 }
 
 /// The `group_vars/` and `host_vars/` files of `base` for `owners` (group names, host
-/// names); entries no owner uses are reported in `warnings` when given.
+/// names); shadowed files are reported in `warnings`, and entries no owner uses too when
+/// `warn_unused`.
 fn read_vars_dirs(
     base: &Path,
     (group_names, host_names): (&[String], &[String]),
-    mut warnings: Option<&mut Vec<String>>,
+    warn_unused: bool,
+    warnings: &mut Vec<String>,
 ) -> Result<(Vec<VarsFile>, Vec<VarsFile>), InventoryError> {
-    let mut unused = Vec::new();
-    let groups = read_vars_dir(&base.join("group_vars"), group_names, "group", &mut unused)?;
-    let hosts = read_vars_dir(&base.join("host_vars"), host_names, "host", &mut unused)?;
-    if let Some(warnings) = warnings.as_mut() {
-        warnings.extend(unused);
-    }
-    Ok((groups, hosts))
+    let groups = VarsDir {
+        dir: base.join("group_vars"),
+        owner_kind: "group",
+        warn_unused,
+    };
+    let hosts = VarsDir {
+        dir: base.join("host_vars"),
+        owner_kind: "host",
+        warn_unused,
+    };
+    Ok((
+        read_vars_dir(&groups, group_names, warnings)?,
+        read_vars_dir(&hosts, host_names, warnings)?,
+    ))
+}
+
+/// One `group_vars/` or `host_vars/` directory.
+struct VarsDir {
+    dir: PathBuf,
+    /// `group` or `host`, for messages.
+    owner_kind: &'static str,
+    /// Whether entries no owner uses are reported.
+    warn_unused: bool,
 }
 
 fn read_text(path: &Path) -> Result<String, InventoryError> {
@@ -368,14 +386,15 @@ fn is_script(path: &Path) -> bool {
         && &start == b"#!"
 }
 
-/// Reads the variables files of every owner (group or host) from `dir`, in Ansible's order,
-/// and warns about entries no owner uses.
+/// Reads the variables files of every owner (group or host) from a `group_vars/` or
+/// `host_vars/` directory, in Ansible's order, and warns about shadowed files (and entries
+/// no owner uses, when asked).
 fn read_vars_dir(
-    dir: &Path,
+    vars_dir: &VarsDir,
     owners: &[String],
-    owner_kind: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<VarsFile>, InventoryError> {
+    let (dir, owner_kind) = (vars_dir.dir.as_path(), vars_dir.owner_kind);
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
@@ -418,7 +437,7 @@ fn read_vars_dir(
             .file_name()
             .and_then(|name| name.to_str())
             .unwrap_or_default();
-        if is_skipped_name(name) || used_entries.contains(&entry) {
+        if !vars_dir.warn_unused || is_skipped_name(name) || used_entries.contains(&entry) {
             continue;
         }
         warnings.push(format!(

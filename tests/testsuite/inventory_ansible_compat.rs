@@ -784,6 +784,8 @@ fn plan_directory_group_vars_apply_to_commands() {
         )
         .file("inventories/prod/group_vars/web.yml", "site_name: from_inventory\nport: 80\n")
         .file("plans/group_vars/web.yml", "site_name: from_plans\n")
+        .file("plans/group_vars/web.yaml", "site_name: shadowed\n")
+        .file("plans/group_vars/staging.yml", "site_name: other_environment\n")
         .file("plans/host_vars/web1.yml", "listen: 8080\n")
         .file(
             "plans/site.yml",
@@ -795,6 +797,11 @@ fn plan_directory_group_vars_apply_to_commands() {
     assert_eq!(vars["site_name"], "from_plans");
     assert_eq!(vars["listen"], 8080);
     assert_eq!(vars["port"], 80);
+    assert!(
+        shown.stderr.contains("web.yaml is ignored") && !shown.stderr.contains("staging"),
+        "a shadowed file is reported, another environment's group is not: {}",
+        shown.stderr
+    );
     let elsewhere = project.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).expect("mkdir");
     let elsewhere_text = elsewhere.to_string_lossy().into_owned();
