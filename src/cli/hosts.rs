@@ -7,7 +7,7 @@ use super::*;
 /// `apply --list-hosts`: the hosts a run would target (every play's `hosts:` narrowed by
 /// `--limit`), in inventory order, one per line.
 pub(super) fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
-    let inv = load_inventory(project, &t.source)?;
+    let inv = load_inventory(project, &t.source, Some(&plan_path(project, t)))?;
     let plan = load_plan(project, t)?;
     warn_unmatched_hosts(&plan, &inv);
     let mut targeted = vec![false; inv.hosts().len()];
@@ -30,7 +30,7 @@ pub(super) fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput>
 }
 
 pub(super) fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, BadInput> {
-    let inv = load_inventory(project, &i.source)?;
+    let inv = load_inventory(project, &i.source, None)?;
     let listed = inv.to_ansible_list();
     let value = match &i.host {
         None => listed,

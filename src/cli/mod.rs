@@ -145,6 +145,11 @@ pub struct InventorySourceArgs {
     /// Ask for the vault password on the terminal.
     #[arg(short = 'J', long = "ask-vault-pass", alias = "ask-vault-password")]
     pub ask_vault_pass: bool,
+    /// Directory whose group_vars/ and host_vars/ apply above those beside the inventory,
+    /// as Ansible's playbook directory [default: the plan's directory; plans/ for commands
+    /// without a plan].
+    #[arg(long = "playbook-dir", value_name = "DIR")]
+    pub playbook_dir: Option<PathBuf>,
 }
 
 /// `inventory` arguments.

@@ -16,18 +16,45 @@ pub(super) struct Prepared {
     pub(super) spool: PathBuf,
 }
 
-/// Loads every `-i` with the vault passwords the command line names; prints warnings.
+/// Loads every `-i` with the vault passwords the command line names and the variables
+/// files beside the playbook (see [`playbook_dir`]; `plan` is the plan file the command
+/// runs, if any); prints warnings.
 pub(super) fn load_inventory(
     project: &Path,
     source: &InventorySourceArgs,
+    plan: Option<&Path>,
 ) -> Result<inventory::Inventory, BadInput> {
-    load_inventory_keeping_keys(project, source).map(|(inv, _)| inv)
+    load_inventory_keeping_keys(project, source, plan).map(|(inv, _)| inv)
 }
+
+/// The directory whose `group_vars/` and `host_vars/` apply above the inventory's, as
+/// Ansible's playbook directory: `--playbook-dir` (relative to the project unless it exists
+/// as given), else the directory of the plan, else the project's `plans/` (where the
+/// default plan lives), so `inventory` shows what `apply` uses.
+pub(super) fn playbook_dir(
+    project: &Path,
+    source: &InventorySourceArgs,
+    plan: Option<&Path>,
+) -> PathBuf {
+    match (&source.playbook_dir, plan) {
+        (Some(dir), _) if dir.is_absolute() || dir.exists() => dir.clone(),
+        (Some(dir), _) => project.join(dir),
+        (None, Some(plan)) => plan
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        (None, None) => project.join(DEFAULT_PLANS_DIR),
+    }
+}
+
+/// Where the plans of a project live (the default plan is `plans/site.yml`).
+pub(super) const DEFAULT_PLANS_DIR: &str = "plans";
 
 /// [`load_inventory`], also returning the vault passwords (for `-e @file`).
 pub(super) fn load_inventory_keeping_keys(
     project: &Path,
     source: &InventorySourceArgs,
+    plan: Option<&Path>,
 ) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
     if source.inventory.is_empty() {
         return Err(BadInput(
@@ -41,7 +68,10 @@ pub(super) fn load_inventory_keeping_keys(
         ask: source.ask_vault_pass,
     })
     .map_err(BadInput)?;
-    let options = inventory::LoadOptions { vault };
+    let options = inventory::LoadOptions {
+        vault,
+        playbook_dir: Some(playbook_dir(project, source, plan)),
+    };
     let inv = inventory::load_inventory_args(&source.inventory, project, &options)
         .map_err(|e| BadInput(e.to_string()))?;
     for warning in inv.warnings() {
@@ -60,7 +90,7 @@ pub(super) fn plan_path(project: &Path, t: &TargetArgs) -> PathBuf {
     match &t.plan {
         Some(p) if p.is_absolute() || p.exists() => p.clone(),
         Some(p) => project.join(p),
-        None => project.join("plans/site.yml"),
+        None => project.join(DEFAULT_PLANS_DIR).join("site.yml"),
     }
 }
 
@@ -77,7 +107,8 @@ pub(super) fn prepare(
     check_ranges(t)?;
     let history =
         crate::history::Location::parse(t.history.as_deref(), project).map_err(BadInput)?;
-    let (inv, keys) = load_inventory_keeping_keys(project, &t.source)?;
+    let (inv, keys) =
+        load_inventory_keeping_keys(project, &t.source, Some(&plan_path(project, t)))?;
     let (extra, extra_secrets) =
         inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
             .map_err(|e| BadInput(e.to_string()))?;

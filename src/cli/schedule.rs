@@ -127,6 +127,11 @@ fn forwarded_args(t: &TargetArgs) -> Vec<String> {
         extra.push("--vault-id".to_owned());
         extra.push(id.clone());
     }
+    if let Some(dir) = &t.source.playbook_dir {
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        extra.push("--playbook-dir".to_owned());
+        extra.push(dir.display().to_string());
+    }
     if let Some(k) = &t.known_hosts {
         extra.push("--known-hosts".to_owned());
         extra.push(k.display().to_string());

@@ -54,7 +54,7 @@ fn named_hosts(project: &Path, s: &SshConfigArgs) -> Result<Vec<NamedHost>, BadI
     let (inv, keys) = if s.source.inventory.is_empty() {
         (None, crate::vault::VaultKeys::default())
     } else {
-        let (inv, keys) = load_inventory_keeping_keys(project, &s.source)?;
+        let (inv, keys) = load_inventory_keeping_keys(project, &s.source, None)?;
         (Some(inv), keys)
     };
     let (extra, _) = inventory::parse_extra_vars_with_vault(&s.extra_vars, Path::new("."), &keys)

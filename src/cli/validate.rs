@@ -14,7 +14,13 @@ pub(super) fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput>
         .map_err(BadInput)?;
         (None, keys)
     } else {
-        let (inventory, keys) = load_inventory_keeping_keys(project, &v.source)?;
+        // The first plan's directory, as `apply` would use for it.
+        let first = crate::validate::plan_files(project, &v.plans)
+            .into_iter()
+            .next()
+            .filter(|_| !v.plans.is_empty());
+        let (inventory, keys) =
+            load_inventory_keeping_keys(project, &v.source, first.as_deref())?;
         (Some(inventory), keys)
     };
     let (extra, _secrets) =

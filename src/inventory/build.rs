@@ -18,6 +18,20 @@ use crate::vault::VaultKeys;
 /// it under (for instance `group_vars/odoo.yml`).
 pub type VarsFile = (String, String, String);
 
+/// The variables files of an inventory, by where they were found (see `vars.rs` for the
+/// precedence of each place).
+#[derive(Debug, Default)]
+pub(crate) struct VarsFiles {
+    /// `group_vars/` beside the inventory sources.
+    pub(crate) groups: Vec<VarsFile>,
+    /// `host_vars/` beside the inventory sources.
+    pub(crate) hosts: Vec<VarsFile>,
+    /// `group_vars/` beside the playbook.
+    pub(crate) playbook_groups: Vec<VarsFile>,
+    /// `host_vars/` beside the playbook.
+    pub(crate) playbook_hosts: Vec<VarsFile>,
+}
+
 impl Inventory {
     /// Builds an inventory from texts, without touching the file system.
     ///
@@ -44,15 +58,19 @@ pub(crate) fn build(
 ) -> Result<Inventory, InventoryError> {
     let keys = VaultKeys::default();
     let vault = VaultContext::new(&keys);
-    build_with_vault(draft, group_vars, host_vars, &vault)
+    let files = VarsFiles {
+        groups: group_vars.to_vec(),
+        hosts: host_vars.to_vec(),
+        ..VarsFiles::default()
+    };
+    build_with_vault(draft, &files, &vault)
 }
 
 /// Completes a declared inventory and merges variables, decrypting vaulted variables files
 /// and values with `vault`.
 pub(crate) fn build_with_vault(
     mut draft: InventoryDraft,
-    group_vars: &[VarsFile],
-    host_vars: &[VarsFile],
+    files: &VarsFiles,
     vault: &VaultContext<'_>,
 ) -> Result<Inventory, InventoryError> {
     let mut warnings = Vec::new();
@@ -68,20 +86,19 @@ pub(crate) fn build_with_vault(
     check_cycles(&draft)?;
     let depths = group_depths(&draft);
 
-    let group_files = read_vars_files(
-        group_vars,
-        |group| draft.group_position(group).is_some(),
+    let is_group = |group: &str| draft.group_position(group).is_some();
+    let is_host = |host: &str| draft.host_position(host).is_some();
+    let group_files = read_vars_files(&files.groups, is_group, "group", &mut warnings, vault)?;
+    let host_files = read_vars_files(&files.hosts, is_host, "host", &mut warnings, vault)?;
+    let playbook_group_files = read_vars_files(
+        &files.playbook_groups,
+        is_group,
         "group",
         &mut warnings,
         vault,
     )?;
-    let host_files = read_vars_files(
-        host_vars,
-        |host| draft.host_position(host).is_some(),
-        "host",
-        &mut warnings,
-        vault,
-    )?;
+    let playbook_host_files =
+        read_vars_files(&files.playbook_hosts, is_host, "host", &mut warnings, vault)?;
 
     let sort_key = |name: &str| {
         let index = draft.group_position(name).unwrap_or(0);
@@ -96,10 +113,8 @@ pub(crate) fn build_with_vault(
             inventory: draft
                 .group_position(name)
                 .map(|index| &draft.groups[index].vars),
-            files: group_files
-                .get(name)
-                .map(|files| files.iter().collect())
-                .unwrap_or_default(),
+            files: of(&group_files, name),
+            playbook_files: of(&playbook_group_files, name),
         };
         let all = group_vars_of(ALL_GROUP);
         let others: Vec<GroupVars<'_>> = groups
@@ -109,10 +124,8 @@ pub(crate) fn build_with_vault(
             .collect();
         let own = HostOwnVars {
             inventory: Some(&host_draft.vars),
-            files: host_files
-                .get(host_draft.name.as_str())
-                .map(|files| files.iter().collect())
-                .unwrap_or_default(),
+            files: of(&host_files, &host_draft.name),
+            playbook_files: of(&playbook_host_files, &host_draft.name),
         };
         let vars = merge_layers(
             layers(&all, &others, &own)
@@ -146,6 +159,17 @@ pub(crate) fn build_with_vault(
         warnings,
         vault_values: Vec::new(),
     })
+}
+
+/// The parsed variables files of one group or host, in the order they apply.
+fn of<'a>(
+    by_owner: &'a HashMap<String, Vec<Map<String, Value>>>,
+    name: &str,
+) -> Vec<&'a Map<String, Value>> {
+    by_owner
+        .get(name)
+        .map(|files| files.iter().collect())
+        .unwrap_or_default()
 }
 
 /// Parses variables files, keyed by owner, dropping (with a warning) those whose owner the

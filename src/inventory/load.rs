@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::build::{VarsFile, build_with_vault};
+use super::build::{VarsFile, VarsFiles, build_with_vault};
 use super::detect::{Format, is_host_list, read_host_list, read_inventory_text};
 use super::error::InventoryError;
 use super::extra_vars::{parse_extra_vars_in, parse_extra_vars_with};
@@ -73,11 +73,14 @@ pub fn load_inventory_arg(arg: &str, project_dir: &Path) -> Result<Inventory, In
     load_inventory_args(&[arg.to_owned()], project_dir, &LoadOptions::default())
 }
 
-/// What loading needs besides the paths: the vault passwords.
+/// What loading needs besides the paths: the vault passwords and the playbook directory.
 #[derive(Debug, Default)]
 pub struct LoadOptions {
     /// Vault secrets for `!vault` values and encrypted files.
     pub vault: crate::vault::VaultKeys,
+    /// The directory whose `group_vars/` and `host_vars/` also apply, above those beside
+    /// the inventory (Ansible's playbook directory, `--playbook-dir`).
+    pub playbook_dir: Option<PathBuf>,
 }
 
 /// Loads every `-i` argument, in order, into one inventory as Ansible merges several
@@ -181,6 +184,7 @@ struct Loader<'a> {
     /// Where `group_vars/` and `host_vars/` are looked for, in source order.
     bases: Vec<PathBuf>,
     vault: VaultContext<'a>,
+    playbook_dir: Option<&'a Path>,
 }
 
 impl<'a> Loader<'a> {
@@ -189,6 +193,7 @@ impl<'a> Loader<'a> {
             draft: InventoryDraft::new(name),
             bases: Vec::new(),
             vault: VaultContext::new(&options.vault),
+            playbook_dir: options.playbook_dir.as_deref(),
         }
     }
 
@@ -284,27 +289,71 @@ impl<'a> Loader<'a> {
             .iter()
             .map(|host| host.name.clone())
             .collect();
-        let mut group_vars = Vec::new();
-        let mut host_vars = Vec::new();
+        let owners = (group_names.as_slice(), host_names.as_slice());
+        let mut files = VarsFiles::default();
         for base in &self.bases {
-            group_vars.extend(read_vars_dir(
-                &base.join("group_vars"),
-                &group_names,
-                "group",
-                &mut warnings,
-            )?);
-            host_vars.extend(read_vars_dir(
-                &base.join("host_vars"),
-                &host_names,
-                "host",
-                &mut warnings,
-            )?);
+            let (groups, hosts) = read_vars_dirs(base, owners, true, &mut warnings)?;
+            files.groups.extend(groups);
+            files.hosts.extend(hosts);
         }
-        let mut inventory = build_with_vault(self.draft, &group_vars, &host_vars, &self.vault)?;
+        if let Some(dir) = self.separate_playbook_dir() {
+            // Ansible reads a playbook directory's vars for the groups and hosts it knows and
+            // says nothing of the others: one project often keeps every environment's there.
+            let (groups, hosts) = read_vars_dirs(dir, owners, false, &mut warnings)?;
+            files.playbook_groups = groups;
+            files.playbook_hosts = hosts;
+        }
+        let mut inventory = build_with_vault(self.draft, &files, &self.vault)?;
         inventory.warnings.extend(warnings);
         inventory.vault_values = self.vault.into_decrypted();
         Ok(inventory)
     }
+
+    /// The playbook directory, unless it is also an inventory's directory (whose variables
+    /// files are then read once, at the inventory's level; reading them twice would give
+    /// the same values).
+    fn separate_playbook_dir(&self) -> Option<&'a Path> {
+        let dir = self.playbook_dir?;
+        let same = |base: &PathBuf| match (base.canonicalize(), dir.canonicalize()) {
+            (Ok(base), Ok(dir)) => base == dir,
+            _ => base == dir,
+        };
+        (!self.bases.iter().any(same)).then_some(dir)
+    }
+}
+
+/// The `group_vars/` and `host_vars/` files of `base` for `owners` (group names, host
+/// names); shadowed files are reported in `warnings`, and entries no owner uses too when
+/// `warn_unused`.
+fn read_vars_dirs(
+    base: &Path,
+    (group_names, host_names): (&[String], &[String]),
+    warn_unused: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<VarsFile>, Vec<VarsFile>), InventoryError> {
+    let groups = VarsDir {
+        dir: base.join("group_vars"),
+        owner_kind: "group",
+        warn_unused,
+    };
+    let hosts = VarsDir {
+        dir: base.join("host_vars"),
+        owner_kind: "host",
+        warn_unused,
+    };
+    Ok((
+        read_vars_dir(&groups, group_names, warnings)?,
+        read_vars_dir(&hosts, host_names, warnings)?,
+    ))
+}
+
+/// One `group_vars/` or `host_vars/` directory.
+struct VarsDir {
+    dir: PathBuf,
+    /// `group` or `host`, for messages.
+    owner_kind: &'static str,
+    /// Whether entries no owner uses are reported.
+    warn_unused: bool,
 }
 
 fn read_text(path: &Path) -> Result<String, InventoryError> {
@@ -337,14 +386,15 @@ fn is_script(path: &Path) -> bool {
         && &start == b"#!"
 }
 
-/// Reads the variables files of every owner (group or host) from `dir`, in Ansible's order,
-/// and warns about entries no owner uses.
+/// Reads the variables files of every owner (group or host) from a `group_vars/` or
+/// `host_vars/` directory, in Ansible's order, and warns about shadowed files (and entries
+/// no owner uses, when asked).
 fn read_vars_dir(
-    dir: &Path,
+    vars_dir: &VarsDir,
     owners: &[String],
-    owner_kind: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<VarsFile>, InventoryError> {
+    let (dir, owner_kind) = (vars_dir.dir.as_path(), vars_dir.owner_kind);
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
@@ -387,7 +437,7 @@ fn read_vars_dir(
             .file_name()
             .and_then(|name| name.to_str())
             .unwrap_or_default();
-        if is_skipped_name(name) || used_entries.contains(&entry) {
+        if !vars_dir.warn_unused || is_skipped_name(name) || used_entries.contains(&entry) {
             continue;
         }
         warnings.push(format!(

@@ -8,13 +8,16 @@
 //! |---|---|
 //! | 1 | `vars:` of group `all` in the inventory file |
 //! | 2 | `vars:` of the host's other groups in the inventory file |
-//! | 3 | `group_vars/all` files |
-//! | 4 | `group_vars/<group>` files of the host's other groups |
-//! | 5 | the host's variables in the inventory file |
-//! | 6 | `host_vars/<host>` files |
-//! | 7 | extra vars (`-e`) |
+//! | 3 | `group_vars/all` files beside the inventory |
+//! | 4 | `group_vars/all` files beside the playbook (`--playbook-dir`, the plan's directory) |
+//! | 5 | `group_vars/<group>` files beside the inventory, of the host's other groups |
+//! | 6 | `group_vars/<group>` files beside the playbook, of the host's other groups |
+//! | 7 | the host's variables in the inventory file |
+//! | 8 | `host_vars/<host>` files beside the inventory |
+//! | 9 | `host_vars/<host>` files beside the playbook |
+//! | 10 | extra vars (`-e`) |
 //!
-//! Within levels 2 and 4, groups are taken parents first (by depth), then by
+//! Within levels 2, 5 and 6, groups are taken parents first (by depth), then by
 //! `ansible_group_priority`, then by name, so a child group overrides its parent. Within one
 //! group or host, files are taken in the order given (file-name order when loaded from disk).
 //! Merging replaces whole top-level values (Ansible's default `hash_behaviour = replace`):
@@ -29,23 +32,33 @@ pub enum VarLevel {
     AllInventory,
     /// `vars:` of any other group in the inventory file.
     GroupInventory,
-    /// `group_vars/all.yml` (or `group_vars/all/*`).
+    /// `group_vars/all.yml` (or `group_vars/all/*`) beside the inventory.
     AllGroupVarsFile,
-    /// `group_vars/<group>.yml` (or `group_vars/<group>/*`) of any other group.
+    /// `group_vars/all.yml` (or `group_vars/all/*`) beside the playbook.
+    AllPlaybookGroupVarsFile,
+    /// `group_vars/<group>.yml` (or `group_vars/<group>/*`) of any other group, beside the
+    /// inventory.
     GroupVarsFile,
+    /// `group_vars/<group>.yml` (or `group_vars/<group>/*`) of any other group, beside the
+    /// playbook.
+    PlaybookGroupVarsFile,
     /// Variables given to the host under `hosts:` in the inventory file.
     HostInventory,
-    /// `host_vars/<host>.yml` (or `host_vars/<host>/*`).
+    /// `host_vars/<host>.yml` (or `host_vars/<host>/*`) beside the inventory.
     HostVarsFile,
+    /// `host_vars/<host>.yml` (or `host_vars/<host>/*`) beside the playbook.
+    PlaybookHostVarsFile,
     /// `-e` on the command line.
     ExtraVars,
 }
 
-/// Variables a group contributes: from the inventory file and from its `group_vars/` files.
+/// Variables a group contributes: from the inventory file and from its `group_vars/` files
+/// beside the inventory and beside the playbook.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct GroupVars<'a> {
     pub(crate) inventory: Option<&'a Map<String, Value>>,
     pub(crate) files: Vec<&'a Map<String, Value>>,
+    pub(crate) playbook_files: Vec<&'a Map<String, Value>>,
 }
 
 /// Variables a host contributes itself.
@@ -53,6 +66,7 @@ pub(crate) struct GroupVars<'a> {
 pub(crate) struct HostOwnVars<'a> {
     pub(crate) inventory: Option<&'a Map<String, Value>>,
     pub(crate) files: Vec<&'a Map<String, Value>>,
+    pub(crate) playbook_files: Vec<&'a Map<String, Value>>,
 }
 
 /// The layers of one host's variables in precedence order, lowest first.
@@ -78,17 +92,34 @@ pub(crate) fn layers<'a>(
             .iter()
             .map(|vars| (VarLevel::AllGroupVarsFile, *vars)),
     );
+    layers.extend(
+        all_group
+            .playbook_files
+            .iter()
+            .map(|vars| (VarLevel::AllPlaybookGroupVarsFile, *vars)),
+    );
     layers.extend(other_groups_sorted.iter().flat_map(|group| {
         group
             .files
             .iter()
             .map(|vars| (VarLevel::GroupVarsFile, *vars))
     }));
+    layers.extend(other_groups_sorted.iter().flat_map(|group| {
+        group
+            .playbook_files
+            .iter()
+            .map(|vars| (VarLevel::PlaybookGroupVarsFile, *vars))
+    }));
     layers.extend(host.inventory.map(|vars| (VarLevel::HostInventory, vars)));
     layers.extend(
         host.files
             .iter()
             .map(|vars| (VarLevel::HostVarsFile, *vars)),
+    );
+    layers.extend(
+        host.playbook_files
+            .iter()
+            .map(|vars| (VarLevel::PlaybookHostVarsFile, *vars)),
     );
     layers
 }
@@ -134,6 +165,30 @@ mod tests {
     }
 
     #[test]
+    fn playbook_group_vars_of_a_parent_beat_inventory_group_vars_of_a_child() {
+        let child_inventory_file = map(json!({"v": "child beside the inventory"}));
+        let parent_playbook_file = map(json!({"v": "parent beside the playbook"}));
+        let parent = GroupVars {
+            playbook_files: vec![&parent_playbook_file],
+            ..GroupVars::default()
+        };
+        let child = GroupVars {
+            files: vec![&child_inventory_file],
+            ..GroupVars::default()
+        };
+        let merged = merge_layers(
+            layers(
+                &GroupVars::default(),
+                &[parent, child],
+                &HostOwnVars::default(),
+            )
+            .into_iter()
+            .map(|(_, layer)| layer),
+        );
+        assert_eq!(merged["v"], "parent beside the playbook");
+    }
+
+    #[test]
     fn layers_follow_ansible_order() {
         let all_inv = map(json!({"v": "all_inventory"}));
         let all_file = map(json!({"v": "all_file"}));
@@ -141,17 +196,23 @@ mod tests {
         let group_file = map(json!({"v": "group_file"}));
         let host_inv = map(json!({"v": "host_inventory"}));
         let host_file = map(json!({"v": "host_file"}));
+        let all_play = map(json!({"v": "all_playbook_file"}));
+        let group_play = map(json!({"v": "group_playbook_file"}));
+        let host_play = map(json!({"v": "host_playbook_file"}));
         let all = GroupVars {
             inventory: Some(&all_inv),
             files: vec![&all_file],
+            playbook_files: vec![&all_play],
         };
         let groups = [GroupVars {
             inventory: Some(&group_inv),
             files: vec![&group_file],
+            playbook_files: vec![&group_play],
         }];
         let host = HostOwnVars {
             inventory: Some(&host_inv),
             files: vec![&host_file],
+            playbook_files: vec![&host_play],
         };
         let levels: Vec<VarLevel> = layers(&all, &groups, &host)
             .iter()
@@ -163,9 +224,12 @@ mod tests {
                 VarLevel::AllInventory,
                 VarLevel::GroupInventory,
                 VarLevel::AllGroupVarsFile,
+                VarLevel::AllPlaybookGroupVarsFile,
                 VarLevel::GroupVarsFile,
+                VarLevel::PlaybookGroupVarsFile,
                 VarLevel::HostInventory,
-                VarLevel::HostVarsFile
+                VarLevel::HostVarsFile,
+                VarLevel::PlaybookHostVarsFile
             ]
         );
         assert!(levels.is_sorted());

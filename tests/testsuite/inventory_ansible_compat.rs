@@ -494,3 +494,332 @@ fn ini_corner_cases_match_ansible_inventory() {
         serde_json::json!(8080)
     );
 }
+
+/// `(arguments after --list, with ROOT standing for tests/corpus/real-world/ansible-inventories,
+/// expectation)`: real projects' inventories (provenance in that directory's SOURCES.md).
+const REAL_WORLD: &[(&[&str], Expect)] = &[
+    // group_vars/ at the playbook root, one directory per environment group.
+    (
+        &[
+            "-i",
+            "ROOT/trellis-hosts-dir-playbook-group_vars/hosts",
+            "--playbook-dir",
+            "ROOT/trellis-hosts-dir-playbook-group_vars",
+        ],
+        Expect::Same,
+    ),
+    (
+        &[
+            "-i",
+            "ROOT/trellis-hosts-dir-playbook-group_vars/hosts/production",
+            "--playbook-dir",
+            "ROOT/trellis-hosts-dir-playbook-group_vars",
+        ],
+        Expect::Same,
+    ),
+    (
+        &[
+            "-i",
+            "ROOT/trellis-hosts-dir-playbook-group_vars/hosts/development",
+            "--playbook-dir",
+            "ROOT/trellis-hosts-dir-playbook-group_vars",
+        ],
+        Expect::Same,
+    ),
+    (
+        &[
+            "-i",
+            "ROOT/trellis-hosts-dir-playbook-group_vars/hosts/production",
+        ],
+        Expect::Same,
+    ),
+    // Every host commented out; group_vars/ a symlink to another inventory's.
+    (
+        &[
+            "-i",
+            "ROOT/kubespray-sample-all-commented-local-symlink/inventory/sample/inventory.ini",
+        ],
+        Expect::Same,
+    ),
+    (
+        &[
+            "-i",
+            "ROOT/kubespray-sample-all-commented-local-symlink/inventory/local/hosts.ini",
+        ],
+        Expect::Same,
+    ),
+    // Ranges, quoted and unquoted Python dictionaries.
+    (
+        &[
+            "-i",
+            "ROOT/openshift-3.9-ranges-python-literals/inventory/hosts.example",
+        ],
+        Expect::Same,
+    ),
+    // Comments after section headers and after quoted values.
+    (
+        &[
+            "-i",
+            "ROOT/postgresql-cluster-inline-comments-quoted-vars/inventory",
+        ],
+        Expect::Same,
+    ),
+    // A placeholder host name in YAML, with a host_vars/ directory for another name.
+    (
+        &[
+            "-i",
+            "ROOT/matrix-docker-placeholder-unbalanced-quote/inventory/host.yml",
+        ],
+        Expect::Same,
+    ),
+    // A placeholder value with an unbalanced quote: Ansible says "No closing quotation".
+    (
+        &[
+            "-i",
+            "ROOT/matrix-docker-placeholder-unbalanced-quote/inventory/hosts",
+        ],
+        Expect::Refused("inventory/hosts line 18 column 45: cannot read the host line"),
+    ),
+];
+
+fn real_world_root() -> PathBuf {
+    corpus_dir().join("real-world/ansible-inventories")
+}
+
+/// The `--list` of `args` from ansible-inventory and from wsdeploy (run in an empty project,
+/// so no `plans/` of this repository applies).
+fn both_lists(venv: &Path, args: &[String]) -> ((bool, String, String), (i32, String, String)) {
+    let mut ansible_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ansible_args.push("--list");
+    let theirs = ansible(venv, "ansible-inventory", &ansible_args, None);
+    let project = tempfile::tempdir().expect("temp project");
+    let project_text = project.path().to_string_lossy().into_owned();
+    let mut ours_args = vec!["-C", project_text.as_str(), "inventory"];
+    ours_args.extend(ansible_args);
+    let ours = wsdeploy(venv, &ours_args, None);
+    (theirs, ours)
+}
+
+#[test]
+fn real_world_inventories_match_ansible_inventory() {
+    let venv = venv();
+    let root = real_world_root().to_string_lossy().into_owned();
+    let sources = std::fs::read_to_string(real_world_root().join("SOURCES.md")).expect("SOURCES");
+    let mut failures = Vec::new();
+    for (args, expect) in REAL_WORLD {
+        let args: Vec<String> = args.iter().map(|arg| arg.replace("ROOT", &root)).collect();
+        let label = args.join(" ").replace(&root, "…");
+        let case = args[1]
+            .trim_start_matches(&root)
+            .split('/')
+            .nth(1)
+            .unwrap_or("");
+        assert!(sources.contains(case), "SOURCES.md does not record {case}");
+        let ((_, ansible_out, ansible_err), (code, out, err)) = both_lists(&venv, &args);
+        let ansible_parsed = !ansible_err.contains("Unable to parse");
+        match expect {
+            Expect::Same => {
+                if !ansible_parsed || code != 0 {
+                    failures.push(format!(
+                        "{label}: ansible {ansible_err}\nwsdeploy exit {code}: {err}"
+                    ));
+                    continue;
+                }
+                let ours: Value = serde_json::from_str(&out).expect("wsdeploy prints JSON");
+                let theirs: Value = serde_json::from_str(&ansible_out).expect("ansible JSON");
+                let diff = differences(&ours, &normalise(&theirs));
+                if !diff.is_empty() {
+                    failures.push(format!("{label}:\n  {}", diff.join("\n  ")));
+                }
+            }
+            Expect::Refused(message) => {
+                if ansible_parsed {
+                    failures.push(format!("{label}: ansible parsed it, expected a refusal"));
+                }
+                if code != 3 || !err.contains(message) {
+                    failures.push(format!(
+                        "{label}: expected exit 3 with {message:?}, got {code}: {err}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// What the trellis row of SOURCES.md says: with the playbook directory, `-i hosts` (all
+/// three environments) gives the staging values (same-depth groups merge by name), one
+/// environment's file its own; without it, the host has no variables at all.
+#[test]
+fn playbook_group_vars_follow_ansible_precedence_on_trellis() {
+    let venv = venv();
+    let case = real_world_root().join("trellis-hosts-dir-playbook-group_vars");
+    let case_text = case.to_string_lossy().into_owned();
+    let host = "your_server_hostname";
+    let vars_of = |inventory: &str, playbook_dir: bool| {
+        let mut args = vec!["-i".to_owned(), format!("{case_text}/{inventory}")];
+        if playbook_dir {
+            args.extend(["--playbook-dir".to_owned(), case_text.clone()]);
+        }
+        let (_, (code, out, err)) = both_lists(&venv, &args);
+        assert_eq!(code, 0, "{err}");
+        let list: Value = serde_json::from_str(&out).expect("JSON");
+        assert!(out.contains(host), "{out}");
+        // A host without variables has no `hostvars` entry, as with ansible-inventory.
+        list["_meta"]["hostvars"]
+            .get(host)
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({}))
+    };
+    let all = vars_of("hosts", true);
+    assert_eq!(all["vault_mysql_root_password"], "stagingpw");
+    assert_eq!(all.as_object().map(Map::len), Some(59));
+    let production = vars_of("hosts/production", true);
+    assert_eq!(production["vault_mysql_root_password"], "productionpw");
+    assert!(
+        production["wordpress_sites"]
+            .as_object()
+            .is_some_and(|sites| sites.contains_key("example.com"))
+    );
+    assert_eq!(vars_of("hosts/production", false), serde_json::json!({}));
+}
+
+/// Every place a variable can come from, set to a different value per place, read with
+/// ansible-inventory and wsdeploy: inventory file < inventory group_vars < playbook
+/// group_vars (`all` first, then parents before children, inventory's before playbook's for
+/// every group), then the host: inventory file < inventory host_vars < playbook host_vars.
+#[test]
+fn playbook_vars_precedence_matches_ansible_inventory() {
+    let venv = venv();
+    let dir = tempfile::tempdir().expect("temp");
+    let write = |relative: &str, text: &str| {
+        let path = dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "inventory/hosts.ini",
+        "[parent:children]\nchild\n[child]\nweb1 in_host=inventory_host\nweb2\n\
+         [parent:vars]\nin_parent=inventory_file\n[all:vars]\nin_all=inventory_file\n",
+    );
+    let keys = [
+        "in_all",
+        "in_parent",
+        "in_child",
+        "in_host",
+        "parent_vs_child",
+        "all_vs_child",
+    ];
+    let vars = |origin: &str| {
+        keys.iter()
+            .map(|key| format!("{key}: {origin}\n"))
+            .collect::<String>()
+    };
+    write(
+        "inventory/group_vars/all.yml",
+        &vars("inventory_group_vars_all"),
+    );
+    write(
+        "inventory/group_vars/child.yml",
+        "in_child: inventory_group_vars_child\nparent_vs_child: inventory_child\nall_vs_child: inventory_child\n",
+    );
+    write(
+        "inventory/host_vars/web1.yml",
+        "in_host: inventory_host_vars\n",
+    );
+    write(
+        "playbooks/group_vars/all/main.yml",
+        "in_all: playbook_group_vars_all\nall_vs_child: playbook_all\n",
+    );
+    write(
+        "playbooks/group_vars/parent.yml",
+        "in_parent: playbook_group_vars_parent\nparent_vs_child: playbook_parent\n",
+    );
+    write(
+        "playbooks/group_vars/child.yml",
+        "in_child: playbook_group_vars_child\n",
+    );
+    write("playbooks/group_vars/staging.yml", "unused: true\n");
+    write(
+        "playbooks/host_vars/web1.yml",
+        "in_host: playbook_host_vars\n",
+    );
+    let root = dir.path().to_string_lossy().into_owned();
+    let args = [
+        "-i".to_owned(),
+        format!("{root}/inventory/hosts.ini"),
+        "--playbook-dir".to_owned(),
+        format!("{root}/playbooks"),
+    ];
+    let ((ok, ansible_out, ansible_err), (code, out, err)) = both_lists(&venv, &args);
+    assert!(ok, "{ansible_err}");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !err.contains("staging"),
+        "unused playbook group_vars are not reported: {err}"
+    );
+    let ours: Value = serde_json::from_str(&out).expect("JSON");
+    let theirs: Value = serde_json::from_str(&ansible_out).expect("JSON");
+    let diff = differences(&ours, &normalise(&theirs));
+    assert!(diff.is_empty(), "{}", diff.join("\n"));
+    let web1 = &ours["_meta"]["hostvars"]["web1"];
+    assert_eq!(web1["in_host"], "playbook_host_vars");
+    assert_eq!(web1["in_parent"], "playbook_group_vars_parent");
+    // Ansible's order: the playbook's group_vars of a parent come after the inventory's
+    // group_vars of its child.
+    assert_eq!(web1["parent_vs_child"], "playbook_parent");
+    assert_eq!(web1["all_vs_child"], "inventory_child");
+}
+
+/// Without `--playbook-dir`, a plan's directory is the playbook directory (`validate -i`
+/// sees `plans/group_vars/` and `plans/host_vars/`), and `inventory` (no plan) reads the
+/// project's `plans/` as `apply` does with the default plan; `--playbook-dir` replaces it.
+#[test]
+fn plan_directory_group_vars_apply_to_commands() {
+    let project = Project::new();
+    project
+        .file(
+            "inventories/prod/hosts.yml",
+            "all:\n  children:\n    web:\n      hosts:\n        web1:\n          ansible_connection: local\n",
+        )
+        .file("inventories/prod/group_vars/web.yml", "site_name: from_inventory\nport: 80\n")
+        .file("plans/group_vars/web.yml", "site_name: from_plans\n")
+        .file("plans/group_vars/web.yaml", "site_name: shadowed\n")
+        .file("plans/group_vars/staging.yml", "site_name: other_environment\n")
+        .file("plans/host_vars/web1.yml", "listen: 8080\n")
+        .file(
+            "plans/site.yml",
+            "name: probe\nhosts: web\nsteps:\n  - command: \"echo {{ site_name }} {{ listen }} {{ port }}\"\n",
+        );
+    let shown = project.run(&["inventory", "-i", "prod", "--host", "web1"]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let vars: Value = serde_json::from_str(&shown.stdout).expect("JSON");
+    assert_eq!(vars["site_name"], "from_plans");
+    assert_eq!(vars["listen"], 8080);
+    assert_eq!(vars["port"], 80);
+    assert!(
+        shown.stderr.contains("web.yaml is ignored") && !shown.stderr.contains("staging"),
+        "a shadowed file is reported, another environment's group is not: {}",
+        shown.stderr
+    );
+    let elsewhere = project.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+    let elsewhere_text = elsewhere.to_string_lossy().into_owned();
+    let explicit = project.run(&[
+        "inventory",
+        "-i",
+        "prod",
+        "--host",
+        "web1",
+        "--playbook-dir",
+        &elsewhere_text,
+    ]);
+    let vars: Value = serde_json::from_str(&explicit.stdout).expect("JSON");
+    assert_eq!(vars["site_name"], "from_inventory", "{}", explicit.stderr);
+    let validated = project.run(&["validate", "-i", "prod", "plans/site.yml"]);
+    assert_eq!(
+        validated.code, 0,
+        "{}{}",
+        validated.stdout, validated.stderr
+    );
+}
