@@ -115,7 +115,8 @@ pub(super) fn prepare(
     // The run's mask list, made once: every later message and plan uses it.
     let mut masked = inv.secret_values(&extra);
     masked.extend(extra_secrets);
-    prepare_hosts(project, t, &inv, &extra, &masked, (serial, max_fail))
+    let limits = (serial, max_fail);
+    prepare_hosts(project, t, &inv, &extra, &masked, limits, history)
         .map_err(|BadInput(message)| BadInput(crate::mask::mask(&message, &masked)))
 }
 
@@ -128,6 +129,7 @@ fn prepare_hosts(
     extra: &serde_json::Map<String, serde_json::Value>,
     masked: &[String],
     (serial, max_fail): (Option<Serial>, Option<f64>),
+    history: crate::history::Location,
 ) -> Result<Prepared, BadInput> {
     let plan_path = plan_path(project, t);
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;

@@ -19,8 +19,7 @@ pub(super) fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput>
             .into_iter()
             .next()
             .filter(|_| !v.plans.is_empty());
-        let (inventory, keys) =
-            load_inventory_keeping_keys(project, &v.source, first.as_deref())?;
+        let (inventory, keys) = load_inventory_keeping_keys(project, &v.source, first.as_deref())?;
         (Some(inventory), keys)
     };
     let (extra, _secrets) =

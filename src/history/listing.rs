@@ -140,6 +140,6 @@ pub fn show(run: &RunRecord) -> String {
         let _ = writeln!(out, "plan file: {line}");
     }
     out.push_str(&summary::details(&run.hosts, false, true));
-    out.push_str(&summary::table(&run.hosts));
+    out.push_str(&summary::table(&run.hosts, false));
     out
 }

@@ -86,6 +86,7 @@ fn masked_report(report: &HostReport) -> HostReport {
         error: None,
         seconds: report.seconds,
         secrets: Vec::new(),
+        facts: std::collections::BTreeMap::new(),
     })
 }
 
