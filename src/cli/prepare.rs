@@ -26,6 +26,16 @@ pub(super) fn load_inventory_keeping_keys(
     project: &Path,
     source: &InventorySourceArgs,
 ) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
+    load_inventory_with(project, source, false)
+}
+
+/// [`load_inventory_keeping_keys`]; with `unread_vault_ok` and no vault password, vaulted
+/// data is left unread instead of refused.
+fn load_inventory_with(
+    project: &Path,
+    source: &InventorySourceArgs,
+    unread_vault_ok: bool,
+) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
     if source.inventory.is_empty() {
         return Err(BadInput(
             "no inventory given: pass -i NAME (inventories/NAME/hosts.yml), -i PATH or -i host1,host2,"
@@ -38,7 +48,10 @@ pub(super) fn load_inventory_keeping_keys(
         ask: source.ask_vault_pass,
     })
     .map_err(BadInput)?;
-    let options = inventory::LoadOptions { vault };
+    let options = inventory::LoadOptions {
+        vault,
+        unread_vault_ok,
+    };
     let inv = inventory::load_inventory_args(&source.inventory, project, &options)
         .map_err(|e| BadInput(e.to_string()))?;
     for warning in inv.warnings() {
@@ -78,12 +91,49 @@ pub(super) fn prepare(
     // The run's mask list, made once: every later message and plan uses it.
     let mut masked = inv.secret_values(&extra);
     masked.extend(extra_secrets);
-    prepare_hosts(project, t, &inv, &extra, &masked, (serial, max_fail))
+    prepare_hosts(project, t, &inv, &extra, &masked, (serial, max_fail), true)
         .map_err(|BadInput(message)| BadInput(crate::mask::mask(&message, &masked)))
 }
 
-/// [`prepare`] once the inventory and `-e` are read: the plan rendered for every host and
-/// each host's connection settings.
+/// [`prepare`] without rendering the plan: the hosts its plays' `hosts:` patterns select,
+/// each with no plan (for `backups` and `rollback`, which read what to do from the hosts'
+/// journals). A vaulted variable needs no vault password here.
+pub(super) fn locate(project: &Path, t: &TargetArgs) -> Result<Prepared, BadInput> {
+    let (inv, keys) = load_inventory_with(project, &t.source, true)?;
+    let (extra, extra_secrets) =
+        inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
+            .map_err(|e| BadInput(e.to_string()))?;
+    let mut masked = inv.secret_values(&extra);
+    masked.extend(extra_secrets);
+    prepare_hosts(project, t, &inv, &extra, &masked, (None, None), false)
+        .map_err(|BadInput(message)| BadInput(crate::mask::mask(&message, &masked)))
+}
+
+/// The hosts the plays select, in inventory order, each with no plan.
+fn located_hosts(
+    plan: &plan::Plan,
+    inv: &inventory::Inventory,
+    limit: Option<&str>,
+) -> Result<Vec<(String, Vec<HostPlan>)>, BadInput> {
+    let mut names: Vec<&str> = Vec::new();
+    for play in &plan.plays {
+        for host in inv
+            .select(&play.hosts, limit)
+            .map_err(|e| BadInput(e.to_string()))?
+        {
+            names.push(host.name());
+        }
+    }
+    Ok(inv
+        .hosts()
+        .iter()
+        .filter(|h| names.contains(&h.name()))
+        .map(|h| (h.name().to_owned(), Vec::new()))
+        .collect())
+}
+
+/// [`prepare`] once the inventory and `-e` are read: the plan rendered for every host (or,
+/// without `render`, only the hosts located) and each host's connection settings.
 fn prepare_hosts(
     project: &Path,
     t: &TargetArgs,
@@ -91,12 +141,17 @@ fn prepare_hosts(
     extra: &serde_json::Map<String, serde_json::Value>,
     masked: &[String],
     (serial, max_fail): (Option<Serial>, Option<f64>),
+    render: bool,
 ) -> Result<Prepared, BadInput> {
     let plan_path = plan_path(project, t);
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
-    let per_host = crate::project::render_for_hosts(&plan, inv, t.limit.as_deref(), extra, masked)
-        .map_err(BadInput)?;
+    let per_host = if render {
+        crate::project::render_for_hosts(&plan, inv, t.limit.as_deref(), extra, masked)
+            .map_err(BadInput)?
+    } else {
+        located_hosts(&plan, inv, t.limit.as_deref())?
+    };
     if per_host.is_empty() {
         return Err(BadInput(format!(
             "no host of -i {} matches the plan's plays{}",

@@ -1,16 +1,42 @@
-//! `rollback --date` and `backups`.
+//! `rollback --date`, `rollback --run` and `backups`: the hosts are located from the
+//! plays' `hosts:` patterns; the plan is rendered only for a rollback, and only when it
+//! can be (the vault password given): it adds the preflight checks and the secret-holding
+//! commands the runs' journals record masked.
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
 pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
-    let date = chrono::NaiveDate::parse_from_str(&r.date, "%Y-%m-%d").map_err(|_| {
-        BadInput(format!(
-            "--date `{}`: expected YYYY-MM-DD (the day whose .backup-YYYY-MM-DD files to restore)",
-            r.date
-        ))
-    })?;
-    let prepared = prepare(project, &r.target, None, None)?;
+    let undo = match (&r.date, &r.run) {
+        (_, Some(id)) if journal::is_run_id(id) => Undo::Run(id.clone()),
+        (_, Some(id)) => {
+            return Err(BadInput(format!(
+                "--run `{id}`: not a run id (YYYYMMDDTHHMMSSZ-xxxxxx, as `wsdeploy backups` lists them)"
+            )));
+        }
+        (Some(date), None) => Undo::Date(
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
+                BadInput(format!(
+                    "--date `{date}`: expected YYYY-MM-DD (the day whose runs to undo)"
+                ))
+            })?,
+        ),
+        (None, None) => {
+            return Err(BadInput(
+                "rollback: pass --date YYYY-MM-DD or --run RUN_ID".to_owned(),
+            ));
+        }
+    };
+    let prepared = match prepare(project, &r.target, None, None) {
+        Ok(prepared) => prepared,
+        Err(BadInput(why)) => {
+            let located = locate(project, &r.target)?;
+            errln!(
+                "warning: the plan cannot be rendered ({why}): the rollback reruns the reload/restart commands its runs' journals recorded, without the plan's preflight checks (a command recorded with a secret needs the plan: give the vault password)"
+            );
+            located
+        }
+    };
     let mode = if r.dry_run { Mode::DryRun } else { Mode::Apply };
     Ok(run_fleet(
         prepared,
@@ -18,7 +44,7 @@ pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, Bad
         mode,
         "rollback",
         false,
-        Task::Rollback(date),
+        Task::Rollback(undo),
         r.diff,
     )
     .await?
@@ -26,7 +52,7 @@ pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, Bad
 }
 
 pub(super) async fn backups(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
-    let prepared = prepare(project, t, None, None)?;
+    let prepared = locate(project, t)?;
     Ok(run_fleet(
         prepared,
         t,

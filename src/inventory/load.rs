@@ -78,6 +78,10 @@ pub fn load_inventory_arg(arg: &str, project_dir: &Path) -> Result<Inventory, In
 pub struct LoadOptions {
     /// Vault secrets for `!vault` values and encrypted files.
     pub vault: crate::vault::VaultKeys,
+    /// Without any vault password, leave vaulted data unread (a `!vault` value is null, an
+    /// encrypted file empty) instead of refusing: for commands that only locate hosts
+    /// (`backups`, `rollback`) and never render a plan with these values.
+    pub unread_vault_ok: bool,
 }
 
 /// Loads every `-i` argument, in order, into one inventory as Ansible merges several
@@ -188,7 +192,7 @@ impl<'a> Loader<'a> {
         Self {
             draft: InventoryDraft::new(name),
             bases: Vec::new(),
-            vault: VaultContext::new(&options.vault),
+            vault: VaultContext::new(&options.vault).unread_ok(options.unread_vault_ok),
         }
     }
 

@@ -43,6 +43,7 @@ mod reliability_review;
 mod reliability_secrets;
 mod reliability_ssh;
 mod reliability_timeouts;
+mod reliability_undo;
 mod schedule;
 mod ssh_certs;
 mod ssh_config;

@@ -103,7 +103,10 @@ impl Fixture {
         load_inventory_args(
             &[self.text("inv/hosts")],
             self.dir.path(),
-            &LoadOptions { vault: keys },
+            &LoadOptions {
+                vault: keys,
+                unread_vault_ok: false,
+            },
         )
         .map_err(|error| error.to_string())
     }
