@@ -127,7 +127,8 @@ fn day_files(day_runs: &[&HostRun], date: chrono::NaiveDate) -> Vec<String> {
     paths
 }
 
-/// The day's backups of `paths` that hold what a run's manifest recorded.
+/// The day's backups of `paths` (those still on the host) that hold what a run's manifest
+/// recorded.
 async fn day_backups(
     transport: &Transport,
     job: &HostJob,
@@ -139,9 +140,11 @@ async fn day_backups(
     let current = gather::gather(transport, become_user, paths, &[], DumpCache::Off, |_| true)
         .await
         .map_err(|e| format!("gather: {e}"))?;
+    // Only files that are there now: a file deleted since (or a tree removed) is not
+    // brought back.
     let mut reals: Vec<String> = Vec::new();
     for f in &current.files {
-        if !reals.contains(&f.real) {
+        if matches!(f.state, FileState::Present { .. }) && !reals.contains(&f.real) {
             reals.push(f.real.clone());
         }
     }
