@@ -72,7 +72,7 @@ pub struct Cli {
 pub enum Command {
     /// Apply a plan to the inventory's hosts (transaction per host, automatic rollback).
     Apply(ApplyArgs),
-    /// Restore the dated backups of a day across the fleet.
+    /// Undo a day of runs (--date: the state before its first run) or exactly one run (--run).
     Rollback(RollbackArgs),
     /// Show hosts that differ from the plan (exit 2), or repair them with --repair.
     Drift(DriftArgs),
