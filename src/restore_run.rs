@@ -155,3 +155,62 @@ fn restore_one(
         content,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn present(content: &[u8]) -> FileState {
+        FileState::Present {
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            content: content.to_vec(),
+        }
+    }
+
+    fn file(existed: bool) -> JournalFile {
+        JournalFile {
+            index: 0,
+            path: "/etc/app.conf".to_owned(),
+            existed,
+            sha256: existed.then(|| journal::sha256_hex(b"before\n")),
+            backup: None,
+            mode: Some(0o644),
+            written: vec![journal::sha256_hex(b"after\n")],
+        }
+    }
+
+    #[test]
+    fn a_file_gets_its_pre_image_only_while_it_holds_what_the_run_wrote() {
+        let id = "20261123T000000Z-00ab12";
+        let f = file(true);
+        let restored = restore_one(id, &f, &present(b"after\n"), &present(b"before\n"))
+            .expect("undoable")
+            .expect("restored");
+        assert_eq!(restored.content, "before\n");
+        assert!(
+            restore_one(id, &f, &present(b"before\n"), &FileState::Absent)
+                .expect("nothing to do")
+                .is_none()
+        );
+        let by_hand = restore_one(id, &f, &present(b"by hand\n"), &present(b"before\n"));
+        assert!(
+            by_hand
+                .err()
+                .is_some_and(|e| e.contains("no longer holds the bytes run")),
+        );
+        let forged = restore_one(id, &f, &present(b"after\n"), &present(b"forged\n"));
+        assert!(
+            forged
+                .err()
+                .is_some_and(|e| e.contains("does not hold the bytes its manifest records"))
+        );
+        let created = restore_one(id, &file(false), &present(b"after\n"), &FileState::Absent);
+        assert!(
+            created
+                .err()
+                .is_some_and(|e| e.contains("did not exist before"))
+        );
+    }
+}
