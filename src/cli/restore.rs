@@ -32,7 +32,7 @@ pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, Bad
         Err(BadInput(why)) => {
             let located = locate(project, &r.target)?;
             errln!(
-                "warning: the plan cannot be rendered ({why}): the rollback reruns the reload/restart commands its runs' journals recorded, without the plan's preflight checks (a command recorded with a secret needs the plan: give the vault password)"
+                "warning: the plan cannot be rendered ({why}): the rollback reruns the reload/restart commands its runs' journals recorded, without the plan's preflight checks (a command recorded with a secret masked needs the rendered plan)"
             );
             located
         }
