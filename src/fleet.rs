@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 use crate::engine;
 use crate::inventory::{Connection, ConnectionKind};
 use crate::report::event::Events;
-use crate::run::{HostJob, HostReport, Outcome, RunOptions, Task};
+use crate::run::{HostJob, HostReport, Outcome, RunOptions, Task, Undo};
 use crate::transport::Transport;
 use crate::transport::local::LocalSession;
 use crate::transport::ssh::{SshSession, SshTarget};
@@ -170,7 +170,7 @@ async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport
             return HostReport::unreachable(&h.job.host, Outcome::Unreachable, message, started);
         }
     };
-    let job = match opts.task {
+    let job = match &opts.task {
         Task::Plan | Task::Rollback(_) => match crate::facts::resolve(&transport, &h.job).await {
             Ok(job) => job,
             Err(message) => {
@@ -180,10 +180,13 @@ async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport
         },
         Task::Backups => h.job,
     };
-    let mut report = match opts.task {
+    let mut report = match &opts.task {
         Task::Plan => engine::run_host(&transport, &job, opts, events).await,
-        Task::Rollback(date) => {
-            crate::restore_date::run(&transport, &job, date, opts, events).await
+        Task::Rollback(Undo::Date(date)) => {
+            crate::restore_date::run(&transport, &job, *date, opts, events).await
+        }
+        Task::Rollback(Undo::Run(id)) => {
+            crate::restore_run::run(&transport, &job, id, opts, events).await
         }
         Task::Backups => crate::restore_date::list(&transport, &job).await,
     };

@@ -24,6 +24,7 @@ pub mod project;
 pub mod reach;
 pub mod report;
 pub mod restore_date;
+pub mod restore_run;
 pub mod review;
 pub mod run;
 pub mod schedule;

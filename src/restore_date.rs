@@ -1,16 +1,18 @@
-//! `wsdeploy rollback --date D` and `wsdeploy backups`: finding a day's dated backups on a
-//! host and restoring them as a journaled run of its own (current state journaled and
-//! backed up first, validated, reloaded/restarted, health-checked, rolled back itself on
-//! failure), and listing runs and backups.
+//! `wsdeploy rollback --date D` and `wsdeploy backups`: finding, from the host's run
+//! manifests, the files the day's runs changed and their dated backups, and restoring them
+//! as a journaled run of its own (current state journaled and backed up first, validated,
+//! reloaded/restarted with the commands the runs recorded, health-checked, rolled back
+//! itself on failure); listing runs and backups. The restore run is shared with
+//! `rollback --run` (`crate::restore_run`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::engine;
 use crate::host;
 use crate::host::backups::{self, Listed};
 use crate::host::dump_cache::DumpCache;
 use crate::host::gather::{self, FileState};
-use crate::host::journal;
+use crate::host::journal::{self, Manifest};
 use crate::plan::{Action, CommandAction, EditKind, FileEdit, HostPlan, Step};
 use crate::report::event::Events;
 use crate::run::{Failure, HostJob, HostReport, Outcome, RunOptions};
@@ -22,7 +24,24 @@ fn untouched(host: &str, message: String, started: std::time::Instant) -> HostRe
     r
 }
 
-/// Restores the dated backups of `date` on one host.
+/// A run in a host's journal whose manifest could be read.
+pub struct HostRun {
+    pub id: String,
+    /// The `state` file's word (`committed`, `rolled_back`, …).
+    pub state: String,
+    pub manifest: Manifest,
+}
+
+/// A file to restore: its real path, where its content comes from, the content.
+pub struct Restored {
+    pub real: String,
+    pub from: String,
+    pub content: String,
+}
+
+/// Undoes every run of `date` on one host: each file their manifests record a backup of
+/// that day for gets the backup's content (the state before the day's first run), whether
+/// or not today's plan still names it.
 pub async fn run(
     transport: &Transport,
     job: &HostJob,
@@ -31,19 +50,101 @@ pub async fn run(
     events: &Events,
 ) -> HostReport {
     let started = std::time::Instant::now();
-    let become_user = job.become_user.as_ref();
-    let paths = edited_paths(job);
-    let current = match gather::gather(transport, become_user, &paths, &[], DumpCache::Off, |_| {
-        true
-    })
-    .await
-    {
-        Ok(g) => g,
-        Err(e) => return untouched(&job.host, format!("gather: {e}"), started),
+    let runs = match host_runs(transport, job).await {
+        Ok(r) => r,
+        Err(e) => return untouched(&job.host, format!("reading the journal: {e}"), started),
     };
+    let day_runs: Vec<&HostRun> = runs
+        .iter()
+        .filter(|r| {
+            r.manifest.files.iter().any(|f| {
+                f.backup
+                    .as_ref()
+                    .is_some_and(|b| backups::backup_candidates(&f.path, date).contains(b))
+            })
+        })
+        .collect();
+    let paths = day_files(&day_runs, date);
+    let restore = match day_backups(transport, job, &runs, &paths, date).await {
+        Ok(r) => r,
+        Err(message) => return untouched(&job.host, message, started),
+    };
+    if restore.is_empty() {
+        return untouched(
+            &job.host,
+            format!(
+                "no backup dated {} on this host that a run's journal records: nothing to restore, host untouched",
+                date.format("%Y-%m-%d"),
+            ),
+            started,
+        );
+    }
+    let touching: Vec<&HostRun> = day_runs
+        .into_iter()
+        .filter(|r| {
+            r.manifest
+                .files
+                .iter()
+                .any(|f| restore.iter().any(|x| x.real == f.path))
+        })
+        .collect();
+    restore_and_report(transport, job, &restore, &touching, opts, events, started).await
+}
+
+/// Runs the restore as a journaled run of its own; its notes say which file came from where.
+pub async fn restore_and_report(
+    transport: &Transport,
+    job: &HostJob,
+    restore: &[Restored],
+    undone: &[&HostRun],
+    opts: &RunOptions,
+    events: &Events,
+    started: std::time::Instant,
+) -> HostReport {
+    let synthetic = match restore_job(job, restore, undone) {
+        Ok(j) => j,
+        Err(message) => return untouched(&job.host, message, started),
+    };
+    let mut report = engine::run_host(transport, &synthetic, opts, events).await;
+    for r in restore {
+        report.notes.push(format!("{} <- {}", r.real, r.from));
+    }
+    report
+}
+
+/// The files the day's runs backed up that day, once each.
+fn day_files(day_runs: &[&HostRun], date: chrono::NaiveDate) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    for f in day_runs.iter().flat_map(|r| &r.manifest.files) {
+        let dated = f
+            .backup
+            .as_ref()
+            .is_some_and(|b| backups::backup_candidates(&f.path, date).contains(b));
+        if dated && !paths.contains(&f.path) {
+            paths.push(f.path.clone());
+        }
+    }
+    paths
+}
+
+/// The day's backups of `paths` (those still on the host) that hold what a run's manifest
+/// recorded.
+async fn day_backups(
+    transport: &Transport,
+    job: &HostJob,
+    runs: &[HostRun],
+    paths: &[String],
+    date: chrono::NaiveDate,
+) -> Result<Vec<Restored>, String> {
+    let become_user = job.become_user.as_ref();
+    let current = gather::gather(transport, become_user, paths, &[], DumpCache::Off, |_| true)
+        .await
+        .map_err(|e| format!("gather: {e}"))?;
+    // Only files that are there now: a file deleted since (or a tree removed) is not
+    // brought back.
     let mut reals: Vec<String> = Vec::new();
     for f in &current.files {
-        if !reals.contains(&f.real) {
+        if matches!(f.state, FileState::Present { .. }) && !reals.contains(&f.real) {
             reals.push(f.real.clone());
         }
     }
@@ -51,7 +152,7 @@ pub async fn run(
         .iter()
         .flat_map(|r| backups::backup_candidates(r, date))
         .collect();
-    let found = match gather::gather(
+    let found = gather::gather(
         transport,
         become_user,
         &candidates,
@@ -60,66 +161,64 @@ pub async fn run(
         |_| true,
     )
     .await
-    {
-        Ok(g) => g,
-        Err(e) => return untouched(&job.host, format!("reading backups: {e}"), started),
-    };
-    let recorded = match recorded_backups(transport, job).await {
-        Ok(r) => r,
-        Err(e) => return untouched(&job.host, format!("reading the journal: {e}"), started),
-    };
-    let restore = match to_restore(&reals, &found, &recorded) {
-        Ok(r) => r,
-        Err(message) => return untouched(&job.host, message, started),
-    };
-    if restore.is_empty() {
-        return untouched(
-            &job.host,
-            format!(
-                "no backup dated {} on this host for the plan's files ({}): nothing to restore, host untouched",
-                date.format("%Y-%m-%d"),
-                reals.join(", ")
-            ),
-            started,
-        );
-    }
-    let synthetic = restore_job(job, &current, &restore);
-    let mut report = engine::run_host(transport, &synthetic, opts, events).await;
-    for (real, backup, _) in &restore {
-        report.notes.push(format!("{real} <- {backup}"));
-    }
-    report
+    .map_err(|e| format!("reading backups: {e}"))?;
+    let recorded: HashSet<(String, String)> = runs
+        .iter()
+        .flat_map(|r| &r.manifest.files)
+        .filter_map(|f| Some((f.backup.clone()?, f.sha256.clone()?)))
+        .collect();
+    to_restore(&reals, &found, &recorded)
 }
 
-/// Every dated backup wsdeploy made, as the journal's manifests record it (root-only,
-/// written by wsdeploy): its path and the sha256 of the pre-image it was copied from.
-async fn recorded_backups(
+/// Every run of the host's journal with a readable manifest, oldest first (by the time
+/// it started, then its id).
+///
+/// # Errors
+/// The listing failed (its message).
+pub async fn host_runs(transport: &Transport, job: &HostJob) -> Result<Vec<HostRun>, String> {
+    let mut runs: Vec<HostRun> = listing(transport, job, &backups::list_backups_script(&[]))
+        .await?
+        .into_iter()
+        .filter_map(|listed| match listed {
+            Listed::Run {
+                id,
+                state,
+                manifest: Some(m),
+            } if journal::is_run_id(&id) => Some(HostRun {
+                id,
+                state,
+                manifest: *m,
+            }),
+            _ => None,
+        })
+        .collect();
+    runs.sort_by_key(|r| {
+        (
+            chrono::DateTime::parse_from_rfc3339(&r.manifest.started).ok(),
+            r.id.clone(),
+        )
+    });
+    Ok(runs)
+}
+
+/// What a listing script printed, read.
+async fn listing(
     transport: &Transport,
     job: &HostJob,
-) -> Result<HashSet<(String, String)>, String> {
-    let script = backups::list_backups_script(&[]);
-    let out = host::run_script(transport, job.become_user.as_ref(), &script)
+    script: &str,
+) -> Result<Vec<Listed>, String> {
+    let out = host::run_script(transport, job.become_user.as_ref(), script)
         .await
         .map_err(|e| e.to_string())?;
     if !out.success() {
         return Err(out.combined().trim().to_owned());
     }
-    Ok(
-        backups::parse_listing(&String::from_utf8_lossy(&out.stdout))
-            .into_iter()
-            .filter_map(|listed| match listed {
-                Listed::Run {
-                    manifest: Some(m), ..
-                } => Some(m.files),
-                _ => None,
-            })
-            .flatten()
-            .filter_map(|f| Some((f.backup?, f.sha256?)))
-            .collect(),
-    )
+    Ok(backups::parse_listing(&String::from_utf8_lossy(
+        &out.stdout,
+    )))
 }
 
-/// Per real path, its backup of the day and the backup's text: (real, backup, text).
+/// Per real path, its backup of the day and the backup's text.
 /// A backup is restored only when its bytes are those a run's manifest recorded for it
 /// (anything else there, a user's file or one changed since, is refused with the host
 /// untouched), and never read through a path another user could swap (the gather
@@ -128,7 +227,7 @@ fn to_restore(
     reals: &[String],
     found: &gather::Gathered,
     recorded: &HashSet<(String, String)>,
-) -> Result<Vec<(String, String, String)>, String> {
+) -> Result<Vec<Restored>, String> {
     let mut restore = Vec::new();
     for (real, candidates) in reals.iter().zip(found.files.chunks(2)) {
         for candidate in candidates {
@@ -148,99 +247,87 @@ fn to_restore(
             }
             let text = String::from_utf8(content.clone())
                 .map_err(|_| format!("backup {path} is not UTF-8 text"))?;
-            restore.push((real.clone(), path.clone(), text));
+            restore.push(Restored {
+                real: real.clone(),
+                from: path.clone(),
+                content: text,
+            });
             break;
         }
     }
     Ok(restore)
 }
 
-/// A job whose steps replace each file with its backup, then repeat the plan's
-/// reload/restart commands for the files that change, then its preflight health checks.
+/// A job whose steps replace each file with its restored content, then rerun the
+/// reload/restart commands the undone runs recorded (in their order, each once), then the
+/// plan's preflight health checks (when the plan was rendered). A command the journal
+/// recorded masked (it holds a secret) is taken from the rendered plan.
 fn restore_job(
     job: &HostJob,
-    current: &gather::Gathered,
-    restore: &[(String, String, String)],
-) -> HostJob {
-    let real_of: HashMap<&str, &str> = current
-        .files
-        .iter()
-        .map(|f| (f.requested.as_str(), f.real.as_str()))
-        .collect();
+    restore: &[Restored],
+    undone: &[&HostRun],
+) -> Result<HostJob, String> {
     let mut steps: Vec<Step> = Vec::new();
-    let mut step_for_real: HashMap<String, String> = HashMap::new();
-    for (n, (real, backup, content)) in restore.iter().enumerate() {
-        let id = format!("restore-{}", n + 1);
-        step_for_real.insert(real.clone(), id.clone());
+    for (n, r) in restore.iter().enumerate() {
         steps.push(Step {
-            id,
-            label: format!("restore {real} from {backup}"),
+            id: format!("restore-{}", n + 1),
+            label: format!("restore {} from {}", r.real, r.from),
             hint: None,
-            origin: backup.clone(),
+            origin: r.from.clone(),
             action: Action::Edit(FileEdit {
-                path: real.clone(),
+                path: r.real.clone(),
                 kind: EditKind::Whole {
-                    content: content.clone(),
+                    content: r.content.clone(),
                     mode: None,
                 },
             }),
         });
     }
-    let mut preflight = Vec::new();
-    for plan in &job.plans {
-        preflight.extend(plan.preflight.iter().cloned());
-        let file_of_step: HashMap<&str, &str> = plan
-            .steps
-            .iter()
-            .filter_map(|s| match &s.action {
-                Action::Edit(e) => Some((
-                    s.id.as_str(),
-                    real_of
-                        .get(e.path.as_str())
-                        .copied()
-                        .unwrap_or(e.path.as_str()),
-                )),
-                _ => None,
-            })
-            .collect();
-        for step in &plan.steps {
-            if let Action::Command(c) = &step.action {
-                let mut deps: Vec<String> = c
-                    .if_changed
-                    .iter()
-                    .filter_map(|d| {
-                        file_of_step
-                            .get(d.as_str())
-                            .and_then(|real| step_for_real.get(*real))
-                            .cloned()
-                    })
-                    .collect();
-                deps.dedup();
-                if !c.if_changed.is_empty() && deps.is_empty() {
-                    continue;
-                }
-                steps.push(Step {
-                    action: Action::Command(CommandAction {
-                        if_changed: deps,
-                        unless: None,
-                        ..c.clone()
-                    }),
-                    ..step.clone()
-                });
+    let restored: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
+    let mut commands: Vec<String> = Vec::new();
+    for run in undone {
+        for recorded in run.manifest.commands.iter().filter(|c| c.rerun_on_rollback) {
+            let command = if recorded.masked {
+                plan_command(job, &recorded.run).ok_or_else(|| {
+                    format!(
+                        "run {} recorded the command `{}` with a secret masked: give the vault password so the plan can supply it (nothing was restored)",
+                        run.id, recorded.run
+                    )
+                })?
+            } else {
+                recorded.run.clone()
+            };
+            if !commands.contains(&command) {
+                commands.push(command);
             }
         }
     }
-    HostJob {
+    for (n, run) in commands.into_iter().enumerate() {
+        steps.push(Step {
+            id: format!("rerun-{}", n + 1),
+            label: format!("rerun `{}`", crate::mask::mask(&run, &secrets(job))),
+            hint: None,
+            origin: "the undone runs' journal".to_owned(),
+            action: Action::Command(CommandAction {
+                run,
+                if_changed: restored.clone(),
+                unless: None,
+                expect_exit: vec![0],
+                timeout: RERUN_TIMEOUT,
+            }),
+        });
+    }
+    Ok(HostJob {
         host: job.host.clone(),
         plans: vec![HostPlan {
             play: "rollback".to_owned(),
-            preflight,
-            steps,
-            secret_values: job
+            preflight: job
                 .plans
                 .iter()
-                .flat_map(|p| p.secret_values.clone())
+                .flat_map(|p| p.preflight.iter().cloned())
                 .collect(),
+            steps,
+            secret_values: secrets(job),
             short_secrets: Vec::new(),
             nginx_dump: None,
             facts: None,
@@ -249,37 +336,61 @@ fn restore_job(
         become_user: job.become_user.clone(),
         nginx_dump: None,
         reviewed: None,
-    }
+    })
 }
 
-/// Every file the job's plans edit, once each, in plan order.
-fn edited_paths(job: &HostJob) -> Vec<String> {
+/// How long a rerun reload/restart command may take (the journal does not record the
+/// plan's timeout).
+const RERUN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The run's secrets, from the rendered plan (none when it was not rendered).
+fn secrets(job: &HostJob) -> Vec<String> {
+    job.plans
+        .iter()
+        .flat_map(|p| p.secret_values.clone())
+        .collect()
+}
+
+/// The rendered plan's command whose masked text is the journal's `masked`.
+fn plan_command(job: &HostJob, masked: &str) -> Option<String> {
+    job.plans.iter().find_map(|plan| {
+        plan.steps.iter().find_map(|step| match &step.action {
+            Action::Command(c) if crate::mask::mask(&c.run, &plan.secret_values) == masked => {
+                Some(c.run.clone())
+            }
+            _ => None,
+        })
+    })
+}
+
+/// Lists a host's runs (journal) and the dated backups of the files they changed.
+pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
+    let started = std::time::Instant::now();
+    let mut listed = match listing(transport, job, &backups::list_backups_script(&[])).await {
+        Ok(l) => l,
+        Err(e) => return untouched(&job.host, format!("reading the journal: {e}"), started),
+    };
     let mut paths: Vec<String> = Vec::new();
-    for plan in &job.plans {
-        for step in &plan.steps {
-            if let Action::Edit(edit) = &step.action
-                && !paths.contains(&edit.path)
-            {
-                paths.push(edit.path.clone());
+    for item in &listed {
+        if let Listed::Run {
+            manifest: Some(m), ..
+        } = item
+        {
+            for f in &m.files {
+                if !paths.contains(&f.path) {
+                    paths.push(f.path.clone());
+                }
             }
         }
     }
-    paths
-}
-
-/// Lists a host's runs (journal) and dated backups of the plan's files.
-pub async fn list(transport: &Transport, job: &HostJob) -> HostReport {
-    let started = std::time::Instant::now();
-    let paths = edited_paths(job);
-    let script = backups::list_backups_script(&paths);
-    let out = match host::run_script(transport, job.become_user.as_ref(), &script).await {
-        Ok(o) => o,
+    match listing(transport, job, &backups::dated_backups_script(&paths)).await {
+        Ok(l) => listed.extend(l),
         Err(e) => return untouched(&job.host, format!("listing backups: {e}"), started),
-    };
+    }
     let mut report = HostReport::unreachable(&job.host, Outcome::InSync, String::new(), started);
     report.error = None;
-    for listed in backups::parse_listing(&String::from_utf8_lossy(&out.stdout)) {
-        match listed {
+    for item in listed {
+        match item {
             Listed::Run {
                 id,
                 state,

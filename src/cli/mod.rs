@@ -18,7 +18,7 @@ use crate::report::out::{errln, outln};
 use crate::report::progress::{self, Style};
 use crate::report::{self, summary};
 use crate::review;
-use crate::run::{HostJob, Mode, RunOptions, Task};
+use crate::run::{HostJob, Mode, RunOptions, Task, Undo};
 
 mod apply;
 mod check;
@@ -75,7 +75,7 @@ pub struct Cli {
 pub enum Command {
     /// Apply a plan to the inventory's hosts (transaction per host, automatic rollback).
     Apply(ApplyArgs),
-    /// Restore the dated backups of a day across the fleet.
+    /// Undo a day of runs (--date: the state before its first run) or exactly one run (--run).
     Rollback(RollbackArgs),
     /// Show hosts that differ from the plan (exit 2), or repair them with --repair.
     Drift(DriftArgs),
@@ -269,9 +269,14 @@ pub struct ApplyArgs {
 pub struct RollbackArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// The day whose `.backup-YYYY-MM-DD` files are restored.
-    #[arg(long = "date")]
-    pub date: String,
+    /// Undo every run of that day: each file they changed gets back the state it had
+    /// before the day's first run (its `.backup-YYYY-MM-DD`).
+    #[arg(long = "date", required_unless_present = "run", conflicts_with = "run")]
+    pub date: Option<String>,
+    /// Undo exactly one run (an id `wsdeploy backups` lists); refused for a file a later
+    /// run changed.
+    #[arg(long = "run", value_name = "RUN_ID")]
+    pub run: Option<String>,
     /// Show what would be restored; change nothing anywhere (alias: --check).
     #[arg(long = "dry-run", visible_alias = "check")]
     pub dry_run: bool,

@@ -56,6 +56,17 @@ pub(super) fn load_inventory_keeping_keys(
     source: &InventorySourceArgs,
     plan: Option<&Path>,
 ) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
+    load_inventory_with(project, source, plan, false)
+}
+
+/// [`load_inventory_keeping_keys`]; with `unread_vault_ok` and no vault password, vaulted
+/// data is left unread instead of refused.
+fn load_inventory_with(
+    project: &Path,
+    source: &InventorySourceArgs,
+    plan: Option<&Path>,
+    unread_vault_ok: bool,
+) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
     if source.inventory.is_empty() {
         return Err(BadInput(
             "no inventory given: pass -i NAME (inventories/NAME/hosts.yml), -i PATH or -i host1,host2,"
@@ -71,6 +82,7 @@ pub(super) fn load_inventory_keeping_keys(
     let options = inventory::LoadOptions {
         vault,
         playbook_dir: Some(playbook_dir(project, source, plan)),
+        unread_vault_ok,
     };
     let inv = inventory::load_inventory_args(&source.inventory, project, &options)
         .map_err(|e| BadInput(e.to_string()))?;
@@ -115,28 +127,97 @@ pub(super) fn prepare(
     // The run's mask list, made once: every later message and plan uses it.
     let mut masked = inv.secret_values(&extra);
     masked.extend(extra_secrets);
-    let limits = (serial, max_fail);
-    prepare_hosts(project, t, &inv, &extra, &masked, limits, history)
+    let shape = RunShape {
+        serial,
+        max_fail,
+        history,
+        render: true,
+    };
+    prepare_hosts(project, t, &inv, &extra, &masked, shape)
         .map_err(|BadInput(message)| BadInput(crate::mask::mask(&message, &masked)))
 }
 
-/// [`prepare`] once the inventory and `-e` are read: the plan rendered for every host and
-/// each host's connection settings.
+/// [`prepare`] without rendering the plan: the hosts its plays' `hosts:` patterns select,
+/// each with no plan (for `backups` and `rollback`, which read what to do from the hosts'
+/// journals). A vaulted variable needs no vault password here.
+pub(super) fn locate(project: &Path, t: &TargetArgs) -> Result<Prepared, BadInput> {
+    let (inv, keys) = load_inventory_with(project, &t.source, Some(&plan_path(project, t)), true)?;
+    let history =
+        crate::history::Location::parse(t.history.as_deref(), project).map_err(BadInput)?;
+    let (extra, extra_secrets) =
+        inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
+            .map_err(|e| BadInput(e.to_string()))?;
+    let mut masked = inv.secret_values(&extra);
+    masked.extend(extra_secrets);
+    let shape = RunShape {
+        serial: None,
+        max_fail: None,
+        history,
+        render: false,
+    };
+    prepare_hosts(project, t, &inv, &extra, &masked, shape)
+        .map_err(|BadInput(message)| BadInput(crate::mask::mask(&message, &masked)))
+}
+
+/// The hosts the plays select, in inventory order, each with no plan.
+fn located_hosts(
+    plan: &plan::Plan,
+    inv: &inventory::Inventory,
+    limit: Option<&str>,
+) -> Result<Vec<(String, Vec<HostPlan>)>, BadInput> {
+    let mut names: Vec<&str> = Vec::new();
+    for play in &plan.plays {
+        for host in inv
+            .select(&play.hosts, limit)
+            .map_err(|e| BadInput(e.to_string()))?
+        {
+            names.push(host.name());
+        }
+    }
+    Ok(inv
+        .hosts()
+        .iter()
+        .filter(|h| names.contains(&h.name()))
+        .map(|h| (h.name().to_owned(), Vec::new()))
+        .collect())
+}
+
+/// How [`prepare_hosts`] shapes the run besides its hosts: batches, max-fail, where the
+/// run is recorded, and whether the plan is rendered (not for `backups`/`rollback`, which
+/// only locate hosts).
+struct RunShape {
+    serial: Option<Serial>,
+    max_fail: Option<f64>,
+    history: crate::history::Location,
+    render: bool,
+}
+
+/// [`prepare`] once the inventory and `-e` are read: the plan rendered for every host (or,
+/// without `render`, only the hosts located) and each host's connection settings.
 fn prepare_hosts(
     project: &Path,
     t: &TargetArgs,
     inv: &inventory::Inventory,
     extra: &serde_json::Map<String, serde_json::Value>,
     masked: &[String],
-    (serial, max_fail): (Option<Serial>, Option<f64>),
-    history: crate::history::Location,
+    shape: RunShape,
 ) -> Result<Prepared, BadInput> {
+    let RunShape {
+        serial,
+        max_fail,
+        history,
+        render,
+    } = shape;
     let plan_path = plan_path(project, t);
     let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
     warn_unmatched_hosts(&plan, inv);
-    let per_host = crate::project::render_for_hosts(&plan, inv, t.limit.as_deref(), extra, masked)
-        .map_err(BadInput)?;
+    let per_host = if render {
+        crate::project::render_for_hosts(&plan, inv, t.limit.as_deref(), extra, masked)
+            .map_err(BadInput)?
+    } else {
+        located_hosts(&plan, inv, t.limit.as_deref())?
+    };
     if per_host.is_empty() {
         return Err(BadInput(format!(
             "no host of -i {} matches the plan's plays{}",

@@ -1,23 +1,49 @@
-//! `rollback --date` and `backups`.
+//! `rollback --date`, `rollback --run` and `backups`: the hosts are located from the
+//! plays' `hosts:` patterns; the plan is rendered only for a rollback, and only when it
+//! can be (the vault password given): it adds the preflight checks and the secret-holding
+//! commands the runs' journals record masked.
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
 pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
-    let date = chrono::NaiveDate::parse_from_str(&r.date, "%Y-%m-%d").map_err(|_| {
-        BadInput(format!(
-            "--date `{}`: expected YYYY-MM-DD (the day whose .backup-YYYY-MM-DD files to restore)",
-            r.date
-        ))
-    })?;
-    let today = today()?;
-    if date > today {
-        return Err(BadInput(format!(
-            "--date `{}` is in the future (today is {today}): there are no backups of that day; `wsdeploy backups` lists the days that have some",
-            r.date
-        )));
-    }
-    let prepared = prepare(project, &r.target, None, None)?;
+    let undo = match (&r.date, &r.run) {
+        (_, Some(id)) if journal::is_run_id(id) => Undo::Run(id.clone()),
+        (_, Some(id)) => {
+            return Err(BadInput(format!(
+                "--run `{id}`: not a run id (YYYYMMDDTHHMMSSZ-xxxxxx, as `wsdeploy backups` lists them)"
+            )));
+        }
+        (Some(date), None) => {
+            let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
+                BadInput(format!(
+                    "--date `{date}`: expected YYYY-MM-DD (the day whose runs to undo)"
+                ))
+            })?;
+            let today = today()?;
+            if day > today {
+                return Err(BadInput(format!(
+                    "--date `{date}` is in the future (today is {today}): there are no backups of that day; `wsdeploy backups` lists the days that have some"
+                )));
+            }
+            Undo::Date(day)
+        }
+        (None, None) => {
+            return Err(BadInput(
+                "rollback: pass --date YYYY-MM-DD or --run RUN_ID".to_owned(),
+            ));
+        }
+    };
+    let prepared = match prepare(project, &r.target, None, None) {
+        Ok(prepared) => prepared,
+        Err(BadInput(why)) => {
+            let located = locate(project, &r.target)?;
+            errln!(
+                "warning: the plan cannot be rendered ({why}): the rollback reruns the reload/restart commands its runs' journals recorded, without the plan's preflight checks (a command recorded with a secret masked needs the rendered plan)"
+            );
+            located
+        }
+    };
     let mode = if r.dry_run { Mode::DryRun } else { Mode::Apply };
     Ok(run_fleet(
         prepared,
@@ -25,7 +51,7 @@ pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, Bad
         mode,
         "rollback",
         false,
-        Task::Rollback(date),
+        Task::Rollback(undo),
         r.diff,
     )
     .await?
@@ -33,7 +59,7 @@ pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, Bad
 }
 
 pub(super) async fn backups(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
-    let prepared = prepare(project, t, None, None)?;
+    let prepared = locate(project, t)?;
     Ok(run_fleet(
         prepared,
         t,

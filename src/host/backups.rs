@@ -72,6 +72,26 @@ pub fn list_backups_script(files: &[String]) -> String {
          \x20 printf '{RUN} %s %s %s\\n' \"$(basename \"$d\")\" \"$(cat \"$d/state\")\" \"$(base64 -w0 < \"$d/manifest.json\" 2>/dev/null)\"\n\
          done\n"
     );
+    beside_backups(&mut s, files);
+    let _ = writeln!(
+        s,
+        "[ -d {STATE_DIR}/backups ] && find {STATE_DIR}/backups -type f | sort | sed 's/^/{BACKUP} /'\nexit 0"
+    );
+    s
+}
+
+/// Lists (`BACKUP <path>`) the dated backups beside the given files only: a short
+/// output, whatever the number of files (the script may be long).
+#[must_use]
+pub fn dated_backups_script(files: &[String]) -> String {
+    let mut s = "set -u\n".to_owned();
+    beside_backups(&mut s, files);
+    s.push_str("exit 0\n");
+    s
+}
+
+/// The lines listing each file's `.backup-*` beside it (the file's real path).
+fn beside_backups(s: &mut String, files: &[String]) {
     for f in files {
         let _ = writeln!(
             s,
@@ -79,11 +99,6 @@ pub fn list_backups_script(files: &[String]) -> String {
             p = quote(f)
         );
     }
-    let _ = writeln!(
-        s,
-        "[ -d {STATE_DIR}/backups ] && find {STATE_DIR}/backups -type f | sort | sed 's/^/{BACKUP} /'\nexit 0"
-    );
-    s
 }
 
 /// One line of [`list_backups_script`]'s output.

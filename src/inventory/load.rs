@@ -81,6 +81,10 @@ pub struct LoadOptions {
     /// The directory whose `group_vars/` and `host_vars/` also apply, above those beside
     /// the inventory (Ansible's playbook directory, `--playbook-dir`).
     pub playbook_dir: Option<PathBuf>,
+    /// Without any vault password, leave vaulted data unread (a `!vault` value is null, an
+    /// encrypted file empty) instead of refusing: for commands that only locate hosts
+    /// (`backups`, `rollback`) and never render a plan with these values.
+    pub unread_vault_ok: bool,
 }
 
 /// Loads every `-i` argument, in order, into one inventory as Ansible merges several
@@ -192,7 +196,7 @@ impl<'a> Loader<'a> {
         Self {
             draft: InventoryDraft::new(name),
             bases: Vec::new(),
-            vault: VaultContext::new(&options.vault),
+            vault: VaultContext::new(&options.vault).unread_ok(options.unread_vault_ok),
             playbook_dir: options.playbook_dir.as_deref(),
         }
     }

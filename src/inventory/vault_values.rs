@@ -23,6 +23,8 @@ const MIN_FILE_SECRET: usize = crate::mask::MIN_SECRET_LEN;
 pub(crate) struct VaultContext<'a> {
     keys: &'a VaultKeys,
     decrypted: RefCell<Vec<String>>,
+    /// Without keys, vaulted data is left unread instead of refused.
+    unread_ok: bool,
 }
 
 impl<'a> VaultContext<'a> {
@@ -30,7 +32,19 @@ impl<'a> VaultContext<'a> {
         Self {
             keys,
             decrypted: RefCell::new(Vec::new()),
+            unread_ok: false,
         }
+    }
+
+    /// With no vault password at all, leaves vaulted data unread (see
+    /// `LoadOptions::unread_vault_ok`) instead of refusing it.
+    pub(crate) fn unread_ok(self, unread_ok: bool) -> Self {
+        Self { unread_ok, ..self }
+    }
+
+    /// Whether vaulted data is to be left unread (allowed, and no password given).
+    pub(crate) fn leaves_unread(&self) -> bool {
+        self.unread_ok && self.keys.is_empty()
     }
 
     /// Decrypts a whole file when it is a vault envelope; other texts pass through.
@@ -41,6 +55,9 @@ impl<'a> VaultContext<'a> {
     ) -> Result<(String, bool), InventoryError> {
         if !vault::is_vaulted(&text) {
             return Ok((text, false));
+        }
+        if self.leaves_unread() {
+            return Ok((String::new(), true));
         }
         let plain = vault::decrypt(&text, self.keys).map_err(|error| InventoryError::Vault {
             place: name.to_owned(),

@@ -289,6 +289,7 @@ impl<'a> YamlSource<'a> {
             location.column()
         );
         match self.vault {
+            Some(vault) if vault.leaves_unread() => Ok(Value::Null),
             Some(vault) => Ok(Value::String(vault.decrypt_value(&place, text)?)),
             None => Err(InventoryError::Vault {
                 place,

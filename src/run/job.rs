@@ -36,14 +36,23 @@ pub struct RunOptions {
 }
 
 /// The per-host task of a fleet run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Task {
     /// Run the plan (apply, dry run, drift, verify).
     Plan,
-    /// Restore the dated backups of a day.
-    Rollback(chrono::NaiveDate),
+    /// Undo runs: a day's, or exactly one.
+    Rollback(Undo),
     /// List runs and backups.
     Backups,
+}
+
+/// What a rollback undoes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undo {
+    /// Every run of the day: the state before its first run.
+    Date(chrono::NaiveDate),
+    /// Exactly one run, by its id.
+    Run(String),
 }
 
 /// Everything needed to run one host.

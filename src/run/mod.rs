@@ -12,6 +12,6 @@ mod outcome;
 mod reviewed;
 
 pub use host_report::{ActionRecord, Failure, FileChange, HostReport};
-pub use job::{HostJob, Mode, RunOptions, Task};
+pub use job::{HostJob, Mode, RunOptions, Task, Undo};
 pub use outcome::Outcome;
 pub use reviewed::{ReviewedFile, ReviewedHost};

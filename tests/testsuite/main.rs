@@ -45,6 +45,7 @@ mod reliability_review;
 mod reliability_secrets;
 mod reliability_ssh;
 mod reliability_timeouts;
+mod reliability_undo;
 mod schedule;
 mod signals;
 mod ssh_certs;

@@ -106,6 +106,7 @@ impl Fixture {
             &LoadOptions {
                 vault: keys,
                 playbook_dir: None,
+                unread_vault_ok: false,
             },
         )
         .map_err(|error| error.to_string())
