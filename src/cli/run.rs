@@ -109,7 +109,7 @@ pub(super) async fn run_fleet(
         report::out::stdout(&summary::table(&reports, tty));
     }
     signals.abort();
-    if task != Task::Backups {
+    if opts.task != Task::Backups {
         let meta = crate::history::RunMeta {
             id: opts.run_id.clone(),
             kind: if kind == "apply" && mode == Mode::DryRun {
