@@ -46,7 +46,7 @@ fn bench_project(nginx_file: &str, common_site_config: &str, extra_vars: &str) -
     p.file(
         "inventories/bench/hosts.yml",
         &format!(
-            "all:\n  children:\n    frappe:\n      hosts:\n        erp-1:\n          ansible_connection: local\n      vars:\n        public_host: 203.0.113.20\n        site_name: site1.local\n        bench_dir: {r}/frappe-bench\n        site_conf: {r}/etc/nginx/conf.d/frappe-bench.conf\n        nginx_dump_cmd: nginx -T -c {r}/etc/nginx/nginx.conf\n        nginx_test_cmd: nginx -t -c {r}/etc/nginx/nginx.conf\n{extra_vars}"
+            "all:\n  children:\n    frappe:\n      hosts:\n        erp-1:\n          ansible_connection: local\n      vars:\n        public_host: 203.0.113.20\n        site_name: site1.local\n        bench_dir: {r}/frappe-bench\n        site_conf: {r}/etc/nginx/conf.d/frappe-bench.conf\n        nginx_dump_cmd: nginx -T -c {r}/etc/nginx/nginx.conf\n        nginx_test_cmd: nginx -t -c {r}/etc/nginx/nginx.conf\n        realtime_status_cmd: echo frappe-bench-node-socketio RUNNING\n{extra_vars}"
         ),
     );
     let plan = std::fs::read_to_string(
