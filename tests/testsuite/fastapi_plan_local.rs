@@ -145,3 +145,46 @@ fn with_https_the_checks_speak_tls_to_nginx_with_sni_public_host() {
     };
     assert_eq!(origin.as_deref(), Some("https://nodes.linkti.info:8080"));
 }
+
+#[test]
+fn a_backend_on_a_unix_socket_is_checked_through_the_socket() {
+    // gunicorn/uvicorn bound to a socket, as in mart337i/fastapi-nginx-gunicorn.
+    let socket = "/home/pi/code/fastapi-nginx-gunicorn/run/gunicorn.sock";
+    let plan = render(&[
+        ("public_host", "meo.local"),
+        ("site_conf", "/etc/nginx/sites-enabled/Nginx.conf"),
+        ("backend_upstream", &format!("unix:{socket}")),
+    ]);
+    for id in ["backend_socket_up_before", "backend_socket_up"] {
+        let Probe::Command { run, .. } = probe(&plan, id) else {
+            panic!("{id} is not a command check")
+        };
+        assert_eq!(
+            run,
+            &format!(
+                "curl -fsS -o /dev/null --unix-socket {socket} http://localhost/debug/websocket-test"
+            ),
+            "{id}"
+        );
+    }
+    let ids: Vec<&str> = plan
+        .preflight
+        .iter()
+        .chain(&plan.steps)
+        .map(|s| s.id.as_str())
+        .collect();
+    assert!(
+        !ids.contains(&"backend_up_before") && !ids.contains(&"backend_up"),
+        "no TCP check of a socket: {ids:?}"
+    );
+    let upstream = plan
+        .steps
+        .iter()
+        .find(|s| s.id == "upstream")
+        .expect("upstream");
+    assert!(
+        format!("{:?}", upstream.action).contains(&format!("server unix:{socket};")),
+        "{:?}",
+        upstream.action
+    );
+}
