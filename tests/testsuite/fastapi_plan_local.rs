@@ -188,3 +188,106 @@ fn a_backend_on_a_unix_socket_is_checked_through_the_socket() {
         upstream.action
     );
 }
+
+/// Starts a real process whose command line is `python3 <dir>/<name> main:app --host 0.0.0.0 <extra>`.
+fn backend_process(
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    let script = dir.join(name);
+    std::fs::write(&script, "import time\ntime.sleep(60)\n").expect("write script");
+    std::process::Command::new("python3")
+        .arg(&script)
+        .args(["main:app", "--host", "0.0.0.0", "--port", "8000"])
+        .args(extra)
+        .envs(env.iter().copied())
+        .spawn()
+        .expect("python3 runs")
+}
+
+/// Runs the plan's proxy-trust check as the host would (`sh -c`), with the backend's
+/// Python being this machine's.
+fn trust_check(plan: &wsdeploy::plan::HostPlan) -> std::process::Output {
+    let Probe::Command { run, .. } = probe(plan, "backend_trusts_proxy_headers") else {
+        panic!("not a command check")
+    };
+    std::process::Command::new("sh")
+        .args(["-c", run])
+        .output()
+        .expect("sh runs")
+}
+
+#[test]
+fn uvicorn_that_trusts_forwarded_headers_only_from_loopback_is_refused_behind_compose_nginx() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let name = format!("uvicorn-trust-{}", std::process::id());
+    let vars = |upstream: &'static str| {
+        vec![
+            ("public_host", "nodes.linkti.info"),
+            ("site_conf", "/opt/nodemon/nginx.conf"),
+            ("backend_upstream", upstream),
+            ("backend_python_cmd", "python3"),
+        ]
+    };
+    let mut compose = vars("backend:8000");
+    let pattern = format!("/{name} ");
+    compose.push(("backend_process_match", &pattern));
+    let plan = render(&compose);
+    // No such process: refused, saying what to set.
+    let out = trust_check(&plan);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no process matches backend_process_match"),
+        "{out:?}"
+    );
+    // uvicorn's defaults: X-Forwarded-* trusted only from 127.0.0.1.
+    let mut child = backend_process(dir.path(), &name, &[], &[]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = trust_check(&plan);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("trusts X-Forwarded-* only from 127.0.0.1") && stderr.contains(&name),
+        "{stderr}"
+    );
+    let step = plan
+        .preflight
+        .iter()
+        .find(|s| s.id == "backend_trusts_proxy_headers")
+        .expect("step");
+    let hint = step.hint.as_deref().expect("hint");
+    assert!(
+        hint.contains("--forwarded-allow-ips='*'")
+            && hint.contains("/opt/nodemon/backend/../docker-compose.yml")
+            && hint.contains("ExecStart="),
+        "{hint}"
+    );
+    // The flag on the command line, or the variable in its environment: accepted.
+    for (extra, env) in [
+        (vec!["--forwarded-allow-ips", "*"], vec![]),
+        (vec!["--forwarded-allow-ips=172.18.0.0/16"], vec![]),
+        (vec![], vec![("FORWARDED_ALLOW_IPS", "*")]),
+    ] {
+        let mut child = backend_process(dir.path(), &name, &extra, &env);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let out = trust_check(&plan);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(out.status.success(), "{extra:?} {env:?}: {out:?}");
+    }
+    // nginx on the same host over loopback or a socket: uvicorn's default is right.
+    for upstream in ["127.0.0.1:8000", "unix:/run/app.sock"] {
+        let plan = render(&vars(upstream));
+        assert!(
+            !plan
+                .preflight
+                .iter()
+                .any(|s| s.id == "backend_trusts_proxy_headers"),
+            "{upstream}"
+        );
+    }
+}
