@@ -279,6 +279,16 @@ fn uvicorn_that_trusts_forwarded_headers_only_from_loopback_is_refused_behind_co
         let _ = child.wait();
         assert!(out.status.success(), "{extra:?} {env:?}: {out:?}");
     }
+    // A name that is loopback where the backend runs (an /etc/hosts alias): the default
+    // trust is right, with or without a matching process.
+    let mut aliased = vars("127.0.0.2:8000");
+    aliased.push(("backend_process_match", &pattern));
+    let out = trust_check(&render(&aliased));
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("127.0.0.2 is loopback here"),
+        "{out:?}"
+    );
     // nginx on the same host over loopback or a socket: uvicorn's default is right.
     for upstream in ["127.0.0.1:8000", "unix:/run/app.sock"] {
         let plan = render(&vars(upstream));

@@ -323,3 +323,20 @@ fn a_bench_without_a_realtime_server_is_refused_and_gets_no_upstream() {
     }
     assert_eq!(tree_sums(p.path()), before);
 }
+
+#[test]
+fn a_bench_with_only_the_v15_realtime_layout_passes_the_version_check() {
+    let _guard = local_host_guard();
+    let config = CONFIG_9000.replace("9000", "9001");
+    let p = bench_project(&bench_nginx(), &config, "");
+    // No apps/frappe/frappe/__init__.py (only the realtime server is installed, as in the
+    // lab): apps/frappe/realtime/index.js is v15's layout.
+    std::fs::remove_file(
+        p.path()
+            .join("root/frappe-bench/apps/frappe/frappe/__init__.py"),
+    )
+    .expect("rm");
+    p.run(&["apply", "-i", "bench", "--dry-run"])
+        .code(0)
+        .stdout_has("1 would change");
+}
