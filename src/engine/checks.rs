@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{Ending, Flat, Host, failure};
 use crate::host;
 use crate::plan::{Action, Check, CommandAction, Step};
-use crate::run::Failure;
+use crate::run::{Failure, Mode};
 use crate::transport::{ExecOutput, TransportError};
 
 /// How a command ended, judged by its `expect_exit` and the host's `timeout`.
@@ -85,8 +85,8 @@ impl Host<'_> {
         }
     }
 
-    /// The preflight before a change: a check the gather's `nginx -T` already proved is
-    /// recorded as passed, the others run.
+    /// The preflight before a change (and in a dry run that finds one): a check the
+    /// gather's `nginx -T` already proved is recorded as passed, the others run.
     pub(super) async fn preflight(&mut self, preflight: &[&Step]) -> Result<(), Failure> {
         self.phase("preflight");
         let mut to_run: Vec<&Step> = Vec::new();
@@ -100,11 +100,19 @@ impl Host<'_> {
                 _ => to_run.push(step),
             }
         }
+        let dry_run = self.opts.mode == Mode::DryRun;
         self.run_checks(&to_run).await.map_err(|mut f| {
-            f.message = format!(
-                "pre-flight check failed before any change, so nothing was touched: {}",
-                f.message
-            );
+            f.message = if dry_run {
+                format!(
+                    "pre-flight check failed: an apply would refuse this host before any change (dry run, nothing was touched): {}",
+                    f.message
+                )
+            } else {
+                format!(
+                    "pre-flight check failed before any change, so nothing was touched: {}",
+                    f.message
+                )
+            };
             f
         })
     }

@@ -1,5 +1,5 @@
 //! One host's run, as a state machine:
-//! gather → compute (pure) → diff → [dry-run stops] → lock → preflight → journal + backups →
+//! gather → compute (pure) → diff → [dry-run: preflight, stops] → lock → preflight → journal + backups →
 //! (write → command/verify)* → commit, or rollback on any failure after the first write.
 //!
 //! Each phase returns a value and the run ends in one [`Ending`], which alone sets the
@@ -322,6 +322,10 @@ impl Host<'_> {
             return Ok(Ending::InSync);
         }
         if self.opts.mode == Mode::DryRun {
+            // The plan's preflight checks are read-only (they also prove health after a
+            // rollback and are what `verify` runs): a host the apply would refuse before
+            // any change is reported as refused, not as "would change".
+            self.preflight(preflight).await.map_err(Ending::Untouched)?;
             self.show_would_run(flat, &change.changed);
             return Ok(Ending::WouldChange);
         }

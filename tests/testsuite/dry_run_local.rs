@@ -55,6 +55,18 @@ fn odoo_project_with_site(site: &str) -> Project {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/odoo-websocket.yml"),
     )
     .expect("plan");
+    // A dry run runs the preflight checks; there is no Odoo here, so only `nginx -t` stays.
+    let mut plan: serde_json::Value = serde_saphyr::from_str(&plan).expect("plan YAML");
+    let preflight: Vec<serde_json::Value> = plan["preflight"]
+        .as_array()
+        .expect("preflight")
+        .iter()
+        .filter(|s| s["id"] == "nginx_valid_before")
+        .cloned()
+        .collect();
+    assert_eq!(preflight.len(), 1, "the plan's preflight nginx -t");
+    plan["preflight"] = serde_json::Value::Array(preflight);
+    let plan = serde_json::to_string_pretty(&plan).expect("json");
     p.file("plans/odoo-websocket.yml", &plan);
     p.file(
         "plans/site.yml",
@@ -295,4 +307,60 @@ fn opt_in_rebind_of_the_http_port_edits_the_compose_file_and_recreates_the_conta
         run.stdout
     );
     assert_eq!(tree_sums(p.path()), before, "a dry run changed files");
+}
+
+#[test]
+fn dry_run_reports_a_host_whose_preflight_fails_as_refused() {
+    let _guard = local_host_guard();
+    let p = Project::new();
+    let root = p.path().join("root");
+    p.file("root/site.conf", "listen 80;\n");
+    p.file(
+        "inventories/production/hosts.yml",
+        "all:\n  children:\n    web:\n      hosts:\n        web-1:\n          ansible_connection: local\n",
+    );
+    p.file(
+        "plans/site.yml",
+        &format!(
+            concat!(
+                "name: preflight\nhosts: web\nvars:\n  root: {}\n",
+                "preflight:\n",
+                "  - id: backend_ready\n",
+                "    command: \"test -e {{{{ root }}}}/ready\"\n",
+                "    hint: \"the backend is not ready: create {{{{ root }}}}/ready\"\n",
+                "steps:\n",
+                "  - id: site\n",
+                "    file: {{path: \"{{{{ root }}}}/site.conf\", content: \"listen 8080;\\n\"}}\n",
+            ),
+            root.display()
+        ),
+    );
+    let before = tree_sums(p.path());
+    let runs_before = local_runs();
+    let run = p.run(&["apply", "-i", "production", "--dry-run"]);
+    run.code(1)
+        .stdout_has("web-1")
+        .stdout_has("pre-flight check failed: an apply would refuse this host")
+        .stdout_has(&format!(
+            "`test -e {}/ready` ended with exit 1",
+            root.display()
+        ))
+        .stdout_has("the backend is not ready");
+    assert!(
+        !run.stdout.contains("would change"),
+        "a host the apply refuses is not \"would change\": {}",
+        run.stdout
+    );
+    assert_eq!(tree_sums(p.path()), before, "a dry run changed files");
+    assert_eq!(
+        local_runs(),
+        runs_before,
+        "a dry run created a journal entry"
+    );
+    // Once the check passes, the same dry run shows the change.
+    p.file("root/ready", "");
+    p.run(&["apply", "-i", "production", "--dry-run"])
+        .code(0)
+        .stdout_has("+listen 8080;")
+        .stdout_has("1 would change");
 }

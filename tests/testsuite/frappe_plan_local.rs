@@ -37,6 +37,12 @@ fn bench_project(nginx_file: &str, common_site_config: &str, extra_vars: &str) -
         "root/frappe-bench/sites/common_site_config.json",
         common_site_config,
     );
+    // A Frappe v15 bench: its realtime server and the version the plan's preflight reads.
+    p.file("root/frappe-bench/apps/frappe/realtime/index.js", "");
+    p.file(
+        "root/frappe-bench/apps/frappe/frappe/__init__.py",
+        "import os\n\n__version__ = \"15.45.2\"\n__title__ = \"Frappe Framework\"\n",
+    );
     std::fs::create_dir_all(root.join("etc/nginx/conf.d")).expect("mkdir");
     std::os::unix::fs::symlink(
         root.join("frappe-bench/config/nginx.conf"),
@@ -46,7 +52,7 @@ fn bench_project(nginx_file: &str, common_site_config: &str, extra_vars: &str) -
     p.file(
         "inventories/bench/hosts.yml",
         &format!(
-            "all:\n  children:\n    frappe:\n      hosts:\n        erp-1:\n          ansible_connection: local\n      vars:\n        public_host: 203.0.113.20\n        site_name: site1.local\n        bench_dir: {r}/frappe-bench\n        site_conf: {r}/etc/nginx/conf.d/frappe-bench.conf\n        nginx_dump_cmd: nginx -T -c {r}/etc/nginx/nginx.conf\n        nginx_test_cmd: nginx -t -c {r}/etc/nginx/nginx.conf\n{extra_vars}"
+            "all:\n  children:\n    frappe:\n      hosts:\n        erp-1:\n          ansible_connection: local\n      vars:\n        public_host: 203.0.113.20\n        site_name: site1.local\n        bench_dir: {r}/frappe-bench\n        site_conf: {r}/etc/nginx/conf.d/frappe-bench.conf\n        nginx_dump_cmd: nginx -T -c {r}/etc/nginx/nginx.conf\n        nginx_test_cmd: nginx -t -c {r}/etc/nginx/nginx.conf\n        realtime_status_cmd: echo frappe-bench-node-socketio RUNNING\n{extra_vars}"
         ),
     );
     let plan = std::fs::read_to_string(
@@ -276,4 +282,61 @@ fn with_https_the_checks_speak_tls_with_sni_public_host() {
         run.contains("--cacert '/usr/local/share/ca-certificates/lab.crt'"),
         "{run}"
     );
+}
+
+#[test]
+fn a_frappe_v14_bench_is_refused_by_the_dry_run_naming_the_version() {
+    let _guard = local_host_guard();
+    // The realtime server moved to 9001: a change, so the preflight runs.
+    let config = CONFIG_9000.replace("9000", "9001");
+    let p = bench_project(&bench_nginx(), &config, "");
+    let root = p.path().join("root");
+    // Frappe v14: socketio.js at the app's root, one namespace.
+    std::fs::remove_dir_all(root.join("frappe-bench/apps/frappe/realtime")).expect("rm");
+    p.file("root/frappe-bench/apps/frappe/socketio.js", "");
+    p.file(
+        "root/frappe-bench/apps/frappe/frappe/__init__.py",
+        "__version__ = '14.82.1'\n",
+    );
+    let before = tree_sums(p.path());
+    p.run(&["apply", "-i", "bench", "--dry-run"])
+        .code(1)
+        .stdout_has("Frappe major version 14")
+        .stdout_has("Frappe v14 and older serve one namespace");
+    assert_eq!(tree_sums(p.path()), before);
+}
+
+#[test]
+fn a_bench_without_a_realtime_server_is_refused_and_gets_no_upstream() {
+    let _guard = local_host_guard();
+    let p = bench_project(&bench_nginx(), "{}", "");
+    let root = p.path().join("root");
+    std::fs::remove_dir_all(root.join("frappe-bench/apps/frappe/realtime")).expect("rm");
+    let before = tree_sums(p.path());
+    for args in [
+        &["apply", "-i", "bench", "--dry-run"][..],
+        &["apply", "-i", "bench"],
+    ] {
+        let run = p.run(args);
+        run.code(1).stdout_has("has no realtime server");
+        assert!(!run.stdout.contains("would change"), "{}", run.stdout);
+    }
+    assert_eq!(tree_sums(p.path()), before);
+}
+
+#[test]
+fn a_bench_with_only_the_v15_realtime_layout_passes_the_version_check() {
+    let _guard = local_host_guard();
+    let config = CONFIG_9000.replace("9000", "9001");
+    let p = bench_project(&bench_nginx(), &config, "");
+    // No apps/frappe/frappe/__init__.py (only the realtime server is installed, as in the
+    // lab): apps/frappe/realtime/index.js is v15's layout.
+    std::fs::remove_file(
+        p.path()
+            .join("root/frappe-bench/apps/frappe/frappe/__init__.py"),
+    )
+    .expect("rm");
+    p.run(&["apply", "-i", "bench", "--dry-run"])
+        .code(0)
+        .stdout_has("1 would change");
 }

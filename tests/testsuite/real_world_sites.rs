@@ -54,6 +54,8 @@ struct Site {
     root: PathBuf,
     vars: serde_json::Map<String, Value>,
     group: &'static str,
+    /// The plan's preflight checks kept (those that need nothing but files and nginx).
+    preflight: Vec<&'static str>,
 }
 
 fn case_dir(case: &str) -> PathBuf {
@@ -185,6 +187,7 @@ impl Site {
             root,
             vars,
             group,
+            preflight: vec!["nginx_valid_before"],
         }
     }
 
@@ -198,7 +201,7 @@ impl Site {
     }
 
     /// Writes the inventory and `plans/site.yml`: the shipped `plan` with only its nginx steps, `nginx -t` and
-    /// the preflight `nginx -t`.
+    /// the preflight checks named in `preflight` (`nginx -t`, and what needs only files).
     fn write(&self, plan: &str) {
         let inventory = json!({"all": {"children": {self.group: {
             "hosts": {"site-1": {"ansible_connection": "local"}},
@@ -226,10 +229,15 @@ impl Site {
             .as_array()
             .expect("preflight")
             .iter()
-            .filter(|s| s["id"] == "nginx_valid_before")
+            .filter(|s| self.preflight.iter().any(|id| s["id"] == *id))
             .cloned()
             .collect();
-        assert_eq!(preflight.len(), 1, "the plan's preflight nginx -t");
+        assert_eq!(
+            preflight.len(),
+            self.preflight.len(),
+            "the plan's preflight {:?}",
+            self.preflight
+        );
         plan["preflight"] = Value::Array(preflight);
         self.project.file(
             "plans/site.yml",
@@ -649,6 +657,29 @@ fn frappe_four_site_bench_is_refused_on_a_stock_nginx_conf_and_in_sync_on_the_op
     site.var("public_scheme", json!("https"))
         .var("socketio_port", json!(9000));
     assert_in_sync(&site, "frappe-socketio");
+}
+
+#[test]
+fn frappe_ancient_bench_without_a_realtime_server_is_refused_and_unchanged() {
+    let _guard = local_host_guard();
+    let mut site = frappe_site(
+        "nginx-frappe/gsi-ancient-bench-no-socketio",
+        &[(
+            "frappe-bench/config/nginx.conf",
+            "etc/nginx/conf.d/frappe-bench.conf",
+        )],
+        Main::Stock,
+        "frappe_default_site",
+    );
+    // The bench as found: no apps/frappe/realtime/, no socketio.js, no socketio_port.
+    site.preflight.push("realtime_server_present");
+    site.var("public_scheme", json!("http"));
+    let before = site.sums();
+    let run = site.apply("frappe-socketio");
+    run.code(1)
+        .stdout_has("has no realtime server")
+        .stdout_has("no upstream to port 3000 is added");
+    assert_eq!(site.sums(), before, "a refused bench changed");
 }
 
 #[test]
