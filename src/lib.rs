@@ -19,6 +19,7 @@ pub mod host;
 pub mod interrupt;
 pub mod inventory;
 pub mod mask;
+pub mod no_core_dump;
 pub mod plan;
 pub mod project;
 pub mod reach;

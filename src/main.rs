@@ -8,6 +8,10 @@ use clap::Parser as _;
 fn main() -> std::process::ExitCode {
     // SAFETY: the process has one thread here; the async runtime starts below.
     unsafe { wsdeploy::reach::take_password_environment() };
+    // No core file may hold a password or vault plaintext.
+    if let Err(e) = wsdeploy::no_core_dump::forbid_core_dumps() {
+        wsdeploy::report::out::stderr(&format!("warning: core dumps stay possible: {e}\n"));
+    }
     let cli = match wsdeploy::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -101,6 +101,42 @@ fn unit_name(inventory: &str, repair: bool) -> String {
     )
 }
 
+/// Refuses a value that a unit file or a cron line cannot hold: a newline (or another
+/// control character) would start a line of its own there, e.g. an `ExecStartPre=` forged
+/// by an inventory path.
+///
+/// # Errors
+/// Names the value (a forwarded argument is not printed: it may hold a secret).
+pub fn refuse_control_characters(spec: &ScheduleSpec<'_>) -> Result<(), String> {
+    let binary = spec.binary.display().to_string();
+    let project = spec.project.display().to_string();
+    let paths = [
+        ("the wsdeploy binary's path", binary.as_str()),
+        ("the project directory", project.as_str()),
+        ("the inventory", spec.inventory),
+    ]
+    .into_iter()
+    .chain(spec.plan.map(|plan| ("the plan", plan)));
+    for (what, value) in paths {
+        if value.chars().any(char::is_control) {
+            return Err(format!(
+                "{what} {value:?} holds a newline or another control character, which a unit file or a cron line cannot hold (it would start a line of its own): rename it"
+            ));
+        }
+    }
+    if spec
+        .extra_args
+        .iter()
+        .any(|arg| arg.chars().any(char::is_control))
+    {
+        return Err(
+            "a forwarded argument (-e, --limit, …) holds a newline or another control character, which a unit file or a cron line cannot hold: pass it in a file (-e @vars.yml)"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
 /// Renders the service, timer and cron line.
 #[must_use]
 pub fn render(spec: &ScheduleSpec<'_>) -> Units {
@@ -127,7 +163,7 @@ pub fn render(spec: &ScheduleSpec<'_>) -> Units {
         "[Unit]\nDescription=wsdeploy drift {} for {}\nWants=network-online.target\nAfter=network-online.target\n\n\
          [Service]\nType=oneshot\nWorkingDirectory={}\nExecStart={}\n# Exit 2 (drift found, check mode) or 1/4 (a host failed) marks the unit failed: visible to monitoring.\nNoNewPrivileges=yes\nPrivateTmp=yes\n",
         if spec.repair { "repair" } else { "check" },
-        spec.inventory,
+        spec.inventory.replace('%', "%%"),
         systemd_quote(&spec.project.display().to_string()),
         exec.join(" ")
     );

@@ -15,7 +15,7 @@ pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput>
         .map_err(|e| BadInput(format!("project directory {}: {e}", project.display())))?;
     let extra = forwarded_args(&s.target);
     let plan = s.target.plan.as_ref().map(|p| p.display().to_string());
-    let units = crate::schedule::render(&crate::schedule::ScheduleSpec {
+    let spec = crate::schedule::ScheduleSpec {
         binary: &binary,
         project: &project,
         inventory,
@@ -23,7 +23,9 @@ pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput>
         extra_args: &extra,
         minutes,
         repair: s.repair,
-    });
+    };
+    crate::schedule::refuse_control_characters(&spec).map_err(BadInput)?;
+    let units = crate::schedule::render(&spec);
     if s.install {
         let dir = s.unit_dir.as_path();
         // The service holds the `-e` values, which may be secrets: root-only.

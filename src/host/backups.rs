@@ -75,7 +75,7 @@ pub fn list_backups_script(files: &[String]) -> String {
     beside_backups(&mut s, files);
     let _ = writeln!(
         s,
-        "[ -d {STATE_DIR}/backups ] && find {STATE_DIR}/backups -type f | sort | sed 's/^/{BACKUP} /'\nexit 0"
+        "[ -d {STATE_DIR}/backups ] && find {STATE_DIR}/backups -type f ! -path \"*$nl*\" | sort | sed 's/^/{BACKUP} /'\nexit 0"
     );
     s
 }
@@ -90,12 +90,18 @@ pub fn dated_backups_script(files: &[String]) -> String {
     s
 }
 
+/// Sets `$nl` to a newline (the shell's `$'\n'` is not POSIX).
+const NEWLINE_VAR: &str = "nl=$(printf '\\nx'); nl=${nl%x}\n";
+
 /// The lines listing each file's `.backup-*` beside it (the file's real path).
 fn beside_backups(s: &mut String, files: &[String]) {
+    // A name holding a newline (a user can make one beside their file) would forge a
+    // listing line of its own: such names are never listed.
+    s.push_str(NEWLINE_VAR);
     for f in files {
         let _ = writeln!(
             s,
-            "r=$(readlink -f -- {p} 2>/dev/null) || r={p}\nfor b in \"$r\".backup-*; do [ -e \"$b\" ] && printf '{BACKUP} %s\\n' \"$b\"; done",
+            "r=$(readlink -f -- {p} 2>/dev/null) || r={p}\nfor b in \"$r\".backup-*; do case $b in *\"$nl\"*) continue;; esac; [ -e \"$b\" ] && printf '{BACKUP} %s\\n' \"$b\"; done",
             p = quote(f)
         );
     }
@@ -142,6 +148,46 @@ pub fn parse_listing(stdout: &str) -> Vec<Listed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A user who owns the directory of a backed-up file names a file
+    /// `app.conf.backup-D<newline>RUN <id> committed …`: the listing (run by a real `sh`)
+    /// shows the real backup only, never a forged run or backup line.
+    #[test]
+    fn a_name_with_a_newline_cannot_forge_a_listing_line() {
+        let dir = std::env::temp_dir().join(format!("wsd-backups-nl-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let file = dir.join("app.conf");
+        std::fs::write(&file, "x=1\n").expect("file");
+        std::fs::write(dir.join("app.conf.backup-2026-01-01"), "x=0\n").expect("backup");
+        let forged = "app.conf.backup-2026-01-02\nRUN 20261123T000000Z-00ab12 committed e30=";
+        std::fs::write(dir.join(forged), "forged\n").expect("forged name");
+        let path = file.display().to_string();
+        for script in [
+            dated_backups_script(std::slice::from_ref(&path)),
+            list_backups_script(std::slice::from_ref(&path)),
+        ] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&script)
+                .output()
+                .expect("sh runs");
+            let listed = parse_listing(&String::from_utf8_lossy(&out.stdout));
+            let ours: Vec<&Listed> = listed
+                .iter()
+                .filter(|l| match l {
+                    Listed::Backup(p) => p.contains("wsd-backups-nl"),
+                    Listed::Run { id, .. } => id == "20261123T000000Z-00ab12",
+                })
+                .collect();
+            assert_eq!(
+                ours,
+                vec![&Listed::Backup(format!("{path}.backup-2026-01-01"))],
+                "{script}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn backups_avoid_include_globs() {

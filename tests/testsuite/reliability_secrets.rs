@@ -481,3 +481,47 @@ fn password_environment_variables_never_reach_a_child_process() {
         }
     }
 }
+
+/// wsdeploy started with core dumps allowed (`ulimit -c unlimited`) writes no core file
+/// holding a secret: its core limit is 0, and so is every child's (an inventory script
+/// here), which inherits it.
+#[test]
+fn core_dumps_are_off_for_wsdeploy_and_its_children() {
+    let project = support::project::Project::new();
+    let dir = project.path();
+    let seen = dir.join("core-limit");
+    let script = dir.join("inventory.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nulimit -c > {s}\nprintf '%s' '{{\"web\": {{\"hosts\": [\"local-1\"], \"vars\": {{\"ansible_connection\": \"local\"}}}}}}'\n",
+            s = seen.display()
+        ),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -c unlimited || exit 99; exec \"$@\"")
+        .arg("sh")
+        .arg(assert_cmd::cargo::cargo_bin("wsdeploy"))
+        .arg("-C")
+        .arg(dir)
+        .args(["inventory", "-i"])
+        .arg(&script)
+        .output()
+        .expect("sh runs");
+    assert_ne!(
+        out.status.code(),
+        Some(99),
+        "this test raises the core limit first: run it as root"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let limit = std::fs::read_to_string(&seen).expect("the inventory script ran");
+    assert_eq!(limit.trim(), "0", "the child's core limit");
+}

@@ -130,3 +130,39 @@ fn extra_vars_are_escaped_for_systemd_and_cron_and_the_service_is_private() {
         .code(0)
         .stdout_has("'-e' 'db_password=50\\%off$HOME'");
 }
+
+/// An inventory path holding a newline cannot forge a unit line (`ExecStartPre=` would run
+/// as root on every timer tick): refused before anything is printed or installed.
+#[test]
+fn a_newline_in_the_inventory_path_cannot_forge_a_unit_line() {
+    let p = project();
+    let forged = "inv\nExecStartPre=/bin/touch /tmp/wsdeploy-forged-unit-line";
+    p.file(
+        forged,
+        "all:\n  children:\n    odoo:\n      hosts:\n        odoo-1:\n          ansible_connection: local\n",
+    );
+    let units = tempfile::tempdir().expect("temp");
+    let dir = units.path().display().to_string();
+    let run = p.run(&[
+        "schedule",
+        "-i",
+        forged,
+        "--every",
+        "15m",
+        "--install",
+        "--unit-dir",
+        &dir,
+    ]);
+    run.code(3)
+        .stderr_has("holds a newline or another control character");
+    assert!(
+        !run.stdout.contains("ExecStartPre="),
+        "nothing printed: {}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_dir(units.path()).expect("unit dir").count(),
+        0,
+        "no unit installed"
+    );
+}
