@@ -109,10 +109,13 @@ async fn read(
     match out.code() {
         0 => Ok(Some(out.stdout)),
         host::read::EXIT_NO_SUCH_FILE => Ok(None),
-        _ => Err(format!(
-            "reading {path} ended with {}: {}",
-            out.status_text(),
-            out.combined()
-        )),
+        _ => {
+            let output = out.combined();
+            Err(format!(
+                "reading {path} ended with {}: {output}{}",
+                out.status_text(),
+                host::sudo_hint(&output)
+            ))
+        }
     }
 }

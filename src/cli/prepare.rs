@@ -396,8 +396,12 @@ pub(super) fn warn_unmatched_hosts(plan: &plan::Plan, inv: &inventory::Inventory
     for play in &plan.plays {
         for term in inv.unmatched_terms(&play.hosts).unwrap_or_default() {
             // A near name is likely a typo; another is likely a group this inventory lacks.
-            let guess =
-                crate::plan::hints::closest_name(&term, &crate::validate::inventory_names(inv));
+            let names = crate::validate::inventory_names(inv);
+            // A group the inventory has, without hosts (yet): nothing to warn about.
+            if names.iter().any(|name| *name == term) {
+                continue;
+            }
+            let guess = crate::plan::hints::closest_name(&term, &names);
             errln!(
                 "{}: play `{}` ({}): `hosts: {}`: `{term}` matches no host or group of the inventory; the play skips it{}",
                 if guess.is_some() { "warning" } else { "note" },

@@ -40,15 +40,20 @@ fn drift_is_found_and_repaired_then_the_day_is_rolled_back() {
         .code(0)
         .stdout_has("2 in sync");
 
-    // Someone hand-edits host 2 at 3 a.m.
-    lab.ok(2, "sed -i 's/proxy_read_timeout 3600s;/proxy_read_timeout 60s;/' /etc/nginx/sites-available/odoo.conf && nginx -s reload");
+    // Someone hand-edits host 2 at 3 a.m. and breaks the WebSocket (the Connection header
+    // goes); a value the operator may choose (a timeout) is theirs and is not drift.
+    lab.ok(2, "sed -i '/proxy_set_header Connection $connection_upgrade;/d' /etc/nginx/sites-available/odoo.conf && nginx -s reload");
     let drift = on_day(&lab, "2026-01-02", "drift", &[]);
     drift
         .code(2)
         .stdout_has("── lab-2 (would change)")
-        .stdout_has("-        proxy_read_timeout 60s;")
-        .stdout_has("+        proxy_read_timeout 3600s;")
         .stdout_has("1 would change, 1 in sync");
+    assert!(
+        drift.stdout.lines().any(|l| l.starts_with('+')
+            && l.contains("proxy_set_header Connection $connection_upgrade;")),
+        "the drift puts the Connection header back:\n{}",
+        drift.stdout
+    );
     let odoo_started = lab.odoo_started_at(2);
     let pids = lab.nginx_pids(2);
     let repair = on_day(&lab, "2026-01-02", "drift", &["--repair"]);
