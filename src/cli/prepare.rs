@@ -117,44 +117,45 @@ pub(super) fn prepare(
     max_fail: Option<f64>,
 ) -> Result<Prepared, BadInput> {
     check_ranges(t)?;
-    let history =
-        crate::history::Location::parse(t.history.as_deref(), project).map_err(BadInput)?;
-    let (inv, keys) =
-        load_inventory_keeping_keys(project, &t.source, Some(&plan_path(project, t)))?;
-    let (extra, extra_secrets) =
-        inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
-            .map_err(|e| BadInput(e.to_string()))?;
-    // The run's mask list, made once: every later message and plan uses it.
-    let mut masked = inv.secret_values(&extra);
-    masked.extend(extra_secrets);
     let shape = RunShape {
         serial,
         max_fail,
-        history,
+        history: history_location(project, t)?,
         render: true,
     };
-    prepare_hosts(project, t, &inv, &extra, &masked, shape)
-        .map_err(|BadInput(message)| BadInput(crate::mask::mask(&message, &masked)))
+    prepare_with(project, t, shape)
 }
 
 /// [`prepare`] without rendering the plan: the hosts its plays' `hosts:` patterns select,
 /// each with no plan (for `backups` and `rollback`, which read what to do from the hosts'
 /// journals). A vaulted variable needs no vault password here.
 pub(super) fn locate(project: &Path, t: &TargetArgs) -> Result<Prepared, BadInput> {
-    let (inv, keys) = load_inventory_with(project, &t.source, Some(&plan_path(project, t)), true)?;
-    let history =
-        crate::history::Location::parse(t.history.as_deref(), project).map_err(BadInput)?;
+    let shape = RunShape {
+        serial: None,
+        max_fail: None,
+        history: history_location(project, t)?,
+        render: false,
+    };
+    prepare_with(project, t, shape)
+}
+
+/// Where the run is recorded (`--history`, `history` in wsdeploy.toml, else the project's
+/// SQLite file).
+fn history_location(project: &Path, t: &TargetArgs) -> Result<crate::history::Location, BadInput> {
+    crate::history::Location::parse(t.history.as_deref(), project).map_err(BadInput)
+}
+
+/// The inventory (vaulted data left unread when the plan is not rendered and no vault
+/// password is given), `-e`, and the run's mask list, made once: every later message and
+/// plan uses it.
+fn prepare_with(project: &Path, t: &TargetArgs, shape: RunShape) -> Result<Prepared, BadInput> {
+    let plan = plan_path(project, t);
+    let (inv, keys) = load_inventory_with(project, &t.source, Some(&plan), !shape.render)?;
     let (extra, extra_secrets) =
         inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
             .map_err(|e| BadInput(e.to_string()))?;
     let mut masked = inv.secret_values(&extra);
     masked.extend(extra_secrets);
-    let shape = RunShape {
-        serial: None,
-        max_fail: None,
-        history,
-        render: false,
-    };
     prepare_hosts(project, t, &inv, &extra, &masked, shape)
         .map_err(|BadInput(message)| BadInput(crate::mask::mask(&message, &masked)))
 }
@@ -398,7 +399,7 @@ pub(super) fn warn_unmatched_hosts(plan: &plan::Plan, inv: &inventory::Inventory
             // A near name is likely a typo; another is likely a group this inventory lacks.
             let names = crate::validate::inventory_names(inv);
             // A group the inventory has, without hosts (yet): nothing to warn about.
-            if names.iter().any(|name| *name == term) {
+            if names.contains(&term) {
                 continue;
             }
             let guess = crate::plan::hints::closest_name(&term, &names);

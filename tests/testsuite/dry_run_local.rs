@@ -3,8 +3,6 @@
 
 use crate::support;
 
-use std::path::Path;
-
 use support::project::Project;
 use support::reliability::local_host_guard;
 use support::reliability::{local_runs, tree_sums};
@@ -51,23 +49,10 @@ fn odoo_project_with_site(site: &str) -> Project {
             "all:\n  children:\n    odoo:\n      hosts:\n        odoo-prod-1:\n          ansible_connection: local\n      vars:\n        public_host: 203.0.113.10\n        nginx_conf: {r}/etc/nginx/nginx.conf\n        site_conf: {r}/etc/nginx/sites-available/odoo.conf\n        odoo_conf: {r}/etc/opticserp/odoo.conf\n        nginx_dump_cmd: nginx -T -c {r}/etc/nginx/nginx.conf\n        nginx_test_cmd: nginx -t -c {r}/etc/nginx/nginx.conf\n"
         ),
     );
-    let plan = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/odoo-websocket.yml"),
-    )
-    .expect("plan");
-    // A dry run runs the preflight checks; there is no Odoo here, so only `nginx -t` stays.
-    let mut plan: serde_json::Value = serde_saphyr::from_str(&plan).expect("plan YAML");
-    let preflight: Vec<serde_json::Value> = plan["preflight"]
-        .as_array()
-        .expect("preflight")
-        .iter()
-        .filter(|s| s["id"] == "nginx_valid_before")
-        .cloned()
-        .collect();
-    assert_eq!(preflight.len(), 1, "the plan's preflight nginx -t");
-    plan["preflight"] = serde_json::Value::Array(preflight);
-    let plan = serde_json::to_string_pretty(&plan).expect("json");
-    p.file("plans/odoo-websocket.yml", &plan);
+    p.file(
+        "plans/odoo-websocket.yml",
+        &support::project::odoo_plan_with_only_its_nginx_preflight(),
+    );
     p.file(
         "plans/site.yml",
         "name: site\nimport:\n  - odoo-websocket.yml\n",

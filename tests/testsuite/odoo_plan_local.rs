@@ -68,24 +68,9 @@ fn odoo_host(
             "all:\n  children:\n    odoo:\n      hosts:\n        odoo-prod-1:\n          ansible_connection: local\n      vars:\n        public_host: 203.0.113.10\n        nginx_conf: {r}/etc/nginx/nginx.conf\n        site_conf: {r}/etc/nginx/sites-available/odoo.conf\n        odoo_conf: {r}/{conf_path}\n        odoo_systemd_unit: {r}/lib/systemd/system/odoo.service\n        compose_file: {r}/opt/opticserp/docker-compose.yml\n        nginx_dump_cmd: nginx -T -c {r}/etc/nginx/nginx.conf\n        nginx_test_cmd: nginx -t -c {r}/etc/nginx/nginx.conf\n{extra_vars}"
         ),
     );
-    let plan = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/odoo-websocket.yml"),
-    )
-    .expect("plan");
-    // A dry run runs the preflight checks; there is no Odoo here, so only `nginx -t` stays.
-    let mut plan: serde_json::Value = serde_saphyr::from_str(&plan).expect("plan YAML");
-    let preflight: Vec<serde_json::Value> = plan["preflight"]
-        .as_array()
-        .expect("preflight")
-        .iter()
-        .filter(|s| s["id"] == "nginx_valid_before")
-        .cloned()
-        .collect();
-    assert_eq!(preflight.len(), 1, "the plan's preflight nginx -t");
-    plan["preflight"] = serde_json::Value::Array(preflight);
     p.file(
         "plans/site.yml",
-        &serde_json::to_string_pretty(&plan).expect("json"),
+        &support::project::odoo_plan_with_only_its_nginx_preflight(),
     );
     p
 }

@@ -117,3 +117,23 @@ impl Run {
         self
     }
 }
+
+/// The shipped Odoo plan (as JSON text) for a dry run on this machine: a dry run runs the
+/// plan's preflight checks, and there is no Odoo here, so only its `nginx -t` stays.
+pub fn odoo_plan_with_only_its_nginx_preflight() -> String {
+    let plan = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/odoo-websocket.yml"),
+    )
+    .expect("plan");
+    let mut plan: serde_json::Value = serde_saphyr::from_str(&plan).expect("plan YAML");
+    let preflight: Vec<serde_json::Value> = plan["preflight"]
+        .as_array()
+        .expect("preflight")
+        .iter()
+        .filter(|s| s["id"] == "nginx_valid_before")
+        .cloned()
+        .collect();
+    assert_eq!(preflight.len(), 1, "the plan's preflight nginx -t");
+    plan["preflight"] = serde_json::Value::Array(preflight);
+    serde_json::to_string_pretty(&plan).expect("json")
+}
