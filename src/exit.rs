@@ -4,9 +4,11 @@ use crate::run::{HostReport, Outcome};
 
 /// Everything fine / in sync.
 pub const OK: u8 = 0;
-/// At least one host failed (and was rolled back or left untouched) or was unreachable.
+/// At least one host failed (and was rolled back or left untouched) or was unreachable
+/// (in `drift`: and no reachable host differs from the plan).
 pub const HOST_FAILED: u8 = 1;
-/// `drift`: at least one host differs from the plan.
+/// `drift`: at least one host differs from the plan, whatever the other hosts did (the
+/// counts line names the unreachable and failed ones beside it).
 pub const DRIFT: u8 = 2;
 /// Bad input (plan, inventory, arguments): nothing was touched anywhere.
 pub const BAD_INPUT: u8 = 3;
@@ -24,9 +26,12 @@ pub const TABLE: &[(u8, &str)] = &[
     ),
     (
         HOST_FAILED,
-        "a host failed (rolled back, or untouched) or was unreachable, or did not run (`--max-fail`)",
+        "a host failed (rolled back, or untouched) or was unreachable, or did not run (`--max-fail`); in `drift`, only when no host differs from the plan",
     ),
-    (DRIFT, "`drift`: at least one host differs from the plan"),
+    (
+        DRIFT,
+        "`drift`: at least one host differs from the plan, even when others failed or were unreachable (the counts line names both, e.g. `1 would change, 1 unreachable`)",
+    ),
     (
         BAD_INPUT,
         "bad input (plan, inventory, variables, flags, `validate` problems): nothing was touched on any host",
@@ -41,11 +46,16 @@ pub const TABLE: &[(u8, &str)] = &[
     ),
 ];
 
-/// The exit code for a finished run.
+/// The exit code for a finished run. In `drift`, drift found on any host wins over
+/// failed or unreachable hosts, so one host that cannot be reached does not hide drift
+/// on the others (the summary's counts name both).
 #[must_use]
 pub fn for_reports(reports: &[HostReport], drift_mode: bool) -> u8 {
     if reports.iter().any(|r| r.outcome == Outcome::RollbackFailed) {
         return NEEDS_ATTENTION;
+    }
+    if drift_mode && reports.iter().any(|r| r.outcome == Outcome::WouldChange) {
+        return DRIFT;
     }
     if reports.iter().any(|r| {
         matches!(
@@ -54,9 +64,6 @@ pub fn for_reports(reports: &[HostReport], drift_mode: bool) -> u8 {
         )
     }) {
         return HOST_FAILED;
-    }
-    if drift_mode && reports.iter().any(|r| r.outcome == Outcome::WouldChange) {
-        return DRIFT;
     }
     OK
 }

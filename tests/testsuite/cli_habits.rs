@@ -135,6 +135,38 @@ fn json_summary_is_an_object_with_counts() {
     assert_eq!(last["exit"], 2);
 }
 
+#[test]
+fn drift_on_one_host_is_exit_2_even_when_another_is_unreachable() {
+    let _guard = local_host_guard();
+    let p = project();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    p.file(
+        "inventories/production/hosts.yml",
+        &format!(
+            "all:\n  children:\n    odoo:\n      hosts:\n        h1:\n          ansible_connection: local\n        gone:\n          ansible_host: 127.0.0.1\n          ansible_port: {closed_port}\n"
+        ),
+    );
+    let text = p.run(&["drift", "-i", "production"]);
+    text.code(2)
+        .stdout_has("-old")
+        .stdout_has("1 would change, 1 unreachable");
+    let json = p.run(&["drift", "-i", "production", "--json"]);
+    json.code(2);
+    let summary: serde_json::Value =
+        serde_json::from_str(json.stdout.lines().last().expect("a summary line")).expect("JSON");
+    assert_eq!(summary["exit"], 2, "{summary}");
+    assert_eq!(summary["counts"]["would_change"], 1, "{summary}");
+    assert_eq!(summary["counts"]["unreachable"], 1, "{summary}");
+    // Only unreachable, nothing drifted: exit 1.
+    std::fs::write(p.path().join("root/app.conf"), "new\n").expect("write");
+    p.run(&["drift", "-i", "production"])
+        .code(1)
+        .stdout_has("1 in sync, 1 unreachable");
+}
+
 /// Runs wsdeploy with stdout (and optionally stderr) connected to a pipe whose reader is
 /// already gone, so every write fails with EPIPE.
 fn run_into_closed_pipe(project: &Path, args: &[&str], close_stderr: bool) -> (i32, String) {
