@@ -80,6 +80,7 @@ pub(super) async fn run_fleet(
             "{}",
             serde_json::json!({
                 "event": "summary",
+                "schema_version": report::JSON_SCHEMA_VERSION,
                 "run_id": opts.run_id,
                 "kind": kind,
                 "hosts": reports.len(),

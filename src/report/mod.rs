@@ -10,6 +10,10 @@ pub mod progress;
 pub mod summary;
 pub mod verbosity;
 
+/// The version of the `--json` stream (docs/json.md), carried by its `summary` event;
+/// raised when a field is removed or changes meaning (new fields do not raise it).
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
 pub use crate::mask::{
     MASK, MIN_SECRET_LEN, is_sensitive_key, mask, mask_diff, mask_line, sanitize,
 };

@@ -114,6 +114,7 @@ fn json_summary_is_an_object_with_counts() {
     let last = run.stdout.lines().last().expect("a summary line");
     let summary: serde_json::Value = serde_json::from_str(last).expect("JSON");
     assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["schema_version"], 1, "{summary}");
     assert_eq!(summary["hosts"], 1);
     assert_eq!(summary["exit"], 0);
     assert_eq!(summary["counts"]["would_change"], 1);
@@ -127,6 +128,17 @@ fn json_summary_is_an_object_with_counts() {
         "not_run",
     ] {
         assert_eq!(summary["counts"][key], 0, "{key} in {summary}");
+    }
+    // docs/json.md names every field and count of the summary.
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md"))
+        .expect("read docs/json.md");
+    let keys = summary.as_object().expect("an object").keys();
+    let counts = summary["counts"].as_object().expect("counts").keys();
+    for key in keys.chain(counts) {
+        assert!(
+            doc.contains(&format!("`{key}`")),
+            "docs/json.md lacks `{key}`"
+        );
     }
     let drift = p.run(&["drift", "-i", "production", "--json"]);
     drift.code(2);
