@@ -1,6 +1,8 @@
 //! What the controller's run history recorded for a project: `wsdeploy history --json`
 //! read back as `kind exit=N host=outcome …` lines, oldest run first, to pin in a test.
 
+#![allow(dead_code)]
+
 use serde_json::Value;
 
 use super::project::Project;
