@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use clap::CommandFactory as _;
+use support::history::recorded;
 use support::project::Project;
 use support::reliability::local_host_guard;
 
@@ -48,6 +49,13 @@ fn check_and_diff_are_accepted_together() {
         "--check changed a file"
     );
     p.run(&["drift", "-i", "production", "--diff"]).code(2);
+    assert_eq!(
+        recorded(&p),
+        [
+            "dry-run exit=0 h1=would_change",
+            "drift exit=2 h1=would_change"
+        ]
+    );
 }
 
 #[test]
@@ -65,6 +73,11 @@ fn usage_errors_exit_3_and_help_exits_0() {
         .stderr_has("cannot be used with");
     p.run(&["--help"]).code(0).stdout_has("Usage:");
     p.run(&["--version"]).code(0).stdout_has("wsdeploy ");
+    assert_eq!(
+        recorded(&p),
+        [] as [&str; 0],
+        "a usage error recorded a run"
+    );
 }
 
 #[test]

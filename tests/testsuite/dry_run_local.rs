@@ -3,6 +3,7 @@
 
 use crate::support;
 
+use support::history::recorded;
 use support::project::Project;
 use support::reliability::local_host_guard;
 use support::reliability::{local_runs, tree_sums};
@@ -82,6 +83,7 @@ fn dry_run_prints_the_diffs_and_changes_nothing() {
         runs_before,
         "a dry run created a journal entry"
     );
+    assert_eq!(recorded(&p), ["dry-run exit=0 odoo-prod-1=would_change"]);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use crate::support;
 
+use support::history::recorded;
 use support::project::Project;
 
 /// Local hosts share this machine's run lock: these tests take turns with every other
@@ -58,6 +59,10 @@ fn max_fail_stops_later_batches_and_failed_hosts_are_rolled_back() {
             std::fs::read_to_string(p.path().join(format!("root/{h}/app.conf"))).expect("read");
         assert_eq!(text, "[options]\nworkers = 2\n", "{h} changed");
     }
+    assert_eq!(
+        recorded(&p),
+        ["apply exit=1 bad=rolled_back good1=not_run good2=not_run"]
+    );
 }
 
 #[test]
@@ -85,6 +90,13 @@ fn a_failing_host_does_not_stop_its_batch() {
     p.run(&["apply", "-i", "test", "--forks", "1", "--limit", "good*"])
         .code(0)
         .stdout_has("2 in sync");
+    assert_eq!(
+        recorded(&p),
+        [
+            "apply exit=1 bad=rolled_back good1=changed good2=changed",
+            "apply exit=0 good1=in_sync good2=in_sync"
+        ]
+    );
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! renders; vaulted values (inventory and `-e @vaulted.yml`) never reach the database or
 //! the page; a database that cannot be written never fails a run and its record arrives
 //! with the next run. The same with a real PostgreSQL server (`history = "postgres://…"`):
-//! two controllers migrating and recording at once, a server that goes away and comes back.
+//! two controllers migrating and recording at once, a server that goes away and comes back,
+//! a server stopped while a run is in flight.
 
 use crate::support;
 use crate::vault::{ansible_vault, encrypt_string};
@@ -484,4 +485,80 @@ fn postgres_history_takes_two_controllers_at_once_and_a_server_that_goes_away() 
         "history --json",
         serde_json::to_string(&runs).expect("json").as_bytes(),
     );
+}
+
+#[test]
+fn postgres_that_goes_away_while_a_run_is_in_flight_gets_the_record_with_the_next_run() {
+    let _guard = local_host_guard();
+    let pg = PgServer::start();
+    let url = pg.url();
+    let p = project();
+    p.file("wsdeploy.toml", &format!("history = \"{url}\"\n"));
+    // The plan's last step says it started, then waits (at most a minute) for `go`.
+    let started = p.path().join("started");
+    let go = p.path().join("go");
+    let plan = std::fs::read_to_string(p.path().join("plans/site.yml")).expect("plan");
+    p.file(
+        "plans/site.yml",
+        &format!(
+            "{plan}  - command: \"touch {}; for i in $(seq 600); do [ -e {} ] && break; sleep 0.1; done\"\n",
+            started.display(),
+            go.display()
+        ),
+    );
+    // A first run while the server is up: the database exists and is migrated.
+    run(&p, "apply", &["--dry-run"]).code(0);
+    assert!(!started.exists(), "the dry run ran the waiting step");
+
+    let pw = p.path().join("vault/pw").display().to_string();
+    let extra = format!("@{}", p.path().join("extra.yml").display());
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("wsdeploy"))
+        .arg("-C")
+        .arg(p.path())
+        .args(["apply", "-i", "test", "--vault-password-file"])
+        .args([pw.as_str(), "-e", extra.as_str()])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wsdeploy runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached its waiting step"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The server goes away while the run waits in its last step.
+    pg.stop();
+    std::fs::write(&go, "").expect("go");
+    let out = child.wait_with_output().expect("wsdeploy ends");
+    let away = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    away.code(0).stdout_has("1 changed");
+    assert_eq!(
+        away.stderr.matches("run history").count(),
+        1,
+        "said once: {}",
+        away.stderr
+    );
+    away.stderr_has("written by the next run");
+    let spool = p.path().join(".wsdeploy/spool");
+    assert_eq!(std::fs::read_dir(&spool).expect("spool").count(), 1);
+
+    // It comes back: the next run writes the spooled record first, then its own.
+    pg.pg_ctl_start();
+    let next = run(&p, "verify", &[]);
+    next.code(0);
+    assert!(!next.stderr.contains("run history"), "{}", next.stderr);
+    assert_eq!(
+        kinds_and_outcomes(&recorded(&p, &[])),
+        ["dry-run would_change", "apply changed", "verify in_sync"]
+    );
+    assert_eq!(std::fs::read_dir(&spool).expect("spool").count(), 0);
+    assert!(!p.path().join(".wsdeploy/history.db").exists());
 }

@@ -8,6 +8,7 @@ use crate::support;
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
+use support::history::{recorded, recorded_runs};
 use support::project::Run;
 use support::reliability::{LocalHost, local_host_guard, local_runs};
 
@@ -112,6 +113,23 @@ fn rollback_run_undoes_exactly_one_run_and_refuses_under_a_later_one() {
             conf.display()
         ));
     assert_eq!(read(&conf), "[options]\nby_hand = 2\n");
+    // The refused rollbacks are recorded as failed (nothing written), with their reason.
+    assert_eq!(
+        recorded(&host.project),
+        [
+            "apply exit=0 local-1=changed",
+            "apply exit=0 local-1=changed",
+            "rollback exit=1 local-1=failed",
+            "rollback exit=0 local-1=changed",
+            "apply exit=0 local-1=changed",
+            "rollback exit=1 local-1=failed"
+        ]
+    );
+    let refused = &recorded_runs(&host.project)[2]["hosts"][0]["error"];
+    assert!(
+        refused.to_string().contains(&format!("run {second}")),
+        "the refusal names the later run: {refused}"
+    );
 }
 
 #[test]

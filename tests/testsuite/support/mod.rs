@@ -2,6 +2,7 @@
 //! forwarder that can be cut like a network partition.
 
 pub mod chromium;
+pub mod history;
 pub mod lab;
 pub mod odoo;
 pub mod partition;
