@@ -18,30 +18,7 @@ fn odoo_project() -> Project {
 /// The same with another site file.
 fn odoo_project_with_site(site: &str) -> Project {
     let p = Project::new();
-    let root = p.path().join("root");
-    let nginx_conf = p.corpus(
-        "nginx/debian-bookworm-nginx.conf",
-        "root/etc/nginx/nginx.conf",
-    );
-    let text = std::fs::read_to_string(&nginx_conf).expect("read nginx.conf");
-    let text = text
-        .replace(
-            "/etc/nginx/conf.d/",
-            &format!("{}/etc/nginx/conf.d/", root.display()),
-        )
-        .replace(
-            "/etc/nginx/sites-enabled/",
-            &format!("{}/etc/nginx/sites-enabled/", root.display()),
-        );
-    std::fs::write(&nginx_conf, text).expect("write nginx.conf");
-    std::fs::create_dir_all(root.join("etc/nginx/conf.d")).expect("mkdir");
-    p.file("root/etc/nginx/sites-available/odoo.conf", site);
-    std::fs::create_dir_all(root.join("etc/nginx/sites-enabled")).expect("mkdir");
-    std::os::unix::fs::symlink(
-        root.join("etc/nginx/sites-available/odoo.conf"),
-        root.join("etc/nginx/sites-enabled/odoo.conf"),
-    )
-    .expect("symlink");
+    let root = support::project::debian_nginx_with_site(&p, site);
     p.corpus("odoo/odoo-debian-odoo.conf", "root/etc/opticserp/odoo.conf");
     let r = root.display();
     p.file(

@@ -137,3 +137,34 @@ pub fn odoo_plan_with_only_its_nginx_preflight() -> String {
     plan["preflight"] = serde_json::Value::Array(preflight);
     serde_json::to_string_pretty(&plan).expect("json")
 }
+
+/// Debian's nginx tree under `<project>/root` (the stock nginx.conf including `root`'s
+/// conf.d and sites-enabled) with `site` as `sites-available/odoo.conf`, enabled; returns
+/// the root.
+pub fn debian_nginx_with_site(p: &Project, site: &str) -> std::path::PathBuf {
+    let root = p.path().join("root");
+    let nginx_conf = p.corpus(
+        "nginx/debian-bookworm-nginx.conf",
+        "root/etc/nginx/nginx.conf",
+    );
+    let text = std::fs::read_to_string(&nginx_conf).expect("read nginx.conf");
+    let text = text
+        .replace(
+            "/etc/nginx/conf.d/",
+            &format!("{}/etc/nginx/conf.d/", root.display()),
+        )
+        .replace(
+            "/etc/nginx/sites-enabled/",
+            &format!("{}/etc/nginx/sites-enabled/", root.display()),
+        );
+    std::fs::write(&nginx_conf, text).expect("write nginx.conf");
+    std::fs::create_dir_all(root.join("etc/nginx/conf.d")).expect("mkdir");
+    p.file("root/etc/nginx/sites-available/odoo.conf", site);
+    std::fs::create_dir_all(root.join("etc/nginx/sites-enabled")).expect("mkdir");
+    std::os::unix::fs::symlink(
+        root.join("etc/nginx/sites-available/odoo.conf"),
+        root.join("etc/nginx/sites-enabled/odoo.conf"),
+    )
+    .expect("symlink");
+    root
+}
