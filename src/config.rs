@@ -95,7 +95,7 @@ pub fn parse(text: &str) -> Result<ProjectConfig, (usize, usize, String)> {
         let (line, col) = line_col(text, offset);
         let message = e.message().trim().to_owned();
         let hint = if message.starts_with("unknown field") {
-            " (wsdeploy.toml holds defaults for flags; see README, \"Project config\")"
+            " (wsdeploy.toml holds defaults for flags; see docs/cli.md, \"wsdeploy.toml\")"
         } else {
             ""
         };

@@ -17,8 +17,8 @@ pub const NEEDS_ATTENTION: u8 = 4;
 /// Interrupted (Ctrl-C, SIGTERM): the summary says how each host ended.
 pub const INTERRUPTED: u8 = crate::interrupt::EXIT_CODE;
 
-/// Every exit code with its meaning: the table of README.md and of the man page's EXIT
-/// STATUS (a test keeps the README's copy equal to this one).
+/// Every exit code with its meaning: the table of docs/exit-codes.md and of the man page's EXIT
+/// STATUS (a test keeps the docs' copy equal to this one).
 pub const TABLE: &[(u8, &str)] = &[
     (
         OK,

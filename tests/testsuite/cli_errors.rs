@@ -149,9 +149,9 @@ fn out_of_range_flags_are_refused_before_anything_runs() {
 }
 
 #[test]
-fn the_exit_codes_are_one_table_in_the_readme_and_the_man_page() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("read README.md");
+fn the_exit_codes_are_one_table_in_the_docs_and_the_man_page() {
+    let table = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/exit-codes.md"))
+        .expect("read docs/exit-codes.md");
     let man = Project::new().run(&["man"]);
     man.code(0);
     let exit_status = man
@@ -161,7 +161,10 @@ fn the_exit_codes_are_one_table_in_the_readme_and_the_man_page() {
         .expect("the man page has EXIT STATUS");
     for (code, meaning) in wsdeploy::exit::TABLE {
         let row = format!("| {code} | {meaning} |");
-        assert!(readme.contains(&row), "README.md lacks the row\n{row}");
+        assert!(
+            table.contains(&row),
+            "docs/exit-codes.md lacks the row\n{row}"
+        );
         assert!(
             exit_status.contains(&format!("\\fB{code}\\fR\n")),
             "EXIT STATUS lacks {code}"

@@ -375,7 +375,7 @@ const COMPOSE: &str = "docker compose -f /opt/nodemon/docker-compose.yml";
 const PROJECT: &str = "/opt/nodemon/docker-compose.yml /opt/nodemon/nginx.conf /opt/nodemon/backend/requirements.txt /opt/nodemon/backend/Dockerfile";
 
 /// An inventory for the seed's compose layout on host 1 (the lab's key and known_hosts),
-/// with the CA of its nginx: what a user of that layout writes (README, FastAPI section).
+/// with the CA of its nginx: what a user of that layout writes (docs/shipped-plans.md, FastAPI).
 /// nginx.conf is bind-mounted into the nginx service as a file and wsdeploy replaces files
 /// by rename (a new inode), so nginx is tested in a fresh container (`run --rm`) and
 /// reloaded by restarting its container, which mounts the file anew.

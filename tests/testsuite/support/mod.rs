@@ -9,3 +9,4 @@ pub mod partition;
 pub mod project;
 pub mod reliability;
 pub mod sshd;
+pub mod tutorial;
