@@ -326,9 +326,11 @@ impl Site {
         );
         let before = self.sums();
         let site_conf = case.site_conf;
-        self.apply(case, site_conf, &[])
-            .code(0)
-            .stdout_has("1 changed");
+        let first = self.apply(case, site_conf, &[]);
+        first.code(0).stdout_has("1 changed");
+        for line in first.stdout.lines().filter(|l| l.contains("warning")) {
+            eprintln!("  {}: {line}", case.domain);
+        }
         let after_handshake = self.handshake(case);
         assert!(
             after_handshake.starts_with("HTTP/1.1 101 "),
@@ -565,7 +567,12 @@ type Scenario = (&'static str, fn(&Site));
 
 #[test]
 fn real_world_odoo_sites_converge_on_the_real_odoo_with_a_real_handshake() {
+    let started = Instant::now();
     let site = Site::up();
+    eprintln!(
+        "real-world odoo: lab up and host prepared in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     let cases: [Scenario; 6] = [
         ("simonbelete", simonbelete),
         ("shopinvader", shopinvader),
