@@ -23,10 +23,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+use support::nginx_shape::{locations_by_server, maps};
 use support::project::{Project, Run};
 use support::reliability::{local_host_guard, tree_sums};
-
-use wsdeploy::edit::nginx as ng;
 
 /// Host names the cases' upstreams use.
 const UPSTREAM_HOSTS: &[&str] = &[
@@ -308,67 +307,6 @@ fn make_certificates_and_log_dirs(files: &[PathBuf], root: &Path) {
             }
         }
     }
-}
-
-/// The server blocks of `text` (top level and inside `http`), with their names and listens.
-fn servers(text: &str) -> Vec<(Vec<String>, Vec<String>, ng::Directive)> {
-    let config = ng::parse(text).expect("parses");
-    let mut out = Vec::new();
-    let mut visit = |d: &ng::Directive| {
-        let words = |name: &str| {
-            d.directives()
-                .filter(|x| x.name() == name)
-                .map(|x| {
-                    x.args
-                        .iter()
-                        .map(|w| w.value.clone())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .collect::<Vec<_>>()
-        };
-        out.push((words("server_name"), words("listen"), d.clone()));
-    };
-    for d in config.directives() {
-        if d.name() == "server" {
-            visit(d);
-        } else if d.name() == "http" {
-            d.directives()
-                .filter(|s| s.name() == "server")
-                .for_each(&mut visit);
-        }
-    }
-    out
-}
-
-/// How many `location` blocks with these words each server of `text` has, by the server's first listen.
-fn locations_by_server(text: &str, words: &str) -> Vec<(String, usize)> {
-    servers(text)
-        .into_iter()
-        .map(|(_, listens, server)| {
-            let count = server
-                .directives()
-                .filter(|d| {
-                    d.name() == "location"
-                        && d.args
-                            .iter()
-                            .map(|w| w.value.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                            == words
-                })
-                .count();
-            (listens.first().cloned().unwrap_or_default(), count)
-        })
-        .collect()
-}
-
-/// `map ... $connection_upgrade` blocks in all of `texts`.
-fn maps(texts: &[String]) -> usize {
-    texts
-        .iter()
-        .map(|t| t.matches("map $http_upgrade $connection_upgrade").count())
-        .sum()
 }
 
 fn assert_in_sync(site: &Site, plan: &str) {

@@ -4,6 +4,7 @@
 pub mod chromium;
 pub mod history;
 pub mod lab;
+pub mod nginx_shape;
 pub mod odoo;
 pub mod partition;
 pub mod project;
