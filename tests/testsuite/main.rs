@@ -25,6 +25,8 @@ mod lab_fastapi;
 mod lab_faults;
 mod lab_frappe;
 mod lab_odoo;
+mod lab_real_world_fastapi;
+mod lab_real_world_frappe;
 mod lock_heartbeat;
 mod nginx_corpus;
 mod odoo_plan_local;

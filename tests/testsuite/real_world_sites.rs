@@ -311,7 +311,7 @@ fn make_certificates_and_log_dirs(files: &[PathBuf], root: &Path) {
 }
 
 /// The server blocks of `text` (top level and inside `http`), with their names and listens.
-fn servers(text: &str) -> Vec<(Vec<String>, Vec<String>, ng::Directive)> {
+pub(crate) fn servers(text: &str) -> Vec<(Vec<String>, Vec<String>, ng::Directive)> {
     let config = ng::parse(text).expect("parses");
     let mut out = Vec::new();
     let mut visit = |d: &ng::Directive| {
@@ -342,7 +342,7 @@ fn servers(text: &str) -> Vec<(Vec<String>, Vec<String>, ng::Directive)> {
 }
 
 /// How many `location` blocks with these words each server of `text` has, by the server's first listen.
-fn locations_by_server(text: &str, words: &str) -> Vec<(String, usize)> {
+pub(crate) fn locations_by_server(text: &str, words: &str) -> Vec<(String, usize)> {
     servers(text)
         .into_iter()
         .map(|(_, listens, server)| {
@@ -364,7 +364,7 @@ fn locations_by_server(text: &str, words: &str) -> Vec<(String, usize)> {
 }
 
 /// `map ... $connection_upgrade` blocks in all of `texts`.
-fn maps(texts: &[String]) -> usize {
+pub(crate) fn maps(texts: &[String]) -> usize {
     texts
         .iter()
         .map(|t| t.matches("map $http_upgrade $connection_upgrade").count())

@@ -7,5 +7,6 @@ pub mod lab;
 pub mod odoo;
 pub mod partition;
 pub mod project;
+pub mod real_world_lab;
 pub mod reliability;
 pub mod sshd;
