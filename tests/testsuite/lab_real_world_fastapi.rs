@@ -81,7 +81,7 @@ fn wait_backend(lab: &Lab, check: &str) {
 
 /// The run fixed the backend and the site: exactly `expected` files changed (besides
 /// dated backups), the backend restarted once, nginx accepts the result.
-fn assert_first_apply(lab: &Lab, vars: &Value, expected: &[&str]) {
+fn assert_first_apply(lab: &Lab, vars: &Value, expected: &[&str]) -> support::project::Run {
     let before = rw::sums(lab, 1, WATCHED);
     let backend = lab.supervised_process(1, BACKEND);
     let run = apply(lab, vars);
@@ -94,6 +94,7 @@ fn assert_first_apply(lab: &Lab, vars: &Value, expected: &[&str]) {
     assert_eq!(rw::changed(&before, &rw::sums(lab, 1, WATCHED)), expected);
     assert_ne!(lab.supervised_process(1, BACKEND), backend, "not rebuilt");
     lab.ok(1, "nginx -t");
+    run
 }
 
 /// A second apply: in sync, no file changed, no reload, no restart.
@@ -147,7 +148,12 @@ fn same_name_on_80_and_443(lab: &Lab, ca: &std::path::Path) {
     wait_backend(lab, "http://sam");
     let mut vars = operator_vars(host, "https", site, "sam:80");
     vars["check_ca_file"] = json!(ca.display().to_string());
-    assert_first_apply(lab, &vars, &[site, REQUIREMENTS]);
+    // The run says which of the two servers named alike got the location.
+    assert_first_apply(lab, &vars, &[site, REQUIREMENTS]).stdout_has(
+        "note: step `location`: /etc/nginx/conf.d/sam.conf line 28 (server_name samservice-dev.int.janelia.org; \
+         listen 443 ssl default_server): the server nginx uses for samservice-dev.int.janelia.org on port 443 \
+         (its server_name)",
+    );
     let text = lab.ok(1, &format!("cat {site}"));
     assert_eq!(
         locations_by_server(&text, WS_LOCATION),
@@ -179,7 +185,8 @@ fn placeholder_name_with_redirect(lab: &Lab, ca: &std::path::Path) {
     lab.ok(1, "nginx -t && nginx -s reload");
     let mut vars = operator_vars(host, "https", site, "fastapi:8000");
     vars["check_ca_file"] = json!(ca.display().to_string());
-    assert_first_apply(lab, &vars, &[site, "/etc/nginx/nginx.conf", REQUIREMENTS]);
+    assert_first_apply(lab, &vars, &[site, "/etc/nginx/nginx.conf", REQUIREMENTS])
+        .stdout_has("the server nginx uses for");
     let text = lab.ok(1, &format!("cat {site}"));
     assert_eq!(
         locations_by_server(&text, WS_LOCATION),
@@ -209,7 +216,8 @@ fn unix_socket_proxy_pass_in_if(lab: &Lab) {
     );
     wait_backend(lab, &format!("--unix-socket {socket} http://localhost"));
     let vars = operator_vars("meo.local", "http", site, &format!("unix:{socket}"));
-    assert_first_apply(lab, &vars, &[site, "/etc/nginx/nginx.conf", REQUIREMENTS]);
+    assert_first_apply(lab, &vars, &[site, "/etc/nginx/nginx.conf", REQUIREMENTS])
+        .stdout_has("the server nginx uses for");
     let text = lab.ok(1, &format!("cat {site}"));
     assert_eq!(
         locations_by_server(&text, WS_LOCATION),
