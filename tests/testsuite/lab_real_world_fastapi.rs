@@ -100,14 +100,14 @@ fn assert_first_apply(lab: &Lab, vars: &Value, expected: &[&str]) -> support::pr
 /// A second apply: in sync, no file changed, no reload, no restart.
 fn assert_second_apply_in_sync(lab: &Lab, vars: &Value) {
     let sums = rw::sums(lab, 1, WATCHED);
-    let nginx = lab.nginx_pids(1);
+    let nginx = rw::nginx_pids(lab, 1);
     let backend = lab.supervised_process(1, BACKEND);
     apply(lab, vars).code(0).stdout_has("1 in sync");
     assert_eq!(
         rw::changed(&sums, &rw::sums(lab, 1, WATCHED)),
         Vec::<String>::new()
     );
-    assert_eq!(lab.nginx_pids(1), nginx, "nginx was reloaded");
+    assert_eq!(rw::nginx_pids(lab, 1), nginx, "nginx was reloaded");
     assert_eq!(
         lab.supervised_process(1, BACKEND),
         backend,

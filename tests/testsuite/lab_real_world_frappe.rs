@@ -111,14 +111,14 @@ fn verify(lab: &Lab, vars: &Value) -> support::project::Run {
 /// A second apply: in sync, no file, no nginx process changed.
 fn assert_second_apply_in_sync(lab: &Lab, vars: &Value) {
     let sums = rw::sums(lab, 1, WATCHED);
-    let nginx = lab.nginx_pids(1);
+    let nginx = rw::nginx_pids(lab, 1);
     let realtime = lab.supervised_process(1, REALTIME);
     apply(lab, vars).code(0).stdout_has("1 in sync");
     assert_eq!(
         rw::changed(&sums, &rw::sums(lab, 1, WATCHED)),
         Vec::<String>::new()
     );
-    assert_eq!(lab.nginx_pids(1), nginx, "nginx was reloaded");
+    assert_eq!(rw::nginx_pids(lab, 1), nginx, "nginx was reloaded");
     assert_eq!(
         lab.supervised_process(1, REALTIME),
         realtime,
@@ -169,7 +169,7 @@ fn four_site_bench(lab: &Lab, ca: &std::path::Path) {
     rw::put(lab, 1, "/etc/nginx/nginx.conf", with_main.as_bytes());
     lab.ok(1, "nginx -t && nginx -s reload");
     let before = rw::sums(lab, 1, WATCHED);
-    let nginx = lab.nginx_pids(1);
+    let nginx = rw::nginx_pids(lab, 1);
     apply(lab, &vars).code(0).stdout_has("1 in sync");
     // In sync: the run checks nothing; `verify` runs every check of the plan.
     verify(lab, &vars)
@@ -182,7 +182,7 @@ fn four_site_bench(lab: &Lab, ca: &std::path::Path) {
         rw::changed(&before, &rw::sums(lab, 1, WATCHED)),
         Vec::<String>::new()
     );
-    assert_eq!(lab.nginx_pids(1), nginx, "nginx was reloaded");
+    assert_eq!(rw::nginx_pids(lab, 1), nginx, "nginx was reloaded");
     let now = lab.ok(1, &format!("cat {BENCH_NGINX}"));
     assert_eq!(
         locations_by_server(&now, "/socket.io"),
@@ -244,7 +244,7 @@ fn hand_edited_bench(lab: &Lab) {
     lab.ok(1, "nginx -t && nginx -s reload");
     let vars = operator_vars("erp.ferumrus.ru", "http");
     let before = rw::sums(lab, 1, WATCHED);
-    let nginx = lab.nginx_pids(1);
+    let nginx = rw::nginx_pids(lab, 1);
     apply(lab, &vars).code(0).stdout_has("1 in sync");
     verify(lab, &vars)
         .code(0)
@@ -256,7 +256,7 @@ fn hand_edited_bench(lab: &Lab) {
         rw::changed(&before, &rw::sums(lab, 1, WATCHED)),
         Vec::<String>::new()
     );
-    assert_eq!(lab.nginx_pids(1), nginx, "nginx was reloaded");
+    assert_eq!(rw::nginx_pids(lab, 1), nginx, "nginx was reloaded");
     let now = lab.ok(1, &format!("cat {BENCH_NGINX}"));
     assert_eq!(
         locations_by_server(&now, "/socket.io"),
@@ -295,7 +295,7 @@ fn ancient_bench(lab: &Lab) {
     vars["bench_dir"] = json!(old_bench);
     let watched = format!("{WATCHED} /home/sigma");
     let before = rw::sums(lab, 1, &watched);
-    let nginx = lab.nginx_pids(1);
+    let nginx = rw::nginx_pids(lab, 1);
     apply(lab, &vars)
         .code(1)
         .stdout_has("has no realtime server")
@@ -304,7 +304,7 @@ fn ancient_bench(lab: &Lab) {
         rw::changed(&before, &rw::sums(lab, 1, &watched)),
         Vec::<String>::new()
     );
-    assert_eq!(lab.nginx_pids(1), nginx, "nginx was reloaded");
+    assert_eq!(rw::nginx_pids(lab, 1), nginx, "nginx was reloaded");
     lab.ok(1, "rm -rf /home/sigma");
 }
 

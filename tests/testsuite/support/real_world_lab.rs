@@ -185,6 +185,17 @@ pub fn certificate_paths(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// nginx's master pid and its current workers' pids (a worker of an earlier reload that is
+/// still shutting down, kept by an open connection, is left out: it goes on its own and
+/// would read as a reload).
+pub fn nginx_pids(lab: &Lab, i: usize) -> String {
+    lab.ok(
+        i,
+        "m=$(cat /run/nginx.pid) && echo \"$m\" && ps -o pid=,args= --ppid \"$m\" | grep -v 'shutting down' \
+         | awk '{print $1}' | sort",
+    )
+}
+
 /// Seconds since `started`, for the report of a lab test.
 pub fn report_time(what: &str, started: std::time::Instant) {
     eprintln!("lab time: {what}: {:.1} s", started.elapsed().as_secs_f64());
