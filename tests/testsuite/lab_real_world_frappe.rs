@@ -296,6 +296,11 @@ fn ancient_bench(lab: &Lab) {
     let watched = format!("{WATCHED} /home/sigma");
     let before = rw::sums(lab, 1, &watched);
     let nginx = rw::nginx_pids(lab, 1);
+    // A dry run runs the same read-only preflight and says the same.
+    let inventory = rw::inventory(lab, 1, "frappe", &vars);
+    rw::wsdeploy(lab, inventory.path(), "apply", &["--dry-run"])
+        .code(1)
+        .stdout_has("has no realtime server");
     apply(lab, &vars)
         .code(1)
         .stdout_has("has no realtime server")
