@@ -74,29 +74,69 @@ pub fn apply(
         }
         EditKind::Nginx { context, ensure } => {
             let text = current.ok_or_else(|| missing(path))?;
-            let file_top = ctx
-                .nginx
-                .context_of(path)
-                .unwrap_or(nginx::ContextKind::Main);
-            let target = match context {
-                NginxContext::Main => nginx::Context::Main,
-                NginxContext::Http => nginx::Context::Http,
-                NginxContext::Server {
-                    server_name,
-                    listen,
-                    request,
-                } => nginx::Context::Server {
-                    server_name: server_name.clone(),
-                    listen: listen.clone(),
-                    request: request.as_ref().map(|(host, port)| nginx::Request {
-                        host: host.clone(),
-                        port: *port,
-                    }),
-                },
-            };
-            nginx::ensure(path, text, file_top, &target, ensure, ctx.nginx)
-                .map_err(|e| e.to_string())
+            let file_top = file_top(path, ctx);
+            nginx::ensure(
+                path,
+                text,
+                file_top,
+                &nginx_context(context),
+                ensure,
+                ctx.nginx,
+            )
+            .map_err(|e| e.to_string())
         }
+    }
+}
+
+/// For an nginx edit into a server block: which block of `path` (as `current` has it) it
+/// goes into and why, for the run's output. `None` for other edits (and when the edit
+/// itself fails, which reports why).
+#[must_use]
+pub fn server_choice(
+    kind: &EditKind,
+    path: &str,
+    current: Option<&str>,
+    ctx: &EditContext<'_>,
+) -> Option<String> {
+    let EditKind::Nginx { context, .. } = kind else {
+        return None;
+    };
+    let text = current?;
+    nginx::chosen_server(
+        path,
+        text,
+        file_top(path, ctx),
+        &nginx_context(context),
+        ctx.nginx,
+    )
+    .ok()
+    .flatten()
+}
+
+/// The context nginx loads `path`'s top level in (nginx.conf's own when the dump does not
+/// name the file).
+fn file_top(path: &str, ctx: &EditContext<'_>) -> nginx::ContextKind {
+    ctx.nginx
+        .context_of(path)
+        .unwrap_or(nginx::ContextKind::Main)
+}
+
+fn nginx_context(context: &NginxContext) -> nginx::Context {
+    match context {
+        NginxContext::Main => nginx::Context::Main,
+        NginxContext::Http => nginx::Context::Http,
+        NginxContext::Server {
+            server_name,
+            listen,
+            request,
+        } => nginx::Context::Server {
+            server_name: server_name.clone(),
+            listen: listen.clone(),
+            request: request.as_ref().map(|(host, port)| nginx::Request {
+                host: host.clone(),
+                port: *port,
+            }),
+        },
     }
 }
 

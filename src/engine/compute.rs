@@ -41,6 +41,9 @@ pub(super) struct Change {
     pub(super) changed_files: Vec<usize>,
     /// Whether a command's `unless` check failed (the command runs).
     pub(super) forced: bool,
+    /// For each nginx step that changes a server block: `step `id`: <file> line N (...): why
+    /// nginx uses it`, for the run's output.
+    pub(super) server_choices: Vec<String>,
 }
 
 impl Change {
@@ -103,6 +106,7 @@ pub(super) fn compute(
     let ctx = EditContext { nginx: &effective };
     let mut changed = BTreeSet::new();
     let mut snapshots = HashMap::new();
+    let mut server_choices = Vec::new();
     for f in flat {
         let Action::Edit(edit) = &f.step.action else {
             continue;
@@ -117,6 +121,12 @@ pub(super) fn compute(
             .map_err(|message| failure(Some(f.step), message))?;
         if buffers[i].desired.as_deref() != Some(new.as_str()) {
             changed.insert(f.key.clone());
+            let b = &buffers[i];
+            if let Some(which) =
+                edit::server_choice(&edit.kind, &b.dump_path, b.desired.as_deref(), &ctx)
+            {
+                server_choices.push(format!("step `{}`: {} {which}", f.step.id, b.real));
+            }
         }
         buffers[i].desired = Some(new.clone());
         snapshots.insert(f.key.clone(), (i, new));
@@ -128,6 +138,7 @@ pub(super) fn compute(
         snapshots,
         changed_files,
         forced: false,
+        server_choices,
     })
 }
 

@@ -371,6 +371,9 @@ impl Host<'_> {
     ) -> Result<Change, Ending> {
         let mut change =
             compute::compute(flat, gathered, self.opts.today).map_err(Ending::Untouched)?;
+        for which in std::mem::take(&mut change.server_choices) {
+            self.note(which);
+        }
         let forced = self.due_by_unless(flat).await.map_err(Ending::Untouched)?;
         change.forced = !forced.is_empty();
         change.changed.extend(forced);

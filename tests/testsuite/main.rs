@@ -25,6 +25,8 @@ mod lab_fastapi;
 mod lab_faults;
 mod lab_frappe;
 mod lab_odoo;
+mod lab_real_world_fastapi;
+mod lab_real_world_frappe;
 mod lab_real_world_odoo;
 mod lab_tutorial;
 mod lock_heartbeat;

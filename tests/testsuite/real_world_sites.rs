@@ -662,7 +662,20 @@ fn ws_locations(text: &str) -> Vec<(String, usize)> {
 #[test]
 fn fastapi_same_name_on_80_and_443_gets_the_location_in_the_server_of_the_public_scheme() {
     let _guard = local_host_guard();
-    for (scheme, expected) in [("https", [0, 1]), ("http", [1, 0])] {
+    for (scheme, expected, chosen) in [
+        (
+            "https",
+            [0, 1],
+            "line 28 (server_name samservice-dev.int.janelia.org; listen 443 ssl default_server): the server nginx \
+             uses for samservice-dev.int.janelia.org on port 443 (its server_name)",
+        ),
+        (
+            "http",
+            [1, 0],
+            "line 10 (server_name samservice-dev.int.janelia.org; listen 80 default_server): the server nginx uses \
+             for samservice-dev.int.janelia.org on port 80 (its server_name)",
+        ),
+    ] {
         let mut site = fastapi_site(
             "nginx-fastapi/janelia-sam-compose-map-on-root-no-upstream",
             "docker/nginx.conf",
@@ -670,9 +683,14 @@ fn fastapi_same_name_on_80_and_443_gets_the_location_in_the_server_of_the_public
             "samservice-dev.int.janelia.org",
         );
         site.var("public_scheme", json!(scheme));
+        // The run says which of the two servers named alike got the location, and why.
         site.apply("fastapi-websocket")
             .code(0)
-            .stdout_has("1 changed");
+            .stdout_has("1 changed")
+            .stdout_has(&format!(
+                "note: step `location`: {} {chosen}",
+                site.path("etc/nginx/conf.d/sam.conf").display()
+            ));
         let text = site.read("etc/nginx/conf.d/sam.conf");
         let counts: Vec<usize> = ws_locations(&text).into_iter().map(|(_, n)| n).collect();
         assert_eq!(counts, expected, "{scheme}");

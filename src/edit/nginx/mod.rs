@@ -10,6 +10,7 @@
 //!
 //! Pure: no I/O, no async.
 
+mod chosen;
 mod context;
 mod dump;
 mod ensure;
@@ -26,6 +27,7 @@ mod target;
 mod text;
 mod tree;
 
+pub use chosen::chosen_server;
 pub use context::{Context, ContextKind, FileRole, IncludeSite, Request, guess_file_top};
 pub use dump::{Effective, EffectiveFile};
 pub use ensure::ensure;

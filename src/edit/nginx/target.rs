@@ -4,7 +4,7 @@ use super::context::{ContextKind, Request};
 use super::dump::Effective;
 use super::error::EditError;
 use super::listen::Listen;
-use super::select::{Candidate, listens_on, only_redirects_to_https, pick};
+use super::select::{Candidate, Reason, listens_on, only_redirects_to_https, pick};
 use super::tree::{Config, Directive, Node};
 
 /// The body an edit goes into.
@@ -41,6 +41,8 @@ pub struct ServerTarget<'c> {
     pub http: Option<Target<'c>>,
     /// First and last line of the server block (the whole file for a file included inside a server).
     pub lines: (usize, usize),
+    /// Why nginx uses this server for the public request (`None`: chosen by the overrides, or the file's only one).
+    pub reason: Option<Reason>,
 }
 
 /// The top level of a main configuration file.
@@ -132,6 +134,7 @@ pub fn server_target<'c>(
                 },
                 http: None,
                 lines: (1, last_line),
+                reason: None,
             });
         }
         ContextKind::Http | ContextKind::Main => server_candidates(config, file_top),
@@ -150,12 +153,15 @@ pub fn server_target<'c>(
             path: path.to_string(),
         });
     }
-    let (server, http) = match (
+    let ((server, http), reason) = match (
         choice.server_name.is_some() || choice.listen.is_some(),
         choice.request,
     ) {
-        (false, Some(request)) => nginx_choice(path, config, &candidates, request, others)?,
-        _ => pick_server(path, config, &candidates, choice)?,
+        (false, Some(request)) => {
+            let (chosen, reason) = nginx_choice(path, config, &candidates, request, others)?;
+            (chosen, Some(reason))
+        }
+        _ => (pick_server(path, config, &candidates, choice)?, None),
     };
     Ok(ServerTarget {
         server: Target {
@@ -167,6 +173,7 @@ pub fn server_target<'c>(
             config.position(server.span.start).line,
             config.position(server.span.end).line,
         ),
+        reason,
     })
 }
 
@@ -196,7 +203,7 @@ fn nginx_choice<'c>(
     local: &[(&'c Directive, Target<'c>)],
     request: &Request,
     others: &Effective,
-) -> Result<(&'c Directive, Target<'c>), EditError> {
+) -> Result<((&'c Directive, Target<'c>), Reason), EditError> {
     let mut all: Vec<Candidate<'_>> = Vec::new();
     let mut local_index: Vec<Option<usize>> = Vec::new();
     let mut seen_self = false;
@@ -255,7 +262,7 @@ fn nginx_choice<'c>(
             server: describe_server(config, server),
         });
     }
-    Ok((server, http))
+    Ok(((server, http), reason))
 }
 
 /// Every server block of a site file (top level) or of a main file (inside `http`), with its http body.

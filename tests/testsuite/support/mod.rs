@@ -8,6 +8,7 @@ pub mod nginx_shape;
 pub mod odoo;
 pub mod partition;
 pub mod project;
+pub mod real_world_lab;
 pub mod reliability;
 pub mod sshd;
 pub mod tutorial;
