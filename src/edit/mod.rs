@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod ini;
 pub mod json;
+pub mod lossless;
 pub mod nginx;
 pub mod text;
 
