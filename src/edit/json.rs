@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use serde_json::Value;
 
-use crate::edit::lossless::{line_ending, splice};
+use crate::edit::lossless::{line_ending, splice, with_line_ending};
 
 /// What is wrong with a JSON document or with the edit asked of it. Lines and columns start at 1.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -327,7 +327,7 @@ fn insert_member(text: &str, layout: &Layout, key: &str, value: &Value) -> Strin
         );
         return splice(text, layout.open + 1..layout.close, &member);
     };
-    let lead = &text[last.lead.clone()];
+    let lead = with_line_ending(&text[last.lead.clone()], newline);
     let separator = &text[last.separator.clone()];
     let separator = if separator.contains('\n') {
         ": "
@@ -338,7 +338,7 @@ fn insert_member(text: &str, layout: &Layout, key: &str, value: &Value) -> Strin
     let lead = if indent.is_none() && lead.is_empty() && layout.members.len() == 1 {
         " "
     } else {
-        lead
+        &lead
     };
     let member = format!(
         ",{lead}{key_text}{separator}{}",
@@ -436,6 +436,12 @@ mod tests {
         assert_eq!(
             set(text, "b", json!({"x": 1})),
             "{\n  \"a\": 1,\n  \"b\": {\n    \"x\": 1\n  }\r\n}\n"
+        );
+        // The line break before the new member, copied from the previous member, follows too.
+        let text = "{\n  \"a\": 1,\r\n  \"b\": 2\n}\n";
+        assert_eq!(
+            set(text, "c", json!(3)),
+            "{\n  \"a\": 1,\r\n  \"b\": 2,\n  \"c\": 3\n}\n"
         );
     }
 

@@ -62,6 +62,13 @@ pub fn line_ending(text: &str) -> &'static str {
     if crlf > lf { "\r\n" } else { "\n" }
 }
 
+/// `copied` (text taken from the file to be written again) with each of its line breaks made
+/// `newline`: copied text is new text, so it follows the rule for new text.
+#[must_use]
+pub fn with_line_ending(copied: &str, newline: &str) -> String {
+    copied.replace("\r\n", "\n").replace('\n', newline)
+}
+
 /// Whether `text` is empty or ends with a line break (so that a new line can simply be appended).
 #[must_use]
 pub fn ends_open(text: &str) -> bool {
@@ -225,6 +232,13 @@ mod tests {
         assert_eq!(line_ending("a\r\n"), "\r\n");
         assert_eq!(line_ending("no break"), "\n");
         assert_eq!(line_ending(""), "\n");
+    }
+
+    #[test]
+    fn copied_text_takes_the_new_line_ending() {
+        assert_eq!(with_line_ending(",\r\n\n  ", "\n"), ",\n\n  ");
+        assert_eq!(with_line_ending(",\r\n\n  ", "\r\n"), ",\r\n\r\n  ");
+        assert_eq!(with_line_ending("a\rb", "\r\n"), "a\rb");
     }
 
     #[test]

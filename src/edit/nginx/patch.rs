@@ -22,7 +22,9 @@ use super::identity::identity;
 use super::print::{Style, render_item};
 use super::text::{line_indent, starts_its_line};
 use super::tree::{Config, Directive, Node, directives_of};
-use crate::edit::lossless::{self, Splice, insert_lines, line_start, next_line_start};
+use crate::edit::lossless::{
+    self, Splice, insert_lines, line_start, next_line_start, with_line_ending,
+};
 
 /// An existing location that answers the snippet's path.
 #[derive(Debug, Clone, Copy)]
@@ -292,7 +294,7 @@ fn place(
         at_end.extend(
             inherited
                 .iter()
-                .map(|d| text[d.span.start..d.span.end].to_string()),
+                .map(|d| with_line_ending(&text[d.span.start..d.span.end], style.eol)),
         );
     }
     let mut before: Vec<(usize, String)> = Vec::new();
