@@ -15,8 +15,8 @@ use serde_json::json;
 use super::nginx::{Context, ContextKind, Effective};
 use super::{compose, ini, json, nginx, text};
 
-/// Generated files per run (every editor gets about a sixth of them).
-const CASES: u32 = 1536;
+/// Generated files per run (each of the seven edits gets about a seventh of them).
+const CASES: u32 = 1792;
 
 #[derive(Debug, Clone, Copy)]
 enum Editor {
@@ -26,6 +26,7 @@ enum Editor {
     Json,
     Compose,
     Nginx,
+    NginxServer,
 }
 
 /// A generated file in three parts: unrelated lines, the lines the edit may change, unrelated
@@ -82,6 +83,9 @@ impl Layout {
 }
 
 const NGINX_SNIPPET: &str = "map $http_upgrade $connection_upgrade {\n    default upgrade;\n    ''      close;\n}\ngzip on;\n";
+const NGINX_LOCATION: &str = "location /websocket {\n    proxy_pass http://odoochat;\n    \
+    proxy_http_version 1.1;\n    proxy_set_header Upgrade $http_upgrade;\n    \
+    proxy_set_header Connection \"upgrade\";\n}\n";
 
 fn edit(editor: Editor, text: &str) -> Result<String, String> {
     match editor {
@@ -117,6 +121,19 @@ fn edit(editor: Editor, text: &str) -> Result<String, String> {
             ContextKind::Main,
             &Context::Http,
             NGINX_SNIPPET,
+            &Effective::empty(),
+        )
+        .map_err(|e| e.to_string()),
+        Editor::NginxServer => nginx::ensure(
+            "/etc/nginx/sites-enabled/odoo",
+            text,
+            ContextKind::Http,
+            &Context::Server {
+                server_name: None,
+                listen: None,
+                request: None,
+            },
+            NGINX_LOCATION,
             &Effective::empty(),
         )
         .map_err(|e| e.to_string()),
@@ -297,6 +314,38 @@ fn nginx_layout() -> impl Strategy<Value = (Vec<String>, Vec<String>, Vec<String
     })
 }
 
+fn nginx_server_layout() -> impl Strategy<Value = (Vec<String>, Vec<String>, Vec<String>, bool)> {
+    const BEFORE: Units = &[
+        &["# odoo site"],
+        &["upstream odoochat {", "    server 127.0.0.1:8072;", "}"],
+        &[""],
+    ];
+    const SERVER: Units = &[
+        &["    listen 80;"],
+        &["    server_name example.com;"],
+        &["    proxy_set_header Host $host;"],
+        &["    # c"],
+        &[""],
+        &[
+            "    location / {",
+            "        proxy_pass http://odoo;",
+            "    }",
+        ],
+        &[
+            "    location /websocket {",
+            "        proxy_pass http://odoo;",
+            "        proxy_set_header Host $http_host;",
+            "    }",
+        ],
+    ];
+    const AFTER: Units = &[&[""], &["# end"]];
+    (some(BEFORE), some(SERVER), some(AFTER)).prop_map(|(before, body, after)| {
+        let mut target = lines(&["server {"], body);
+        target.push("}".to_owned());
+        (before, target, after, false)
+    })
+}
+
 fn layout() -> impl Strategy<Value = Layout> {
     let parts = prop_oneof![
         line_layout().prop_map(|p| (Editor::Line, p)),
@@ -305,6 +354,7 @@ fn layout() -> impl Strategy<Value = Layout> {
         json_layout().prop_map(|p| (Editor::Json, p)),
         compose_layout().prop_map(|p| (Editor::Compose, p)),
         nginx_layout().prop_map(|p| (Editor::Nginx, p)),
+        nginx_server_layout().prop_map(|p| (Editor::NginxServer, p)),
     ];
     (
         parts,
