@@ -13,7 +13,7 @@
 //! Reading a key of a section that does not exist gives `Ok(None)`: the key is simply not set, and
 //! [`set_keys`] can add the section.
 
-use crate::edit::lossless::{self, Line, insert_lines};
+use crate::edit::lossless::{self, Line, insert_lines, insert_lines_after};
 
 /// What is wrong with an INI file or with the edit asked of it. Line numbers start at 1.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -489,7 +489,7 @@ impl<'a> Document<'a> {
         );
         lossless::apply(
             self.text,
-            vec![insert_lines(self.text, anchor.end(), &option_text, newline)],
+            vec![insert_lines_after(anchor, &option_text, newline)],
         )
     }
 
