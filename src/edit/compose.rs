@@ -19,6 +19,8 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
+use crate::edit::lossless::{self, Line, Splice, insert_lines_after};
+
 /// Why a compose file was not edited.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{line}:{column}: {message}")]
@@ -31,37 +33,22 @@ pub struct ComposeError {
     pub message: String,
 }
 
-/// One line of the file: where it starts, its text without the line break, and the break.
-struct Line<'a> {
-    start: usize,
-    text: &'a str,
-    eol: &'a str,
+/// What the editor reads from a line of block-style YAML.
+trait YamlLine {
+    /// The number of leading spaces.
+    fn indent(&self) -> usize;
+    /// Whether the line holds something other than blanks or a comment.
+    fn is_content(&self) -> bool;
 }
 
-impl Line<'_> {
+impl YamlLine for Line<'_> {
     fn indent(&self) -> usize {
-        self.text.len() - self.text.trim_start_matches(' ').len()
+        self.content.len() - self.content.trim_start_matches(' ').len()
     }
     fn is_content(&self) -> bool {
-        let t = self.text.trim();
+        let t = self.content.trim();
         !t.is_empty() && !t.starts_with('#')
     }
-}
-
-fn lines(text: &str) -> Vec<Line<'_>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for raw in text.split_inclusive('\n') {
-        let body = raw.strip_suffix('\n').unwrap_or(raw);
-        let body = body.strip_suffix('\r').unwrap_or(body);
-        out.push(Line {
-            start,
-            text: body,
-            eol: &raw[body.len()..],
-        });
-        start += raw.len();
-    }
-    out
 }
 
 fn fail(line: usize, column: usize, message: impl Into<String>) -> ComposeError {
@@ -73,13 +60,6 @@ fn fail(line: usize, column: usize, message: impl Into<String>) -> ComposeError 
 }
 
 const ANCHOR: &str = "an anchor, alias, tag, block scalar or flow value in a `ports` entry: the value may be shared with other entries or services, so it is not rewritten; write the entry out as a plain or quoted value, then run again";
-
-/// A replacement of `text[start..end]`.
-struct Splice {
-    start: usize,
-    end: usize,
-    with: String,
-}
 
 /// Binds every entry of `service`'s `ports:` that publishes `container_port` on all
 /// addresses to `bind`, and returns the new text (equal to `text` when nothing needs it).
@@ -101,7 +81,8 @@ pub fn bind_ports(
         )
     })?;
     let before = parse(text)?;
-    let lines = lines(text);
+    let lines = lossless::lines(text);
+    let newline = lossless::line_ending(text);
     let (first, last, child_indent) = service_block(&lines, service)?;
     let mut splices = Vec::new();
     let mut ports = None;
@@ -112,7 +93,7 @@ pub fn bind_ports(
         if line.indent() != child_indent {
             continue;
         }
-        let Some((key, rest, _)) = key_of(line.text.trim_start()) else {
+        let Some((key, rest, _)) = key_of(line.content.trim_start()) else {
             continue;
         };
         if key == "extends" {
@@ -134,7 +115,7 @@ pub fn bind_ports(
             ));
         }
         if key == "ports" {
-            let rest_col = line.text.len() - rest.len();
+            let rest_col = line.content.len() - rest.len();
             let value = strip_comment(rest).trim();
             if value == "[]" {
                 continue;
@@ -154,17 +135,20 @@ pub fn bind_ports(
     if let Some(ports_line) = ports {
         let items = port_items(&lines, ports_line, last, child_indent)?;
         for item in items {
-            rewrite_item(&lines, &item, container_port, bind_ip, &mut splices)?;
+            rewrite_item(
+                &lines,
+                &item,
+                container_port,
+                bind_ip,
+                newline,
+                &mut splices,
+            )?;
         }
     }
     if splices.is_empty() {
         return Ok(text.to_owned());
     }
-    let mut out = text.to_owned();
-    splices.sort_by_key(|s| s.start);
-    for s in splices.iter().rev() {
-        out.replace_range(s.start..s.end, &s.with);
-    }
+    let out = lossless::apply(text, splices);
     let after = parse(&out).map_err(|e| {
         fail(
             0,
@@ -225,7 +209,8 @@ fn service_block(lines: &[Line<'_>], service: &str) -> Result<(usize, usize, usi
         .position(|l| {
             l.is_content()
                 && l.indent() == 0
-                && key_of(l.text.trim_start_matches('\u{feff}')).is_some_and(|k| k.0 == "services")
+                && key_of(l.content.trim_start_matches('\u{feff}'))
+                    .is_some_and(|k| k.0 == "services")
         })
         .ok_or_else(|| {
             fail(
@@ -235,12 +220,12 @@ fn service_block(lines: &[Line<'_>], service: &str) -> Result<(usize, usize, usi
             )
         })?;
     let (_, rest, _) =
-        key_of(lines[services].text.trim_start_matches('\u{feff}')).unwrap_or(("", "", 0));
+        key_of(lines[services].content.trim_start_matches('\u{feff}')).unwrap_or(("", "", 0));
     let value = strip_comment(rest).trim();
     if !value.is_empty() {
         return Err(fail(
             services,
-            lines[services].text.len() - rest.trim_start().len(),
+            lines[services].content.len() - rest.trim_start().len(),
             format!(
                 "`services:` is written as `{value}` (flow style, anchor or alias): write the services as a block mapping, then run again"
             ),
@@ -264,7 +249,7 @@ fn service_block(lines: &[Line<'_>], service: &str) -> Result<(usize, usize, usi
         if !l.is_content() || l.indent() != svc_indent {
             continue;
         }
-        let Some((key, rest, _)) = key_of(l.text.trim_start()) else {
+        let Some((key, rest, _)) = key_of(l.content.trim_start()) else {
             continue;
         };
         if key != service {
@@ -275,7 +260,7 @@ fn service_block(lines: &[Line<'_>], service: &str) -> Result<(usize, usize, usi
         if !value.is_empty() {
             return Err(fail(
                 i,
-                l.text.len() - rest.trim_start().len(),
+                l.content.len() - rest.trim_start().len(),
                 format!(
                     "service `{service}` is written as `{value}` (an anchor, alias or flow mapping): write it as a block mapping, then run again"
                 ),
@@ -376,7 +361,7 @@ fn port_items(
             continue;
         }
         let indent = l.indent();
-        let body = &l.text[indent..];
+        let body = &l.content[indent..];
         let is_dash = body == "-" || body.starts_with("- ");
         if indent < child_indent || (indent == child_indent && !is_dash) {
             break;
@@ -413,10 +398,11 @@ fn rewrite_item(
     item: &Item,
     port: u16,
     bind: IpAddr,
+    newline: &str,
     splices: &mut Vec<Splice>,
 ) -> Result<(), ComposeError> {
     let head = &lines[item.first];
-    let value = &head.text[item.value_col.min(head.text.len())..];
+    let value = &head.content[item.value_col.min(head.content.len())..];
     if value.trim().is_empty() || value.trim_start().starts_with('#') {
         return Err(fail(
             item.first,
@@ -441,7 +427,7 @@ fn rewrite_item(
         ));
     }
     if key_of(value).is_some() {
-        return rewrite_long(lines, item, port, bind, splices);
+        return rewrite_long(lines, item, port, bind, newline, splices);
     }
     let scalar = scalar_at(item.first, item.value_col, value)?;
     if item.last > item.first + 1 {
@@ -457,11 +443,10 @@ fn rewrite_item(
         return Ok(());
     };
     let start = head.start + item.value_col + scalar.inner.0;
-    splices.push(Splice {
-        start,
-        end: head.start + item.value_col + scalar.inner.1,
-        with: new,
-    });
+    splices.push(Splice::replace(
+        start..head.start + item.value_col + scalar.inner.1,
+        new,
+    ));
     Ok(())
 }
 
@@ -606,6 +591,7 @@ fn rewrite_long(
     item: &Item,
     port: u16,
     bind: IpAddr,
+    newline: &str,
     splices: &mut Vec<Splice>,
 ) -> Result<(), ComposeError> {
     let key_col = item.value_col;
@@ -624,7 +610,7 @@ fn rewrite_long(
                 "unexpected indentation inside a long-syntax `ports` entry: align its keys under the first one, then run again",
             ));
         }
-        let body = &l.text[col..];
+        let body = &l.content[col..];
         let Some((key, rest, key_len)) = key_of(body) else {
             return Err(fail(
                 i,
@@ -663,7 +649,7 @@ fn rewrite_long(
     match host_ip {
         Some((hi, hcol, h)) => set_host_ip(lines, hi, hcol, &h, addr, splices),
         None => {
-            add_host_ip(&lines[last_key], key_col, addr, splices);
+            splices.push(add_host_ip(&lines[last_key], key_col, &addr, newline));
             Ok(())
         }
     }
@@ -719,40 +705,17 @@ fn set_host_ip(
     }
     let start = lines[hi].start + hcol;
     if h.text.is_empty() && h.inner == (0, 0) {
-        splices.push(Splice {
-            start,
-            end: start,
-            with: addr,
-        });
+        splices.push(Splice::insert(start, addr));
     } else {
-        splices.push(Splice {
-            start: start + h.inner.0,
-            end: start + h.inner.1,
-            with: addr,
-        });
+        splices.push(Splice::replace(start + h.inner.0..start + h.inner.1, addr));
     }
     Ok(())
 }
 
 /// Adds `host_ip: addr` after the entry's last key `l`, at the keys' column.
-fn add_host_ip(l: &Line<'_>, key_col: usize, addr: String, splices: &mut Vec<Splice>) {
-    let eol = if l.eol.is_empty() { "\n" } else { l.eol };
-    let at = l.start + l.text.len() + l.eol.len();
-    let mut with = String::new();
-    if l.eol.is_empty() {
-        with.push_str(eol);
-    }
-    with.push_str(&" ".repeat(key_col));
-    with.push_str("host_ip: ");
-    with.push_str(&addr);
-    if !l.eol.is_empty() {
-        with.push_str(eol);
-    }
-    splices.push(Splice {
-        start: at,
-        end: at,
-        with,
-    });
+fn add_host_ip(l: &Line<'_>, key_col: usize, addr: &str, newline: &str) -> Splice {
+    let line = format!("{}host_ip: {addr}", " ".repeat(key_col));
+    insert_lines_after(l, &line, newline)
 }
 
 #[cfg(test)]
@@ -838,14 +801,26 @@ mod tests {
         assert_eq!(bind(t, "odoo").unwrap(), t);
     }
 
+    /// Changed by the shared line-ending rule: a line added after a last line without final
+    /// newline used to get LF even in a CRLF file, and otherwise copied the previous line's
+    /// ending; it now takes the file's majority ending, as every editor does.
     #[test]
-    fn crlf_and_missing_final_newline() {
+    fn added_host_ip_takes_the_majority_ending() {
         let t =
             "services:\r\n  odoo:\r\n    ports:\r\n      - target: 8069\r\n        published: 8069";
         assert_eq!(
             bind(t, "odoo").unwrap(),
-            format!("{t}\n        host_ip: 127.0.0.1")
+            format!("{t}\r\n        host_ip: 127.0.0.1")
         );
+        let t = "services:\r\n  odoo:\r\n    ports:\r\n      - target: 8069\n";
+        assert_eq!(
+            bind(t, "odoo").unwrap(),
+            format!("{t}        host_ip: 127.0.0.1\r\n")
+        );
+    }
+
+    #[test]
+    fn crlf_and_missing_final_newline() {
         let t = "services:\r\n  odoo:\r\n    ports:\r\n      - \"8069:8069\"\r\n";
         assert_eq!(
             bind(t, "odoo").unwrap(),

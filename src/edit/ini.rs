@@ -13,8 +13,7 @@
 //! Reading a key of a section that does not exist gives `Ok(None)`: the key is simply not set, and
 //! [`set_keys`] can add the section.
 
-use std::fmt::Write as _;
-use std::ops::Range;
+use crate::edit::lossless::{self, Line, insert_lines, insert_lines_after};
 
 /// What is wrong with an INI file or with the edit asked of it. Line numbers start at 1.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -259,50 +258,10 @@ fn validate_value(key: &str, value: &str) -> Result<(), IniError> {
     }
 }
 
-/// One physical line of the file.
-struct Line<'a> {
-    /// Byte offset of the line's first character in the file.
-    start: usize,
-    /// The line without its line ending.
-    content: &'a str,
-    /// `"\r\n"`, `"\n"` or `""` (last line without final newline).
-    ending: &'a str,
-}
-
-impl Line<'_> {
-    fn content_end(&self) -> usize {
-        self.start + self.content.len()
-    }
-
-    fn end(&self) -> usize {
-        self.content_end() + self.ending.len()
-    }
-
-    fn indent(&self) -> &str {
-        let trimmed = self.content.trim_start();
-        &self.content[..self.content.len() - trimmed.len()]
-    }
-}
-
-fn split_lines(text: &str) -> Vec<Line<'_>> {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    for piece in text.split_inclusive('\n') {
-        let (content, ending) = if let Some(body) = piece.strip_suffix("\r\n") {
-            (body, "\r\n")
-        } else if let Some(body) = piece.strip_suffix('\n') {
-            (body, "\n")
-        } else {
-            (piece, "")
-        };
-        lines.push(Line {
-            start,
-            content,
-            ending: &piece[content.len()..content.len() + ending.len()],
-        });
-        start += piece.len();
-    }
-    lines
+/// The whitespace at the start of a line.
+fn indent<'a>(line: &Line<'a>) -> &'a str {
+    let trimmed = line.content.trim_start();
+    &line.content[..line.content.len() - trimmed.len()]
 }
 
 /// How an option line separates key and value, e.g. `" "`, `'='`, `" "` for `key = value`.
@@ -407,7 +366,7 @@ impl<'a> Document<'a> {
         if text.starts_with('\u{feff}') {
             return Err(IniError::ByteOrderMark);
         }
-        let lines = split_lines(text);
+        let lines = lossless::lines(text);
         let mut sections: Vec<Section> = Vec::new();
         let mut in_option = false;
         let mut indent_level = usize::MAX;
@@ -415,7 +374,7 @@ impl<'a> Document<'a> {
             if !matches!(classify(line.content), LineKind::Other) {
                 continue;
             }
-            let indent = line.indent().chars().count();
+            let indent = indent(line).chars().count();
             if in_option && indent > indent_level {
                 if let Some(option) = sections.last_mut().and_then(|s| s.options.last_mut()) {
                     option.last_line = index;
@@ -483,28 +442,14 @@ impl<'a> Document<'a> {
         parts.join("\n").trim_end().to_owned()
     }
 
-    /// The newline used by most lines, `"\n"` when there is no line break at all.
+    /// The line ending of new text.
     fn newline(&self) -> &'static str {
-        let crlf = self.lines.iter().filter(|l| l.ending == "\r\n").count();
-        let lf = self.lines.iter().filter(|l| l.ending == "\n").count();
-        if crlf > lf { "\r\n" } else { "\n" }
-    }
-
-    fn splice(&self, range: Range<usize>, replacement: &str) -> String {
-        let mut out = String::with_capacity(self.text.len() + replacement.len());
-        out.push_str(&self.text[..range.start]);
-        out.push_str(replacement);
-        out.push_str(&self.text[range.end..]);
-        out
+        lossless::line_ending(self.text)
     }
 
     fn replace_value(&self, option: &OptionEntry, value: &str) -> String {
         let line = &self.lines[option.line];
-        let newline = if line.ending.is_empty() {
-            self.newline()
-        } else {
-            line.ending
-        };
+        let newline = self.newline();
         let mut replacement = String::new();
         let needs_space = !option.has_inline_value
             && option.separator.after.is_empty()
@@ -516,18 +461,18 @@ impl<'a> Document<'a> {
             .iter()
             .find(|l| matches!(classify(l.content), LineKind::Other))
             .map_or_else(
-                || format!("{}{CONTINUATION_INDENT}", line.indent()),
-                |l| l.indent().to_owned(),
+                || format!("{}{CONTINUATION_INDENT}", indent(line)),
+                |l| indent(l).to_owned(),
             );
         replacement.push_str(&render_value(value, newline, &continuation_indent));
         let start = line.start + option.value_offset;
         let end = self.lines[option.last_line].content_end();
-        self.splice(start..end, &replacement)
+        lossless::splice(self.text, start..end, &replacement)
     }
 
     fn insert_option(&self, section: &Section, key: &str, value: &str) -> String {
         let (after_line, indent) = match section.options.last() {
-            Some(last) => (last.last_line, self.lines[last.line].indent().to_owned()),
+            Some(last) => (last.last_line, indent(&self.lines[last.line]).to_owned()),
             None => (section.header_line, String::new()),
         };
         let separator = section
@@ -535,54 +480,43 @@ impl<'a> Document<'a> {
             .or_else(|| self.sections.iter().find_map(Section::dominant_separator))
             .unwrap_or_else(Separator::conventional);
         let anchor = &self.lines[after_line];
-        let newline = if anchor.ending.is_empty() {
-            self.newline()
-        } else {
-            anchor.ending
-        };
+        let newline = self.newline();
         let continuation_indent = format!("{indent}{CONTINUATION_INDENT}");
         let option_text = format!(
             "{indent}{key}{}{}",
             separator.render(),
             render_value(value, newline, &continuation_indent)
         );
-        if anchor.ending.is_empty() {
-            // Last line of a file without final newline: keep it without one.
-            self.splice(
-                anchor.end()..anchor.end(),
-                &format!("{newline}{option_text}"),
-            )
-        } else {
-            self.splice(
-                anchor.end()..anchor.end(),
-                &format!("{option_text}{newline}"),
-            )
-        }
+        lossless::apply(
+            self.text,
+            vec![insert_lines_after(anchor, &option_text, newline)],
+        )
     }
 
     fn append_section(&self, section: &str, key: &str, value: &str) -> String {
         let newline = self.newline();
-        let mut out = self.text.to_owned();
-        if let Some(last) = self.lines.last() {
-            if last.ending.is_empty() {
-                out.push_str(newline);
-            }
-            if !matches!(classify(last.content), LineKind::Blank) {
-                out.push_str(newline);
-            }
+        let mut block = String::new();
+        if self
+            .lines
+            .last()
+            .is_some_and(|last| !matches!(classify(last.content), LineKind::Blank))
+        {
+            block.push_str(newline);
         }
         let separator = self
             .sections
             .iter()
             .find_map(Section::dominant_separator)
             .unwrap_or_else(Separator::conventional);
-        let _ = write!(
-            out,
-            "[{section}]{newline}{key}{}{}{newline}",
+        block.push_str(&format!(
+            "[{section}]{newline}{key}{}{}",
             separator.render(),
             render_value(value, newline, CONTINUATION_INDENT)
-        );
-        out
+        ));
+        lossless::apply(
+            self.text,
+            vec![insert_lines(self.text, self.text.len(), &block, newline)],
+        )
     }
 }
 
@@ -808,13 +742,34 @@ mod tests {
             set("[other]\r\nx=1\r\n", "a", "1"),
             "[other]\r\nx=1\r\n\r\n[options]\r\na=1\r\n"
         );
-        assert_eq!(
-            set("[other]\nx = 1", "a", "1"),
-            "[other]\nx = 1\n\n[options]\na = 1\n"
-        );
         assert_eq!(set("", "a", "1"), "[options]\na = 1\n");
         let two = set_keys("", "options", &pairs(&[("a", "1"), ("b", "2")])).unwrap();
         assert_eq!(two, "[options]\na = 1\nb = 2\n");
+    }
+
+    /// Changed by the shared line-ending rule: a new line used to copy the ending of the line it
+    /// follows; it now takes the file's majority ending, as every editor does.
+    #[test]
+    fn new_option_takes_the_majority_ending_not_the_previous_lines() {
+        let text = "[options]\r\na = 1\r\nb = 2\n";
+        assert_eq!(
+            set(text, "c", "3"),
+            "[options]\r\na = 1\r\nb = 2\nc = 3\r\n"
+        );
+        assert_eq!(
+            set(text, "b", "x\ny"),
+            "[options]\r\na = 1\r\nb = x\r\n    y\n"
+        );
+    }
+
+    /// Changed by the shared final-newline rule: appending a section to a file without final
+    /// newline used to add one; the file now keeps none, as when an option is added.
+    #[test]
+    fn missing_section_appended_to_a_file_without_final_newline_keeps_none() {
+        assert_eq!(
+            set("[other]\nx = 1", "a", "1"),
+            "[other]\nx = 1\n\n[options]\na = 1"
+        );
     }
 
     #[test]

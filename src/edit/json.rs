@@ -11,6 +11,8 @@ use std::ops::Range;
 
 use serde_json::Value;
 
+use crate::edit::lossless::{line_ending, splice, with_line_ending};
+
 /// What is wrong with a JSON document or with the edit asked of it. Lines and columns start at 1.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JsonError {
@@ -98,7 +100,7 @@ fn set_one(text: &str, key: &str, value: &Value) -> Result<String, JsonError> {
             });
         };
         let indent = member_indent(text, member);
-        let rendered = render(value, indent, newline_of(text));
+        let rendered = render(value, indent, line_ending(text));
         return Ok(splice(text, member.value.clone(), &rendered));
     }
     Ok(insert_member(text, &layout, key, value))
@@ -284,18 +286,6 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset].matches('\n').count() + 1
 }
 
-fn newline_of(text: &str) -> &'static str {
-    if text.contains("\r\n") { "\r\n" } else { "\n" }
-}
-
-fn splice(text: &str, range: Range<usize>, replacement: &str) -> String {
-    let mut out = String::with_capacity(text.len() + replacement.len());
-    out.push_str(&text[..range.start]);
-    out.push_str(replacement);
-    out.push_str(&text[range.end..]);
-    out
-}
-
 /// The indentation of a member written on its own line, `None` for a one-line object.
 fn member_indent<'t>(text: &'t str, member: &Member) -> Option<&'t str> {
     let lead = &text[member.lead.clone()];
@@ -327,7 +317,7 @@ fn render(value: &Value, indent: Option<&str>, newline: &str) -> String {
 }
 
 fn insert_member(text: &str, layout: &Layout, key: &str, value: &Value) -> String {
-    let newline = newline_of(text);
+    let newline = line_ending(text);
     let key_text = Value::String(key.to_owned()).to_string();
     let Some(last) = layout.members.last() else {
         const FRAPPE_INDENT: &str = " ";
@@ -337,7 +327,7 @@ fn insert_member(text: &str, layout: &Layout, key: &str, value: &Value) -> Strin
         );
         return splice(text, layout.open + 1..layout.close, &member);
     };
-    let lead = &text[last.lead.clone()];
+    let lead = with_line_ending(&text[last.lead.clone()], newline);
     let separator = &text[last.separator.clone()];
     let separator = if separator.contains('\n') {
         ": "
@@ -348,7 +338,7 @@ fn insert_member(text: &str, layout: &Layout, key: &str, value: &Value) -> Strin
     let lead = if indent.is_none() && lead.is_empty() && layout.members.len() == 1 {
         " "
     } else {
-        lead
+        &lead
     };
     let member = format!(
         ",{lead}{key_text}{separator}{}",
@@ -435,6 +425,23 @@ mod tests {
         assert_eq!(
             set(text, "b", json!({"x": 1})),
             "{\r\n  \"a\": 1,\r\n  \"b\": {\r\n    \"x\": 1\r\n  }\r\n}\r\n"
+        );
+    }
+
+    /// Changed by the shared line-ending rule: one CRLF used to make every new line CRLF; new
+    /// lines now take the majority ending, as every editor does.
+    #[test]
+    fn new_lines_take_the_majority_ending_not_any_crlf() {
+        let text = "{\n  \"a\": 1\r\n}\n";
+        assert_eq!(
+            set(text, "b", json!({"x": 1})),
+            "{\n  \"a\": 1,\n  \"b\": {\n    \"x\": 1\n  }\r\n}\n"
+        );
+        // The line break before the new member, copied from the previous member, follows too.
+        let text = "{\n  \"a\": 1,\r\n  \"b\": 2\n}\n";
+        assert_eq!(
+            set(text, "c", json!(3)),
+            "{\n  \"a\": 1,\r\n  \"b\": 2,\n  \"c\": 3\n}\n"
         );
     }
 

@@ -4,6 +4,9 @@
 pub mod compose;
 pub mod ini;
 pub mod json;
+pub mod lossless;
+#[cfg(test)]
+mod lossless_properties;
 pub mod nginx;
 pub mod text;
 

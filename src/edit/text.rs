@@ -6,6 +6,8 @@
 
 use regex::Regex;
 
+use crate::edit::lossless::{self, Splice};
+
 /// Ensures `line` is present: the first line that `matches` (or that equals `line`) is replaced by
 /// `line`, later lines that match are removed, and when nothing matches `line` is appended.
 ///
@@ -53,47 +55,26 @@ fn ensure_with(
     appended: &str,
     mut replacement: impl FnMut(&str) -> Option<String>,
 ) -> String {
-    let mut out = String::with_capacity(text.len() + appended.len() + 2);
+    let mut splices = Vec::new();
     let mut found = false;
-    for piece in text.split_inclusive('\n') {
-        let content = piece.trim_end_matches('\n');
-        let content = content.strip_suffix('\r').unwrap_or(content);
-        let ending = &piece[content.len()..];
-        match replacement(content) {
-            Some(_) if found => {}
+    for line in lossless::lines(text) {
+        match replacement(line.content) {
+            Some(_) if found => splices.push(Splice::replace(line.start..line.end(), "")),
             Some(new_content) => {
                 found = true;
-                out.push_str(&new_content);
-                out.push_str(ending);
+                if new_content != line.content {
+                    splices.push(Splice::replace(line.start..line.content_end(), new_content));
+                }
             }
-            None => out.push_str(piece),
+            None => {}
         }
     }
-    let newline = newline_of(text);
     if !found {
-        if out.is_empty() || out.ends_with('\n') {
-            out.push_str(appended);
-            out.push_str(newline);
-        } else {
-            out.push_str(newline);
-            out.push_str(appended);
-        }
-        return out;
+        let newline = lossless::line_ending(text);
+        splices.push(lossless::insert_lines(text, text.len(), appended, newline));
     }
     // A removed last line must not leave a final newline where the file had none.
-    if !text.is_empty() && !text.ends_with('\n') && out.ends_with('\n') {
-        let trimmed = out.trim_end_matches('\n');
-        let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed).len();
-        out.truncate(trimmed);
-    }
-    out
-}
-
-/// `"\r\n"` when most line breaks of `text` are CRLF, otherwise `"\n"`.
-fn newline_of(text: &str) -> &'static str {
-    let crlf = text.matches("\r\n").count();
-    let lf = text.matches('\n').count() - crlf;
-    if crlf > lf { "\r\n" } else { "\n" }
+    lossless::keep_final_newline(text, lossless::apply(text, splices))
 }
 
 /// A PEP 508 requirement split into name, extras and the rest (version specifier, URL, markers).
@@ -281,6 +262,25 @@ mod tests {
     fn removing_last_line_keeps_final_newline_missing() {
         let re = Regex::new("^k=").unwrap();
         assert_eq!(ensure_line("k=1\r\na\r\nk=2", "k=3", Some(&re)), "k=3\r\na");
+    }
+
+    /// Changed by the shared final-newline rule: removing the last line of a CRLF file without
+    /// final newline used to leave a `\r\n` at the end (an LF file lost it); both now keep none.
+    #[test]
+    fn removing_last_line_after_blank_crlf_lines_keeps_final_newline_missing() {
+        let re = Regex::new("^k=").unwrap();
+        assert_eq!(ensure_line("k=1\r\n\r\nk=2", "k=3", Some(&re)), "k=3");
+        assert_eq!(ensure_line("k=1\n\nk=2", "k=3", Some(&re)), "k=3");
+    }
+
+    /// Unchanged: new lines take the majority ending, LF on a tie.
+    #[test]
+    fn appended_line_takes_the_majority_ending() {
+        assert_eq!(ensure_line("a\r\nb\n", "c", None), "a\r\nb\nc\n");
+        assert_eq!(
+            ensure_line("a\r\nb\r\nd\n", "c", None),
+            "a\r\nb\r\nd\nc\r\n"
+        );
     }
 
     #[test]

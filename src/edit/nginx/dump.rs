@@ -10,6 +10,7 @@ use super::error::DumpError;
 use super::include::{absolute_pattern, glob_match, is_glob, parent_dir};
 use super::parse::parse;
 use super::tree::{Config, Node};
+use crate::edit::lossless;
 
 /// One file of the effective configuration.
 #[derive(Debug, Clone)]
@@ -50,16 +51,15 @@ impl Effective {
     /// Reads the standard output of `nginx -T` (lines `nginx: ...` from standard error may be mixed in before the
     /// first file).
     pub fn from_dump(dump: &str) -> Result<Effective, DumpError> {
-        let mut offset = 0;
         let mut headers: Vec<(String, usize, usize)> = Vec::new();
-        for (index, line) in dump.split_inclusive('\n').enumerate() {
-            let content = line.trim_end_matches('\n');
+        for (index, line) in lossless::lines(dump).into_iter().enumerate() {
+            let content = line.content;
             if let Some(path) = content
                 .strip_prefix(HEADER_START)
                 .and_then(|rest| rest.strip_suffix(':'))
                 && path.starts_with('/')
             {
-                headers.push((path.to_string(), offset, offset + line.len()));
+                headers.push((path.to_string(), line.start, line.end()));
             } else if headers.is_empty()
                 && !content.trim().is_empty()
                 && !content.starts_with("nginx: ")
@@ -67,7 +67,6 @@ impl Effective {
             {
                 return Err(DumpError::NoHeader { line: index + 1 });
             }
-            offset += line.len();
         }
         if headers.is_empty() {
             return Err(DumpError::Empty);

@@ -31,10 +31,11 @@ use super::parse::parse;
 use super::patch::{existing_location, patch_location};
 use super::print::{Style, render_item};
 use super::target::{Container, ServerChoice, Target, http_target, main_target, server_target};
-use super::text::{
-    is_blank_line, line_content_end, line_indent, line_start, next_line_start, starts_its_line,
-};
+use super::text::{is_blank_line, line_indent, starts_its_line};
 use super::tree::{Config, Directive, Node, directives_of};
+use crate::edit::lossless::{
+    self, Splice, ends_open, insert_lines, line_content_end, line_start, next_line_start,
+};
 
 /// Directives that hold a whole context; they are not ensured as one item.
 const NOT_ENSURED: &[&str] = &["server", "http"];
@@ -236,12 +237,7 @@ fn ensure_item(
         [found] => {
             let indent = line_indent(text, found.span.start);
             let rendered = render_item(request.snippet, item, indent, &style);
-            format!(
-                "{}{}{}",
-                &text[..found.span.start],
-                rendered,
-                &text[found.span.end..]
-            )
+            lossless::splice(text, found.span.start..found.span.end, &rendered)
         }
         [] => {
             if let Some(result) =
@@ -252,14 +248,14 @@ fn ensure_item(
             let anchor = choose_anchor(&config, target, item);
             let indent = anchor_indent(text, &config, anchor, &style);
             let rendered = render_item(request.snippet, item, &indent, &style);
-            let (offset, insertion) = splice(
+            let insertion = insertion(
                 text,
                 anchor,
                 &format!("{indent}{rendered}"),
                 &style,
                 item.is_block(),
             );
-            format!("{}{}{}", &text[..offset], insertion, &text[offset..])
+            lossless::apply(text, vec![insertion])
         }
         several => {
             return Err(EditError::AlreadyDuplicated {
@@ -470,14 +466,8 @@ fn anchor_indent(text: &str, config: &Config, anchor: Anchor<'_>, style: &Style)
     }
 }
 
-/// The offset to insert at and the text to insert there. `line` is the indented item without line ending.
-fn splice(
-    text: &str,
-    anchor: Anchor<'_>,
-    line: &str,
-    style: &Style,
-    is_block: bool,
-) -> (usize, String) {
+/// The insertion of `line` (the indented item, without line ending) at `anchor`.
+fn insertion(text: &str, anchor: Anchor<'_>, line: &str, style: &Style, is_block: bool) -> Splice {
     let eol = style.eol;
     let rest_is_trivia = |from: usize| {
         let rest = text[from..line_content_end(text, from)].trim_start();
@@ -486,76 +476,65 @@ fn splice(
     match anchor {
         Anchor::BodyStart(block) => {
             let Some((open, close)) = block.braces() else {
-                return (block.span.end, String::new());
+                return Splice::insert(block.span.end, "");
             };
             if rest_is_trivia(open.end) {
                 let at = next_line_start(text, open.end);
                 let closes_here =
                     starts_its_line(text, close.start) && line_start(text, close.start) == at;
                 let blank_after = is_block && !closes_here && !is_blank_line(text, at);
-                (
+                Splice::insert(
                     at,
                     format!("{line}{eol}{}", if blank_after { eol } else { "" }),
                 )
             } else {
                 let parent = line_indent(text, block.span.start);
-                (open.end, format!("{eol}{line}{eol}{parent}"))
+                Splice::insert(open.end, format!("{eol}{line}{eol}{parent}"))
             }
         }
         Anchor::BeforeClose(block) => {
             let Some((open, close)) = block.braces() else {
-                return (block.span.end, String::new());
+                return Splice::insert(block.span.end, "");
             };
             if starts_its_line(text, close.start) {
                 let at = line_start(text, close.start);
                 let after_content =
                     at > 0 && !is_blank_line(text, at - 1) && line_start(text, at - 1) > open.start;
                 let blank_before = is_block && after_content;
-                (
+                Splice::insert(
                     at,
                     format!("{}{line}{eol}", if blank_before { eol } else { "" }),
                 )
             } else {
                 let parent = line_indent(text, close.start);
-                (close.start, format!("{eol}{line}{eol}{parent}"))
+                Splice::insert(close.start, format!("{eol}{line}{eol}{parent}"))
             }
         }
         Anchor::After(directive) => {
             if rest_is_trivia(directive.span.end) {
-                let at = next_line_start(text, directive.span.end);
-                if at == text.len() && !text.ends_with('\n') {
-                    (at, format!("{eol}{line}"))
-                } else {
-                    (at, format!("{line}{eol}"))
-                }
+                insert_lines(text, next_line_start(text, directive.span.end), line, eol)
             } else {
-                (directive.span.end, format!("{eol}{line}"))
+                Splice::insert(directive.span.end, format!("{eol}{line}"))
             }
         }
         Anchor::Before(directive) => {
             let directive_line = line_start(text, directive.span.start);
             let group = comment_group_start(text, directive_line);
             let at = if group == 0 { directive_line } else { group };
-            (
+            Splice::insert(
                 at,
                 format!("{line}{eol}{}", if is_block { eol } else { "" }),
             )
         }
         Anchor::FileEnd => {
-            if text.is_empty() {
-                (0, format!("{line}{eol}"))
-            } else if text.ends_with('\n') {
-                let blank_before = is_block && !is_blank_line(text, text.len() - 1);
-                (
-                    text.len(),
-                    format!("{}{line}{eol}", if blank_before { eol } else { "" }),
-                )
-            } else {
-                (
-                    text.len(),
-                    format!("{eol}{}{line}", if is_block { eol } else { "" }),
-                )
-            }
+            let blank_before = is_block
+                && if ends_open(text) {
+                    !text.is_empty() && !is_blank_line(text, text.len() - 1)
+                } else {
+                    true
+                };
+            let block = format!("{}{line}", if blank_before { eol } else { "" });
+            insert_lines(text, text.len(), &block, eol)
         }
     }
 }
@@ -787,6 +766,30 @@ mod tests {
              column 1, which nginx loads in the same http context as /etc/nginx/nginx.conf; adding it to \
              /etc/nginx/nginx.conf would define it twice. Edit or remove it in /etc/nginx/sites-enabled/odoo (or \
              point this step's file at /etc/nginx/sites-enabled/odoo)"
+        );
+    }
+
+    /// Unchanged by the shared line-ending rule (nginx already took the majority): new lines take
+    /// the majority ending, LF on a tie, CRLF when most lines are CRLF.
+    #[test]
+    fn new_lines_take_the_majority_ending() {
+        assert_eq!(
+            run(
+                "http {\r\n}\n",
+                ContextKind::Main,
+                &Context::Http,
+                "gzip on;"
+            ),
+            "http {\r\n    gzip on;\n}\n"
+        );
+        assert_eq!(
+            run(
+                "http {\r\n}\r\n\n",
+                ContextKind::Main,
+                &Context::Http,
+                "gzip on;"
+            ),
+            "http {\r\n    gzip on;\r\n}\r\n\n"
         );
     }
 

@@ -20,8 +20,11 @@ use regex::RegexBuilder;
 
 use super::identity::identity;
 use super::print::{Style, render_item};
-use super::text::{line_indent, line_start, starts_its_line};
+use super::text::{line_indent, starts_its_line};
 use super::tree::{Config, Directive, Node, directives_of};
+use crate::edit::lossless::{
+    self, Splice, insert_lines, line_start, next_line_start, with_line_ending,
+};
 
 /// An existing location that answers the snippet's path.
 #[derive(Debug, Clone, Copy)]
@@ -190,13 +193,6 @@ fn has_proxy_pass(block: &Directive) -> bool {
         .any(|d| d.name() == "proxy_pass" || (d.is_block() && has_proxy_pass(d)))
 }
 
-/// One replacement of `start..end` by `text`.
-struct Splice {
-    start: usize,
-    end: usize,
-    text: String,
-}
-
 /// The text with `existing` patched for the WebSocket from the snippet's `item` (equal to `text` when the location
 /// already has everything). `server` is the body holding the location.
 pub fn patch_location(
@@ -227,11 +223,10 @@ pub fn patch_location(
     for (index, wanted) in wanted_items.iter().enumerate() {
         match need(wanted, own_match(wanted), location, &inherited) {
             Need::Nothing => {}
-            Need::Replace(found) => splices.push(Splice {
-                start: found.span.start,
-                end: found.span.end,
-                text: render_item(snippet, wanted, line_indent(text, found.span.start), style),
-            }),
+            Need::Replace(found) => splices.push(Splice::replace(
+                found.span.start..found.span.end,
+                render_item(snippet, wanted, line_indent(text, found.span.start), style),
+            )),
             Need::Add => added.push((index, render_item(snippet, wanted, &child_indent, style))),
         }
     }
@@ -241,11 +236,7 @@ pub fn patch_location(
         && let Some((_, path)) = modifier_and_path(item)
         && let Some(word) = location.args.last()
     {
-        splices.push(Splice {
-            start: word.span.start,
-            end: word.span.end,
-            text: path.to_string(),
-        });
+        splices.push(Splice::replace(word.span.start..word.span.end, path));
     }
     if !at_end.is_empty() {
         splices.push(insertion(
@@ -257,12 +248,7 @@ pub fn patch_location(
             style,
         ));
     }
-    splices.sort_by(|a, b| b.start.cmp(&a.start).then(b.end.cmp(&a.end)));
-    let mut out = text.to_string();
-    for splice in splices {
-        out.replace_range(splice.start..splice.end, &splice.text);
-    }
-    out
+    lossless::apply(text, splices)
 }
 
 /// Headers the location inherits from the server: all of the server's `proxy_set_header` lines when the location
@@ -308,7 +294,7 @@ fn place(
         at_end.extend(
             inherited
                 .iter()
-                .map(|d| text[d.span.start..d.span.end].to_string()),
+                .map(|d| with_line_ending(&text[d.span.start..d.span.end], style.eol)),
         );
     }
     let mut before: Vec<(usize, String)> = Vec::new();
@@ -333,11 +319,7 @@ fn place(
     }
     let before = before
         .into_iter()
-        .map(|(at, lines)| Splice {
-            start: at,
-            end: at,
-            text: lines,
-        })
+        .map(|(at, lines)| Splice::insert(at, lines))
         .collect();
     (before, at_end)
 }
@@ -364,46 +346,23 @@ fn insertion(
         .map(|d| d.span.end);
     let after = after.or_else(|| location.braces().map(|(open, _)| open.end));
     let Some(after) = after else {
-        return Splice {
-            start: location.span.end,
-            end: location.span.end,
-            text: String::new(),
-        };
+        return Splice::insert(location.span.end, "");
     };
     // The rest of that line (a trailing comment) stays on it.
-    let line_end = text[after..]
-        .find('\n')
-        .map_or(text.len(), |i| after + i + 1);
+    let line_end = next_line_start(text, after);
     let rest = text[after..line_end].trim();
     if rest.is_empty() || rest.starts_with('#') {
-        let at = line_end;
-        if at == text.len() && !text.ends_with('\n') {
-            return Splice {
-                start: at,
-                end: at,
-                text: format!("{eol}{body}"),
-            };
-        }
-        Splice {
-            start: at,
-            end: at,
-            text: format!("{body}{eol}"),
-        }
+        insert_lines(text, line_end, &body, eol)
     } else {
         let closing_indent = line_indent(text, location.span.start);
         let gap = text[after..].len() - text[after..].trim_start().len();
         if text[after + gap..].starts_with('}') {
-            return Splice {
-                start: after,
-                end: after + gap,
-                text: format!("{eol}{body}{eol}{closing_indent}"),
-            };
+            return Splice::replace(
+                after..after + gap,
+                format!("{eol}{body}{eol}{closing_indent}"),
+            );
         }
-        Splice {
-            start: after,
-            end: after,
-            text: format!("{eol}{body}"),
-        }
+        Splice::insert(after, format!("{eol}{body}"))
     }
 }
 

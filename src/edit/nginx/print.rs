@@ -5,8 +5,9 @@
 //! kept as written (so column alignment inside a line survives). Lines inside a multi-line quoted string are kept
 //! verbatim; Lua code keeps its own relative indentation.
 
-use super::text::{line_ending, line_indent, starts_its_line};
+use super::text::{line_indent, starts_its_line};
 use super::tree::{Body, Config, Directive, Node, Span};
+use crate::edit::lossless::line_ending;
 
 /// The layout conventions of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]

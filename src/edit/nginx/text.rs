@@ -1,4 +1,7 @@
-//! Plain-text helpers on byte offsets: line/column positions, line boundaries, line endings and indentation.
+//! Plain-text helpers on byte offsets: line/column positions and indentation (line boundaries and line
+//! endings are [`crate::edit::lossless`]'s).
+
+use crate::edit::lossless::{line_content_end, line_start};
 
 /// A 1-based line and character column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,8 +15,7 @@ pub fn position(text: &str, offset: usize) -> Position {
     let offset = floor_char_boundary(text, offset.min(text.len()));
     let before = &text[..offset];
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
+    let column = before[line_start(text, offset)..].chars().count() + 1;
     Position { line, column }
 }
 
@@ -22,28 +24,6 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
         offset -= 1;
     }
     offset
-}
-
-/// Offset of the first byte of the line holding `offset`.
-pub fn line_start(text: &str, offset: usize) -> usize {
-    text[..offset].rfind('\n').map_or(0, |i| i + 1)
-}
-
-/// Offset just past the line ending of the line holding `offset` (or the end of the text).
-pub fn next_line_start(text: &str, offset: usize) -> usize {
-    text[offset..]
-        .find('\n')
-        .map_or(text.len(), |i| offset + i + 1)
-}
-
-/// Offset of the line ending (`\r\n` or `\n`) of the line holding `offset`, or the end of the text.
-pub fn line_content_end(text: &str, offset: usize) -> usize {
-    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    if end > offset && text.as_bytes()[end - 1] == b'\r' {
-        end - 1
-    } else {
-        end
-    }
 }
 
 /// The spaces and tabs at the start of the line holding `offset`.
@@ -68,17 +48,6 @@ pub fn is_blank_line(text: &str, offset: usize) -> bool {
     text[start..end].trim().is_empty()
 }
 
-/// The line ending a file uses: `\r\n` when most of its line endings are CRLF, else `\n`.
-pub fn line_ending(text: &str) -> &'static str {
-    let total = text.bytes().filter(|&b| b == b'\n').count();
-    let crlf = text.matches("\r\n").count();
-    if total > 0 && crlf * 2 > total {
-        "\r\n"
-    } else {
-        "\n"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,13 +62,10 @@ mod tests {
     }
 
     #[test]
-    fn line_helpers_handle_crlf_and_missing_final_newline() {
+    fn indentation_helpers_handle_crlf_and_missing_final_newline() {
         let text = "a {\r\n\tb;\r\n}";
         let b = text.find('b').unwrap();
         assert_eq!(line_indent(text, b), "\t");
-        assert_eq!(line_content_end(text, b), b + 2);
-        assert_eq!(next_line_start(text, b), text.len() - 1);
-        assert_eq!(line_ending(text), "\r\n");
         assert!(starts_its_line(text, b));
         assert!(!is_blank_line(text, b));
     }
