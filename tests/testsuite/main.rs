@@ -25,6 +25,7 @@ mod lab_fastapi;
 mod lab_faults;
 mod lab_frappe;
 mod lab_odoo;
+mod lab_odoo_systemd;
 mod lock_heartbeat;
 mod nginx_corpus;
 mod odoo_plan_local;

@@ -32,4 +32,4 @@ if [[ -n ${LAB_AUTHORIZED_KEY:-} ]]; then
 fi
 unset LAB_AUTHORIZED_KEY
 export container=docker
-exec /lib/systemd/systemd --log-target=console
+exec /lib/systemd/systemd
