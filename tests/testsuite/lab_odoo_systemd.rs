@@ -12,8 +12,10 @@
 //!
 //! each with a real handshake through nginx (101 from Odoo), Odoo restarted once by
 //! `systemctl restart odoo` (a new MainPID, one more start in the journal and in Odoo's
-//! log), and a second apply in sync without a restart. A restart that fails rolls the
-//! host back to its exact bytes, and Odoo serves again.
+//! log), and a second apply in sync without a restart. Options in the unit's `ExecStart`
+//! (`--workers=2 --gevent-port 8073`) override a threaded odoo.conf, as in Odoo: the plan
+//! reads the running command line and routes to 8073. A restart that fails rolls the host
+//! back to its exact bytes, and Odoo serves again.
 
 use crate::support;
 
@@ -231,4 +233,28 @@ fn failed_systemctl_restart_rolls_back_to_exact_bytes_and_odoo_serves_again() {
         1,
         "test \"$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: erp.example.test' http://127.0.0.1/web/login)\" = 200",
     );
+}
+
+/// Options on Odoo's command line override odoo.conf: a drop-in whose ExecStart adds
+/// `--workers=2 --gevent-port 8073` makes a threaded odoo.conf's Odoo a prefork one with
+/// its evented port on 8073; the plan reads the running command line and routes there.
+#[test]
+fn command_line_options_of_the_running_odoo_override_odoo_conf() {
+    let lab = Lab::up_role("odoo-sd-cmdline", 1, "odoo-systemd");
+    lab.ok(
+        1,
+        "mkdir -p /etc/systemd/system/odoo.service.d && printf '%s\\n' '[Service]' 'ExecStart=' \
+         'ExecStart=/usr/bin/odoo --config /etc/odoo/odoo.conf --logfile /var/log/odoo/odoo-server.log --workers=2 --gevent-port 8073' \
+         >/etc/systemd/system/odoo.service.d/workers.conf && systemctl daemon-reload && systemctl restart odoo",
+    );
+    lab.ok(
+        1,
+        "! grep -E '^ *(workers|gevent_port)' /etc/odoo/odoo.conf",
+    );
+    wait_for_odoo(&lab, 1, false);
+    lab.wait_for(
+        1,
+        "curl -s -o /dev/null --max-time 2 http://127.0.0.1:8073/web/health",
+    );
+    converges(&lab, "server 127.0.0.1:8073;");
 }
