@@ -10,9 +10,10 @@
 //! - threaded (no `workers`): `/websocket` → 8069;
 //! - prefork (`workers = 2`, `gevent_port` unset): `/websocket` → 8072;
 //!
-//! each with a real handshake through nginx (101 from Odoo), Odoo restarted once by
-//! `systemctl restart odoo` (a new MainPID, one more start in the journal and in Odoo's
-//! log), and a second apply in sync without a restart. Options in the unit's `ExecStart`
+//! each with a real handshake through nginx (101 from Odoo), nginx reloaded once by
+//! `systemctl reload nginx` and Odoo restarted once by `systemctl restart odoo` (a new
+//! MainPID, one more start in the journal and in Odoo's log), and a second apply in sync
+//! without a reload or a restart. Options in the unit's `ExecStart`
 //! (`--workers=2 --gevent-port 8073`) override a threaded odoo.conf, as in Odoo: the plan
 //! reads the running command line and routes to 8073. A restart that fails rolls the host
 //! back to its exact bytes, and Odoo serves again.
@@ -104,6 +105,17 @@ fn starts(lab: &Lab, i: usize) -> (usize, usize) {
     )
 }
 
+/// How often systemd has reloaded nginx (`Reloaded nginx.service` in the journal).
+fn nginx_reloads(lab: &Lab, i: usize) -> usize {
+    lab.ok(
+        i,
+        "journalctl -u nginx --no-pager -o cat | grep -c '^Reloaded nginx.service' || true",
+    )
+    .trim()
+    .parse()
+    .expect("a count")
+}
+
 /// The `server` line of the plan's upstream in the site file.
 fn websocket_upstream(lab: &Lab, i: usize) -> String {
     lab.ok(
@@ -140,6 +152,7 @@ fn converges(lab: &Lab, expected_upstream: &str) {
     );
     let pid_before = main_pid(lab, 1);
     let starts_before = starts(lab, 1);
+    let reloads_before = nginx_reloads(lab, 1);
 
     let first = apply(lab, &inventory);
     first.code(0).stdout_has("1 changed");
@@ -164,6 +177,12 @@ fn converges(lab: &Lab, expected_upstream: &str) {
         (1, 1),
         "Odoo must start exactly once more (journal, logfile): before {starts_before:?}, after {starts_after:?}"
     );
+    let reloads_after = nginx_reloads(lab, 1);
+    assert_eq!(
+        reloads_after,
+        reloads_before + 1,
+        "nginx must be reloaded once by systemctl"
+    );
 
     let sums = lab.sums_without_backups(1, WATCHED);
     let second = apply(lab, &inventory);
@@ -175,6 +194,7 @@ fn converges(lab: &Lab, expected_upstream: &str) {
         "the second apply restarted Odoo"
     );
     assert_eq!(starts(lab, 1), starts_after);
+    assert_eq!(nginx_reloads(lab, 1), reloads_after);
     assert!(handshake_through_nginx(lab, 1).contains(" 101 "));
 }
 
