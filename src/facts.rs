@@ -1,5 +1,5 @@
 //! Reading a play's `facts:` on a host (one `cat` per file; INI files through the
-//! `edit::ini` reader) and rendering its plan again with the values read (typed data,
+//! `edit::ini` reader; a systemd unit's running command line once per unit) and rendering its plan again with the values read (typed data,
 //! never templates); the pure part is `plan::facts`.
 
 use std::collections::HashMap;
@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::host;
-use crate::plan::facts::{FactRequest, FactSource, exists_value, ini_value, value_of};
+use crate::plan::facts::{
+    FactRequest, FactSource, cmdline_value, exists_value, ini_value, value_of,
+};
 use crate::run::HostJob;
 use crate::transport::Transport;
 
@@ -32,15 +34,19 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
         let masked = plan.secret_values.clone();
         let mut values: Vec<(String, Value)> = Vec::new();
         for request in &pending.requests {
-            if !files.contains_key(&request.path) {
-                let bytes = read(transport, job.become_user.as_ref(), &request.path)
+            let source = match request.source {
+                FactSource::Cmdline => format!("\0cmdline {}", request.path),
+                _ => request.path.clone(),
+            };
+            if !files.contains_key(&source) {
+                let bytes = read(transport, job.become_user.as_ref(), request)
                     .await
                     .map_err(|e| {
                         crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
                     })?;
-                files.insert(request.path.clone(), bytes);
+                files.insert(source.clone(), bytes);
             }
-            let bytes = files.get(&request.path).and_then(|b| b.as_deref());
+            let bytes = files.get(&source).and_then(|b| b.as_deref());
             let value = fact_value(request, bytes).map_err(|e| {
                 crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
             })?;
@@ -67,6 +73,7 @@ fn fact_value(request: &FactRequest, bytes: Option<&[u8]>) -> Result<serde_json:
     match &request.source {
         FactSource::Json => value_of(request, bytes),
         FactSource::Exists => Ok(exists_value(bytes)),
+        FactSource::Cmdline => cmdline_value(request, bytes),
         FactSource::Ini { section } => {
             let Some(bytes) = bytes else {
                 return ini_value(request, None);
@@ -88,19 +95,21 @@ fn fact_value(request: &FactRequest, bytes: Option<&[u8]>) -> Result<serde_json:
     }
 }
 
-/// A file's bytes, or `None` when it does not exist.
+/// A fact's file's bytes (`cmdline:`: the unit's main process's command line), or `None`
+/// when it does not exist (the unit does not run).
 async fn read(
     transport: &Transport,
     become_user: Option<&host::Become>,
-    path: &str,
+    request: &FactRequest,
 ) -> Result<Option<Vec<u8>>, String> {
+    let path = request.path.as_str();
+    let script = match request.source {
+        FactSource::Cmdline => host::read::main_process_cmdline(path),
+        _ => host::read::read_if_exists(path),
+    };
     let out = transport
         .exec_within(
-            &host::wrap_command(
-                &host::read::read_if_exists(path),
-                become_user,
-                host::SCRIPT_BOUND,
-            ),
+            &host::wrap_command(&script, become_user, host::SCRIPT_BOUND),
             None,
             host::SCRIPT_BOUND,
         )

@@ -17,3 +17,18 @@ pub fn read_if_exists(path: &str) -> String {
         agent::functions()
     )
 }
+
+/// Prints the NUL-separated command line of a systemd unit's running main process
+/// (`systemctl show -p MainPID`, then `/proc/<pid>/cmdline`), or exits
+/// [`EXIT_NO_SUCH_FILE`] when there is no systemctl, the unit has no main process, or it
+/// exited meanwhile.
+#[must_use]
+pub fn main_process_cmdline(unit: &str) -> String {
+    let u = quote(unit);
+    format!(
+        "command -v systemctl >/dev/null 2>&1 || exit {EXIT_NO_SUCH_FILE}\n\
+         pid=$(systemctl show --property=MainPID --value -- {u} 2>/dev/null) || exit {EXIT_NO_SUCH_FILE}\n\
+         case $pid in ''|0|*[!0-9]*) exit {EXIT_NO_SUCH_FILE} ;; esac\n\
+         cat -- \"/proc/$pid/cmdline\" 2>/dev/null || exit {EXIT_NO_SUCH_FILE}"
+    )
+}

@@ -1,10 +1,11 @@
 //! Facts: variables a play reads from a file on each host (`facts:`): a JSON key such as
 //! `socketio_port` from a bench's `sites/common_site_config.json`, an INI key such as
-//! `workers` from odoo.conf's `[options]`, or whether a path exists.
+//! `workers` from odoo.conf's `[options]`, whether a path exists, or a long option on the
+//! command line of a systemd unit's running main process (`--workers` of odoo.service).
 //!
 //! Pure: which files to read for a host ([`prepare`]), the value a file gives
 //! ([`value_of`] for JSON, [`ini_value`] for the text of an INI key (the INI reading
-//! itself is `edit::ini`, used by `crate::facts`), [`exists_value`]: checked against the
+//! itself is `edit::ini`, used by `crate::facts`), [`exists_value`], [`cmdline_value`]: checked against the
 //! fact's type) and the play rendered again with the
 //! values read ([`Pending::render`]). A value read from a host is data: never rendered as
 //! a template, and of its fact's type (`fact_type`) or refused. Reading the files on the
@@ -43,6 +44,9 @@ pub enum FactSource {
     Ini { section: String },
     /// Whether the path exists.
     Exists,
+    /// A long option on the command line of a systemd unit's running main process (the
+    /// request's `path` is the unit).
+    Cmdline,
 }
 
 /// A play rendered with its facts' defaults, to be rendered again once the host's files
@@ -122,7 +126,10 @@ pub fn prepare(
                 },
             ),
             (None, None, Some(exists)) => ("exists", exists, FactSource::Exists),
-            (None, None, None) => continue,
+            (None, None, None) => match &fact.cmdline {
+                Some(unit) => ("cmdline", unit, FactSource::Cmdline),
+                None => continue,
+            },
         };
         let path = renderer.render(template).map_err(|e| RenderError {
             origin: play.file.display().to_string(),
@@ -217,6 +224,55 @@ pub fn ini_value(request: &FactRequest, text: Option<&str>) -> Result<Value, Str
             "{}: [{section}] `{}`: {e} (the fact's type is `{}`): refused, nothing was changed; fix the file on the host or set `{}` in the inventory",
             request.path,
             request.key,
+            request.kind.name(),
+            request.name
+        )
+    })
+}
+
+/// The value `request` takes from a NUL-separated command line (`None`: the unit does
+/// not run): the argument of the last `--KEY=VALUE` or `--KEY VALUE`, of the fact's type;
+/// the default when the option is not there. Arguments after `--` are not options.
+///
+/// # Errors
+/// The value is not of the fact's type (the message names the unit and the option).
+pub fn cmdline_value(request: &FactRequest, cmdline: Option<&[u8]>) -> Result<Value, String> {
+    let Some(bytes) = cmdline else {
+        return Ok(request.default.clone());
+    };
+    let option = format!("--{}", request.key);
+    let args: Vec<&[u8]> = bytes
+        .strip_suffix(b"\0")
+        .unwrap_or(bytes)
+        .split(|b| *b == 0)
+        .collect();
+    let mut found: Option<&[u8]> = None;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i];
+        if arg == b"--" {
+            break;
+        }
+        if arg == option.as_bytes() {
+            found = args.get(i + 1).copied();
+            i += 1;
+        } else if let Some(value) = arg
+            .strip_prefix(option.as_bytes())
+            .and_then(|rest| rest.strip_prefix(b"="))
+        {
+            found = Some(value);
+        }
+        i += 1;
+    }
+    let Some(raw) = found else {
+        return Ok(request.default.clone());
+    };
+    let value = Value::String(String::from_utf8_lossy(raw).into_owned());
+    request.kind.check(&value).map_err(|e| {
+        format!(
+            "the running {} has `{option}` {}: {e} (the fact's type is `{}`): refused, nothing was changed; fix the unit's command line or set `{}` in the inventory",
+            request.path,
+            value,
             request.kind.name(),
             request.name
         )
@@ -327,5 +383,59 @@ mod tests {
         let b = ini_request("proxy_mode", json!(false), FactType::Boolean);
         assert_eq!(ini_value(&b, Some("True")), Ok(json!(true)));
         assert_eq!(ini_value(&b, Some("False")), Ok(json!(false)));
+    }
+
+    fn cmdline_request(key: &str) -> FactRequest {
+        FactRequest {
+            name: format!("odoo_cmdline_{key}"),
+            path: "odoo".into(),
+            source: FactSource::Cmdline,
+            key: key.into(),
+            default: json!(-1),
+            kind: FactType::Integer,
+        }
+    }
+
+    #[test]
+    fn a_long_option_of_the_running_command_line_is_read_in_both_spellings() {
+        let argv = b"python3\0/usr/bin/odoo\0--config\0/etc/odoo/odoo.conf\0--workers=2\0--gevent-port\x008073\0";
+        let workers = cmdline_request("workers");
+        assert_eq!(cmdline_value(&workers, Some(argv)), Ok(json!(2)));
+        let gevent = cmdline_request("gevent-port");
+        assert_eq!(cmdline_value(&gevent, Some(argv)), Ok(json!(8073)));
+        // Not there, or the unit does not run: the default. A prefix is another option.
+        let http = cmdline_request("http-port");
+        assert_eq!(cmdline_value(&http, Some(argv)), Ok(json!(-1)));
+        assert_eq!(cmdline_value(&workers, None), Ok(json!(-1)));
+        let w = cmdline_request("work");
+        assert_eq!(cmdline_value(&w, Some(argv)), Ok(json!(-1)));
+        // 0 is a value (threaded), not "unset"; the last occurrence counts; `--` ends options.
+        assert_eq!(
+            cmdline_value(&workers, Some(b"odoo\0--workers=4\0--workers\x000")),
+            Ok(json!(0))
+        );
+        assert_eq!(
+            cmdline_value(&workers, Some(b"odoo\0--\0--workers=4")),
+            Ok(json!(-1))
+        );
+    }
+
+    #[test]
+    fn a_command_line_value_not_of_the_facts_type_is_refused_naming_unit_and_option() {
+        let workers = cmdline_request("workers");
+        let e = cmdline_value(&workers, Some(b"odoo\0--workers=2;reboot")).unwrap_err();
+        assert!(
+            e.starts_with("the running odoo has `--workers` \"2;reboot\""),
+            "{e}"
+        );
+        assert!(
+            e.contains("set `odoo_cmdline_workers` in the inventory"),
+            "{e}"
+        );
+        // An option given last without its value is not read as one.
+        assert_eq!(
+            cmdline_value(&workers, Some(b"odoo\0--workers")),
+            Ok(json!(-1))
+        );
     }
 }

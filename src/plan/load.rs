@@ -302,17 +302,24 @@ fn validate_facts(path: &Path, specs: Vec<Spanned<FactSpec>>) -> Result<Vec<Fact
     Ok(facts)
 }
 
-/// Exactly one source (`json`, `ini`, `exists`), with the fields it needs and no other.
+/// Exactly one source (`json`, `ini`, `exists`, `cmdline`), with the fields it needs and
+/// no other.
 fn fact_source_fields(fact: &FactSpec) -> Result<(), String> {
-    let sources = [&fact.json, &fact.ini, &fact.exists]
+    let sources = [&fact.json, &fact.ini, &fact.exists, &fact.cmdline]
         .iter()
         .filter(|s| s.is_some())
         .count();
     if sources != 1 {
         return Err(
-            "give exactly one of `json:` (a JSON file), `ini:` (an INI file, with `section:`) or `exists:` (a path)"
+            "give exactly one of `json:` (a JSON file), `ini:` (an INI file, with `section:`), `exists:` (a path) or `cmdline:` (a systemd unit)"
                 .into(),
         );
+    }
+    if fact.cmdline.is_some() && !is_long_option(&fact.key) {
+        return Err(format!(
+            "`cmdline:` reads a long option: `key` is its name without the dashes (e.g. `workers` for `--workers`), not `{}`",
+            fact.key
+        ));
     }
     if fact.section.is_some() != fact.ini.is_some() {
         return Err("`section:` goes with `ini:`, and `ini:` needs it".into());
@@ -328,6 +335,17 @@ fn fact_source_fields(fact: &FactSpec) -> Result<(), String> {
         return Err("`key` is empty".into());
     }
     Ok(())
+}
+
+/// A long option's name as optparse/argparse spell it: a letter or digit, then letters,
+/// digits, `-` and `_`.
+fn is_long_option(key: &str) -> bool {
+    key.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The fact with its type settled (given or inferred from the default) and its default

@@ -48,7 +48,9 @@ pub struct PlanFile {
 /// A variable read from a file on the host: a top-level key of a JSON file (`json:`, for
 /// example `socketio_port` from a bench's `sites/common_site_config.json`), a key of an
 /// INI section (`ini:` + `section:`, for example `workers` in odoo.conf's `[options]`), or
-/// whether a path exists (`exists:`, a boolean). Exactly one of `json`, `ini`, `exists`.
+/// whether a path exists (`exists:`, a boolean), or a long option on the command line of a
+/// systemd unit's running main process (`cmdline:`, for example `--workers` of
+/// `odoo.service`). Exactly one of `json`, `ini`, `exists`, `cmdline`.
 /// It takes the place of the play's default: a value set in the inventory, `vars:` or `-e`
 /// wins and the file is not read for it.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -65,7 +67,12 @@ pub struct FactSpec {
     pub section: Option<String>,
     /// A path (a template): the fact is `true` when it exists on the host, else `false`.
     pub exists: Option<String>,
-    /// The key to read (`json:`: top-level; `ini:`: in `section`); none with `exists:`.
+    /// A systemd unit (a template): its running main process's command line is read, and
+    /// `key` is a long option (`workers` reads `--workers=N` or `--workers N`; the last one
+    /// counts). `default` when the unit does not run or the option is not there.
+    pub cmdline: Option<String>,
+    /// The key to read (`json:`: top-level; `ini:`: in `section`; `cmdline:`: a long
+    /// option without its dashes); none with `exists:`.
     #[serde(default)]
     pub key: String,
     /// The value when the file or the key is missing, or the key's value is null, false,

@@ -25,6 +25,7 @@ mod lab_fastapi;
 mod lab_faults;
 mod lab_frappe;
 mod lab_odoo;
+mod lab_odoo_systemd;
 mod lab_real_world_fastapi;
 mod lab_real_world_frappe;
 mod lab_real_world_odoo;

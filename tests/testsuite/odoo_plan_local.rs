@@ -290,6 +290,53 @@ fn an_override_that_differs_from_odoo_conf_is_a_loud_warning_and_one_that_agrees
 }
 
 #[test]
+fn the_running_command_line_overrides_odoo_conf_and_is_no_override_to_warn_about() {
+    use serde_json::json;
+    // odoo.conf: threaded; `odoo.service` runs `--workers=2 --gevent-port 8073`.
+    let facts = [
+        ("odoo_systemd_unit_found", json!(true)),
+        ("odoo_conf_workers", json!(0)),
+        ("odoo_cmdline_workers", json!(2)),
+        ("odoo_cmdline_gevent_port", json!(8073)),
+    ];
+    let (preflight, _, host) = rendered(&[], &facts);
+    assert!(
+        !preflight.contains(&"odoo_process_model".to_owned()),
+        "{preflight:?}"
+    );
+    let plan = format!("{host:?}");
+    assert!(plan.contains("server 127.0.0.1:8073;"), "{plan}");
+    // `--workers=0` on the command line makes a prefork odoo.conf threaded: the HTTP port.
+    let facts = [
+        ("odoo_conf_workers", json!(4)),
+        ("odoo_cmdline_workers", json!(0)),
+        ("odoo_cmdline_http_port", json!(8080)),
+    ];
+    let plan = format!("{:?}", rendered(&[], &facts).2);
+    assert!(plan.contains("server 127.0.0.1:8080;"), "{plan}");
+    // An inventory value still wins, and the warning names the command line under systemd.
+    let facts = [
+        ("odoo_systemd_unit_found", json!(true)),
+        ("odoo_cmdline_workers", json!(2)),
+    ];
+    let (preflight, _, host) = rendered(&[("odoo_workers", json!(0))], &facts);
+    assert!(
+        preflight.contains(&"odoo_process_model".to_owned()),
+        "{preflight:?}"
+    );
+    let hint = host
+        .preflight
+        .iter()
+        .find(|s| s.id == "odoo_process_model")
+        .and_then(|s| s.hint.clone())
+        .unwrap_or_default();
+    assert!(
+        hint.contains("the running odoo's command line say workers=2"),
+        "{hint}"
+    );
+}
+
+#[test]
 fn the_runtime_picks_the_port_checks() {
     use serde_json::json;
     let (_, steps, _) = rendered(&[], &[("odoo_systemd_unit_found", json!(true))]);

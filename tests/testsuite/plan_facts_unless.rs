@@ -50,6 +50,24 @@ fn a_fact_needs_a_variable_name_and_a_key_once() {
 }
 
 #[test]
+fn a_cmdline_fact_reads_a_long_option_by_its_name_and_is_one_source() {
+    let base = "name: p\nhosts: web\nsteps:\n  - id: c\n    command: \"true\"\nfacts:\n";
+    let p = project(&format!(
+        "{base}  - {{name: w, cmdline: odoo, key: --workers, default: -1}}\n"
+    ));
+    p.run(&["apply", "-i", "x", "--dry-run"])
+        .code(3)
+        .stderr_has("plans/site.yml:7:5: ")
+        .stderr_has("`key` is its name without the dashes (e.g. `workers` for `--workers`), not `--workers`");
+    let p = project(&format!(
+        "{base}  - {{name: w, cmdline: odoo, ini: /etc/odoo/odoo.conf, section: options, key: workers, default: -1}}\n"
+    ));
+    p.run(&["apply", "-i", "x", "--dry-run"])
+        .code(3)
+        .stderr_has("give exactly one of `json:` (a JSON file), `ini:` (an INI file, with `section:`), `exists:` (a path) or `cmdline:` (a systemd unit)");
+}
+
+#[test]
 fn an_unless_check_that_fails_makes_the_command_run_on_an_otherwise_unchanged_host() {
     let _guard = local_host_guard();
     let p = Project::new();
