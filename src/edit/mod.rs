@@ -72,7 +72,11 @@ pub fn apply(
             let text = current.ok_or_else(|| missing(path))?;
             json::set_keys(text, set).map_err(|e| e.to_string())
         }
-        EditKind::Nginx { context, ensure } => {
+        EditKind::Nginx {
+            context,
+            ensure,
+            reuse_upstream,
+        } => {
             let text = current.ok_or_else(|| missing(path))?;
             let file_top = ctx
                 .nginx
@@ -94,8 +98,12 @@ pub fn apply(
                     }),
                 },
             };
-            nginx::ensure(path, text, file_top, &target, ensure, ctx.nginx)
-                .map_err(|e| e.to_string())
+            let edit = if *reuse_upstream {
+                nginx::ensure_reusing_upstreams
+            } else {
+                nginx::ensure
+            };
+            edit(path, text, file_top, &target, ensure, ctx.nginx).map_err(|e| e.to_string())
         }
     }
 }
