@@ -75,10 +75,19 @@ pub fn apply(
             let text = current.ok_or_else(|| missing(path))?;
             json::set_keys(text, set).map_err(|e| e.to_string())
         }
-        EditKind::Nginx { context, ensure } => {
+        EditKind::Nginx {
+            context,
+            ensure,
+            reuse_upstream,
+        } => {
             let text = current.ok_or_else(|| missing(path))?;
             let file_top = file_top(path, ctx);
-            nginx::ensure(
+            let edit = if *reuse_upstream {
+                nginx::ensure_reusing_upstreams
+            } else {
+                nginx::ensure
+            };
+            edit(
                 path,
                 text,
                 file_top,

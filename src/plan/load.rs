@@ -543,6 +543,12 @@ fn check_nginx(spec: &StepSpec) -> Result<(), String> {
                     .to_owned(),
             );
         }
+        if nginx.context != "server" && nginx.reuse_upstream {
+            return Err(
+                "`reuse_upstream` reuses an upstream of the chosen server block: use it with `context: server`"
+                    .to_owned(),
+            );
+        }
     }
     Ok(())
 }

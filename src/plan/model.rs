@@ -179,6 +179,12 @@ pub struct NginxSpec {
     pub port: Option<String>,
     /// The directives/blocks that must exist, in nginx syntax.
     pub ensure: String,
+    /// With `context: server`: an `upstream` of `ensure` is not defined when the chosen server block already
+    /// proxies (`proxy_pass http://NAME`) to an upstream nginx loads whose every `server` is on the same port;
+    /// the snippet's `proxy_pass` lines then name that upstream. Several such upstreams: the snippet's is added,
+    /// with a comment naming them.
+    #[serde(default)]
+    pub reuse_upstream: bool,
 }
 
 /// Set keys in an INI section (odoo.conf), keeping comments and order.

@@ -311,7 +311,11 @@ fn render_nginx(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Action)
         format!("nginx {} in {path}", n.context),
         Action::Edit(FileEdit {
             path,
-            kind: EditKind::Nginx { context, ensure },
+            kind: EditKind::Nginx {
+                context,
+                ensure,
+                reuse_upstream: n.reuse_upstream,
+            },
         }),
     ))
 }

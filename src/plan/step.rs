@@ -52,6 +52,8 @@ pub enum EditKind {
     Nginx {
         context: NginxContext,
         ensure: String,
+        /// The snippet's `upstream` is replaced by the chosen server's own upstream to the same port, if it has one.
+        reuse_upstream: bool,
     },
     Ini {
         section: String,

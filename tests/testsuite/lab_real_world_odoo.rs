@@ -25,7 +25,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use support::lab::Lab;
-use support::nginx_shape::locations_by_server;
+use support::nginx_shape::{locations_by_server, proxy_passes};
 use support::project::Run;
 
 /// Host names the cases' upstreams use, all Odoo on this host.
@@ -400,6 +400,9 @@ fn simonbelete(site: &Site) {
     );
     let text = site.ok("cat /etc/nginx/sites-enabled/odoo.conf");
     assert_eq!(locations_by_server(&text, "/longpolling")[1].1, 1);
+    // The site's own `upstream odoochat` (127.0.0.1:8072) is named; no upstream is added.
+    assert_eq!(proxy_passes(&text, "/websocket"), ["http://odoochat"]);
+    assert!(!text.contains("backend_odoo_longpolling"), "{text}");
     assert!(text.ends_with("  }\n}"), "the final byte stays as it was");
 }
 
@@ -476,6 +479,14 @@ fn insightpulse(site: &Site) {
     );
     let nginx_conf = site.ok("cat /etc/nginx/nginx.conf");
     assert_eq!(nginx_conf.matches("upstream odoo_longpolling").count(), 1);
+    // nginx reaches Odoo through nginx.conf's `upstream odoo_longpolling` (odoo:8072), as the site does.
+    let text = site.ok("cat /etc/nginx/conf.d/odoo.conf");
+    assert_eq!(
+        proxy_passes(&text, "/websocket"),
+        ["http://odoo_longpolling"]
+    );
+    assert!(!text.contains("backend_odoo_longpolling"), "{text}");
+    assert!(!nginx_conf.contains("backend_odoo_longpolling"));
 }
 
 /// `chochelius-odoo18-longpolling-threaded`: only `/longpolling` (with the map in the site file); its
@@ -497,8 +508,10 @@ fn chochelius(site: &Site) {
         &[("80", 0), ("443 ssl", 1)],
         &["/etc/nginx/sites-enabled/odoo.conf"],
     );
+    // Threaded: the site's own `upstream odoo` (odoo18:8069) is named; no upstream is added.
     let text = site.ok("cat /etc/nginx/sites-enabled/odoo.conf");
-    assert!(text.contains("server 127.0.0.1:8069;"), "{text}");
+    assert_eq!(proxy_passes(&text, "/websocket"), ["http://odoo"]);
+    assert!(!text.contains("backend_odoo_longpolling"), "{text}");
 }
 
 /// `antiun-split-files-ssl-on`: the 80 redirect server and the 443 server (`ssl on`, which nginx warns about)
@@ -532,6 +545,12 @@ fn antiun(site: &Site) {
     );
     let redirect = site.ok("cat /etc/nginx/sites-enabled/odoo");
     assert!(!redirect.contains("websocket"));
+    // Prefork: the site's only upstream (`odoo`, localhost:8069) is not on the evented port; the plan's is added.
+    let ssl = site.ok("cat /etc/nginx/sites-enabled/odoo-ssl");
+    assert_eq!(
+        proxy_passes(&ssl, "/websocket"),
+        ["http://backend_odoo_longpolling"]
+    );
 }
 
 /// Not from the corpus: the lab's own site reduced to one `listen 80 default_server; server_name _;` server,

@@ -374,7 +374,11 @@ fn the_runtime_picks_the_port_checks() {
     );
     // nginx in a container reaches Odoo by its service name.
     let (_, _, host) = rendered(&[("odoo_upstream_host", json!("odoo"))], &[]);
-    let site = host.steps.iter().find(|s| s.id == "site").expect("site");
+    let site = host
+        .steps
+        .iter()
+        .find(|s| s.id == "location")
+        .expect("location");
     assert!(
         format!("{:?}", site.action).contains("server odoo:8069;"),
         "{:?}",

@@ -23,7 +23,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use support::nginx_shape::{locations_by_server, maps};
+use support::nginx_shape::{locations_by_server, maps, proxy_passes};
 use support::project::{Project, Run};
 use support::reliability::{local_host_guard, tree_sums};
 
@@ -337,13 +337,19 @@ fn odoo_docs_config_gets_websocket_in_the_tls_server_not_the_redirect() {
         "etc/nginx/sites-enabled/odoo.conf",
         "odoo.mycompany.com",
     );
-    site.var("public_scheme", json!("https"));
+    // Odoo's documented prefork setup: /websocket goes to the evented port, which the site's own
+    // `upstream odoochat` (127.0.0.1:8072, used by its /longpolling) already reaches.
+    site.var("public_scheme", json!("https"))
+        .var("odoo_workers", json!(2));
     site.apply("odoo-websocket").code(0).stdout_has("1 changed");
     let text = site.read("etc/nginx/sites-enabled/odoo.conf");
     assert_eq!(
         locations_by_server(&text, "/websocket"),
         [("80".to_owned(), 0), ("443 ssl".to_owned(), 1)]
     );
+    assert_eq!(proxy_passes(&text, "/websocket"), ["http://odoochat"]);
+    assert!(!text.contains("backend_odoo_longpolling"), "{text}");
+    assert_eq!(text.matches("upstream ").count(), 2, "{text}");
     assert_eq!(locations_by_server(&text, "/longpolling")[1].1, 1);
     assert!(!text.ends_with('\n'), "the final byte stays as it was");
     assert!(text.ends_with("  }\n}"), "{text}");
@@ -428,6 +434,8 @@ fn odoo_upstreams_in_nginx_conf_invalid_api_site_is_refused_and_the_rest_goes_to
     assert_eq!(site.sums(), before);
     // Without the broken api site: the websocket goes to the 443 server of conf.d/odoo.conf; the upstreams
     // nginx.conf defines are not defined again; the other site stays byte-identical.
+    // nginx reaches Odoo (prefork, as the case's Compose runs it) by its service name through the
+    // `upstream odoo_longpolling` of nginx.conf: /websocket names it, no upstream is added.
     let mut site = odoo_site(
         case,
         &[odoo, superset],
@@ -435,7 +443,9 @@ fn odoo_upstreams_in_nginx_conf_invalid_api_site_is_refused_and_the_rest_goes_to
         "etc/nginx/conf.d/odoo.conf",
         "insightpulseai.net",
     );
-    site.var("public_scheme", json!("https"));
+    site.var("public_scheme", json!("https"))
+        .var("odoo_workers", json!(2));
+    let before = site.read("etc/nginx/conf.d/odoo.conf");
     let superset = site.read("etc/nginx/conf.d/superset.conf");
     site.apply("odoo-websocket").code(0).stdout_has("1 changed");
     let text = site.read("etc/nginx/conf.d/odoo.conf");
@@ -446,6 +456,34 @@ fn odoo_upstreams_in_nginx_conf_invalid_api_site_is_refused_and_the_rest_goes_to
     let nginx_conf = site.read("etc/nginx/nginx.conf");
     assert_eq!(nginx_conf.matches("upstream odoo_longpolling").count(), 1);
     assert!(!text.contains("upstream odoo_longpolling"));
+    assert_eq!(
+        proxy_passes(&text, "/websocket"),
+        ["http://odoo_longpolling"]
+    );
+    assert!(!text.contains("upstream"), "{text}");
+    assert!(!nginx_conf.contains("backend_odoo_longpolling"));
+    // The diff adds the location, and only it.
+    let diff = similar::TextDiff::from_lines(&before, &text);
+    let changes: Vec<(similar::ChangeTag, String)> = diff
+        .iter_all_changes()
+        .filter(|c| c.tag() != similar::ChangeTag::Equal)
+        .map(|c| (c.tag(), c.value().to_owned()))
+        .collect();
+    assert!(
+        changes
+            .iter()
+            .all(|(tag, _)| *tag == similar::ChangeTag::Insert),
+        "{changes:?}"
+    );
+    let inserted: String = changes.iter().map(|(_, line)| line.as_str()).collect();
+    assert!(
+        inserted
+            .trim_start()
+            .starts_with("location /websocket {\n        proxy_pass http://odoo_longpolling;\n"),
+        "{inserted}"
+    );
+    assert!(inserted.trim_end().ends_with('}'), "{inserted}");
+    assert_eq!(inserted.matches('{').count(), 1, "{inserted}");
     assert_eq!(site.read("etc/nginx/conf.d/superset.conf"), superset);
     assert_eq!(maps(&[text, nginx_conf]), 1);
     site.nginx_t();
@@ -471,7 +509,10 @@ fn odoo_threaded_with_only_longpolling_gets_websocket_on_the_http_port_and_no_se
         locations_by_server(&text, "/websocket"),
         [("80".to_owned(), 0), ("443 ssl".to_owned(), 1)]
     );
-    assert!(text.contains("server 127.0.0.1:8069;"), "{text}");
+    // The site's own `upstream odoo` (odoo18:8069, used by its location /) is how nginx reaches Odoo.
+    assert_eq!(proxy_passes(&text, "/websocket"), ["http://odoo"]);
+    assert!(!text.contains("backend_odoo_longpolling"), "{text}");
+    assert!(!text.contains("127.0.0.1"), "{text}");
     assert_eq!(maps(&[text, site.read("etc/nginx/nginx.conf")]), 1);
     site.nginx_t();
     assert_in_sync(&site, "odoo-websocket");
@@ -516,6 +557,9 @@ fn odoo_redirect_and_tls_server_in_two_files_with_nginx_warnings_in_the_dump() {
         [("443".to_owned(), 1)]
     );
     assert!(ssl.contains("    ssl on;\n"));
+    // Threaded: the site's `upstream odoo` (`server localhost:8069 weight=1 fail_timeout=3000s`) reaches the port.
+    assert_eq!(proxy_passes(&ssl, "/websocket"), ["http://odoo"]);
+    assert!(!ssl.contains("backend_odoo_longpolling"), "{ssl}");
     let redirect = site.read("etc/nginx/sites-enabled/odoo");
     assert!(!redirect.contains("websocket"));
     assert_eq!(maps(&[ssl, redirect, site.read("etc/nginx/nginx.conf")]), 1);
@@ -552,6 +596,15 @@ fn odoo_single_server_sites_named_underscore_ip_or_nothing_converge_with_the_def
         site.apply("odoo-websocket").code(0).stdout_has("1 changed");
         let text = site.read("etc/nginx/sites-enabled/odoo");
         assert_eq!(locations_by_server(&text, "/websocket")[0].1, 1, "{head}");
+        // The site proxies to an address, not an upstream: the plan's upstream is added.
+        assert_eq!(
+            proxy_passes(&text, "/websocket"),
+            ["http://backend_odoo_longpolling"]
+        );
+        assert_eq!(
+            text.matches("upstream backend_odoo_longpolling {").count(),
+            1
+        );
         site.nginx_t();
         assert_in_sync(&site, "odoo-websocket");
     }

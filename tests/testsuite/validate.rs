@@ -351,3 +351,14 @@ fn ansible_magic_variables_say_what_to_use_instead() {
         run.stdout
     );
 }
+
+#[test]
+fn reuse_upstream_outside_a_server_context_is_a_problem() {
+    let p = project_with(
+        "name: x\nhosts: odoo\nsteps:\n  - nginx:\n      file: /etc/nginx/conf.d/a.conf\n      context: http\n      \
+         reuse_upstream: true\n      ensure: \"upstream a { server 127.0.0.1:1; }\"\n",
+    );
+    p.run(&["validate"])
+        .code(3)
+        .stdout_has("`reuse_upstream` reuses an upstream of the chosen server block: use it with `context: server`");
+}

@@ -33,6 +33,7 @@ use super::print::{Style, render_item};
 use super::target::{Container, ServerChoice, Target, http_target, main_target, server_target};
 use super::text::{is_blank_line, line_indent, starts_its_line};
 use super::tree::{Config, Directive, Node, directives_of};
+use super::upstream::reuse_in_snippet;
 use crate::edit::lossless::{
     self, Splice, ends_open, insert_lines, line_content_end, line_start, next_line_start,
 };
@@ -142,6 +143,21 @@ pub fn ensure(
         current = ensure_item(&request, &current, placement, item)?;
     }
     Ok(current)
+}
+
+/// [`ensure`], with each `upstream` of the snippet reused from the operator's configuration when the server block
+/// `context` picks already proxies to one that reaches the same port (the rule is in `upstream`): the upstream is
+/// then not defined and the snippet's `proxy_pass` lines name the existing one.
+pub fn ensure_reusing_upstreams(
+    path: &str,
+    text: &str,
+    file_top: ContextKind,
+    context: &Context,
+    snippet: &str,
+    others: &Effective,
+) -> Result<String, EditError> {
+    let snippet = reuse_in_snippet(path, text, file_top, context, snippet, others);
+    ensure(path, text, file_top, context, &snippet, others)
 }
 
 fn placement(

@@ -65,3 +65,31 @@ pub fn maps(texts: &[String]) -> usize {
         .map(|t| t.matches("map $http_upgrade $connection_upgrade").count())
         .sum()
 }
+
+/// The `proxy_pass` targets of the `location` blocks with these words, in every server of `text`.
+pub fn proxy_passes(text: &str, words: &str) -> Vec<String> {
+    servers(text)
+        .into_iter()
+        .flat_map(|(_, _, server)| {
+            server
+                .directives()
+                .filter(|d| {
+                    d.name() == "location"
+                        && d.args
+                            .iter()
+                            .map(|w| w.value.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                            == words
+                })
+                .flat_map(|location| {
+                    location
+                        .directives()
+                        .filter(|d| d.name() == "proxy_pass")
+                        .filter_map(|d| d.arg(0).map(str::to_owned))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
