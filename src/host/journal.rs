@@ -198,15 +198,22 @@ pub fn commit_script(run_id: &str, dumps: &[String]) -> String {
     )
 }
 
+/// Opens [`read_journal_script`]'s line with the run's state.
+const READ_STATE: &str = "S";
+/// Opens [`read_journal_script`]'s line with the manifest, base64.
+const READ_MANIFEST: &str = "M";
+/// Opens [`read_journal_script`]'s line with the indices of the commands started.
+const READ_RAN: &str = "R";
+
 /// Reads an interrupted run's state, manifest and the list of commands it started:
 /// `S <state>`, `M <manifest, base64>`, `R <indices>` ([`ReadBack::parse`]).
 #[must_use]
 pub fn read_journal_script(run_id: &str) -> String {
     let j = quote(&dir(run_id));
     format!(
-        "printf 'S %s\\n' \"$(cat {j}/state 2>/dev/null)\"\n\
-         printf 'M %s\\n' \"$(base64 -w0 < {j}/manifest.json)\"\n\
-         printf 'R %s\\n' \"$(cat {j}/ran 2>/dev/null | tr '\\n' ' ')\"\n"
+        "printf '{READ_STATE} %s\\n' \"$(cat {j}/state 2>/dev/null)\"\n\
+         printf '{READ_MANIFEST} %s\\n' \"$(base64 -w0 < {j}/manifest.json)\"\n\
+         printf '{READ_RAN} %s\\n' \"$(cat {j}/ran 2>/dev/null | tr '\\n' ' ')\"\n"
     )
 }
 
@@ -229,18 +236,18 @@ impl ReadBack {
         let field = |prefix: &str| {
             output
                 .lines()
-                .find_map(|l| l.strip_prefix(prefix))
+                .find_map(|l| l.strip_prefix(prefix)?.strip_prefix(' '))
                 .unwrap_or_default()
         };
-        let ran = field("R ")
+        let ran = field(READ_RAN)
             .split_whitespace()
             .filter_map(|n| n.parse().ok())
             .collect();
-        let manifest = decode_manifest(field("M ")).filter(|m| {
+        let manifest = decode_manifest(field(READ_MANIFEST)).filter(|m| {
             m.run_id == run_id && m.files.iter().all(|f| !f.existed || f.sha256.is_some())
         });
         Self {
-            state: field("S ").to_owned(),
+            state: field(READ_STATE).to_owned(),
             ran,
             manifest,
         }

@@ -13,12 +13,13 @@
 //! `nginx -T`), [`lock`], [`journal`] (the run record, its states and reading it back),
 //! [`journal_entry`] (creating it, then the first writes), [`write`](mod@write) (compare-and-swap
 //! replacement), [`restore`], [`backups`] (naming and listing), [`read`] (one file),
-//! `agent` (who writes a path).
+//! `agent` (who writes a path). The gather's words are `gather_protocol`'s enums.
 
 mod agent;
 pub mod backups;
 pub mod dump_cache;
 pub mod gather;
+mod gather_protocol;
 pub mod journal;
 pub mod journal_entry;
 pub mod lock;
