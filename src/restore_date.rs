@@ -239,7 +239,7 @@ fn to_restore(
                 }
                 _ => continue,
             };
-            let sha = journal::sha256_hex(content);
+            let sha = crate::digest::sha256_hex(content);
             if !recorded.contains(&(path.clone(), sha)) {
                 return Err(format!(
                     "backup {path} does not hold the bytes wsdeploy backed up there (no run's manifest records them): not restored, host untouched"

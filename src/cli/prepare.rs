@@ -315,7 +315,7 @@ fn plan_file_sums(plan: &plan::Plan, plan_path: &Path) -> Result<String, BadInpu
         plan_files.push_str(&format!(
             "{} {}\n",
             file.display(),
-            journal::sha256_hex(&bytes)
+            crate::digest::sha256_hex(&bytes)
         ));
     }
     Ok(plan_files)

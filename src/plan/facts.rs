@@ -5,10 +5,10 @@
 //! Pure: which files to read for a host ([`prepare`]), the value a file gives
 //! ([`value_of`] for JSON, [`ini_value`] for the text of an INI key (the INI reading
 //! itself is `edit::ini`, used by `crate::facts`), [`exists_value`]: checked against the
-//! fact's type) and the play rendered again with the
-//! values read ([`Pending::render`]). A value read from a host is data: never rendered as
-//! a template, and of its fact's type (`fact_type`) or refused. Reading the files on the
-//! host is `crate::facts`.
+//! fact's type) and the play rendered again with the values read ([`Pending::render`],
+//! which `render` defines: this module does not depend on it). A value read from a host
+//! is data: never rendered as a template, and of its fact's type (`fact_type`) or
+//! refused. Reading the files on the host is `crate::facts`.
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::fact_type::FactType;
 use super::load::Play;
-use super::render::{HostPlan, Inputs, RenderError, render_play};
+use super::render_error::RenderError;
 use crate::template::Renderer;
 
 /// One file value to read on a host.
@@ -49,9 +49,9 @@ pub enum FactSource {
 /// are read.
 #[derive(Debug, Clone)]
 pub struct Pending {
-    play: Arc<Play>,
-    host: String,
-    vars: Map<String, Value>,
+    pub(super) play: Arc<Play>,
+    pub(super) host: String,
+    pub(super) vars: Map<String, Value>,
     /// The secrets the first rendering masked (the run's and the play's): the same list
     /// masks the plan rendered again.
     pub masked: Vec<String>,
@@ -61,23 +61,6 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// The play rendered with the values read (`(name, value)` pairs).
-    ///
-    /// # Errors
-    /// A step that cannot be rendered with these values.
-    pub fn render(&self, values: &[(String, Value)]) -> Result<HostPlan, RenderError> {
-        let facts = values.iter().cloned().collect();
-        render_play(
-            &self.play,
-            &self.host,
-            Inputs {
-                vars: self.vars.clone(),
-                facts,
-                masked: self.masked.clone(),
-            },
-        )
-    }
-
     /// The facts' defaults, the values offline rendering uses.
     #[must_use]
     pub fn defaults(&self) -> Map<String, Value> {

@@ -10,6 +10,7 @@ pub mod hints;
 pub mod load;
 pub mod model;
 pub mod render;
+mod render_error;
 pub mod schema;
 pub mod step;
 

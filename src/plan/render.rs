@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::facts::Pending;
 use super::load::{Play, StepDef, StepKind};
 use super::model::StepSpec;
+pub use super::render_error::RenderError;
 use super::step::{
     Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
 };
@@ -30,19 +32,28 @@ pub struct HostPlan {
     pub nginx_dump: Option<String>,
     /// Set when the play has `facts:` to read on the host: this plan was rendered with
     /// their defaults and is rendered again with the values read.
-    pub facts: Option<std::sync::Arc<super::facts::Pending>>,
+    pub facts: Option<std::sync::Arc<Pending>>,
     /// Steps whose `when:` is false for this host.
     pub skipped: Vec<Skipped>,
 }
 
-/// A rendering error for one host.
-#[derive(Debug, thiserror::Error)]
-#[error("{origin}: step `{step}` for host {host}: {message}")]
-pub struct RenderError {
-    pub origin: String,
-    pub step: String,
-    pub host: String,
-    pub message: String,
+impl Pending {
+    /// The play rendered with the values read (`(name, value)` pairs).
+    ///
+    /// # Errors
+    /// A step that cannot be rendered with these values.
+    pub fn render(&self, values: &[(String, Value)]) -> Result<HostPlan, RenderError> {
+        let facts = values.iter().cloned().collect();
+        render_play(
+            &self.play,
+            &self.host,
+            Inputs {
+                vars: self.vars.clone(),
+                facts,
+                masked: self.masked.clone(),
+            },
+        )
+    }
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);

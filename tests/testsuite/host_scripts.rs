@@ -37,7 +37,7 @@ fn planned() -> Vec<PlannedWrite> {
         PlannedWrite {
             index: 0,
             path: "/etc/nginx/sites-available/odoo.conf".into(),
-            expected_sha256: Some(journal::sha256_hex(b"server {}\n")),
+            expected_sha256: Some(wsdeploy::digest::sha256_hex(b"server {}\n")),
             backup: Some(
                 "/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf".into(),
             ),
@@ -61,7 +61,7 @@ fn contents() -> Vec<FileContent<'static>> {
             path: "/etc/nginx/sites-available/odoo.conf",
             content: b"server { listen 80; }\n",
             new_mode: 0o644,
-            expected: Some(journal::sha256_hex(b"server {}\n")),
+            expected: Some(wsdeploy::digest::sha256_hex(b"server {}\n")),
         },
         FileContent {
             path: "/opt/bench/sites/it's common.json",
@@ -78,10 +78,10 @@ fn journal_files() -> Vec<JournalFile> {
             index: 0,
             path: "/etc/nginx/sites-available/odoo.conf".into(),
             existed: true,
-            sha256: Some(journal::sha256_hex(b"server {}\n")),
+            sha256: Some(wsdeploy::digest::sha256_hex(b"server {}\n")),
             backup: Some("/etc/nginx/sites-available/odoo.conf.backup-2026-11-23".into()),
             mode: Some(0o644),
-            written: vec![journal::sha256_hex(b"server { listen 80; }\n")],
+            written: vec![wsdeploy::digest::sha256_hex(b"server { listen 80; }\n")],
         },
         JournalFile {
             index: 1,
@@ -90,7 +90,7 @@ fn journal_files() -> Vec<JournalFile> {
             sha256: None,
             backup: None,
             mode: None,
-            written: vec![journal::sha256_hex(b"{\"socketio_port\": 9000}\n")],
+            written: vec![wsdeploy::digest::sha256_hex(b"{\"socketio_port\": 9000}\n")],
         },
     ]
 }
