@@ -33,11 +33,12 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
         let mut values: Vec<(String, Value)> = Vec::new();
         for request in &pending.requests {
             if !files.contains_key(&request.path) {
-                let bytes = read(transport, job.become_user.as_ref(), &request.path)
-                    .await
-                    .map_err(|e| {
-                        crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
-                    })?;
+                let bytes =
+                    host::read::read_if_exists(transport, job.become_user.as_ref(), &request.path)
+                        .await
+                        .map_err(|e| {
+                            crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
+                        })?;
                 files.insert(request.path.clone(), bytes);
             }
             let bytes = files.get(&request.path).and_then(|b| b.as_deref());
@@ -84,38 +85,6 @@ fn fact_value(request: &FactRequest, bytes: Option<&[u8]>) -> Result<serde_json:
                 )
             })?;
             ini_value(request, raw.as_deref())
-        }
-    }
-}
-
-/// A file's bytes, or `None` when it does not exist.
-async fn read(
-    transport: &Transport,
-    become_user: Option<&host::Become>,
-    path: &str,
-) -> Result<Option<Vec<u8>>, String> {
-    let out = transport
-        .exec_within(
-            &host::wrap_command(
-                &host::read::read_if_exists(path),
-                become_user,
-                host::SCRIPT_BOUND,
-            ),
-            None,
-            host::SCRIPT_BOUND,
-        )
-        .await
-        .map_err(|e| format!("reading {path}: {e}"))?;
-    match out.code() {
-        0 => Ok(Some(out.stdout)),
-        host::read::EXIT_NO_SUCH_FILE => Ok(None),
-        _ => {
-            let output = out.combined();
-            Err(format!(
-                "reading {path} ended with {}: {output}{}",
-                out.status_text(),
-                host::sudo_hint(&output)
-            ))
         }
     }
 }

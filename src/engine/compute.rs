@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::backup_name::backup_path;
 use super::{Flat, failure};
 use crate::edit::{self, EditContext, nginx};
-use crate::host::backups::backup_path;
 use crate::host::gather::{self, FileState, Gathered, HostFile};
 use crate::host::write::FileContent;
 use crate::plan::{Action, EditKind, FileEdit};

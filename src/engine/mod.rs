@@ -11,6 +11,7 @@
 //! the exact pre-images exists; a dry run writes nothing anywhere; a host with no change
 //! runs no command.
 
+mod backup_name;
 mod checks;
 mod compute;
 mod lock;
