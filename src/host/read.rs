@@ -41,7 +41,7 @@ pub async fn read_if_exists(
     }
 }
 
-/// Prints a file's bytes, or exits [`EXIT_NO_SUCH_FILE`] when there is no such file.
+/// Prints a file's bytes, or exits `EXIT_NO_SUCH_FILE` when there is no such file.
 #[must_use]
 pub fn read_if_exists_script(path: &str) -> String {
     let p = quote(path);
