@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::host;
+use crate::plan::PlanFacts;
 use crate::plan::facts::{FactRequest, FactSource, exists_value, ini_value, value_of};
 use crate::run::HostJob;
 use crate::transport::Transport;
@@ -18,13 +19,13 @@ use crate::transport::Transport;
 /// plan that does not render with the values read; the message names the host's file
 /// and key, says what to do, and has every secret of the run masked.
 pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, String> {
-    if job.plans.iter().all(|p| p.facts.is_none()) {
+    if !job.plans.iter().any(|p| p.facts.needed()) {
         return Ok(job.clone());
     }
     let mut files: HashMap<String, Option<Vec<u8>>> = HashMap::new();
     let mut resolved = job.clone();
     for plan in &mut resolved.plans {
-        let Some(pending) = plan.facts.clone() else {
+        let PlanFacts::NeedsFacts(pending) = plan.facts.clone() else {
             continue;
         };
         // The plan's mask list (the run's secrets, the play's, prompted passwords) masks
@@ -55,9 +56,7 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
                 rendered.secret_values.push(secret);
             }
         }
-        let mut read = (*pending).clone();
-        read.read = values;
-        rendered.facts = Some(std::sync::Arc::new(read));
+        rendered.facts = PlanFacts::Read(values);
         *plan = rendered;
     }
     Ok(resolved)

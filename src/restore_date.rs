@@ -330,7 +330,7 @@ fn restore_job(
             secret_values: secrets(job),
             short_secrets: Vec::new(),
             nginx_dump: None,
-            facts: None,
+            facts: crate::plan::PlanFacts::None,
             skipped: Vec::new(),
         }],
         become_user: job.become_user.clone(),

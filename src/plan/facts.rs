@@ -56,8 +56,6 @@ pub struct Pending {
     /// masks the plan rendered again.
     pub masked: Vec<String>,
     pub requests: Vec<FactRequest>,
-    /// The values read on the host (`(name, value)`), once read: what `--reviewed` binds.
-    pub read: Vec<(String, Value)>,
 }
 
 impl Pending {
@@ -131,7 +129,6 @@ pub fn prepare(
         vars: vars.clone(),
         masked: masked.to_vec(),
         requests,
-        read: Vec::new(),
     }))
 }
 

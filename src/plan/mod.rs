@@ -15,7 +15,7 @@ pub mod schema;
 pub mod step;
 
 pub use load::{Plan, PlanError, Play, StepDef, StepKind, load};
-pub use render::{HostPlan, Inputs, RenderError, merge_vars, render_play};
+pub use render::{HostPlan, Inputs, PlanFacts, RenderError, merge_vars, render_play};
 pub use step::{
     Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
     TlsTarget,

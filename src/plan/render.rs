@@ -30,9 +30,8 @@ pub struct HostPlan {
     /// The command that prints the effective nginx configuration (`nginx_dump_cmd`,
     /// default `nginx -T`), when a step edits nginx files.
     pub nginx_dump: Option<String>,
-    /// Set when the play has `facts:` to read on the host: this plan was rendered with
-    /// their defaults and is rendered again with the values read.
-    pub facts: Option<std::sync::Arc<Pending>>,
+    /// Whether this plan is final, or waits for the facts its play reads on the host.
+    pub facts: PlanFacts,
     /// Steps whose `when:` is false for this host.
     pub skipped: Vec<Skipped>,
 }
@@ -53,6 +52,29 @@ impl Pending {
                 masked: self.masked.clone(),
             },
         )
+    }
+}
+
+/// Where a host's plan stands with the facts its play reads on the host (`facts:`).
+#[derive(Debug, Clone, Default)]
+pub enum PlanFacts {
+    /// The play reads no facts on this host (none, or all set by the inventory, `vars` or
+    /// `-e`): the plan is final.
+    #[default]
+    None,
+    /// Rendered with the facts' defaults, not final: it is rendered again once they are
+    /// read on the host ([`Pending::render`]).
+    NeedsFacts(std::sync::Arc<Pending>),
+    /// Rendered again with the values read on the host (`(name, value)`): final; what
+    /// `--reviewed` binds.
+    Read(Vec<(String, Value)>),
+}
+
+impl PlanFacts {
+    /// Whether the plan waits for facts to be read on the host.
+    #[must_use]
+    pub fn needed(&self) -> bool {
+        matches!(self, Self::NeedsFacts(_))
     }
 }
 
@@ -223,7 +245,7 @@ fn render_steps(play: &Play, host: &str, renderer: &Renderer) -> Result<HostPlan
         secret_values: Vec::new(),
         short_secrets: Vec::new(),
         nginx_dump,
-        facts: None,
+        facts: PlanFacts::None,
         skipped: skipped.into_inner(),
     })
 }
