@@ -365,6 +365,39 @@ fn the_cycle_finder_finds_a_cycle() {
 }
 
 #[test]
+fn uses_are_seen_through_super_crate_child_modules_and_macro_arguments() {
+    let modules: BTreeSet<Vec<String>> = [
+        &[][..],
+        &["host"],
+        &["host", "journal"],
+        &["host", "dump_cache"],
+        &["host", "journal", "inner"],
+        &["digest"],
+    ]
+    .iter()
+    .map(|m| m.iter().map(|s| (*s).to_owned()).collect())
+    .collect();
+    let file: syn::File = syn::parse_str(
+        "use super::dump_cache::{self, DumpCache};\n\
+         fn f() -> String { format!(\"{}\", crate::digest::sha256_hex(b\"\")) }\n\
+         fn g() { let _ = inner::x(); }\n\
+         fn h() { let _ = std::fs::read(\"x\"); }\n",
+    )
+    .expect("parse");
+    let mut imports = Imports {
+        module: vec!["host".to_owned(), "journal".to_owned()],
+        modules: &modules,
+        found: BTreeSet::new(),
+    };
+    imports.visit_file(&file);
+    let found: Vec<String> = imports.found.iter().map(|m| m.join("::")).collect();
+    assert_eq!(
+        found,
+        ["digest", "host::dump_cache", "host::journal::inner"]
+    );
+}
+
+#[test]
 fn architecture_md_shows_the_module_graph_the_code_has() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md");
     let doc = std::fs::read_to_string(&path).expect("ARCHITECTURE.md");
