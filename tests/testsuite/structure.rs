@@ -3,7 +3,8 @@
 //!   module, the top level included), and the top-level module graph ARCHITECTURE.md shows
 //!   is the one the code has (`WSDEPLOY_BLESS=1` rewrites it);
 //! - no function of `src/engine/` or `src/host/` is longer than 60 lines (tests excepted);
-//! - no `WSD-` protocol marker is spelled outside `src/host/`.
+//! - no `WSD-` protocol marker is spelled outside `src/host/`;
+//! - every module has a `//!` doc.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -558,4 +559,26 @@ fn no_wsd_marker_is_spelled_outside_the_host_protocol() {
         "`WSD-` literals outside src/host/: {:?}",
         markers.found
     );
+}
+
+/// Whether a file starts with a module doc (`//!`, an inner `doc` attribute to syn).
+fn has_module_doc(file: &syn::File) -> bool {
+    file.attrs
+        .iter()
+        .any(|a| a.path().is_ident("doc") && matches!(a.style, syn::AttrStyle::Inner(_)))
+}
+
+#[test]
+fn every_module_has_a_doc() {
+    let undocumented: Vec<String> = source_files()
+        .into_iter()
+        .filter(|(_, path)| !has_module_doc(&parse(path)))
+        .map(|(_, path)| path.display().to_string())
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "modules without a `//!` doc: {undocumented:?}"
+    );
+    let bare: syn::File = syn::parse_str("/// An item's doc.\nfn f() {}\n").expect("parse");
+    assert!(!has_module_doc(&bare));
 }
