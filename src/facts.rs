@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::host;
+use crate::plan::PlanFacts;
 use crate::plan::facts::{
     FactRequest, FactSource, cmdline_value, exists_value, ini_value, value_of,
 };
@@ -20,13 +21,13 @@ use crate::transport::Transport;
 /// plan that does not render with the values read; the message names the host's file
 /// and key, says what to do, and has every secret of the run masked.
 pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, String> {
-    if job.plans.iter().all(|p| p.facts.is_none()) {
+    if !job.plans.iter().any(|p| p.facts.needed()) {
         return Ok(job.clone());
     }
     let mut files: HashMap<String, Option<Vec<u8>>> = HashMap::new();
     let mut resolved = job.clone();
     for plan in &mut resolved.plans {
-        let Some(pending) = plan.facts.clone() else {
+        let PlanFacts::NeedsFacts(pending) = plan.facts.clone() else {
             continue;
         };
         // The plan's mask list (the run's secrets, the play's, prompted passwords) masks
@@ -39,11 +40,27 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
                 _ => request.path.clone(),
             };
             if !files.contains_key(&source) {
-                let bytes = read(transport, job.become_user.as_ref(), request)
-                    .await
-                    .map_err(|e| {
-                        crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
-                    })?;
+                let read = match request.source {
+                    FactSource::Cmdline => {
+                        host::read::main_process_cmdline(
+                            transport,
+                            job.become_user.as_ref(),
+                            &request.path,
+                        )
+                        .await
+                    }
+                    _ => {
+                        host::read::read_if_exists(
+                            transport,
+                            job.become_user.as_ref(),
+                            &request.path,
+                        )
+                        .await
+                    }
+                };
+                let bytes = read.map_err(|e| {
+                    crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
+                })?;
                 files.insert(source.clone(), bytes);
             }
             let bytes = files.get(&source).and_then(|b| b.as_deref());
@@ -60,9 +77,7 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
                 rendered.secret_values.push(secret);
             }
         }
-        let mut read = (*pending).clone();
-        read.read = values;
-        rendered.facts = Some(std::sync::Arc::new(read));
+        rendered.facts = PlanFacts::Read(values);
         *plan = rendered;
     }
     Ok(resolved)
@@ -91,40 +106,6 @@ fn fact_value(request: &FactRequest, bytes: Option<&[u8]>) -> Result<serde_json:
                 )
             })?;
             ini_value(request, raw.as_deref())
-        }
-    }
-}
-
-/// A fact's file's bytes (`cmdline:`: the unit's main process's command line), or `None`
-/// when it does not exist (the unit does not run).
-async fn read(
-    transport: &Transport,
-    become_user: Option<&host::Become>,
-    request: &FactRequest,
-) -> Result<Option<Vec<u8>>, String> {
-    let path = request.path.as_str();
-    let script = match request.source {
-        FactSource::Cmdline => host::read::main_process_cmdline(path),
-        _ => host::read::read_if_exists(path),
-    };
-    let out = transport
-        .exec_within(
-            &host::wrap_command(&script, become_user, host::SCRIPT_BOUND),
-            None,
-            host::SCRIPT_BOUND,
-        )
-        .await
-        .map_err(|e| format!("reading {path}: {e}"))?;
-    match out.code() {
-        0 => Ok(Some(out.stdout)),
-        host::read::EXIT_NO_SUCH_FILE => Ok(None),
-        _ => {
-            let output = out.combined();
-            Err(format!(
-                "reading {path} ended with {}: {output}{}",
-                out.status_text(),
-                host::sudo_hint(&output)
-            ))
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod diff;
+pub mod digest;
 pub mod edit;
 pub mod engine;
 pub mod exit;

@@ -41,10 +41,10 @@ pub fn render_for_hosts(
             };
             let mut rendered =
                 plan::render_play(play, host.name(), inputs).map_err(|e| e.to_string())?;
-            rendered.facts = pending.map(|mut p| {
+            if let Some(mut p) = pending {
                 p.masked.clone_from(&rendered.secret_values);
-                std::sync::Arc::new(p)
-            });
+                rendered.facts = plan::PlanFacts::NeedsFacts(std::sync::Arc::new(p));
+            }
             match per_host.iter_mut().find(|(h, _)| h == host.name()) {
                 Some((_, plans)) => plans.push(rendered),
                 None => per_host.push((host.name().to_owned(), vec![rendered])),

@@ -239,7 +239,7 @@ fn to_restore(
                 }
                 _ => continue,
             };
-            let sha = journal::sha256_hex(content);
+            let sha = crate::digest::sha256_hex(content);
             if !recorded.contains(&(path.clone(), sha)) {
                 return Err(format!(
                     "backup {path} does not hold the bytes wsdeploy backed up there (no run's manifest records them): not restored, host untouched"
@@ -330,7 +330,7 @@ fn restore_job(
             secret_values: secrets(job),
             short_secrets: Vec::new(),
             nginx_dump: None,
-            facts: None,
+            facts: crate::plan::PlanFacts::None,
             skipped: Vec::new(),
         }],
         become_user: job.become_user.clone(),

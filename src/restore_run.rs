@@ -115,7 +115,7 @@ fn restore_one(
 ) -> Result<Option<Restored>, String> {
     let path = &f.path;
     let now_sha = match now {
-        FileState::Present { content, .. } => Some(journal::sha256_hex(content)),
+        FileState::Present { content, .. } => Some(crate::digest::sha256_hex(content)),
         FileState::Absent => None,
         FileState::Unsafe(why) => {
             return Err(format!("{path}: {}", crate::host::unsafe_path_refusal(why)));
@@ -142,7 +142,7 @@ fn restore_one(
             f.index
         ));
     };
-    if Some(journal::sha256_hex(content)) != f.sha256 {
+    if Some(crate::digest::sha256_hex(content)) != f.sha256 {
         return Err(format!(
             "the journal's pre-image of {path} does not hold the bytes its manifest records"
         ));
@@ -174,10 +174,10 @@ mod tests {
             index: 0,
             path: "/etc/app.conf".to_owned(),
             existed,
-            sha256: existed.then(|| journal::sha256_hex(b"before\n")),
+            sha256: existed.then(|| crate::digest::sha256_hex(b"before\n")),
             backup: None,
             mode: Some(0o644),
-            written: vec![journal::sha256_hex(b"after\n")],
+            written: vec![crate::digest::sha256_hex(b"after\n")],
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::journal::sha256_hex;
+use crate::digest::sha256_hex;
 pub use crate::run::{ReviewedFile, ReviewedHost};
 
 /// Format marker and version of a saved review.

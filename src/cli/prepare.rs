@@ -126,7 +126,7 @@ pub(super) fn prepare(
     prepare_with(project, t, shape)
 }
 
-/// [`prepare`] without rendering the plan: the hosts its plays' `hosts:` patterns select,
+/// [`prepare`](fn@prepare) without rendering the plan: the hosts its plays' `hosts:` patterns select,
 /// each with no plan (for `backups` and `rollback`, which read what to do from the hosts'
 /// journals). A vaulted variable needs no vault password here.
 pub(super) fn locate(project: &Path, t: &TargetArgs) -> Result<Prepared, BadInput> {
@@ -193,7 +193,7 @@ struct RunShape {
     render: bool,
 }
 
-/// [`prepare`] once the inventory and `-e` are read: the plan rendered for every host (or,
+/// [`prepare`](fn@prepare) once the inventory and `-e` are read: the plan rendered for every host (or,
 /// without `render`, only the hosts located) and each host's connection settings.
 fn prepare_hosts(
     project: &Path,
@@ -315,7 +315,7 @@ fn plan_file_sums(plan: &plan::Plan, plan_path: &Path) -> Result<String, BadInpu
         plan_files.push_str(&format!(
             "{} {}\n",
             file.display(),
-            journal::sha256_hex(&bytes)
+            crate::digest::sha256_hex(&bytes)
         ));
     }
     Ok(plan_files)

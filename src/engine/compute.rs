@@ -3,11 +3,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::backup_name::backup_path;
 use super::{Flat, failure};
 use crate::edit::{self, EditContext, nginx};
-use crate::host::backups::backup_path;
 use crate::host::gather::{self, FileState, Gathered, HostFile};
-use crate::host::journal;
 use crate::host::write::FileContent;
 use crate::plan::{Action, EditKind, FileEdit};
 use crate::run::{Failure, FileChange};
@@ -75,10 +74,10 @@ fn file_change(b: &Buffer, secrets: &[String]) -> FileChange {
         path: b.real.clone(),
         via: (b.requested != b.real).then(|| b.requested.clone()),
         diff: crate::mask::mask_diff(&diff, secrets),
-        new_sha256: journal::sha256_hex(new.as_bytes()),
+        new_sha256: crate::digest::sha256_hex(new.as_bytes()),
         old,
         new,
-        pre_sha256: b.original.as_deref().map(journal::sha256_hex),
+        pre_sha256: b.original.as_deref().map(crate::digest::sha256_hex),
         backup: b.backup.clone(),
     }
 }
@@ -304,7 +303,7 @@ pub(super) fn file_contents<'a>(buffers: &'a [Buffer], due: &[usize]) -> Vec<Fil
             path: &buffers[i].real,
             content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
             new_mode: buffers[i].new_mode,
-            expected: buffers[i].on_host.as_deref().map(journal::sha256_hex),
+            expected: buffers[i].on_host.as_deref().map(crate::digest::sha256_hex),
         })
         .collect()
 }

@@ -2,7 +2,7 @@
 //! gather → compute (pure) → diff → [dry-run: preflight, stops] → lock → preflight → journal + backups →
 //! (write → command/verify)* → commit, or rollback on any failure after the first write.
 //!
-//! Each phase returns a value and the run ends in one [`Ending`], which alone sets the
+//! Each phase returns a value and the run ends in one `Ending`, which alone sets the
 //! report's outcome. `compute` is pure, `lock` is a guard released on every path,
 //! `transaction` is the journaled change, `undo` the automatic rollback and the recovery
 //! of an interrupted run, `checks` the commands and checks that judge a host.
@@ -11,6 +11,7 @@
 //! the exact pre-images exists; a dry run writes nothing anywhere; a host with no change
 //! runs no command.
 
+mod backup_name;
 mod checks;
 mod compute;
 mod lock;

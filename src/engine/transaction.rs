@@ -327,11 +327,11 @@ fn journal_file(change: &Change, i: usize) -> JournalFile {
         .snapshots
         .values()
         .filter(|(buffer, _)| *buffer == i)
-        .map(|(_, content)| journal::sha256_hex(content.as_bytes()))
+        .map(|(_, content)| crate::digest::sha256_hex(content.as_bytes()))
         .chain(
             b.desired
                 .as_deref()
-                .map(|d| journal::sha256_hex(d.as_bytes())),
+                .map(|d| crate::digest::sha256_hex(d.as_bytes())),
         )
         .collect();
     written.sort();
@@ -340,7 +340,7 @@ fn journal_file(change: &Change, i: usize) -> JournalFile {
         index: i,
         path: b.real.clone(),
         existed: b.original.is_some(),
-        sha256: b.original.as_deref().map(journal::sha256_hex),
+        sha256: b.original.as_deref().map(crate::digest::sha256_hex),
         backup: b.backup.clone(),
         mode: b.original.is_some().then_some(b.new_mode),
         written,
@@ -351,7 +351,7 @@ fn planned_write(b: &Buffer, index: usize) -> PlannedWrite {
     PlannedWrite {
         index,
         path: b.real.clone(),
-        expected_sha256: b.original.as_deref().map(journal::sha256_hex),
+        expected_sha256: b.original.as_deref().map(crate::digest::sha256_hex),
         backup: b.backup.clone(),
         via: (b.requested != b.real).then(|| b.requested.clone()),
         mode: b.original.is_some().then_some(b.new_mode),

@@ -28,7 +28,7 @@ pub enum DumpCache {
 /// Where the last good output of dump `command` and its fingerprint are kept on the host.
 #[must_use]
 pub fn dump_cache_path(command: &str) -> String {
-    let key = super::journal::sha256_hex(command.as_bytes());
+    let key = crate::digest::sha256_hex(command.as_bytes());
     format!("{STATE_DIR}/dump/{}", &key[..16])
 }
 

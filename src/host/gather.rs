@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::agent;
 use super::dump_cache::{self, DumpCache, STAT_FORMAT};
+use super::gather_protocol::{Presence, STORED, Section, TOO_LARGE};
 use super::journal::{self, JournalState};
 use super::markers::{BOUNDARY_PREFIX, GATHER};
 use super::script::Script;
@@ -216,30 +217,46 @@ fn file_sections(s: &mut Script, files: &[String]) {
     s.push(&agent::functions());
     let _ = write!(
         s,
-        "printf '\\n%s R\\n' \"$B\"\n\
+        "printf '\\n%s {reals}\\n' \"$B\"\n\
          readlink -m -z -- {list}\n\
-         printf '\\n%s S\\n' \"$B\"\n\
+         printf '\\n%s {states}\\n' \"$B\"\n\
          for f in {list}; do\n\
-         \x20 if ! wsd_chain \"$f\"; then printf 'unsafe %s' \"$wsd_why\" | tr '\\n' ' '; echo; continue; fi\n\
+         \x20 if ! wsd_chain \"$f\"; then printf '{unsafe_word} %s' \"$wsd_why\" | tr '\\n' ' '; echo; continue; fi\n\
          \x20 if [ \"$wsd_u\" != 0 ]; then wsd_st=$(wsd_as sh -c {examine} sh \"$f\")\n\
-         \x20 elif [ -f \"$f\" ]; then if [ -r \"$f\" ]; then wsd_st=present; else wsd_st=unreadable; fi\n\
-         \x20 elif [ -e \"$f\" ]; then wsd_st=other\n\
-         \x20 else wsd_st=absent; fi\n\
+         \x20 elif [ -f \"$f\" ]; then if [ -r \"$f\" ]; then wsd_st={present}; else wsd_st={unreadable}; fi\n\
+         \x20 elif [ -e \"$f\" ]; then wsd_st={other}\n\
+         \x20 else wsd_st={absent}; fi\n\
          \x20 echo \"$wsd_st\"\n\
-         \x20 [ \"$wsd_st\" = present ] || continue\n\
+         \x20 [ \"$wsd_st\" = {present} ] || continue\n\
          \x20 set -- \"$@\" \"$f\"; wsd_n=$((wsd_n + 1)); eval \"wsd_c$wsd_n=\\$wsd_u:\\$wsd_g\"\n\
          \x20 [ \"$wsd_u\" = 0 ] || wsd_users=1\n\
          done\n\
-         printf '\\n%s C\\n' \"$B\"\n\
+         printf '\\n%s {contents}\\n' \"$B\"\n\
          if [ -z \"$wsd_users\" ]; then [ $# -eq 0 ] || head -q -c {read_cap} -- \"$@\"\n\
          else wsd_i=0; for f in \"$@\"; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i head -c {read_cap} -- \"$f\"; done; fi\n",
-        examine = quote(EXAMINE),
-        read_cap = MAX_READ_BYTES + 1
+        examine = quote(&examine()),
+        read_cap = MAX_READ_BYTES + 1,
+        reals = Section::Reals,
+        states = Section::States,
+        contents = Section::Contents,
+        unsafe_word = Presence::Unsafe,
+        present = Presence::Present,
+        unreadable = Presence::Unreadable,
+        other = Presence::Other,
+        absent = Presence::Absent,
     );
 }
 
 /// What a file is, as seen by the user who controls it (`S`'s words).
-const EXAMINE: &str = "if [ -f \"$1\" ]; then if [ -r \"$1\" ]; then echo present; else echo unreadable; fi; elif [ -e \"$1\" ]; then echo other; else echo absent; fi";
+fn examine() -> String {
+    format!(
+        "if [ -f \"$1\" ]; then if [ -r \"$1\" ]; then echo {present}; else echo {unreadable}; fi; elif [ -e \"$1\" ]; then echo {other}; else echo {absent}; fi",
+        present = Presence::Present,
+        unreadable = Presence::Unreadable,
+        other = Presence::Other,
+        absent = Presence::Absent,
+    )
+}
 
 /// `wsd_owner N CMD…`: CMD as the owner recorded for the `N`th present file (root for
 /// any other path).
@@ -262,19 +279,21 @@ fn watch_stored(s: &mut Script, dumps: &[String]) {
 fn stat_and_journal_sections(s: &mut Script) {
     let _ = write!(
         s,
-        "printf '\\n%s T\\n' \"$B\"\n\
+        "printf '\\n%s {stats}\\n' \"$B\"\n\
          if [ -n \"$wsd_users\" ]; then wsd_i=0; while [ $wsd_i -lt $wsd_n ]; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i stat -L --printf {f} -- \"$1\"; shift; done; fi\n\
          [ $# -eq 0 ] || stat -L --printf {f} -- \"$@\"\n",
-        f = quote(&format!("{STAT_FORMAT}\\0"))
+        f = quote(&format!("{STAT_FORMAT}\\0")),
+        stats = Section::Stats,
     );
     let _ = write!(
         s,
-        "printf '\\n%s J\\n' \"$B\"\n\
+        "printf '\\n%s {journal}\\n' \"$B\"\n\
          for r in {STATE_DIR}/runs/*/state; do\n\
          \x20 [ -f \"$r\" ] && IFS= read -r st < \"$r\" && [ \"$st\" = {in_progress} ] || continue\n\
          \x20 r=${{r%/state}}; printf '%s\\n' \"${{r##*/}}\"\n\
          done\n",
-        in_progress = JournalState::InProgress.word()
+        in_progress = JournalState::InProgress.word(),
+        journal = Section::Journal,
     );
 }
 
@@ -289,18 +308,20 @@ fn dump_section(s: &mut Script, i: usize, cmd: &str, stored: bool) {
     let fresh = format!(
         "wsd_o=$( {{ ( eval {c} ) 2>/dev/null </dev/null; echo \"x$?\"; }} | head -c {dump_cap} )\n\
          if [ ${{#wsd_o}} -lt {dump_cap} ] && [ \"${{wsd_o##*x}}\" != 0 ]; then wsd_o=$( {{ ( eval {c} ) 2>&1 </dev/null; echo \"x$?\"; }} | head -c {dump_cap} ); fi\n\
-         if [ ${{#wsd_o}} -ge {dump_cap} ]; then wsd_rc=toolarge; wsd_o=; else wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}; fi\n\
-         case $wsd_rc in toolarge) ;; ''|*[!0-9]*) wsd_rc=-1 ;; esac\n\
-         printf '\\n%s D {i} %s %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_rc\" \"$wsd_o\"\n",
+         if [ ${{#wsd_o}} -ge {dump_cap} ]; then wsd_rc={TOO_LARGE}; wsd_o=; else wsd_rc=${{wsd_o##*x}}; wsd_o=${{wsd_o%x*}}; fi\n\
+         case $wsd_rc in {TOO_LARGE}) ;; ''|*[!0-9]*) wsd_rc=-1 ;; esac\n\
+         printf '\\n%s {dump} {i} %s %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_rc\" \"$wsd_o\"\n",
         c = quote(cmd),
-        dump_cap = MAX_DUMP_BYTES + 64
+        dump_cap = MAX_DUMP_BYTES + 64,
+        dump = Section::Dump,
     );
     if stored {
         let _ = write!(
             s,
-            "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(head -c {dump_cap} {}; echo x) && [ ${{#wsd_o}} -le {dump_cap} ]; then wsd_o=${{wsd_o%x}}; printf '\\n%s D {i} stored %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
+            "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(head -c {dump_cap} {}; echo x) && [ ${{#wsd_o}} -le {dump_cap} ]; then wsd_o=${{wsd_o%x}}; printf '\\n%s {dump} {i} {STORED} %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
             quote(&dump_cache::dump_cache_path(cmd)),
-            dump_cap = MAX_DUMP_BYTES + 64 * 1024
+            dump_cap = MAX_DUMP_BYTES + 64 * 1024,
+            dump = Section::Dump,
         );
     } else {
         s.push(&fresh);
@@ -308,7 +329,7 @@ fn dump_section(s: &mut Script, i: usize, cmd: &str, stored: bool) {
 }
 
 /// One section of the script's output.
-struct Section<'a> {
+struct Framed<'a> {
     /// The header's words after the boundary (`R`, `D 0 stored 123`…).
     name: &'a str,
     body: &'a [u8],
@@ -317,7 +338,7 @@ struct Section<'a> {
 /// Splits the script's output into its sections, strictly: the first line names the
 /// boundary; each section starts right where the previous one ended; a section whose
 /// header gives a length (`D`) is exactly that long, whatever its bytes hold.
-fn sections(stdout: &[u8]) -> Result<Vec<Section<'_>>, GatherError> {
+fn sections(stdout: &[u8]) -> Result<Vec<Framed<'_>>, GatherError> {
     let protocol = |what: String| GatherError::Protocol(what);
     let first_nl = stdout
         .iter()
@@ -353,7 +374,7 @@ fn sections(stdout: &[u8]) -> Result<Vec<Section<'_>>, GatherError> {
                 .ok_or_else(|| protocol(format!("section `{name}` is shorter than it says")))?,
             None => find(&stdout[body_start..], marker).map_or(stdout.len(), |p| body_start + p),
         };
-        out.push(Section {
+        out.push(Framed {
             name,
             body: &stdout[body_start..end],
         });
@@ -366,7 +387,9 @@ fn sections(stdout: &[u8]) -> Result<Vec<Section<'_>>, GatherError> {
 fn framed_length(name: &str) -> Option<usize> {
     let words: Vec<&str> = name.split(' ').collect();
     match words.as_slice() {
-        ["D", _, "stored", length] | ["D", _, length, _] => length.parse().ok(),
+        [d, _, STORED, length] | [d, _, length, _] if *d == Section::Dump.letter() => {
+            length.parse().ok()
+        }
         _ => None,
     }
 }
@@ -407,19 +430,19 @@ fn records(body: &[u8]) -> Vec<String> {
 impl<'a> Raw<'a> {
     /// Takes one section in.
     fn take(&mut self, name: &str, body: &'a [u8], dumps: &[String]) -> Result<(), GatherError> {
-        match name {
-            "R" => self.reals = records(body),
-            "S" => self.states = lines(body),
-            "T" => self.stats = records(body),
-            "C" => self.contents = body,
+        match Section::from_letter(name) {
+            Some(Section::Reals) => self.reals = records(body),
+            Some(Section::States) => self.states = lines(body),
+            Some(Section::Stats) => self.stats = records(body),
+            Some(Section::Contents) => self.contents = body,
             // Only names `journal::new_run_id` makes: anything else is not a run.
-            "J" => {
+            Some(Section::Journal) => {
                 self.interrupted = lines(body)
                     .into_iter()
                     .filter(|id| journal::is_run_id(id))
                     .collect();
             }
-            _ => self.take_dump(name, body, dumps)?,
+            Some(Section::Dump) | None => self.take_dump(name, body, dumps)?,
         }
         Ok(())
     }
@@ -438,10 +461,13 @@ impl<'a> Raw<'a> {
             .and_then(|i| i.parse().ok())
             .ok_or_else(protocol)?;
         let command = dumps.get(index).ok_or_else(protocol)?.clone();
+        if words.first().copied() != Some(Section::Dump.letter()) {
+            return Err(protocol());
+        }
         match words.as_slice() {
-            ["D", _, "stored", _] => self.stored.push((index, body)),
-            ["D", _, _, "toolarge"] => return Err(GatherError::TooLarge(command)),
-            ["D", _, _, code] => self.found.push((
+            [_, _, STORED, _] => self.stored.push((index, body)),
+            [_, _, _, TOO_LARGE] => return Err(GatherError::TooLarge(command)),
+            [_, _, _, code] => self.found.push((
                 index,
                 Dump {
                     command,
@@ -457,13 +483,15 @@ impl<'a> Raw<'a> {
 }
 
 /// Every section exactly once, in the order the script prints them.
-fn check_order(sections: &[Section<'_>], files: usize, dumps: usize) -> Result<(), GatherError> {
+fn check_order(sections: &[Framed<'_>], files: usize, dumps: usize) -> Result<(), GatherError> {
     let mut expected: Vec<String> = Vec::new();
     if files > 0 {
-        expected.extend(["R", "S", "C"].map(str::to_owned));
+        expected
+            .extend([Section::Reals, Section::States, Section::Contents].map(|s| s.to_string()));
     }
-    expected.extend(["T", "J"].map(str::to_owned));
-    expected.extend((0..dumps).map(|i| format!("D {i}")));
+    expected.extend([Section::Stats, Section::Journal].map(|s| s.to_string()));
+    let dump = Section::Dump;
+    expected.extend((0..dumps).map(|i| format!("{dump} {i}")));
     if sections.len() != expected.len() {
         return Err(GatherError::Protocol(format!(
             "expected {} sections, got {}",
@@ -471,8 +499,8 @@ fn check_order(sections: &[Section<'_>], files: usize, dumps: usize) -> Result<(
             sections.len()
         )));
     }
-    for (Section { name, .. }, want) in sections.iter().zip(&expected) {
-        let matches = if want.starts_with("D ") {
+    for (Framed { name, .. }, want) in sections.iter().zip(&expected) {
+        let matches = if want.starts_with(&format!("{dump} ")) {
             name.strip_prefix(want.as_str())
                 .is_some_and(|rest| rest.starts_with(' '))
         } else {
@@ -491,7 +519,7 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
     let sections = sections(stdout)?;
     check_order(&sections, files.len(), dumps.len())?;
     let mut raw = Raw::default();
-    for Section { name, body } in sections {
+    for Framed { name, body } in sections {
         raw.take(name, body, dumps)?;
     }
     let mut stat_records = raw.stats.iter();
@@ -533,12 +561,16 @@ fn host_files<'r>(
             raw.states.len()
         )));
     }
-    let present = raw.states.iter().filter(|s| *s == "present").count();
+    let present = raw
+        .states
+        .iter()
+        .filter(|s| Presence::read(s).0 == Presence::Present)
+        .count();
     let mut offset = 0usize;
     let mut out = Vec::with_capacity(files.len());
     for ((requested, real), state) in files.iter().zip(&raw.reals).zip(&raw.states) {
-        let state = match state.as_str() {
-            "present" => {
+        let state = match Presence::read(state) {
+            (Presence::Present, _) => {
                 let record = stat_records.next().ok_or_else(|| {
                     GatherError::ChangedWhileRead(format!("{present} files, fewer examined"))
                 })?;
@@ -547,12 +579,10 @@ fn host_files<'r>(
                 }
                 present_file(record, real, raw.contents, &mut offset)?
             }
-            "absent" => FileState::Absent,
-            "other" => FileState::NotAFile,
-            other => match other.strip_prefix("unsafe ") {
-                Some(why) => FileState::Unsafe(why.trim_end().to_owned()),
-                None => FileState::Unreadable,
-            },
+            (Presence::Absent, _) => FileState::Absent,
+            (Presence::Other, _) => FileState::NotAFile,
+            (Presence::Unsafe, why) => FileState::Unsafe(why.trim_end().to_owned()),
+            (Presence::Unreadable, _) => FileState::Unreadable,
         };
         out.push(HostFile {
             requested: requested.clone(),

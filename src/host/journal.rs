@@ -110,13 +110,6 @@ fn user_from_passwd() -> Option<String> {
     })
 }
 
-/// sha256 of bytes as lowercase hex.
-#[must_use]
-pub fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(data))
-}
-
 /// The `state` file of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JournalState {
@@ -198,15 +191,22 @@ pub fn commit_script(run_id: &str, dumps: &[String]) -> String {
     )
 }
 
+/// Opens [`read_journal_script`]'s line with the run's state.
+const READ_STATE: &str = "S";
+/// Opens [`read_journal_script`]'s line with the manifest, base64.
+const READ_MANIFEST: &str = "M";
+/// Opens [`read_journal_script`]'s line with the indices of the commands started.
+const READ_RAN: &str = "R";
+
 /// Reads an interrupted run's state, manifest and the list of commands it started:
 /// `S <state>`, `M <manifest, base64>`, `R <indices>` ([`ReadBack::parse`]).
 #[must_use]
 pub fn read_journal_script(run_id: &str) -> String {
     let j = quote(&dir(run_id));
     format!(
-        "printf 'S %s\\n' \"$(cat {j}/state 2>/dev/null)\"\n\
-         printf 'M %s\\n' \"$(base64 -w0 < {j}/manifest.json)\"\n\
-         printf 'R %s\\n' \"$(cat {j}/ran 2>/dev/null | tr '\\n' ' ')\"\n"
+        "printf '{READ_STATE} %s\\n' \"$(cat {j}/state 2>/dev/null)\"\n\
+         printf '{READ_MANIFEST} %s\\n' \"$(base64 -w0 < {j}/manifest.json)\"\n\
+         printf '{READ_RAN} %s\\n' \"$(cat {j}/ran 2>/dev/null | tr '\\n' ' ')\"\n"
     )
 }
 
@@ -229,18 +229,18 @@ impl ReadBack {
         let field = |prefix: &str| {
             output
                 .lines()
-                .find_map(|l| l.strip_prefix(prefix))
+                .find_map(|l| l.strip_prefix(prefix)?.strip_prefix(' '))
                 .unwrap_or_default()
         };
-        let ran = field("R ")
+        let ran = field(READ_RAN)
             .split_whitespace()
             .filter_map(|n| n.parse().ok())
             .collect();
-        let manifest = decode_manifest(field("M ")).filter(|m| {
+        let manifest = decode_manifest(field(READ_MANIFEST)).filter(|m| {
             m.run_id == run_id && m.files.iter().all(|f| !f.existed || f.sha256.is_some())
         });
         Self {
-            state: field("S ").to_owned(),
+            state: field(READ_STATE).to_owned(),
             ran,
             manifest,
         }
@@ -265,6 +265,7 @@ pub fn decode_manifest(base64: &str) -> Option<Manifest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::sha256_hex;
 
     #[test]
     fn manifest_round_trips_as_json() {
@@ -302,10 +303,6 @@ mod tests {
         }
         let text = serde_json::to_string(&m).unwrap();
         assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), m);
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 
     #[test]

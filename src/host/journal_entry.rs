@@ -249,7 +249,7 @@ mod tests {
         let planned = [PlannedWrite {
             index: 0,
             path: "/etc/x.conf".to_owned(),
-            expected_sha256: Some(journal::sha256_hex(b"old\n")),
+            expected_sha256: Some(crate::digest::sha256_hex(b"old\n")),
             backup: Some("/etc/x.conf.backup-2026-01-01".to_owned()),
             via: None,
             mode: Some(0o644),
@@ -258,7 +258,7 @@ mod tests {
             path: "/etc/x.conf",
             content: b"new\n",
             new_mode: 0o644,
-            expected: Some(journal::sha256_hex(b"old\n")),
+            expected: Some(crate::digest::sha256_hex(b"old\n")),
         }];
         let run_id = "20261123T000000Z-00ab12";
         let journal = journal_script(run_id, b"{}", &planned);

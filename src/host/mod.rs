@@ -12,13 +12,14 @@
 //! (the one-round-trip read and its parser), [`dump_cache`] (the host's copy of
 //! `nginx -T`), [`lock`], [`journal`] (the run record, its states and reading it back),
 //! [`journal_entry`] (creating it, then the first writes), [`write`](mod@write) (compare-and-swap
-//! replacement), [`restore`], [`backups`] (naming and listing), [`read`] (one file),
-//! `agent` (who writes a path).
+//! replacement), [`restore`], [`backups`] (the two backup names and listing), [`read`] (one file, run and parsed),
+//! `agent` (who writes a path). The gather's words are `gather_protocol`'s enums.
 
 mod agent;
 pub mod backups;
 pub mod dump_cache;
 pub mod gather;
+mod gather_protocol;
 pub mod journal;
 pub mod journal_entry;
 pub mod lock;

@@ -5,11 +5,11 @@
 //!
 //! Pure: which files to read for a host ([`prepare`]), the value a file gives
 //! ([`value_of`] for JSON, [`ini_value`] for the text of an INI key (the INI reading
-//! itself is `edit::ini`, used by `crate::facts`), [`exists_value`], [`cmdline_value`]: checked against the
-//! fact's type) and the play rendered again with the
-//! values read ([`Pending::render`]). A value read from a host is data: never rendered as
-//! a template, and of its fact's type (`fact_type`) or refused. Reading the files on the
-//! host is `crate::facts`.
+//! itself is `edit::ini`, used by `crate::facts`), [`exists_value`], [`cmdline_value`]:
+//! checked against the fact's type) and the play rendered again with the values read
+//! ([`Pending::render`], which `render` defines: this module does not depend on it). A
+//! value read from a host is data: never rendered as a template, and of its fact's type
+//! (`fact_type`) or refused. Reading the files on the host is `crate::facts`.
 
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::fact_type::FactType;
 use super::load::Play;
-use super::render::{HostPlan, Inputs, RenderError, render_play};
+use super::render_error::RenderError;
 use crate::template::Renderer;
 
 /// One file value to read on a host.
@@ -53,35 +53,16 @@ pub enum FactSource {
 /// are read.
 #[derive(Debug, Clone)]
 pub struct Pending {
-    play: Arc<Play>,
-    host: String,
-    vars: Map<String, Value>,
+    pub(super) play: Arc<Play>,
+    pub(super) host: String,
+    pub(super) vars: Map<String, Value>,
     /// The secrets the first rendering masked (the run's and the play's): the same list
     /// masks the plan rendered again.
     pub masked: Vec<String>,
     pub requests: Vec<FactRequest>,
-    /// The values read on the host (`(name, value)`), once read: what `--reviewed` binds.
-    pub read: Vec<(String, Value)>,
 }
 
 impl Pending {
-    /// The play rendered with the values read (`(name, value)` pairs).
-    ///
-    /// # Errors
-    /// A step that cannot be rendered with these values.
-    pub fn render(&self, values: &[(String, Value)]) -> Result<HostPlan, RenderError> {
-        let facts = values.iter().cloned().collect();
-        render_play(
-            &self.play,
-            &self.host,
-            Inputs {
-                vars: self.vars.clone(),
-                facts,
-                masked: self.masked.clone(),
-            },
-        )
-    }
-
     /// The facts' defaults, the values offline rendering uses.
     #[must_use]
     pub fn defaults(&self) -> Map<String, Value> {
@@ -155,7 +136,6 @@ pub fn prepare(
         vars: vars.clone(),
         masked: masked.to_vec(),
         requests,
-        read: Vec::new(),
     }))
 }
 

@@ -10,11 +10,12 @@ pub mod hints;
 pub mod load;
 pub mod model;
 pub mod render;
+mod render_error;
 pub mod schema;
 pub mod step;
 
 pub use load::{Plan, PlanError, Play, StepDef, StepKind, load};
-pub use render::{HostPlan, Inputs, RenderError, merge_vars, render_play};
+pub use render::{HostPlan, Inputs, PlanFacts, RenderError, merge_vars, render_play};
 pub use step::{
     Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
     TlsTarget,

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::facts::Pending;
 use super::load::{Play, StepDef, StepKind};
 use super::model::StepSpec;
+pub use super::render_error::RenderError;
 use super::step::{
     Action, Check, CommandAction, EditKind, Endpoint, FileEdit, NginxContext, Probe, Skipped, Step,
 };
@@ -28,21 +30,52 @@ pub struct HostPlan {
     /// The command that prints the effective nginx configuration (`nginx_dump_cmd`,
     /// default `nginx -T`), when a step edits nginx files.
     pub nginx_dump: Option<String>,
-    /// Set when the play has `facts:` to read on the host: this plan was rendered with
-    /// their defaults and is rendered again with the values read.
-    pub facts: Option<std::sync::Arc<super::facts::Pending>>,
+    /// Whether this plan is final, or waits for the facts its play reads on the host.
+    pub facts: PlanFacts,
     /// Steps whose `when:` is false for this host.
     pub skipped: Vec<Skipped>,
 }
 
-/// A rendering error for one host.
-#[derive(Debug, thiserror::Error)]
-#[error("{origin}: step `{step}` for host {host}: {message}")]
-pub struct RenderError {
-    pub origin: String,
-    pub step: String,
-    pub host: String,
-    pub message: String,
+impl Pending {
+    /// The play rendered with the values read (`(name, value)` pairs).
+    ///
+    /// # Errors
+    /// A step that cannot be rendered with these values.
+    pub fn render(&self, values: &[(String, Value)]) -> Result<HostPlan, RenderError> {
+        let facts = values.iter().cloned().collect();
+        render_play(
+            &self.play,
+            &self.host,
+            Inputs {
+                vars: self.vars.clone(),
+                facts,
+                masked: self.masked.clone(),
+            },
+        )
+    }
+}
+
+/// Where a host's plan stands with the facts its play reads on the host (`facts:`).
+#[derive(Debug, Clone, Default)]
+pub enum PlanFacts {
+    /// The play reads no facts on this host (none, or all set by the inventory, `vars` or
+    /// `-e`): the plan is final.
+    #[default]
+    None,
+    /// Rendered with the facts' defaults, not final: it is rendered again once they are
+    /// read on the host ([`Pending::render`]).
+    NeedsFacts(std::sync::Arc<Pending>),
+    /// Rendered again with the values read on the host (`(name, value)`): final; what
+    /// `--reviewed` binds.
+    Read(Vec<(String, Value)>),
+}
+
+impl PlanFacts {
+    /// Whether the plan waits for facts to be read on the host.
+    #[must_use]
+    pub fn needed(&self) -> bool {
+        matches!(self, Self::NeedsFacts(_))
+    }
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -212,7 +245,7 @@ fn render_steps(play: &Play, host: &str, renderer: &Renderer) -> Result<HostPlan
         secret_values: Vec::new(),
         short_secrets: Vec::new(),
         nginx_dump,
-        facts: None,
+        facts: PlanFacts::None,
         skipped: skipped.into_inner(),
     })
 }

@@ -74,11 +74,12 @@ impl HostJob {
     pub fn facts_read(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
         self.plans
             .iter()
-            .filter_map(|plan| plan.facts.as_ref().map(|f| (&plan.play, f)))
-            .flat_map(|(play, facts)| {
-                facts
-                    .read
-                    .iter()
+            .filter_map(|plan| match &plan.facts {
+                crate::plan::PlanFacts::Read(read) => Some((&plan.play, read)),
+                _ => None,
+            })
+            .flat_map(|(play, read)| {
+                read.iter()
                     .map(move |(name, value)| (format!("{play}.{name}"), value.clone()))
             })
             .collect()

@@ -6,6 +6,7 @@
 //! An SSH target with a become password sends it as the first stdin line of every
 //! command.
 
+pub mod home;
 pub mod local;
 pub mod secret;
 pub mod ssh;

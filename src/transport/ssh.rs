@@ -131,7 +131,7 @@ impl SshTarget {
             port: 22,
             user: user.into(),
             key_files: Vec::new(),
-            known_hosts: super::ssh_config::default_known_hosts(),
+            known_hosts: super::home::default_known_hosts(),
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
             max_channels: 10,

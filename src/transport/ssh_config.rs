@@ -17,15 +17,17 @@ mod evaluate;
 mod forward;
 mod keywords;
 mod match_line;
+mod numbers;
 mod parse;
 mod pattern;
 mod route;
 
 use std::path::{Path, PathBuf};
 
+pub use super::home::{default_known_hosts, home_dir};
 pub use args::{SshArgs, parse_ssh_args};
 pub use evaluate::Subject;
-pub use parse::{Item, Location, ParseError, default_known_hosts, expand_tilde, home_dir};
+pub use parse::{Item, Location, ParseError, expand_tilde};
 pub use pattern::{host_matches, wildcard};
 pub use route::{Route, RouteDefaults, RouteRequest, resolve_route, resolve_target};
 

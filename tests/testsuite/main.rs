@@ -15,6 +15,7 @@ mod fleet_local;
 mod frappe_plan_local;
 mod fuzz_nginx;
 mod history;
+mod host_scripts;
 mod install;
 mod inventory;
 mod inventory_ansible_compat;

@@ -118,7 +118,7 @@ fn offline(container: &str) -> Offline {
                     continue;
                 }
                 let bytes = std::fs::read(&p).expect("read");
-                sums.insert(on_host, wsdeploy::host::journal::sha256_hex(&bytes));
+                sums.insert(on_host, wsdeploy::digest::sha256_hex(&bytes));
             }
         }
     }
@@ -137,7 +137,7 @@ fn offline(container: &str) -> Offline {
                     let bytes = std::fs::read(&f).expect("read pre");
                     pre.insert(
                         f.file_name().expect("name").to_string_lossy().into_owned(),
-                        wsdeploy::host::journal::sha256_hex(&bytes),
+                        wsdeploy::digest::sha256_hex(&bytes),
                     );
                 }
             }

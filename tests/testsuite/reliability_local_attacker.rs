@@ -99,7 +99,7 @@ fn write_journal(dir: &Path, run_id: &str, victim: &Path, command: &str, pre_sha
     std::fs::create_dir_all(dir.join("pre")).expect("mkdir");
     let pre = b"planted by the attacker\n";
     std::fs::write(dir.join("pre/0"), pre).expect("pre");
-    let sha = pre_sha.map_or_else(|| wsdeploy::host::journal::sha256_hex(pre), str::to_owned);
+    let sha = pre_sha.map_or_else(|| wsdeploy::digest::sha256_hex(pre), str::to_owned);
     let manifest = json!({
         "run_id": run_id, "plan": "attack", "operator": "nobody@host",
         "started": "2026-11-23T00:00:00Z", "host": "local-1", "kind": "apply",
@@ -271,7 +271,7 @@ fn recovery_restores_only_matching_pre_images_and_runs_only_the_plans_commands()
     let (planted, id) = PlantedRun::new(
         &victim.path,
         &format!("touch {}", canary.display()),
-        Some(&wsdeploy::host::journal::sha256_hex(b"something else\n")),
+        Some(&wsdeploy::digest::sha256_hex(b"something else\n")),
     );
     let before = host.sums();
     let run = host.run("apply", &[]);

@@ -240,7 +240,7 @@ fn write_script_creates_temp_files_0600_before_writing_whatever_the_umask() {
             path: &existing_s,
             content: b"admin_passwd = s3cret\n",
             new_mode: 0o644,
-            expected: Some(wsdeploy::host::journal::sha256_hex(b"old\n")),
+            expected: Some(wsdeploy::digest::sha256_hex(b"old\n")),
         },
         wsdeploy::host::write::FileContent {
             path: &new_s,

@@ -234,7 +234,7 @@ impl PlantedRun {
             "run_id": id, "plan": "site", "operator": "test@host",
             "started": "2026-11-23T00:00:00Z", "host": "local-1", "kind": "apply",
             "files": [{"index": 0, "path": file.display().to_string(), "existed": true,
-                       "sha256": wsdeploy::host::journal::sha256_hex(pre.as_bytes()),
+                       "sha256": wsdeploy::digest::sha256_hex(pre.as_bytes()),
                        "backup": null}],
             "commands": [{"index": 1, "run": command, "rerun_on_rollback": true}],
         });

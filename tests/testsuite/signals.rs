@@ -228,5 +228,5 @@ fn a_second_ctrl_c_exits_at_once_naming_the_host_the_next_apply_recovers() {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    wsdeploy::host::journal::sha256_hex(bytes)
+    wsdeploy::digest::sha256_hex(bytes)
 }

@@ -1,8 +1,10 @@
 //! The source tree's boundaries, checked on the code itself (parsed with `syn`):
-//! - the top-level modules of `src/` import each other without a cycle, and the module graph
-//!   ARCHITECTURE.md shows is the one the code has (`WSDEPLOY_BLESS=1` rewrites it);
+//! - no modules of `src/` import each other in a cycle, at any level (the children of every
+//!   module, the top level included), and the top-level module graph ARCHITECTURE.md shows
+//!   is the one the code has (`WSDEPLOY_BLESS=1` rewrites it);
 //! - no function of `src/engine/` or `src/host/` is longer than 60 lines (tests excepted);
-//! - no `WSD-` protocol marker is spelled outside `src/host/`.
+//! - no `WSD-` protocol marker is spelled outside `src/host/`;
+//! - every module has a `//!` doc.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -69,31 +71,46 @@ fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
-/// Collects the top-level modules a file's production code refers to.
-struct Imports {
+/// Collects the modules of `src/` a file's production code refers to.
+struct Imports<'m> {
+    /// The file's module path.
     module: Vec<String>,
-    found: BTreeSet<String>,
+    /// Every module of `src/` (the crate root is `[]`).
+    modules: &'m BTreeSet<Vec<String>>,
+    found: BTreeSet<Vec<String>>,
 }
 
-impl Imports {
+impl Imports<'_> {
+    /// The module a path names (the longest module prefix of its absolute form): paths
+    /// from `crate`, `super`, `self` or a child module's name; others are not ours.
     fn resolve(&mut self, segments: &[String]) {
         let Some(first) = segments.first() else {
             return;
         };
-        let target = match first.as_str() {
-            "crate" => segments.get(1).cloned(),
+        let absolute: Vec<String> = match first.as_str() {
+            "crate" => segments[1..].to_vec(),
             "super" => {
                 let ups = segments.iter().take_while(|s| *s == "super").count();
-                if ups < self.module.len() {
-                    self.module.first().cloned()
-                } else {
-                    segments.get(ups).cloned()
-                }
+                let Some(base) = self.module.len().checked_sub(ups) else {
+                    return;
+                };
+                [&self.module[..base], &segments[ups..]].concat()
             }
-            _ => None,
+            "self" => [&self.module[..], &segments[1..]].concat(),
+            name => {
+                let child = [&self.module[..], &[name.to_owned()]].concat();
+                if !self.modules.contains(&child) {
+                    return;
+                }
+                [&self.module[..], segments].concat()
+            }
         };
-        if let Some(target) = target {
-            self.found.insert(target);
+        if let Some(target) = (0..=absolute.len())
+            .rev()
+            .map(|n| &absolute[..n])
+            .find(|prefix| self.modules.contains(*prefix))
+        {
+            self.found.insert(target.to_vec());
         }
     }
 
@@ -128,7 +145,7 @@ impl Imports {
     }
 }
 
-impl<'ast> Visit<'ast> for Imports {
+impl<'ast> Visit<'ast> for Imports<'_> {
     fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
         if is_cfg_test(&item.attrs) {
             return;
@@ -152,24 +169,72 @@ impl<'ast> Visit<'ast> for Imports {
         self.resolve(&segments);
         syn::visit::visit_path(self, path);
     }
+    /// A macro's arguments, when they are expressions (`format!`, `vec!`, `assert!`…),
+    /// are code too.
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(args) = mac.parse_body_with(parser) {
+            for arg in &args {
+                self.visit_expr(arg);
+            }
+        }
+        syn::visit::visit_macro(self, mac);
+    }
+}
+
+/// Every module of `src/` → the modules its production code refers to.
+fn module_uses() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let files = source_files();
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|(m, _)| m.clone()).collect();
+    let mut uses = BTreeMap::new();
+    for (module, path) in files {
+        let mut imports = Imports {
+            module: module.clone(),
+            modules: &modules,
+            found: BTreeSet::new(),
+        };
+        imports.visit_file(&parse(&path));
+        uses.entry(module)
+            .or_insert_with(BTreeSet::new)
+            .extend(imports.found);
+    }
+    uses
+}
+
+/// For every module with submodules, the graph of its children: child `a` uses child `b`
+/// when code anywhere in `a` refers to anything in `b` (a module's use of its own parent
+/// or of its own children is not an edge between siblings). `[]` is the top level.
+fn sibling_graphs() -> BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> {
+    let uses = module_uses();
+    let mut levels: BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for module in uses.keys() {
+        for depth in 0..module.len() {
+            levels
+                .entry(module[..depth].to_vec())
+                .or_default()
+                .entry(module[depth].clone())
+                .or_default();
+        }
+    }
+    for (from, targets) in &uses {
+        for to in targets {
+            let common = from.iter().zip(to).take_while(|(a, b)| a == b).count();
+            if common < from.len() && common < to.len() {
+                levels
+                    .entry(from[..common].to_vec())
+                    .or_default()
+                    .entry(from[common].clone())
+                    .or_default()
+                    .insert(to[common].clone());
+            }
+        }
+    }
+    levels
 }
 
 /// module → the other top-level modules it uses.
 fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (module, path) in source_files() {
-        let Some(top) = module.first().cloned() else {
-            continue;
-        };
-        let mut imports = Imports {
-            module: module.clone(),
-            found: BTreeSet::new(),
-        };
-        imports.visit_file(&parse(&path));
-        let entry = graph.entry(top.clone()).or_default();
-        entry.extend(imports.found.into_iter().filter(|m| *m != top && *m != "*"));
-    }
-    graph
+    sibling_graphs().remove(&Vec::new()).unwrap_or_default()
 }
 
 /// The strongly connected components with more than one module (Tarjan).
@@ -254,17 +319,36 @@ fn graph_text(graph: &BTreeMap<String, BTreeSet<String>>) -> String {
 }
 
 #[test]
-fn the_top_level_modules_import_each_other_without_a_cycle() {
-    let graph = module_graph();
+fn no_modules_import_each_other_in_a_cycle_at_any_level() {
+    let levels = sibling_graphs();
+    let top = levels.get(&Vec::new()).expect("top level");
     assert!(
-        graph.contains_key("edit") && graph.contains_key("cli"),
-        "{graph:?}"
+        top.contains_key("edit") && top.contains_key("cli"),
+        "{top:?}"
     );
-    let cycles = cycles(&graph);
     assert!(
-        cycles.is_empty(),
-        "import cycles between top-level modules: {cycles:?}\n{}",
-        graph_text(&graph)
+        levels.contains_key(&vec!["host".to_owned()]),
+        "no submodule level seen: {:?}",
+        levels.keys()
+    );
+    let found: Vec<String> = levels
+        .iter()
+        .flat_map(|(parent, graph)| {
+            let parent = if parent.is_empty() {
+                "crate".to_owned()
+            } else {
+                parent.join("::")
+            };
+            cycles(graph)
+                .into_iter()
+                .map(move |cycle| format!("in {parent}: {}", cycle.join(" <-> ")))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "import cycles between modules:\n{}\ntop level:\n{}",
+        found.join("\n"),
+        graph_text(top)
     );
 }
 
@@ -278,6 +362,39 @@ fn the_cycle_finder_finds_a_cycle() {
     assert_eq!(
         cycles(&graph),
         vec![vec!["a".to_owned(), "b".into(), "c".into()]]
+    );
+}
+
+#[test]
+fn uses_are_seen_through_super_crate_child_modules_and_macro_arguments() {
+    let modules: BTreeSet<Vec<String>> = [
+        &[][..],
+        &["host"],
+        &["host", "journal"],
+        &["host", "dump_cache"],
+        &["host", "journal", "inner"],
+        &["digest"],
+    ]
+    .iter()
+    .map(|m| m.iter().map(|s| (*s).to_owned()).collect())
+    .collect();
+    let file: syn::File = syn::parse_str(
+        "use super::dump_cache::{self, DumpCache};\n\
+         fn f() -> String { format!(\"{}\", crate::digest::sha256_hex(b\"\")) }\n\
+         fn g() { let _ = inner::x(); }\n\
+         fn h() { let _ = std::fs::read(\"x\"); }\n",
+    )
+    .expect("parse");
+    let mut imports = Imports {
+        module: vec!["host".to_owned(), "journal".to_owned()],
+        modules: &modules,
+        found: BTreeSet::new(),
+    };
+    imports.visit_file(&file);
+    let found: Vec<String> = imports.found.iter().map(|m| m.join("::")).collect();
+    assert_eq!(
+        found,
+        ["digest", "host::dump_cache", "host::journal::inner"]
     );
 }
 
@@ -442,4 +559,26 @@ fn no_wsd_marker_is_spelled_outside_the_host_protocol() {
         "`WSD-` literals outside src/host/: {:?}",
         markers.found
     );
+}
+
+/// Whether a file starts with a module doc (`//!`, an inner `doc` attribute to syn).
+fn has_module_doc(file: &syn::File) -> bool {
+    file.attrs
+        .iter()
+        .any(|a| a.path().is_ident("doc") && matches!(a.style, syn::AttrStyle::Inner(_)))
+}
+
+#[test]
+fn every_module_has_a_doc() {
+    let undocumented: Vec<String> = source_files()
+        .into_iter()
+        .filter(|(_, path)| !has_module_doc(&parse(path)))
+        .map(|(_, path)| path.display().to_string())
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "modules without a `//!` doc: {undocumented:?}"
+    );
+    let bare: syn::File = syn::parse_str("/// An item's doc.\nfn f() {}\n").expect("parse");
+    assert!(!has_module_doc(&bare));
 }

@@ -1,8 +1,8 @@
 //! Lossless nginx configuration parser and structural editor.
 //!
-//! - [`parse`] turns text into a [`Config`] whose [`Config::to_text`] gives the input back byte for byte (CRLF,
+//! - [`parse`](fn@parse) turns text into a [`Config`] whose [`Config::to_text`] gives the input back byte for byte (CRLF,
 //!   missing final newline, comments and odd spacing included).
-//! - [`ensure`] makes a snippet's directives/blocks exist exactly once in a context, splicing the change into the
+//! - [`ensure`](fn@ensure) makes a snippet's directives/blocks exist exactly once in a context, splicing the change into the
 //!   original text so everything outside the edited span stays byte-identical.
 //! - [`ensure_reusing_upstreams`] is `ensure` that names the operator's upstream for the chosen server when one
 //!   already reaches the snippet's upstream's port, instead of defining the snippet's.

@@ -192,7 +192,7 @@ impl<H: Handler> AuthSession<'_, H> {
         &mut self,
         tried: &mut Vec<String>,
     ) -> Result<Attempt, SshError> {
-        let ssh_dir = crate::transport::ssh_config::home_dir().join(".ssh");
+        let ssh_dir = crate::transport::home::home_dir().join(".ssh");
         let present: Vec<PathBuf> = DEFAULT_KEY_NAMES
             .iter()
             .map(|name| ssh_dir.join(name))

@@ -4,7 +4,7 @@
 //! wsdeploy opens no forwardings; a spec OpenSSH refuses makes the file unusable for
 //! `ssh` too, so it is refused with its line.
 
-use super::keywords::port;
+use super::numbers::port;
 
 /// Checks a forwarding keyword's arguments.
 ///

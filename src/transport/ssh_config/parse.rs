@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::keywords;
 use super::match_line::{self, Criterion};
 use super::pattern::wildcard;
+use crate::transport::home::home_dir;
 
 /// Deepest `Include` nesting accepted (OpenSSH's limit).
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -300,21 +301,6 @@ fn expand_include(arg: &str, include_dir: &Path) -> Vec<PathBuf> {
         .collect();
     found.sort();
     found
-}
-
-/// The home directory: `$HOME`, else the user's passwd entry, else `/root`. The one
-/// definition every default under `~` uses (ssh_config, known_hosts, key files).
-#[must_use]
-pub fn home_dir() -> PathBuf {
-    std::env::home_dir()
-        .filter(|home| !home.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("/root"))
-}
-
-/// `~/.ssh/known_hosts`, where host keys are checked when nothing names another file.
-#[must_use]
-pub fn default_known_hosts() -> PathBuf {
-    home_dir().join(".ssh").join("known_hosts")
 }
 
 /// `~` and `~/x` → the home directory.

@@ -12,9 +12,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{JumpSpec, parse_proxy_command, parse_proxy_jump};
-use super::keywords::seconds;
-use super::parse::{Item, default_known_hosts, expand_tilde, home_dir};
+use super::numbers::seconds;
+use super::parse::{Item, expand_tilde};
 use super::{HostOptions, ProxyKind, Setting, SshConfig, Subject};
+use crate::transport::home::{default_known_hosts, home_dir};
 use crate::transport::secret::Secret;
 use crate::transport::ssh::{AddressFamily, IdentityAgent, SshTarget};
 

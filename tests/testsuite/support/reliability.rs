@@ -103,7 +103,7 @@ pub fn tree_sums(root: &Path) -> BTreeMap<String, String> {
                     path.display().to_string(),
                     format!(
                         "{} {:o}",
-                        wsdeploy::host::journal::sha256_hex(&bytes),
+                        wsdeploy::digest::sha256_hex(&bytes),
                         meta.permissions().mode() & 0o7777
                     ),
                 );

@@ -1,0 +1,126 @@
+set -u
+LC_ALL=C; export LC_ALL
+B=; { IFS= read -r B < /proc/sys/kernel/random/uuid; } 2>/dev/null
+[ -n "$B" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+[ -n "$B" ] || { echo 'wsdeploy: no random source on the host' >&2; exit 1; }
+B=--WSD-$B
+printf 'WSD-GATHER %s\n' "$B"
+set --
+wsd_n=0 wsd_users=
+wsd_owner() { eval "wsd_u=\${wsd_c$1:-0:0}"; wsd_g=${wsd_u#*:}; wsd_u=${wsd_u%%:*}; shift; wsd_as "$@"; }
+wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit 91; }
+wsd_agent() {
+  wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
+  set --
+  while [ -n "$wsd_p" ]; do [ -d "$wsd_p" ] && set -- "$wsd_p" "$@"; wsd_p=${wsd_p%/*}; done
+  set -- / "$@"
+  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine the directories of $wsd_f"; return 1; }
+  wsd_i=0
+  while read -r wsd_du wsd_dg wsd_m; do
+    wsd_i=$((wsd_i + 1)); wsd_g=$wsd_dg
+    eval "wsd_d=\${$wsd_i}"
+    if [ "$wsd_du" != 0 ]; then
+      if [ "$wsd_u" = 0 ] || [ "$wsd_u" = "$wsd_du" ]; then wsd_u=$wsd_du
+      else wsd_why="$wsd_d belongs to uid $wsd_du inside a directory of uid $wsd_u"; return 1; fi
+    fi
+    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $# ]; }; then
+      wsd_why="$wsd_d is writable by other users (mode $wsd_m)"; return 1
+    fi
+  done <<WSD_AGENT_END
+$wsd_s
+WSD_AGENT_END
+  if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then
+    wsd_s=$(stat -c '%u %g' -- "$wsd_f") || { wsd_why="cannot examine $wsd_f"; return 1; }
+    wsd_o=${wsd_s% *}; wsd_g=${wsd_s#* }
+    if [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
+      wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
+    fi
+  fi
+  [ "$wsd_u" = 0 ] || wsd_primary
+}
+wsd_primary() {
+  wsd_g=$(getent passwd "$wsd_u") || { wsd_why="uid $wsd_u, who controls $wsd_f, has no passwd entry"; return 1; }
+  wsd_g=${wsd_g#*:*:*:}; wsd_g=${wsd_g%%:*}
+  case $wsd_g in ''|*[!0-9]*|0) wsd_why="uid $wsd_u, who controls $wsd_f, has no primary group other than root"; return 1 ;; esac
+}
+wsd_chain() {
+  wsd_cr=; wsd_cn=0; wsd_clu=; wsd_clp=; wsd_crest=$1
+  while [ -n "$wsd_crest" ]; do
+    wsd_crest=${wsd_crest#/}; wsd_cc=${wsd_crest%%/*}; wsd_crest=${wsd_crest#"$wsd_cc"}
+    case $wsd_cc in ''|.) continue ;; ..) wsd_cr=${wsd_cr%/*}; continue ;; esac
+    if [ ! -L "$wsd_cr/$wsd_cc" ]; then wsd_cr=$wsd_cr/$wsd_cc; continue; fi
+    wsd_cn=$((wsd_cn + 1))
+    [ $wsd_cn -le 40 ] || { wsd_why="$1: too many levels of symbolic links"; return 1; }
+    wsd_agent "$wsd_cr/$wsd_cc" || return 1
+    wsd_cl=$wsd_u; [ "$wsd_cl" != 0 ] || wsd_cl=${wsd_o:-0}
+    if [ "$wsd_cl" != 0 ]; then
+      if [ -z "$wsd_clu" ]; then wsd_clu=$wsd_cl; wsd_clp=$wsd_cr/$wsd_cc
+      elif [ "$wsd_cl" != "$wsd_clu" ]; then wsd_chain_foreign; return 1; fi
+    fi
+    wsd_ct=$(readlink -- "$wsd_cr/$wsd_cc" && echo x) || { wsd_why="cannot read the symlink $wsd_cr/$wsd_cc"; return 1; }
+    wsd_ct=${wsd_ct%?x}
+    case $wsd_ct in /*) wsd_cr= ;; esac
+    wsd_crest=$wsd_ct$wsd_crest
+  done
+  wsd_real=${wsd_cr:-/}
+  wsd_agent "$wsd_real" || return 1
+  [ -z "$wsd_clu" ] || [ "$wsd_u" = "$wsd_clu" ] || { wsd_chain_foreign; return 1; }
+}
+wsd_chain_foreign() { wsd_why="$wsd_clp is a symlink uid $wsd_clu controls, pointing at a file it does not control"; }
+wsd_as() {
+  if [ "$wsd_u" = 0 ]; then "$@"; return; fi
+  [ -n "${wsd_me:-}" ] || wsd_me=$(id -u)
+  if [ "$wsd_me" != 0 ]; then "$@"; else setpriv --reuid="$wsd_u" --regid="$wsd_g" --init-groups -- "$@"; fi
+}
+WSD_PUT='set -eu; umask 077; d=${1%/*}; d=${d:-/}; [ -d "$d" ] || mkdir -p -- "$d"
+t=$(mktemp "$d/.wsdeploy.XXXXXX"); trap '\''rm -f -- "$t"'\'' EXIT
+cat > "$t"
+if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chgrp --reference="$1" -- "$t" 2>/dev/null || :; chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
+sync -- "$t" 2>/dev/null || sync
+case ${3:-} in
+  "") ;;
+  absent) if [ -e "$1" ] || [ -L "$1" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
+  *) h=$(sha256sum < "$1") || h=; if [ "${h%% *}" != "$3" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
+esac
+mv -f -- "$t" "$1"; trap - EXIT'
+wsd_cas() {
+  if [ "$2" = absent ]; then [ ! -e "$1" ] && [ ! -L "$1" ]
+  else wsd_h=$(sha256sum < "$1" 2>/dev/null) && [ "${wsd_h%% *}" = "$2" ]; fi
+}
+wsd_mine() {
+  [ "$2" = any ] && return 0
+  wsd_h=$(sha256sum < "$1" 2>/dev/null) || return 1
+  case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
+  return 1
+}
+printf '\n%s R\n' "$B"
+readlink -m -z -- '/etc/nginx/sites-enabled/odoo.conf' '/opt/bench/sites/it'\''s common.json'
+printf '\n%s S\n' "$B"
+for f in '/etc/nginx/sites-enabled/odoo.conf' '/opt/bench/sites/it'\''s common.json'; do
+  if ! wsd_chain "$f"; then printf 'unsafe %s' "$wsd_why" | tr '\n' ' '; echo; continue; fi
+  if [ "$wsd_u" != 0 ]; then wsd_st=$(wsd_as sh -c 'if [ -f "$1" ]; then if [ -r "$1" ]; then echo present; else echo unreadable; fi; elif [ -e "$1" ]; then echo other; else echo absent; fi' sh "$f")
+  elif [ -f "$f" ]; then if [ -r "$f" ]; then wsd_st=present; else wsd_st=unreadable; fi
+  elif [ -e "$f" ]; then wsd_st=other
+  else wsd_st=absent; fi
+  echo "$wsd_st"
+  [ "$wsd_st" = present ] || continue
+  set -- "$@" "$f"; wsd_n=$((wsd_n + 1)); eval "wsd_c$wsd_n=\$wsd_u:\$wsd_g"
+  [ "$wsd_u" = 0 ] || wsd_users=1
+done
+printf '\n%s C\n' "$B"
+if [ -z "$wsd_users" ]; then [ $# -eq 0 ] || head -q -c 8388609 -- "$@"
+else wsd_i=0; for f in "$@"; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i head -c 8388609 -- "$f"; done; fi
+printf '\n%s T\n' "$B"
+if [ -n "$wsd_users" ]; then wsd_i=0; while [ $wsd_i -lt $wsd_n ]; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$1"; shift; done; fi
+[ $# -eq 0 ] || stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$@"
+printf '\n%s J\n' "$B"
+for r in /var/lib/wsdeploy/runs/*/state; do
+  [ -f "$r" ] && IFS= read -r st < "$r" && [ "$st" = in_progress ] || continue
+  r=${r%/state}; printf '%s\n' "${r##*/}"
+done
+wsd_o=$( { ( eval 'nginx -T' ) 2>/dev/null </dev/null; echo "x$?"; } | head -c 33554496 )
+if [ ${#wsd_o} -lt 33554496 ] && [ "${wsd_o##*x}" != 0 ]; then wsd_o=$( { ( eval 'nginx -T' ) 2>&1 </dev/null; echo "x$?"; } | head -c 33554496 ); fi
+if [ ${#wsd_o} -ge 33554496 ]; then wsd_rc=toolarge; wsd_o=; else wsd_rc=${wsd_o##*x}; wsd_o=${wsd_o%x*}; fi
+case $wsd_rc in toolarge) ;; ''|*[!0-9]*) wsd_rc=-1 ;; esac
+printf '\n%s D 0 %s %s\n%s' "$B" "${#wsd_o}" "$wsd_rc" "$wsd_o"
+exit 0

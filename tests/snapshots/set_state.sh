@@ -1,0 +1,1 @@
+printf '%s\n' 'rolled_back' > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp && sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp && mv -f '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state && { sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync; }
