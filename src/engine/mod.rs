@@ -14,6 +14,8 @@
 mod checks;
 mod compute;
 mod lock;
+#[cfg(test)]
+mod tests;
 mod transaction;
 mod undo;
 

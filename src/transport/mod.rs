@@ -1,5 +1,7 @@
 //! How wsdeploy reaches a host: SSH (`ssh`) or this machine (`local`, for
-//! `ansible_connection: local` and pull mode). The engine only sees [`Transport`].
+//! `ansible_connection: local` and pull mode). The engine only sees [`Transport`]. The
+//! library's own tests add a third, `scripted` (a host in memory), compiled only under
+//! `cfg(test)`.
 //!
 //! Every command is one string run by a POSIX shell on the host; with `become`, it is
 //! wrapped in sudo by `host::runner` (`script_runner`, `wrap_command`, `plan_command`).
@@ -7,6 +9,8 @@
 //! command.
 
 pub mod local;
+#[cfg(test)]
+pub mod scripted;
 pub mod secret;
 pub mod ssh;
 pub mod ssh_config;
@@ -130,6 +134,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 pub enum Transport {
     Ssh(ssh::SshSession),
     Local(local::LocalSession),
+    /// A host scripted in memory, for the library's tests (`scripted`).
+    #[cfg(test)]
+    Scripted(scripted::ScriptedHost),
 }
 
 /// After its bound, a command's process group gets TERM, and KILL this much later.
@@ -190,6 +197,8 @@ pub enum Child {
     /// The process and the dedicated connection it runs on.
     Ssh(ssh::RemoteChild, ssh::SshSession),
     Local(Box<local::LocalChild>),
+    #[cfg(test)]
+    Scripted(scripted::ScriptedChild),
 }
 
 impl Transport {
@@ -205,6 +214,8 @@ impl Transport {
         match self {
             Self::Ssh(s) => Ok(s.exec(command, stdin).await?),
             Self::Local(l) => l.exec(command, stdin).await,
+            #[cfg(test)]
+            Self::Scripted(h) => h.exec(command, stdin),
         }
     }
 
@@ -259,6 +270,8 @@ impl Transport {
                 Ok(Child::Ssh(child, own))
             }
             Self::Local(l) => Ok(Child::Local(Box::new(l.spawn(command, heartbeat)?))),
+            #[cfg(test)]
+            Self::Scripted(h) => Ok(Child::Scripted(h.spawn(command, heartbeat)?)),
         }
     }
 
@@ -274,6 +287,10 @@ impl Transport {
         match self {
             Self::Ssh(s) => Ok(Box::pin(s.open_tcp(host, port).await?)),
             Self::Local(l) => Ok(Box::pin(l.open_tcp(host, port).await?)),
+            #[cfg(test)]
+            Self::Scripted(_) => Err(TransportError::Local(format!(
+                "scripted host: no network ({host}:{port})"
+            ))),
         }
     }
 
@@ -294,6 +311,8 @@ impl Child {
         match self {
             Self::Ssh(c, _) => Ok(c.read_line().await?),
             Self::Local(c) => c.read_line().await,
+            #[cfg(test)]
+            Self::Scripted(c) => Ok(c.read_line()),
         }
     }
 
@@ -306,6 +325,8 @@ impl Child {
                 session.close().await;
             }
             Self::Local(c) => c.close().await,
+            #[cfg(test)]
+            Self::Scripted(c) => c.close(),
         }
     }
 }
