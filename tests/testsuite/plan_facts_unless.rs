@@ -1,6 +1,9 @@
 //! Plan format: `facts:` and a command's `unless:` are checked before any host is
 //! contacted (exit 3, file:line:col, nothing touched).
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use support::project::Project;
@@ -49,6 +52,7 @@ fn a_fact_needs_a_variable_name_and_a_key_once() {
         .stderr_has("fact `port` is defined twice");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn an_unless_check_that_fails_makes_the_command_run_on_an_otherwise_unchanged_host() {
     let _guard = local_host_guard();
