@@ -1,12 +1,13 @@
 //! The engine's own tests, with no host at all: `compute` as a pure function over
 //! gathered files (`compute_table`), and every phase of `run_host` against a host scripted
 //! in memory (`transport::scripted`), asserting the exact sequence of host operations
-//! (`phases`, `hostile_gather`). The host's answers follow the protocol of `host/`
+//! (`phases`, `recovery`, `hostile_gather`). The host's answers follow the protocol of `host/`
 //! (`scripted_host`).
 
 mod compute_table;
 mod hostile_gather;
 mod phases;
+mod recovery;
 mod scripted_host;
 
 use std::path::Path;

@@ -113,6 +113,8 @@ pub(super) enum Op {
     Write,
     /// The pre-images put back.
     Restore,
+    /// An interrupted run's journal read back.
+    ReadJournal,
     /// The run's journal state set (`committed`, `rolled_back`, `rollback_failed`).
     State(String),
     /// Anything else (its command line).
@@ -141,6 +143,8 @@ impl Op {
             Self::Journal
         } else if stdin.contains(NO_JOURNAL) {
             Self::Restore
+        } else if stdin.contains("base64 -w0 <") {
+            Self::ReadJournal
         } else if stdin.contains(WROTE) {
             Self::Write
         } else if let Some(state) = state_set(&stdin) {
