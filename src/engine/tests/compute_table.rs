@@ -43,6 +43,71 @@ fn ini_plan() -> String {
     )
 }
 
+/// An nginx step adding the WebSocket `map` at the http level of `file`.
+fn nginx_plan(file: &str) -> String {
+    format!(
+        "name: t\nhosts: all\nsteps:\n  - id: conf\n    nginx:\n      file: {file}\n      context: http\n      ensure: |\n        map $http_upgrade $connection_upgrade {{\n            default upgrade;\n            ''      close;\n        }}\n"
+    )
+}
+
+const NGINX_CONF: &str = "events {}\nhttp {\n    include /etc/nginx/conf.d/*.conf*;\n}\n";
+const SITE: &str = "/etc/nginx/conf.d/app.conf";
+const SITE_CONF: &str = "server {\n    listen 80;\n}\n";
+
+/// `nginx -T` of `NGINX_CONF`, which loads `SITE` (its include glob also matches
+/// `app.conf.backup-…`).
+fn nginx_dump() -> Dump {
+    Dump {
+        command: "nginx -T".to_owned(),
+        exit: 0,
+        output: format!(
+            "# configuration file /etc/nginx/nginx.conf:\n{NGINX_CONF}\n# configuration file {SITE}:\n{SITE_CONF}\n"
+        ),
+        cached_for: None,
+    }
+}
+
+fn nginx_case(name: &'static str, path: &'static str, content: &str, expect: Expect) -> Case {
+    Case {
+        name,
+        plan: nginx_plan(path),
+        files: vec![HostFile {
+            requested: path.to_owned(),
+            real: path.to_owned(),
+            state: present(content.as_bytes()),
+        }],
+        dumps: vec![nginx_dump()],
+        expect,
+    }
+}
+
+fn nginx_cases() -> Vec<Case> {
+    vec![
+        nginx_case(
+            "nginx: the map right after `http {`, the backup beside (no include loads it)",
+            "/etc/nginx/nginx.conf",
+            NGINX_CONF,
+            Expect::Changed {
+                path: "/etc/nginx/nginx.conf",
+                via: None,
+                backup: Some("/etc/nginx/nginx.conf.backup-2026-12-06"),
+                diff: &["+    map $http_upgrade $connection_upgrade {"],
+            },
+        ),
+        nginx_case(
+            "nginx: a file an include glob loads, its backup out of nginx's reach",
+            SITE,
+            SITE_CONF,
+            Expect::Changed {
+                path: SITE,
+                via: None,
+                backup: Some("/var/lib/wsdeploy/backups/2026-12-06/etc/nginx/conf.d/app.conf"),
+                diff: &["+map $http_upgrade $connection_upgrade {"],
+            },
+        ),
+    ]
+}
+
 fn at(real: &str, state: FileState) -> HostFile {
     HostFile {
         requested: CONF.to_owned(),
@@ -270,7 +335,11 @@ fn assert_case(c: &Case) {
 
 #[test]
 fn compute_turns_gathered_files_and_a_plan_into_the_change_or_a_refusal() {
-    for c in whole_file_cases().iter().chain(&other_cases()) {
+    for c in whole_file_cases()
+        .iter()
+        .chain(&other_cases())
+        .chain(&nginx_cases())
+    {
         assert_case(c);
     }
 }
