@@ -16,6 +16,8 @@ const BACKUP: &str = "/etc/app/app.conf.backup-2026-12-06";
 /// One path through the phases.
 struct Case {
     name: &'static str,
+    /// The plan (`None`: `conf_plan(NEW)`).
+    plan: Option<String>,
     mode: Mode,
     /// What the host has at [`CONF`] (`None`: no such file).
     on_host: Option<&'static str>,
@@ -52,7 +54,7 @@ async fn run(case: &Case) -> (HostReport, ScriptedHost) {
         };
     }
     let host = well_behaved(host, gather, BACKUP);
-    let job = job(&conf_plan(NEW));
+    let job = job(case.plan.as_deref().unwrap_or(&conf_plan(NEW)));
     let report = crate::engine::run_host(
         &transport(&host),
         &job,
@@ -90,6 +92,7 @@ fn untouched_cases() -> Vec<Case> {
     vec![
         Case {
             name: "in sync: one gather, nothing else",
+            plan: None,
             mode: Mode::Apply,
             on_host: Some(NEW),
             answers: vec![],
@@ -99,6 +102,7 @@ fn untouched_cases() -> Vec<Case> {
         },
         Case {
             name: "dry run with a change: the gather and the read-only preflight",
+            plan: None,
             mode: Mode::DryRun,
             on_host: Some(OLD),
             answers: vec![],
@@ -108,6 +112,7 @@ fn untouched_cases() -> Vec<Case> {
         },
         Case {
             name: "verify: the checks only",
+            plan: None,
             mode: Mode::Verify,
             on_host: Some(OLD),
             answers: vec![],
@@ -117,6 +122,7 @@ fn untouched_cases() -> Vec<Case> {
         },
         Case {
             name: "another run holds the lock: nothing after it",
+            plan: None,
             mode: Mode::Apply,
             on_host: Some(OLD),
             answers: vec![("flock", Reply::ok(format!("{BUSY} run x by ops\n")), false)],
@@ -126,6 +132,7 @@ fn untouched_cases() -> Vec<Case> {
         },
         Case {
             name: "failing preflight: lock released, no journal",
+            plan: None,
             mode: Mode::Apply,
             on_host: Some(OLD),
             answers: vec![("check-health", Reply::exit(1, "", "unhealthy\n"), false)],
@@ -142,6 +149,7 @@ fn journal_cases() -> Vec<Case> {
     vec![
         Case {
             name: "changed since read: the journal refuses, nothing touched",
+            plan: None,
             mode: Mode::Apply,
             on_host: Some(OLD),
             answers: vec![(JOURNALED, Reply::exit(exit_changed, "", changed), false)],
@@ -157,6 +165,7 @@ fn journal_cases() -> Vec<Case> {
         },
         Case {
             name: "connection lost in the journal, which never completed: untouched",
+            plan: None,
             mode: Mode::Apply,
             on_host: Some(OLD),
             answers: vec![
@@ -185,6 +194,7 @@ fn change_cases() -> Vec<Case> {
     vec![
         Case {
             name: "changed file: lock, preflight, journal with the write, reload, commit",
+            plan: None,
             mode: Mode::Apply,
             on_host: Some(OLD),
             answers: vec![],
@@ -194,6 +204,7 @@ fn change_cases() -> Vec<Case> {
         },
         Case {
             name: "failing reload: restore, reload again, health check, rolled back",
+            plan: None,
             mode: Mode::Apply,
             on_host: Some(OLD),
             answers: vec![(
@@ -207,6 +218,7 @@ fn change_cases() -> Vec<Case> {
         },
         Case {
             name: "commit cannot be marked: rolled back",
+            plan: None,
             mode: Mode::Apply,
             on_host: Some(OLD),
             answers: vec![("'committed'", Reply::exit(1, "", "read-only fs\n"), false)],
@@ -227,6 +239,7 @@ fn failed_rollback_cases() -> Vec<Case> {
     ]);
     vec![Case {
         name: "reload fails and the restore fails: NEEDS ATTENTION",
+        plan: None,
         mode: Mode::Apply,
         on_host: Some(OLD),
         answers: vec![
@@ -243,6 +256,72 @@ fn failed_rollback_cases() -> Vec<Case> {
     }]
 }
 
+/// `conf_plan(NEW)` whose reload also runs when `configured` fails (`unless`).
+fn unless_plan() -> String {
+    conf_plan(NEW).replace(
+        "if_changed: [conf]\n",
+        "if_changed: [conf]\n    unless: configured\n",
+    )
+}
+
+fn more_cases() -> Vec<Case> {
+    let mut forced = vec![
+        Op::Gather,
+        check("configured"),
+        Op::Lock,
+        check("check-health"),
+        Op::Journal,
+        command("reload-app"),
+    ];
+    forced.extend([state("committed"), Op::Unlock]);
+    let mut first_writes = up_to_reload();
+    first_writes.truncate(4);
+    first_writes.extend([
+        Op::Restore,
+        check("check-health"),
+        state("rolled_back"),
+        Op::Unlock,
+    ]);
+    let mut wrote_nothing = format!("{JOURNALED}\n");
+    wrote_nothing.push_str("no space left on device\n");
+    vec![
+        Case {
+            name: "in sync, but an `unless` check fails: the command runs in a transaction",
+            plan: Some(unless_plan()),
+            mode: Mode::Apply,
+            on_host: Some(NEW),
+            answers: vec![("configured", Reply::exit(1, "", "not yet\n"), false)],
+            ops: forced,
+            outcome: Outcome::Changed,
+            error: None,
+        },
+        Case {
+            name: "in sync and the `unless` check passes: nothing runs",
+            plan: Some(unless_plan()),
+            mode: Mode::Apply,
+            on_host: Some(NEW),
+            answers: vec![],
+            ops: vec![Op::Gather, check("configured")],
+            outcome: Outcome::InSync,
+            error: None,
+        },
+        Case {
+            name: "journal complete, first write failed: restored, no reload to repeat",
+            plan: None,
+            mode: Mode::Apply,
+            on_host: Some(OLD),
+            answers: vec![(
+                JOURNALED,
+                Reply::exit(1, wrote_nothing, "disk full\n"),
+                false,
+            )],
+            ops: first_writes,
+            outcome: Outcome::RolledBack,
+            error: Some("writing files failed (exit 1)".into()),
+        },
+    ]
+}
+
 #[tokio::test]
 async fn every_path_through_the_phases_makes_exactly_its_host_operations() {
     let cases: Vec<Case> = [
@@ -250,6 +329,7 @@ async fn every_path_through_the_phases_makes_exactly_its_host_operations() {
         journal_cases(),
         change_cases(),
         failed_rollback_cases(),
+        more_cases(),
     ]
     .into_iter()
     .flatten()
