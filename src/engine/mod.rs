@@ -15,6 +15,8 @@ mod backup_name;
 mod checks;
 mod compute;
 mod lock;
+#[cfg(test)]
+mod tests;
 mod transaction;
 mod undo;
 

@@ -1,5 +1,7 @@
 //! How wsdeploy reaches a host: SSH (`ssh`) or this machine (`local`, for
-//! `ansible_connection: local` and pull mode). The engine only sees [`Transport`].
+//! `ansible_connection: local` and pull mode). The engine only sees [`Transport`]. The
+//! library's own tests add a third, `scripted` (a host in memory), compiled only under
+//! `cfg(test)`.
 //!
 //! Every command is one string run by a POSIX shell on the host; with `become`, it is
 //! wrapped in sudo by `host::runner` (`script_runner`, `wrap_command`, `plan_command`).
@@ -8,6 +10,8 @@
 
 pub mod home;
 pub mod local;
+#[cfg(test)]
+pub mod scripted;
 pub mod secret;
 pub mod ssh;
 pub mod ssh_config;
@@ -131,6 +135,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 pub enum Transport {
     Ssh(ssh::SshSession),
     Local(local::LocalSession),
+    /// A host scripted in memory, for the library's tests (`scripted`).
+    #[cfg(test)]
+    Scripted(scripted::ScriptedHost),
 }
 
 /// After its bound, a command's process group gets TERM, and KILL this much later.
@@ -191,6 +198,8 @@ pub enum Child {
     /// The process and the dedicated connection it runs on.
     Ssh(ssh::RemoteChild, ssh::SshSession),
     Local(Box<local::LocalChild>),
+    #[cfg(test)]
+    Scripted(scripted::ScriptedChild),
 }
 
 impl Transport {
@@ -206,6 +215,8 @@ impl Transport {
         match self {
             Self::Ssh(s) => Ok(s.exec(command, stdin).await?),
             Self::Local(l) => l.exec(command, stdin).await,
+            #[cfg(test)]
+            Self::Scripted(h) => h.exec(command, stdin),
         }
     }
 
@@ -260,6 +271,8 @@ impl Transport {
                 Ok(Child::Ssh(child, own))
             }
             Self::Local(l) => Ok(Child::Local(Box::new(l.spawn(command, heartbeat)?))),
+            #[cfg(test)]
+            Self::Scripted(h) => Ok(Child::Scripted(h.spawn(command, heartbeat)?)),
         }
     }
 
@@ -275,6 +288,10 @@ impl Transport {
         match self {
             Self::Ssh(s) => Ok(Box::pin(s.open_tcp(host, port).await?)),
             Self::Local(l) => Ok(Box::pin(l.open_tcp(host, port).await?)),
+            #[cfg(test)]
+            Self::Scripted(_) => Err(TransportError::Local(format!(
+                "scripted host: no network ({host}:{port})"
+            ))),
         }
     }
 
@@ -295,6 +312,8 @@ impl Child {
         match self {
             Self::Ssh(c, _) => Ok(c.read_line().await?),
             Self::Local(c) => c.read_line().await,
+            #[cfg(test)]
+            Self::Scripted(c) => Ok(c.read_line()),
         }
     }
 
@@ -307,6 +326,8 @@ impl Child {
                 session.close().await;
             }
             Self::Local(c) => c.close().await,
+            #[cfg(test)]
+            Self::Scripted(c) => c.close(),
         }
     }
 }

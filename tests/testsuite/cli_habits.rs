@@ -3,6 +3,9 @@
 //! `--json` summary with counts, result lines that stay on a terminal, `backups` without
 //! duplicates, `schedule` keeping the connection flags, and every flag documented.
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use std::path::Path;
@@ -318,6 +321,7 @@ fn a_terminal_stdout_with_stderr_in_a_file_still_gets_the_lines() {
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn backups_are_listed_once_when_two_paths_reach_one_file() {
     let _guard = local_host_guard();

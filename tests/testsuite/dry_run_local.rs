@@ -1,6 +1,9 @@
 //! `apply --dry-run` on a `connection: local` inventory whose files are copies of real
 //! configurations: the diffs are printed and not one byte changes anywhere.
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use support::history::recorded;
@@ -38,6 +41,7 @@ fn odoo_project_with_site(site: &str) -> Project {
     p
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn dry_run_prints_the_diffs_and_changes_nothing() {
     let _guard = local_host_guard();
@@ -63,6 +67,7 @@ fn dry_run_prints_the_diffs_and_changes_nothing() {
     assert_eq!(recorded(&p), ["dry-run exit=0 odoo-prod-1=would_change"]);
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn dry_run_json_reports_the_same_changes() {
     let _guard = local_host_guard();
@@ -112,6 +117,7 @@ fn site_hunk(stdout: &str) -> String {
     site[..end].to_owned()
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn two_servers_converge_on_the_one_named_public_host() {
     let _guard = local_host_guard();
@@ -126,6 +132,7 @@ fn two_servers_converge_on_the_one_named_public_host() {
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_redirect_server_and_a_tls_server_converge_on_the_tls_one() {
     let _guard = local_host_guard();
@@ -183,6 +190,7 @@ fn a_redirect_server_and_a_tls_server_converge_on_the_tls_one() {
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn nginx_warnings_on_standard_error_do_not_make_the_dump_unreadable() {
     let _guard = local_host_guard();
@@ -197,6 +205,7 @@ fn nginx_warnings_on_standard_error_do_not_make_the_dump_unreadable() {
     assert_eq!(tree_sums(p.path()), before);
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_non_default_public_port_picks_its_server_and_stays_in_websocket_url() {
     let _guard = local_host_guard();
@@ -231,6 +240,7 @@ fn a_non_default_public_port_picks_its_server_and_stays_in_websocket_url() {
     .stdout_has("listens on port 8443");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn opt_in_rebind_of_the_http_port_edits_the_compose_file_and_recreates_the_container() {
     let _guard = local_host_guard();

@@ -4,6 +4,9 @@
 //! `socketio_port` from the bench's common_site_config.json (the realtime server's default
 //! when unset), and its CONNECT check sends a cookie.
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use std::path::Path;
@@ -65,6 +68,7 @@ fn bench_project(nginx_file: &str, common_site_config: &str, extra_vars: &str) -
 
 const CONFIG_9000: &str = "{\n \"default_site\": \"site1.local\",\n \"socketio_port\": 9000,\n \"webserver_port\": 8000\n}";
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_pristine_bench_is_in_sync() {
     let _guard = local_host_guard();
@@ -76,6 +80,7 @@ fn a_pristine_bench_is_in_sync() {
     assert_eq!(tree_sums(p.path()), before);
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_socketio_block_without_the_site_name_is_repaired_in_place_as_bench_writes_it() {
     let _guard = local_host_guard();
@@ -101,6 +106,7 @@ fn a_socketio_block_without_the_site_name_is_repaired_in_place_as_bench_writes_i
     assert!(!run.stdout.contains("map $http_upgrade"), "{}", run.stdout);
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn an_operators_socketio_block_keeps_its_headers_and_gets_only_what_it_lacks() {
     let _guard = local_host_guard();
@@ -129,6 +135,7 @@ fn an_operators_socketio_block_keeps_its_headers_and_gets_only_what_it_lacks() {
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn socketio_port_comes_from_common_site_config() {
     let _guard = local_host_guard();
@@ -146,6 +153,7 @@ fn socketio_port_comes_from_common_site_config() {
         .stdout_has("1 in sync");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn an_unset_socketio_port_is_the_realtime_servers_default() {
     let _guard = local_host_guard();
@@ -284,6 +292,7 @@ fn with_https_the_checks_speak_tls_with_sni_public_host() {
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_frappe_v14_bench_is_refused_by_the_dry_run_naming_the_version() {
     let _guard = local_host_guard();
@@ -306,6 +315,7 @@ fn a_frappe_v14_bench_is_refused_by_the_dry_run_naming_the_version() {
     assert_eq!(tree_sums(p.path()), before);
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_bench_without_a_realtime_server_is_refused_and_gets_no_upstream() {
     let _guard = local_host_guard();
@@ -324,6 +334,7 @@ fn a_bench_without_a_realtime_server_is_refused_and_gets_no_upstream() {
     assert_eq!(tree_sums(p.path()), before);
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_bench_with_only_the_v15_realtime_layout_passes_the_version_check() {
     let _guard = local_host_guard();

@@ -6,6 +6,9 @@
 //! `systemctl restart odoo`, and the site's `location /` is made to send the
 //! `X-Forwarded-*` headers `proxy_mode` needs.
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use std::path::Path;
@@ -60,6 +63,7 @@ fn dry_run(p: &Project) -> support::project::Run {
     run
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn threaded_odoo_found_from_odoo_conf_gets_websocket_on_the_http_port() {
     let _guard = local_host_guard();
@@ -88,6 +92,7 @@ fn threaded_odoo_found_from_odoo_conf_gets_websocket_on_the_http_port() {
     assert!(!run.stdout.contains(":8072;"), "{}", run.stdout);
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn prefork_odoo_found_from_odoo_conf_gets_websocket_on_the_evented_port() {
     let _guard = local_host_guard();
@@ -117,6 +122,7 @@ fn prefork_odoo_found_from_odoo_conf_gets_websocket_on_the_evented_port() {
     }
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn the_inventorys_odoo_variables_override_odoo_conf() {
     let _guard = local_host_guard();
@@ -148,6 +154,7 @@ fn a_value_in_odoo_conf_that_is_not_a_port_fails_the_host_naming_the_file_and_ke
         .stdout_has("is not a port");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn the_deb_systemd_layout_is_restarted_with_systemctl() {
     let _guard = local_host_guard();
@@ -175,6 +182,7 @@ fn the_deb_systemd_layout_is_restarted_with_systemctl() {
         .stdout_has("would run: run `docker restart 'opticserp_odoo'`");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn proxy_mode_comes_with_forwarded_headers_on_the_sites_location() {
     let _guard = local_host_guard();

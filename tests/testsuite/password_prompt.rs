@@ -4,6 +4,9 @@
 //! never printed. A password that logs in is tested in `tests/lab_bastion.rs` (the lab
 //! host's sshd accepts passwords for a user the test creates).
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use std::io::Write;
@@ -54,6 +57,7 @@ fn on_a_terminal(project: &Project, args: &[&str], input: &str) -> (i32, String)
     (output.status.code().unwrap_or(-1), transcript)
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn ask_pass_offers_the_typed_password_to_sshd_and_never_shows_it() {
     let _guard = local_host_guard();

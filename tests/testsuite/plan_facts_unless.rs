@@ -1,6 +1,9 @@
 //! Plan format: `facts:` and a command's `unless:` are checked before any host is
 //! contacted (exit 3, file:line:col, nothing touched).
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use support::project::Project;
@@ -49,6 +52,7 @@ fn a_fact_needs_a_variable_name_and_a_key_once() {
         .stderr_has("fact `port` is defined twice");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_cmdline_fact_reads_a_long_option_by_its_name_and_is_one_source() {
     let base = "name: p\nhosts: web\nsteps:\n  - id: c\n    command: \"true\"\nfacts:\n";

@@ -8,6 +8,9 @@
 //! The host is this machine (`ansible_connection: local`) with a bench and an nginx
 //! configuration under the project's temporary directory; `nginx -t` is the real one.
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use std::path::Path;
@@ -123,6 +126,7 @@ fn a_fact_holding_a_template_is_refused_naming_host_file_and_key_and_nothing_is_
 
 /// A directive injected through a fact (a newline and a second `server`) is refused the
 /// same way; a well-typed value is used as it is.
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_fact_cannot_inject_nginx_directives_and_a_typed_value_is_used() {
     let _guard = local_host_guard();

@@ -3,6 +3,9 @@
 //! host's side of the pipe (at most 8 MiB + 1 byte of it is sent), and a dump (`nginx -T`)
 //! over 32 MiB is refused. The controller's peak RSS is measured with GNU time.
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use std::process::Command;
@@ -82,6 +85,7 @@ fn a_dump_larger_than_32_mib_is_refused() {
     assert!(mib < 128.0, "the controller peaked at {mib:.1} MiB");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_command_that_floods_its_output_is_stopped_at_the_exec_cap() {
     let _guard = local_host_guard();

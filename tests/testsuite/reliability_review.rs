@@ -3,6 +3,9 @@
 //! plan files. A command edited after the review does not run; flags that would change
 //! the target (`-i`, a plan, `-e`, `--limit`) are refused, not ignored.
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use serde_json::{Value, json};
@@ -18,6 +21,7 @@ fn plan(command: &str) -> Value {
     })
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_review_binds_commands_and_refuses_other_targets() {
     let _guard = local_host_guard();
@@ -75,6 +79,7 @@ fn a_review_binds_commands_and_refuses_other_targets() {
 
 /// The facts read on the host are part of what was reviewed: a command that uses a fact
 /// does not run with a value other than the reviewed one (the files' change is the same).
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_review_binds_the_facts_read_on_the_host() {
     let _guard = local_host_guard();

@@ -3,6 +3,9 @@
 //! Ansible bastion idiom (`ProxyCommand="ssh -W %h:%p ..."`), and the errors and
 //! warnings a person sees for settings wsdeploy cannot use.
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use std::fmt::Write as _;
@@ -88,6 +91,7 @@ fn accepted(sshd: &Sshd) -> usize {
     sshd.log().matches("Accepted publickey").count()
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_jump_chain_from_ssh_config_reaches_the_target_through_both_hops() {
     let chain = chain();
@@ -145,6 +149,7 @@ async fn a_proxy_jump_chain_from_ssh_config_reaches_the_target_through_both_hops
     session.close().await;
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jump_host_that_cannot_reach_the_target_is_named() {
     let chain = chain();
@@ -179,6 +184,7 @@ fn project(inventory: &str) -> Project {
     project
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn dry_run_through_ssh_config_aliases_and_the_ansible_bastion_idiom() {
     let _guard = local_host_guard();
@@ -344,6 +350,7 @@ fn schedule_passes_the_ssh_config_on_and_refuses_password_prompts() {
     }
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jump_host_throttling_new_connections_is_retried() {
     let hop = Sshd::start_with(&support::sshd::SshdOptions {
@@ -897,6 +904,7 @@ impl Drop for Agent {
     }
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pub_identity_file_signs_with_the_agent_named_by_identity_agent() {
     let sshd = Sshd::start();
@@ -978,6 +986,7 @@ async fn a_pub_identity_file_signs_with_the_agent_named_by_identity_agent() {
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_dry_run_follows_a_match_jump_with_an_agent_key_and_a_host_key_alias() {
     let _guard = local_host_guard();

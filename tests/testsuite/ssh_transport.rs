@@ -4,6 +4,9 @@
 //! `WSDEPLOY_KEY_PASSPHRASE`) run their body in a child copy of this test binary with
 //! exactly that environment, so parallel tests never see each other's variables.
 
+// Helpers only the host tier uses are unused in a plain `cargo test`.
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use std::path::{Path, PathBuf};
@@ -72,6 +75,7 @@ fn lock_is_free(lock: &Path) -> bool {
 
 // ---------------------------------------------------------------- exec
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_collects_stdout_stderr_and_exit_status() {
     let sshd = Sshd::start();
@@ -90,6 +94,7 @@ async fn exec_collects_stdout_stderr_and_exit_status() {
     assert!(output.stdout.is_empty() && output.stderr.is_empty());
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_output_past_the_cap_is_an_error_and_the_connection_stays_usable() {
     let sshd = Sshd::start();
@@ -110,6 +115,7 @@ async fn exec_output_past_the_cap_is_an_error_and_the_connection_stays_usable() 
     assert_eq!(output.stdout, b"still-here\n");
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_reports_the_signal_that_killed_the_command() {
     let sshd = Sshd::start();
@@ -123,6 +129,7 @@ async fn exec_reports_the_signal_that_killed_the_command() {
     assert_eq!(output.exit_status, None);
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_stdin_round_trip_of_one_mebibyte_is_intact() {
     let sshd = Sshd::start();
@@ -144,6 +151,7 @@ async fn exec_stdin_round_trip_of_one_mebibyte_is_intact() {
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_without_reading_stdin_still_completes() {
     let sshd = Sshd::start();
@@ -157,6 +165,7 @@ async fn exec_without_reading_stdin_still_completes() {
     assert_eq!(output.exit_status, Some(0));
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_execs_share_one_connection() {
     let sshd = Sshd::start_with(&SshdOptions {
@@ -192,6 +201,7 @@ async fn twenty_concurrent_execs_share_one_connection() {
     assert_eq!(sshd.connection_pids().len(), 1);
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_limit_above_max_sessions_waits_and_retries_instead_of_failing() {
     let sshd = Sshd::start_with(&SshdOptions {
@@ -226,6 +236,7 @@ async fn a_channel_limit_above_max_sessions_waits_and_retries_instead_of_failing
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_after_close_is_a_connection_error() {
     let sshd = Sshd::start();
@@ -243,6 +254,7 @@ async fn exec_after_close_is_a_connection_error() {
 
 // ---------------------------------------------------------------- spawn
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawned_process_ends_when_its_handle_is_dropped() {
     let sshd = Sshd::start();
@@ -260,6 +272,7 @@ async fn spawned_process_ends_when_its_handle_is_dropped() {
     assert_eq!(output.stdout, b"still here\n");
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawned_process_ends_on_close_and_reports_its_stderr() {
     let sshd = Sshd::start();
@@ -279,6 +292,7 @@ async fn spawned_process_ends_on_close_and_reports_its_stderr() {
     assert!(eventually(Duration::from_secs(10), || !process_alive(pid)).await);
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawned_process_that_exits_ends_the_lines_with_its_status() {
     let sshd = Sshd::start();
@@ -293,6 +307,7 @@ async fn spawned_process_that_exits_ends_the_lines_with_its_status() {
     assert_eq!(child.exit_status(), Some(4));
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cutting_the_connection_ends_the_lock_holder_and_frees_the_lock() {
     let sshd = Sshd::start();
@@ -330,6 +345,7 @@ async fn cutting_the_connection_ends_the_lock_holder_and_frees_the_lock() {
 
 // ---------------------------------------------------------------- tunnels
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_tcp_reaches_a_local_echo_server_through_the_host() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -368,6 +384,7 @@ async fn open_tcp_reaches_a_local_echo_server_through_the_host() {
     assert_eq!(&answer, b"ping\n");
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_tcp_to_a_closed_port_is_a_channel_error() {
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -392,6 +409,7 @@ async fn open_tcp_to_a_closed_port_is_a_channel_error() {
 
 // ---------------------------------------------------------------- host keys
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_host_key_is_refused_with_instructions() {
     let sshd = Sshd::start();
@@ -414,6 +432,7 @@ async fn unknown_host_key_is_refused_with_instructions() {
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accept_new_records_the_key_and_the_next_strict_connect_succeeds() {
     let sshd = Sshd::start();
@@ -440,6 +459,7 @@ async fn accept_new_records_the_key_and_the_next_strict_connect_succeeds() {
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_host_key_is_refused_naming_the_stale_line_even_with_accept_new() {
     let sshd = Sshd::start();
@@ -484,6 +504,7 @@ async fn changed_host_key_is_refused_naming_the_stale_line_even_with_accept_new(
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hashed_known_hosts_entries_are_honoured() {
     let sshd = Sshd::start();
@@ -503,6 +524,7 @@ async fn hashed_known_hosts_entries_are_honoured() {
 
 // ---------------------------------------------------------------- authentication
 
+#[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsa_and_ecdsa_keys_authenticate() {
     let sshd = Sshd::start();
