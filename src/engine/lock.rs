@@ -62,8 +62,14 @@ impl HostLock {
             }
             LockReply::Unexpected => {
                 child.close().await;
+                let answer = match line {
+                    Ok(Ok(Some(l))) => format!("it answered {l:?}"),
+                    Ok(Ok(None)) => "it ended without answering".to_owned(),
+                    Ok(Err(e)) => format!("reading its answer failed: {e}"),
+                    Err(_) => format!("no answer within {} s", ANSWER_WAIT.as_secs()),
+                };
                 Err(format!(
-                    "cannot take the run lock (is util-linux `flock` installed? root or become needed): {line:?}"
+                    "cannot take the run lock (is util-linux `flock` installed? root or become needed): {answer}"
                 ))
             }
         }

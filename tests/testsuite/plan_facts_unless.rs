@@ -71,6 +71,7 @@ fn a_cmdline_fact_reads_a_long_option_by_its_name_and_is_one_source() {
         .stderr_has("give exactly one of `json:` (a JSON file), `ini:` (an INI file, with `section:`), `exists:` (a path) or `cmdline:` (a systemd unit)");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn an_unless_check_that_fails_makes_the_command_run_on_an_otherwise_unchanged_host() {
     let _guard = local_host_guard();
