@@ -24,6 +24,7 @@ mod lab_daily;
 mod lab_fastapi;
 mod lab_faults;
 mod lab_frappe;
+mod lab_light;
 mod lab_odoo;
 mod lab_odoo_systemd;
 mod lab_real_world_fastapi;
