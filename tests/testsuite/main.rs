@@ -39,6 +39,8 @@ mod lab_faults;
 #[cfg(feature = "lab-tests")]
 mod lab_frappe;
 #[cfg(feature = "lab-tests")]
+mod lab_light;
+#[cfg(feature = "lab-tests")]
 mod lab_odoo;
 #[cfg(feature = "lab-tests")]
 mod lab_odoo_systemd;

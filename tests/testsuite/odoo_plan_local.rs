@@ -393,3 +393,34 @@ fn the_runtime_picks_the_port_checks() {
         site.action
     );
 }
+
+#[test]
+fn a_plain_process_runtime_gets_the_listening_check_and_the_inventorys_restart() {
+    use serde_json::json;
+    // Odoo as a plain process (no container, no systemd): no `docker port` check can
+    // hold; what listens where is read with ss, and the restart is the inventory's.
+    let (_, steps, host) = rendered(
+        &[
+            ("odoo_runtime", json!("process")),
+            ("odoo_restart_cmd", json!("/opt/lab-light/odoo-restart")),
+        ],
+        &[],
+    );
+    for docker_only in ["longpolling_localhost_only", "http_port_private"] {
+        assert!(!steps.contains(&docker_only.to_owned()), "{steps:?}");
+    }
+    assert!(
+        steps.contains(&"http_port_private_systemd".to_owned()),
+        "{steps:?}"
+    );
+    let restart = host
+        .steps
+        .iter()
+        .find(|s| s.id == "odoo_restart")
+        .expect("restart");
+    assert!(
+        format!("{:?}", restart.action).contains("/opt/lab-light/odoo-restart"),
+        "{:?}",
+        restart.action
+    );
+}

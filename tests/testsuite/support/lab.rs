@@ -271,6 +271,12 @@ impl Lab {
         )
     }
 
+    /// Light odoo hosts (`lab up ... --light`): sshd, nginx and the stand-in as a plain
+    /// process, no inner Docker engine.
+    pub fn up_light(name: &str, hosts: usize) -> Self {
+        Self::up_with(name, hosts, &["--role", "odoo", "--light"])
+    }
+
     /// The lab CA's certificate (PEM) of an `--https` lab.
     pub fn ca_file(&self) -> PathBuf {
         self.outdir.join("ca.pem")
