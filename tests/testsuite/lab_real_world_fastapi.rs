@@ -13,8 +13,8 @@
 //! handshake through nginx with the site's domain as Host and SNI gets uvicorn's 101,
 //! untouched files byte-identical, and a second apply in sync without a reload or restart.
 
-use crate::support::nginx_shape::{locations_by_server, maps};
 use crate::support;
+use crate::support::nginx_shape::{locations_by_server, maps};
 
 use serde_json::{Value, json};
 

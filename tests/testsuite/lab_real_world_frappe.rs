@@ -12,8 +12,8 @@
 //! CONNECT and WebSocket upgrade through nginx with the site's domain as Host and SNI,
 //! untouched files byte-identical, and a second apply in sync without a reload.
 
-use crate::support::nginx_shape::locations_by_server;
 use crate::support;
+use crate::support::nginx_shape::locations_by_server;
 
 use serde_json::{Value, json};
 
