@@ -189,6 +189,8 @@ fn the_connect_check_sends_a_cookie_and_the_site_name() {
         ("site_conf", "/etc/nginx/conf.d/frappe-bench.conf"),
         ("site_name", "site1.local"),
         ("socketio_port", "9000"),
+        ("developer_mode", "0"),
+        ("webserver_port", "8000"),
     ] {
         vars.insert(k.into(), serde_json::Value::String(v.into()));
     }
@@ -234,6 +236,8 @@ fn with_https_the_checks_speak_tls_with_sni_public_host() {
         ("public_host", "erp.example.com"),
         ("site_conf", "/etc/nginx/conf.d/frappe-bench.conf"),
         ("socketio_port", "9000"),
+        ("developer_mode", "0"),
+        ("webserver_port", "8000"),
         ("public_scheme", "https"),
         ("check_ca_file", "/etc/wsdeploy/ca.pem"),
         (
@@ -350,4 +354,143 @@ fn a_bench_with_only_the_v15_realtime_layout_passes_the_version_check() {
     p.run(&["apply", "-i", "bench", "--dry-run"])
         .code(0)
         .stdout_has("1 would change");
+}
+
+#[test]
+fn developer_mode_is_refused_unless_the_web_server_answers_where_realtime_asks() {
+    let _guard = local_host_guard();
+    // developer_mode 1 (the field report's config): the realtime server asks get_user_info
+    // at http://<public_host>:<webserver_port>, here a port nothing listens on.
+    let config = "{\n \"developer_mode\": 1,\n \"socketio_port\": 9001,\n \"webserver_port\": 9\n}";
+    let p = bench_project(&bench_nginx(), config, "");
+    let before = tree_sums(p.path());
+    let run = p.run(&[
+        "apply",
+        "-i",
+        "bench",
+        "--dry-run",
+        "-e",
+        "public_host=127.0.0.1",
+    ]);
+    run.code(1)
+        .stdout_has("developer_mode is 1 in ")
+        .stdout_has("http://127.0.0.1:9 (the bench's web server directly, not nginx)")
+        .stdout_has("bench set-config -g developer_mode 0");
+    assert!(!run.stdout.contains("would change"), "{}", run.stdout);
+    assert_eq!(tree_sums(p.path()), before);
+    // Off (or set to 0 in the inventory), the preflight does not ask.
+    let p = bench_project(&bench_nginx(), config, "        developer_mode: 0\n");
+    p.run(&[
+        "apply",
+        "-i",
+        "bench",
+        "--dry-run",
+        "-e",
+        "public_host=127.0.0.1",
+    ])
+    .code(0)
+    .stdout_has("1 would change");
+}
+
+/// `bench_project` with plans/frappe-socketio-port.yml as its plan, the bench's supervisor
+/// program (as `bench setup supervisor` writes it) and the nginx file the plan writes
+/// under the project's root.
+fn port_project(common_site_config: &str) -> Project {
+    let p = bench_project(&bench_nginx(), common_site_config, "");
+    let r = p.path().join("root").display().to_string();
+    p.file(
+        "root/etc/supervisor/conf.d/frappe-bench.conf",
+        "[program:frappe-bench-node-socketio]\ncommand=/usr/bin/node /home/frappe/frappe-bench/apps/frappe/socketio.js\n",
+    );
+    let plan = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/frappe-socketio-port.yml"),
+    )
+    .expect("plan");
+    p.file("plans/site.yml", &plan);
+    let inventory =
+        std::fs::read_to_string(p.path().join("inventories/bench/hosts.yml")).expect("inventory");
+    p.file(
+        "inventories/bench/hosts.yml",
+        &format!(
+            "{inventory}        supervisor_conf: {r}/etc/supervisor/conf.d/frappe-bench.conf\n        socketio_server_conf: {r}/etc/nginx/conf.d/frappe-bench-socketio-port.conf\n"
+        ),
+    );
+    p
+}
+
+#[test]
+fn the_port_plans_server_serves_socketio_and_realtimes_calls_and_nothing_else() {
+    let _guard = local_host_guard();
+    let p = port_project(CONFIG_9000);
+    let run = p.run(&["apply", "-i", "bench", "--dry-run"]);
+    run.code(0)
+        .stdout_has("+    listen 9000;")
+        .stdout_has("+    location /socket.io {")
+        .stdout_has("+    location ^~ /api/method/frappe.realtime. {")
+        .stdout_has("+    location / {\n+        return 404;\n+    }")
+        .stdout_has("1 would change");
+    // The web server is reached from one location only (the realtime calls).
+    assert_eq!(
+        run.stdout
+            .matches("proxy_pass http://127.0.0.1:8000;")
+            .count(),
+        1,
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_port_plan_refuses_frappe_v14_and_developer_mode_it_cannot_serve() {
+    let _guard = local_host_guard();
+    let p = port_project(CONFIG_9000);
+    p.file(
+        "root/frappe-bench/apps/frappe/frappe/__init__.py",
+        "__version__ = '14.82.1'\n",
+    );
+    let before = tree_sums(p.path());
+    p.run(&["apply", "-i", "bench", "--dry-run"])
+        .code(1)
+        .stdout_has("Frappe major version 14")
+        .stdout_has("Frappe v14 and older serve one namespace");
+    assert_eq!(tree_sums(p.path()), before);
+
+    let config = "{\n \"developer_mode\": 1,\n \"socketio_port\": 9000,\n \"webserver_port\": 9\n}";
+    let p = port_project(config);
+    let before = tree_sums(p.path());
+    p.run(&[
+        "apply",
+        "-i",
+        "bench",
+        "--dry-run",
+        "-e",
+        "public_host=127.0.0.1",
+    ])
+    .code(1)
+    .stdout_has("developer_mode is 1 in ")
+    .stdout_has("http://127.0.0.1:9 (the bench's web server directly, not nginx)");
+    assert_eq!(tree_sums(p.path()), before);
+}
+
+#[test]
+fn the_port_url_is_credited_to_frappe_react_sdk_not_frappe_js_sdk() {
+    // Raven's frontend gets `http://<host>:9000/<site>` from frappe-react-sdk's SocketIO
+    // class (given Raven's build-time VITE_SOCKET_PORT); frappe-js-sdk builds no socket URL.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in [
+        "plans/frappe-socketio.yml",
+        "plans/frappe-socketio-port.yml",
+        "docs/shipped-plans.md",
+        "tests/lab/README.md",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).expect("read");
+        assert!(
+            !text.contains("frappe-js-sdk"),
+            "{file} names frappe-js-sdk"
+        );
+        assert!(
+            text.contains("frappe-react-sdk") && text.contains("VITE_SOCKET_PORT"),
+            "{file} does not name frappe-react-sdk and VITE_SOCKET_PORT"
+        );
+    }
 }

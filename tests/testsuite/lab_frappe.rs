@@ -9,7 +9,13 @@
 //!   apply changes nothing; a failing check rolls a host back.
 //! - The field report's topology (page through nginx on :8005, realtime on :9000, a
 //!   client that builds `http://host:9000/<site>`) fails with a real Socket.IO client,
-//!   and works after `plans/frappe-socketio-port.yml`.
+//!   and works after `plans/frappe-socketio-port.yml`, whose server on :9000 serves only
+//!   realtime (the site's `/app` is a 404 there); a supervisor file that `bench setup
+//!   supervisor` wrote back without the port override is reported by drift and repaired,
+//!   also once the realtime server failed to bind.
+//! - A bench with `developer_mode: 1` is refused before any change with the reason (the
+//!   realtime server asks `get_user_info` at `http://<host>:<webserver_port>`, past nginx)
+//!   and converges once it is off.
 
 use crate::support;
 
@@ -23,6 +29,7 @@ const POLLING: &str = "/socket.io/?EIO=4&transport=polling";
 const SITE: &str = "site1.local";
 const BENCH_NGINX: &str = "/home/frappe/frappe-bench/config/nginx.conf";
 const CONFIG: &str = "/home/frappe/frappe-bench/sites/common_site_config.json";
+const SUPERVISOR_CONF: &str = "/etc/supervisor/conf.d/frappe-bench.conf";
 
 /// A Socket.IO CONNECT to site1.local's namespace over long-polling on `base` (e.g.
 /// `http://127.0.0.1` for nginx) with the given curl arguments; returns the server's answer
@@ -101,6 +108,85 @@ fn damage(lab: &Lab, i: usize) {
         ),
     );
     assert_bench_healthy(lab, i, 9050);
+}
+
+/// Port 9000 serves realtime only: the site's pages and API are not there over plain
+/// http, the calls the realtime server makes to Frappe are.
+fn assert_port_serves_realtime_only(lab: &Lab, ip: &str) {
+    for path in ["/app", "/api/method/frappe.auth.get_logged_user"] {
+        let (_, answer) = lab.sh(
+            1,
+            &format!("curl -s -i --max-time 2 -b sid=Guest -H 'Host: {ip}:9000' 'http://127.0.0.1:9000{path}'"),
+        );
+        assert!(
+            answer.starts_with("HTTP/1.1 404") && answer.contains("Server: nginx"),
+            "{path}: {answer}"
+        );
+    }
+    let user_info = lab.ok(
+        1,
+        &format!("curl -sf --max-time 2 -b sid=Guest -H 'Host: {ip}:9000' 'http://127.0.0.1:9000/api/method/frappe.realtime.get_user_info'"),
+    );
+    assert!(user_info.contains("\"user\": \"Guest\""), "{user_info}");
+}
+
+/// `bench setup supervisor` writes the realtime program back without the environment
+/// line (`supervisor_before`, the file as it was before the plan): drift shows it and
+/// apply puts it back, also once supervisor loaded it and the server failed to bind.
+fn supervisor_conf_rewritten_by_bench_is_reported_and_repaired(
+    lab: &Lab,
+    project: &tempfile::TempDir,
+    page: &str,
+    supervisor_before: &str,
+) {
+    // Written back, not loaded yet: drift shows it, and apply puts it back with the
+    // realtime server still on 9010.
+    lab.ok(
+        1,
+        &format!("cat > {SUPERVISOR_CONF} <<'WSDEPLOY_EOF'\n{supervisor_before}\nWSDEPLOY_EOF"),
+    );
+    let drift = lab.wsdeploy_in(project.path(), "drift", &[]);
+    drift.code(2).stdout_has("1 would change");
+    assert!(
+        drift
+            .stdout
+            .lines()
+            .any(|l| l.starts_with('+') && l.contains("environment=FRAPPE_SOCKETIO_PORT=\"9010\"")),
+        "{}",
+        drift.stdout
+    );
+    lab.wsdeploy_in(project.path(), "apply", &[])
+        .code(0)
+        .stdout_has("1 changed")
+        .stderr_has("lab-1: passed: Socket.IO CONNECT to /site1.local on port 9000, with a cookie, is accepted");
+    lab.wsdeploy_in(project.path(), "drift", &[])
+        .code(0)
+        .stdout_has("1 in sync");
+    let (code, again) = raven_client(lab, 1, page);
+    assert_eq!(code, 0, "{again}");
+
+    // Written back and loaded (`supervisorctl update`, as a reboot would): the realtime
+    // server returns to 9000, which nginx holds, and fails to bind. A real bench's program
+    // then ends FATAL (startsecs 1, startretries 3); here, where node can take longer than
+    // startsecs to fail, it is stopped after its first EADDRINUSE: not running either way.
+    // apply still repairs it.
+    lab.ok(
+        1,
+        &format!(
+            "cat > {SUPERVISOR_CONF} <<'WSDEPLOY_EOF'\n{supervisor_before}\nWSDEPLOY_EOF\n\
+             : > /home/frappe/frappe-bench/logs/node-socketio.log; \
+             supervisorctl update frappe-bench-web; \
+             for n in $(seq 1 60); do grep -q EADDRINUSE /home/frappe/frappe-bench/logs/node-socketio.log && break; sleep 0.5; done; \
+             supervisorctl stop {REALTIME}; grep -q EADDRINUSE /home/frappe/frappe-bench/logs/node-socketio.log"
+        ),
+    );
+    lab.wsdeploy_in(project.path(), "apply", &[])
+        .code(0)
+        .stdout_has("1 changed")
+        .stderr_has("has no FRAPPE_SOCKETIO_PORT=\"9010\" (rewritten by bench setup supervisor?)")
+        .stderr_has("lab-1: passed: Socket.IO CONNECT to /site1.local on port 9000, with a cookie, is accepted");
+    let (code, again) = raven_client(lab, 1, page);
+    assert_eq!(code, 0, "{again}");
 }
 
 #[test]
@@ -266,6 +352,7 @@ fn seed_topology_a_client_that_connects_to_port_9000_works_once_nginx_listens_th
     assert!(evidence.contains("Invalid origin"), "{evidence}");
     assert!(realtime_log(&lab, 1).contains("listening on:  9000"));
 
+    let supervisor_before = lab.ok(1, &format!("cat {SUPERVISOR_CONF}"));
     let project = project_with("frappe-socketio-port.yml");
     let first = lab.wsdeploy_in(project.path(), "apply", &[]);
     first
@@ -297,8 +384,70 @@ fn seed_topology_a_client_that_connects_to_port_9000_works_once_nginx_listens_th
     let boot = lab.ok(1, &format!("curl -sf '{page}'"));
     assert!(boot.contains("\"socketio_port\": 9000"), "{boot}");
 
+    assert_port_serves_realtime_only(&lab, &ip);
+
     let second = lab.wsdeploy_in(project.path(), "apply", &[]);
     second.code(0).stdout_has("1 in sync");
+
+    supervisor_conf_rewritten_by_bench_is_reported_and_repaired(
+        &lab,
+        &project,
+        &page,
+        &supervisor_before,
+    );
+}
+
+#[test]
+fn developer_mode_is_refused_with_the_reason_until_it_is_off() {
+    // developer_mode 1 (the field report's common_site_config.json): Frappe's realtime
+    // server asks get_user_info at http://<Origin host>:8000, where the bench's web server
+    // (127.0.0.1 only) does not answer, so every connection through nginx is refused.
+    let lab = Lab::up_role("frappe-devmode", 1, "frappe");
+    damage(&lab, 1);
+    lab.ok(
+        1,
+        &format!(
+            "python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c[\"developer_mode\"]=1; open(sys.argv[1],\"w\").write(json.dumps(c, indent=1))' {CONFIG} && supervisorctl restart {REALTIME}"
+        ),
+    );
+    assert_bench_healthy(&lab, 1, 9050);
+    let before = lab.tree_sums(1, WATCHED);
+    let run = lab.wsdeploy("apply", &[]);
+    run.code(1)
+        .stdout_has(
+            "developer_mode is 1 in /home/frappe/frappe-bench/sites/common_site_config.json",
+        )
+        .stdout_has(&format!(
+            "http://{}:8000 (the bench's web server directly, not nginx)",
+            lab.ip(1)
+        ))
+        .stdout_has("bench set-config -g developer_mode 0");
+    assert_eq!(lab.tree_sums(1, WATCHED), before, "a refused host changed");
+    // The real server does what the refusal says, with the headers bench's location sends
+    // (here straight to it on 9050): `Unauthorized`.
+    let ip = lab.ip(1);
+    let refused = socketio_connect(
+        &lab,
+        1,
+        "http://127.0.0.1:9050",
+        &format!(
+            "-H 'Host: {ip}' -H 'Origin: http://{ip}' -H 'X-Frappe-Site-Name: {SITE}' -b sid=Guest"
+        ),
+    );
+    assert!(refused.contains("Unauthorized"), "{refused}");
+
+    // The fix the hint names: developer_mode off and the realtime server restarted.
+    lab.ok(
+        1,
+        &format!(
+            "sed -i 's/\"developer_mode\": 1/\"developer_mode\": 0/' {CONFIG} && supervisorctl restart {REALTIME}"
+        ),
+    );
+    assert_bench_healthy(&lab, 1, 9050);
+    lab.wsdeploy("apply", &[])
+        .code(0)
+        .stdout_has("1 changed")
+        .stderr_has("lab-1: passed: Socket.IO CONNECT to namespace /site1.local through nginx, with a cookie, is accepted");
 }
 
 #[test]

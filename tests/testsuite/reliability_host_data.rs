@@ -235,8 +235,9 @@ fn the_shipped_frappe_plans_type_their_facts_as_ports() {
         let facts = facts.split("\n\n").next().unwrap_or_default();
         assert_eq!(
             facts.matches("  - name: ").count(),
-            facts.matches("    type: port\n").count(),
-            "{plan}: every fact typed"
+            facts.matches("    type: port\n").count()
+                + facts.matches("    type: integer\n").count(),
+            "{plan}: every fact typed (ports; developer_mode an integer)"
         );
     }
 }
