@@ -7,10 +7,12 @@
 //! of `nginx:` steps parses as nginx (`nginx_snippets`), and with an
 //! inventory every variable a template uses is defined for every host the play targets
 //! (following variables that are themselves templates), then each host's rendering is
-//! tried as `apply` would (absolute paths, modes, regular expressions, URLs).
+//! tried as `apply` would (absolute paths, modes, regular expressions, URLs). Steps that
+//! can never run are warnings (`never_runs`).
 
 mod every_load_error;
 mod filters;
+mod never_runs;
 mod nginx_snippets;
 
 use std::collections::HashSet;
@@ -321,6 +323,13 @@ fn check_play(
     let file = play.file.display().to_string();
     check_plan_vars(play, &file, env, out);
     check_nginx_snippets(play, &file, out);
+    for (def, message) in never_runs::warnings(play, env) {
+        out.add(
+            format!("{file}:{}:{}", def.line, def.column),
+            format!("{WARNING}{message}"),
+            None,
+        );
+    }
     let steps: Vec<&StepDef> = play.preflight.iter().chain(&play.steps).collect();
     let fields_of = step_templates(play, &steps, &file, cx, env, out);
     let Some(inventory) = cx.inventory else {

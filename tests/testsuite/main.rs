@@ -29,6 +29,7 @@ mod lock_heartbeat;
 mod nginx_corpus;
 mod odoo_plan_local;
 mod password_prompt;
+mod plan_commands;
 mod plan_conditions;
 mod plan_facts_unless;
 mod project_config;
