@@ -176,3 +176,102 @@ fn the_exit_codes_are_one_table_in_the_readme_and_the_man_page() {
     assert!(man.stdout.contains("WSDEPLOY_BECOME_PASSWORD"));
     assert!(man.stdout.contains("/var/lib/wsdeploy/runs/RUN_ID/"));
 }
+
+/// The one JSON object `--json` prints on standard output for bad input.
+fn json_error(run: &support::project::Run) -> serde_json::Value {
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "stdout is not one JSON line:\n{}",
+        run.stdout
+    );
+    let value: serde_json::Value = serde_json::from_str(lines[0])
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", run.stdout));
+    assert_eq!(value["event"], "error", "{value}");
+    assert_eq!(value["exit"], 3, "{value}");
+    assert_eq!(value["schema_version"], 1, "{value}");
+    value
+}
+
+#[test]
+fn with_json_bad_input_is_one_json_error_object_on_stdout() {
+    let p =
+        project_with("name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n    notify: reload\n");
+    let run = p.run(&["apply", "-i", "production", "--json"]);
+    run.code(3)
+        .stderr_has("plans/site.yml:5:5: unknown field `notify`");
+    let e = json_error(&run);
+    assert_eq!(e["kind"], "plan", "{e}");
+    assert!(
+        e["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("plans/site.yml")),
+        "{e}"
+    );
+    assert_eq!(e["line"], 5, "{e}");
+    assert_eq!(e["column"], 5, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("unknown field `notify`")),
+        "{e}"
+    );
+    assert!(
+        e["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("no handlers")),
+        "{e}"
+    );
+
+    p.file(
+        "inventories/broken/hosts.yml",
+        "all:\n  hosts:\n    h1: {a: [}\n",
+    );
+    let e = json_error(p.run(&["drift", "-i", "broken", "--json"]).code(3));
+    assert_eq!(e["kind"], "inventory", "{e}");
+    assert_eq!(e["line"], 3, "{e}");
+
+    let e = json_error(
+        p.run(&[
+            "apply",
+            "-i",
+            "production",
+            "--json",
+            "--vault-password-file",
+            "/nonexistent/pass",
+        ])
+        .code(3),
+    );
+    assert_eq!(e["kind"], "vault", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/nonexistent/pass")),
+        "{e}"
+    );
+
+    let e = json_error(
+        p.run(&["apply", "-i", "production", "--json", "--forks", "0"])
+            .code(3),
+    );
+    assert_eq!(e["kind"], "usage", "{e}");
+    assert_eq!(e["file"], serde_json::Value::Null, "{e}");
+
+    let e = json_error(
+        p.run(&["apply", "-i", "production", "--json", "--no-such-flag"])
+            .code(3),
+    );
+    assert_eq!(e["kind"], "usage", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--no-such-flag")),
+        "{e}"
+    );
+
+    // Without --json, nothing on stdout.
+    let run = p.run(&["apply", "-i", "production", "--forks", "0"]);
+    run.code(3);
+    assert_eq!(run.stdout, "");
+}

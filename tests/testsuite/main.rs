@@ -32,6 +32,7 @@ mod password_prompt;
 mod plan_commands;
 mod plan_conditions;
 mod plan_facts_unless;
+mod progress;
 mod project_config;
 mod real_world_sites;
 mod reliability_backups;
