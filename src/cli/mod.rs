@@ -25,6 +25,7 @@ mod bad_input;
 mod check;
 mod history;
 mod hosts;
+mod plan_problems;
 mod prepare;
 mod restore;
 mod run;

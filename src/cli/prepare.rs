@@ -221,27 +221,19 @@ fn prepare_hosts(
         render,
     } = shape;
     let plan_path = plan_path(project, t);
-    let plan = plan::load(&plan_path).map_err(|e| BadInput::of(InputKind::Plan, e.message))?;
+    let limit = t.limit.as_deref();
+    let plan = plan::load(&plan_path)
+        .map_err(|e| plan_problems::plan_error(e.message, &plan_path, inv, extra, limit))?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
     warn_unmatched_hosts(&plan, inv);
     let per_host = if render {
-        crate::project::render_for_hosts(&plan, inv, t.limit.as_deref(), extra, masked)
-            .map_err(|message| BadInput::of(InputKind::Plan, message))?
+        crate::project::render_for_hosts(&plan, inv, limit, extra, masked)
+            .map_err(|message| plan_problems::plan_error(message, &plan_path, inv, extra, limit))?
     } else {
-        located_hosts(&plan, inv, t.limit.as_deref())?
+        located_hosts(&plan, inv, limit)?
     };
     if per_host.is_empty() {
-        return Err(BadInput::of(
-            InputKind::Inventory,
-            format!(
-                "no host of -i {} matches the plan's plays{}",
-                inventory_label(&t.source),
-                t.limit
-                    .as_deref()
-                    .map(|l| format!(" with --limit {l}"))
-                    .unwrap_or_default()
-            ),
-        ));
+        return Err(no_host_matches(t));
     }
     let mut reach = reach_settings(t)?;
     let mut warnings = reach::Warnings::default();
@@ -314,6 +306,21 @@ fn prepare_hosts(
             ),
         },
     })
+}
+
+/// The error of a run whose plays (with `--limit`) select no host.
+fn no_host_matches(t: &TargetArgs) -> BadInput {
+    BadInput::of(
+        InputKind::Inventory,
+        format!(
+            "no host of -i {} matches the plan's plays{}",
+            inventory_label(&t.source),
+            t.limit
+                .as_deref()
+                .map(|l| format!(" with --limit {l}"))
+                .unwrap_or_default()
+        ),
+    )
 }
 
 /// `path sha256` of every plan file the plays came from, sorted, one a line.

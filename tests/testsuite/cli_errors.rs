@@ -275,3 +275,56 @@ fn with_json_bad_input_is_one_json_error_object_on_stdout() {
     run.code(3);
     assert_eq!(run.stdout, "");
 }
+
+#[test]
+fn apply_and_dry_run_name_every_problem_of_the_plan_at_once() {
+    // Two load errors: each at its file:line:col, in one run.
+    let p = project_with(concat!(
+        "name: x\n",
+        "hosts: odoo\n",
+        "steps:\n",
+        "  - id: a\n",
+        "    command: \"true\"\n",
+        "    notify: reload\n",
+        "  - command: \"true\"\n",
+        "    if_changed: [nothing]\n",
+    ));
+    for args in [
+        &["apply", "-i", "production", "--dry-run"][..],
+        &["apply", "-i", "production"][..],
+    ] {
+        p.run(args)
+            .code(3)
+            .stderr_has("plans/site.yml:6:5: unknown field `notify`")
+            .stderr_has("the plan has 1 more problem (as `wsdeploy validate` reports them):\n")
+            .stderr_has("plans/site.yml:7:5: `if_changed: nothing` names no earlier step")
+            .stderr_has("nothing was changed on any host.");
+    }
+    // Two undefined variables in two steps: both, with the hosts that lack them.
+    let p = project_with(concat!(
+        "name: x\n",
+        "hosts: odoo\n",
+        "steps:\n",
+        "  - command: \"echo {{ first_missing }}\"\n",
+        "  - line: {file: \"{{ second_missing }}\", line: a}\n",
+        "  - command: \"echo {{ third_missing }}\"\n",
+    ));
+    let run = p.run(&["apply", "-i", "production", "--dry-run"]);
+    run.code(3)
+        .stderr_has("undefined variable `first_missing`")
+        .stderr_has("the plan has 2 more problems")
+        .stderr_has(
+            "plans/site.yml:5:5: step `line-2`: `line.file`: undefined variable `second_missing`",
+        )
+        .stderr_has(
+            "plans/site.yml:6:5: step `command-3`: `command`: undefined variable `third_missing`",
+        );
+    assert_eq!(
+        run.stderr
+            .matches("undefined variable `first_missing`")
+            .count(),
+        1,
+        "the first problem is said once:\n{}",
+        run.stderr
+    );
+}
