@@ -30,6 +30,8 @@ pub enum InputKind {
 pub struct BadInput {
     pub message: String,
     pub kind: InputKind,
+    /// A plan's other problems (`file:line:col: message` lines), also in `message`.
+    pub more: Vec<String>,
 }
 
 impl From<String> for BadInput {
@@ -37,6 +39,7 @@ impl From<String> for BadInput {
         Self {
             message,
             kind: InputKind::Usage,
+            more: Vec::new(),
         }
     }
 }
@@ -50,11 +53,30 @@ impl std::fmt::Display for BadInput {
 impl BadInput {
     /// An error of this kind.
     pub fn of(kind: InputKind, message: String) -> Self {
-        Self { message, kind }
+        Self {
+            message,
+            kind,
+            more: Vec::new(),
+        }
+    }
+
+    /// Each value of `secrets` masked in every text.
+    #[must_use]
+    pub fn masked(self, secrets: &[String]) -> Self {
+        Self {
+            message: crate::mask::mask(&self.message, secrets),
+            more: self
+                .more
+                .iter()
+                .map(|m| crate::mask::mask(m, secrets))
+                .collect(),
+            ..self
+        }
     }
 
     /// The `--json` error object: `kind`, `message` (without its place and hints),
-    /// `file`, `line`, `column` (`null` when unknown), `hint` (`null` when none), and the
+    /// `file`, `line`, `column` (`null` when unknown), `hint` (`null` when none), the
+    /// plan's other problems (`problems`: `file`, `line`, `column`, `message` each), and the
     /// exit code.
     #[must_use]
     pub fn json(&self, exit: u8) -> Value {
@@ -81,9 +103,21 @@ impl BadInput {
             "line": place.as_ref().map(|p| p.line),
             "column": place.as_ref().map(|p| p.column),
             "hint": (!hint.is_empty()).then(|| hint.join("\n")),
+            "problems": self.more.iter().map(|m| problem(m)).collect::<Vec<Value>>(),
             "exit": exit,
         })
     }
+}
+
+/// One of a plan's other problems as an object.
+fn problem(line: &str) -> Value {
+    let place = place(line);
+    json!({
+        "file": place.as_ref().map(|p| p.file.clone()),
+        "line": place.as_ref().map(|p| p.line),
+        "column": place.as_ref().map(|p| p.column),
+        "message": place.as_ref().map_or(line, |p| &line[p.end..]),
+    })
 }
 
 /// Where an error's first line says it is.

@@ -32,15 +32,16 @@ pub(super) fn plan_error(
         return BadInput::of(InputKind::Plan, first);
     }
     let (body, hints) = split_hints(&first);
-    BadInput::of(
-        InputKind::Plan,
-        format!(
-            "{body}\nthe plan has {} more problem{} (as `wsdeploy validate` reports them):\n{}{hints}",
-            others.len(),
-            if others.len() == 1 { "" } else { "s" },
-            others.join("\n")
-        ),
-    )
+    let message = format!(
+        "{body}\nthe plan has {} more problem{} (as `wsdeploy validate` reports them):\n{}{hints}",
+        others.len(),
+        if others.len() == 1 { "" } else { "s" },
+        others.join("\n")
+    );
+    BadInput {
+        more: others,
+        ..BadInput::of(InputKind::Plan, message)
+    }
 }
 
 /// The text without its `hint:` lines, and those lines (each after a newline), so that

@@ -165,10 +165,7 @@ fn prepare_with(project: &Path, t: &TargetArgs, shape: RunShape) -> Result<Prepa
             .map_err(|e| inventory_error(InputKind::Variables, &e))?;
     let mut masked = inv.secret_values(&extra);
     masked.extend(extra_secrets);
-    prepare_hosts(project, t, &inv, &extra, &masked, shape).map_err(|bad| BadInput {
-        message: crate::mask::mask(&bad.message, &masked),
-        ..bad
-    })
+    prepare_hosts(project, t, &inv, &extra, &masked, shape).map_err(|bad| bad.masked(&masked))
 }
 
 /// The hosts the plays select, in inventory order, each with no plan.

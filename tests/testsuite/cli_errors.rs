@@ -257,6 +257,7 @@ fn with_json_bad_input_is_one_json_error_object_on_stdout() {
     );
     assert_eq!(e["kind"], "usage", "{e}");
     assert_eq!(e["file"], serde_json::Value::Null, "{e}");
+    assert_eq!(e["problems"], serde_json::json!([]), "{e}");
 
     let e = json_error(
         p.run(&["apply", "-i", "production", "--json", "--no-such-flag"])
@@ -300,6 +301,32 @@ fn apply_and_dry_run_name_every_problem_of_the_plan_at_once() {
             .stderr_has("plans/site.yml:7:5: `if_changed: nothing` names no earlier step")
             .stderr_has("nothing was changed on any host.");
     }
+    // With --json: the first as the error, the others in `problems`.
+    let e = json_error(p.run(&["apply", "-i", "production", "--json"]).code(3));
+    assert_eq!(
+        (&e["kind"], &e["line"], &e["column"]),
+        (&"plan".into(), &6.into(), &5.into()),
+        "{e}"
+    );
+    let problems = e["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1, "{e}");
+    assert!(
+        problems[0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("plans/site.yml")),
+        "{e}"
+    );
+    assert_eq!(
+        (&problems[0]["line"], &problems[0]["column"]),
+        (&7.into(), &5.into()),
+        "{e}"
+    );
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("`if_changed: nothing` names no earlier step")),
+        "{e}"
+    );
     // Two undefined variables in two steps: both, with the hosts that lack them.
     let p = project_with(concat!(
         "name: x\n",
