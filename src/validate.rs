@@ -346,8 +346,16 @@ fn check_play(
             return;
         }
     };
-    for host in hosts {
-        check_host(play, host, &fields_of, &file, cx, env, out);
+    let running: Vec<HashSet<String>> = hosts
+        .into_iter()
+        .map(|host| check_host(play, host, &fields_of, &file, cx, env, out))
+        .collect();
+    for (def, message) in never_runs::on_hosts(play, &running, env) {
+        out.add(
+            format!("{file}:{}:{}", def.line, def.column),
+            format!("{WARNING}{message}"),
+            None,
+        );
     }
 }
 
@@ -539,7 +547,8 @@ fn check_host(
     cx: &Context<'_>,
     env: &Environment<'static>,
     out: &mut Problems,
-) {
+) -> HashSet<String> {
+    let mut running = HashSet::new();
     let mut vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
     // Facts are read on the host; offline, their defaults stand for them.
     for fact in &play.facts {
@@ -568,6 +577,7 @@ fn check_host(
         if !runs {
             continue;
         }
+        running.insert(def.id.clone());
         for (field, names) in fields {
             let mut sorted: Vec<&String> = names.iter().collect();
             sorted.sort();
@@ -610,6 +620,7 @@ fn check_host(
     for problem in &mut out.0[before..] {
         problem.message = crate::mask::mask(&problem.message, &masked);
     }
+    running
 }
 
 /// Problems with one name used by `source`, following variables that are templates.

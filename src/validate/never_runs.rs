@@ -1,6 +1,7 @@
 //! Steps that can never run: a `when:` that is false whatever the host (it uses no
-//! variable), and a `command` whose `if_changed` names only such steps. Both are warnings:
-//! the plan is valid, but a line of it does nothing.
+//! variable), a `command` whose `if_changed` names only such steps, and, with an
+//! inventory, a `command` whose `if_changed` steps `when:` skips on every host where the
+//! command itself runs. All are warnings: the plan is valid, but a line of it does nothing.
 
 use minijinja::Environment;
 
@@ -62,4 +63,45 @@ pub(super) fn warnings<'p>(
         }
     }
     out
+}
+
+/// With an inventory (`running`: per host, the ids of the steps that run there): each
+/// command whose `if_changed` steps are skipped on every host where it runs, unless
+/// [`warnings`] already names it.
+pub(super) fn on_hosts<'p>(
+    play: &'p Play,
+    running: &[std::collections::HashSet<String>],
+    env: &Environment<'static>,
+) -> Vec<(&'p StepDef, String)> {
+    let named: Vec<String> = warnings(play, env)
+        .into_iter()
+        .map(|(def, _)| def.id.clone())
+        .collect();
+    play.steps
+        .iter()
+        .filter(|def| {
+            def.spec.command.is_some()
+                && !def.spec.if_changed.is_empty()
+                && def.spec.unless.is_none()
+                && def.spec.creates.is_none()
+                && !named.contains(&def.id)
+        })
+        .filter(|def| {
+            let hosts: Vec<_> = running.iter().filter(|r| r.contains(&def.id)).collect();
+            !hosts.is_empty()
+                && hosts
+                    .iter()
+                    .all(|r| def.spec.if_changed.iter().all(|dep| !r.contains(dep)))
+        })
+        .map(|def| {
+            (
+                def,
+                format!(
+                    "step `{}` never runs on this inventory: wherever it runs, `when:` skips every step its `if_changed` names ({})",
+                    def.id,
+                    def.spec.if_changed.join(", ")
+                ),
+            )
+        })
+        .collect()
 }
