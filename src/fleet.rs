@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::engine;
 use crate::inventory::{Connection, ConnectionKind};
-use crate::report::event::Events;
+use crate::report::event::{Event, Events};
 use crate::run::{HostJob, HostReport, Outcome, RunOptions, Task, Undo};
 use crate::transport::Transport;
 use crate::transport::local::LocalSession;
@@ -164,6 +164,12 @@ fn not_started(h: &FleetHost, why: &str) -> HostReport {
 
 async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport {
     let started = Instant::now();
+    let (to, via) = route(&h);
+    events.send(Event::Connecting {
+        host: h.job.host.clone(),
+        to,
+        via,
+    });
     let transport = match connect(&h).await {
         Ok(t) => t,
         Err(message) => {
@@ -193,6 +199,16 @@ async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport
     transport.close().await;
     report.seconds = started.elapsed().as_secs_f64();
     report
+}
+
+/// Where a host is reached: `user@address:port` (or `local`) and its jump hosts, in
+/// connection order.
+fn route(h: &FleetHost) -> (String, Vec<String>) {
+    let at = |t: &SshTarget| format!("{}@{}:{}", t.user, t.host, t.port);
+    match (h.connection.kind, &h.ssh) {
+        (ConnectionKind::Ssh, Some(target)) => (at(target), target.jumps.iter().map(at).collect()),
+        _ => ("local".to_owned(), Vec::new()),
+    }
 }
 
 /// Opens the transport for a host.

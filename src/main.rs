@@ -1,7 +1,8 @@
 //! The `wsdeploy` binary: a thin shell over the library's `cli` module.
 //!
 //! Usage errors (clap's own included) exit 3, the contract's "bad input, nothing
-//! touched"; `--help` and `--version` exit 0.
+//! touched" (with `--json`, also as a JSON `error` object on standard output); `--help`
+//! and `--version` exit 0.
 
 use clap::Parser as _;
 
@@ -22,6 +23,12 @@ fn main() -> std::process::ExitCode {
             };
             // Printing never panics: a closed pipe is an error value here.
             let _ = e.print();
+            if code == wsdeploy::exit::BAD_INPUT && std::env::args_os().any(|a| a == "--json") {
+                let text = e.render().to_string();
+                let message = text.trim().trim_start_matches("error: ").to_owned();
+                let bad = wsdeploy::cli::BadInput::from(message);
+                wsdeploy::report::out::stdout(&format!("{}\n", bad.json(code)));
+            }
             return std::process::ExitCode::from(code);
         }
     };

@@ -312,6 +312,7 @@ fn restore_job(
                 run,
                 if_changed: restored.clone(),
                 unless: None,
+                creates: None,
                 expect_exit: vec![0],
                 timeout: RERUN_TIMEOUT,
             }),

@@ -7,10 +7,12 @@
 //! of `nginx:` steps parses as nginx (`nginx_snippets`), and with an
 //! inventory every variable a template uses is defined for every host the play targets
 //! (following variables that are themselves templates), then each host's rendering is
-//! tried as `apply` would (absolute paths, modes, regular expressions, URLs).
+//! tried as `apply` would (absolute paths, modes, regular expressions, URLs). Steps that
+//! can never run are warnings (`never_runs`).
 
 mod every_load_error;
 mod filters;
+mod never_runs;
 mod nginx_snippets;
 
 use std::collections::HashSet;
@@ -321,6 +323,13 @@ fn check_play(
     let file = play.file.display().to_string();
     check_plan_vars(play, &file, env, out);
     check_nginx_snippets(play, &file, out);
+    for (def, message) in never_runs::warnings(play, env) {
+        out.add(
+            format!("{file}:{}:{}", def.line, def.column),
+            format!("{WARNING}{message}"),
+            None,
+        );
+    }
     let steps: Vec<&StepDef> = play.preflight.iter().chain(&play.steps).collect();
     let fields_of = step_templates(play, &steps, &file, cx, env, out);
     let Some(inventory) = cx.inventory else {
@@ -337,8 +346,16 @@ fn check_play(
             return;
         }
     };
-    for host in hosts {
-        check_host(play, host, &fields_of, &file, cx, env, out);
+    let running: Vec<HashSet<String>> = hosts
+        .into_iter()
+        .map(|host| check_host(play, host, &fields_of, &file, cx, env, out))
+        .collect();
+    for (def, message) in never_runs::on_hosts(play, &running, env) {
+        out.add(
+            format!("{file}:{}:{}", def.line, def.column),
+            format!("{WARNING}{message}"),
+            None,
+        );
     }
 }
 
@@ -530,7 +547,8 @@ fn check_host(
     cx: &Context<'_>,
     env: &Environment<'static>,
     out: &mut Problems,
-) {
+) -> HashSet<String> {
+    let mut running = HashSet::new();
     let mut vars = plan::merge_vars(play, host.name(), host.vars(), cx.extra);
     // Facts are read on the host; offline, their defaults stand for them.
     for fact in &play.facts {
@@ -559,6 +577,7 @@ fn check_host(
         if !runs {
             continue;
         }
+        running.insert(def.id.clone());
         for (field, names) in fields {
             let mut sorted: Vec<&String> = names.iter().collect();
             sorted.sort();
@@ -601,6 +620,7 @@ fn check_host(
     for problem in &mut out.0[before..] {
         problem.message = crate::mask::mask(&problem.message, &masked);
     }
+    running
 }
 
 /// Problems with one name used by `source`, following variables that are templates.

@@ -5,12 +5,12 @@ use super::*;
 
 pub(super) async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
     if a.save.is_some() && !a.dry_run {
-        return Err(BadInput(
+        return Err(BadInput::from(
             "--save records a review: use it with --dry-run".to_owned(),
         ));
     }
     if a.reviewed.is_some() && (a.dry_run || a.save.is_some()) {
-        return Err(BadInput(
+        return Err(BadInput::from(
             "--reviewed applies a saved review: it cannot be combined with --dry-run or --save"
                 .to_owned(),
         ));
@@ -20,7 +20,7 @@ pub(super) async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput>
         .as_deref()
         .map(Serial::parse)
         .transpose()
-        .map_err(BadInput)?;
+        .map_err(BadInput::from)?;
     let max_fail = a
         .max_fail
         .as_deref()
@@ -34,7 +34,7 @@ pub(super) async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput>
         return apply_reviewed(project, a, path, serial, max_fail).await;
     }
     if a.save.is_some() && a.target.source.inventory.len() > 1 {
-        return Err(BadInput(
+        return Err(BadInput::from(
             "--save records one inventory: give a single -i (a directory can hold several inventory files)"
                 .to_owned(),
         ));
@@ -105,7 +105,7 @@ fn reviewed_alone(t: &TargetArgs) -> Result<(), BadInput> {
         given.push("--limit");
     }
     if !given.is_empty() {
-        return Err(BadInput(format!(
+        return Err(BadInput::from(format!(
             "--reviewed applies exactly what the review names (its inventory, plan, -e and --limit): remove {} (to change them, review again with --dry-run --save)",
             given.join(", ")
         )));
@@ -151,7 +151,7 @@ fn save_review(
         limit: a.target.limit.clone(),
         hosts,
     };
-    review::save(path, &saved).map_err(BadInput)?;
+    review::save(path, &saved).map_err(BadInput::from)?;
     errln!(
         "review saved to {} ({} hosts); apply it with: wsdeploy apply --reviewed {}",
         path.display(),
@@ -168,7 +168,7 @@ pub(super) async fn apply_reviewed(
     serial: Option<Serial>,
     max_fail: Option<f64>,
 ) -> Result<u8, BadInput> {
-    let saved = review::load(path).map_err(BadInput)?;
+    let saved = review::load(path).map_err(BadInput::from)?;
     let mut target = a.target.clone();
     target.source.inventory = vec![saved.inventory.clone()];
     target.plan = saved.plan.as_ref().map(PathBuf::from);
@@ -188,7 +188,7 @@ pub(super) async fn apply_reviewed(
         })
         .collect();
     if !differ.is_empty() {
-        return Err(BadInput(format!(
+        return Err(BadInput::from(format!(
             "{}: the connection target, plan files, commands, checks, become or dump command for {} differ from what was reviewed: nothing was applied; review again (--dry-run --save)",
             path.display(),
             differ.join(", ")
@@ -211,7 +211,7 @@ pub(super) async fn apply_reviewed(
         errln!("review: {host} was not part of the review: not applied");
     }
     if prepared.hosts.is_empty() {
-        return Err(BadInput(format!(
+        return Err(BadInput::from(format!(
             "{}: no host of the review is in the inventory any more",
             path.display()
         )));

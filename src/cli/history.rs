@@ -59,14 +59,14 @@ pub struct ReportArgs {
 }
 
 fn runs(project: &Path, location: Option<&str>) -> Result<Vec<history::RunRecord>, BadInput> {
-    let location = history::Location::parse(location, project).map_err(BadInput)?;
-    history::read_runs(&location).map_err(BadInput)
+    let location = history::Location::parse(location, project).map_err(BadInput::from)?;
+    history::read_runs(&location).map_err(BadInput::from)
 }
 
 fn day(flag: &str, text: Option<&str>) -> Result<Option<chrono::NaiveDate>, BadInput> {
     text.map(|t| {
         chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-            .map_err(|_| BadInput(format!("{flag} `{t}`: expected YYYY-MM-DD")))
+            .map_err(|_| BadInput::from(format!("{flag} `{t}`: expected YYYY-MM-DD")))
     })
     .transpose()
 }
@@ -74,13 +74,13 @@ fn day(flag: &str, text: Option<&str>) -> Result<Option<chrono::NaiveDate>, BadI
 fn json_text<T: serde::Serialize>(value: &T) -> Result<String, BadInput> {
     serde_json::to_string_pretty(value)
         .map(|t| t + "\n")
-        .map_err(|e| BadInput(format!("cannot print the history as JSON: {e}")))
+        .map_err(|e| BadInput::from(format!("cannot print the history as JSON: {e}")))
 }
 
 pub(super) fn history_command(project: &Path, h: &HistoryArgs) -> Result<u8, BadInput> {
     let all = runs(project, h.history.as_deref())?;
     if let Some(HistoryAction::Show { run, json }) = &h.action {
-        let found = listing::find(&all, run).map_err(BadInput)?;
+        let found = listing::find(&all, run).map_err(BadInput::from)?;
         let text = if *json {
             json_text(found)?
         } else {
@@ -111,7 +111,7 @@ pub(super) fn report_command(project: &Path, r: &ReportArgs) -> Result<u8, BadIn
     let generated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let page = history::html::page(&all, &generated);
     std::fs::write(&r.html, page)
-        .map_err(|e| BadInput(format!("cannot write {}: {e}", r.html.display())))?;
+        .map_err(|e| BadInput::from(format!("cannot write {}: {e}", r.html.display())))?;
     errln!(
         "report written to {} ({} runs, {} hosts)",
         r.html.display(),

@@ -14,7 +14,7 @@ pub(super) fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput>
     for play in &plan.plays {
         for host in inv
             .select(&play.hosts, t.limit.as_deref())
-            .map_err(|e| BadInput(e.to_string()))?
+            .map_err(|e| BadInput::from(e.to_string()))?
         {
             if let Some(index) = inv.hosts().iter().position(|h| h.name() == host.name()) {
                 targeted[index] = true;
@@ -36,7 +36,7 @@ pub(super) fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, Ba
         None => listed,
         Some(name) => {
             if inv.host(name).is_none() {
-                return Err(BadInput(format!(
+                return Err(BadInput::from(format!(
                     "--host {name}: the inventory has no such host"
                 )));
             }
@@ -47,7 +47,7 @@ pub(super) fn inventory_list(project: &Path, i: &InventoryArgs) -> Result<u8, Ba
         }
     };
     let text = serde_json::to_string_pretty(&value)
-        .map_err(|e| BadInput(format!("cannot print the inventory: {e}")))?;
+        .map_err(|e| BadInput::from(format!("cannot print the inventory: {e}")))?;
     outln!("{text}");
     Ok(exit::OK)
 }

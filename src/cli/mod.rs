@@ -21,9 +21,11 @@ use crate::review;
 use crate::run::{HostJob, Mode, RunOptions, Task, Undo};
 
 mod apply;
+mod bad_input;
 mod check;
 mod history;
 mod hosts;
+mod plan_problems;
 mod prepare;
 mod restore;
 mod run;
@@ -34,6 +36,7 @@ mod validate;
 
 #[allow(clippy::wildcard_imports)]
 use apply::*;
+pub use bad_input::{BadInput, InputKind};
 #[allow(clippy::wildcard_imports)]
 use check::*;
 #[allow(clippy::wildcard_imports)]
@@ -322,16 +325,6 @@ pub const DEFAULT_FORKS: usize = 50;
 /// `--connect-timeout` (seconds) when neither the command line nor the config sets it.
 pub const DEFAULT_CONNECT_TIMEOUT: u64 = 10;
 
-/// A bad-input error: printed as is, exit 3.
-#[derive(Debug)]
-pub struct BadInput(pub String);
-
-impl std::fmt::Display for BadInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// Runs the CLI and returns the process exit code.
 pub async fn main(cli: Cli) -> u8 {
     report::verbosity::set(if cli.quiet {
@@ -340,20 +333,39 @@ pub async fn main(cli: Cli) -> u8 {
         i8::try_from(cli.verbose).unwrap_or(i8::MAX)
     });
     let mut command = cli.command;
+    let json = wants_json(&command);
     let result = match crate::config::load(&cli.project) {
         Ok(config) => {
             with_config(&config, &mut command);
             run_command(&cli.project, command).await
         }
-        Err(message) => Err(BadInput(message)),
+        Err(message) => Err(BadInput::of(InputKind::Config, message)),
     };
     match result {
         Ok(code) => code,
-        Err(BadInput(message)) => {
-            errln!("error: {message}");
+        Err(bad) => {
+            errln!("error: {bad}");
             errln!("nothing was changed on any host.");
+            if json {
+                outln!("{}", bad.json(exit::BAD_INPUT));
+            }
             exit::BAD_INPUT
         }
+    }
+}
+
+/// Whether the command was asked for `--json` (its bad input is then also a JSON object on
+/// standard output).
+fn wants_json(command: &Command) -> bool {
+    match command {
+        Command::Apply(a) => a.target.json,
+        Command::Drift(d) => d.target.json,
+        Command::Verify(t) | Command::Backups(t) => t.json,
+        Command::Rollback(r) => r.target.json,
+        Command::History(h) => {
+            h.json || matches!(&h.action, Some(HistoryAction::Show { json: true, .. }))
+        }
+        _ => false,
     }
 }
 
@@ -463,6 +475,6 @@ async fn run_command(project: &Path, command: Command) -> Result<u8, BadInput> {
                 report::out::stdout(&page);
                 exit::OK
             })
-            .map_err(|e| BadInput(format!("cannot render the man page: {e}"))),
+            .map_err(|e| BadInput::from(format!("cannot render the man page: {e}"))),
     }
 }

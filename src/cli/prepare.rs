@@ -68,7 +68,7 @@ fn load_inventory_with(
     unread_vault_ok: bool,
 ) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
     if source.inventory.is_empty() {
-        return Err(BadInput(
+        return Err(BadInput::from(
             "no inventory given: pass -i NAME (inventories/NAME/hosts.yml), -i PATH or -i host1,host2,"
                 .to_owned(),
         ));
@@ -78,14 +78,14 @@ fn load_inventory_with(
         vault_ids: source.vault_ids.clone(),
         ask: source.ask_vault_pass,
     })
-    .map_err(BadInput)?;
+    .map_err(|message| BadInput::of(InputKind::Vault, message))?;
     let options = inventory::LoadOptions {
         vault,
         playbook_dir: Some(playbook_dir(project, source, plan)),
         unread_vault_ok,
     };
     let inv = inventory::load_inventory_args(&source.inventory, project, &options)
-        .map_err(|e| BadInput(e.to_string()))?;
+        .map_err(|e| inventory_error(InputKind::Inventory, &e))?;
     for warning in inv.warnings() {
         errln!("warning: {warning}");
     }
@@ -107,7 +107,16 @@ pub(super) fn plan_path(project: &Path, t: &TargetArgs) -> PathBuf {
 }
 
 pub(super) fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
-    plan::load(&plan_path(project, t)).map_err(|e| BadInput(e.message))
+    plan::load(&plan_path(project, t)).map_err(|e| BadInput::of(InputKind::Plan, e.message))
+}
+
+/// An inventory error as bad input of `kind`, or of kind `vault` when vaulted data could
+/// not be decrypted.
+fn inventory_error(kind: InputKind, e: &inventory::InventoryError) -> BadInput {
+    match e {
+        inventory::InventoryError::Vault { .. } => BadInput::of(InputKind::Vault, e.to_string()),
+        _ => BadInput::of(kind, e.to_string()),
+    }
 }
 
 pub(super) fn prepare(
@@ -142,7 +151,7 @@ pub(super) fn locate(project: &Path, t: &TargetArgs) -> Result<Prepared, BadInpu
 /// Where the run is recorded (`--history`, `history` in wsdeploy.toml, else the project's
 /// SQLite file).
 fn history_location(project: &Path, t: &TargetArgs) -> Result<crate::history::Location, BadInput> {
-    crate::history::Location::parse(t.history.as_deref(), project).map_err(BadInput)
+    crate::history::Location::parse(t.history.as_deref(), project).map_err(BadInput::from)
 }
 
 /// The inventory (vaulted data left unread when the plan is not rendered and no vault
@@ -153,11 +162,10 @@ fn prepare_with(project: &Path, t: &TargetArgs, shape: RunShape) -> Result<Prepa
     let (inv, keys) = load_inventory_with(project, &t.source, Some(&plan), !shape.render)?;
     let (extra, extra_secrets) =
         inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
-            .map_err(|e| BadInput(e.to_string()))?;
+            .map_err(|e| inventory_error(InputKind::Variables, &e))?;
     let mut masked = inv.secret_values(&extra);
     masked.extend(extra_secrets);
-    prepare_hosts(project, t, &inv, &extra, &masked, shape)
-        .map_err(|BadInput(message)| BadInput(crate::mask::mask(&message, &masked)))
+    prepare_hosts(project, t, &inv, &extra, &masked, shape).map_err(|bad| bad.masked(&masked))
 }
 
 /// The hosts the plays select, in inventory order, each with no plan.
@@ -170,7 +178,7 @@ fn located_hosts(
     for play in &plan.plays {
         for host in inv
             .select(&play.hosts, limit)
-            .map_err(|e| BadInput(e.to_string()))?
+            .map_err(|e| inventory_error(InputKind::Inventory, &e))?
         {
             names.push(host.name());
         }
@@ -210,24 +218,19 @@ fn prepare_hosts(
         render,
     } = shape;
     let plan_path = plan_path(project, t);
-    let plan = plan::load(&plan_path).map_err(|e| BadInput(e.message))?;
+    let limit = t.limit.as_deref();
+    let plan = plan::load(&plan_path)
+        .map_err(|e| plan_problems::plan_error(e.message, &plan_path, inv, extra, limit))?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
     warn_unmatched_hosts(&plan, inv);
     let per_host = if render {
-        crate::project::render_for_hosts(&plan, inv, t.limit.as_deref(), extra, masked)
-            .map_err(BadInput)?
+        crate::project::render_for_hosts(&plan, inv, limit, extra, masked)
+            .map_err(|message| plan_problems::plan_error(message, &plan_path, inv, extra, limit))?
     } else {
-        located_hosts(&plan, inv, t.limit.as_deref())?
+        located_hosts(&plan, inv, limit)?
     };
     if per_host.is_empty() {
-        return Err(BadInput(format!(
-            "no host of -i {} matches the plan's plays{}",
-            inventory_label(&t.source),
-            t.limit
-                .as_deref()
-                .map(|l| format!(" with --limit {l}"))
-                .unwrap_or_default()
-        )));
+        return Err(no_host_matches(t));
     }
     let mut reach = reach_settings(t)?;
     let mut warnings = reach::Warnings::default();
@@ -248,20 +251,20 @@ fn prepare_hosts(
             .hosts()
             .iter()
             .find(|h| h.name() == name)
-            .ok_or_else(|| BadInput(format!("internal: host {name} vanished")))?;
+            .ok_or_else(|| BadInput::from(format!("internal: host {name} vanished")))?;
         let vars = host.vars_with_extra(extra);
         let connection = inventory::connection_from_vars(host.name(), &vars)
-            .map_err(|e| BadInput(e.to_string()))?;
+            .map_err(|e| inventory_error(InputKind::Inventory, &e))?;
         reach::note_ignored_variables(host.name(), &vars, &mut warnings);
         let mut ssh = match connection.kind {
             inventory::ConnectionKind::Local => None,
             inventory::ConnectionKind::Ssh => Some(
                 reach::ssh_target(host.name(), &connection, &reach, &mut warnings)
-                    .map_err(BadInput)?,
+                    .map_err(|message| BadInput::of(InputKind::Connection, message))?,
             ),
         };
-        let become_user =
-            reach::elevation(host.name(), &connection, ssh.as_mut(), &reach).map_err(BadInput)?;
+        let become_user = reach::elevation(host.name(), &connection, ssh.as_mut(), &reach)
+            .map_err(|message| BadInput::of(InputKind::Connection, message))?;
         let nginx_dump = plans.iter().find_map(|p| p.nginx_dump.clone());
         hosts.push(FleetHost {
             job: HostJob {
@@ -302,6 +305,21 @@ fn prepare_hosts(
     })
 }
 
+/// The error of a run whose plays (with `--limit`) select no host.
+fn no_host_matches(t: &TargetArgs) -> BadInput {
+    BadInput::of(
+        InputKind::Inventory,
+        format!(
+            "no host of -i {} matches the plan's plays{}",
+            inventory_label(&t.source),
+            t.limit
+                .as_deref()
+                .map(|l| format!(" with --limit {l}"))
+                .unwrap_or_default()
+        ),
+    )
+}
+
 /// `path sha256` of every plan file the plays came from, sorted, one a line.
 fn plan_file_sums(plan: &plan::Plan, plan_path: &Path) -> Result<String, BadInput> {
     let mut files: Vec<&Path> = plan.plays.iter().map(|p| p.file.as_path()).collect();
@@ -311,7 +329,7 @@ fn plan_file_sums(plan: &plan::Plan, plan_path: &Path) -> Result<String, BadInpu
     let mut plan_files = String::new();
     for file in files {
         let bytes = std::fs::read(file)
-            .map_err(|e| BadInput(format!("cannot read plan {}: {e}", file.display())))?;
+            .map_err(|e| BadInput::from(format!("cannot read plan {}: {e}", file.display())))?;
         plan_files.push_str(&format!(
             "{} {}\n",
             file.display(),
@@ -348,13 +366,13 @@ pub(super) fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
         t.connect_timeout,
     )?;
     reach.password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
-        .map_err(BadInput)?;
+        .map_err(BadInput::from)?;
     reach.become_password = reach::password_from(
         reach::BECOME_PASSWORD_ENV,
         t.ask_become_pass,
         "BECOME password: ",
     )
-    .map_err(BadInput)?;
+    .map_err(BadInput::from)?;
     Ok(reach)
 }
 
@@ -366,7 +384,7 @@ pub(super) fn reach_without_passwords(
     connect_timeout: Option<u64>,
 ) -> Result<reach::Reach, BadInput> {
     let config = crate::transport::ssh_config::SshConfig::load(ssh_config)
-        .map_err(|e| BadInput(format!("{e} (ssh config; choose another with -F FILE)")))?;
+        .map_err(|e| BadInput::from(format!("{e} (ssh config; choose another with -F FILE)")))?;
     Ok(reach::Reach {
         config,
         defaults: crate::transport::ssh_config::RouteDefaults {
@@ -385,8 +403,9 @@ pub(super) fn reach_without_passwords(
 
 pub(super) fn today() -> Result<chrono::NaiveDate, BadInput> {
     match std::env::var("WSDEPLOY_TODAY") {
-        Ok(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-            .map_err(|_| BadInput(format!("WSDEPLOY_TODAY=`{d}` is not a date (YYYY-MM-DD)"))),
+        Ok(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+            BadInput::from(format!("WSDEPLOY_TODAY=`{d}` is not a date (YYYY-MM-DD)"))
+        }),
         Err(_) => Ok(chrono::Local::now().date_naive()),
     }
 }
@@ -420,12 +439,12 @@ pub(super) fn warn_unmatched_hosts(plan: &plan::Plan, inv: &inventory::Inventory
 /// `--forks` and `--connect-timeout` (from the command line or wsdeploy.toml) in range.
 fn check_ranges(t: &TargetArgs) -> Result<(), BadInput> {
     if t.forks == Some(0) {
-        return Err(BadInput(
+        return Err(BadInput::from(
             "--forks `0`: at least 1 host must run at a time (from --forks or `forks` in wsdeploy.toml); give 1 or more".to_owned(),
         ));
     }
     if t.connect_timeout == Some(0) {
-        return Err(BadInput(
+        return Err(BadInput::from(
             "--connect-timeout `0`: give at least 1 second (from --connect-timeout or `connect_timeout` in wsdeploy.toml)".to_owned(),
         ));
     }
@@ -436,20 +455,20 @@ fn check_ranges(t: &TargetArgs) -> Result<(), BadInput> {
 pub(super) fn parse_percent(flag: &str, text: &str) -> Result<f64, BadInput> {
     let number = text.trim().strip_suffix('%');
     if number.is_none() && text.trim().parse::<f64>().is_ok() {
-        return Err(BadInput(format!(
+        return Err(BadInput::from(format!(
             "{flag} `{text}`: write the percentage with its sign, such as `{flag} {}%` (a bare number could be read as a host count)",
             text.trim()
         )));
     }
     let p: f64 = number.unwrap_or(text).trim().parse().map_err(|_| {
-        BadInput(format!(
+        BadInput::from(format!(
             "{flag} `{text}`: expected a percentage such as 20%"
         ))
     })?;
     if (0.0..=100.0).contains(&p) {
         Ok(p)
     } else {
-        Err(BadInput(format!(
+        Err(BadInput::from(format!(
             "{flag} `{text}`: expected a percentage between 0% and 100%"
         )))
     }

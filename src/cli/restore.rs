@@ -10,33 +10,33 @@ pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, Bad
     let undo = match (&r.date, &r.run) {
         (_, Some(id)) if journal::is_run_id(id) => Undo::Run(id.clone()),
         (_, Some(id)) => {
-            return Err(BadInput(format!(
+            return Err(BadInput::from(format!(
                 "--run `{id}`: not a run id (YYYYMMDDTHHMMSSZ-xxxxxx, as `wsdeploy backups` lists them)"
             )));
         }
         (Some(date), None) => {
             let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
-                BadInput(format!(
+                BadInput::from(format!(
                     "--date `{date}`: expected YYYY-MM-DD (the day whose runs to undo)"
                 ))
             })?;
             let today = today()?;
             if day > today {
-                return Err(BadInput(format!(
+                return Err(BadInput::from(format!(
                     "--date `{date}` is in the future (today is {today}): there are no backups of that day; `wsdeploy backups` lists the days that have some"
                 )));
             }
             Undo::Date(day)
         }
         (None, None) => {
-            return Err(BadInput(
+            return Err(BadInput::from(
                 "rollback: pass --date YYYY-MM-DD or --run RUN_ID".to_owned(),
             ));
         }
     };
     let prepared = match prepare(project, &r.target, None, None) {
         Ok(prepared) => prepared,
-        Err(BadInput(why)) => {
+        Err(why) => {
             let located = locate(project, &r.target)?;
             errln!(
                 "warning: the plan cannot be rendered ({why}): the rollback reruns the reload/restart commands its runs' journals recorded, without the plan's preflight checks (a command recorded with a secret masked needs the rendered plan)"

@@ -57,7 +57,7 @@ pub(super) async fn run_fleet(
     let events = Events::to(tx);
     // Ctrl-C / SIGTERM from here on stop the run cleanly (`interrupt`).
     let signals = crate::interrupt::listen()
-        .map_err(|e| BadInput(format!("cannot install the Ctrl-C handler: {e}")))?;
+        .map_err(|e| BadInput::from(format!("cannot install the Ctrl-C handler: {e}")))?;
     let (history, spool, plan_files) = (prepared.history, prepared.spool, prepared.plan_files);
     let reports = fleet::run(prepared.hosts, &prepared.fleet, &opts, &events).await;
     drop(events);

@@ -4,15 +4,15 @@
 use super::*;
 
 pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
-    let minutes = crate::schedule::parse_every(&s.every).map_err(BadInput)?;
+    let minutes = crate::schedule::parse_every(&s.every).map_err(BadInput::from)?;
     let inventory = unattended_inventory(s)?;
     // Validate now what the timer will run later.
     prepare(project, &s.target, None, None)?;
     let binary = std::env::current_exe()
-        .map_err(|e| BadInput(format!("cannot locate the wsdeploy binary: {e}")))?;
+        .map_err(|e| BadInput::from(format!("cannot locate the wsdeploy binary: {e}")))?;
     let project = project
         .canonicalize()
-        .map_err(|e| BadInput(format!("project directory {}: {e}", project.display())))?;
+        .map_err(|e| BadInput::from(format!("project directory {}: {e}", project.display())))?;
     let extra = forwarded_args(&s.target);
     let plan = s.target.plan.as_ref().map(|p| p.display().to_string());
     let spec = crate::schedule::ScheduleSpec {
@@ -24,7 +24,7 @@ pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput>
         minutes,
         repair: s.repair,
     };
-    crate::schedule::refuse_control_characters(&spec).map_err(BadInput)?;
+    crate::schedule::refuse_control_characters(&spec).map_err(BadInput::from)?;
     let units = crate::schedule::render(&spec);
     if s.install {
         let dir = s.unit_dir.as_path();
@@ -35,7 +35,7 @@ pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput>
         ] {
             let path = dir.join(format!("{}.{suffix}", units.name));
             write_with_mode(&path, text, mode).map_err(|e| {
-                BadInput(format!(
+                BadInput::from(format!(
                     "cannot write {}: {e} (run as root)",
                     path.display()
                 ))
@@ -75,13 +75,13 @@ pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput>
 fn unattended_inventory(s: &ScheduleArgs) -> Result<&str, BadInput> {
     let inventory = match s.target.source.inventory.as_slice() {
         [] => {
-            return Err(BadInput(
+            return Err(BadInput::from(
                 "no inventory given: pass -i NAME or -i PATH".to_owned(),
             ));
         }
         [one] => one.as_str(),
         _ => {
-            return Err(BadInput(
+            return Err(BadInput::from(
                 "schedule runs one inventory: give a single -i (a directory can hold several inventory files)"
                     .to_owned(),
             ));
@@ -94,13 +94,13 @@ fn unattended_inventory(s: &ScheduleArgs) -> Result<&str, BadInput> {
             .iter()
             .any(|id| id.ends_with("prompt"))
     {
-        return Err(BadInput(
+        return Err(BadInput::from(
             "a scheduled run has no terminal to ask for the vault password: use --vault-password-file FILE or --vault-id LABEL@FILE"
                 .to_owned(),
         ));
     }
     if s.target.ask_pass || s.target.ask_become_pass {
-        return Err(BadInput(
+        return Err(BadInput::from(
             "a scheduled run has no terminal to ask for a password (-k/-K): put it in the inventory (ansible_password, ansible_become_password, for instance vault-encrypted), or give the user a key and a NOPASSWD sudo rule"
                 .to_owned(),
         ));

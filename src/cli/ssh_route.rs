@@ -58,7 +58,7 @@ fn named_hosts(project: &Path, s: &SshConfigArgs) -> Result<Vec<NamedHost>, BadI
         (Some(inv), keys)
     };
     let (extra, _) = inventory::parse_extra_vars_with_vault(&s.extra_vars, Path::new("."), &keys)
-        .map_err(|e| BadInput(e.to_string()))?;
+        .map_err(|e| BadInput::from(e.to_string()))?;
     let Some(inv) = inv else {
         return Ok(s
             .hosts
@@ -70,9 +70,9 @@ fn named_hosts(project: &Path, s: &SshConfigArgs) -> Result<Vec<NamedHost>, BadI
     for pattern in &s.hosts {
         let selected = inv
             .select(pattern, None)
-            .map_err(|e| BadInput(e.to_string()))?;
+            .map_err(|e| BadInput::from(e.to_string()))?;
         if selected.is_empty() {
-            return Err(BadInput(format!(
+            return Err(BadInput::from(format!(
                 "`{pattern}` matches no host of -i {}",
                 inventory_label(&s.source)
             )));

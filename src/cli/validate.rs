@@ -11,7 +11,7 @@ pub(super) fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput>
             vault_ids: v.source.vault_ids.clone(),
             ask: v.source.ask_vault_pass,
         })
-        .map_err(BadInput)?;
+        .map_err(BadInput::from)?;
         (None, keys)
     } else {
         // The first plan's directory, as `apply` would use for it.
@@ -24,7 +24,7 @@ pub(super) fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput>
     };
     let (extra, _secrets) =
         inventory::parse_extra_vars_with_vault(&v.extra_vars, Path::new("."), &keys)
-            .map_err(|e| BadInput(e.to_string()))?;
+            .map_err(|e| BadInput::from(e.to_string()))?;
     crate::validate::run(
         project,
         &v.plans,
@@ -32,5 +32,5 @@ pub(super) fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput>
         &extra,
         v.limit.as_deref(),
     )
-    .map_err(BadInput)
+    .map_err(BadInput::from)
 }

@@ -180,8 +180,9 @@ impl Host<'_> {
         }
     }
 
-    /// Runs the `unless` check of every command that has one; returns the keys of the
-    /// commands whose check failed (they run, and the host is not in sync).
+    /// Runs the `unless` check (or the `creates` path test) of every command that has
+    /// one; returns the keys of the commands whose check failed (they run, and the host is
+    /// not in sync).
     pub(super) async fn due_by_unless(
         &mut self,
         flat: &[Flat<'_>],
@@ -191,13 +192,18 @@ impl Host<'_> {
             let Action::Command(c) = &f.step.action else {
                 continue;
             };
-            let Some(check) = &c.unless else {
+            let creates = c.creates.as_deref();
+            let Some(check) = c
+                .unless
+                .clone()
+                .or_else(|| creates.map(|path| format!("test -e {}", host::quote(path))))
+            else {
                 continue;
             };
             // A plan's text (it may hold secrets) goes on stdin, never in argv.
             let out = self
                 .transport
-                .run(&host::plan_command(check, self.become_user(), c.timeout))
+                .run(&host::plan_command(&check, self.become_user(), c.timeout))
                 .await
                 .map_err(|e| {
                     failure(
@@ -206,12 +212,16 @@ impl Host<'_> {
                     )
                 })?;
             if !out.success() {
-                self.note(format!(
-                    "`{check}` ended with {}, so `{}` will run: {}",
-                    out.status_text(),
-                    c.run,
-                    out.combined().trim()
-                ));
+                let why = match creates {
+                    Some(path) => format!("`{path}` does not exist, so `{}` will run", c.run),
+                    None => format!(
+                        "`{check}` ended with {}, so `{}` will run: {}",
+                        out.status_text(),
+                        c.run,
+                        out.combined().trim()
+                    ),
+                };
+                self.note(why);
                 forced.insert(f.key.clone());
             }
         }

@@ -9,7 +9,8 @@
 //!
 //! Invariants kept here: nothing is written before the lock is held and the journal with
 //! the exact pre-images exists; a dry run writes nothing anywhere; a host with no change
-//! runs no command.
+//! runs only the commands without a condition (`apply`, never `drift` or its repair), and
+//! they do not make it count as changed.
 
 mod backup_name;
 mod checks;
@@ -142,10 +143,16 @@ fn failure(step: Option<&Step>, message: String) -> Failure {
     }
 }
 
-/// Whether a command runs: always without `if_changed`, else when a step it depends on
-/// changed something.
+/// Whether a command runs: always without a condition, else when a step it depends on
+/// changed something or its `unless`/`creates` check failed.
 fn should_run(c: &CommandAction, deps: &[String], changed: &BTreeSet<String>) -> bool {
-    c.if_changed.is_empty() || deps.iter().any(|d| changed.contains(d))
+    !c.is_conditional() || deps.iter().any(|d| changed.contains(d))
+}
+
+/// Whether the plan has a command without a condition, which runs on every apply.
+fn has_unconditional_command(flat: &[Flat<'_>]) -> bool {
+    flat.iter()
+        .any(|f| matches!(&f.step.action, Action::Command(c) if !c.is_conditional()))
 }
 
 /// Every step of the job's plays with its play-scoped key and dependencies, and the
@@ -160,8 +167,9 @@ fn flat_steps(job: &HostJob) -> (Vec<Flat<'_>>, Vec<&Step>) {
                 Action::Command(c) => {
                     let mut deps: Vec<String> =
                         c.if_changed.iter().map(|d| format!("{p}:{d}")).collect();
-                    // A command with `unless` depends on its own check too (see `due_by_unless`).
-                    if c.unless.is_some() {
+                    // A command with `unless` or `creates` depends on its own check too
+                    // (see `due_by_unless`).
+                    if c.unless.is_some() || c.creates.is_some() {
                         deps.push(format!("{p}:{}", step.id));
                     }
                     deps
@@ -318,7 +326,7 @@ impl Host<'_> {
             .find(|d| d.exit == 0 && d.cached_for.is_none())
             .map(|d| d.command.clone());
         let change = self.plan_change(flat, &gathered).await?;
-        if change.is_empty() {
+        if change.is_empty() && !self.runs_every_apply(flat) {
             if self.opts.mode == Mode::Apply {
                 self.keep_dump().await;
             }
@@ -330,7 +338,11 @@ impl Host<'_> {
             // any change is reported as refused, not as "would change".
             self.preflight(preflight).await.map_err(Ending::Untouched)?;
             self.show_would_run(flat, &change.changed);
-            return Ok(Ending::WouldChange);
+            return Ok(if change.is_empty() {
+                Ending::InSync
+            } else {
+                Ending::WouldChange
+            });
         }
         if lock.is_none() {
             *lock = Some(self.lock().await?);
@@ -363,6 +375,13 @@ impl Host<'_> {
             }
         }
         self.gather(&paths).await
+    }
+
+    /// Whether this run has commands to run on a host in sync: those without a condition,
+    /// in `apply` (and its dry run), not in `drift` or `drift --repair` (which act on drift
+    /// only).
+    fn runs_every_apply(&self, flat: &[Flat<'_>]) -> bool {
+        !matches!(self.opts.kind.as_str(), "drift" | "repair") && has_unconditional_command(flat)
     }
 
     /// Computes the change (pure), runs the `unless` checks, fills the report's files

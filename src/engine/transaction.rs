@@ -72,6 +72,8 @@ impl Host<'_> {
             Err(cause) => Err(cause),
         };
         match result {
+            // Only commands without a condition ran: the host was and is in sync.
+            Ok(()) if change.is_empty() => Ending::InSync,
             Ok(()) => Ending::Changed,
             Err(cause) => {
                 // Only the files this run did write are put back.

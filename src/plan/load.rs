@@ -476,6 +476,18 @@ fn check_kind_fields(spec: &StepSpec, kind: StepKind) -> Result<(), String> {
             "`unless` applies to `command` steps (the check that makes them run)".to_owned(),
         );
     }
+    if kind != StepKind::Command && spec.creates.is_some() {
+        return Err(
+            "`creates` applies to `command` steps (the path whose absence makes them run)"
+                .to_owned(),
+        );
+    }
+    if spec.creates.is_some() && (spec.unless.is_some() || !spec.if_changed.is_empty()) {
+        return Err(
+            "`creates` is a command's only condition: drop `unless`/`if_changed`, or write the path test into `unless` (`unless: test -e PATH`)"
+                .to_owned(),
+        );
+    }
     if kind != StepKind::Command && spec.expect_exit.is_some() {
         return Err(
             "`expect_exit` applies to `command` steps (use verify.command.expect_exit in checks)"

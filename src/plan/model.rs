@@ -98,7 +98,8 @@ pub struct StepSpec {
     pub name: Option<String>,
     /// What to check when this step fails, shown with the failure.
     pub hint: Option<String>,
-    /// A `command` runs only if one of these steps changed something in this run.
+    /// A `command` runs only if one of these steps changed something in this run (without
+    /// `if_changed`, `unless` or `creates`, it runs on every apply).
     #[serde(default)]
     pub if_changed: Vec<String>,
     /// Run the step only for hosts where this MiniJinja expression is true (a list: all of
@@ -125,6 +126,9 @@ pub struct StepSpec {
     /// it (dry runs too), fails: a state files cannot show, such as a running environment
     /// that lacks a library. It must change nothing.
     pub unless: Option<String>,
+    /// A `command` runs only when this absolute path does not exist on the host (Ansible's
+    /// `creates`): a command that makes the path runs once.
+    pub creates: Option<String>,
     /// Exit codes a `command` may return (default `[0]`).
     pub expect_exit: Option<Vec<i32>>,
     /// Seconds a `command` or check may take (default 120).

@@ -556,12 +556,21 @@ fn render_command(spec: &StepSpec, renderer: &Renderer) -> Result<(String, Actio
         .as_deref()
         .map(|u| r(renderer, "unless", u))
         .transpose()?;
+    let creates = spec
+        .creates
+        .as_deref()
+        .map(|path| r(renderer, "creates", path))
+        .transpose()?;
+    if let Some(path) = creates.as_deref().filter(|p| !p.starts_with('/')) {
+        return Err(format!("`creates: {path}` must be an absolute path"));
+    }
     Ok((
         format!("run `{run}`"),
         Action::Command(CommandAction {
             run,
             if_changed: spec.if_changed.clone(),
             unless,
+            creates,
             expect_exit: spec.expect_exit.clone().unwrap_or_else(|| vec![0]),
             timeout,
         }),

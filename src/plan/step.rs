@@ -96,17 +96,28 @@ pub enum NginxContext {
     },
 }
 
-/// A command run on the host.
+/// A command run on the host: on every apply when it has no condition (`if_changed`,
+/// `unless`, `creates`), else only when its condition says so.
 #[derive(Debug, Clone)]
 pub struct CommandAction {
     pub run: String,
-    /// Runs only when one of these steps changed a file in this run (empty: always, when the
-    /// host has any change at all).
+    /// Runs only when one of these steps changed a file in this run.
     pub if_changed: Vec<String>,
     /// Also runs when this check command fails on the host (run at gather time).
     pub unless: Option<String>,
+    /// Runs only when this path does not exist on the host (checked at gather time).
+    pub creates: Option<String>,
     pub expect_exit: Vec<i32>,
     pub timeout: Duration,
+}
+
+impl CommandAction {
+    /// Whether it has a condition; one without runs on every apply and never makes its
+    /// host count as changed.
+    #[must_use]
+    pub fn is_conditional(&self) -> bool {
+        !self.if_changed.is_empty() || self.unless.is_some() || self.creates.is_some()
+    }
 }
 
 /// A health check with its retry policy.

@@ -8,6 +8,13 @@ use tokio::sync::mpsc::UnboundedSender;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// The connection to a host starts (before any handshake): `to` is `user@address:port`
+    /// (or `local`), `via` the jump hosts in connection order.
+    Connecting {
+        host: String,
+        to: String,
+        via: Vec<String>,
+    },
     HostStarted {
         host: String,
     },

@@ -28,7 +28,11 @@ pub enum Style {
 #[must_use]
 pub fn event_line(event: &Event, level: i8) -> Option<String> {
     match event {
-        Event::HostStarted { host } => (level >= 2).then(|| format!("{host}: connecting")),
+        // A local host has no connection to wait for: its line is for `-vv`.
+        Event::Connecting { host, to, via } => {
+            (to != "local" || level >= 2).then(|| format!("{host}: {}", connecting(to, via)))
+        }
+        Event::HostStarted { host } => (level >= 2).then(|| format!("{host}: connected")),
         Event::Phase { host, phase } => (level >= 2).then(|| format!("{host}: {phase}")),
         Event::StepDone {
             host,
@@ -56,6 +60,15 @@ pub fn event_line(event: &Event, level: i8) -> Option<String> {
     }
 }
 
+/// `connecting to root@10.0.0.5:22 via admin@bastion:22`, or `connecting (local)`.
+fn connecting(to: &str, via: &[String]) -> String {
+    match (to, via) {
+        ("local", _) => "connecting (local)".to_owned(),
+        (_, []) => format!("connecting to {to}"),
+        _ => format!("connecting to {to} via {}", via.join(" via ")),
+    }
+}
+
 /// Consumes events until the channel closes.
 pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style) {
     let level = verbosity::level();
@@ -78,7 +91,8 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style) {
             }
             Style::Bars => {
                 let host = match &event {
-                    Event::HostStarted { host }
+                    Event::Connecting { host, .. }
+                    | Event::HostStarted { host }
                     | Event::Phase { host, .. }
                     | Event::StepDone { host, .. }
                     | Event::Note { host, .. } => host.clone(),
@@ -90,11 +104,14 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style) {
                     b.enable_steady_tick(std::time::Duration::from_millis(120));
                     b
                 });
-                if let Some(line) = event_line(&event, level) {
+                if let Some(line) = event_line(&event, level)
+                    && !matches!(event, Event::Connecting { .. })
+                {
                     let _ = multi.println(line);
                 }
                 match event {
-                    Event::HostStarted { .. } => bar.set_message("connecting"),
+                    Event::Connecting { to, via, .. } => bar.set_message(connecting(&to, &via)),
+                    Event::HostStarted { .. } => bar.set_message("connected"),
                     Event::Phase { phase, .. } => bar.set_message(phase),
                     Event::StepDone { label, status, .. } => {
                         bar.set_message(format!("{status}: {label}"));
@@ -128,6 +145,28 @@ mod tests {
         assert_eq!(
             event_line(&step("101 Switching Protocols\nmore"), 0).as_deref(),
             Some("h: passed: check — 101 Switching Protocols")
+        );
+    }
+
+    #[test]
+    fn connecting_names_the_address_and_every_jump_host() {
+        let event = |to: &str, via: &[&str]| Event::Connecting {
+            host: "h".into(),
+            to: to.into(),
+            via: via.iter().map(|v| (*v).to_owned()).collect(),
+        };
+        assert_eq!(
+            event_line(&event("root@10.0.0.5:22", &["admin@bastion:22"]), 0).as_deref(),
+            Some("h: connecting to root@10.0.0.5:22 via admin@bastion:22")
+        );
+        assert_eq!(
+            event_line(&event("root@10.0.0.5:22", &[]), 0).as_deref(),
+            Some("h: connecting to root@10.0.0.5:22")
+        );
+        assert_eq!(event_line(&event("local", &[]), 0), None);
+        assert_eq!(
+            event_line(&event("local", &[]), 2).as_deref(),
+            Some("h: connecting (local)")
         );
     }
 

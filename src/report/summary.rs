@@ -130,13 +130,37 @@ pub fn counts(reports: &[HostReport]) -> String {
         .iter()
         .filter_map(|(k, word)| {
             let n = reports.iter().filter(|r| r.outcome == *k).count();
-            (n > 0).then(|| format!("{n} {word}"))
+            let commands = if *k == Outcome::InSync {
+                in_sync_commands(reports)
+            } else {
+                String::new()
+            };
+            (n > 0).then(|| format!("{n} {word}{commands}"))
         })
         .collect();
     if parts.is_empty() {
         "no hosts".to_owned()
     } else {
         parts.join(", ")
+    }
+}
+
+/// ` (commands ran on 2)`: how many hosts in sync ran (or, in a dry run, would run)
+/// commands without a condition, which run on every apply; empty when none did.
+fn in_sync_commands(reports: &[HostReport]) -> String {
+    let on = |status: &str| {
+        reports
+            .iter()
+            .filter(|r| {
+                r.outcome == Outcome::InSync && r.actions.iter().any(|a| a.status == status)
+            })
+            .count()
+    };
+    match (on("ran"), on("would run")) {
+        (0, 0) => String::new(),
+        (ran, 0) => format!(" (commands ran on {ran})"),
+        (0, would) => format!(" (commands would run on {would})"),
+        (ran, would) => format!(" (commands ran on {ran}, would run on {would})"),
     }
 }
 

@@ -179,3 +179,182 @@ fn the_exit_codes_are_one_table_in_the_docs_and_the_man_page() {
     assert!(man.stdout.contains("WSDEPLOY_BECOME_PASSWORD"));
     assert!(man.stdout.contains("/var/lib/wsdeploy/runs/RUN_ID/"));
 }
+
+/// The one JSON object `--json` prints on standard output for bad input.
+fn json_error(run: &support::project::Run) -> serde_json::Value {
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "stdout is not one JSON line:\n{}",
+        run.stdout
+    );
+    let value: serde_json::Value = serde_json::from_str(lines[0])
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", run.stdout));
+    assert_eq!(value["event"], "error", "{value}");
+    assert_eq!(value["exit"], 3, "{value}");
+    assert_eq!(value["schema_version"], 1, "{value}");
+    value
+}
+
+#[test]
+fn with_json_bad_input_is_one_json_error_object_on_stdout() {
+    let p =
+        project_with("name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n    notify: reload\n");
+    let run = p.run(&["apply", "-i", "production", "--json"]);
+    run.code(3)
+        .stderr_has("plans/site.yml:5:5: unknown field `notify`");
+    let e = json_error(&run);
+    assert_eq!(e["kind"], "plan", "{e}");
+    assert!(
+        e["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("plans/site.yml")),
+        "{e}"
+    );
+    assert_eq!(e["line"], 5, "{e}");
+    assert_eq!(e["column"], 5, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("unknown field `notify`")),
+        "{e}"
+    );
+    assert!(
+        e["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("no handlers")),
+        "{e}"
+    );
+
+    p.file(
+        "inventories/broken/hosts.yml",
+        "all:\n  hosts:\n    h1: {a: [}\n",
+    );
+    let e = json_error(p.run(&["drift", "-i", "broken", "--json"]).code(3));
+    assert_eq!(e["kind"], "inventory", "{e}");
+    assert_eq!(e["line"], 3, "{e}");
+
+    let e = json_error(
+        p.run(&[
+            "apply",
+            "-i",
+            "production",
+            "--json",
+            "--vault-password-file",
+            "/nonexistent/pass",
+        ])
+        .code(3),
+    );
+    assert_eq!(e["kind"], "vault", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/nonexistent/pass")),
+        "{e}"
+    );
+
+    let e = json_error(
+        p.run(&["apply", "-i", "production", "--json", "--forks", "0"])
+            .code(3),
+    );
+    assert_eq!(e["kind"], "usage", "{e}");
+    assert_eq!(e["file"], serde_json::Value::Null, "{e}");
+    assert_eq!(e["problems"], serde_json::json!([]), "{e}");
+
+    let e = json_error(
+        p.run(&["apply", "-i", "production", "--json", "--no-such-flag"])
+            .code(3),
+    );
+    assert_eq!(e["kind"], "usage", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--no-such-flag")),
+        "{e}"
+    );
+
+    // Without --json, nothing on stdout.
+    let run = p.run(&["apply", "-i", "production", "--forks", "0"]);
+    run.code(3);
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn apply_and_dry_run_name_every_problem_of_the_plan_at_once() {
+    // Two load errors: each at its file:line:col, in one run.
+    let p = project_with(concat!(
+        "name: x\n",
+        "hosts: odoo\n",
+        "steps:\n",
+        "  - id: a\n",
+        "    command: \"true\"\n",
+        "    notify: reload\n",
+        "  - command: \"true\"\n",
+        "    if_changed: [nothing]\n",
+    ));
+    for args in [
+        &["apply", "-i", "production", "--dry-run"][..],
+        &["apply", "-i", "production"][..],
+    ] {
+        p.run(args)
+            .code(3)
+            .stderr_has("plans/site.yml:6:5: unknown field `notify`")
+            .stderr_has("the plan has 1 more problem (as `wsdeploy validate` reports them):\n")
+            .stderr_has("plans/site.yml:7:5: `if_changed: nothing` names no earlier step")
+            .stderr_has("nothing was changed on any host.");
+    }
+    // With --json: the first as the error, the others in `problems`.
+    let e = json_error(p.run(&["apply", "-i", "production", "--json"]).code(3));
+    assert_eq!(
+        (&e["kind"], &e["line"], &e["column"]),
+        (&"plan".into(), &6.into(), &5.into()),
+        "{e}"
+    );
+    let problems = e["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1, "{e}");
+    assert!(
+        problems[0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("plans/site.yml")),
+        "{e}"
+    );
+    assert_eq!(
+        (&problems[0]["line"], &problems[0]["column"]),
+        (&7.into(), &5.into()),
+        "{e}"
+    );
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("`if_changed: nothing` names no earlier step")),
+        "{e}"
+    );
+    // Two undefined variables in two steps: both, with the hosts that lack them.
+    let p = project_with(concat!(
+        "name: x\n",
+        "hosts: odoo\n",
+        "steps:\n",
+        "  - command: \"echo {{ first_missing }}\"\n",
+        "  - line: {file: \"{{ second_missing }}\", line: a}\n",
+        "  - command: \"echo {{ third_missing }}\"\n",
+    ));
+    let run = p.run(&["apply", "-i", "production", "--dry-run"]);
+    run.code(3)
+        .stderr_has("undefined variable `first_missing`")
+        .stderr_has("the plan has 2 more problems")
+        .stderr_has(
+            "plans/site.yml:5:5: step `line-2`: `line.file`: undefined variable `second_missing`",
+        )
+        .stderr_has(
+            "plans/site.yml:6:5: step `command-3`: `command`: undefined variable `third_missing`",
+        );
+    assert_eq!(
+        run.stderr
+            .matches("undefined variable `first_missing`")
+            .count(),
+        1,
+        "the first problem is said once:\n{}",
+        run.stderr
+    );
+}

@@ -154,3 +154,78 @@ fn the_committed_schema_is_up_to_date() {
         "docs/plan.schema.json is stale: run `wsdeploy schema > docs/plan.schema.json`"
     );
 }
+
+/// A tiny HTTP server on 127.0.0.1: answers every request `200 OK` and hands each
+/// request's head to the returned channel.
+fn health_server() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            if tx
+                .send(String::from_utf8_lossy(&head).into_owned())
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    (port, rx)
+}
+
+/// The `my-app` example is a play whose only step is a command without a condition: it
+/// runs on every apply (with the secret from the inventory), and the host stays in sync.
+#[test]
+fn the_my_app_example_runs_its_command_on_every_apply() {
+    let _guard = support::reliability::local_host_guard();
+    let text = docs();
+    let (_, _, body) = fenced_blocks(&text)
+        .into_iter()
+        .find(|(info, _, body)| info == "yaml" && body.starts_with("name: my-app\n"))
+        .expect("docs/plans.md has the my-app example");
+    let p = Project::new();
+    p.file(
+        "inventories/docs/hosts.yml",
+        "all:\n  vars:\n    api_token: s3cret\n  children:\n    app:\n      hosts:\n        app-1: {ansible_connection: local}\n",
+    );
+    p.file("plans/my-app.yml", &body);
+    let (port, requests) = health_server();
+    let port_var = format!("app_port={port}");
+    for run in 1..=2 {
+        let args = [
+            "apply",
+            "-i",
+            "docs",
+            "plans/my-app.yml",
+            "-e",
+            port_var.as_str(),
+            "-e",
+            "nginx_test_cmd=true",
+        ];
+        let out = p.run(&args);
+        out.code(0)
+            .stdout_has("1 in sync (commands ran on 1)")
+            .stderr_has("app-1: ran: run `curl -fsS http://127.0.0.1:");
+        assert!(
+            !out.stdout.contains("s3cret") && !out.stderr.contains("s3cret"),
+            "the secret was printed:\n{}{}",
+            out.stdout,
+            out.stderr
+        );
+        let head = requests
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .unwrap_or_else(|_| panic!("apply {run} did not run the example's command"));
+        assert!(head.starts_with("GET /health "), "{head}");
+        assert!(head.contains("Authorization: Bearer s3cret"), "{head}");
+    }
+}

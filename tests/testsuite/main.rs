@@ -57,8 +57,10 @@ mod lock_heartbeat;
 mod nginx_corpus;
 mod odoo_plan_local;
 mod password_prompt;
+mod plan_commands;
 mod plan_conditions;
 mod plan_facts_unless;
+mod progress;
 mod project_config;
 mod readme;
 #[cfg(feature = "host-tests")]

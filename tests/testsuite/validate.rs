@@ -362,3 +362,59 @@ fn reuse_upstream_outside_a_server_context_is_a_problem() {
         .code(3)
         .stdout_has("`reuse_upstream` reuses an upstream of the chosen server block: use it with `context: server`");
 }
+
+#[test]
+fn a_step_that_can_never_run_is_a_warning() {
+    let p = project_with(concat!(
+        "name: x\n",
+        "hosts: odoo\n",
+        "steps:\n",
+        "  - id: site\n",
+        "    when: \"1 == 2\"\n",
+        "    line: {file: /etc/app.env, line: \"A=1\"}\n",
+        "  - id: reload\n",
+        "    command: systemctl reload app\n",
+        "    if_changed: [site]\n",
+        "  - id: off\n",
+        "    when: \"false\"\n",
+        "    command: echo never\n",
+    ));
+    let run = p.run(&["validate"]);
+    run.code(0)
+        .stdout_has("plans/site.yml:4:5: warning: step `site` never runs: `when: 1 == 2` is false on every host")
+        .stdout_has("plans/site.yml:7:5: warning: step `reload` never runs: its `if_changed` names only steps that never run (site)")
+        .stdout_has("plans/site.yml:10:5: warning: step `off` never runs: `when: false` is false on every host")
+        .stdout_has("plans/site.yml: valid");
+    // Naming a step that edits no file can never make a command run: an error.
+    let p = project_with(
+        "name: x\nhosts: odoo\nsteps:\n  - id: check\n    command: \"true\"\n  - command: systemctl reload app\n    if_changed: [check]\n",
+    );
+    p.run(&["validate"])
+        .code(3)
+        .stdout_has("plans/site.yml:6:5: `if_changed: check` must name a step that edits a file");
+}
+
+#[test]
+fn with_an_inventory_a_command_whose_if_changed_steps_are_skipped_wherever_it_runs_is_a_warning() {
+    let p = project_with(concat!(
+        "name: x\n",
+        "hosts: odoo\n",
+        "steps:\n",
+        "  - id: site\n",
+        "    when: site_conf is defined and inventory_hostname == 'odoo-2'\n",
+        "    line: {file: /etc/app.env, line: \"A=1\"}\n",
+        "  - id: reload\n",
+        "    when: site_conf is defined\n",
+        "    command: systemctl reload app\n",
+        "    if_changed: [site]\n",
+    ));
+    // Offline, `when:` depends on the host: nothing to say.
+    let run = p.run(&["validate"]);
+    run.code(0);
+    assert!(!run.stdout.contains("never runs"), "{}", run.stdout);
+    // odoo-1 runs `reload` but skips `site`; odoo-2 skips both.
+    p.run(&["validate", "-i", "production"])
+        .code(0)
+        .stdout_has("plans/site.yml:7:5: warning: step `reload` never runs on this inventory: wherever it runs, `when:` skips every step its `if_changed` names (site)")
+        .stdout_has("plans/site.yml: valid");
+}

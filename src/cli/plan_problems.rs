@@ -1,0 +1,55 @@
+//! A plan that fails to load or render for `apply`, `drift` or `verify`: the first error
+//! as it was found, followed by every other problem `wsdeploy validate` finds in the plan
+//! (with the same inventory, `-e` and `--limit`), so one run names them all.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::{BadInput, InputKind};
+use crate::inventory::Inventory;
+use crate::validate;
+
+/// The plan error `first`, with the plan's other problems after it.
+pub(super) fn plan_error(
+    first: String,
+    plan_path: &Path,
+    inventory: &Inventory,
+    extra: &Map<String, Value>,
+    limit: Option<&str>,
+) -> BadInput {
+    let cx = validate::Context {
+        inventory: Some(inventory),
+        extra,
+        limit,
+    };
+    let others: Vec<String> = validate::check_plan(plan_path, &cx)
+        .into_iter()
+        .filter(|p| !p.is_warning() && !first.contains(&format!("{}: ", p.location)))
+        .map(|p| p.to_string())
+        .collect();
+    if others.is_empty() {
+        return BadInput::of(InputKind::Plan, first);
+    }
+    let (body, hints) = split_hints(&first);
+    let message = format!(
+        "{body}\nthe plan has {} more problem{} (as `wsdeploy validate` reports them):\n{}{hints}",
+        others.len(),
+        if others.len() == 1 { "" } else { "s" },
+        others.join("\n")
+    );
+    BadInput {
+        more: others,
+        ..BadInput::of(InputKind::Plan, message)
+    }
+}
+
+/// The text without its `hint:` lines, and those lines (each after a newline), so that
+/// the hints stay last.
+fn split_hints(text: &str) -> (String, String) {
+    let (hints, body): (Vec<&str>, Vec<&str>) = text
+        .lines()
+        .partition(|l| l.trim_start().starts_with("hint: "));
+    let hints: String = hints.iter().map(|h| format!("\n{h}")).collect();
+    (body.join("\n"), hints)
+}
