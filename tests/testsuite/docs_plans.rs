@@ -3,6 +3,8 @@
 //! field of the plan schema is documented there, and docs/plan.schema.json is what
 //! `wsdeploy schema` prints.
 
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use std::path::Path;
@@ -185,6 +187,7 @@ fn health_server() -> (u16, std::sync::mpsc::Receiver<String>) {
 
 /// The `my-app` example is a play whose only step is a command without a condition: it
 /// runs on every apply (with the secret from the inventory), and the host stays in sync.
+#[cfg(feature = "host-tests")]
 #[test]
 fn the_my_app_example_runs_its_command_on_every_apply() {
     let _guard = support::reliability::local_host_guard();

@@ -356,6 +356,7 @@ fn a_bench_with_only_the_v15_realtime_layout_passes_the_version_check() {
         .stdout_has("1 would change");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn developer_mode_is_refused_unless_the_web_server_answers_where_realtime_asks() {
     let _guard = local_host_guard();
@@ -418,6 +419,7 @@ fn port_project(common_site_config: &str) -> Project {
     p
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn the_port_plans_server_serves_socketio_and_realtimes_calls_and_nothing_else() {
     let _guard = local_host_guard();
@@ -440,6 +442,7 @@ fn the_port_plans_server_serves_socketio_and_realtimes_calls_and_nothing_else() 
     );
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn the_port_plan_refuses_frappe_v14_and_developer_mode_it_cannot_serve() {
     let _guard = local_host_guard();

@@ -2,6 +2,8 @@
 //! `creates`) on every apply, reported as `ran` while the host stays in sync; with one,
 //! only when it says so. Driven against this machine (`connection: local`).
 
+#![cfg_attr(not(feature = "host-tests"), allow(dead_code, unused_imports))]
+
 use crate::support;
 
 use support::project::Project;
@@ -21,6 +23,7 @@ fn lines(path: &std::path::Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn a_command_without_a_condition_runs_on_every_apply_and_leaves_the_host_in_sync() {
     let _guard = local_host_guard();
@@ -80,6 +83,7 @@ fn a_command_without_a_condition_runs_on_every_apply_and_leaves_the_host_in_sync
     assert_eq!(lines(&counter), 3, "drift or its repair ran the command");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn creates_runs_a_command_until_its_path_exists() {
     let _guard = local_host_guard();
@@ -135,6 +139,7 @@ fn creates_is_a_commands_only_condition_and_names_an_absolute_path() {
     .stderr_has("`creates: relative/y` must be an absolute path");
 }
 
+#[cfg(feature = "host-tests")]
 #[test]
 fn an_unless_is_a_condition_of_its_own_a_file_change_does_not_run_the_command() {
     let _guard = local_host_guard();
