@@ -38,7 +38,11 @@ pub fn list_backups_script(files: &[String]) -> String {
     let mut s = format!(
         "set -u\nfor d in {STATE_DIR}/runs/*/; do\n\
          \x20 [ -f \"$d/state\" ] || continue\n\
-         \x20 printf '{RUN} %s %s %s\\n' \"$(basename \"$d\")\" \"$(cat \"$d/state\")\" \"$(base64 -w0 < \"$d/manifest.json\" 2>/dev/null)\"\n\
+         \x20 id=${{d%/}}; id=${{id##*/}}; st=\n\
+         \x20 IFS= read -r st < \"$d/state\" || :\n\
+         \x20 printf '{RUN} %s %s ' \"$id\" \"$st\"\n\
+         \x20 base64 -w0 < \"$d/manifest.json\" 2>/dev/null\n\
+         \x20 echo\n\
          done\n"
     );
     beside_backups(&mut s, files);

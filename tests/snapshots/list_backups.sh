@@ -1,7 +1,11 @@
 set -u
 for d in /var/lib/wsdeploy/runs/*/; do
   [ -f "$d/state" ] || continue
-  printf 'RUN %s %s %s\n' "$(basename "$d")" "$(cat "$d/state")" "$(base64 -w0 < "$d/manifest.json" 2>/dev/null)"
+  id=${d%/}; id=${id##*/}; st=
+  IFS= read -r st < "$d/state" || :
+  printf 'RUN %s %s ' "$id" "$st"
+  base64 -w0 < "$d/manifest.json" 2>/dev/null
+  echo
 done
 nl=$(printf '\nx'); nl=${nl%x}
 r=$(readlink -f -- '/etc/nginx/sites-enabled/odoo.conf' 2>/dev/null) || r='/etc/nginx/sites-enabled/odoo.conf'

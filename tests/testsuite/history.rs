@@ -66,7 +66,23 @@ fn run(p: &Project, command: &str, args: &[&str]) -> Run {
         &extra,
     ];
     all.extend_from_slice(args);
-    p.run(&all)
+    p.run_with_env(&all, &[("WSDEPLOY_TODAY", test_day())])
+}
+
+/// The day this test's runs date their backups: one of its own, so `rollback --date`
+/// undoes this test's runs only, not those other tests made on this machine today.
+fn test_day() -> &'static str {
+    static DAY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DAY.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let offset = u64::from(std::process::id()) * 7919 + u64::from(nanos);
+        let base = chrono::NaiveDate::from_ymd_opt(2040, 1, 1).expect("a date");
+        (base + chrono::Days::new(offset % 20_000))
+            .format("%Y-%m-%d")
+            .to_string()
+    })
 }
 
 fn conf(p: &Project) -> String {
@@ -123,8 +139,7 @@ fn every_run_is_recorded_listed_shown_and_reported_without_a_secret() {
     run(&p, "drift", &[]).code(2);
     run(&p, "drift", &["--repair"]).code(0);
     assert!(conf(&p).contains("proxy_mode = True"), "{}", conf(&p));
-    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
-    run(&p, "rollback", &["--date", &today]).code(0);
+    run(&p, "rollback", &["--date", test_day()]).code(0);
     assert_eq!(conf(&p), "[options]\nworkers = 2\n");
     run(&p, "apply", &["--dry-run"]).code(0);
     run(&p, "verify", &[]).code(0);
