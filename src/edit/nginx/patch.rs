@@ -167,8 +167,15 @@ fn need<'c>(
     found: Option<&'c Directive>,
     location: &Directive,
     inherited: &[&Directive],
+    wanted_port: Option<u16>,
 ) -> Need<'c> {
     match (essential(wanted), found) {
+        (Some(Essential::Pass), Some(found))
+            if wanted_port.is_some()
+                && literal_port(found).is_some_and(|p| Some(p) != wanted_port) =>
+        {
+            Need::Replace(found)
+        }
         (Some(Essential::Pass), _) if has_proxy_pass(location) => Need::Nothing,
         (Some(kind), Some(found)) if !already_right(kind, found) => Need::Replace(found),
         (Some(_), Some(_)) => Need::Nothing,
@@ -185,6 +192,46 @@ fn need<'c>(
             }
         }
     }
+}
+
+/// The port of a `proxy_pass http(s)://HOST:PORT…` that names its address literally (no variable, no upstream
+/// name: those are the operator's to decide).
+fn literal_port(proxy_pass: &Directive) -> Option<u16> {
+    let target = proxy_pass.arg(0)?;
+    let rest = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))?;
+    let address = rest.split('/').next().unwrap_or_default();
+    let has_port = address.starts_with('[') && address.contains("]:")
+        || !address.starts_with('[') && address.contains(':');
+    if address.contains('$') || address.starts_with("unix:") || !has_port {
+        return None;
+    }
+    super::upstream::server_port(address)
+}
+
+/// The port the snippet's `proxy_pass` reaches: its literal address's, or that of the snippet's own upstream it
+/// names when all of that upstream's servers share one port.
+fn snippet_port(snippet: &Config, item: &Directive) -> Option<u16> {
+    let pass = item.directives().find(|d| d.name() == "proxy_pass")?;
+    if let Some(port) = literal_port(pass) {
+        return Some(port);
+    }
+    let target = pass.arg(0)?;
+    let name = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))?
+        .split('/')
+        .next()?;
+    let upstream = snippet
+        .directives()
+        .find(|d| d.name() == "upstream" && d.arg(0) == Some(name))?;
+    let mut ports = upstream
+        .directives()
+        .filter(|d| d.name() == "server")
+        .map(|d| d.arg(0).and_then(super::upstream::server_port));
+    let first = ports.next()??;
+    ports.all(|p| p == Some(first)).then_some(first)
 }
 
 fn has_proxy_pass(block: &Directive) -> bool {
@@ -218,10 +265,11 @@ pub fn patch_location(
         let key = identity(wanted);
         own.iter().find(|d| identity(d) == key).copied()
     };
+    let wanted_port = snippet_port(snippet, item);
     let mut splices = Vec::new();
     let mut added: Vec<(usize, String)> = Vec::new();
     for (index, wanted) in wanted_items.iter().enumerate() {
-        match need(wanted, own_match(wanted), location, &inherited) {
+        match need(wanted, own_match(wanted), location, &inherited, wanted_port) {
             Need::Nothing => {}
             Need::Replace(found) => splices.push(Splice::replace(
                 found.span.start..found.span.end,
@@ -419,6 +467,35 @@ mod tests {
         assert_eq!(
             find("server { location / {} location /websocketx {} }"),
             None
+        );
+    }
+
+    #[test]
+    fn a_literal_proxy_pass_to_another_port_is_corrected_and_a_variable_or_upstream_name_is_kept() {
+        let snippet = "location /websocket {\n    proxy_pass http://backend_odoo_longpolling;\n    \
+                       proxy_http_version 1.1;\n}\nupstream backend_odoo_longpolling { server 127.0.0.1:8072; }\n";
+        let wrong = "server {\n  location /websocket {\n    proxy_pass http://odoo:8069;\n    proxy_http_version 1.1;\n  }\n}\n";
+        assert_eq!(
+            patched(wrong, snippet),
+            wrong.replace("http://odoo:8069", "http://backend_odoo_longpolling")
+        );
+        let right = wrong.replace("8069", "8072");
+        assert_eq!(patched(&right, snippet), right);
+        for kept in [
+            "$upstream",
+            "http://odoochat",
+            "http://[::1]/x",
+            "http://unix:/run/odoo.sock",
+        ] {
+            let site = wrong.replace("http://odoo:8069", kept);
+            assert_eq!(patched(&site, snippet), site, "{kept}");
+        }
+        let literal = "location /websocket {\n    proxy_pass http://127.0.0.1:8072;\n}\n";
+        let to_8069 =
+            "server {\n  location /websocket {\n    proxy_pass http://[::1]:8069/;\n  }\n}\n";
+        assert_eq!(
+            patched(to_8069, literal),
+            to_8069.replace("http://[::1]:8069/", "http://127.0.0.1:8072")
         );
     }
 
