@@ -60,6 +60,59 @@ pub fn event_line(event: &Event, level: i8) -> Option<String> {
     }
 }
 
+/// One line for a host's skipped steps (`-v` lists each with its reason).
+#[must_use]
+pub fn skipped_line(count: usize) -> String {
+    let steps = if count == 1 { "step" } else { "steps" };
+    format!("skipped: {count} {steps} (-v shows each and why)")
+}
+
+/// Whether an event is a skipped step that is only counted at this verbosity.
+fn counted_only(event: &Event, level: i8) -> Option<&str> {
+    match event {
+        Event::StepDone { host, status, .. } if status == "skipped" && level < 1 => Some(host),
+        _ => None,
+    }
+}
+
+/// Per host, the skipped steps not yet summed up in a line.
+#[derive(Default)]
+struct SkippedTally(HashMap<String, usize>);
+
+impl SkippedTally {
+    /// Counts a skipped step, or takes the line for the host's pending ones when another
+    /// event of that host comes.
+    fn take(&mut self, event: &Event, level: i8) -> Option<String> {
+        if let Some(host) = counted_only(event, level) {
+            *self.0.entry(host.to_owned()).or_default() += 1;
+            return None;
+        }
+        let host = event_host(event);
+        self.0
+            .remove(host)
+            .map(|n| format!("{host}: {}", skipped_line(n)))
+    }
+
+    /// The lines of every host still pending (the stream ended).
+    fn rest(&mut self) -> Vec<String> {
+        let mut rest: Vec<_> = self.0.drain().collect();
+        rest.sort();
+        rest.into_iter()
+            .map(|(host, n)| format!("{host}: {}", skipped_line(n)))
+            .collect()
+    }
+}
+
+fn event_host(event: &Event) -> &str {
+    match event {
+        Event::Connecting { host, .. }
+        | Event::HostStarted { host }
+        | Event::Phase { host, .. }
+        | Event::StepDone { host, .. }
+        | Event::Note { host, .. } => host,
+    }
+}
+
 /// `connecting to root@10.0.0.5:22 via admin@bastion:22`, or `connecting (local)`.
 fn connecting(to: &str, via: &[String]) -> String {
     match (to, via) {
@@ -76,6 +129,7 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style) {
     let mut bars: HashMap<String, ProgressBar> = HashMap::new();
     let spinner = ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let mut tally = SkippedTally::default();
     while let Some(event) = rx.recv().await {
         match style {
             Style::Quiet => {}
@@ -85,18 +139,21 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style) {
                 }
             }
             Style::Lines => {
+                if let Some(line) = tally.take(&event, level) {
+                    errln!("{line}");
+                }
+                if counted_only(&event, level).is_some() {
+                    continue;
+                }
                 if let Some(line) = event_line(&event, level) {
                     errln!("{line}");
                 }
             }
             Style::Bars => {
-                let host = match &event {
-                    Event::Connecting { host, .. }
-                    | Event::HostStarted { host }
-                    | Event::Phase { host, .. }
-                    | Event::StepDone { host, .. }
-                    | Event::Note { host, .. } => host.clone(),
-                };
+                let host = event_host(&event).to_owned();
+                if let Some(line) = tally.take(&event, level) {
+                    let _ = multi.println(line);
+                }
                 let bar = bars.entry(host.clone()).or_insert_with(|| {
                     let b = multi.add(ProgressBar::new_spinner());
                     b.set_style(spinner.clone());
@@ -106,6 +163,7 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style) {
                 });
                 if let Some(line) = event_line(&event, level)
                     && !matches!(event, Event::Connecting { .. })
+                    && counted_only(&event, level).is_none()
                 {
                     let _ = multi.println(line);
                 }
@@ -119,6 +177,15 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style) {
                     Event::Note { .. } => {}
                 }
             }
+        }
+    }
+    for line in tally.rest() {
+        match style {
+            Style::Lines => errln!("{line}"),
+            Style::Bars => {
+                let _ = multi.println(line);
+            }
+            Style::Json | Style::Quiet => {}
         }
     }
     for bar in bars.values() {
@@ -145,6 +212,43 @@ mod tests {
         assert_eq!(
             event_line(&step("101 Switching Protocols\nmore"), 0).as_deref(),
             Some("h: passed: check — 101 Switching Protocols")
+        );
+    }
+
+    #[test]
+    fn skipped_steps_are_one_line_per_host_unless_verbose() {
+        let skipped = |host: &str| Event::StepDone {
+            host: host.into(),
+            step: "s".into(),
+            label: "file step `x`".into(),
+            status: "skipped".into(),
+            detail: "when: false is false".into(),
+        };
+        let mut tally = SkippedTally::default();
+        assert_eq!(tally.take(&skipped("a"), 0), None);
+        assert_eq!(tally.take(&skipped("a"), 0), None);
+        assert_eq!(tally.take(&skipped("b"), 0), None);
+        assert_eq!(
+            tally.take(&step("x"), 0).as_deref(),
+            None,
+            "host h has nothing pending"
+        );
+        let note = Event::Note {
+            host: "a".into(),
+            message: "m".into(),
+        };
+        assert_eq!(
+            tally.take(&note, 0).as_deref(),
+            Some("a: skipped: 2 steps (-v shows each and why)")
+        );
+        assert_eq!(
+            tally.rest(),
+            vec!["b: skipped: 1 step (-v shows each and why)"]
+        );
+        assert_eq!(tally.take(&skipped("a"), 1), None);
+        assert!(
+            tally.rest().is_empty(),
+            "-v prints each skipped step itself"
         );
     }
 

@@ -42,17 +42,22 @@ pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String 
             for a in r.actions.iter().filter(|a| a.status == "would run") {
                 let _ = writeln!(out, "   would run: {}", mask(&a.label, &r.secrets));
             }
-            for a in r
+            let skipped: Vec<_> = r
                 .actions
                 .iter()
                 .filter(|a| a.status == "skipped" && a.detail.starts_with("when: "))
-            {
-                let _ = writeln!(
-                    out,
-                    "   skipped: {} ({})",
-                    mask(&a.label, &r.secrets),
-                    mask(&a.detail, &r.secrets)
-                );
+                .collect();
+            if super::verbosity::level() >= 1 {
+                for a in &skipped {
+                    let _ = writeln!(
+                        out,
+                        "   skipped: {} ({})",
+                        mask(&a.label, &r.secrets),
+                        mask(&a.detail, &r.secrets)
+                    );
+                }
+            } else if !skipped.is_empty() {
+                let _ = writeln!(out, "   {}", super::progress::skipped_line(skipped.len()));
             }
         }
         for n in &r.notes {

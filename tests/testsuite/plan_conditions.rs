@@ -46,7 +46,20 @@ fn false_conditions_skip_steps_and_the_report_says_so() {
     let _guard = local_host_guard();
     let p = project(STEPS);
     let root = p.path().join("root");
+    // By default, a host's skipped steps are one line; -v lists each with its reason.
     let run = p.run(&["apply", "-i", "production", "--check"]);
+    run.code(0)
+        .stdout_has("   skipped: 1 step (-v shows each and why)")
+        .stderr_has("h1: skipped: 1 step (-v shows each and why)")
+        .stderr_has("h2: would run: run `echo reload`");
+    assert!(
+        !run.stderr.contains("h1: skipped: file step")
+            && !run.stdout.contains("skipped: file step"),
+        "skipped steps listed one by one without -v:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = p.run(&["apply", "-i", "production", "--check", "-v"]);
     run.code(0)
         .stdout_has("+# h1 (odoo)\n+listen 8080;\n")
         .stdout_has("+# h2 (frappe)\n+ssl_certificate /etc/ssl/h2.pem;\n+listen 8080;\n")
