@@ -250,7 +250,15 @@ fn opt_in_rebind_of_the_http_port_edits_the_compose_file_and_recreates_the_conta
         "root/opt/opticserp/docker-compose.yml",
     );
     let file_var = format!("compose_file={}", compose.display());
-    let base = ["apply", "-i", "production", "--dry-run", "-v", "-e", &file_var];
+    let base = [
+        "apply",
+        "-i",
+        "production",
+        "--dry-run",
+        "-v",
+        "-e",
+        &file_var,
+    ];
     let before = tree_sums(p.path());
     // Off by default, and off with a string "false" from `-e`.
     for extra in [None, Some("odoo_rebind_http=false")] {

@@ -116,12 +116,15 @@ fn nginx_reloads(lab: &Lab, i: usize) -> usize {
     .expect("a count")
 }
 
-/// The `server` line of the plan's upstream in the site file.
+/// The `server` line of the upstream `location /websocket` proxies to in the site file (the
+/// site's own `upstream odoo` when it is on the right port, else the plan's).
 fn websocket_upstream(lab: &Lab, i: usize) -> String {
     lab.ok(
         i,
         &format!(
-            "sed -n '/upstream backend_odoo_longpolling/,/}}/p' {SITE} | grep -E '^ *server '"
+            "name=$(sed -n '/location \\/websocket/,/}}/p' {SITE} | sed -n 's|^ *proxy_pass http://\\([A-Za-z0-9_.-]*\\);.*|\\1|p' | head -n 1)\n\
+             test -n \"$name\"\n\
+             sed -n \"/upstream $name {{/,/}}/p\" {SITE} | grep -E '^ *server '"
         ),
     )
     .trim()
