@@ -82,7 +82,7 @@ pub fn read_if_exists_script(path: &str) -> String {
 
 /// Prints the NUL-separated command line of a systemd unit's running main process
 /// (`systemctl show -p MainPID`, then `/proc/<pid>/cmdline`), or exits
-/// [`EXIT_NO_SUCH_FILE`] when there is no systemctl, the unit has no main process, or it
+/// `EXIT_NO_SUCH_FILE` when there is no systemctl, the unit has no main process, or it
 /// exited meanwhile.
 #[must_use]
 pub fn main_process_cmdline_script(unit: &str) -> String {

@@ -14,8 +14,7 @@ for unit in ssh nginx postgresql odoo; do
     systemctl is-active -q "$unit" || fail "$unit is not active: $(systemctl status --no-pager "$unit" 2>&1 | tail -n 5)"
 done
 wait_http() {
-    local i
-    for i in $(seq 1 600); do
+    for _ in $(seq 1 600); do
         curl -sS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
         sleep 0.2
     done
