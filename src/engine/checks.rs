@@ -2,6 +2,7 @@
 //! `unless`), the network checks of `verify`, and how a command's end is read
 //! ([`Judged`]: its `expect_exit`, the host's timeout, a lost connection).
 
+use crate::run::ActionStatus;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -95,7 +96,7 @@ impl Host<'_> {
             match (&step.action, &proven) {
                 (Action::Command(c), Some(dump)) if proves(dump, &c.run) => {
                     let detail = format!("proven by `{dump}` (exit 0) when the host was read");
-                    self.record(step, "passed", detail);
+                    self.record(step, ActionStatus::Passed, detail);
                 }
                 _ => to_run.push(step),
             }
@@ -137,19 +138,19 @@ impl Host<'_> {
             .await;
         match Judged::of(result, &c.expect_exit) {
             Judged::Passed(_) => {
-                self.record(step, "passed", String::new());
+                self.record(step, ActionStatus::Passed, String::new());
                 Ok(())
             }
             Judged::TimedOut(out) => {
                 let text = out.combined();
-                self.record(step, "failed", text.clone());
+                self.record(step, ActionStatus::Failed, text.clone());
                 Err(failure(
                     Some(step),
                     timed_out_message(&c.run, c.timeout, &text),
                 ))
             }
             Judged::Failed(out) => {
-                self.record(step, "failed", out.combined());
+                self.record(step, ActionStatus::Failed, out.combined());
                 Err(failure(Some(step), ended_message(&c.run, &out)))
             }
             Judged::Lost(e) => Err(failure(Some(step), e.to_string())),
@@ -160,11 +161,11 @@ impl Host<'_> {
     pub(super) async fn check(&mut self, step: &Step, check: &Check) -> Result<(), Failure> {
         match crate::verify::run_check(self.transport, self.become_user(), check).await {
             Ok(evidence) => {
-                self.record(step, "passed", evidence);
+                self.record(step, ActionStatus::Passed, evidence);
                 Ok(())
             }
             Err(message) if check.warn_only => {
-                self.record(step, "warning", message.clone());
+                self.record(step, ActionStatus::Warning, message.clone());
                 let hint = step
                     .hint
                     .as_deref()
@@ -174,7 +175,7 @@ impl Host<'_> {
                 Ok(())
             }
             Err(message) => {
-                self.record(step, "failed", message.clone());
+                self.record(step, ActionStatus::Failed, message.clone());
                 Err(failure(Some(step), message))
             }
         }

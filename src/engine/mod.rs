@@ -21,6 +21,7 @@ mod tests;
 mod transaction;
 mod undo;
 
+use crate::run::ActionStatus;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -216,7 +217,7 @@ impl Host<'_> {
         });
     }
 
-    fn record(&mut self, step: &Step, status: &str, detail: String) {
+    fn record(&mut self, step: &Step, status: ActionStatus, detail: String) {
         self.record_action(ActionRecord {
             step: step.id.clone(),
             label: step.label.clone(),
@@ -230,7 +231,7 @@ impl Host<'_> {
             host: self.job.host.clone(),
             step: action.step.clone(),
             label: action.label.clone(),
-            status: action.status.clone(),
+            status: action.status,
             detail: action.detail.clone(),
         });
         self.report.actions.push(action);
@@ -243,7 +244,7 @@ impl Host<'_> {
             self.record_action(ActionRecord {
                 step: skipped.id.clone(),
                 label: skipped.label.clone(),
-                status: "skipped".to_owned(),
+                status: ActionStatus::Skipped,
                 detail: skipped.reason.clone(),
             });
         }
@@ -435,14 +436,14 @@ impl Host<'_> {
         for f in flat {
             match &f.step.action {
                 Action::Command(c) if should_run(c, &f.deps, changed) => {
-                    self.record(f.step, "would run", c.run.clone());
+                    self.record(f.step, ActionStatus::WouldRun, c.run.clone());
                 }
                 Action::Command(_) => self.record(
                     f.step,
-                    "skipped",
+                    ActionStatus::Skipped,
                     "nothing it depends on changes".to_owned(),
                 ),
-                Action::Verify(_) => self.record(f.step, "would run", String::new()),
+                Action::Verify(_) => self.record(f.step, ActionStatus::WouldRun, String::new()),
                 Action::Edit(_) => {}
             }
         }

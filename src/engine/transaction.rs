@@ -9,6 +9,7 @@ use crate::host::journal::{self, JournalCommand, JournalFile, Manifest};
 use crate::host::journal_entry::{self, Journaled, PlannedWrite};
 use crate::host::{self, write};
 use crate::plan::{Action, CommandAction, Step};
+use crate::run::ActionStatus;
 use crate::run::Failure;
 
 /// Where the steps of a transaction stand.
@@ -174,7 +175,7 @@ impl Host<'_> {
                 Action::Edit(_) => {
                     stage(change, &mut progress.pending, &f.key);
                     if change.changed.contains(&f.key) {
-                        self.record(f.step, "changed", String::new());
+                        self.record(f.step, ActionStatus::Changed, String::new());
                     }
                 }
                 Action::Command(c) => {
@@ -185,7 +186,7 @@ impl Host<'_> {
                         self.command(f.step, c, position).await?;
                     } else {
                         let detail = "nothing it depends on changed".to_owned();
-                        self.record(f.step, "skipped", detail);
+                        self.record(f.step, ActionStatus::Skipped, detail);
                     }
                 }
                 Action::Verify(check) => {
@@ -218,17 +219,17 @@ impl Host<'_> {
             .await;
         match Judged::of(result, &c.expect_exit) {
             Judged::Passed(out) => {
-                self.record(step, "ran", out.combined());
+                self.record(step, ActionStatus::Ran, out.combined());
                 Ok(())
             }
             Judged::TimedOut(out) => {
                 let text = out.combined();
-                self.record(step, "failed", text.clone());
+                self.record(step, ActionStatus::Failed, text.clone());
                 let message = timed_out_message(&c.run, c.timeout, &text);
                 Err(failure(Some(step), message))
             }
             Judged::Failed(out) => {
-                self.record(step, "failed", out.combined());
+                self.record(step, ActionStatus::Failed, out.combined());
                 Err(failure(Some(step), ended_message(&c.run, &out)))
             }
             Judged::Lost(e) => Err(failure(Some(step), format!("`{}`: {e}", c.run))),

@@ -1,6 +1,7 @@
 //! Progress events emitted while hosts run, consumed by the progress printer and the
 //! `--json` stream. Sending never blocks and never fails the run.
 
+use crate::run::ActionStatus;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -26,7 +27,7 @@ pub enum Event {
         host: String,
         step: String,
         label: String,
-        status: String,
+        status: ActionStatus,
         detail: String,
     },
     Note {

@@ -5,6 +5,7 @@
 //! 101 Switching Protocols`) is printed above the spinners through the `MultiProgress`,
 //! so it stays on screen when the spinners are cleared at the end.
 
+use crate::run::ActionStatus;
 use std::collections::HashMap;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -70,7 +71,9 @@ pub fn skipped_line(count: usize) -> String {
 /// Whether an event is a skipped step that is only counted at this verbosity.
 fn counted_only(event: &Event, level: i8) -> Option<&str> {
     match event {
-        Event::StepDone { host, status, .. } if status == "skipped" && level < 1 => Some(host),
+        Event::StepDone { host, status, .. } if *status == ActionStatus::Skipped && level < 1 => {
+            Some(host)
+        }
         _ => None,
     }
 }
@@ -202,7 +205,7 @@ mod tests {
             host: "h".into(),
             step: "s".into(),
             label: "check".into(),
-            status: "passed".into(),
+            status: ActionStatus::Passed,
             detail: detail.into(),
         }
     }
@@ -221,7 +224,7 @@ mod tests {
             host: host.into(),
             step: "s".into(),
             label: "file step `x`".into(),
-            status: "skipped".into(),
+            status: ActionStatus::Skipped,
             detail: "when: false is false".into(),
         };
         let mut tally = SkippedTally::default();

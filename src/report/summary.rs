@@ -1,5 +1,6 @@
 //! The end of a run: per-host diffs and failures, and the summary table.
 
+use crate::run::ActionStatus;
 use std::fmt::Write as _;
 
 use crate::diff;
@@ -39,13 +40,17 @@ pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String 
                     let _ = writeln!(out, "   backup: {}", sanitize(b));
                 }
             }
-            for a in r.actions.iter().filter(|a| a.status == "would run") {
+            for a in r
+                .actions
+                .iter()
+                .filter(|a| a.status == ActionStatus::WouldRun)
+            {
                 let _ = writeln!(out, "   would run: {}", mask(&a.label, &r.secrets));
             }
             let skipped: Vec<_> = r
                 .actions
                 .iter()
-                .filter(|a| a.status == "skipped" && a.detail.starts_with("when: "))
+                .filter(|a| a.status == ActionStatus::Skipped && a.detail.starts_with("when: "))
                 .collect();
             if super::verbosity::level() >= 1 {
                 for a in &skipped {
@@ -101,7 +106,12 @@ pub fn table(reports: &[HostReport], color: bool) -> String {
         let actions = r
             .actions
             .iter()
-            .filter(|a| a.status == "ran" || a.status == "passed" || a.status == "failed")
+            .filter(|a| {
+                matches!(
+                    a.status,
+                    ActionStatus::Ran | ActionStatus::Passed | ActionStatus::Failed
+                )
+            })
             .count();
         let _ = writeln!(
             out,
@@ -153,7 +163,7 @@ pub fn counts(reports: &[HostReport]) -> String {
 /// ` (commands ran on 2)`: how many hosts in sync ran (or, in a dry run, would run)
 /// commands without a condition, which run on every apply; empty when none did.
 fn in_sync_commands(reports: &[HostReport]) -> String {
-    let on = |status: &str| {
+    let on = |status: ActionStatus| {
         reports
             .iter()
             .filter(|r| {
@@ -161,7 +171,7 @@ fn in_sync_commands(reports: &[HostReport]) -> String {
             })
             .count()
     };
-    match (on("ran"), on("would run")) {
+    match (on(ActionStatus::Ran), on(ActionStatus::WouldRun)) {
         (0, 0) => String::new(),
         (ran, 0) => format!(" (commands ran on {ran})"),
         (0, would) => format!(" (commands would run on {would})"),

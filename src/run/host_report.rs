@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::Outcome;
+use super::{ActionStatus, Outcome};
 
 /// One file's change. Reports (`--json`, review files) carry the diff, with the values of
 /// sensitive keys and secrets masked, and hashes; never the whole bodies.
@@ -31,8 +31,7 @@ pub struct FileChange {
 pub struct ActionRecord {
     pub step: String,
     pub label: String,
-    /// `ran`, `passed`, `failed`, `skipped`, `would run`.
-    pub status: String,
+    pub status: ActionStatus,
     pub detail: String,
 }
 

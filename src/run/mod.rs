@@ -6,11 +6,13 @@
 //! `engine` runs them, `report`, `review`, `exit` and `fleet` read the reports. The serialized `HostReport` is the `--json` schema, so a
 //! field renamed here is a change of the output contract.
 
+mod action_status;
 mod host_report;
 mod job;
 mod outcome;
 mod reviewed;
 
+pub use action_status::ActionStatus;
 pub use host_report::{ActionRecord, Failure, FileChange, HostReport};
 pub use job::{HostJob, Mode, RunOptions, Task, Undo};
 pub use outcome::Outcome;

@@ -2,6 +2,7 @@
 //! `apply --reviewed` job carries and the engine compares with what it plans before
 //! writing anything. The review file itself is `crate::review`.
 
+use super::ActionStatus;
 use serde::{Deserialize, Serialize};
 
 use super::{HostReport, Outcome};
@@ -52,7 +53,7 @@ impl ReviewedHost {
             commands: report
                 .actions
                 .iter()
-                .filter(|a| a.status == "would run")
+                .filter(|a| a.status == ActionStatus::WouldRun)
                 .map(|a| crate::mask::mask(&a.label, &report.secrets))
                 .collect(),
             binding: String::new(),
