@@ -33,11 +33,7 @@ pub fn chosen_server(
         path: path.to_string(),
         source,
     })?;
-    let choice = ServerChoice {
-        server_name: server_name.as_deref(),
-        listen: listen.as_deref(),
-        request: request.as_ref(),
-    };
+    let choice = ServerChoice::of(server_name, listen, request);
     let chosen = server_target(path, &config, file_top, choice, others)?;
     let Container::Block(server) = chosen.server.container else {
         return Ok(None);

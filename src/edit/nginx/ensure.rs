@@ -305,12 +305,13 @@ fn resolve<'c>(
     let others = request.others;
     let server =
         |server_name: &Option<String>, listen: &Option<String>, request: &Option<PublicRequest>| {
-            let choice = ServerChoice {
-                server_name: server_name.as_deref(),
-                listen: listen.as_deref(),
-                request: request.as_ref(),
-            };
-            server_target(path, config, file_top, choice, others)
+            server_target(
+                path,
+                config,
+                file_top,
+                ServerChoice::of(server_name, listen, request),
+                others,
+            )
         };
     match (placement, request.context) {
         (Placement::Main, _) => Ok((main_target(path, file_top)?, None)),

@@ -22,6 +22,7 @@ use super::identity::identity;
 use super::print::{Style, render_item};
 use super::text::{line_indent, starts_its_line};
 use super::tree::{Config, Directive, Node, directives_of};
+use super::upstream::{common_port, server_port, target_address};
 use crate::edit::lossless::{
     self, Splice, insert_lines, line_start, next_line_start, with_line_ending,
 };
@@ -197,17 +198,13 @@ fn need<'c>(
 /// The port of a `proxy_pass http(s)://HOST:PORT…` that names its address literally (no variable, no upstream
 /// name: those are the operator's to decide).
 fn literal_port(proxy_pass: &Directive) -> Option<u16> {
-    let target = proxy_pass.arg(0)?;
-    let rest = target
-        .strip_prefix("http://")
-        .or_else(|| target.strip_prefix("https://"))?;
-    let address = rest.split('/').next().unwrap_or_default();
+    let address = target_address(proxy_pass.arg(0)?)?;
     let has_port = address.starts_with('[') && address.contains("]:")
         || !address.starts_with('[') && address.contains(':');
     if address.contains('$') || address.starts_with("unix:") || !has_port {
         return None;
     }
-    super::upstream::server_port(address)
+    server_port(address)
 }
 
 /// The port the snippet's `proxy_pass` reaches: its literal address's, or that of the snippet's own upstream it
@@ -217,21 +214,11 @@ fn snippet_port(snippet: &Config, item: &Directive) -> Option<u16> {
     if let Some(port) = literal_port(pass) {
         return Some(port);
     }
-    let target = pass.arg(0)?;
-    let name = target
-        .strip_prefix("http://")
-        .or_else(|| target.strip_prefix("https://"))?
-        .split('/')
-        .next()?;
+    let name = target_address(pass.arg(0)?)?;
     let upstream = snippet
         .directives()
         .find(|d| d.name() == "upstream" && d.arg(0) == Some(name))?;
-    let mut ports = upstream
-        .directives()
-        .filter(|d| d.name() == "server")
-        .map(|d| d.arg(0).and_then(super::upstream::server_port));
-    let first = ports.next()??;
-    ports.all(|p| p == Some(first)).then_some(first)
+    common_port(upstream)
 }
 
 fn has_proxy_pass(block: &Directive) -> bool {

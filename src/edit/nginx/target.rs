@@ -115,6 +115,22 @@ pub struct ServerChoice<'a> {
     pub request: Option<&'a Request>,
 }
 
+impl<'a> ServerChoice<'a> {
+    /// The choice a server context's fields (`Context::Server`) make.
+    #[must_use]
+    pub fn of(
+        server_name: &'a Option<String>,
+        listen: &'a Option<String>,
+        request: &'a Option<Request>,
+    ) -> Self {
+        Self {
+            server_name: server_name.as_deref(),
+            listen: listen.as_deref(),
+            request: request.as_ref(),
+        }
+    }
+}
+
 /// The server block to edit: the one the overrides pick, else the one nginx uses for the request (looking at every
 /// server of the effective configuration `others`), else the file's only one.
 pub fn server_target<'c>(

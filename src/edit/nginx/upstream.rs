@@ -44,11 +44,7 @@ pub fn reuse_in_snippet(
     let (Ok(config), Ok(parsed)) = (parse(text), parse(snippet)) else {
         return snippet.to_owned();
     };
-    let choice = ServerChoice {
-        server_name: server_name.as_deref(),
-        listen: listen.as_deref(),
-        request: request.as_ref(),
-    };
+    let choice = ServerChoice::of(server_name, listen, request);
     let Ok(chosen) = server_target(path, &config, file_top, choice, others) else {
         return snippet.to_owned();
     };
@@ -109,11 +105,31 @@ pub fn server_port(address: &str) -> Option<u16> {
 /// The upstream a `proxy_pass` target names (`http://NAME`, `https://NAME/uri`), when it names one: no port, no
 /// variable.
 fn upstream_of_target(target: &str) -> Option<&str> {
+    let name = target_address(target)?;
+    plain_name(name).then_some(name)
+}
+
+/// What a `proxy_pass` target names after its scheme and before its URI (`http://odoo:8069/x` → `odoo:8069`);
+/// `None` for a target that is neither `http://` nor `https://`.
+pub(super) fn target_address(target: &str) -> Option<&str> {
     let rest = target
         .strip_prefix("http://")
         .or_else(|| target.strip_prefix("https://"))?;
-    let name = rest.split('/').next().unwrap_or_default();
-    plain_name(name).then_some(name)
+    Some(rest.split('/').next().unwrap_or_default())
+}
+
+/// The one port every `server` of an `upstream` block is on, if there is one.
+pub(super) fn common_port(upstream: &Directive) -> Option<u16> {
+    defined(upstream)?.common_port()
+}
+
+impl Defined {
+    fn common_port(&self) -> Option<u16> {
+        match self.ports.as_slice() {
+            [Some(first), rest @ ..] if rest.iter().all(|p| *p == Some(*first)) => Some(*first),
+            _ => None,
+        }
+    }
 }
 
 /// A name that can stand as one nginx word anywhere (the only names reused).
@@ -209,9 +225,8 @@ pub fn decide(
     let Some(own) = defined(wanted) else {
         return Reuse::Keep;
     };
-    let port = match own.ports.as_slice() {
-        [Some(first), rest @ ..] if rest.iter().all(|p| *p == Some(*first)) => *first,
-        _ => return Reuse::Keep,
+    let Some(port) = own.common_port() else {
+        return Reuse::Keep;
     };
     let all = every_upstream(path, config, file_top, others);
     if all.iter().any(|u| u.name == own.name) {
