@@ -21,8 +21,5 @@ rm -f /usr/bin/systemctl /bin/systemctl /usr/sbin/policy-rc.d
 # nginx: Debian's stock nginx.conf stays as shipped; the default site goes.
 rm -f /etc/nginx/sites-enabled/default
 
-# Odoo's configuration directory (odoo.conf is written at first start).
-install -d -m 755 /etc/opticserp
-
 chmod 755 /opt/lab/entrypoint.sh
 rm -f /opt/lab/setup.sh

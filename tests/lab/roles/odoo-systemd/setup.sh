@@ -1,10 +1,11 @@
 #!/bin/bash
-# Runs once in the image build (no network), after odoo17/build.sh installed Odoo in
-# /opt/odoo, created the user odoo and initialised the database odoo: lays Odoo out as
-# the official .deb does (/usr/bin/odoo, /etc/odoo/odoo.conf, odoo.service, /var/log/odoo)
-# and makes a lab host of it (sshd, users, nginx site, units enabled for systemd).
+# Runs once in the image build (no network): odoo17/build.sh installs Odoo in /opt/odoo,
+# creates the user odoo and initialises the database odoo; then this lays Odoo out as the
+# official .deb does (/usr/bin/odoo, /etc/odoo/odoo.conf, odoo.service, /var/log/odoo) and
+# makes a lab host of it (sshd, users, nginx site, units enabled for systemd).
 set -euo pipefail
 R=/opt/lab/role
+/bin/bash /opt/lab-odoo/build.sh
 
 # A non-root user for become tests: key login, passwordless sudo.
 useradd --create-home --shell /bin/bash deploy

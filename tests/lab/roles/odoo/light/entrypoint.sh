@@ -36,11 +36,11 @@ mkdir -p /run/sshd
 
 # ---- nginx with the Odoo site (no websocket support: that is wsdeploy's job)
 if [[ ! -f /etc/nginx/sites-available/odoo.conf ]]; then
-    sed "s/@PUBLIC_HOST@/$IP/" /opt/lab/odoo-site.conf.in >/etc/nginx/sites-available/odoo.conf
+    sed "s/@PUBLIC_HOST@/$IP/" /opt/lab/role/odoo-site.conf.in >/etc/nginx/sites-available/odoo.conf
 fi
 ln -sfn /etc/nginx/sites-available/odoo.conf /etc/nginx/sites-enabled/odoo.conf
 rm -f /etc/nginx/sites-enabled/default
-[[ -f /etc/opticserp/odoo.conf ]] || install -m 640 -g 990 /opt/lab/odoo.conf /etc/opticserp/odoo.conf
+[[ -f /etc/opticserp/odoo.conf ]] || install -m 640 -g 990 /opt/lab/role/odoo.conf /etc/opticserp/odoo.conf
 nginx -t 2>&1
 nginx
 
