@@ -579,3 +579,39 @@ fn check_kind_fields(spec: &Extras, kind: Kind) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn first_error(steps: &str) -> String {
+        let text = format!("name: t\nhosts: all\nsteps:\n{steps}");
+        match super::load_text(Path::new("/nonexistent/plans/t.yml"), &text) {
+            Ok(_) => "loaded".to_owned(),
+            Err(e) => e.message,
+        }
+    }
+
+    #[test]
+    fn a_kinds_own_error_comes_after_the_step_fields_are_checked() {
+        assert_eq!(
+            first_error("  - file: {path: /x, content_from: missing.j2}\n    unless: 'true'\n"),
+            "/nonexistent/plans/t.yml:4:5: `unless` applies to `command` steps (the check that makes them run)"
+        );
+        assert!(
+            first_error("  - file: {path: /x, content_from: missing.j2}\n").starts_with(
+                "/nonexistent/plans/t.yml:4:5: `content_from: missing.j2`: cannot read"
+            ),
+        );
+        assert_eq!(
+            first_error("  - verify: {}\n    retries: 2\n"),
+            "/nonexistent/plans/t.yml:4:5: a `verify` step needs exactly one of websocket, http, command"
+        );
+        assert_eq!(
+            first_error(
+                "  - nginx: {file: /x, context: http, ensure: 'a b;'}\n    ini: {file: /y, set: {}}\n"
+            ),
+            "/nonexistent/plans/t.yml:4:5: step 1 has several kinds (nginx, ini): split it into one step per kind"
+        );
+    }
+}

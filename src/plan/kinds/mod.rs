@@ -195,3 +195,20 @@ fn absolute(field: &str, path: String) -> Result<String, String> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn messages_list_the_kinds_in_the_order_of_a_steps_fields() {
+        assert_eq!(
+            Kind::keys(|_| true),
+            "nginx, ini, json, file, line, requirements, compose_ports, command, verify"
+        );
+        assert_eq!(
+            Kind::keys(Kind::edits_file),
+            "nginx, ini, json, file, line, requirements, compose_ports"
+        );
+    }
+}
