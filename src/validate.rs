@@ -22,7 +22,7 @@ use minijinja::Environment;
 use serde_json::{Map, Value};
 
 use crate::inventory::{Host, Inventory};
-use crate::plan::{self, Play, StepDef};
+use crate::plan::{self, Play, StepDef, StepKind};
 use crate::report::out::outln;
 use crate::template::{self, TemplateError};
 
@@ -262,15 +262,14 @@ struct Field {
 /// The fields of a step whose values are rendered (ids and `if_changed` are not).
 fn template_fields(def: &StepDef) -> Vec<Field> {
     let mut out = Vec::new();
-    if let Ok(Value::Object(map)) = serde_json::to_value(&def.spec) {
-        for (key, value) in map {
-            if key == "id" || key == "if_changed" || key == "when" {
-                continue;
-            }
-            collect_strings(&key, &value, &mut out);
-        }
+    let own = [("name", &def.name), ("hint", &def.hint)]
+        .map(|(key, value)| (key, Value::from(value.clone())));
+    for (key, value) in own.into_iter().chain(def.kind.written()) {
+        collect_strings(key, &value, &mut out);
     }
-    if let Some(from) = def.spec.file.as_ref().and_then(|f| f.content_from.as_ref()) {
+    if let StepKind::File(file) = &def.kind
+        && let Some(from) = &file.content_from
+    {
         for field in out.iter_mut().filter(|f| f.name == "file.content") {
             field.name = format!("file.content_from ({from})");
         }
@@ -423,7 +422,7 @@ pub fn inventory_names(inventory: &Inventory) -> Vec<String> {
 fn check_nginx_snippets(play: &Play, file: &str, out: &mut Problems) {
     let text = std::fs::read_to_string(&play.file).unwrap_or_default();
     for def in &play.steps {
-        let Some(nginx) = &def.spec.nginx else {
+        let StepKind::Nginx(nginx) = &def.kind else {
             continue;
         };
         let step_line = usize::try_from(def.line).unwrap_or(usize::MAX);
@@ -483,7 +482,7 @@ fn step_templates<'a>(
     let mut fields_of: Vec<StepTemplates<'_>> = Vec::new();
     for &def in steps {
         let location = format!("{file}:{}:{}", def.line, def.column);
-        for expression in def.spec.when.iter().flat_map(|w| w.expressions()) {
+        for expression in def.when.iter().flat_map(|w| w.expressions()) {
             if let Err(e) = env.compile_expression(expression) {
                 out.add(
                     location.clone(),
@@ -560,7 +559,7 @@ fn check_host(
     for (def, fields) in fields_of {
         let location = format!("{file}:{}:{}", def.line, def.column);
         let mut runs = true;
-        for expression in def.spec.when.iter().flat_map(|w| w.expressions()) {
+        for expression in def.when.iter().flat_map(|w| w.expressions()) {
             match renderer.truthy(expression) {
                 Ok(true) => {}
                 Ok(false) => runs = false,

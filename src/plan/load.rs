@@ -10,7 +10,11 @@ use std::sync::Arc;
 use serde_saphyr::Spanned;
 
 use super::fact_type::FactType;
-use super::model::{FactSpec, PlanFile, StepSpec};
+use super::kinds::command::CommandStep;
+use super::kinds::file::FileStep;
+use super::kinds::verify::VerifyStep;
+use super::kinds::{Kind, StepKind};
+use super::model::{FactSpec, PlanFile, StepSpec, When};
 
 /// A plan error: always names the file, and the line/column when known.
 #[derive(Debug, thiserror::Error)]
@@ -54,51 +58,17 @@ pub struct Play {
 #[derive(Debug)]
 pub struct StepDef {
     pub id: String,
-    pub kind: StepKind,
     pub line: u64,
     pub column: u64,
-    pub spec: StepSpec,
+    /// Description shown in reports (a template).
+    pub name: Option<String>,
+    /// What to check when the step fails (a template).
+    pub hint: Option<String>,
+    /// The hosts it runs for.
+    pub when: Option<When>,
+    /// Its kind, with its spec.
+    pub kind: StepKind,
 }
-
-/// The kind of a step, decided once at load time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepKind {
-    Nginx,
-    Ini,
-    Json,
-    File,
-    Line,
-    Requirements,
-    ComposePorts,
-    Command,
-    Verify,
-}
-
-impl StepKind {
-    /// The key that selects this kind in YAML.
-    #[must_use]
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Nginx => "nginx",
-            Self::Ini => "ini",
-            Self::Json => "json",
-            Self::File => "file",
-            Self::Line => "line",
-            Self::Requirements => "requirements",
-            Self::ComposePorts => "compose_ports",
-            Self::Command => "command",
-            Self::Verify => "verify",
-        }
-    }
-
-    /// Whether the step edits a file.
-    #[must_use]
-    pub fn edits_file(self) -> bool {
-        !matches!(self, Self::Command | Self::Verify)
-    }
-}
-
-const KINDS: &str = "nginx, ini, json, file, line, requirements, compose_ports, command, verify";
 
 /// Reads and validates a plan file (and the files it imports).
 ///
@@ -376,16 +346,16 @@ fn validate_steps(
     let mut out: Vec<StepDef> = Vec::new();
     for (index, spanned) in specs.into_iter().enumerate() {
         let (line, column) = (spanned.referenced.line(), spanned.referenced.column());
-        let mut spec = spanned.value;
         let err = |what: String| PlanError::at(path, line, column, what);
-        let kind = step_kind(&spec, index).map_err(err)?;
-        if preflight && !matches!(kind, StepKind::Command | StepKind::Verify) {
+        let written = Written::of(spanned.value, path);
+        let (kind, loaded) = one_kind(written.kinds, index).map_err(err)?;
+        if preflight && !matches!(kind, Kind::Command | Kind::Verify) {
             return Err(err(format!(
                 "`preflight` holds checks only (command, verify), not `{}`",
                 kind.key()
             )));
         }
-        let id = spec.id.clone().unwrap_or_else(|| {
+        let id = written.id.unwrap_or_else(|| {
             format!(
                 "{}{}-{}",
                 if preflight { "preflight-" } else { "" },
@@ -398,32 +368,138 @@ fn validate_steps(
                 "duplicate step id `{id}`: ids must be unique within a play"
             )));
         }
-        check_if_changed(&spec, kind, &out).map_err(err)?;
-        check_kind_fields(&spec, kind).map_err(err)?;
-        read_file_content(path, &mut spec).map_err(err)?;
-        check_nginx(&spec).map_err(err)?;
+        check_if_changed(&written.extras.if_changed, kind, &out).map_err(err)?;
+        check_kind_fields(&written.extras, kind).map_err(err)?;
         out.push(StepDef {
             id,
-            kind,
             line,
             column,
-            spec,
+            name: written.name,
+            hint: written.hint,
+            when: written.when,
+            kind: loaded.map_err(err)?,
         });
     }
     Ok(out)
 }
 
-/// The one kind a step has (`nginx`, `ini`, …, `verify`).
-fn step_kind(spec: &StepSpec, index: usize) -> Result<StepKind, String> {
-    let kinds = present_kinds(spec);
-    match kinds.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(format!(
-            "step {} has no kind: give it exactly one of {KINDS}",
-            index + 1
+/// A step as written, taken apart: its own fields, the fields that belong to one kind,
+/// and each kind it has with that kind loaded (or why it cannot be).
+struct Written {
+    id: Option<String>,
+    name: Option<String>,
+    hint: Option<String>,
+    when: Option<When>,
+    extras: Extras,
+    kinds: Vec<(Kind, Result<StepKind, String>)>,
+}
+
+/// The fields of a step that only `command` (`if_changed`, `unless`, `creates`,
+/// `expect_exit`) or `verify` (`retries`, `delay`, `warn_only`) take, and `timeout`
+/// (both).
+struct Extras {
+    if_changed: Vec<String>,
+    unless: Option<String>,
+    creates: Option<String>,
+    expect_exit: Option<Vec<i32>>,
+    timeout: Option<u64>,
+    retries: Option<u32>,
+    delay: Option<f64>,
+    warn_only: bool,
+}
+
+impl Written {
+    /// `spec` taken apart (`plan` is the plan file, which `content_from` is relative to).
+    fn of(spec: StepSpec, plan: &Path) -> Self {
+        let StepSpec {
+            id,
+            name,
+            hint,
+            if_changed,
+            when,
+            nginx,
+            ini,
+            json,
+            file,
+            line,
+            requirements,
+            compose_ports,
+            command,
+            unless,
+            creates,
+            expect_exit,
+            timeout,
+            verify,
+            retries,
+            delay,
+            warn_only,
+        } = spec;
+        let extras = Extras {
+            if_changed,
+            unless,
+            creates,
+            expect_exit,
+            timeout,
+            retries,
+            delay,
+            warn_only,
+        };
+        let kinds = [
+            nginx.map(|s| (Kind::Nginx, s.checked().map(StepKind::Nginx))),
+            ini.map(|s| (Kind::Ini, Ok(StepKind::Ini(s)))),
+            json.map(|s| (Kind::Json, Ok(StepKind::Json(s)))),
+            file.map(|s| (Kind::File, FileStep::load(s, plan).map(StepKind::File))),
+            line.map(|s| (Kind::Line, Ok(StepKind::Line(s)))),
+            requirements.map(|s| (Kind::Requirements, Ok(StepKind::Requirements(s)))),
+            compose_ports.map(|s| (Kind::ComposePorts, Ok(StepKind::ComposePorts(s)))),
+            command.map(|run| {
+                let step = CommandStep {
+                    run,
+                    if_changed: extras.if_changed.clone(),
+                    unless: extras.unless.clone(),
+                    creates: extras.creates.clone(),
+                    expect_exit: extras.expect_exit.clone(),
+                    timeout: extras.timeout,
+                };
+                (Kind::Command, Ok(StepKind::Command(step)))
+            }),
+            verify.map(|s| {
+                let step = s.check().map(|check| VerifyStep {
+                    check,
+                    retries: extras.retries,
+                    delay: extras.delay,
+                    timeout: extras.timeout,
+                    warn_only: extras.warn_only,
+                });
+                (Kind::Verify, step.map(StepKind::Verify))
+            }),
+        ];
+        Self {
+            id,
+            name,
+            hint,
+            when,
+            extras,
+            kinds: kinds.into_iter().flatten().collect(),
+        }
+    }
+}
+
+/// The one kind a step has (`nginx`, `ini`, …, `verify`), with its spec loaded (or why
+/// it cannot be: reported once the step's other fields are checked).
+fn one_kind(
+    mut kinds: Vec<(Kind, Result<StepKind, String>)>,
+    index: usize,
+) -> Result<(Kind, Result<StepKind, String>), String> {
+    match kinds.len() {
+        1 => Ok(kinds.remove(0)),
+        0 => Err(format!(
+            "step {} has no kind: give it exactly one of {}",
+            index + 1,
+            Kind::keys(|_| true)
         )),
-        many => {
-            let names: Vec<_> = many.iter().map(|k| k.key()).collect();
+        _ => {
+            let names: Vec<_> = kinds.iter().map(|(k, _)| k.key()).collect();
             Err(format!(
                 "step {} has several kinds ({}): split it into one step per kind",
                 index + 1,
@@ -434,25 +510,26 @@ fn step_kind(spec: &StepSpec, index: usize) -> Result<StepKind, String> {
 }
 
 /// `if_changed` is on a `command` step and names earlier steps that edit a file.
-fn check_if_changed(spec: &StepSpec, kind: StepKind, earlier: &[StepDef]) -> Result<(), String> {
-    if !spec.if_changed.is_empty() && kind != StepKind::Command {
+fn check_if_changed(if_changed: &[String], kind: Kind, earlier: &[StepDef]) -> Result<(), String> {
+    if !if_changed.is_empty() && kind != Kind::Command {
         return Err(format!(
             "`if_changed` applies to `command` steps, not `{}`",
             kind.key()
         ));
     }
-    for dep in &spec.if_changed {
+    for dep in if_changed {
         match earlier.iter().find(|s| &s.id == dep) {
-            Some(s) if s.kind.edits_file() => {}
+            Some(s) if s.kind.kind().edits_file() => {}
             Some(_) => {
                 return Err(format!(
-                    "`if_changed: {dep}` must name a step that edits a file (nginx, ini, json, file, line, requirements, compose_ports)"
+                    "`if_changed: {dep}` must name a step that edits a file ({})",
+                    Kind::keys(Kind::edits_file)
                 ));
             }
             None => {
                 let known: Vec<_> = earlier
                     .iter()
-                    .filter(|s| s.kind.edits_file())
+                    .filter(|s| s.kind.kind().edits_file())
                     .map(|s| s.id.as_str())
                     .collect();
                 return Err(format!(
@@ -470,13 +547,13 @@ fn check_if_changed(spec: &StepSpec, kind: StepKind, earlier: &[StepDef]) -> Res
 }
 
 /// Fields that belong to one kind (`unless`, `expect_exit`, `retries`, …) appear only on it.
-fn check_kind_fields(spec: &StepSpec, kind: StepKind) -> Result<(), String> {
-    if kind != StepKind::Command && spec.unless.is_some() {
+fn check_kind_fields(spec: &Extras, kind: Kind) -> Result<(), String> {
+    if kind != Kind::Command && spec.unless.is_some() {
         return Err(
             "`unless` applies to `command` steps (the check that makes them run)".to_owned(),
         );
     }
-    if kind != StepKind::Command && spec.creates.is_some() {
+    if kind != Kind::Command && spec.creates.is_some() {
         return Err(
             "`creates` applies to `command` steps (the path whose absence makes them run)"
                 .to_owned(),
@@ -488,111 +565,53 @@ fn check_kind_fields(spec: &StepSpec, kind: StepKind) -> Result<(), String> {
                 .to_owned(),
         );
     }
-    if kind != StepKind::Command && spec.expect_exit.is_some() {
+    if kind != Kind::Command && spec.expect_exit.is_some() {
         return Err(
             "`expect_exit` applies to `command` steps (use verify.command.expect_exit in checks)"
                 .to_owned(),
         );
     }
-    if kind != StepKind::Verify && (spec.retries.is_some() || spec.delay.is_some()) {
+    if kind != Kind::Verify && (spec.retries.is_some() || spec.delay.is_some()) {
         return Err("`retries`/`delay` apply to `verify` steps".to_owned());
     }
-    if kind != StepKind::Verify && spec.warn_only {
+    if kind != Kind::Verify && spec.warn_only {
         return Err("`warn_only` applies to `verify` steps".to_owned());
     }
-    if let Some(verify) = &spec.verify {
-        let n = usize::from(verify.websocket.is_some())
-            + usize::from(verify.http.is_some())
-            + usize::from(verify.command.is_some());
-        if n != 1 {
-            return Err("a `verify` step needs exactly one of websocket, http, command".to_owned());
-        }
-    }
     Ok(())
 }
 
-/// Reads a `file` step's `content_from` (relative to the plan) into its `content`.
-fn read_file_content(path: &Path, spec: &mut StepSpec) -> Result<(), String> {
-    if let Some(file) = &mut spec.file {
-        match (&file.content, &file.content_from) {
-            (Some(_), Some(_)) => {
-                return Err("`file` takes `content` or `content_from`, not both".to_owned());
-            }
-            (None, None) => {
-                return Err(
-                    "`file` needs `content` (the text) or `content_from` (a template file relative to the plan)"
-                        .to_owned(),
-                );
-            }
-            (Some(_), None) => {}
-            (None, Some(from)) => {
-                let target = path.parent().unwrap_or(Path::new(".")).join(from);
-                let text = std::fs::read_to_string(&target).map_err(|e| {
-                    format!(
-                        "`content_from: {from}`: cannot read {}: {e} (the path is relative to the plan file)",
-                        target.display()
-                    )
-                })?;
-                file.content = Some(text);
-            }
-        }
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
 
-/// An `nginx` step's context is known, and server selectors go with `context: server`.
-fn check_nginx(spec: &StepSpec) -> Result<(), String> {
-    if let Some(nginx) = &spec.nginx {
-        if !matches!(nginx.context.as_str(), "main" | "http" | "server") {
-            return Err(format!(
-                "nginx context `{}` is not one of main, http, server",
-                nginx.context
-            ));
-        }
-        if nginx.context != "server" && (nginx.server_name.is_some() || nginx.listen.is_some()) {
-            return Err(
-                "`server_name`/`listen` select a server block: use them with `context: server`"
-                    .to_owned(),
-            );
-        }
-        if nginx.context != "server" && nginx.reuse_upstream {
-            return Err(
-                "`reuse_upstream` reuses an upstream of the chosen server block: use it with `context: server`"
-                    .to_owned(),
-            );
+    fn first_error(steps: &str) -> String {
+        let text = format!("name: t\nhosts: all\nsteps:\n{steps}");
+        match super::load_text(Path::new("/nonexistent/plans/t.yml"), &text) {
+            Ok(_) => "loaded".to_owned(),
+            Err(e) => e.message,
         }
     }
-    Ok(())
-}
 
-fn present_kinds(spec: &StepSpec) -> Vec<StepKind> {
-    let mut kinds = Vec::new();
-    if spec.nginx.is_some() {
-        kinds.push(StepKind::Nginx);
+    #[test]
+    fn a_kinds_own_error_comes_after_the_step_fields_are_checked() {
+        assert_eq!(
+            first_error("  - file: {path: /x, content_from: missing.j2}\n    unless: 'true'\n"),
+            "/nonexistent/plans/t.yml:4:5: `unless` applies to `command` steps (the check that makes them run)"
+        );
+        assert!(
+            first_error("  - file: {path: /x, content_from: missing.j2}\n").starts_with(
+                "/nonexistent/plans/t.yml:4:5: `content_from: missing.j2`: cannot read"
+            ),
+        );
+        assert_eq!(
+            first_error("  - verify: {}\n    retries: 2\n"),
+            "/nonexistent/plans/t.yml:4:5: a `verify` step needs exactly one of websocket, http, command"
+        );
+        assert_eq!(
+            first_error(
+                "  - nginx: {file: /x, context: http, ensure: 'a b;'}\n    ini: {file: /y, set: {}}\n"
+            ),
+            "/nonexistent/plans/t.yml:4:5: step 1 has several kinds (nginx, ini): split it into one step per kind"
+        );
     }
-    if spec.ini.is_some() {
-        kinds.push(StepKind::Ini);
-    }
-    if spec.json.is_some() {
-        kinds.push(StepKind::Json);
-    }
-    if spec.file.is_some() {
-        kinds.push(StepKind::File);
-    }
-    if spec.line.is_some() {
-        kinds.push(StepKind::Line);
-    }
-    if spec.requirements.is_some() {
-        kinds.push(StepKind::Requirements);
-    }
-    if spec.compose_ports.is_some() {
-        kinds.push(StepKind::ComposePorts);
-    }
-    if spec.command.is_some() {
-        kinds.push(StepKind::Command);
-    }
-    if spec.verify.is_some() {
-        kinds.push(StepKind::Verify);
-    }
-    kinds
 }

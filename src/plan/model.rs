@@ -2,12 +2,24 @@
 //!
 //! Parsed strictly: every struct denies unknown fields so a typo is an error that names
 //! the file, line and column and lists the expected keys. Values stay raw template
-//! strings here; `plan::render` turns them into concrete per-host steps.
+//! strings here; `plan::render` turns them into concrete per-host steps. Each kind's own
+//! fields (`NginxSpec`, …) are in its file in `plan::kinds`; a step as written
+//! ([`StepSpec`]) has a field per kind, and `plan::load` turns it into one
+//! `plan::kinds::StepKind`.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
+
+use super::kinds::compose_ports::ComposePortsSpec;
+use super::kinds::file::FileSpec;
+use super::kinds::ini::IniSpec;
+use super::kinds::json::JsonSpec;
+use super::kinds::line::LineSpec;
+use super::kinds::nginx::NginxSpec;
+use super::kinds::requirements::RequirementsSpec;
+use super::kinds::verify::VerifySpec;
 
 /// One plan file: either a play (`hosts` + `steps`) or a list of `import`ed plan files.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -89,6 +101,7 @@ pub struct FactSpec {
 
 /// One step as written. Exactly one of the kind fields (`nginx`, `ini`, `json`, `file`,
 /// `line`, `requirements`, `compose_ports`, `command`, `verify`) must be present.
+// `Serialize` gives the schema the `default: []` of `preflight` and `steps`.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
@@ -162,192 +175,4 @@ impl When {
             Self::All(list) => list.iter().map(String::as_str).collect(),
         }
     }
-}
-
-/// Ensure nginx directives/blocks exist exactly once in a context of a file.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NginxSpec {
-    /// Absolute path of the nginx file to edit (a template).
-    pub file: String,
-    /// `main`, `http` or `server`.
-    pub context: String,
-    /// With `context: server`: pick the server block whose `server_name` has this name.
-    pub server_name: Option<String>,
-    /// With `context: server`: pick the server block with this `listen` value.
-    pub listen: Option<String>,
-    /// With `context: server`: the host name users open (`{{ public_host }}`); without `server_name`/`listen`, the
-    /// server block nginx uses for it (on `port`) is edited, as nginx picks it across every file it loads.
-    pub host: Option<String>,
-    /// With `host`: the port users reach nginx on (`{{ public_port }}`; default 80).
-    pub port: Option<String>,
-    /// The directives/blocks that must exist, in nginx syntax.
-    pub ensure: String,
-    /// With `context: server`: an `upstream` of `ensure` is not defined when the chosen server block already
-    /// proxies (`proxy_pass http://NAME`) to an upstream nginx loads whose every `server` is on the same port;
-    /// the snippet's `proxy_pass` lines then name that upstream. Several such upstreams: the snippet's is added,
-    /// with a comment naming them.
-    #[serde(default)]
-    pub reuse_upstream: bool,
-}
-
-/// Set keys in an INI section (odoo.conf), keeping comments and order.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IniSpec {
-    /// Absolute path of the INI file (a template).
-    pub file: String,
-    /// Section to edit (default `options`).
-    #[serde(default = "default_ini_section")]
-    pub section: String,
-    /// Keys and values to set (strings are templates; booleans become True/False).
-    pub set: Map<String, Value>,
-    /// Add the section when the file lacks it (default: a missing section is an error,
-    /// since it usually means the path points at the wrong file).
-    #[serde(default)]
-    pub create_section: bool,
-}
-
-fn default_ini_section() -> String {
-    "options".to_owned()
-}
-
-/// Set top-level keys of a JSON object file, keeping key order and indentation.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct JsonSpec {
-    /// Absolute path of the JSON file (a template).
-    pub file: String,
-    /// Top-level keys and values to set (a lone `{{ var }}` keeps the variable's type).
-    pub set: Map<String, Value>,
-}
-
-/// Whole-file content.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FileSpec {
-    /// Absolute path of the file (a template).
-    pub path: String,
-    /// The whole content (a template). Exactly one of `content` and `content_from`.
-    pub content: Option<String>,
-    /// A template file holding the content, relative to the plan file
-    /// (`templates/site.conf.j2`); read when the plan is loaded.
-    pub content_from: Option<String>,
-    /// Octal mode for a file that does not exist yet, as a string (`"0644"`).
-    pub mode: Option<String>,
-}
-
-/// Ensure one line exists (replacing the first line that matches `match`).
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LineSpec {
-    /// Absolute path of the text file (a template).
-    pub file: String,
-    /// The line that must be present (one line, a template).
-    pub line: String,
-    /// A regular expression: the first matching line is replaced by `line` (else `line` is appended).
-    #[serde(rename = "match")]
-    pub matches: Option<String>,
-}
-
-/// Ensure pip requirements in a `requirements.txt`, one per distribution, never duplicated.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RequirementsSpec {
-    /// Absolute path of the requirements.txt (a template).
-    pub file: String,
-    /// Requirement specifiers (`uvicorn[standard]`, `websockets>=12`): one per distribution, replacing an existing one.
-    pub ensure: Vec<String>,
-}
-
-/// Bind every `ports:` entry of a docker-compose service that publishes `container_port`
-/// on all addresses to `bind`, changing only those entries' bytes (comments, quoting and
-/// layout stay). The container keeps its old ports until it is recreated
-/// (`docker compose up -d SERVICE`; a restart is not enough).
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ComposePortsSpec {
-    /// Absolute path of the docker-compose file (a template).
-    pub file: String,
-    /// The service whose `ports:` are edited (a template).
-    pub service: String,
-    /// The container port (a number, or a template such as `"{{ odoo_http_port }}"`).
-    pub container_port: Value,
-    /// The address to publish on (default `127.0.0.1`).
-    #[serde(default = "default_bind")]
-    pub bind: String,
-}
-
-fn default_bind() -> String {
-    "127.0.0.1".to_owned()
-}
-
-/// A health check. Exactly one of `websocket`, `http`, `command`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VerifySpec {
-    /// A WebSocket handshake.
-    pub websocket: Option<WebSocketCheckSpec>,
-    /// An HTTP request.
-    pub http: Option<HttpCheckSpec>,
-    /// A command and its output.
-    pub command: Option<CommandCheckSpec>,
-}
-
-/// A real WebSocket handshake sent from the host's point of view (through the SSH tunnel).
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WebSocketCheckSpec {
-    /// `http://127.0.0.1/websocket?version=17.0-3` or `ws://...`: the address as the host sees it.
-    pub url: String,
-    /// The `Origin` header to send; omit to send none.
-    pub origin: Option<String>,
-    /// The `Host` header, when it must differ from the URL's host.
-    pub host: Option<String>,
-    /// Extra request headers.
-    #[serde(default)]
-    pub headers: Map<String, Value>,
-    /// Expected status (default 101).
-    pub status: Option<u16>,
-    /// With an `https://`/`wss://` URL: the name sent as SNI and checked in the certificate
-    /// (default: the URL's host; plans pass `public_host`).
-    pub tls_name: Option<String>,
-    /// With an `https://`/`wss://` URL: PEM CA certificates (on the machine running
-    /// wsdeploy) to trust instead of the Mozilla root store; empty means the root store.
-    pub ca_file: Option<String>,
-}
-
-/// An HTTP request sent from the host's point of view.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HttpCheckSpec {
-    /// `http://127.0.0.1/web/health`: the address as the host sees it.
-    pub url: String,
-    /// Extra request headers.
-    #[serde(default)]
-    pub headers: Map<String, Value>,
-    /// Expected status (default 200).
-    pub status: Option<u16>,
-    /// Text the body must contain.
-    pub contains: Option<String>,
-    /// With an `https://`/`wss://` URL: the name sent as SNI and checked in the certificate
-    /// (default: the URL's host; plans pass `public_host`).
-    pub tls_name: Option<String>,
-    /// With an `https://`/`wss://` URL: PEM CA certificates (on the machine running
-    /// wsdeploy) to trust instead of the Mozilla root store; empty means the root store.
-    pub ca_file: Option<String>,
-}
-
-/// A command run on the host whose output must (not) contain a text.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommandCheckSpec {
-    /// The command (a template).
-    pub run: String,
-    /// Text the output (stdout and stderr) must contain.
-    pub contains: Option<String>,
-    /// Text the output must not contain.
-    pub not_contains: Option<String>,
-    /// Exit codes that pass (default `[0]`).
-    pub expect_exit: Option<Vec<i32>>,
 }

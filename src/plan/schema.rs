@@ -13,25 +13,43 @@ pub fn plan_schema() -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::plan::kinds::Kind;
+
+    /// The fields of a step that are not a kind.
+    const STEP_FIELDS: [&str; 12] = [
+        "id",
+        "name",
+        "hint",
+        "if_changed",
+        "when",
+        "unless",
+        "creates",
+        "expect_exit",
+        "timeout",
+        "retries",
+        "delay",
+        "warn_only",
+    ];
+
     #[test]
     fn steps_deny_unknown_fields_and_list_every_kind() {
         let schema: serde_json::Value =
             serde_json::from_str(&super::plan_schema()).unwrap_or_default();
         let step = &schema["$defs"]["StepSpec"];
         assert_eq!(step["additionalProperties"], false);
-        for kind in [
-            "nginx",
-            "ini",
-            "json",
-            "file",
-            "line",
-            "requirements",
-            "compose_ports",
-            "command",
-            "verify",
-            "when",
-        ] {
-            assert!(step["properties"][kind].is_object(), "{kind}");
+        for kind in Kind::ALL {
+            assert!(step["properties"][kind.key()].is_object(), "{kind:?}");
         }
+        let properties = step["properties"].as_object().expect("properties");
+        let kinds: Vec<&str> = properties
+            .keys()
+            .map(String::as_str)
+            .filter(|key| !STEP_FIELDS.contains(key))
+            .collect();
+        assert_eq!(
+            kinds,
+            Kind::ALL.map(Kind::key),
+            "every kind field of a step is in Kind::ALL, in order"
+        );
     }
 }

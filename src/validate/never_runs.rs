@@ -5,12 +5,21 @@
 
 use minijinja::Environment;
 
-use crate::plan::{Play, StepDef};
+use crate::plan::kinds::command::CommandStep;
+use crate::plan::{Play, StepDef, StepKind};
+
+/// The step's command, when it is a `command` that runs only when one of its
+/// `if_changed` steps changed something.
+fn runs_only_on_changes(def: &StepDef) -> Option<&CommandStep> {
+    match &def.kind {
+        StepKind::Command(command) if command.runs_only_on_changes() => Some(command),
+        _ => None,
+    }
+}
 
 /// Whether one of the step's `when:` expressions is false without any variable.
 fn always_false(def: &StepDef, env: &Environment<'static>) -> Option<String> {
-    def.spec
-        .when
+    def.when
         .iter()
         .flat_map(|w| w.expressions())
         .find_map(|expression| {
@@ -42,12 +51,8 @@ pub(super) fn warnings<'p>(
             ));
             continue;
         }
-        let conditional_only_on_changes = def.spec.unless.is_none() && def.spec.creates.is_none();
-        if def.spec.command.is_some()
-            && conditional_only_on_changes
-            && !def.spec.if_changed.is_empty()
-            && def
-                .spec
+        if let Some(command) = runs_only_on_changes(def)
+            && command
                 .if_changed
                 .iter()
                 .all(|dep| never.contains(&dep.as_str()))
@@ -57,7 +62,7 @@ pub(super) fn warnings<'p>(
                 format!(
                     "step `{}` never runs: its `if_changed` names only steps that never run ({}); drop `if_changed` to run it on every apply",
                     def.id,
-                    def.spec.if_changed.join(", ")
+                    command.if_changed.join(", ")
                 ),
             ));
         }
@@ -79,27 +84,22 @@ pub(super) fn on_hosts<'p>(
         .collect();
     play.steps
         .iter()
-        .filter(|def| {
-            def.spec.command.is_some()
-                && !def.spec.if_changed.is_empty()
-                && def.spec.unless.is_none()
-                && def.spec.creates.is_none()
-                && !named.contains(&def.id)
-        })
-        .filter(|def| {
+        .filter(|def| !named.contains(&def.id))
+        .filter_map(|def| runs_only_on_changes(def).map(|command| (def, command)))
+        .filter(|(def, command)| {
             let hosts: Vec<_> = running.iter().filter(|r| r.contains(&def.id)).collect();
             !hosts.is_empty()
                 && hosts
                     .iter()
-                    .all(|r| def.spec.if_changed.iter().all(|dep| !r.contains(dep)))
+                    .all(|r| command.if_changed.iter().all(|dep| !r.contains(dep)))
         })
-        .map(|def| {
+        .map(|(def, command)| {
             (
                 def,
                 format!(
                     "step `{}` never runs on this inventory: wherever it runs, `when:` skips every step its `if_changed` names ({})",
                     def.id,
-                    def.spec.if_changed.join(", ")
+                    command.if_changed.join(", ")
                 ),
             )
         })

@@ -90,22 +90,15 @@ fn every_yaml_example_validates() {
         }
     }
     assert!(examples >= 12, "only {examples} yaml examples");
-    for kind in [
-        "nginx:",
-        "ini:",
-        "json:",
-        "file:",
-        "line:",
-        "requirements:",
-        "compose_ports:",
-        "command:",
-        "verify:",
+    let kinds = wsdeploy::plan::Kind::ALL.map(|kind| format!("{}:", kind.key()));
+    let others = [
         "when:",
         "content_from:",
         "import:",
         "preflight:",
         "secrets:",
-    ] {
+    ];
+    for kind in kinds.iter().map(String::as_str).chain(others) {
         assert!(
             blocks
                 .iter()
