@@ -420,8 +420,10 @@ impl Drop for PgServer {
 
 #[test]
 fn postgres_history_takes_two_controllers_at_once_and_a_server_that_goes_away() {
-    let _guard = local_host_guard();
+    // The server's own start (initdb) touches nothing of this machine's host state: the
+    // other local tests go on meanwhile.
     let pg = PgServer::start();
+    let _guard = local_host_guard();
     let url = pg.url();
     let (a, b) = (project(), project());
     for p in [&a, &b] {
@@ -504,8 +506,10 @@ fn postgres_history_takes_two_controllers_at_once_and_a_server_that_goes_away() 
 
 #[test]
 fn postgres_that_goes_away_while_a_run_is_in_flight_gets_the_record_with_the_next_run() {
-    let _guard = local_host_guard();
+    // The server's own start (initdb) touches nothing of this machine's host state: the
+    // other local tests go on meanwhile.
     let pg = PgServer::start();
+    let _guard = local_host_guard();
     let url = pg.url();
     let p = project();
     p.file("wsdeploy.toml", &format!("history = \"{url}\"\n"));

@@ -163,6 +163,37 @@ fn venv() -> PathBuf {
     }
 }
 
+/// `f` of every item, in order, four at a time: each ansible program spends a second or
+/// more starting Python, mostly waiting on one core, so a test's oracle answers come
+/// faster side by side than one after the other.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = f(item);
+                    *results[i]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .expect("every item has its result")
+        })
+        .collect()
+}
+
 /// Runs one of the venv's ansible programs with a private home, no config file, and the
 /// venv first on PATH (the script fixture runs `#!/usr/bin/env python`).
 fn ansible(
@@ -307,22 +338,27 @@ fn list_matches_ansible_inventory_on_the_corpus() {
     let root = corpus_dir().join("ansible-inventories");
     let mut failures = Vec::new();
     let mut compared = 0;
-    for (relative, mode, expect) in CORPUS {
-        let path = root.join(relative);
-        let path_text = path.to_string_lossy().into_owned();
+    let answers = in_parallel(CORPUS, |(relative, mode, _)| {
+        let path_text = root.join(relative).to_string_lossy().into_owned();
+        (
+            ansible(
+                &venv,
+                "ansible-inventory",
+                &["-i", &path_text, "--list"],
+                *mode,
+            ),
+            wsdeploy(&venv, &["inventory", "--list", "-i", &path_text], *mode),
+        )
+    });
+    for ((relative, mode, expect), ((_, ansible_out, ansible_err), (code, out, err))) in
+        CORPUS.iter().zip(answers)
+    {
         let label = format!(
             "{relative}{}",
             mode.map(|m| format!(" ({m})")).unwrap_or_default()
         );
-        let (_, ansible_out, ansible_err) = ansible(
-            &venv,
-            "ansible-inventory",
-            &["-i", &path_text, "--list"],
-            *mode,
-        );
         let ansible_parsed = !ansible_err.contains("Unable to parse")
             && !ansible_err.contains("Failed to parse inventory with 'script' plugin");
-        let (code, out, err) = wsdeploy(&venv, &["inventory", "--list", "-i", &path_text], *mode);
         match expect {
             Expect::Same => {
                 if !ansible_parsed {
@@ -413,9 +449,12 @@ fn list_hosts_matches_ansible() {
         ("inventory_yaml/test.yml", "all", None),
     ];
     let mut failures = Vec::new();
-    for (relative, pattern, limit) in cases {
+    let answers = in_parallel(cases, |(relative, pattern, limit)| {
         let inventory = root.join(relative).to_string_lossy().into_owned();
-        let expected = ansible_list_hosts(&venv, &inventory, pattern, *limit);
+        ansible_list_hosts(&venv, &inventory, pattern, *limit)
+    });
+    for ((relative, pattern, limit), expected) in cases.iter().zip(answers) {
+        let inventory = root.join(relative).to_string_lossy().into_owned();
         let project = Project::new();
         project.file(
             "plans/site.yml",
@@ -614,7 +653,11 @@ fn real_world_inventories_match_ansible_inventory() {
     let root = real_world_root().to_string_lossy().into_owned();
     let sources = std::fs::read_to_string(real_world_root().join("SOURCES.md")).expect("SOURCES");
     let mut failures = Vec::new();
-    for (args, expect) in REAL_WORLD {
+    let answers = in_parallel(REAL_WORLD, |(args, _)| {
+        let args: Vec<String> = args.iter().map(|arg| arg.replace("ROOT", &root)).collect();
+        both_lists(&venv, &args)
+    });
+    for ((args, expect), answer) in REAL_WORLD.iter().zip(answers) {
         let args: Vec<String> = args.iter().map(|arg| arg.replace("ROOT", &root)).collect();
         let label = args.join(" ").replace(&root, "…");
         let case = args[1]
@@ -623,7 +666,7 @@ fn real_world_inventories_match_ansible_inventory() {
             .nth(1)
             .unwrap_or("");
         assert!(sources.contains(case), "SOURCES.md does not record {case}");
-        let ((_, ansible_out, ansible_err), (code, out, err)) = both_lists(&venv, &args);
+        let ((_, ansible_out, ansible_err), (code, out, err)) = answer;
         let ansible_parsed = !ansible_err.contains("Unable to parse");
         match expect {
             Expect::Same => {

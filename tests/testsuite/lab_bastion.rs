@@ -13,6 +13,11 @@ use std::time::Duration;
 
 use support::lab::Lab;
 use support::project::Run;
+use support::shared_fleet::SharedFleet;
+
+/// The hosts of every test here (4: three and one), started together; each test takes
+/// fresh ones.
+static FLEET: SharedFleet = SharedFleet::new("bastion", 4, &["--role", "odoo"]);
 
 fn wsdeploy(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = assert_cmd::Command::cargo_bin("wsdeploy").expect("binary");
@@ -73,7 +78,7 @@ fn hide_from_controller(lab: &Lab, i: usize) {
 
 #[test]
 fn apply_through_a_bastion_declared_in_ssh_config_and_in_ansible_ssh_common_args() {
-    let lab = Lab::up("bastion", 3);
+    let lab = FLEET.take("bastion", 3);
     for i in 2..=3 {
         hide_from_controller(&lab, i);
     }
@@ -149,7 +154,7 @@ const BECOME_PASSWORD: &str = "pa ss$w0rd!#1";
 #[test]
 #[expect(clippy::too_many_lines, reason = "one end-to-end scenario in order")]
 fn password_login_and_a_sudo_password_on_stdin_for_a_user_without_nopasswd() {
-    let lab = Lab::up("become-pw", 1);
+    let lab = FLEET.take("become-pw", 1);
     // alice: a password, sudo for everything WITH a password; sshd accepts passwords for her.
     lab.ok(
         1,

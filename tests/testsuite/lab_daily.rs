@@ -5,6 +5,11 @@ use crate::support;
 
 use support::lab::{self, Lab};
 use support::project::Run;
+use support::shared_fleet::SharedFleet;
+
+/// The hosts of every test here (5: two, one and two), started together; each test takes
+/// fresh ones.
+static FLEET: SharedFleet = SharedFleet::new("daily", 5, &["--role", "odoo"]);
 
 const DAY: &str = "2025-12-31";
 
@@ -31,7 +36,7 @@ fn on_day(lab: &Lab, day: &str, subcommand: &str, extra: &[&str]) -> Run {
 
 #[test]
 fn drift_is_found_and_repaired_then_the_day_is_rolled_back() {
-    let lab = Lab::up("daily", 2);
+    let lab = FLEET.take("daily", 2);
     let pristine: Vec<String> = (1..=2).map(|i| lab.config_sums(i)).collect();
     on_day(&lab, DAY, "apply", &[])
         .code(0)
@@ -101,7 +106,7 @@ fn drift_is_found_and_repaired_then_the_day_is_rolled_back() {
 
 #[test]
 fn rollback_of_a_day_without_backups_touches_nothing() {
-    let lab = Lab::up("daily-none", 1);
+    let lab = FLEET.take("daily-none", 1);
     let before = lab.tree_sums(1, lab::WATCHED);
     on_day(&lab, DAY, "rollback", &["--date", "2020-01-01"])
         .code(1)
@@ -111,7 +116,7 @@ fn rollback_of_a_day_without_backups_touches_nothing() {
 
 #[test]
 fn reviewed_apply_refuses_a_host_edited_after_the_review() {
-    let lab = Lab::up("review", 2);
+    let lab = FLEET.take("review", 2);
     let review = tempfile::tempdir().expect("temp");
     let file = review.path().join("reviewed.json");
     let file_arg = file.display().to_string();

@@ -8,6 +8,11 @@
 use crate::support;
 
 use support::lab::{self, Lab};
+use support::shared_fleet::SharedFleet;
+
+/// The hosts of every test here (9: one each, two for the first), started together; each test takes
+/// fresh ones.
+static FLEET: SharedFleet = SharedFleet::new("fastapi", 9, &["--role", "fastapi"]);
 
 /// What the plan edits on a fastapi host.
 const WATCHED: &str = "/etc/nginx /opt/nodemon/backend";
@@ -76,7 +81,7 @@ fn assert_backend_healthy(lab: &Lab, i: usize) {
 #[test]
 #[expect(clippy::too_many_lines, reason = "one end-to-end scenario in order")]
 fn seed_symptoms_then_one_apply_fixes_them_and_a_second_changes_nothing() {
-    let lab = Lab::up_role("fastapi", 2, "fastapi");
+    let lab = FLEET.take("main", 2);
     let before: Vec<String> = (1..=2).map(|i| lab.tree_sums(i, WATCHED)).collect();
 
     // The field report's symptoms, on every host.
@@ -254,7 +259,7 @@ fn expect_rollback(
 fn requirement_missing_from_the_wheelhouse_rolls_back() {
     // pip cannot install the new requirements.txt: the rebuild fails before the backend is
     // touched; requirements.txt comes back and the rebuild runs again on it.
-    let lab = Lab::up_role("fastapi-pip", 1, "fastapi");
+    let lab = FLEET.take("pip", 1);
     let project = lab::project_with_plan("fastapi-websocket.yml", |plan| {
         plan.replace("        - websockets\n", "        - websockets==99.0\n")
     });
@@ -272,7 +277,7 @@ fn failing_websocket_check_after_the_rebuild_rolls_back_and_restarts_the_old_bac
     // Everything is applied and the backend restarted on uvicorn[standard], then a check
     // fails: the rollback restores the files, rebuilds on the old requirements (the old
     // environment, plain uvicorn) and reloads nginx; preflight proves the backend healthy.
-    let lab = Lab::up_role("fastapi-verify", 1, "fastapi");
+    let lab = FLEET.take("verify", 1);
     let started = lab.supervised_process(1, BACKEND);
     expect_rollback(
         &lab,
@@ -293,7 +298,7 @@ fn a_backend_running_without_a_websocket_library_is_rebuilt_although_requirement
     // The seed's second trap: requirements.txt is already fixed (git pull), but the running
     // image was built before it. Files show nothing to do; the check inside the backend's
     // environment does, and makes the rebuild run.
-    let lab = Lab::up_role("fastapi-stale", 1, "fastapi");
+    let lab = FLEET.take("stale", 1);
     let old_venv = lab.ok(1, "readlink /opt/nodemon/venv").trim().to_owned();
     lab.wsdeploy("apply", &[]).code(0).stdout_has("1 changed");
     lab.ok(
@@ -329,7 +334,7 @@ fn the_seeds_layout_tls_on_8080_with_the_backend_as_a_service_name() {
     // (its compose service). The checks go where that nginx listens (public_scheme,
     // public_port), speak TLS with SNI = public_host trusting the site's CA, and reach the
     // backend's health where the host can (backend_check_url), not at the service name.
-    let lab = Lab::up_role("fastapi-seed", 1, "fastapi");
+    let lab = FLEET.take("seed", 1);
     lab.ok(1, "/opt/lab/role/seed-layout.sh");
     let ca = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(ca.path(), lab.ok(1, "cat /etc/nginx/tls/ca.pem")).expect("write CA");
@@ -496,7 +501,7 @@ fn the_seeds_compose_layout_is_fixed_with_docker_compose_and_a_second_apply_chan
     // nginx publishes TLS on :8080 and proxies to `backend:8000`, the backend's image is
     // built from a Dockerfile and requirements.txt (plain uvicorn). Real Docker engine and
     // Docker Compose v2 on the lab host; no registry (see compose-layout.sh).
-    let lab = Lab::up_role("fastapi-compose", 1, "fastapi");
+    let lab = FLEET.take("compose", 1);
     let started = std::time::Instant::now();
     let layout = lab.ok(1, "bash /opt/lab/role/compose-layout.sh");
     report_layout(&layout, started);
@@ -599,7 +604,7 @@ fn a_container_built_before_requirements_txt_was_fixed_is_rebuilt_by_docker_comp
     // the running image was built before it. requirements.txt needs no change; the check
     // inside the running container (`docker compose exec -T backend python`) finds no
     // WebSocket library and makes `docker compose up -d --build` run.
-    let lab = Lab::up_role("fastapi-cstale", 1, "fastapi");
+    let lab = FLEET.take("cstale", 1);
     lab.ok(1, "bash /opt/lab/role/compose-layout.sh --stale");
     let requirements = lab.ok(1, "sha256sum /opt/nodemon/backend/requirements.txt");
     assert!(
@@ -664,7 +669,7 @@ fn nginx_reloaded_inside_its_container_keeps_the_old_bind_mounted_file_and_the_r
     // replaces files by rename, so `exec nginx nginx -s reload` reloads the old inode. The
     // handshake check catches it (404), and the rollback puts every file back, rebuilds the
     // backend on the old requirements.txt (`docker compose up -d --build`) and reloads.
-    let lab = Lab::up_role("fastapi-cmount", 1, "fastapi");
+    let lab = FLEET.take("cmount", 1);
     lab.ok(1, "bash /opt/lab/role/compose-layout.sh");
     let inventory = compose_inventory(&lab);
     let sums = lab.sums_without_backups(1, PROJECT);

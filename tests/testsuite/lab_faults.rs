@@ -7,6 +7,11 @@ use crate::support;
 use std::time::{Duration, Instant};
 
 use support::lab::{self, Lab};
+use support::shared_fleet::SharedFleet;
+
+/// The hosts of every test here (12: one each, three for the unreachable-host test),
+/// started together; each test takes fresh ones.
+static FLEET: SharedFleet = SharedFleet::new("faults", 12, &["--role", "odoo"]);
 
 /// Applies `extra` and expects a rollback: exit 1, files identical, services healthy.
 fn expect_rollback(
@@ -42,7 +47,7 @@ fn repo() -> &'static std::path::Path {
 
 #[test]
 fn nginx_test_failing_after_the_edit_rolls_back() {
-    let lab = Lab::up("fault-nginx-t", 1);
+    let lab = FLEET.take("nginx-t", 1);
     let project = lab::project_with_odoo_plan(|plan| {
         plan.replace(
             "  - id: nginx_test\n",
@@ -61,7 +66,7 @@ fn nginx_test_failing_after_the_edit_rolls_back() {
 
 #[test]
 fn failing_reload_rolls_back() {
-    let lab = Lab::up("fault-reload", 1);
+    let lab = FLEET.take("reload", 1);
     expect_rollback(
         &lab,
         repo(),
@@ -73,7 +78,7 @@ fn failing_reload_rolls_back() {
 
 #[test]
 fn failing_container_restart_rolls_back() {
-    let lab = Lab::up("fault-restart", 1);
+    let lab = FLEET.take("restart", 1);
     expect_rollback(
         &lab,
         repo(),
@@ -90,7 +95,7 @@ fn failing_container_restart_rolls_back() {
 fn backend_that_stops_after_the_change_is_rolled_back_and_restarted() {
     // The new odoo.conf makes Odoo refuse to start: the backend is down, verify fails, the
     // rollback restores odoo.conf, restarts Odoo, and health comes back.
-    let lab = Lab::up("fault-backend", 1);
+    let lab = FLEET.take("backend", 1);
     let project = lab::project_with_odoo_plan(|plan| {
         plan.replace(
             "        websocket_url: \"{{ websocket_url }}\"\n",
@@ -108,7 +113,7 @@ fn backend_that_stops_after_the_change_is_rolled_back_and_restarted() {
 
 #[test]
 fn websocket_check_failing_rolls_back() {
-    let lab = Lab::up("fault-verify", 1);
+    let lab = FLEET.take("verify", 1);
     expect_rollback(
         &lab,
         repo(),
@@ -170,7 +175,7 @@ fn next_run_recovers(lab: &Lab, before: &str) {
 
 #[test]
 fn cut_ssh_connection_mid_run_is_recovered_by_the_next_run() {
-    let lab = Lab::up("fault-cut", 1);
+    let lab = FLEET.take("cut", 1);
     let (child, before) = interrupted_apply(&lab);
     // Kill the sshd session processes serving the run (not the listener).
     lab.ok(1, "pkill -9 -f 'sshd: roo[t]@'");
@@ -182,7 +187,7 @@ fn cut_ssh_connection_mid_run_is_recovered_by_the_next_run() {
 
 #[test]
 fn killed_agent_after_the_first_write_is_rolled_back_by_the_next_run() {
-    let lab = Lab::up("fault-kill", 1);
+    let lab = FLEET.take("kill", 1);
     let (mut child, before) = interrupted_apply(&lab);
     child.kill().expect("SIGKILL wsdeploy");
     let _ = child.wait();
@@ -192,7 +197,7 @@ fn killed_agent_after_the_first_write_is_rolled_back_by_the_next_run() {
 
 #[test]
 fn a_second_concurrent_apply_fails_fast_naming_the_holder() {
-    let lab = Lab::up("fault-lock", 1);
+    let lab = FLEET.take("lock", 1);
     let first = lab.spawn_wsdeploy(
         repo(),
         "apply",
@@ -221,7 +226,7 @@ fn a_second_concurrent_apply_fails_fast_naming_the_holder() {
 
 #[test]
 fn one_unreachable_host_does_not_stop_the_others() {
-    let lab = Lab::up("fault-unreach", 3);
+    let lab = FLEET.take("unreach", 3);
     lab.ok(3, "kill \"$(cat /run/sshd.pid)\"");
     let run = lab.wsdeploy("apply", &[]);
     run.code(1)
@@ -237,7 +242,7 @@ fn one_unreachable_host_does_not_stop_the_others() {
 
 #[test]
 fn changed_host_key_is_refused_before_any_command() {
-    let lab = Lab::up("fault-hostkey", 1);
+    let lab = FLEET.take("hostkey", 1);
     let before = lab.tree_sums(1, lab::WATCHED);
     let ip = lab.ip(1);
     // Replace the host's ed25519 entry with another key, as after a reinstall or an attack.

@@ -20,6 +20,11 @@
 use crate::support;
 
 use support::lab::Lab;
+use support::shared_fleet::SharedFleet;
+
+/// The hosts of every test here (6: one each, two for the first), started together; each test takes
+/// fresh ones.
+static FLEET: SharedFleet = SharedFleet::new("frappe", 6, &["--role", "frappe"]);
 
 /// What the plans edit on a frappe host.
 const WATCHED: &str =
@@ -192,7 +197,7 @@ fn supervisor_conf_rewritten_by_bench_is_reported_and_repaired(
 #[test]
 fn damaged_bench_is_repaired_in_place_a_pristine_one_left_alone_and_a_second_apply_changes_nothing()
 {
-    let lab = Lab::up_role("frappe", 2, "frappe");
+    let lab = FLEET.take("main", 2);
     let pristine = lab.ok(1, &format!("cat {BENCH_NGINX}"));
     damage(&lab, 2);
 
@@ -308,7 +313,7 @@ fn damaged_bench_is_repaired_in_place_a_pristine_one_left_alone_and_a_second_app
 fn a_check_the_realtime_server_fails_rolls_the_host_back() {
     // socketio_port set by hand to a port nothing listens on: nginx is repaired to it, the
     // realtime check fails, every file comes back and nginx is reloaded on them.
-    let lab = Lab::up_role("frappe-fault", 1, "frappe");
+    let lab = FLEET.take("fault", 1);
     damage(&lab, 1);
     let before = lab.sums_without_backups(1, WATCHED);
     let run = lab.wsdeploy("apply", &["-e", "socketio_port=9099"]);
@@ -327,7 +332,7 @@ fn a_check_the_realtime_server_fails_rolls_the_host_back() {
 
 #[test]
 fn seed_topology_a_client_that_connects_to_port_9000_works_once_nginx_listens_there() {
-    let lab = Lab::up_role("frappe-seed", 1, "frappe");
+    let lab = FLEET.take("seed", 1);
     let ip = lab.ip(1);
     lab.ok(1, "/opt/lab/role/seed-topology.sh");
     let page = format!("http://{ip}:8005/raven");
@@ -402,7 +407,7 @@ fn developer_mode_is_refused_with_the_reason_until_it_is_off() {
     // developer_mode 1 (the field report's common_site_config.json): Frappe's realtime
     // server asks get_user_info at http://<Origin host>:8000, where the bench's web server
     // (127.0.0.1 only) does not answer, so every connection through nginx is refused.
-    let lab = Lab::up_role("frappe-devmode", 1, "frappe");
+    let lab = FLEET.take("devmode", 1);
     damage(&lab, 1);
     lab.ok(
         1,
@@ -456,7 +461,7 @@ fn seed_topology_a_failing_check_puts_the_realtime_server_back_on_its_port() {
     // method used"), after the realtime server moved and nginx took 9000. The rollback
     // restores the files, reloads nginx (freeing 9000) before supervisor restarts the
     // realtime server there, and preflight proves it running: the report's state again.
-    let lab = Lab::up_role("frappe-seed-fault", 1, "frappe");
+    let lab = FLEET.take("seed-fault", 1);
     let ip = lab.ip(1);
     lab.ok(1, "/opt/lab/role/seed-topology.sh");
     let before = lab.sums_without_backups(1, WATCHED);

@@ -24,6 +24,11 @@ use std::path::Path;
 
 use support::lab::Lab;
 use support::project::Run;
+use support::shared_fleet::SharedFleet;
+
+/// The hosts of every test here (4: one each), started together; each test takes
+/// fresh ones.
+static FLEET: SharedFleet = SharedFleet::new("odoo-sd", 4, &["--role", "odoo-systemd"]);
 
 /// What the plan edits on an odoo-systemd host.
 const WATCHED: &str = "/etc/nginx /etc/odoo";
@@ -203,7 +208,7 @@ fn converges(lab: &Lab, expected_upstream: &str) {
 
 #[test]
 fn threaded_odoo_under_systemd_converges_with_websocket_on_the_http_port() {
-    let lab = Lab::up_role("odoo-sd-threaded", 1, "odoo-systemd");
+    let lab = FLEET.take("threaded", 1);
     // The .deb's odoo.conf has no workers (threaded); the site serves every name (`_`).
     lab.ok(1, "! grep -E '^ *workers' /etc/odoo/odoo.conf");
     lab.ok(1, &format!("grep -F 'server_name _;' {SITE}"));
@@ -213,7 +218,7 @@ fn threaded_odoo_under_systemd_converges_with_websocket_on_the_http_port() {
 
 #[test]
 fn prefork_odoo_under_systemd_converges_with_websocket_on_the_gevent_port() {
-    let lab = Lab::up_role("odoo-sd-prefork", 1, "odoo-systemd");
+    let lab = FLEET.take("prefork", 1);
     lab.ok(
         1,
         &format!(
@@ -227,7 +232,7 @@ fn prefork_odoo_under_systemd_converges_with_websocket_on_the_gevent_port() {
 
 #[test]
 fn failed_systemctl_restart_rolls_back_to_exact_bytes_and_odoo_serves_again() {
-    let lab = Lab::up_role("odoo-sd-rollback", 1, "odoo-systemd");
+    let lab = FLEET.take("rollback", 1);
     // Odoo's next start fails once (a drop-in the operator might have: a pre-start check).
     lab.ok(
         1,
@@ -263,7 +268,7 @@ fn failed_systemctl_restart_rolls_back_to_exact_bytes_and_odoo_serves_again() {
 /// its evented port on 8073; the plan reads the running command line and routes there.
 #[test]
 fn command_line_options_of_the_running_odoo_override_odoo_conf() {
-    let lab = Lab::up_role("odoo-sd-cmdline", 1, "odoo-systemd");
+    let lab = FLEET.take("cmdline", 1);
     lab.ok(
         1,
         "mkdir -p /etc/systemd/system/odoo.service.d && printf '%s\\n' '[Service]' 'ExecStart=' \

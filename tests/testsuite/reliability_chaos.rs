@@ -22,15 +22,11 @@ use crate::support;
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::process::Command;
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::lab::Lab;
 use support::reliability::host_reports;
-
-/// Lab tests here run one at a time (at most one fleet of lab hosts from this binary).
-static FLEET: Mutex<()> = Mutex::new(());
 
 fn repo() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -498,7 +494,6 @@ fn chaos_fleet(hosts: usize, seed: u64) {
 
 #[test]
 fn fleet_under_kill_pause_disconnect_and_cut_sessions_converges_or_rolls_back() {
-    let _fleet = FLEET.lock().unwrap_or_else(PoisonError::into_inner);
     let hosts: usize = std::env::var("WSDEPLOY_CHAOS_HOSTS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -517,7 +512,6 @@ fn fleet_under_kill_pause_disconnect_and_cut_sessions_converges_or_rolls_back() 
 
 #[test]
 fn disk_full_during_the_write_rolls_back_with_the_original_intact() {
-    let _fleet = FLEET.lock().unwrap_or_else(PoisonError::into_inner);
     let lab = Lab::up("diskfull", 1);
     // A 64 KiB tmpfs over /etc/opticserp holding odoo.conf, filled so that exactly one page
     // is left: the dated backup fits, the new odoo.conf's temporary file does not.

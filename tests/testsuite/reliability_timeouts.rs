@@ -107,7 +107,11 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn a_fifo_in_an_nginx_include_ends_the_run_within_the_gather_bound() {
-    let _guard = local_host_guard();
+    // No `local_host_guard`: this run stalls in the gather, which comes before the run
+    // lock and the journal, and ends there. It takes no lock and writes nothing on this
+    // machine (no other test's run can see it), and what it checks is its own (its
+    // `nginx -T`, its files; the lock check waits for other runs), so the other local
+    // tests go on during its 60 s instead of waiting for them.
     let host = LocalHost::new("host");
     let fifo = host.root.join("etc/nginx/conf.d/a.conf");
     let status = StdCommand::new("mkfifo")
@@ -142,7 +146,7 @@ fn a_fifo_in_an_nginx_include_ends_the_run_within_the_gather_bound() {
 
 #[test]
 fn a_command_that_outlives_its_timeout_is_killed_and_the_host_rolled_back() {
-    let _guard = local_host_guard();
+    let guard = local_host_guard();
     let pid = std::process::id();
     let host = LocalHost::new("host");
     let mark = std::env::temp_dir().join(format!("wsdeploy-timeout-mark-{pid}"));
@@ -183,6 +187,9 @@ fn a_command_that_outlives_its_timeout_is_killed_and_the_host_rolled_back() {
         before,
         "the site was not rolled back"
     );
+    // What is left to check is the mark, in this test's own temporary path: the other
+    // local tests need not wait for the sleep's 30 s.
+    drop(guard);
     std::thread::sleep(Duration::from_secs(35).saturating_sub(started.elapsed()));
     assert!(!mark.exists(), "the timed-out command went on to the end");
     assert_eq!(processes_with(&["sleep", &sleep]), Vec::<String>::new());

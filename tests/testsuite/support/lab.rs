@@ -8,11 +8,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, PoisonError};
 
-/// A running lab of N hosts.
+/// A running lab of N hosts: a lab of its own (`lab up`), or N hosts of a
+/// [`SharedFleet`](super::shared_fleet::SharedFleet) that no other test has had (host `i` of this lab is host
+/// `first + i` of the fleet, and is `lab-i` in [`Lab::inventory`]).
 pub struct Lab {
     pub name: String,
     pub hosts: usize,
     pub outdir: PathBuf,
+    /// Hosts of the lab `name` before this one's first (0 for a lab of its own).
+    first: usize,
+    /// Taken from a [`SharedFleet`](super::shared_fleet::SharedFleet): dropping it removes its hosts, not the lab.
+    shared: bool,
 }
 
 fn lab_script() -> PathBuf {
@@ -36,7 +42,7 @@ impl Lab {
     /// Runs `sh -c script` on host `i` (1-based) and returns (exit code, stdout+stderr).
     pub fn sh(&self, i: usize, script: &str) -> (i32, String) {
         let out = Command::new(lab_script())
-            .args(["exec", &self.name, &i.to_string(), "sh", "-c", script])
+            .args(["exec", &self.name, &self.index(i), "sh", "-c", script])
             .output()
             .expect("lab exec runs");
         let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -57,14 +63,24 @@ impl Lab {
 
     pub fn ip(&self, i: usize) -> String {
         let out = Command::new(lab_script())
-            .args(["ip", &self.name, &i.to_string()])
+            .args(["ip", &self.name, &self.index(i)])
             .output()
             .expect("lab ip runs");
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     pub fn container(&self, i: usize) -> String {
-        format!("wsdeploy-lab-{}-{i}", self.name)
+        format!("wsdeploy-lab-{}-{}", self.name, self.index(i))
+    }
+
+    /// The lab script's index of host `i` (1-based) of this lab.
+    fn index(&self, i: usize) -> String {
+        assert!(
+            (1..=self.hosts).contains(&i),
+            "host {i} of a lab of {} host(s)",
+            self.hosts
+        );
+        (self.first + i).to_string()
     }
 
     /// sha256 of every regular file under the given directories, one line each, sorted.
@@ -223,6 +239,13 @@ pub fn project_with_odoo_plan(edit: impl Fn(String) -> String) -> tempfile::Temp
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        if self.shared {
+            if std::env::var_os("WSDEPLOY_KEEP_LAB").is_none() {
+                super::shared_fleet::remove_hosts(self);
+            }
+            names_in_use().remove(&self.outdir.display().to_string());
+            return;
+        }
         if std::env::var_os("WSDEPLOY_KEEP_LAB").is_none() {
             let _ = Command::new(lab_script())
                 .args(["down", &self.name])
@@ -242,7 +265,7 @@ fn names_in_use() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
 }
 
 /// Takes `name` for one lab, or fails the test if another test of this process has it.
-fn claim(name: &str) {
+pub(super) fn claim(name: &str) {
     assert!(
         names_in_use().insert(name.to_owned()),
         "lab `{name}` is already up in this test process: give each test its own lab name"
@@ -282,6 +305,23 @@ impl Lab {
         self.outdir.join("ca.pem")
     }
 
+    /// `hosts` hosts of the lab `name` (started by a [`SharedFleet`](super::shared_fleet::SharedFleet)) from its host
+    /// `first + 1` on, described by the inventory, key and known_hosts in `outdir`.
+    pub(super) fn slice(name: &str, first: usize, hosts: usize, outdir: PathBuf) -> Self {
+        Self {
+            name: name.to_owned(),
+            hosts,
+            outdir,
+            first,
+            shared: true,
+        }
+    }
+
+    /// The lab script, `tests/lab/lab`.
+    pub(super) fn script() -> PathBuf {
+        lab_script()
+    }
+
     fn up_with(name: &str, hosts: usize, options: &[&str]) -> Self {
         let name = format!("{name}-{}", std::process::id());
         claim(&name);
@@ -294,6 +334,8 @@ impl Lab {
             name,
             hosts,
             outdir,
+            first: 0,
+            shared: false,
         };
         let (name, outdir) = (&lab.name, &lab.outdir);
         let _ = Command::new(lab_script()).args(["down", name]).output();

@@ -10,5 +10,6 @@ pub mod partition;
 pub mod project;
 pub mod real_world_lab;
 pub mod reliability;
+pub mod shared_fleet;
 pub mod sshd;
 pub mod tutorial;

@@ -21,9 +21,12 @@ pub const LOCAL_RUNS: &str = "/var/lib/wsdeploy/runs";
 /// This machine as a host (`connection: local`, or the test sshd logging in as the
 /// current user) has one run lock, one journal, one dump cache and one backup tree, and
 /// every test module runs in the one `testsuite` process: a test that makes wsdeploy
-/// contact this machine, or that looks at its journal, holds [`local_host_guard`] for
-/// its whole body, so that no other test's run is in flight (a dry run reports the
-/// in-progress runs it sees, an apply would find the lock taken).
+/// contact this machine, or that looks at its journal, holds [`local_host_guard`] from
+/// before its first such run to its last check of this machine, so that no other test's
+/// run is in flight (a dry run reports the in-progress runs it sees, an apply would find
+/// the lock taken). Set-up and waits that touch none of this (starting a database
+/// server, waiting out a sleep in a file of the test's own) are better done outside it:
+/// every other local test waits meanwhile.
 static LOCAL_HOST: Mutex<()> = Mutex::new(());
 
 thread_local! {
