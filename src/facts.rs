@@ -1,5 +1,6 @@
-//! Reading a play's `facts:` on a host (one `cat` per file; INI files through the
-//! `edit::ini` reader; a systemd unit's running command line once per unit) and rendering its plan again with the values read (typed data,
+//! Reading a play's `facts:` on a host (every source of every play once, all in one exec,
+//! `host::read::read_all`; INI files through the `edit::ini` reader; a systemd unit's
+//! running command line once per unit) and rendering its plan again with the values read (typed data,
 //! never templates); the pure part is `plan::facts`.
 
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
     if !job.plans.iter().any(|p| p.facts.needed()) {
         return Ok(job.clone());
     }
-    let mut files: HashMap<String, Option<Vec<u8>>> = HashMap::new();
+    let files = read_sources(transport, job).await?;
     let mut resolved = job.clone();
     for plan in &mut resolved.plans {
         let PlanFacts::NeedsFacts(pending) = plan.facts.clone() else {
@@ -35,36 +36,14 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
         let masked = plan.secret_values.clone();
         let mut values: Vec<(String, Value)> = Vec::new();
         for request in &pending.requests {
-            let source = match request.source {
-                FactSource::Cmdline => format!("\0cmdline {}", request.path),
-                _ => request.path.clone(),
-            };
-            if !files.contains_key(&source) {
-                let read = match request.source {
-                    FactSource::Cmdline => {
-                        host::read::main_process_cmdline(
-                            transport,
-                            job.become_user.as_ref(),
-                            &request.path,
-                        )
-                        .await
-                    }
-                    _ => {
-                        host::read::read_if_exists(
-                            transport,
-                            job.become_user.as_ref(),
-                            &request.path,
-                        )
-                        .await
-                    }
-                };
-                let bytes = read.map_err(|e| {
-                    crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
-                })?;
-                files.insert(source.clone(), bytes);
-            }
-            let bytes = files.get(&source).and_then(|b| b.as_deref());
-            let value = fact_value(request, bytes).map_err(|e| {
+            let read = files
+                .get(&source_key(request))
+                .cloned()
+                .unwrap_or_else(|| Err(format!("{} was not read", request.path)));
+            let bytes = read.map_err(|e| {
+                crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
+            })?;
+            let value = fact_value(request, bytes.as_deref()).map_err(|e| {
                 crate::mask::mask(&format!("fact `{}`: {e}", request.name), &masked)
             })?;
             values.push((request.name.clone(), value));
@@ -81,6 +60,48 @@ pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, St
         *plan = rendered;
     }
     Ok(resolved)
+}
+
+/// Where a request's bytes come from: a file's path, or a unit's command line.
+fn source_key(request: &FactRequest) -> String {
+    match request.source {
+        FactSource::Cmdline => format!("\0cmdline {}", request.path),
+        _ => request.path.clone(),
+    }
+}
+
+/// Every source the job's pending plays read, each once, in one exec on the host.
+///
+/// # Errors
+/// The exec as a whole fails (the message is masked with every play's secrets).
+async fn read_sources(
+    transport: &Transport,
+    job: &HostJob,
+) -> Result<HashMap<String, host::read::SourceRead>, String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut sources: Vec<host::read::ReadSource<'_>> = Vec::new();
+    let mut masked: Vec<String> = Vec::new();
+    for plan in &job.plans {
+        let PlanFacts::NeedsFacts(pending) = &plan.facts else {
+            continue;
+        };
+        masked.extend(plan.secret_values.iter().cloned());
+        for request in &pending.requests {
+            let key = source_key(request);
+            if keys.contains(&key) {
+                continue;
+            }
+            keys.push(key);
+            sources.push(match request.source {
+                FactSource::Cmdline => host::read::ReadSource::Cmdline(&request.path),
+                _ => host::read::ReadSource::File(&request.path),
+            });
+        }
+    }
+    let read = host::read::read_all(transport, job.become_user.as_ref(), &sources)
+        .await
+        .map_err(|e| crate::mask::mask(&format!("reading facts: {e}"), &masked))?;
+    Ok(keys.into_iter().zip(read).collect())
 }
 
 /// The value `request` takes from the file's bytes (`None`: no such file).

@@ -1,7 +1,9 @@
 """Runs `wsdeploy ... --json` and prints when each phase/step happened (seconds since the
 command started; median and max over hosts), and the gap between a host's last step and
-its report. Usage: bench/profile/timeline.py WSDEPLOY_COMMAND... --json"""
-import json, subprocess, sys, time, collections
+its report. Usage: bench/profile/timeline.py WSDEPLOY_COMMAND... --json
+With TIMELINE_PER_HOST=1 in the environment, also every host's events in order (seconds
+since the command started; the gap since the host's previous event in brackets)."""
+import json, os, subprocess, sys, time, collections
 cmd = sys.argv[1:]
 t0 = time.monotonic()
 p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -27,3 +29,12 @@ for k in keys:
     if v: print(f"{k:28s} median {statistics.median(v):6.2f}  max {max(v):6.2f}  (n={len(v)})")
 gap = [d["report"] - last_step[h] for h, d in ev.items() if "report" in d and h in last_step]
 print(f"last step -> host report: median {statistics.median(gap):.2f} s, max {max(gap):.2f}")
+if os.environ.get("TIMELINE_PER_HOST"):
+    for h in sorted(ev, key=lambda h: (len(h or ""), h or "")):
+        events = sorted(ev[h].items(), key=lambda kv: kv[1])
+        prev = events[0][1] if events else 0.0
+        cells = []
+        for name, t in events:
+            cells.append(f"{name} {t:.2f} (+{t - prev:.2f})")
+            prev = t
+        print(f"{h}: " + ", ".join(cells))

@@ -30,6 +30,8 @@ pub const RESTORED: &str = "WSD-RESTORED";
 pub const RESTORE_FAILED: &str = "WSD-RESTORE-FAILED";
 /// `WSD-RESTORE-SKIPPED <path>`: someone else changed the file since the run wrote it.
 pub const RESTORE_SKIPPED: &str = "WSD-RESTORE-SKIPPED";
+/// `WSD-READ <i> <exit> <stdout length> <stderr length>`: a `facts:` source's frame.
+pub const READ: &str = "WSD-READ";
 
 /// What follows `<marker> ` on each line of `output` that has it.
 pub fn values<'a>(output: &'a str, marker: &'a str) -> impl Iterator<Item = &'a str> + 'a {

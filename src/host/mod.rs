@@ -12,7 +12,7 @@
 //! (the one-round-trip read and its parser), [`dump_cache`] (the host's copy of
 //! `nginx -T`), [`lock`], [`journal`] (the run record, its states and reading it back),
 //! [`journal_entry`] (creating it, then the first writes), [`write`](mod@write) (compare-and-swap
-//! replacement), [`restore`], [`backups`] (the two backup names and listing), [`read`] (one file, run and parsed),
+//! replacement), [`restore`], [`backups`] (the two backup names and listing), [`read`] (a host's `facts:` sources, in one exec),
 //! `agent` (who writes a path). The gather's words are `gather_protocol`'s enums.
 
 mod agent;

@@ -1,68 +1,123 @@
-//! Reading one file on the host (a play's `facts:` source): its bytes, or `None` when it
-//! does not exist. Never through a name another user could swap under root: the path's
-//! symlink chain is judged first (`wsd_chain`, exit [`super::EXIT_UNSAFE_PATH`] with
-//! `WSD-UNSAFE <why>`), and a file a user controls is read by that user.
+//! Reading a play's `facts:` sources on the host, all in one exec: each file's bytes, or
+//! `None` when it does not exist; each systemd unit's running command line. Never through
+//! a name another user could swap under root: a path's symlink chain is judged first
+//! (`wsd_chain`, exit [`super::EXIT_UNSAFE_PATH`] with `WSD-UNSAFE <why>`), and a file a
+//! user controls is read by that user.
+//!
+//! Each source's stdout and stderr are kept apart on the host (a private `mktemp -d`,
+//! stdout cut at [`MAX_READ_BYTES`] + 1 bytes), then sent length-framed:
+//! `WSD-READ <i> <exit> <stdout length> <stderr length>\n`, then those bytes. Whatever a
+//! file holds, it stays inside its own frame.
 
+use std::fmt::Write as _;
+
+use super::gather::MAX_READ_BYTES;
+use super::markers::READ;
 use super::{Become, SCRIPT_BOUND, agent, quote, sudo_hint, wrap_command};
-use crate::transport::Transport;
+use crate::transport::{ExecOutput, Transport};
 
-/// Exit status of [`read_if_exists_script`] when the file does not exist.
+/// Exit status of a source's read when the file (or the unit's process) is not there.
 const EXIT_NO_SUCH_FILE: i32 = 66;
 
-/// A file's bytes, or `None` when it does not exist.
-///
-/// # Errors
-/// The transport fails, or the script does (a path another user could swap, a file the
-/// reader may not read): the message names the path and says why.
-pub async fn read_if_exists(
-    transport: &Transport,
-    become_user: Option<&Become>,
-    path: &str,
-) -> Result<Option<Vec<u8>>, String> {
-    run_read(transport, become_user, path, &read_if_exists_script(path)).await
+/// One thing a `facts:` source reads on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadSource<'a> {
+    /// A file's bytes (`None` when it does not exist).
+    File(&'a str),
+    /// The NUL-separated command line of a systemd unit's running main process (`None`
+    /// when there is no systemctl, the unit has no main process, or it exited meanwhile).
+    Cmdline(&'a str),
 }
 
-/// The NUL-separated command line of a systemd unit's running main process, or `None`
-/// when there is no systemctl, the unit has no main process, or it exited meanwhile.
-///
-/// # Errors
-/// The transport fails, or the script does: the message names the unit.
-pub async fn main_process_cmdline(
-    transport: &Transport,
-    become_user: Option<&Become>,
-    unit: &str,
-) -> Result<Option<Vec<u8>>, String> {
-    run_read(
-        transport,
-        become_user,
-        unit,
-        &main_process_cmdline_script(unit),
-    )
-    .await
+impl ReadSource<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Self::File(path) | Self::Cmdline(path) => path,
+        }
+    }
+
+    /// The shell text that reads this source (in a subshell of [`read_all_script`]).
+    fn body(&self) -> String {
+        match self {
+            Self::File(path) => {
+                let p = quote(path);
+                format!(
+                    "wsd_chain {p} || wsd_unsafe\nif [ -e {p} ]; then wsd_as cat -- {p}; else exit {EXIT_NO_SUCH_FILE}; fi"
+                )
+            }
+            Self::Cmdline(unit) => {
+                let u = quote(unit);
+                format!(
+                    "command -v systemctl >/dev/null 2>&1 || exit {EXIT_NO_SUCH_FILE}\n\
+                     pid=$(systemctl show --property=MainPID --value -- {u} 2>/dev/null) || exit {EXIT_NO_SUCH_FILE}\n\
+                     case $pid in ''|0|*[!0-9]*) exit {EXIT_NO_SUCH_FILE} ;; esac\n\
+                     cat -- \"/proc/$pid/cmdline\" 2>/dev/null || exit {EXIT_NO_SUCH_FILE}"
+                )
+            }
+        }
+    }
 }
 
-/// Runs a read script: its stdout, `None` on [`EXIT_NO_SUCH_FILE`], else an error naming `path`.
-async fn run_read(
+/// What one source read gave: its bytes, `None` (not there), or why it failed (naming
+/// the source).
+pub type SourceRead = Result<Option<Vec<u8>>, String>;
+
+/// Reads every source in one exec; one [`SourceRead`] per source, in order.
+///
+/// # Errors
+/// The transport fails, or the script as a whole does (sudo refused, no temporary
+/// directory, an answer that is not the framed one): the message says why.
+pub async fn read_all(
     transport: &Transport,
     become_user: Option<&Become>,
-    path: &str,
-    script: &str,
-) -> Result<Option<Vec<u8>>, String> {
+    sources: &[ReadSource<'_>],
+) -> Result<Vec<SourceRead>, String> {
     let out = transport
         .exec_within(
-            &wrap_command(script, become_user, SCRIPT_BOUND),
+            &wrap_command(&read_all_script(sources), become_user, SCRIPT_BOUND),
             None,
             SCRIPT_BOUND,
         )
         .await
-        .map_err(|e| format!("reading {path}: {e}"))?;
+        .map_err(|e| format!("reading {}: {e}", names(sources)))?;
+    if !out.success() {
+        let output = out.combined();
+        return Err(format!(
+            "reading {} ended with {}: {output}{}",
+            names(sources),
+            out.status_text(),
+            sudo_hint(&output)
+        ));
+    }
+    let framed = parse(&out.stdout, sources.len())
+        .map_err(|why| format!("reading {}: {why}", names(sources)))?;
+    Ok(sources
+        .iter()
+        .zip(framed)
+        .map(|(source, one)| judged(source, &one))
+        .collect())
+}
+
+fn names(sources: &[ReadSource<'_>]) -> String {
+    let names: Vec<&str> = sources.iter().map(ReadSource::name).collect();
+    names.join(", ")
+}
+
+/// One source's read as an exec of its own would have ended.
+fn judged(source: &ReadSource<'_>, out: &ExecOutput) -> SourceRead {
+    let name = source.name();
+    if out.stdout.len() > MAX_READ_BYTES {
+        return Err(format!(
+            "reading {name}: larger than {MAX_READ_BYTES} bytes; set the fact in the inventory instead"
+        ));
+    }
     match out.code() {
-        0 => Ok(Some(out.stdout)),
+        0 => Ok(Some(out.stdout.clone())),
         EXIT_NO_SUCH_FILE => Ok(None),
         _ => {
             let output = out.combined();
             Err(format!(
-                "reading {path} ended with {}: {output}{}",
+                "reading {name} ended with {}: {output}{}",
                 out.status_text(),
                 sudo_hint(&output)
             ))
@@ -70,27 +125,119 @@ async fn run_read(
     }
 }
 
-/// Prints a file's bytes, or exits `EXIT_NO_SUCH_FILE` when there is no such file.
+/// The script that reads every source, each in a subshell of its own (an unsafe path
+/// ends only its own read), and prints each one's frame.
 #[must_use]
-pub fn read_if_exists_script(path: &str) -> String {
-    let p = quote(path);
-    format!(
-        "{}wsd_chain {p} || wsd_unsafe\nif [ -e {p} ]; then wsd_as cat -- {p}; else exit {EXIT_NO_SUCH_FILE}; fi",
+pub fn read_all_script(sources: &[ReadSource<'_>]) -> String {
+    let mut s = format!(
+        "umask 077\n{}wsd_d=$(mktemp -d) || exit 1\n\
+         trap 'rm -rf -- \"$wsd_d\"' EXIT\n\
+         wsd_frame() {{ printf '{READ} %s %s %s %s\\n' \"$1\" \"$(cat -- \"$wsd_d/c\")\" \"$(wc -c < \"$wsd_d/o\")\" \"$(wc -c < \"$wsd_d/e\")\"; cat -- \"$wsd_d/o\" \"$wsd_d/e\"; }}\n",
         agent::functions()
-    )
+    );
+    for (i, source) in sources.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "{{ ( {body}\n); echo $? > \"$wsd_d/c\"; }} 2> \"$wsd_d/e\" | head -c {cap} > \"$wsd_d/o\"\nwsd_frame {i}",
+            body = source.body(),
+            cap = MAX_READ_BYTES + 1,
+        );
+    }
+    s.push_str("exit 0\n");
+    s
 }
 
-/// Prints the NUL-separated command line of a systemd unit's running main process
-/// (`systemctl show -p MainPID`, then `/proc/<pid>/cmdline`), or exits
-/// `EXIT_NO_SUCH_FILE` when there is no systemctl, the unit has no main process, or it
-/// exited meanwhile.
-#[must_use]
-pub fn main_process_cmdline_script(unit: &str) -> String {
-    let u = quote(unit);
-    format!(
-        "command -v systemctl >/dev/null 2>&1 || exit {EXIT_NO_SUCH_FILE}\n\
-         pid=$(systemctl show --property=MainPID --value -- {u} 2>/dev/null) || exit {EXIT_NO_SUCH_FILE}\n\
-         case $pid in ''|0|*[!0-9]*) exit {EXIT_NO_SUCH_FILE} ;; esac\n\
-         cat -- \"/proc/$pid/cmdline\" 2>/dev/null || exit {EXIT_NO_SUCH_FILE}"
-    )
+/// Splits the script's stdout into `count` frames, strictly: each where the previous
+/// ended, numbered in order, exactly as long as its header says, nothing after the last.
+fn parse(stdout: &[u8], count: usize) -> Result<Vec<ExecOutput>, String> {
+    let mut frames = Vec::with_capacity(count);
+    let mut at = 0;
+    for i in 0..count {
+        let rest = &stdout[at..];
+        let nl = rest
+            .iter()
+            .position(|&c| c == b'\n')
+            .ok_or_else(|| format!("the host's answer ends before source {i}"))?;
+        let header = std::str::from_utf8(&rest[..nl]).unwrap_or_default();
+        let words: Vec<&str> = header.split(' ').collect();
+        let numbers = match words.as_slice() {
+            [marker, index, code, out_len, err_len]
+                if *marker == READ && *index == i.to_string() =>
+            {
+                code.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .zip(out_len.trim().parse::<usize>().ok())
+                    .zip(err_len.trim().parse::<usize>().ok())
+            }
+            _ => None,
+        };
+        let ((code, out_len), err_len) =
+            numbers.ok_or_else(|| format!("unexpected header {header:?} for source {i}"))?;
+        let body = &rest[nl + 1..];
+        if body.len() < out_len.saturating_add(err_len) {
+            return Err(format!("source {i} is shorter than its header says"));
+        }
+        frames.push(ExecOutput {
+            stdout: body[..out_len].to_vec(),
+            stderr: body[out_len..out_len + err_len].to_vec(),
+            exit_status: Some(code),
+            exit_signal: None,
+        });
+        at += nl + 1 + out_len + err_len;
+    }
+    if at != stdout.len() {
+        return Err(format!("stray bytes at offset {at}"));
+    }
+    Ok(frames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::local::LocalSession;
+
+    #[test]
+    fn frames_hold_any_bytes_and_a_forged_or_short_frame_is_refused() {
+        let forged = format!("{READ} 1 0 3 0\nabc");
+        let body = format!("{forged}\n");
+        let stdout = format!("{READ} 0 0 {} 2\n{body}e\n{READ} 1 66 0 0\n", body.len());
+        let frames = parse(stdout.as_bytes(), 2).unwrap();
+        assert_eq!(frames[0].stdout, body.as_bytes());
+        assert_eq!(frames[0].stderr, b"e\n");
+        assert_eq!(frames[1].code(), 66);
+        assert!(parse(stdout.as_bytes(), 3).is_err(), "a missing frame");
+        assert!(parse(&stdout.as_bytes()[..20], 2).is_err(), "a short frame");
+        assert!(parse(format!("{stdout}x").as_bytes(), 2).is_err(), "stray");
+        assert!(parse(forged.as_bytes(), 1).is_err(), "out of order");
+    }
+
+    #[tokio::test]
+    async fn one_exec_reads_files_absent_ones_and_keeps_each_failure_to_its_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("odoo.conf");
+        std::fs::write(&file, b"[options]\nworkers = 2\n\0raw").unwrap();
+        let file = file.to_string_lossy().into_owned();
+        let absent = dir.path().join("absent").to_string_lossy().into_owned();
+        let directory = dir.path().to_string_lossy().into_owned();
+        let transport = Transport::Local(LocalSession);
+        let sources = [
+            ReadSource::File(&file),
+            ReadSource::File(&absent),
+            ReadSource::File(&directory),
+            ReadSource::Cmdline("wsdeploy-no-such-unit"),
+        ];
+        let read = read_all(&transport, None, &sources).await.unwrap();
+        assert_eq!(
+            read[0].as_ref().unwrap().as_deref(),
+            Some(&b"[options]\nworkers = 2\n\0raw"[..])
+        );
+        assert_eq!(read[1], Ok(None));
+        let error = read[2].as_ref().unwrap_err();
+        assert!(
+            error.starts_with(&format!("reading {directory} ended with exit ")),
+            "{error}"
+        );
+        assert_eq!(read[3], Ok(None));
+    }
 }

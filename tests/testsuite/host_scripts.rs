@@ -137,7 +137,13 @@ fn generated() -> Vec<(&'static str, String)> {
         ("commit", journal::commit_script(RUN_ID, &dumps())),
         ("read_journal", journal::read_journal_script(RUN_ID)),
         ("restore", restore::restore_script(RUN_ID, &journal_files())),
-        ("read_if_exists", read::read_if_exists_script(&files()[1])),
+        (
+            "read_facts",
+            read::read_all_script(&[
+                read::ReadSource::File(&files()[1]),
+                read::ReadSource::Cmdline("odoo"),
+            ]),
+        ),
         ("list_backups", backups::list_backups_script(&files())),
         ("dated_backups", backups::dated_backups_script(&files())),
         ("lock", lock::lock_command("ops@control", None)),

@@ -85,6 +85,8 @@ mod reliability_ssh;
 mod reliability_timeouts;
 #[cfg(feature = "host-tests")]
 mod reliability_undo;
+#[cfg(feature = "host-tests")]
+mod round_trips;
 mod schedule;
 #[cfg(feature = "host-tests")]
 mod signals;

@@ -1,3 +1,4 @@
+umask 077
 wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit 91; }
 wsd_agent() {
   wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
@@ -83,5 +84,17 @@ wsd_mine() {
   case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
   return 1
 }
-wsd_chain '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
+wsd_d=$(mktemp -d) || exit 1
+trap 'rm -rf -- "$wsd_d"' EXIT
+wsd_frame() { printf 'WSD-READ %s %s %s %s\n' "$1" "$(cat -- "$wsd_d/c")" "$(wc -c < "$wsd_d/o")" "$(wc -c < "$wsd_d/e")"; cat -- "$wsd_d/o" "$wsd_d/e"; }
+{ ( wsd_chain '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
 if [ -e '/opt/bench/sites/it'\''s common.json' ]; then wsd_as cat -- '/opt/bench/sites/it'\''s common.json'; else exit 66; fi
+); echo $? > "$wsd_d/c"; } 2> "$wsd_d/e" | head -c 8388609 > "$wsd_d/o"
+wsd_frame 0
+{ ( command -v systemctl >/dev/null 2>&1 || exit 66
+pid=$(systemctl show --property=MainPID --value -- 'odoo' 2>/dev/null) || exit 66
+case $pid in ''|0|*[!0-9]*) exit 66 ;; esac
+cat -- "/proc/$pid/cmdline" 2>/dev/null || exit 66
+); echo $? > "$wsd_d/c"; } 2> "$wsd_d/e" | head -c 8388609 > "$wsd_d/o"
+wsd_frame 1
+exit 0

@@ -1,0 +1,86 @@
+//! How many SSH connections and sessions (one exec or one long-lived process each) one
+//! host costs, counted in the log of a real `sshd` (`LogLevel VERBOSE`: one
+//! `Accepted publickey` per connection, one `Starting session` per session): a first
+//! apply that edits two files, runs two commands and a check, and a no-op re-run. A change
+//! that adds a round trip to either fails here; one that removes one updates the numbers.
+//!
+//! The plan reads three `facts:` sources (an INI key, whether a file exists, a systemd
+//! unit's command line) and has a preflight command, so every phase is on the path. It
+//! has no nginx step: no `nginx -T` and no stored copy of it to refresh.
+
+use crate::support;
+
+use serde_json::json;
+use support::reliability::{LocalHost, local_host_guard};
+use support::sshd::Sshd;
+
+fn plan() -> serde_json::Value {
+    json!({
+        "name": "round-trips",
+        "hosts": "odoo",
+        "facts": [
+            {"name": "conf_workers", "ini": "{{ odoo_conf }}", "section": "options", "key": "workers", "type": "integer", "default": 0},
+            {"name": "site_found", "exists": "{{ site_conf }}", "default": false},
+            {"name": "cmdline_workers", "cmdline": "wsdeploy-no-such-unit", "key": "workers", "type": "integer", "default": -1},
+        ],
+        "preflight": [
+            {"id": "conf_present", "command": "test -f {{ odoo_conf | quote }}"},
+        ],
+        "steps": [
+            {"id": "odoo_conf", "ini": {"file": "{{ odoo_conf }}", "set": {"proxy_mode": "True", "workers": "{{ conf_workers }}"}}},
+            {"id": "site_config", "json": {"file": "{{ site_config }}", "set": {"socketio_port": 9000}}},
+            {"id": "reload", "command": "true", "if_changed": ["site_config"]},
+            {"id": "restart", "command": "true", "if_changed": ["odoo_conf"]},
+            {"id": "check", "verify": {"command": {"run": "grep -c proxy_mode {{ odoo_conf | quote }}", "contains": "1"}}},
+        ],
+    })
+}
+
+/// Connections and sessions in `log` (the part of sshd's log one run wrote).
+fn counted(log: &str) -> (usize, usize) {
+    (
+        log.matches("Accepted publickey").count(),
+        log.matches("Starting session").count(),
+    )
+}
+
+#[test]
+fn a_first_apply_and_a_no_op_rerun_cost_a_fixed_number_of_round_trips() {
+    let _guard = local_host_guard();
+    let sshd = Sshd::start();
+    let mut host = LocalHost::new("root");
+    host.reach_as(
+        "ssh-1",
+        json!({
+            "ansible_host": "127.0.0.1",
+            "ansible_port": sshd.port,
+            "ansible_user": sshd.user,
+            "ansible_ssh_private_key_file": sshd.client_key.display().to_string(),
+        }),
+    );
+    host.plan_json(&plan());
+    let known = sshd.trusted_known_hosts().display().to_string();
+    let args = ["--known-hosts", known.as_str()];
+
+    let before = sshd.log().len();
+    host.run("apply", &args).code(0).stdout_has("1 changed");
+    let first = sshd.log()[before..].to_owned();
+    let between = sshd.log().len();
+    host.run("apply", &args).code(0).stdout_has("1 in sync");
+    let rerun = sshd.log()[between..].to_owned();
+
+    // First apply: two connections (the run lock's holder has one of its own, see
+    // `Transport::spawn`); sessions: the facts (1), the gather (1), the lock's holder (1), the preflight command (1), journal + first writes (1), the two
+    // commands (2), the check (1), the commit (1).
+    assert_eq!(
+        counted(&first),
+        (2, 9),
+        "first apply: (connections, sessions) changed; sshd's log:\n{first}"
+    );
+    // No-op re-run: one connection; the facts and the gather.
+    assert_eq!(
+        counted(&rerun),
+        (1, 2),
+        "no-op re-run: (connections, sessions) changed; sshd's log:\n{rerun}"
+    );
+}
