@@ -69,7 +69,9 @@ pub(super) async fn authenticate<H: Handler>(
     let mut session = AuthSession {
         handle,
         user: target.user.clone(),
-        timeout: target.connect_timeout,
+        // The server's silence is bounded by the caller (`ssh/silence.rs`); this bounds
+        // each round trip, the agent's included, like the whole setup.
+        timeout: super::setup_limit(target),
         address: format!("{label} (authentication)"),
         rsa_hash_known: false,
         rsa_hash: None,
