@@ -208,7 +208,7 @@ pub struct TargetArgs {
     /// Limit to hosts matching this pattern (host, group, a:b, a:!b, a:&b, globs).
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
-    /// Hosts run at the same time [default: 50, or `forks` in wsdeploy.toml].
+    /// Hosts run at the same time [default: 200, or `forks` in wsdeploy.toml].
     #[arg(short = 'f', long = "forks")]
     pub forks: Option<usize>,
     /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
@@ -320,8 +320,10 @@ pub struct ScheduleArgs {
     pub unit_dir: PathBuf,
 }
 
-/// `--forks` when neither the command line nor the project config sets it.
-pub const DEFAULT_FORKS: usize = 50;
+/// `--forks` when neither the command line nor the project config sets it: chosen from
+/// light-fleet measurements (docs/operations.md, "Many hosts"): memory and descriptors
+/// per host in flight, against the time saved by fewer waves.
+pub const DEFAULT_FORKS: usize = 200;
 /// `--connect-timeout` (seconds) when neither the command line nor the config sets it.
 pub const DEFAULT_CONNECT_TIMEOUT: u64 = 10;
 

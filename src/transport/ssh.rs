@@ -9,9 +9,11 @@
 
 mod auth;
 mod error;
+mod handshake_gate;
 mod host_key;
 mod known_hosts;
 mod remote_child;
+mod silence;
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};
@@ -28,12 +30,14 @@ use tokio::time::Instant;
 pub use super::{ExecOutput, Heartbeat};
 pub use auth::PASSPHRASE_ENV;
 pub use error::{SshError, SshErrorKind};
+pub use handshake_gate::{HANDSHAKES_PER_CORE, HandshakeGate, handshake_limit};
 pub use remote_child::RemoteChild;
 
 use super::Stream;
 use super::secret::Secret;
 
 use host_key::{DisconnectNote, HostKeyVerifier, Verdict};
+use silence::ServerSilence;
 
 /// Interval between keepalives when the server is silent.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(8);
@@ -52,6 +56,12 @@ const INACTIVITY_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const CHANNEL_OPEN_ATTEMPTS: u32 = 40;
 const CHANNEL_RETRY_FIRST_DELAY: Duration = Duration::from_millis(20);
 const CHANNEL_RETRY_MAX_DELAY: Duration = Duration::from_millis(250);
+/// A connection's setup (handshake and authentication) may take this many connect
+/// timeouts in all, however promptly the server answers each message: the bound for a
+/// server that trickles its answers.
+const SETUP_TIMEOUTS: u32 = 6;
+/// ... and at least this long, for a short connect timeout on a busy controller.
+const SETUP_MIN: Duration = Duration::from_secs(60);
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -66,8 +76,10 @@ pub struct SshTarget {
     /// Record the key of a host missing from `known_hosts` instead of refusing it.
     /// A changed key is refused regardless.
     pub accept_new_host_keys: bool,
-    /// Limit for name resolution, TCP connect and the SSH handshake together, and
-    /// for each authentication round trip.
+    /// Limit for name resolution and TCP connect together, then for each of the
+    /// server's answers during the SSH handshake and authentication (the server's
+    /// silence, not the controller's delay: see `ssh/silence.rs`). The clock starts when
+    /// the handshake passes the [`HandshakeGate`].
     pub connect_timeout: Duration,
     /// Concurrent session channels on the connection (sshd's `MaxSessions`).
     pub max_channels: usize,
@@ -211,6 +223,19 @@ impl SshSession {
     /// an unknown or changed host key, unreadable `known_hosts`, or no accepted
     /// credential ([`SshErrorKind::Auth`]).
     pub async fn connect(target: &SshTarget) -> Result<SshSession, SshError> {
+        Self::connect_through(target, HandshakeGate::process()).await
+    }
+
+    /// [`SshSession::connect`], waiting for a slot of `gate` first: the connect
+    /// timeout starts once the slot is taken.
+    ///
+    /// # Errors
+    /// As [`SshSession::connect`].
+    pub async fn connect_through(
+        target: &SshTarget,
+        gate: &HandshakeGate,
+    ) -> Result<SshSession, SshError> {
+        let _slot = gate.enter().await;
         // sshd drops connections beyond `MaxStartups` during the handshake: retry those
         // (bounded), never authentication or host-key failures.
         // Retries stay within the connect timeout.
@@ -265,45 +290,38 @@ impl SshSession {
 
         let known_text = host_key::read_known_hosts(&target.known_hosts)?;
         let config = Arc::new(client_config(&known_text, target));
-        let stream: Box<dyn Stream> = match &via {
-            None => Box::new(open_tcp_stream(target, &address, deadline).await?),
-            Some(jump) => Box::new(jump.tunnel_to_next_hop(target, deadline).await?),
-        };
-
-        let verdict: Verdict = Arc::default();
-        let disconnect_note: DisconnectNote = Arc::default();
-        let (key_host, key_port) = target.host_key_name();
-        let verifier = HostKeyVerifier {
-            host: key_host.to_owned(),
-            port: key_port,
-            known_hosts: target.known_hosts.clone(),
-            accept_new: target.accept_new_host_keys,
-            verdict: Arc::clone(&verdict),
-            disconnect_note: Arc::clone(&disconnect_note),
-        };
-        let handshake = client::connect_stream(config, stream, verifier);
-        let mut handle = match tokio::time::timeout_at(deadline, handshake).await {
-            Err(_) => {
-                return Err(SshError::Timeout {
-                    address,
-                    stage: "SSH handshake",
-                    after: target.connect_timeout,
-                });
+        drop(known_text);
+        let (stream, probe): (Box<dyn Stream>, _) = match &via {
+            None => {
+                let stream = open_tcp_stream(target, &address, deadline).await?;
+                let probe = socket_probe(&stream);
+                (Box::new(stream), probe)
             }
-            Ok(Err(error)) => {
-                let explained = verdict
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take();
-                return Err(explained.unwrap_or_else(|| SshError::Handshake {
-                    address,
-                    detail: host_key::describe_russh_error(&error),
-                }));
-            }
-            Ok(Ok(handle)) => handle,
+            Some(jump) => (
+                Box::new(jump.tunnel_to_next_hop(target, deadline).await?),
+                None,
+            ),
         };
-
-        auth::authenticate(&mut handle, target, &label).await?;
+        let silence = ServerSilence::new(target.connect_timeout, probe);
+        let stream = silence.watch(stream);
+        let setup_limit = setup_limit(target);
+        let setup = Self::handshake_and_authenticate(config, stream, target, &address, &label);
+        let (handle, disconnect_note) = tokio::select! {
+            biased;
+            done = tokio::time::timeout(setup_limit, setup) => match done {
+                Ok(result) => result?,
+                Err(_) => return Err(SshError::Timeout {
+                    address,
+                    stage: "SSH handshake, answered too slowly in all",
+                    after: setup_limit,
+                }),
+            },
+            () = silence.outlasted() => return Err(SshError::Timeout {
+                address,
+                stage: "SSH handshake",
+                after: target.connect_timeout,
+            }),
+        };
 
         Ok(SshSession {
             inner: Arc::new(SessionInner {
@@ -315,6 +333,42 @@ impl SshSession {
                 via,
             }),
         })
+    }
+
+    /// The SSH handshake over `stream`, then authentication.
+    async fn handshake_and_authenticate(
+        config: Arc<client::Config>,
+        stream: impl Stream + 'static,
+        target: &SshTarget,
+        address: &str,
+        label: &str,
+    ) -> Result<(Handle<HostKeyVerifier>, DisconnectNote), SshError> {
+        let verdict: Verdict = Arc::default();
+        let disconnect_note: DisconnectNote = Arc::default();
+        let (key_host, key_port) = target.host_key_name();
+        let verifier = HostKeyVerifier {
+            host: key_host.to_owned(),
+            port: key_port,
+            known_hosts: target.known_hosts.clone(),
+            accept_new: target.accept_new_host_keys,
+            verdict: Arc::clone(&verdict),
+            disconnect_note: Arc::clone(&disconnect_note),
+        };
+        let mut handle = match client::connect_stream(config, stream, verifier).await {
+            Err(error) => {
+                let explained = verdict
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                return Err(explained.unwrap_or_else(|| SshError::Handshake {
+                    address: address.to_owned(),
+                    detail: host_key::describe_russh_error(&error),
+                }));
+            }
+            Ok(handle) => handle,
+        };
+        auth::authenticate(&mut handle, target, label).await?;
+        Ok((handle, disconnect_note))
     }
 
     /// A direct-tcpip channel from this (jump) host to the next hop's SSH port.
@@ -364,10 +418,12 @@ impl SshSession {
     pub async fn sibling(&self) -> Result<SshSession, SshError> {
         // Behind jump hosts, the sibling rides the same (open) chain: one more channel
         // instead of a second set of bastion logins.
-        if let Some(via) = self.inner.via.as_ref().filter(|via| !via.is_closed())
-            && let Ok(session) = Self::connect_hop(&self.inner.target, Some(via.clone())).await
-        {
-            return Ok(session);
+        if let Some(via) = self.inner.via.as_ref().filter(|via| !via.is_closed()) {
+            let slot = HandshakeGate::process().enter().await;
+            if let Ok(session) = Self::connect_hop(&self.inner.target, Some(via.clone())).await {
+                return Ok(session);
+            }
+            drop(slot);
         }
         Self::connect(&self.inner.target).await
     }
@@ -671,6 +727,19 @@ fn same_key_type(recorded: &russh::keys::Algorithm, offered: &russh::keys::Algor
     recorded == offered
         || (matches!(recorded, russh::keys::Algorithm::Rsa { .. })
             && matches!(offered, russh::keys::Algorithm::Rsa { .. }))
+}
+
+/// The bound on a connection's whole setup (see [`SETUP_TIMEOUTS`]); each of the
+/// server's answers is bounded by the connect timeout.
+fn setup_limit(target: &SshTarget) -> Duration {
+    (target.connect_timeout * SETUP_TIMEOUTS).max(SETUP_MIN)
+}
+
+/// A second descriptor on `stream`'s socket, for [`ServerSilence`] to peek at.
+fn socket_probe(stream: &TcpStream) -> Option<std::net::TcpStream> {
+    use std::os::fd::AsFd;
+    let duplicate = stream.as_fd().try_clone_to_owned().ok()?;
+    Some(std::net::TcpStream::from(duplicate))
 }
 
 async fn open_tcp_stream(

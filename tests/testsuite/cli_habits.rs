@@ -441,3 +441,25 @@ fn status_words_are_coloured_on_a_terminal_unless_no_color() {
     assert!(plain.contains("── gone (UNREACHABLE)"), "{plain:?}");
     assert!(!plain.contains("\x1b[31m"), "{plain:?}");
 }
+
+/// The default `--forks` is the same number in the code, the help and the documents that
+/// say why it was chosen.
+#[test]
+fn the_default_forks_is_the_documented_one() {
+    let default = wsdeploy::cli::DEFAULT_FORKS;
+    assert_eq!(
+        default, 200,
+        "changed the default: update docs/operations.md (\"Many hosts\")"
+    );
+    project()
+        .run(&["apply", "--help"])
+        .code(0)
+        .stdout_has(&format!(
+            "[default: {default}, or `forks` in wsdeploy.toml]"
+        ));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let operations = std::fs::read_to_string(root.join("docs/operations.md")).expect("read");
+    assert!(operations.contains(&format!("`--forks` (default {default})")));
+    let cli = std::fs::read_to_string(root.join("docs/cli.md")).expect("read");
+    assert!(cli.contains(&format!("`forks` (default {default};")));
+}

@@ -605,3 +605,72 @@ async fn unresolvable_host_name_is_a_distinct_error() {
 }
 
 // ---------------------------------------------------------------- isolation helpers
+
+/// A controller too busy to read its sockets (hundreds of other hosts at once) must not
+/// report a server that answered in time as timed out. The runtime's only thread is
+/// blocked for 1.5 s at a time, longer than the 1 s connect timeout, while the real sshd
+/// answers at once. Blocking the runtime stands in for a starved controller: on a shared
+/// machine, no scheduler setting makes a process late reliably, and this does.
+#[test]
+fn a_busy_controller_does_not_time_out_a_server_that_answered() {
+    let sshd = Sshd::start();
+    let mut target = target(&sshd);
+    target.connect_timeout = Duration::from_secs(1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("start a runtime");
+    let started = Instant::now();
+    let connected = runtime.block_on(async {
+        let busy = tokio::spawn(async {
+            for _ in 0..3 {
+                // One turn for the connection, then the controller is busy again.
+                tokio::task::yield_now().await;
+                std::thread::sleep(Duration::from_millis(1500));
+            }
+        });
+        let connected = SshSession::connect(&target).await;
+        busy.await.expect("the busy task");
+        connected
+    });
+    let session = connected.unwrap_or_else(|error| {
+        panic!(
+            "a server that answered in time was reported as: {error} (after {:?})\nsshd log:\n{}",
+            started.elapsed(),
+            sshd.log()
+        )
+    });
+    let output = runtime
+        .block_on(session.exec("echo ok", None))
+        .expect("exec");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "ok");
+}
+
+/// The connect timeout starts when the handshake passes the gate, not while it queues
+/// behind other hosts' handshakes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connect_timeout_starts_when_the_gate_lets_the_handshake_through() {
+    use wsdeploy::transport::ssh::HandshakeGate;
+    let sshd = Sshd::start();
+    let mut target = target(&sshd);
+    target.connect_timeout = Duration::from_secs(1);
+    let gate = std::sync::Arc::new(HandshakeGate::new(1));
+    let held = gate.enter().await;
+    let queued = {
+        let gate = std::sync::Arc::clone(&gate);
+        let target = target.clone();
+        tokio::spawn(async move { SshSession::connect_through(&target, &gate).await })
+    };
+    // Queued behind the gate for twice the connect timeout.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !queued.is_finished(),
+        "the handshake did not wait for the gate"
+    );
+    drop(held);
+    let session = queued
+        .await
+        .expect("the connecting task")
+        .unwrap_or_else(|error| panic!("queued behind the gate, then: {error}"));
+    assert!(!session.is_closed());
+}

@@ -34,6 +34,10 @@ static DECRYPTED_KEYS: LazyLock<Mutex<HashMap<PathBuf, Arc<PrivateKey>>>> =
 
 /// Only one passphrase prompt on the terminal at a time.
 static PROMPT_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// One key file read and decoded at a time: hundreds of hosts connecting at once would
+/// otherwise each read and decode the same file (on as many blocking threads) before
+/// the first result is remembered.
+static KEY_LOADING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const DEFAULT_KEY_NAMES: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
 const PROMPT_ATTEMPTS: usize = 3;
@@ -69,7 +73,9 @@ pub(super) async fn authenticate<H: Handler>(
     let mut session = AuthSession {
         handle,
         user: target.user.clone(),
-        timeout: target.connect_timeout,
+        // The server's silence is bounded by the caller (`ssh/silence.rs`); this bounds
+        // each round trip, the agent's included, like the whole setup.
+        timeout: super::setup_limit(target),
         address: format!("{label} (authentication)"),
         rsa_hash_known: false,
         rsa_hash: None,
@@ -504,6 +510,10 @@ async fn load_key(path: &Path) -> LoadedKey {
     if let Some(key) = cached_key(path) {
         return LoadedKey::Ready(key);
     }
+    let loading = KEY_LOADING.lock().await;
+    if let Some(key) = cached_key(path) {
+        return LoadedKey::Ready(key);
+    }
     let text = match tokio::fs::read_to_string(path).await {
         Ok(text) => Zeroizing::new(text),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -513,7 +523,11 @@ async fn load_key(path: &Path) -> LoadedKey {
     };
     let loaded = match decode(&text, None).await {
         Ok(key) => LoadedKey::Ready(Arc::new(key)),
-        Err(russh::keys::Error::KeyIsEncrypted) => decrypt(path, &text).await,
+        Err(russh::keys::Error::KeyIsEncrypted) => {
+            // Asking for a passphrase has its own lock: other key files need not wait.
+            drop(loading);
+            decrypt(path, &text).await
+        }
         Err(error) => LoadedKey::Unusable(format!("not a usable private key: {error}")),
     };
     if let LoadedKey::Ready(key) = &loaded {

@@ -35,12 +35,11 @@ pub enum HostKeyStatus {
     Revoked { line: usize },
 }
 
-/// One usable entry of a `known_hosts` file.
+/// One usable entry of a `known_hosts` file (for the host it was read for).
 #[derive(Debug, Clone)]
 struct Entry {
     line: usize,
     marker: Marker,
-    hosts: String,
     key: PublicKey,
 }
 
@@ -73,10 +72,7 @@ pub fn describe_key(key: &PublicKey) -> String {
 /// Checks `presented` against the entries for `host`:`port` in `text`.
 pub fn check(text: &str, host: &str, port: u16, presented: &PublicKey) -> HostKeyStatus {
     let name = host_port_name(host, port);
-    let entries: Vec<Entry> = parse(text)
-        .into_iter()
-        .filter(|entry| hosts_field_matches(&entry.hosts, &name))
-        .collect();
+    let entries = entries_for(text, &name);
 
     if let Some(revoked) = entries
         .iter()
@@ -104,9 +100,9 @@ pub fn check(text: &str, host: &str, port: u16, presented: &PublicKey) -> HostKe
 /// lines), with their line numbers.
 pub fn cert_authorities(text: &str, host: &str, port: u16) -> Vec<(usize, PublicKey)> {
     let name = host_port_name(host, port);
-    parse(text)
+    entries_for(text, &name)
         .into_iter()
-        .filter(|e| e.marker == Marker::CertAuthority && hosts_field_matches(&e.hosts, &name))
+        .filter(|e| e.marker == Marker::CertAuthority)
         .map(|e| (e.line, e.key))
         .collect()
 }
@@ -114,13 +110,9 @@ pub fn cert_authorities(text: &str, host: &str, port: u16) -> Vec<(usize, Public
 /// The line of an `@revoked` entry for `host`:`port` holding `key`, if any.
 pub fn revoked_line(text: &str, host: &str, port: u16, key: &KeyData) -> Option<usize> {
     let name = host_port_name(host, port);
-    parse(text)
+    entries_for(text, &name)
         .into_iter()
-        .find(|e| {
-            e.marker == Marker::Revoked
-                && e.key.key_data() == key
-                && hosts_field_matches(&e.hosts, &name)
-        })
+        .find(|e| e.marker == Marker::Revoked && e.key.key_data() == key)
         .map(|e| e.line)
 }
 
@@ -129,8 +121,8 @@ pub fn revoked_line(text: &str, host: &str, port: u16, key: &KeyData) -> Option<
 pub fn known_algorithms(text: &str, host: &str, port: u16) -> Vec<Algorithm> {
     let name = host_port_name(host, port);
     let mut algorithms: Vec<Algorithm> = Vec::new();
-    for entry in parse(text) {
-        if entry.marker == Marker::None && hosts_field_matches(&entry.hosts, &name) {
+    for entry in entries_for(text, &name) {
+        if entry.marker == Marker::None {
             let algorithm = entry.key.algorithm();
             if !algorithms.contains(&algorithm) {
                 algorithms.push(algorithm);
@@ -168,14 +160,17 @@ pub fn append(path: &Path, host: &str, port: u16, key: &PublicKey) -> io::Result
     file.flush()
 }
 
-fn parse(text: &str) -> Vec<Entry> {
+/// The entries whose hosts field matches `name` (`host_port_name`). Only those keys are
+/// decoded: with a line per host of a large fleet, decoding every key of the file for
+/// every connection cost each handshake the whole file's worth of CPU and memory.
+fn entries_for(text: &str, name: &str) -> Vec<Entry> {
     text.lines()
         .enumerate()
-        .filter_map(|(index, line)| parse_line(index + 1, line))
+        .filter_map(|(index, line)| parse_line(index + 1, line, name))
         .collect()
 }
 
-fn parse_line(line_number: usize, line: &str) -> Option<Entry> {
+fn parse_line(line_number: usize, line: &str, name: &str) -> Option<Entry> {
     let line = line.trim_start();
     if line.is_empty() || line.starts_with('#') {
         return None;
@@ -191,13 +186,15 @@ fn parse_line(line_number: usize, line: &str) -> Option<Entry> {
     if marker != Marker::None {
         first = fields.next()?;
     }
+    if !hosts_field_matches(first, name) {
+        return None;
+    }
     let key_type = fields.next()?;
     let key_base64 = fields.next()?;
     let key = PublicKey::from_openssh(&format!("{key_type} {key_base64}")).ok()?;
     Some(Entry {
         line: line_number,
         marker,
-        hosts: first.to_owned(),
         key,
     })
 }
