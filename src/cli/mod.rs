@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::exit;
 use crate::fleet::{self, FleetHost, FleetOptions, Serial};
-use crate::host::journal;
+use crate::host::{RunId, journal};
 use crate::inventory;
 use crate::plan::{self, HostPlan};
 use crate::reach;

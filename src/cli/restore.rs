@@ -8,12 +8,11 @@ use super::*;
 
 pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
     let undo = match (&r.date, &r.run) {
-        (_, Some(id)) if journal::is_run_id(id) => Undo::Run(id.clone()),
-        (_, Some(id)) => {
-            return Err(BadInput::from(format!(
+        (_, Some(id)) => Undo::Run(RunId::parse(id).ok_or_else(|| {
+            BadInput::from(format!(
                 "--run `{id}`: not a run id (YYYYMMDDTHHMMSSZ-xxxxxx, as `wsdeploy backups` lists them)"
-            )));
-        }
+            ))
+        })?),
         (Some(date), None) => {
             let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
                 BadInput::from(format!(

@@ -31,7 +31,7 @@ pub(super) async fn run_fleet(
     let show_diffs = diff || !report::verbosity::quiet();
     let started = chrono::Utc::now();
     let opts = RunOptions {
-        run_id: journal::new_run_id(),
+        run_id: RunId::new(),
         plan_name: prepared.plan_name.clone(),
         operator: journal::operator(),
         today: today()?,
@@ -112,7 +112,7 @@ pub(super) async fn run_fleet(
     signals.abort();
     if opts.task != Task::Backups {
         let meta = crate::history::RunMeta {
-            id: opts.run_id.clone(),
+            id: opts.run_id.to_string(),
             kind: if kind == "apply" && mode == Mode::DryRun {
                 "dry-run".to_owned()
             } else {

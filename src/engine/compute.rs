@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::backup_name::backup_path;
-use super::{Flat, failure};
+use super::{Flat, StepKey, failure};
 use crate::edit::{self, EditContext, nginx};
 use crate::host::gather::{self, FileState, Gathered, HostFile};
 use crate::host::write::FileContent;
@@ -33,9 +33,9 @@ pub(super) struct Buffer {
 pub(super) struct Change {
     pub(super) buffers: Vec<Buffer>,
     /// Keys of the steps that change something (and of commands whose `unless` failed).
-    pub(super) changed: BTreeSet<String>,
+    pub(super) changed: BTreeSet<StepKey>,
     /// Per edit step: its buffer and the content right after it.
-    pub(super) snapshots: HashMap<String, (usize, String)>,
+    pub(super) snapshots: HashMap<StepKey, (usize, String)>,
     /// The buffers whose final content differs from the host's.
     pub(super) changed_files: Vec<usize>,
     /// Whether a command's `unless` check failed (the command runs).

@@ -298,7 +298,7 @@ fn assert_case(c: &Case) {
             },
             Ok(change),
         ) => {
-            let changed: Vec<&str> = change.changed.iter().map(String::as_str).collect();
+            let changed: Vec<String> = change.changed.iter().map(ToString::to_string).collect();
             assert_eq!(changed, ["0:conf"], "{name}: changed steps");
             let files = change.file_changes(&[]);
             let [file] = files.as_slice() else {
