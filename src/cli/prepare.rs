@@ -107,7 +107,7 @@ pub(super) fn plan_path(project: &Path, t: &TargetArgs) -> PathBuf {
 }
 
 pub(super) fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
-    plan::load(&plan_path(project, t)).map_err(|e| BadInput::of(InputKind::Plan, e.message))
+    plan::load(&plan_path(project, t)).map_err(|e| BadInput::of(InputKind::Plan, e.to_string()))
 }
 
 /// An inventory error as bad input of `kind`, or of kind `vault` when vaulted data could
@@ -220,7 +220,7 @@ fn prepare_hosts(
     let plan_path = plan_path(project, t);
     let limit = t.limit.as_deref();
     let plan = plan::load(&plan_path)
-        .map_err(|e| plan_problems::plan_error(e.message, &plan_path, inv, extra, limit))?;
+        .map_err(|e| plan_problems::plan_error(e.to_string(), &plan_path, inv, extra, limit))?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
     warn_unmatched_hosts(&plan, inv);
     let per_host = if render {

@@ -267,7 +267,7 @@ fn other_cases() -> Vec<Case> {
             "ini: a file configparser rejects, named with its line",
             ini_plan(),
             present(b"[options\nproxy_mode = False\n"),
-            refused("/etc/app/app.conf: line 1: `[options` comes before any [section] header"),
+            refused("/etc/app/app.conf:1: `[options` comes before any [section] header"),
         ),
     ]
 }
