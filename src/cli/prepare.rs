@@ -1,8 +1,20 @@
 //! Resolving a command's project before any host is contacted: inventories (with vault
 //! passwords), the plan, per-host rendering, connection settings; every problem is bad input.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{
+    BadInput, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FORKS, InputKind, InventorySourceArgs, TargetArgs,
+    plan_problems,
+};
+use crate::fleet::{FleetHost, FleetOptions, Serial};
+use crate::inventory;
+use crate::plan::{self, HostPlan};
+use crate::reach;
+use crate::report;
+use crate::report::out::errln;
+use crate::run::HostJob;
 
 /// Everything resolved before any host is contacted.
 pub(super) struct Prepared {
