@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::location::Location;
+
 /// The file name looked for in the project directory.
 pub const FILE_NAME: &str = "wsdeploy.toml";
 
@@ -58,10 +60,12 @@ pub fn load(project: &Path) -> Result<ProjectConfig, String> {
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
     let mut config = parse(&text).map_err(|(line, col, message)| {
-        format!(
-            "{}:{line}:{col}: {message}",
-            path.strip_prefix("./").unwrap_or(&path).display()
-        )
+        let file = path
+            .strip_prefix("./")
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        format!("{}: {message}", Location::at(file, line as u64, col as u64))
     })?;
     if let Some(k) = &config.known_hosts
         && k.is_relative()

@@ -122,8 +122,9 @@ fn fact_value(request: &FactRequest, bytes: Option<&[u8]>) -> Result<serde_json:
             })?;
             let raw = crate::edit::ini::get(text, section, &request.key).map_err(|e| {
                 format!(
-                    "{}: {e}; fix the file or set `{}` in the inventory",
-                    request.path, request.name
+                    "{}; fix the file or set `{}` in the inventory",
+                    crate::edit::EditError::from(e).in_file(&request.path),
+                    request.name
                 )
             })?;
             ini_value(request, raw.as_deref())

@@ -19,6 +19,7 @@ pub mod history;
 pub mod host;
 pub mod interrupt;
 pub mod inventory;
+pub mod location;
 pub mod mask;
 pub mod no_core_dump;
 pub mod plan;

@@ -132,10 +132,7 @@ pub fn ssh_target(
             Item::Option { keyword, args, .. } => Item::Option {
                 keyword,
                 args,
-                at: Location {
-                    source: (*variable).to_string(),
-                    line: 0,
-                },
+                at: Location::file((*variable).to_string()),
             },
             other => other,
         }));

@@ -9,10 +9,11 @@ use std::collections::HashSet;
 
 use crate::engine;
 use crate::host;
+use crate::host::RunId;
 use crate::host::backups::{self, Listed};
 use crate::host::dump_cache::DumpCache;
 use crate::host::gather::{self, FileState};
-use crate::host::journal::{self, Manifest};
+use crate::host::journal::Manifest;
 use crate::plan::{Action, CommandAction, EditKind, FileEdit, HostPlan, Step};
 use crate::report::event::Events;
 use crate::run::{Failure, HostJob, HostReport, Outcome, RunOptions};
@@ -26,7 +27,7 @@ fn untouched(host: &str, message: String, started: std::time::Instant) -> HostRe
 
 /// A run in a host's journal whose manifest could be read.
 pub struct HostRun {
-    pub id: String,
+    pub id: RunId,
     /// The `state` file's word (`committed`, `rolled_back`, …).
     pub state: String,
     pub manifest: Manifest,
@@ -184,7 +185,7 @@ pub async fn host_runs(transport: &Transport, job: &HostJob) -> Result<Vec<HostR
                 id,
                 state,
                 manifest: Some(m),
-            } if journal::is_run_id(&id) => Some(HostRun {
+            } => RunId::parse(&id).map(|id| HostRun {
                 id,
                 state,
                 manifest: *m,

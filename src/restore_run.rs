@@ -4,6 +4,7 @@
 //! recorded. Refused, host untouched, when a later run changed one of its files or a file
 //! no longer holds the bytes the run wrote.
 
+use crate::host::RunId;
 use crate::host::dump_cache::DumpCache;
 use crate::host::gather::{self, FileState};
 use crate::host::journal::{self, JournalFile, JournalState};
@@ -16,7 +17,7 @@ use crate::transport::Transport;
 pub async fn run(
     transport: &Transport,
     job: &HostJob,
-    id: &str,
+    id: &RunId,
     opts: &RunOptions,
     events: &Events,
 ) -> HostReport {
@@ -34,7 +35,7 @@ pub async fn run(
         Ok(r) => r,
         Err(message) => return refused(format!("{message}: nothing restored, host untouched")),
     };
-    let Some(target) = runs.iter().find(|r| r.id == id) else {
+    let Some(target) = runs.iter().find(|r| r.id == *id) else {
         return refused(format!("run {id} is not in this host's journal"));
     };
     if restore.is_empty() {
@@ -51,9 +52,9 @@ async fn to_restore(
     transport: &Transport,
     job: &HostJob,
     runs: &[HostRun],
-    id: &str,
+    id: &RunId,
 ) -> Result<Vec<Restored>, String> {
-    let Some(at) = runs.iter().position(|r| r.id == id) else {
+    let Some(at) = runs.iter().position(|r| r.id == *id) else {
         return Err(format!(
             "run {id} is not in this host's journal (`wsdeploy backups` lists the runs)"
         ));
@@ -108,7 +109,7 @@ fn later_change<'r>(later: &'r [HostRun], path: &str) -> Option<&'r HostRun> {
 /// the run did not write, did not exist before the run, or its pre-image is not the
 /// manifest's.
 fn restore_one(
-    id: &str,
+    id: &RunId,
     f: &JournalFile,
     now: &FileState,
     pre: &FileState,
@@ -183,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_file_gets_its_pre_image_only_while_it_holds_what_the_run_wrote() {
-        let id = "20261123T000000Z-00ab12";
+        let id = &RunId::parse("20261123T000000Z-00ab12").expect("a run id");
         let f = file(true);
         let restored = restore_one(id, &f, &present(b"after\n"), &present(b"before\n"))
             .expect("undoable")

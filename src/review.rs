@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::sha256_hex;
+use crate::location::Location;
 pub use crate::run::{ReviewedFile, ReviewedHost};
 
 /// Format marker and version of a saved review.
@@ -56,12 +57,12 @@ pub fn load(path: &Path) -> Result<Review, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read review {}: {e}", path.display()))?;
     let review: Review = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: not a wsdeploy review: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        )
+        let at = Location::at(
+            path.display().to_string(),
+            e.line() as u64,
+            e.column() as u64,
+        );
+        format!("{at}: not a wsdeploy review: {e}")
     })?;
     if review.format != FORMAT {
         return Err(format!(

@@ -110,8 +110,8 @@ fn tidy(path: &Path) -> PathBuf {
 pub fn check_plan(path: &Path, cx: &Context<'_>) -> Vec<Problem> {
     let (plan, load_errors) = every_load_error::load(path);
     let mut problems = Problems::default();
-    for message in &load_errors {
-        problems.0.push(split_located(message));
+    for error in &load_errors {
+        problems.0.push(load_problem(path, error));
     }
     if let Some(plan) = plan {
         if let Some(inventory) = cx.inventory {
@@ -223,23 +223,15 @@ impl Problems {
     }
 }
 
-/// `file:line:col: message` from a load error (which always starts with its location).
-fn split_located(text: &str) -> Problem {
-    let mut parts = text.splitn(4, ':');
-    let (file, line, col) = (parts.next(), parts.next(), parts.next());
-    if let (Some(file), Some(line), Some(col), Some(rest)) = (file, line, col, parts.next())
-        && line.parse::<u64>().is_ok()
-        && col.parse::<u64>().is_ok()
-    {
-        return Problem {
-            location: format!("{file}:{line}:{col}"),
-            message: rest.trim_start().to_owned(),
-            hosts: Vec::new(),
-        };
-    }
+/// A load error as a problem: its location (the plan file when it has none, the file
+/// could not be read) and its message.
+fn load_problem(path: &Path, error: &plan::PlanError) -> Problem {
     Problem {
-        location: text.split(':').next().unwrap_or_default().to_owned(),
-        message: text.to_owned(),
+        location: error
+            .location
+            .as_ref()
+            .map_or_else(|| path.display().to_string(), ToString::to_string),
+        message: error.message.clone(),
         hosts: Vec::new(),
     }
 }
@@ -726,9 +718,11 @@ mod tests {
 
     #[test]
     fn load_errors_keep_their_location() {
-        let p = split_located("plans/a.yml:4:5: unknown field `x`");
-        assert_eq!(p.location, "plans/a.yml:4:5");
-        assert_eq!(p.message, "unknown field `x`");
+        let error =
+            crate::plan::load::load_text(Path::new("plans/a.yml"), "name: a\nx: 1\n").unwrap_err();
+        let p = load_problem(Path::new("plans/a.yml"), &error);
+        assert_eq!(p.location, "plans/a.yml:2:1");
+        assert!(p.message.starts_with("unknown field `x`"), "{}", p.message);
     }
 
     #[test]

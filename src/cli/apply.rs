@@ -1,7 +1,17 @@
 //! `apply`, including `--save` and `--reviewed`.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::path::{Path, PathBuf};
+
+use super::hosts::list_hosts;
+use super::prepare::{parse_percent, prepare};
+use super::run::{FleetRun, run_fleet};
+use super::run_kind::RunKind;
+use super::{ApplyArgs, BadInput, TargetArgs};
+use crate::exit;
+use crate::fleet::{FleetHost, Serial};
+use crate::host::journal;
+use crate::report::out::errln;
+use crate::review;
 
 pub(super) async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput> {
     if a.save.is_some() && !a.dry_run {
@@ -50,17 +60,11 @@ pub(super) async fn apply(project: &Path, a: &ApplyArgs) -> Result<u8, BadInput>
             )
         })
         .collect();
-    let mode = if a.dry_run { Mode::DryRun } else { Mode::Apply };
-    let (code, reports) = run_fleet(
-        prepared,
-        &a.target,
-        mode,
-        "apply",
-        false,
-        Task::Plan,
-        a.diff,
-    )
-    .await?;
+    let run = FleetRun {
+        kind: RunKind::Apply { dry_run: a.dry_run },
+        diff: a.diff,
+    };
+    let (code, reports) = run_fleet(prepared, &a.target, run).await?;
     if let Some(path) = &a.save {
         save_review(path, a, &reports, &bindings)?;
     }
@@ -216,16 +220,11 @@ pub(super) async fn apply_reviewed(
             path.display()
         )));
     }
-    let (code, _) = run_fleet(
-        prepared,
-        &target,
-        Mode::Apply,
-        "apply",
-        false,
-        Task::Plan,
-        a.diff,
-    )
-    .await?;
+    let run = FleetRun {
+        kind: RunKind::Apply { dry_run: false },
+        diff: a.diff,
+    };
+    let (code, _) = run_fleet(prepared, &target, run).await?;
     Ok(if skipped.is_empty() {
         code
     } else {

@@ -129,8 +129,9 @@ struct Place {
     end: usize,
 }
 
-/// `FILE:LINE:COL: ` (plans, ssh_config) or `FILE line LINE column COL: ` (inventories)
-/// at the start of the text, after an optional `host NAME: `.
+/// `FILE:LINE:COL: ` (a [`crate::location::Location`] with its column: plans,
+/// inventories, vaulted values, `wsdeploy.toml`) at the start of the text, after an
+/// optional `host NAME: `.
 fn place(text: &str) -> Option<Place> {
     let start = text
         .strip_prefix("host ")
@@ -143,21 +144,11 @@ fn place(text: &str) -> Option<Place> {
 fn place_at(text: &str, start: usize) -> Option<Place> {
     let rest = text.get(start..)?;
     let first = rest.lines().next()?;
-    let colon_form = || -> Option<(String, u64, u64, usize)> {
-        let mut parts = first.splitn(4, ':');
-        let (file, line, col) = (parts.next()?, parts.next()?, parts.next()?);
-        let after = parts.next()?.strip_prefix(' ')?;
-        let used = first.len() - after.len();
-        Some((file.to_owned(), line.parse().ok()?, col.parse().ok()?, used))
-    };
-    let words_form = || -> Option<(String, u64, u64, usize)> {
-        let (file, after) = first.split_once(" line ")?;
-        let (line, after) = after.split_once(" column ")?;
-        let (col, after) = after.split_once(": ")?;
-        let used = first.len() - after.len();
-        Some((file.to_owned(), line.parse().ok()?, col.parse().ok()?, used))
-    };
-    let (file, line, column, used) = colon_form().or_else(words_form)?;
+    let mut parts = first.splitn(4, ':');
+    let (file, line, col) = (parts.next()?, parts.next()?, parts.next()?);
+    let after = parts.next()?.strip_prefix(' ')?;
+    let used = first.len() - after.len();
+    let (file, line, column) = (file.to_owned(), line.parse().ok()?, col.parse().ok()?);
     if file.is_empty() || file.contains(' ') {
         return None;
     }
@@ -193,7 +184,7 @@ mod tests {
     fn an_inventory_error_and_a_host_prefix_are_read_too() {
         let v = BadInput::of(
             InputKind::Inventory,
-            "inventories/x/hosts.yml line 3 column 7: mapping values are not allowed".to_owned(),
+            "inventories/x/hosts.yml:3:7: mapping values are not allowed".to_owned(),
         )
         .json(3);
         assert_eq!(v["file"], "inventories/x/hosts.yml");

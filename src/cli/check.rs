@@ -1,18 +1,34 @@
 //! `drift` and `verify`: the plan compared or checked, nothing changed unless `--repair`.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::path::Path;
+
+use super::prepare::prepare;
+use super::run::{FleetRun, run_and_report};
+use super::run_kind::RunKind;
+use super::{BadInput, DriftArgs, TargetArgs};
 
 pub(super) async fn drift(project: &Path, d: &DriftArgs) -> Result<u8, BadInput> {
     let prepared = prepare(project, &d.target, None, None)?;
     if d.repair {
-        run_and_report(prepared, &d.target, Mode::Apply, "repair", false, d.diff).await
+        let run = FleetRun {
+            kind: RunKind::Repair,
+            diff: d.diff,
+        };
+        run_and_report(prepared, &d.target, run).await
     } else {
-        run_and_report(prepared, &d.target, Mode::DryRun, "drift", true, d.diff).await
+        let run = FleetRun {
+            kind: RunKind::Drift,
+            diff: d.diff,
+        };
+        run_and_report(prepared, &d.target, run).await
     }
 }
 
 pub(super) async fn verify(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     let prepared = prepare(project, t, None, None)?;
-    run_and_report(prepared, t, Mode::Verify, "verify", false, false).await
+    let run = FleetRun {
+        kind: RunKind::Verify,
+        diff: false,
+    };
+    run_and_report(prepared, t, run).await
 }

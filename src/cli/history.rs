@@ -1,9 +1,14 @@
 //! `history` (list runs, `show` one) and `report --html`: reading the run history.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::path::{Path, PathBuf};
 
+use clap::{Args, Subcommand};
+
+use super::BadInput;
+use crate::exit;
 use crate::history::{self, listing};
+use crate::report;
+use crate::report::out::errln;
 
 /// `history` arguments.
 #[derive(Debug, Args)]

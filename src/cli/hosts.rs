@@ -1,8 +1,12 @@
 //! `apply --list-hosts` and `inventory --list/--host`: what an inventory resolves to, with no
 //! connection made.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::path::Path;
+
+use super::prepare::{load_inventory, load_plan, plan_path, warn_unmatched_hosts};
+use super::{BadInput, InventoryArgs, TargetArgs};
+use crate::exit;
+use crate::report::out::outln;
 
 /// `apply --list-hosts`: the hosts a run would target (every play's `hosts:` narrowed by
 /// `--limit`), in inventory order, one per line.

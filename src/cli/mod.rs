@@ -3,22 +3,13 @@
 //! touched), then the fleet run and its report.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::exit;
-use crate::fleet::{self, FleetHost, FleetOptions, Serial};
-use crate::host::journal;
-use crate::inventory;
-use crate::plan::{self, HostPlan};
-use crate::reach;
-use crate::report::event::Events;
+use crate::plan;
+use crate::report;
 use crate::report::out::{errln, outln};
-use crate::report::progress::{self, Style};
-use crate::report::{self, summary};
-use crate::review;
-use crate::run::{HostJob, Mode, RunOptions, Task, Undo};
 
 mod apply;
 mod bad_input;
@@ -29,32 +20,21 @@ mod plan_problems;
 mod prepare;
 mod restore;
 mod run;
+mod run_kind;
 mod schedule;
 pub mod shell_docs;
 mod ssh_route;
 mod validate;
 
-#[allow(clippy::wildcard_imports)]
-use apply::*;
+use apply::apply;
 pub use bad_input::{BadInput, InputKind};
-#[allow(clippy::wildcard_imports)]
-use check::*;
-#[allow(clippy::wildcard_imports)]
-use history::*;
-#[allow(clippy::wildcard_imports)]
-use hosts::*;
-#[allow(clippy::wildcard_imports)]
-use prepare::*;
-#[allow(clippy::wildcard_imports)]
-use restore::*;
-#[allow(clippy::wildcard_imports)]
-use run::*;
-#[allow(clippy::wildcard_imports)]
-use schedule::*;
-#[allow(clippy::wildcard_imports)]
-use ssh_route::*;
-#[allow(clippy::wildcard_imports)]
-use validate::*;
+use check::{drift, verify};
+use history::{HistoryAction, HistoryArgs, ReportArgs, history_command, report_command};
+use hosts::inventory_list;
+use restore::{backups, rollback};
+use schedule::schedule;
+use ssh_route::ssh_config;
+use validate::validate;
 
 /// wsdeploy — put WebSocket backends behind nginx, safely, on a whole fleet.
 #[derive(Debug, Parser)]

@@ -1,8 +1,20 @@
 //! Resolving a command's project before any host is contacted: inventories (with vault
 //! passwords), the plan, per-host rendering, connection settings; every problem is bad input.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{
+    BadInput, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FORKS, InputKind, InventorySourceArgs, TargetArgs,
+    plan_problems,
+};
+use crate::fleet::{FleetHost, FleetOptions, Serial};
+use crate::inventory;
+use crate::plan::{self, HostPlan};
+use crate::reach;
+use crate::report;
+use crate::report::out::errln;
+use crate::run::HostJob;
 
 /// Everything resolved before any host is contacted.
 pub(super) struct Prepared {
@@ -107,7 +119,7 @@ pub(super) fn plan_path(project: &Path, t: &TargetArgs) -> PathBuf {
 }
 
 pub(super) fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
-    plan::load(&plan_path(project, t)).map_err(|e| BadInput::of(InputKind::Plan, e.message))
+    plan::load(&plan_path(project, t)).map_err(|e| BadInput::of(InputKind::Plan, e.to_string()))
 }
 
 /// An inventory error as bad input of `kind`, or of kind `vault` when vaulted data could
@@ -220,7 +232,7 @@ fn prepare_hosts(
     let plan_path = plan_path(project, t);
     let limit = t.limit.as_deref();
     let plan = plan::load(&plan_path)
-        .map_err(|e| plan_problems::plan_error(e.message, &plan_path, inv, extra, limit))?;
+        .map_err(|e| plan_problems::plan_error(e.to_string(), &plan_path, inv, extra, limit))?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
     warn_unmatched_hosts(&plan, inv);
     let per_host = if render {

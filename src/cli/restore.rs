@@ -3,17 +3,23 @@
 //! can be (the vault password given): it adds the preflight checks and the secret-holding
 //! commands the runs' journals record masked.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::path::Path;
+
+use super::prepare::{locate, prepare, today};
+use super::run::{FleetRun, run_and_report};
+use super::run_kind::RunKind;
+use super::{BadInput, RollbackArgs, TargetArgs};
+use crate::host::RunId;
+use crate::report::out::errln;
+use crate::run::Undo;
 
 pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, BadInput> {
     let undo = match (&r.date, &r.run) {
-        (_, Some(id)) if journal::is_run_id(id) => Undo::Run(id.clone()),
-        (_, Some(id)) => {
-            return Err(BadInput::from(format!(
+        (_, Some(id)) => Undo::Run(RunId::parse(id).ok_or_else(|| {
+            BadInput::from(format!(
                 "--run `{id}`: not a run id (YYYYMMDDTHHMMSSZ-xxxxxx, as `wsdeploy backups` lists them)"
-            )));
-        }
+            ))
+        })?),
         (Some(date), None) => {
             let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
                 BadInput::from(format!(
@@ -44,31 +50,21 @@ pub(super) async fn rollback(project: &Path, r: &RollbackArgs) -> Result<u8, Bad
             located
         }
     };
-    let mode = if r.dry_run { Mode::DryRun } else { Mode::Apply };
-    Ok(run_fleet(
-        prepared,
-        &r.target,
-        mode,
-        "rollback",
-        false,
-        Task::Rollback(undo),
-        r.diff,
-    )
-    .await?
-    .0)
+    let run = FleetRun {
+        kind: RunKind::Rollback {
+            undo,
+            dry_run: r.dry_run,
+        },
+        diff: r.diff,
+    };
+    run_and_report(prepared, &r.target, run).await
 }
 
 pub(super) async fn backups(project: &Path, t: &TargetArgs) -> Result<u8, BadInput> {
     let prepared = locate(project, t)?;
-    Ok(run_fleet(
-        prepared,
-        t,
-        Mode::DryRun,
-        "backups",
-        false,
-        Task::Backups,
-        false,
-    )
-    .await?
-    .0)
+    let run = FleetRun {
+        kind: RunKind::Backups,
+        diff: false,
+    };
+    run_and_report(prepared, t, run).await
 }

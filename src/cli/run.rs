@@ -1,43 +1,51 @@
 //! Running a prepared fleet and reporting it (progress, JSON events, summary, exit code),
 //! and recording it in the run history.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use super::prepare::{Prepared, today};
+use super::run_kind::RunKind;
+use super::{BadInput, TargetArgs};
+use crate::exit;
+use crate::fleet;
+use crate::host::{RunId, journal};
+use crate::report::event::Events;
+use crate::report::out::outln;
+use crate::report::progress::{self, Style};
+use crate::report::{self, summary};
+use crate::run::{Mode, RunOptions, Task};
 
+/// A fleet run as a command asks for it.
+pub(super) struct FleetRun {
+    pub(super) kind: RunKind,
+    /// `--diff`: show each file's diff even under `-q`.
+    pub(super) diff: bool,
+}
+
+/// Runs the fleet and reports it; the exit code.
 pub(super) async fn run_and_report(
     prepared: Prepared,
     t: &TargetArgs,
-    mode: Mode,
-    kind: &str,
-    drift_mode: bool,
-    diff: bool,
+    run: FleetRun,
 ) -> Result<u8, BadInput> {
-    Ok(
-        run_fleet(prepared, t, mode, kind, drift_mode, Task::Plan, diff)
-            .await?
-            .0,
-    )
+    Ok(run_fleet(prepared, t, run).await?.0)
 }
 
+/// Runs the fleet and reports it; the exit code and every host's report.
 pub(super) async fn run_fleet(
     prepared: Prepared,
     t: &TargetArgs,
-    mode: Mode,
-    kind: &str,
-    drift_mode: bool,
-    task: Task,
-    diff: bool,
+    run: FleetRun,
 ) -> Result<(u8, Vec<crate::run::HostReport>), BadInput> {
-    let show_diffs = diff || !report::verbosity::quiet();
+    let kind = &run.kind;
+    let show_diffs = run.diff || !report::verbosity::quiet();
     let started = chrono::Utc::now();
     let opts = RunOptions {
-        run_id: journal::new_run_id(),
+        run_id: RunId::new(),
         plan_name: prepared.plan_name.clone(),
         operator: journal::operator(),
         today: today()?,
-        mode,
-        kind: kind.to_owned(),
-        task,
+        mode: kind.mode(),
+        kind: kind.word().to_owned(),
+        task: kind.task(),
     };
     let tty = report::stdout_is_tty();
     let quiet = report::verbosity::quiet();
@@ -65,7 +73,7 @@ pub(super) async fn run_fleet(
     let code = if crate::interrupt::requested() {
         exit::INTERRUPTED
     } else {
-        exit::for_reports(&reports, drift_mode)
+        exit::for_reports(&reports, kind.is_drift())
     };
     if t.json {
         for r in &reports {
@@ -82,7 +90,7 @@ pub(super) async fn run_fleet(
                 "event": "summary",
                 "schema_version": report::JSON_SCHEMA_VERSION,
                 "run_id": opts.run_id,
-                "kind": kind,
+                "kind": kind.word(),
                 "hosts": reports.len(),
                 "counts": summary::counts_json(&reports),
                 "exit": code,
@@ -112,13 +120,9 @@ pub(super) async fn run_fleet(
     signals.abort();
     if opts.task != Task::Backups {
         let meta = crate::history::RunMeta {
-            id: opts.run_id.clone(),
-            kind: if kind == "apply" && mode == Mode::DryRun {
-                "dry-run".to_owned()
-            } else {
-                kind.to_owned()
-            },
-            dry_run: mode != Mode::Apply,
+            id: opts.run_id.to_string(),
+            kind: kind.history_word().to_owned(),
+            dry_run: kind.mode() != Mode::Apply,
             operator: opts.operator.clone(),
             started,
             command: command_line(),

@@ -1,7 +1,11 @@
 //! `schedule`: the systemd units or cron line that run drift (repair) on a timer.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::path::Path;
+
+use super::prepare::prepare;
+use super::{BadInput, ScheduleArgs, TargetArgs};
+use crate::exit;
+use crate::report::out::outln;
 
 pub(super) fn schedule(project: &Path, s: &ScheduleArgs) -> Result<u8, BadInput> {
     let minutes = crate::schedule::parse_every(&s.every).map_err(BadInput::from)?;

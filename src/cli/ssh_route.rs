@@ -2,9 +2,15 @@
 //! run resolves it (inventory variables, ssh arguments, ssh_config), printed one
 //! `keyword value` a line as `ssh -G` does; no connection is made.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::path::Path;
 
+use super::prepare::{inventory_label, load_inventory_keeping_keys, reach_without_passwords};
+use super::{BadInput, SshConfigArgs};
+use crate::exit;
+use crate::inventory;
+use crate::reach;
+use crate::report;
+use crate::report::out::errln;
 use crate::transport::ssh::{AddressFamily, IdentityAgent, SshTarget};
 
 pub(super) fn ssh_config(project: &Path, s: &SshConfigArgs) -> Result<u8, BadInput> {

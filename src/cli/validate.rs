@@ -1,7 +1,10 @@
 //! `validate`: the offline lint of plans (and of their variables with `-i`).
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::path::Path;
+
+use super::prepare::load_inventory_keeping_keys;
+use super::{BadInput, ValidateArgs};
+use crate::inventory;
 
 pub(super) fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput> {
     // The vault options open the inventory and `-e @vaulted.yml` alike.

@@ -15,7 +15,8 @@
 
 use crate::edit::lossless::{self, Line, insert_lines, insert_lines_after};
 
-/// What is wrong with an INI file or with the edit asked of it. Line numbers start at 1.
+/// What is wrong with an INI file or with the edit asked of it. Line numbers start at 1;
+/// the line a one-line error is on is [`IniError::line`], not part of its text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IniError {
     /// The file starts with a UTF-8 byte order mark, which configparser reads as part of the
@@ -26,7 +27,7 @@ pub enum IniError {
     ByteOrderMark,
     /// An option line before the first `[section]` header.
     #[error(
-        "line {line}: `{text}` comes before any [section] header; configparser (and so Odoo) rejects such a file: add a section header such as `[options]` above it"
+        "`{text}` comes before any [section] header; configparser (and so Odoo) rejects such a file: add a section header such as `[options]` above it"
     )]
     MissingSectionHeader {
         /// Line of the offending option.
@@ -36,7 +37,7 @@ pub enum IniError {
     },
     /// A line that is none of header, option, comment, blank or continuation.
     #[error(
-        "line {line}: `{text}` is not a `[section]` header, a `key = value` option, a `;`/`#` comment or an indented continuation line; configparser rejects it: fix the line or comment it out"
+        "`{text}` is not a `[section]` header, a `key = value` option, a `;`/`#` comment or an indented continuation line; configparser rejects it: fix the line or comment it out"
     )]
     Unparsable {
         /// Line of the offending text.
@@ -46,7 +47,7 @@ pub enum IniError {
     },
     /// An option line whose key is empty (`= value`).
     #[error(
-        "line {line}: `{text}` has no key before its `=`/`:`; configparser rejects it: add the key name or comment the line out"
+        "`{text}` has no key before its `=`/`:`; configparser rejects it: add the key name or comment the line out"
     )]
     EmptyKey {
         /// Line of the offending option.
@@ -106,6 +107,19 @@ pub enum IniError {
         /// Why it cannot be written.
         reason: &'static str,
     },
+}
+
+impl IniError {
+    /// The line of an error about one line (its text names the lines of the others).
+    #[must_use]
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Self::MissingSectionHeader { line, .. }
+            | Self::Unparsable { line, .. }
+            | Self::EmptyKey { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
 }
 
 /// Sets each `(key, value)` of `pairs` in `section`, in order, and returns the new text.
@@ -831,7 +845,7 @@ mod tests {
         let err = get("admin_passwd = admin\n", "options", "admin_passwd").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "line 1: `admin_passwd = admin` comes before any [section] header; configparser (and so Odoo) rejects such a file: add a section header such as `[options]` above it"
+            "`admin_passwd = admin` comes before any [section] header; configparser (and so Odoo) rejects such a file: add a section header such as `[options]` above it"
         );
     }
 

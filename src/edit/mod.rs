@@ -2,6 +2,7 @@
 //! plan's [`EditKind`] to a file's current content.
 
 pub mod compose;
+mod edit_error;
 pub mod ini;
 pub mod json;
 pub mod lossless;
@@ -12,6 +13,8 @@ pub mod text;
 
 use crate::plan::{EditKind, NginxContext};
 
+pub use edit_error::EditError;
+
 /// What the nginx editor needs to know about the rest of the host's configuration.
 pub struct EditContext<'a> {
     /// The effective nginx configuration (`nginx -T`), for include-aware duplicate checks.
@@ -21,14 +24,14 @@ pub struct EditContext<'a> {
 /// Applies one edit to `current` (`None`: the file does not exist) and returns the new text.
 ///
 /// # Errors
-/// The editor's own error (a parse error with line and column, a missing context, a
-/// conflicting definition elsewhere), as text ready to show with the file's path.
+/// The editor's own error (a parse error with its line and column, a missing context, a
+/// conflicting definition elsewhere), shown with the file's path by [`EditError::in_file`].
 pub fn apply(
     kind: &EditKind,
     path: &str,
     current: Option<&str>,
     ctx: &EditContext<'_>,
-) -> Result<String, String> {
+) -> Result<String, EditError> {
     match kind {
         EditKind::Whole { content, .. } => Ok(content.clone()),
         EditKind::Line { line, matches } => {
@@ -56,12 +59,12 @@ pub fn apply(
             create_section,
         } => {
             let text = current.ok_or_else(|| missing(path))?;
-            if !create_section && !ini::has_section(text, section).map_err(|e| e.to_string())? {
-                return Err(format!(
+            if !create_section && !ini::has_section(text, section)? {
+                return Err(EditError::from(format!(
                     "there is no [{section}] section: is this the right file? (set `create_section: true` on the step to add it)"
-                ));
+                )));
             }
-            ini::set_keys(text, section, set).map_err(|e| e.to_string())
+            Ok(ini::set_keys(text, section, set)?)
         }
         EditKind::ComposePorts {
             service,
@@ -69,11 +72,11 @@ pub fn apply(
             bind,
         } => {
             let text = current.ok_or_else(|| missing(path))?;
-            compose::bind_ports(text, service, *container_port, bind).map_err(|e| e.to_string())
+            Ok(compose::bind_ports(text, service, *container_port, bind)?)
         }
         EditKind::Json { set } => {
             let text = current.ok_or_else(|| missing(path))?;
-            json::set_keys(text, set).map_err(|e| e.to_string())
+            json::set_keys(text, set).map_err(|e| EditError::from(e.to_string()))
         }
         EditKind::Nginx {
             context,
@@ -95,7 +98,7 @@ pub fn apply(
                 ensure,
                 ctx.nginx,
             )
-            .map_err(|e| e.to_string())
+            .map_err(|e| EditError::from(e.to_string()))
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::run::ActionStatus;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::{Ending, Flat, Host, failure};
+use super::{Ending, Flat, Host, StepKey, failure};
 use crate::host;
 use crate::plan::{Action, Check, CommandAction, Step};
 use crate::run::{Failure, Mode};
@@ -187,7 +187,7 @@ impl Host<'_> {
     pub(super) async fn due_by_unless(
         &mut self,
         flat: &[Flat<'_>],
-    ) -> Result<BTreeSet<String>, Failure> {
+    ) -> Result<BTreeSet<StepKey>, Failure> {
         let mut forced = BTreeSet::new();
         for f in flat {
             let Action::Command(c) = &f.step.action else {

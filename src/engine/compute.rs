@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::backup_name::backup_path;
-use super::{Flat, failure};
+use super::{Flat, StepKey, failure};
 use crate::edit::{self, EditContext, nginx};
 use crate::host::gather::{self, FileState, Gathered, HostFile};
 use crate::host::write::FileContent;
@@ -33,9 +33,9 @@ pub(super) struct Buffer {
 pub(super) struct Change {
     pub(super) buffers: Vec<Buffer>,
     /// Keys of the steps that change something (and of commands whose `unless` failed).
-    pub(super) changed: BTreeSet<String>,
+    pub(super) changed: BTreeSet<StepKey>,
     /// Per edit step: its buffer and the content right after it.
-    pub(super) snapshots: HashMap<String, (usize, String)>,
+    pub(super) snapshots: HashMap<StepKey, (usize, String)>,
     /// The buffers whose final content differs from the host's.
     pub(super) changed_files: Vec<usize>,
     /// Whether a command's `unless` check failed (the command runs).
@@ -245,7 +245,7 @@ fn apply_edit(
         buffer.desired.as_deref(),
         ctx,
     )
-    .map_err(|message| at_file(&buffer.real, &message))?;
+    .map_err(|e| e.in_file(&buffer.real))?;
     if let EditKind::Whole {
         mode: Some(mode), ..
     } = &edit.kind
@@ -264,25 +264,6 @@ fn changed_files(buffers: &[Buffer]) -> Vec<usize> {
         })
         .filter(|&i| buffers[i].desired.is_some())
         .collect()
-}
-
-/// `path: message`, or `path:line:col: message` when an editor's message starts with its
-/// position (`4:9: ...`).
-fn at_file(path: &str, message: &str) -> String {
-    let positioned = message
-        .split_once(": ")
-        .and_then(|(pos, _)| pos.split_once(':'))
-        .is_some_and(|(l, c)| {
-            !l.is_empty()
-                && !c.is_empty()
-                && l.bytes().all(|b| b.is_ascii_digit())
-                && c.bytes().all(|b| b.is_ascii_digit())
-        });
-    if positioned {
-        format!("{path}:{message}")
-    } else {
-        format!("{path}: {message}")
-    }
 }
 
 /// The pending buffers whose desired content differs from what the host has (drains

@@ -5,7 +5,8 @@
 //! Each phase returns a value and the run ends in one `Ending`, which alone sets the
 //! report's outcome. `compute` is pure, `lock` is a guard released on every path,
 //! `transaction` is the journaled change, `undo` the automatic rollback and the recovery
-//! of an interrupted run, `checks` the commands and checks that judge a host.
+//! of an interrupted run, `checks` the commands and checks that judge a host; `step_key` keys a step by play and
+//! id.
 //!
 //! Invariants kept here: nothing is written before the lock is held and the journal with
 //! the exact pre-images exists; a dry run writes nothing anywhere; a host with no change
@@ -16,6 +17,7 @@ mod backup_name;
 mod checks;
 mod compute;
 mod lock;
+mod step_key;
 #[cfg(test)]
 mod tests;
 mod transaction;
@@ -26,7 +28,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use crate::host::gather::{self, Gathered};
-use crate::host::{self, dump_cache, lock as host_lock};
+use crate::host::{self, RunId, dump_cache, lock as host_lock};
 use crate::plan::{Action, CommandAction, Step};
 use crate::report::event::{Event, Events};
 use crate::run::{ActionRecord, Failure, HostJob, HostReport, Mode, Outcome, RunOptions};
@@ -35,6 +37,7 @@ use crate::transport::{ExecOutput, Transport, TransportError};
 use compute::Change;
 pub use compute::MAX_FILE_BYTES;
 use lock::HostLock;
+use step_key::StepKey;
 
 /// How a host's run ended; the one value the report's outcome comes from.
 #[derive(Debug)]
@@ -77,9 +80,9 @@ impl Ending {
 
 /// A step with its play-scoped key.
 struct Flat<'a> {
-    key: String,
+    key: StepKey,
     step: &'a Step,
-    deps: Vec<String>,
+    deps: Vec<StepKey>,
 }
 
 struct Host<'a> {
@@ -146,7 +149,7 @@ fn failure(step: Option<&Step>, message: String) -> Failure {
 
 /// Whether a command runs: always without a condition, else when a step it depends on
 /// changed something or its `unless`/`creates` check failed.
-fn should_run(c: &CommandAction, deps: &[String], changed: &BTreeSet<String>) -> bool {
+fn should_run(c: &CommandAction, deps: &[StepKey], changed: &BTreeSet<StepKey>) -> bool {
     !c.is_conditional() || deps.iter().any(|d| changed.contains(d))
 }
 
@@ -166,19 +169,19 @@ fn flat_steps(job: &HostJob) -> (Vec<Flat<'_>>, Vec<&Step>) {
         for step in &plan.steps {
             let deps = match &step.action {
                 Action::Command(c) => {
-                    let mut deps: Vec<String> =
-                        c.if_changed.iter().map(|d| format!("{p}:{d}")).collect();
+                    let mut deps: Vec<StepKey> =
+                        c.if_changed.iter().map(|d| StepKey::new(p, d)).collect();
                     // A command with `unless` or `creates` depends on its own check too
                     // (see `due_by_unless`).
                     if c.unless.is_some() || c.creates.is_some() {
-                        deps.push(format!("{p}:{}", step.id));
+                        deps.push(StepKey::new(p, &step.id));
                     }
                     deps
                 }
                 _ => Vec::new(),
             };
             steps.push(Flat {
-                key: format!("{p}:{}", step.id),
+                key: StepKey::new(p, &step.id),
                 step,
                 deps,
             });
@@ -365,7 +368,12 @@ impl Host<'_> {
             return Ok(gathered);
         }
         if self.opts.mode == Mode::DryRun {
-            let runs = gathered.interrupted.join(", ");
+            let runs = gathered
+                .interrupted
+                .iter()
+                .map(RunId::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
             self.note(format!("interrupted run(s) {runs} found in the journal: the next apply rolls them back before anything else"));
             return Ok(gathered);
         }
@@ -432,7 +440,7 @@ impl Host<'_> {
     }
 
     /// A dry run's account of the commands and checks the change would run.
-    fn show_would_run(&mut self, flat: &[Flat<'_>], changed: &BTreeSet<String>) {
+    fn show_would_run(&mut self, flat: &[Flat<'_>], changed: &BTreeSet<StepKey>) {
         for f in flat {
             match &f.step.action {
                 Action::Command(c) if should_run(c, &f.deps, changed) => {

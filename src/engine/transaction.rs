@@ -4,10 +4,10 @@
 
 use super::checks::{Judged, ended_message, timed_out_message};
 use super::compute::{Buffer, Change, due_writes, file_contents};
-use super::{Ending, Flat, Host, failure, should_run};
+use super::{Ending, Flat, Host, StepKey, failure, should_run};
 use crate::host::journal::{self, JournalCommand, JournalFile, Manifest};
 use crate::host::journal_entry::{self, Journaled, PlannedWrite};
-use crate::host::{self, write};
+use crate::host::{self, RunId, write};
 use crate::plan::{Action, CommandAction, Step};
 use crate::run::ActionStatus;
 use crate::run::Failure;
@@ -262,7 +262,7 @@ impl Host<'_> {
     /// One exec: marks the run committed, then keeps the new configuration's dump for
     /// the next gathers. A run that cannot be marked committed is a failure: left as it
     /// is, the next apply would find it `in_progress` and undo it as interrupted.
-    async fn commit(&mut self, run_id: &str) -> Result<(), Failure> {
+    async fn commit(&mut self, run_id: &RunId) -> Result<(), Failure> {
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
         let out = self
             .run_script(&journal::commit_script(run_id, &dumps))
@@ -313,7 +313,7 @@ fn journal_script(
 
 /// Makes an edit step's content the desired one of its buffer, to write before the next
 /// command or check.
-fn stage(change: &mut Change, pending: &mut Vec<usize>, key: &str) {
+fn stage(change: &mut Change, pending: &mut Vec<usize>, key: &StepKey) {
     if let Some((i, content)) = change.snapshots.get(key) {
         if !pending.contains(i) {
             pending.push(*i);

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use super::checks::{Judged, timed_out_message};
 use super::{Ending, Flat, Host};
-use crate::host;
 use crate::host::journal::{self, JournalCommand, JournalFile, JournalState, Manifest};
 use crate::host::restore::{self, Restored};
+use crate::host::{self, RunId};
 use crate::plan::{Action, CommandAction, Step};
 use crate::run::Failure;
 use crate::transport::TransportError;
@@ -48,7 +48,7 @@ impl Host<'_> {
         cause: Failure,
     ) -> Ending {
         self.phase("rollback");
-        let run_id = manifest.run_id.as_str();
+        let run_id = &manifest.run_id;
         let mut problems = Vec::new();
         match self.restore(run_id, &manifest.files).await {
             Ok(true) => {}
@@ -87,7 +87,7 @@ impl Host<'_> {
     /// Rolls back a run that was interrupted (lost connection, killed agent).
     pub(super) async fn recover(
         &mut self,
-        run_id: &str,
+        run_id: &RunId,
         flat: &[Flat<'_>],
         preflight: &[&Step],
     ) -> Result<(), String> {
@@ -135,14 +135,8 @@ impl Host<'_> {
     /// commands that started; `None` when it is no longer in progress.
     async fn interrupted(
         &mut self,
-        run_id: &str,
+        run_id: &RunId,
     ) -> Result<Option<(Manifest, Vec<usize>)>, String> {
-        if !journal::is_run_id(run_id) {
-            return Err(format!(
-                "interrupted run `{run_id}` is not a run id wsdeploy makes: inspect {}/runs by hand",
-                host::STATE_DIR
-            ));
-        }
         let out = self
             .run_script(&journal::read_journal_script(run_id))
             .await
@@ -166,7 +160,7 @@ impl Host<'_> {
     /// health check, and records the run's final state. Returns every problem.
     async fn settle(
         &mut self,
-        run_id: &str,
+        run_id: &RunId,
         undo: &str,
         reruns: &[Rerun],
         preflight: &[&Step],
@@ -227,7 +221,7 @@ impl Host<'_> {
 
     /// Restores the journal's pre-images; `Ok(false)` when the run has no journal state,
     /// which means no file was touched.
-    async fn restore(&mut self, run_id: &str, files: &[JournalFile]) -> Result<bool, String> {
+    async fn restore(&mut self, run_id: &RunId, files: &[JournalFile]) -> Result<bool, String> {
         let script = restore::restore_script(run_id, files);
         let out = self
             .run_script(&script)

@@ -7,7 +7,7 @@ use super::{RunRecord, Store};
 
 /// Keeps a record in the spool; returns its file.
 pub fn write(dir: &Path, run: &RunRecord) -> Result<PathBuf, String> {
-    if !crate::host::journal::is_run_id(&run.id) {
+    if crate::host::RunId::parse(&run.id).is_none() {
         return Err(format!("`{}` is not a run id", run.id));
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -6,11 +6,12 @@ use std::fmt::Write as _;
 use super::agent;
 use super::dump_cache::{self, DumpCache, STAT_FORMAT};
 use super::gather_protocol::{Presence, STORED, Section, TOO_LARGE};
-use super::journal::{self, JournalState};
+use super::journal::JournalState;
 use super::markers::{BOUNDARY_PREFIX, GATHER};
 use super::script::Script;
 use super::{
-    Become, GATHER_BOUND, STATE_DIR, bound_secs, quote, script_runner, sudo_hint, wrap_command,
+    Become, GATHER_BOUND, RunId, STATE_DIR, bound_secs, quote, script_runner, sudo_hint,
+    wrap_command,
 };
 use crate::transport::{Transport, TransportError};
 
@@ -64,7 +65,7 @@ pub struct Gathered {
     pub files: Vec<HostFile>,
     pub dumps: Vec<Dump>,
     /// Runs whose journal still says `in_progress` (interrupted).
-    pub interrupted: Vec<String>,
+    pub interrupted: Vec<RunId>,
     /// A dump's stored copy did not match its fresh fingerprint (so it was not used).
     pub stale_dump: bool,
 }
@@ -412,7 +413,7 @@ struct Raw<'a> {
     states: Vec<String>,
     stats: Vec<String>,
     contents: &'a [u8],
-    interrupted: Vec<String>,
+    interrupted: Vec<RunId>,
     /// Stored copies, by dump index.
     stored: Vec<(usize, &'a [u8])>,
     /// Dumps that ran, by dump index.
@@ -435,11 +436,11 @@ impl<'a> Raw<'a> {
             Some(Section::States) => self.states = lines(body),
             Some(Section::Stats) => self.stats = records(body),
             Some(Section::Contents) => self.contents = body,
-            // Only names `journal::new_run_id` makes: anything else is not a run.
+            // Only names `RunId::new` makes: anything else is not a run.
             Some(Section::Journal) => {
                 self.interrupted = lines(body)
                     .into_iter()
-                    .filter(|id| journal::is_run_id(id))
+                    .filter_map(|id| RunId::parse(&id))
                     .collect();
             }
             Some(Section::Dump) | None => self.take_dump(name, body, dumps)?,
@@ -793,8 +794,10 @@ mod tests {
         let g = parse(out.as_bytes(), &files, &[]).unwrap();
         assert_eq!(
             g.interrupted,
-            vec!["20261123T000000Z-00ab12".to_owned()],
-            "only run ids of the form new_run_id makes"
+            RunId::parse("20261123T000000Z-00ab12")
+                .into_iter()
+                .collect::<Vec<_>>(),
+            "only run ids of the form RunId::new makes"
         );
         assert!(
             matches!(&g.files[0].state, FileState::Present { content, mode: 0o644, .. } if content == b"abc")

@@ -12,12 +12,12 @@ use std::fmt;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::{STATE_DIR, quote};
+use super::{RunId, STATE_DIR, quote};
 
 /// The journal record of one run on one host.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Manifest {
-    pub run_id: String,
+    pub run_id: RunId,
     pub plan: String,
     pub operator: String,
     pub started: String,
@@ -56,31 +56,6 @@ pub struct JournalCommand {
     /// `run` had secret values masked: recovery takes the command from the current plan.
     #[serde(default)]
     pub masked: bool,
-}
-
-/// A new run id: UTC time plus a random suffix, sortable and unique enough per fleet.
-#[must_use]
-pub fn new_run_id() -> String {
-    let now = chrono::Utc::now();
-    let nanos = u64::from(now.timestamp_subsec_nanos());
-    let mix = nanos ^ (u64::from(std::process::id()) << 32) ^ 0x9E37_79B9_7F4A_7C15;
-    format!("{}-{:06x}", now.format("%Y%m%dT%H%M%SZ"), mix & 0xff_ffff)
-}
-
-/// Whether `id` has the form [`new_run_id`] makes (`YYYYMMDDTHHMMSSZ-xxxxxx`): the only
-/// names wsdeploy ever reads back from a host's journal (no `/`, no `..`).
-#[must_use]
-pub fn is_run_id(id: &str) -> bool {
-    let b = id.as_bytes();
-    b.len() == 23
-        && b[..8].iter().all(u8::is_ascii_digit)
-        && b[8] == b'T'
-        && b[9..15].iter().all(u8::is_ascii_digit)
-        && b[15] == b'Z'
-        && b[16] == b'-'
-        && b[17..]
-            .iter()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
 }
 
 /// Who is running: `user@machine`.
@@ -154,7 +129,7 @@ impl fmt::Display for JournalState {
 
 /// The journal directory of run `run_id` on the host.
 #[must_use]
-pub fn dir(run_id: &str) -> String {
+pub fn dir(run_id: &RunId) -> String {
     format!("{STATE_DIR}/runs/{run_id}")
 }
 
@@ -162,7 +137,7 @@ pub fn dir(run_id: &str) -> String {
 /// interrupted run knows which reload/restart to repeat when it is rolled back). The
 /// script travels on stdin and the command is `eval`ed, so it is in no process's argv.
 #[must_use]
-pub fn journaled_command(run_id: &str, index: usize, command: &str) -> String {
+pub fn journaled_command(run_id: &RunId, index: usize, command: &str) -> String {
     format!(
         "printf '%s\\n' {index} >> {}/ran || exit 1\neval {}\n",
         quote(&dir(run_id)),
@@ -172,7 +147,7 @@ pub fn journaled_command(run_id: &str, index: usize, command: &str) -> String {
 
 /// Marks a run's final state.
 #[must_use]
-pub fn set_state_script(run_id: &str, state: JournalState) -> String {
+pub fn set_state_script(run_id: &RunId, state: JournalState) -> String {
     format!(
         "printf '%s\\n' {s} > {j}/state.tmp && sync -- {j}/state.tmp && mv -f {j}/state.tmp {j}/state && {{ sync -- {j} 2>/dev/null || sync; }}\n",
         s = quote(state.word()),
@@ -183,7 +158,7 @@ pub fn set_state_script(run_id: &str, state: JournalState) -> String {
 /// Marks a run `committed`, then [`super::dump_cache::refresh_dumps_script`] for the new
 /// configuration. Exits with the status of the marking.
 #[must_use]
-pub fn commit_script(run_id: &str, dumps: &[String]) -> String {
+pub fn commit_script(run_id: &RunId, dumps: &[String]) -> String {
     format!(
         "{}st=$?\n[ $st = 0 ] || exit $st\n{}",
         set_state_script(run_id, JournalState::Committed),
@@ -201,7 +176,7 @@ const READ_RAN: &str = "R";
 /// Reads an interrupted run's state, manifest and the list of commands it started:
 /// `S <state>`, `M <manifest, base64>`, `R <indices>` ([`ReadBack::parse`]).
 #[must_use]
-pub fn read_journal_script(run_id: &str) -> String {
+pub fn read_journal_script(run_id: &RunId) -> String {
     let j = quote(&dir(run_id));
     format!(
         "printf '{READ_STATE} %s\\n' \"$(cat {j}/state 2>/dev/null)\"\n\
@@ -225,7 +200,7 @@ pub struct ReadBack {
 impl ReadBack {
     /// Reads the output of [`read_journal_script`] for `run_id`.
     #[must_use]
-    pub fn parse(output: &str, run_id: &str) -> Self {
+    pub fn parse(output: &str, run_id: &RunId) -> Self {
         let field = |prefix: &str| {
             output
                 .lines()
@@ -237,7 +212,7 @@ impl ReadBack {
             .filter_map(|n| n.parse().ok())
             .collect();
         let manifest = decode_manifest(field(READ_MANIFEST)).filter(|m| {
-            m.run_id == run_id && m.files.iter().all(|f| !f.existed || f.sha256.is_some())
+            m.run_id == *run_id && m.files.iter().all(|f| !f.existed || f.sha256.is_some())
         });
         Self {
             state: field(READ_STATE).to_owned(),
@@ -267,10 +242,14 @@ mod tests {
     use super::*;
     use crate::digest::sha256_hex;
 
+    fn id(text: &str) -> RunId {
+        RunId::parse(text).expect("a run id")
+    }
+
     #[test]
     fn manifest_round_trips_as_json() {
         let m = Manifest {
-            run_id: new_run_id(),
+            run_id: RunId::new(),
             plan: "odoo-websocket".into(),
             operator: "ops@control".into(),
             started: "2026-01-01T00:00:00Z".into(),
@@ -292,15 +271,6 @@ mod tests {
                 masked: false,
             }],
         };
-        assert!(is_run_id(&m.run_id), "{}", m.run_id);
-        for bad in [
-            "../../../tmp/x",
-            "20261123T000000Z-00000g",
-            "20261123T000000Z-0000",
-            "",
-        ] {
-            assert!(!is_run_id(bad), "{bad}");
-        }
         let text = serde_json::to_string(&m).unwrap();
         assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), m);
     }
@@ -315,7 +285,8 @@ mod tests {
         ] {
             assert_eq!(JournalState::from_word(state.word()), Some(state));
             assert!(
-                set_state_script("r", state).starts_with(&format!("printf '%s\\n' '{state}' >"))
+                set_state_script(&id("20261123T000000Z-00ab12"), state)
+                    .starts_with(&format!("printf '%s\\n' '{state}' >"))
             );
         }
         assert_eq!(JournalState::from_word("done"), None);
@@ -323,9 +294,9 @@ mod tests {
 
     #[test]
     fn a_run_read_back_gives_its_state_commands_and_only_a_consistent_manifest() {
-        let run_id = "20261123T000000Z-00ab12";
-        let manifest = |id: &str| Manifest {
-            run_id: id.to_owned(),
+        let run_id = id("20261123T000000Z-00ab12");
+        let manifest = |run_id: &RunId| Manifest {
+            run_id: run_id.clone(),
             plan: "p".into(),
             operator: "o".into(),
             started: "s".into(),
@@ -337,13 +308,16 @@ mod tests {
         let b64 = |m: &Manifest| {
             base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(m).unwrap())
         };
-        let out = format!("S in_progress\nM {}\nR 2 5 \n", b64(&manifest(run_id)));
-        let read = ReadBack::parse(&out, run_id);
+        let out = format!("S in_progress\nM {}\nR 2 5 \n", b64(&manifest(&run_id)));
+        let read = ReadBack::parse(&out, &run_id);
         assert!(read.in_progress());
         assert_eq!(read.ran, [2, 5]);
-        assert_eq!(read.manifest, Some(manifest(run_id)));
-        let other = format!("S committed\nM {}\nR \n", b64(&manifest("another")));
-        let read = ReadBack::parse(&other, run_id);
+        assert_eq!(read.manifest, Some(manifest(&run_id)));
+        let other = format!(
+            "S committed\nM {}\nR \n",
+            b64(&manifest(&id("20261123T000000Z-00ab13")))
+        );
+        let read = ReadBack::parse(&other, &run_id);
         assert!(!read.in_progress());
         assert_eq!(read.state, "committed");
         assert_eq!(read.manifest, None);
@@ -352,7 +326,7 @@ mod tests {
     #[test]
     fn a_journaled_command_ends_with_the_command_evaluated() {
         let command = "curl -H 'Authorization: Bearer s3cr3t' http://x";
-        let journaled = journaled_command("r1", 2, command);
+        let journaled = journaled_command(&id("20261123T000000Z-00ab12"), 2, command);
         assert!(
             journaled.ends_with(&format!("\neval {}\n", quote(command))),
             "{journaled}"

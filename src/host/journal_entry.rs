@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use super::journal::{self, JournalState};
 use super::markers::{self, BACKUP, CHANGED, JOURNALED};
 use super::script::{Script, parent_dir};
-use super::{EXIT_CHANGED_SINCE_READ, EXIT_UNSAFE_PATH, STATE_DIR, agent, quote, write};
+use super::{EXIT_CHANGED_SINCE_READ, EXIT_UNSAFE_PATH, RunId, STATE_DIR, agent, quote, write};
 use crate::transport::ExecOutput;
 
 /// One file the transaction will replace.
@@ -33,7 +33,7 @@ pub struct PlannedWrite {
 /// dated backups, after checking that no file changed since it was read. Nothing is
 /// written to a target file by this script.
 #[must_use]
-pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]) -> String {
+pub fn journal_script(run_id: &RunId, manifest_json: &[u8], files: &[PlannedWrite]) -> String {
     journal_body(run_id, manifest_json, files).exit_0()
 }
 
@@ -42,7 +42,7 @@ pub fn journal_script(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]
 /// output says how far it got (`WSD-JOURNALED`, then `WSD-WROTE <i>` per file).
 #[must_use]
 pub fn journal_then_write_script(
-    run_id: &str,
+    run_id: &RunId,
     manifest_json: &[u8],
     planned: &[PlannedWrite],
     files: &[write::FileContent<'_>],
@@ -54,7 +54,7 @@ pub fn journal_then_write_script(
 }
 
 /// The journal script without its ending, so that more can follow in the same shell.
-fn journal_body(run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]) -> Script {
+fn journal_body(run_id: &RunId, manifest_json: &[u8], files: &[PlannedWrite]) -> Script {
     let mut s = Script::new(&format!(
         "set -eu\numask 077\nLC_ALL=C; export LC_ALL\n\
          changed() {{ printf '{CHANGED} %s\\n' \"$1\" >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n{}",
@@ -111,7 +111,7 @@ fn check_unchanged(s: &mut Script, files: &[PlannedWrite]) {
 /// Root copies with owner and mode; a user's file is read by that user (a name they
 /// swapped to a symlink cannot make root read for them). The copies are then checked
 /// against what was read.
-fn copy_pre_images(s: &mut Script, run_id: &str, files: &[PlannedWrite]) {
+fn copy_pre_images(s: &mut Script, run_id: &RunId, files: &[PlannedWrite]) {
     let j = quote(&journal::dir(run_id));
     let _ = writeln!(
         s,
@@ -138,7 +138,7 @@ fn copy_pre_images(s: &mut Script, run_id: &str, files: &[PlannedWrite]) {
 }
 
 /// The manifest, then one flush of it and of every pre-image.
-fn write_manifest(s: &mut Script, run_id: &str, manifest_json: &[u8], files: &[PlannedWrite]) {
+fn write_manifest(s: &mut Script, run_id: &RunId, manifest_json: &[u8], files: &[PlannedWrite]) {
     let j = quote(&journal::dir(run_id));
     let _ = write!(s, "base64 -d > {j}/manifest.json ");
     s.base64_heredoc(manifest_json);
@@ -189,7 +189,7 @@ fn make_backups(s: &mut Script, files: &[PlannedWrite]) {
 /// before, or a journal step that failed (a backup a user's directory refused), has no
 /// state: no target file was touched, and no later run has anything to recover. Only
 /// these files are flushed (`sync FILE…`), not every filesystem of the host.
-fn mark_in_progress(s: &mut Script, run_id: &str) {
+fn mark_in_progress(s: &mut Script, run_id: &RunId) {
     let j = quote(&journal::dir(run_id));
     let _ = writeln!(
         s,
@@ -260,13 +260,13 @@ mod tests {
             new_mode: 0o644,
             expected: Some(crate::digest::sha256_hex(b"old\n")),
         }];
-        let run_id = "20261123T000000Z-00ab12";
-        let journal = journal_script(run_id, b"{}", &planned);
+        let run_id = RunId::parse("20261123T000000Z-00ab12").expect("a run id");
+        let journal = journal_script(&run_id, b"{}", &planned);
         let body = journal
             .strip_suffix("exit 0\n")
             .expect("the journal script ends");
         assert_eq!(
-            journal_then_write_script(run_id, b"{}", &planned, &files),
+            journal_then_write_script(&run_id, b"{}", &planned, &files),
             format!(
                 "{body}printf '%s\\n' {JOURNALED}\n{}",
                 write::write_script(&files)

@@ -12,7 +12,7 @@
 //! (the one-round-trip read and its parser), [`dump_cache`] (the host's copy of
 //! `nginx -T`), [`lock`], [`journal`] (the run record, its states and reading it back),
 //! [`journal_entry`] (creating it, then the first writes), [`write`](mod@write) (compare-and-swap
-//! replacement), [`restore`], [`backups`] (the two backup names and listing), [`read`] (a host's `facts:` sources, in one exec),
+//! replacement), [`restore`], [`backups`] (the two backup names and listing), [`read`] (a host's `facts:` sources, in one exec), `run_id` (the checked [`RunId`]),
 //! `agent` (who writes a path). The gather's words are `gather_protocol`'s enums.
 
 mod agent;
@@ -26,6 +26,7 @@ pub mod lock;
 pub mod markers;
 pub mod read;
 pub mod restore;
+mod run_id;
 pub mod runner;
 mod script;
 pub mod write;
@@ -33,6 +34,7 @@ pub mod write;
 pub use crate::shell::{Invocation, quote};
 pub use crate::transport::{EXIT_TIMED_OUT, KILL_GRACE, bound_secs};
 pub use agent::refusal as unsafe_path_refusal;
+pub use run_id::RunId;
 pub use runner::{
     Become, GATHER_BOUND, SCRIPT_BOUND, plan_command, run_script, script_runner, sudo_hint,
     wrap_command,

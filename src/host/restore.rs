@@ -8,7 +8,7 @@ use super::markers::{
     self, JOURNAL_UNTRUSTED, NO_JOURNAL, RESTORE_FAILED, RESTORE_SKIPPED, RESTORED, UNSAFE,
 };
 use super::script::{Script, parent_dir};
-use super::{agent, quote};
+use super::{RunId, agent, quote};
 
 /// Restores files from the journal's pre-images, in reverse order; a file that did not
 /// exist before is removed. Prints `WSD-RESTORED <path>` after each.
@@ -19,7 +19,7 @@ use super::{agent, quote};
 /// prints `WSD-NO-JOURNAL`: no file was touched (the state is written before the first
 /// target file), so nothing is restored.
 #[must_use]
-pub fn restore_script(run_id: &str, files: &[JournalFile]) -> String {
+pub fn restore_script(run_id: &RunId, files: &[JournalFile]) -> String {
     let j = quote(&journal::dir(run_id));
     let mut s = Script::new(&format!(
         "set -u\numask 077\nfail=0\n[ -f {j}/state ] || {{ echo {NO_JOURNAL}; exit 0; }}\n\
@@ -46,7 +46,7 @@ pub fn restore_script(run_id: &str, files: &[JournalFile]) -> String {
 }
 
 /// Every pre-image must still be the bytes the manifest recorded, or nothing is restored.
-fn check_pre_images(s: &mut Script, run_id: &str, files: &[JournalFile]) {
+fn check_pre_images(s: &mut Script, run_id: &RunId, files: &[JournalFile]) {
     let mut sums = String::new();
     for f in files.iter().filter(|f| f.existed) {
         let _ = writeln!(
@@ -69,7 +69,7 @@ fn check_pre_images(s: &mut Script, run_id: &str, files: &[JournalFile]) {
 /// root can change the directories, by the user who controls them otherwise, never
 /// through a path someone else controls; and only when it still holds bytes this run
 /// wrote (a change someone else made since is left as it is, and reported).
-fn restore_one(s: &mut Script, run_id: &str, f: &JournalFile) {
+fn restore_one(s: &mut Script, run_id: &RunId, f: &JournalFile) {
     let (i, path) = (f.index, &f.path);
     let j = quote(&journal::dir(run_id));
     let p = quote(path);
@@ -170,7 +170,7 @@ mod tests {
         let created = dir.path().join("someone else's.conf");
         std::fs::write(&created, "not ours\n").unwrap();
         let script = restore_script(
-            "20261123T000000Z-00ab12-no-such-run",
+            &RunId::parse("20001123T000000Z-000000").expect("a run id"),
             &[JournalFile {
                 index: 0,
                 path: created.display().to_string(),

@@ -8,6 +8,7 @@ use super::host_name::parse_host_entry;
 use super::hosts_file::{InventoryDraft, UNGROUPED_GROUP, read_yaml_root};
 use super::ini::{IniSource, read_ini_into};
 use super::yaml::{NodeValue, YamlSource};
+use crate::location::Location;
 
 /// The formats an inventory file can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,9 +91,7 @@ pub(crate) fn read_host_list(list: &str, draft: &mut InventoryDraft) -> Result<(
         .filter(|item| !item.is_empty())
     {
         let entry = parse_host_entry(item).map_err(|problem| InventoryError::Ini {
-            file: format!("-i {list}"),
-            line: 1,
-            column: 1,
+            location: Location::at(format!("-i {list}"), 1, 1),
             message: problem,
             snippet: String::new(),
         })?;

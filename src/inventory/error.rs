@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::location::Location;
+
 /// The accepted spellings of `-e`, quoted in every extra-vars error.
 pub const EXTRA_VARS_FORMS: &str = "accepted forms: -e key=value (several pairs separated by spaces), \
 -e '{\"key\": \"value\"}' (a JSON object), -e @vars.yml or -e @vars.json (a file holding a mapping)";
@@ -12,11 +14,9 @@ pub enum InventoryError {
     /// Invalid YAML, or YAML whose structure is not what the inventory format expects.
     ///
     /// `snippet` is either empty or starts with a newline and shows the offending line.
-    #[error("{file} line {line} column {column}: {message}{snippet}")]
+    #[error("{location}: {message}{snippet}")]
     Yaml {
-        file: String,
-        line: u64,
-        column: u64,
+        location: Location,
         message: String,
         snippet: String,
     },
@@ -24,11 +24,9 @@ pub enum InventoryError {
     /// An INI inventory line that Ansible's INI format does not allow.
     ///
     /// `snippet` is either empty or starts with a newline and shows the offending line.
-    #[error("{file} line {line} column {column}: {message}{snippet}")]
+    #[error("{location}: {message}{snippet}")]
     Ini {
-        file: String,
-        line: u64,
-        column: u64,
+        location: Location,
         message: String,
         snippet: String,
     },

@@ -30,6 +30,7 @@ use super::error::InventoryError;
 use super::host_name::parse_host_entry;
 use super::hosts_file::{GROUP_PRIORITY_VAR, InventoryDraft, UNGROUPED_GROUP};
 use super::py_literal::parse_python_literal;
+use crate::location::Location;
 
 /// What the lines of the current section hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,9 +73,7 @@ impl IniSource<'_> {
             })
             .unwrap_or_default();
         InventoryError::Ini {
-            file: self.name.to_owned(),
-            line: line as u64,
-            column: column as u64,
+            location: Location::at(self.name, line as u64, column as u64),
             message: message.into(),
             snippet,
         }

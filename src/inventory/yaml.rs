@@ -149,9 +149,7 @@ impl<'a> YamlSource<'a> {
             match plain.location() {
                 Some(location) => self.error_at(&location, message),
                 None => InventoryError::Yaml {
-                    file: self.name.to_owned(),
-                    line: 1,
-                    column: 1,
+                    location: crate::location::Location::at(self.name, 1, 1),
                     message,
                     snippet: String::new(),
                 },
@@ -168,9 +166,7 @@ impl<'a> YamlSource<'a> {
         let line = location.line().max(1);
         let column = location.column().max(1);
         InventoryError::Yaml {
-            file: self.name.to_owned(),
-            line,
-            column,
+            location: crate::location::Location::at(self.name, line, column),
             message: message.into(),
             snippet: self.snippet(line, column),
         }
@@ -283,10 +279,8 @@ impl<'a> YamlSource<'a> {
         text: &str,
     ) -> Result<Value, InventoryError> {
         let place = format!(
-            "{} line {} column {}: variable `{name}`",
-            self.name,
-            location.line(),
-            location.column()
+            "{}: variable `{name}`",
+            crate::location::Location::at(self.name, location.line(), location.column())
         );
         match self.vault {
             Some(vault) if vault.leaves_unread() => Ok(Value::Null),

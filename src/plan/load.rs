@@ -15,21 +15,43 @@ use super::kinds::file::FileStep;
 use super::kinds::verify::VerifyStep;
 use super::kinds::{Kind, StepKind};
 use super::model::{FactSpec, PlanFile, StepSpec, When};
+use crate::location::Location;
 
-/// A plan error: always names the file, and the line/column when known.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", .message)]
+/// A plan error: where (the file, and the line/column when known) and what. Only a plan
+/// that cannot be read at all has no location (its message names the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
+    pub location: Option<Location>,
     pub message: String,
 }
 
 impl PlanError {
     fn at(file: &Path, line: u64, column: u64, what: impl std::fmt::Display) -> Self {
         Self {
-            message: format!("{}:{line}:{column}: {what}", file.display()),
+            location: Some(Location::at(file.display().to_string(), line, column)),
+            message: what.to_string(),
+        }
+    }
+
+    fn in_file(file: &Path, what: impl std::fmt::Display) -> Self {
+        Self {
+            location: Some(Location::file(file.display().to_string())),
+            message: what.to_string(),
         }
     }
 }
+
+/// `file:line:column: message`.
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{location}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
 
 /// A loaded, validated plan: its plays in order.
 #[derive(Debug)]
@@ -109,6 +131,7 @@ fn load_from(path: &Path, file: PlanFile) -> Result<Plan, PlanError> {
 
 fn read_plan_file(path: &Path) -> Result<PlanFile, PlanError> {
     let text = std::fs::read_to_string(path).map_err(|e| PlanError {
+        location: None,
         message: format!(
             "cannot read plan {}: {e} (PLAN defaults to plans/site.yml in the project directory)",
             path.display()
@@ -143,9 +166,7 @@ pub fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> PlanError {
                 .to_owned();
             PlanError::at(path, loc.line(), loc.column(), body)
         }
-        None => PlanError {
-            message: format!("{}: {rendered}", path.display()),
-        },
+        None => PlanError::in_file(path, rendered),
     }
 }
 
@@ -157,9 +178,7 @@ fn collect_plays(
 ) -> Result<(), PlanError> {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     if !seen.insert(canonical) {
-        return Err(PlanError {
-            message: format!("{}: imported twice (import cycle?)", path.display()),
-        });
+        return Err(PlanError::in_file(path, "imported twice (import cycle?)"));
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     for import in &file.import {

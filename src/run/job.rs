@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::ReviewedHost;
-use crate::host;
+use crate::host::{self, RunId};
 use crate::plan::HostPlan;
 
 /// What to do with a host.
@@ -22,7 +22,7 @@ pub enum Mode {
 /// Run-wide settings shared by every host.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    pub run_id: String,
+    pub run_id: RunId,
     pub plan_name: String,
     pub operator: String,
     /// The date used for `.backup-YYYY-MM-DD` names.
@@ -52,7 +52,7 @@ pub enum Undo {
     /// Every run of the day: the state before its first run.
     Date(chrono::NaiveDate),
     /// Exactly one run, by its id.
-    Run(String),
+    Run(RunId),
 }
 
 /// Everything needed to run one host.

@@ -16,4 +16,4 @@ pub use action_status::ActionStatus;
 pub use host_report::{ActionRecord, Failure, FileChange, HostReport};
 pub use job::{HostJob, Mode, RunOptions, Task, Undo};
 pub use outcome::Outcome;
-pub use reviewed::{ReviewedFile, ReviewedHost};
+pub use reviewed::{ReviewedFile, ReviewedHost, ReviewedOutcome};

@@ -10,8 +10,7 @@ use super::{HostReport, Outcome};
 /// What was reviewed for one host.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReviewedHost {
-    /// `would_change` or `in_sync`.
-    pub outcome: String,
+    pub outcome: ReviewedOutcome,
     pub files: Vec<ReviewedFile>,
     /// Commands the review showed would run.
     pub commands: Vec<String>,
@@ -20,6 +19,14 @@ pub struct ReviewedHost {
     /// The facts read on the host when it was reviewed (`play.name` → value).
     #[serde(default)]
     pub facts: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// How the reviewed dry run ended for the host (only these two can be reviewed).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewedOutcome {
+    WouldChange,
+    InSync,
 }
 
 /// One reviewed file change.
@@ -35,12 +42,12 @@ impl ReviewedHost {
     #[must_use]
     pub fn from_report(report: &HostReport) -> Option<Self> {
         let outcome = match report.outcome {
-            Outcome::WouldChange => "would_change",
-            Outcome::InSync => "in_sync",
+            Outcome::WouldChange => ReviewedOutcome::WouldChange,
+            Outcome::InSync => ReviewedOutcome::InSync,
             _ => return None,
         };
         Some(Self {
-            outcome: outcome.to_owned(),
+            outcome,
             files: report
                 .files
                 .iter()
@@ -139,7 +146,7 @@ mod tests {
 
     fn host() -> ReviewedHost {
         ReviewedHost {
-            outcome: "would_change".into(),
+            outcome: ReviewedOutcome::WouldChange,
             files: vec![ReviewedFile {
                 path: "/etc/a".into(),
                 pre_sha256: Some("p".into()),
@@ -182,5 +189,17 @@ mod tests {
                 ])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_outcome_keeps_its_saved_words() {
+        let json = serde_json::to_value(host()).unwrap();
+        assert_eq!(json["outcome"], "would_change");
+        assert_eq!(
+            serde_json::to_value(ReviewedOutcome::InSync).unwrap(),
+            "in_sync"
+        );
+        let back: ReviewedHost = serde_json::from_value(json).unwrap();
+        assert_eq!(back, host());
     }
 }

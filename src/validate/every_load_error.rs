@@ -6,27 +6,27 @@
 
 use std::path::Path;
 
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, PlanError};
 
 /// At most this many mistakes are set aside in one file.
 const MAX_SET_ASIDE: usize = 50;
 
 /// The plan (when it loads once its mistakes are set aside) and every load error found.
-pub(super) fn load(path: &Path) -> (Option<Plan>, Vec<String>) {
+pub(super) fn load(path: &Path) -> (Option<Plan>, Vec<PlanError>) {
     let Ok(mut text) = std::fs::read_to_string(path) else {
         return match plan::load(path) {
             Ok(plan) => (Some(plan), Vec::new()),
-            Err(e) => (None, vec![e.message]),
+            Err(e) => (None, vec![e]),
         };
     };
     let mut errors = Vec::new();
     for _ in 0..MAX_SET_ASIDE {
-        let message = match plan::load::load_text(path, &text) {
+        let error = match plan::load::load_text(path, &text) {
             Ok(plan) => return (Some(plan), errors),
-            Err(e) => e.message,
+            Err(e) => e,
         };
-        let next = set_aside(path, &text, &message);
-        errors.push(message);
+        let next = set_aside(path, &text, &error);
+        errors.push(error);
         match next {
             Some(changed) => text = changed,
             None => break,
@@ -35,14 +35,16 @@ pub(super) fn load(path: &Path) -> (Option<Plan>, Vec<String>) {
     (None, errors)
 }
 
-/// `text` with the unknown key of `message` set aside, when the message is about one in
+/// `text` with the unknown key of `error` set aside, when the error is about one in
 /// this file and it can be done without changing anything else.
-fn set_aside(path: &Path, text: &str, message: &str) -> Option<String> {
-    let rest = message.strip_prefix(&format!("{}:", path.display()))?;
-    let mut parts = rest.splitn(3, ':');
-    let line: usize = parts.next()?.parse().ok()?;
-    let col: usize = parts.next()?.parse().ok()?;
-    let (key, slip_for) = plan::hints::unknown_key(message)?;
+fn set_aside(path: &Path, text: &str, error: &PlanError) -> Option<String> {
+    let location = error.location.as_ref()?;
+    if location.file != path.display().to_string() {
+        return None;
+    }
+    let line = usize::try_from(location.line?).ok()?;
+    let col = usize::try_from(location.column?).ok()?;
+    let (key, slip_for) = plan::hints::unknown_key(&error.message)?;
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
     let index = line.checked_sub(1)?;
     let chars: Vec<char> = lines.get(index)?.chars().collect();
@@ -80,6 +82,13 @@ fn continues_below(below: &[String], indent: usize) -> bool {
 mod tests {
     use super::*;
 
+    fn unknown(file: &str, line: u64, column: u64, key: &str) -> PlanError {
+        PlanError {
+            location: Some(crate::location::Location::at(file, line, column)),
+            message: format!("unknown field `{key}`, {KEYS}"),
+        }
+    }
+
     const KEYS: &str = "expected one of id, name, nginx, ini, command, if_changed";
 
     #[test]
@@ -87,38 +96,20 @@ mod tests {
         let path = Path::new("p.yml");
         let text =
             "steps:\n  - id: a\n    ngnix: {file: /x}\n    notify: x\n    tags:\n      - a\n";
-        let fixed = set_aside(
-            path,
-            text,
-            &format!("p.yml:3:5: unknown field `ngnix`, {KEYS}"),
-        )
-        .expect("set aside");
+        let fixed = set_aside(path, text, &unknown("p.yml", 3, 5, "ngnix")).expect("set aside");
         assert_eq!(
             fixed,
             "steps:\n  - id: a\n    nginx: {file: /x}\n    notify: x\n    tags:\n      - a\n"
         );
-        let fixed = set_aside(
-            path,
-            &fixed,
-            &format!("p.yml:4:5: unknown field `notify`, {KEYS}"),
-        )
-        .expect("set aside");
+        let fixed = set_aside(path, &fixed, &unknown("p.yml", 4, 5, "notify")).expect("set aside");
         assert!(fixed.contains("\n    # notify: x\n"), "{fixed}");
         // A value that goes on below, or another file's error: left for a human.
         assert_eq!(
-            set_aside(
-                path,
-                &fixed,
-                &format!("p.yml:5:5: unknown field `tags`, {KEYS}")
-            ),
+            set_aside(path, &fixed, &unknown("p.yml", 5, 5, "tags")),
             None
         );
         assert_eq!(
-            set_aside(
-                path,
-                &fixed,
-                &format!("q.yml:4:5: unknown field `notify`, {KEYS}")
-            ),
+            set_aside(path, &fixed, &unknown("q.yml", 4, 5, "notify")),
             None
         );
     }

@@ -267,7 +267,7 @@ fn odoo_without_options_section_reads_none_and_gets_section_appended() {
         ini::get(headerless, "options", "db_host")
             .unwrap_err()
             .to_string(),
-        "line 1: `admin_passwd = admin` comes before any [section] header; configparser (and so Odoo) rejects such a file: add a section header such as `[options]` above it"
+        "`admin_passwd = admin` comes before any [section] header; configparser (and so Odoo) rejects such a file: add a section header such as `[options]` above it"
     );
 }
 

@@ -11,10 +11,15 @@ use wsdeploy::host::journal::{self, JournalFile, JournalState};
 use wsdeploy::host::journal_entry::{self, PlannedWrite};
 use wsdeploy::host::write::FileContent;
 use wsdeploy::host::{
-    Become, backups, gather, lock, plan_command, read, restore, script_runner, wrap_command, write,
+    Become, RunId, backups, gather, lock, plan_command, read, restore, script_runner, wrap_command,
+    write,
 };
 
 const RUN_ID: &str = "20261123T000000Z-00ab12";
+
+fn run_id() -> RunId {
+    RunId::parse(RUN_ID).expect("a run id")
+}
 
 fn snapshots() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots")
@@ -119,24 +124,27 @@ fn generated() -> Vec<(&'static str, String)> {
         ("refresh_dumps", dump_cache::refresh_dumps_script(&dumps())),
         (
             "journal",
-            journal_entry::journal_script(RUN_ID, manifest, &planned()),
+            journal_entry::journal_script(&run_id(), manifest, &planned()),
         ),
         (
             "journal_then_write",
-            journal_entry::journal_then_write_script(RUN_ID, manifest, &planned(), &contents()),
+            journal_entry::journal_then_write_script(&run_id(), manifest, &planned(), &contents()),
         ),
         ("write", write::write_script(&contents())),
         (
             "journaled_command",
-            journal::journaled_command(RUN_ID, 2, "nginx -s reload"),
+            journal::journaled_command(&run_id(), 2, "nginx -s reload"),
         ),
         (
             "set_state",
-            journal::set_state_script(RUN_ID, JournalState::RolledBack),
+            journal::set_state_script(&run_id(), JournalState::RolledBack),
         ),
-        ("commit", journal::commit_script(RUN_ID, &dumps())),
-        ("read_journal", journal::read_journal_script(RUN_ID)),
-        ("restore", restore::restore_script(RUN_ID, &journal_files())),
+        ("commit", journal::commit_script(&run_id(), &dumps())),
+        ("read_journal", journal::read_journal_script(&run_id())),
+        (
+            "restore",
+            restore::restore_script(&run_id(), &journal_files()),
+        ),
         (
             "read_facts",
             read::read_all_script(&[

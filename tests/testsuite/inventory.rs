@@ -658,15 +658,15 @@ fn invalid_patterns_are_errors() {
 fn malformed_yaml_names_file_line_column_and_shows_the_line() {
     assert_eq!(
         error_of("all:\n  hosts: [a\n"),
-        "hosts.yml line 2 column 10: unclosed bracket '['\n 2 |   hosts: [a\n   |          ^"
+        "hosts.yml:2:10: unclosed bracket '['\n 2 |   hosts: [a\n   |          ^"
     );
     assert_eq!(
         first_line(&error_of("all:\n  hosts:\n    a:\n    a:\n")),
-        "hosts.yml line 4 column 5: duplicate mapping key `a` is not allowed here"
+        "hosts.yml:4:5: duplicate mapping key `a` is not allowed here"
     );
     assert_eq!(
         first_line(&error_of("all:\n\thosts:\n")),
-        "hosts.yml line 2 column 2: tabs disallowed within this context (block indentation)"
+        "hosts.yml:2:2: tabs disallowed within this context (block indentation)"
     );
 }
 
@@ -675,47 +675,47 @@ fn wrong_structure_is_explained() {
     let cases: &[(&str, &str)] = &[
         (
             "all:\n  children:\n    odoo:\n      hosts:\n        - odoo-prod-1\n",
-            "hosts.yml line 4 column 7: `hosts` must be a mapping of host names to variables (got a sequence)",
+            "hosts.yml:4:7: `hosts` must be a mapping of host names to variables (got a sequence)",
         ),
         (
             "all:\n  children: [web]\n",
-            "hosts.yml line 2 column 3: `children` must be a mapping of group names to groups (got a sequence)",
+            "hosts.yml:2:3: `children` must be a mapping of group names to groups (got a sequence)",
         ),
         (
             "all:\n  vars: debug\n",
-            "hosts.yml line 2 column 3: `vars` must be a mapping of variable names to values (got a string)",
+            "hosts.yml:2:3: `vars` must be a mapping of variable names to values (got a string)",
         ),
         (
             "web: [a, b]\n",
-            "hosts.yml line 1 column 1: group `web` must be a mapping with `hosts:`, `children:` and/or `vars:` (got a sequence)",
+            "hosts.yml:1:1: group `web` must be a mapping with `hosts:`, `children:` and/or `vars:` (got a sequence)",
         ),
         (
             "all:\n  host:\n    a:\n",
-            "hosts.yml line 2 column 3: unknown key `host` in group `all`; a group has only `hosts:`, `children:` and `vars:`",
+            "hosts.yml:2:3: unknown key `host` in group `all`; a group has only `hosts:`, `children:` and `vars:`",
         ),
         (
             "all:\n  hosts:\n    a: [x]\n",
-            "hosts.yml line 3 column 8: the variables of host `a` must be a mapping (got a sequence); write `a:` alone for a host without variables",
+            "hosts.yml:3:8: the variables of host `a` must be a mapping (got a sequence); write `a:` alone for a host without variables",
         ),
         (
             "- all\n",
-            "hosts.yml line 1 column 1: the inventory must be a mapping of group names (such as `all:`) to groups (got a sequence)",
+            "hosts.yml:1:1: the inventory must be a mapping of group names (such as `all:`) to groups (got a sequence)",
         ),
         (
             "# nothing\n",
-            "hosts.yml line 2 column 1: the inventory is empty; expected a mapping of groups such as `all:` with `hosts:`, `children:` and `vars:`",
+            "hosts.yml:2:1: the inventory is empty; expected a mapping of groups such as `all:` with `hosts:`, `children:` and `vars:`",
         ),
         (
             "web:\n  vars:\n    ansible_group_priority: high\n",
-            "hosts.yml line 3 column 29: `ansible_group_priority` must be an integer (got a string)",
+            "hosts.yml:3:29: `ansible_group_priority` must be an integer (got a string)",
         ),
         (
             "web:\n  children:\n    all:\n",
-            "hosts.yml line 3 column 5: group `all` contains every host and cannot be a child of `web`",
+            "hosts.yml:3:5: group `all` contains every host and cannot be a child of `web`",
         ),
         (
             "web:\n  hosts:\n    \"w:x\":\n",
-            "hosts.yml line 3 column 5: `w:x`: the part after `:` must be a port number 1-65535 (got `x`)",
+            "hosts.yml:3:5: `w:x`: the part after `:` must be a port number 1-65535 (got `x`)",
         ),
     ];
     for (yaml, expected) in cases {
@@ -742,7 +742,7 @@ fn vars_file_errors_name_the_file() {
     .unwrap_err();
     assert_eq!(
         first_line(&error.to_string()),
-        "group_vars/web.yml line 1 column 1: a variables file must be a mapping of variable names to values (got a sequence)"
+        "group_vars/web.yml:1:1: a variables file must be a mapping of variable names to values (got a sequence)"
     );
     let error = Inventory::from_sources(
         "web:\n  hosts:\n    h1:\n",
@@ -752,7 +752,7 @@ fn vars_file_errors_name_the_file() {
     )
     .unwrap_err();
     assert!(
-        first_line(&error.to_string()).starts_with("host_vars/h1.yml line 1 column 4: "),
+        first_line(&error.to_string()).starts_with("host_vars/h1.yml:1:4: "),
         "{error}"
     );
 }
@@ -908,7 +908,7 @@ fn extra_vars_file_with_bad_yaml_names_the_file() {
     let error = parse_extra_vars(&strings(&["@vars.yml"]), dir.path()).unwrap_err();
     assert_eq!(
         first_line(&error.to_string()),
-        "vars.yml line 1 column 1: a variables file must be a mapping of variable names to values (got a sequence)"
+        "vars.yml:1:1: a variables file must be a mapping of variable names to values (got a sequence)"
     );
 }
 

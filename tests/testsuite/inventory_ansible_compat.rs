@@ -90,7 +90,7 @@ const CORPUS: &[(&str, Option<&str>, Expect)] = &[
         "connection_windows_ssh/test_connection.inventory",
         None,
         Expect::Refused(
-            "line 1 column 1: section [windows:vars] is for group `windows`, which is not declared",
+            ":1:1: section [windows:vars] is for group `windows`, which is not declared",
         ),
     ),
     ("delegate_to/inventory", None, Expect::Same),
@@ -136,7 +136,7 @@ const CORPUS: &[(&str, Option<&str>, Expect)] = &[
         "ansible-inventory/valid_sample.yml",
         None,
         Expect::Refused(
-            "valid_sample.yml line 9 column 9: variable `roundtrip_undecryptable`: it is vault-encrypted and no vault password was given",
+            "valid_sample.yml:9:9: variable `roundtrip_undecryptable`: it is vault-encrypted and no vault password was given",
         ),
     ),
 ];
@@ -624,7 +624,7 @@ const REAL_WORLD: &[(&[&str], Expect)] = &[
             "-i",
             "ROOT/matrix-docker-placeholder-unbalanced-quote/inventory/hosts",
         ],
-        Expect::Refused("inventory/hosts line 18 column 45: cannot read the host line"),
+        Expect::Refused("inventory/hosts:18:45: cannot read the host line"),
     ),
 ];
 

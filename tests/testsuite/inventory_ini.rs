@@ -127,39 +127,39 @@ fn ini_errors_name_file_line_and_column() {
     let cases = [
         (
             "[web]\nh1\n[web:servers]\n",
-            "line 3 column 1: section [web:servers] has unknown type `servers`",
+            ":3:1: section [web:servers] has unknown type `servers`",
         ),
         (
             "[web server]\nh1\n",
-            "line 1 column 1: invalid section `[web server]`: a section is [group], [group:vars] or [group:children], with no spaces in the name",
+            ":1:1: invalid section `[web server]`: a section is [group], [group:vars] or [group:children], with no spaces in the name",
         ),
         (
             "[web]\nh1 ansible_port 22\n",
-            "line 2 column 4: expected `key=value` after the host name, got `ansible_port`",
+            ":2:4: expected `key=value` after the host name, got `ansible_port`",
         ),
         (
             "[web]\nh1 x='open\n",
-            "line 2 column 6: cannot read the host line `h1 x='open`: a quote is not closed",
+            ":2:6: cannot read the host line `h1 x='open`: a quote is not closed",
         ),
         (
             "[web]\n  h1:\n",
-            "line 2 column 3: `h1:`: a host name cannot end in `:`",
+            ":2:3: `h1:`: a host name cannot end in `:`",
         ),
         (
             "[web]\nh[3:1]\n",
-            "line 2 column 1: `h[3:1]`: the range start is after its end",
+            ":2:1: `h[3:1]`: the range start is after its end",
         ),
         (
             "[web:vars]\nx=1\n",
-            "line 1 column 1: section [web:vars] is for group `web`, which is not declared",
+            ":1:1: section [web:vars] is for group `web`, which is not declared",
         ),
         (
             "[all:children]\nmissing\n",
-            "line 2 column 1: section [all:children] names group `missing`, which is not declared",
+            ":2:1: section [all:children] names group `missing`, which is not declared",
         ),
         (
             "[web:vars]\n[web]\nh1\n[web:vars]\nnokey\n",
-            "line 5 column 1: expected `key=value` in [web:vars], got `nokey`",
+            ":5:1: expected `key=value` in [web:vars], got `nokey`",
         ),
     ];
     for (text, expected) in cases {
@@ -168,8 +168,8 @@ fn ini_errors_name_file_line_and_column() {
         let error = load(dir.path(), &["hosts"]).expect_err(text);
         let file = dir.path().join("hosts").display().to_string();
         assert!(
-            error.starts_with(&format!("{file} {expected}")),
-            "for {text:?}\n got: {error}\nwant: {file} {expected}"
+            error.starts_with(&format!("{file}{expected}")),
+            "for {text:?}\n got: {error}\nwant: {file}{expected}"
         );
     }
     // The offending line is shown with a caret under the column.
@@ -208,12 +208,12 @@ fn the_format_is_found_by_content() {
     );
     let error = load(dir.path(), &["aws.yml"]).expect_err("plugin config");
     assert!(
-        error.contains("aws.yml line 1 column 1: this is the configuration of Ansible's `amazon.aws.aws_ec2` inventory plugin, which wsdeploy does not provide"),
+        error.contains("aws.yml:1:1: this is the configuration of Ansible's `amazon.aws.aws_ec2` inventory plugin, which wsdeploy does not provide"),
         "{error}"
     );
     let error = load(dir.path(), &["broken"]).expect_err("broken YAML");
     assert!(
-        error.contains("broken line 3 column 9: unclosed bracket"),
+        error.contains("broken:3:9: unclosed bracket"),
         "the YAML error is shown: {error}"
     );
 }

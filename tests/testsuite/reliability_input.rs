@@ -173,7 +173,7 @@ fn inventory_malformed_yaml() {
     refused_as_bad_input(
         &host,
         &[],
-        &["inventories/production/hosts.yml line 3 column 14: unclosed bracket"],
+        &["inventories/production/hosts.yml:3:14: unclosed bracket"],
     );
 }
 
@@ -185,7 +185,7 @@ fn inventory_wrong_type_hosts_is_a_list() {
     refused_as_bad_input(
         &host,
         &[],
-        &["inventories/production/hosts.yml line 2 column 3: `hosts` must be a mapping"],
+        &["inventories/production/hosts.yml:2:3: `hosts` must be a mapping"],
     );
 }
 
@@ -212,7 +212,7 @@ fn inventory_unknown_group_key() {
     refused_as_bad_input(
         &host,
         &[],
-        &["inventories/production/hosts.yml line 2 column 3: unknown key `childs`"],
+        &["inventories/production/hosts.yml:2:3: unknown key `childs`"],
     );
 }
 
@@ -474,7 +474,10 @@ fn odoo_conf_with_a_line_before_any_section() {
         &host,
         &[
             "error in step `odoo_conf`",
-            &host.odoo_conf.display().to_string(),
+            &format!(
+                "{}:1: `admin_passwd = x` comes before any [section] header",
+                host.odoo_conf.display()
+            ),
         ],
     );
 }

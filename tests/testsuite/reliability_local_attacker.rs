@@ -236,7 +236,7 @@ struct PlantedRun {
 impl PlantedRun {
     fn new(victim: &Path, command: &str, pre_sha: Option<&str>) -> (Self, String) {
         // A fresh id of the form wsdeploy makes.
-        let id = wsdeploy::host::journal::new_run_id();
+        let id = wsdeploy::host::RunId::new().to_string();
         let dir = Path::new(LOCAL_RUNS).join(&id);
         write_journal(&dir, &id, victim, command, pre_sha);
         (Self { dir }, id)

@@ -233,7 +233,7 @@ struct PlantedRun {
 
 impl PlantedRun {
     fn new(file: &Path, pre: &str, command: &str) -> Self {
-        let id = wsdeploy::host::journal::new_run_id();
+        let id = wsdeploy::host::RunId::new().to_string();
         let dir = Path::new(LOCAL_RUNS).join(&id);
         std::fs::create_dir_all(dir.join("pre")).expect("mkdir");
         std::fs::write(dir.join("pre/0"), pre).expect("pre");

@@ -310,7 +310,7 @@ fn include_globs_and_inactive_includes_follow_openssh() {
     let web = config.options_for("web", &[]).expect("resolves");
     assert_eq!(web.user.expect("user").first(), "from-include");
     // `Port 2022` in 20-other.conf is active only through the second (active) Include.
-    assert_eq!(web.port.expect("port").at.line, 1);
+    assert_eq!(web.port.expect("port").at.line, Some(1));
     let db = config.options_for("db", &[]).expect("resolves");
     // After 10-web.conf's `Host web`, the include restores the `Host *` state.
     assert_eq!(db.user.expect("user").first(), "fallback");

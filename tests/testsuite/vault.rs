@@ -212,7 +212,7 @@ fn vault_ids_and_format_1_2_pick_their_password() {
         + 1;
     assert!(
         error.contains(&format!(
-            "group_vars/all.yml line {key_line} column 1: variable `prod_secret`: no vault password given opens it (vault id `prod`; tried `dev`)"
+            "group_vars/all.yml:{key_line}:1: variable `prod_secret`: no vault password given opens it (vault id `prod`; tried `dev`)"
         )),
         "{error}"
     );
@@ -281,7 +281,7 @@ fn without_a_password_or_with_a_wrong_one_nothing_is_used() {
     );
     let run = project.run(&["apply", "--dry-run", "-i", &inventory]);
     run.code(3)
-        .stderr_has("group_vars/web.yml line 2 column 1: variable `db_password`: it is vault-encrypted and no vault password was given; pass --vault-password-file FILE, --ask-vault-pass or --vault-id LABEL@SOURCE")
+        .stderr_has("group_vars/web.yml:2:1: variable `db_password`: it is vault-encrypted and no vault password was given; pass --vault-password-file FILE, --ask-vault-pass or --vault-id LABEL@SOURCE")
         .stderr_has("nothing was changed on any host.");
     let run = project.run(&[
         "apply",

@@ -267,7 +267,7 @@ fn other_cases() -> Vec<Case> {
             "ini: a file configparser rejects, named with its line",
             ini_plan(),
             present(b"[options\nproxy_mode = False\n"),
-            refused("/etc/app/app.conf: line 1: `[options` comes before any [section] header"),
+            refused("/etc/app/app.conf:1: `[options` comes before any [section] header"),
         ),
     ]
 }
@@ -298,7 +298,7 @@ fn assert_case(c: &Case) {
             },
             Ok(change),
         ) => {
-            let changed: Vec<&str> = change.changed.iter().map(String::as_str).collect();
+            let changed: Vec<String> = change.changed.iter().map(ToString::to_string).collect();
             assert_eq!(changed, ["0:conf"], "{name}: changed steps");
             let files = change.file_changes(&[]);
             let [file] = files.as_slice() else {

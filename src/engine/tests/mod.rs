@@ -12,7 +12,6 @@ mod scripted_host;
 
 use std::path::Path;
 
-use crate::host::journal;
 use crate::plan::HostPlan;
 use crate::plan::load::load_text;
 use crate::plan::render::{Inputs, merge_vars, render_play};
@@ -57,7 +56,7 @@ fn today() -> chrono::NaiveDate {
 
 fn options(mode: Mode) -> RunOptions {
     RunOptions {
-        run_id: journal::new_run_id(),
+        run_id: crate::host::RunId::new(),
         plan_name: "test".to_owned(),
         operator: "tester".to_owned(),
         today: today(),

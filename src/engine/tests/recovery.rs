@@ -21,7 +21,7 @@ const NEW: &str = "port = 8080\n";
 /// The interrupted run's manifest: `CONF` replaced, and `commands` (index, text).
 fn manifest(run_id: &str, commands: &[(usize, &str)]) -> Manifest {
     Manifest {
-        run_id: run_id.to_owned(),
+        run_id: crate::host::RunId::parse(run_id).expect("a run id"),
         plan: "test".to_owned(),
         operator: "tester".to_owned(),
         started: "2026-12-06T01:02:03Z".to_owned(),

@@ -40,10 +40,7 @@ pub fn parse_ssh_args(text: &str, source: &str) -> Result<SshArgs, String> {
     let words = split_args(text).map_err(|_| format!("{source}: unclosed quote in `{text}`"))?;
     let mut parsed = SshArgs::default();
     let mut words = words.into_iter();
-    let at = Location {
-        source: source.to_owned(),
-        line: 0,
-    };
+    let at = Location::file(source);
     while let Some(word) = words.next() {
         let Some(option) = word.strip_prefix('-').filter(|o| !o.is_empty()) else {
             return Err(format!(
@@ -299,10 +296,7 @@ mod tests {
     use super::*;
 
     fn at() -> Location {
-        Location {
-            source: "test".to_owned(),
-            line: 0,
-        }
+        Location::file("test")
     }
 
     fn keywords(args: &SshArgs) -> Vec<(String, String)> {

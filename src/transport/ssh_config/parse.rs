@@ -4,33 +4,16 @@
 //! while reading. What OpenSSH rejects in every case (an unknown `Match` criterion, a bad
 //! port or forwarding spec, a keyword without its value) is an error here, with its line.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::keywords;
 use super::match_line::{self, Criterion};
 use super::pattern::wildcard;
+pub use crate::location::Location;
 use crate::transport::home::home_dir;
 
 /// Deepest `Include` nesting accepted (OpenSSH's limit).
 const MAX_INCLUDE_DEPTH: usize = 16;
-
-/// Where a line comes from: a file and line (1-based), or a command-line argument.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    pub source: String,
-    pub line: usize,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            f.write_str(&self.source)
-        } else {
-            write!(f, "{}:{}", self.source, self.line)
-        }
-    }
-}
 
 /// One meaningful line of a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,10 +91,7 @@ fn parse_in(
 ) -> Result<Vec<Item>, ParseError> {
     let mut items = Vec::new();
     for (index, raw) in text.lines().enumerate() {
-        let at = Location {
-            source: source.to_owned(),
-            line: index + 1,
-        };
+        let at = Location::line(source, index as u64 + 1);
         let Some((keyword, args, rest)) = split_line(raw, &at)? else {
             continue;
         };
@@ -208,7 +188,11 @@ fn split_line<'a>(raw: &'a str, at: &Location) -> Result<Option<Line<'a>>, Parse
     }
     let column = raw.len() - rest.len() + 1;
     let args = split_args(rest).map_err(|offset| ParseError {
-        at: format!("{}:{}", at, column + offset),
+        at: Location {
+            column: Some((column + offset) as u64),
+            ..at.clone()
+        }
+        .to_string(),
         message: "unclosed quote".to_owned(),
     })?;
     Ok(Some((keyword.to_owned(), args, rest)))
@@ -333,7 +317,7 @@ mod tests {
         );
         assert!(matches!(&items[2], Item::Option { args, .. } if args == &["~/my key"]));
         assert!(
-            matches!(&items[3], Item::Option { keyword, args, at } if keyword == "port" && args == &["2222"] && at.line == 5)
+            matches!(&items[3], Item::Option { keyword, args, at } if keyword == "port" && args == &["2222"] && at.line == Some(5))
         );
     }
 
