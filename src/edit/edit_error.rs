@@ -1,6 +1,6 @@
 //! Why an editor refused a file: what is wrong and, when the editor knows it, the line and
 //! column. The caller, which knows the file's path, shows it as a
-//! [`Location`](crate::location::Location): `path:line:column: message`.
+//! [`Location`]: `path:line:column: message`.
 
 use crate::location::Location;
 
