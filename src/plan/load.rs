@@ -607,7 +607,7 @@ mod tests {
         let text = format!("name: t\nhosts: all\nsteps:\n{steps}");
         match super::load_text(Path::new("/nonexistent/plans/t.yml"), &text) {
             Ok(_) => "loaded".to_owned(),
-            Err(e) => e.message,
+            Err(e) => e.to_string(),
         }
     }
 
