@@ -40,15 +40,7 @@ fn plan() -> serde_json::Value {
 /// A host tree reached over SSH through `sshd` as `user`.
 fn ssh_host(sshd: &Sshd, user: &str) -> LocalHost {
     let mut host = LocalHost::new("root");
-    host.reach_as(
-        "ssh-1",
-        json!({
-            "ansible_host": "127.0.0.1",
-            "ansible_port": sshd.port,
-            "ansible_user": user,
-            "ansible_ssh_private_key_file": sshd.client_key.display().to_string(),
-        }),
-    );
+    host.reach_through_sshd(sshd, user);
     host.plan_json(&plan());
     host
 }

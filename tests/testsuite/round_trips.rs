@@ -49,15 +49,7 @@ fn a_first_apply_and_a_no_op_rerun_cost_a_fixed_number_of_round_trips() {
     let _guard = local_host_guard();
     let sshd = Sshd::start();
     let mut host = LocalHost::new("root");
-    host.reach_as(
-        "ssh-1",
-        json!({
-            "ansible_host": "127.0.0.1",
-            "ansible_port": sshd.port,
-            "ansible_user": sshd.user,
-            "ansible_ssh_private_key_file": sshd.client_key.display().to_string(),
-        }),
-    );
+    host.reach_through_sshd(&sshd, &sshd.user);
     host.plan_json(&plan());
     let known = sshd.trusted_known_hosts().display().to_string();
     let args = ["--known-hosts", known.as_str()];

@@ -332,6 +332,20 @@ impl LocalHost {
         self
     }
 
+    /// Reaches the same files over SSH to this machine: `sshd` as `user` with its client key,
+    /// under the inventory name `ssh-1`.
+    pub fn reach_through_sshd(&mut self, sshd: &super::sshd::Sshd, user: &str) -> &mut Self {
+        self.reach_as(
+            "ssh-1",
+            json!({
+                "ansible_host": "127.0.0.1",
+                "ansible_port": sshd.port,
+                "ansible_user": user,
+                "ansible_ssh_private_key_file": sshd.client_key.display().to_string(),
+            }),
+        )
+    }
+
     /// Reaches the same files through another connection (e.g. SSH to this machine).
     pub fn reach_as(&mut self, name: &str, connection: Value) -> &mut Self {
         self.host = (name.to_owned(), connection);
