@@ -5,7 +5,8 @@
 //! user controls is read by that user.
 //!
 //! Each source's stdout and stderr are kept apart on the host (a private `mktemp -d`,
-//! stdout cut at [`MAX_READ_BYTES`] + 1 bytes), then sent length-framed:
+//! stdout cut at [`MAX_READ_BYTES`] + 1 bytes), then sent length-framed (a fixed number
+//! of processes however many sources: one `stat` for the sizes, one `cat` for the frames):
 //! `WSD-READ <i> <exit> <stdout length> <stderr length>\n`, then those bytes. Whatever a
 //! file holds, it stays inside its own frame.
 
@@ -42,7 +43,8 @@ impl ReadSource<'_> {
             Self::File(path) => {
                 let p = quote(path);
                 format!(
-                    "wsd_chain {p} || wsd_unsafe\nif [ -e {p} ]; then wsd_as cat -- {p}; else exit {EXIT_NO_SUCH_FILE}; fi"
+                    "wsd_chain {p} || wsd_unsafe\nif [ -e {p} ]; then wsd_as head -c {cap} -- {p}; else exit {EXIT_NO_SUCH_FILE}; fi",
+                    cap = MAX_READ_BYTES + 1,
                 )
             }
             Self::Cmdline(unit) => {
@@ -51,7 +53,8 @@ impl ReadSource<'_> {
                     "command -v systemctl >/dev/null 2>&1 || exit {EXIT_NO_SUCH_FILE}\n\
                      pid=$(systemctl show --property=MainPID --value -- {u} 2>/dev/null) || exit {EXIT_NO_SUCH_FILE}\n\
                      case $pid in ''|0|*[!0-9]*) exit {EXIT_NO_SUCH_FILE} ;; esac\n\
-                     cat -- \"/proc/$pid/cmdline\" 2>/dev/null || exit {EXIT_NO_SUCH_FILE}"
+                     head -c {cap} -- \"/proc/$pid/cmdline\" 2>/dev/null || exit {EXIT_NO_SUCH_FILE}",
+                    cap = MAX_READ_BYTES + 1,
                 )
             }
         }
@@ -126,22 +129,43 @@ fn judged(source: &ReadSource<'_>, out: &ExecOutput) -> SourceRead {
 }
 
 /// The script that reads every source, each in a subshell of its own (an unsafe path
-/// ends only its own read), and prints each one's frame.
+/// ends only its own read) with its stdout (cut at [`MAX_READ_BYTES`] + 1 bytes by the
+/// source's own `head`) and stderr in files of a private directory, then prints every
+/// frame: one `stat` for all the sizes, one `cat` for all the headers and bytes.
 #[must_use]
 pub fn read_all_script(sources: &[ReadSource<'_>]) -> String {
     let mut s = format!(
         "umask 077\n{}wsd_d=$(mktemp -d) || exit 1\n\
-         trap 'rm -rf -- \"$wsd_d\"' EXIT\n\
-         wsd_frame() {{ printf '{READ} %s %s %s %s\\n' \"$1\" \"$(cat -- \"$wsd_d/c\")\" \"$(wc -c < \"$wsd_d/o\")\" \"$(wc -c < \"$wsd_d/e\")\"; cat -- \"$wsd_d/o\" \"$wsd_d/e\"; }}\n",
+         trap 'rm -rf -- \"$wsd_d\"' EXIT\n",
         agent::functions()
     );
     for (i, source) in sources.iter().enumerate() {
         let _ = writeln!(
             s,
-            "{{ ( {body}\n); echo $? > \"$wsd_d/c\"; }} 2> \"$wsd_d/e\" | head -c {cap} > \"$wsd_d/o\"\nwsd_frame {i}",
+            "( {body}\n) > \"$wsd_d/o{i}\" 2> \"$wsd_d/e{i}\"; wsd_c{i}=$?",
             body = source.body(),
-            cap = MAX_READ_BYTES + 1,
         );
+    }
+    let outputs: Vec<String> = (0..sources.len())
+        .map(|i| format!("\"$wsd_d/o{i}\" \"$wsd_d/e{i}\""))
+        .collect();
+    if !outputs.is_empty() {
+        let _ = writeln!(
+            s,
+            "wsd_sizes=$(stat -c %s -- {outputs}) || exit 1\nset -- $wsd_sizes",
+            outputs = outputs.join(" ")
+        );
+    }
+    let mut framed = Vec::with_capacity(sources.len());
+    for (i, output) in outputs.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "printf '{READ} {i} %s %s %s\\n' \"$wsd_c{i}\" \"$1\" \"$2\" > \"$wsd_d/h{i}\"; shift 2"
+        );
+        framed.push(format!("\"$wsd_d/h{i}\" {output}"));
+    }
+    if !framed.is_empty() {
+        let _ = writeln!(s, "cat -- {} || exit 1", framed.join(" "));
     }
     s.push_str("exit 0\n");
     s

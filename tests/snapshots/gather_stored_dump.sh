@@ -8,13 +8,21 @@ printf 'WSD-GATHER %s\n' "$B"
 set --
 wsd_n=0 wsd_users=
 wsd_owner() { eval "wsd_u=\${wsd_c$1:-0:0}"; wsd_g=${wsd_u#*:}; wsd_u=${wsd_u%%:*}; shift; wsd_as "$@"; }
+WSD_NL='
+'
 wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit 91; }
 wsd_agent() {
   wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
   set --
   while [ -n "$wsd_p" ]; do [ -d "$wsd_p" ] && set -- "$wsd_p" "$@"; wsd_p=${wsd_p%/*}; done
   set -- / "$@"
-  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine the directories of $wsd_f"; return 1; }
+  wsd_e=; wsd_fs=; if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then wsd_e=1; fi
+  if wsd_s=$(stat -c '%u %g %a' -- "$@" ${wsd_e:+"$wsd_f"} 2>/dev/null); then
+    if [ -n "$wsd_e" ]; then wsd_fs=${wsd_s##*"$WSD_NL"}; wsd_s=${wsd_s%"$WSD_NL"*}; fi
+  else
+    wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine the directories of $wsd_f"; return 1; }
+    [ -z "$wsd_e" ] || wsd_fs=$(stat -c '%u %g %a' -- "$wsd_f") || { wsd_why="cannot examine $wsd_f"; return 1; }
+  fi
   wsd_i=0
   while read -r wsd_du wsd_dg wsd_m; do
     wsd_i=$((wsd_i + 1)); wsd_g=$wsd_dg
@@ -29,9 +37,8 @@ wsd_agent() {
   done <<WSD_AGENT_END
 $wsd_s
 WSD_AGENT_END
-  if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then
-    wsd_s=$(stat -c '%u %g' -- "$wsd_f") || { wsd_why="cannot examine $wsd_f"; return 1; }
-    wsd_o=${wsd_s% *}; wsd_g=${wsd_s#* }
+  if [ -n "$wsd_e" ]; then
+    wsd_o=${wsd_fs%% *}; wsd_g=${wsd_fs#* }; wsd_g=${wsd_g%% *}
     if [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
       wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
     fi
