@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::host;
+use crate::host::dump_cache::DumpCache;
 use crate::plan::PlanFacts;
 use crate::plan::facts::{
     FactRequest, FactSource, cmdline_value, exists_value, ini_value, value_of,
@@ -22,10 +23,39 @@ use crate::transport::Transport;
 /// plan that does not render with the values read; the message names the host's file
 /// and key, says what to do, and has every secret of the run masked.
 pub async fn resolve(transport: &Transport, job: &HostJob) -> Result<HostJob, String> {
+    Ok(resolve_gathering(transport, job, None).await?.0)
+}
+
+/// What a gather in the facts' exec reads: the plan's files and dumps as rendered with
+/// the facts' defaults.
+pub struct GatherAhead<'a> {
+    pub files: &'a [String],
+    pub dumps: &'a [String],
+}
+
+/// [`resolve`], with `ahead`'s gather in the same exec as the facts' reads (one round
+/// trip fewer when the plan read with the host's facts gathers the same files): its
+/// result, when the exec could hold it, for `engine::run_host_with` to judge.
+///
+/// # Errors
+/// As [`resolve`].
+pub async fn resolve_gathering(
+    transport: &Transport,
+    job: &HostJob,
+    ahead: Option<GatherAhead<'_>>,
+) -> Result<(HostJob, Option<host::gather::Prefetched>), String> {
     if !job.plans.iter().any(|p| p.facts.needed()) {
-        return Ok(job.clone());
+        return Ok((job.clone(), None));
     }
-    let files = read_sources(transport, job).await?;
+    let (files, prefetched) = read_sources(transport, job, ahead).await?;
+    Ok((rendered_with(job, &files)?, prefetched))
+}
+
+/// The job with every pending plan rendered again with the values `files` give.
+fn rendered_with(
+    job: &HostJob,
+    files: &HashMap<String, host::read::SourceRead>,
+) -> Result<HostJob, String> {
     let mut resolved = job.clone();
     for plan in &mut resolved.plans {
         let PlanFacts::NeedsFacts(pending) = plan.facts.clone() else {
@@ -70,14 +100,16 @@ fn source_key(request: &FactRequest) -> String {
     }
 }
 
-/// Every source the job's pending plays read, each once, in one exec on the host.
+/// Every source the job's pending plays read, each once, in one exec on the host (with
+/// `ahead`'s gather, when given and the exec holds it).
 ///
 /// # Errors
 /// The exec as a whole fails (the message is masked with every play's secrets).
 async fn read_sources(
     transport: &Transport,
     job: &HostJob,
-) -> Result<HashMap<String, host::read::SourceRead>, String> {
+    ahead: Option<GatherAhead<'_>>,
+) -> Result<Reads, String> {
     let mut keys: Vec<String> = Vec::new();
     let mut sources: Vec<host::read::ReadSource<'_>> = Vec::new();
     let mut masked: Vec<String> = Vec::new();
@@ -98,11 +130,39 @@ async fn read_sources(
             });
         }
     }
-    let read = host::read::read_all(transport, job.become_user.as_ref(), &sources)
-        .await
-        .map_err(|e| crate::mask::mask(&format!("reading facts: {e}"), &masked))?;
-    Ok(keys.into_iter().zip(read).collect())
+    let mask = |e: String| crate::mask::mask(&format!("reading facts: {e}"), &masked);
+    let become_user = job.become_user.as_ref();
+    let mut prefetched = None;
+    let read = match ahead {
+        Some(GatherAhead { files, dumps }) => {
+            let then = host::gather::gather_script(files, dumps, DumpCache::Read);
+            match host::read::read_all_then(transport, become_user, &sources, &then)
+                .await
+                .map_err(mask)?
+            {
+                Some((read, stdout)) => {
+                    prefetched = host::gather::Prefetched::parse(&stdout, files, dumps);
+                    Some(read)
+                }
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let read = match read {
+        Some(read) => read,
+        None => host::read::read_all(transport, become_user, &sources)
+            .await
+            .map_err(mask)?,
+    };
+    Ok((keys.into_iter().zip(read).collect(), prefetched))
 }
+
+/// Each source's read by its key, and the gather read ahead.
+type Reads = (
+    HashMap<String, host::read::SourceRead>,
+    Option<host::gather::Prefetched>,
+);
 
 /// The value `request` takes from the file's bytes (`None`: no such file).
 fn fact_value(request: &FactRequest, bytes: Option<&[u8]>) -> Result<serde_json::Value, String> {

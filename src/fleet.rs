@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::engine;
+use crate::facts::GatherAhead;
 use crate::inventory::{Connection, ConnectionKind};
 use crate::report::event::{Event, Events};
 use crate::run::{HostJob, HostReport, Outcome, RunOptions, Task, Undo};
@@ -176,18 +177,27 @@ async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport
             return HostReport::unreachable(&h.job.host, Outcome::Unreachable, message, started);
         }
     };
-    let job = match &opts.task {
-        Task::Plan | Task::Rollback(_) => match crate::facts::resolve(&transport, &h.job).await {
-            Ok(job) => job,
-            Err(message) => {
-                transport.close().await;
-                return HostReport::unreachable(&h.job.host, Outcome::Failed, message, started);
+    let ahead = match &opts.task {
+        Task::Plan => engine::gather_ahead(&h.job, opts),
+        _ => None,
+    };
+    let ahead = ahead
+        .as_ref()
+        .map(|(files, dumps)| GatherAhead { files, dumps });
+    let (job, prefetched) = match &opts.task {
+        Task::Plan | Task::Rollback(_) => {
+            match crate::facts::resolve_gathering(&transport, &h.job, ahead).await {
+                Ok(resolved) => resolved,
+                Err(message) => {
+                    transport.close().await;
+                    return HostReport::unreachable(&h.job.host, Outcome::Failed, message, started);
+                }
             }
-        },
-        Task::Backups => h.job,
+        }
+        Task::Backups => (h.job, None),
     };
     let mut report = match &opts.task {
-        Task::Plan => engine::run_host(&transport, &job, opts, events).await,
+        Task::Plan => engine::run_host_with(&transport, &job, opts, events, prefetched).await,
         Task::Rollback(Undo::Date(date)) => {
             crate::restore_date::run(&transport, &job, *date, opts, events).await
         }

@@ -87,6 +87,8 @@ struct Flat<'a> {
 
 struct Host<'a> {
     transport: &'a Transport,
+    /// The gather read in the facts' exec, for the first gather (`run_host_with`).
+    prefetched: Option<gather::Prefetched>,
     /// The dump command that ran (not from the host's cache) and exited 0 in this run's
     /// gather: it proves its `-t` twin (`nginx -T` is `nginx -t` plus the dump).
     proven_by_dump: Option<String>,
@@ -103,6 +105,32 @@ pub async fn run_host(
     opts: &RunOptions,
     events: &Events,
 ) -> HostReport {
+    run_host_with(transport, job, opts, events, None).await
+}
+
+/// The files and dumps `job`'s run gathers first: with `facts::resolve_gathering`, its
+/// gather goes in the facts' exec. `None` when the run gathers nothing (`verify`).
+#[must_use]
+pub fn gather_ahead(job: &HostJob, opts: &RunOptions) -> Option<(Vec<String>, Vec<String>)> {
+    if opts.mode == Mode::Verify {
+        return None;
+    }
+    let (flat, _) = flat_steps(job);
+    Some((
+        edited_paths(&flat),
+        job.nginx_dump.iter().cloned().collect(),
+    ))
+}
+
+/// [`run_host`], with a gather read ahead (`facts::resolve_gathering`): used as the first
+/// gather when it read the files and dumps that gather would, else that gather runs.
+pub async fn run_host_with(
+    transport: &Transport,
+    job: &HostJob,
+    opts: &RunOptions,
+    events: &Events,
+    prefetched: Option<gather::Prefetched>,
+) -> HostReport {
     let started = Instant::now();
     let secrets: Vec<String> = job
         .plans
@@ -111,6 +139,7 @@ pub async fn run_host(
         .collect();
     let mut host = Host {
         transport,
+        prefetched,
         proven_by_dump: None,
         job,
         opts,
@@ -264,6 +293,13 @@ impl Host<'_> {
     async fn gather(&mut self, paths: &[String]) -> Result<Gathered, Ending> {
         self.phase("gather");
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
+        if let Some(gathered) = self
+            .prefetched
+            .take()
+            .and_then(|p| p.take_for(paths, &dumps, compute::fingerprint_covers))
+        {
+            return Ok(gathered);
+        }
         let cache = dump_cache::DumpCache::Read;
         gather::gather(
             self.transport,

@@ -120,6 +120,49 @@ pub async fn gather(
     gather_once(transport, become_user, files, dumps, DumpCache::Off).await
 }
 
+/// A gather run ahead of time, in the exec that read the facts (`host::read::read_all_then`),
+/// for the files and dumps the plan had before its facts were read.
+#[derive(Debug, Clone)]
+pub struct Prefetched {
+    pub files: Vec<String>,
+    pub dumps: Vec<String>,
+    pub gathered: Gathered,
+}
+
+impl Prefetched {
+    /// The gather [`gather_script`] (`DumpCache::Read`) printed as `stdout`, when it can
+    /// stand for one: it follows the protocol, no file changed while it was read, and no
+    /// stored dump is stale.
+    #[must_use]
+    pub fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Option<Self> {
+        let gathered = parse(stdout, files, dumps).ok()?;
+        (!gathered.stale_dump).then(|| Self {
+            files: files.to_vec(),
+            dumps: dumps.to_vec(),
+            gathered,
+        })
+    }
+
+    /// The gathered files and dumps, when they are those of `files` and `dumps` and every
+    /// stored dump is `trusted` (as [`gather`] judges it).
+    #[must_use]
+    pub fn take_for(
+        self,
+        files: &[String],
+        dumps: &[String],
+        trusted: impl Fn(&Dump) -> bool,
+    ) -> Option<Gathered> {
+        let fits = self.files == files
+            && self.dumps == dumps
+            && self
+                .gathered
+                .dumps
+                .iter()
+                .all(|d| d.cached_for.is_none() || trusted(d));
+        fits.then_some(self.gathered)
+    }
+}
+
 async fn gather_once(
     transport: &Transport,
     become_user: Option<&Become>,

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 
 use super::gather::MAX_READ_BYTES;
 use super::markers::READ;
-use super::{Become, SCRIPT_BOUND, agent, quote, sudo_hint, wrap_command};
+use super::{Become, GATHER_BOUND, SCRIPT_BOUND, agent, quote, sudo_hint, wrap_command};
 use crate::transport::{ExecOutput, Transport};
 
 /// Exit status of a source's read when the file (or the unit's process) is not there.
@@ -101,6 +101,48 @@ pub async fn read_all(
         .collect())
 }
 
+/// [`read_all`] and `then`, another read-only script, in one exec (each in a subshell
+/// of its own, `then` after the last frame): the sources' reads and `then`'s stdout.
+/// `Ok(None)` when the exec did not succeed as a whole or its frames are not the framed
+/// answer: the caller then runs both apart, whose errors say what failed.
+///
+/// # Errors
+/// The transport fails (the message names the sources, as [`read_all`]'s does).
+pub async fn read_all_then(
+    transport: &Transport,
+    become_user: Option<&Become>,
+    sources: &[ReadSource<'_>],
+    then: &str,
+) -> Result<Option<(Vec<SourceRead>, Vec<u8>)>, String> {
+    let script = format!(
+        "( {read}) || exit $?\n( {then})\n",
+        read = read_all_script(sources)
+    );
+    if script.len() >= 64 * 1024 {
+        return Ok(None);
+    }
+    let out = transport
+        .exec_within(
+            &wrap_command(&script, become_user, GATHER_BOUND),
+            None,
+            GATHER_BOUND,
+        )
+        .await
+        .map_err(|e| format!("reading {}: {e}", names(sources)))?;
+    if !out.success() {
+        return Ok(None);
+    }
+    let Ok((framed, end)) = frames(&out.stdout, sources.len()) else {
+        return Ok(None);
+    };
+    let read = sources
+        .iter()
+        .zip(framed)
+        .map(|(source, one)| judged(source, &one))
+        .collect();
+    Ok(Some((read, out.stdout[end..].to_vec())))
+}
+
 fn names(sources: &[ReadSource<'_>]) -> String {
     let names: Vec<&str> = sources.iter().map(ReadSource::name).collect();
     names.join(", ")
@@ -174,6 +216,15 @@ pub fn read_all_script(sources: &[ReadSource<'_>]) -> String {
 /// Splits the script's stdout into `count` frames, strictly: each where the previous
 /// ended, numbered in order, exactly as long as its header says, nothing after the last.
 fn parse(stdout: &[u8], count: usize) -> Result<Vec<ExecOutput>, String> {
+    let (frames, at) = frames(stdout, count)?;
+    if at != stdout.len() {
+        return Err(format!("stray bytes at offset {at}"));
+    }
+    Ok(frames)
+}
+
+/// The first `count` frames of `stdout` (as [`parse`] reads them) and where they end.
+fn frames(stdout: &[u8], count: usize) -> Result<(Vec<ExecOutput>, usize), String> {
     let mut frames = Vec::with_capacity(count);
     let mut at = 0;
     for i in 0..count {
@@ -210,10 +261,7 @@ fn parse(stdout: &[u8], count: usize) -> Result<Vec<ExecOutput>, String> {
         });
         at += nl + 1 + out_len + err_len;
     }
-    if at != stdout.len() {
-        return Err(format!("stray bytes at offset {at}"));
-    }
-    Ok(frames)
+    Ok((frames, at))
 }
 
 #[cfg(test)]

@@ -62,17 +62,58 @@ fn a_first_apply_and_a_no_op_rerun_cost_a_fixed_number_of_round_trips() {
     let rerun = sshd.log()[between..].to_owned();
 
     // First apply: two connections (the run lock's holder has one of its own, see
-    // `Transport::spawn`); sessions: the facts (1), the gather (1), the lock's holder (1), the preflight command (1), journal + first writes (1), the two
-    // commands (2), the check (1), the commit (1).
+    // `Transport::spawn`); sessions: the facts with the gather (1: the plan's files do
+    // not depend on its facts), the lock's holder (1), the preflight command (1),
+    // journal + first writes (1), the two commands (2), the check (1), the commit (1).
     assert_eq!(
         counted(&first),
-        (2, 9),
+        (2, 8),
         "first apply: (connections, sessions) changed; sshd's log:\n{first}"
     );
-    // No-op re-run: one connection; the facts and the gather.
+    // No-op re-run: one connection; the facts with the gather, in one session.
+    assert_eq!(
+        counted(&rerun),
+        (1, 1),
+        "no-op re-run: (connections, sessions) changed; sshd's log:\n{rerun}"
+    );
+}
+
+/// A plan whose edited file is named by a fact: the gather read with the facts' defaults
+/// is for another file, so it is not used and the gather runs in a session of its own.
+#[test]
+fn a_file_named_by_a_fact_is_gathered_after_the_facts_are_read() {
+    let _guard = local_host_guard();
+    let sshd = Sshd::start();
+    let mut host = LocalHost::new("root");
+    host.reach_through_sshd(&sshd, &sshd.user);
+    let facts_file = host.root.join("facts.json");
+    let conf = host.odoo_conf.display().to_string();
+    std::fs::write(&facts_file, json!({ "conf": conf }).to_string()).expect("facts.json");
+    let default_conf = host.root.join("etc/opticserp/default.conf");
+    host.plan_json(&json!({
+        "name": "fact-named-file",
+        "hosts": "odoo",
+        "facts": [
+            {"name": "conf_path", "json": facts_file.display().to_string(), "key": "conf", "type": "path", "default": default_conf.display().to_string()},
+        ],
+        "steps": [
+            {"id": "odoo_conf", "ini": {"file": "{{ conf_path }}", "section": "options", "set": {"proxy_mode": "True"}}},
+        ],
+    }));
+    let known = sshd.trusted_known_hosts().display().to_string();
+    let args = ["--known-hosts", known.as_str()];
+
+    host.run("apply", &args).code(0).stdout_has("1 changed");
+    let between = sshd.log().len();
+    host.run("apply", &args).code(0).stdout_has("1 in sync");
+    let rerun = sshd.log()[between..].to_owned();
+
+    let text = std::fs::read_to_string(&host.odoo_conf).expect("odoo.conf");
+    assert!(text.contains("proxy_mode = True"), "{text}");
+    assert!(!default_conf.exists(), "the default's file was written");
     assert_eq!(
         counted(&rerun),
         (1, 2),
-        "no-op re-run: (connections, sessions) changed; sshd's log:\n{rerun}"
+        "no-op re-run: the facts (with a gather of the default's file), then the gather; sshd's log:\n{rerun}"
     );
 }
