@@ -1,8 +1,9 @@
 //! The host's run lock and its heartbeat, against a real OpenSSH server (and locally).
 //!
 //! The lock holder of `host::lock::lock_command_in` runs on a temporary lock path, spawned
-//! through `Transport::spawn` (a session of the transport's connection) with the heartbeat wsdeploy uses, and with the real
-//! `host::lock::LOCK_GIVE_UP`: the partition test takes that long and a little more (~50 s).
+//! through `Transport::spawn` (a session of the transport's connection) with the heartbeat
+//! wsdeploy uses, and with the real `host::lock::LOCK_GIVE_UP`: the partition test takes
+//! that long and a little more (~50 s).
 
 use crate::support;
 
