@@ -27,6 +27,11 @@ impl HostLock {
     /// Starts `command` (`host::lock::lock_command`) with the heartbeat and waits for its
     /// answer; `Err` says why the lock is not held (another run holds it, or the holder
     /// could not run), with nothing left running.
+    ///
+    /// The holder runs in a session of the host's connection. Where sshd allows no
+    /// further session beside it (`MaxSessions 1`), found out while the holder answers
+    /// and before anything is written, the lock is let go and taken again by a holder
+    /// on a connection of its own.
     pub(super) async fn take(
         transport: &Transport,
         command: &str,
@@ -34,51 +39,77 @@ impl HostLock {
     ) -> Result<Self, String> {
         // Counted from before the holder starts: once it answers, a journal may follow.
         let changing = crate::interrupt::Changing::begin(host);
-        // The holder gives the lock up when the heartbeat stops (a vanished controller).
-        let heartbeat = Heartbeat {
-            interval: protocol::LOCK_HEARTBEAT_INTERVAL,
-            bytes: protocol::LOCK_HEARTBEAT.as_bytes(),
-        };
-        let mut child = transport
-            .spawn(command, Some(heartbeat))
+        let child = transport
+            .spawn(command, Some(heartbeat()))
             .await
             .map_err(|e| format!("cannot take the run lock: {e}"))?;
-        let line = tokio::time::timeout(ANSWER_WAIT, child.read_line()).await;
-        let reply = match &line {
-            Ok(Ok(Some(l))) => LockReply::parse(l),
-            _ => LockReply::Unexpected,
+        let (held, spare) = tokio::join!(answered(child), transport.has_spare_session());
+        let holder = held?;
+        let holder = match spare {
+            Ok(true) => holder,
+            Ok(false) => {
+                holder.close().await;
+                let child = transport
+                    .spawn_apart(command, Some(heartbeat()))
+                    .await
+                    .map_err(|e| format!("cannot take the run lock: {e}"))?;
+                answered(child).await?
+            }
+            Err(e) => {
+                holder.close().await;
+                return Err(format!("cannot take the run lock: {e}"));
+            }
         };
-        match reply {
-            LockReply::Locked => Ok(Self {
-                holder: Some(child),
-                _changing: changing,
-            }),
-            LockReply::Busy(holder) => {
-                child.close().await;
-                Err(format!(
-                    "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
-                    host::STATE_DIR
-                ))
-            }
-            LockReply::Unexpected => {
-                child.close().await;
-                let answer = match line {
-                    Ok(Ok(Some(l))) => format!("it answered {l:?}"),
-                    Ok(Ok(None)) => "it ended without answering".to_owned(),
-                    Ok(Err(e)) => format!("reading its answer failed: {e}"),
-                    Err(_) => format!("no answer within {} s", ANSWER_WAIT.as_secs()),
-                };
-                Err(format!(
-                    "cannot take the run lock (is util-linux `flock` installed? root or become needed): {answer}"
-                ))
-            }
-        }
+        Ok(Self {
+            holder: Some(holder),
+            _changing: changing,
+        })
     }
 
     /// Lets the lock go and waits until the host has (briefly; see `Child::close`).
     pub(super) async fn release(mut self) {
         if let Some(holder) = self.holder.take() {
             holder.close().await;
+        }
+    }
+}
+
+/// The heartbeat the holder waits for; it gives the lock up when it stops (a vanished
+/// controller).
+fn heartbeat() -> Heartbeat {
+    Heartbeat {
+        interval: protocol::LOCK_HEARTBEAT_INTERVAL,
+        bytes: protocol::LOCK_HEARTBEAT.as_bytes(),
+    }
+}
+
+/// `child` once it said it holds the lock; closed, and why not, otherwise.
+async fn answered(mut child: Child) -> Result<Child, String> {
+    let line = tokio::time::timeout(ANSWER_WAIT, child.read_line()).await;
+    let reply = match &line {
+        Ok(Ok(Some(l))) => LockReply::parse(l),
+        _ => LockReply::Unexpected,
+    };
+    match reply {
+        LockReply::Locked => Ok(child),
+        LockReply::Busy(holder) => {
+            child.close().await;
+            Err(format!(
+                "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
+                host::STATE_DIR
+            ))
+        }
+        LockReply::Unexpected => {
+            child.close().await;
+            let answer = match line {
+                Ok(Ok(Some(l))) => format!("it answered {l:?}"),
+                Ok(Ok(None)) => "it ended without answering".to_owned(),
+                Ok(Err(e)) => format!("reading its answer failed: {e}"),
+                Err(_) => format!("no answer within {} s", ANSWER_WAIT.as_secs()),
+            };
+            Err(format!(
+                "cannot take the run lock (is util-linux `flock` installed? root or become needed): {answer}"
+            ))
         }
     }
 }

@@ -195,8 +195,8 @@ impl Heartbeat {
 
 /// A long-running process on the host (the lock holder).
 pub enum Child {
-    /// The process and the dedicated connection it runs on.
-    Ssh(ssh::RemoteChild, ssh::SshSession),
+    /// The process, and the connection of its own when it has one (`spawn_apart`).
+    Ssh(ssh::RemoteChild, Option<ssh::SshSession>),
     Local(Box<local::LocalChild>),
     #[cfg(test)]
     Scripted(scripted::ScriptedChild),
@@ -253,7 +253,8 @@ impl Transport {
     }
 
     /// Starts a long-running command whose stdin stays open until the child is closed,
-    /// receiving `heartbeat` (if any) until then.
+    /// receiving `heartbeat` (if any) until then. Over SSH it takes one session of the
+    /// host's connection for as long as it lives: see [`Transport::has_spare_session`].
     ///
     /// # Errors
     /// The connection or channel failed.
@@ -263,16 +264,46 @@ impl Transport {
         heartbeat: Option<Heartbeat>,
     ) -> Result<Child, TransportError> {
         match self {
-            Self::Ssh(s) => {
-                // On its own connection: the process holds a session for the whole run,
-                // and sshd may allow only one per connection (`MaxSessions 1`).
-                let own = s.sibling().await?;
-                let child = own.spawn(command, heartbeat).await?;
-                Ok(Child::Ssh(child, own))
-            }
+            Self::Ssh(s) => Ok(Child::Ssh(s.spawn(command, heartbeat).await?, None)),
             Self::Local(l) => Ok(Child::Local(Box::new(l.spawn(command, heartbeat)?))),
             #[cfg(test)]
             Self::Scripted(h) => Ok(Child::Scripted(h.spawn(command, heartbeat)?)),
+        }
+    }
+
+    /// [`Transport::spawn`] on a connection of the child's own (a second SSH connection
+    /// to the host, closed with the child), for a host whose sshd allows no further
+    /// session beside the child's (`MaxSessions 1`). The same as `spawn` elsewhere.
+    ///
+    /// # Errors
+    /// The second connection, or its channel, failed.
+    pub async fn spawn_apart(
+        &self,
+        command: &str,
+        heartbeat: Option<Heartbeat>,
+    ) -> Result<Child, TransportError> {
+        match self {
+            Self::Ssh(s) => {
+                let own = s.sibling().await?;
+                let child = own.spawn(command, heartbeat).await?;
+                Ok(Child::Ssh(child, Some(own)))
+            }
+            _ => self.spawn(command, heartbeat).await,
+        }
+    }
+
+    /// Whether the host still lets this connection run a command beside the sessions it
+    /// holds (a long-lived child's): sshd's `MaxSessions` counts per connection. Always
+    /// true but over SSH; over SSH, a session opened and closed at once (no command).
+    ///
+    /// # Errors
+    /// The connection is gone.
+    pub async fn has_spare_session(&self) -> Result<bool, TransportError> {
+        match self {
+            Self::Ssh(s) => Ok(s.has_spare_session().await?),
+            Self::Local(_) => Ok(true),
+            #[cfg(test)]
+            Self::Scripted(_) => Ok(true),
         }
     }
 
@@ -321,9 +352,11 @@ impl Child {
     /// what it holds). Dropping the child does the same without waiting.
     pub async fn close(self) {
         match self {
-            Self::Ssh(c, session) => {
+            Self::Ssh(c, own) => {
                 c.close().await;
-                session.close().await;
+                if let Some(session) = own {
+                    session.close().await;
+                }
             }
             Self::Local(c) => c.close().await,
             #[cfg(test)]

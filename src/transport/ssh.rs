@@ -56,6 +56,8 @@ const INACTIVITY_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const CHANNEL_OPEN_ATTEMPTS: u32 = 40;
 const CHANNEL_RETRY_FIRST_DELAY: Duration = Duration::from_millis(20);
 const CHANNEL_RETRY_MAX_DELAY: Duration = Duration::from_millis(250);
+/// Attempts of [`SshSession::has_spare_session`]: about 0.3 s of refusals in all.
+const SPARE_SESSION_ATTEMPTS: u32 = 5;
 /// A connection's setup (handshake and authentication) may take this many connect
 /// timeouts in all, however promptly the server answers each message: the bound for a
 /// server that trickles its answers.
@@ -410,8 +412,10 @@ impl SshSession {
     }
 
     /// A second connection to the same host (same target, keys and host-key checks), for
-    /// a long-lived process that must not take one of this connection's sessions (sshd's
-    /// `MaxSessions` counts per connection).
+    /// a long-lived process where this connection has no session to spare beside it
+    /// (sshd's `MaxSessions` counts per connection; see [`SshSession::has_spare_session`]).
+    /// It goes through the [`HandshakeGate`] and its setup is timed by the server's
+    /// silence, as a first connection is.
     ///
     /// # Errors
     /// As [`SshSession::connect`].
@@ -633,6 +637,37 @@ impl SshSession {
             delay = (delay * 2).min(CHANNEL_RETRY_MAX_DELAY);
             attempt += 1;
         }
+    }
+
+    /// Whether sshd opens one more session on this connection (`MaxSessions`): a session
+    /// channel opened and closed at once, no command run. A refusal is retried for a
+    /// moment (sshd frees the slot of a channel just closed a little later); a
+    /// connection whose channel limit is taken counts as having none to spare.
+    ///
+    /// # Errors
+    /// The connection is gone.
+    pub async fn has_spare_session(&self) -> Result<bool, SshError> {
+        let _permit = match Arc::clone(&self.inner.channels).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::NoPermits) => return Ok(false),
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(self.lost_connection()),
+        };
+        let mut delay = CHANNEL_RETRY_FIRST_DELAY;
+        for attempt in 1..=SPARE_SESSION_ATTEMPTS {
+            match self.inner.handle.channel_open_session().await {
+                Ok(channel) => {
+                    let _ = channel.close().await;
+                    return Ok(true);
+                }
+                Err(russh::Error::ChannelOpenFailure(_)) => {}
+                Err(_) => return Err(self.lost_connection()),
+            }
+            if attempt < SPARE_SESSION_ATTEMPTS {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(CHANNEL_RETRY_MAX_DELAY);
+            }
+        }
+        Ok(false)
     }
 
     fn lost_connection(&self) -> SshError {

@@ -1,8 +1,9 @@
 //! The host's run lock and its heartbeat, against a real OpenSSH server (and locally).
 //!
 //! The lock holder of `host::lock::lock_command_in` runs on a temporary lock path, spawned
-//! through `Transport::spawn` with the heartbeat wsdeploy uses, and with the real
-//! `host::lock::LOCK_GIVE_UP`: the partition test takes that long and a little more (~50 s).
+//! through `Transport::spawn` (a session of the transport's connection) with the heartbeat
+//! wsdeploy uses, and with the real `host::lock::LOCK_GIVE_UP`: the partition test takes
+//! that long and a little more (~50 s).
 
 use crate::support;
 
@@ -124,8 +125,8 @@ async fn heartbeats_keep_the_lock_past_the_give_up_time_and_a_partitioned_holder
     let local = take_lock(&local_transport, &local_dir, "local run").await;
     let sessions = sshd.connection_pids();
     assert!(
-        sessions.len() >= 4,
-        "expected two connections per SSH transport (session + lock), found sshd pids {sessions:?}"
+        sessions.len() >= 2,
+        "expected a connection per SSH transport (the holder runs in a session of it), found sshd pids {sessions:?}"
     );
 
     forwarder.partition();

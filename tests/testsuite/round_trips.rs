@@ -12,7 +12,7 @@ use crate::support;
 
 use serde_json::json;
 use support::reliability::{LocalHost, local_host_guard};
-use support::sshd::Sshd;
+use support::sshd::{Sshd, SshdOptions};
 
 fn plan() -> serde_json::Value {
     json!({
@@ -61,13 +61,13 @@ fn a_first_apply_and_a_no_op_rerun_cost_a_fixed_number_of_round_trips() {
     host.run("apply", &args).code(0).stdout_has("1 in sync");
     let rerun = sshd.log()[between..].to_owned();
 
-    // First apply: two connections (the run lock's holder has one of its own, see
-    // `Transport::spawn`); sessions: the facts with the gather (1: the plan's files do
-    // not depend on its facts), the lock's holder (1), the preflight command (1),
+    // First apply: one connection (the run lock's holder runs in a session of it, see
+    // `Transport::spawn_lock_holder`); sessions: the facts with the gather (1: the plan's
+    // files do not depend on its facts), the lock's holder (1), the preflight command (1),
     // journal + first writes (1), the two commands (2), the check (1), the commit (1).
     assert_eq!(
         counted(&first),
-        (2, 8),
+        (1, 8),
         "first apply: (connections, sessions) changed; sshd's log:\n{first}"
     );
     // No-op re-run: one connection; the facts with the gather, in one session.
@@ -116,4 +116,34 @@ fn a_file_named_by_a_fact_is_gathered_after_the_facts_are_read() {
         (1, 2),
         "no-op re-run: the facts (with a gather of the default's file), then the gather; sshd's log:\n{rerun}"
     );
+}
+
+/// With sshd's `MaxSessions 1` the run lock's holder, started in a session of the host's
+/// connection, would leave no session for anything else: the lock is let go before
+/// anything is written and taken again on a second connection (one more connection and
+/// one more holder session than on a host that allows more sessions).
+#[test]
+fn with_max_sessions_1_the_lock_moves_to_a_second_connection_before_anything_is_written() {
+    let _guard = local_host_guard();
+    let sshd = Sshd::start_with(&SshdOptions {
+        max_sessions: 1,
+        ..SshdOptions::default()
+    });
+    let mut host = LocalHost::new("root");
+    host.reach_through_sshd(&sshd, &sshd.user);
+    host.plan_json(&plan());
+    let known = sshd.trusted_known_hosts().display().to_string();
+    let args = ["--known-hosts", known.as_str()];
+
+    let before = sshd.log().len();
+    host.run("apply", &args).code(0).stdout_has("1 changed");
+    let first = sshd.log()[before..].to_owned();
+    // The holder's first session on the shared connection, then its session on a
+    // connection of its own: as above, plus one connection and one session.
+    assert_eq!(
+        counted(&first),
+        (2, 9),
+        "first apply under MaxSessions 1: (connections, sessions) changed; sshd's log:\n{first}"
+    );
+    host.run("apply", &args).code(0).stdout_has("1 in sync");
 }

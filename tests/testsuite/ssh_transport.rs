@@ -272,6 +272,39 @@ async fn spawned_process_ends_when_its_handle_is_dropped() {
     assert_eq!(output.stdout, b"still here\n");
 }
 
+/// A long-lived process takes one of the connection's sessions: with sshd's
+/// `MaxSessions 1` none is left beside it (what the run lock checks before it stays on
+/// the connection), with the default there is, and the probe runs no command.
+#[cfg(feature = "host-tests")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spare_session_beside_a_spawned_process_depends_on_max_sessions() {
+    for (max_sessions, spare) in [(1, false), (10, true)] {
+        let sshd = Sshd::start_with(&SshdOptions {
+            max_sessions,
+            ..SshdOptions::default()
+        });
+        let session = connect(&sshd).await;
+        assert!(
+            session.has_spare_session().await.unwrap(),
+            "MaxSessions {max_sessions}: no session to spare on an idle connection"
+        );
+        let mut child = session.spawn("echo up; exec cat", None).await.unwrap();
+        assert_eq!(child.read_line().await.unwrap().as_deref(), Some("up"));
+        assert_eq!(
+            session.has_spare_session().await.unwrap(),
+            spare,
+            "MaxSessions {max_sessions}, beside a spawned process"
+        );
+        child.close().await;
+        let log = sshd.log();
+        assert_eq!(
+            log.matches("Starting session").count(),
+            1,
+            "MaxSessions {max_sessions}: the probes ran a command:\n{log}"
+        );
+    }
+}
+
 #[cfg(feature = "host-tests")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawned_process_ends_on_close_and_reports_its_stderr() {

@@ -21,6 +21,10 @@ use tokio::time::Instant;
 const NOT_WAITING: u64 = u64::MAX;
 /// How often a silence shorter than the limit is looked at again.
 const TICK: Duration = Duration::from_millis(250);
+/// A short sleep that tells whether the controller keeps time before a silence counts.
+const LAG_PROBE: Duration = Duration::from_millis(20);
+/// How late that sleep may end on a controller that still reads its sockets in time.
+const LAG_TOLERANCE: Duration = Duration::from_millis(100);
 
 /// Watches one connection's setup; [`ServerSilence::watch`] wraps its stream.
 pub(super) struct ServerSilence {
@@ -101,6 +105,12 @@ impl ServerSilence {
                     // The tasks that read for us may be queued behind this one: let them
                     // run once before concluding.
                     tokio::task::yield_now().await;
+                    // An answer can wait where no probe sees it (in a jump host's tunnel,
+                    // read by the jump's connection but not yet by ours): a controller late
+                    // on its own timers has not had the time to read it.
+                    if controller_lagging().await {
+                        continue;
+                    }
                     let still = self
                         .clock
                         .unanswered_for()
@@ -122,6 +132,15 @@ impl ServerSilence {
         // `WouldBlock`, and peeking leaves the bytes for the real reader.
         matches!(probe.peek(&mut [0_u8; 1]), Ok(n) if n > 0)
     }
+}
+
+/// Whether a short sleep ended late: the controller is too busy (too many hosts on too
+/// few cores, or not scheduled) for a silence to be the server's. The connection's
+/// whole setup stays bounded (`setup_limit` in `ssh.rs`).
+async fn controller_lagging() -> bool {
+    let asked = Instant::now();
+    tokio::time::sleep(LAG_PROBE).await;
+    asked.elapsed() > LAG_PROBE + LAG_TOLERANCE
 }
 
 /// A stream whose traffic is timed by a [`ServerSilence`].
@@ -204,6 +223,30 @@ mod tests {
         let sent = Instant::now();
         silence.outlasted().await;
         assert!(sent.elapsed() >= LIMIT);
+    }
+
+    #[tokio::test]
+    async fn a_controller_late_on_its_own_timers_does_not_count_its_delay_as_silence() {
+        // A tunnel (no socket to peek at): the server's answer waits in it, unread,
+        // while the controller's only thread is busy with other hosts.
+        let (client, mut server) = tokio::io::duplex(64);
+        let silence = ServerSilence::new(LIMIT, None);
+        let mut stream = silence.watch(client);
+        stream.write_all(b"request").await.unwrap();
+        server.write_all(b"answer").await.unwrap();
+        let busy = tokio::spawn(async {
+            for _ in 0..8 {
+                std::thread::sleep(LIMIT);
+                tokio::task::yield_now().await;
+            }
+        });
+        tokio::select! {
+            () = silence.outlasted() => panic!("the controller's own delay counted as the server's silence"),
+            done = busy => done.unwrap(),
+        }
+        let mut answer = [0_u8; 6];
+        stream.read_exact(&mut answer).await.unwrap();
+        assert_eq!(silence.clock.unanswered_for(), None);
     }
 
     #[test]
