@@ -8,11 +8,14 @@ use serde_json::{Map, Value};
 
 use super::{BadInput, InputKind};
 use crate::inventory::Inventory;
+use crate::location::Location;
 use crate::validate;
 
-/// The plan error `first`, with the plan's other problems after it.
+/// The plan error `first` (at `first_at`, when it has a place), with the plan's other
+/// problems after it: those at another place.
 pub(super) fn plan_error(
     first: String,
+    first_at: Option<&Location>,
     plan_path: &Path,
     inventory: &Inventory,
     extra: &Map<String, Value>,
@@ -25,7 +28,7 @@ pub(super) fn plan_error(
     };
     let others: Vec<String> = validate::check_plan(plan_path, &cx)
         .into_iter()
-        .filter(|p| !p.is_warning() && !first.contains(&format!("{}: ", p.location)))
+        .filter(|p| !p.is_warning() && Some(&p.location) != first_at)
         .map(|p| p.to_string())
         .collect();
     if others.is_empty() {
