@@ -67,20 +67,24 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// What is wrong, without the place: `warning: ` or `note: ` first when it is one,
+    /// the hosts last (`(host w1)`, `(hosts w1, w2)`) when not every host has it.
+    #[must_use]
+    pub fn what(&self) -> String {
+        let hosts = match self.hosts.as_slice() {
+            [] => String::new(),
+            [one] => format!(" (host {one})"),
+            many => format!(" (hosts {})", many.join(", ")),
+        };
+        format!("{}{}{hosts}", self.severity.prefix(), self.message)
+    }
+}
+
+/// `file:line:col: what`.
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: {}{}",
-            self.location,
-            self.severity.prefix(),
-            self.message
-        )?;
-        match self.hosts.as_slice() {
-            [] => Ok(()),
-            [one] => write!(f, " (host {one})"),
-            many => write!(f, " (hosts {})", many.join(", ")),
-        }
+        write!(f, "{}: {}", self.location, self.what())
     }
 }
 

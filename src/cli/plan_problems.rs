@@ -26,10 +26,9 @@ pub(super) fn plan_error(
         extra,
         limit,
     };
-    let others: Vec<String> = validate::check_plan(plan_path, &cx)
+    let others: Vec<validate::Problem> = validate::check_plan(plan_path, &cx)
         .into_iter()
         .filter(|p| !p.is_warning() && Some(&p.location) != first_at)
-        .map(|p| p.to_string())
         .collect();
     if others.is_empty() {
         return BadInput::of(InputKind::Plan, first);
@@ -39,7 +38,11 @@ pub(super) fn plan_error(
         "{body}\nthe plan has {} more problem{} (as `wsdeploy validate` reports them):\n{}{hints}",
         others.len(),
         if others.len() == 1 { "" } else { "s" },
-        others.join("\n")
+        others
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     BadInput {
         more: others,
