@@ -5,7 +5,30 @@
 use std::collections::HashMap;
 
 use crate::inventory;
-use crate::plan::{self, HostPlan};
+use crate::location::Location;
+use crate::plan::{self, HostPlan, RenderError};
+
+/// Why the plan could not be rendered for the hosts.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderHostsError {
+    /// A play's `hosts:` (or `--limit`) does not select from the inventory.
+    #[error(transparent)]
+    Hosts(#[from] inventory::InventoryError),
+    /// A play failed to render for a host.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+impl RenderHostsError {
+    /// Where in the plan the error is, when it is in the plan.
+    #[must_use]
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Self::Hosts(_) => None,
+            Self::Render(e) => Some(&*e.origin),
+        }
+    }
+}
 
 /// Every play rendered for each host it selects (`limit`: the `--limit` pattern), the
 /// hosts in inventory order; `vault_values` are masked like a play's `secrets:`.
@@ -15,10 +38,10 @@ pub fn render_for_hosts(
     limit: Option<&str>,
     extra: &serde_json::Map<String, serde_json::Value>,
     vault_values: &[String],
-) -> Result<Vec<(String, Vec<HostPlan>)>, String> {
+) -> Result<Vec<(String, Vec<HostPlan>)>, RenderHostsError> {
     let mut per_host: Vec<(String, Vec<HostPlan>)> = Vec::new();
     for play in &plan.plays {
-        let selected = inv.select(&play.hosts, limit).map_err(|e| e.to_string())?;
+        let selected = inv.select(&play.hosts, limit)?;
         for host in selected {
             let vars = plan::merge_vars(play, host.name(), host.vars(), extra);
             let explicit = |name: &str| {
@@ -26,8 +49,7 @@ pub fn render_for_hosts(
                     || play.vars.contains_key(name)
                     || extra.contains_key(name)
             };
-            let pending = plan::facts::prepare(play, host.name(), explicit, &vars, vault_values)
-                .map_err(|e| e.to_string())?;
+            let pending = plan::facts::prepare(play, host.name(), explicit, &vars, vault_values)?;
             // Values decrypted from a vault are secrets, masked like a play's `secrets:`
             // (and the host's password variables): the list is made here, once, and the
             // plan rendered again with facts keeps it.
@@ -39,8 +61,7 @@ pub fn render_for_hosts(
                     .unwrap_or_default(),
                 masked: vault_values.to_vec(),
             };
-            let mut rendered =
-                plan::render_play(play, host.name(), inputs).map_err(|e| e.to_string())?;
+            let mut rendered = plan::render_play(play, host.name(), inputs)?;
             if let Some(mut p) = pending {
                 p.masked.clone_from(&rendered.secret_values);
                 rendered.facts = plan::PlanFacts::NeedsFacts(std::sync::Arc::new(p));
@@ -120,6 +141,6 @@ mod tests {
         assert_eq!(per_host[0].0, "h1");
         let error = render_for_hosts(&plan, &inv, None, &serde_json::Map::new(), &[])
             .expect_err("`release` is undefined");
-        assert!(error.contains("release"), "{error}");
+        assert!(error.to_string().contains("release"), "{error}");
     }
 }

@@ -33,6 +33,9 @@ pub enum TemplateError {
     Syntax(String),
     #[error("template error: {0}")]
     Render(String),
+    /// A filter MiniJinja does not have (said as [`TemplateError::Render`] says it).
+    #[error("template error: {0}")]
+    UnknownFilter(String),
     #[error(
         "template needs more than {FUEL} evaluation steps (a loop too large?): templates build configuration values, not computations"
     )]
@@ -187,6 +190,9 @@ impl Renderer {
     fn eval_error(&self, e: &minijinja::Error, missing: &[String]) -> TemplateError {
         if e.kind() == minijinja::ErrorKind::OutOfFuel {
             return TemplateError::OutOfFuel;
+        }
+        if e.kind() == minijinja::ErrorKind::UnknownFilter {
+            return TemplateError::UnknownFilter(describe(e));
         }
         if e.kind() == minijinja::ErrorKind::UndefinedError && !missing.is_empty() {
             TemplateError::Undefined {

@@ -22,40 +22,69 @@ use minijinja::Environment;
 use serde_json::{Map, Value};
 
 use crate::inventory::{Host, Inventory};
+use crate::location::Location;
 use crate::plan::{self, Play, StepDef, StepKind};
 use crate::report::out::outln;
 use crate::template::{self, TemplateError};
 
-/// One problem: where, what, and for which hosts (empty: every host).
+/// One problem: where, how much it weighs, what, and for which hosts (empty: every host).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// `file:line:col`.
-    pub location: String,
+    /// Where in which file (shown `file:line:col`).
+    pub location: Location,
+    pub severity: Severity,
     pub message: String,
     pub hosts: Vec<String>,
 }
 
-impl Problem {
-    /// A warning is shown but does not make the plan invalid.
-    #[must_use]
-    pub fn is_warning(&self) -> bool {
-        self.message.starts_with(WARNING) || self.message.starts_with(NOTE)
+/// Whether a problem makes the plan invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The plan is invalid.
+    Error,
+    /// Shown (`warning: `), and the plan is still valid.
+    Warning,
+    /// Said (`note: `), not a problem.
+    Note,
+}
+
+impl Severity {
+    /// How a message of this severity starts.
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Error => "",
+            Self::Warning => "warning: ",
+            Self::Note => "note: ",
+        }
     }
 }
 
-/// How a warning's message starts.
-const WARNING: &str = "warning: ";
-/// How a note's message starts (said, not a problem).
-const NOTE: &str = "note: ";
+impl Problem {
+    /// A warning or a note is shown but does not make the plan invalid.
+    #[must_use]
+    pub fn is_warning(&self) -> bool {
+        self.severity != Severity::Error
+    }
+}
 
+impl Problem {
+    /// What is wrong, without the place: `warning: ` or `note: ` first when it is one,
+    /// the hosts last (`(host w1)`, `(hosts w1, w2)`) when not every host has it.
+    #[must_use]
+    pub fn what(&self) -> String {
+        let hosts = match self.hosts.as_slice() {
+            [] => String::new(),
+            [one] => format!(" (host {one})"),
+            many => format!(" (hosts {})", many.join(", ")),
+        };
+        format!("{}{}{hosts}", self.severity.prefix(), self.message)
+    }
+}
+
+/// `file:line:col: what`.
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)?;
-        match self.hosts.as_slice() {
-            [] => Ok(()),
-            [one] => write!(f, " (host {one})"),
-            many => write!(f, " (hosts {})", many.join(", ")),
-        }
+        write!(f, "{}: {}", self.location, self.what())
     }
 }
 
@@ -124,18 +153,7 @@ pub fn check_plan(path: &Path, cx: &Context<'_>) -> Vec<Problem> {
     }
     let mut all = problems.0;
     // Reading order: file, then line and column.
-    all.sort_by_key(|p| {
-        let mut parts = p.location.rsplitn(3, ':');
-        let col = parts
-            .next()
-            .and_then(|c| c.parse::<u64>().ok())
-            .unwrap_or(0);
-        let line = parts
-            .next()
-            .and_then(|l| l.parse::<u64>().ok())
-            .unwrap_or(0);
-        (parts.next().unwrap_or_default().to_owned(), line, col)
-    });
+    all.sort_by(|a, b| a.location.cmp(&b.location));
     all
 }
 
@@ -201,12 +219,23 @@ pub fn run(
 struct Problems(Vec<Problem>);
 
 impl Problems {
+    /// Records an error; the same error for another host adds the host.
+    fn add(&mut self, location: Location, message: String, host: Option<&str>) {
+        self.add_with(Severity::Error, location, message, host);
+    }
+
     /// Records a problem; the same problem for another host adds the host.
-    fn add(&mut self, location: String, message: String, host: Option<&str>) {
+    fn add_with(
+        &mut self,
+        severity: Severity,
+        location: Location,
+        message: String,
+        host: Option<&str>,
+    ) {
         if let Some(p) = self
             .0
             .iter_mut()
-            .find(|p| p.location == location && p.message == message)
+            .find(|p| p.location == location && p.severity == severity && p.message == message)
         {
             if let Some(h) = host
                 && !p.hosts.iter().any(|x| x == h)
@@ -217,6 +246,7 @@ impl Problems {
         }
         self.0.push(Problem {
             location,
+            severity,
             message,
             hosts: host.map(|h| vec![h.to_owned()]).unwrap_or_default(),
         });
@@ -229,11 +259,18 @@ fn load_problem(path: &Path, error: &plan::PlanError) -> Problem {
     Problem {
         location: error
             .location
-            .as_ref()
-            .map_or_else(|| path.display().to_string(), ToString::to_string),
+            .clone()
+            .unwrap_or_else(|| Location::file(path.display().to_string())),
+        severity: Severity::Error,
         message: error.message.clone(),
         hosts: Vec::new(),
     }
+}
+
+/// A line and column counted in `usize` (positions found in the plan's text).
+fn at(file: &str, line: usize, column: usize) -> Location {
+    let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    Location::at(file, wide(line), wide(column))
 }
 
 fn environment() -> Environment<'static> {
@@ -315,9 +352,10 @@ fn check_play(
     check_plan_vars(play, &file, env, out);
     check_nginx_snippets(play, &file, out);
     for (def, message) in never_runs::warnings(play, env) {
-        out.add(
-            format!("{file}:{}:{}", def.line, def.column),
-            format!("{WARNING}{message}"),
+        out.add_with(
+            Severity::Warning,
+            Location::at(file.as_str(), def.line, def.column),
+            message,
             None,
         );
     }
@@ -330,7 +368,7 @@ fn check_play(
         Ok(h) => h,
         Err(e) => {
             out.add(
-                format!("{file}:1:1"),
+                Location::at(file.as_str(), 1, 1),
                 format!("hosts `{}`: {e}", play.hosts),
                 None,
             );
@@ -342,9 +380,10 @@ fn check_play(
         .map(|host| check_host(play, host, &fields_of, &file, cx, env, out))
         .collect();
     for (def, message) in never_runs::on_hosts(play, &running, env) {
-        out.add(
-            format!("{file}:{}:{}", def.line, def.column),
-            format!("{WARNING}{message}"),
+        out.add_with(
+            Severity::Warning,
+            Location::at(file.as_str(), def.line, def.column),
+            message,
             None,
         );
     }
@@ -360,7 +399,7 @@ fn warn_unmatched_hosts(plan: &plan::Plan, inventory: &Inventory, out: &mut Prob
             .lines()
             .position(|l| l.starts_with("hosts:"))
             .map_or(1, |i| i + 1);
-        format!("{}:{line}:1", play.file.display())
+        at(&play.file.display().to_string(), line, 1)
     };
     let runs_somewhere = plan.plays.iter().any(|p| {
         inventory
@@ -369,10 +408,11 @@ fn warn_unmatched_hosts(plan: &plan::Plan, inventory: &Inventory, out: &mut Prob
     });
     if !runs_somewhere {
         if let Some(first) = plan.plays.first() {
-            out.add(
+            out.add_with(
+                Severity::Note,
                 hosts_line(first),
                 format!(
-                    "{NOTE}no host of the inventory is in the plan's `hosts:` ({}): nothing was checked per host",
+                    "no host of the inventory is in the plan's `hosts:` ({}): nothing was checked per host",
                     plan.plays.iter().map(|p| p.hosts.as_str()).collect::<Vec<_>>().join("; ")
                 ),
                 None,
@@ -384,11 +424,15 @@ fn warn_unmatched_hosts(plan: &plan::Plan, inventory: &Inventory, out: &mut Prob
         for term in inventory.unmatched_terms(&play.hosts).unwrap_or_default() {
             // A near name is likely a typo; another is likely a group this inventory lacks.
             let guess = crate::plan::hints::closest_name(&term, &inventory_names(inventory));
-            out.add(
+            out.add_with(
+                if guess.is_some() {
+                    Severity::Warning
+                } else {
+                    Severity::Note
+                },
                 hosts_line(play),
                 format!(
-                    "{}`hosts: {}`: `{term}` matches no host or group of the inventory; the play skips it{}",
-                    if guess.is_some() { WARNING } else { NOTE },
+                    "`hosts: {}`: `{term}` matches no host or group of the inventory; the play skips it{}",
                     play.hosts,
                     guess
                         .map(|n| format!(" (did you mean `{n}`?)"))
@@ -420,8 +464,8 @@ fn check_nginx_snippets(play: &Play, file: &str, out: &mut Problems) {
         let step_line = usize::try_from(def.line).unwrap_or(usize::MAX);
         if let Some(problem) = nginx_snippets::check(&text, step_line, &nginx.ensure) {
             let location = match problem.at {
-                Some((line, col)) => format!("{file}:{line}:{col}"),
-                None => format!("{file}:{}:{}", def.line, def.column),
+                Some((line, col)) => at(file, line, col),
+                None => Location::at(file, def.line, def.column),
             };
             out.add(
                 location,
@@ -444,7 +488,7 @@ fn check_plan_vars(play: &Play, file: &str, env: &Environment<'static>, out: &mu
                 if let Err(e) = names_used(env, &f.source) {
                     let (line, col) = key_position(&text, section, key);
                     out.add(
-                        format!("{file}:{line}:{col}"),
+                        at(file, line, col),
                         format!("`{section}.{}`: {e}", f.name),
                         None,
                     );
@@ -473,7 +517,7 @@ fn step_templates<'a>(
         .collect();
     let mut fields_of: Vec<StepTemplates<'_>> = Vec::new();
     for &def in steps {
-        let location = format!("{file}:{}:{}", def.line, def.column);
+        let location = Location::at(file, def.line, def.column);
         for expression in def.when.iter().flat_map(|w| w.expressions()) {
             if let Err(e) = env.compile_expression(expression) {
                 out.add(
@@ -549,7 +593,7 @@ fn check_host(
     let before = out.0.len();
     let renderer = template::Renderer::new(vars.clone());
     for (def, fields) in fields_of {
-        let location = format!("{file}:{}:{}", def.line, def.column);
+        let location = Location::at(file, def.line, def.column);
         let mut runs = true;
         for expression in def.when.iter().flat_map(|w| w.expressions()) {
             match renderer.truthy(expression) {
@@ -602,7 +646,7 @@ fn check_host(
         && !e.message.contains("unknown filter")
     {
         out.add(
-            e.origin.clone(),
+            (*e.origin).clone(),
             format!("step `{}`: {}", e.step, e.message),
             Some(host.name()),
         );
@@ -721,7 +765,7 @@ mod tests {
         let error =
             crate::plan::load::load_text(Path::new("plans/a.yml"), "name: a\nx: 1\n").unwrap_err();
         let p = load_problem(Path::new("plans/a.yml"), &error);
-        assert_eq!(p.location, "plans/a.yml:2:1");
+        assert_eq!(p.location, Location::at("plans/a.yml", 2, 1));
         assert!(p.message.starts_with("unknown field `x`"), "{}", p.message);
     }
 

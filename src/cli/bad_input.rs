@@ -5,6 +5,8 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::validate::Problem;
+
 /// What the bad input was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,8 +32,8 @@ pub enum InputKind {
 pub struct BadInput {
     pub message: String,
     pub kind: InputKind,
-    /// A plan's other problems (`file:line:col: message` lines), also in `message`.
-    pub more: Vec<String>,
+    /// A plan's other problems, also in `message` (one `file:line:col: message` line each).
+    pub more: Vec<Problem>,
 }
 
 impl From<String> for BadInput {
@@ -67,8 +69,16 @@ impl BadInput {
             message: crate::mask::mask(&self.message, secrets),
             more: self
                 .more
-                .iter()
-                .map(|m| crate::mask::mask(m, secrets))
+                .into_iter()
+                .map(|p| Problem {
+                    message: crate::mask::mask(&p.message, secrets),
+                    hosts: p
+                        .hosts
+                        .iter()
+                        .map(|h| crate::mask::mask(h, secrets))
+                        .collect(),
+                    ..p
+                })
                 .collect(),
             ..self
         }
@@ -103,21 +113,30 @@ impl BadInput {
             "line": place.as_ref().map(|p| p.line),
             "column": place.as_ref().map(|p| p.column),
             "hint": (!hint.is_empty()).then(|| hint.join("\n")),
-            "problems": self.more.iter().map(|m| problem(m)).collect::<Vec<Value>>(),
+            "problems": self.more.iter().map(problem).collect::<Vec<Value>>(),
             "exit": exit,
         })
     }
 }
 
-/// One of a plan's other problems as an object.
-fn problem(line: &str) -> Value {
-    let place = place(line);
-    json!({
-        "file": place.as_ref().map(|p| p.file.clone()),
-        "line": place.as_ref().map(|p| p.line),
-        "column": place.as_ref().map(|p| p.column),
-        "message": place.as_ref().map_or(line, |p| &line[p.end..]),
-    })
+/// One of a plan's other problems as an object: its place when it has a line and a
+/// column (else the place stays in the message, as for the first error).
+fn problem(p: &Problem) -> Value {
+    let at = &p.location;
+    match (at.line, at.column) {
+        (Some(line), Some(column)) => json!({
+            "file": at.file,
+            "line": line,
+            "column": column,
+            "message": p.what(),
+        }),
+        _ => json!({
+            "file": Value::Null,
+            "line": Value::Null,
+            "column": Value::Null,
+            "message": p.to_string(),
+        }),
+    }
 }
 
 /// Where an error's first line says it is.
@@ -178,6 +197,40 @@ mod tests {
         assert_eq!(v["message"], "unknown field `notify`");
         assert_eq!(v["hint"], "wsdeploy has no handlers");
         assert_eq!(v["exit"], 3);
+    }
+
+    #[test]
+    fn the_other_problems_give_their_place_from_their_location() {
+        use crate::location::Location;
+        use crate::validate::Severity;
+        let more = vec![
+            Problem {
+                location: Location::at("plans/my site.yml", 7, 3),
+                severity: Severity::Error,
+                message: "step `a`: undefined variable `x`".to_owned(),
+                hosts: vec!["w1".to_owned(), "w2".to_owned()],
+            },
+            Problem {
+                location: Location::file("plans/b.yml"),
+                severity: Severity::Error,
+                message: "cannot read it".to_owned(),
+                hosts: Vec::new(),
+            },
+        ];
+        let v = BadInput {
+            more,
+            ..BadInput::of(InputKind::Plan, "plans/a.yml:1:1: x".to_owned())
+        }
+        .json(3);
+        assert_eq!(
+            v["problems"],
+            json!([
+                {"file": "plans/my site.yml", "line": 7, "column": 3,
+                 "message": "step `a`: undefined variable `x` (hosts w1, w2)"},
+                {"file": null, "line": null, "column": null,
+                 "message": "plans/b.yml: cannot read it"},
+            ])
+        );
     }
 
     #[test]

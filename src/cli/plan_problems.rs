@@ -8,11 +8,14 @@ use serde_json::{Map, Value};
 
 use super::{BadInput, InputKind};
 use crate::inventory::Inventory;
+use crate::location::Location;
 use crate::validate;
 
-/// The plan error `first`, with the plan's other problems after it.
+/// The plan error `first` (at `first_at`, when it has a place), with the plan's other
+/// problems after it: those at another place.
 pub(super) fn plan_error(
     first: String,
+    first_at: Option<&Location>,
     plan_path: &Path,
     inventory: &Inventory,
     extra: &Map<String, Value>,
@@ -23,10 +26,9 @@ pub(super) fn plan_error(
         extra,
         limit,
     };
-    let others: Vec<String> = validate::check_plan(plan_path, &cx)
+    let others: Vec<validate::Problem> = validate::check_plan(plan_path, &cx)
         .into_iter()
-        .filter(|p| !p.is_warning() && !first.contains(&format!("{}: ", p.location)))
-        .map(|p| p.to_string())
+        .filter(|p| !p.is_warning() && Some(&p.location) != first_at)
         .collect();
     if others.is_empty() {
         return BadInput::of(InputKind::Plan, first);
@@ -36,7 +38,11 @@ pub(super) fn plan_error(
         "{body}\nthe plan has {} more problem{} (as `wsdeploy validate` reports them):\n{}{hints}",
         others.len(),
         if others.len() == 1 { "" } else { "s" },
-        others.join("\n")
+        others
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     BadInput {
         more: others,

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::fleet::{FleetHost, FleetOptions, Serial};
 use crate::inventory;
+use crate::location::Location;
 use crate::plan::{self, HostPlan};
 use crate::reach;
 use crate::report;
@@ -231,13 +232,19 @@ fn prepare_hosts(
     } = shape;
     let plan_path = plan_path(project, t);
     let limit = t.limit.as_deref();
-    let plan = plan::load(&plan_path)
-        .map_err(|e| plan_problems::plan_error(e.to_string(), &plan_path, inv, extra, limit))?;
+    let plan = plan::load(&plan_path).map_err(|e| {
+        // Where `validate` reports the same error (a plan it cannot read: the file).
+        let at =
+            (e.location.clone()).unwrap_or_else(|| Location::file(plan_path.display().to_string()));
+        plan_problems::plan_error(e.to_string(), Some(&at), &plan_path, inv, extra, limit)
+    })?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
     warn_unmatched_hosts(&plan, inv);
     let per_host = if render {
-        crate::project::render_for_hosts(&plan, inv, limit, extra, masked)
-            .map_err(|message| plan_problems::plan_error(message, &plan_path, inv, extra, limit))?
+        crate::project::render_for_hosts(&plan, inv, limit, extra, masked).map_err(|e| {
+            let at = e.location().cloned();
+            plan_problems::plan_error(e.to_string(), at.as_ref(), &plan_path, inv, extra, limit)
+        })?
     } else {
         located_hosts(&plan, inv, limit)?
     };

@@ -56,6 +56,36 @@ impl From<super::compose::ComposeError> for EditError {
     }
 }
 
+impl From<super::json::JsonError> for EditError {
+    fn from(e: super::json::JsonError) -> Self {
+        match e {
+            super::json::JsonError::Invalid {
+                line,
+                column,
+                message,
+            } => Self {
+                line: Some(line as u64),
+                column: Some(column as u64),
+                message: super::json::invalid_json(&message),
+            },
+            other => Self::from(other.to_string()),
+        }
+    }
+}
+
+impl From<super::nginx::EditError> for EditError {
+    fn from(e: super::nginx::EditError) -> Self {
+        match e {
+            super::nginx::EditError::Parse { source, .. } => Self {
+                line: Some(source.line as u64),
+                column: Some(source.column as u64),
+                message: source.message,
+            },
+            other => Self::from(other.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +100,31 @@ mod tests {
         assert_eq!(
             EditError::from("no such file".to_owned()).in_file("/x"),
             "/x: no such file"
+        );
+    }
+
+    #[test]
+    fn nginx_and_json_parse_errors_name_file_line_and_column() {
+        use crate::edit::nginx::{self, Context, ContextKind, Effective};
+        let e = nginx::ensure(
+            "/etc/nginx/sites-enabled/x",
+            "server {\n  listen 80;\n",
+            ContextKind::Http,
+            &Context::Http,
+            "map $a $b { default 1; }",
+            &Effective::empty(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            EditError::from(e).in_file("/etc/nginx/sites-enabled/x"),
+            "/etc/nginx/sites-enabled/x:1:8: unclosed \"{\" of \"server\" (unbalanced braces): the file ends \
+             before its closing \"}\"; add the missing \"}\" (check the blocks inside it too)"
+        );
+        let e = crate::edit::json::get("{\n  \"a\": 1,\n}\n", "a").unwrap_err();
+        assert_eq!(
+            EditError::from(e).in_file("/b/sites/site1/site_config.json"),
+            "/b/sites/site1/site_config.json:3:1: invalid JSON: trailing comma; fix the syntax first (Frappe \
+             cannot read this file either)"
         );
     }
 }

@@ -17,9 +17,7 @@ use crate::edit::lossless::{line_ending, splice, with_line_ending};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JsonError {
     /// The text is not valid JSON.
-    #[error(
-        "invalid JSON at line {line}, column {column}: {message}; fix the syntax first (Frappe cannot read this file either)"
-    )]
+    #[error("{line}:{column}: {}", invalid_json(message))]
     Invalid {
         /// Line of the error.
         line: usize,
@@ -106,14 +104,19 @@ fn set_one(text: &str, key: &str, value: &Value) -> Result<String, JsonError> {
     Ok(insert_member(text, &layout, key, value))
 }
 
+/// What is wrong with a document that is not JSON (`message`: what the parser found).
+#[must_use]
+pub fn invalid_json(message: &str) -> String {
+    format!("invalid JSON: {message}; fix the syntax first (Frappe cannot read this file either)")
+}
+
 /// Validates the document and locates its top-level members.
 fn parse(text: &str) -> Result<(serde_json::Map<String, Value>, Layout), JsonError> {
     let document: Value = serde_json::from_str(text).map_err(|error| {
         let full = error.to_string();
-        let message = full
-            .rsplit_once(" at line ")
-            .map_or(full.as_str(), |(message, _)| message)
-            .to_owned();
+        // serde_json appends ` at line L column C` to its message; the place is kept apart.
+        let suffix = format!(" at line {} column {}", error.line(), error.column());
+        let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
         JsonError::Invalid {
             line: error.line(),
             column: error.column(),
@@ -458,7 +461,7 @@ mod tests {
         );
         assert_eq!(
             err.to_string(),
-            "invalid JSON at line 3, column 7: expected `:`; fix the syntax first (Frappe cannot read this file either)"
+            "3:7: invalid JSON: expected `:`; fix the syntax first (Frappe cannot read this file either)"
         );
     }
 

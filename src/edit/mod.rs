@@ -76,7 +76,7 @@ pub fn apply(
         }
         EditKind::Json { set } => {
             let text = current.ok_or_else(|| missing(path))?;
-            json::set_keys(text, set).map_err(|e| EditError::from(e.to_string()))
+            Ok(json::set_keys(text, set)?)
         }
         EditKind::Nginx {
             context,
@@ -98,7 +98,7 @@ pub fn apply(
                 ensure,
                 ctx.nginx,
             )
-            .map_err(|e| EditError::from(e.to_string()))
+            .map_err(EditError::from)
         }
     }
 }

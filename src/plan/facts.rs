@@ -113,7 +113,9 @@ pub fn prepare(
             },
         };
         let path = renderer.render(template).map_err(|e| RenderError {
-            origin: play.file.display().to_string(),
+            origin: Box::new(crate::location::Location::file(
+                play.file.display().to_string(),
+            )),
             step: format!("facts: {}", fact.name),
             host: host.to_owned(),
             message: crate::mask::mask(&format!("`{field}`: {e}"), masked),

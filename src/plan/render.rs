@@ -10,6 +10,7 @@ use super::kinds::{StepKind, render_field};
 use super::load::{Play, StepDef};
 pub use super::render_error::RenderError;
 use super::step::{Action, Skipped, Step};
+use crate::location::Location;
 use crate::template::Renderer;
 
 /// A play rendered for one host.
@@ -176,7 +177,7 @@ fn render_steps(play: &Play, host: &str, renderer: &Renderer) -> Result<HostPlan
         .any(|s| matches!(s.kind, StepKind::Nginx(_)))
     {
         let dump = renderer.var("nginx_dump_cmd").map_err(|e| RenderError {
-            origin: file.clone(),
+            origin: Box::new(Location::file(file.as_str())),
             step: "nginx_dump_cmd".to_owned(),
             host: host.to_owned(),
             message: e.to_string(),
@@ -222,7 +223,7 @@ fn render_defs(
     };
     for def in defs {
         let failed = |message| RenderError {
-            origin: format!("{file}:{}:{}", def.line, def.column),
+            origin: Box::new(Location::at(file, def.line, def.column)),
             step: def.id.clone(),
             host: host.to_owned(),
             message,

@@ -7,6 +7,7 @@
 //! channels (OpenSSH's `MaxSessions` defaults to 10); a channel the server still
 //! refuses is retried for a bounded time instead of failing the run.
 
+mod agent_unavailable;
 mod auth;
 mod error;
 mod handshake_gate;

@@ -16,7 +16,7 @@ pub(super) fn unknown(source: &str) -> Vec<String> {
         .filter(|name| {
             matches!(
                 renderer.render(&format!("{{{{ 0 | {name} }}}}")),
-                Err(TemplateError::Render(message)) if message.contains("unknown filter")
+                Err(TemplateError::UnknownFilter(_))
             )
         })
         .collect()

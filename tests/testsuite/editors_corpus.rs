@@ -439,7 +439,7 @@ fn invalid_json_error_text() {
     let broken = "{\n\t\"db_name\": \"site\",\n\t\"socketio_port\": 9000,\n}\n";
     assert_eq!(
         json::get(broken, "db_name").unwrap_err().to_string(),
-        "invalid JSON at line 4, column 1: trailing comma; fix the syntax first (Frappe cannot read this file either)"
+        "4:1: invalid JSON: trailing comma; fix the syntax first (Frappe cannot read this file either)"
     );
 }
 

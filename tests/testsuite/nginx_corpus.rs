@@ -1095,7 +1095,7 @@ fn error_messages_are_pinned() {
     let missing = ng::parse("http {\n    server {\n        listen 80;\n}\n").unwrap_err();
     assert_eq!(
         missing.to_string(),
-        "line 1, column 6: unclosed \"{\" of \"http\" (unbalanced braces): the file ends before its closing \"}\"; add \
+        "1:6: unclosed \"{\" of \"http\" (unbalanced braces): the file ends before its closing \"}\"; add \
          the missing \"}\" (check the blocks inside it too)"
     );
     assert_eq!((missing.line, missing.column), (1, 6));
@@ -1103,14 +1103,14 @@ fn error_messages_are_pinned() {
     let extra = ng::parse("http {\n    gzip on;\n}\n}\n").unwrap_err();
     assert_eq!(
         extra.to_string(),
-        "line 4, column 1: unexpected \"}\" (unbalanced braces): it closes no open block; remove it or add the missing \
+        "4:1: unexpected \"}\" (unbalanced braces): it closes no open block; remove it or add the missing \
          \"{\""
     );
 
     let quote = ng::parse("server {\n    return 200 \"hello;\n}\n").unwrap_err();
     assert_eq!(
         quote.to_string(),
-        "line 2, column 16: unterminated quoted string (missing closing \"): the string starting here runs to the end \
+        "2:16: unterminated quoted string (missing closing \"): the string starting here runs to the end \
          of the file; close it with \""
     );
 
@@ -1125,7 +1125,7 @@ fn error_messages_are_pinned() {
     .unwrap_err();
     assert_eq!(
         in_file.to_string(),
-        "cannot parse /etc/nginx/sites-enabled/x: line 1, column 8: unclosed \"{\" of \"server\" (unbalanced braces): \
+        "/etc/nginx/sites-enabled/x:1:8: unclosed \"{\" of \"server\" (unbalanced braces): \
          the file ends before its closing \"}\"; add the missing \"}\" (check the blocks inside it too)"
     );
 }
@@ -1238,8 +1238,8 @@ fn dump_gives_contexts_include_globs_and_cross_file_checks() {
     .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "\"map $connection_upgrade\" is already defined differently in /etc/nginx/sites-enabled/odoo at line 7, \
-         column 1, which nginx loads in the same http context as /etc/nginx/nginx.conf; adding it to \
+        "\"map $connection_upgrade\" is already defined differently at /etc/nginx/sites-enabled/odoo:7:1, which \
+         nginx loads in the same http context as /etc/nginx/nginx.conf; adding it to \
          /etc/nginx/nginx.conf would define it twice. Edit or remove it in /etc/nginx/sites-enabled/odoo (or point \
          this step's file at /etc/nginx/sites-enabled/odoo)"
     );

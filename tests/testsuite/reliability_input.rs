@@ -495,8 +495,8 @@ fn invalid_json_site_config() {
         &host,
         &[
             "error in step `site_config`",
-            &host.site_config.display().to_string(),
-            "line",
+            &format!("{}:", host.site_config.display()),
+            ": invalid JSON: trailing comma; fix the syntax first",
         ],
     );
 }

@@ -779,8 +779,8 @@ mod tests {
         );
         assert_eq!(
             error.unwrap_err().to_string(),
-            "\"map $connection_upgrade\" is already defined differently in /etc/nginx/sites-enabled/odoo at line 1, \
-             column 1, which nginx loads in the same http context as /etc/nginx/nginx.conf; adding it to \
+            "\"map $connection_upgrade\" is already defined differently at /etc/nginx/sites-enabled/odoo:1:1, which \
+             nginx loads in the same http context as /etc/nginx/nginx.conf; adding it to \
              /etc/nginx/nginx.conf would define it twice. Edit or remove it in /etc/nginx/sites-enabled/odoo (or \
              point this step's file at /etc/nginx/sites-enabled/odoo)"
         );

@@ -4,28 +4,49 @@
 
 use thiserror::Error;
 
-/// A syntax error in nginx configuration text.
+use crate::location::Location;
+
+/// A syntax error in nginx configuration text, shown `line:column: message` (with the
+/// file's path in front by [`ParseError::in_file`]).
 ///
 /// `line` and `column` are 1-based; the column counts characters, not bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("line {line}, column {column}: {message}")]
+#[error("{line}:{column}: {message}")]
 pub struct ParseError {
     pub line: usize,
     pub column: usize,
     pub message: String,
 }
 
+impl ParseError {
+    /// The error's place in the file `path`.
+    #[must_use]
+    pub fn location(&self, path: &str) -> Location {
+        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Location::at(path, wide(self.line), wide(self.column))
+    }
+
+    /// `path:line:column: message`.
+    #[must_use]
+    pub fn in_file(&self, path: &str) -> String {
+        format!("{}: {}", self.location(path), self.message)
+    }
+}
+
 /// Why a structural edit could not be made. Nothing was changed when this is returned.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EditError {
-    #[error("cannot parse {path}: {source}")]
+    #[error("{}", source.in_file(path))]
     Parse {
         path: String,
         #[source]
         source: ParseError,
     },
 
-    #[error("cannot parse the configuration to ensure: {source}")]
+    #[error(
+        "cannot parse the configuration to ensure: line {}, column {}: {}",
+        source.line, source.column, source.message
+    )]
     Snippet {
         #[source]
         source: ParseError,
@@ -154,7 +175,7 @@ pub enum EditError {
     },
 
     #[error(
-        "\"{identity}\" is already defined differently in {other_path} at line {line}, column {column}, which nginx \
+        "\"{identity}\" is already defined differently at {other_path}:{line}:{column}, which nginx \
          loads in the same {context} context as {path}; adding it to {path} would define it twice. Edit or remove it in \
          {other_path} (or point this step's file at {other_path})"
     )]
@@ -168,8 +189,9 @@ pub enum EditError {
     },
 
     #[error(
-        "editing {path} would produce text that does not parse ({source}); nothing was changed. This is a bug in the \
-         editor: report it together with the file"
+        "editing {path} would produce text that does not parse ({}); nothing was changed. This is a bug in the \
+         editor: report it together with the file",
+        source.in_file(path)
     )]
     EditBroke {
         path: String,
@@ -192,7 +214,7 @@ pub enum DumpError {
     )]
     Empty,
 
-    #[error("cannot parse {path} from the `nginx -T` dump: {source}")]
+    #[error("cannot parse the `nginx -T` dump: {}", source.in_file(path))]
     Parse {
         path: String,
         #[source]

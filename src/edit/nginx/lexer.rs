@@ -357,7 +357,7 @@ mod tests {
         });
         assert_eq!(
             error.unwrap_err().to_string(),
-            "line 1, column 6: unexpected \"c\" right after a quoted string: put a space, \";\" or \"{\" after the \
+            "1:6: unexpected \"c\" right after a quoted string: put a space, \";\" or \"{\" after the \
              closing quote"
         );
     }

@@ -249,30 +249,30 @@ mod tests {
         let cases = [
             (
                 "a;\n}\n",
-                "line 2, column 1: unexpected \"}\" (unbalanced braces): it closes no open block; remove it or add the \
+                "2:1: unexpected \"}\" (unbalanced braces): it closes no open block; remove it or add the \
                  missing \"{\"",
             ),
             (
                 "http {\n  server {\n}\n",
-                "line 1, column 6: unclosed \"{\" of \"http\" (unbalanced braces): the file ends before its closing \
+                "1:6: unclosed \"{\" of \"http\" (unbalanced braces): the file ends before its closing \
                  \"}\"; add the missing \"}\" (check the blocks inside it too)",
             ),
             (
                 "location / { deny all }",
-                "line 1, column 23: unexpected \"}\" (missing \";\"): the directive \"deny\" at line 1, column 14 is \
+                "1:23: unexpected \"}\" (missing \";\"): the directive \"deny\" at line 1, column 14 is \
                  not terminated by \";\"; add \";\" before \"}\"",
             ),
             (
                 "{{ x }}",
-                "line 1, column 1: unexpected \"{\" (a block needs a directive name before it, like \"server {\"): remove it or add the name",
+                "1:1: unexpected \"{\" (a block needs a directive name before it, like \"server {\"): remove it or add the name",
             ),
             (
                 ";",
-                "line 1, column 1: unexpected \";\" (no directive before it): remove it",
+                "1:1: unexpected \";\" (no directive before it): remove it",
             ),
             (
                 "a b",
-                "line 1, column 1: unexpected end of file (missing \";\"): the directive \"a\" is not terminated by \";\" or \"{\"; add \";\"",
+                "1:1: unexpected end of file (missing \";\"): the directive \"a\" is not terminated by \";\" or \"{\"; add \";\"",
             ),
         ];
         for (text, expected) in cases {

@@ -6,7 +6,8 @@
 //! [`StepKind`] is a loaded step's kind with its spec, decided once by `load`; [`Kind`]
 //! names the kinds. Every list of kinds (the keys, the "no kind" message, the schema and
 //! docs tests) comes from [`Kind::ALL`] or an exhaustive `match`, so a new variant is a
-//! compile error until each place is filled in.
+//! compile error until each place is filled in; `Kind` and `Kind::ALL` are written as one
+//! list (`kinds!`), so no kind can be missing from `ALL`.
 
 pub mod command;
 pub mod compose_ports;
@@ -37,9 +38,26 @@ pub enum StepKind {
     Verify(verify::VerifyStep),
 }
 
-/// The name of a step kind, without its spec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+/// Declares [`Kind`] and [`Kind::ALL`] from one list, so that a kind cannot be left out
+/// of `ALL`: a `Kind` exists only by being written here.
+macro_rules! kinds {
+    ($($name:ident),+ $(,)?) => {
+        /// The name of a step kind, without its spec.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Kind {
+            $($name),+
+        }
+
+        impl Kind {
+            /// Every kind, in the order of the step's fields (the order messages list
+            /// them in).
+            pub const ALL: [Self; [$(stringify!($name)),+].len()] = [$(Self::$name),+];
+        }
+    };
+}
+
+// In the order of `StepSpec`'s fields.
+kinds![
     Nginx,
     Ini,
     Json,
@@ -49,22 +67,9 @@ pub enum Kind {
     ComposePorts,
     Command,
     Verify,
-}
+];
 
 impl Kind {
-    /// Every kind, in the order of the step's fields (the order messages list them in).
-    pub const ALL: [Self; 9] = [
-        Self::Nginx,
-        Self::Ini,
-        Self::Json,
-        Self::File,
-        Self::Line,
-        Self::Requirements,
-        Self::ComposePorts,
-        Self::Command,
-        Self::Verify,
-    ];
-
     /// The key that selects this kind in YAML.
     #[must_use]
     pub fn key(self) -> &'static str {

@@ -21,6 +21,7 @@ use russh::keys::agent::client::AgentClient;
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use zeroize::Zeroizing;
 
+use super::agent_unavailable::AgentUnavailable;
 use super::error::SshError;
 use super::{IdentityAgent, SshTarget};
 use crate::transport::secret::Secret;
@@ -173,22 +174,22 @@ fn is_public_key_path(path: &Path) -> bool {
 /// The agent `agent` names; `Err` says why there is none to ask.
 async fn connect_agent(
     agent: &IdentityAgent,
-) -> Result<AgentClient<tokio::net::UnixStream>, String> {
+) -> Result<AgentClient<tokio::net::UnixStream>, AgentUnavailable> {
     match agent {
-        IdentityAgent::Disabled => Err("no ssh-agent (IdentityAgent none)".to_owned()),
+        IdentityAgent::Disabled => Err(AgentUnavailable::Disabled),
         IdentityAgent::Environment => {
             if std::env::var_os("SSH_AUTH_SOCK").is_none_or(|socket| socket.is_empty()) {
-                return Err("no ssh-agent (SSH_AUTH_SOCK is not set)".to_owned());
+                return Err(AgentUnavailable::NotSet);
             }
             AgentClient::connect_env()
                 .await
-                .map_err(|error| format!("ssh-agent (unreachable: {error})"))
+                .map_err(|error| AgentUnavailable::Unreachable(error.to_string()))
         }
         IdentityAgent::Socket(path) => AgentClient::connect_uds(path).await.map_err(|error| {
-            format!(
-                "ssh-agent at {} (IdentityAgent; unreachable: {error})",
-                path.display()
-            )
+            AgentUnavailable::SocketUnreachable {
+                path: path.clone(),
+                error: error.to_string(),
+            }
         }),
     }
 }
@@ -375,8 +376,8 @@ impl<H: Handler> AuthSession<'_, H> {
         let mut agent = match connect_agent(&self.agent).await {
             Ok(agent) => agent,
             Err(why) => {
-                if announce_missing || !why.starts_with("no ssh-agent") {
-                    tried.push(why);
+                if announce_missing || !why.none_configured() {
+                    tried.push(why.to_string());
                 }
                 return Ok(Attempt::Rejected);
             }
