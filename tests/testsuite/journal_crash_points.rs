@@ -3,7 +3,8 @@
 //! flushes (`sync`) and renames (`mv`), seen through spies first on `PATH`; and a host
 //! whose scripts die (SIGKILL, the controller with them) right before each of those
 //! steps: every file then holds its old or its new bytes, a new byte anywhere means the
-//! run's `state` says `in_progress`, and the next apply recovers the run and converges.
+//! run's `state` says `in_progress`, and the next apply recovers the run and converges;
+//! a disk that fills up while the temp files are made leaves none of them.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt as _;
@@ -206,4 +207,83 @@ fn a_host_killed_before_any_flush_or_rename_is_untouched_or_recovered_by_the_nex
             }
         }
     }
+}
+
+/// A 64 KiB tmpfs mounted over a directory (its files copied in), unmounted on drop.
+struct SmallDisk {
+    dir: PathBuf,
+}
+
+impl SmallDisk {
+    /// Mounts it over `dir` and fills it to one free page.
+    fn over(dir: &Path) -> Self {
+        let saved = tempfile::tempdir().expect("saved copy");
+        let sh = |script: &str| {
+            let out = std::process::Command::new("sh")
+                .args(["-c", script, "sh"])
+                .arg(dir)
+                .arg(saved.path())
+                .output()
+                .expect("sh runs");
+            assert!(
+                out.status.success(),
+                "{script}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        sh("cp -a \"$1/.\" \"$2/\" && mount -t tmpfs -o size=64k,mode=755 tmpfs \"$1\"");
+        let disk = Self {
+            dir: dir.to_owned(),
+        };
+        sh(
+            "cp -a \"$2/.\" \"$1/\" && { dd if=/dev/zero of=\"$1/filler\" bs=4096 2>/dev/null; true; } && truncate -s -4096 \"$1/filler\"",
+        );
+        disk
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.dir).status();
+    }
+}
+
+/// The second file's directory has room for its dated backup but not for its temp file:
+/// the first file's temp file, already made, is removed too, nothing is renamed, and the
+/// run is rolled back.
+#[test]
+fn a_disk_full_while_the_temp_files_are_made_leaves_none_and_rolls_back() {
+    let _guard = local_host_guard();
+    let host = ThreeFiles::new();
+    let full = host.files[1].parent().expect("a directory").to_owned();
+    let disk = SmallDisk::over(&full);
+    let before = local_runs();
+    let run = host.apply(None);
+    run.code(1)
+        .stdout_has("FAILED (rolled back)")
+        .stdout_has("No space left on device");
+    assert_eq!(host.contents(), [Some(false); 3]);
+    let runs = new_runs(&before);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(local_run_state(&runs[0]), "rolled_back");
+    let leftovers: Vec<String> = host
+        .files
+        .iter()
+        .filter_map(|f| std::fs::read_dir(f.parent()?).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".wsdeploy"))
+        .collect();
+    assert_eq!(leftovers, Vec::<String>::new());
+    let backed_up = std::fs::read_dir(&full)
+        .expect("the directory")
+        .filter_map(Result::ok)
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("b.conf.backup-")
+        });
+    assert!(backed_up, "the dated backup was made on the small disk");
+    drop(disk);
 }
