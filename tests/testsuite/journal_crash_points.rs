@@ -182,7 +182,7 @@ fn a_host_killed_before_any_flush_or_rename_is_untouched_or_recovered_by_the_nex
         // moment for it.
         let mut next = host.apply(None);
         for _ in 0..20 {
-            if !next.stderr.contains("holds the lock") {
+            if !format!("{}{}", next.stdout, next.stderr).contains("holds the lock") {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(250));
