@@ -3,7 +3,7 @@
 //! script that reads (the gather, a `facts:` source), writes or restores files.
 //!
 //! `wsd_agent PATH` looks at every existing directory from `/` down to PATH's parent
-//! (one `stat`) and sets `wsd_u`: `0` when root alone controls them all, else the one
+//! (one `stat`, of PATH too when it exists) and sets `wsd_u`: `0` when root alone controls them all, else the one
 //! user who owns one of them (all below it are that user's to rename). It fails, with
 //! the reason in `wsd_why`, when a directory is writable by group or others (except a
 //! root-owned sticky one above the parent, like `/tmp`), when two users own directories

@@ -1,37 +1,30 @@
-WSD_NL='
-'
 wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit WSD_EXIT_UNSAFE; }
 wsd_agent() {
   wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
   set --
   while [ -n "$wsd_p" ]; do [ -d "$wsd_p" ] && set -- "$wsd_p" "$@"; wsd_p=${wsd_p%/*}; done
   set -- / "$@"
-  wsd_e=; wsd_fs=; if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then wsd_e=1; fi
-  if wsd_s=$(stat -c '%u %g %a' -- "$@" ${wsd_e:+"$wsd_f"} 2>/dev/null); then
-    if [ -n "$wsd_e" ]; then wsd_fs=${wsd_s##*"$WSD_NL"}; wsd_s=${wsd_s%"$WSD_NL"*}; fi
-  else
-    wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine the directories of $wsd_f"; return 1; }
-    [ -z "$wsd_e" ] || wsd_fs=$(stat -c '%u %g %a' -- "$wsd_f") || { wsd_why="cannot examine $wsd_f"; return 1; }
-  fi
+  wsd_nd=$#
+  if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then set -- "$@" "$wsd_f"; fi
+  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
   wsd_i=0
   while read -r wsd_du wsd_dg wsd_m; do
-    wsd_i=$((wsd_i + 1)); wsd_g=$wsd_dg
+    wsd_i=$((wsd_i + 1))
+    if [ $wsd_i -gt $wsd_nd ]; then wsd_o=$wsd_du; wsd_g=$wsd_dg; break; fi
+    wsd_g=$wsd_dg
     eval "wsd_d=\${$wsd_i}"
     if [ "$wsd_du" != 0 ]; then
       if [ "$wsd_u" = 0 ] || [ "$wsd_u" = "$wsd_du" ]; then wsd_u=$wsd_du
       else wsd_why="$wsd_d belongs to uid $wsd_du inside a directory of uid $wsd_u"; return 1; fi
     fi
-    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $# ]; }; then
+    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $wsd_nd ]; }; then
       wsd_why="$wsd_d is writable by other users (mode $wsd_m)"; return 1
     fi
   done <<WSD_AGENT_END
 $wsd_s
 WSD_AGENT_END
-  if [ -n "$wsd_e" ]; then
-    wsd_o=${wsd_fs%% *}; wsd_g=${wsd_fs#* }; wsd_g=${wsd_g%% *}
-    if [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
-      wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
-    fi
+  if [ -n "$wsd_o" ] && [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
+    wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
   fi
   [ "$wsd_u" = 0 ] || wsd_primary
 }

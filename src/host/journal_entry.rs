@@ -1,8 +1,8 @@
 //! Creating a run's journal entry on the host (after the lock, before any target file is
 //! touched): who writes each path is settled, every file is checked unchanged since it
 //! was read, the exact pre-images are copied on the host, the manifest written, the dated
-//! backups made, all flushed, and only then the state says `in_progress`. The same exec
-//! may go on with the first writes ([`journal_then_write_script`]).
+//! backups made, all flushed at once, and only then the state says `in_progress`. The same
+//! exec may go on with the first writes ([`journal_then_write_script`]).
 
 use std::fmt::Write as _;
 
@@ -34,12 +34,21 @@ pub struct PlannedWrite {
 /// written to a target file by this script.
 #[must_use]
 pub fn journal_script(run_id: &RunId, manifest_json: &[u8], files: &[PlannedWrite]) -> String {
-    journal_body(run_id, manifest_json, files).exit_0()
+    let mut s = journal_body(run_id, manifest_json, files);
+    // The rename of `state` is durable once the journal directory is flushed.
+    let _ = writeln!(
+        s,
+        "sync -- {} 2>/dev/null || sync",
+        quote(&journal::dir(run_id))
+    );
+    s.exit_0()
 }
 
-/// [`journal_script`], then (only if it succeeded, in the same shell) [`write::write_script`]:
-/// the journal is complete before the first byte of a target file changes, and the
-/// output says how far it got (`WSD-JOURNALED`, then `WSD-WROTE <i>` per file).
+/// [`journal_script`], then (only if it succeeded, in the same shell) the writes of
+/// [`write::write_script`]: the journal is complete before the first byte of a target
+/// file changes, and the output says how far it got (`WSD-JOURNALED`, then `WSD-WROTE
+/// <i>` per file). The journal directory is flushed with the temp files, before the first
+/// rename; who writes each file is the journal's verdict, not looked up again.
 #[must_use]
 pub fn journal_then_write_script(
     run_id: &RunId,
@@ -49,8 +58,17 @@ pub fn journal_then_write_script(
 ) -> String {
     let mut s = journal_body(run_id, manifest_json, planned);
     let _ = writeln!(s, "printf '%s\\n' {JOURNALED}");
-    s.push(&write::write_script(files));
-    s.into_text()
+    let verdicts: Vec<write::Verdict> = files
+        .iter()
+        .map(|c| {
+            planned
+                .iter()
+                .find(|p| p.path == c.path)
+                .map_or(write::Verdict::Check, |p| write::Verdict::Kept(p.index))
+        })
+        .collect();
+    write::write_steps(&mut s, files, &verdicts, &[quote(&journal::dir(run_id))]);
+    s.exit_0()
 }
 
 /// The journal script without its ending, so that more can follow in the same shell.
@@ -62,17 +80,21 @@ fn journal_body(run_id: &RunId, manifest_json: &[u8], files: &[PlannedWrite]) ->
     ));
     // Who writes each file (and its backup) is settled before anything is written: a
     // path another user could swap under root is refused here, with nothing touched.
+    // The verdicts are kept (`wsd_pu<i>`, `wsd_bu<i>`) for the steps below.
     for f in files {
+        let i = f.index;
         agent::check(&mut s, f.via.as_deref().unwrap_or(&f.path), &f.path);
+        let _ = writeln!(s, "wsd_pu{i}=$wsd_u wsd_pg{i}=$wsd_g");
         if let Some(b) = &f.backup {
             agent::check_dirs(&mut s, b);
+            let _ = writeln!(s, "wsd_bu{i}=$wsd_u wsd_bg{i}=$wsd_g");
         }
     }
     check_unchanged(&mut s, files);
-    copy_pre_images(&mut s, run_id, files);
-    write_manifest(&mut s, run_id, manifest_json, files);
-    make_backups(&mut s, files);
-    mark_in_progress(&mut s, run_id);
+    let mut durable = copy_pre_images(&mut s, run_id, files);
+    write_manifest(&mut s, run_id, manifest_json);
+    durable.extend(make_backups(&mut s, files));
+    mark_in_progress(&mut s, run_id, &durable);
     s
 }
 
@@ -110,23 +132,27 @@ fn check_unchanged(s: &mut Script, files: &[PlannedWrite]) {
 
 /// Root copies with owner and mode; a user's file is read by that user (a name they
 /// swapped to a symlink cannot make root read for them). The copies are then checked
-/// against what was read.
-fn copy_pre_images(s: &mut Script, run_id: &RunId, files: &[PlannedWrite]) {
+/// against what was read. Returns what is to be flushed with the rest of the entry.
+fn copy_pre_images(s: &mut Script, run_id: &RunId, files: &[PlannedWrite]) -> Vec<String> {
     let j = quote(&journal::dir(run_id));
     let _ = writeln!(
         s,
         "mkdir -p {j}/pre\nchmod 700 {STATE_DIR} {STATE_DIR}/runs {j}"
     );
     let mut copied = String::new();
+    let mut durable = Vec::new();
     for f in files {
         if let Some(sha) = &f.expected_sha256 {
+            let pre = format!("{}/pre/{}", journal::dir(run_id), f.index);
             let _ = writeln!(
                 s,
-                "wsd_agent {p} || wsd_unsafe\nif [ \"$wsd_u\" = 0 ]; then cp -p -- {p} {j}/pre/{i}; else wsd_as cat -- {p} > {j}/pre/{i}; fi",
+                "wsd_u=$wsd_pu{i} wsd_g=$wsd_pg{i}\nif [ \"$wsd_u\" = 0 ]; then cp -p -- {p} {q}; else wsd_as cat -- {p} > {q}; fi",
                 p = quote(&f.path),
+                q = quote(&pre),
                 i = f.index
             );
-            let _ = writeln!(copied, "{sha}  {}/pre/{}", journal::dir(run_id), f.index);
+            let _ = writeln!(copied, "{sha}  {pre}");
+            durable.push(quote(&pre));
         }
     }
     if !copied.is_empty() {
@@ -135,28 +161,21 @@ fn copy_pre_images(s: &mut Script, run_id: &RunId, files: &[PlannedWrite]) {
             "sha256sum -c --status <<'WSD_SUMS_END' || changed 'a file being replaced (while its pre-image was copied)'\n{copied}WSD_SUMS_END\n"
         );
     }
+    durable.push(format!("{j}/manifest.json {j}/pre"));
+    durable
 }
 
-/// The manifest, then one flush of it and of every pre-image.
-fn write_manifest(s: &mut Script, run_id: &RunId, manifest_json: &[u8], files: &[PlannedWrite]) {
+/// The manifest (flushed with the rest of the entry).
+fn write_manifest(s: &mut Script, run_id: &RunId, manifest_json: &[u8]) {
     let j = quote(&journal::dir(run_id));
     let _ = write!(s, "base64 -d > {j}/manifest.json ");
     s.base64_heredoc(manifest_json);
-    let durable: Vec<String> = files
-        .iter()
-        .filter(|f| f.expected_sha256.is_some())
-        .map(|f| quote(&format!("{}/pre/{}", journal::dir(run_id), f.index)))
-        .collect();
-    let _ = writeln!(
-        s,
-        "sync -- {} {j}/manifest.json {j}/pre {j} 2>/dev/null || sync",
-        durable.join(" ")
-    );
 }
 
-/// Each dated backup that does not exist yet, made by whoever may write there, then one
-/// flush of them all; prints `WSD-BACKUP <path>` for each one made.
-fn make_backups(s: &mut Script, files: &[PlannedWrite]) {
+/// Each dated backup that does not exist yet, made by whoever may write there; prints
+/// `WSD-BACKUP <path>` for each one made. Returns the backups and their directories, to
+/// be flushed with the rest of the entry.
+fn make_backups(s: &mut Script, files: &[PlannedWrite]) -> Vec<String> {
     let mut backups: Vec<String> = Vec::new();
     for f in files {
         let Some(backup) = &f.backup else {
@@ -168,34 +187,36 @@ fn make_backups(s: &mut Script, files: &[PlannedWrite]) {
         let _ = writeln!(
             s,
             "if [ ! -e {b} ] && [ ! -L {b} ]; then\n\
-             \x20 wsd_agent {p} || wsd_unsafe; wsd_tu=$wsd_u wsd_tg=$wsd_g\n\
-             \x20 wsd_agent {b} || wsd_unsafe\n\
+             \x20 wsd_tu=$wsd_pu{i} wsd_tg=$wsd_pg{i} wsd_u=$wsd_bu{i} wsd_g=$wsd_bg{i}\n\
              \x20 if [ \"$wsd_u\" = 0 ] && [ \"$wsd_tu\" = 0 ]; then [ -d {dir} ] || mkdir -p -- {dir}; cp -p -- {p} {b}\n\
              \x20 else ( wsd_u=$wsd_tu wsd_g=$wsd_tg; wsd_as cat -- {p} ) | wsd_as sh -c \"$WSD_PUT\" sh {b} {m}; fi\n\
              \x20 printf '{BACKUP} %s\\n' {b}\nfi",
             p = quote(&f.path),
-            m = quote(&mode)
+            m = quote(&mode),
+            i = f.index
         );
         backups.push(b);
         backups.push(dir);
     }
-    if !backups.is_empty() {
-        let _ = writeln!(s, "sync -- {} 2>/dev/null || sync", backups.join(" "));
-    }
+    backups
 }
 
-/// Pre-images, manifest and backups are on disk before the state says files may be
-/// touched; the state is written whole or not at all (temp + rename). A host killed
-/// before, or a journal step that failed (a backup a user's directory refused), has no
-/// state: no target file was touched, and no later run has anything to recover. Only
-/// these files are flushed (`sync FILE…`), not every filesystem of the host.
-fn mark_in_progress(s: &mut Script, run_id: &RunId) {
+/// Pre-images, manifest, backups and `state.tmp` are flushed together (one `sync FILE…`,
+/// not every filesystem of the host), and only then `state.tmp` is renamed to `state`:
+/// the state is whole or absent, and says `in_progress` only over a complete entry. A
+/// host killed before, or a journal step that failed (a backup a user's directory
+/// refused), has no state: no target file was touched, and no later run has anything to
+/// recover. What follows flushes the journal directory (the rename) before any target
+/// file is renamed.
+fn mark_in_progress(s: &mut Script, run_id: &RunId, durable: &[String]) {
     let j = quote(&journal::dir(run_id));
     let _ = writeln!(
         s,
-        "printf '{}\\n' > {j}/state.tmp && sync -- {j}/state.tmp && mv -f {j}/state.tmp {j}/state\n\
-         sync -- {j} 2>/dev/null || sync",
-        JournalState::InProgress.word()
+        "printf '{}\\n' > {j}/state.tmp\n\
+         sync -- {} {j}/state.tmp {j} 2>/dev/null || sync\n\
+         mv -f {j}/state.tmp {j}/state",
+        JournalState::InProgress.word(),
+        durable.join(" ")
     );
 }
 
@@ -261,17 +282,29 @@ mod tests {
             expected: Some(crate::digest::sha256_hex(b"old\n")),
         }];
         let run_id = RunId::parse("20261123T000000Z-00ab12").expect("a run id");
+        let j = quote(&journal::dir(&run_id));
         let journal = journal_script(&run_id, b"{}", &planned);
         let body = journal
-            .strip_suffix("exit 0\n")
-            .expect("the journal script ends");
-        assert_eq!(
-            journal_then_write_script(&run_id, b"{}", &planned, &files),
-            format!(
-                "{body}printf '%s\\n' {JOURNALED}\n{}",
-                write::write_script(&files)
-            )
+            .strip_suffix(&format!("sync -- {j} 2>/dev/null || sync\nexit 0\n"))
+            .expect("the journal script ends by flushing its directory");
+        let both = journal_then_write_script(&run_id, b"{}", &planned, &files);
+        let writes = both
+            .strip_prefix(&format!("{body}printf '%s\\n' {JOURNALED}\n"))
+            .expect("the writes follow the complete journal");
+        // The journal directory (the rename of `state`) is flushed with the temp file,
+        // before the rename of the target; the journal's verdict is reused.
+        let flush = writes
+            .find(&format!("set -- {j}\n"))
+            .expect("the directory is flushed");
+        let rename = writes.find("mv -f -- ").expect("a rename");
+        assert!(flush < rename, "{writes}");
+        assert!(writes.starts_with("wsd_t0=''\n"), "{writes}");
+        assert!(
+            writes.contains("wsd_u=$wsd_pu0 wsd_g=$wsd_pg0\n"),
+            "{writes}"
         );
+        assert!(!writes.contains("wsd_agent "), "{writes}");
+        assert!(both.ends_with("exit 0\n"));
         assert_eq!(
             Journaled::parse(&format!(
                 "{BACKUP} /etc/x.conf.backup-2026-01-01\n{JOURNALED}\n"

@@ -23,49 +23,104 @@ pub struct FileContent<'a> {
 }
 
 /// Atomically replaces files: temp file (0600) in the same directory, content, owner and
-/// mode copied from the original, fsync, rename. Prints `WSD-WROTE <i>` after each.
+/// mode copied from the original, then one flush of every temp file, then for each file
+/// the compare-and-swap check and the rename, then one flush of the renamed directories.
+/// Prints `WSD-WROTE <i>` after each rename.
 ///
 /// Who writes is decided per file by `wsd_agent` (see `agent`): root in directories only
 /// root can change; in a directory a user controls, that user (the file keeps being
-/// theirs; `chown`/`chmod` never run as root there); anything else is refused (exit
-/// [`EXIT_UNSAFE_PATH`]).
+/// theirs; `chown`/`chmod` never run as root there; `$WSD_PUT` makes, flushes and
+/// renames the user's temp file in one process of theirs); anything else is refused
+/// (exit [`EXIT_UNSAFE_PATH`]).
 #[must_use]
 pub fn write_script(files: &[FileContent<'_>]) -> String {
-    let mut s = Script::new(&format!(
-        "set -eu\numask 077\n{}set --\n",
-        agent::functions()
-    ));
-    for (i, f) in files.iter().enumerate() {
-        write_one(&mut s, i, f);
-    }
-    // The renames are durable once their directories are flushed.
-    s.push("[ $# -eq 0 ] || sync -- \"$@\" 2>/dev/null || sync\n");
+    let mut s = Script::new(&format!("set -eu\numask 077\n{}", agent::functions()));
+    write_steps(&mut s, files, &vec![Verdict::Check; files.len()], &[]);
     s.exit_0()
 }
 
-/// File `i`: as root, or as the user who controls its directory (`$WSD_PUT`).
-fn write_one(s: &mut Script, i: usize, f: &FileContent<'_>) {
+/// Who writes a file: found here by `wsd_agent`, or already found by the journal in the
+/// same shell (`wsd_pu<index>`/`wsd_pg<index>`: nobody but root can change that verdict,
+/// see `agent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Check,
+    Kept(usize),
+}
+
+/// The body of [`write_script`]: `also_flush` (quoted paths, e.g. the journal directory
+/// whose `state` was just renamed) is flushed with the temp files, before any rename.
+pub(super) fn write_steps(
+    s: &mut Script,
+    files: &[FileContent<'_>],
+    verdicts: &[Verdict],
+    also_flush: &[String],
+) {
+    if !files.is_empty() {
+        let names: Vec<String> = (0..files.len()).map(|i| format!("wsd_t{i}=''")).collect();
+        let quoted: Vec<String> = (0..files.len()).map(|i| format!("\"$wsd_t{i}\"")).collect();
+        let _ = writeln!(
+            s,
+            "{}\ntrap 'for wsd_x in {}; do [ -z \"$wsd_x\" ] || rm -f -- \"$wsd_x\"; done' EXIT",
+            names.join(" "),
+            quoted.join(" ")
+        );
+    }
+    for (i, f) in files.iter().enumerate() {
+        make_temp(s, i, f, verdicts.get(i).copied().unwrap_or(Verdict::Check));
+    }
+    // One flush of every temp file (and of `also_flush`) before the first rename.
+    let _ = writeln!(s, "set -- {}", also_flush.join(" "));
+    for i in 0..files.len() {
+        let _ = writeln!(s, "[ -z \"$wsd_t{i}\" ] || set -- \"$@\" \"$wsd_t{i}\"");
+    }
+    s.push("[ $# -eq 0 ] || sync -- \"$@\" 2>/dev/null || sync\nset --\n");
+    for (i, f) in files.iter().enumerate() {
+        rename_one(s, i, f);
+    }
+    // The renames are durable once their directories are flushed.
+    s.push("[ $# -eq 0 ] || sync -- \"$@\" 2>/dev/null || sync\n");
+}
+
+/// File `i`: who writes it (kept in `wsd_wu<i>`/`wsd_wg<i>`); for root, its temp file
+/// `$wsd_t<i>` with the new content, then the original's owner and mode.
+fn make_temp(s: &mut Script, i: usize, f: &FileContent<'_>, verdict: Verdict) {
     let p = quote(f.path);
-    let d = quote(parent_dir(f.path));
-    let _ = writeln!(
-        s,
-        "wsd_agent {p} || wsd_unsafe\nif [ \"$wsd_u\" = 0 ]; then"
-    );
+    match verdict {
+        Verdict::Check => {
+            let _ = writeln!(s, "wsd_agent {p} || wsd_unsafe");
+        }
+        Verdict::Kept(k) => {
+            let _ = writeln!(s, "wsd_u=$wsd_pu{k} wsd_g=$wsd_pg{k}");
+        }
+    }
     let _ = write!(
         s,
-        "d={d}; [ -d \"$d\" ] || mkdir -p -- \"$d\"\n\
-         t=$(mktemp \"$d/.wsdeploy.XXXXXX\")\n\
-         trap 'rm -f -- \"$t\"' EXIT\n\
-         base64 -d > \"$t\" "
+        "wsd_wu{i}=$wsd_u wsd_wg{i}=$wsd_g\n\
+         if [ \"$wsd_u\" = 0 ]; then\n\
+         d={d}; [ -d \"$d\" ] || mkdir -p -- \"$d\"\n\
+         wsd_t{i}=$(mktemp \"$d/.wsdeploy.XXXXXX\")\n\
+         base64 -d > \"$wsd_t{i}\" ",
+        d = quote(parent_dir(f.path))
     );
     s.base64_heredoc(f.content);
+    let _ = writeln!(
+        s,
+        "if [ -e {p} ]; then cp --attributes-only --preserve=mode,ownership -- {p} \"$wsd_t{i}\"; else chmod {mode:o} -- \"$wsd_t{i}\"; fi\nfi",
+        mode = f.new_mode
+    );
+}
+
+/// File `i` replaced: root checks it still holds what the run last saw and renames its
+/// temp file over it; a user's file is written by `$WSD_PUT` as that user.
+fn rename_one(s: &mut Script, i: usize, f: &FileContent<'_>) {
+    let p = quote(f.path);
     let _ = write!(
         s,
-        "if [ -e {p} ]; then chown --reference={p} -- \"$t\"; chmod --reference={p} -- \"$t\"; else chmod {mode:o} -- \"$t\"; fi\n\
-         sync -- \"$t\" 2>/dev/null || sync\n\
+        "wsd_u=$wsd_wu{i} wsd_g=$wsd_wg{i}\n\
+         if [ \"$wsd_u\" = 0 ]; then\n\
          wsd_cas {p} {expected} || {{ printf '{CHANGED} %s\\n' {p} >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n\
-         mv -f -- \"$t\" {p}\n\
-         trap - EXIT\n\
+         mv -f -- \"$wsd_t{i}\" {p}; wsd_t{i}=\n\
          else\n\
          wsd_new=; [ -e {p} ] || wsd_new={mode:o}\n\
          base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c \"$WSD_PUT\" sh {p} \"$wsd_new\" {expected}\n",
@@ -78,7 +133,8 @@ fn write_one(s: &mut Script, i: usize, f: &FileContent<'_>) {
         s,
         "fi\n\
          printf '{WROTE} {i}\\n'\n\
-         set -- \"$@\" {d}\n"
+         set -- \"$@\" {d}\n",
+        d = quote(parent_dir(f.path))
     );
 }
 

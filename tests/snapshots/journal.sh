@@ -2,40 +2,33 @@ set -eu
 umask 077
 LC_ALL=C; export LC_ALL
 changed() { printf 'WSD-CHANGED %s\n' "$1" >&2; exit 90; }
-WSD_NL='
-'
 wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit 91; }
 wsd_agent() {
   wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
   set --
   while [ -n "$wsd_p" ]; do [ -d "$wsd_p" ] && set -- "$wsd_p" "$@"; wsd_p=${wsd_p%/*}; done
   set -- / "$@"
-  wsd_e=; wsd_fs=; if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then wsd_e=1; fi
-  if wsd_s=$(stat -c '%u %g %a' -- "$@" ${wsd_e:+"$wsd_f"} 2>/dev/null); then
-    if [ -n "$wsd_e" ]; then wsd_fs=${wsd_s##*"$WSD_NL"}; wsd_s=${wsd_s%"$WSD_NL"*}; fi
-  else
-    wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine the directories of $wsd_f"; return 1; }
-    [ -z "$wsd_e" ] || wsd_fs=$(stat -c '%u %g %a' -- "$wsd_f") || { wsd_why="cannot examine $wsd_f"; return 1; }
-  fi
+  wsd_nd=$#
+  if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then set -- "$@" "$wsd_f"; fi
+  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
   wsd_i=0
   while read -r wsd_du wsd_dg wsd_m; do
-    wsd_i=$((wsd_i + 1)); wsd_g=$wsd_dg
+    wsd_i=$((wsd_i + 1))
+    if [ $wsd_i -gt $wsd_nd ]; then wsd_o=$wsd_du; wsd_g=$wsd_dg; break; fi
+    wsd_g=$wsd_dg
     eval "wsd_d=\${$wsd_i}"
     if [ "$wsd_du" != 0 ]; then
       if [ "$wsd_u" = 0 ] || [ "$wsd_u" = "$wsd_du" ]; then wsd_u=$wsd_du
       else wsd_why="$wsd_d belongs to uid $wsd_du inside a directory of uid $wsd_u"; return 1; fi
     fi
-    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $# ]; }; then
+    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $wsd_nd ]; }; then
       wsd_why="$wsd_d is writable by other users (mode $wsd_m)"; return 1
     fi
   done <<WSD_AGENT_END
 $wsd_s
 WSD_AGENT_END
-  if [ -n "$wsd_e" ]; then
-    wsd_o=${wsd_fs%% *}; wsd_g=${wsd_fs#* }; wsd_g=${wsd_g%% *}
-    if [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
-      wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
-    fi
+  if [ -n "$wsd_o" ] && [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
+    wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
   fi
   [ "$wsd_u" = 0 ] || wsd_primary
 }
@@ -96,9 +89,12 @@ wsd_mine() {
 }
 wsd_chain '/etc/nginx/sites-enabled/odoo.conf' || wsd_unsafe
 [ "$wsd_real" = '/etc/nginx/sites-available/odoo.conf' ] || { printf 'WSD-CHANGED %s\n' '/etc/nginx/sites-enabled/odoo.conf' >&2; exit 90; }
+wsd_pu0=$wsd_u wsd_pg0=$wsd_g
 wsd_agent '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' || wsd_unsafe
+wsd_bu0=$wsd_u wsd_bg0=$wsd_g
 wsd_chain '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
 [ "$wsd_real" = '/opt/bench/sites/it'\''s common.json' ] || { printf 'WSD-CHANGED %s\n' '/opt/bench/sites/it'\''s common.json' >&2; exit 90; }
+wsd_pu1=$wsd_u wsd_pg1=$wsd_g
 [ -f '/etc/nginx/sites-available/odoo.conf' ] || changed '/etc/nginx/sites-available/odoo.conf'
 [ ! -e '/opt/bench/sites/it'\''s common.json' ] || changed '/opt/bench/sites/it'\''s common.json'
 if ! sha256sum -c --status <<'WSD_SUMS_END'
@@ -110,23 +106,22 @@ changed 'a file being replaced'
 fi
 mkdir -p '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre
 chmod 700 /var/lib/wsdeploy /var/lib/wsdeploy/runs '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'
-wsd_agent '/etc/nginx/sites-available/odoo.conf' || wsd_unsafe
-if [ "$wsd_u" = 0 ]; then cp -p -- '/etc/nginx/sites-available/odoo.conf' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre/0; else wsd_as cat -- '/etc/nginx/sites-available/odoo.conf' > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre/0; fi
+wsd_u=$wsd_pu0 wsd_g=$wsd_pg0
+if [ "$wsd_u" = 0 ]; then cp -p -- '/etc/nginx/sites-available/odoo.conf' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0'; else wsd_as cat -- '/etc/nginx/sites-available/odoo.conf' > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0'; fi
 sha256sum -c --status <<'WSD_SUMS_END' || changed 'a file being replaced (while its pre-image was copied)'
 355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d  /var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0
 WSD_SUMS_END
 base64 -d > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/manifest.json <<'WSDEPLOY_B64_END'
 eyJydW5faWQiOiIyMDI2MTEyM1QwMDAwMDBaLTAwYWIxMiJ9
 WSDEPLOY_B64_END
-sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/manifest.json '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync
 if [ ! -e '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' ] && [ ! -L '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' ]; then
-  wsd_agent '/etc/nginx/sites-available/odoo.conf' || wsd_unsafe; wsd_tu=$wsd_u wsd_tg=$wsd_g
-  wsd_agent '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' || wsd_unsafe
+  wsd_tu=$wsd_pu0 wsd_tg=$wsd_pg0 wsd_u=$wsd_bu0 wsd_g=$wsd_bg0
   if [ "$wsd_u" = 0 ] && [ "$wsd_tu" = 0 ]; then [ -d '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available' ] || mkdir -p -- '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available'; cp -p -- '/etc/nginx/sites-available/odoo.conf' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf'
   else ( wsd_u=$wsd_tu wsd_g=$wsd_tg; wsd_as cat -- '/etc/nginx/sites-available/odoo.conf' ) | wsd_as sh -c "$WSD_PUT" sh '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' '644'; fi
   printf 'WSD-BACKUP %s\n' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf'
 fi
-sync -- '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available' 2>/dev/null || sync
-printf 'in_progress\n' > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp && sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp && mv -f '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state
+printf 'in_progress\n' > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp
+sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/manifest.json '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync
+mv -f '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state
 sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync
 exit 0

@@ -1,38 +1,31 @@
 umask 077
-WSD_NL='
-'
 wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit 91; }
 wsd_agent() {
   wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
   set --
   while [ -n "$wsd_p" ]; do [ -d "$wsd_p" ] && set -- "$wsd_p" "$@"; wsd_p=${wsd_p%/*}; done
   set -- / "$@"
-  wsd_e=; wsd_fs=; if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then wsd_e=1; fi
-  if wsd_s=$(stat -c '%u %g %a' -- "$@" ${wsd_e:+"$wsd_f"} 2>/dev/null); then
-    if [ -n "$wsd_e" ]; then wsd_fs=${wsd_s##*"$WSD_NL"}; wsd_s=${wsd_s%"$WSD_NL"*}; fi
-  else
-    wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine the directories of $wsd_f"; return 1; }
-    [ -z "$wsd_e" ] || wsd_fs=$(stat -c '%u %g %a' -- "$wsd_f") || { wsd_why="cannot examine $wsd_f"; return 1; }
-  fi
+  wsd_nd=$#
+  if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then set -- "$@" "$wsd_f"; fi
+  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
   wsd_i=0
   while read -r wsd_du wsd_dg wsd_m; do
-    wsd_i=$((wsd_i + 1)); wsd_g=$wsd_dg
+    wsd_i=$((wsd_i + 1))
+    if [ $wsd_i -gt $wsd_nd ]; then wsd_o=$wsd_du; wsd_g=$wsd_dg; break; fi
+    wsd_g=$wsd_dg
     eval "wsd_d=\${$wsd_i}"
     if [ "$wsd_du" != 0 ]; then
       if [ "$wsd_u" = 0 ] || [ "$wsd_u" = "$wsd_du" ]; then wsd_u=$wsd_du
       else wsd_why="$wsd_d belongs to uid $wsd_du inside a directory of uid $wsd_u"; return 1; fi
     fi
-    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $# ]; }; then
+    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $wsd_nd ]; }; then
       wsd_why="$wsd_d is writable by other users (mode $wsd_m)"; return 1
     fi
   done <<WSD_AGENT_END
 $wsd_s
 WSD_AGENT_END
-  if [ -n "$wsd_e" ]; then
-    wsd_o=${wsd_fs%% *}; wsd_g=${wsd_fs#* }; wsd_g=${wsd_g%% *}
-    if [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
-      wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
-    fi
+  if [ -n "$wsd_o" ] && [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
+    wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
   fi
   [ "$wsd_u" = 0 ] || wsd_primary
 }
@@ -93,17 +86,15 @@ wsd_mine() {
 }
 wsd_d=$(mktemp -d) || exit 1
 trap 'rm -rf -- "$wsd_d"' EXIT
-( wsd_chain '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
-if [ -e '/opt/bench/sites/it'\''s common.json' ]; then wsd_as head -c 8388609 -- '/opt/bench/sites/it'\''s common.json'; else exit 66; fi
-) > "$wsd_d/o0" 2> "$wsd_d/e0"; wsd_c0=$?
-( command -v systemctl >/dev/null 2>&1 || exit 66
+wsd_frame() { printf 'WSD-READ %s %s %s %s\n' "$1" "$(cat -- "$wsd_d/c")" "$(wc -c < "$wsd_d/o")" "$(wc -c < "$wsd_d/e")"; cat -- "$wsd_d/o" "$wsd_d/e"; }
+{ ( wsd_chain '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
+if [ -e '/opt/bench/sites/it'\''s common.json' ]; then wsd_as cat -- '/opt/bench/sites/it'\''s common.json'; else exit 66; fi
+); echo $? > "$wsd_d/c"; } 2> "$wsd_d/e" | head -c 8388609 > "$wsd_d/o"
+wsd_frame 0
+{ ( command -v systemctl >/dev/null 2>&1 || exit 66
 pid=$(systemctl show --property=MainPID --value -- 'odoo' 2>/dev/null) || exit 66
 case $pid in ''|0|*[!0-9]*) exit 66 ;; esac
-head -c 8388609 -- "/proc/$pid/cmdline" 2>/dev/null || exit 66
-) > "$wsd_d/o1" 2> "$wsd_d/e1"; wsd_c1=$?
-wsd_sizes=$(stat -c %s -- "$wsd_d/o0" "$wsd_d/e0" "$wsd_d/o1" "$wsd_d/e1") || exit 1
-set -- $wsd_sizes
-printf 'WSD-READ 0 %s %s %s\n' "$wsd_c0" "$1" "$2" > "$wsd_d/h0"; shift 2
-printf 'WSD-READ 1 %s %s %s\n' "$wsd_c1" "$1" "$2" > "$wsd_d/h1"; shift 2
-cat -- "$wsd_d/h0" "$wsd_d/o0" "$wsd_d/e0" "$wsd_d/h1" "$wsd_d/o1" "$wsd_d/e1" || exit 1
+cat -- "/proc/$pid/cmdline" 2>/dev/null || exit 66
+); echo $? > "$wsd_d/c"; } 2> "$wsd_d/e" | head -c 8388609 > "$wsd_d/o"
+wsd_frame 1
 exit 0

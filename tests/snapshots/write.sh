@@ -1,39 +1,32 @@
 set -eu
 umask 077
-WSD_NL='
-'
 wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit 91; }
 wsd_agent() {
   wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
   set --
   while [ -n "$wsd_p" ]; do [ -d "$wsd_p" ] && set -- "$wsd_p" "$@"; wsd_p=${wsd_p%/*}; done
   set -- / "$@"
-  wsd_e=; wsd_fs=; if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then wsd_e=1; fi
-  if wsd_s=$(stat -c '%u %g %a' -- "$@" ${wsd_e:+"$wsd_f"} 2>/dev/null); then
-    if [ -n "$wsd_e" ]; then wsd_fs=${wsd_s##*"$WSD_NL"}; wsd_s=${wsd_s%"$WSD_NL"*}; fi
-  else
-    wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine the directories of $wsd_f"; return 1; }
-    [ -z "$wsd_e" ] || wsd_fs=$(stat -c '%u %g %a' -- "$wsd_f") || { wsd_why="cannot examine $wsd_f"; return 1; }
-  fi
+  wsd_nd=$#
+  if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then set -- "$@" "$wsd_f"; fi
+  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
   wsd_i=0
   while read -r wsd_du wsd_dg wsd_m; do
-    wsd_i=$((wsd_i + 1)); wsd_g=$wsd_dg
+    wsd_i=$((wsd_i + 1))
+    if [ $wsd_i -gt $wsd_nd ]; then wsd_o=$wsd_du; wsd_g=$wsd_dg; break; fi
+    wsd_g=$wsd_dg
     eval "wsd_d=\${$wsd_i}"
     if [ "$wsd_du" != 0 ]; then
       if [ "$wsd_u" = 0 ] || [ "$wsd_u" = "$wsd_du" ]; then wsd_u=$wsd_du
       else wsd_why="$wsd_d belongs to uid $wsd_du inside a directory of uid $wsd_u"; return 1; fi
     fi
-    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $# ]; }; then
+    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $wsd_nd ]; }; then
       wsd_why="$wsd_d is writable by other users (mode $wsd_m)"; return 1
     fi
   done <<WSD_AGENT_END
 $wsd_s
 WSD_AGENT_END
-  if [ -n "$wsd_e" ]; then
-    wsd_o=${wsd_fs%% *}; wsd_g=${wsd_fs#* }; wsd_g=${wsd_g%% *}
-    if [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
-      wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
-    fi
+  if [ -n "$wsd_o" ] && [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
+    wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
   fi
   [ "$wsd_u" = 0 ] || wsd_primary
 }
@@ -92,20 +85,37 @@ wsd_mine() {
   case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
   return 1
 }
-set --
+wsd_t0='' wsd_t1=''
+trap 'for wsd_x in "$wsd_t0" "$wsd_t1"; do [ -z "$wsd_x" ] || rm -f -- "$wsd_x"; done' EXIT
 wsd_agent '/etc/nginx/sites-available/odoo.conf' || wsd_unsafe
+wsd_wu0=$wsd_u wsd_wg0=$wsd_g
 if [ "$wsd_u" = 0 ]; then
 d='/etc/nginx/sites-available'; [ -d "$d" ] || mkdir -p -- "$d"
-t=$(mktemp "$d/.wsdeploy.XXXXXX")
-trap 'rm -f -- "$t"' EXIT
-base64 -d > "$t" <<'WSDEPLOY_B64_END'
+wsd_t0=$(mktemp "$d/.wsdeploy.XXXXXX")
+base64 -d > "$wsd_t0" <<'WSDEPLOY_B64_END'
 c2VydmVyIHsgbGlzdGVuIDgwOyB9Cg==
 WSDEPLOY_B64_END
-if [ -e '/etc/nginx/sites-available/odoo.conf' ]; then chown --reference='/etc/nginx/sites-available/odoo.conf' -- "$t"; chmod --reference='/etc/nginx/sites-available/odoo.conf' -- "$t"; else chmod 644 -- "$t"; fi
-sync -- "$t" 2>/dev/null || sync
+if [ -e '/etc/nginx/sites-available/odoo.conf' ]; then cp --attributes-only --preserve=mode,ownership -- '/etc/nginx/sites-available/odoo.conf' "$wsd_t0"; else chmod 644 -- "$wsd_t0"; fi
+fi
+wsd_agent '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
+wsd_wu1=$wsd_u wsd_wg1=$wsd_g
+if [ "$wsd_u" = 0 ]; then
+d='/opt/bench/sites'; [ -d "$d" ] || mkdir -p -- "$d"
+wsd_t1=$(mktemp "$d/.wsdeploy.XXXXXX")
+base64 -d > "$wsd_t1" <<'WSDEPLOY_B64_END'
+eyJzb2NrZXRpb19wb3J0IjogOTAwMH0K
+WSDEPLOY_B64_END
+if [ -e '/opt/bench/sites/it'\''s common.json' ]; then cp --attributes-only --preserve=mode,ownership -- '/opt/bench/sites/it'\''s common.json' "$wsd_t1"; else chmod 640 -- "$wsd_t1"; fi
+fi
+set -- 
+[ -z "$wsd_t0" ] || set -- "$@" "$wsd_t0"
+[ -z "$wsd_t1" ] || set -- "$@" "$wsd_t1"
+[ $# -eq 0 ] || sync -- "$@" 2>/dev/null || sync
+set --
+wsd_u=$wsd_wu0 wsd_g=$wsd_wg0
+if [ "$wsd_u" = 0 ]; then
 wsd_cas '/etc/nginx/sites-available/odoo.conf' '355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d' || { printf 'WSD-CHANGED %s\n' '/etc/nginx/sites-available/odoo.conf' >&2; exit 90; }
-mv -f -- "$t" '/etc/nginx/sites-available/odoo.conf'
-trap - EXIT
+mv -f -- "$wsd_t0" '/etc/nginx/sites-available/odoo.conf'; wsd_t0=
 else
 wsd_new=; [ -e '/etc/nginx/sites-available/odoo.conf' ] || wsd_new=644
 base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c "$WSD_PUT" sh '/etc/nginx/sites-available/odoo.conf' "$wsd_new" '355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d'
@@ -114,19 +124,10 @@ WSDEPLOY_B64_END
 fi
 printf 'WSD-WROTE 0\n'
 set -- "$@" '/etc/nginx/sites-available'
-wsd_agent '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
+wsd_u=$wsd_wu1 wsd_g=$wsd_wg1
 if [ "$wsd_u" = 0 ]; then
-d='/opt/bench/sites'; [ -d "$d" ] || mkdir -p -- "$d"
-t=$(mktemp "$d/.wsdeploy.XXXXXX")
-trap 'rm -f -- "$t"' EXIT
-base64 -d > "$t" <<'WSDEPLOY_B64_END'
-eyJzb2NrZXRpb19wb3J0IjogOTAwMH0K
-WSDEPLOY_B64_END
-if [ -e '/opt/bench/sites/it'\''s common.json' ]; then chown --reference='/opt/bench/sites/it'\''s common.json' -- "$t"; chmod --reference='/opt/bench/sites/it'\''s common.json' -- "$t"; else chmod 640 -- "$t"; fi
-sync -- "$t" 2>/dev/null || sync
 wsd_cas '/opt/bench/sites/it'\''s common.json' 'absent' || { printf 'WSD-CHANGED %s\n' '/opt/bench/sites/it'\''s common.json' >&2; exit 90; }
-mv -f -- "$t" '/opt/bench/sites/it'\''s common.json'
-trap - EXIT
+mv -f -- "$wsd_t1" '/opt/bench/sites/it'\''s common.json'; wsd_t1=
 else
 wsd_new=; [ -e '/opt/bench/sites/it'\''s common.json' ] || wsd_new=640
 base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c "$WSD_PUT" sh '/opt/bench/sites/it'\''s common.json' "$wsd_new" 'absent'

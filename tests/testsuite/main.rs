@@ -28,6 +28,8 @@ mod install;
 mod inventory;
 mod inventory_ansible_compat;
 mod inventory_ini;
+#[cfg(feature = "host-tests")]
+mod journal_crash_points;
 #[cfg(feature = "lab-tests")]
 mod lab_bastion;
 #[cfg(feature = "lab-tests")]
