@@ -86,15 +86,17 @@ wsd_mine() {
 }
 wsd_d=$(mktemp -d) || exit 1
 trap 'rm -rf -- "$wsd_d"' EXIT
-wsd_frame() { printf 'WSD-READ %s %s %s %s\n' "$1" "$(cat -- "$wsd_d/c")" "$(wc -c < "$wsd_d/o")" "$(wc -c < "$wsd_d/e")"; cat -- "$wsd_d/o" "$wsd_d/e"; }
-{ ( wsd_chain '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
-if [ -e '/opt/bench/sites/it'\''s common.json' ]; then wsd_as cat -- '/opt/bench/sites/it'\''s common.json'; else exit 66; fi
-); echo $? > "$wsd_d/c"; } 2> "$wsd_d/e" | head -c 8388609 > "$wsd_d/o"
-wsd_frame 0
-{ ( command -v systemctl >/dev/null 2>&1 || exit 66
+( wsd_chain '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
+if [ -e '/opt/bench/sites/it'\''s common.json' ]; then wsd_as head -c 8388609 -- '/opt/bench/sites/it'\''s common.json'; else exit 66; fi
+) > "$wsd_d/o0" 2> "$wsd_d/e0"; wsd_c0=$?
+( command -v systemctl >/dev/null 2>&1 || exit 66
 pid=$(systemctl show --property=MainPID --value -- 'odoo' 2>/dev/null) || exit 66
 case $pid in ''|0|*[!0-9]*) exit 66 ;; esac
-cat -- "/proc/$pid/cmdline" 2>/dev/null || exit 66
-); echo $? > "$wsd_d/c"; } 2> "$wsd_d/e" | head -c 8388609 > "$wsd_d/o"
-wsd_frame 1
+head -c 8388609 -- "/proc/$pid/cmdline" 2>/dev/null || exit 66
+) > "$wsd_d/o1" 2> "$wsd_d/e1"; wsd_c1=$?
+wsd_sizes=$(stat -c %s -- "$wsd_d/o0" "$wsd_d/e0" "$wsd_d/o1" "$wsd_d/e1") || exit 1
+set -- $wsd_sizes
+printf 'WSD-READ 0 %s %s %s\n' "$wsd_c0" "$1" "$2" > "$wsd_d/h0"; shift 2
+printf 'WSD-READ 1 %s %s %s\n' "$wsd_c1" "$1" "$2" > "$wsd_d/h1"; shift 2
+cat -- "$wsd_d/h0" "$wsd_d/o0" "$wsd_d/e0" "$wsd_d/h1" "$wsd_d/o1" "$wsd_d/e1" || exit 1
 exit 0
