@@ -100,9 +100,12 @@ impl Renderer {
             .template_from_str(source)
             .map_err(|e| TemplateError::Syntax(describe(&e)))?;
         let (context, missing) = self.context_for(source, template.undeclared_variables(false))?;
-        template
+        let mut text = template
             .render(context)
-            .map_err(|e| self.eval_error(&e, &missing))
+            .map_err(|e| self.eval_error(&e, &missing))?;
+        // A rendered field lives as long as its host's run, for every host at once.
+        text.shrink_to_fit();
+        Ok(text)
     }
 
     /// Renders a value keeping its type when it is exactly one `{{ expression }}`: a

@@ -60,7 +60,9 @@ impl Script {
 
     /// The script as it is (its last command's status is its own).
     #[must_use]
-    pub fn into_text(self) -> String {
+    pub fn into_text(mut self) -> String {
+        // Held until the host has run it (by every host at once): no growth slack.
+        self.text.shrink_to_fit();
         self.text
     }
 }

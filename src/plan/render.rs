@@ -251,6 +251,9 @@ fn render_defs(
             }
         }
     }
+    // Kept for the whole run, for every host at once: no growth slack.
+    out.steps.shrink_to_fit();
+    out.skipped.shrink_to_fit();
     Ok(out)
 }
 

@@ -13,6 +13,7 @@ mod error;
 mod handshake_gate;
 mod host_key;
 mod known_hosts;
+mod known_hosts_store;
 mod remote_child;
 mod silence;
 
@@ -291,7 +292,7 @@ impl SshSession {
         let label = target.label();
         let deadline = Instant::now() + target.connect_timeout;
 
-        let known_text = host_key::read_known_hosts(&target.known_hosts)?;
+        let known_text = known_hosts_store::text(&target.known_hosts)?;
         let config = Arc::new(client_config(&known_text, target));
         drop(known_text);
         let (stream, probe): (Box<dyn Stream>, _) = match &via {

@@ -170,3 +170,60 @@ fn wrong_user_is_one_clear_line_and_nothing_is_touched() {
     assert_eq!(error_lines.len(), 1, "{}", run.stdout);
     assert_eq!(host.sums(), before);
 }
+
+/// A key learnt with `--accept-new-host-keys` by the run's first connection is honoured by
+/// its second (the run lock's holder has a connection of its own) without being recorded
+/// twice, and the `known_hosts` file is opened twice in all: read once for the run, then
+/// appended to once (counted by `strace`, on the real binary).
+#[test]
+fn a_host_key_learnt_mid_run_is_honoured_and_known_hosts_is_opened_once_to_read() {
+    let _guard = local_host_guard();
+    let sshd = Sshd::start();
+    let host = ssh_host(&sshd, &sshd.user);
+    let known = sshd.dir.path().join("learnt_known_hosts");
+    std::fs::write(&known, "# hosts of this fleet\n").expect("write known_hosts");
+    let trace = sshd.dir.path().join("opens.trace");
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=open,openat,openat2", "-o"])
+        .arg(&trace)
+        .arg(assert_cmd::cargo::cargo_bin("wsdeploy"))
+        .arg("-C")
+        .arg(host.project.path())
+        .args([
+            "apply",
+            "-i",
+            "production",
+            "--accept-new-host-keys",
+            "--known-hosts",
+        ])
+        .arg(&known)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("strace must be installed (apt-get install strace)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 changed"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(&known).expect("read known_hosts"),
+        format!("# hosts of this fleet\n{}\n", sshd.known_hosts_line()),
+        "the key is recorded once"
+    );
+    let trace = std::fs::read_to_string(&trace).expect("strace output");
+    let needle = format!("\"{}\"", known.display());
+    let opens: Vec<&str> = trace.lines().filter(|l| l.contains(&needle)).collect();
+    assert_eq!(
+        opens.len(),
+        2,
+        "known_hosts opened other than once to read and once to append:\n{}",
+        opens.join("\n")
+    );
+    assert!(
+        opens[0].contains("O_RDONLY") && opens[1].contains("O_APPEND"),
+        "{opens:#?}"
+    );
+}

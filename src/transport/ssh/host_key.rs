@@ -11,6 +11,7 @@ use russh::keys::{Certificate, HashAlg, PublicKey, PublicKeyOrCertificate};
 
 use super::error::SshError;
 use super::known_hosts::{self, HostKeyStatus};
+use super::known_hosts_store;
 
 /// Shared slot the handler fills with an explanation; read after the handshake fails
 /// or the connection drops.
@@ -28,18 +29,17 @@ pub(super) struct HostKeyVerifier {
 
 impl HostKeyVerifier {
     fn verify(&self, presented: &PublicKey) -> Result<(), SshError> {
-        let text = read_known_hosts(&self.known_hosts)?;
+        let text = known_hosts_store::text(&self.known_hosts)?;
         let host = known_hosts::host_port_name(&self.host, self.port);
         match known_hosts::check(&text, &self.host, self.port, presented) {
             HostKeyStatus::Trusted => Ok(()),
             HostKeyStatus::Unknown { .. } if self.accept_new => {
-                known_hosts::append(&self.known_hosts, &self.host, self.port, presented).map_err(
-                    |source| SshError::KnownHosts {
+                known_hosts_store::append(&self.known_hosts, &self.host, self.port, presented)
+                    .map_err(|source| SshError::KnownHosts {
                         action: "append to",
                         path: self.known_hosts.clone(),
                         source,
-                    },
-                )
+                    })
             }
             HostKeyStatus::Unknown { other_types } => Err(SshError::HostKeyUnknown {
                 host,
@@ -76,7 +76,7 @@ impl HostKeyVerifier {
     /// the CA that signed it, it is a host certificate, valid now, for this host name (or
     /// for any, when it lists no principal), and neither it nor its CA is `@revoked`.
     fn verify_certificate(&self, certificate: &Certificate) -> Result<(), SshError> {
-        let text = read_known_hosts(&self.known_hosts)?;
+        let text = known_hosts_store::text(&self.known_hosts)?;
         let refuse = |detail: String| SshError::HostCertificate {
             host: known_hosts::host_port_name(&self.host, self.port),
             known_hosts: self.known_hosts.clone(),
@@ -175,19 +175,6 @@ impl Handler for HostKeyVerifier {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(note);
         result
-    }
-}
-
-/// Reads a `known_hosts` file; a missing file is an empty one.
-pub(super) fn read_known_hosts(path: &std::path::Path) -> Result<String, SshError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(source) => Err(SshError::KnownHosts {
-            action: "read",
-            path: path.to_path_buf(),
-            source,
-        }),
     }
 }
 

@@ -6,20 +6,13 @@
 //! `@cert-authority` markers. Line numbers are physical line numbers (1-based), so a
 //! message can send a person straight to the stale entry.
 
-use std::fs::OpenOptions;
-use std::io::{self, Write};
-use std::path::Path;
-use std::sync::Mutex;
+use std::io;
 
 use data_encoding::BASE64;
 use hmac::{Hmac, KeyInit, Mac};
 use russh::keys::ssh_key::public::KeyData;
 use russh::keys::{Algorithm, HashAlg, PublicKey};
 use sha1::Sha1;
-
-/// Serialises appends to `known_hosts` files within this process, so that hosts learnt
-/// concurrently never interleave their lines.
-static APPEND_LOCK: Mutex<()> = Mutex::new(());
 
 /// What a `known_hosts` file says about the key a server presented.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,32 +125,19 @@ pub fn known_algorithms(text: &str, host: &str, port: u16) -> Vec<Algorithm> {
     algorithms
 }
 
-/// Appends `host`:`port` with `key` to the file at `path`, creating the file (and its
-/// directory) if needed, and adding a missing final newline first.
-pub fn append(path: &Path, host: &str, port: u16, key: &PublicKey) -> io::Result<()> {
+/// The line that records `host`:`port` with `key` (ending in a newline), preceded by a
+/// newline when `existing` (the file's text) lacks its final one.
+pub fn entry_line(existing: &str, host: &str, port: u16, key: &PublicKey) -> io::Result<String> {
     let encoded = key.to_openssh().map_err(io::Error::other)?;
-    let _guard = APPEND_LOCK
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let needs_newline = match std::fs::read(path) {
-        Ok(existing) => existing.last().is_some_and(|&byte| byte != b'\n'),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => false,
-        Err(error) => return Err(error),
-    };
     let mut line = String::new();
-    if needs_newline {
+    if !existing.is_empty() && !existing.ends_with('\n') {
         line.push('\n');
     }
     line.push_str(&host_port_name(host, port));
     line.push(' ');
     line.push_str(encoded.trim_end());
     line.push('\n');
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(line.as_bytes())?;
-    file.flush()
+    Ok(line)
 }
 
 /// The entries whose hosts field matches `name` (`host_port_name`). Only those keys are
@@ -376,30 +356,6 @@ mod tests {
             vec![Algorithm::Ecdsa {
                 curve: russh::keys::EcdsaCurve::NistP256
             }]
-        );
-    }
-
-    #[test]
-    fn append_adds_missing_newline_and_bracket_form() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub").join("known_hosts");
-        append(&path, "10.0.0.5", 22, &key(KEY_A)).unwrap();
-        std::fs::write(
-            &path,
-            std::fs::read_to_string(&path)
-                .unwrap()
-                .trim_end_matches('\n'),
-        )
-        .unwrap();
-        append(&path, "10.0.0.5", 2222, &key(KEY_B)).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(
-            text,
-            format!("10.0.0.5 ssh-ed25519 {KEY_A}\n[10.0.0.5]:2222 ssh-ed25519 {KEY_B}\n")
-        );
-        assert_eq!(
-            check(&text, "10.0.0.5", 2222, &key(KEY_B)),
-            HostKeyStatus::Trusted
         );
     }
 }
