@@ -172,13 +172,18 @@ fn wrong_user_is_one_clear_line_and_nothing_is_touched() {
 }
 
 /// A key learnt with `--accept-new-host-keys` by the run's first connection is honoured by
-/// its second (the run lock's holder has a connection of its own) without being recorded
+/// its second (under sshd `MaxSessions 1` the run lock's holder has a connection of its own) without being recorded
 /// twice, and the `known_hosts` file is opened twice in all: read once for the run, then
 /// appended to once (counted by `strace`, on the real binary).
 #[test]
 fn a_host_key_learnt_mid_run_is_honoured_and_known_hosts_is_opened_once_to_read() {
     let _guard = local_host_guard();
-    let sshd = Sshd::start();
+    // `MaxSessions 1`: the run lock's holder moves to a second connection, which must
+    // accept the key the first one learnt.
+    let sshd = Sshd::start_with(&SshdOptions {
+        max_sessions: 1,
+        ..SshdOptions::default()
+    });
     let host = ssh_host(&sshd, &sshd.user);
     let known = sshd.dir.path().join("learnt_known_hosts");
     std::fs::write(&known, "# hosts of this fleet\n").expect("write known_hosts");
