@@ -60,6 +60,10 @@ impl HostLock {
                     host::STATE_DIR
                 ))
             }
+            LockReply::UnsafeStateDir(why) => {
+                child.close().await;
+                Err(host::state_dir::refusal(host::STATE_DIR, &why))
+            }
             LockReply::Unexpected => {
                 child.close().await;
                 let answer = match line {

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use serde_json::json;
 use support::project::Project;
-use support::reliability::{LOCAL_RUNS, LocalHost, local_host_guard, local_runs};
+use support::reliability::{LocalHost, local_host_guard};
 use wsdeploy::inventory::{LoadOptions, load_inventory_args};
 use wsdeploy::vault::{VaultKeys, VaultSources};
 
@@ -421,7 +421,7 @@ fn decrypted_values_never_leak_into_outputs_review_journal_or_units() {
 
     let mut args = vec!["--json"];
     args.extend(vault);
-    let before = local_runs();
+    let before = host.runs();
     // This machine's run lock may be held by another wsdeploy run (another checkout's
     // tests): wait for it rather than fail.
     let mut apply = host.run("apply", &args);
@@ -441,10 +441,10 @@ fn decrypted_values_never_leak_into_outputs_review_journal_or_units() {
             .contains(&format!("admin_passwd = {secret}")),
         "the decrypted value is what the host gets"
     );
-    let new_runs: BTreeSet<String> = local_runs().difference(&before).cloned().collect();
+    let new_runs: BTreeSet<String> = host.runs().difference(&before).cloned().collect();
     assert!(!new_runs.is_empty(), "the apply left no journal entry");
     for run in new_runs {
-        let dir = Path::new(LOCAL_RUNS).join(run);
+        let dir = host.runs_dir().join(run);
         for name in ["manifest.json", "state", "ran"] {
             if let Ok(text) = std::fs::read_to_string(dir.join(name)) {
                 check(&format!("journal {name}"), &text);
@@ -626,7 +626,7 @@ fn a_play_with_facts_keeps_vaulted_values_masked() {
     let dry = apply_waiting(&host, &["--dry-run", "--vault-password-file", &pw]);
     dry.code(0).stdout_has("+db_name = test_frappe");
     assert_absent("dry run", &dry, &forms);
-    let before = local_runs();
+    let before = host.runs();
     let apply = apply_waiting(&host, &["--json", "-v", "--vault-password-file", &pw]);
     assert_absent("apply --json -v", &apply, &forms);
     apply.code(0);
@@ -636,10 +636,9 @@ fn a_play_with_facts_keeps_vaulted_values_masked() {
             .contains(&format!("db_note = {secret}")),
         "the host gets the value"
     );
-    for run in local_runs().difference(&before) {
-        let manifest =
-            std::fs::read_to_string(Path::new(LOCAL_RUNS).join(run).join("manifest.json"))
-                .unwrap_or_default();
+    for run in host.runs().difference(&before) {
+        let manifest = std::fs::read_to_string(host.runs_dir().join(run).join("manifest.json"))
+            .unwrap_or_default();
         assert!(!manifest.contains(&secret), "journal: {manifest}");
     }
 }
