@@ -26,7 +26,9 @@ pub const LOCAL_RUNS: &str = "/var/lib/wsdeploy/runs";
 /// run is in flight (a dry run reports the in-progress runs it sees, an apply would find
 /// the lock taken). Set-up and waits that touch none of this (starting a database
 /// server, waiting out a sleep in a file of the test's own) are better done outside it:
-/// every other local test waits meanwhile.
+/// every other local test waits meanwhile. A test whose runs have a state directory of
+/// their own (`host_state`: `LocalHost`, `Project::with_own_state`) needs none of this
+/// ([`LocalHost::guard`] takes it only when they do not).
 static LOCAL_HOST: Mutex<()> = Mutex::new(());
 
 thread_local! {
