@@ -19,7 +19,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use support::project::Run;
-use support::reliability::{LocalHost, host_reports, local_host_guard};
+use support::reliability::{LocalHost, host_reports};
 
 /// A plan using `secret` in every place a value can travel: ini, json, a command (quoted
 /// and raw), a command check, a hint, a step name.
@@ -425,10 +425,9 @@ fn sensitive_keys_are_masked_json_has_no_bodies_and_short_secrets_mask_whole_val
 #[cfg(feature = "host-tests")]
 #[test]
 fn password_environment_variables_never_reach_a_child_process() {
-    let _guard = local_host_guard();
     let login = format!("LoginEnv{}pw", std::process::id());
     let become_pw = format!("BecomeEnv{}pw", std::process::id());
-    let project = support::project::Project::new();
+    let project = support::project::Project::with_own_state();
     let dir = project.path();
     let seen = dir.join("seen");
     std::fs::create_dir_all(&seen).expect("mkdir");
@@ -459,7 +458,8 @@ fn password_environment_variables_never_reach_a_child_process() {
             s = seen.display()
         ),
     );
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("wsdeploy"))
+    let out = project
+        .wsdeploy()
         .arg("-C")
         .arg(dir)
         .args(["apply", "-i"])

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use serde_json::json;
 use support::project::Project;
-use support::reliability::{LocalHost, local_host_guard};
+use support::reliability::LocalHost;
 use wsdeploy::inventory::{LoadOptions, load_inventory_args};
 use wsdeploy::vault::{VaultKeys, VaultSources};
 
@@ -369,9 +369,9 @@ fn ask_vault_pass_reads_the_terminal_never_argv() {
 
 #[test]
 fn decrypted_values_never_leak_into_outputs_review_journal_or_units() {
-    let _guard = local_host_guard();
     let secret = format!("Vaulted{}q'uote", std::process::id());
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     host.var("placeholder", json!("x"));
     let pw_dir = tempfile::tempdir().expect("temp");
     let pw = pw_dir.path().join("pw");
@@ -605,7 +605,6 @@ fn assert_absent(what: &str, run: &support::project::Run, forms: &[String]) {
 /// values stay masked in that rendering too (diffs, `--json`, `-v`, the journal).
 #[test]
 fn a_play_with_facts_keeps_vaulted_values_masked() {
-    let _guard = local_host_guard();
     let secret = format!("VaultedFacts{}x", std::process::id());
     let plan = json!({
         "name": "vaulted-facts",
@@ -620,6 +619,7 @@ fn a_play_with_facts_keeps_vaulted_values_masked() {
         ],
     });
     let (host, pw_dir) = vaulted_host("db_secret", &secret, &plan);
+    let _guard = host.guard();
     let pw = pw_dir.path().join("pw");
     let pw = pw.to_string_lossy();
     let forms = vec![secret.clone()];
@@ -647,7 +647,6 @@ fn a_play_with_facts_keeps_vaulted_values_masked() {
 /// key through `tojson`: masked line by line in diffs and `--json`.
 #[test]
 fn a_vaulted_multi_line_key_is_masked_in_diffs_and_json() {
-    let _guard = local_host_guard();
     let id = std::process::id();
     let key = format!(
         "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7{id}\nVfR0bWvQk9vG2s6n8l1o3rX+q/ZyT0dVb2Jx4yEo5h3Nw6cKq8b{id}\nAgMBAAECggEAQk0Lh2u5H4zZk2m'q<x>&y{id}\n-----END PRIVATE KEY-----\n"
@@ -665,6 +664,7 @@ fn a_vaulted_multi_line_key_is_masked_in_diffs_and_json() {
         });
         vaulted_host("tls_key", &key, &plan)
     };
+    let _guard = host.guard();
     let pw = pw_dir.path().join("pw");
     let pw = pw.to_string_lossy();
     let lines: Vec<String> = key
