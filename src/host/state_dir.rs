@@ -20,7 +20,8 @@ use super::quote;
 /// Exit status of a script that refused an unsafe state directory.
 pub const EXIT_UNSAFE_STATE_DIR: i32 = 92;
 
-/// The check, as shell lines; the refusal goes to file descriptor `fd` (1 or 2).
+/// The check, as shell lines; the refusal goes to standard error (`>&2`), or to the file
+/// descriptor [`check`] is given.
 const CHECK: &str = include_str!("state_dir.sh");
 
 /// The lines that refuse `dir` (exit [`EXIT_UNSAFE_STATE_DIR`], `WSD-UNSAFE-STATE <why>`
@@ -31,7 +32,7 @@ pub fn check(dir: &str, fd: u8) -> String {
         .replace("WSD_STATE_CHAIN", &chain(dir).join(" "))
         .replace("WSD_STATE_DIR", &quote(dir))
         .replace("WSD_MARKER", UNSAFE_STATE)
-        .replace("WSD_FD", &fd.to_string())
+        .replace(">&2;", &format!(">&{fd};"))
         .replace("WSD_EXIT", &EXIT_UNSAFE_STATE_DIR.to_string())
 }
 

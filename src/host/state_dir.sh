@@ -12,5 +12,5 @@ for wsd_p in WSD_STATE_CHAIN; do
     elif [ $((0$wsd_m & 512)) = 0 ] || [ "$wsd_o" != 0 ]; then wsd_sd_why="$wsd_p is writable by its group or others (mode $wsd_m) without being root's and sticky"
     fi
   fi
-  [ -z "$wsd_sd_why" ] || { printf 'WSD_MARKER %s\n' "$wsd_sd_why" >&WSD_FD; exit WSD_EXIT; }
+  [ -z "$wsd_sd_why" ] || { printf 'WSD_MARKER %s\n' "$wsd_sd_why" >&2; exit WSD_EXIT; }
 done
