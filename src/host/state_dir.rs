@@ -52,7 +52,7 @@ fn chain(dir: &str) -> Vec<String> {
 #[must_use]
 pub fn refusal(dir: &str, why: &str) -> String {
     format!(
-        "the state directory {dir} on the host is unsafe: {why}; nothing was read or written (it must be a real directory owned by the user wsdeploy runs as, root with become, mode 700, under directories only root may write: fix or remove it)"
+        "the state directory {dir} on the host is unsafe: {why}; nothing was read or written (it must be a real directory, not a symbolic link, owned by root or by the user wsdeploy runs as, mode 700, under directories only root or that user may write: fix or remove it)"
     )
 }
 
