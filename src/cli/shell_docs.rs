@@ -58,6 +58,10 @@ const FILES: &[(&str, &str)] = &[
         "host keys (--known-hosts to choose another)",
     ),
     (
+        "/var/lib/wsdeploy/",
+        "on each host: wsdeploy's state; refused (nothing read or written) when it is a symlink, writable by group or others, or owned by a user other than root or the one wsdeploy runs as",
+    ),
+    (
         "/var/lib/wsdeploy/runs/RUN_ID/",
         "on each host: the journal of a run (pre-images, manifest, state)",
     ),

@@ -99,6 +99,10 @@ async fn answered(mut child: Child) -> Result<Child, String> {
                 host::STATE_DIR
             ))
         }
+        LockReply::UnsafeStateDir(why) => {
+            child.close().await;
+            Err(host::state_dir::refusal(host::STATE_DIR, &why))
+        }
         LockReply::Unexpected => {
             child.close().await;
             let answer = match line {

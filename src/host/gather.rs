@@ -81,6 +81,8 @@ pub enum GatherError {
     TimedOut(u64),
     #[error("reading the host's files failed ({status}): {output}")]
     Script { status: String, output: String },
+    #[error("{}", super::state_dir::refusal(STATE_DIR, .0))]
+    UnsafeStateDir(String),
     #[error("unexpected output while reading the host's files: {0}")]
     Protocol(String),
     #[error("a file changed on the host while it was being read ({0}); run again")]
@@ -196,6 +198,9 @@ async fn gather_once(
     }
     if !out.success() {
         let output = out.combined();
+        if let Some(why) = super::state_dir::refused(&output) {
+            return Err(GatherError::UnsafeStateDir(why.to_owned()));
+        }
         return Err(GatherError::Script {
             status: out.status_text(),
             output: format!("{output}{}", sudo_hint(&output)),
@@ -229,11 +234,12 @@ async fn gather_once(
 #[must_use]
 pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> String {
     let mut s = Script::new(&format!(
-        "set -u\nLC_ALL=C; export LC_ALL\n\
+        "set -u\nLC_ALL=C; export LC_ALL\n{state}\
          B=; {{ IFS= read -r B < /proc/sys/kernel/random/uuid; }} 2>/dev/null\n\
          [ -n \"$B\" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')\n\
          [ -n \"$B\" ] || {{ echo 'wsdeploy: no random source on the host' >&2; exit 1; }}\n\
-         B={BOUNDARY_PREFIX}$B\nprintf '{GATHER} %s\\n' \"$B\"\nset --\nwsd_n=0 wsd_users=\n{OWNER}"
+         B={BOUNDARY_PREFIX}$B\nprintf '{GATHER} %s\\n' \"$B\"\nset --\nwsd_n=0 wsd_users=\n{OWNER}",
+        state = super::state_dir::check(STATE_DIR, 2),
     ));
     if !files.is_empty() {
         file_sections(&mut s, files);

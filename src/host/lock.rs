@@ -24,12 +24,13 @@ pub fn lock_command(holder: &str, elevation: Option<&Become>) -> String {
 pub fn lock_command_in(dir: &str, holder: &str, elevation: Option<&Become>) -> String {
     let give_up = LOCK_GIVE_UP.as_secs();
     let script = format!(
-        "d={dir}\n\
+        "{state}d={dir}\n\
          mkdir -p \"$d\" && chmod 700 \"$d\" || exit 1\n\
          flock -n -E {EXIT_LOCK_BUSY} \"$d/lock\" sh -c 'printf \"%s\\n\" \"$1\" > \"$2/lock.holder\"; echo {LOCKED}; while [ \"$(timeout {give_up} head -c 1)\" = {LOCK_HEARTBEAT} ]; do :; done' sh {holder} \"$d\"\n\
          rc=$?\n\
          if [ $rc = {EXIT_LOCK_BUSY} ]; then printf '{BUSY} %s\\n' \"$(cat \"$d/lock.holder\" 2>/dev/null || echo unknown)\"; fi\n\
          exit $rc\n",
+        state = super::state_dir::check(dir, 1),
         dir = quote(dir),
         holder = quote(holder)
     );
@@ -43,6 +44,8 @@ pub enum LockReply {
     Locked,
     /// Another run holds it; its holder's description.
     Busy(String),
+    /// The state directory is unsafe (`state_dir`); why, as the host said it.
+    UnsafeStateDir(String),
     /// Anything else (no `flock`, no rights...).
     Unexpected,
 }
@@ -53,6 +56,8 @@ impl LockReply {
     pub fn parse(line: &str) -> Self {
         if line == LOCKED {
             Self::Locked
+        } else if let Some(why) = super::state_dir::refused(line) {
+            Self::UnsafeStateDir(why.to_owned())
         } else if let Some(holder) = line.strip_prefix(BUSY) {
             Self::Busy(holder.trim().to_owned())
         } else {

@@ -8,6 +8,8 @@ pub const GATHER: &str = "WSD-GATHER";
 pub const BOUNDARY_PREFIX: &str = "--WSD-";
 /// `WSD-UNSAFE <reason>` (stderr): a path another user could swap was refused.
 pub const UNSAFE: &str = "WSD-UNSAFE";
+/// `WSD-UNSAFE-STATE <reason>`: the state directory is not safe to use (`state_dir`).
+pub const UNSAFE_STATE: &str = "WSD-UNSAFE-STATE";
 /// `WSD-CHANGED <path>` (stderr): a file no longer holds what the run last saw.
 pub const CHANGED: &str = "WSD-CHANGED";
 /// The lock holder holds the lock.

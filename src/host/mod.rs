@@ -13,7 +13,7 @@
 //! `nginx -T`), [`lock`], [`journal`] (the run record, its states and reading it back),
 //! [`journal_entry`] (creating it, then the first writes), [`write`](mod@write) (compare-and-swap
 //! replacement), [`restore`], [`backups`] (the two backup names and listing), [`read`] (a host's `facts:` sources, in one exec), `run_id` (the checked [`RunId`]),
-//! `agent` (who writes a path). The gather's words are `gather_protocol`'s enums.
+//! `agent` (who writes a path), [`state_dir`] (the state directory judged before use). The gather's words are `gather_protocol`'s enums.
 
 mod agent;
 pub mod backups;
@@ -29,6 +29,7 @@ pub mod restore;
 mod run_id;
 pub mod runner;
 mod script;
+pub mod state_dir;
 pub mod write;
 
 pub use crate::shell::{Invocation, quote};

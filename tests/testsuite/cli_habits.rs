@@ -22,8 +22,10 @@ const INVENTORY: &str = "all:\n  children:\n    odoo:\n      hosts:\n        h1:
 
 /// A local-connection project whose plan would change one file under the project
 /// (dry runs and checks only: nothing here takes this machine's run lock).
+/// Its runs have a state directory of their own (`host_state`); a test that runs the
+/// binary through a terminal or a pipe (`BIN`, outside that namespace) holds this machine.
 fn project() -> Project {
-    let p = Project::new();
+    let p = Project::with_own_state();
     p.file("inventories/production/hosts.yml", INVENTORY);
     p.file("root/app.conf", "old\n");
     let conf = p.path().join("root/app.conf");
@@ -39,7 +41,6 @@ fn project() -> Project {
 
 #[test]
 fn check_and_diff_are_accepted_together() {
-    let _guard = local_host_guard();
     let p = project();
     p.run(&["apply", "-i", "production", "--check", "--diff"])
         .code(0)
@@ -85,7 +86,6 @@ fn usage_errors_exit_3_and_help_exits_0() {
 
 #[test]
 fn quiet_prints_only_the_counts_and_diff_brings_the_diffs_back() {
-    let _guard = local_host_guard();
     let p = project();
     let run = p.run(&["-q", "apply", "-i", "production", "--check"]);
     run.code(0);
@@ -99,7 +99,6 @@ fn quiet_prints_only_the_counts_and_diff_brings_the_diffs_back() {
 
 #[test]
 fn verbose_levels_show_more() {
-    let _guard = local_host_guard();
     let p = project();
     // (Every line of a multi-line step output under -v: unit-tested in report::progress.)
     let default = p.run(&["verify", "-i", "production"]);
@@ -123,7 +122,6 @@ fn verbose_levels_show_more() {
 
 #[test]
 fn json_summary_is_an_object_with_counts() {
-    let _guard = local_host_guard();
     let p = project();
     let run = p.run(&["apply", "-i", "production", "--check", "--json"]);
     run.code(0);
@@ -165,7 +163,6 @@ fn json_summary_is_an_object_with_counts() {
 
 #[test]
 fn drift_on_one_host_is_exit_2_even_when_another_is_unreachable() {
-    let _guard = local_host_guard();
     let p = project();
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -324,7 +321,6 @@ fn a_terminal_stdout_with_stderr_in_a_file_still_gets_the_lines() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn backups_are_listed_once_when_two_paths_reach_one_file() {
-    let _guard = local_host_guard();
     let p = project();
     let conf = p.path().join("root/app.conf");
     std::os::unix::fs::symlink(&conf, p.path().join("root/link.conf")).expect("symlink");

@@ -12,7 +12,6 @@ use std::path::Path;
 use std::process::Command;
 
 use support::project::Project;
-use support::reliability::local_host_guard;
 
 const PLAN: &str = "name: rebind
 hosts: odoo
@@ -28,7 +27,7 @@ steps:
 ";
 
 fn project(corpus: &str) -> (Project, std::path::PathBuf) {
-    let p = Project::new();
+    let p = Project::with_own_state();
     let file = p.corpus(corpus, "root/opt/opticserp/docker-compose.yml");
     let r = p.path().join("root").display().to_string();
     p.file(
@@ -88,7 +87,6 @@ fn recreated(p: &Project) -> usize {
 #[cfg(feature = "host-tests")]
 #[test]
 fn short_syntax_is_bound_and_only_that_entry_changes() {
-    let _guard = local_host_guard();
     let (p, file) = project("compose/opticserp.yml");
     let before = std::fs::read_to_string(&file).expect("read");
     let config = compose_config(&file);
@@ -125,7 +123,6 @@ fn short_syntax_is_bound_and_only_that_entry_changes() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn long_syntax_gets_host_ip() {
-    let _guard = local_host_guard();
     let (p, file) = project("compose/long-syntax.yml");
     let before = std::fs::read_to_string(&file).expect("read");
     p.run(&["apply", "-i", "production"]).code(0);
@@ -152,7 +149,6 @@ fn long_syntax_gets_host_ip() {
 
 #[test]
 fn interpolated_port_is_refused_with_its_position_and_nothing_changes() {
-    let _guard = local_host_guard();
     let (p, file) = project("compose/opticserp.yml");
     let text = "services:\n  odoo:\n    ports:\n      - \"${ODOO_PORT}:8069\"\n";
     std::fs::write(&file, text).expect("write");

@@ -8,8 +8,7 @@ use crate::support;
 
 use support::history::recorded;
 use support::project::Project;
-use support::reliability::local_host_guard;
-use support::reliability::{local_runs, tree_sums};
+use support::reliability::tree_sums;
 
 /// A project whose inventory drives the Odoo plan against copies under `<project>/root`.
 fn odoo_project() -> Project {
@@ -20,7 +19,7 @@ fn odoo_project() -> Project {
 
 /// The same with another site file.
 fn odoo_project_with_site(site: &str) -> Project {
-    let p = Project::new();
+    let p = Project::with_own_state();
     let root = support::project::debian_nginx_with_site(&p, site);
     p.corpus("odoo/odoo-debian-odoo.conf", "root/etc/opticserp/odoo.conf");
     let r = root.display();
@@ -44,10 +43,9 @@ fn odoo_project_with_site(site: &str) -> Project {
 #[cfg(feature = "host-tests")]
 #[test]
 fn dry_run_prints_the_diffs_and_changes_nothing() {
-    let _guard = local_host_guard();
     let p = odoo_project();
     let before = tree_sums(p.path());
-    let runs_before = local_runs();
+    let runs_before = p.run_ids();
     let run = p.run(&["apply", "-i", "production", "--dry-run"]);
     run.code(0)
         .stdout_has("── odoo-prod-1 (would change)")
@@ -60,7 +58,7 @@ fn dry_run_prints_the_diffs_and_changes_nothing() {
         .stdout_has("1 would change");
     assert_eq!(tree_sums(p.path()), before, "a dry run changed files");
     assert_eq!(
-        local_runs(),
+        p.run_ids(),
         runs_before,
         "a dry run created a journal entry"
     );
@@ -70,7 +68,6 @@ fn dry_run_prints_the_diffs_and_changes_nothing() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn dry_run_json_reports_the_same_changes() {
-    let _guard = local_host_guard();
     let p = odoo_project();
     let before = tree_sums(p.path());
     let run = p.run(&["apply", "-i", "production", "--dry-run", "--json"]);
@@ -120,7 +117,6 @@ fn site_hunk(stdout: &str) -> String {
 #[cfg(feature = "host-tests")]
 #[test]
 fn two_servers_converge_on_the_one_named_public_host() {
-    let _guard = local_host_guard();
     let site = "server {\n\tlisten 80;\n\tserver_name other.example;\n\treturn 404;\n}\n\nserver {\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\n\tlocation / {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}\n}\n";
     let p = odoo_project_with_site(site);
     let run = p.run(&["apply", "-i", "production", "--dry-run"]);
@@ -135,7 +131,6 @@ fn two_servers_converge_on_the_one_named_public_host() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_redirect_server_and_a_tls_server_converge_on_the_tls_one() {
-    let _guard = local_host_guard();
     let certs = tempfile::tempdir().expect("temp dir");
     let (crt, key) = (certs.path().join("odoo.crt"), certs.path().join("odoo.key"));
     let made = std::process::Command::new("openssl")
@@ -193,7 +188,6 @@ fn a_redirect_server_and_a_tls_server_converge_on_the_tls_one() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn nginx_warnings_on_standard_error_do_not_make_the_dump_unreadable() {
-    let _guard = local_host_guard();
     // `text/html` is sub_filter's default type: nginx warns "duplicate MIME type" on every -t/-T.
     let site = "server {\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\tsub_filter_types text/html;\n\n\tlocation / {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}\n}\n";
     let p = odoo_project_with_site(site);
@@ -208,7 +202,6 @@ fn nginx_warnings_on_standard_error_do_not_make_the_dump_unreadable() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_non_default_public_port_picks_its_server_and_stays_in_websocket_url() {
-    let _guard = local_host_guard();
     let site = "server {\n\tlisten 80;\n\tserver_name 203.0.113.10;\n\treturn 404;\n}\n\nserver {\n\tlisten 8080;\n\tserver_name 203.0.113.10;\n\n\tlocation / {\n\t\tproxy_pass http://127.0.0.1:8069;\n\t}\n}\n";
     let p = odoo_project_with_site(site);
     let run = p.run(&[
@@ -243,7 +236,6 @@ fn a_non_default_public_port_picks_its_server_and_stays_in_websocket_url() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn opt_in_rebind_of_the_http_port_edits_the_compose_file_and_recreates_the_container() {
-    let _guard = local_host_guard();
     let p = odoo_project();
     let compose = p.corpus(
         "compose/opticserp.yml",
@@ -293,8 +285,7 @@ fn opt_in_rebind_of_the_http_port_edits_the_compose_file_and_recreates_the_conta
 
 #[test]
 fn dry_run_reports_a_host_whose_preflight_fails_as_refused() {
-    let _guard = local_host_guard();
-    let p = Project::new();
+    let p = Project::with_own_state();
     let root = p.path().join("root");
     p.file("root/site.conf", "listen 80;\n");
     p.file(
@@ -318,7 +309,7 @@ fn dry_run_reports_a_host_whose_preflight_fails_as_refused() {
         ),
     );
     let before = tree_sums(p.path());
-    let runs_before = local_runs();
+    let runs_before = p.run_ids();
     let run = p.run(&["apply", "-i", "production", "--dry-run"]);
     run.code(1)
         .stdout_has("web-1")
@@ -335,7 +326,7 @@ fn dry_run_reports_a_host_whose_preflight_fails_as_refused() {
     );
     assert_eq!(tree_sums(p.path()), before, "a dry run changed files");
     assert_eq!(
-        local_runs(),
+        p.run_ids(),
         runs_before,
         "a dry run created a journal entry"
     );

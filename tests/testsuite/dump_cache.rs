@@ -4,10 +4,7 @@
 
 use crate::support;
 
-use std::path::Path;
-
 use support::project::Project;
-use support::reliability::local_host_guard;
 
 const PLAN: &str = r#"name: cache
 hosts: web
@@ -27,7 +24,7 @@ steps:
 "#;
 
 fn project() -> Project {
-    let p = Project::new();
+    let p = Project::with_own_state();
     let root = p.path().join("root");
     let r = root.display();
     p.file(
@@ -71,7 +68,7 @@ fn cache_file(p: &Project) -> Cache {
         "echo ran >> {r}/../dumps.log; nginx -T -c {r}/nginx.conf",
         r = p.path().join("root").display()
     );
-    Cache(Path::new(&wsdeploy::host::dump_cache::dump_cache_path(&command)).to_path_buf())
+    Cache(p.state_path(&wsdeploy::host::dump_cache::dump_cache_path(&command)))
 }
 
 fn outcome(p: &Project, args: &[&str]) -> String {
@@ -88,7 +85,6 @@ fn outcome(p: &Project, args: &[&str]) -> String {
 
 #[test]
 fn converged_checks_reuse_the_dump_until_a_file_or_include_directory_changes() {
-    let _turn = local_host_guard();
     let p = project();
     let cache = cache_file(&p);
     let cache = &cache.0;
@@ -156,7 +152,6 @@ fn converged_checks_reuse_the_dump_until_a_file_or_include_directory_changes() {
 
 #[test]
 fn a_stored_dump_whose_fingerprint_misses_an_include_directory_is_not_trusted() {
-    let _turn = local_host_guard();
     let p = project();
     let cache = cache_file(&p);
     let cache = &cache.0;

@@ -10,14 +10,10 @@ use crate::support;
 use support::history::recorded;
 use support::project::Project;
 
-/// Local hosts share this machine's run lock: these tests take turns with every other
-/// test that uses this machine as a host.
-fn turn() -> support::reliability::LocalHostGuard {
-    support::reliability::local_host_guard()
-}
-
 fn fleet(hosts: &[&str], plan: &str) -> Project {
-    let p = Project::new();
+    // Local hosts share one run lock; the project's runs have a state directory of
+    // their own on this machine (`host_state`).
+    let p = Project::with_own_state();
     let mut inv = String::from("all:\n  children:\n    web:\n      hosts:\n");
     for h in hosts {
         inv.push_str(&format!(
@@ -41,7 +37,6 @@ const PLAN: &str = "name: fleet\nhosts: web\nsteps:\n  - id: conf\n    ini: {fil
 #[cfg(feature = "host-tests")]
 #[test]
 fn max_fail_stops_later_batches_and_failed_hosts_are_rolled_back() {
-    let _turn = turn();
     let p = fleet(&["bad", "good1", "good2"], PLAN);
     let run = p.run(&[
         "apply",
@@ -72,7 +67,6 @@ fn max_fail_stops_later_batches_and_failed_hosts_are_rolled_back() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_failing_host_does_not_stop_its_batch() {
-    let _turn = turn();
     let p = fleet(&["bad", "good1", "good2"], PLAN);
     let run = p.run(&["apply", "-i", "test", "--forks", "1"]);
     run.code(1)
@@ -106,7 +100,6 @@ fn a_failing_host_does_not_stop_its_batch() {
 
 #[test]
 fn bad_serial_and_max_fail_values_are_bad_input() {
-    let _turn = turn();
     let p = fleet(&["good1"], PLAN);
     p.run(&["apply", "-i", "test", "--serial", "0"])
         .code(3)

@@ -12,7 +12,6 @@ use crate::support;
 use std::path::Path;
 
 use support::project::Project;
-use support::reliability::local_host_guard;
 use support::reliability::tree_sums;
 
 /// The nginx file `bench setup nginx` writes for site1.local (the lab's copy).
@@ -28,7 +27,8 @@ fn bench_nginx() -> String {
 /// `nginx_file` as bench/config/nginx.conf (loaded through conf.d, as `bench setup
 /// production` links it) and `common_site_config` as the bench's config.
 fn bench_project(nginx_file: &str, common_site_config: &str, extra_vars: &str) -> Project {
-    let p = Project::new();
+    // Its dry runs see a journal of their own (`host_state`), not this machine's.
+    let p = Project::with_own_state();
     let root = p.path().join("root");
     let r = root.display();
     p.file(
@@ -71,7 +71,6 @@ const CONFIG_9000: &str = "{\n \"default_site\": \"site1.local\",\n \"socketio_p
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_pristine_bench_is_in_sync() {
-    let _guard = local_host_guard();
     let p = bench_project(&bench_nginx(), CONFIG_9000, "");
     let before = tree_sums(p.path());
     p.run(&["apply", "-i", "bench", "--dry-run"])
@@ -83,7 +82,6 @@ fn a_pristine_bench_is_in_sync() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_socketio_block_without_the_site_name_is_repaired_in_place_as_bench_writes_it() {
-    let _guard = local_host_guard();
     // The field's block: Origin passed through from the browser, no X-Frappe-Site-Name.
     let damaged = bench_nginx().replace(
         "\t\tproxy_set_header X-Frappe-Site-Name site1.local;\n\t\tproxy_set_header Origin $scheme://$http_host;\n",
@@ -109,7 +107,6 @@ fn a_socketio_block_without_the_site_name_is_repaired_in_place_as_bench_writes_i
 #[cfg(feature = "host-tests")]
 #[test]
 fn an_operators_socketio_block_keeps_its_headers_and_gets_only_what_it_lacks() {
-    let _guard = local_host_guard();
     // A multi-tenant bench's site header and no Upgrade header: only the Upgrade line is
     // added, where bench has it; the operator's `$host` stays.
     let edited = bench_nginx()
@@ -138,7 +135,6 @@ fn an_operators_socketio_block_keeps_its_headers_and_gets_only_what_it_lacks() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn socketio_port_comes_from_common_site_config() {
-    let _guard = local_host_guard();
     let moved = "{\n \"default_site\": \"site1.local\",\n \"socketio_port\": 9050,\n \"webserver_port\": 8000\n}";
     let p = bench_project(&bench_nginx(), moved, "");
     p.run(&["apply", "-i", "bench", "--dry-run"])
@@ -156,7 +152,6 @@ fn socketio_port_comes_from_common_site_config() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn an_unset_socketio_port_is_the_realtime_servers_default() {
-    let _guard = local_host_guard();
     // Frappe's node_utils.js listens on 3000 when common_site_config.json has no
     // socketio_port (bench init always writes 9000).
     let unset = "{\n \"default_site\": \"site1.local\",\n \"webserver_port\": 8000\n}";
@@ -168,7 +163,6 @@ fn an_unset_socketio_port_is_the_realtime_servers_default() {
 
 #[test]
 fn a_common_site_config_that_is_not_json_fails_the_host_naming_the_file() {
-    let _guard = local_host_guard();
     let p = bench_project(&bench_nginx(), "{ \"socketio_port\": ", "");
     let run = p.run(&["apply", "-i", "bench", "--dry-run"]);
     run.code(1)
@@ -299,7 +293,6 @@ fn with_https_the_checks_speak_tls_with_sni_public_host() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_frappe_v14_bench_is_refused_by_the_dry_run_naming_the_version() {
-    let _guard = local_host_guard();
     // The realtime server moved to 9001: a change, so the preflight runs.
     let config = CONFIG_9000.replace("9000", "9001");
     let p = bench_project(&bench_nginx(), &config, "");
@@ -322,7 +315,6 @@ fn a_frappe_v14_bench_is_refused_by_the_dry_run_naming_the_version() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_bench_without_a_realtime_server_is_refused_and_gets_no_upstream() {
-    let _guard = local_host_guard();
     let p = bench_project(&bench_nginx(), "{}", "");
     let root = p.path().join("root");
     std::fs::remove_dir_all(root.join("frappe-bench/apps/frappe/realtime")).expect("rm");
@@ -341,7 +333,6 @@ fn a_bench_without_a_realtime_server_is_refused_and_gets_no_upstream() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_bench_with_only_the_v15_realtime_layout_passes_the_version_check() {
-    let _guard = local_host_guard();
     let config = CONFIG_9000.replace("9000", "9001");
     let p = bench_project(&bench_nginx(), &config, "");
     // No apps/frappe/frappe/__init__.py (only the realtime server is installed, as in the
@@ -359,7 +350,6 @@ fn a_bench_with_only_the_v15_realtime_layout_passes_the_version_check() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn developer_mode_is_refused_unless_the_web_server_answers_where_realtime_asks() {
-    let _guard = local_host_guard();
     // developer_mode 1 (the field report's config): the realtime server asks get_user_info
     // at http://<public_host>:<webserver_port>, here a port nothing listens on.
     let config = "{\n \"developer_mode\": 1,\n \"socketio_port\": 9001,\n \"webserver_port\": 9\n}";
@@ -422,7 +412,6 @@ fn port_project(common_site_config: &str) -> Project {
 #[cfg(feature = "host-tests")]
 #[test]
 fn the_port_plans_server_serves_socketio_and_realtimes_calls_and_nothing_else() {
-    let _guard = local_host_guard();
     let p = port_project(CONFIG_9000);
     let run = p.run(&["apply", "-i", "bench", "--dry-run"]);
     run.code(0)
@@ -445,7 +434,6 @@ fn the_port_plans_server_serves_socketio_and_realtimes_calls_and_nothing_else() 
 #[cfg(feature = "host-tests")]
 #[test]
 fn the_port_plan_refuses_frappe_v14_and_developer_mode_it_cannot_serve() {
-    let _guard = local_host_guard();
     let p = port_project(CONFIG_9000);
     p.file(
         "root/frappe-bench/apps/frappe/frappe/__init__.py",

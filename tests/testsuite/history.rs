@@ -13,7 +13,6 @@ use crate::vault::{ansible_vault, encrypt_string};
 
 use serde_json::Value;
 use support::project::{Project, Run};
-use support::reliability::local_host_guard;
 
 /// The vaulted inventory value and the value of the vaulted `-e` file.
 const DB_SECRET: &str = "vaulted-db-Secret-4711";
@@ -22,7 +21,8 @@ const TOKEN_SECRET: &str = "extra-token-Secret-0815";
 /// One local host `web1` whose `app.conf` the plan edits with both vaulted values (under
 /// keys whose names say nothing about secrets), a password file and a vaulted `-e` file.
 fn project() -> Project {
-    let p = Project::new();
+    // Its runs have a state directory of their own on this machine (`host_state`).
+    let p = Project::with_own_state();
     let root = p.path().join("root");
     p.file("root/web1/app.conf", "[options]\nworkers = 2\n");
     p.file("vault/pw", "pw1\n");
@@ -122,7 +122,6 @@ fn assert_no_secret(what: &str, bytes: &[u8]) {
 
 #[test]
 fn every_run_is_recorded_listed_shown_and_reported_without_a_secret() {
-    let _guard = local_host_guard();
     let p = project();
     run(&p, "apply", &[]).code(0).stdout_has("1 changed");
     assert!(
@@ -267,7 +266,6 @@ fn check_the_report(p: &Project, id: &str) {
 
 #[test]
 fn an_unwritable_history_never_fails_a_run_and_the_record_arrives_later() {
-    let _guard = local_host_guard();
     let p = project();
     // A directory where the database file should be: SQLite cannot open it.
     std::fs::create_dir_all(p.path().join(".wsdeploy/history.db")).expect("mkdir");
@@ -420,10 +418,7 @@ impl Drop for PgServer {
 
 #[test]
 fn postgres_history_takes_two_controllers_at_once_and_a_server_that_goes_away() {
-    // The server's own start (initdb) touches nothing of this machine's host state: the
-    // other local tests go on meanwhile.
     let pg = PgServer::start();
-    let _guard = local_host_guard();
     let url = pg.url();
     let (a, b) = (project(), project());
     for p in [&a, &b] {
@@ -433,7 +428,7 @@ fn postgres_history_takes_two_controllers_at_once_and_a_server_that_goes_away() 
     let spawn = |p: &Project| {
         let pw = p.path().join("vault/pw").display().to_string();
         let extra = format!("@{}", p.path().join("extra.yml").display());
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("wsdeploy"))
+        p.wsdeploy()
             .arg("-C")
             .arg(p.path())
             .args(["apply", "--dry-run", "-i", "test", "--vault-password-file"])
@@ -506,10 +501,7 @@ fn postgres_history_takes_two_controllers_at_once_and_a_server_that_goes_away() 
 
 #[test]
 fn postgres_that_goes_away_while_a_run_is_in_flight_gets_the_record_with_the_next_run() {
-    // The server's own start (initdb) touches nothing of this machine's host state: the
-    // other local tests go on meanwhile.
     let pg = PgServer::start();
-    let _guard = local_host_guard();
     let url = pg.url();
     let p = project();
     p.file("wsdeploy.toml", &format!("history = \"{url}\"\n"));
@@ -531,7 +523,8 @@ fn postgres_that_goes_away_while_a_run_is_in_flight_gets_the_record_with_the_nex
 
     let pw = p.path().join("vault/pw").display().to_string();
     let extra = format!("@{}", p.path().join("extra.yml").display());
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("wsdeploy"))
+    let child = p
+        .wsdeploy()
         .arg("-C")
         .arg(p.path())
         .args(["apply", "-i", "test", "--vault-password-file"])

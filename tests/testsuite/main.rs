@@ -83,6 +83,7 @@ mod reliability_review;
 mod reliability_secrets;
 #[cfg(feature = "host-tests")]
 mod reliability_ssh;
+mod reliability_state_dir;
 #[cfg(feature = "host-tests")]
 mod reliability_timeouts;
 #[cfg(feature = "host-tests")]

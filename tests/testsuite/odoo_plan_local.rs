@@ -14,7 +14,6 @@ use crate::support;
 use std::path::Path;
 
 use support::project::Project;
-use support::reliability::local_host_guard;
 use support::reliability::tree_sums;
 
 /// The site nginx serves Odoo from: one server, `location /` to the HTTP port.
@@ -31,7 +30,7 @@ fn odoo_host(
     systemd_unit: bool,
     extra_vars: &str,
 ) -> Project {
-    let p = Project::new();
+    let p = Project::with_own_state();
     let root = support::project::debian_nginx_with_site(&p, site);
     p.file(&format!("root/{conf_path}"), odoo_conf);
     if systemd_unit {
@@ -66,7 +65,6 @@ fn dry_run(p: &Project) -> support::project::Run {
 #[cfg(feature = "host-tests")]
 #[test]
 fn threaded_odoo_found_from_odoo_conf_gets_websocket_on_the_http_port() {
-    let _guard = local_host_guard();
     // `workers = 0` and no `workers` at all are both threaded; the HTTP port comes from
     // odoo.conf too.
     for conf in [
@@ -95,7 +93,6 @@ fn threaded_odoo_found_from_odoo_conf_gets_websocket_on_the_http_port() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn prefork_odoo_found_from_odoo_conf_gets_websocket_on_the_evented_port() {
-    let _guard = local_host_guard();
     for (conf, port) in [
         ("[options]\nworkers = 4\n", "8072"),
         ("[options]\nworkers = 4\ngevent_port = 8075\n", "8075"),
@@ -125,7 +122,6 @@ fn prefork_odoo_found_from_odoo_conf_gets_websocket_on_the_evented_port() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn the_inventorys_odoo_variables_override_odoo_conf() {
-    let _guard = local_host_guard();
     // Options given on Odoo's command line override odoo.conf: the operator says so.
     let p = odoo_host(
         SITE,
@@ -139,7 +135,6 @@ fn the_inventorys_odoo_variables_override_odoo_conf() {
 
 #[test]
 fn a_value_in_odoo_conf_that_is_not_a_port_fails_the_host_naming_the_file_and_key() {
-    let _guard = local_host_guard();
     let p = odoo_host(
         SITE,
         "etc/opticserp/odoo.conf",
@@ -157,7 +152,6 @@ fn a_value_in_odoo_conf_that_is_not_a_port_fails_the_host_naming_the_file_and_ke
 #[cfg(feature = "host-tests")]
 #[test]
 fn the_deb_systemd_layout_is_restarted_with_systemctl() {
-    let _guard = local_host_guard();
     // The odoo .deb: /etc/odoo/odoo.conf (threaded by default) and its systemd unit. The
     // dry run shows the restart it would run; no command runs here.
     let p = odoo_host(
@@ -185,7 +179,6 @@ fn the_deb_systemd_layout_is_restarted_with_systemctl() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn proxy_mode_comes_with_forwarded_headers_on_the_sites_location() {
-    let _guard = local_host_guard();
     // Odoo applies proxy_mode only to requests that carry X-Forwarded-Host: the site's
     // `location /` must send it (and -Proto, -For), not only /websocket.
     let p = odoo_host(SITE, "etc/opticserp/odoo.conf", "[options]\n", false, "");

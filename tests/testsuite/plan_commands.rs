@@ -7,13 +7,12 @@
 use crate::support;
 
 use support::project::Project;
-use support::reliability::local_host_guard;
 
 const INVENTORY: &str =
     "all:\n  children:\n    web:\n      hosts:\n        w1:\n          ansible_connection: local\n";
 
 fn project(plan: &str) -> Project {
-    let p = Project::new();
+    let p = Project::with_own_state();
     p.file("inventories/x/hosts.yml", INVENTORY);
     p.file("plans/site.yml", plan);
     p
@@ -26,8 +25,7 @@ fn lines(path: &std::path::Path) -> usize {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_command_without_a_condition_runs_on_every_apply_and_leaves_the_host_in_sync() {
-    let _guard = local_host_guard();
-    let p = Project::new();
+    let p = Project::with_own_state();
     p.file("inventories/x/hosts.yml", INVENTORY);
     let counter = p.path().join("counter");
     let conf = p.path().join("app.env");
@@ -86,8 +84,7 @@ fn a_command_without_a_condition_runs_on_every_apply_and_leaves_the_host_in_sync
 #[cfg(feature = "host-tests")]
 #[test]
 fn creates_runs_a_command_until_its_path_exists() {
-    let _guard = local_host_guard();
-    let p = Project::new();
+    let p = Project::with_own_state();
     p.file("inventories/x/hosts.yml", INVENTORY);
     let made = p.path().join("made");
     let counter = p.path().join("counter");
@@ -142,8 +139,7 @@ fn creates_is_a_commands_only_condition_and_names_an_absolute_path() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn an_unless_is_a_condition_of_its_own_a_file_change_does_not_run_the_command() {
-    let _guard = local_host_guard();
-    let p = Project::new();
+    let p = Project::with_own_state();
     p.file("inventories/x/hosts.yml", INVENTORY);
     let conf = p.path().join("app.env");
     let marker = p.path().join("ran");

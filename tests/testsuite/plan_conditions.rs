@@ -4,12 +4,11 @@
 use crate::support;
 
 use support::project::Project;
-use support::reliability::local_host_guard;
 
 const INVENTORY: &str = "all:\n  children:\n    odoo:\n      hosts:\n        h1:\n          ansible_connection: local\n          app_kind: odoo\n        h2:\n          ansible_connection: local\n          app_kind: frappe\n          tls_cert: /etc/ssl/h2.pem\n";
 
 fn project(plan_steps: &str) -> Project {
-    let p = Project::new();
+    let p = Project::with_own_state();
     p.file("inventories/production/hosts.yml", INVENTORY);
     let root = p.path().join("root");
     p.file("root/.keep", "");
@@ -43,7 +42,6 @@ const STEPS: &str = concat!(
 
 #[test]
 fn false_conditions_skip_steps_and_the_report_says_so() {
-    let _guard = local_host_guard();
     let p = project(STEPS);
     let root = p.path().join("root");
     // By default, a host's skipped steps are one line; -v lists each with its reason.

@@ -7,13 +7,12 @@
 use crate::support;
 
 use support::project::Project;
-use support::reliability::local_host_guard;
 
 const INVENTORY: &str =
     "all:\n  children:\n    web:\n      hosts:\n        w1:\n          ansible_connection: local\n";
 
 fn project(plan: &str) -> Project {
-    let p = Project::new();
+    let p = Project::with_own_state();
     p.file("inventories/x/hosts.yml", INVENTORY);
     p.file("plans/site.yml", plan);
     p
@@ -74,8 +73,7 @@ fn a_cmdline_fact_reads_a_long_option_by_its_name_and_is_one_source() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn an_unless_check_that_fails_makes_the_command_run_on_an_otherwise_unchanged_host() {
-    let _guard = local_host_guard();
-    let p = Project::new();
+    let p = Project::with_own_state();
     p.file("inventories/x/hosts.yml", INVENTORY);
     let marker = p.path().join("ran");
     p.file(
@@ -100,8 +98,7 @@ fn an_unless_check_that_fails_makes_the_command_run_on_an_otherwise_unchanged_ho
 /// shows it.
 #[test]
 fn an_unless_check_never_appears_in_any_process_argv() {
-    let _guard = local_host_guard();
-    let p = Project::new();
+    let p = Project::with_own_state();
     p.file("inventories/x/hosts.yml", INVENTORY);
     let seen = p.path().join("seen");
     // While it runs, the check counts the processes whose argv holds the marker that its

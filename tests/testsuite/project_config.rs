@@ -4,10 +4,9 @@
 use crate::support;
 
 use support::project::Project;
-use support::reliability::local_host_guard;
 
 fn project() -> Project {
-    let p = Project::new();
+    let p = Project::with_own_state();
     p.file(
         "inventories/production/hosts.yml",
         "all:\n  children:\n    odoo:\n      hosts:\n        h1:\n          ansible_connection: local\n",
@@ -21,7 +20,6 @@ fn project() -> Project {
 
 #[test]
 fn config_values_are_defaults_and_flags_win() {
-    let _guard = local_host_guard();
     let p = project();
     p.file(
         "wsdeploy.toml",

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use support::nginx_shape::{locations_by_server, maps, proxy_passes};
 use support::project::{Project, Run};
-use support::reliability::{local_host_guard, tree_sums};
+use support::reliability::tree_sums;
 
 /// Host names the cases' upstreams use.
 const UPSTREAM_HOSTS: &[&str] = &[
@@ -90,7 +90,8 @@ impl Site {
     /// Installs `files` (`(path in the case, path under the root)`) of `case` with nginx.conf made as `main`, for
     /// the plan `plan` (`plans/<plan>.yml`, inventory group `group`).
     fn install(case: &str, files: &[(&str, &str)], main: Main, group: &'static str) -> Site {
-        let project = Project::new();
+        // The run lock, journal and dump cache of this machine are the test's own.
+        let project = Project::with_own_state();
         let root = project.path().join("root");
         let dir = case_dir(case);
         for sub in [
@@ -329,7 +330,6 @@ fn odoo_site(case: &str, files: &[(&str, &str)], main: Main, site_conf: &str, ho
 
 #[test]
 fn odoo_docs_config_gets_websocket_in_the_tls_server_not_the_redirect() {
-    let _guard = local_host_guard();
     let mut site = odoo_site(
         "nginx-odoo/simonbelete-docs-longpolling-noeol",
         &[("nginx/odoo.conf", "etc/nginx/sites-enabled/odoo.conf")],
@@ -360,7 +360,6 @@ fn odoo_docs_config_gets_websocket_in_the_tls_server_not_the_redirect() {
 
 #[test]
 fn odoo_existing_websocket_location_with_a_variable_upstream_is_patched_in_place() {
-    let _guard = local_host_guard();
     let mut site = odoo_site(
         "nginx-odoo/shopinvader-set-upstream-websocket-no-upgrade",
         &[("nginx/odoo.conf", "etc/nginx/conf.d/odoo.conf")],
@@ -409,7 +408,6 @@ fn odoo_existing_websocket_location_with_a_variable_upstream_is_patched_in_place
 
 #[test]
 fn odoo_upstreams_in_nginx_conf_invalid_api_site_is_refused_and_the_rest_goes_to_the_tls_server() {
-    let _guard = local_host_guard();
     let case = "nginx-odoo/insightpulse-upstreams-in-nginxconf-longpolling";
     let odoo = ("nginx/conf.d/odoo.conf", "etc/nginx/conf.d/odoo.conf");
     let superset = (
@@ -492,7 +490,6 @@ fn odoo_upstreams_in_nginx_conf_invalid_api_site_is_refused_and_the_rest_goes_to
 
 #[test]
 fn odoo_threaded_with_only_longpolling_gets_websocket_on_the_http_port_and_no_second_map() {
-    let _guard = local_host_guard();
     let mut site = odoo_site(
         "nginx-odoo/chochelius-odoo18-longpolling-threaded",
         &[("nginx/odoo.conf", "etc/nginx/sites-enabled/odoo.conf")],
@@ -520,7 +517,6 @@ fn odoo_threaded_with_only_longpolling_gets_websocket_on_the_http_port_and_no_se
 
 #[test]
 fn odoo_redirect_and_tls_server_in_two_files_with_nginx_warnings_in_the_dump() {
-    let _guard = local_host_guard();
     let files = [
         ("files/nginx/odoo", "etc/nginx/sites-enabled/odoo"),
         ("files/nginx/odoo-ssl", "etc/nginx/sites-enabled/odoo-ssl"),
@@ -570,7 +566,6 @@ fn odoo_redirect_and_tls_server_in_two_files_with_nginx_warnings_in_the_dump() {
 /// The shapes of a one-server site that nginx routes a domain to although its server_name is not that domain.
 #[test]
 fn odoo_single_server_sites_named_underscore_ip_or_nothing_converge_with_the_default_plan() {
-    let _guard = local_host_guard();
     for head in [
         "listen 80 default_server;\n\tserver_name _;",
         "listen 80;\n\tserver_name 203.0.113.10;",
@@ -625,7 +620,6 @@ fn frappe_site(case: &str, files: &[(&str, &str)], main: Main, host: &str) -> Si
 
 #[test]
 fn frappe_four_site_bench_is_refused_on_a_stock_nginx_conf_and_in_sync_on_the_operators() {
-    let _guard = local_host_guard();
     let case = "nginx-frappe/nateabowman-4-sites-mixed-https";
     let files = [("config/nginx.conf", "etc/nginx/conf.d/frappe-bench.conf")];
     // `access_log … main` needs a log_format main: a stock nginx.conf is invalid before any change.
@@ -652,7 +646,6 @@ fn frappe_four_site_bench_is_refused_on_a_stock_nginx_conf_and_in_sync_on_the_op
 
 #[test]
 fn frappe_ancient_bench_without_a_realtime_server_is_refused_and_unchanged() {
-    let _guard = local_host_guard();
     let mut site = frappe_site(
         "nginx-frappe/gsi-ancient-bench-no-socketio",
         &[(
@@ -675,7 +668,6 @@ fn frappe_ancient_bench_without_a_realtime_server_is_refused_and_unchanged() {
 
 #[test]
 fn frappe_hand_edited_bench_config_is_in_sync() {
-    let _guard = local_host_guard();
     let case = "nginx-frappe/ferum-hand-edited-2space-cyrillic-noeol";
     let mut site = frappe_site(
         case,
@@ -714,7 +706,6 @@ fn ws_locations(text: &str) -> Vec<(String, usize)> {
 
 #[test]
 fn fastapi_same_name_on_80_and_443_gets_the_location_in_the_server_of_the_public_scheme() {
-    let _guard = local_host_guard();
     for (scheme, expected, chosen) in [
         (
             "https",
@@ -756,7 +747,6 @@ fn fastapi_same_name_on_80_and_443_gets_the_location_in_the_server_of_the_public
 
 #[test]
 fn fastapi_placeholder_server_name_with_redirect_gets_the_location_in_the_tls_server() {
-    let _guard = local_host_guard();
     let mut site = fastapi_site(
         "nginx-fastapi/foxavier-conf.d-is-a-file-https",
         "deploy/conf/conf.d",
@@ -780,7 +770,6 @@ fn fastapi_placeholder_server_name_with_redirect_gets_the_location_in_the_tls_se
 
 #[test]
 fn fastapi_unix_socket_site_with_proxy_pass_in_if_gets_its_own_location() {
-    let _guard = local_host_guard();
     let mut site = fastapi_site(
         "nginx-fastapi/mart337i-gunicorn-sock-proxy-pass-in-if",
         "external_config/Nginx.conf",

@@ -8,7 +8,7 @@ use crate::support;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::reliability::{LocalHost, local_host_guard};
+use support::reliability::LocalHost;
 
 fn plan(fail: bool) -> Value {
     let mut steps = vec![
@@ -43,8 +43,8 @@ fn enabled(host: &LocalHost) -> Vec<String> {
 
 #[test]
 fn backups_of_files_in_an_nginx_tree_never_land_where_nginx_loads_them() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     let app = host.site_enabled.with_file_name("app");
     let original = "upstream app_backend {\n\tserver 127.0.0.1:8000;\n}\n";
     std::fs::write(&app, original).expect("app");

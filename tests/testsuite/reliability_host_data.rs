@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::Command;
 
 use support::project::{Project, Run};
-use support::reliability::{local_host_guard, local_runs, tree_sums};
+use support::reliability::tree_sums;
 
 const BECOME_PASSWORD: &str = "Become-Secret-4711";
 
@@ -26,7 +26,8 @@ const BECOME_PASSWORD: &str = "Become-Secret-4711";
 /// nginx server from the `webserver_port` fact (as `plans/frappe-socketio-port.yml`
 /// does) then testing it with the real `nginx -t`.
 fn bench(common_site_config: &str, fact_type: &str) -> Project {
-    let p = Project::new();
+    // Its runs have a state directory of their own on this machine (`host_state`).
+    let p = Project::with_own_state();
     let root = p.path().join("root");
     let r = root.display();
     p.file(
@@ -88,13 +89,12 @@ fn assert_no_password(what: &str, run: &Run) {
 /// password landed (behind `#`, accepted by `nginx -t`) in a world-readable file.
 #[test]
 fn a_fact_holding_a_template_is_refused_naming_host_file_and_key_and_nothing_is_touched() {
-    let _guard = local_host_guard();
     let hostile =
         r#"{"socketio_port": 9000, "webserver_port": "8000; # {{ ansible_become_password }}"}"#;
     for fact_type in ["", "    type: port\n"] {
         let p = bench(hostile, fact_type);
         let before = tree_sums(p.path());
-        let runs = local_runs();
+        let runs = p.run_ids();
         for args in [
             &["apply", "-i", "bench"][..],
             &["apply", "-i", "bench", "--json"],
@@ -120,7 +120,7 @@ fn a_fact_holding_a_template_is_refused_naming_host_file_and_key_and_nothing_is_
                 .join("root/etc/nginx/conf.d/socketio-port.conf")
                 .exists()
         );
-        assert_eq!(local_runs(), runs, "a run was journaled");
+        assert_eq!(p.run_ids(), runs, "a run was journaled");
     }
 }
 
@@ -129,7 +129,6 @@ fn a_fact_holding_a_template_is_refused_naming_host_file_and_key_and_nothing_is_
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_fact_cannot_inject_nginx_directives_and_a_typed_value_is_used() {
-    let _guard = local_host_guard();
     let injected =
         r#"{"webserver_port": "8000;\n}\n}\nserver { listen 18090; root /; autoindex on;"}"#;
     let p = bench(injected, "    type: port\n");
@@ -197,9 +196,11 @@ fn a_runaway_template_ends_quickly_with_a_clear_error() {
         &["apply", "-i", "bench", "plans/loop.yml", "--dry-run"],
     ] {
         let started = std::time::Instant::now();
+        let wsdeploy = p.wsdeploy();
         let out = Command::new("timeout")
             .arg("60")
-            .arg(assert_cmd::cargo::cargo_bin("wsdeploy"))
+            .arg(wsdeploy.get_program())
+            .args(wsdeploy.get_args())
             .arg("-C")
             .arg(p.path())
             .args(args)
@@ -247,7 +248,6 @@ fn the_shipped_frappe_plans_type_their_facts_as_ports() {
 /// stays in force).
 #[test]
 fn a_failure_rendering_with_facts_is_printed_masked() {
-    let _guard = local_host_guard();
     let p = bench(r#"{"webserver_port": 9000}"#, "");
     p.file(
         "plans/after-facts.yml",

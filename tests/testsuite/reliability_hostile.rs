@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::reliability::{Canary, LocalHost, local_host_guard, only_report};
+use support::reliability::{Canary, LocalHost, only_report};
 
 /// A directory name that runs the canary if any shell evaluates it unquoted.
 fn hostile_dir(canary: &Canary) -> String {
@@ -86,10 +86,10 @@ impl Recorder {
 #[test]
 #[expect(clippy::too_many_lines, reason = "one end-to-end scenario in order")]
 fn hostile_values_are_inert_in_paths_contents_headers_and_quoted_commands() {
-    let _guard = local_host_guard();
     let canary = Canary::new("all");
     let c = canary.as_str().to_owned();
     let mut host = LocalHost::new(&hostile_dir(&canary));
+    let _guard = host.guard();
     let one_line: String = canary
         .payloads()
         .into_iter()
@@ -145,8 +145,9 @@ fn hostile_values_are_inert_in_paths_contents_headers_and_quoted_commands() {
     let extra = json!({"hostile_from_cli": cli_value}).to_string();
 
     // The operator's name travels into the lock holder and the journal.
-    let mut cmd = assert_cmd::Command::cargo_bin("wsdeploy").expect("binary");
-    let out = cmd
+    let out = host
+        .project
+        .wsdeploy()
         .arg("-C")
         .arg(host.project.path())
         .args(["apply", "-i", "production", "--json", "-e", &extra])
@@ -212,10 +213,10 @@ fn hostile_values_are_inert_in_paths_contents_headers_and_quoted_commands() {
 
 #[test]
 fn newline_in_a_line_value_does_not_duplicate_or_inject_lines() {
-    let _guard = local_host_guard();
     let canary = Canary::new("line");
     let c = canary.as_str();
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     let target = host.root.join("etc/hosts.extra");
     std::fs::write(&target, "127.0.0.1 localhost\n").expect("write");
     host.var("target", json!(target.display().to_string()))
@@ -255,10 +256,10 @@ fn newline_in_a_line_value_does_not_duplicate_or_inject_lines() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn newline_in_an_ini_value_stays_one_key() {
-    let _guard = local_host_guard();
     let canary = Canary::new("ini");
     let c = canary.as_str();
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     host.var(
         "value",
         json!(format!("first\n[evil]\ntouch = {c}\nadmin_passwd = stolen")),
@@ -291,9 +292,9 @@ fn newline_in_an_ini_value_stays_one_key() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn hostile_server_name_selector_is_inert() {
-    let _guard = local_host_guard();
     let canary = Canary::new("server-name");
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     host.var("selector", json!(canary.combined()));
     host.plan_json(&json!({
         "name": "sel",
@@ -335,10 +336,10 @@ fn header_value_with_crlf_is_refused_before_any_connection() {
 
 #[test]
 fn hostile_become_user_is_one_quoted_word() {
-    let _guard = local_host_guard();
     let canary = Canary::new("become");
     let c = canary.as_str();
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     host.var("ansible_become", json!(true)).var(
         "ansible_become_user",
         json!(format!("x'; touch {c}; echo '$(touch {c})")),
@@ -358,9 +359,9 @@ fn hostile_become_user_is_one_quoted_word() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn quote_filter_keeps_every_payload_inert_in_a_command() {
-    let _guard = local_host_guard();
     let canary = Canary::new("quote");
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     let out = host.root.join("quoted.out");
     let payloads = canary.payloads();
     host.var("payloads", json!(payloads))
@@ -413,8 +414,8 @@ fn dot_dot_in_a_rendered_path_is_refused() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn symlink_outside_the_tree_is_followed_and_reported() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     let outside = tempfile::tempdir().expect("outside");
     let real = outside.path().join("real-odoo.conf");
     std::fs::rename(&host.odoo_conf, &real).expect("move");
@@ -457,8 +458,8 @@ fn symlink_outside_the_tree_is_followed_and_reported() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn terminal_escapes_from_the_host_are_removed_before_printing() {
-    let _guard = local_host_guard();
     let host = LocalHost::new("root");
+    let _guard = host.guard();
     let escapes = r"\033]0;PWNED\007\033[2J\033[31mred\033[0m\rhidden\b\n";
     std::fs::write(
         &host.odoo_conf,

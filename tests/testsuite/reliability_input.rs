@@ -14,14 +14,14 @@
 use crate::support;
 
 use support::project::Run;
-use support::reliability::{LocalHost, local_host_guard, local_runs, tree_diff};
+use support::reliability::{LocalHost, tree_diff};
 
 /// Runs `apply` (for real, not a dry run) and checks that nothing changed anywhere
-/// (this machine's journal included: no other test may run on it meanwhile).
+/// (the host's journal included: its own, or this machine's held meanwhile).
 fn apply_changes_nothing(host: &LocalHost, args: &[&str]) -> Run {
-    let _guard = local_host_guard();
+    let _guard = host.guard();
     let before = host.sums();
-    let runs_before = local_runs();
+    let runs_before = host.runs();
     let run = host.run("apply", args);
     eprintln!("--- stdout\n{}--- stderr\n{}", run.stdout, run.stderr);
     let after = host.sums();
@@ -32,7 +32,7 @@ fn apply_changes_nothing(host: &LocalHost, args: &[&str]) -> Run {
         run.stdout,
         run.stderr
     );
-    assert_eq!(local_runs(), runs_before, "a journal entry was created");
+    assert_eq!(host.runs(), runs_before, "a journal entry was created");
     assert!(host.temp_leftovers().is_empty());
     run
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
 use serde_json::{Value, json};
-use support::reliability::{LOCAL_RUNS, LocalHost, local_host_guard, only_report};
+use support::reliability::{LOCAL_RUNS, LocalHost, only_report};
 
 const NOBODY: u32 = 65534;
 
@@ -158,9 +158,9 @@ exec 3>&-
 
 #[test]
 fn a_user_who_controls_an_included_file_cannot_forge_an_interrupted_run() {
-    let _guard = local_host_guard();
     let pid = std::process::id();
     let host = LocalHost::new("host");
+    let _guard = host.guard();
     let victim = Victim::new("forge");
     let canary = PathBuf::from(format!("/tmp/wsdeploy-canary-{pid}-pwned"));
     let _ = std::fs::remove_file(&canary);
@@ -234,10 +234,15 @@ struct PlantedRun {
 }
 
 impl PlantedRun {
-    fn new(victim: &Path, command: &str, pre_sha: Option<&str>) -> (Self, String) {
+    fn new(
+        host: &LocalHost,
+        victim: &Path,
+        command: &str,
+        pre_sha: Option<&str>,
+    ) -> (Self, String) {
         // A fresh id of the form wsdeploy makes.
         let id = wsdeploy::host::RunId::new().to_string();
-        let dir = Path::new(LOCAL_RUNS).join(&id);
+        let dir = host.runs_dir().join(&id);
         write_journal(&dir, &id, victim, command, pre_sha);
         (Self { dir }, id)
     }
@@ -258,9 +263,9 @@ impl Drop for PlantedRun {
 
 #[test]
 fn recovery_restores_only_matching_pre_images_and_runs_only_the_plans_commands() {
-    let _guard = local_host_guard();
     let pid = std::process::id();
     let host = LocalHost::new("host");
+    let _guard = host.guard();
     host.plan_json(&site_plan());
     let canary = PathBuf::from(format!("/tmp/wsdeploy-canary-{pid}-planted"));
     let _ = std::fs::remove_file(&canary);
@@ -269,6 +274,7 @@ fn recovery_restores_only_matching_pre_images_and_runs_only_the_plans_commands()
     // the host is not changed, NEEDS ATTENTION (exit 4).
     let victim = Victim::new("mismatch");
     let (planted, id) = PlantedRun::new(
+        &host,
         &victim.path,
         &format!("touch {}", canary.display()),
         Some(&wsdeploy::digest::sha256_hex(b"something else\n")),
@@ -292,8 +298,12 @@ fn recovery_restores_only_matching_pre_images_and_runs_only_the_plans_commands()
     // restored (they are the run's own pre-images), the command is not run.
     // (In a directory only root controls: a file straight in sticky /tmp is refused.)
     let victim = Victim::new_in(&host.root.join("etc"), "not-in-plan");
-    let (planted, _id) =
-        PlantedRun::new(&victim.path, &format!("touch {}", canary.display()), None);
+    let (planted, _id) = PlantedRun::new(
+        &host,
+        &victim.path,
+        &format!("touch {}", canary.display()),
+        None,
+    );
     let run = host.run("apply", &[]);
     let ran = canary.exists();
     let _ = std::fs::remove_file(&canary);
@@ -357,8 +367,8 @@ fn ini_plan(extra: Option<Value>) -> Value {
 
 #[test]
 fn a_racing_user_cannot_turn_writes_in_their_directory_against_root_files() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("host");
+    let _guard = host.guard();
     let (dir, _conf) = user_dir(&mut host);
     let victim = Victim::new_in(&host.root.join("etc"), "race");
     host.plan_json(&ini_plan(None));
@@ -407,7 +417,7 @@ fn a_racing_user_cannot_turn_writes_in_their_directory_against_root_files() {
     // must not leave a journal that says `in_progress`, or the next run would try to
     // recover it.
     let root = host.root.display().to_string();
-    let left: Vec<String> = std::fs::read_dir(LOCAL_RUNS)
+    let left: Vec<String> = std::fs::read_dir(host.runs_dir())
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
@@ -427,8 +437,8 @@ fn a_racing_user_cannot_turn_writes_in_their_directory_against_root_files() {
 
 #[test]
 fn a_users_file_is_written_as_that_user_and_unsafe_targets_are_refused() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("host");
+    let _guard = host.guard();
     let (dir, conf) = user_dir(&mut host);
     host.plan_json(&ini_plan(None));
     // Written (and backed up) by its owner: owner, group and mode stay; nothing of root's
@@ -513,27 +523,16 @@ fn as_nobody_now(script: &str, args: &[&str]) {
 
 /// `wsdeploy` against `host` with `WSDEPLOY_TODAY` set.
 fn run_on(host: &LocalHost, today: &str, args: &[&str]) -> support::project::Run {
-    let out = assert_cmd::Command::cargo_bin("wsdeploy")
-        .expect("binary built")
-        .arg("-C")
-        .arg(host.project.path())
-        .args(args)
-        .args(["-i", "production"])
-        .env("NO_COLOR", "1")
-        .env("WSDEPLOY_TODAY", today)
-        .output()
-        .expect("wsdeploy runs");
-    support::project::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = args.to_vec();
+    all.extend(["-i", "production"]);
+    host.project
+        .run_with_env(&all, &[("WSDEPLOY_TODAY", today)])
 }
 
 #[test]
 fn a_root_symlink_to_a_users_symlink_cannot_lead_root_to_a_root_file() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("host");
+    let _guard = host.guard();
     let (_dir, conf) = user_dir(&mut host);
     let victim = Victim::new_in(&host.root.join("etc"), "chain");
     // Root's symlink in a root directory points at the user's file (the bench layout:
@@ -564,8 +563,8 @@ fn a_root_symlink_to_a_users_symlink_cannot_lead_root_to_a_root_file() {
 
 #[test]
 fn a_directory_symlink_is_judged_by_its_target_and_by_who_controls_it() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("host");
+    let _guard = host.guard();
     // Root's directory symlink to a root directory: a plain root write.
     let real_dir = host.root.join("etc/app-real");
     std::fs::create_dir_all(&real_dir).expect("mkdir");
@@ -613,8 +612,8 @@ const SECRET: &str = "[options]\nroot_only = private-key-material\n";
 
 #[test]
 fn a_users_symlink_to_a_root_file_is_not_read_by_dry_run_or_drift() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("host");
+    let _guard = host.guard();
     let (_dir, conf) = user_dir(&mut host);
     let secret = host.root.join("etc/secret.conf");
     std::fs::write(&secret, SECRET).expect("secret");
@@ -650,8 +649,8 @@ fn a_users_symlink_to_a_root_file_is_not_read_by_dry_run_or_drift() {
 
 #[test]
 fn rollback_by_date_never_restores_a_planted_backup() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("host");
+    let _guard = host.guard();
     let (dir, conf) = user_dir(&mut host);
     let secret = host.root.join("etc/secret.conf");
     std::fs::write(&secret, SECRET).expect("secret");
@@ -712,8 +711,8 @@ fn rollback_by_date_never_restores_a_planted_backup() {
 #[test]
 fn a_user_writes_with_their_primary_group_never_root() {
     use std::os::unix::fs::MetadataExt;
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("host");
+    let _guard = host.guard();
     let (dir, conf) = user_dir(&mut host);
     // The user's file has group root.
     std::os::unix::fs::chown(&conf, Some(NOBODY), Some(0)).expect("chown");
@@ -733,13 +732,14 @@ fn a_user_writes_with_their_primary_group_never_root() {
 
 #[test]
 fn a_failed_commit_mark_is_a_failure_never_changed() {
-    let _guard = local_host_guard();
     let host = LocalHost::new("host");
+    let _guard = host.guard();
     let root = host.root.display().to_string();
     // The last command breaks this run's state file (a directory where `state.tmp` goes),
     // so marking the run committed fails.
     let breaker = format!(
         "for d in {runs}/*/; do grep -qF {root} \"$d/manifest.json\" 2>/dev/null && grep -qx in_progress \"$d/state\" && mkdir \"$d/state.tmp\"; done; true",
+        // The journal as the run sees it (its own state directory is mounted there).
         runs = LOCAL_RUNS,
         root = wsdeploy::host::quote(&root)
     );
@@ -753,7 +753,7 @@ fn a_failed_commit_mark_is_a_failure_never_changed() {
     let before = std::fs::read(&host.odoo_conf).expect("conf");
     let run = host.run("apply", &["--json"]);
     // Clean up the broken run whatever happened (no later apply may find it).
-    if let Ok(entries) = std::fs::read_dir(LOCAL_RUNS) {
+    if let Ok(entries) = std::fs::read_dir(host.runs_dir()) {
         for run_dir in entries.filter_map(Result::ok).map(|e| e.path()) {
             if std::fs::read_to_string(run_dir.join("manifest.json"))
                 .is_ok_and(|m| m.contains(&root))
@@ -779,8 +779,8 @@ fn a_failed_commit_mark_is_a_failure_never_changed() {
 
 #[test]
 fn a_fact_is_never_read_through_a_users_symlink_to_a_root_file() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("host");
+    let _guard = host.guard();
     let (dir, _conf) = user_dir(&mut host);
     let secret = host.root.join("etc/secret.json");
     std::fs::write(&secret, "{\"note\": \"private-key-material\"}\n").expect("secret");

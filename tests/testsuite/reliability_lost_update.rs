@@ -9,14 +9,14 @@
 use crate::support;
 
 use serde_json::json;
-use support::reliability::{LocalHost, local_host_guard};
+use support::reliability::LocalHost;
 
 const FOREIGN: &str = "; edited by someone else during the run\n";
 
 #[test]
 fn a_file_edited_during_the_run_is_not_overwritten() {
-    let _guard = local_host_guard();
     let host = LocalHost::new("root");
+    let _guard = host.guard();
     let site_config = std::fs::read(&host.site_config).expect("site_config");
     host.plan_json(&json!({
         "name": "lost-update", "hosts": "odoo",
@@ -49,8 +49,8 @@ fn a_file_edited_during_the_run_is_not_overwritten() {
 
 #[test]
 fn a_rollback_leaves_a_file_someone_else_changed_and_says_so() {
-    let _guard = local_host_guard();
     let host = LocalHost::new("root");
+    let _guard = host.guard();
     host.plan_json(&json!({
         "name": "lost-update", "hosts": "odoo",
         "steps": [

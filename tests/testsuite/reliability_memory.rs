@@ -11,15 +11,17 @@ use crate::support;
 use std::process::Command;
 
 use serde_json::json;
-use support::reliability::{LocalHost, local_host_guard};
+use support::reliability::LocalHost;
 
 /// Runs `wsdeploy -C <project> apply -i production` under `/usr/bin/time`: (exit code,
 /// stdout, stderr, peak RSS in MiB).
 fn apply_measured(host: &LocalHost) -> (i32, String, String, f64) {
-    let bin = assert_cmd::cargo::cargo_bin("wsdeploy");
+    // `unshare` and `sh` (the host's own state directory) exec wsdeploy: one process.
+    let wsdeploy = host.project.wsdeploy();
     let out = Command::new("/usr/bin/time")
         .args(["-f", "wsdeploy-maxrss-kib=%M"])
-        .arg(bin)
+        .arg(wsdeploy.get_program())
+        .args(wsdeploy.get_args())
         .arg("-C")
         .arg(host.project.path())
         .args(["apply", "-i", "production"])
@@ -42,8 +44,8 @@ fn apply_measured(host: &LocalHost) -> (i32, String, String, f64) {
 
 #[test]
 fn a_100_mb_target_file_is_refused_without_reading_it_whole() {
-    let _guard = local_host_guard();
     let host = LocalHost::new("root");
+    let _guard = host.guard();
     host.plan_json(&json!({"name": "big", "hosts": "odoo", "steps": [
         {"id": "odoo", "ini": {"file": "{{ odoo_conf }}", "set": {"proxy_mode": "True"}}}]}));
     let mut text = std::fs::read_to_string(&host.odoo_conf).expect("read");
@@ -64,8 +66,8 @@ fn a_100_mb_target_file_is_refused_without_reading_it_whole() {
 
 #[test]
 fn a_dump_larger_than_32_mib_is_refused() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     host.var(
         "nginx_dump_cmd",
         json!("head -c 40000000 /dev/zero | tr '\\000' '#'; nginx -T -c {{ nginx_conf | quote }}"),
@@ -88,8 +90,8 @@ fn a_dump_larger_than_32_mib_is_refused() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_command_that_floods_its_output_is_stopped_at_the_exec_cap() {
-    let _guard = local_host_guard();
     let host = LocalHost::new("root");
+    let _guard = host.guard();
     // 300 MB on stdout, far past the 128 MiB an exec may return.
     host.plan_json(&json!({"name": "flood", "hosts": "odoo", "steps": [
         {"id": "odoo", "ini": {"file": "{{ odoo_conf }}", "set": {"proxy_mode": "True"}}},

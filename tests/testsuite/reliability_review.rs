@@ -24,8 +24,8 @@ fn plan(command: &str) -> Value {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_review_binds_commands_and_refuses_other_targets() {
-    let _guard = local_host_guard();
     let host = LocalHost::new("root");
+    let _guard = host.guard();
     let reviewed_marker = Canary::new("reviewed-command");
     let injected = Canary::new("edited-command");
     let review = host.project.path().join("review.json");
@@ -82,8 +82,8 @@ fn a_review_binds_commands_and_refuses_other_targets() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_review_binds_the_facts_read_on_the_host() {
-    let _guard = local_host_guard();
     let host = LocalHost::new("root");
+    let _guard = host.guard();
     let reviewed = Canary::new("fact-9000");
     let changed = Canary::new("fact-9001");
     let base = reviewed.as_str().trim_end_matches("9000").to_owned();

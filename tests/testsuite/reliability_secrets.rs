@@ -19,7 +19,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use support::project::Run;
-use support::reliability::{LOCAL_RUNS, LocalHost, host_reports, local_host_guard, local_runs};
+use support::reliability::{LocalHost, host_reports};
 
 /// A plan using `secret` in every place a value can travel: ini, json, a command (quoted
 /// and raw), a command check, a hint, a step name.
@@ -96,9 +96,10 @@ fn check_run(what: &str, run: &Run, secrets: &[&str]) {
 }
 
 /// The journal entries created by a run: no secret in any manifest, private modes.
-fn check_journal(new_runs: &BTreeSet<String>, secrets: &[&str]) {
+fn check_journal(host: &LocalHost, new_runs: &BTreeSet<String>, secrets: &[&str]) {
     assert!(!new_runs.is_empty(), "the apply left no journal entry");
-    for dir in [Path::new("/var/lib/wsdeploy"), Path::new(LOCAL_RUNS)] {
+    let runs = host.runs_dir();
+    for dir in [runs.parent().expect("state dir"), runs.as_path()] {
         let mode = std::fs::metadata(dir)
             .expect("state dir")
             .permissions()
@@ -107,7 +108,7 @@ fn check_journal(new_runs: &BTreeSet<String>, secrets: &[&str]) {
         assert_eq!(mode, 0o700, "{} is {mode:o}", dir.display());
     }
     for run in new_runs {
-        let dir = Path::new(LOCAL_RUNS).join(run);
+        let dir = runs.join(run);
         let mode = std::fs::metadata(&dir)
             .expect("run dir")
             .permissions()
@@ -133,9 +134,9 @@ fn check_journal(new_runs: &BTreeSet<String>, secrets: &[&str]) {
 }
 
 fn run_secret_scenario(secret: &str) {
-    let _guard = local_host_guard();
     let plain = format!("plainsecret{}x", std::process::id());
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     host.var("db_secret", json!(secret))
         .var("db_secret_plain", json!(plain));
     let secrets = [secret, plain.as_str()];
@@ -150,14 +151,14 @@ fn run_secret_scenario(secret: &str) {
         &secrets,
     );
 
-    let runs_before = local_runs();
+    let runs_before = host.runs();
     let apply = host.run("apply", &["--json"]);
     check_run("apply --json", &apply, &secrets);
     apply.code(0);
     let reports = host_reports(&apply.stdout);
     assert_eq!(reports[0]["outcome"], "changed", "{}", apply.stdout);
-    let new_runs: BTreeSet<String> = local_runs().difference(&runs_before).cloned().collect();
-    check_journal(&new_runs, &secrets);
+    let new_runs: BTreeSet<String> = host.runs().difference(&runs_before).cloned().collect();
+    check_journal(&host, &new_runs, &secrets);
     // The file holding the secret kept its private mode.
     let mode = std::fs::metadata(&host.odoo_conf)
         .expect("meta")
@@ -179,12 +180,12 @@ fn run_secret_scenario(secret: &str) {
     )
     .expect("write");
     host.plan_json(&secret_plan(true));
-    let runs_before = local_runs();
+    let runs_before = host.runs();
     let failed = host.run("apply", &[]);
     check_run("failing apply", &failed, &secrets);
     failed.code(1).stdout_has("FAILED (rolled back)");
-    let new_runs: BTreeSet<String> = local_runs().difference(&runs_before).cloned().collect();
-    check_journal(&new_runs, &secrets);
+    let new_runs: BTreeSet<String> = host.runs().difference(&runs_before).cloned().collect();
+    check_journal(&host, &new_runs, &secrets);
     let failed_json = host.run("apply", &["--json"]);
     check_run("failing apply --json", &failed_json, &secrets);
 }
@@ -297,9 +298,9 @@ fn write_script_creates_temp_files_0600_before_writing_whatever_the_umask() {
 #[cfg(feature = "host-tests")]
 #[test]
 fn a_real_apply_writes_through_0600_temp_files() {
-    let _guard = local_host_guard();
     let (spy, log) = mode_spy();
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     host.var("db_secret", json!("s3cret-value"));
     host.plan_json(&json!({
         "name": "t",
@@ -310,7 +311,7 @@ fn a_real_apply_writes_through_0600_temp_files() {
             {"id": "json", "json": {"file": "{{ site_config }}", "set": {"db_password": "{{ db_secret }}"}}},
         ],
     }));
-    let mut cmd = assert_cmd::Command::cargo_bin("wsdeploy").expect("binary");
+    let mut cmd = host.project.wsdeploy();
     let path = format!(
         "{}:{}",
         spy.path().display(),
@@ -354,8 +355,8 @@ fn a_real_apply_writes_through_0600_temp_files() {
 /// beside an unmasked backup line would give the secret away), with a warning.
 #[test]
 fn sensitive_keys_are_masked_json_has_no_bodies_and_short_secrets_mask_whole_values() {
-    let _guard = local_host_guard();
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     let app_ini = host.root.join("files/app.ini");
     std::fs::create_dir_all(app_ini.parent().expect("parent")).expect("mkdir");
     std::fs::write(&app_ini, "[options]\nname = x\n").expect("app.ini");
@@ -424,10 +425,9 @@ fn sensitive_keys_are_masked_json_has_no_bodies_and_short_secrets_mask_whole_val
 #[cfg(feature = "host-tests")]
 #[test]
 fn password_environment_variables_never_reach_a_child_process() {
-    let _guard = local_host_guard();
     let login = format!("LoginEnv{}pw", std::process::id());
     let become_pw = format!("BecomeEnv{}pw", std::process::id());
-    let project = support::project::Project::new();
+    let project = support::project::Project::with_own_state();
     let dir = project.path();
     let seen = dir.join("seen");
     std::fs::create_dir_all(&seen).expect("mkdir");
@@ -458,7 +458,8 @@ fn password_environment_variables_never_reach_a_child_process() {
             s = seen.display()
         ),
     );
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("wsdeploy"))
+    let out = project
+        .wsdeploy()
         .arg("-C")
         .arg(dir)
         .args(["apply", "-i"])

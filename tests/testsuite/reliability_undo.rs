@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 use support::history::{recorded, recorded_runs};
 use support::project::Run;
-use support::reliability::{LocalHost, local_host_guard, local_runs};
+use support::reliability::LocalHost;
 
 /// `admin_passwd: s3cret-admin`, encrypted by ansible-vault with the password `pw`.
 const VAULTED: &str = "admin_passwd: !vault |
@@ -31,29 +31,18 @@ fn plan(reload: &str) -> Value {
 }
 
 fn run_on(host: &LocalHost, today: &str, args: &[&str]) -> Run {
-    let out = assert_cmd::Command::cargo_bin("wsdeploy")
-        .expect("binary built")
-        .arg("-C")
-        .arg(host.project.path())
-        .args(args)
-        .args(["-i", "production"])
-        .env("NO_COLOR", "1")
-        .env("WSDEPLOY_TODAY", today)
-        .output()
-        .expect("wsdeploy runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = args.to_vec();
+    all.extend(["-i", "production"]);
+    host.project
+        .run_with_env(&all, &[("WSDEPLOY_TODAY", today)])
 }
 
 /// Runs `args` and returns the one run id it added to this machine's journal.
 fn new_run(host: &LocalHost, today: &str, args: &[&str]) -> String {
-    let before: BTreeSet<String> = local_runs();
+    let before: BTreeSet<String> = host.runs();
     let run = run_on(host, today, args);
     run.code(0);
-    let added: Vec<String> = local_runs().difference(&before).cloned().collect();
+    let added: Vec<String> = host.runs().difference(&before).cloned().collect();
     assert_eq!(added.len(), 1, "{added:?}\n{}", run.stdout);
     added[0].clone()
 }
@@ -75,8 +64,8 @@ fn host_with_conf() -> (LocalHost, std::path::PathBuf, std::path::PathBuf) {
 
 #[test]
 fn rollback_run_undoes_exactly_one_run_and_refuses_under_a_later_one() {
-    let _guard = local_host_guard();
     let (mut host, conf, log) = host_with_conf();
+    let _guard = host.guard();
     host.plan_json(&plan("echo reload >> {{ reload_log | quote }}"));
     let day = "2032-04-05";
     let original = read(&conf);
@@ -134,8 +123,8 @@ fn rollback_run_undoes_exactly_one_run_and_refuses_under_a_later_one() {
 
 #[test]
 fn rollback_date_restores_a_file_the_plan_no_longer_names() {
-    let _guard = local_host_guard();
     let (mut host, conf, _log) = host_with_conf();
+    let _guard = host.guard();
     host.plan_json(&plan("true"));
     let day = "2032-04-06";
     let original = read(&conf);
@@ -161,8 +150,8 @@ fn rollback_date_restores_a_file_the_plan_no_longer_names() {
 
 #[test]
 fn backups_and_rollback_need_no_vault_password() {
-    let _guard = local_host_guard();
     let (host, conf, log) = host_with_conf();
+    let _guard = host.guard();
     host.project
         .file("inventories/production/group_vars/odoo.yml", VAULTED);
     host.project.file("pw", "pw\n");

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use serde_json::json;
 use support::project::Project;
-use support::reliability::{LOCAL_RUNS, LocalHost, local_host_guard, local_runs};
+use support::reliability::LocalHost;
 use wsdeploy::inventory::{LoadOptions, load_inventory_args};
 use wsdeploy::vault::{VaultKeys, VaultSources};
 
@@ -369,9 +369,9 @@ fn ask_vault_pass_reads_the_terminal_never_argv() {
 
 #[test]
 fn decrypted_values_never_leak_into_outputs_review_journal_or_units() {
-    let _guard = local_host_guard();
     let secret = format!("Vaulted{}q'uote", std::process::id());
     let mut host = LocalHost::new("root");
+    let _guard = host.guard();
     host.var("placeholder", json!("x"));
     let pw_dir = tempfile::tempdir().expect("temp");
     let pw = pw_dir.path().join("pw");
@@ -421,7 +421,7 @@ fn decrypted_values_never_leak_into_outputs_review_journal_or_units() {
 
     let mut args = vec!["--json"];
     args.extend(vault);
-    let before = local_runs();
+    let before = host.runs();
     // This machine's run lock may be held by another wsdeploy run (another checkout's
     // tests): wait for it rather than fail.
     let mut apply = host.run("apply", &args);
@@ -441,10 +441,10 @@ fn decrypted_values_never_leak_into_outputs_review_journal_or_units() {
             .contains(&format!("admin_passwd = {secret}")),
         "the decrypted value is what the host gets"
     );
-    let new_runs: BTreeSet<String> = local_runs().difference(&before).cloned().collect();
+    let new_runs: BTreeSet<String> = host.runs().difference(&before).cloned().collect();
     assert!(!new_runs.is_empty(), "the apply left no journal entry");
     for run in new_runs {
-        let dir = Path::new(LOCAL_RUNS).join(run);
+        let dir = host.runs_dir().join(run);
         for name in ["manifest.json", "state", "ran"] {
             if let Ok(text) = std::fs::read_to_string(dir.join(name)) {
                 check(&format!("journal {name}"), &text);
@@ -605,7 +605,6 @@ fn assert_absent(what: &str, run: &support::project::Run, forms: &[String]) {
 /// values stay masked in that rendering too (diffs, `--json`, `-v`, the journal).
 #[test]
 fn a_play_with_facts_keeps_vaulted_values_masked() {
-    let _guard = local_host_guard();
     let secret = format!("VaultedFacts{}x", std::process::id());
     let plan = json!({
         "name": "vaulted-facts",
@@ -620,13 +619,14 @@ fn a_play_with_facts_keeps_vaulted_values_masked() {
         ],
     });
     let (host, pw_dir) = vaulted_host("db_secret", &secret, &plan);
+    let _guard = host.guard();
     let pw = pw_dir.path().join("pw");
     let pw = pw.to_string_lossy();
     let forms = vec![secret.clone()];
     let dry = apply_waiting(&host, &["--dry-run", "--vault-password-file", &pw]);
     dry.code(0).stdout_has("+db_name = test_frappe");
     assert_absent("dry run", &dry, &forms);
-    let before = local_runs();
+    let before = host.runs();
     let apply = apply_waiting(&host, &["--json", "-v", "--vault-password-file", &pw]);
     assert_absent("apply --json -v", &apply, &forms);
     apply.code(0);
@@ -636,10 +636,9 @@ fn a_play_with_facts_keeps_vaulted_values_masked() {
             .contains(&format!("db_note = {secret}")),
         "the host gets the value"
     );
-    for run in local_runs().difference(&before) {
-        let manifest =
-            std::fs::read_to_string(Path::new(LOCAL_RUNS).join(run).join("manifest.json"))
-                .unwrap_or_default();
+    for run in host.runs().difference(&before) {
+        let manifest = std::fs::read_to_string(host.runs_dir().join(run).join("manifest.json"))
+            .unwrap_or_default();
         assert!(!manifest.contains(&secret), "journal: {manifest}");
     }
 }
@@ -648,7 +647,6 @@ fn a_play_with_facts_keeps_vaulted_values_masked() {
 /// key through `tojson`: masked line by line in diffs and `--json`.
 #[test]
 fn a_vaulted_multi_line_key_is_masked_in_diffs_and_json() {
-    let _guard = local_host_guard();
     let id = std::process::id();
     let key = format!(
         "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7{id}\nVfR0bWvQk9vG2s6n8l1o3rX+q/ZyT0dVb2Jx4yEo5h3Nw6cKq8b{id}\nAgMBAAECggEAQk0Lh2u5H4zZk2m'q<x>&y{id}\n-----END PRIVATE KEY-----\n"
@@ -666,6 +664,7 @@ fn a_vaulted_multi_line_key_is_masked_in_diffs_and_json() {
         });
         vaulted_host("tls_key", &key, &plan)
     };
+    let _guard = host.guard();
     let pw = pw_dir.path().join("pw");
     let pw = pw.to_string_lossy();
     let lines: Vec<String> = key

@@ -3,6 +3,7 @@
 
 pub mod chromium;
 pub mod history;
+pub mod host_state;
 pub mod lab;
 pub mod nginx_shape;
 pub mod odoo;

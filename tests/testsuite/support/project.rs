@@ -10,12 +10,27 @@ use assert_cmd::Command;
 /// A temporary project directory.
 pub struct Project {
     pub dir: tempfile::TempDir,
+    /// This machine's state directory as the runs of this project see it: the test's own
+    /// (`host_state`), or the machine's when `None`.
+    pub state: Option<super::host_state::PrivateState>,
 }
 
 impl Project {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
+            state: None,
+        }
+    }
+
+    /// A project whose runs have a state directory of their own on this machine
+    /// (`host_state`). Not as another user than root: mounting needs root, and such a
+    /// user's runs cannot write the machine's state directory anyway (its dry runs only
+    /// read it), so they use the machine's.
+    pub fn with_own_state() -> Self {
+        Self {
+            state: super::host_state::running_as_root().then(super::host_state::PrivateState::new),
+            ..Self::new()
         }
     }
 
@@ -45,6 +60,36 @@ impl Project {
         target
     }
 
+    /// The `wsdeploy` binary to run against this project: in the namespace of its own
+    /// state directory when it has one (`host_state`). No argument yet.
+    pub fn wsdeploy(&self) -> std::process::Command {
+        let bin = assert_cmd::cargo::cargo_bin("wsdeploy");
+        match &self.state {
+            Some(state) => state.command(&bin),
+            None => std::process::Command::new(bin),
+        }
+    }
+
+    /// Where this test sees `path`, a path of the host state directory as the project's
+    /// runs see it (`/var/lib/wsdeploy/...`).
+    pub fn state_path(&self, path: &str) -> PathBuf {
+        match (
+            &self.state,
+            path.strip_prefix(super::host_state::HOST_STATE_DIR),
+        ) {
+            (Some(state), Some(rest)) => state.path().join(rest.trim_start_matches('/')),
+            _ => PathBuf::from(path),
+        }
+    }
+
+    /// Run ids in the journal this project's runs write (its own, or this machine's).
+    pub fn run_ids(&self) -> std::collections::BTreeSet<String> {
+        self.state.as_ref().map_or_else(
+            super::reliability::local_runs,
+            super::host_state::PrivateState::run_ids,
+        )
+    }
+
     /// `wsdeploy -C <project> ARGS...`
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with_env(args, &[])
@@ -52,7 +97,7 @@ impl Project {
 
     /// [`Project::run`] with extra environment variables (`HOME`, ...).
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::cargo_bin("wsdeploy").expect("binary built");
+        let mut cmd = Command::from_std(self.wsdeploy());
         cmd.arg("-C")
             .arg(self.dir.path())
             .args(args)

@@ -26,7 +26,9 @@ pub const LOCAL_RUNS: &str = "/var/lib/wsdeploy/runs";
 /// run is in flight (a dry run reports the in-progress runs it sees, an apply would find
 /// the lock taken). Set-up and waits that touch none of this (starting a database
 /// server, waiting out a sleep in a file of the test's own) are better done outside it:
-/// every other local test waits meanwhile.
+/// every other local test waits meanwhile. A test whose runs have a state directory of
+/// their own (`host_state`: `LocalHost`, `Project::with_own_state`) needs none of this
+/// ([`LocalHost::guard`] takes it only when they do not).
 static LOCAL_HOST: Mutex<()> = Mutex::new(());
 
 thread_local! {
@@ -244,7 +246,7 @@ pub struct LocalHost {
 impl LocalHost {
     /// Copies under `<project>/<root_name>`.
     pub fn new(root_name: &str) -> Self {
-        let project = Project::new();
+        let project = Project::with_own_state();
         let root = project.path().join(root_name);
         let nginx_conf = root.join("etc/nginx/nginx.conf");
         let site_conf = root.join("etc/nginx/sites-available/odoo.conf");
@@ -348,6 +350,10 @@ impl LocalHost {
 
     /// Reaches the same files through another connection (e.g. SSH to this machine).
     pub fn reach_as(&mut self, name: &str, connection: Value) -> &mut Self {
+        if connection.get("ansible_connection") != Some(&json!("local")) {
+            // A session of the test sshd is not in the namespace of the test's own state.
+            self.project.state = None;
+        }
         self.host = (name.to_owned(), connection);
         self.write_inventory();
         self
@@ -393,6 +399,29 @@ impl LocalHost {
         let mut all = vec![subcommand, "-i", "production"];
         all.extend_from_slice(args);
         self.project.run(&all)
+    }
+
+    /// This machine held for the test ([`local_host_guard`]) unless the host's runs have a
+    /// state directory of their own (`host_state`): take it before the first run.
+    #[must_use]
+    pub fn guard(&self) -> Option<LocalHostGuard> {
+        self.project.state.is_none().then(local_host_guard)
+    }
+
+    /// Run ids in the journal this host's runs write (the test's own, or this machine's).
+    pub fn runs(&self) -> BTreeSet<String> {
+        self.project
+            .state
+            .as_ref()
+            .map_or_else(local_runs, super::host_state::PrivateState::run_ids)
+    }
+
+    /// The directory of that journal.
+    pub fn runs_dir(&self) -> PathBuf {
+        self.project.state.as_ref().map_or_else(
+            || PathBuf::from(LOCAL_RUNS),
+            super::host_state::PrivateState::runs,
+        )
     }
 
     pub fn sums(&self) -> BTreeMap<String, String> {
