@@ -13,7 +13,7 @@ use crate::engine;
 use crate::facts::GatherAhead;
 use crate::inventory::{Connection, ConnectionKind};
 use crate::report::event::{Event, Events};
-use crate::run::{HostJob, HostReport, Outcome, RunOptions, Task, Undo};
+use crate::run::{HostJob, HostReport, NotRunReason, Outcome, RunOptions, Task, Undo};
 use crate::transport::Transport;
 use crate::transport::local::LocalSession;
 use crate::transport::ssh::{SshSession, SshTarget};
@@ -97,12 +97,12 @@ pub async fn run(
         let this: Vec<FleetHost> = hosts.by_ref().take(batch).collect();
         if stop || crate::interrupt::requested() {
             let why = if stop {
-                "not started: an earlier batch failed beyond --max-fail"
+                NotRunReason::MaxFail
             } else {
-                NOT_STARTED_INTERRUPTED
+                NotRunReason::Interrupted
             };
             for h in this {
-                reports.push(not_started(&h, why));
+                reports.push(HostReport::not_started(&h.job.host, why));
             }
             continue;
         }
@@ -115,7 +115,7 @@ pub async fn run(
             tasks.push(tokio::spawn(async move {
                 let _permit = permit;
                 if crate::interrupt::requested() {
-                    return not_started(&h, NOT_STARTED_INTERRUPTED);
+                    return HostReport::not_started(&h.job.host, NotRunReason::Interrupted);
                 }
                 run_one(h, &opts, &events).await
             }));
@@ -154,13 +154,6 @@ pub async fn run(
         reports.extend(batch_reports);
     }
     reports
-}
-
-/// Why a host queued when the run was interrupted did not run.
-const NOT_STARTED_INTERRUPTED: &str = "not started: the run was interrupted";
-
-fn not_started(h: &FleetHost, why: &str) -> HostReport {
-    HostReport::unreachable(&h.job.host, Outcome::NotRun, why.to_owned(), Instant::now())
 }
 
 async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport {

@@ -31,7 +31,9 @@ use crate::host::gather::{self, Gathered};
 use crate::host::{self, RunId, dump_cache, lock as host_lock};
 use crate::plan::{Action, CommandAction, Step};
 use crate::report::event::{Event, Events};
-use crate::run::{ActionRecord, Failure, HostJob, HostReport, Mode, Outcome, RunOptions};
+use crate::run::{
+    ActionRecord, Failure, HostJob, HostReport, Mode, NotRunReason, Outcome, RunOptions,
+};
 use crate::transport::{ExecOutput, Transport, TransportError};
 
 use compute::Change;
@@ -59,6 +61,10 @@ enum Ending {
 }
 
 impl Ending {
+    fn not_run_reason(&self) -> Option<NotRunReason> {
+        matches!(self, Self::Interrupted).then_some(NotRunReason::Interrupted)
+    }
+
     fn outcome(self) -> (Outcome, Option<Failure>) {
         match self {
             Self::InSync => (Outcome::InSync, None),
@@ -152,6 +158,7 @@ pub async fn run_host_with(
             notes: Vec::new(),
             error: None,
             seconds: 0.0,
+            not_run: None,
             secrets,
             facts: job.facts_read(),
         },
@@ -160,7 +167,9 @@ pub async fn run_host_with(
         host: job.host.clone(),
     });
     host.record_skipped();
-    let (outcome, error) = host.run().await.outcome();
+    let ending = host.run().await;
+    host.report.not_run = ending.not_run_reason();
+    let (outcome, error) = ending.outcome();
     host.report.outcome = outcome;
     host.report.error = error;
     host.report.seconds = started.elapsed().as_secs_f64();
@@ -255,6 +264,7 @@ impl Host<'_> {
             label: step.label.clone(),
             status: status.to_owned(),
             detail,
+            by_when: false,
         });
     }
 
@@ -278,6 +288,7 @@ impl Host<'_> {
                 label: skipped.label.clone(),
                 status: ActionStatus::Skipped,
                 detail: skipped.reason.clone(),
+                by_when: true,
             });
         }
     }

@@ -77,7 +77,7 @@ impl RunRecord {
 fn masked_report(report: &HostReport) -> HostReport {
     let mut value = serde_json::to_value(report).unwrap_or_default();
     mask::mask_json(&mut value, &report.secrets);
-    serde_json::from_value(value).unwrap_or_else(|_| HostReport {
+    let mut masked = serde_json::from_value(value).unwrap_or_else(|_| HostReport {
         host: report.host.clone(),
         outcome: report.outcome,
         files: Vec::new(),
@@ -85,9 +85,13 @@ fn masked_report(report: &HostReport) -> HostReport {
         notes: vec!["the report could not be recorded".to_owned()],
         error: None,
         seconds: report.seconds,
+        not_run: report.not_run,
         secrets: Vec::new(),
         facts: std::collections::BTreeMap::new(),
-    })
+    });
+    // Not part of `--json`: kept as it was.
+    masked.not_run = report.not_run;
+    masked
 }
 
 /// The command line as one text, each argument shell-quoted, the values of secret-named

@@ -4,7 +4,7 @@ use crate::run::ActionStatus;
 use std::fmt::Write as _;
 
 use crate::diff;
-use crate::run::{HostReport, Outcome};
+use crate::run::{HostReport, NotRunReason, Outcome};
 
 use super::sanitize;
 
@@ -50,7 +50,7 @@ pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String 
             let skipped: Vec<_> = r
                 .actions
                 .iter()
-                .filter(|a| a.status == ActionStatus::Skipped && a.detail.starts_with("when: "))
+                .filter(|a| a.status == ActionStatus::Skipped && a.by_when)
                 .collect();
             if super::verbosity::level() >= 1 {
                 for a in &skipped {
@@ -181,13 +181,12 @@ fn in_sync_commands(reports: &[HostReport]) -> String {
 
 /// Why hosts did not run: `--max-fail`, an interrupt, or both.
 fn not_run_word(reports: &[HostReport]) -> &'static str {
-    let said = |needle: &str| {
-        reports.iter().any(|r| {
-            r.outcome == Outcome::NotRun
-                && r.error.as_ref().is_some_and(|e| e.message.contains(needle))
-        })
+    let said = |reason| {
+        reports
+            .iter()
+            .any(|r| r.outcome == Outcome::NotRun && r.not_run == Some(reason))
     };
-    match (said("--max-fail"), said("interrupted")) {
+    match (said(NotRunReason::MaxFail), said(NotRunReason::Interrupted)) {
         (true, true) => "not run (--max-fail, interrupted)",
         (false, true) => "not run (interrupted)",
         _ => "not run (--max-fail)",
@@ -214,4 +213,31 @@ pub fn counts_json(reports: &[HostReport]) -> serde_json::Value {
         counts.insert(key.to_owned(), serde_json::Value::from(n));
     }
     serde_json::Value::Object(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_not_run_word_comes_from_the_reason_not_from_the_message() {
+        let mut interrupted = HostReport::not_started("a", NotRunReason::Interrupted);
+        // A message naming the other reason does not change the word.
+        if let Some(e) = interrupted.error.as_mut() {
+            e.message = "not started: --max-fail".to_owned();
+        }
+        assert_eq!(
+            counts(std::slice::from_ref(&interrupted)),
+            "1 not run (interrupted)"
+        );
+        let max_fail = HostReport::not_started("b", NotRunReason::MaxFail);
+        assert_eq!(
+            counts(std::slice::from_ref(&max_fail)),
+            "1 not run (--max-fail)"
+        );
+        assert_eq!(
+            counts(&[interrupted, max_fail]),
+            "2 not run (--max-fail, interrupted)"
+        );
+    }
 }

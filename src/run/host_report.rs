@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ActionStatus, Outcome};
+use super::{ActionStatus, NotRunReason, Outcome};
 
 /// One file's change. Reports (`--json`, review files) carry the diff, with the values of
 /// sensitive keys and secrets masked, and hashes; never the whole bodies.
@@ -33,6 +33,10 @@ pub struct ActionRecord {
     pub label: String,
     pub status: ActionStatus,
     pub detail: String,
+    /// A step a false `when:` left out (the summary lists those at `-v`). Not part of
+    /// `--json`, whose `detail` says `when: …`.
+    #[serde(skip)]
+    pub by_when: bool,
 }
 
 /// Why a host failed.
@@ -54,6 +58,10 @@ pub struct HostReport {
     pub notes: Vec<String>,
     pub error: Option<Failure>,
     pub seconds: f64,
+    /// Why the host did not run, when its outcome is `NotRun`. Not part of `--json`,
+    /// whose `error.message` says it in words.
+    #[serde(skip)]
+    pub not_run: Option<NotRunReason>,
     #[serde(skip)]
     pub secrets: Vec<String>,
     /// The facts read on the host (`play.name` → value), for a saved review.
@@ -78,8 +86,22 @@ impl HostReport {
                 hint: None,
             }),
             seconds: started.elapsed().as_secs_f64(),
+            not_run: None,
             secrets: Vec::new(),
             facts: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// A report for a host that was never started, for `reason`.
+    #[must_use]
+    pub fn not_started(host: &str, reason: NotRunReason) -> Self {
+        let mut report = Self::unreachable(
+            host,
+            Outcome::NotRun,
+            reason.not_started().to_owned(),
+            Instant::now(),
+        );
+        report.not_run = Some(reason);
+        report
     }
 }

@@ -9,11 +9,13 @@
 mod action_status;
 mod host_report;
 mod job;
+mod not_run_reason;
 mod outcome;
 mod reviewed;
 
 pub use action_status::ActionStatus;
 pub use host_report::{ActionRecord, Failure, FileChange, HostReport};
 pub use job::{HostJob, Mode, RunOptions, Task, Undo};
+pub use not_run_reason::NotRunReason;
 pub use outcome::Outcome;
 pub use reviewed::{ReviewedFile, ReviewedHost, ReviewedOutcome};
