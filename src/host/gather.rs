@@ -10,8 +10,8 @@ use super::journal::JournalState;
 use super::markers::{BOUNDARY_PREFIX, GATHER};
 use super::script::Script;
 use super::{
-    Become, GATHER_BOUND, RunId, STATE_DIR, bound_secs, quote, script_runner, sudo_hint,
-    wrap_command,
+    Become, COMMAND_LINE_SCRIPT_MAX, GATHER_BOUND, RunId, STATE_DIR, bound_secs, quote,
+    script_runner, sudo_hint, wrap_command,
 };
 use crate::transport::{Transport, TransportError};
 
@@ -176,7 +176,7 @@ async fn gather_once(
     // command line: sshd opens a session with an empty input window, so stdin would cost
     // one more round trip on the hot path of every check.
     let script = gather_script(files, dumps, cache);
-    let out = if script.len() < 64 * 1024 {
+    let out = if script.len() < COMMAND_LINE_SCRIPT_MAX {
         transport
             .exec_within(
                 &wrap_command(&script, become_user, GATHER_BOUND),

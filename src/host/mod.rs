@@ -37,8 +37,8 @@ pub use crate::transport::{EXIT_TIMED_OUT, KILL_GRACE, bound_secs};
 pub use agent::refusal as unsafe_path_refusal;
 pub use run_id::RunId;
 pub use runner::{
-    Become, GATHER_BOUND, SCRIPT_BOUND, plan_command, run_script, script_runner, sudo_hint,
-    wrap_command,
+    Become, COMMAND_LINE_SCRIPT_MAX, GATHER_BOUND, SCRIPT_BOUND, plan_command, run_script,
+    script_runner, sudo_hint, wrap_command,
 };
 
 /// Where wsdeploy keeps its state on a host.

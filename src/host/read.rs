@@ -14,7 +14,10 @@ use std::fmt::Write as _;
 
 use super::gather::MAX_READ_BYTES;
 use super::markers::READ;
-use super::{Become, GATHER_BOUND, SCRIPT_BOUND, agent, quote, sudo_hint, wrap_command};
+use super::{
+    Become, COMMAND_LINE_SCRIPT_MAX, GATHER_BOUND, SCRIPT_BOUND, agent, quote, sudo_hint,
+    wrap_command,
+};
 use crate::transport::{ExecOutput, Transport};
 
 /// Exit status of a source's read when the file (or the unit's process) is not there.
@@ -94,11 +97,7 @@ pub async fn read_all(
     }
     let framed = parse(&out.stdout, sources.len())
         .map_err(|why| format!("reading {}: {why}", names(sources)))?;
-    Ok(sources
-        .iter()
-        .zip(framed)
-        .map(|(source, one)| judged(source, &one))
-        .collect())
+    Ok(judged_all(sources, framed))
 }
 
 /// [`read_all`] and `then`, another read-only script, in one exec (each in a subshell
@@ -118,7 +117,7 @@ pub async fn read_all_then(
         "( {read}) || exit $?\n( {then})\n",
         read = read_all_script(sources)
     );
-    if script.len() >= 64 * 1024 {
+    if script.len() >= COMMAND_LINE_SCRIPT_MAX {
         return Ok(None);
     }
     let out = transport
@@ -135,12 +134,19 @@ pub async fn read_all_then(
     let Ok((framed, end)) = frames(&out.stdout, sources.len()) else {
         return Ok(None);
     };
-    let read = sources
+    Ok(Some((
+        judged_all(sources, framed),
+        out.stdout[end..].to_vec(),
+    )))
+}
+
+/// Each source's read, from its frame.
+fn judged_all(sources: &[ReadSource<'_>], framed: Vec<ExecOutput>) -> Vec<SourceRead> {
+    sources
         .iter()
         .zip(framed)
         .map(|(source, one)| judged(source, &one))
-        .collect();
-    Ok(Some((read, out.stdout[end..].to_vec())))
+        .collect()
 }
 
 fn names(sources: &[ReadSource<'_>]) -> String {

@@ -80,6 +80,9 @@ pub const GATHER_BOUND: Duration = Duration::from_secs(60);
 /// How long a host lets one of wsdeploy's own scripts run (journal, writes, commit,
 /// restore, reads).
 pub const SCRIPT_BOUND: Duration = Duration::from_secs(120);
+/// The longest script sent on the command line (`wrap_command`) rather than on stdin
+/// (`script_runner`): well under the host's `ARG_MAX`.
+pub const COMMAND_LINE_SCRIPT_MAX: usize = 64 * 1024;
 
 /// The command line that runs a script given on stdin, as `become.user` when set,
 /// stopped by the host after `bound`.

@@ -618,19 +618,33 @@ impl SshSession {
     /// Opens a session channel, retrying while the server refuses it (sshd frees a
     /// session slot only after its side of a previous channel is fully closed).
     async fn open_session_channel(&self) -> Result<Channel<Msg>, SshError> {
+        self.open_session_within(CHANNEL_OPEN_ATTEMPTS)
+            .await?
+            .map_err(|(reason, attempts)| SshError::ChannelOpen {
+                target: self.inner.label.clone(),
+                detail: format!(
+                    "sshd kept refusing new sessions ({reason:?}) after {attempts} attempts: lower the channel limit below sshd's MaxSessions"
+                ),
+            })
+    }
+
+    /// A session channel, trying `attempts` times with a growing pause while the server
+    /// refuses it; the inner `Err` is the last refusal's reason and the attempts made.
+    ///
+    /// # Errors
+    /// The connection is gone.
+    async fn open_session_within(
+        &self,
+        attempts: u32,
+    ) -> Result<Result<Channel<Msg>, (russh::ChannelOpenFailure, u32)>, SshError> {
         let mut delay = CHANNEL_RETRY_FIRST_DELAY;
         let mut attempt = 1;
         loop {
             match self.inner.handle.channel_open_session().await {
-                Ok(channel) => return Ok(channel),
+                Ok(channel) => return Ok(Ok(channel)),
                 Err(russh::Error::ChannelOpenFailure(reason)) => {
-                    if attempt >= CHANNEL_OPEN_ATTEMPTS {
-                        return Err(SshError::ChannelOpen {
-                            target: self.inner.label.clone(),
-                            detail: format!(
-                                "sshd kept refusing new sessions ({reason:?}) after {attempt} attempts: lower the channel limit below sshd's MaxSessions"
-                            ),
-                        });
+                    if attempt >= attempts {
+                        return Ok(Err((reason, attempt)));
                     }
                 }
                 Err(_) => return Err(self.lost_connection()),
@@ -654,22 +668,13 @@ impl SshSession {
             Err(tokio::sync::TryAcquireError::NoPermits) => return Ok(false),
             Err(tokio::sync::TryAcquireError::Closed) => return Err(self.lost_connection()),
         };
-        let mut delay = CHANNEL_RETRY_FIRST_DELAY;
-        for attempt in 1..=SPARE_SESSION_ATTEMPTS {
-            match self.inner.handle.channel_open_session().await {
-                Ok(channel) => {
-                    let _ = channel.close().await;
-                    return Ok(true);
-                }
-                Err(russh::Error::ChannelOpenFailure(_)) => {}
-                Err(_) => return Err(self.lost_connection()),
+        match self.open_session_within(SPARE_SESSION_ATTEMPTS).await? {
+            Ok(channel) => {
+                let _ = channel.close().await;
+                Ok(true)
             }
-            if attempt < SPARE_SESSION_ATTEMPTS {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(CHANNEL_RETRY_MAX_DELAY);
-            }
+            Err(_) => Ok(false),
         }
-        Ok(false)
     }
 
     fn lost_connection(&self) -> SshError {
