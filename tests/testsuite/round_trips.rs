@@ -44,25 +44,36 @@ fn counted(log: &str) -> (usize, usize) {
     )
 }
 
+/// This machine as a root host reached through `sshd`.
+fn host_through(sshd: &Sshd) -> LocalHost {
+    let mut host = LocalHost::new("root");
+    host.reach_through_sshd(sshd, &sshd.user);
+    host
+}
+
+/// Runs `apply` on `host` through `sshd` (its key trusted), expecting `outcome` in the
+/// closing line: the part of sshd's log the run wrote.
+fn apply_logged(sshd: &Sshd, host: &LocalHost, outcome: &str) -> String {
+    let known = sshd.trusted_known_hosts().display().to_string();
+    let before = sshd.log().len();
+    host.run("apply", &["--known-hosts", known.as_str()])
+        .code(0)
+        .stdout_has(outcome);
+    sshd.log()[before..].to_owned()
+}
+
 #[test]
 fn a_first_apply_and_a_no_op_rerun_cost_a_fixed_number_of_round_trips() {
     let _guard = local_host_guard();
     let sshd = Sshd::start();
-    let mut host = LocalHost::new("root");
-    host.reach_through_sshd(&sshd, &sshd.user);
+    let host = host_through(&sshd);
     host.plan_json(&plan());
-    let known = sshd.trusted_known_hosts().display().to_string();
-    let args = ["--known-hosts", known.as_str()];
 
-    let before = sshd.log().len();
-    host.run("apply", &args).code(0).stdout_has("1 changed");
-    let first = sshd.log()[before..].to_owned();
-    let between = sshd.log().len();
-    host.run("apply", &args).code(0).stdout_has("1 in sync");
-    let rerun = sshd.log()[between..].to_owned();
+    let first = apply_logged(&sshd, &host, "1 changed");
+    let rerun = apply_logged(&sshd, &host, "1 in sync");
 
     // First apply: one connection (the run lock's holder runs in a session of it, see
-    // `Transport::spawn_lock_holder`); sessions: the facts with the gather (1: the plan's
+    // `Transport::spawn`); sessions: the facts with the gather (1: the plan's
     // files do not depend on its facts), the lock's holder (1), the preflight command (1),
     // journal + first writes (1), the two commands (2), the check (1), the commit (1).
     assert_eq!(
@@ -84,8 +95,7 @@ fn a_first_apply_and_a_no_op_rerun_cost_a_fixed_number_of_round_trips() {
 fn a_file_named_by_a_fact_is_gathered_after_the_facts_are_read() {
     let _guard = local_host_guard();
     let sshd = Sshd::start();
-    let mut host = LocalHost::new("root");
-    host.reach_through_sshd(&sshd, &sshd.user);
+    let host = host_through(&sshd);
     let facts_file = host.root.join("facts.json");
     let conf = host.odoo_conf.display().to_string();
     std::fs::write(&facts_file, json!({ "conf": conf }).to_string()).expect("facts.json");
@@ -100,13 +110,8 @@ fn a_file_named_by_a_fact_is_gathered_after_the_facts_are_read() {
             {"id": "odoo_conf", "ini": {"file": "{{ conf_path }}", "section": "options", "set": {"proxy_mode": "True"}}},
         ],
     }));
-    let known = sshd.trusted_known_hosts().display().to_string();
-    let args = ["--known-hosts", known.as_str()];
-
-    host.run("apply", &args).code(0).stdout_has("1 changed");
-    let between = sshd.log().len();
-    host.run("apply", &args).code(0).stdout_has("1 in sync");
-    let rerun = sshd.log()[between..].to_owned();
+    apply_logged(&sshd, &host, "1 changed");
+    let rerun = apply_logged(&sshd, &host, "1 in sync");
 
     let text = std::fs::read_to_string(&host.odoo_conf).expect("odoo.conf");
     assert!(text.contains("proxy_mode = True"), "{text}");
@@ -129,15 +134,10 @@ fn with_max_sessions_1_the_lock_moves_to_a_second_connection_before_anything_is_
         max_sessions: 1,
         ..SshdOptions::default()
     });
-    let mut host = LocalHost::new("root");
-    host.reach_through_sshd(&sshd, &sshd.user);
+    let host = host_through(&sshd);
     host.plan_json(&plan());
-    let known = sshd.trusted_known_hosts().display().to_string();
-    let args = ["--known-hosts", known.as_str()];
 
-    let before = sshd.log().len();
-    host.run("apply", &args).code(0).stdout_has("1 changed");
-    let first = sshd.log()[before..].to_owned();
+    let first = apply_logged(&sshd, &host, "1 changed");
     // The holder's first session on the shared connection, then its session on a
     // connection of its own: as above, plus one connection and one session.
     assert_eq!(
@@ -145,5 +145,5 @@ fn with_max_sessions_1_the_lock_moves_to_a_second_connection_before_anything_is_
         (2, 9),
         "first apply under MaxSessions 1: (connections, sessions) changed; sshd's log:\n{first}"
     );
-    host.run("apply", &args).code(0).stdout_has("1 in sync");
+    apply_logged(&sshd, &host, "1 in sync");
 }
