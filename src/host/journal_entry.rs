@@ -91,9 +91,9 @@ fn journal_body(run_id: &RunId, manifest_json: &[u8], files: &[PlannedWrite]) ->
         }
     }
     check_unchanged(&mut s, files);
-    let mut durable = copy_pre_images(&mut s, run_id, files);
+    let durable = copy_pre_images(&mut s, run_id, files);
     write_manifest(&mut s, run_id, manifest_json);
-    durable.extend(make_backups(&mut s, files));
+    make_backups(&mut s, files);
     mark_in_progress(&mut s, run_id, &durable);
     s
 }
@@ -173,10 +173,12 @@ fn write_manifest(s: &mut Script, run_id: &RunId, manifest_json: &[u8]) {
 }
 
 /// Each dated backup that does not exist yet, made by whoever may write there; prints
-/// `WSD-BACKUP <path>` for each one made. Returns the backups and their directories, to
-/// be flushed with the rest of the entry.
-fn make_backups(s: &mut Script, files: &[PlannedWrite]) -> Vec<String> {
-    let mut backups: Vec<String> = Vec::new();
+/// `WSD-BACKUP <path>` for each one made. Root's backups and their directories (in
+/// directories only root can change) are collected in `"$@"`, to be flushed with the rest
+/// of the entry; a user's backup is flushed by `$WSD_PUT`, as that user: a name a user
+/// controls is never opened by root's `sync`.
+fn make_backups(s: &mut Script, files: &[PlannedWrite]) {
+    s.push("set --\n");
     for f in files {
         let Some(backup) = &f.backup else {
             continue;
@@ -188,17 +190,14 @@ fn make_backups(s: &mut Script, files: &[PlannedWrite]) -> Vec<String> {
             s,
             "if [ ! -e {b} ] && [ ! -L {b} ]; then\n\
              \x20 wsd_tu=$wsd_pu{i} wsd_tg=$wsd_pg{i} wsd_u=$wsd_bu{i} wsd_g=$wsd_bg{i}\n\
-             \x20 if [ \"$wsd_u\" = 0 ] && [ \"$wsd_tu\" = 0 ]; then [ -d {dir} ] || mkdir -p -- {dir}; cp -p -- {p} {b}\n\
+             \x20 if [ \"$wsd_u\" = 0 ] && [ \"$wsd_tu\" = 0 ]; then [ -d {dir} ] || mkdir -p -- {dir}; cp -p -- {p} {b}; set -- \"$@\" {b} {dir}\n\
              \x20 else ( wsd_u=$wsd_tu wsd_g=$wsd_tg; wsd_as cat -- {p} ) | wsd_as sh -c \"$WSD_PUT\" sh {b} {m}; fi\n\
              \x20 printf '{BACKUP} %s\\n' {b}\nfi",
             p = quote(&f.path),
             m = quote(&mode),
             i = f.index
         );
-        backups.push(b);
-        backups.push(dir);
     }
-    backups
 }
 
 /// Pre-images, manifest, backups and `state.tmp` are flushed together (one `sync FILE…`,
@@ -213,7 +212,7 @@ fn mark_in_progress(s: &mut Script, run_id: &RunId, durable: &[String]) {
     let _ = writeln!(
         s,
         "printf '{}\\n' > {j}/state.tmp\n\
-         sync -- {} {j}/state.tmp {j} 2>/dev/null || sync\n\
+         sync -- {} \"$@\" {j}/state.tmp {j} 2>/dev/null || sync\n\
          mv -f {j}/state.tmp {j}/state",
         JournalState::InProgress.word(),
         durable.join(" ")

@@ -29,19 +29,13 @@ pub fn restore_script(run_id: &RunId, files: &[JournalFile]) -> String {
         in_progress = JournalState::InProgress.word()
     ));
     check_pre_images(&mut s, run_id, files);
-    let mut dirs: Vec<String> = Vec::new();
+    // Root's renames are collected in `"$@"` and their directories flushed at the end; a
+    // user's are flushed by that user (a name a user controls is never opened by root).
+    s.push("set --\n");
     for f in files.iter().rev() {
-        let d = quote(parent_dir(&f.path));
-        if !dirs.contains(&d) {
-            dirs.push(d);
-        }
         restore_one(&mut s, run_id, f);
     }
-    let _ = writeln!(
-        s,
-        "sync -- {} 2>/dev/null || sync\nexit $fail",
-        dirs.join(" ")
-    );
+    s.push("[ $# -eq 0 ] || sync -- \"$@\" 2>/dev/null || sync\nexit $fail\n");
     s.into_text()
 }
 
@@ -90,7 +84,7 @@ fn restore_one(s: &mut Script, run_id: &RunId, f: &JournalFile) {
         let _ = writeln!(
             s,
             "if cmp -s {j}/pre/{i} {p}; then printf '{RESTORED} %s\\n' {p}; {foreign} elif {refused} elif [ \"$wsd_u\" = 0 ]; then \
-             t=$(mktemp {d}/.wsdeploy.XXXXXX) && cp -p -- {j}/pre/{i} \"$t\" && {{ sync -- \"$t\" 2>/dev/null || sync; }} && mv -f -- \"$t\" {p} && printf '{RESTORED} %s\\n' {p} || {{ fail=1; printf '{RESTORE_FAILED} %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; \
+             t=$(mktemp {d}/.wsdeploy.XXXXXX) && cp -p -- {j}/pre/{i} \"$t\" && {{ sync -- \"$t\" 2>/dev/null || sync; }} && mv -f -- \"$t\" {p} && set -- \"$@\" {d} && printf '{RESTORED} %s\\n' {p} || {{ fail=1; printf '{RESTORE_FAILED} %s\\n' {p}; rm -f -- \"$t\" 2>/dev/null; }}; \
              else wsd_as sh -c \"$WSD_PUT\" sh {p} {m} < {j}/pre/{i} && printf '{RESTORED} %s\\n' {p} || {{ fail=1; printf '{RESTORE_FAILED} %s\\n' {p}; }}; fi",
             d = quote(parent_dir(path)),
             m = quote(&mode)
@@ -98,7 +92,9 @@ fn restore_one(s: &mut Script, run_id: &RunId, f: &JournalFile) {
     } else {
         let _ = writeln!(
             s,
-            "if [ ! -e {p} ] && [ ! -L {p} ]; then printf '{RESTORED} %s\\n' {p}; {foreign} elif {refused} else wsd_as rm -f -- {p} && printf '{RESTORED} %s\\n' {p} || {{ fail=1; printf '{RESTORE_FAILED} %s\\n' {p}; }}; fi"
+            "if [ ! -e {p} ] && [ ! -L {p} ]; then printf '{RESTORED} %s\\n' {p}; {foreign} elif {refused} elif [ \"$wsd_u\" = 0 ]; then rm -f -- {p} && set -- \"$@\" {d} && printf '{RESTORED} %s\\n' {p} || {{ fail=1; printf '{RESTORE_FAILED} %s\\n' {p}; }}; \
+             else wsd_as rm -f -- {p} && {{ wsd_as sync -- {d} 2>/dev/null || sync; }} && printf '{RESTORED} %s\\n' {p} || {{ fail=1; printf '{RESTORE_FAILED} %s\\n' {p}; }}; fi",
+            d = quote(parent_dir(path))
         );
     }
 }

@@ -121,20 +121,20 @@ fn rename_one(s: &mut Script, i: usize, f: &FileContent<'_>) {
          if [ \"$wsd_u\" = 0 ]; then\n\
          wsd_cas {p} {expected} || {{ printf '{CHANGED} %s\\n' {p} >&2; exit {EXIT_CHANGED_SINCE_READ}; }}\n\
          mv -f -- \"$wsd_t{i}\" {p}; wsd_t{i}=\n\
+         set -- \"$@\" {d}\n\
          else\n\
          wsd_new=; [ -e {p} ] || wsd_new={mode:o}\n\
          base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c \"$WSD_PUT\" sh {p} \"$wsd_new\" {expected}\n",
         mode = f.new_mode,
-        expected = quote(f.expected.as_deref().unwrap_or("absent"))
+        expected = quote(f.expected.as_deref().unwrap_or("absent")),
+        d = quote(parent_dir(f.path))
     );
     // The same content again for the user's branch (only one branch runs).
     s.base64_lines(f.content);
     let _ = write!(
         s,
         "fi\n\
-         printf '{WROTE} {i}\\n'\n\
-         set -- \"$@\" {d}\n",
-        d = quote(parent_dir(f.path))
+         printf '{WROTE} {i}\\n'\n"
     );
 }
 

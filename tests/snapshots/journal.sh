@@ -76,7 +76,8 @@ case ${3:-} in
   absent) if [ -e "$1" ] || [ -L "$1" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
   *) h=$(sha256sum < "$1") || h=; if [ "${h%% *}" != "$3" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
 esac
-mv -f -- "$t" "$1"; trap - EXIT'
+mv -f -- "$t" "$1"; trap - EXIT
+sync -- "$d" 2>/dev/null || sync'
 wsd_cas() {
   if [ "$2" = absent ]; then [ ! -e "$1" ] && [ ! -L "$1" ]
   else wsd_h=$(sha256sum < "$1" 2>/dev/null) && [ "${wsd_h%% *}" = "$2" ]; fi
@@ -114,14 +115,15 @@ WSD_SUMS_END
 base64 -d > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/manifest.json <<'WSDEPLOY_B64_END'
 eyJydW5faWQiOiIyMDI2MTEyM1QwMDAwMDBaLTAwYWIxMiJ9
 WSDEPLOY_B64_END
+set --
 if [ ! -e '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' ] && [ ! -L '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' ]; then
   wsd_tu=$wsd_pu0 wsd_tg=$wsd_pg0 wsd_u=$wsd_bu0 wsd_g=$wsd_bg0
-  if [ "$wsd_u" = 0 ] && [ "$wsd_tu" = 0 ]; then [ -d '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available' ] || mkdir -p -- '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available'; cp -p -- '/etc/nginx/sites-available/odoo.conf' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf'
+  if [ "$wsd_u" = 0 ] && [ "$wsd_tu" = 0 ]; then [ -d '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available' ] || mkdir -p -- '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available'; cp -p -- '/etc/nginx/sites-available/odoo.conf' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf'; set -- "$@" '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available'
   else ( wsd_u=$wsd_tu wsd_g=$wsd_tg; wsd_as cat -- '/etc/nginx/sites-available/odoo.conf' ) | wsd_as sh -c "$WSD_PUT" sh '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' '644'; fi
   printf 'WSD-BACKUP %s\n' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf'
 fi
 printf 'in_progress\n' > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp
-sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/manifest.json '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync
+sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/manifest.json '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre "$@" '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync
 mv -f '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state
 sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync
 exit 0

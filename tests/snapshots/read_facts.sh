@@ -73,7 +73,8 @@ case ${3:-} in
   absent) if [ -e "$1" ] || [ -L "$1" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
   *) h=$(sha256sum < "$1") || h=; if [ "${h%% *}" != "$3" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
 esac
-mv -f -- "$t" "$1"; trap - EXIT'
+mv -f -- "$t" "$1"; trap - EXIT
+sync -- "$d" 2>/dev/null || sync'
 wsd_cas() {
   if [ "$2" = absent ]; then [ ! -e "$1" ] && [ ! -L "$1" ]
   else wsd_h=$(sha256sum < "$1" 2>/dev/null) && [ "${wsd_h%% *}" = "$2" ]; fi

@@ -74,7 +74,8 @@ case ${3:-} in
   absent) if [ -e "$1" ] || [ -L "$1" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
   *) h=$(sha256sum < "$1") || h=; if [ "${h%% *}" != "$3" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
 esac
-mv -f -- "$t" "$1"; trap - EXIT'
+mv -f -- "$t" "$1"; trap - EXIT
+sync -- "$d" 2>/dev/null || sync'
 wsd_cas() {
   if [ "$2" = absent ]; then [ ! -e "$1" ] && [ ! -L "$1" ]
   else wsd_h=$(sha256sum < "$1" 2>/dev/null) && [ "${wsd_h%% *}" = "$2" ]; fi
@@ -116,6 +117,7 @@ wsd_u=$wsd_wu0 wsd_g=$wsd_wg0
 if [ "$wsd_u" = 0 ]; then
 wsd_cas '/etc/nginx/sites-available/odoo.conf' '355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d' || { printf 'WSD-CHANGED %s\n' '/etc/nginx/sites-available/odoo.conf' >&2; exit 90; }
 mv -f -- "$wsd_t0" '/etc/nginx/sites-available/odoo.conf'; wsd_t0=
+set -- "$@" '/etc/nginx/sites-available'
 else
 wsd_new=; [ -e '/etc/nginx/sites-available/odoo.conf' ] || wsd_new=644
 base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c "$WSD_PUT" sh '/etc/nginx/sites-available/odoo.conf' "$wsd_new" '355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d'
@@ -123,11 +125,11 @@ c2VydmVyIHsgbGlzdGVuIDgwOyB9Cg==
 WSDEPLOY_B64_END
 fi
 printf 'WSD-WROTE 0\n'
-set -- "$@" '/etc/nginx/sites-available'
 wsd_u=$wsd_wu1 wsd_g=$wsd_wg1
 if [ "$wsd_u" = 0 ]; then
 wsd_cas '/opt/bench/sites/it'\''s common.json' 'absent' || { printf 'WSD-CHANGED %s\n' '/opt/bench/sites/it'\''s common.json' >&2; exit 90; }
 mv -f -- "$wsd_t1" '/opt/bench/sites/it'\''s common.json'; wsd_t1=
+set -- "$@" '/opt/bench/sites'
 else
 wsd_new=; [ -e '/opt/bench/sites/it'\''s common.json' ] || wsd_new=640
 base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c "$WSD_PUT" sh '/opt/bench/sites/it'\''s common.json' "$wsd_new" 'absent'
@@ -135,6 +137,5 @@ eyJzb2NrZXRpb19wb3J0IjogOTAwMH0K
 WSDEPLOY_B64_END
 fi
 printf 'WSD-WROTE 1\n'
-set -- "$@" '/opt/bench/sites'
 [ $# -eq 0 ] || sync -- "$@" 2>/dev/null || sync
 exit 0

@@ -811,3 +811,138 @@ fn a_fact_is_never_read_through_a_users_symlink_to_a_root_file() {
         "{all}"
     );
 }
+
+/// `mv` as the attacker sees it: the real one, then, at the `$WSDT_SWAP_AT`-th move by a
+/// user other than root to a name matching `$WSDT_SWAP_MATCH`, that name (`$WSDT_SWAP`
+/// is `file`) or its directory (`dir`) becomes a symlink to `$WSDT_TARGET` (counting in
+/// `$WSDT_COUNT`).
+const SWAPPING_MV: &str = r#"#!/bin/sh
+/usr/bin/mv "$@" || exit
+[ "$(id -u)" != 0 ] || exit 0
+for last; do :; done
+case $last in $WSDT_SWAP_MATCH) ;; *) exit 0 ;; esac
+echo x >> "$WSDT_COUNT"
+[ "$(wc -l < "$WSDT_COUNT")" -eq "$WSDT_SWAP_AT" ] || exit 0
+v=$last; [ "$WSDT_SWAP" = file ] || v=${last%/*}
+/usr/bin/mv -- "$v" "$v.away" && ln -s -- "$WSDT_TARGET" "$v"
+exit 0
+"#;
+
+/// Runs `args` while a user swaps, right after their own write, the written name or its
+/// directory for a symlink to a root-only FIFO (as to a root-only device: the user cannot
+/// open it); returns whether root (its `sync FILE`) opened that FIFO.
+fn root_opens_a_swapped_name(
+    host: &LocalHost,
+    swap: &str,
+    matching: &str,
+    at: &str,
+    args: &[&str],
+) -> bool {
+    let bin = host.root.join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    traversable(&bin.join("x"));
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mv = bin.join("mv");
+    std::fs::write(&mv, SWAPPING_MV).expect("mv");
+    std::fs::set_permissions(&mv, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // Root's FIFO, in a directory only root may enter, and a writer of root's already
+    // waiting on it: the writer gets through only when someone opens it for reading.
+    let private = host.root.join("private");
+    std::fs::create_dir_all(&private).expect("mkdir");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let fifo = private.join("fifo");
+    let opened = private.join("opened");
+    let made = Command::new("mkfifo")
+        .arg("-m600")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success(), "mkfifo");
+    let mut writer = Command::new("sh")
+        .args(["-c", "exec 3> \"$1\"; : > \"$2\"", "sh"])
+        .arg(&fifo)
+        .arg(&opened)
+        .spawn()
+        .expect("sh");
+    let count = host.root.join("srv/app/count");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (fifo_s, count_s) = (fifo.display().to_string(), count.display().to_string());
+    let mut all = vec![args[0], "-i", "production"];
+    all.extend_from_slice(&args[1..]);
+    let run = host.project.run_with_env(
+        &all,
+        &[
+            ("PATH", path.as_str()),
+            ("WSDT_SWAP", swap),
+            ("WSDT_SWAP_MATCH", matching),
+            ("WSDT_SWAP_AT", at),
+            ("WSDT_TARGET", fifo_s.as_str()),
+            ("WSDT_COUNT", count_s.as_str()),
+        ],
+    );
+    let moves = std::fs::read_to_string(&count).unwrap_or_default();
+    let mut was_opened = false;
+    for _ in 0..20 {
+        if opened.exists() {
+            was_opened = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = writer.kill();
+    let _ = writer.wait();
+    assert!(
+        moves.lines().count() >= at.parse::<usize>().expect("a number"),
+        "the user never made the move to swap ({matching}):\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+    was_opened
+}
+
+#[test]
+fn root_never_flushes_a_name_a_user_swapped_after_their_write() {
+    // The backup beside a user's file, swapped once the user renamed it into place.
+    let mut host = LocalHost::new("host");
+    let _guard = host.guard();
+    let (_dir, _conf) = user_dir(&mut host);
+    host.plan_json(&ini_plan(None));
+    let mut opened = Vec::new();
+    if root_opens_a_swapped_name(&host, "file", "*.backup-*", "1", &["apply"]) {
+        opened.push("the backup");
+    }
+    // The user's directory of a written (or rolled back) file, swapped right after.
+    for (what, plan, at, args) in [
+        ("write", ini_plan(None), "1", vec!["apply"]),
+        (
+            "rollback",
+            ini_plan(Some(
+                json!({"id": "fail", "command": "exit 3", "if_changed": ["conf"]}),
+            )),
+            "2",
+            vec!["apply"],
+        ),
+    ] {
+        let mut host = LocalHost::new("host");
+        let _guard = host.guard();
+        let (dir, conf) = user_dir(&mut host);
+        let sites = dir.join("sites");
+        std::fs::create_dir(&sites).expect("mkdir");
+        chown(&sites, NOBODY);
+        let nested = sites.join("app.conf");
+        std::fs::rename(&conf, &nested).expect("rename");
+        host.var("app_conf", json!(nested.display().to_string()));
+        host.plan_json(&plan);
+        if root_opens_a_swapped_name(&host, "dir", "*/sites/app.conf", at, &args) {
+            opened.push(what);
+        }
+    }
+    assert!(
+        opened.is_empty(),
+        "root opened the FIFO a user put in place (after {opened:?})"
+    );
+}
