@@ -42,7 +42,7 @@ impl HostLock {
         let child = transport
             .spawn(command, Some(heartbeat()))
             .await
-            .map_err(|e| format!("cannot take the run lock: {e}"))?;
+            .map_err(cannot_take)?;
         let (held, spare) = tokio::join!(answered(child), transport.has_spare_session());
         let holder = held?;
         let holder = match spare {
@@ -52,12 +52,12 @@ impl HostLock {
                 let child = transport
                     .spawn_apart(command, Some(heartbeat()))
                     .await
-                    .map_err(|e| format!("cannot take the run lock: {e}"))?;
+                    .map_err(cannot_take)?;
                 answered(child).await?
             }
             Err(e) => {
                 holder.close().await;
-                return Err(format!("cannot take the run lock: {e}"));
+                return Err(cannot_take(e));
             }
         };
         Ok(Self {
@@ -72,6 +72,11 @@ impl HostLock {
             holder.close().await;
         }
     }
+}
+
+/// Why the lock could not be taken, when the holder could not be started or asked.
+fn cannot_take(e: impl std::fmt::Display) -> String {
+    format!("cannot take the run lock: {e}")
 }
 
 /// The heartbeat the holder waits for; it gives the lock up when it stops (a vanished
