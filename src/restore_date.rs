@@ -212,7 +212,11 @@ async fn listing(
         .await
         .map_err(|e| e.to_string())?;
     if !out.success() {
-        return Err(out.combined().trim().to_owned());
+        let text = out.combined();
+        if let Some(why) = host::state_dir::refused(&text) {
+            return Err(host::state_dir::refusal(host::STATE_DIR, why));
+        }
+        return Err(text.trim().to_owned());
     }
     Ok(backups::parse_listing(&String::from_utf8_lossy(
         &out.stdout,

@@ -32,18 +32,21 @@ pub fn backup_candidates(real: &str, date: chrono::NaiveDate) -> [String; 2] {
 }
 
 /// Lists runs (`RUN <id> <state> <manifest_b64>`) and dated backups
-/// (`BACKUP <path>`) of the given files, beside them or under the state directory.
+/// (`BACKUP <path>`) of the given files, beside them or under the state directory. An
+/// unsafe state directory is refused first, as every script that reads it does
+/// (`state_dir`: `WSD-UNSAFE-STATE <why>` on stderr, exit 92), nothing listed.
 #[must_use]
 pub fn list_backups_script(files: &[String]) -> String {
     let mut s = format!(
-        "set -u\nfor d in {STATE_DIR}/runs/*/; do\n\
+        "set -u\n{check}for d in {STATE_DIR}/runs/*/; do\n\
          \x20 [ -f \"$d/state\" ] || continue\n\
          \x20 id=${{d%/}}; id=${{id##*/}}; st=\n\
          \x20 IFS= read -r st < \"$d/state\" || :\n\
          \x20 printf '{RUN} %s %s ' \"$id\" \"$st\"\n\
          \x20 base64 -w0 < \"$d/manifest.json\" 2>/dev/null\n\
          \x20 echo\n\
-         done\n"
+         done\n",
+        check = super::state_dir::check(STATE_DIR, 2)
     );
     beside_backups(&mut s, files);
     let _ = writeln!(

@@ -1,4 +1,20 @@
 set -u
+wsd_sd_why=
+for wsd_p in '/var' '/var/lib' '/var/lib/wsdeploy'; do
+  if [ -L "$wsd_p" ]; then wsd_sd_why="$wsd_p is a symbolic link"
+  elif [ ! -e "$wsd_p" ]; then break
+  elif [ ! -d "$wsd_p" ]; then wsd_sd_why="$wsd_p is not a directory"
+  else
+    wsd_m=$(stat -c '%u %a' -- "$wsd_p") || wsd_m='? 0'
+    wsd_o=${wsd_m% *}; wsd_m=${wsd_m#* }
+    if [ "$wsd_o" != 0 ] && [ ! -O "$wsd_p" ]; then wsd_sd_why="$wsd_p is owned by uid $wsd_o, neither root nor the user the run runs as (uid $(id -u))"
+    elif [ $((0$wsd_m & 18)) = 0 ]; then :
+    elif [ "$wsd_p" = '/var/lib/wsdeploy' ]; then wsd_sd_why="$wsd_p is writable by its group or others (mode $wsd_m)"
+    elif [ $((0$wsd_m & 512)) = 0 ] || [ "$wsd_o" != 0 ]; then wsd_sd_why="$wsd_p is writable by its group or others (mode $wsd_m) without being root's and sticky"
+    fi
+  fi
+  [ -z "$wsd_sd_why" ] || { printf 'WSD-UNSAFE-STATE %s\n' "$wsd_sd_why" >&2; exit 92; }
+done
 for d in /var/lib/wsdeploy/runs/*/; do
   [ -f "$d/state" ] || continue
   id=${d%/}; id=${id##*/}; st=

@@ -34,10 +34,21 @@ fn host(state: PrivateState) -> LocalHost {
 /// Applies the plan on `state` and checks that it was refused for `why`, with the host's
 /// files and every file under `watched` as they were.
 fn refused(state: PrivateState, watched: &Path, why: &str) {
+    refused_to(
+        state,
+        watched,
+        why,
+        &[("apply", &["--dry-run"]), ("apply", &[])],
+    );
+}
+
+/// [`refused`] for each of `commands` (a subcommand and its arguments).
+fn refused_to(state: PrivateState, watched: &Path, why: &str, commands: &[(&str, &[&str])]) {
     let host = host(state);
     let before = (host.sums(), tree_sums(watched), mode(watched));
-    for args in [&["--dry-run"][..], &[]] {
-        let run = host.run("apply", args);
+    for (subcommand, args) in commands {
+        let run = host.run(subcommand, args);
+        let args = (subcommand, args);
         assert_ne!(run.code, 0, "{args:?} ran\n{}\n{}", run.stdout, run.stderr);
         let all = format!("{}{}", run.stdout, run.stderr);
         for needle in [
@@ -128,4 +139,35 @@ fn a_run_with_a_state_dir_of_its_own_journals_there() {
         .expect("the run's journal is in the test's state dir")
         .collect();
     assert_eq!(ids.len(), 1);
+}
+
+#[cfg(feature = "host-tests")]
+#[test]
+fn listing_and_rolling_back_refuse_a_state_dir_another_user_owns() {
+    // The user's directory holds a journal entry of their own making.
+    let state = PrivateState::new();
+    let run = state.runs().join("20261123T000000Z-00ab12");
+    std::fs::create_dir_all(&run).expect("mkdir");
+    std::fs::write(run.join("state"), "in_progress\n").expect("state");
+    std::fs::write(run.join("manifest.json"), "{}").expect("manifest");
+    for dir in [state.path(), &state.runs(), &run] {
+        std::os::unix::fs::chown(dir, Some(NOBODY), Some(NOBODY)).expect("chown");
+    }
+    std::fs::set_permissions(state.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let path = state.path().to_path_buf();
+    refused_to(
+        state,
+        &path,
+        &format!(
+            "{HOST_STATE_DIR} is owned by uid {NOBODY}, neither root nor the user the run runs as (uid 0)"
+        ),
+        &[
+            ("backups", &[]),
+            (
+                "rollback",
+                &["--run", "20261123T000000Z-00ab12", "--dry-run"],
+            ),
+            ("rollback", &["--date", "2026-01-02", "--dry-run"]),
+        ],
+    );
 }
