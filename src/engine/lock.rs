@@ -15,6 +15,23 @@ use crate::transport::{Child, Heartbeat, Transport};
 
 /// How long the holder has to say whether it got the lock.
 const ANSWER_WAIT: Duration = Duration::from_secs(30);
+/// Between two asks of a lock this run's own previous holder still holds.
+const RETAKE_PAUSE: Duration = Duration::from_millis(500);
+
+/// A holder's refusal: why, and the holder it named when the lock was busy.
+struct Refused {
+    busy_holder: Option<String>,
+    message: String,
+}
+
+impl Refused {
+    fn because(message: String) -> Self {
+        Self {
+            busy_holder: None,
+            message,
+        }
+    }
+}
 
 /// The held run lock of one host.
 pub(super) struct HostLock {
@@ -31,10 +48,12 @@ impl HostLock {
     /// The holder runs in a session of the host's connection. Where sshd allows no
     /// further session beside it (`MaxSessions 1`), found out while the holder answers
     /// and before anything is written, the lock is let go and taken again by a holder
-    /// on a connection of its own.
+    /// on a connection of its own (`take_apart`: the first holder, still letting go on
+    /// the host, is never mistaken for another run).
     pub(super) async fn take(
         transport: &Transport,
         command: &str,
+        holder: &str,
         host: &str,
     ) -> Result<Self, String> {
         // Counted from before the holder starts: once it answers, a journal may follow.
@@ -44,19 +63,15 @@ impl HostLock {
             .await
             .map_err(cannot_take)?;
         let (held, spare) = tokio::join!(answered(child), transport.has_spare_session());
-        let holder = held?;
+        let first = held.map_err(|refused| refused.message)?;
         let holder = match spare {
-            Ok(true) => holder,
+            Ok(true) => first,
             Ok(false) => {
-                holder.close().await;
-                let child = transport
-                    .spawn_apart(command, Some(heartbeat()))
-                    .await
-                    .map_err(cannot_take)?;
-                answered(child).await?
+                first.close().await;
+                take_apart(transport, command, holder).await?
             }
             Err(e) => {
-                holder.close().await;
+                first.close().await;
                 return Err(cannot_take(e));
             }
         };
@@ -70,6 +85,31 @@ impl HostLock {
     pub(super) async fn release(mut self) {
         if let Some(holder) = self.holder.take() {
             holder.close().await;
+        }
+    }
+}
+
+/// The lock taken again by a holder on a connection of its own, once this run's first
+/// holder was let go. On the host that holder may not have let go yet (its close stops
+/// waiting after a few seconds; it ends at EOF, or after `LOCK_GIVE_UP` of silence at
+/// the latest): while the lock names this run's own `holder`, it is asked again, until
+/// then. Another run's holder is reported at once.
+async fn take_apart(transport: &Transport, command: &str, holder: &str) -> Result<Child, String> {
+    let until = tokio::time::Instant::now() + protocol::LOCK_GIVE_UP + RETAKE_PAUSE;
+    loop {
+        let child = transport
+            .spawn_apart(command, Some(heartbeat()))
+            .await
+            .map_err(cannot_take)?;
+        match answered(child).await {
+            Ok(child) => return Ok(child),
+            Err(refused)
+                if refused.busy_holder.as_deref() == Some(holder)
+                    && tokio::time::Instant::now() < until =>
+            {
+                tokio::time::sleep(RETAKE_PAUSE).await;
+            }
+            Err(refused) => return Err(refused.message),
         }
     }
 }
@@ -89,7 +129,7 @@ fn heartbeat() -> Heartbeat {
 }
 
 /// `child` once it said it holds the lock; closed, and why not, otherwise.
-async fn answered(mut child: Child) -> Result<Child, String> {
+async fn answered(mut child: Child) -> Result<Child, Refused> {
     let line = tokio::time::timeout(ANSWER_WAIT, child.read_line()).await;
     let reply = match &line {
         Ok(Ok(Some(l))) => LockReply::parse(l),
@@ -99,14 +139,20 @@ async fn answered(mut child: Child) -> Result<Child, String> {
         LockReply::Locked => Ok(child),
         LockReply::Busy(holder) => {
             child.close().await;
-            Err(format!(
-                "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
-                host::STATE_DIR
-            ))
+            Err(Refused {
+                message: format!(
+                    "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
+                    host::STATE_DIR
+                ),
+                busy_holder: Some(holder),
+            })
         }
         LockReply::UnsafeStateDir(why) => {
             child.close().await;
-            Err(host::state_dir::refusal(host::STATE_DIR, &why))
+            Err(Refused::because(host::state_dir::refusal(
+                host::STATE_DIR,
+                &why,
+            )))
         }
         LockReply::Unexpected => {
             child.close().await;
@@ -116,9 +162,9 @@ async fn answered(mut child: Child) -> Result<Child, String> {
                 Ok(Err(e)) => format!("reading its answer failed: {e}"),
                 Err(_) => format!("no answer within {} s", ANSWER_WAIT.as_secs()),
             };
-            Err(format!(
+            Err(Refused::because(format!(
                 "cannot take the run lock (is util-linux `flock` installed? root or become needed): {answer}"
-            ))
+            )))
         }
     }
 }
@@ -163,7 +209,50 @@ mod tests {
     async fn take(dir: &std::path::Path) -> Result<HostLock, String> {
         let transport = Transport::Local(LocalSession);
         let command = protocol::lock_command_in(&dir.to_string_lossy(), "test", None);
-        HostLock::take(&transport, &command, "test-host").await
+        HostLock::take(&transport, &command, "test", "test-host").await
+    }
+
+    #[tokio::test]
+    async fn moved_apart_the_lock_waits_for_its_own_first_holder_to_let_go() {
+        use crate::host::markers::{BUSY, LOCKED};
+        use crate::transport::scripted::{CallKind, Reply, ScriptedHost};
+        // `MaxSessions 1`: the first holder (on the shared connection) is let go, but on
+        // the host it still holds the lock when the holder on a connection of its own
+        // asks: that is this run's own holder, not another run.
+        let host = ScriptedHost::new()
+            .without_spare_session()
+            .once("flock", Reply::ok(format!("{LOCKED}\n")))
+            .once("flock", Reply::exit(75, format!("{} this run\n", BUSY), ""))
+            .on("flock", Reply::ok(format!("{LOCKED}\n")));
+        let transport = Transport::Scripted(host.clone());
+        let command = protocol::lock_command_in("/state", "this run", None);
+        let lock = HostLock::take(&transport, &command, "this run", "test-host").await;
+        assert!(lock.is_ok(), "{:?}", lock.err());
+        let kinds: Vec<CallKind> = host.calls().iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                CallKind::Spawn,
+                CallKind::Close,
+                CallKind::Spawn,
+                CallKind::Close,
+                CallKind::Spawn
+            ]
+        );
+        // Another run's holder is reported at once.
+        let host = ScriptedHost::new()
+            .without_spare_session()
+            .once("flock", Reply::ok(format!("{LOCKED}\n")))
+            .on("flock", Reply::exit(75, format!("{} run 2\n", BUSY), ""));
+        let transport = Transport::Scripted(host.clone());
+        let busy = HostLock::take(&transport, &command, "this run", "test-host")
+            .await
+            .err()
+            .unwrap_or_default();
+        assert!(
+            busy.contains("another wsdeploy run holds the lock on this host: run 2;"),
+            "{busy}"
+        );
     }
 
     #[tokio::test]

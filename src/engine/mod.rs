@@ -339,7 +339,7 @@ impl Host<'_> {
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
         );
         let command = host_lock::lock_command(&holder, self.become_user());
-        HostLock::take(self.transport, &command, &self.job.host)
+        HostLock::take(self.transport, &command, &holder, &self.job.host)
             .await
             .map_err(|message| Ending::Untouched(failure(None, message)))
     }

@@ -303,7 +303,7 @@ impl Transport {
             Self::Ssh(s) => Ok(s.has_spare_session().await?),
             Self::Local(_) => Ok(true),
             #[cfg(test)]
-            Self::Scripted(_) => Ok(true),
+            Self::Scripted(h) => Ok(h.has_spare_session()),
         }
     }
 

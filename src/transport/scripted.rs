@@ -91,6 +91,8 @@ pub struct Rule {
 struct State {
     rules: Vec<Rule>,
     calls: Vec<Call>,
+    /// Like sshd's `MaxSessions 1`: no session beside a spawned process's.
+    no_spare_session: bool,
 }
 
 /// The scripted host; clones share the rules and the record of calls.
@@ -138,6 +140,18 @@ impl ScriptedHost {
     #[must_use]
     pub fn once(self, pattern: &str, reply: Reply) -> Self {
         self.add(pattern, reply, true)
+    }
+
+    /// A host that allows no session beside a spawned process's (`MaxSessions 1`).
+    #[must_use]
+    pub fn without_spare_session(self) -> Self {
+        self.state().no_spare_session = true;
+        self
+    }
+
+    /// Whether a session may be opened beside a spawned process's.
+    pub(super) fn has_spare_session(&self) -> bool {
+        !self.state().no_spare_session
     }
 
     /// Every operation so far, in order.
