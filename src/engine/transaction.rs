@@ -246,7 +246,7 @@ impl Host<'_> {
         if due.is_empty() {
             return Ok(());
         }
-        let script = write::write_script(&file_contents(buffers, &due));
+        let script = write::write_script(&self.opts.run_id, &file_contents(buffers, &due));
         let out = self
             .run_script(&script)
             .await

@@ -67,7 +67,13 @@ pub fn journal_then_write_script(
                 .map_or(write::Verdict::Check, |p| write::Verdict::Kept(p.index))
         })
         .collect();
-    write::write_steps(&mut s, files, &verdicts, &[quote(&journal::dir(run_id))]);
+    write::write_steps(
+        &mut s,
+        run_id,
+        files,
+        &verdicts,
+        &[quote(&journal::dir(run_id))],
+    );
     s.exit_0()
 }
 

@@ -8,7 +8,7 @@ use super::markers::{
     self, JOURNAL_UNTRUSTED, NO_JOURNAL, RESTORE_FAILED, RESTORE_SKIPPED, RESTORED, UNSAFE,
 };
 use super::script::{Script, parent_dir};
-use super::{RunId, agent, quote};
+use super::{RunId, agent, quote, write};
 
 /// Restores files from the journal's pre-images, in reverse order; a file that did not
 /// exist before is removed. Prints `WSD-RESTORED <path>` after each.
@@ -29,6 +29,7 @@ pub fn restore_script(run_id: &RunId, files: &[JournalFile]) -> String {
         in_progress = JournalState::InProgress.word()
     ));
     check_pre_images(&mut s, run_id, files);
+    remove_temp_files(&mut s, run_id, files);
     // Root's renames are collected in `"$@"` and their directories flushed at the end; a
     // user's are flushed by that user (a name a user controls is never opened by root).
     s.push("set --\n");
@@ -37,6 +38,30 @@ pub fn restore_script(run_id: &RunId, files: &[JournalFile]) -> String {
     }
     s.push("[ $# -eq 0 ] || sync -- \"$@\" 2>/dev/null || sync\nexit $fail\n");
     s.into_text()
+}
+
+/// The temp files a killed run may have left (`write::temp_name`: this run's id and a
+/// position below its number of files), removed by whoever writes in their directory;
+/// no other name is ever removed, and a directory `wsd_agent` refuses is left alone.
+fn remove_temp_files(s: &mut Script, run_id: &RunId, files: &[JournalFile]) {
+    let mut dirs: Vec<&str> = Vec::new();
+    for f in files {
+        let d = parent_dir(&f.path);
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    for d in dirs {
+        let names: Vec<String> = (0..files.len())
+            .map(|i| quote(&format!("{d}/.wsdeploy.{}", write::temp_name(run_id, i))))
+            .collect();
+        let _ = writeln!(
+            s,
+            "if wsd_agent {}; then wsd_as rm -f -- {}; fi",
+            names[0],
+            names.join(" ")
+        );
+    }
 }
 
 /// Every pre-image must still be the bytes the manifest recorded, or nothing is restored.

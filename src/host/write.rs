@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::markers::{self, CHANGED, UNSAFE, WROTE};
 use super::script::{Script, parent_dir};
-use super::{EXIT_CHANGED_SINCE_READ, EXIT_UNSAFE_PATH, agent, quote};
+use super::{EXIT_CHANGED_SINCE_READ, EXIT_UNSAFE_PATH, RunId, agent, quote};
 use crate::transport::ExecOutput;
 
 /// New content for one file.
@@ -33,9 +33,15 @@ pub struct FileContent<'a> {
 /// renames the user's temp file in one process of theirs); anything else is refused
 /// (exit [`EXIT_UNSAFE_PATH`]).
 #[must_use]
-pub fn write_script(files: &[FileContent<'_>]) -> String {
+pub fn write_script(run_id: &RunId, files: &[FileContent<'_>]) -> String {
     let mut s = Script::new(&format!("set -eu\numask 077\n{}", agent::functions()));
-    write_steps(&mut s, files, &vec![Verdict::Check; files.len()], &[]);
+    write_steps(
+        &mut s,
+        run_id,
+        files,
+        &vec![Verdict::Check; files.len()],
+        &[],
+    );
     s.exit_0()
 }
 
@@ -52,6 +58,7 @@ pub(super) enum Verdict {
 /// whose `state` was just renamed) is flushed with the temp files, before any rename.
 pub(super) fn write_steps(
     s: &mut Script,
+    run_id: &RunId,
     files: &[FileContent<'_>],
     verdicts: &[Verdict],
     also_flush: &[String],
@@ -67,7 +74,13 @@ pub(super) fn write_steps(
         );
     }
     for (i, f) in files.iter().enumerate() {
-        make_temp(s, i, f, verdicts.get(i).copied().unwrap_or(Verdict::Check));
+        make_temp(
+            s,
+            run_id,
+            i,
+            f,
+            verdicts.get(i).copied().unwrap_or(Verdict::Check),
+        );
     }
     // One flush of every temp file (and of `also_flush`) before the first rename.
     let _ = writeln!(s, "set -- {}", also_flush.join(" "));
@@ -76,7 +89,7 @@ pub(super) fn write_steps(
     }
     s.push("[ $# -eq 0 ] || sync -- \"$@\" 2>/dev/null || sync\nset --\n");
     for (i, f) in files.iter().enumerate() {
-        rename_one(s, i, f);
+        rename_one(s, run_id, i, f);
     }
     // The renames are durable once their directories are flushed.
     s.push("[ $# -eq 0 ] || sync -- \"$@\" 2>/dev/null || sync\n");
@@ -84,7 +97,7 @@ pub(super) fn write_steps(
 
 /// File `i`: who writes it (kept in `wsd_wu<i>`/`wsd_wg<i>`); for root, its temp file
 /// `$wsd_t<i>` with the new content, then the original's owner and mode.
-fn make_temp(s: &mut Script, i: usize, f: &FileContent<'_>, verdict: Verdict) {
+fn make_temp(s: &mut Script, run_id: &RunId, i: usize, f: &FileContent<'_>, verdict: Verdict) {
     let p = quote(f.path);
     match verdict {
         Verdict::Check => {
@@ -99,9 +112,10 @@ fn make_temp(s: &mut Script, i: usize, f: &FileContent<'_>, verdict: Verdict) {
         "wsd_wu{i}=$wsd_u wsd_wg{i}=$wsd_g\n\
          if [ \"$wsd_u\" = 0 ]; then\n\
          d={d}; [ -d \"$d\" ] || mkdir -p -- \"$d\"\n\
-         wsd_t{i}=$(mktemp \"$d/.wsdeploy.XXXXXX\")\n\
+         wsd_x=\"$d/.wsdeploy.{name}\"; (set -C; : > \"$wsd_x\"); wsd_t{i}=$wsd_x\n\
          base64 -d > \"$wsd_t{i}\" ",
-        d = quote(parent_dir(f.path))
+        d = quote(parent_dir(f.path)),
+        name = temp_name(run_id, i)
     );
     s.base64_heredoc(f.content);
     let _ = writeln!(
@@ -113,7 +127,7 @@ fn make_temp(s: &mut Script, i: usize, f: &FileContent<'_>, verdict: Verdict) {
 
 /// File `i` replaced: root checks it still holds what the run last saw and renames its
 /// temp file over it; a user's file is written by `$WSD_PUT` as that user.
-fn rename_one(s: &mut Script, i: usize, f: &FileContent<'_>) {
+fn rename_one(s: &mut Script, run_id: &RunId, i: usize, f: &FileContent<'_>) {
     let p = quote(f.path);
     let _ = write!(
         s,
@@ -124,10 +138,11 @@ fn rename_one(s: &mut Script, i: usize, f: &FileContent<'_>) {
          set -- \"$@\" {d}\n\
          else\n\
          wsd_new=; [ -e {p} ] || wsd_new={mode:o}\n\
-         base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c \"$WSD_PUT\" sh {p} \"$wsd_new\" {expected}\n",
+         base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c \"$WSD_PUT\" sh {p} \"$wsd_new\" {expected} {name}\n",
         mode = f.new_mode,
         expected = quote(f.expected.as_deref().unwrap_or("absent")),
-        d = quote(parent_dir(f.path))
+        d = quote(parent_dir(f.path)),
+        name = temp_name(run_id, i)
     );
     // The same content again for the user's branch (only one branch runs).
     s.base64_lines(f.content);
@@ -136,6 +151,15 @@ fn rename_one(s: &mut Script, i: usize, f: &FileContent<'_>) {
         "fi\n\
          printf '{WROTE} {i}\\n'\n"
     );
+}
+
+/// The name (after `.wsdeploy.`) of the temp file of a run's `i`-th file of one write
+/// exec, made only if it does not exist (`set -C`): a run killed before its renames
+/// leaves only such names, which the recovery of that run removes (`restore_script`),
+/// and nothing else.
+#[must_use]
+pub fn temp_name(run_id: &RunId, i: usize) -> String {
+    format!("{run_id}.{i}")
 }
 
 /// Whether a write script's stdout says it replaced its `position`-th file.

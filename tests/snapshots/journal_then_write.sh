@@ -67,7 +67,7 @@ wsd_as() {
   if [ "$wsd_me" != 0 ]; then "$@"; else setpriv --reuid="$wsd_u" --regid="$wsd_g" --init-groups -- "$@"; fi
 }
 WSD_PUT='set -eu; umask 077; d=${1%/*}; d=${d:-/}; [ -d "$d" ] || mkdir -p -- "$d"
-t=$(mktemp "$d/.wsdeploy.XXXXXX"); trap '\''rm -f -- "$t"'\'' EXIT
+if [ -n "${4:-}" ]; then t=$d/.wsdeploy.$4; (set -C; : > "$t"); else t=$(mktemp "$d/.wsdeploy.XXXXXX"); fi; trap '\''rm -f -- "$t"'\'' EXIT
 cat > "$t"
 if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chgrp --reference="$1" -- "$t" 2>/dev/null || :; chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
 sync -- "$t" 2>/dev/null || sync
@@ -132,7 +132,7 @@ wsd_u=$wsd_pu0 wsd_g=$wsd_pg0
 wsd_wu0=$wsd_u wsd_wg0=$wsd_g
 if [ "$wsd_u" = 0 ]; then
 d='/etc/nginx/sites-available'; [ -d "$d" ] || mkdir -p -- "$d"
-wsd_t0=$(mktemp "$d/.wsdeploy.XXXXXX")
+wsd_x="$d/.wsdeploy.20261123T000000Z-00ab12.0"; (set -C; : > "$wsd_x"); wsd_t0=$wsd_x
 base64 -d > "$wsd_t0" <<'WSDEPLOY_B64_END'
 c2VydmVyIHsgbGlzdGVuIDgwOyB9Cg==
 WSDEPLOY_B64_END
@@ -142,7 +142,7 @@ wsd_u=$wsd_pu1 wsd_g=$wsd_pg1
 wsd_wu1=$wsd_u wsd_wg1=$wsd_g
 if [ "$wsd_u" = 0 ]; then
 d='/opt/bench/sites'; [ -d "$d" ] || mkdir -p -- "$d"
-wsd_t1=$(mktemp "$d/.wsdeploy.XXXXXX")
+wsd_x="$d/.wsdeploy.20261123T000000Z-00ab12.1"; (set -C; : > "$wsd_x"); wsd_t1=$wsd_x
 base64 -d > "$wsd_t1" <<'WSDEPLOY_B64_END'
 eyJzb2NrZXRpb19wb3J0IjogOTAwMH0K
 WSDEPLOY_B64_END
@@ -160,7 +160,7 @@ mv -f -- "$wsd_t0" '/etc/nginx/sites-available/odoo.conf'; wsd_t0=
 set -- "$@" '/etc/nginx/sites-available'
 else
 wsd_new=; [ -e '/etc/nginx/sites-available/odoo.conf' ] || wsd_new=644
-base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c "$WSD_PUT" sh '/etc/nginx/sites-available/odoo.conf' "$wsd_new" '355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d'
+base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c "$WSD_PUT" sh '/etc/nginx/sites-available/odoo.conf' "$wsd_new" '355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d' 20261123T000000Z-00ab12.0
 c2VydmVyIHsgbGlzdGVuIDgwOyB9Cg==
 WSDEPLOY_B64_END
 fi
@@ -172,7 +172,7 @@ mv -f -- "$wsd_t1" '/opt/bench/sites/it'\''s common.json'; wsd_t1=
 set -- "$@" '/opt/bench/sites'
 else
 wsd_new=; [ -e '/opt/bench/sites/it'\''s common.json' ] || wsd_new=640
-base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c "$WSD_PUT" sh '/opt/bench/sites/it'\''s common.json' "$wsd_new" 'absent'
+base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c "$WSD_PUT" sh '/opt/bench/sites/it'\''s common.json' "$wsd_new" 'absent' 20261123T000000Z-00ab12.1
 eyJzb2NrZXRpb19wb3J0IjogOTAwMH0K
 WSDEPLOY_B64_END
 fi

@@ -130,7 +130,7 @@ fn generated() -> Vec<(&'static str, String)> {
             "journal_then_write",
             journal_entry::journal_then_write_script(&run_id(), manifest, &planned(), &contents()),
         ),
-        ("write", write::write_script(&contents())),
+        ("write", write::write_script(&run_id(), &contents())),
         (
             "journaled_command",
             journal::journaled_command(&run_id(), 2, "nginx -s reload"),

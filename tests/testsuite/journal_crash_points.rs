@@ -80,6 +80,31 @@ impl ThreeFiles {
             .collect()
     }
 
+    /// Every `.wsdeploy.*` name under the host's tree, sorted.
+    fn temp_leftovers(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut dirs = vec![self.project.path().join("host")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir)
+                .expect("read_dir")
+                .map(|e| e.expect("entry"))
+            {
+                let path = entry.path();
+                if entry.file_type().expect("file type").is_dir() {
+                    dirs.push(path);
+                } else if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".wsdeploy.")
+                {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
     fn apply(&self, spies: Option<&Spies>) -> Run {
         let path = spies.map(|s| {
             format!(
@@ -160,6 +185,15 @@ fn a_host_killed_before_any_flush_or_rename_is_untouched_or_recovered_by_the_nex
     let _guard = local_host_guard();
     for kill_at in 1..=STEPS.len() {
         let host = ThreeFiles::new();
+        // Names like the run's temp files that it did not make: never removed.
+        let app = host.files[0].parent().expect("a directory").to_owned();
+        let planted = [
+            app.join(".wsdeploy.20200101T000000Z-000000.0"),
+            app.join(".wsdeploy.planted"),
+        ];
+        for p in &planted {
+            std::fs::write(p, "not the run's\n").expect("plant");
+        }
         let before = local_runs();
         let spies = Spies::new(Some(kill_at));
         let killed = host.apply(Some(&spies));
@@ -190,6 +224,11 @@ fn a_host_killed_before_any_flush_or_rename_is_untouched_or_recovered_by_the_nex
         }
         next.code(0);
         assert_eq!(host.contents(), [Some(true); 3], "{at}");
+        assert_eq!(
+            host.temp_leftovers(),
+            planted,
+            "{at}: temp files left or removed"
+        );
         let said = format!("{}{}", next.stdout, next.stderr);
         match state.as_str() {
             "in_progress" => {

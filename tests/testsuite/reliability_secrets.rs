@@ -242,20 +242,24 @@ fn write_script_creates_temp_files_0600_before_writing_whatever_the_umask() {
     let new = target_dir.path().join("sub/new.conf");
     let existing_s = existing.display().to_string();
     let new_s = new.display().to_string();
-    let script = wsdeploy::host::write::write_script(&[
-        wsdeploy::host::write::FileContent {
-            path: &existing_s,
-            content: b"admin_passwd = s3cret\n",
-            new_mode: 0o644,
-            expected: Some(wsdeploy::digest::sha256_hex(b"old\n")),
-        },
-        wsdeploy::host::write::FileContent {
-            path: &new_s,
-            content: b"token = s3cret\n",
-            new_mode: 0o600,
-            expected: None,
-        },
-    ]);
+    let run_id = wsdeploy::host::RunId::parse("20261123T000000Z-00ab12").expect("a run id");
+    let script = wsdeploy::host::write::write_script(
+        &run_id,
+        &[
+            wsdeploy::host::write::FileContent {
+                path: &existing_s,
+                content: b"admin_passwd = s3cret\n",
+                new_mode: 0o644,
+                expected: Some(wsdeploy::digest::sha256_hex(b"old\n")),
+            },
+            wsdeploy::host::write::FileContent {
+                path: &new_s,
+                content: b"token = s3cret\n",
+                new_mode: 0o600,
+                expected: None,
+            },
+        ],
+    );
     let path = format!(
         "{}:{}",
         spy.path().display(),
