@@ -118,6 +118,51 @@ build_odoo17() {
     msg "built the real Odoo image $tag ($(du -m "$ODOO17_TAR" | cut -f1) MB saved in $ODOO17_TAR) in $((SECONDS - started)) s"
 }
 
+# The real Odoo image loaded once into an inner engine's storage and kept as a shared,
+# read-only store (ODOO17_STORE, needs ODOO17_TAR and the loaded role's host image IMAGE):
+# meta/ is that engine's /var/lib/docker after `docker load` with the image's layer
+# directory left empty, layer/ the layer's files, layer-id the layer's directory name under
+# overlay2/. A host copies meta/ (a few MB) into its own engine's storage and bind-mounts
+# layer/ read-only in place (roles/odoo/start.sh); its containers' writes go to their own
+# overlay upper directories as with `docker load`. Key: the image's key (which covers the
+# rootfs, hence the inner dockerd's version and storage format).
+build_odoo17_store() {
+    local image=$1 key part started=$SECONDS
+    key=$(printf '%s\n' "$(odoo17_key)" odoo17-store-1 | sha256sum | cut -c1-16)
+    ODOO17_STORE=$CACHE_DIR/odoo17-store-$key
+    if [[ -s $ODOO17_STORE/layer-id ]]; then
+        msg "real Odoo store cached: $ODOO17_STORE"
+        return
+    fi
+    part=$ODOO17_STORE.part.$$
+    mkdir -p "$part/meta"
+    msg "loading the real Odoo image once into $ODOO17_STORE"
+    # shellcheck disable=SC2016 # expanded by the seed container's shell
+    docker run --rm --network none "${PRIVILEGE_FLAGS[@]}" --cgroupns=private \
+        -v "$ODOO17_TAR:/opt/lab/odoo17.tar:ro" -v "$part:/store" \
+        --entrypoint /bin/bash "$image" -euc '
+            dockerd --data-root /store/meta --storage-driver=overlay2 --iptables=false \
+                --bridge=none --log-level=warn >/store/dockerd.log 2>&1 &
+            for _ in $(seq 1 300); do docker info >/dev/null 2>&1 && break; sleep 0.1; done
+            docker load -q -i /opt/lab/odoo17.tar >/dev/null
+            kill $! && wait $! || true
+            layers=(/store/meta/image/overlay2/layerdb/sha256/*/cache-id)
+            [[ ${#layers[@]} == 1 && -f ${layers[0]} ]] || { echo "expected one layer: ${layers[*]}"; exit 1; }
+            id=$(cat "${layers[0]}")
+            [[ $id =~ ^[0-9a-f]{64}$ && -d /store/meta/overlay2/$id/diff ]] || { echo "no layer directory for cache-id $id"; exit 1; }
+            mv "/store/meta/overlay2/$id/diff" /store/layer
+            mkdir -m 755 "/store/meta/overlay2/$id/diff"
+            rm -rf /store/meta/containers/* /store/meta/network /store/meta/tmp/* /store/meta/runtimes /store/meta/containerd /store/dockerd.log
+            echo "$id" >/store/layer-id' >&2 || {
+        tail -n 20 "$part/dockerd.log" >&2 2>/dev/null || true
+        rm -rf "$part"
+        die "loading the real Odoo image into a store failed (log above)"
+    }
+    # Another `up` may have made the same store meanwhile: the first one stays.
+    mv -T "$part" "$ODOO17_STORE" 2>/dev/null || rm -rf "$part"
+    msg "real Odoo store ready in $((SECONDS - started)) s ($(du -sm "$ODOO17_STORE" | cut -f1) MB)"
+}
+
 # The tag of the real Odoo's package layer (needs ODOO_SRC).
 odoo17_base_tag() {
     local pkgs

@@ -207,6 +207,38 @@ fn real_odoo_threaded_mode_gets_websocket_on_the_http_port() {
 }
 
 #[test]
+fn real_odoo_image_layer_comes_read_only_from_the_shared_store_and_its_container_restarts() {
+    let lab = Lab::up_real_odoo("odoo-store", 1);
+    // The image is in the host's own engine, its one layer a read-only bind mount of the
+    // lab's store (tests/lab/odoo17.sh, build_odoo17_store), not a copy loaded per host.
+    lab.ok(
+        1,
+        "docker image inspect wsdeploy-lab-odoo17:latest >/dev/null",
+    );
+    let layer = lab.ok(
+        1,
+        "d=/var/lib/docker/overlay2/$(cat /opt/lab/odoo17-store/layer-id)/diff; \
+         awk -v d=\"$d\" '$2 == d && $4 ~ /^ro(,|$)/ { print $2 }' /proc/mounts",
+    );
+    assert!(
+        layer.trim().ends_with("/diff"),
+        "the image layer is not a read-only mount: {layer:?}"
+    );
+    let (code, out) = lab.sh(1, &format!("touch {}/lab-write-probe", layer.trim()));
+    assert_ne!(code, 0, "the shared layer is writable: {out}");
+    // The product's restart is a real one: a new start of the same container, Odoo answers.
+    let before = lab.odoo_started_at(1);
+    lab.ok(1, "docker restart opticserp_odoo >/dev/null");
+    lab.wait_for(1, "curl -sf --max-time 2 http://127.0.0.1:8069/web/health");
+    assert_ne!(
+        lab.odoo_started_at(1),
+        before,
+        "the container did not restart"
+    );
+    lab.assert_healthy(1);
+}
+
+#[test]
 fn real_odoo_second_database_needs_a_dbfilter_and_checks_work_with_one_and_a_logfile() {
     let lab = Lab::up_real_odoo("odoo-dbfilter", 1);
     // A second database, copied from the first while no session uses it.

@@ -53,6 +53,8 @@ mod lab_real_world_frappe;
 #[cfg(feature = "lab-tests")]
 mod lab_real_world_odoo;
 #[cfg(feature = "lab-tests")]
+mod lab_teardown;
+#[cfg(feature = "lab-tests")]
 mod lab_tutorial;
 #[cfg(feature = "host-tests")]
 mod lock_heartbeat;

@@ -318,7 +318,7 @@ impl Lab {
     }
 
     /// The lab script, `tests/lab/lab`.
-    pub(super) fn script() -> PathBuf {
+    pub fn script() -> PathBuf {
         lab_script()
     }
 

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # odoo role start-up, sourced by entrypoint.sh (IP, STATE, log, fail and publish_ready come
 # from it): nginx with the Odoo site, the inner Docker engine and the Odoo stand-in
-# container (or, with `lab up --odoo real`, the real Odoo 17 loaded from its image tar).
+# container (or, with `lab up --odoo real`, the real Odoo 17 from the lab's shared image store).
 # ---- nginx with the Odoo site (no websocket support: that is wsdeploy's job)
 # With `lab up --https` the lab's CA signed a certificate for this host (in /lab-state/tls):
 # the site then redirects 80 to 443 and serves Odoo on 443.
@@ -34,6 +34,21 @@ if [[ $(stat -f -c %T /var/lib/docker) == overlayfs ]]; then
     driver=vfs
     log "warning: /var/lib/docker is not a volume; using the slow vfs storage driver"
 fi
+# The real Odoo's image (`lab up --odoo real`): loaded once by the lab into a read-only store
+# (tests/lab/odoo17.sh, build_odoo17_store) shared by every host: the engine's metadata is
+# copied into this host's storage and the image's layer bind-mounted read-only in place,
+# before dockerd starts. Containers write to their own overlay upper directory on this host.
+if [[ ${LAB_ODOO:-} == real ]]; then
+    store=/opt/lab/odoo17-store
+    [[ $driver == overlay2 && -s $store/layer-id ]] || fail "the real Odoo needs the overlay2 driver and the store $store"
+    layer=/var/lib/docker/overlay2/$(cat "$store/layer-id")/diff
+    t0=$(date +%s%3N)
+    [[ -d $layer ]] || cp -a "$store/meta/." /var/lib/docker/
+    mountpoint -q "$layer" || mount --bind -o ro "$store/layer" "$layer"
+    t1=$(date +%s%3N)
+    log "real Odoo image from the shared store in $((t1 - t0)) ms"
+    echo "$((t1 - t0))" >/run/lab-odoo-load-ms
+fi
 dockerd --storage-driver="$driver" --log-level=warn --iptables=true --ip6tables=false \
     --userland-proxy=true --exec-opt native.cgroupdriver=cgroupfs \
     --max-concurrent-downloads=1 --max-concurrent-uploads=1 >/var/log/dockerd.log 2>&1 &
@@ -45,14 +60,9 @@ done
 docker info >/dev/null 2>&1 || { tail -n 20 /var/log/dockerd.log; fail "dockerd not ready after 30 s"; }
 log "dockerd ready (storage driver $driver)"
 
-# ---- the real Odoo 17 (`lab up --odoo real`: its image tar is mounted from the build cache)
+# ---- the real Odoo 17 (`lab up --odoo real`: its image comes from the shared store, above)
 if [[ ${LAB_ODOO:-} == real ]]; then
     if ! docker container inspect opticserp_odoo >/dev/null 2>&1; then
-        t0=$(date +%s%3N)
-        docker load -q -i /opt/lab/odoo17.tar >/dev/null
-        t1=$(date +%s%3N)
-        log "docker load of the real Odoo image took $((t1 - t0)) ms"
-        echo "$((t1 - t0))" >/run/lab-odoo-load-ms
         docker run -d --name opticserp_odoo --restart=no \
             -p 127.0.0.1:8072:8072 -p 8069:8069 \
             -v /etc/opticserp:/etc/odoo:ro wsdeploy-lab-odoo17:latest >/dev/null
