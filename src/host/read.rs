@@ -113,10 +113,7 @@ pub async fn read_all_then(
     sources: &[ReadSource<'_>],
     then: &str,
 ) -> Result<Option<(Vec<SourceRead>, Vec<u8>)>, String> {
-    let script = format!(
-        "( {read}) || exit $?\n( {then})\n",
-        read = read_all_script(sources)
-    );
+    let script = read_all_then_script(sources, then);
     if script.len() >= COMMAND_LINE_SCRIPT_MAX {
         return Ok(None);
     }
@@ -138,6 +135,18 @@ pub async fn read_all_then(
         judged_all(sources, framed),
         out.stdout[end..].to_vec(),
     )))
+}
+
+/// The script of [`read_all_then`]: the agent's functions once at the top (both parts
+/// include them, and each subshell inherits them), then the reads, then `then`.
+#[must_use]
+pub fn read_all_then_script(sources: &[ReadSource<'_>], then: &str) -> String {
+    let functions = agent::functions();
+    format!(
+        "{functions}( {read}) || exit $?\n( {then})\n",
+        read = read_all_script(sources).replacen(&functions, "", 1),
+        then = then.replacen(&functions, "", 1),
+    )
 }
 
 /// Each source's read, from its frame.
@@ -288,6 +297,19 @@ mod tests {
         assert!(parse(&stdout.as_bytes()[..20], 2).is_err(), "a short frame");
         assert!(parse(format!("{stdout}x").as_bytes(), 2).is_err(), "stray");
         assert!(parse(forged.as_bytes(), 1).is_err(), "out of order");
+    }
+
+    #[test]
+    fn the_reads_and_the_gather_in_one_exec_send_the_agents_functions_once() {
+        let files = vec!["/etc/odoo/odoo.conf".to_owned()];
+        let gather = super::super::gather::gather_script(
+            &files,
+            &[],
+            super::super::dump_cache::DumpCache::Off,
+        );
+        let script = read_all_then_script(&[ReadSource::File("/etc/odoo/odoo.conf")], &gather);
+        assert_eq!(script.matches("wsd_agent() {").count(), 1, "{script}");
+        assert!(script.starts_with(&agent::functions()), "{script}");
     }
 
     #[tokio::test]

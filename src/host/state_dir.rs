@@ -8,7 +8,9 @@
 //! root's or that user's, not a symlink, and not writable by group or others unless it is
 //! root's and sticky (`/tmp`: no one else can rename or remove what is in it). (A user
 //! without become may read a state directory of root's, as before: root's is trusted.) Otherwise the script prints
-//! `WSD-UNSAFE-STATE <why>` and exits [`EXIT_UNSAFE_STATE_DIR`] before touching it.
+//! `WSD-UNSAFE-STATE <why>` and exits [`EXIT_UNSAFE_STATE_DIR`] before touching it. The
+//! directories are judged from the top down, the first fault met named; one `stat` reads
+//! the owner and mode of all of them (one per directory only when that `stat` fails).
 //!
 //! Only root (or that user) can change a directory that passes, so one check per script
 //! that uses the directory holds for the whole script. A missing directory passes: the
@@ -113,6 +115,75 @@ mod tests {
             "{} is writable by its group or others (mode 777) without being root's and sticky",
             dir.display()
         );
+        assert_eq!(refused(&stdout), Some(expected.as_str()));
+    }
+
+    /// Runs `check(dir)` with a `stat` that logs each of its runs to `log` first.
+    fn run_counting_stat(
+        dir: &std::path::Path,
+        bin: &std::path::Path,
+    ) -> (Option<i32>, String, usize) {
+        use std::os::unix::fs::PermissionsExt;
+        let log = bin.join("stat.log");
+        let _ = std::fs::remove_file(&log);
+        let wrapper = bin.join("stat");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\necho run >> '{}'\nexec /usr/bin/stat \"$@\"\n",
+                log.display()
+            ),
+        )
+        .expect("write the stat wrapper");
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let script = format!("{}echo went on\n", check(&dir.to_string_lossy(), 1));
+        let path = format!("{}:/usr/bin:/bin", bin.display());
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("PATH", path)
+            .output()
+            .expect("sh runs");
+        let runs = std::fs::read_to_string(&log).map_or(0, |text| text.lines().count());
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            runs,
+        )
+    }
+
+    #[test]
+    fn one_stat_judges_every_directory_of_the_chain_and_the_first_fault_on_the_way_wins() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::Builder::new()
+            .tempdir_in("/tmp")
+            .expect("temp dir in /tmp");
+        let bin = tempfile::tempdir().expect("temp dir");
+        let dir = root.path().join("a/b/state");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        // /tmp, the temp dir, a, b, state: five directories, one stat.
+        assert_eq!(
+            run_counting_stat(&dir, bin.path()),
+            (Some(0), "went on\n".to_owned(), 1)
+        );
+        // A group-writable `a` above a symlinked `state`: `a` is named, as the walk from
+        // the top meets it first.
+        std::fs::remove_dir(&dir).expect("rmdir");
+        std::os::unix::fs::symlink("/", &dir).expect("symlink");
+        let a = root.path().join("a");
+        std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o775)).expect("chmod");
+        let (code, stdout, _) = run_counting_stat(&dir, bin.path());
+        assert_eq!(code, Some(EXIT_UNSAFE_STATE_DIR), "{stdout}");
+        let expected = format!(
+            "{} is writable by its group or others (mode 775) without being root's and sticky",
+            a.display()
+        );
+        assert_eq!(refused(&stdout), Some(expected.as_str()));
+        // With `a` private again, the symlink is what is refused.
+        std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let (code, stdout, _) = run_counting_stat(&dir, bin.path());
+        assert_eq!(code, Some(EXIT_UNSAFE_STATE_DIR), "{stdout}");
+        let expected = format!("{} is a symbolic link", dir.display());
         assert_eq!(refused(&stdout), Some(expected.as_str()));
     }
 

@@ -152,6 +152,16 @@ fn generated() -> Vec<(&'static str, String)> {
                 read::ReadSource::Cmdline("odoo"),
             ]),
         ),
+        (
+            "read_facts_then_gather",
+            read::read_all_then_script(
+                &[
+                    read::ReadSource::File(&files()[1]),
+                    read::ReadSource::Cmdline("odoo"),
+                ],
+                &gather::gather_script(&files(), &dumps(), DumpCache::Read),
+            ),
+        ),
         ("list_backups", backups::list_backups_script(&files())),
         ("dated_backups", backups::dated_backups_script(&files())),
         ("lock", lock::lock_command("ops@control", None)),

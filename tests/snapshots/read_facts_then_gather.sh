@@ -1,0 +1,179 @@
+wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit 91; }
+wsd_agent() {
+  wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
+  set --
+  while [ -n "$wsd_p" ]; do [ -d "$wsd_p" ] && set -- "$wsd_p" "$@"; wsd_p=${wsd_p%/*}; done
+  set -- / "$@"
+  wsd_nd=$#
+  if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then set -- "$@" "$wsd_f"; fi
+  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
+  wsd_i=0
+  while read -r wsd_du wsd_dg wsd_m; do
+    wsd_i=$((wsd_i + 1))
+    if [ $wsd_i -gt $wsd_nd ]; then wsd_o=$wsd_du; wsd_g=$wsd_dg; break; fi
+    wsd_g=$wsd_dg
+    eval "wsd_d=\${$wsd_i}"
+    if [ "$wsd_du" != 0 ]; then
+      if [ "$wsd_u" = 0 ] || [ "$wsd_u" = "$wsd_du" ]; then wsd_u=$wsd_du
+      else wsd_why="$wsd_d belongs to uid $wsd_du inside a directory of uid $wsd_u"; return 1; fi
+    fi
+    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $wsd_nd ]; }; then
+      wsd_why="$wsd_d is writable by other users (mode $wsd_m)"; return 1
+    fi
+  done <<WSD_AGENT_END
+$wsd_s
+WSD_AGENT_END
+  if [ -n "$wsd_o" ] && [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
+    wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
+  fi
+  [ "$wsd_u" = 0 ] || wsd_primary
+}
+wsd_primary() {
+  wsd_g=$(getent passwd "$wsd_u") || { wsd_why="uid $wsd_u, who controls $wsd_f, has no passwd entry"; return 1; }
+  wsd_g=${wsd_g#*:*:*:}; wsd_g=${wsd_g%%:*}
+  case $wsd_g in ''|*[!0-9]*|0) wsd_why="uid $wsd_u, who controls $wsd_f, has no primary group other than root"; return 1 ;; esac
+}
+wsd_chain() {
+  wsd_cr=; wsd_cn=0; wsd_clu=; wsd_clp=; wsd_crest=$1
+  while [ -n "$wsd_crest" ]; do
+    wsd_crest=${wsd_crest#/}; wsd_cc=${wsd_crest%%/*}; wsd_crest=${wsd_crest#"$wsd_cc"}
+    case $wsd_cc in ''|.) continue ;; ..) wsd_cr=${wsd_cr%/*}; continue ;; esac
+    if [ ! -L "$wsd_cr/$wsd_cc" ]; then wsd_cr=$wsd_cr/$wsd_cc; continue; fi
+    wsd_cn=$((wsd_cn + 1))
+    [ $wsd_cn -le 40 ] || { wsd_why="$1: too many levels of symbolic links"; return 1; }
+    wsd_agent "$wsd_cr/$wsd_cc" || return 1
+    wsd_cl=$wsd_u; [ "$wsd_cl" != 0 ] || wsd_cl=${wsd_o:-0}
+    if [ "$wsd_cl" != 0 ]; then
+      if [ -z "$wsd_clu" ]; then wsd_clu=$wsd_cl; wsd_clp=$wsd_cr/$wsd_cc
+      elif [ "$wsd_cl" != "$wsd_clu" ]; then wsd_chain_foreign; return 1; fi
+    fi
+    wsd_ct=$(readlink -- "$wsd_cr/$wsd_cc" && echo x) || { wsd_why="cannot read the symlink $wsd_cr/$wsd_cc"; return 1; }
+    wsd_ct=${wsd_ct%?x}
+    case $wsd_ct in /*) wsd_cr= ;; esac
+    wsd_crest=$wsd_ct$wsd_crest
+  done
+  wsd_real=${wsd_cr:-/}
+  wsd_agent "$wsd_real" || return 1
+  [ -z "$wsd_clu" ] || [ "$wsd_u" = "$wsd_clu" ] || { wsd_chain_foreign; return 1; }
+}
+wsd_chain_foreign() { wsd_why="$wsd_clp is a symlink uid $wsd_clu controls, pointing at a file it does not control"; }
+wsd_as() {
+  if [ "$wsd_u" = 0 ]; then "$@"; return; fi
+  [ -n "${wsd_me:-}" ] || wsd_me=$(id -u)
+  if [ "$wsd_me" != 0 ]; then "$@"; else setpriv --reuid="$wsd_u" --regid="$wsd_g" --init-groups -- "$@"; fi
+}
+WSD_PUT='set -eu; umask 077; d=${1%/*}; d=${d:-/}; [ -d "$d" ] || mkdir -p -- "$d"
+t=$(mktemp "$d/.wsdeploy.XXXXXX"); trap '\''rm -f -- "$t"'\'' EXIT
+cat > "$t"
+if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chgrp --reference="$1" -- "$t" 2>/dev/null || :; chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
+sync -- "$t" 2>/dev/null || sync
+case ${3:-} in
+  "") ;;
+  absent) if [ -e "$1" ] || [ -L "$1" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
+  *) h=$(sha256sum < "$1") || h=; if [ "${h%% *}" != "$3" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
+esac
+mv -f -- "$t" "$1"; trap - EXIT'
+wsd_cas() {
+  if [ "$2" = absent ]; then [ ! -e "$1" ] && [ ! -L "$1" ]
+  else wsd_h=$(sha256sum < "$1" 2>/dev/null) && [ "${wsd_h%% *}" = "$2" ]; fi
+}
+wsd_mine() {
+  [ "$2" = any ] && return 0
+  wsd_h=$(sha256sum < "$1" 2>/dev/null) || return 1
+  case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
+  return 1
+}
+( umask 077
+wsd_d=$(mktemp -d) || exit 1
+trap 'rm -rf -- "$wsd_d"' EXIT
+( wsd_chain '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
+if [ -e '/opt/bench/sites/it'\''s common.json' ]; then wsd_as head -c 8388609 -- '/opt/bench/sites/it'\''s common.json'; else exit 66; fi
+) > "$wsd_d/o0" 2> "$wsd_d/e0"; wsd_c0=$?
+( command -v systemctl >/dev/null 2>&1 || exit 66
+pid=$(systemctl show --property=MainPID --value -- 'odoo' 2>/dev/null) || exit 66
+case $pid in ''|0|*[!0-9]*) exit 66 ;; esac
+head -c 8388609 -- "/proc/$pid/cmdline" 2>/dev/null || exit 66
+) > "$wsd_d/o1" 2> "$wsd_d/e1"; wsd_c1=$?
+wsd_sizes=$(stat -c %s -- "$wsd_d/o0" "$wsd_d/e0" "$wsd_d/o1" "$wsd_d/e1") || exit 1
+set -- $wsd_sizes
+printf 'WSD-READ 0 %s %s %s\n' "$wsd_c0" "$1" "$2" > "$wsd_d/h0"; shift 2
+printf 'WSD-READ 1 %s %s %s\n' "$wsd_c1" "$1" "$2" > "$wsd_d/h1"; shift 2
+cat -- "$wsd_d/h0" "$wsd_d/o0" "$wsd_d/e0" "$wsd_d/h1" "$wsd_d/o1" "$wsd_d/e1" || exit 1
+exit 0
+) || exit $?
+( set -u
+LC_ALL=C; export LC_ALL
+wsd_sd_why=
+wsd_sd_judge() {
+  wsd_o=${wsd_m% *}; wsd_m=${wsd_m#* }
+  if [ "$wsd_o" != 0 ] && [ ! -O "$wsd_p" ]; then wsd_sd_why="$wsd_p is owned by uid $wsd_o, neither root nor the user the run runs as (uid $(id -u))"
+  elif [ $((0$wsd_m & 18)) = 0 ]; then :
+  elif [ "$wsd_p" = '/var/lib/wsdeploy' ]; then wsd_sd_why="$wsd_p is writable by its group or others (mode $wsd_m)"
+  elif [ $((0$wsd_m & 512)) = 0 ] || [ "$wsd_o" != 0 ]; then wsd_sd_why="$wsd_p is writable by its group or others (mode $wsd_m) without being root's and sticky"
+  fi
+}
+wsd_sd_check() {
+  wsd_sd_end=
+  for wsd_p in '/var' '/var/lib' '/var/lib/wsdeploy'; do
+    if [ -L "$wsd_p" ]; then wsd_sd_end="$wsd_p is a symbolic link"; break
+    elif [ ! -e "$wsd_p" ]; then break
+    elif [ ! -d "$wsd_p" ]; then wsd_sd_end="$wsd_p is not a directory"; break
+    fi
+    set -- "$@" "$wsd_p"
+  done
+  wsd_sd_all=
+  [ $# = 0 ] || wsd_sd_all=$(stat --printf '%u %a/' -- "$@" 2>/dev/null) || wsd_sd_all=
+  for wsd_p do
+    if [ -n "$wsd_sd_all" ]; then wsd_m=${wsd_sd_all%%/*}; wsd_sd_all=${wsd_sd_all#*/}
+    else wsd_m=$(stat -c '%u %a' -- "$wsd_p") || wsd_m='? 0'; fi
+    wsd_sd_judge
+    [ -z "$wsd_sd_why" ] || return 0
+  done
+  wsd_sd_why=$wsd_sd_end
+}
+wsd_sd_check
+[ -z "$wsd_sd_why" ] || { printf 'WSD-UNSAFE-STATE %s\n' "$wsd_sd_why" >&2; exit 92; }
+B=; { IFS= read -r B < /proc/sys/kernel/random/uuid; } 2>/dev/null
+[ -n "$B" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+[ -n "$B" ] || { echo 'wsdeploy: no random source on the host' >&2; exit 1; }
+B=--WSD-$B
+printf 'WSD-GATHER %s\n' "$B"
+set --
+wsd_n=0 wsd_users=
+wsd_owner() { eval "wsd_u=\${wsd_c$1:-0:0}"; wsd_g=${wsd_u#*:}; wsd_u=${wsd_u%%:*}; shift; wsd_as "$@"; }
+printf '\n%s R\n' "$B"
+readlink -m -z -- '/etc/nginx/sites-enabled/odoo.conf' '/opt/bench/sites/it'\''s common.json'
+printf '\n%s S\n' "$B"
+for f in '/etc/nginx/sites-enabled/odoo.conf' '/opt/bench/sites/it'\''s common.json'; do
+  if ! wsd_chain "$f"; then printf 'unsafe %s' "$wsd_why" | tr '\n' ' '; echo; continue; fi
+  if [ "$wsd_u" != 0 ]; then wsd_st=$(wsd_as sh -c 'if [ -f "$1" ]; then if [ -r "$1" ]; then echo present; else echo unreadable; fi; elif [ -e "$1" ]; then echo other; else echo absent; fi' sh "$f")
+  elif [ -f "$f" ]; then if [ -r "$f" ]; then wsd_st=present; else wsd_st=unreadable; fi
+  elif [ -e "$f" ]; then wsd_st=other
+  else wsd_st=absent; fi
+  echo "$wsd_st"
+  [ "$wsd_st" = present ] || continue
+  set -- "$@" "$f"; wsd_n=$((wsd_n + 1)); eval "wsd_c$wsd_n=\$wsd_u:\$wsd_g"
+  [ "$wsd_u" = 0 ] || wsd_users=1
+done
+printf '\n%s C\n' "$B"
+if [ -z "$wsd_users" ]; then [ $# -eq 0 ] || head -q -c 8388609 -- "$@"
+else wsd_i=0; for f in "$@"; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i head -c 8388609 -- "$f"; done; fi
+wsd_stored_0=; if [ -f '/var/lib/wsdeploy/dump/b10ea138bda1d095' ] && [ -f '/var/lib/wsdeploy/dump/b10ea138bda1d095'.paths ] && command . '/var/lib/wsdeploy/dump/b10ea138bda1d095'.paths 2>/dev/null; then wsd_stored_0=1; fi
+printf '\n%s T\n' "$B"
+if [ -n "$wsd_users" ]; then wsd_i=0; while [ $wsd_i -lt $wsd_n ]; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$1"; shift; done; fi
+[ $# -eq 0 ] || stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$@"
+printf '\n%s J\n' "$B"
+for r in /var/lib/wsdeploy/runs/*/state; do
+  [ -f "$r" ] && IFS= read -r st < "$r" && [ "$st" = in_progress ] || continue
+  r=${r%/state}; printf '%s\n' "${r##*/}"
+done
+if [ -n "$wsd_stored_0" ] && wsd_o=$(head -c 33619968 '/var/lib/wsdeploy/dump/b10ea138bda1d095'; echo x) && [ ${#wsd_o} -le 33619968 ]; then wsd_o=${wsd_o%x}; printf '\n%s D 0 stored %s\n%s' "$B" "${#wsd_o}" "$wsd_o"
+else
+wsd_o=$( { ( eval 'nginx -T' ) 2>/dev/null </dev/null; echo "x$?"; } | head -c 33554496 )
+if [ ${#wsd_o} -lt 33554496 ] && [ "${wsd_o##*x}" != 0 ]; then wsd_o=$( { ( eval 'nginx -T' ) 2>&1 </dev/null; echo "x$?"; } | head -c 33554496 ); fi
+if [ ${#wsd_o} -ge 33554496 ]; then wsd_rc=toolarge; wsd_o=; else wsd_rc=${wsd_o##*x}; wsd_o=${wsd_o%x*}; fi
+case $wsd_rc in toolarge) ;; ''|*[!0-9]*) wsd_rc=-1 ;; esac
+printf '\n%s D 0 %s %s\n%s' "$B" "${#wsd_o}" "$wsd_rc" "$wsd_o"
+fi
+exit 0
+)
