@@ -63,7 +63,7 @@ wsd_as() {
   if [ "$wsd_me" != 0 ]; then "$@"; else setpriv --reuid="$wsd_u" --regid="$wsd_g" --init-groups -- "$@"; fi
 }
 WSD_PUT='set -eu; umask 077; d=${1%/*}; d=${d:-/}; [ -d "$d" ] || mkdir -p -- "$d"
-t=$(mktemp "$d/.wsdeploy.XXXXXX"); trap '\''rm -f -- "$t"'\'' EXIT
+if [ -n "${4:-}" ]; then t=$d/.wsdeploy.$4; (set -C; : > "$t"); else t=$(mktemp "$d/.wsdeploy.XXXXXX"); fi; trap '\''rm -f -- "$t"'\'' EXIT
 cat > "$t"
 if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chgrp --reference="$1" -- "$t" 2>/dev/null || :; chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
 sync -- "$t" 2>/dev/null || sync
@@ -72,7 +72,8 @@ case ${3:-} in
   absent) if [ -e "$1" ] || [ -L "$1" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
   *) h=$(sha256sum < "$1") || h=; if [ "${h%% *}" != "$3" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
 esac
-mv -f -- "$t" "$1"; trap - EXIT'
+mv -f -- "$t" "$1"; trap - EXIT
+sync -- "$d" 2>/dev/null || sync'
 wsd_cas() {
   if [ "$2" = absent ]; then [ ! -e "$1" ] && [ ! -L "$1" ]
   else wsd_h=$(sha256sum < "$1" 2>/dev/null) && [ "${wsd_h%% *}" = "$2" ]; fi
