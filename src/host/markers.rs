@@ -32,6 +32,8 @@ pub const RESTORED: &str = "WSD-RESTORED";
 pub const RESTORE_FAILED: &str = "WSD-RESTORE-FAILED";
 /// `WSD-RESTORE-SKIPPED <path>`: someone else changed the file since the run wrote it.
 pub const RESTORE_SKIPPED: &str = "WSD-RESTORE-SKIPPED";
+/// `WSD-PART <i> <exit> <stdout length> <stderr length>`: a sequence part's frame.
+pub const PART: &str = "WSD-PART";
 /// `WSD-READ <i> <exit> <stdout length> <stderr length>`: a `facts:` source's frame.
 pub const READ: &str = "WSD-READ";
 

@@ -75,10 +75,11 @@ fn a_first_apply_and_a_no_op_rerun_cost_a_fixed_number_of_round_trips() {
     // First apply: one connection (the run lock's holder runs in a session of it, see
     // `Transport::spawn`); sessions: the facts with the gather (1: the plan's
     // files do not depend on its facts), the lock's holder (1), the preflight command (1),
-    // journal + first writes (1), the two commands (2), the check (1), the commit (1).
+    // journal + first writes (1), the two commands in one exec (1: no check between
+    // them, `host::sequence`), the check (1), the commit (1).
     assert_eq!(
         counted(&first),
-        (1, 8),
+        (1, 7),
         "first apply: (connections, sessions) changed; sshd's log:\n{first}"
     );
     // No-op re-run: one connection; the facts with the gather, in one session.
@@ -142,7 +143,7 @@ fn with_max_sessions_1_the_lock_moves_to_a_second_connection_before_anything_is_
     // connection of its own: as above, plus one connection and one session.
     assert_eq!(
         counted(&first),
-        (2, 9),
+        (2, 8),
         "first apply under MaxSessions 1: (connections, sessions) changed; sshd's log:\n{first}"
     );
     apply_logged(&sshd, &host, "1 in sync");

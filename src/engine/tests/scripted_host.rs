@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::host::markers::{
-    BACKUP, BOUNDARY_PREFIX, GATHER, JOURNALED, LOCKED, NO_JOURNAL, RESTORED, WROTE,
+    BACKUP, BOUNDARY_PREFIX, GATHER, JOURNALED, LOCKED, NO_JOURNAL, PART, RESTORED, WROTE,
 };
 use crate::transport::Transport;
 use crate::transport::scripted::{Call, CallKind, Reply, ScriptedHost};
@@ -79,7 +79,9 @@ pub(super) fn gather_reply(
 /// exiting 0.
 pub(super) fn well_behaved(host: ScriptedHost, gather: Vec<u8>, backup: &str) -> ScriptedHost {
     let wrote: String = (0..8).map(|i| format!("{WROTE} {i}\n")).collect();
+    let parts: Vec<(u32, &str, &str)> = (0..8).map(|_| (0, wrote.as_str(), "")).collect();
     host.on(GATHER, Reply::ok(gather))
+        .on(PART, Reply::ok(frames(&parts)))
         .on("flock", Reply::ok(format!("{LOCKED}\n")))
         .on(
             JOURNALED,
@@ -91,8 +93,18 @@ pub(super) fn well_behaved(host: ScriptedHost, gather: Vec<u8>, backup: &str) ->
         )
         .on(WROTE, Reply::ok(wrote))
         .on("state.tmp", Reply::ok(""))
-        .on("/ran || exit 1", Reply::ok("done\n"))
         .on("eval \"$(cat)\"", Reply::ok("ok\n"))
+}
+
+/// A sequence's answer: one frame per `(exit, stdout, stderr)`, in order.
+pub(super) fn frames(parts: &[(u32, &str, &str)]) -> Vec<u8> {
+    parts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (exit, out, err))| {
+            format!("{PART} {i} {exit} {} {}\n{out}{err}", out.len(), err.len()).into_bytes()
+        })
+        .collect()
 }
 
 /// A host operation, as read from one recorded call.
@@ -105,7 +117,8 @@ pub(super) enum Op {
     Unlock,
     /// The plan's text run as a check or a reload re-run (`host::plan_command`).
     Check(String),
-    /// A plan command inside the transaction, journaled as started.
+    /// Plan commands inside the transaction, journaled as started, in one exec with the
+    /// writes before them (`<write>`), joined by `; `.
     Command(String),
     /// The journal entry (pre-images, manifest, backups) and the first writes.
     Journal,
@@ -133,12 +146,21 @@ impl Op {
             Self::Gather
         } else if call.command.contains("eval \"$(cat)\"") {
             Self::Check(stdin)
-        } else if stdin.contains("/ran || exit 1") {
-            let eval = stdin
+        } else if stdin.contains(PART) {
+            let parts: Vec<&str> = stdin
                 .lines()
-                .find_map(|l| l.strip_prefix("eval "))
-                .unwrap_or_default();
-            Self::Command(eval.trim_matches('\'').to_owned())
+                .filter_map(|l| {
+                    if l.starts_with("( set -eu") {
+                        Some("<write>")
+                    } else {
+                        l.trim_start()
+                            .strip_prefix("wsd_r=")
+                            .filter(|r| !r.is_empty())
+                    }
+                })
+                .map(|r| r.trim_matches('\''))
+                .collect();
+            Self::Command(parts.join("; "))
         } else if stdin.contains(JOURNALED) {
             Self::Journal
         } else if stdin.contains(NO_JOURNAL) {
