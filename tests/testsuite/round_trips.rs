@@ -148,3 +148,51 @@ fn with_max_sessions_1_the_lock_moves_to_a_second_connection_before_anything_is_
     );
     apply_logged(&sshd, &host, "1 in sync");
 }
+
+/// A configuration test and the reload after it, with no check between them, go to the
+/// host as one exec: when the test fails there, the host runs nothing after it, the
+/// report names the test, the file gets its exact previous bytes back and the rollback
+/// repeats the test but never the reload (the journal's `ran` has the test alone).
+#[test]
+fn a_failing_test_in_the_folded_exec_is_rolled_back_and_the_reload_never_runs() {
+    let _guard = local_host_guard();
+    let sshd = Sshd::start();
+    let host = host_through(&sshd);
+    let reloaded = host.root.join("reloaded");
+    let reload = format!("touch {}", reloaded.display());
+    host.plan_json(&json!({
+        "name": "folded-test",
+        "hosts": "odoo",
+        "steps": [
+            {"id": "odoo_conf", "ini": {"file": "{{ odoo_conf }}", "set": {"proxy_mode": "True"}}},
+            {"id": "conf_test", "command": "echo 'emerg: unexpected end of file' >&2; exit 1", "if_changed": ["odoo_conf"]},
+            {"id": "conf_reload", "command": reload, "if_changed": ["odoo_conf"]},
+        ],
+    }));
+    let before = std::fs::read(&host.odoo_conf).expect("odoo.conf");
+    let runs_before = host.runs();
+    let known = sshd.trusted_known_hosts().display().to_string();
+    let logged = sshd.log().len();
+    host.run("apply", &["--known-hosts", known.as_str()])
+        .code(1)
+        .stdout_has("FAILED (rolled back)")
+        .stdout_has("conf_test")
+        .stdout_has("emerg: unexpected end of file");
+    let log = sshd.log()[logged..].to_owned();
+
+    assert_eq!(std::fs::read(&host.odoo_conf).expect("odoo.conf"), before);
+    assert!(!reloaded.exists(), "the reload ran after a failed test");
+    let runs: Vec<String> = host.runs().difference(&runs_before).cloned().collect();
+    let [run] = runs.as_slice() else {
+        panic!("one new run expected: {runs:?}");
+    };
+    let ran = std::fs::read_to_string(host.runs_dir().join(run).join("ran")).expect("ran");
+    assert_eq!(ran, "1\n", "the journal's started commands: the test alone");
+    // The gather, the lock's holder, journal + the write, the test and the reload in
+    // one exec, then the rollback: the restore, the test repeated, the state.
+    assert_eq!(
+        counted(&log),
+        (1, 7),
+        "(connections, sessions) changed; sshd's log:\n{log}"
+    );
+}
