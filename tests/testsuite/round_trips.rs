@@ -196,3 +196,56 @@ fn a_failing_test_in_the_folded_exec_is_rolled_back_and_the_reload_never_runs() 
         "(connections, sessions) changed; sshd's log:\n{log}"
     );
 }
+
+/// The shape of the bench's light fleet plan: the `map` in nginx.conf, the `location` in
+/// the site, the preflight `nginx -t` (proven by the gather's `nginx -T`), then `nginx -t`
+/// and the reload (`true` here: no nginx runs). With `odoo`, the Odoo plan's additions:
+/// its `odoo.conf` preflight, the `odoo.conf` write, the restart and the `ss` check.
+fn bench_shaped(odoo: bool) -> serde_json::Value {
+    let mut preflight =
+        vec![json!({"id": "nginx_valid_before", "command": "{{ nginx_test_cmd }}"})];
+    let mut steps = vec![
+        json!({"id": "map", "nginx": {"file": "{{ nginx_conf }}", "context": "http", "ensure": "map $http_upgrade $connection_upgrade {\n    default upgrade;\n    ''      close;\n}\n"}}),
+        json!({"id": "location", "nginx": {"file": "{{ site_conf }}", "context": "server", "host": "203.0.113.10", "port": 80, "ensure": "location /websocket {\n    proxy_pass http://127.0.0.1:8072;\n    proxy_http_version 1.1;\n    proxy_set_header Upgrade $http_upgrade;\n    proxy_set_header Connection $connection_upgrade;\n}\n"}}),
+        json!({"id": "nginx_test", "command": "{{ nginx_test_cmd }}", "if_changed": ["map", "location"]}),
+        json!({"id": "nginx_reload", "command": "true", "if_changed": ["map", "location"]}),
+    ];
+    if odoo {
+        preflight
+            .push(json!({"id": "odoo_conf_present", "command": "test -f {{ odoo_conf | quote }}"}));
+        steps.extend([
+            json!({"id": "odoo_conf", "ini": {"file": "{{ odoo_conf }}", "set": {"proxy_mode": "True"}}}),
+            json!({"id": "odoo_restart", "command": "true", "if_changed": ["odoo_conf"]}),
+            json!({"id": "listening", "verify": {"command": {"run": "ss -ltn", "contains": "Local Address"}}}),
+        ]);
+    }
+    json!({
+        "name": "bench-shaped",
+        "hosts": "odoo",
+        "preflight": preflight,
+        "steps": steps,
+    })
+}
+
+/// A first apply of the bench's plan shape: the gather, the lock's holder, journal +
+/// the nginx writes, `nginx -t` and the reload in one exec, the commit (6 before the
+/// commands were sent together); the Odoo shape adds its preflight command, folds the
+/// `odoo.conf` write and the restart into the same exec, then the `ss` check (10 before).
+#[test]
+fn a_first_apply_of_the_bench_plans_shape_costs_five_sessions_and_seven_with_odoo() {
+    let _guard = local_host_guard();
+    let sshd = Sshd::start();
+    for (odoo, sessions) in [(false, 5), (true, 7)] {
+        let host = host_through(&sshd);
+        host.plan_json(&bench_shaped(odoo));
+        let first = apply_logged(&sshd, &host, "1 changed");
+        assert_eq!(
+            counted(&first),
+            (1, sessions),
+            "odoo: {odoo}: (connections, sessions) changed; sshd's log:\n{first}"
+        );
+        let site = std::fs::read_to_string(&host.site_conf).expect("site");
+        assert!(site.contains("location /websocket"), "{site}");
+        apply_logged(&sshd, &host, "1 in sync");
+    }
+}
