@@ -400,7 +400,9 @@ impl Host<'_> {
         if lock.is_none() {
             *lock = Some(self.lock().await?);
         }
-        Ok(self.transaction(flat, preflight, change).await)
+        Ok(self
+            .transaction(flat, preflight, change, lock.as_mut())
+            .await)
     }
 
     /// Gathers the plan's files; an apply that finds interrupted runs takes the lock,

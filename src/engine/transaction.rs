@@ -4,6 +4,7 @@
 //! `sequence`) → commit; any failure after the journal rolls back (`undo`).
 
 use super::compute::{Buffer, Change, due_writes, file_contents};
+use super::lock::HostLock;
 use super::sequence::Sequence;
 use super::{Ending, Flat, Host, StepKey, failure, should_run};
 use crate::host::journal::{self, JournalCommand, JournalFile, Manifest};
@@ -39,6 +40,7 @@ impl Host<'_> {
         flat: &[Flat<'_>],
         preflight: &[&Step],
         mut change: Change,
+        lock: Option<&mut HostLock>,
     ) -> Ending {
         if let Err(f) = self.preflight(preflight).await {
             return Ending::Untouched(f);
@@ -69,7 +71,7 @@ impl Host<'_> {
             }
         };
         let result = match result {
-            Ok(()) => self.commit(&manifest.run_id).await,
+            Ok(()) => self.commit(&manifest.run_id, lock).await,
             Err(cause) => Err(cause),
         };
         match result {
@@ -205,15 +207,19 @@ impl Host<'_> {
     /// One exec: marks the run committed, then keeps the new configuration's dump for
     /// the next gathers. A run that cannot be marked committed is a failure: left as it
     /// is, the next apply would find it `in_progress` and undo it as interrupted.
-    async fn commit(&mut self, run_id: &RunId) -> Result<(), Failure> {
+    /// Run by the lock's holder when there is one (no session of its own), the lock
+    /// held until the rollback a failure leads to is done.
+    async fn commit(&mut self, run_id: &RunId, lock: Option<&mut HostLock>) -> Result<(), Failure> {
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
-        let out = self
-            .run_script(&journal::commit_script(run_id, &dumps))
-            .await;
+        let script = journal::commit_script(run_id, &dumps);
+        let out = match lock {
+            Some(lock) => lock.run(&script).await,
+            None => self.run_script(&script).await.map_err(|e| e.to_string()),
+        };
         let why = match out {
             Ok(o) if o.success() => return Ok(()),
             Ok(o) => format!("{}: {}", o.status_text(), o.combined().trim()),
-            Err(e) => e.to_string(),
+            Err(e) => e,
         };
         Err(failure(
             None,

@@ -14,6 +14,8 @@ pub const UNSAFE_STATE: &str = "WSD-UNSAFE-STATE";
 pub const CHANGED: &str = "WSD-CHANGED";
 /// The lock holder holds the lock.
 pub const LOCKED: &str = "WSD-LOCKED";
+/// `WSD-RAN <exit> <output, base64>`: the lock holder ran a script it was sent.
+pub const HOLDER_RAN: &str = "WSD-RAN";
 /// `WSD-BUSY <holder>`: another run holds the lock.
 pub const BUSY: &str = "WSD-BUSY";
 /// The journal entry and the backups are complete (no target file touched before).

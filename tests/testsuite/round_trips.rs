@@ -74,12 +74,13 @@ fn a_first_apply_and_a_no_op_rerun_cost_a_fixed_number_of_round_trips() {
 
     // First apply: one connection (the run lock's holder runs in a session of it, see
     // `Transport::spawn`); sessions: the facts with the gather (1: the plan's
-    // files do not depend on its facts), the lock's holder (1), the preflight command (1),
-    // journal + first writes (1), the two commands in one exec (1: no check between
-    // them, `host::sequence`), the check (1), the commit (1).
+    // files do not depend on its facts), the lock's holder (1, which also runs the
+    // commit: `HostLock::run`), the preflight command (1), journal + first writes (1),
+    // the two commands in one exec (1: no check between them, `host::sequence`), the
+    // check (1).
     assert_eq!(
         counted(&first),
-        (1, 7),
+        (1, 6),
         "first apply: (connections, sessions) changed; sshd's log:\n{first}"
     );
     // No-op re-run: one connection; the facts with the gather, in one session.
@@ -143,7 +144,7 @@ fn with_max_sessions_1_the_lock_moves_to_a_second_connection_before_anything_is_
     // connection of its own: as above, plus one connection and one session.
     assert_eq!(
         counted(&first),
-        (2, 8),
+        (2, 7),
         "first apply under MaxSessions 1: (connections, sessions) changed; sshd's log:\n{first}"
     );
     apply_logged(&sshd, &host, "1 in sync");
@@ -227,15 +228,16 @@ fn bench_shaped(odoo: bool) -> serde_json::Value {
     })
 }
 
-/// A first apply of the bench's plan shape: the gather, the lock's holder, journal +
-/// the nginx writes, `nginx -t` and the reload in one exec, the commit (6 before the
-/// commands were sent together); the Odoo shape adds its preflight command, folds the
-/// `odoo.conf` write and the restart into the same exec, then the `ss` check (10 before).
+/// A first apply of the bench's plan shape: the gather, the lock's holder (which runs
+/// the commit too), journal + the nginx writes, `nginx -t` and the reload in one exec
+/// (6 before the commands were sent together and the commit given to the holder); the
+/// Odoo shape adds its preflight command, folds the `odoo.conf` write and the restart
+/// into the same exec, then the `ss` check (10 before).
 #[test]
-fn a_first_apply_of_the_bench_plans_shape_costs_five_sessions_and_seven_with_odoo() {
+fn a_first_apply_of_the_bench_plans_shape_costs_four_sessions_and_six_with_odoo() {
     let _guard = local_host_guard();
     let sshd = Sshd::start();
-    for (odoo, sessions) in [(false, 5), (true, 7)] {
+    for (odoo, sessions) in [(false, 4), (true, 6)] {
         let host = host_through(&sshd);
         host.plan_json(&bench_shaped(odoo));
         let first = apply_logged(&sshd, &host, "1 changed");

@@ -1,7 +1,7 @@
 //! `run_host` against a scripted host, one row per path through the phases: the exact
 //! sequence of host operations, the outcome, and what the error says.
 
-use super::scripted_host::{Op, frames, gather_reply, ops, transport, well_behaved};
+use super::scripted_host::{Op, frames, gather_reply, holder_ran, ops, transport, well_behaved};
 use super::{CONF, conf_plan, job, options};
 use crate::host::EXIT_CHANGED_SINCE_READ;
 use crate::host::markers::{BUSY, CHANGED, JOURNALED, NO_JOURNAL};
@@ -221,7 +221,11 @@ fn change_cases() -> Vec<Case> {
             plan: None,
             mode: Mode::Apply,
             on_host: Some(OLD),
-            answers: vec![("'committed'", Reply::exit(1, "", "read-only fs\n"), false)],
+            answers: vec![(
+                "'committed'",
+                Reply::ok(holder_ran(1, "read-only fs\n")),
+                false,
+            )],
             ops: rolled_back(commit_failed),
             outcome: Outcome::RolledBack,
             error: Some("committed failed (exit 1: read-only fs)".into()),

@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::host::markers::{
-    BACKUP, BOUNDARY_PREFIX, GATHER, JOURNALED, LOCKED, NO_JOURNAL, PART, RESTORED, WROTE,
+    BACKUP, BOUNDARY_PREFIX, GATHER, HOLDER_RAN, JOURNALED, LOCKED, NO_JOURNAL, PART, RESTORED,
+    WROTE,
 };
 use crate::transport::Transport;
 use crate::transport::scripted::{Call, CallKind, Reply, ScriptedHost};
@@ -82,6 +83,7 @@ pub(super) fn well_behaved(host: ScriptedHost, gather: Vec<u8>, backup: &str) ->
     let parts: Vec<(u32, &str, &str)> = (0..8).map(|_| (0, wrote.as_str(), "")).collect();
     host.on(GATHER, Reply::ok(gather))
         .on(PART, Reply::ok(frames(&parts)))
+        .on("'committed'", Reply::ok(holder_ran(0, "")))
         .on("flock", Reply::ok(format!("{LOCKED}\n")))
         .on(
             JOURNALED,
@@ -94,6 +96,13 @@ pub(super) fn well_behaved(host: ScriptedHost, gather: Vec<u8>, backup: &str) ->
         .on(WROTE, Reply::ok(wrote))
         .on("state.tmp", Reply::ok(""))
         .on("eval \"$(cat)\"", Reply::ok("ok\n"))
+}
+
+/// The lock holder's answer to a script it ran (the commit).
+pub(super) fn holder_ran(exit: u32, output: &str) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(output);
+    format!("{HOLDER_RAN} {exit} {encoded}\n")
 }
 
 /// A sequence's answer: one frame per `(exit, stdout, stderr)`, in order.
@@ -128,7 +137,8 @@ pub(super) enum Op {
     Restore,
     /// An interrupted run's journal read back.
     ReadJournal,
-    /// The run's journal state set (`committed`, `rolled_back`, `rollback_failed`).
+    /// The run's journal state set (`committed`, `rolled_back`, `rollback_failed`); the
+    /// commit is sent to the lock's holder, which runs it in its own session.
     State(String),
     /// Anything else (its command line).
     Other(String),
@@ -140,7 +150,7 @@ impl Op {
         match call.kind {
             CallKind::Spawn => return Self::Lock,
             CallKind::Close => return Self::Unlock,
-            CallKind::Exec => {}
+            CallKind::Exec | CallKind::Send => {}
         }
         if call.command.contains(GATHER) || stdin.contains(GATHER) {
             Self::Gather
