@@ -1,6 +1,7 @@
 //! The host's run lock as a guard: held from `HostLock::take` until `release` (which
 //! waits until the host has let it go) or, on any other way out (an early return, a
-//! panic), until the guard is dropped.
+//! panic), until the guard is dropped. The holder also runs the commit in its own
+//! session (`HostLock::run`), the lock held throughout.
 //!
 //! Drop cannot wait, so it hands the holder to the runtime to close (`Child::close`:
 //! heartbeat stopped, stdin closed, the holder ends and `flock` with it); without a
@@ -10,8 +11,8 @@
 use std::time::Duration;
 
 use crate::host;
-use crate::host::lock::{self as protocol, LockReply};
-use crate::transport::{Child, Heartbeat, Transport};
+use crate::host::lock::{self as protocol, HolderRan, LockReply};
+use crate::transport::{Child, ExecOutput, Heartbeat, Transport};
 
 /// How long the holder has to say whether it got the lock.
 const ANSWER_WAIT: Duration = Duration::from_secs(30);
@@ -78,6 +79,43 @@ impl HostLock {
         Ok(Self {
             holder: Some(holder),
             _changing: changing,
+        })
+    }
+
+    /// Runs `script` (one of wsdeploy's own: the commit) in the holder's session, the
+    /// lock still held: no session of its own. `Err` says why no answer came (how far
+    /// the script got is then unknown).
+    pub(super) async fn run(&mut self, script: &str) -> Result<ExecOutput, String> {
+        let holder = self
+            .holder
+            .as_mut()
+            .ok_or_else(|| "the lock's holder is gone".to_owned())?;
+        let message = protocol::run_message(script).ok_or_else(|| {
+            format!(
+                "a script of {} bytes is too long for the lock's holder",
+                script.len()
+            )
+        })?;
+        holder.send(&message).await.map_err(|e| e.to_string())?;
+        let wait = host::SCRIPT_BOUND + host::KILL_GRACE + ANSWER_WAIT;
+        let line = match tokio::time::timeout(wait, holder.read_line()).await {
+            Ok(Ok(Some(line))) => line,
+            Ok(Ok(None)) => return Err("the lock's holder ended without answering".to_owned()),
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => {
+                return Err(format!(
+                    "the lock's holder did not answer within {} s",
+                    wait.as_secs()
+                ));
+            }
+        };
+        let ran = HolderRan::parse(&line)
+            .ok_or_else(|| format!("the lock's holder answered {line:?}"))?;
+        Ok(ExecOutput {
+            stdout: ran.output,
+            stderr: Vec::new(),
+            exit_status: Some(ran.exit),
+            exit_signal: None,
         })
     }
 

@@ -4,7 +4,8 @@
 //!
 //! Each phase returns a value and the run ends in one `Ending`, which alone sets the
 //! report's outcome. `compute` is pure, `lock` is a guard released on every path,
-//! `transaction` is the journaled change, `undo` the automatic rollback and the recovery
+//! `transaction` is the journaled change (`sequence`: its writes and commands between two
+//! checks in one exec), `undo` the automatic rollback and the recovery
 //! of an interrupted run, `checks` the commands and checks that judge a host; `step_key` keys a step by play and
 //! id.
 //!
@@ -17,6 +18,7 @@ mod backup_name;
 mod checks;
 mod compute;
 mod lock;
+mod sequence;
 mod step_key;
 #[cfg(test)]
 mod tests;
@@ -398,7 +400,9 @@ impl Host<'_> {
         if lock.is_none() {
             *lock = Some(self.lock().await?);
         }
-        Ok(self.transaction(flat, preflight, change).await)
+        Ok(self
+            .transaction(flat, preflight, change, lock.as_mut())
+            .await)
     }
 
     /// Gathers the plan's files; an apply that finds interrupted runs takes the lock,

@@ -1,15 +1,16 @@
 //! The change itself, inside a transaction: preflight → journal (pre-images, manifest,
 //! backups; the first writes in the same exec) → the steps in order (writes before each
-//! command or check) → commit; any failure after the journal rolls back (`undo`).
+//! command or check; the writes and commands between two checks in one exec, see
+//! `sequence`) → commit; any failure after the journal rolls back (`undo`).
 
-use super::checks::{Judged, ended_message, timed_out_message};
 use super::compute::{Buffer, Change, due_writes, file_contents};
+use super::lock::HostLock;
+use super::sequence::Sequence;
 use super::{Ending, Flat, Host, StepKey, failure, should_run};
 use crate::host::journal::{self, JournalCommand, JournalFile, Manifest};
 use crate::host::journal_entry::{self, Journaled, PlannedWrite};
-use crate::host::{self, RunId, write};
-use crate::plan::{Action, CommandAction, Step};
-use crate::run::ActionStatus;
+use crate::host::{RunId, write};
+use crate::plan::{Action, Step};
 use crate::run::Failure;
 
 /// Where the steps of a transaction stand.
@@ -39,6 +40,7 @@ impl Host<'_> {
         flat: &[Flat<'_>],
         preflight: &[&Step],
         mut change: Change,
+        lock: Option<&mut HostLock>,
     ) -> Ending {
         if let Err(f) = self.preflight(preflight).await {
             return Ending::Untouched(f);
@@ -69,7 +71,7 @@ impl Host<'_> {
             }
         };
         let result = match result {
-            Ok(()) => self.commit(&manifest.run_id).await,
+            Ok(()) => self.commit(&manifest.run_id, lock).await,
             Err(cause) => Err(cause),
         };
         match result {
@@ -162,115 +164,62 @@ impl Host<'_> {
         }
     }
 
-    /// The plan's steps in order: edits staged, written before each command or check
-    /// and at the end; the first failure ends them.
+    /// The plan's steps in order: edits staged, the writes due before each command and
+    /// the commands sent as one exec up to the next check (`sequence`), the check, and
+    /// so on to the end; the first failure ends them.
     async fn steps(
         &mut self,
         flat: &[Flat<'_>],
         change: &mut Change,
         progress: &mut Progress,
     ) -> Result<(), Failure> {
+        let mut sequence = Sequence::default();
         for (position, f) in flat.iter().enumerate() {
             match &f.step.action {
                 Action::Edit(_) => {
                     stage(change, &mut progress.pending, &f.key);
                     if change.changed.contains(&f.key) {
-                        self.record(f.step, ActionStatus::Changed, String::new());
+                        sequence.changed(position);
                     }
                 }
                 Action::Command(c) => {
-                    self.flush(&mut change.buffers, &mut progress.pending)
-                        .await?;
+                    sequence.writes(&self.opts.run_id, &change.buffers, &mut progress.pending);
                     if should_run(c, &f.deps, &change.changed) {
-                        progress.ran.push(position);
-                        self.command(f.step, c, position).await?;
+                        sequence.command(position);
                     } else {
-                        let detail = "nothing it depends on changed".to_owned();
-                        self.record(f.step, ActionStatus::Skipped, detail);
+                        sequence.skipped(position);
                     }
                 }
                 Action::Verify(check) => {
-                    self.flush(&mut change.buffers, &mut progress.pending)
+                    sequence.writes(&self.opts.run_id, &change.buffers, &mut progress.pending);
+                    let sent = std::mem::take(&mut sequence);
+                    self.run_sequence(flat, sent, &mut change.buffers, &mut progress.ran)
                         .await?;
                     self.check(f.step, check).await?;
                 }
             }
         }
-        self.flush(&mut change.buffers, &mut progress.pending).await
-    }
-
-    /// Runs a plan command of the transaction (journaled as started first).
-    async fn command(
-        &mut self,
-        step: &Step,
-        c: &CommandAction,
-        position: usize,
-    ) -> Result<(), Failure> {
-        let script = journal::journaled_command(&self.opts.run_id, position, &c.run);
-        // The host stops the command, and all it started, after its `timeout`; the
-        // controller gives up a few seconds later.
-        let result = self
-            .transport
-            .exec_within(
-                &host::script_runner(self.become_user(), c.timeout),
-                Some(script.as_bytes()),
-                c.timeout,
-            )
-            .await;
-        match Judged::of(result, &c.expect_exit) {
-            Judged::Passed(out) => {
-                self.record(step, ActionStatus::Ran, out.combined());
-                Ok(())
-            }
-            Judged::TimedOut(out) => {
-                let text = out.combined();
-                self.record(step, ActionStatus::Failed, text.clone());
-                let message = timed_out_message(&c.run, c.timeout, &text);
-                Err(failure(Some(step), message))
-            }
-            Judged::Failed(out) => {
-                self.record(step, ActionStatus::Failed, out.combined());
-                Err(failure(Some(step), ended_message(&c.run, &out)))
-            }
-            Judged::Lost(e) => Err(failure(Some(step), format!("`{}`: {e}", c.run))),
-        }
-    }
-
-    /// Writes the files whose desired content differs from what the host has.
-    async fn flush(
-        &mut self,
-        buffers: &mut [Buffer],
-        pending: &mut Vec<usize>,
-    ) -> Result<(), Failure> {
-        let due = due_writes(buffers, pending);
-        if due.is_empty() {
-            return Ok(());
-        }
-        let script = write::write_script(&self.opts.run_id, &file_contents(buffers, &due));
-        let out = self
-            .run_script(&script)
+        sequence.writes(&self.opts.run_id, &change.buffers, &mut progress.pending);
+        self.run_sequence(flat, sequence, &mut change.buffers, &mut progress.ran)
             .await
-            .map_err(|e| failure(None, format!("writing files: {e}")))?;
-        mark_written(buffers, &due, &String::from_utf8_lossy(&out.stdout));
-        if out.success() {
-            Ok(())
-        } else {
-            Err(failure(None, write::failure(&out)))
-        }
     }
 
     /// One exec: marks the run committed, then keeps the new configuration's dump for
     /// the next gathers. A run that cannot be marked committed is a failure: left as it
     /// is, the next apply would find it `in_progress` and undo it as interrupted.
-    async fn commit(&mut self, run_id: &RunId) -> Result<(), Failure> {
+    /// Run by the lock's holder when there is one (no session of its own), the lock
+    /// held until the rollback a failure leads to is done.
+    async fn commit(&mut self, run_id: &RunId, lock: Option<&mut HostLock>) -> Result<(), Failure> {
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
-        let out = self
-            .run_script(&journal::commit_script(run_id, &dumps))
-            .await;
+        let script = journal::commit_script(run_id, &dumps);
+        let out = match lock {
+            Some(lock) => lock.run(&script).await,
+            None => self.run_script(&script).await.map_err(|e| e.to_string()),
+        };
         let why = match out {
             Ok(o) if o.success() => return Ok(()),
             Ok(o) => format!("{}: {}", o.status_text(), o.combined().trim()),
-            Err(e) => e.to_string(),
+            Err(e) => e,
         };
         Err(failure(
             None,

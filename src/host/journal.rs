@@ -133,18 +133,6 @@ pub fn dir(run_id: &RunId) -> String {
     format!("{STATE_DIR}/runs/{run_id}")
 }
 
-/// Runs a plan command, first recording in the journal that it started (so an
-/// interrupted run knows which reload/restart to repeat when it is rolled back). The
-/// script travels on stdin and the command is `eval`ed, so it is in no process's argv.
-#[must_use]
-pub fn journaled_command(run_id: &RunId, index: usize, command: &str) -> String {
-    format!(
-        "printf '%s\\n' {index} >> {}/ran || exit 1\neval {}\n",
-        quote(&dir(run_id)),
-        quote(command)
-    )
-}
-
 /// Marks a run's final state.
 #[must_use]
 pub fn set_state_script(run_id: &RunId, state: JournalState) -> String {
@@ -321,15 +309,5 @@ mod tests {
         assert!(!read.in_progress());
         assert_eq!(read.state, "committed");
         assert_eq!(read.manifest, None);
-    }
-
-    #[test]
-    fn a_journaled_command_ends_with_the_command_evaluated() {
-        let command = "curl -H 'Authorization: Bearer s3cr3t' http://x";
-        let journaled = journaled_command(&id("20261123T000000Z-00ab12"), 2, command);
-        assert!(
-            journaled.ends_with(&format!("\neval {}\n", quote(command))),
-            "{journaled}"
-        );
     }
 }

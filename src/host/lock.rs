@@ -2,9 +2,9 @@
 //! stays open and a heartbeat arrives; the command that takes it and the parser of its
 //! first line.
 
-use super::markers::{BUSY, LOCKED};
+use super::markers::{BUSY, HOLDER_RAN, LOCKED};
 use super::runner::wrap_unbounded;
-use super::{Become, EXIT_LOCK_BUSY, STATE_DIR, quote};
+use super::{Become, EXIT_LOCK_BUSY, KILL_GRACE, SCRIPT_BOUND, STATE_DIR, bound_secs, quote};
 pub use crate::transport::{LOCK_GIVE_UP, LOCK_HEARTBEAT, LOCK_HEARTBEAT_INTERVAL};
 
 /// The command that takes the host's run lock and keeps it while its stdin stays open
@@ -18,23 +18,87 @@ pub fn lock_command(holder: &str, elevation: Option<&Become>) -> String {
 /// [`lock_command`] with the lock (`<dir>/lock`, `<dir>/lock.holder`) in `dir`.
 ///
 /// The holder reads its stdin one byte at a time (`head -c 1` reads no further), each
-/// read bounded by `timeout`: EOF, a byte other than the heartbeat, or
-/// [`LOCK_GIVE_UP`] of silence ends it, and with it the `flock`.
+/// read bounded by `timeout`: the heartbeat keeps it; [`RUN_SCRIPT`] followed by a script
+/// ([`run_message`]) makes it run that script (the commit) under [`SCRIPT_BOUND`] and
+/// answer `WSD-RAN <exit> <output, base64>` ([`HolderRan`]), still holding the lock; EOF,
+/// any other byte, or [`LOCK_GIVE_UP`] of silence ends it, and with it the `flock`.
 #[must_use]
 pub fn lock_command_in(dir: &str, holder: &str, elevation: Option<&Become>) -> String {
     let give_up = LOCK_GIVE_UP.as_secs();
+    let holding = format!(
+        "printf '%s\\n' \"$1\" > \"$2/lock.holder\"\n\
+         echo {LOCKED}\n\
+         while wsd_b=$(timeout {give_up} head -c 1); do\n\
+         case $wsd_b in\n\
+         {LOCK_HEARTBEAT}) ;;\n\
+         {RUN_SCRIPT}) wsd_n=$(timeout {give_up} head -c {LENGTH_DIGITS}) || break\n\
+         \x20 case $wsd_n in ''|*[!0-9]*) break ;; esac\n\
+         \x20 wsd_f=$(mktemp \"$2/run.XXXXXX\") || break\n\
+         \x20 timeout {give_up} head -c \"$wsd_n\" > \"$wsd_f\" || {{ rm -f -- \"$wsd_f\"; break; }}\n\
+         \x20 wsd_o=$(timeout -k {grace} {bound} sh \"$wsd_f\" 2>&1 </dev/null); wsd_c=$?\n\
+         \x20 rm -f -- \"$wsd_f\"\n\
+         \x20 printf '{HOLDER_RAN} %s %s\\n' \"$wsd_c\" \"$(printf '%s' \"$wsd_o\" | base64 -w0)\" ;;\n\
+         *) break ;;\n\
+         esac\n\
+         done\n",
+        grace = KILL_GRACE.as_secs(),
+        bound = bound_secs(SCRIPT_BOUND),
+    );
     let script = format!(
         "{state}d={dir}\n\
          mkdir -p \"$d\" && chmod 700 \"$d\" || exit 1\n\
-         flock -n -E {EXIT_LOCK_BUSY} \"$d/lock\" sh -c 'printf \"%s\\n\" \"$1\" > \"$2/lock.holder\"; echo {LOCKED}; while [ \"$(timeout {give_up} head -c 1)\" = {LOCK_HEARTBEAT} ]; do :; done' sh {holder} \"$d\"\n\
+         flock -n -E {EXIT_LOCK_BUSY} \"$d/lock\" sh -c {holding} sh {holder} \"$d\"\n\
          rc=$?\n\
          if [ $rc = {EXIT_LOCK_BUSY} ]; then printf '{BUSY} %s\\n' \"$(cat \"$d/lock.holder\" 2>/dev/null || echo unknown)\"; fi\n\
          exit $rc\n",
         state = super::state_dir::check(dir, 1),
         dir = quote(dir),
+        holding = quote(&holding),
         holder = quote(holder)
     );
     wrap_unbounded(&format!("sh -c {}", quote(&script)), elevation)
+}
+
+/// The byte that tells the holder a script follows: [`LENGTH_DIGITS`] decimal digits
+/// of its length, then the script.
+pub const RUN_SCRIPT: &str = "R";
+/// How many digits the length of a script sent to the holder has.
+const LENGTH_DIGITS: usize = 8;
+
+/// What to send the holder so it runs `script` (a script of wsdeploy's own: the commit);
+/// `None` for a script too long for [`LENGTH_DIGITS`] digits.
+#[must_use]
+pub fn run_message(script: &str) -> Option<Vec<u8>> {
+    let length = format!("{:0width$}", script.len(), width = LENGTH_DIGITS);
+    (length.len() == LENGTH_DIGITS).then(|| {
+        let mut message = format!("{RUN_SCRIPT}{length}").into_bytes();
+        message.extend_from_slice(script.as_bytes());
+        message
+    })
+}
+
+/// The holder's answer to [`run_message`]: how the script ended and what it printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolderRan {
+    pub exit: u32,
+    /// stdout and stderr together.
+    pub output: Vec<u8>,
+}
+
+impl HolderRan {
+    /// Reads the holder's `WSD-RAN` line (`None` for any other line).
+    #[must_use]
+    pub fn parse(line: &str) -> Option<Self> {
+        use base64::Engine as _;
+        let rest = line.strip_prefix(HOLDER_RAN)?.strip_prefix(' ')?;
+        let (exit, encoded) = rest.split_once(' ').unwrap_or((rest, ""));
+        Some(Self {
+            exit: exit.parse().ok()?,
+            output: base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()?,
+        })
+    }
 }
 
 /// What the lock holder's first line says.
@@ -144,6 +208,52 @@ mod tests {
             "EOF must end the holder at once"
         );
         assert!(lock_is_free(&state));
+    }
+
+    #[test]
+    fn lock_holder_runs_a_script_it_is_sent_between_heartbeats_and_keeps_the_lock() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut holder = start_holder(dir.path(), "run 1");
+        let stdout = holder.stdout.take().expect("piped stdout");
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        assert_eq!(lines.next().unwrap().unwrap(), LOCKED);
+        let mut stdin = holder.stdin.take().expect("piped stdin");
+        let marked = dir.path().join("state");
+        let script = format!(
+            "printf 'committed\\n' > {}\necho \"$(flock -n {} true && echo free || echo held)\"\necho oops >&2\nexit 3\n",
+            quote(&marked.to_string_lossy()),
+            quote(&dir.path().join("lock").to_string_lossy()),
+        );
+        let mut message = LOCK_HEARTBEAT.as_bytes().to_vec();
+        message.extend(run_message(&script).expect("short"));
+        message.extend(LOCK_HEARTBEAT.as_bytes());
+        stdin.write_all(&message).expect("send");
+        let answer = lines.next().unwrap().unwrap();
+        assert_eq!(
+            HolderRan::parse(&answer),
+            Some(HolderRan {
+                exit: 3,
+                output: b"held\noops".to_vec()
+            }),
+            "{answer}"
+        );
+        assert_eq!(std::fs::read_to_string(&marked).unwrap(), "committed\n");
+        assert!(!lock_is_free(dir.path()), "the holder let the lock go");
+        drop(stdin);
+        assert_eq!(
+            ended_within(&mut holder, std::time::Duration::from_secs(2)),
+            Some(0)
+        );
+        assert!(lock_is_free(dir.path()));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("run."))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        assert_eq!(HolderRan::parse("WSD-RAN x"), None);
+        assert_eq!(HolderRan::parse(LOCKED), None);
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub const UNSAFE_STATE: &str = "WSD-UNSAFE-STATE";
 pub const CHANGED: &str = "WSD-CHANGED";
 /// The lock holder holds the lock.
 pub const LOCKED: &str = "WSD-LOCKED";
+/// `WSD-RAN <exit> <output, base64>`: the lock holder ran a script it was sent.
+pub const HOLDER_RAN: &str = "WSD-RAN";
 /// `WSD-BUSY <holder>`: another run holds the lock.
 pub const BUSY: &str = "WSD-BUSY";
 /// The journal entry and the backups are complete (no target file touched before).
@@ -32,6 +34,8 @@ pub const RESTORED: &str = "WSD-RESTORED";
 pub const RESTORE_FAILED: &str = "WSD-RESTORE-FAILED";
 /// `WSD-RESTORE-SKIPPED <path>`: someone else changed the file since the run wrote it.
 pub const RESTORE_SKIPPED: &str = "WSD-RESTORE-SKIPPED";
+/// `WSD-PART <i> <exit> <stdout length> <stderr length>`: a sequence part's frame.
+pub const PART: &str = "WSD-PART";
 /// `WSD-READ <i> <exit> <stdout length> <stderr length>`: a `facts:` source's frame.
 pub const READ: &str = "WSD-READ";
 

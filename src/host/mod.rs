@@ -12,7 +12,7 @@
 //! (the one-round-trip read and its parser), [`dump_cache`] (the host's copy of
 //! `nginx -T`), [`lock`], [`journal`] (the run record, its states and reading it back),
 //! [`journal_entry`] (creating it, then the first writes), [`write`](mod@write) (compare-and-swap
-//! replacement), [`restore`], [`backups`] (the two backup names and listing), [`read`] (a host's `facts:` sources, in one exec), `run_id` (the checked [`RunId`]),
+//! replacement), [`restore`], [`backups`] (the two backup names and listing), [`read`] (a host's `facts:` sources, in one exec), [`sequence`] (writes and commands with no check between them, in one exec), `run_id` (the checked [`RunId`]),
 //! `agent` (who writes a path), [`state_dir`] (the state directory judged before use). The gather's words are `gather_protocol`'s enums.
 
 mod agent;
@@ -29,6 +29,7 @@ pub mod restore;
 mod run_id;
 pub mod runner;
 mod script;
+pub mod sequence;
 pub mod state_dir;
 pub mod write;
 

@@ -243,40 +243,51 @@ fn frames(stdout: &[u8], count: usize) -> Result<(Vec<ExecOutput>, usize), Strin
     let mut frames = Vec::with_capacity(count);
     let mut at = 0;
     for i in 0..count {
-        let rest = &stdout[at..];
-        let nl = rest
-            .iter()
-            .position(|&c| c == b'\n')
-            .ok_or_else(|| format!("the host's answer ends before source {i}"))?;
-        let header = std::str::from_utf8(&rest[..nl]).unwrap_or_default();
-        let words: Vec<&str> = header.split(' ').collect();
-        let numbers = match words.as_slice() {
-            [marker, index, code, out_len, err_len]
-                if *marker == READ && *index == i.to_string() =>
-            {
-                code.trim()
-                    .parse::<u32>()
-                    .ok()
-                    .zip(out_len.trim().parse::<usize>().ok())
-                    .zip(err_len.trim().parse::<usize>().ok())
-            }
-            _ => None,
-        };
-        let ((code, out_len), err_len) =
-            numbers.ok_or_else(|| format!("unexpected header {header:?} for source {i}"))?;
-        let body = &rest[nl + 1..];
-        if body.len() < out_len.saturating_add(err_len) {
-            return Err(format!("source {i} is shorter than its header says"));
-        }
-        frames.push(ExecOutput {
-            stdout: body[..out_len].to_vec(),
-            stderr: body[out_len..out_len + err_len].to_vec(),
-            exit_status: Some(code),
-            exit_signal: None,
-        });
-        at += nl + 1 + out_len + err_len;
+        let (frame, end) =
+            frame_at(stdout, at, i, READ).map_err(|why| format!("{why} (source {i})"))?;
+        frames.push(frame);
+        at = end;
     }
     Ok((frames, at))
+}
+
+/// The `i`-th frame (`<marker> <i> <exit> <stdout length> <stderr length>\n`, then
+/// those bytes) starting at offset `at` of `stdout`, and where it ends.
+pub(super) fn frame_at(
+    stdout: &[u8],
+    at: usize,
+    i: usize,
+    marker: &str,
+) -> Result<(ExecOutput, usize), String> {
+    let rest = stdout.get(at..).unwrap_or_default();
+    let nl = rest
+        .iter()
+        .position(|&c| c == b'\n')
+        .ok_or_else(|| "the host's answer ends before this frame".to_owned())?;
+    let header = std::str::from_utf8(&rest[..nl]).unwrap_or_default();
+    let words: Vec<&str> = header.split(' ').collect();
+    let numbers = match words.as_slice() {
+        [word, index, code, out_len, err_len] if *word == marker && *index == i.to_string() => code
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .zip(out_len.trim().parse::<usize>().ok())
+            .zip(err_len.trim().parse::<usize>().ok()),
+        _ => None,
+    };
+    let ((code, out_len), err_len) =
+        numbers.ok_or_else(|| format!("unexpected header {header:?}"))?;
+    let body = &rest[nl + 1..];
+    if body.len() < out_len.saturating_add(err_len) {
+        return Err("a frame is shorter than its header says".to_owned());
+    }
+    let frame = ExecOutput {
+        stdout: body[..out_len].to_vec(),
+        stderr: body[out_len..out_len + err_len].to_vec(),
+        exit_status: Some(code),
+        exit_signal: None,
+    };
+    Ok((frame, at + nl + 1 + out_len + err_len))
 }
 
 #[cfg(test)]

@@ -6,7 +6,10 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child as TokioChild, ChildStdin, ChildStdout, Command};
+use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
+
+use std::sync::Arc;
 
 use super::{ExecOutput, Heartbeat, TransportError};
 
@@ -19,8 +22,10 @@ pub struct LocalSession;
 pub struct LocalChild {
     child: TokioChild,
     lines: BufReader<ChildStdout>,
-    /// Owns the process's stdin while it sends the heartbeat; stopping it closes stdin.
+    /// Sends the heartbeat while it runs.
     heartbeat: Option<JoinHandle<()>>,
+    /// The process's stdin, shared with the heartbeat task: one writer at a time.
+    stdin: Arc<Mutex<Option<ChildStdin>>>,
 }
 
 fn spawn_error(command: &str, e: &std::io::Error) -> TransportError {
@@ -92,17 +97,14 @@ impl LocalSession {
             .stdout
             .take()
             .ok_or_else(|| TransportError::Local("child has no stdout".to_owned()))?;
-        let heartbeat = match (heartbeat, child.stdin.take()) {
-            (Some(beat), Some(stdin)) => Some(tokio::spawn(send_heartbeat(stdin, beat))),
-            (_, stdin) => {
-                child.stdin = stdin;
-                None
-            }
-        };
+        let stdin = Arc::new(Mutex::new(child.stdin.take()));
+        let heartbeat =
+            heartbeat.map(|beat| tokio::spawn(send_heartbeat(Arc::clone(&stdin), beat)));
         Ok(LocalChild {
             child,
             lines: BufReader::new(stdout),
             heartbeat,
+            stdin,
         })
     }
 
@@ -128,13 +130,22 @@ impl LocalChild {
         Ok((n > 0).then(|| line.trim_end_matches(['\r', '\n']).to_owned()))
     }
 
+    pub(super) async fn send(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        let mut stdin = self.stdin.lock().await;
+        let result = match stdin.as_mut() {
+            Some(stdin) => stdin.write_all(bytes).await,
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        };
+        result.map_err(|e| TransportError::Local(format!("writing to local process: {e}")))
+    }
+
     pub(super) async fn close(mut self) {
         if let Some(heartbeat) = self.heartbeat.take() {
             heartbeat.abort();
-            // The task is gone, and the stdin it owned closed, once this returns.
+            // The task is gone once this returns: no heartbeat after the EOF.
             let _ = heartbeat.await;
         }
-        drop(self.child.stdin.take());
+        drop(self.stdin.lock().await.take());
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.child.wait()).await;
         let _ = self.child.kill().await;
     }
@@ -142,7 +153,8 @@ impl LocalChild {
 
 impl Drop for LocalChild {
     fn drop(&mut self) {
-        // The aborted task drops the stdin it owns; the process is killed (`kill_on_drop`).
+        // The stdin goes with the last of the task and this handle; the process is killed
+        // (`kill_on_drop`).
         if let Some(heartbeat) = self.heartbeat.take() {
             heartbeat.abort();
         }
@@ -151,10 +163,14 @@ impl Drop for LocalChild {
 
 /// Writes the heartbeat until the task is aborted; a failed write (the process closed
 /// its stdin or ended) ends the task quietly.
-async fn send_heartbeat(mut stdin: ChildStdin, heartbeat: Heartbeat) {
+async fn send_heartbeat(stdin: Arc<Mutex<Option<ChildStdin>>>, heartbeat: Heartbeat) {
     let mut ticks = heartbeat.ticks();
     loop {
         ticks.tick().await;
+        let mut stdin = stdin.lock().await;
+        let Some(stdin) = stdin.as_mut() else {
+            return;
+        };
         if stdin.write_all(heartbeat.bytes).await.is_err() {
             return;
         }

@@ -348,6 +348,20 @@ impl Child {
         }
     }
 
+    /// Writes `bytes` to the child's stdin in one piece: a heartbeat is written before
+    /// or after them, never inside.
+    ///
+    /// # Errors
+    /// The connection or the process's stdin failed.
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        match self {
+            Self::Ssh(c, _) => Ok(c.send(bytes).await?),
+            Self::Local(c) => c.send(bytes).await,
+            #[cfg(test)]
+            Self::Scripted(c) => c.send(bytes),
+        }
+    }
+
     /// Ends the child: stops the heartbeat and closes its stdin so it exits (and frees
     /// what it holds). Dropping the child does the same without waiting.
     pub async fn close(self) {

@@ -21,6 +21,8 @@ pub enum CallKind {
     Spawn,
     /// `Child::close` of a spawned process.
     Close,
+    /// `Child::send` to a spawned process (its bytes as the stdin; no command).
+    Send,
 }
 
 /// One operation, as the host saw it.
@@ -224,6 +226,23 @@ impl ScriptedHost {
 impl ScriptedChild {
     pub(super) fn read_line(&mut self) -> Option<String> {
         self.lines.next()
+    }
+
+    /// Records `bytes` sent to the process; the answering rule's stdout lines come
+    /// next from `read_line`.
+    pub(super) fn send(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        let reply = self.host.answer(CallKind::Send, "", bytes)?;
+        if let Some(message) = reply.lost {
+            return Err(TransportError::Local(message));
+        }
+        let mut lines: Vec<String> = std::mem::take(&mut self.lines).collect();
+        lines.extend(
+            String::from_utf8_lossy(&reply.stdout)
+                .lines()
+                .map(str::to_owned),
+        );
+        self.lines = lines.into_iter();
+        Ok(())
     }
 
     pub(super) fn close(self) {

@@ -31,7 +31,22 @@ wsd_sd_check
 [ -z "$wsd_sd_why" ] || { printf '\''\'\'''\''WSD-UNSAFE-STATE %s\n'\''\'\'''\'' "$wsd_sd_why" >&1; exit 92; }
 d='\''\'\'''\''/var/lib/wsdeploy'\''\'\'''\''
 mkdir -p "$d" && chmod 700 "$d" || exit 1
-flock -n -E 75 "$d/lock" sh -c '\''\'\'''\''printf "%s\n" "$1" > "$2/lock.holder"; echo WSD-LOCKED; while [ "$(timeout 40 head -c 1)" = . ]; do :; done'\''\'\'''\'' sh '\''\'\'''\''ops@control'\''\'\'''\'' "$d"
+flock -n -E 75 "$d/lock" sh -c '\''\'\'''\''printf '\''\'\'''\''\'\''\'\'''\'''\''\'\'''\''%s\n'\''\'\'''\''\'\''\'\'''\'''\''\'\'''\'' "$1" > "$2/lock.holder"
+echo WSD-LOCKED
+while wsd_b=$(timeout 40 head -c 1); do
+case $wsd_b in
+.) ;;
+R) wsd_n=$(timeout 40 head -c 8) || break
+  case $wsd_n in '\''\'\'''\''\'\''\'\'''\'''\''\'\'''\'''\''\'\'''\''\'\''\'\'''\'''\''\'\'''\''|*[!0-9]*) break ;; esac
+  wsd_f=$(mktemp "$2/run.XXXXXX") || break
+  timeout 40 head -c "$wsd_n" > "$wsd_f" || { rm -f -- "$wsd_f"; break; }
+  wsd_o=$(timeout -k 5 120 sh "$wsd_f" 2>&1 </dev/null); wsd_c=$?
+  rm -f -- "$wsd_f"
+  printf '\''\'\'''\''\'\''\'\'''\'''\''\'\'''\''WSD-RAN %s %s\n'\''\'\'''\''\'\''\'\'''\'''\''\'\'''\'' "$wsd_c" "$(printf '\''\'\'''\''\'\''\'\'''\'''\''\'\'''\''%s'\''\'\'''\''\'\''\'\'''\'''\''\'\'''\'' "$wsd_o" | base64 -w0)" ;;
+*) break ;;
+esac
+done
+'\''\'\'''\'' sh '\''\'\'''\''ops@control'\''\'\'''\'' "$d"
 rc=$?
 if [ $rc = 75 ]; then printf '\''\'\'''\''WSD-BUSY %s\n'\''\'\'''\'' "$(cat "$d/lock.holder" 2>/dev/null || echo unknown)"; fi
 exit $rc
@@ -69,7 +84,22 @@ wsd_sd_check
 [ -z "$wsd_sd_why" ] || { printf '\''\'\'''\''WSD-UNSAFE-STATE %s\n'\''\'\'''\'' "$wsd_sd_why" >&1; exit 92; }
 d='\''\'\'''\''/var/lib/wsdeploy'\''\'\'''\''
 mkdir -p "$d" && chmod 700 "$d" || exit 1
-flock -n -E 75 "$d/lock" sh -c '\''\'\'''\''printf "%s\n" "$1" > "$2/lock.holder"; echo WSD-LOCKED; while [ "$(timeout 40 head -c 1)" = . ]; do :; done'\''\'\'''\'' sh '\''\'\'''\''ops@control'\''\'\'''\'' "$d"
+flock -n -E 75 "$d/lock" sh -c '\''\'\'''\''printf '\''\'\'''\''\'\''\'\'''\'''\''\'\'''\''%s\n'\''\'\'''\''\'\''\'\'''\'''\''\'\'''\'' "$1" > "$2/lock.holder"
+echo WSD-LOCKED
+while wsd_b=$(timeout 40 head -c 1); do
+case $wsd_b in
+.) ;;
+R) wsd_n=$(timeout 40 head -c 8) || break
+  case $wsd_n in '\''\'\'''\''\'\''\'\'''\'''\''\'\'''\'''\''\'\'''\''\'\''\'\'''\'''\''\'\'''\''|*[!0-9]*) break ;; esac
+  wsd_f=$(mktemp "$2/run.XXXXXX") || break
+  timeout 40 head -c "$wsd_n" > "$wsd_f" || { rm -f -- "$wsd_f"; break; }
+  wsd_o=$(timeout -k 5 120 sh "$wsd_f" 2>&1 </dev/null); wsd_c=$?
+  rm -f -- "$wsd_f"
+  printf '\''\'\'''\''\'\''\'\'''\'''\''\'\'''\''WSD-RAN %s %s\n'\''\'\'''\''\'\''\'\'''\'''\''\'\'''\'' "$wsd_c" "$(printf '\''\'\'''\''\'\''\'\'''\'''\''\'\'''\''%s'\''\'\'''\''\'\''\'\'''\'''\''\'\'''\'' "$wsd_o" | base64 -w0)" ;;
+*) break ;;
+esac
+done
+'\''\'\'''\'' sh '\''\'\'''\''ops@control'\''\'\'''\'' "$d"
 rc=$?
 if [ $rc = 75 ]; then printf '\''\'\'''\''WSD-BUSY %s\n'\''\'\'''\'' "$(cat "$d/lock.holder" 2>/dev/null || echo unknown)"; fi
 exit $rc

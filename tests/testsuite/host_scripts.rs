@@ -11,8 +11,8 @@ use wsdeploy::host::journal::{self, JournalFile, JournalState};
 use wsdeploy::host::journal_entry::{self, PlannedWrite};
 use wsdeploy::host::write::FileContent;
 use wsdeploy::host::{
-    Become, RunId, backups, gather, lock, plan_command, read, restore, script_runner, wrap_command,
-    write,
+    Become, RunId, backups, gather, lock, plan_command, read, restore, script_runner, sequence,
+    wrap_command, write,
 };
 
 const RUN_ID: &str = "20261123T000000Z-00ab12";
@@ -132,8 +132,31 @@ fn generated() -> Vec<(&'static str, String)> {
         ),
         ("write", write::write_script(&run_id(), &contents())),
         (
-            "journaled_command",
-            journal::journaled_command(&run_id(), 2, "nginx -s reload"),
+            "sequence",
+            sequence::sequence_script(
+                &run_id(),
+                &[
+                    sequence::Part::Command(sequence::SequencedCommand {
+                        index: 3,
+                        run: "nginx -t",
+                        timeout: Duration::from_secs(30),
+                        expect_exit: &[0],
+                    }),
+                    sequence::Part::Command(sequence::SequencedCommand {
+                        index: 4,
+                        run: "nginx -s reload",
+                        timeout: Duration::from_secs(30),
+                        expect_exit: &[0, 2],
+                    }),
+                    sequence::Part::Write(write::write_script(&run_id(), &contents())),
+                    sequence::Part::Command(sequence::SequencedCommand {
+                        index: 6,
+                        run: "systemctl restart 'odoo'",
+                        timeout: Duration::from_secs(60),
+                        expect_exit: &[0],
+                    }),
+                ],
+            ),
         ),
         (
             "set_state",

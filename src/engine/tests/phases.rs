@@ -1,7 +1,7 @@
 //! `run_host` against a scripted host, one row per path through the phases: the exact
 //! sequence of host operations, the outcome, and what the error says.
 
-use super::scripted_host::{Op, gather_reply, ops, transport, well_behaved};
+use super::scripted_host::{Op, frames, gather_reply, holder_ran, ops, transport, well_behaved};
 use super::{CONF, conf_plan, job, options};
 use crate::host::EXIT_CHANGED_SINCE_READ;
 use crate::host::markers::{BUSY, CHANGED, JOURNALED, NO_JOURNAL};
@@ -208,8 +208,8 @@ fn change_cases() -> Vec<Case> {
             mode: Mode::Apply,
             on_host: Some(OLD),
             answers: vec![(
-                "eval 'reload-app'",
-                Reply::exit(1, "", "bad config\n"),
+                "wsd_r='reload-app'",
+                Reply::ok(frames(&[(1, "", "bad config\n")])),
                 false,
             )],
             ops: rolled_back(up_to_reload()),
@@ -221,7 +221,11 @@ fn change_cases() -> Vec<Case> {
             plan: None,
             mode: Mode::Apply,
             on_host: Some(OLD),
-            answers: vec![("'committed'", Reply::exit(1, "", "read-only fs\n"), false)],
+            answers: vec![(
+                "'committed'",
+                Reply::ok(holder_ran(1, "read-only fs\n")),
+                false,
+            )],
             ops: rolled_back(commit_failed),
             outcome: Outcome::RolledBack,
             error: Some("committed failed (exit 1: read-only fs)".into()),
@@ -244,8 +248,8 @@ fn failed_rollback_cases() -> Vec<Case> {
         on_host: Some(OLD),
         answers: vec![
             (
-                "eval 'reload-app'",
-                Reply::exit(1, "", "bad config\n"),
+                "wsd_r='reload-app'",
+                Reply::ok(frames(&[(1, "", "bad config\n")])),
                 false,
             ),
             (NO_JOURNAL, Reply::exit(1, "", "disk full\n"), false),
@@ -262,6 +266,56 @@ fn unless_plan() -> String {
         "if_changed: [conf]\n",
         "if_changed: [conf]\n    unless: configured\n",
     )
+}
+
+/// `conf_plan(NEW)` with a configuration test (`test-conf`) right before the reload.
+fn tested_plan() -> String {
+    conf_plan(NEW).replace(
+        "  - command: reload-app\n",
+        "  - command: test-conf\n    if_changed: [conf]\n  - command: reload-app\n",
+    )
+}
+
+/// A test and a reload with no check between them: one exec; the test fails, the
+/// host runs nothing after it, and the rollback repeats the test but never the reload.
+fn folded_cases() -> Vec<Case> {
+    let mut both = up_to_reload();
+    both[4] = command("test-conf; reload-app");
+    let mut failed = both.clone();
+    failed.extend([
+        Op::Restore,
+        check("test-conf"),
+        check("check-health"),
+        state("rolled_back"),
+        Op::Unlock,
+    ]);
+    both.extend([state("committed"), Op::Unlock]);
+    vec![
+        Case {
+            name: "a test and the reload after it: one exec",
+            plan: Some(tested_plan()),
+            mode: Mode::Apply,
+            on_host: Some(OLD),
+            answers: vec![],
+            ops: both,
+            outcome: Outcome::Changed,
+            error: None,
+        },
+        Case {
+            name: "the test fails in the folded exec: rolled back, the reload never repeated",
+            plan: Some(tested_plan()),
+            mode: Mode::Apply,
+            on_host: Some(OLD),
+            answers: vec![(
+                "wsd_r='test-conf'",
+                Reply::ok(frames(&[(1, "", "emerg: unexpected }\n")])),
+                false,
+            )],
+            ops: failed,
+            outcome: Outcome::RolledBack,
+            error: Some("`test-conf` ended with exit 1:\nemerg: unexpected }".into()),
+        },
+    ]
 }
 
 fn more_cases() -> Vec<Case> {
@@ -328,6 +382,7 @@ async fn every_path_through_the_phases_makes_exactly_its_host_operations() {
         untouched_cases(),
         journal_cases(),
         change_cases(),
+        folded_cases(),
         failed_rollback_cases(),
         more_cases(),
     ]

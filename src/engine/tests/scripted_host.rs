@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::host::markers::{
-    BACKUP, BOUNDARY_PREFIX, GATHER, JOURNALED, LOCKED, NO_JOURNAL, RESTORED, WROTE,
+    BACKUP, BOUNDARY_PREFIX, GATHER, HOLDER_RAN, JOURNALED, LOCKED, NO_JOURNAL, PART, RESTORED,
+    WROTE,
 };
 use crate::transport::Transport;
 use crate::transport::scripted::{Call, CallKind, Reply, ScriptedHost};
@@ -79,7 +80,10 @@ pub(super) fn gather_reply(
 /// exiting 0.
 pub(super) fn well_behaved(host: ScriptedHost, gather: Vec<u8>, backup: &str) -> ScriptedHost {
     let wrote: String = (0..8).map(|i| format!("{WROTE} {i}\n")).collect();
+    let parts: Vec<(u32, &str, &str)> = (0..8).map(|_| (0, wrote.as_str(), "")).collect();
     host.on(GATHER, Reply::ok(gather))
+        .on(PART, Reply::ok(frames(&parts)))
+        .on("'committed'", Reply::ok(holder_ran(0, "")))
         .on("flock", Reply::ok(format!("{LOCKED}\n")))
         .on(
             JOURNALED,
@@ -91,8 +95,25 @@ pub(super) fn well_behaved(host: ScriptedHost, gather: Vec<u8>, backup: &str) ->
         )
         .on(WROTE, Reply::ok(wrote))
         .on("state.tmp", Reply::ok(""))
-        .on("/ran || exit 1", Reply::ok("done\n"))
         .on("eval \"$(cat)\"", Reply::ok("ok\n"))
+}
+
+/// The lock holder's answer to a script it ran (the commit).
+pub(super) fn holder_ran(exit: u32, output: &str) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(output);
+    format!("{HOLDER_RAN} {exit} {encoded}\n")
+}
+
+/// A sequence's answer: one frame per `(exit, stdout, stderr)`, in order.
+pub(super) fn frames(parts: &[(u32, &str, &str)]) -> Vec<u8> {
+    parts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (exit, out, err))| {
+            format!("{PART} {i} {exit} {} {}\n{out}{err}", out.len(), err.len()).into_bytes()
+        })
+        .collect()
 }
 
 /// A host operation, as read from one recorded call.
@@ -105,7 +126,8 @@ pub(super) enum Op {
     Unlock,
     /// The plan's text run as a check or a reload re-run (`host::plan_command`).
     Check(String),
-    /// A plan command inside the transaction, journaled as started.
+    /// Plan commands inside the transaction, journaled as started, in one exec with the
+    /// writes before them (`<write>`), joined by `; `.
     Command(String),
     /// The journal entry (pre-images, manifest, backups) and the first writes.
     Journal,
@@ -115,7 +137,8 @@ pub(super) enum Op {
     Restore,
     /// An interrupted run's journal read back.
     ReadJournal,
-    /// The run's journal state set (`committed`, `rolled_back`, `rollback_failed`).
+    /// The run's journal state set (`committed`, `rolled_back`, `rollback_failed`); the
+    /// commit is sent to the lock's holder, which runs it in its own session.
     State(String),
     /// Anything else (its command line).
     Other(String),
@@ -127,18 +150,27 @@ impl Op {
         match call.kind {
             CallKind::Spawn => return Self::Lock,
             CallKind::Close => return Self::Unlock,
-            CallKind::Exec => {}
+            CallKind::Exec | CallKind::Send => {}
         }
         if call.command.contains(GATHER) || stdin.contains(GATHER) {
             Self::Gather
         } else if call.command.contains("eval \"$(cat)\"") {
             Self::Check(stdin)
-        } else if stdin.contains("/ran || exit 1") {
-            let eval = stdin
+        } else if stdin.contains(PART) {
+            let parts: Vec<&str> = stdin
                 .lines()
-                .find_map(|l| l.strip_prefix("eval "))
-                .unwrap_or_default();
-            Self::Command(eval.trim_matches('\'').to_owned())
+                .filter_map(|l| {
+                    if l.starts_with("( set -eu") {
+                        Some("<write>")
+                    } else {
+                        l.trim_start()
+                            .strip_prefix("wsd_r=")
+                            .filter(|r| !r.is_empty())
+                    }
+                })
+                .map(|r| r.trim_matches('\''))
+                .collect();
+            Self::Command(parts.join("; "))
         } else if stdin.contains(JOURNALED) {
             Self::Journal
         } else if stdin.contains(NO_JOURNAL) {

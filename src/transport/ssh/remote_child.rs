@@ -37,6 +37,8 @@ pub struct RemoteChild {
     state: Arc<Mutex<ChildState>>,
     /// Shared with the heartbeat task, which must be stopped before EOF is sent.
     writer: Option<Arc<ChannelWriteHalf<Msg>>>,
+    /// Held around each write (a heartbeat, a message): one piece at a time.
+    writing: Arc<tokio::sync::Mutex<()>>,
     pump: Option<JoinHandle<()>>,
     heartbeat: Option<JoinHandle<()>>,
 }
@@ -53,13 +55,20 @@ impl RemoteChild {
         let state = Arc::new(Mutex::new(ChildState::default()));
         let pump = tokio::spawn(pump(reader, line_sender, Arc::clone(&state), permit));
         let writer = Arc::new(writer);
-        let heartbeat =
-            heartbeat.map(|beat| tokio::spawn(send_heartbeat(Arc::clone(&writer), beat)));
+        let writing = Arc::new(tokio::sync::Mutex::new(()));
+        let heartbeat = heartbeat.map(|beat| {
+            tokio::spawn(send_heartbeat(
+                Arc::clone(&writer),
+                Arc::clone(&writing),
+                beat,
+            ))
+        });
         RemoteChild {
             session,
             lines,
             state,
             writer: Some(writer),
+            writing,
             pump: Some(pump),
             heartbeat,
         }
@@ -91,6 +100,23 @@ impl RemoteChild {
             return Err(self.session.lost_connection());
         }
         Ok(None)
+    }
+
+    /// Writes `bytes` to the process's stdin, never inside a heartbeat.
+    ///
+    /// # Errors
+    /// The channel or the connection is gone.
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), SshError> {
+        let _writing = self.writing.lock().await;
+        let sent = match &self.writer {
+            Some(writer) => writer.data_bytes(bytes.to_vec()).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            Err(self.session.lost_connection())
+        }
     }
 
     /// Everything the process wrote to stderr so far (lossy UTF-8).
@@ -174,10 +200,15 @@ impl std::fmt::Debug for RemoteChild {
 
 /// Writes the heartbeat until the task is aborted. A write waits while the channel's
 /// window is full; a failed one (channel or connection gone) ends the task quietly.
-async fn send_heartbeat(writer: Arc<ChannelWriteHalf<Msg>>, heartbeat: Heartbeat) {
+async fn send_heartbeat(
+    writer: Arc<ChannelWriteHalf<Msg>>,
+    writing: Arc<tokio::sync::Mutex<()>>,
+    heartbeat: Heartbeat,
+) {
     let mut ticks = heartbeat.ticks();
     loop {
         ticks.tick().await;
+        let _writing = writing.lock().await;
         if writer.data_bytes(heartbeat.bytes).await.is_err() {
             return;
         }

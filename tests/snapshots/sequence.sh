@@ -1,0 +1,182 @@
+umask 077
+wsd_d=$(mktemp -d) || exit 1
+trap 'rm -rf -- "$wsd_d"' EXIT
+wsd_part() {
+  wsd_s=$(stat -c %s -- "$wsd_d/o" "$wsd_d/e") || exit 1
+  set -- "$1" "$2" $wsd_s
+  printf 'WSD-PART %s %s %s %s\n' "$1" "$2" "$3" "$4"
+  cat -- "$wsd_d/o" "$wsd_d/e" || exit 1
+}
+if printf '%s\n' 3 >> '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/ran'; then
+  wsd_r='nginx -t'
+  printf '%s\n' "$wsd_r" | timeout -k 5 30 sh -c 'eval "$(cat)"' > "$wsd_d/o" 2> "$wsd_d/e"; wsd_c=$?
+  wsd_r=
+else
+  : > "$wsd_d/o"; echo 'cannot record in the journal that the command starts' > "$wsd_d/e"; wsd_c=1
+fi
+wsd_part 0 $wsd_c
+case $wsd_c in 0) ;; *) exit 0 ;; esac
+if printf '%s\n' 4 >> '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/ran'; then
+  wsd_r='nginx -s reload'
+  printf '%s\n' "$wsd_r" | timeout -k 5 30 sh -c 'eval "$(cat)"' > "$wsd_d/o" 2> "$wsd_d/e"; wsd_c=$?
+  wsd_r=
+else
+  : > "$wsd_d/o"; echo 'cannot record in the journal that the command starts' > "$wsd_d/e"; wsd_c=1
+fi
+wsd_part 1 $wsd_c
+case $wsd_c in 0|2) ;; *) exit 0 ;; esac
+( set -eu
+umask 077
+wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit 91; }
+wsd_agent() {
+  wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
+  set --
+  while [ -n "$wsd_p" ]; do [ -d "$wsd_p" ] && set -- "$wsd_p" "$@"; wsd_p=${wsd_p%/*}; done
+  set -- / "$@"
+  wsd_nd=$#
+  if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then set -- "$@" "$wsd_f"; fi
+  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
+  wsd_i=0
+  while read -r wsd_du wsd_dg wsd_m; do
+    wsd_i=$((wsd_i + 1))
+    if [ $wsd_i -gt $wsd_nd ]; then wsd_o=$wsd_du; wsd_g=$wsd_dg; break; fi
+    wsd_g=$wsd_dg
+    eval "wsd_d=\${$wsd_i}"
+    if [ "$wsd_du" != 0 ]; then
+      if [ "$wsd_u" = 0 ] || [ "$wsd_u" = "$wsd_du" ]; then wsd_u=$wsd_du
+      else wsd_why="$wsd_d belongs to uid $wsd_du inside a directory of uid $wsd_u"; return 1; fi
+    fi
+    if [ $((0$wsd_m & 022)) != 0 ] && ! { [ $((0$wsd_m & 01000)) != 0 ] && [ "$wsd_du" = 0 ] && [ $wsd_i -lt $wsd_nd ]; }; then
+      wsd_why="$wsd_d is writable by other users (mode $wsd_m)"; return 1
+    fi
+  done <<WSD_AGENT_END
+$wsd_s
+WSD_AGENT_END
+  if [ -n "$wsd_o" ] && [ "$wsd_u" != 0 ] && [ "$wsd_o" != "$wsd_u" ]; then
+    wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
+  fi
+  [ "$wsd_u" = 0 ] || wsd_primary
+}
+wsd_primary() {
+  wsd_g=$(getent passwd "$wsd_u") || { wsd_why="uid $wsd_u, who controls $wsd_f, has no passwd entry"; return 1; }
+  wsd_g=${wsd_g#*:*:*:}; wsd_g=${wsd_g%%:*}
+  case $wsd_g in ''|*[!0-9]*|0) wsd_why="uid $wsd_u, who controls $wsd_f, has no primary group other than root"; return 1 ;; esac
+}
+wsd_chain() {
+  wsd_cr=; wsd_cn=0; wsd_clu=; wsd_clp=; wsd_crest=$1
+  while [ -n "$wsd_crest" ]; do
+    wsd_crest=${wsd_crest#/}; wsd_cc=${wsd_crest%%/*}; wsd_crest=${wsd_crest#"$wsd_cc"}
+    case $wsd_cc in ''|.) continue ;; ..) wsd_cr=${wsd_cr%/*}; continue ;; esac
+    if [ ! -L "$wsd_cr/$wsd_cc" ]; then wsd_cr=$wsd_cr/$wsd_cc; continue; fi
+    wsd_cn=$((wsd_cn + 1))
+    [ $wsd_cn -le 40 ] || { wsd_why="$1: too many levels of symbolic links"; return 1; }
+    wsd_agent "$wsd_cr/$wsd_cc" || return 1
+    wsd_cl=$wsd_u; [ "$wsd_cl" != 0 ] || wsd_cl=${wsd_o:-0}
+    if [ "$wsd_cl" != 0 ]; then
+      if [ -z "$wsd_clu" ]; then wsd_clu=$wsd_cl; wsd_clp=$wsd_cr/$wsd_cc
+      elif [ "$wsd_cl" != "$wsd_clu" ]; then wsd_chain_foreign; return 1; fi
+    fi
+    wsd_ct=$(readlink -- "$wsd_cr/$wsd_cc" && echo x) || { wsd_why="cannot read the symlink $wsd_cr/$wsd_cc"; return 1; }
+    wsd_ct=${wsd_ct%?x}
+    case $wsd_ct in /*) wsd_cr= ;; esac
+    wsd_crest=$wsd_ct$wsd_crest
+  done
+  wsd_real=${wsd_cr:-/}
+  wsd_agent "$wsd_real" || return 1
+  [ -z "$wsd_clu" ] || [ "$wsd_u" = "$wsd_clu" ] || { wsd_chain_foreign; return 1; }
+}
+wsd_chain_foreign() { wsd_why="$wsd_clp is a symlink uid $wsd_clu controls, pointing at a file it does not control"; }
+wsd_as() {
+  if [ "$wsd_u" = 0 ]; then "$@"; return; fi
+  [ -n "${wsd_me:-}" ] || wsd_me=$(id -u)
+  if [ "$wsd_me" != 0 ]; then "$@"; else setpriv --reuid="$wsd_u" --regid="$wsd_g" --init-groups -- "$@"; fi
+}
+WSD_PUT='set -eu; umask 077; d=${1%/*}; d=${d:-/}; [ -d "$d" ] || mkdir -p -- "$d"
+if [ -n "${4:-}" ]; then t=$d/.wsdeploy.$4; (set -C; : > "$t"); else t=$(mktemp "$d/.wsdeploy.XXXXXX"); fi; trap '\''rm -f -- "$t"'\'' EXIT
+cat > "$t"
+if [ -n "$2" ]; then chmod "$2" -- "$t"; elif [ -e "$1" ]; then chgrp --reference="$1" -- "$t" 2>/dev/null || :; chmod --reference="$1" -- "$t"; else chmod 644 -- "$t"; fi
+sync -- "$t" 2>/dev/null || sync
+case ${3:-} in
+  "") ;;
+  absent) if [ -e "$1" ] || [ -L "$1" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
+  *) h=$(sha256sum < "$1") || h=; if [ "${h%% *}" != "$3" ]; then printf '\''WSD-CHANGED %s\n'\'' "$1" >&2; exit 90; fi ;;
+esac
+mv -f -- "$t" "$1"; trap - EXIT
+sync -- "$d" 2>/dev/null || sync'
+wsd_cas() {
+  if [ "$2" = absent ]; then [ ! -e "$1" ] && [ ! -L "$1" ]
+  else wsd_h=$(sha256sum < "$1" 2>/dev/null) && [ "${wsd_h%% *}" = "$2" ]; fi
+}
+wsd_mine() {
+  [ "$2" = any ] && return 0
+  wsd_h=$(sha256sum < "$1" 2>/dev/null) || return 1
+  case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
+  return 1
+}
+wsd_t0='' wsd_t1=''
+trap 'for wsd_x in "$wsd_t0" "$wsd_t1"; do [ -z "$wsd_x" ] || rm -f -- "$wsd_x"; done' EXIT
+wsd_agent '/etc/nginx/sites-available/odoo.conf' || wsd_unsafe
+wsd_wu0=$wsd_u wsd_wg0=$wsd_g
+if [ "$wsd_u" = 0 ]; then
+d='/etc/nginx/sites-available'; [ -d "$d" ] || mkdir -p -- "$d"
+wsd_x="$d/.wsdeploy.20261123T000000Z-00ab12.0"; (set -C; : > "$wsd_x"); wsd_t0=$wsd_x
+base64 -d > "$wsd_t0" <<'WSDEPLOY_B64_END'
+c2VydmVyIHsgbGlzdGVuIDgwOyB9Cg==
+WSDEPLOY_B64_END
+if [ -e '/etc/nginx/sites-available/odoo.conf' ]; then cp --attributes-only --preserve=mode,ownership -- '/etc/nginx/sites-available/odoo.conf' "$wsd_t0"; else chmod 644 -- "$wsd_t0"; fi
+fi
+wsd_agent '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
+wsd_wu1=$wsd_u wsd_wg1=$wsd_g
+if [ "$wsd_u" = 0 ]; then
+d='/opt/bench/sites'; [ -d "$d" ] || mkdir -p -- "$d"
+wsd_x="$d/.wsdeploy.20261123T000000Z-00ab12.1"; (set -C; : > "$wsd_x"); wsd_t1=$wsd_x
+base64 -d > "$wsd_t1" <<'WSDEPLOY_B64_END'
+eyJzb2NrZXRpb19wb3J0IjogOTAwMH0K
+WSDEPLOY_B64_END
+if [ -e '/opt/bench/sites/it'\''s common.json' ]; then cp --attributes-only --preserve=mode,ownership -- '/opt/bench/sites/it'\''s common.json' "$wsd_t1"; else chmod 640 -- "$wsd_t1"; fi
+fi
+set -- 
+[ -z "$wsd_t0" ] || set -- "$@" "$wsd_t0"
+[ -z "$wsd_t1" ] || set -- "$@" "$wsd_t1"
+[ $# -eq 0 ] || sync -- "$@" 2>/dev/null || sync
+set --
+wsd_u=$wsd_wu0 wsd_g=$wsd_wg0
+if [ "$wsd_u" = 0 ]; then
+wsd_cas '/etc/nginx/sites-available/odoo.conf' '355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d' || { printf 'WSD-CHANGED %s\n' '/etc/nginx/sites-available/odoo.conf' >&2; exit 90; }
+mv -f -- "$wsd_t0" '/etc/nginx/sites-available/odoo.conf'; wsd_t0=
+set -- "$@" '/etc/nginx/sites-available'
+else
+wsd_new=; [ -e '/etc/nginx/sites-available/odoo.conf' ] || wsd_new=644
+base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c "$WSD_PUT" sh '/etc/nginx/sites-available/odoo.conf' "$wsd_new" '355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d' 20261123T000000Z-00ab12.0
+c2VydmVyIHsgbGlzdGVuIDgwOyB9Cg==
+WSDEPLOY_B64_END
+fi
+printf 'WSD-WROTE 0\n'
+wsd_u=$wsd_wu1 wsd_g=$wsd_wg1
+if [ "$wsd_u" = 0 ]; then
+wsd_cas '/opt/bench/sites/it'\''s common.json' 'absent' || { printf 'WSD-CHANGED %s\n' '/opt/bench/sites/it'\''s common.json' >&2; exit 90; }
+mv -f -- "$wsd_t1" '/opt/bench/sites/it'\''s common.json'; wsd_t1=
+set -- "$@" '/opt/bench/sites'
+else
+wsd_new=; [ -e '/opt/bench/sites/it'\''s common.json' ] || wsd_new=640
+base64 -d <<'WSDEPLOY_B64_END' | wsd_as sh -c "$WSD_PUT" sh '/opt/bench/sites/it'\''s common.json' "$wsd_new" 'absent' 20261123T000000Z-00ab12.1
+eyJzb2NrZXRpb19wb3J0IjogOTAwMH0K
+WSDEPLOY_B64_END
+fi
+printf 'WSD-WROTE 1\n'
+[ $# -eq 0 ] || sync -- "$@" 2>/dev/null || sync
+exit 0
+
+) > "$wsd_d/o" 2> "$wsd_d/e"; wsd_c=$?
+wsd_part 2 $wsd_c
+[ $wsd_c = 0 ] || exit 0
+if printf '%s\n' 6 >> '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/ran'; then
+  wsd_r='systemctl restart '\''odoo'\'''
+  printf '%s\n' "$wsd_r" | timeout -k 5 60 sh -c 'eval "$(cat)"' > "$wsd_d/o" 2> "$wsd_d/e"; wsd_c=$?
+  wsd_r=
+else
+  : > "$wsd_d/o"; echo 'cannot record in the journal that the command starts' > "$wsd_d/e"; wsd_c=1
+fi
+wsd_part 3 $wsd_c
+case $wsd_c in 0) ;; *) exit 0 ;; esac
+exit 0
