@@ -643,7 +643,7 @@ fn check_host(
             },
         )
         // Unknown filters are reported once, for every host (`filters`).
-        && !e.message.contains("unknown filter")
+        && e.cause != plan::render::Cause::UnknownFilter
     {
         out.add(
             (*e.origin).clone(),
