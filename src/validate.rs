@@ -462,7 +462,7 @@ fn check_nginx_snippets(play: &Play, file: &str, out: &mut Problems) {
             continue;
         };
         let step_line = usize::try_from(def.line).unwrap_or(usize::MAX);
-        if let Some(problem) = nginx_snippets::check(&text, step_line, &nginx.ensure) {
+        if let Some(problem) = nginx_snippets::check(file, &text, step_line, &nginx.ensure) {
             let location = match problem.at {
                 Some((line, col)) => at(file, line, col),
                 None => Location::at(file, def.line, def.column),
