@@ -262,7 +262,7 @@ fn load_problem(path: &Path, error: &plan::PlanError) -> Problem {
             .clone()
             .unwrap_or_else(|| Location::file(path.display().to_string())),
         severity: Severity::Error,
-        message: error.message.clone(),
+        message: error.what(),
         hosts: Vec::new(),
     }
 }

@@ -128,7 +128,11 @@ fn plan_load_error(e: &plan::PlanError) -> BadInput {
     match &e.location {
         Some(location) => BadInput::placed(
             InputKind::Plan,
-            super::Said::of(location.clone(), &e.message),
+            super::Said {
+                location: location.clone(),
+                body: e.message.clone(),
+                hints: e.hints.clone(),
+            },
         ),
         None => BadInput::of(InputKind::Plan, e.to_string()),
     }
