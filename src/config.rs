@@ -48,16 +48,36 @@ pub struct ProjectConfig {
 
 /// Reads `<project>/wsdeploy.toml`; no file means no defaults.
 ///
+/// Why `wsdeploy.toml` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A TOML error, an unknown key or a wrong type, at its place: `file:line:col: message`.
+    #[error("{location}: {message}")]
+    Invalid { location: Location, message: String },
+}
+
 /// # Errors
-/// An unreadable file, a TOML error or an unknown key, as `file:line:col: message`.
-pub fn load(project: &Path) -> Result<ProjectConfig, String> {
+/// An unreadable file, a TOML error or an unknown key (at its place).
+pub fn load(project: &Path) -> Result<ProjectConfig, ConfigError> {
     let path = project.join(FILE_NAME);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(ProjectConfig::default());
         }
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(source) => {
+            return Err(ConfigError::Unreadable {
+                path: path.display().to_string(),
+                source,
+            });
+        }
     };
     let mut config = parse(&text).map_err(|(line, col, message)| {
         let file = path
@@ -65,7 +85,10 @@ pub fn load(project: &Path) -> Result<ProjectConfig, String> {
             .unwrap_or(&path)
             .display()
             .to_string();
-        format!("{}: {message}", Location::at(file, line as u64, col as u64))
+        ConfigError::Invalid {
+            location: Location::at(file, line as u64, col as u64),
+            message,
+        }
     })?;
     if let Some(k) = &config.known_hosts
         && k.is_relative()

@@ -262,7 +262,7 @@ fn load_problem(path: &Path, error: &plan::PlanError) -> Problem {
             .clone()
             .unwrap_or_else(|| Location::file(path.display().to_string())),
         severity: Severity::Error,
-        message: error.message.clone(),
+        message: error.what(),
         hosts: Vec::new(),
     }
 }
@@ -462,7 +462,7 @@ fn check_nginx_snippets(play: &Play, file: &str, out: &mut Problems) {
             continue;
         };
         let step_line = usize::try_from(def.line).unwrap_or(usize::MAX);
-        if let Some(problem) = nginx_snippets::check(&text, step_line, &nginx.ensure) {
+        if let Some(problem) = nginx_snippets::check(file, &text, step_line, &nginx.ensure) {
             let location = match problem.at {
                 Some((line, col)) => at(file, line, col),
                 None => Location::at(file, def.line, def.column),
@@ -643,7 +643,7 @@ fn check_host(
             },
         )
         // Unknown filters are reported once, for every host (`filters`).
-        && !e.message.contains("unknown filter")
+        && e.cause != plan::render::Cause::UnknownFilter
     {
         out.add(
             (*e.origin).clone(),

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::location::Location;
 use crate::validate::Problem;
 
 /// What the bad input was.
@@ -34,15 +35,55 @@ pub struct BadInput {
     pub kind: InputKind,
     /// A plan's other problems, also in `message` (one `file:line:col: message` line each).
     pub more: Vec<Problem>,
+    /// The error in parts, when whoever made it knows its place ([`BadInput::placed`]);
+    /// `None`: only the text is known, and `--json` reads the place and the hints from it.
+    /// Boxed: the error stays small (`clippy::result_large_err`).
+    pub said: Option<Box<Said>>,
+}
+
+/// A bad-input error in parts: `message` is `LOCATION: BODY` then one `hint: HINT` line
+/// per hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub location: Location,
+    /// What is wrong, without the place and the hints.
+    pub body: String,
+    pub hints: Vec<String>,
+}
+
+impl Said {
+    /// The parts of `text` (what an error at `location` says after its place): the
+    /// `hint:` lines it ends with, kept apart.
+    #[must_use]
+    pub fn of(location: Location, text: &str) -> Self {
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        let mut hints = Vec::new();
+        while lines.len() > 1 {
+            match lines.last().and_then(|l| l.strip_prefix("hint: ")) {
+                Some(hint) => {
+                    hints.insert(0, hint.to_owned());
+                    lines.pop();
+                }
+                None => break,
+            }
+        }
+        Self {
+            location,
+            body: lines.join("\n"),
+            hints,
+        }
+    }
+
+    /// `LOCATION: BODY`, then the hints, one `hint:` line each.
+    fn text(&self) -> String {
+        let hints: String = self.hints.iter().map(|h| format!("\nhint: {h}")).collect();
+        format!("{}: {}{hints}", self.location, self.body)
+    }
 }
 
 impl From<String> for BadInput {
     fn from(message: String) -> Self {
-        Self {
-            message,
-            kind: InputKind::Usage,
-            more: Vec::new(),
-        }
+        Self::of(InputKind::Usage, message)
     }
 }
 
@@ -53,20 +94,43 @@ impl std::fmt::Display for BadInput {
 }
 
 impl BadInput {
-    /// An error of this kind.
+    /// An error of this kind, known only as text.
     pub fn of(kind: InputKind, message: String) -> Self {
         Self {
             message,
             kind,
             more: Vec::new(),
+            said: None,
+        }
+    }
+
+    /// An error of this kind at a known place.
+    #[must_use]
+    pub fn placed(kind: InputKind, said: Said) -> Self {
+        Self {
+            message: said.text(),
+            kind,
+            more: Vec::new(),
+            said: Some(Box::new(said)),
         }
     }
 
     /// Each value of `secrets` masked in every text.
     #[must_use]
     pub fn masked(self, secrets: &[String]) -> Self {
+        let mask = |text: &str| crate::mask::mask(text, secrets);
         Self {
-            message: crate::mask::mask(&self.message, secrets),
+            message: mask(&self.message),
+            said: self.said.map(|said| {
+                Box::new(Said {
+                    location: Location {
+                        file: mask(&said.location.file),
+                        ..said.location
+                    },
+                    body: mask(&said.body),
+                    hints: said.hints.iter().map(|h| mask(h)).collect(),
+                })
+            }),
             more: self
                 .more
                 .into_iter()
@@ -90,6 +154,24 @@ impl BadInput {
     /// exit code.
     #[must_use]
     pub fn json(&self, exit: u8) -> Value {
+        let Some(said) = &self.said else {
+            return self.json_from_text(exit);
+        };
+        let hint = (!said.hints.is_empty()).then(|| said.hints.join("\n"));
+        let at = &said.location;
+        let (file, line, column, message) = match (at.line, at.column) {
+            (Some(line), Some(column)) => {
+                (Some(&at.file), Some(line), Some(column), said.body.clone())
+            }
+            // A place without a column stays in the message, as in the text.
+            _ => (None, None, None, format!("{at}: {}", said.body)),
+        };
+        self.json_with(exit, file, line, column, message, hint)
+    }
+
+    /// [`BadInput::json`] for an error known only as text: its place read from the
+    /// start of its first line, its hints from its `hint:` lines.
+    fn json_from_text(&self, exit: u8) -> Value {
         let (body, hints): (Vec<&str>, Vec<&str>) = self
             .message
             .lines()
@@ -104,15 +186,35 @@ impl BadInput {
             .as_ref()
             .map_or(body.as_str(), |p| &body[p.end..])
             .to_owned();
+        self.json_with(
+            exit,
+            place.as_ref().map(|p| &p.file),
+            place.as_ref().map(|p| p.line),
+            place.as_ref().map(|p| p.column),
+            message,
+            (!hint.is_empty()).then(|| hint.join("\n")),
+        )
+    }
+
+    /// The `--json` error object of these parts.
+    fn json_with(
+        &self,
+        exit: u8,
+        file: Option<&String>,
+        line: Option<u64>,
+        column: Option<u64>,
+        message: String,
+        hint: Option<String>,
+    ) -> Value {
         json!({
             "event": "error",
             "schema_version": 1,
             "kind": self.kind,
             "message": message,
-            "file": place.as_ref().map(|p| p.file.clone()),
-            "line": place.as_ref().map(|p| p.line),
-            "column": place.as_ref().map(|p| p.column),
-            "hint": (!hint.is_empty()).then(|| hint.join("\n")),
+            "file": file,
+            "line": line,
+            "column": column,
+            "hint": hint,
             "problems": self.more.iter().map(problem).collect::<Vec<Value>>(),
             "exit": exit,
         })
@@ -197,6 +299,43 @@ mod tests {
         assert_eq!(v["message"], "unknown field `notify`");
         assert_eq!(v["hint"], "wsdeploy has no handlers");
         assert_eq!(v["exit"], 3);
+    }
+
+    #[test]
+    fn a_placed_error_gives_its_typed_place_and_hints_and_says_the_same_text() {
+        let said = Said::of(
+            Location::at("plans/my site.yml", 4, 5),
+            "unknown field `notify`\nhint: wsdeploy has no handlers",
+        );
+        assert_eq!(said.body, "unknown field `notify`");
+        assert_eq!(said.hints, ["wsdeploy has no handlers"]);
+        let e = BadInput::placed(InputKind::Plan, said);
+        let text = "plans/my site.yml:4:5: unknown field `notify`\nhint: wsdeploy has no handlers";
+        assert_eq!(e.to_string(), text);
+        let v = e.json(3);
+        assert_eq!(v["file"], "plans/my site.yml");
+        assert_eq!(v["line"], 4);
+        assert_eq!(v["column"], 5);
+        assert_eq!(v["message"], "unknown field `notify`");
+        assert_eq!(v["hint"], "wsdeploy has no handlers");
+        // Read back from the text, a file name with a space is no place at all.
+        assert_eq!(
+            BadInput::of(InputKind::Plan, text.to_owned()).json(3)["file"],
+            Value::Null
+        );
+    }
+
+    #[test]
+    fn a_placed_error_without_a_column_keeps_its_place_in_the_message() {
+        let e = BadInput::placed(
+            InputKind::Plan,
+            Said::of(Location::file("plans/a.yml"), "cannot read it"),
+        );
+        let v = e.json(3);
+        assert_eq!(v["file"], Value::Null);
+        assert_eq!(v["message"], "plans/a.yml: cannot read it");
+        assert_eq!(v["hint"], Value::Null);
+        assert_eq!(v, BadInput::of(InputKind::Plan, e.message.clone()).json(3));
     }
 
     #[test]

@@ -27,7 +27,7 @@ mod ssh_route;
 mod validate;
 
 use apply::apply;
-pub use bad_input::{BadInput, InputKind};
+pub use bad_input::{BadInput, InputKind, Said};
 use check::{drift, verify};
 use history::{HistoryAction, HistoryArgs, ReportArgs, history_command, report_command};
 use hosts::inventory_list;
@@ -321,7 +321,15 @@ pub async fn main(cli: Cli) -> u8 {
             with_config(&config, &mut command);
             run_command(&cli.project, command).await
         }
-        Err(message) => Err(BadInput::of(InputKind::Config, message)),
+        Err(crate::config::ConfigError::Invalid { location, message }) => Err(BadInput::placed(
+            InputKind::Config,
+            Said {
+                location,
+                body: message,
+                hints: Vec::new(),
+            },
+        )),
+        Err(other) => Err(BadInput::of(InputKind::Config, other.to_string())),
     };
     match result {
         Ok(code) => code,

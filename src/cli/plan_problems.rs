@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{BadInput, InputKind};
+use super::BadInput;
 use crate::inventory::Inventory;
 use crate::location::Location;
 use crate::validate;
@@ -14,7 +14,7 @@ use crate::validate;
 /// The plan error `first` (at `first_at`, when it has a place), with the plan's other
 /// problems after it: those at another place.
 pub(super) fn plan_error(
-    first: String,
+    first: BadInput,
     first_at: Option<&Location>,
     plan_path: &Path,
     inventory: &Inventory,
@@ -31,11 +31,10 @@ pub(super) fn plan_error(
         .filter(|p| !p.is_warning() && Some(&p.location) != first_at)
         .collect();
     if others.is_empty() {
-        return BadInput::of(InputKind::Plan, first);
+        return first;
     }
-    let (body, hints) = split_hints(&first);
-    let message = format!(
-        "{body}\nthe plan has {} more problem{} (as `wsdeploy validate` reports them):\n{}{hints}",
+    let more = format!(
+        "\nthe plan has {} more problem{} (as `wsdeploy validate` reports them):\n{}",
         others.len(),
         if others.len() == 1 { "" } else { "s" },
         others
@@ -44,9 +43,19 @@ pub(super) fn plan_error(
             .collect::<Vec<_>>()
             .join("\n")
     );
+    let with_more = match first.said {
+        Some(mut said) => {
+            said.body.push_str(&more);
+            BadInput::placed(first.kind, *said)
+        }
+        None => {
+            let (body, hints) = split_hints(&first.message);
+            BadInput::of(first.kind, format!("{body}{more}{hints}"))
+        }
+    };
     BadInput {
         more: others,
-        ..BadInput::of(InputKind::Plan, message)
+        ..with_more
     }
 }
 

@@ -120,14 +120,60 @@ pub(super) fn plan_path(project: &Path, t: &TargetArgs) -> PathBuf {
 }
 
 pub(super) fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, BadInput> {
-    plan::load(&plan_path(project, t)).map_err(|e| BadInput::of(InputKind::Plan, e.to_string()))
+    plan::load(&plan_path(project, t)).map_err(|e| plan_load_error(&e))
+}
+
+/// A plan that cannot be loaded, as bad input (at its place, when it has one).
+fn plan_load_error(e: &plan::PlanError) -> BadInput {
+    match &e.location {
+        Some(location) => BadInput::placed(
+            InputKind::Plan,
+            super::Said {
+                location: location.clone(),
+                body: e.message.clone(),
+                hints: e.hints.clone(),
+            },
+        ),
+        None => BadInput::of(InputKind::Plan, e.to_string()),
+    }
+}
+
+/// A plan that cannot be rendered for the hosts, as bad input.
+fn plan_render_error(e: &crate::project::RenderHostsError) -> BadInput {
+    match e {
+        crate::project::RenderHostsError::Hosts(e) => BadInput::of(InputKind::Plan, e.to_string()),
+        crate::project::RenderHostsError::Render(e) => BadInput::placed(
+            InputKind::Plan,
+            super::Said::of(
+                (*e.origin).clone(),
+                &format!("step `{}` for host {}: {}", e.step, e.host, e.message),
+            ),
+        ),
+    }
 }
 
 /// An inventory error as bad input of `kind`, or of kind `vault` when vaulted data could
-/// not be decrypted.
+/// not be decrypted; at its place when the inventory file's line and column are known.
 fn inventory_error(kind: InputKind, e: &inventory::InventoryError) -> BadInput {
     match e {
         inventory::InventoryError::Vault { .. } => BadInput::of(InputKind::Vault, e.to_string()),
+        inventory::InventoryError::Yaml {
+            location,
+            message,
+            snippet,
+        }
+        | inventory::InventoryError::Ini {
+            location,
+            message,
+            snippet,
+        } => BadInput::placed(
+            kind,
+            super::Said {
+                location: location.clone(),
+                body: format!("{message}{snippet}"),
+                hints: Vec::new(),
+            },
+        ),
         _ => BadInput::of(kind, e.to_string()),
     }
 }
@@ -214,6 +260,21 @@ struct RunShape {
     render: bool,
 }
 
+/// The plan at `plan_path`; an error is followed by the plan's other problems.
+fn load_plan_for_run(
+    plan_path: &Path,
+    inv: &inventory::Inventory,
+    extra: &serde_json::Map<String, serde_json::Value>,
+    limit: Option<&str>,
+) -> Result<plan::Plan, BadInput> {
+    plan::load(plan_path).map_err(|e| {
+        // Where `validate` reports the same error (a plan it cannot read: the file).
+        let at =
+            (e.location.clone()).unwrap_or_else(|| Location::file(plan_path.display().to_string()));
+        plan_problems::plan_error(plan_load_error(&e), Some(&at), plan_path, inv, extra, limit)
+    })
+}
+
 /// [`prepare`](fn@prepare) once the inventory and `-e` are read: the plan rendered for every host (or,
 /// without `render`, only the hosts located) and each host's connection settings.
 fn prepare_hosts(
@@ -232,18 +293,20 @@ fn prepare_hosts(
     } = shape;
     let plan_path = plan_path(project, t);
     let limit = t.limit.as_deref();
-    let plan = plan::load(&plan_path).map_err(|e| {
-        // Where `validate` reports the same error (a plan it cannot read: the file).
-        let at =
-            (e.location.clone()).unwrap_or_else(|| Location::file(plan_path.display().to_string()));
-        plan_problems::plan_error(e.to_string(), Some(&at), &plan_path, inv, extra, limit)
-    })?;
+    let plan = load_plan_for_run(&plan_path, inv, extra, limit)?;
     let plan_files = plan_file_sums(&plan, &plan_path)?;
     warn_unmatched_hosts(&plan, inv);
     let per_host = if render {
         crate::project::render_for_hosts(&plan, inv, limit, extra, masked).map_err(|e| {
             let at = e.location().cloned();
-            plan_problems::plan_error(e.to_string(), at.as_ref(), &plan_path, inv, extra, limit)
+            plan_problems::plan_error(
+                plan_render_error(&e),
+                at.as_ref(),
+                &plan_path,
+                inv,
+                extra,
+                limit,
+            )
         })?
     } else {
         located_hosts(&plan, inv, limit)?

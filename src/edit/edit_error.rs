@@ -76,10 +76,10 @@ impl From<super::json::JsonError> for EditError {
 impl From<super::nginx::EditError> for EditError {
     fn from(e: super::nginx::EditError) -> Self {
         match e {
-            super::nginx::EditError::Parse { source, .. } => Self {
+            super::nginx::EditError::Parse { path, source } => Self {
                 line: Some(source.line as u64),
                 column: Some(source.column as u64),
-                message: source.message,
+                message: source.message_in(&path),
             },
             other => Self::from(other.to_string()),
         }

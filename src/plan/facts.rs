@@ -119,6 +119,7 @@ pub fn prepare(
             step: format!("facts: {}", fact.name),
             host: host.to_owned(),
             message: crate::mask::mask(&format!("`{field}`: {e}"), masked),
+            cause: super::render_error::Cause::of_template(&e),
         })?;
         requests.push(FactRequest {
             name: fact.name.clone(),

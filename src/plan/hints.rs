@@ -93,42 +93,74 @@ const PLAIN_WORDS: &[(&str, &str)] = &[
     ),
 ];
 
-/// `message` (a YAML load error) in plain words: the reader's type names replaced, and
-/// for an unknown key `did you mean` in its first line and a `hint:` line for an Ansible
-/// keyword.
+/// A YAML load error explained: its message in plain words, the hint for an Ansible
+/// keyword, and the unknown key it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained {
+    /// The reader's type names replaced; for an unknown key, `did you mean` in the first
+    /// line.
+    pub message: String,
+    /// What wsdeploy does instead of the Ansible keyword the unknown key is.
+    pub hint: Option<String>,
+    pub unknown_key: Option<UnknownKey>,
+}
+
+/// The unknown key a load error is about, with the accepted key it is probably a slip
+/// for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    pub key: String,
+    pub slip_for: Option<String>,
+}
+
+/// `message` (a YAML load error, as the reader says it) explained.
 #[must_use]
-pub fn with_hints(message: &str) -> String {
+pub fn explain(message: &str) -> Explained {
     let mut plain = message.to_owned();
     for (jargon, words) in PLAIN_WORDS {
         if plain.contains(jargon) {
             plain = plain.replace(jargon, words);
         }
     }
-    let message = plain.as_str();
-    let Some((key, expected)) = unknown_field(message) else {
-        return message.to_owned();
+    let Some((key, expected)) = unknown_field(&plain) else {
+        return Explained {
+            message: plain,
+            hint: None,
+            unknown_key: None,
+        };
     };
-    let mut out = message.to_owned();
-    if let Some(close) = closest(&key, &expected) {
+    let close = closest(&key, &expected).map(str::to_owned);
+    if let Some(close) = &close {
         let said = format!("unknown field `{key}`");
-        out = out.replacen(&said, &format!("{said} (did you mean `{close}`?)"), 1);
+        plain = plain.replacen(&said, &format!("{said} (did you mean `{close}`?)"), 1);
     }
-    if let Some((_, what)) = ANSIBLE_WORDS.iter().find(|(word, _)| *word == key) {
-        out = format!(
-            "{}\nhint: `{key}` is an Ansible keyword; {what}",
-            out.trim_end()
-        );
+    let hint = ANSIBLE_WORDS
+        .iter()
+        .find(|(word, _)| *word == key)
+        .map(|(_, what)| format!("`{key}` is an Ansible keyword; {what}"));
+    if hint.is_some() {
+        plain.truncate(plain.trim_end().len());
     }
-    out
+    Explained {
+        message: plain,
+        hint,
+        unknown_key: Some(UnknownKey {
+            key,
+            slip_for: close,
+        }),
+    }
 }
 
-/// The unknown key a load error is about, with the accepted key it is probably a slip
-/// for.
+/// `message` (a YAML load error) in plain words: the reader's type names replaced, and
+/// for an unknown key `did you mean` in its first line and a `hint:` line for an Ansible
+/// keyword.
 #[must_use]
-pub fn unknown_key(message: &str) -> Option<(String, Option<String>)> {
-    let (key, expected) = unknown_field(message)?;
-    let close = closest(&key, &expected).map(str::to_owned);
-    Some((key, close))
+pub fn with_hints(message: &str) -> String {
+    let explained = explain(message);
+    match explained.hint {
+        Some(hint) => format!("{}\nhint: {hint}", explained.message),
+        None => explained.message,
+    }
 }
 
 /// The unknown key and the accepted ones, from serde's `unknown field `x`, expected one

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde_saphyr::Spanned;
 
 use super::fact_type::FactType;
+use super::hints::UnknownKey;
 use super::kinds::command::CommandStep;
 use super::kinds::file::FileStep;
 use super::kinds::verify::VerifyStep;
@@ -22,31 +23,55 @@ use crate::location::Location;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
     pub location: Option<Location>,
+    /// What is wrong, without the hints.
     pub message: String,
+    /// What to do instead (an Ansible keyword's wsdeploy way), said after the message
+    /// one `hint:` line each.
+    pub hints: Vec<String>,
+    /// The unknown key the error is about, when it is one (boxed: the error stays small,
+    /// `clippy::result_large_err`).
+    pub unknown_key: Option<Box<UnknownKey>>,
 }
 
 impl PlanError {
+    /// An error with no place in a file (the plan cannot be read).
+    fn unplaced(what: impl std::fmt::Display) -> Self {
+        Self {
+            location: None,
+            message: what.to_string(),
+            hints: Vec::new(),
+            unknown_key: None,
+        }
+    }
+
     fn at(file: &Path, line: u64, column: u64, what: impl std::fmt::Display) -> Self {
         Self {
             location: Some(Location::at(file.display().to_string(), line, column)),
-            message: what.to_string(),
+            ..Self::unplaced(what)
         }
     }
 
     fn in_file(file: &Path, what: impl std::fmt::Display) -> Self {
         Self {
             location: Some(Location::file(file.display().to_string())),
-            message: what.to_string(),
+            ..Self::unplaced(what)
         }
+    }
+
+    /// The message, then its hints (one `hint:` line each): what follows the place.
+    #[must_use]
+    pub fn what(&self) -> String {
+        let hints: String = self.hints.iter().map(|h| format!("\nhint: {h}")).collect();
+        format!("{}{hints}", self.message)
     }
 }
 
-/// `file:line:column: message`.
+/// `file:line:column: message`, then the hints.
 impl std::fmt::Display for PlanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.location {
-            Some(location) => write!(f, "{location}: {}", self.message),
-            None => f.write_str(&self.message),
+            Some(location) => write!(f, "{location}: {}", self.what()),
+            None => f.write_str(&self.what()),
         }
     }
 }
@@ -130,12 +155,11 @@ fn load_from(path: &Path, file: PlanFile) -> Result<Plan, PlanError> {
 }
 
 fn read_plan_file(path: &Path) -> Result<PlanFile, PlanError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PlanError {
-        location: None,
-        message: format!(
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        PlanError::unplaced(format!(
             "cannot read plan {}: {e} (PLAN defaults to plans/site.yml in the project directory)",
             path.display()
-        ),
+        ))
     })?;
     parse_plan_text(path, &text)
 }
@@ -157,16 +181,22 @@ fn parse_plan_text(path: &Path, text: &str) -> Result<PlanFile, PlanError> {
 pub fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> PlanError {
     let rendered = e.to_string();
     let rendered = rendered.replace("<input>", &path.display().to_string());
-    let rendered = super::hints::with_hints(rendered.strip_prefix("error: ").unwrap_or(&rendered));
-    match e.location() {
+    let explained = super::hints::explain(rendered.strip_prefix("error: ").unwrap_or(&rendered));
+    let rendered = &explained.message;
+    let error = match e.location() {
         Some(loc) => {
             let body = rendered
                 .strip_prefix(&format!("line {} column {}: ", loc.line(), loc.column()))
-                .unwrap_or(&rendered)
+                .unwrap_or(rendered)
                 .to_owned();
             PlanError::at(path, loc.line(), loc.column(), body)
         }
         None => PlanError::in_file(path, rendered),
+    };
+    PlanError {
+        hints: explained.hint.into_iter().collect(),
+        unknown_key: explained.unknown_key.map(Box::new),
+        ..error
     }
 }
 
@@ -602,6 +632,34 @@ fn check_kind_fields(spec: &Extras, kind: Kind) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    #[test]
+    fn an_unknown_key_error_carries_the_key_and_its_hint_apart() {
+        let text =
+            "name: t\nhosts: all\nsteps:\n  - command: \"true\"\n    notify: r\n  - comand: x\n";
+        let e = super::load_text(Path::new("plans/t.yml"), text).unwrap_err();
+        let key = e.unknown_key.as_deref().expect("an unknown key");
+        assert_eq!(
+            (key.key.as_str(), key.slip_for.as_deref()),
+            ("notify", None)
+        );
+        assert!(!e.message.contains("hint:"), "{}", e.message);
+        assert_eq!(
+            e.hints,
+            [
+                "`notify` is an Ansible keyword; wsdeploy has no handlers: a `command` step with `if_changed: [STEP_ID]` runs when that step changed something"
+            ]
+        );
+        assert!(
+            e.to_string()
+                .starts_with("plans/t.yml:5:5: unknown field `notify`, expected one of"),
+            "{e}"
+        );
+        assert!(
+            e.to_string().ends_with(&format!("\nhint: {}", e.hints[0])),
+            "{e}"
+        );
+    }
 
     fn first_error(steps: &str) -> String {
         let text = format!("name: t\nhosts: all\nsteps:\n{steps}");

@@ -6,9 +6,9 @@
 use serde_json::{Map, Value};
 
 use super::facts::Pending;
-use super::kinds::{StepKind, render_field};
+use super::kinds::{StepError, StepKind, render_field};
 use super::load::{Play, StepDef};
-pub use super::render_error::RenderError;
+pub use super::render_error::{Cause, RenderError};
 use super::step::{Action, Skipped, Step};
 use crate::location::Location;
 use crate::template::Renderer;
@@ -181,6 +181,7 @@ fn render_steps(play: &Play, host: &str, renderer: &Renderer) -> Result<HostPlan
             step: "nginx_dump_cmd".to_owned(),
             host: host.to_owned(),
             message: e.to_string(),
+            cause: Cause::of_template(&e),
         })?;
         Some(match dump {
             Some(Value::String(s)) => s,
@@ -222,11 +223,12 @@ fn render_defs(
         skipped: Vec::new(),
     };
     for def in defs {
-        let failed = |message| RenderError {
+        let failed = |error: StepError| RenderError {
             origin: Box::new(Location::at(file, def.line, def.column)),
             step: def.id.clone(),
             host: host.to_owned(),
-            message,
+            message: error.to_string(),
+            cause: Cause::of_step(&error),
         };
         match condition(def, renderer).map_err(failed)? {
             Some(reason) => out.skipped.push(Skipped {
@@ -261,14 +263,17 @@ fn render_defs(
 ///
 /// # Errors
 /// A condition that cannot be evaluated (syntax, undefined variable, unsupported function).
-fn condition(def: &StepDef, renderer: &Renderer) -> Result<Option<String>, String> {
+fn condition(def: &StepDef, renderer: &Renderer) -> Result<Option<String>, StepError> {
     let Some(when) = &def.when else {
         return Ok(None);
     };
     for expression in when.expressions() {
         if !renderer
             .truthy(expression)
-            .map_err(|e| format!("`when: {expression}`: {e}"))?
+            .map_err(|source| StepError::Condition {
+                expression: expression.to_owned(),
+                source,
+            })?
         {
             return Ok(Some(format!("when: {expression} is false")));
         }
@@ -280,7 +285,7 @@ fn condition(def: &StepDef, renderer: &Renderer) -> Result<Option<String>, Strin
 fn render_step(
     def: &StepDef,
     renderer: &Renderer,
-) -> Result<(String, Option<String>, Action), String> {
+) -> Result<(String, Option<String>, Action), StepError> {
     let hint = def
         .hint
         .as_deref()

@@ -44,7 +44,7 @@ fn set_aside(path: &Path, text: &str, error: &PlanError) -> Option<String> {
     }
     let line = usize::try_from(location.line?).ok()?;
     let col = usize::try_from(location.column?).ok()?;
-    let (key, slip_for) = plan::hints::unknown_key(&error.message)?;
+    let plan::hints::UnknownKey { key, slip_for } = error.unknown_key.as_deref()?.clone();
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
     let index = line.checked_sub(1)?;
     let chars: Vec<char> = lines.get(index)?.chars().collect();
@@ -83,9 +83,12 @@ mod tests {
     use super::*;
 
     fn unknown(file: &str, line: u64, column: u64, key: &str) -> PlanError {
+        let explained = plan::hints::explain(&format!("unknown field `{key}`, {KEYS}"));
         PlanError {
             location: Some(crate::location::Location::at(file, line, column)),
-            message: format!("unknown field `{key}`, {KEYS}"),
+            message: explained.message,
+            hints: explained.hint.into_iter().collect(),
+            unknown_key: explained.unknown_key.map(Box::new),
         }
     }
 

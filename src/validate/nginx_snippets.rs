@@ -5,6 +5,7 @@
 //! stay true; `{% %}` tags and `{# #}` comments are blanked.
 
 use crate::edit::nginx::{self, ParseError};
+use crate::location::Location;
 
 /// A problem of one snippet: where in the plan file (line, column; `None` when the
 /// snippet's place cannot be told, e.g. a folded block) and what.
@@ -15,8 +16,13 @@ pub(super) struct SnippetProblem {
 }
 
 /// Checks the `ensure:` snippet of the step written at `step_line` (1-based) of
-/// `plan_text`.
-pub(super) fn check(plan_text: &str, step_line: usize, snippet: &str) -> Option<SnippetProblem> {
+/// `plan_text`, the text of the plan file `file`.
+pub(super) fn check(
+    file: &str,
+    plan_text: &str,
+    step_line: usize,
+    snippet: &str,
+) -> Option<SnippetProblem> {
     if snippet.trim().is_empty() {
         return Some(SnippetProblem {
             at: None,
@@ -28,8 +34,20 @@ pub(super) fn check(plan_text: &str, step_line: usize, snippet: &str) -> Option<
         Err(error) => error,
         Ok(config) => missing_semicolon(&config, config.directives())?,
     };
-    let at = place(plan_text, step_line, &error);
-    let mut message = format!("`nginx.ensure`: nginx syntax: {}", error.message);
+    let at = place(plan_text, step_line, error.line, error.column);
+    // A second place (where a directive whose `;` is missing starts) is said as the
+    // first: in the plan file when the snippet's place is known there.
+    let second = |line, column| match place(plan_text, step_line, line, column) {
+        Some((l, c)) if at.is_some() => {
+            let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+            Location::at(file, wide(l), wide(c)).to_string()
+        }
+        _ => format!("line {line}, column {column} of the snippet"),
+    };
+    let mut message = format!(
+        "`nginx.ensure`: nginx syntax: {}",
+        error.message_with(second)
+    );
     if at.is_none() {
         message.push_str(&format!(
             " (line {}, column {} of the snippet)",
@@ -105,15 +123,15 @@ fn missing_semicolon<'a>(
             let gap = &config.source()[previous.span.end..arg.span.start];
             if gap.contains('\n') && LINE_STARTING_DIRECTIVES.contains(&arg.value.as_str()) {
                 let at = config.position(previous.span.end);
-                return Some(ParseError {
-                    line: at.line,
-                    column: at.column,
-                    message: format!(
+                return Some(ParseError::new(
+                    at.line,
+                    at.column,
+                    format!(
                         "missing \";\" at the end of \"{}\": \"{}\" on the next line is a directive of its own, but nginx reads it as one more argument",
                         d.name(),
                         arg.value,
                     ),
-                });
+                ));
             }
             previous = arg;
         }
@@ -156,8 +174,8 @@ fn blank_templates(text: &str) -> String {
     out
 }
 
-/// Where snippet position `error` is in the plan file.
-fn place(plan_text: &str, step_line: usize, error: &ParseError) -> Option<(usize, usize)> {
+/// Where snippet position `line`:`column` is in the plan file.
+fn place(plan_text: &str, step_line: usize, line: usize, column: usize) -> Option<(usize, usize)> {
     let lines: Vec<&str> = plan_text.lines().collect();
     let (key_line, value_col) = lines
         .iter()
@@ -173,13 +191,13 @@ fn place(plan_text: &str, step_line: usize, error: &ParseError) -> Option<(usize
             .iter()
             .find(|l| !l.trim().is_empty())
             .map(|l| l.chars().take_while(|c| *c == ' ').count())?;
-        return Some((key_line + 1 + error.line, indent + error.column));
+        return Some((key_line + 1 + line, indent + column));
     }
-    if error.line != 1 || rest.starts_with('>') || rest.contains('\\') {
+    if line != 1 || rest.starts_with('>') || rest.contains('\\') {
         return None;
     }
     let quoted = rest.starts_with('"') || rest.starts_with('\'');
-    Some((key_line + 1, value_col + usize::from(quoted) + error.column))
+    Some((key_line + 1, value_col + usize::from(quoted) + column))
 }
 
 /// The character column (0-based) where the value of an `ensure:` key on `line` starts.
@@ -214,7 +232,7 @@ mod tests {
         let plan = "steps:\n  - id: site\n    nginx:\n      file: /x\n      ensure: |\n        location /ws {\n            proxy_pass http://b:{{ port }}\n            proxy_http_version 1.1;\n        }\n";
         let snippet =
             "location /ws {\n    proxy_pass http://b:{{ port }}\n    proxy_http_version 1.1;\n}\n";
-        let p = check(plan, 2, snippet).expect("a problem");
+        let p = check("plans/site.yml", plan, 2, snippet).expect("a problem");
         // After `http://b:{{ port }}`, the end of plan line 7.
         assert_eq!(p.at, Some((7, 43)), "{p:?}");
         assert!(
@@ -227,18 +245,31 @@ mod tests {
     fn a_one_line_snippet_is_placed_after_its_quote() {
         let plan = "  - nginx: {file: /x, ensure: \"location / { return 204 }\"}\n";
         let snippet = "location / { return 204 }";
-        let p = check(plan, 1, snippet).expect("a problem");
+        let p = check("plans/site.yml", plan, 1, snippet).expect("a problem");
         let e = nginx::parse(snippet).expect_err("bad");
         let quote = plan.find('"').expect("quote");
         assert_eq!(p.at, Some((1, quote + 1 + e.column)), "{p:?} {e:?}");
+        // The directive whose `;` is missing, `return` (snippet column 14), in the plan.
+        let directive = format!("plans/site.yml:1:{}", quote + 1 + 14);
+        assert!(
+            p.message.contains(&format!(
+                "the directive \"return\" at {directive} is not terminated"
+            )),
+            "{p:?}"
+        );
     }
 
     #[test]
     fn valid_snippets_pass_and_empty_ones_do_not() {
         assert_eq!(
-            check("", 1, "location /ws {\n  proxy_pass {{ u }};\n}\n"),
+            check(
+                "plans/site.yml",
+                "",
+                1,
+                "location /ws {\n  proxy_pass {{ u }};\n}\n"
+            ),
             None
         );
-        assert!(check("", 1, "  \n").is_some());
+        assert!(check("plans/site.yml", "", 1, "  \n").is_some());
     }
 }

@@ -198,6 +198,34 @@ fn json_error(run: &support::project::Run) -> serde_json::Value {
 }
 
 #[test]
+fn with_json_a_plan_error_names_its_file_even_with_a_space_in_its_path() {
+    // The place comes with the error, not read back from its text.
+    let p = project_with("name: x\nhosts: odoo\nsteps: []\n");
+    p.file(
+        "plans/my site.yml",
+        "name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n    notify: reload\n",
+    );
+    let run = p.run(&["apply", "-i", "production", "plans/my site.yml", "--json"]);
+    run.code(3)
+        .stderr_has("plans/my site.yml:5:5: unknown field `notify`");
+    let e = json_error(&run);
+    assert!(
+        e["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("plans/my site.yml")),
+        "{e}"
+    );
+    assert_eq!(e["line"], 5, "{e}");
+    assert_eq!(e["column"], 5, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("unknown field `notify`")),
+        "{e}"
+    );
+}
+
+#[test]
 fn with_json_bad_input_is_one_json_error_object_on_stdout() {
     let p =
         project_with("name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n    notify: reload\n");

@@ -337,6 +337,18 @@ fn unknown_filters_are_found_without_an_inventory_and_said_once_with_one() {
 }
 
 #[test]
+fn a_rendering_problem_whose_value_says_unknown_filter_is_still_reported() {
+    // Only a filter wsdeploy lacks is left to the check above; a value that merely reads
+    // like one is a problem of its own.
+    let p = project_with(
+        "name: x\nhosts: odoo\nvars:\n  conf: unknown filter.conf\nsteps:\n  - ini: {file: \"{{ conf }}\", set: {a: b}}\n",
+    );
+    p.run(&["validate", "-i", "production", "--limit", "odoo-1"])
+        .code(3)
+        .stdout_has("plans/site.yml:6:5: step `ini-1`: `ini.file` must be an absolute path without `..`, got `unknown filter.conf` (host odoo-1)");
+}
+
+#[test]
 fn ansible_magic_variables_say_what_to_use_instead() {
     let p = project_with(
         "name: g\nhosts: odoo\nsteps:\n  - command: \"echo {{ groups['odoo'] | length }} {{ ansible_hostname }}\"\n",

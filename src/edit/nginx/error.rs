@@ -11,26 +11,73 @@ use crate::location::Location;
 ///
 /// `line` and `column` are 1-based; the column counts characters, not bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{line}:{column}: {message}")]
+#[error("{line}:{column}: {}", self.message_with(|l, c| format!("{l}:{c}")))]
 pub struct ParseError {
     pub line: usize,
     pub column: usize,
+    /// What is wrong; when the error names a second place, the text before it.
     pub message: String,
+    /// A second place the error names (where a directive whose `;` is missing starts),
+    /// kept apart so that it is said as the first place is (`FILE:L:C` in a file).
+    pub second: Option<SecondPlace>,
+}
+
+/// A second place in the text a [`ParseError`] names, and the message's text after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondPlace {
+    pub line: usize,
+    pub column: usize,
+    pub rest: String,
 }
 
 impl ParseError {
+    /// An error at `line`:`column` naming no second place.
+    #[must_use]
+    pub fn new(line: usize, column: usize, message: String) -> Self {
+        Self {
+            line,
+            column,
+            message,
+            second: None,
+        }
+    }
+
+    /// The whole message, its second place (if any) said by `place(line, column)`.
+    #[must_use]
+    pub fn message_with(&self, place: impl Fn(usize, usize) -> String) -> String {
+        match &self.second {
+            Some(second) => format!(
+                "{}{}{}",
+                self.message,
+                place(second.line, second.column),
+                second.rest
+            ),
+            None => self.message.clone(),
+        }
+    }
+
+    /// The whole message, in the file `path` (a second place said `path:line:column`).
+    #[must_use]
+    pub fn message_in(&self, path: &str) -> String {
+        self.message_with(|line, column| Location::at(path, wide(line), wide(column)).to_string())
+    }
+
     /// The error's place in the file `path`.
     #[must_use]
     pub fn location(&self, path: &str) -> Location {
-        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         Location::at(path, wide(self.line), wide(self.column))
     }
 
     /// `path:line:column: message`.
     #[must_use]
     pub fn in_file(&self, path: &str) -> String {
-        format!("{}: {}", self.location(path), self.message)
+        format!("{}: {}", self.location(path), self.message_in(path))
     }
+}
+
+/// A line or column as a [`Location`] holds it.
+fn wide(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// Why a structural edit could not be made. Nothing was changed when this is returned.
@@ -45,7 +92,7 @@ pub enum EditError {
 
     #[error(
         "cannot parse the configuration to ensure: line {}, column {}: {}",
-        source.line, source.column, source.message
+        source.line, source.column, source.message_with(|l, c| format!("line {l}, column {c}"))
     )]
     Snippet {
         #[source]

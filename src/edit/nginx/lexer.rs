@@ -52,11 +52,7 @@ impl<'a> Lexer<'a> {
 
     fn error(&self, offset: usize, message: String) -> ParseError {
         let at = position(self.text, offset);
-        ParseError {
-            line: at.line,
-            column: at.column,
-            message,
-        }
+        ParseError::new(at.line, at.column, message)
     }
 
     fn token(&mut self, kind: TokenKind, start: usize, end: usize) -> Token {

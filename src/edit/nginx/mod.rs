@@ -34,7 +34,7 @@ pub use chosen::chosen_server;
 pub use context::{Context, ContextKind, FileRole, IncludeSite, Request, guess_file_top};
 pub use dump::{Effective, EffectiveFile};
 pub use ensure::{ensure, ensure_reusing_upstreams};
-pub use error::{DumpError, EditError, ParseError};
+pub use error::{DumpError, EditError, ParseError, SecondPlace};
 pub use identity::{Identity, identity, same_tokens};
 pub use include::{absolute_pattern, glob_match, is_glob};
 pub use parse::parse;

@@ -1,6 +1,6 @@
 //! Parser from tokens to the lossless tree, with errors that point at the offending place.
 
-use super::error::ParseError;
+use super::error::{ParseError, SecondPlace};
 use super::lexer::{Lexer, Token, TokenKind, word_value};
 use super::text::position;
 use super::tree::{Block, Body, Config, Directive, Node, RawBlock, Span, Word};
@@ -39,11 +39,7 @@ struct OpenBlock<'n> {
 impl Parser<'_> {
     fn error(&self, offset: usize, message: String) -> ParseError {
         let at = position(self.text, offset);
-        ParseError {
-            line: at.line,
-            column: at.column,
-            message,
-        }
+        ParseError::new(at.line, at.column, message)
     }
 
     fn word(&self, token: Token) -> Word {
@@ -150,14 +146,19 @@ impl Parser<'_> {
                 }
                 TokenKind::CloseBrace => {
                     let at = position(self.text, name.span.start);
-                    return Err(self.error(
+                    let mut error = self.error(
                         token.start,
                         format!(
-                            "unexpected \"}}\" (missing \";\"): the directive \"{}\" at line {}, column {} is not \
-                             terminated by \";\"; add \";\" before \"}}\"",
-                            name.value, at.line, at.column
+                            "unexpected \"}}\" (missing \";\"): the directive \"{}\" at ",
+                            name.value
                         ),
-                    ));
+                    );
+                    error.second = Some(SecondPlace {
+                        line: at.line,
+                        column: at.column,
+                        rest: " is not terminated by \";\"; add \";\" before \"}\"".to_owned(),
+                    });
+                    return Err(error);
                 }
                 TokenKind::OpenBrace => {
                     let body = if is_lua_block(&name.value) {
@@ -245,6 +246,16 @@ mod tests {
     }
 
     #[test]
+    fn a_second_place_is_said_as_the_first_in_a_file() {
+        let error = parse("location / { deny all }").unwrap_err();
+        assert_eq!(
+            error.in_file("/etc/nginx/sites-enabled/x.conf"),
+            "/etc/nginx/sites-enabled/x.conf:1:23: unexpected \"}\" (missing \";\"): the directive \"deny\" at \
+             /etc/nginx/sites-enabled/x.conf:1:14 is not terminated by \";\"; add \";\" before \"}\""
+        );
+    }
+
+    #[test]
     fn errors_point_at_the_offending_place() {
         let cases = [
             (
@@ -259,8 +270,8 @@ mod tests {
             ),
             (
                 "location / { deny all }",
-                "1:23: unexpected \"}\" (missing \";\"): the directive \"deny\" at line 1, column 14 is \
-                 not terminated by \";\"; add \";\" before \"}\"",
+                "1:23: unexpected \"}\" (missing \";\"): the directive \"deny\" at 1:14 is not \
+                 terminated by \";\"; add \";\" before \"}\"",
             ),
             (
                 "{{ x }}",

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::render_field;
+use super::{StepError, render_field};
 use crate::plan::step::{Action, CommandAction};
 use crate::template::Renderer;
 
@@ -38,11 +38,11 @@ impl CommandStep {
     ///
     /// # Errors
     /// A value that cannot be rendered, an empty command, a relative `creates` path.
-    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), String> {
+    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), StepError> {
         let timeout = self.timeout.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
         let run = render_field(renderer, "command", &self.run)?;
         if run.trim().is_empty() {
-            return Err("`command` is empty".to_owned());
+            return Err(StepError::Value("`command` is empty".to_owned()));
         }
         let unless = self
             .unless
@@ -55,7 +55,9 @@ impl CommandStep {
             .map(|path| render_field(renderer, "creates", path))
             .transpose()?;
         if let Some(path) = creates.as_deref().filter(|p| !p.starts_with('/')) {
-            return Err(format!("`creates: {path}` must be an absolute path"));
+            return Err(StepError::Value(format!(
+                "`creates: {path}` must be an absolute path"
+            )));
         }
         Ok((
             format!("run `{run}`"),

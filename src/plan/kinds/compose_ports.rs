@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{absolute, render_field};
+use super::{StepError, absolute, render_field};
 use crate::plan::step::{Action, EditKind, FileEdit};
 use crate::template::Renderer;
 
@@ -40,7 +40,7 @@ impl ComposePortsSpec {
     /// # Errors
     /// A value that cannot be rendered, a relative path, an empty service, a port that is
     /// not a number, an address that is not an IP address.
-    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), String> {
+    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), StepError> {
         let path = absolute(
             "compose_ports.file",
             render_field(renderer, "compose_ports.file", &self.file)?,
@@ -49,13 +49,16 @@ impl ComposePortsSpec {
             .trim()
             .to_owned();
         if service.is_empty() {
-            return Err(
+            return Err(StepError::Value(
                 "`compose_ports.service` is empty: name the docker-compose service".to_owned(),
-            );
+            ));
         }
         let port = renderer
             .render_typed(&self.container_port)
-            .map_err(|e| format!("`compose_ports.container_port`: {e}"))?;
+            .map_err(|source| StepError::Template {
+                field: "compose_ports.container_port".to_owned(),
+                source,
+            })?;
         let container_port = match &port {
             Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
             Value::String(s) => s.trim().parse::<u16>().ok(),
@@ -63,15 +66,17 @@ impl ComposePortsSpec {
         }
         .filter(|p| *p > 0)
         .ok_or_else(|| {
-            format!("`compose_ports.container_port` must be a port number (1-65535), got `{port}`")
+            StepError::Value(format!(
+                "`compose_ports.container_port` must be a port number (1-65535), got `{port}`"
+            ))
         })?;
         let bind = render_field(renderer, "compose_ports.bind", &self.bind)?
             .trim()
             .to_owned();
         if bind.parse::<std::net::IpAddr>().is_err() {
-            return Err(format!(
+            return Err(StepError::Value(format!(
                 "`compose_ports.bind` must be an IP address such as 127.0.0.1, got `{bind}`"
-            ));
+            )));
         }
         Ok((
             format!("{service}'s port {container_port} on {bind} in {path}"),

@@ -6,7 +6,7 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{absolute, render_field};
+use super::{StepError, absolute, render_field};
 use crate::plan::step::{Action, EditKind, FileEdit};
 use crate::template::Renderer;
 
@@ -78,7 +78,7 @@ impl FileStep {
     ///
     /// # Errors
     /// A value that cannot be rendered, a relative path, a mode that is not octal.
-    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), String> {
+    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), StepError> {
         let path = absolute(
             "file.path",
             render_field(renderer, "file.path", &self.path)?,
@@ -88,13 +88,16 @@ impl FileStep {
             None => "file.content".to_owned(),
         };
         let content = render_field(renderer, &field, &self.content)?;
-        let mode =
-            match &self.mode {
-                Some(m) => Some(u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(
-                    |_| format!("`file.mode` must be an octal string such as \"0644\", got `{m}`"),
-                )?),
-                None => None,
-            };
+        let mode = match &self.mode {
+            Some(m) => Some(
+                u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(|_| {
+                    StepError::Value(format!(
+                        "`file.mode` must be an octal string such as \"0644\", got `{m}`"
+                    ))
+                })?,
+            ),
+            None => None,
+        };
         Ok((
             format!("file {path}"),
             Action::Edit(FileEdit {

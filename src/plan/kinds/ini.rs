@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{absolute, render_field};
+use super::{StepError, absolute, render_field};
 use crate::plan::step::{Action, EditKind, FileEdit};
 use crate::template::Renderer;
 
@@ -37,7 +37,7 @@ impl IniSpec {
     ///
     /// # Errors
     /// A value that cannot be rendered, a relative path, a value that is not a scalar.
-    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), String> {
+    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), StepError> {
         let path = absolute("ini.file", render_field(renderer, "ini.file", &self.file)?)?;
         let section = render_field(renderer, "ini.section", &self.section)?;
         let mut set = Vec::new();
@@ -58,7 +58,7 @@ impl IniSpec {
     }
 }
 
-fn ini_value(renderer: &Renderer, key: &str, value: &Value) -> Result<String, String> {
+fn ini_value(renderer: &Renderer, key: &str, value: &Value) -> Result<String, StepError> {
     Ok(match value {
         Value::String(s) => render_field(renderer, &format!("ini.set.{key}"), s)?,
         Value::Bool(true) => "True".to_owned(),
@@ -66,9 +66,9 @@ fn ini_value(renderer: &Renderer, key: &str, value: &Value) -> Result<String, St
         Value::Number(n) => n.to_string(),
         Value::Null => String::new(),
         other => {
-            return Err(format!(
+            return Err(StepError::Value(format!(
                 "`ini.set.{key}` must be a string, number or boolean, got {other}"
-            ));
+            )));
         }
     })
 }

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{absolute, render_field};
+use super::{StepError, absolute, render_field};
 use crate::plan::step::{Action, EditKind, FileEdit};
 use crate::template::Renderer;
 
@@ -27,7 +27,7 @@ impl JsonSpec {
     ///
     /// # Errors
     /// A value that cannot be rendered, a relative path.
-    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), String> {
+    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), StepError> {
         let path = absolute(
             "json.file",
             render_field(renderer, "json.file", &self.file)?,
@@ -36,7 +36,10 @@ impl JsonSpec {
         for (k, v) in &self.set {
             let value = renderer
                 .render_typed(v)
-                .map_err(|e| format!("`json.set.{k}`: {e}"))?;
+                .map_err(|source| StepError::Template {
+                    field: format!("json.set.{k}"),
+                    source,
+                })?;
             set.push((k.clone(), value));
         }
         Ok((

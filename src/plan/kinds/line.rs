@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{absolute, render_field};
+use super::{StepError, absolute, render_field};
 use crate::plan::step::{Action, EditKind, FileEdit};
 use crate::template::Renderer;
 
@@ -29,17 +29,17 @@ impl LineSpec {
     ///
     /// # Errors
     /// A value that cannot be rendered, a relative path, several lines, a bad regex.
-    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), String> {
+    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), StepError> {
         let path = absolute(
             "line.file",
             render_field(renderer, "line.file", &self.file)?,
         )?;
         let line = render_field(renderer, "line.line", &self.line)?;
         if line.contains(['\n', '\r']) {
-            return Err(
+            return Err(StepError::Value(
                 "`line.line` must be one line (no newline): use a `file` step for several lines"
                     .to_owned(),
-            );
+            ));
         }
         let matches = self
             .matches
@@ -47,8 +47,11 @@ impl LineSpec {
             .map(|m| render_field(renderer, "line.match", m))
             .transpose()?;
         if let Some(m) = &matches {
-            regex::Regex::new(m)
-                .map_err(|e| format!("`line.match` is not a valid regular expression: {e}"))?;
+            regex::Regex::new(m).map_err(|e| {
+                StepError::Value(format!(
+                    "`line.match` is not a valid regular expression: {e}"
+                ))
+            })?;
         }
         Ok((
             format!("line in {path}"),

@@ -17,12 +17,15 @@ pub mod json;
 pub mod line;
 pub mod nginx;
 pub mod requirements;
+mod step_error;
 pub mod verify;
 
 use serde_json::Value;
 
+pub use step_error::StepError;
+
 use super::step::Action;
-use crate::template::{Renderer, TemplateError};
+use crate::template::Renderer;
 
 /// A loaded step's kind, with the spec it was written with (checked, `content_from` read).
 #[derive(Debug)]
@@ -141,7 +144,7 @@ impl StepKind {
     ///
     /// # Errors
     /// A value that cannot be rendered or is not what the field takes, naming the field.
-    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), String> {
+    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), StepError> {
         match self {
             Self::Nginx(spec) => spec.render(renderer),
             Self::Ini(spec) => spec.render(renderer),
@@ -183,21 +186,24 @@ pub(super) fn render_field(
     renderer: &Renderer,
     field: &str,
     value: &str,
-) -> Result<String, String> {
-    renderer.render(value).map_err(|e| match e {
-        TemplateError::Undefined { .. } | TemplateError::Cycle { .. } => format!("`{field}`: {e}"),
-        other => format!("`{field}`: {other}"),
-    })
+) -> Result<String, StepError> {
+    renderer
+        .render(value)
+        .map_err(|source| StepError::Template {
+            field: field.to_owned(),
+            source,
+        })
 }
 
 /// `path` when it is absolute and has no `..`.
-fn absolute(field: &str, path: String) -> Result<String, String> {
+fn absolute(field: &str, path: String) -> Result<String, StepError> {
     if path.starts_with('/') && !path.split('/').any(|part| part == "..") {
         Ok(path)
     } else {
-        Err(format!(
-            "`{field}` must be an absolute path without `..`, got `{path}`"
-        ))
+        Err(StepError::NotAbsolute {
+            field: field.to_owned(),
+            path,
+        })
     }
 }
 

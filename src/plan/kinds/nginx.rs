@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{absolute, render_field};
+use super::{StepError, absolute, render_field};
 use crate::plan::step::{Action, EditKind, FileEdit, NginxContext};
 use crate::template::Renderer;
 
@@ -69,14 +69,14 @@ impl NginxSpec {
     ///
     /// # Errors
     /// A value that cannot be rendered, a relative path, a port that is not a number.
-    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), String> {
+    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), StepError> {
         let path = absolute(
             "nginx.file",
             render_field(renderer, "nginx.file", &self.file)?,
         )?;
         // A selector that renders empty selects nothing (plans pass
         // `listen: "{{ site_listen }}"` whether or not it is set).
-        let optional = |field: &str, value: &Option<String>| -> Result<Option<String>, String> {
+        let optional = |field: &str, value: &Option<String>| -> Result<Option<String>, StepError> {
             Ok(value
                 .as_deref()
                 .map(|s| render_field(renderer, field, s))
@@ -112,10 +112,13 @@ impl NginxSpec {
 }
 
 /// The request of an nginx step (`host` and `port`): a port that is not a number is an error.
-fn request_of(host: Option<String>, port: Option<String>) -> Result<Option<(String, u16)>, String> {
+fn request_of(
+    host: Option<String>,
+    port: Option<String>,
+) -> Result<Option<(String, u16)>, StepError> {
     let port = match port {
         Some(port) => port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-            format!("`nginx.port`: {port:?} is not a port number (1-65535); set public_port to the port users reach nginx on")
+            StepError::Value(format!("`nginx.port`: {port:?} is not a port number (1-65535); set public_port to the port users reach nginx on"))
         })?,
         None => 80,
     };

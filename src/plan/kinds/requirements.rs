@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{absolute, render_field};
+use super::{StepError, absolute, render_field};
 use crate::plan::step::{Action, EditKind, FileEdit};
 use crate::template::Renderer;
 
@@ -26,7 +26,7 @@ impl RequirementsSpec {
     ///
     /// # Errors
     /// A value that cannot be rendered, a relative path.
-    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), String> {
+    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), StepError> {
         let path = absolute(
             "requirements.file",
             render_field(renderer, "requirements.file", &self.file)?,

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::render_field;
+use super::{StepError, render_field};
 use crate::plan::step::{Action, Check, Endpoint, Probe};
 use crate::template::Renderer;
 
@@ -123,13 +123,13 @@ impl VerifyStep {
     ///
     /// # Errors
     /// A value that cannot be rendered, a URL that is not one, a delay out of range.
-    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), String> {
+    pub fn render(&self, renderer: &Renderer) -> Result<(String, Action), StepError> {
         let (label, probe) = self.check.render(renderer)?;
         let delay = self.delay.unwrap_or(1.0);
         if !(0.0..=600.0).contains(&delay) {
-            return Err(format!(
+            return Err(StepError::Value(format!(
                 "`delay` must be between 0 and 600 seconds, got {delay}"
-            ));
+            )));
         }
         Ok((
             label,
@@ -153,7 +153,7 @@ impl VerifyStep {
 
 impl CheckSpec {
     /// The default label and the probe for a host.
-    fn render(&self, renderer: &Renderer) -> Result<(String, Probe), String> {
+    fn render(&self, renderer: &Renderer) -> Result<(String, Probe), StepError> {
         match self {
             Self::WebSocket(ws) => ws.render(renderer),
             Self::Http(http) => http.render(renderer),
@@ -163,10 +163,10 @@ impl CheckSpec {
 }
 
 impl WebSocketCheckSpec {
-    fn render(&self, renderer: &Renderer) -> Result<(String, Probe), String> {
+    fn render(&self, renderer: &Renderer) -> Result<(String, Probe), StepError> {
         let url = render_field(renderer, "verify.websocket.url", &self.url)?;
-        let mut target =
-            Endpoint::parse(&url).map_err(|e| format!("`verify.websocket.url`: {e}"))?;
+        let mut target = Endpoint::parse(&url)
+            .map_err(|e| StepError::Value(format!("`verify.websocket.url`: {e}")))?;
         tls_settings(
             renderer,
             "verify.websocket",
@@ -198,9 +198,10 @@ impl WebSocketCheckSpec {
 }
 
 impl HttpCheckSpec {
-    fn render(&self, renderer: &Renderer) -> Result<(String, Probe), String> {
+    fn render(&self, renderer: &Renderer) -> Result<(String, Probe), StepError> {
         let url = render_field(renderer, "verify.http.url", &self.url)?;
-        let mut target = Endpoint::parse(&url).map_err(|e| format!("`verify.http.url`: {e}"))?;
+        let mut target = Endpoint::parse(&url)
+            .map_err(|e| StepError::Value(format!("`verify.http.url`: {e}")))?;
         tls_settings(
             renderer,
             "verify.http",
@@ -225,7 +226,7 @@ impl HttpCheckSpec {
 }
 
 impl CommandCheckSpec {
-    fn render(&self, renderer: &Renderer) -> Result<(String, Probe), String> {
+    fn render(&self, renderer: &Renderer) -> Result<(String, Probe), StepError> {
         let run = render_field(renderer, "verify.command.run", &self.run)?;
         Ok((
             format!("check `{run}`"),
@@ -251,7 +252,7 @@ fn headers(
     renderer: &Renderer,
     field: &str,
     map: &Map<String, Value>,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, StepError> {
     map.iter()
         .map(|(k, v)| {
             let text = match v {
@@ -259,9 +260,9 @@ fn headers(
                 other => other.to_string(),
             };
             if text.contains(['\r', '\n']) || k.contains(['\r', '\n', ':']) {
-                return Err(format!(
+                return Err(StepError::Value(format!(
                     "`{field}.{k}`: header names/values cannot contain newlines"
-                ));
+                )));
             }
             Ok((k.clone(), text))
         })
@@ -277,7 +278,7 @@ fn tls_settings(
     target: &mut Endpoint,
     tls_name: Option<&str>,
     ca_file: Option<&str>,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let Some(tls) = &mut target.tls else {
         return Ok(());
     };
