@@ -164,7 +164,8 @@ pub(super) fn locate(project: &Path, t: &TargetArgs) -> Result<Prepared, BadInpu
 /// Where the run is recorded (`--history`, `history` in wsdeploy.toml, else the project's
 /// SQLite file).
 fn history_location(project: &Path, t: &TargetArgs) -> Result<crate::history::Location, BadInput> {
-    crate::history::Location::parse(t.history.as_deref(), project).map_err(BadInput::from)
+    crate::history::Location::parse(t.history.as_deref(), project)
+        .map_err(|error| BadInput::from(error.to_string()))
 }
 
 /// The inventory (vaulted data left unread when the plan is not rendered and no vault

@@ -11,10 +11,32 @@ use std::time::Duration;
 
 use crate::host;
 use crate::host::lock::{self as protocol, LockReply};
-use crate::transport::{Child, Heartbeat, Transport};
+use crate::transport::{Child, Heartbeat, Transport, TransportError};
 
 /// How long the holder has to say whether it got the lock.
 const ANSWER_WAIT: Duration = Duration::from_secs(30);
+
+/// Why a host's run lock is not held (nothing is left running).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LockError {
+    /// The holder could not be started, or the connection's sessions not counted.
+    #[error("cannot take the run lock: {0}")]
+    NotStarted(TransportError),
+    /// Another run holds the lock (`holder`: what it wrote about itself).
+    #[error(
+        "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
+        host::STATE_DIR
+    )]
+    Busy { holder: String },
+    /// The host's state directory is unsafe (`why`, as the holder said).
+    #[error("{}", host::state_dir::refusal(host::STATE_DIR, .why))]
+    UnsafeStateDir { why: String },
+    /// The holder gave no answer wsdeploy understands (`answer` says what happened).
+    #[error(
+        "cannot take the run lock (is util-linux `flock` installed? root or become needed): {answer}"
+    )]
+    Unanswered { answer: String },
+}
 
 /// The held run lock of one host.
 pub(super) struct HostLock {
@@ -36,13 +58,13 @@ impl HostLock {
         transport: &Transport,
         command: &str,
         host: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, LockError> {
         // Counted from before the holder starts: once it answers, a journal may follow.
         let changing = crate::interrupt::Changing::begin(host);
         let child = transport
             .spawn(command, Some(heartbeat()))
             .await
-            .map_err(|e| format!("cannot take the run lock: {e}"))?;
+            .map_err(LockError::NotStarted)?;
         let (held, spare) = tokio::join!(answered(child), transport.has_spare_session());
         let holder = held?;
         let holder = match spare {
@@ -52,12 +74,12 @@ impl HostLock {
                 let child = transport
                     .spawn_apart(command, Some(heartbeat()))
                     .await
-                    .map_err(|e| format!("cannot take the run lock: {e}"))?;
+                    .map_err(LockError::NotStarted)?;
                 answered(child).await?
             }
             Err(e) => {
                 holder.close().await;
-                return Err(format!("cannot take the run lock: {e}"));
+                return Err(LockError::NotStarted(e));
             }
         };
         Ok(Self {
@@ -84,7 +106,7 @@ fn heartbeat() -> Heartbeat {
 }
 
 /// `child` once it said it holds the lock; closed, and why not, otherwise.
-async fn answered(mut child: Child) -> Result<Child, String> {
+async fn answered(mut child: Child) -> Result<Child, LockError> {
     let line = tokio::time::timeout(ANSWER_WAIT, child.read_line()).await;
     let reply = match &line {
         Ok(Ok(Some(l))) => LockReply::parse(l),
@@ -94,14 +116,11 @@ async fn answered(mut child: Child) -> Result<Child, String> {
         LockReply::Locked => Ok(child),
         LockReply::Busy(holder) => {
             child.close().await;
-            Err(format!(
-                "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
-                host::STATE_DIR
-            ))
+            Err(LockError::Busy { holder })
         }
         LockReply::UnsafeStateDir(why) => {
             child.close().await;
-            Err(host::state_dir::refusal(host::STATE_DIR, &why))
+            Err(LockError::UnsafeStateDir { why })
         }
         LockReply::Unexpected => {
             child.close().await;
@@ -111,9 +130,7 @@ async fn answered(mut child: Child) -> Result<Child, String> {
                 Ok(Err(e)) => format!("reading its answer failed: {e}"),
                 Err(_) => format!("no answer within {} s", ANSWER_WAIT.as_secs()),
             };
-            Err(format!(
-                "cannot take the run lock (is util-linux `flock` installed? root or become needed): {answer}"
-            ))
+            Err(LockError::Unanswered { answer })
         }
     }
 }
@@ -155,7 +172,7 @@ mod tests {
         false
     }
 
-    async fn take(dir: &std::path::Path) -> Result<HostLock, String> {
+    async fn take(dir: &std::path::Path) -> Result<HostLock, LockError> {
         let transport = Transport::Local(LocalSession);
         let command = protocol::lock_command_in(&dir.to_string_lossy(), "test", None);
         HostLock::take(&transport, &command, "test-host").await
@@ -168,7 +185,12 @@ mod tests {
         assert!(!lock_is_free(dir.path()), "the lock is not held");
         let busy = take(dir.path()).await.err().unwrap();
         assert!(
-            busy.contains("another wsdeploy run holds the lock"),
+            matches!(&busy, LockError::Busy { holder } if holder.contains("test")),
+            "{busy}"
+        );
+        assert!(
+            busy.to_string()
+                .starts_with("another wsdeploy run holds the lock on this host: "),
             "{busy}"
         );
         lock.release().await;

@@ -341,7 +341,7 @@ impl Host<'_> {
         let command = host_lock::lock_command(&holder, self.become_user());
         HostLock::take(self.transport, &command, &self.job.host)
             .await
-            .map_err(|message| Ending::Untouched(failure(None, message)))
+            .map_err(|error| Ending::Untouched(failure(None, error.to_string())))
     }
 
     async fn run(&mut self) -> Ending {
