@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{
-    BadInput, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FORKS, InputKind, InventorySourceArgs, TargetArgs,
-    plan_problems,
+    BadInput, ConnectionArgs, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FORKS, InputKind,
+    InventorySourceArgs, TargetArgs, plan_problems,
 };
 use crate::fleet::{FleetHost, FleetOptions, Serial};
 use crate::inventory;
@@ -303,6 +303,7 @@ fn prepare_hosts(
     }
     reach.password = None;
     let known_hosts = t
+        .connection
         .known_hosts
         .clone()
         .unwrap_or_else(crate::transport::ssh_config::default_known_hosts);
@@ -317,9 +318,12 @@ fn prepare_hosts(
             serial,
             max_fail_percent: max_fail,
             known_hosts,
-            accept_new_host_keys: t.accept_new_host_keys,
+            accept_new_host_keys: t.connection.accept_new_host_keys,
             connect_timeout: Duration::from_secs(
-                t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
+                t.connection
+                    .connect_timeout
+                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+                    .max(1),
             ),
         },
     })
@@ -379,12 +383,7 @@ fn warn_short_secrets(per_host: &[(String, Vec<HostPlan>)]) {
 
 /// `-F`, `-k`, `-K`, `--known-hosts` and friends, read before any host is contacted.
 pub(super) fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
-    let mut reach = reach_without_passwords(
-        t.ssh_config.as_deref(),
-        t.known_hosts.clone(),
-        t.accept_new_host_keys,
-        t.connect_timeout,
-    )?;
+    let mut reach = reach_without_passwords(&t.connection)?;
     reach.password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
         .map_err(BadInput::from)?;
     reach.become_password = reach::password_from(
@@ -398,18 +397,16 @@ pub(super) fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
 
 /// The ssh_config and the run-wide SSH defaults (no password asked).
 pub(super) fn reach_without_passwords(
-    ssh_config: Option<&Path>,
-    known_hosts: Option<PathBuf>,
-    accept_new_host_keys: bool,
-    connect_timeout: Option<u64>,
+    connection: &ConnectionArgs,
 ) -> Result<reach::Reach, BadInput> {
-    let config = crate::transport::ssh_config::SshConfig::load(ssh_config)
+    let connect_timeout = connection.connect_timeout;
+    let config = crate::transport::ssh_config::SshConfig::load(connection.ssh_config.as_deref())
         .map_err(|e| BadInput::from(format!("{e} (ssh config; choose another with -F FILE)")))?;
     Ok(reach::Reach {
         config,
         defaults: crate::transport::ssh_config::RouteDefaults {
-            known_hosts,
-            accept_new_host_keys,
+            known_hosts: connection.known_hosts.clone(),
+            accept_new_host_keys: connection.accept_new_host_keys,
             connect_timeout: Duration::from_secs(
                 connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
             ),
@@ -463,7 +460,7 @@ fn check_ranges(t: &TargetArgs) -> Result<(), BadInput> {
             "--forks `0`: at least 1 host must run at a time (from --forks or `forks` in wsdeploy.toml); give 1 or more".to_owned(),
         ));
     }
-    if t.connect_timeout == Some(0) {
+    if t.connection.connect_timeout == Some(0) {
         return Err(BadInput::from(
             "--connect-timeout `0`: give at least 1 second (from --connect-timeout or `connect_timeout` in wsdeploy.toml)".to_owned(),
         ));
