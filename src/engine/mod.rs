@@ -466,8 +466,8 @@ impl Host<'_> {
             reviewed
                 .check_facts(&self.report.facts)
                 .and_then(|()| reviewed.check(&planned))
-                .map_err(|message| {
-                    Ending::Untouched(failure(None, format!("refusing to apply: {message}")))
+                .map_err(|mismatch| {
+                    Ending::Untouched(failure(None, format!("refusing to apply: {mismatch}")))
                 })?;
         }
         Ok(change)
