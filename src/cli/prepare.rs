@@ -91,7 +91,7 @@ fn load_inventory_with(
         vault_ids: source.vault_ids.clone(),
         ask: source.ask_vault_pass,
     })
-    .map_err(|message| BadInput::of(InputKind::Vault, message))?;
+    .map_err(|error| BadInput::of(InputKind::Vault, error.to_string()))?;
     let options = inventory::LoadOptions {
         vault,
         playbook_dir: Some(playbook_dir(project, source, plan)),
