@@ -69,16 +69,25 @@ pub(super) fn load_inventory_keeping_keys(
     source: &InventorySourceArgs,
     plan: Option<&Path>,
 ) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
-    load_inventory_with(project, source, plan, false)
+    load_inventory_with(project, source, plan, Vaulted::MustOpen)
 }
 
-/// [`load_inventory_keeping_keys`]; with `unread_vault_ok` and no vault password, vaulted
-/// data is left unread instead of refused.
+/// What loading an inventory does with vaulted data when no vault password is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Vaulted {
+    /// Refuses it (the plan is rendered: every value may be needed).
+    MustOpen,
+    /// Leaves it unread (the plan is not rendered).
+    MayStayUnread,
+}
+
+/// [`load_inventory_keeping_keys`]; with [`Vaulted::MayStayUnread`] and no vault
+/// password, vaulted data is left unread instead of refused.
 fn load_inventory_with(
     project: &Path,
     source: &InventorySourceArgs,
     plan: Option<&Path>,
-    unread_vault_ok: bool,
+    vaulted: Vaulted,
 ) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
     if source.inventory.is_empty() {
         return Err(BadInput::from(
@@ -95,7 +104,7 @@ fn load_inventory_with(
     let options = inventory::LoadOptions {
         vault,
         playbook_dir: Some(playbook_dir(project, source, plan)),
-        unread_vault_ok,
+        unread_vault_ok: vaulted == Vaulted::MayStayUnread,
     };
     let inv = inventory::load_inventory_args(&source.inventory, project, &options)
         .map_err(|e| inventory_error(InputKind::Inventory, &e))?;
@@ -173,7 +182,12 @@ fn history_location(project: &Path, t: &TargetArgs) -> Result<crate::history::Lo
 /// plan uses it.
 fn prepare_with(project: &Path, t: &TargetArgs, shape: RunShape) -> Result<Prepared, BadInput> {
     let plan = plan_path(project, t);
-    let (inv, keys) = load_inventory_with(project, &t.source, Some(&plan), !shape.render)?;
+    let vaulted = if shape.render {
+        Vaulted::MustOpen
+    } else {
+        Vaulted::MayStayUnread
+    };
+    let (inv, keys) = load_inventory_with(project, &t.source, Some(&plan), vaulted)?;
     let (extra, extra_secrets) =
         inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
             .map_err(|e| inventory_error(InputKind::Variables, &e))?;
