@@ -166,8 +166,13 @@ async fn run_one(h: FleetHost, opts: &RunOptions, events: &Events) -> HostReport
     });
     let transport = match connect(&h).await {
         Ok(t) => t,
-        Err(message) => {
-            return HostReport::unreachable(&h.job.host, Outcome::Unreachable, message, started);
+        Err(error) => {
+            return HostReport::unreachable(
+                &h.job.host,
+                Outcome::Unreachable,
+                error.to_string(),
+                started,
+            );
         }
     };
     let ahead = match &opts.task {
@@ -214,20 +219,29 @@ fn route(h: &FleetHost) -> (String, Vec<String>) {
     }
 }
 
+/// Why a host's transport could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The SSH connection failed (the message names host and port and says what to check).
+    #[error(transparent)]
+    Ssh(#[from] crate::transport::ssh::SshError),
+    /// An SSH host reached this far without its resolved target.
+    #[error("internal error: no SSH target was resolved for {host}")]
+    NoTarget { host: String },
+}
+
 /// Opens the transport for a host.
 ///
 /// # Errors
-/// The connection failed (message names host and port and says what to check).
-pub async fn connect(h: &FleetHost) -> Result<Transport, String> {
+/// The connection failed, or (a bug) the host has no resolved SSH target.
+pub async fn connect(h: &FleetHost) -> Result<Transport, ConnectError> {
     match (h.connection.kind, &h.ssh) {
         (ConnectionKind::Local, _) => Ok(Transport::Local(LocalSession)),
-        (ConnectionKind::Ssh, Some(target)) => SshSession::connect(target)
-            .await
-            .map(Transport::Ssh)
-            .map_err(|e| e.to_string()),
-        (ConnectionKind::Ssh, None) => Err(format!(
-            "internal error: no SSH target was resolved for {}",
-            h.job.host
-        )),
+        (ConnectionKind::Ssh, Some(target)) => {
+            Ok(Transport::Ssh(SshSession::connect(target).await?))
+        }
+        (ConnectionKind::Ssh, None) => Err(ConnectError::NoTarget {
+            host: h.job.host.clone(),
+        }),
     }
 }

@@ -118,7 +118,8 @@ pub fn ssh_target(
 ) -> Result<SshTarget, String> {
     let mut front = Vec::new();
     for (variable, value) in &connection.ssh_args {
-        let parsed = parse_ssh_args(value, &format!("{variable} of host {host}"))?;
+        let parsed = parse_ssh_args(value, &format!("{variable} of host {host}"))
+            .map_err(|error| error.to_string())?;
         for ignored in parsed.ignored {
             warnings.add(
                 format!(

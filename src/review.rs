@@ -15,6 +15,36 @@ pub use crate::run::{ReviewedFile, ReviewedHost};
 /// Format marker and version of a saved review.
 pub const FORMAT: &str = "wsdeploy-review/3";
 
+/// A review file that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewFileError {
+    #[error("cannot read review {}: {error}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    /// Not JSON of a review; `at` is where the JSON reader stopped.
+    #[error("{at}: not a wsdeploy review: {error}")]
+    NotAReview {
+        at: Location,
+        error: serde_json::Error,
+    },
+    /// A review of another format (version).
+    #[error("{}: format `{format}` is not {FORMAT}", path.display())]
+    OtherFormat {
+        path: std::path::PathBuf,
+        format: String,
+    },
+    #[error("cannot write review {}: {error}", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    /// The review cannot be turned into JSON.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+}
+
 /// A saved review.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Review {
@@ -53,23 +83,25 @@ pub fn binding(job: &crate::run::HostJob, plan_files: &str, target: &str) -> Str
 ///
 /// # Errors
 /// Unreadable file, invalid JSON or another format.
-pub fn load(path: &Path) -> Result<Review, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read review {}: {e}", path.display()))?;
-    let review: Review = serde_json::from_str(&text).map_err(|e| {
-        let at = Location::at(
-            path.display().to_string(),
-            e.line() as u64,
-            e.column() as u64,
-        );
-        format!("{at}: not a wsdeploy review: {e}")
+pub fn load(path: &Path) -> Result<Review, ReviewFileError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ReviewFileError::Read {
+        path: path.to_path_buf(),
+        error,
     })?;
+    let review: Review =
+        serde_json::from_str(&text).map_err(|error| ReviewFileError::NotAReview {
+            at: Location::at(
+                path.display().to_string(),
+                error.line() as u64,
+                error.column() as u64,
+            ),
+            error,
+        })?;
     if review.format != FORMAT {
-        return Err(format!(
-            "{}: format `{}` is not {FORMAT}",
-            path.display(),
-            review.format
-        ));
+        return Err(ReviewFileError::OtherFormat {
+            path: path.to_path_buf(),
+            format: review.format,
+        });
     }
     Ok(review)
 }
@@ -78,10 +110,10 @@ pub fn load(path: &Path) -> Result<Review, String> {
 ///
 /// # Errors
 /// The file cannot be written.
-pub fn save(path: &Path, review: &Review) -> Result<(), String> {
+pub fn save(path: &Path, review: &Review) -> Result<(), ReviewFileError> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let text = serde_json::to_string_pretty(review).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(review)?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -103,8 +135,11 @@ pub fn save(path: &Path, review: &Review) -> Result<(), String> {
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     };
-    write().map_err(|e| {
+    write().map_err(|error| {
         let _ = std::fs::remove_file(&tmp);
-        format!("cannot write review {}: {e}", path.display())
+        ReviewFileError::Write {
+            path: path.to_path_buf(),
+            error,
+        }
     })
 }

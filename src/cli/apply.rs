@@ -155,7 +155,7 @@ fn save_review(
         limit: a.target.limit.clone(),
         hosts,
     };
-    review::save(path, &saved).map_err(BadInput::from)?;
+    review::save(path, &saved).map_err(|error| BadInput::from(error.to_string()))?;
     errln!(
         "review saved to {} ({} hosts); apply it with: wsdeploy apply --reviewed {}",
         path.display(),
@@ -172,7 +172,7 @@ pub(super) async fn apply_reviewed(
     serial: Option<Serial>,
     max_fail: Option<f64>,
 ) -> Result<u8, BadInput> {
-    let saved = review::load(path).map_err(BadInput::from)?;
+    let saved = review::load(path).map_err(|error| BadInput::from(error.to_string()))?;
     let mut target = a.target.clone();
     target.source.inventory = vec![saved.inventory.clone()];
     target.plan = saved.plan.as_ref().map(PathBuf::from);

@@ -64,8 +64,13 @@ pub struct ReportArgs {
 }
 
 fn runs(project: &Path, location: Option<&str>) -> Result<Vec<history::RunRecord>, BadInput> {
-    let location = history::Location::parse(location, project).map_err(BadInput::from)?;
-    history::read_runs(&location).map_err(BadInput::from)
+    let location = history::Location::parse(location, project).map_err(bad_history)?;
+    history::read_runs(&location).map_err(bad_history)
+}
+
+/// A history that cannot be used is bad input (exit 3), in its own words.
+fn bad_history(error: history::HistoryError) -> BadInput {
+    BadInput::from(error.to_string())
 }
 
 fn day(flag: &str, text: Option<&str>) -> Result<Option<chrono::NaiveDate>, BadInput> {

@@ -148,8 +148,29 @@ pub struct InventoryArgs {
     pub host: Option<String>,
 }
 
-/// `ssh-config` arguments.
+/// How hosts are reached: the OpenSSH client config, the known_hosts file and its
+/// policy, the connection timeout (`wsdeploy.toml` fills what the command line leaves).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnectionArgs {
+    /// OpenSSH client config file (default: ~/.ssh/config when it exists).
+    #[arg(short = 'F', long = "ssh-config")]
+    pub ssh_config: Option<PathBuf>,
+    /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
+    #[arg(long = "known-hosts")]
+    pub known_hosts: Option<PathBuf>,
+    /// Record unknown host keys instead of refusing them (a changed key is always refused).
+    #[arg(long = "accept-new-host-keys")]
+    pub accept_new_host_keys: bool,
+    /// Seconds to wait for a host's SSH connection [default: 10, or `connect_timeout` in wsdeploy.toml].
+    #[arg(long = "connect-timeout")]
+    pub connect_timeout: Option<u64>,
+}
+
+/// `ssh-config` arguments (it connects to no host: its connection options say what a
+/// run would do).
 #[derive(Debug, Args)]
+#[command(mut_arg("accept_new_host_keys", |arg| arg.help("As for apply: unknown host keys would be recorded")))]
+#[command(mut_arg("connect_timeout", |arg| arg.help("As for apply: seconds to wait for a host's SSH connection")))]
 pub struct SshConfigArgs {
     /// Hosts: inventory names or patterns with -i; without an inventory, names looked
     /// up in the ssh_config alone (as `ssh -G NAME`).
@@ -160,18 +181,8 @@ pub struct SshConfigArgs {
     /// Extra variables, as for apply (they can set ansible_host, ansible_user...).
     #[arg(short = 'e', long = "extra-vars")]
     pub extra_vars: Vec<String>,
-    /// OpenSSH client config file (default: ~/.ssh/config when it exists).
-    #[arg(short = 'F', long = "ssh-config")]
-    pub ssh_config: Option<PathBuf>,
-    /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
-    #[arg(long = "known-hosts")]
-    pub known_hosts: Option<PathBuf>,
-    /// As for apply: unknown host keys would be recorded.
-    #[arg(long = "accept-new-host-keys")]
-    pub accept_new_host_keys: bool,
-    /// As for apply: seconds to wait for a host's SSH connection.
-    #[arg(long = "connect-timeout")]
-    pub connect_timeout: Option<u64>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// Inventory, plan and variables.
@@ -191,21 +202,11 @@ pub struct TargetArgs {
     /// Hosts run at the same time [default: 200, or `forks` in wsdeploy.toml].
     #[arg(short = 'f', long = "forks")]
     pub forks: Option<usize>,
-    /// known_hosts file for host key verification (default ~/.ssh/known_hosts).
-    #[arg(long = "known-hosts")]
-    pub known_hosts: Option<PathBuf>,
-    /// Record unknown host keys instead of refusing them (a changed key is always refused).
-    #[arg(long = "accept-new-host-keys")]
-    pub accept_new_host_keys: bool,
-    /// Seconds to wait for a host's SSH connection [default: 10, or `connect_timeout` in wsdeploy.toml].
-    #[arg(long = "connect-timeout")]
-    pub connect_timeout: Option<u64>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// Print JSON events and the final report as JSON lines.
     #[arg(long = "json")]
     pub json: bool,
-    /// OpenSSH client config file (default: ~/.ssh/config when it exists).
-    #[arg(short = 'F', long = "ssh-config")]
-    pub ssh_config: Option<PathBuf>,
     /// Ask once for the SSH login password (or set WSDEPLOY_SSH_PASSWORD); ansible_password wins.
     #[arg(short = 'k', long = "ask-pass")]
     pub ask_pass: bool,
@@ -377,15 +378,7 @@ fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
         }
         Command::SshConfig(s) => {
             default_inventory(config, &mut s.source);
-            if s.connect_timeout.is_none() {
-                s.connect_timeout = config.connect_timeout;
-            }
-            if s.known_hosts.is_none() {
-                s.known_hosts.clone_from(&config.known_hosts);
-            }
-            if !s.accept_new_host_keys {
-                s.accept_new_host_keys = config.accept_new_host_keys.unwrap_or(false);
-            }
+            default_connection(config, &mut s.connection);
             return;
         }
         Command::History(h) => {
@@ -403,20 +396,26 @@ fn with_config(config: &crate::config::ProjectConfig, command: &mut Command) {
         Command::Schema | Command::Completions { .. } | Command::Man => return,
     };
     default_inventory(config, &mut target.source);
+    default_connection(config, &mut target.connection);
     if target.forks.is_none() {
         target.forks = config.forks;
-    }
-    if target.connect_timeout.is_none() {
-        target.connect_timeout = config.connect_timeout;
-    }
-    if target.known_hosts.is_none() {
-        target.known_hosts.clone_from(&config.known_hosts);
     }
     if target.history.is_none() {
         target.history.clone_from(&config.history);
     }
-    if !target.accept_new_host_keys {
-        target.accept_new_host_keys = config.accept_new_host_keys.unwrap_or(false);
+}
+
+/// `connect_timeout`, `known_hosts` and `accept_new_host_keys` of wsdeploy.toml where the
+/// command line gives none.
+fn default_connection(config: &crate::config::ProjectConfig, connection: &mut ConnectionArgs) {
+    if connection.connect_timeout.is_none() {
+        connection.connect_timeout = config.connect_timeout;
+    }
+    if connection.known_hosts.is_none() {
+        connection.known_hosts.clone_from(&config.known_hosts);
+    }
+    if !connection.accept_new_host_keys {
+        connection.accept_new_host_keys = config.accept_new_host_keys.unwrap_or(false);
     }
 }
 

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{
-    BadInput, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FORKS, InputKind, InventorySourceArgs, TargetArgs,
-    plan_problems,
+    BadInput, ConnectionArgs, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FORKS, InputKind,
+    InventorySourceArgs, TargetArgs, plan_problems,
 };
 use crate::fleet::{FleetHost, FleetOptions, Serial};
 use crate::inventory;
@@ -69,16 +69,25 @@ pub(super) fn load_inventory_keeping_keys(
     source: &InventorySourceArgs,
     plan: Option<&Path>,
 ) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
-    load_inventory_with(project, source, plan, false)
+    load_inventory_with(project, source, plan, Vaulted::MustOpen)
 }
 
-/// [`load_inventory_keeping_keys`]; with `unread_vault_ok` and no vault password, vaulted
-/// data is left unread instead of refused.
+/// What loading an inventory does with vaulted data when no vault password is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Vaulted {
+    /// Refuses it (the plan is rendered: every value may be needed).
+    MustOpen,
+    /// Leaves it unread (the plan is not rendered).
+    MayStayUnread,
+}
+
+/// [`load_inventory_keeping_keys`]; with [`Vaulted::MayStayUnread`] and no vault
+/// password, vaulted data is left unread instead of refused.
 fn load_inventory_with(
     project: &Path,
     source: &InventorySourceArgs,
     plan: Option<&Path>,
-    unread_vault_ok: bool,
+    vaulted: Vaulted,
 ) -> Result<(inventory::Inventory, crate::vault::VaultKeys), BadInput> {
     if source.inventory.is_empty() {
         return Err(BadInput::from(
@@ -91,11 +100,11 @@ fn load_inventory_with(
         vault_ids: source.vault_ids.clone(),
         ask: source.ask_vault_pass,
     })
-    .map_err(|message| BadInput::of(InputKind::Vault, message))?;
+    .map_err(|error| BadInput::of(InputKind::Vault, error.to_string()))?;
     let options = inventory::LoadOptions {
         vault,
         playbook_dir: Some(playbook_dir(project, source, plan)),
-        unread_vault_ok,
+        unread_vault_ok: vaulted == Vaulted::MayStayUnread,
     };
     let inv = inventory::load_inventory_args(&source.inventory, project, &options)
         .map_err(|e| inventory_error(InputKind::Inventory, &e))?;
@@ -210,7 +219,8 @@ pub(super) fn locate(project: &Path, t: &TargetArgs) -> Result<Prepared, BadInpu
 /// Where the run is recorded (`--history`, `history` in wsdeploy.toml, else the project's
 /// SQLite file).
 fn history_location(project: &Path, t: &TargetArgs) -> Result<crate::history::Location, BadInput> {
-    crate::history::Location::parse(t.history.as_deref(), project).map_err(BadInput::from)
+    crate::history::Location::parse(t.history.as_deref(), project)
+        .map_err(|error| BadInput::from(error.to_string()))
 }
 
 /// The inventory (vaulted data left unread when the plan is not rendered and no vault
@@ -218,7 +228,12 @@ fn history_location(project: &Path, t: &TargetArgs) -> Result<crate::history::Lo
 /// plan uses it.
 fn prepare_with(project: &Path, t: &TargetArgs, shape: RunShape) -> Result<Prepared, BadInput> {
     let plan = plan_path(project, t);
-    let (inv, keys) = load_inventory_with(project, &t.source, Some(&plan), !shape.render)?;
+    let vaulted = if shape.render {
+        Vaulted::MustOpen
+    } else {
+        Vaulted::MayStayUnread
+    };
+    let (inv, keys) = load_inventory_with(project, &t.source, Some(&plan), vaulted)?;
     let (extra, extra_secrets) =
         inventory::parse_extra_vars_with_vault(&t.extra_vars, Path::new("."), &keys)
             .map_err(|e| inventory_error(InputKind::Variables, &e))?;
@@ -365,6 +380,7 @@ fn prepare_hosts(
     }
     reach.password = None;
     let known_hosts = t
+        .connection
         .known_hosts
         .clone()
         .unwrap_or_else(crate::transport::ssh_config::default_known_hosts);
@@ -379,9 +395,12 @@ fn prepare_hosts(
             serial,
             max_fail_percent: max_fail,
             known_hosts,
-            accept_new_host_keys: t.accept_new_host_keys,
+            accept_new_host_keys: t.connection.accept_new_host_keys,
             connect_timeout: Duration::from_secs(
-                t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
+                t.connection
+                    .connect_timeout
+                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+                    .max(1),
             ),
         },
     })
@@ -441,12 +460,7 @@ fn warn_short_secrets(per_host: &[(String, Vec<HostPlan>)]) {
 
 /// `-F`, `-k`, `-K`, `--known-hosts` and friends, read before any host is contacted.
 pub(super) fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
-    let mut reach = reach_without_passwords(
-        t.ssh_config.as_deref(),
-        t.known_hosts.clone(),
-        t.accept_new_host_keys,
-        t.connect_timeout,
-    )?;
+    let mut reach = reach_without_passwords(&t.connection)?;
     reach.password = reach::password_from(reach::PASSWORD_ENV, t.ask_pass, "SSH password: ")
         .map_err(BadInput::from)?;
     reach.become_password = reach::password_from(
@@ -460,18 +474,16 @@ pub(super) fn reach_settings(t: &TargetArgs) -> Result<reach::Reach, BadInput> {
 
 /// The ssh_config and the run-wide SSH defaults (no password asked).
 pub(super) fn reach_without_passwords(
-    ssh_config: Option<&Path>,
-    known_hosts: Option<PathBuf>,
-    accept_new_host_keys: bool,
-    connect_timeout: Option<u64>,
+    connection: &ConnectionArgs,
 ) -> Result<reach::Reach, BadInput> {
-    let config = crate::transport::ssh_config::SshConfig::load(ssh_config)
+    let connect_timeout = connection.connect_timeout;
+    let config = crate::transport::ssh_config::SshConfig::load(connection.ssh_config.as_deref())
         .map_err(|e| BadInput::from(format!("{e} (ssh config; choose another with -F FILE)")))?;
     Ok(reach::Reach {
         config,
         defaults: crate::transport::ssh_config::RouteDefaults {
-            known_hosts,
-            accept_new_host_keys,
+            known_hosts: connection.known_hosts.clone(),
+            accept_new_host_keys: connection.accept_new_host_keys,
             connect_timeout: Duration::from_secs(
                 connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).max(1),
             ),
@@ -525,7 +537,7 @@ fn check_ranges(t: &TargetArgs) -> Result<(), BadInput> {
             "--forks `0`: at least 1 host must run at a time (from --forks or `forks` in wsdeploy.toml); give 1 or more".to_owned(),
         ));
     }
-    if t.connect_timeout == Some(0) {
+    if t.connection.connect_timeout == Some(0) {
         return Err(BadInput::from(
             "--connect-timeout `0`: give at least 1 second (from --connect-timeout or `connect_timeout` in wsdeploy.toml)".to_owned(),
         ));

@@ -7,10 +7,11 @@ use super::{BadInput, TargetArgs};
 use crate::exit;
 use crate::fleet;
 use crate::host::{RunId, journal};
+use crate::report;
 use crate::report::event::Events;
 use crate::report::out::outln;
 use crate::report::progress::{self, Style};
-use crate::report::{self, summary};
+use crate::report::summary::{self, DetailsStyle};
 use crate::run::{Mode, RunOptions, Task};
 
 /// A fleet run as a command asks for it.
@@ -48,6 +49,7 @@ pub(super) async fn run_fleet(
         task: kind.task(),
     };
     let tty = report::stdout_is_tty();
+    let details_style = |diffs| DetailsStyle { color: tty, diffs };
     let quiet = report::verbosity::quiet();
     let style = if t.json {
         Style::Json
@@ -103,18 +105,18 @@ pub(super) async fn run_fleet(
             .filter(|r| r.error.is_some())
             .cloned()
             .collect();
-        report::out::stdout(&summary::details(&failed, tty, show_diffs));
+        report::out::stdout(&summary::details(&failed, details_style(show_diffs)));
         if show_diffs {
             let changes: Vec<_> = reports
                 .iter()
                 .filter(|r| r.error.is_none())
                 .cloned()
                 .collect();
-            report::out::stdout(&summary::details(&changes, tty, true));
+            report::out::stdout(&summary::details(&changes, details_style(true)));
         }
         outln!("{}", summary::counts(&reports));
     } else {
-        report::out::stdout(&summary::details(&reports, tty, true));
+        report::out::stdout(&summary::details(&reports, details_style(true)));
         report::out::stdout(&summary::table(&reports, tty));
     }
     signals.abort();

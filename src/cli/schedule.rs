@@ -138,11 +138,11 @@ fn forwarded_args(t: &TargetArgs) -> Vec<String> {
         extra.push("--playbook-dir".to_owned());
         extra.push(dir.display().to_string());
     }
-    if let Some(k) = &t.known_hosts {
+    if let Some(k) = &t.connection.known_hosts {
         extra.push("--known-hosts".to_owned());
         extra.push(k.display().to_string());
     }
-    if let Some(config) = &t.ssh_config {
+    if let Some(config) = &t.connection.ssh_config {
         let config = config.canonicalize().unwrap_or_else(|_| config.clone());
         extra.push("-F".to_owned());
         extra.push(config.display().to_string());
@@ -151,11 +151,11 @@ fn forwarded_args(t: &TargetArgs) -> Vec<String> {
         extra.push("--forks".to_owned());
         extra.push(f.to_string());
     }
-    if let Some(c) = t.connect_timeout {
+    if let Some(c) = t.connection.connect_timeout {
         extra.push("--connect-timeout".to_owned());
         extra.push(c.to_string());
     }
-    if t.accept_new_host_keys {
+    if t.connection.accept_new_host_keys {
         extra.push("--accept-new-host-keys".to_owned());
     }
     if let Some(h) = &t.history {

@@ -14,12 +14,7 @@ use crate::report::out::errln;
 use crate::transport::ssh::{AddressFamily, IdentityAgent, SshTarget};
 
 pub(super) fn ssh_config(project: &Path, s: &SshConfigArgs) -> Result<u8, BadInput> {
-    let reach = reach_without_passwords(
-        s.ssh_config.as_deref(),
-        s.known_hosts.clone(),
-        s.accept_new_host_keys,
-        s.connect_timeout,
-    )?;
+    let reach = reach_without_passwords(&s.connection)?;
     let hosts = named_hosts(project, s)?;
     let mut warnings = reach::Warnings::default();
     let mut failed = false;

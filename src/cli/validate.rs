@@ -14,7 +14,7 @@ pub(super) fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput>
             vault_ids: v.source.vault_ids.clone(),
             ask: v.source.ask_vault_pass,
         })
-        .map_err(BadInput::from)?;
+        .map_err(|error| BadInput::from(error.to_string()))?;
         (None, keys)
     } else {
         // The first plan's directory, as `apply` would use for it.

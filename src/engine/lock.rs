@@ -12,26 +12,33 @@ use std::time::Duration;
 
 use crate::host;
 use crate::host::lock::{self as protocol, HolderRan, LockReply};
-use crate::transport::{Child, ExecOutput, Heartbeat, Transport};
+use crate::transport::{Child, ExecOutput, Heartbeat, Transport, TransportError};
 
 /// How long the holder has to say whether it got the lock.
 const ANSWER_WAIT: Duration = Duration::from_secs(30);
 /// Between two asks of a lock this run's own previous holder still holds.
 const RETAKE_PAUSE: Duration = Duration::from_millis(500);
 
-/// A holder's refusal: why, and the holder it named when the lock was busy.
-struct Refused {
-    busy_holder: Option<String>,
-    message: String,
-}
-
-impl Refused {
-    fn because(message: String) -> Self {
-        Self {
-            busy_holder: None,
-            message,
-        }
-    }
+/// Why a host's run lock is not held (nothing is left running).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LockError {
+    /// The holder could not be started, or the connection's sessions not counted.
+    #[error("cannot take the run lock: {0}")]
+    NotStarted(TransportError),
+    /// Another run holds the lock (`holder`: what it wrote about itself).
+    #[error(
+        "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
+        host::STATE_DIR
+    )]
+    Busy { holder: String },
+    /// The host's state directory is unsafe (`why`, as the holder said).
+    #[error("{}", host::state_dir::refusal(host::STATE_DIR, .why))]
+    UnsafeStateDir { why: String },
+    /// The holder gave no answer wsdeploy understands (`answer` says what happened).
+    #[error(
+        "cannot take the run lock (is util-linux `flock` installed? root or become needed): {answer}"
+    )]
+    Unanswered { answer: String },
 }
 
 /// The held run lock of one host.
@@ -56,15 +63,15 @@ impl HostLock {
         command: &str,
         holder: &str,
         host: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, LockError> {
         // Counted from before the holder starts: once it answers, a journal may follow.
         let changing = crate::interrupt::Changing::begin(host);
         let child = transport
             .spawn(command, Some(heartbeat()))
             .await
-            .map_err(cannot_take)?;
+            .map_err(LockError::NotStarted)?;
         let (held, spare) = tokio::join!(answered(child), transport.has_spare_session());
-        let first = held.map_err(|refused| refused.message)?;
+        let first = held?;
         let holder = match spare {
             Ok(true) => first,
             Ok(false) => {
@@ -73,7 +80,7 @@ impl HostLock {
             }
             Err(e) => {
                 first.close().await;
-                return Err(cannot_take(e));
+                return Err(LockError::NotStarted(e));
             }
         };
         Ok(Self {
@@ -132,29 +139,27 @@ impl HostLock {
 /// waiting after a few seconds; it ends at EOF, or after `LOCK_GIVE_UP` of silence at
 /// the latest): while the lock names this run's own `holder`, it is asked again, until
 /// then. Another run's holder is reported at once.
-async fn take_apart(transport: &Transport, command: &str, holder: &str) -> Result<Child, String> {
+async fn take_apart(
+    transport: &Transport,
+    command: &str,
+    holder: &str,
+) -> Result<Child, LockError> {
     let until = tokio::time::Instant::now() + protocol::LOCK_GIVE_UP + RETAKE_PAUSE;
     loop {
         let child = transport
             .spawn_apart(command, Some(heartbeat()))
             .await
-            .map_err(cannot_take)?;
+            .map_err(LockError::NotStarted)?;
         match answered(child).await {
             Ok(child) => return Ok(child),
-            Err(refused)
-                if refused.busy_holder.as_deref() == Some(holder)
-                    && tokio::time::Instant::now() < until =>
+            Err(LockError::Busy { holder: busy })
+                if busy == holder && tokio::time::Instant::now() < until =>
             {
                 tokio::time::sleep(RETAKE_PAUSE).await;
             }
-            Err(refused) => return Err(refused.message),
+            Err(refused) => return Err(refused),
         }
     }
-}
-
-/// Why the lock could not be taken, when the holder could not be started or asked.
-fn cannot_take(e: impl std::fmt::Display) -> String {
-    format!("cannot take the run lock: {e}")
 }
 
 /// The heartbeat the holder waits for; it gives the lock up when it stops (a vanished
@@ -167,7 +172,7 @@ fn heartbeat() -> Heartbeat {
 }
 
 /// `child` once it said it holds the lock; closed, and why not, otherwise.
-async fn answered(mut child: Child) -> Result<Child, Refused> {
+async fn answered(mut child: Child) -> Result<Child, LockError> {
     let line = tokio::time::timeout(ANSWER_WAIT, child.read_line()).await;
     let reply = match &line {
         Ok(Ok(Some(l))) => LockReply::parse(l),
@@ -177,20 +182,11 @@ async fn answered(mut child: Child) -> Result<Child, Refused> {
         LockReply::Locked => Ok(child),
         LockReply::Busy(holder) => {
             child.close().await;
-            Err(Refused {
-                message: format!(
-                    "another wsdeploy run holds the lock on this host: {holder}; nothing was touched (wait for it, or check {}/lock.holder)",
-                    host::STATE_DIR
-                ),
-                busy_holder: Some(holder),
-            })
+            Err(LockError::Busy { holder })
         }
         LockReply::UnsafeStateDir(why) => {
             child.close().await;
-            Err(Refused::because(host::state_dir::refusal(
-                host::STATE_DIR,
-                &why,
-            )))
+            Err(LockError::UnsafeStateDir { why })
         }
         LockReply::Unexpected => {
             child.close().await;
@@ -200,9 +196,7 @@ async fn answered(mut child: Child) -> Result<Child, Refused> {
                 Ok(Err(e)) => format!("reading its answer failed: {e}"),
                 Err(_) => format!("no answer within {} s", ANSWER_WAIT.as_secs()),
             };
-            Err(Refused::because(format!(
-                "cannot take the run lock (is util-linux `flock` installed? root or become needed): {answer}"
-            )))
+            Err(LockError::Unanswered { answer })
         }
     }
 }
@@ -244,7 +238,7 @@ mod tests {
         false
     }
 
-    async fn take(dir: &std::path::Path) -> Result<HostLock, String> {
+    async fn take(dir: &std::path::Path) -> Result<HostLock, LockError> {
         let transport = Transport::Local(LocalSession);
         let command = protocol::lock_command_in(&dir.to_string_lossy(), "test", None);
         HostLock::take(&transport, &command, "test", "test-host").await
@@ -286,6 +280,7 @@ mod tests {
         let busy = HostLock::take(&transport, &command, "this run", "test-host")
             .await
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(
             busy.contains("another wsdeploy run holds the lock on this host: run 2;"),
@@ -300,7 +295,12 @@ mod tests {
         assert!(!lock_is_free(dir.path()), "the lock is not held");
         let busy = take(dir.path()).await.err().unwrap();
         assert!(
-            busy.contains("another wsdeploy run holds the lock"),
+            matches!(&busy, LockError::Busy { holder } if holder.contains("test")),
+            "{busy}"
+        );
+        assert!(
+            busy.to_string()
+                .starts_with("another wsdeploy run holds the lock on this host: "),
             "{busy}"
         );
         lock.release().await;

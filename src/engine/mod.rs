@@ -343,7 +343,7 @@ impl Host<'_> {
         let command = host_lock::lock_command(&holder, self.become_user());
         HostLock::take(self.transport, &command, &holder, &self.job.host)
             .await
-            .map_err(|message| Ending::Untouched(failure(None, message)))
+            .map_err(|error| Ending::Untouched(failure(None, error.to_string())))
     }
 
     async fn run(&mut self) -> Ending {
@@ -470,8 +470,8 @@ impl Host<'_> {
             reviewed
                 .check_facts(&self.report.facts)
                 .and_then(|()| reviewed.check(&planned))
-                .map_err(|message| {
-                    Ending::Untouched(failure(None, format!("refusing to apply: {message}")))
+                .map_err(|mismatch| {
+                    Ending::Untouched(failure(None, format!("refusing to apply: {mismatch}")))
                 })?;
         }
         Ok(change)

@@ -139,7 +139,13 @@ pub fn show(run: &RunRecord) -> String {
     for line in run.plan_files.lines() {
         let _ = writeln!(out, "plan file: {line}");
     }
-    out.push_str(&summary::details(&run.hosts, false, true));
+    out.push_str(&summary::details(
+        &run.hosts,
+        summary::DetailsStyle {
+            color: false,
+            diffs: true,
+        },
+    ));
     out.push_str(&summary::table(&run.hosts, false));
     out
 }

@@ -6,6 +6,7 @@
 //! it back. Writing the history never fails a run: a record that cannot be written is kept
 //! in the spool (`spool`) and written by the next run.
 
+mod error;
 pub mod html;
 pub mod listing;
 mod postgres;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::report::out::errln;
 
+pub use error::HistoryError;
 pub use record::{RunMeta, RunRecord, masked_command_line};
 pub use store::{Location, Store, open};
 
@@ -51,7 +53,7 @@ pub fn record(location: &Location, spool: &Path, run: &RunRecord) {
 }
 
 /// The store refused the run: its record goes to the spool, with one warning.
-fn keep(location: &Location, spool: &Path, run: &RunRecord, error: &str) {
+fn keep(location: &Location, spool: &Path, run: &RunRecord, error: &HistoryError) {
     match spool::write(spool, run) {
         Ok(path) => errln!(
             "warning: run history: cannot write {location}: {error}; the run's record is kept in {} and written by the next run",
@@ -70,10 +72,13 @@ fn keep(location: &Location, spool: &Path, run: &RunRecord, error: &str) {
 ///
 /// # Errors
 /// The database cannot be opened or read.
-pub fn read_runs(location: &Location) -> Result<Vec<RunRecord>, String> {
+pub fn read_runs(location: &Location) -> Result<Vec<RunRecord>, HistoryError> {
     match location {
         Location::Sqlite(path) if !path.exists() => Ok(Vec::new()),
         _ => open(location)?.runs(),
     }
-    .map_err(|e| format!("run history {location}: {e}"))
+    .map_err(|error| HistoryError::Reading {
+        location: location.clone(),
+        error: Box::new(error),
+    })
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use postgres::{Client, NoTls};
 
 use super::schema::{MIGRATIONS, check_version};
-use super::{RunRecord, Store};
+use super::{HistoryError, RunRecord, Store};
 use crate::run::HostReport;
 
 /// The advisory lock key migrations hold (any fixed number; "wsdh").
@@ -34,27 +34,24 @@ impl Drop for PostgresStore {
 
 /// Runs `work` on a thread of its own: the synchronous client must not run on a thread of
 /// the async runtime.
-fn off_runtime<T: Send>(work: impl FnOnce() -> Result<T, String> + Send) -> Result<T, String> {
+fn off_runtime<T: Send>(
+    work: impl FnOnce() -> Result<T, HistoryError> + Send,
+) -> Result<T, HistoryError> {
     std::thread::scope(|scope| {
         scope
             .spawn(work)
             .join()
-            .unwrap_or_else(|_| Err("the database client panicked".to_owned()))
+            .unwrap_or(Err(HistoryError::Client("the database client panicked")))
     })
-}
-
-fn text(e: &postgres::Error) -> String {
-    e.as_db_error()
-        .map_or_else(|| e.to_string(), |db| db.message().to_owned())
 }
 
 impl PostgresStore {
     /// Connects (5 s at most) and migrates.
-    pub fn open(url: &str) -> Result<Self, String> {
-        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| text(&e))?;
+    pub fn open(url: &str) -> Result<Self, HistoryError> {
+        let mut config: postgres::Config = url.parse()?;
         config.connect_timeout(Duration::from_secs(5));
         off_runtime(move || {
-            let mut client = config.connect(NoTls).map_err(|e| text(&e))?;
+            let mut client = config.connect(NoTls)?;
             migrate(&mut client)?;
             Ok(Self {
                 client: Some(client),
@@ -63,32 +60,28 @@ impl PostgresStore {
     }
 }
 
-fn migrate(client: &mut Client) -> Result<(), String> {
-    let mut tx = client.transaction().map_err(|e| text(&e))?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .map_err(|e| text(&e))?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        .map_err(|e| text(&e))?;
+fn migrate(client: &mut Client) -> Result<(), HistoryError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
     let applied: Option<i32> = tx
         .query_one("SELECT max(version) FROM schema_version", &[])
-        .and_then(|row| row.try_get(0))
-        .map_err(|e| text(&e))?;
+        .and_then(|row| row.try_get(0))?;
     let applied = usize::try_from(applied.unwrap_or(0)).unwrap_or(0);
     check_version(applied)?;
     for (done, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        tx.batch_execute(sql).map_err(|e| text(&e))?;
+        tx.batch_execute(sql)?;
         let version = i32::try_from(done + 1).unwrap_or(i32::MAX);
         tx.execute(
             "INSERT INTO schema_version (version) VALUES ($1)",
             &[&version],
-        )
-        .map_err(|e| text(&e))?;
+        )?;
     }
-    tx.commit().map_err(|e| text(&e))
+    Ok(tx.commit()?)
 }
 
-fn insert(client: &mut Client, run: &RunRecord) -> Result<(), String> {
-    let mut tx = client.transaction().map_err(|e| text(&e))?;
+fn insert(client: &mut Client, run: &RunRecord) -> Result<(), HistoryError> {
+    let mut tx = client.transaction()?;
     let new = tx
         .execute(
             "INSERT INTO runs (id, kind, dry_run, user_name, controller, started, seconds, command, plan_files, exit_code)
@@ -105,13 +98,12 @@ fn insert(client: &mut Client, run: &RunRecord) -> Result<(), String> {
                 &run.plan_files,
                 &i32::from(run.exit),
             ],
-        )
-        .map_err(|e| text(&e))?;
+        )?;
     if new == 0 {
         return Ok(());
     }
     for (position, host) in run.hosts.iter().enumerate() {
-        let report = serde_json::to_string(host).map_err(|e| e.to_string())?;
+        let report = serde_json::to_string(host)?;
         let outcome = super::listing::outcome_key(host.outcome);
         tx.execute(
             "INSERT INTO host_runs (run_id, position, host, outcome, failure, report) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -123,57 +115,53 @@ fn insert(client: &mut Client, run: &RunRecord) -> Result<(), String> {
                 &host.error.as_ref().map(|e| e.message.clone()),
                 &report,
             ],
-        )
-        .map_err(|e| text(&e))?;
+        )?;
         for file in &host.files {
             tx.execute(
                 "INSERT INTO file_changes (run_id, host, path, pre_sha256, new_sha256, diff) VALUES ($1, $2, $3, $4, $5, $6)",
                 &[&run.id, &host.host, &file.path, &file.pre_sha256, &file.new_sha256, &file.diff],
-            )
-            .map_err(|e| text(&e))?;
+            )?;
         }
     }
-    tx.commit().map_err(|e| text(&e))
+    Ok(tx.commit()?)
 }
 
-fn runs(client: &mut Client) -> Result<Vec<RunRecord>, String> {
+fn runs(client: &mut Client) -> Result<Vec<RunRecord>, HistoryError> {
     let mut runs = Vec::new();
     for row in client
         .query(
             "SELECT id, kind, dry_run, user_name, controller, started, seconds, command, plan_files, exit_code
              FROM runs ORDER BY started, id",
             &[],
-        )
-        .map_err(|e| text(&e))?
+        )?
     {
-        let dry_run: i32 = row.try_get(2).map_err(|e| text(&e))?;
-        let exit: i32 = row.try_get(9).map_err(|e| text(&e))?;
+        let dry_run: i32 = row.try_get(2)?;
+        let exit: i32 = row.try_get(9)?;
         runs.push(RunRecord {
-            id: row.try_get(0).map_err(|e| text(&e))?,
-            kind: row.try_get(1).map_err(|e| text(&e))?,
+            id: row.try_get(0)?,
+            kind: row.try_get(1)?,
             dry_run: dry_run != 0,
-            user: row.try_get(3).map_err(|e| text(&e))?,
-            controller: row.try_get(4).map_err(|e| text(&e))?,
-            started: row.try_get(5).map_err(|e| text(&e))?,
-            seconds: row.try_get(6).map_err(|e| text(&e))?,
-            command: row.try_get(7).map_err(|e| text(&e))?,
-            plan_files: row.try_get(8).map_err(|e| text(&e))?,
+            user: row.try_get(3)?,
+            controller: row.try_get(4)?,
+            started: row.try_get(5)?,
+            seconds: row.try_get(6)?,
+            command: row.try_get(7)?,
+            plan_files: row.try_get(8)?,
             exit: u8::try_from(exit).unwrap_or(u8::MAX),
             hosts: Vec::new(),
         });
     }
     let mut by_run: std::collections::HashMap<String, Vec<HostReport>> = Default::default();
-    for row in client
-        .query(
-            "SELECT run_id, report FROM host_runs ORDER BY run_id, position",
-            &[],
-        )
-        .map_err(|e| text(&e))?
-    {
-        let id: String = row.try_get(0).map_err(|e| text(&e))?;
-        let report: String = row.try_get(1).map_err(|e| text(&e))?;
-        let host = serde_json::from_str(&report)
-            .map_err(|e| format!("run {id}: a host record cannot be read: {e}"))?;
+    for row in client.query(
+        "SELECT run_id, report FROM host_runs ORDER BY run_id, position",
+        &[],
+    )? {
+        let id: String = row.try_get(0)?;
+        let report: String = row.try_get(1)?;
+        let host = serde_json::from_str(&report).map_err(|error| HistoryError::UnreadableHost {
+            run: id.clone(),
+            error,
+        })?;
         by_run.entry(id).or_default().push(host);
     }
     for run in &mut runs {
@@ -183,23 +171,23 @@ fn runs(client: &mut Client) -> Result<Vec<RunRecord>, String> {
 }
 
 impl Store for PostgresStore {
-    fn insert(&mut self, run: &RunRecord) -> Result<(), String> {
-        let client = self.client.as_mut().ok_or("closed")?;
+    fn insert(&mut self, run: &RunRecord) -> Result<(), HistoryError> {
+        let client = self.client.as_mut().ok_or(HistoryError::Client("closed"))?;
         off_runtime(move || insert(client, run))
     }
 
-    fn has(&mut self, id: &str) -> Result<bool, String> {
-        let client = self.client.as_mut().ok_or("closed")?;
+    fn has(&mut self, id: &str) -> Result<bool, HistoryError> {
+        let client = self.client.as_mut().ok_or(HistoryError::Client("closed"))?;
         off_runtime(move || {
             client
                 .query_opt("SELECT 1 FROM runs WHERE id = $1", &[&id])
                 .map(|row| row.is_some())
-                .map_err(|e| text(&e))
+                .map_err(HistoryError::from)
         })
     }
 
-    fn runs(&mut self) -> Result<Vec<RunRecord>, String> {
-        let client = self.client.as_mut().ok_or("closed")?;
+    fn runs(&mut self) -> Result<Vec<RunRecord>, HistoryError> {
+        let client = self.client.as_mut().ok_or(HistoryError::Client("closed"))?;
         off_runtime(move || runs(client))
     }
 }

@@ -42,12 +42,12 @@ CREATE INDEX file_changes_path ON file_changes (path);
 ///
 /// # Errors
 /// `applied` is past the last migration known here.
-pub fn check_version(applied: usize) -> Result<(), String> {
+pub fn check_version(applied: usize) -> Result<(), super::HistoryError> {
     if applied > MIGRATIONS.len() {
-        return Err(format!(
-            "the history schema is version {applied}, newer than this wsdeploy knows ({}): use a newer wsdeploy",
-            MIGRATIONS.len()
-        ));
+        return Err(super::HistoryError::SchemaTooNew {
+            applied,
+            known: MIGRATIONS.len(),
+        });
     }
     Ok(())
 }

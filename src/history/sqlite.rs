@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::schema::MIGRATIONS;
-use super::{RunRecord, Store};
+use super::{HistoryError, RunRecord, Store};
 use crate::run::HostReport;
 
 /// A SQLite history file.
@@ -16,75 +16,67 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens the file (creating it and its directory), then migrates it.
-    pub fn open(path: &Path) -> Result<Self, String> {
+    pub fn open(path: &Path) -> Result<Self, HistoryError> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(HistoryError::file(dir))?;
         }
-        let db = Connection::open(path).map_err(|e| e.to_string())?;
-        db.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| e.to_string())?;
+        let db = Connection::open(path)?;
+        db.busy_timeout(std::time::Duration::from_secs(10))?;
         let mut store = Self { db };
-        store.migrate().map_err(|e| e.to_string())?;
+        store.migrate()?;
         Ok(store)
     }
 
-    fn migrate(&mut self) -> Result<(), String> {
+    fn migrate(&mut self) -> Result<(), HistoryError> {
         let tx = self
             .db
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| e.to_string())?;
-        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            .map_err(|e| e.to_string())?;
-        let applied: Option<i64> = tx
-            .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
-            .map_err(|e| e.to_string())?;
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+        let applied: Option<i64> =
+            tx.query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))?;
         let applied = usize::try_from(applied.unwrap_or(0)).unwrap_or(0);
         super::schema::check_version(applied)?;
         for (done, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-            tx.execute_batch(sql).map_err(|e| e.to_string())?;
+            tx.execute_batch(sql)?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES (?1)",
                 params![i64::try_from(done + 1).unwrap_or(i64::MAX)],
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
         }
-        tx.commit().map_err(|e| e.to_string())
+        Ok(tx.commit()?)
     }
 
-    fn host_reports(&self, id: &str) -> Result<Vec<HostReport>, String> {
+    fn host_reports(&self, id: &str) -> Result<Vec<HostReport>, HistoryError> {
         let mut query = self
             .db
-            .prepare("SELECT report FROM host_runs WHERE run_id = ?1 ORDER BY position")
-            .map_err(|e| e.to_string())?;
-        let rows = query
-            .query_map(params![id], |r| r.get::<_, String>(0))
-            .map_err(|e| e.to_string())?;
+            .prepare("SELECT report FROM host_runs WHERE run_id = ?1 ORDER BY position")?;
+        let rows = query.query_map(params![id], |r| r.get::<_, String>(0))?;
         let mut hosts = Vec::new();
         for row in rows {
-            let text = row.map_err(|e| e.to_string())?;
-            hosts.push(
-                serde_json::from_str(&text)
-                    .map_err(|e| format!("run {id}: a host record cannot be read: {e}"))?,
-            );
+            let text = row?;
+            hosts.push(serde_json::from_str(&text).map_err(|error| {
+                HistoryError::UnreadableHost {
+                    run: id.to_owned(),
+                    error,
+                }
+            })?);
         }
         Ok(hosts)
     }
 }
 
 impl Store for SqliteStore {
-    fn insert(&mut self, run: &RunRecord) -> Result<(), String> {
+    fn insert(&mut self, run: &RunRecord) -> Result<(), HistoryError> {
         let tx = self
             .db
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| e.to_string())?;
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let known = tx
             .query_row("SELECT 1 FROM runs WHERE id = ?1", params![run.id], |_| {
                 Ok(())
             })
-            .optional()
-            .map_err(|e| e.to_string())?;
+            .optional()?;
         if known.is_some() {
             return Ok(());
         }
@@ -103,11 +95,10 @@ impl Store for SqliteStore {
                 run.plan_files,
                 run.exit
             ],
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         for (position, host) in run.hosts.iter().enumerate() {
-            let report = serde_json::to_string(host).map_err(|e| e.to_string())?;
-            let outcome = serde_json::to_value(host.outcome).map_err(|e| e.to_string())?;
+            let report = serde_json::to_string(host)?;
+            let outcome = serde_json::to_value(host.outcome)?;
             tx.execute(
                 "INSERT INTO host_runs (run_id, position, host, outcome, failure, report) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
@@ -118,55 +109,50 @@ impl Store for SqliteStore {
                     host.error.as_ref().map(|e| e.message.clone()),
                     report
                 ],
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             for file in &host.files {
                 tx.execute(
                     "INSERT INTO file_changes (run_id, host, path, pre_sha256, new_sha256, diff) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![run.id, host.host, file.path, file.pre_sha256, file.new_sha256, file.diff],
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
             }
         }
-        tx.commit().map_err(|e| e.to_string())
+        Ok(tx.commit()?)
     }
 
-    fn has(&mut self, id: &str) -> Result<bool, String> {
+    fn has(&mut self, id: &str) -> Result<bool, HistoryError> {
         self.db
             .query_row("SELECT 1 FROM runs WHERE id = ?1", params![id], |_| Ok(()))
             .optional()
             .map(|found| found.is_some())
-            .map_err(|e| e.to_string())
+            .map_err(HistoryError::from)
     }
 
-    fn runs(&mut self) -> Result<Vec<RunRecord>, String> {
+    fn runs(&mut self) -> Result<Vec<RunRecord>, HistoryError> {
         let mut query = self
             .db
             .prepare(
                 "SELECT id, kind, dry_run, user_name, controller, started, seconds, command, plan_files, exit_code
                  FROM runs ORDER BY started, id",
-            )
-            .map_err(|e| e.to_string())?;
-        let rows = query
-            .query_map([], |r| {
-                Ok(RunRecord {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    dry_run: r.get(2)?,
-                    user: r.get(3)?,
-                    controller: r.get(4)?,
-                    started: r.get(5)?,
-                    seconds: r.get(6)?,
-                    command: r.get(7)?,
-                    plan_files: r.get(8)?,
-                    exit: r.get(9)?,
-                    hosts: Vec::new(),
-                })
+            )?;
+        let rows = query.query_map([], |r| {
+            Ok(RunRecord {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                dry_run: r.get(2)?,
+                user: r.get(3)?,
+                controller: r.get(4)?,
+                started: r.get(5)?,
+                seconds: r.get(6)?,
+                command: r.get(7)?,
+                plan_files: r.get(8)?,
+                exit: r.get(9)?,
+                hosts: Vec::new(),
             })
-            .map_err(|e| e.to_string())?;
+        })?;
         let mut runs = Vec::new();
         for row in rows {
-            let mut run = row.map_err(|e| e.to_string())?;
+            let mut run = row?;
             run.hosts = self.host_reports(&run.id)?;
             runs.push(run);
         }
@@ -225,6 +211,9 @@ mod tests {
         let Err(e) = SqliteStore::open(&path) else {
             panic!("a newer schema was accepted")
         };
-        assert!(e.contains("newer than this wsdeploy knows"), "{e}");
+        assert!(
+            matches!(e, HistoryError::SchemaTooNew { applied: 99, .. }),
+            "{e}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::RunRecord;
+use super::{HistoryError, RunRecord};
 
 /// The database of the history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +20,7 @@ impl Location {
     ///
     /// # Errors
     /// A URL of another kind of database.
-    pub fn parse(value: Option<&str>, project: &Path) -> Result<Self, String> {
+    pub fn parse(value: Option<&str>, project: &Path) -> Result<Self, HistoryError> {
         let Some(value) = value else {
             return Ok(Self::Sqlite(
                 project.join(super::STATE_DIR).join("history.db"),
@@ -30,9 +30,9 @@ impl Location {
             if scheme == "postgres" || scheme == "postgresql" {
                 return Ok(Self::Postgres(value.to_owned()));
             }
-            return Err(format!(
-                "history `{scheme}://…`: a SQLite file path or a `postgres://` URL is expected"
-            ));
+            return Err(HistoryError::UnknownScheme {
+                scheme: scheme.to_owned(),
+            });
         }
         let path = Path::new(value);
         Ok(Self::Sqlite(if path.is_absolute() {
@@ -58,24 +58,24 @@ pub trait Store {
     ///
     /// # Errors
     /// The database cannot be written.
-    fn insert(&mut self, run: &RunRecord) -> Result<(), String>;
+    fn insert(&mut self, run: &RunRecord) -> Result<(), HistoryError>;
     /// Whether the run is recorded.
     ///
     /// # Errors
     /// The database cannot be read.
-    fn has(&mut self, id: &str) -> Result<bool, String>;
+    fn has(&mut self, id: &str) -> Result<bool, HistoryError>;
     /// Every run, oldest first.
     ///
     /// # Errors
     /// The database cannot be read, or holds a record this version cannot read.
-    fn runs(&mut self) -> Result<Vec<RunRecord>, String>;
+    fn runs(&mut self) -> Result<Vec<RunRecord>, HistoryError>;
 }
 
 /// Opens (creating and migrating when needed) the store at `location`.
 ///
 /// # Errors
 /// The database cannot be opened, created or migrated.
-pub fn open(location: &Location) -> Result<Box<dyn Store>, String> {
+pub fn open(location: &Location) -> Result<Box<dyn Store>, HistoryError> {
     match location {
         Location::Sqlite(path) => Ok(Box::new(super::sqlite::SqliteStore::open(path)?)),
         Location::Postgres(url) => Ok(Box::new(super::postgres::PostgresStore::open(url)?)),

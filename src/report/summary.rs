@@ -13,9 +13,22 @@ fn mask(text: &str, secrets: &[String]) -> String {
     super::mask(&sanitize(text), secrets)
 }
 
+/// How [`details`] shows the reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DetailsStyle {
+    /// Status words in colour (a terminal).
+    pub color: bool,
+    /// Each changed file's diff.
+    pub diffs: bool,
+}
+
 /// Per-host details: diffs (for changes), actions, notes and errors with hints.
 #[must_use]
-pub fn details(reports: &[HostReport], color: bool, show_diffs: bool) -> String {
+pub fn details(reports: &[HostReport], style: DetailsStyle) -> String {
+    let DetailsStyle {
+        color,
+        diffs: show_diffs,
+    } = style;
     let mut out = String::new();
     for r in reports {
         let interesting = !r.files.is_empty() || r.error.is_some() || !r.notes.is_empty();

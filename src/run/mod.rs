@@ -18,4 +18,4 @@ pub use host_report::{ActionRecord, Failure, FileChange, HostReport};
 pub use job::{HostJob, Mode, RunOptions, Task, Undo};
 pub use not_run_reason::NotRunReason;
 pub use outcome::Outcome;
-pub use reviewed::{ReviewedFile, ReviewedHost, ReviewedOutcome};
+pub use reviewed::{ReviewMismatch, ReviewedFile, ReviewedHost, ReviewedOutcome};

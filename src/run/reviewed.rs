@@ -21,6 +21,64 @@ pub struct ReviewedHost {
     pub facts: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// How what is planned now differs from what was reviewed (the first difference found);
+/// every one means "review again".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReviewMismatch {
+    /// A fact read now has another value than when reviewed.
+    #[error(transparent)]
+    FactChanged(Box<FactChange>),
+    /// A reviewed file's change is no longer planned.
+    #[error(
+        "{path}: the reviewed change is no longer needed (the file already has the reviewed content or changed since): review again"
+    )]
+    NoLongerNeeded { path: String },
+    /// A reviewed file's bytes changed since the review (`None`: absent).
+    #[error(
+        "{path} changed since the review (reviewed sha256 {}, now {}): review again",
+        .reviewed.as_deref().unwrap_or("absent"),
+        .now.as_deref().unwrap_or("absent")
+    )]
+    ChangedSince {
+        path: String,
+        reviewed: Option<String>,
+        now: Option<String>,
+    },
+    /// The file the plan would write now differs from the reviewed result.
+    #[error(
+        "{path}: the planned result differs from the reviewed one (reviewed sha256 {reviewed}, now {now}): the plan or variables changed; review again"
+    )]
+    ResultDiffers {
+        path: String,
+        reviewed: String,
+        now: String,
+    },
+    /// A file would change that the review did not show (`now`: its sha256, `None`: absent).
+    #[error(
+        "{path} would change but was not part of the review (sha256 now {}): review again",
+        .now.as_deref().unwrap_or("absent")
+    )]
+    NotReviewed { path: String, now: Option<String> },
+}
+
+/// A fact whose value read now differs from the reviewed one (`None`: not read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "fact `{name}` was {} when reviewed and is {} now: review again",
+    shown(.reviewed.as_ref()),
+    shown(.now.as_ref())
+)]
+pub struct FactChange {
+    pub name: String,
+    pub reviewed: Option<serde_json::Value>,
+    pub now: Option<serde_json::Value>,
+}
+
+/// A fact's value as a mismatch shows it.
+fn shown(value: Option<&serde_json::Value>) -> String {
+    value.map_or("not read".to_owned(), ToString::to_string)
+}
+
 /// How the reviewed dry run ended for the host (only these two can be reviewed).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -76,20 +134,17 @@ impl ReviewedHost {
     pub fn check_facts(
         &self,
         read: &std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ReviewMismatch> {
         let names: std::collections::BTreeSet<&String> =
             self.facts.keys().chain(read.keys()).collect();
         for name in names {
             let (reviewed, now) = (self.facts.get(name), read.get(name));
             if reviewed != now {
-                let shown = |v: Option<&serde_json::Value>| {
-                    v.map_or("not read".to_owned(), ToString::to_string)
-                };
-                return Err(format!(
-                    "fact `{name}` was {} when reviewed and is {} now: review again",
-                    shown(reviewed),
-                    shown(now)
-                ));
+                return Err(ReviewMismatch::FactChanged(Box::new(FactChange {
+                    name: name.clone(),
+                    reviewed: reviewed.cloned(),
+                    now: now.cloned(),
+                })));
             }
         }
         Ok(())
@@ -100,29 +155,31 @@ impl ReviewedHost {
     ///
     /// # Errors
     /// The planned change differs from the reviewed one.
-    pub fn check(&self, planned: &[(String, Option<String>, String)]) -> Result<(), String> {
+    pub fn check(
+        &self,
+        planned: &[(String, Option<String>, String)],
+    ) -> Result<(), ReviewMismatch> {
         for file in &self.files {
             match planned.iter().find(|(path, _, _)| *path == file.path) {
                 None => {
-                    return Err(format!(
-                        "{}: the reviewed change is no longer needed (the file already has the reviewed content or changed since): review again",
-                        file.path
-                    ));
+                    return Err(ReviewMismatch::NoLongerNeeded {
+                        path: file.path.clone(),
+                    });
                 }
                 Some((_, pre, post)) => {
                     if *pre != file.pre_sha256 {
-                        return Err(format!(
-                            "{} changed since the review (reviewed sha256 {}, now {}): review again",
-                            file.path,
-                            file.pre_sha256.as_deref().unwrap_or("absent"),
-                            pre.as_deref().unwrap_or("absent")
-                        ));
+                        return Err(ReviewMismatch::ChangedSince {
+                            path: file.path.clone(),
+                            reviewed: file.pre_sha256.clone(),
+                            now: pre.clone(),
+                        });
                     }
                     if *post != file.post_sha256 {
-                        return Err(format!(
-                            "{}: the planned result differs from the reviewed one (reviewed sha256 {}, now {}): the plan or variables changed; review again",
-                            file.path, file.post_sha256, post
-                        ));
+                        return Err(ReviewMismatch::ResultDiffers {
+                            path: file.path.clone(),
+                            reviewed: file.post_sha256.clone(),
+                            now: post.clone(),
+                        });
                     }
                 }
             }
@@ -131,10 +188,10 @@ impl ReviewedHost {
             .iter()
             .find(|(path, _, _)| !self.files.iter().any(|f| &f.path == path))
         {
-            return Err(format!(
-                "{path} would change but was not part of the review (sha256 now {}): review again",
-                pre.as_deref().unwrap_or("absent")
-            ));
+            return Err(ReviewMismatch::NotReviewed {
+                path: path.clone(),
+                now: pre.clone(),
+            });
         }
         Ok(())
     }
@@ -173,21 +230,28 @@ mod tests {
             .check(&[("/etc/a".into(), Some("x".into()), "q".into())])
             .unwrap_err();
         assert_eq!(
-            e,
+            e.to_string(),
             "/etc/a changed since the review (reviewed sha256 p, now x): review again"
         );
     }
 
     #[test]
     fn refuses_extra_or_missing_changes() {
-        assert!(host().check(&[]).is_err());
-        assert!(
+        assert!(matches!(
+            host().check(&[]),
+            Err(ReviewMismatch::NoLongerNeeded { path }) if path == "/etc/a"
+        ));
+        assert_eq!(
             host()
                 .check(&[
                     ("/etc/a".into(), Some("p".into()), "q".into()),
                     ("/etc/b".into(), None, "r".into())
                 ])
-                .is_err()
+                .map_err(|e| e.to_string()),
+            Err(
+                "/etc/b would change but was not part of the review (sha256 now absent): review again"
+                    .to_owned()
+            )
         );
     }
 

@@ -13,6 +13,7 @@
 //! it does not know is an error unless `IgnoreUnknown` names it, as in `ssh`.
 
 mod args;
+mod error;
 mod evaluate;
 mod forward;
 mod keywords;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 pub use super::home::{default_known_hosts, home_dir};
 pub use args::{SshArgs, parse_ssh_args};
+pub use error::SshConfigError;
 pub use evaluate::Subject;
 pub use parse::{Item, Location, ParseError, expand_tilde};
 pub use pattern::{host_matches, wildcard};
@@ -263,7 +265,7 @@ impl SshConfig {
     /// # Errors
     /// A `Match exec` block that would decide one of these settings, or a keyword
     /// OpenSSH does not know (and no `IgnoreUnknown` names), naming file and line.
-    pub fn options_for(&self, alias: &str, front: &[Item]) -> Result<HostOptions, String> {
+    pub fn options_for(&self, alias: &str, front: &[Item]) -> Result<HostOptions, SshConfigError> {
         self.options_for_subject(
             &Subject {
                 alias,
@@ -283,7 +285,7 @@ impl SshConfig {
         &self,
         subject: &Subject<'_>,
         front: &[Item],
-    ) -> Result<HostOptions, String> {
+    ) -> Result<HostOptions, SshConfigError> {
         evaluate::options(&[&self.items, &self.system], front, subject)
     }
 }

@@ -77,7 +77,7 @@ impl VaultKeys {
 
     /// Reads every password the command line names (prompting on the terminal for
     /// `--ask-vault-pass` and `@prompt`). Errors name the option and the file.
-    pub fn from_sources(sources: &VaultSources) -> Result<Self, String> {
+    pub fn from_sources(sources: &VaultSources) -> Result<Self, VaultKeyError> {
         let mut keys = Vec::new();
         for id in &sources.vault_ids {
             let (label, source) = match id.split_once('@') {
@@ -86,9 +86,7 @@ impl VaultKeys {
                 None => (DEFAULT_LABEL, id.as_str()),
             };
             if source.is_empty() {
-                return Err(format!(
-                    "--vault-id `{id}`: expected LABEL@SOURCE, where SOURCE is `prompt`, a password file or an executable"
-                ));
+                return Err(VaultKeyError::BadVaultId { id: id.clone() });
             }
             let secret = if source == "prompt" {
                 prompt(label)?
@@ -146,29 +144,63 @@ impl VaultKeys {
     }
 }
 
-fn prompt(label: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+/// A vault password that cannot be had; `option` names where it was asked for
+/// (`--vault-id LABEL@FILE`, `--vault-password-file FILE`, `ANSIBLE_VAULT_PASSWORD_FILE=…`).
+#[derive(Debug, thiserror::Error)]
+pub enum VaultKeyError {
+    #[error(
+        "--vault-id `{id}`: expected LABEL@SOURCE, where SOURCE is `prompt`, a password file or an executable"
+    )]
+    BadVaultId { id: String },
+    #[error("cannot ask for the vault password: {0} (no terminal? use --vault-password-file)")]
+    NoPrompt(std::io::Error),
+    #[error("the vault password is empty")]
+    EmptyAnswer,
+    #[error("{option}: cannot read it: {error}")]
+    Unreadable {
+        option: String,
+        error: std::io::Error,
+    },
+    #[error("{option}: cannot run it: {error}")]
+    NotRun {
+        option: String,
+        error: std::io::Error,
+    },
+    #[error("{option}: the password script failed ({status})")]
+    ScriptFailed {
+        option: String,
+        status: std::process::ExitStatus,
+    },
+    #[error("{option}: the vault password is empty")]
+    Empty { option: String },
+}
+
+fn prompt(label: &str) -> Result<Zeroizing<Vec<u8>>, VaultKeyError> {
     let question = if label == DEFAULT_LABEL {
         "Vault password: ".to_owned()
     } else {
         format!("Vault password ({label}): ")
     };
-    let password = rpassword::prompt_password(question).map_err(|error| {
-        format!(
-            "cannot ask for the vault password: {error} (no terminal? use --vault-password-file)"
-        )
-    })?;
+    let password = rpassword::prompt_password(question).map_err(VaultKeyError::NoPrompt)?;
     let password = Zeroizing::new(password);
     if password.is_empty() {
-        return Err("the vault password is empty".to_owned());
+        return Err(VaultKeyError::EmptyAnswer);
     }
     Ok(Zeroizing::new(password.as_bytes().to_vec()))
 }
 
 /// A password file's content, or an executable's output.
-fn read_source(path: &Path, label: &str, option: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+fn read_source(
+    path: &Path,
+    label: &str,
+    option: &str,
+) -> Result<Zeroizing<Vec<u8>>, VaultKeyError> {
     use std::os::unix::fs::PermissionsExt as _;
-    let meta =
-        std::fs::metadata(path).map_err(|error| format!("{option}: cannot read it: {error}"))?;
+    let unreadable = |error| VaultKeyError::Unreadable {
+        option: option.to_owned(),
+        error,
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     let bytes = if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
         let mut command = Command::new(path);
         let stem = path
@@ -182,12 +214,15 @@ fn read_source(path: &Path, label: &str, option: &str) -> Result<Zeroizing<Vec<u
             .stdin(Stdio::inherit())
             .stderr(Stdio::inherit())
             .output()
-            .map_err(|error| format!("{option}: cannot run it: {error}"))?;
+            .map_err(|error| VaultKeyError::NotRun {
+                option: option.to_owned(),
+                error,
+            })?;
         if !output.status.success() {
-            return Err(format!(
-                "{option}: the password script failed ({})",
-                output.status
-            ));
+            return Err(VaultKeyError::ScriptFailed {
+                option: option.to_owned(),
+                status: output.status,
+            });
         }
         let mut out = Zeroizing::new(output.stdout);
         while out
@@ -198,9 +233,7 @@ fn read_source(path: &Path, label: &str, option: &str) -> Result<Zeroizing<Vec<u
         }
         out
     } else {
-        let raw = Zeroizing::new(
-            std::fs::read(path).map_err(|error| format!("{option}: cannot read it: {error}"))?,
-        );
+        let raw = Zeroizing::new(std::fs::read(path).map_err(unreadable)?);
         let start = raw
             .iter()
             .position(|byte| !byte.is_ascii_whitespace())
@@ -212,7 +245,9 @@ fn read_source(path: &Path, label: &str, option: &str) -> Result<Zeroizing<Vec<u
         Zeroizing::new(raw[start..end].to_vec())
     };
     if bytes.is_empty() {
-        return Err(format!("{option}: the vault password is empty"));
+        return Err(VaultKeyError::Empty {
+            option: option.to_owned(),
+        });
     }
     Ok(bytes)
 }

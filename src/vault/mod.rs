@@ -9,4 +9,4 @@ mod envelope;
 mod keys;
 
 pub use envelope::{VaultError, decrypt, is_vaulted};
-pub use keys::{VaultKey, VaultKeys, VaultSources};
+pub use keys::{VaultKey, VaultKeyError, VaultKeys, VaultSources};

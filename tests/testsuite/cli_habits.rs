@@ -393,6 +393,78 @@ fn every_flag_and_subcommand_is_documented_in_help() {
     assert!(missing.is_empty(), "undocumented: {missing:?}");
 }
 
+/// The connection options are one group: every command that reaches hosts (and
+/// `ssh-config`, which shows how it would) takes all four, listed together in the same
+/// order, with the same help except where `ssh-config` says it connects to nothing.
+#[test]
+fn the_connection_options_are_one_group_in_every_command() {
+    const GROUP: [&str; 4] = [
+        "ssh_config",
+        "known_hosts",
+        "accept_new_host_keys",
+        "connect_timeout",
+    ];
+    let root = wsdeploy::cli::Cli::command();
+    let apply = root.find_subcommand("apply").expect("apply");
+    let help_in = |cmd: &clap::Command, id: &str| {
+        cmd.get_arguments()
+            .find(|arg| arg.get_id() == id)
+            .and_then(|arg| arg.get_help())
+            .map(ToString::to_string)
+    };
+    let mut with_group = Vec::new();
+    for sub in root.get_subcommands() {
+        let ids: Vec<&str> = sub
+            .get_arguments()
+            .map(|arg| arg.get_id().as_str())
+            .collect();
+        let Some(start) = ids.iter().position(|id| *id == GROUP[0]) else {
+            assert!(
+                !ids.iter().any(|id| GROUP.contains(id)),
+                "{}: a part of the connection options: {ids:?}",
+                sub.get_name()
+            );
+            continue;
+        };
+        assert_eq!(
+            ids.get(start..start + GROUP.len()),
+            Some(&GROUP[..]),
+            "{}: the connection options are not listed together: {ids:?}",
+            sub.get_name()
+        );
+        for id in GROUP {
+            if sub.get_name() == "ssh-config"
+                && matches!(id, "accept_new_host_keys" | "connect_timeout")
+            {
+                assert!(
+                    help_in(sub, id).is_some_and(|help| help.starts_with("As for apply: ")),
+                    "ssh-config {id}"
+                );
+            } else {
+                assert_eq!(
+                    help_in(sub, id),
+                    help_in(apply, id),
+                    "{} {id}",
+                    sub.get_name()
+                );
+            }
+        }
+        with_group.push(sub.get_name().to_owned());
+    }
+    assert_eq!(
+        with_group,
+        [
+            "apply",
+            "rollback",
+            "drift",
+            "verify",
+            "backups",
+            "schedule",
+            "ssh-config"
+        ]
+    );
+}
+
 /// The result words are coloured on a terminal (a real pty, through util-linux `script`),
 /// and not when `NO_COLOR` is set.
 #[test]

@@ -17,7 +17,7 @@ use serde_json::json;
 use support::project::Project;
 use support::reliability::LocalHost;
 use wsdeploy::inventory::{LoadOptions, load_inventory_args};
-use wsdeploy::vault::{VaultKeys, VaultSources};
+use wsdeploy::vault::{VaultKeyError, VaultKeys, VaultSources};
 
 fn venv() -> PathBuf {
     let venv = std::env::var_os("WSDEPLOY_ANSIBLE_VENV").map_or_else(
@@ -256,7 +256,13 @@ fn password_scripts_and_vault_client_scripts() {
     })
     .expect_err("the client refuses prod");
     assert!(
-        failing.contains("vault-keyring-client.sh: the password script failed"),
+        matches!(&failing, VaultKeyError::ScriptFailed { option, .. } if option.ends_with("vault-keyring-client.sh")),
+        "{failing:?}"
+    );
+    assert!(
+        failing
+            .to_string()
+            .contains("vault-keyring-client.sh: the password script failed"),
         "{failing}"
     );
 }

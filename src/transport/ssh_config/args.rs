@@ -3,6 +3,7 @@
 //! forms of `ProxyJump` (`[user@]host[:port],...`) and `ProxyCommand` (`ssh -W %h:%p
 //! [options] [user@]host`, or `... host nc %h %p`).
 
+use super::error::SshConfigError;
 use super::parse::{Item, Location, parse_text, split_args};
 
 /// What a host's ssh arguments say: settings taking precedence over `ssh_config`, and
@@ -36,27 +37,28 @@ const IGNORED_WITH_ARG: &str = "BbcDEeIILmOQRSWw";
 /// # Errors
 /// Unbalanced quotes, an option without its argument, `-F` (use wsdeploy's `-F`), a
 /// stray argument, or an unusable `-o` value.
-pub fn parse_ssh_args(text: &str, source: &str) -> Result<SshArgs, String> {
-    let words = split_args(text).map_err(|_| format!("{source}: unclosed quote in `{text}`"))?;
+pub fn parse_ssh_args(text: &str, source: &str) -> Result<SshArgs, SshConfigError> {
+    let at = Location::file(source);
+    let refused = |why: String| SshConfigError::refused(&at, why);
+    let words = split_args(text).map_err(|_| refused(format!("unclosed quote in `{text}`")))?;
     let mut parsed = SshArgs::default();
     let mut words = words.into_iter();
-    let at = Location::file(source);
     while let Some(word) = words.next() {
         let Some(option) = word.strip_prefix('-').filter(|o| !o.is_empty()) else {
-            return Err(format!(
-                "{source}: unexpected argument `{word}` (only ssh options such as `-o Key=Value` or `-J bastion` belong here)"
-            ));
+            return Err(refused(format!(
+                "unexpected argument `{word}` (only ssh options such as `-o Key=Value` or `-J bastion` belong here)"
+            )));
         };
         let letter = option.chars().next().unwrap_or('-');
         let attached = &option[letter.len_utf8()..];
         if FLAGS.contains(letter) && attached.chars().all(|c| FLAGS.contains(c)) {
             continue;
         }
-        let mut value = || -> Result<String, String> {
+        let mut value = || -> Result<String, SshConfigError> {
             if attached.is_empty() {
                 words
                     .next()
-                    .ok_or_else(|| format!("{source}: `-{letter}` needs a value"))
+                    .ok_or_else(|| refused(format!("`-{letter}` needs a value")))
             } else {
                 Ok(attached.to_owned())
             }
@@ -65,7 +67,7 @@ pub fn parse_ssh_args(text: &str, source: &str) -> Result<SshArgs, String> {
             'o' => {
                 let value = value()?;
                 let items = parse_text(&value, source, 0)
-                    .map_err(|e| format!("{source}: `-o {value}`: {}", e.message))?;
+                    .map_err(|e| refused(format!("`-o {value}`: {}", e.message)))?;
                 for item in items {
                     match &item {
                         Item::Option { keyword, .. }
@@ -75,14 +77,14 @@ pub fn parse_ssh_args(text: &str, source: &str) -> Result<SshArgs, String> {
                             parsed.front.push(relocate(item, &at));
                         }
                         Item::Unknown { keyword, .. } => {
-                            return Err(format!(
-                                "{source}: `-o {value}`: `{keyword}` is not an option OpenSSH knows (ssh refuses it: Bad configuration option)"
-                            ));
+                            return Err(refused(format!(
+                                "`-o {value}`: `{keyword}` is not an option OpenSSH knows (ssh refuses it: Bad configuration option)"
+                            )));
                         }
                         Item::Host { .. } | Item::Match { .. } => {
-                            return Err(format!(
-                                "{source}: `-o {value}`: `Host` and `Match` cannot be given as options (ssh refuses them too); write them in the ssh_config file"
-                            ));
+                            return Err(refused(format!(
+                                "`-o {value}`: `Host` and `Match` cannot be given as options (ssh refuses them too); write them in the ssh_config file"
+                            )));
                         }
                         _ => parsed.ignored.push(format!("-o {value}")),
                     }
@@ -95,8 +97,9 @@ pub fn parse_ssh_args(text: &str, source: &str) -> Result<SshArgs, String> {
                 .front
                 .push(option_item("identityfile", value()?, &at)),
             'F' => {
-                return Err(format!(
-                    "{source}: `-F` cannot be given per host; pass the file to wsdeploy's command instead: `wsdeploy apply -F FILE ...` (also drift, verify, rollback, backups, ssh-config)"
+                return Err(refused(
+                    "`-F` cannot be given per host; pass the file to wsdeploy's command instead: `wsdeploy apply -F FILE ...` (also drift, verify, rollback, backups, ssh-config)"
+                        .to_owned(),
                 ));
             }
             other if IGNORED_WITH_ARG.contains(other) => {
@@ -104,9 +107,9 @@ pub fn parse_ssh_args(text: &str, source: &str) -> Result<SshArgs, String> {
                 parsed.ignored.push(format!("-{other} {value}"));
             }
             _ => {
-                return Err(format!(
-                    "{source}: unknown ssh option `{word}` (see `man ssh`; wsdeploy honours -o, -J, -p, -l, -i)"
-                ));
+                return Err(refused(format!(
+                    "unknown ssh option `{word}` (see `man ssh`; wsdeploy honours -o, -J, -p, -l, -i)"
+                )));
             }
         }
     }
@@ -136,7 +139,7 @@ fn relocate(item: Item, at: &Location) -> Item {
 ///
 /// # Errors
 /// An empty hop or a bad port, naming `at`.
-pub fn parse_proxy_jump(value: &str, at: &Location) -> Result<Vec<JumpSpec>, String> {
+pub fn parse_proxy_jump(value: &str, at: &Location) -> Result<Vec<JumpSpec>, SshConfigError> {
     if value.eq_ignore_ascii_case("none") {
         return Ok(Vec::new());
     }
@@ -147,8 +150,8 @@ pub fn parse_proxy_jump(value: &str, at: &Location) -> Result<Vec<JumpSpec>, Str
 }
 
 /// `[ssh://][user@]host[:port]` (IPv6 in brackets).
-fn parse_destination(text: &str, at: &Location) -> Result<JumpSpec, String> {
-    let bad = |why: &str| format!("{at}: jump host `{text}`: {why}");
+fn parse_destination(text: &str, at: &Location) -> Result<JumpSpec, SshConfigError> {
+    let bad = |why: &str| SshConfigError::refused(at, format!("jump host `{text}`: {why}"));
     let rest = text.strip_prefix("ssh://").unwrap_or(text);
     let (user, rest) = match rest.rsplit_once('@') {
         Some((user, rest)) if !user.is_empty() => (Some(user.to_owned()), rest),
@@ -193,13 +196,16 @@ fn parse_destination(text: &str, at: &Location) -> Result<JumpSpec, String> {
 ///
 /// # Errors
 /// Any other command, explained, naming `at`.
-pub fn parse_proxy_command(value: &str, at: &Location) -> Result<Option<JumpSpec>, String> {
+pub fn parse_proxy_command(value: &str, at: &Location) -> Result<Option<JumpSpec>, SshConfigError> {
     if value.trim().eq_ignore_ascii_case("none") {
         return Ok(None);
     }
     let refuse = |why: &str| {
-        format!(
-            "{at}: ProxyCommand `{value}` is not supported ({why}): wsdeploy understands the bastion form `ssh -W %h:%p [options] [user@]bastion`; or write `ProxyJump [user@]bastion[:port]`"
+        SshConfigError::refused(
+            at,
+            format!(
+                "ProxyCommand `{value}` is not supported ({why}): wsdeploy understands the bastion form `ssh -W %h:%p [options] [user@]bastion`; or write `ProxyJump [user@]bastion[:port]`"
+            ),
         )
     };
     let words = split_args(value).map_err(|_| refuse("unclosed quote"))?;
@@ -229,7 +235,7 @@ pub fn parse_proxy_command(value: &str, at: &Location) -> Result<Option<JumpSpec
         if FLAGS.contains(letter) && attached.chars().all(|c| FLAGS.contains(c)) {
             continue;
         }
-        let mut value = || -> Result<String, String> {
+        let mut value = || -> Result<String, SshConfigError> {
             if attached.is_empty() {
                 words
                     .next()
@@ -337,16 +343,19 @@ mod tests {
         assert!(
             parse_ssh_args("-F other", "x")
                 .unwrap_err()
+                .to_string()
                 .contains("`wsdeploy apply -F FILE ...`")
         );
         assert!(
             parse_ssh_args("bastion", "x")
                 .unwrap_err()
+                .to_string()
                 .contains("unexpected argument `bastion`")
         );
         assert!(
             parse_ssh_args("-o", "x")
                 .unwrap_err()
+                .to_string()
                 .contains("needs a value")
         );
     }
@@ -364,6 +373,7 @@ mod tests {
         assert!(
             parse_proxy_jump("a:x", &at())
                 .unwrap_err()
+                .to_string()
                 .contains("not a port")
         );
     }
@@ -389,7 +399,7 @@ mod tests {
             "ssh bastion",
             "ssh -W %h:%p",
         ] {
-            let err = parse_proxy_command(bad, &at()).unwrap_err();
+            let err = parse_proxy_command(bad, &at()).unwrap_err().to_string();
             assert!(err.contains("is not supported"), "{bad}: {err}");
         }
     }

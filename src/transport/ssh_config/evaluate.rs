@@ -12,8 +12,9 @@
 //! block would set something wsdeploy uses that nothing set before, the host is refused,
 //! naming the line and those settings (deciding them in the inventory lifts it).
 
+use super::error::{ExecRefusal, SshConfigError};
 use super::match_line::{self, Facts, Outcome};
-use super::parse::Item;
+use super::parse::{Item, Location};
 use super::pattern::{host_matches, pattern_list};
 use super::{HostOptions, display_keyword};
 
@@ -36,7 +37,7 @@ pub fn options(
     files: &[&[Item]],
     front: &[Item],
     subject: &Subject<'_>,
-) -> Result<HostOptions, String> {
+) -> Result<HostOptions, SshConfigError> {
     let mut walk = Walk {
         subject,
         host: subject.alias.to_owned(),
@@ -101,7 +102,12 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// Applies `items`; `never`: inside an `Include` of an inactive block.
-    fn items(&mut self, items: &[Item], active: &mut bool, never: bool) -> Result<(), String> {
+    fn items(
+        &mut self,
+        items: &[Item],
+        active: &mut bool,
+        never: bool,
+    ) -> Result<(), SshConfigError> {
         for (index, item) in items.iter().enumerate() {
             match item {
                 Item::Host { patterns } => {
@@ -118,13 +124,13 @@ impl Walk<'_> {
                                 if decided.is_empty() {
                                     false
                                 } else {
-                                    return Err(exec_refusal(
-                                        &at.to_string(),
-                                        text,
-                                        &what,
-                                        &decided,
-                                        self.subject.alias,
-                                    ));
+                                    return Err(SshConfigError::MatchExec(Box::new(ExecRefusal {
+                                        at: at.clone(),
+                                        text: text.clone(),
+                                        what,
+                                        decided,
+                                        alias: self.subject.alias.to_owned(),
+                                    })));
                                 }
                             }
                         };
@@ -134,7 +140,7 @@ impl Walk<'_> {
                         self.options.apply(keyword, args, at);
                     }
                 }
-                Item::Unknown { keyword, at } => self.check_unknown(keyword, &at.to_string())?,
+                Item::Unknown { keyword, at } => self.check_unknown(keyword, at)?,
                 Item::Include { files } => {
                     let saved = *active;
                     for file in files {
@@ -202,24 +208,18 @@ impl Walk<'_> {
         false
     }
 
-    fn check_unknown(&self, keyword: &str, at: &str) -> Result<(), String> {
+    fn check_unknown(&self, keyword: &str, at: &Location) -> Result<(), SshConfigError> {
         let lower = keyword.to_ascii_lowercase();
         if let Some(ignored) = &self.options.ignore_unknown
             && pattern_list(ignored.first(), &lower, true)
         {
             return Ok(());
         }
-        Err(format!(
-            "{at}: `{keyword}` is not an option OpenSSH knows (ssh refuses this file: Bad configuration option); remove it, or put `IgnoreUnknown {keyword}` above it"
-        ))
+        Err(SshConfigError::UnknownOption {
+            at: at.clone(),
+            keyword: keyword.to_owned(),
+        })
     }
-}
-
-fn exec_refusal(at: &str, text: &str, what: &str, decided: &[String], alias: &str) -> String {
-    format!(
-        "{at}: `Match {text}` would {what} to decide, for {alias}, {}; wsdeploy runs no local command to choose how a host is reached. Decide it for this host instead: in the inventory (for example ansible_ssh_common_args: '-o ProxyJump=NAME' or '-o ProxyJump=none'), or with a `Host` block above this one",
-        decided.join(", ")
-    )
 }
 
 #[cfg(test)]
@@ -235,7 +235,7 @@ mod tests {
         }
     }
 
-    fn options_of(config: &str, alias: &str) -> Result<HostOptions, String> {
+    fn options_of(config: &str, alias: &str) -> Result<HostOptions, SshConfigError> {
         SshConfig::from_text(config, "cfg")
             .unwrap()
             .options_for_subject(&subject(alias), &[])
@@ -289,7 +289,7 @@ mod tests {
     #[test]
     fn match_exec_is_refused_only_where_it_decides_something() {
         let config = "Host truenas\n  HostName 172.16.10.10\nHost quiet\n  HostName 172.16.10.11\n  ProxyJump none\nMatch host 172.16.0.*,172.16.10.* !Exec \"ping -c1 172.16.0.1\"\n  ProxyJump gw\n  ForwardAgent yes\n";
-        let error = options_of(config, "truenas").unwrap_err();
+        let error = options_of(config, "truenas").unwrap_err().to_string();
         assert!(
             error.starts_with("cfg:6: `Match host 172.16.0.*,172.16.10.* !Exec \"ping -c1 172.16.0.1\"` would run `ping -c1 172.16.0.1` to decide, for truenas, ProxyJump gw (cfg:7)"),
             "{error}"
@@ -302,7 +302,9 @@ mod tests {
 
     #[test]
     fn unknown_keywords_fail_unless_ignored() {
-        let error = options_of("Host *\n  UseKeychain yes\n", "x").unwrap_err();
+        let error = options_of("Host *\n  UseKeychain yes\n", "x")
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with("cfg:2: `UseKeychain` is not an option OpenSSH knows"),
             "{error}"

@@ -44,7 +44,7 @@ pub enum Item {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{at}: {message}")]
 pub struct ParseError {
-    pub at: String,
+    pub at: Location,
     pub message: String,
 }
 
@@ -68,7 +68,7 @@ pub fn read_system_file(path: &Path, include_dir: &Path) -> Result<Vec<Item>, Pa
 
 fn read_depth(path: &Path, depth: usize, include_dir: &Path) -> Result<Vec<Item>, ParseError> {
     let text = std::fs::read_to_string(path).map_err(|error| ParseError {
-        at: path.display().to_string(),
+        at: Location::file(path.display().to_string()),
         message: format!("cannot read this ssh config file: {error}"),
     })?;
     parse_in(&text, &path.display().to_string(), depth, include_dir)
@@ -162,7 +162,7 @@ fn parse_in(
 
 fn error(at: &Location, message: &str) -> ParseError {
     ParseError {
-        at: at.to_string(),
+        at: at.clone(),
         message: message.to_owned(),
     }
 }
@@ -191,8 +191,7 @@ fn split_line<'a>(raw: &'a str, at: &Location) -> Result<Option<Line<'a>>, Parse
         at: Location {
             column: Some((column + offset) as u64),
             ..at.clone()
-        }
-        .to_string(),
+        },
         message: "unclosed quote".to_owned(),
     })?;
     Ok(Some((keyword.to_owned(), args, rest)))
@@ -324,7 +323,7 @@ mod tests {
     #[test]
     fn unclosed_quote_names_line_and_column() {
         let err = parse_text("Host x\n  User \"bob\n", "cfg", 0).unwrap_err();
-        assert_eq!(err.at, "cfg:2:8");
+        assert_eq!(err.at, Location::at("cfg", 2, 8));
         assert_eq!(err.message, "unclosed quote");
     }
 

@@ -12,15 +12,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{JumpSpec, parse_proxy_command, parse_proxy_jump};
+use super::error::{MAX_HOPS, SshConfigError};
 use super::numbers::seconds;
 use super::parse::{Item, expand_tilde};
 use super::{HostOptions, ProxyKind, Setting, SshConfig, Subject};
 use crate::transport::home::{default_known_hosts, home_dir};
 use crate::transport::secret::Secret;
 use crate::transport::ssh::{AddressFamily, IdentityAgent, SshTarget};
-
-/// Longest chain of jump hosts (catches `ProxyJump` loops between `Host` blocks).
-const MAX_HOPS: usize = 8;
 
 /// What the inventory says about one host.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +67,7 @@ pub fn resolve_target(
     config: &SshConfig,
     request: &RouteRequest,
     defaults: &RouteDefaults,
-) -> Result<SshTarget, String> {
+) -> Result<SshTarget, SshConfigError> {
     resolve_route(config, request, defaults).map(|route| route.target)
 }
 
@@ -81,7 +79,7 @@ pub fn resolve_route(
     config: &SshConfig,
     request: &RouteRequest,
     defaults: &RouteDefaults,
-) -> Result<Route, String> {
+) -> Result<Route, SshConfigError> {
     let options = options_of(config, request, defaults)?;
     let mut notes = Vec::new();
     let mut target = endpoint(request, &options, defaults, &mut notes)?;
@@ -95,7 +93,7 @@ fn options_of(
     config: &SshConfig,
     request: &RouteRequest,
     defaults: &RouteDefaults,
-) -> Result<HostOptions, String> {
+) -> Result<HostOptions, SshConfigError> {
     config.options_for_subject(
         &Subject {
             alias: &request.alias,
@@ -114,7 +112,7 @@ fn jumps_of(
     depth: usize,
     alias: &str,
     notes: &mut Vec<String>,
-) -> Result<Vec<SshTarget>, String> {
+) -> Result<Vec<SshTarget>, SshConfigError> {
     let Some((kind, setting)) = &options.proxy else {
         return Ok(Vec::new());
     };
@@ -148,11 +146,11 @@ fn hop_chain(
     depth: usize,
     origin: &str,
     notes: &mut Vec<String>,
-) -> Result<Vec<SshTarget>, String> {
+) -> Result<Vec<SshTarget>, SshConfigError> {
     if depth > MAX_HOPS {
-        return Err(format!(
-            "the jump hosts of {origin} form a chain longer than {MAX_HOPS} hops (a ProxyJump loop in ssh_config?)"
-        ));
+        return Err(SshConfigError::JumpLoop {
+            origin: origin.to_owned(),
+        });
     }
     let request = RouteRequest {
         alias: spec.host.clone(),
@@ -168,13 +166,11 @@ fn hop_chain(
         .filter(|b| !b.is_empty())
         .map(<[JumpSpec]>::to_vec)
         .unwrap_or_else(|| spec.chain.clone());
-    let mut chain = if forced.is_empty() {
-        jumps_of(config, &options, defaults, depth, origin, notes)?
-    } else {
-        let (last, rest) = forced
-            .split_last()
-            .ok_or_else(|| "internal: empty jump chain".to_owned())?;
-        hop_chain(config, last, Some(rest), defaults, depth + 1, origin, notes)?
+    let mut chain = match forced.split_last() {
+        None => jumps_of(config, &options, defaults, depth, origin, notes)?,
+        Some((last, rest)) => {
+            hop_chain(config, last, Some(rest), defaults, depth + 1, origin, notes)?
+        }
     };
     chain.push(hop);
     Ok(chain)
@@ -186,7 +182,7 @@ fn endpoint(
     options: &HostOptions,
     defaults: &RouteDefaults,
     notes: &mut Vec<String>,
-) -> Result<SshTarget, String> {
+) -> Result<SshTarget, SshConfigError> {
     let alias = request.alias.as_str();
     let host = match &options.hostname {
         Some(setting) => expand_tokens(setting.first(), setting, &Tokens::host_only(alias))?,
@@ -211,10 +207,9 @@ fn endpoint(
             .ok()
             .filter(|p| *p > 0)
             .ok_or_else(|| {
-                format!(
-                    "{}: Port `{}` is not a port number 1-65535",
-                    setting.at,
-                    setting.first()
+                SshConfigError::refused(
+                    &setting.at,
+                    format!("Port `{}` is not a port number 1-65535", setting.first()),
                 )
             })?,
         (None, None) => 22,
@@ -307,7 +302,10 @@ fn note_canonical_domains(options: &HostOptions, notes: &mut Vec<String>) {
 
 /// `StrictHostKeyChecking`: whether unknown keys are recorded. `no` is read as
 /// `accept-new` (a changed key is always refused), and said so.
-fn strict_host_key_checking(setting: &Setting, notes: &mut Vec<String>) -> Result<bool, String> {
+fn strict_host_key_checking(
+    setting: &Setting,
+    notes: &mut Vec<String>,
+) -> Result<bool, SshConfigError> {
     match setting.first().to_ascii_lowercase().as_str() {
         "yes" | "ask" | "true" => Ok(false),
         "accept-new" => Ok(true),
@@ -318,9 +316,9 @@ fn strict_host_key_checking(setting: &Setting, notes: &mut Vec<String>) -> Resul
             ));
             Ok(true)
         }
-        other => Err(format!(
-            "{}: StrictHostKeyChecking `{other}`: expected yes, no, accept-new or ask",
-            setting.at
+        other => Err(SshConfigError::refused(
+            &setting.at,
+            format!("StrictHostKeyChecking `{other}`: expected yes, no, accept-new or ask"),
         )),
     }
 }
@@ -341,7 +339,7 @@ fn connect_timeout(options: &HostOptions, defaults: &RouteDefaults) -> Duration 
 
 /// `IdentityAgent`: `none`, `SSH_AUTH_SOCK`, `$VARIABLE`, or a socket path (`~` and `%`
 /// tokens expanded).
-fn identity_agent(setting: &Setting, tokens: &Tokens) -> Result<IdentityAgent, String> {
+fn identity_agent(setting: &Setting, tokens: &Tokens) -> Result<IdentityAgent, SshConfigError> {
     let value = setting.first();
     if value.eq_ignore_ascii_case("none") {
         return Ok(IdentityAgent::Disabled);
@@ -352,9 +350,9 @@ fn identity_agent(setting: &Setting, tokens: &Tokens) -> Result<IdentityAgent, S
     if let Some(variable) = value.strip_prefix('$') {
         return match std::env::var_os(variable) {
             Some(path) if !path.is_empty() => Ok(IdentityAgent::Socket(PathBuf::from(path))),
-            _ => Err(format!(
-                "{}: IdentityAgent {value}: the environment variable {variable} is not set",
-                setting.at
+            _ => Err(SshConfigError::refused(
+                &setting.at,
+                format!("IdentityAgent {value}: the environment variable {variable} is not set"),
             )),
         };
     }
@@ -363,11 +361,14 @@ fn identity_agent(setting: &Setting, tokens: &Tokens) -> Result<IdentityAgent, S
     )?)))
 }
 
-fn yes_no(setting: &Setting) -> Result<bool, String> {
+fn yes_no(setting: &Setting) -> Result<bool, SshConfigError> {
     match setting.first().to_ascii_lowercase().as_str() {
         "yes" | "true" => Ok(true),
         "no" | "false" => Ok(false),
-        other => Err(format!("{}: expected yes or no, got `{other}`", setting.at)),
+        other => Err(SshConfigError::refused(
+            &setting.at,
+            format!("expected yes or no, got `{other}`"),
+        )),
     }
 }
 
@@ -394,7 +395,7 @@ impl Tokens {
 
 /// Expands `%%`, `%d` (home), `%h` (host name), `%n` (alias), `%p`, `%r` (remote user),
 /// `%u` (local user).
-fn expand_tokens(text: &str, setting: &Setting, tokens: &Tokens) -> Result<String, String> {
+fn expand_tokens(text: &str, setting: &Setting, tokens: &Tokens) -> Result<String, SshConfigError> {
     let mut out = String::new();
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
@@ -411,10 +412,12 @@ fn expand_tokens(text: &str, setting: &Setting, tokens: &Tokens) -> Result<Strin
             Some('r') if !tokens.user.is_empty() => out.push_str(&tokens.user),
             Some('u') if !tokens.local_user.is_empty() => out.push_str(&tokens.local_user),
             other => {
-                return Err(format!(
-                    "{}: `%{}` in `{text}` is not a token wsdeploy expands here (supported: %% %d %h %n %p %r %u)",
-                    setting.at,
-                    other.map(String::from).unwrap_or_default()
+                return Err(SshConfigError::refused(
+                    &setting.at,
+                    format!(
+                        "`%{}` in `{text}` is not a token wsdeploy expands here (supported: %% %d %h %n %p %r %u)",
+                        other.map(String::from).unwrap_or_default()
+                    ),
                 ));
             }
         }
@@ -425,6 +428,7 @@ fn expand_tokens(text: &str, setting: &Setting, tokens: &Tokens) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::location::Location;
 
     fn defaults() -> RouteDefaults {
         RouteDefaults {
@@ -522,7 +526,10 @@ Host loop-b
     fn loops_and_bad_values_are_reported_with_their_place() {
         let config = SshConfig::from_text(CONFIG, "cfg").unwrap();
         let err = resolve_target(&config, &request("loop-a"), &defaults()).unwrap_err();
-        assert!(err.contains("longer than 8 hops"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "the jump hosts of loop-a form a chain longer than 8 hops (a ProxyJump loop in ssh_config?)"
+        );
         // A bad port fails the file, as in ssh, whichever host it is for.
         assert_eq!(
             SshConfig::from_text("Host other\n  Port ssh\n", "cfg")
@@ -533,7 +540,11 @@ Host loop-b
         let config =
             SshConfig::from_text("Host *\n  Port 22\n  IdentityFile ~/%C\n", "cfg").unwrap();
         let err = resolve_target(&config, &request("h"), &defaults()).unwrap_err();
-        assert!(err.starts_with("cfg:3: `%C`"), "{err}");
+        assert!(
+            matches!(&err, SshConfigError::Refused { at, .. } if *at == Location::line("cfg", 3)),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("cfg:3: `%C`"), "{err}");
     }
 
     #[test]

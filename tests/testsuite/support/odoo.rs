@@ -67,7 +67,11 @@ async fn open(url: &str, ca_file: Option<&str>) -> Result<Stream, String> {
         None => Ok(Box::pin(tcp)),
         Some(mut tls) => {
             tls.ca_file = ca_file.map(str::to_owned);
-            Ok(Box::pin(wsdeploy::tls::connect(tcp, &tls).await?))
+            Ok(Box::pin(
+                wsdeploy::tls::connect(tcp, &tls)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ))
         }
     }
 }
