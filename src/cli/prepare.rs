@@ -290,6 +290,29 @@ fn load_plan_for_run(
     })
 }
 
+/// The plan rendered for every host `limit` selects; a rendering error is reported at
+/// its place in the plan, with the plan's other problems.
+fn rendered_hosts(
+    plan: &plan::Plan,
+    plan_path: &Path,
+    inv: &inventory::Inventory,
+    extra: &serde_json::Map<String, serde_json::Value>,
+    masked: &[String],
+    limit: Option<&str>,
+) -> Result<Vec<(String, Vec<plan::HostPlan>)>, BadInput> {
+    crate::project::render_for_hosts(plan, inv, limit, extra, masked).map_err(|e| {
+        let at = e.location().cloned();
+        plan_problems::plan_error(
+            plan_render_error(&e),
+            at.as_ref(),
+            plan_path,
+            inv,
+            extra,
+            limit,
+        )
+    })
+}
+
 /// [`prepare`](fn@prepare) once the inventory and `-e` are read: the plan rendered for every host (or,
 /// without `render`, only the hosts located) and each host's connection settings.
 fn prepare_hosts(
@@ -312,17 +335,7 @@ fn prepare_hosts(
     let plan_files = plan_file_sums(&plan, &plan_path)?;
     warn_unmatched_hosts(&plan, inv);
     let per_host = if render {
-        crate::project::render_for_hosts(&plan, inv, limit, extra, masked).map_err(|e| {
-            let at = e.location().cloned();
-            plan_problems::plan_error(
-                plan_render_error(&e),
-                at.as_ref(),
-                &plan_path,
-                inv,
-                extra,
-                limit,
-            )
-        })?
+        rendered_hosts(&plan, &plan_path, inv, extra, masked, limit)?
     } else {
         located_hosts(&plan, inv, limit)?
     };
