@@ -59,14 +59,14 @@ pub fn lock_command_in(dir: &str, holder: &str, elevation: Option<&Become>) -> S
     wrap_unbounded(&format!("sh -c {}", quote(&script)), elevation)
 }
 
-/// The byte that tells the holder a script follows: [`LENGTH_DIGITS`] decimal digits
+/// The byte that tells the holder a script follows: `LENGTH_DIGITS` decimal digits
 /// of its length, then the script.
 pub const RUN_SCRIPT: &str = "R";
 /// How many digits the length of a script sent to the holder has.
 const LENGTH_DIGITS: usize = 8;
 
 /// What to send the holder so it runs `script` (a script of wsdeploy's own: the commit);
-/// `None` for a script too long for [`LENGTH_DIGITS`] digits.
+/// `None` for a script too long for `LENGTH_DIGITS` digits.
 #[must_use]
 pub fn run_message(script: &str) -> Option<Vec<u8>> {
     let length = format!("{:0width$}", script.len(), width = LENGTH_DIGITS);

@@ -21,7 +21,7 @@ pub enum SshConfigError {
     /// A `Match exec` block that would decide a setting.
     #[error(transparent)]
     MatchExec(Box<ExecRefusal>),
-    /// The jump hosts in front of `origin` form a chain longer than [`MAX_HOPS`].
+    /// The jump hosts in front of `origin` form a chain longer than `MAX_HOPS`.
     #[error(
         "the jump hosts of {origin} form a chain longer than {MAX_HOPS} hops (a ProxyJump loop in ssh_config?)"
     )]
