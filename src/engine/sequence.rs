@@ -215,14 +215,19 @@ impl Host<'_> {
             )
             .await;
         match result {
-            Ok(out) => Answer {
-                frames: sequence::parse(&out.stdout).into_iter(),
-                cut: Ok(format!(
-                    "the host's answer ended before this step's result ({}): {}",
-                    out.status_text(),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )),
-            },
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                Answer {
+                    frames: sequence::parse(&out.stdout).into_iter(),
+                    // sudo refusing the whole exec says so on its stderr, with no frame.
+                    cut: Ok(format!(
+                        "the host's answer ended before this step's result ({}): {}{}",
+                        out.status_text(),
+                        stderr.trim(),
+                        host::sudo_hint(&stderr)
+                    )),
+                }
+            }
             Err(e) => Answer {
                 frames: Vec::new().into_iter(),
                 cut: Err(e),

@@ -311,9 +311,25 @@ fn folded_cases() -> Vec<Case> {
                 Reply::ok(frames(&[(1, "", "emerg: unexpected }\n")])),
                 false,
             )],
-            ops: failed,
+            ops: failed.clone(),
             outcome: Outcome::RolledBack,
             error: Some("`test-conf` ended with exit 1:\nemerg: unexpected }".into()),
+        },
+        Case {
+            name: "sudo refuses the folded exec: rolled back, with sudo's hint",
+            plan: Some(tested_plan()),
+            mode: Mode::Apply,
+            on_host: Some(OLD),
+            answers: vec![(
+                "wsd_r='test-conf'",
+                Reply::exit(1, "", "sudo: a password is required\n"),
+                false,
+            )],
+            ops: failed,
+            outcome: Outcome::RolledBack,
+            error: Some(
+                "sudo: a password is required\nhint: sudo wants a password here: pass -K".into(),
+            ),
         },
     ]
 }
