@@ -7,8 +7,9 @@
 //! ends with an exit its step does not expect, ends the exec: nothing after it runs
 //! (a failed `nginx -t` is never followed by the reload). A command is recorded in the
 //! journal's `ran` right before it starts (so an interrupted run knows which reload or restart to repeat when it is rolled back), travels
-//! inside the script (never in a process's argv), gets an empty stdin, and runs under its
-//! own `timeout`.
+//! inside the script (never in a process's argv), gets an empty stdin, runs under its
+//! own `timeout`, and with the umask the exec started with (wsdeploy's own parts use 077;
+//! a command creating files, a virtualenv for instance, must not get that).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -45,7 +46,7 @@ pub struct SequencedCommand<'a> {
 #[must_use]
 pub fn sequence_script(run_id: &RunId, parts: &[Part<'_>]) -> String {
     let mut s = format!(
-        "umask 077\nwsd_d=$(mktemp -d) || exit 1\n\
+        "wsd_um=$(umask)\numask 077\nwsd_d=$(mktemp -d) || exit 1\n\
          trap 'rm -rf -- \"$wsd_d\"' EXIT\n\
          wsd_part() {{\n\
          \x20 wsd_s=$(stat -c %s -- \"$wsd_d/o\" \"$wsd_d/e\") || exit 1\n\
@@ -87,7 +88,7 @@ fn command_part(s: &mut String, run_id: &RunId, i: usize, c: &SequencedCommand<'
         s,
         "if printf '%s\\n' {index} >> {ran}; then\n\
          \x20 wsd_r={run}\n\
-         \x20 printf '%s\\n' \"$wsd_r\" | timeout -k {grace} {bound} sh -c 'eval \"$(cat)\"' > \"$wsd_d/o\" 2> \"$wsd_d/e\"; wsd_c=$?\n\
+         \x20 printf '%s\\n' \"$wsd_r\" | timeout -k {grace} {bound} sh -c 'umask \"$1\"; eval \"$(cat)\"' sh \"$wsd_um\" > \"$wsd_d/o\" 2> \"$wsd_d/e\"; wsd_c=$?\n\
          \x20 wsd_r=\n\
          else\n\
          \x20 : > \"$wsd_d/o\"; echo 'cannot record in the journal that the command starts' > \"$wsd_d/e\"; wsd_c=1\n\
@@ -214,5 +215,16 @@ mod tests {
         assert_eq!(frames[0].stdout, b"end\n");
         assert_eq!(frames[1].stdout, b"wrote-nothing\n");
         assert_eq!(frames[1].code(), 90);
+    }
+
+    #[test]
+    fn a_command_runs_with_the_umask_the_exec_started_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_id = RunId::parse("20261123T000000Z-00ab12").unwrap();
+        let parts = [command(0, "umask")];
+        let script = with_journal_dir(&sequence_script(&run_id, &parts), dir.path());
+        let frames = parse(&run(&format!("umask 022\n{script}")).stdout);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(String::from_utf8_lossy(&frames[0].stdout), "0022\n");
     }
 }

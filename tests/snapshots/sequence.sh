@@ -1,3 +1,4 @@
+wsd_um=$(umask)
 umask 077
 wsd_d=$(mktemp -d) || exit 1
 trap 'rm -rf -- "$wsd_d"' EXIT
@@ -9,7 +10,7 @@ wsd_part() {
 }
 if printf '%s\n' 3 >> '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/ran'; then
   wsd_r='nginx -t'
-  printf '%s\n' "$wsd_r" | timeout -k 5 30 sh -c 'eval "$(cat)"' > "$wsd_d/o" 2> "$wsd_d/e"; wsd_c=$?
+  printf '%s\n' "$wsd_r" | timeout -k 5 30 sh -c 'umask "$1"; eval "$(cat)"' sh "$wsd_um" > "$wsd_d/o" 2> "$wsd_d/e"; wsd_c=$?
   wsd_r=
 else
   : > "$wsd_d/o"; echo 'cannot record in the journal that the command starts' > "$wsd_d/e"; wsd_c=1
@@ -18,7 +19,7 @@ wsd_part 0 $wsd_c
 case $wsd_c in 0) ;; *) exit 0 ;; esac
 if printf '%s\n' 4 >> '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/ran'; then
   wsd_r='nginx -s reload'
-  printf '%s\n' "$wsd_r" | timeout -k 5 30 sh -c 'eval "$(cat)"' > "$wsd_d/o" 2> "$wsd_d/e"; wsd_c=$?
+  printf '%s\n' "$wsd_r" | timeout -k 5 30 sh -c 'umask "$1"; eval "$(cat)"' sh "$wsd_um" > "$wsd_d/o" 2> "$wsd_d/e"; wsd_c=$?
   wsd_r=
 else
   : > "$wsd_d/o"; echo 'cannot record in the journal that the command starts' > "$wsd_d/e"; wsd_c=1
@@ -172,7 +173,7 @@ wsd_part 2 $wsd_c
 [ $wsd_c = 0 ] || exit 0
 if printf '%s\n' 6 >> '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/ran'; then
   wsd_r='systemctl restart '\''odoo'\'''
-  printf '%s\n' "$wsd_r" | timeout -k 5 60 sh -c 'eval "$(cat)"' > "$wsd_d/o" 2> "$wsd_d/e"; wsd_c=$?
+  printf '%s\n' "$wsd_r" | timeout -k 5 60 sh -c 'umask "$1"; eval "$(cat)"' sh "$wsd_um" > "$wsd_d/o" 2> "$wsd_d/e"; wsd_c=$?
   wsd_r=
 else
   : > "$wsd_d/o"; echo 'cannot record in the journal that the command starts' > "$wsd_d/e"; wsd_c=1
