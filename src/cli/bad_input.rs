@@ -95,24 +95,6 @@ impl Said {
         Self { hints, ..self }
     }
 
-    /// The parts of `text` (what an error at `location` says after its place): the
-    /// `hint:` lines it ends with, kept apart.
-    #[must_use]
-    pub fn of(location: Location, text: &str) -> Self {
-        let mut lines: Vec<&str> = text.split('\n').collect();
-        let mut hints = Vec::new();
-        while lines.len() > 1 {
-            match lines.last().and_then(|l| l.strip_prefix("hint: ")) {
-                Some(hint) => {
-                    hints.insert(0, hint.to_owned());
-                    lines.pop();
-                }
-                None => break,
-            }
-        }
-        Self::at(location, lines.join("\n")).with_hints(hints)
-    }
-
     /// `host `HOST`: ` when about a host.
     fn host_prefix(&self) -> String {
         self.host
@@ -282,12 +264,11 @@ mod tests {
 
     #[test]
     fn a_placed_error_gives_its_typed_place_and_hints_and_says_the_same_text() {
-        let said = Said::of(
+        let said = Said::at(
             Location::at("plans/my site.yml", 4, 5),
-            "unknown field `notify`\nhint: wsdeploy has no handlers",
-        );
-        assert_eq!(said.body, "unknown field `notify`");
-        assert_eq!(said.hints, ["wsdeploy has no handlers"]);
+            "unknown field `notify`",
+        )
+        .with_hints(vec!["wsdeploy has no handlers".to_owned()]);
         let e = BadInput::placed(InputKind::Plan, said);
         let text = "plans/my site.yml:4:5: unknown field `notify`\nhint: wsdeploy has no handlers";
         assert_eq!(e.to_string(), text);
@@ -305,7 +286,7 @@ mod tests {
     fn a_placed_error_without_a_column_keeps_its_place_in_the_message() {
         let e = BadInput::placed(
             InputKind::Plan,
-            Said::of(Location::file("plans/a.yml"), "cannot read it"),
+            Said::at(Location::file("plans/a.yml"), "cannot read it"),
         );
         assert_eq!(e.to_string(), "plans/a.yml: cannot read it");
         let v = e.json(3);

@@ -146,9 +146,9 @@ fn plan_render_error(e: &crate::project::RenderHostsError) -> BadInput {
         crate::project::RenderHostsError::Hosts(e) => inventory_error(InputKind::Plan, e),
         crate::project::RenderHostsError::Render(e) => BadInput::placed(
             InputKind::Plan,
-            Said::of(
+            Said::at(
                 (*e.origin).clone(),
-                &format!("step `{}` for host {}: {}", e.step, e.host, e.message),
+                format!("step `{}` for host {}: {}", e.step, e.host, e.message),
             ),
         ),
     }
