@@ -143,7 +143,9 @@ fn plan_load_error(e: &plan::PlanError) -> BadInput {
 /// A plan that cannot be rendered for the hosts, as bad input.
 fn plan_render_error(e: &crate::project::RenderHostsError) -> BadInput {
     match e {
-        crate::project::RenderHostsError::Hosts(e) => inventory_error(InputKind::Plan, e),
+        crate::project::RenderHostsError::Hosts(e) => {
+            BadInput::placed(InputKind::Plan, inventory_said(e))
+        }
         crate::project::RenderHostsError::Render(e) => BadInput::placed(
             InputKind::Plan,
             Said::at(
@@ -156,7 +158,7 @@ fn plan_render_error(e: &crate::project::RenderHostsError) -> BadInput {
 
 /// An inventory error as bad input of `kind`, or of kind `vault` when vaulted data could
 /// not be decrypted.
-pub(super) fn inventory_error(kind: InputKind, e: &inventory::InventoryError) -> BadInput {
+fn inventory_error(kind: InputKind, e: &inventory::InventoryError) -> BadInput {
     let kind = match e {
         inventory::InventoryError::Vault { .. } => InputKind::Vault,
         _ => kind,
@@ -171,7 +173,7 @@ pub(super) fn inventory_usage_error(e: &inventory::InventoryError) -> BadInput {
 }
 
 /// An inventory error in parts: its place when it is in a file, the host it is about.
-pub(super) fn inventory_said(e: &inventory::InventoryError) -> Said {
+fn inventory_said(e: &inventory::InventoryError) -> Said {
     let said = Said::maybe_at(e.location(), e.what());
     match e.host() {
         Some(host) => said.about_host(host),
