@@ -13,8 +13,52 @@ use crate::inventory::{Connection, DEFAULT_BECOME_USER, HONOURED_VARIABLES};
 use crate::transport::secret::Secret;
 use crate::transport::ssh::SshTarget;
 use crate::transport::ssh_config::{
-    Item, Location, RouteDefaults, RouteRequest, SshConfig, parse_ssh_args, resolve_route,
+    Item, Location, RouteDefaults, RouteRequest, SshConfig, SshConfigError, parse_ssh_args,
+    resolve_route,
 };
+
+/// Why a host cannot be reached as its variables, its ssh arguments or ssh_config say:
+/// the host (when the text names it first), where the refused value was written, and
+/// what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReachError {
+    pub host: Option<String>,
+    pub location: Option<Location>,
+    pub what: String,
+}
+
+impl ReachError {
+    /// A refused ssh argument or ssh_config value, at its place.
+    fn refused(host: Option<&str>, error: &SshConfigError) -> Self {
+        Self {
+            host: host.map(str::to_owned),
+            location: error.location().cloned(),
+            what: error.what(),
+        }
+    }
+
+    /// Something wrong with how host `host` is to be reached, written nowhere in a file.
+    fn of_host(host: &str, what: &str) -> Self {
+        Self {
+            host: Some(host.to_owned()),
+            location: None,
+            what: what.to_owned(),
+        }
+    }
+}
+
+/// `host `HOST`: LOCATION: WHAT`, each of the first two when known.
+impl std::fmt::Display for ReachError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(host) = &self.host {
+            write!(f, "host `{host}`: ")?;
+        }
+        if let Some(at) = &self.location {
+            write!(f, "{at}: ")?;
+        }
+        f.write_str(&self.what)
+    }
+}
 
 /// Environment variable with the SSH login password (instead of `-k`).
 pub const PASSWORD_ENV: &str = "WSDEPLOY_SSH_PASSWORD";
@@ -115,11 +159,11 @@ pub fn ssh_target(
     connection: &Connection,
     reach: &Reach,
     warnings: &mut Warnings,
-) -> Result<SshTarget, String> {
+) -> Result<SshTarget, ReachError> {
     let mut front = Vec::new();
     for (variable, value) in &connection.ssh_args {
         let parsed = parse_ssh_args(value, &format!("{variable} of host {host}"))
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| ReachError::refused(None, &error))?;
         for ignored in parsed.ignored {
             warnings.add(
                 format!(
@@ -150,7 +194,7 @@ pub fn ssh_target(
             .or_else(|| reach.password.clone()),
     };
     let route = resolve_route(&reach.config, &request, &reach.defaults)
-        .map_err(|error| format!("host `{host}`: {error}"))?;
+        .map_err(|error| ReachError::refused(Some(host), &error))?;
     for note in route.notes {
         warnings.add(note, host);
     }
@@ -167,7 +211,7 @@ pub fn elevation(
     connection: &Connection,
     ssh: Option<&mut SshTarget>,
     reach: &Reach,
-) -> Result<Option<Become>, String> {
+) -> Result<Option<Become>, ReachError> {
     if !connection.become_ {
         return Ok(None);
     }
@@ -193,15 +237,17 @@ pub fn elevation(
         }));
     };
     if password.expose().contains(['\n', '\r']) {
-        return Err(format!(
-            "host `{host}`: the become password holds a line break; sudo reads one line"
+        return Err(ReachError::of_host(
+            host,
+            "the become password holds a line break; sudo reads one line",
         ));
     }
     match ssh {
         Some(target) => target.become_password = Some(password),
         None => {
-            return Err(format!(
-                "host `{host}`: a become password with ansible_connection local is not supported: run wsdeploy itself through sudo, or give the user a NOPASSWD rule"
+            return Err(ReachError::of_host(
+                host,
+                "a become password with ansible_connection local is not supported: run wsdeploy itself through sudo, or give the user a NOPASSWD rule",
             ));
         }
     }
@@ -324,6 +370,7 @@ mod tests {
         assert!(
             elevation("web-1", &c, Some(&mut target), &reach)
                 .unwrap_err()
+                .to_string()
                 .contains("line break")
         );
     }

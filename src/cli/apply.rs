@@ -6,7 +6,7 @@ use super::hosts::list_hosts;
 use super::prepare::{parse_percent, prepare};
 use super::run::{FleetRun, run_fleet};
 use super::run_kind::RunKind;
-use super::{ApplyArgs, BadInput, TargetArgs};
+use super::{ApplyArgs, BadInput, Said, TargetArgs};
 use crate::exit;
 use crate::fleet::{FleetHost, Serial};
 use crate::host::journal;
@@ -172,7 +172,7 @@ pub(super) async fn apply_reviewed(
     serial: Option<Serial>,
     max_fail: Option<f64>,
 ) -> Result<u8, BadInput> {
-    let saved = review::load(path).map_err(|error| BadInput::from(error.to_string()))?;
+    let saved = review::load(path).map_err(|error| bad_review(&error))?;
     let mut target = a.target.clone();
     target.source.inventory = vec![saved.inventory.clone()];
     target.plan = saved.plan.as_ref().map(PathBuf::from);
@@ -230,4 +230,16 @@ pub(super) async fn apply_reviewed(
     } else {
         code.max(exit::HOST_FAILED)
     })
+}
+
+/// A saved review that cannot be read, as a usage error (at the place the JSON reader
+/// stopped, when it is not JSON of a review).
+fn bad_review(error: &review::ReviewFileError) -> BadInput {
+    let said = match error {
+        review::ReviewFileError::NotAReview { at, error } => {
+            Said::at(at.clone(), format!("not a wsdeploy review: {error}"))
+        }
+        other => Said::new(other.to_string()),
+    };
+    BadInput::placed(super::InputKind::Usage, said)
 }

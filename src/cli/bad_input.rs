@@ -31,53 +31,88 @@ pub enum InputKind {
 /// A bad-input error: its text (with `hint:` lines) is printed as is.
 #[derive(Debug)]
 pub struct BadInput {
-    pub message: String,
     pub kind: InputKind,
-    /// A plan's other problems, also in `message` (one `file:line:col: message` line each).
+    /// A plan's other problems, also in the text (one `file:line:col: message` line each).
     pub more: Vec<Problem>,
-    /// The error in parts, when whoever made it knows its place ([`BadInput::placed`]);
-    /// `None`: only the text is known, and `--json` reads the place and the hints from it.
+    /// The error in parts: where, what and the hints, as whoever made it knew them.
     /// Boxed: the error stays small (`clippy::result_large_err`).
-    pub said: Option<Box<Said>>,
+    pub said: Box<Said>,
 }
 
-/// A bad-input error in parts: `message` is `LOCATION: BODY` then one `hint: HINT` line
-/// per hint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A bad-input error in parts. Its text is `host `HOST`: LOCATION: BODY` (each of the
+/// first two only when known) then one `hint: HINT` line per hint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Said {
-    pub location: Location,
-    /// What is wrong, without the place and the hints.
+    /// The host whose variables or connection are wrong, when it is about one host.
+    pub host: Option<String>,
+    /// Where it is, when the error is in a file.
+    pub location: Option<Location>,
+    /// What is wrong, without the host, the place and the hints.
     pub body: String,
     pub hints: Vec<String>,
 }
 
 impl Said {
-    /// The parts of `text` (what an error at `location` says after its place): the
-    /// `hint:` lines it ends with, kept apart.
+    /// An error with no place: only what is wrong.
     #[must_use]
-    pub fn of(location: Location, text: &str) -> Self {
-        let mut lines: Vec<&str> = text.split('\n').collect();
-        let mut hints = Vec::new();
-        while lines.len() > 1 {
-            match lines.last().and_then(|l| l.strip_prefix("hint: ")) {
-                Some(hint) => {
-                    hints.insert(0, hint.to_owned());
-                    lines.pop();
-                }
-                None => break,
-            }
-        }
+    pub fn new(body: impl Into<String>) -> Self {
         Self {
-            location,
-            body: lines.join("\n"),
-            hints,
+            body: body.into(),
+            ..Self::default()
         }
     }
 
-    /// `LOCATION: BODY`, then the hints, one `hint:` line each.
+    /// An error at `location`.
+    #[must_use]
+    pub fn at(location: Location, body: impl Into<String>) -> Self {
+        Self {
+            location: Some(location),
+            ..Self::new(body)
+        }
+    }
+
+    /// An error at `location` when it has one.
+    #[must_use]
+    pub fn maybe_at(location: Option<Location>, body: impl Into<String>) -> Self {
+        Self {
+            location,
+            ..Self::new(body)
+        }
+    }
+
+    /// The same error, about host `host`.
+    #[must_use]
+    pub fn about_host(self, host: impl Into<String>) -> Self {
+        Self {
+            host: Some(host.into()),
+            ..self
+        }
+    }
+
+    /// The same error, with these hints.
+    #[must_use]
+    pub fn with_hints(self, hints: Vec<String>) -> Self {
+        Self { hints, ..self }
+    }
+
+    /// `host `HOST`: ` when about a host.
+    fn host_prefix(&self) -> String {
+        self.host
+            .as_ref()
+            .map(|h| format!("host `{h}`: "))
+            .unwrap_or_default()
+    }
+
+    /// The whole text: the host, the place, the body, then the hints, one `hint:` line
+    /// each.
     fn text(&self) -> String {
+        let place = self
+            .location
+            .as_ref()
+            .map(|at| format!("{at}: "))
+            .unwrap_or_default();
         let hints: String = self.hints.iter().map(|h| format!("\nhint: {h}")).collect();
-        format!("{}: {}{hints}", self.location, self.body)
+        format!("{}{place}{}{hints}", self.host_prefix(), self.body)
     }
 }
 
@@ -89,29 +124,23 @@ impl From<String> for BadInput {
 
 impl std::fmt::Display for BadInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.said.text())
     }
 }
 
 impl BadInput {
-    /// An error of this kind, known only as text.
-    pub fn of(kind: InputKind, message: String) -> Self {
-        Self {
-            message,
-            kind,
-            more: Vec::new(),
-            said: None,
-        }
+    /// An error of this kind with no place and no hint: only what is wrong.
+    pub fn of(kind: InputKind, body: String) -> Self {
+        Self::placed(kind, Said::new(body))
     }
 
-    /// An error of this kind at a known place.
+    /// An error of this kind in its parts.
     #[must_use]
     pub fn placed(kind: InputKind, said: Said) -> Self {
         Self {
-            message: said.text(),
             kind,
             more: Vec::new(),
-            said: Some(Box::new(said)),
+            said: Box::new(said),
         }
     }
 
@@ -119,17 +148,16 @@ impl BadInput {
     #[must_use]
     pub fn masked(self, secrets: &[String]) -> Self {
         let mask = |text: &str| crate::mask::mask(text, secrets);
+        let said = &self.said;
         Self {
-            message: mask(&self.message),
-            said: self.said.map(|said| {
-                Box::new(Said {
-                    location: Location {
-                        file: mask(&said.location.file),
-                        ..said.location
-                    },
-                    body: mask(&said.body),
-                    hints: said.hints.iter().map(|h| mask(h)).collect(),
-                })
+            said: Box::new(Said {
+                host: said.host.as_deref().map(mask),
+                location: said.location.as_ref().map(|at| Location {
+                    file: mask(&at.file),
+                    ..at.clone()
+                }),
+                body: mask(&said.body),
+                hints: said.hints.iter().map(|h| mask(h)).collect(),
             }),
             more: self
                 .more
@@ -154,58 +182,26 @@ impl BadInput {
     /// exit code.
     #[must_use]
     pub fn json(&self, exit: u8) -> Value {
-        let Some(said) = &self.said else {
-            return self.json_from_text(exit);
-        };
+        let said = &self.said;
         let hint = (!said.hints.is_empty()).then(|| said.hints.join("\n"));
-        let at = &said.location;
-        let (file, line, column, message) = match (at.line, at.column) {
-            (Some(line), Some(column)) => {
-                (Some(&at.file), Some(line), Some(column), said.body.clone())
-            }
+        let host = said.host_prefix();
+        let (file, line, column, message) = match &said.location {
+            Some(
+                at @ Location {
+                    line: Some(line),
+                    column: Some(column),
+                    ..
+                },
+            ) => (
+                Some(&at.file),
+                Some(*line),
+                Some(*column),
+                format!("{host}{}", said.body),
+            ),
             // A place without a column stays in the message, as in the text.
-            _ => (None, None, None, format!("{at}: {}", said.body)),
+            Some(at) => (None, None, None, format!("{host}{at}: {}", said.body)),
+            None => (None, None, None, format!("{host}{}", said.body)),
         };
-        self.json_with(exit, file, line, column, message, hint)
-    }
-
-    /// [`BadInput::json`] for an error known only as text: its place read from the
-    /// start of its first line, its hints from its `hint:` lines.
-    fn json_from_text(&self, exit: u8) -> Value {
-        let (body, hints): (Vec<&str>, Vec<&str>) = self
-            .message
-            .lines()
-            .partition(|l| !l.trim_start().starts_with("hint: "));
-        let hint: Vec<&str> = hints
-            .iter()
-            .filter_map(|l| l.trim_start().strip_prefix("hint: "))
-            .collect();
-        let body = body.join("\n");
-        let place = place(&body);
-        let message = place
-            .as_ref()
-            .map_or(body.as_str(), |p| &body[p.end..])
-            .to_owned();
-        self.json_with(
-            exit,
-            place.as_ref().map(|p| &p.file),
-            place.as_ref().map(|p| p.line),
-            place.as_ref().map(|p| p.column),
-            message,
-            (!hint.is_empty()).then(|| hint.join("\n")),
-        )
-    }
-
-    /// The `--json` error object of these parts.
-    fn json_with(
-        &self,
-        exit: u8,
-        file: Option<&String>,
-        line: Option<u64>,
-        column: Option<u64>,
-        message: String,
-        hint: Option<String>,
-    ) -> Value {
         json!({
             "event": "error",
             "schema_version": 1,
@@ -241,59 +237,44 @@ fn problem(p: &Problem) -> Value {
     }
 }
 
-/// Where an error's first line says it is.
-struct Place {
-    file: String,
-    line: u64,
-    column: u64,
-    /// Where the text after the place starts.
-    end: usize,
-}
-
-/// `FILE:LINE:COL: ` (a [`crate::location::Location`] with its column: plans,
-/// inventories, vaulted values, `wsdeploy.toml`) at the start of the text, after an
-/// optional `host NAME: `.
-fn place(text: &str) -> Option<Place> {
-    let start = text
-        .strip_prefix("host ")
-        .and_then(|rest| rest.find(": ").map(|i| "host ".len() + i + 2))
-        .filter(|&i| place_at(text, i).is_some())
-        .unwrap_or(0);
-    place_at(text, start)
-}
-
-fn place_at(text: &str, start: usize) -> Option<Place> {
-    let rest = text.get(start..)?;
-    let first = rest.lines().next()?;
-    let mut parts = first.splitn(4, ':');
-    let (file, line, col) = (parts.next()?, parts.next()?, parts.next()?);
-    let after = parts.next()?.strip_prefix(' ')?;
-    let used = first.len() - after.len();
-    let (file, line, column) = (file.to_owned(), line.parse().ok()?, col.parse().ok()?);
-    if file.is_empty() || file.contains(' ') {
-        return None;
-    }
-    Some(Place {
-        file,
-        line,
-        column,
-        end: start + used,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_plan_error_gives_its_place_and_hint() {
+    fn an_error_without_a_place_never_reports_one_whatever_its_text() {
         let e = BadInput::of(
-            InputKind::Plan,
-            "plans/site.yml:4:5: unknown field `notify`\nhint: wsdeploy has no handlers".to_owned(),
+            InputKind::Usage,
+            "a:1:2: looks placed\nhint: but is not".to_owned(),
         );
         let v = e.json(3);
+        assert_eq!(v["file"], Value::Null);
+        assert_eq!(v["line"], Value::Null);
+        assert_eq!(v["column"], Value::Null);
+        assert_eq!(v["message"], "a:1:2: looks placed\nhint: but is not");
+        assert_eq!(v["hint"], Value::Null);
+        let v =
+            BadInput::from("host w1: plans/a.yml:2:3: undefined variable `x`".to_owned()).json(3);
+        assert_eq!(v["file"], Value::Null);
+        assert_eq!(
+            v["message"],
+            "host w1: plans/a.yml:2:3: undefined variable `x`"
+        );
+    }
+
+    #[test]
+    fn a_placed_error_gives_its_typed_place_and_hints_and_says_the_same_text() {
+        let said = Said::at(
+            Location::at("plans/my site.yml", 4, 5),
+            "unknown field `notify`",
+        )
+        .with_hints(vec!["wsdeploy has no handlers".to_owned()]);
+        let e = BadInput::placed(InputKind::Plan, said);
+        let text = "plans/my site.yml:4:5: unknown field `notify`\nhint: wsdeploy has no handlers";
+        assert_eq!(e.to_string(), text);
+        let v = e.json(3);
         assert_eq!(v["kind"], "plan");
-        assert_eq!(v["file"], "plans/site.yml");
+        assert_eq!(v["file"], "plans/my site.yml");
         assert_eq!(v["line"], 4);
         assert_eq!(v["column"], 5);
         assert_eq!(v["message"], "unknown field `notify`");
@@ -302,45 +283,59 @@ mod tests {
     }
 
     #[test]
-    fn a_placed_error_gives_its_typed_place_and_hints_and_says_the_same_text() {
-        let said = Said::of(
-            Location::at("plans/my site.yml", 4, 5),
-            "unknown field `notify`\nhint: wsdeploy has no handlers",
-        );
-        assert_eq!(said.body, "unknown field `notify`");
-        assert_eq!(said.hints, ["wsdeploy has no handlers"]);
-        let e = BadInput::placed(InputKind::Plan, said);
-        let text = "plans/my site.yml:4:5: unknown field `notify`\nhint: wsdeploy has no handlers";
-        assert_eq!(e.to_string(), text);
-        let v = e.json(3);
-        assert_eq!(v["file"], "plans/my site.yml");
-        assert_eq!(v["line"], 4);
-        assert_eq!(v["column"], 5);
-        assert_eq!(v["message"], "unknown field `notify`");
-        assert_eq!(v["hint"], "wsdeploy has no handlers");
-        // Read back from the text, a file name with a space is no place at all.
-        assert_eq!(
-            BadInput::of(InputKind::Plan, text.to_owned()).json(3)["file"],
-            Value::Null
-        );
-    }
-
-    #[test]
     fn a_placed_error_without_a_column_keeps_its_place_in_the_message() {
         let e = BadInput::placed(
             InputKind::Plan,
-            Said::of(Location::file("plans/a.yml"), "cannot read it"),
+            Said::at(Location::file("plans/a.yml"), "cannot read it"),
         );
+        assert_eq!(e.to_string(), "plans/a.yml: cannot read it");
         let v = e.json(3);
         assert_eq!(v["file"], Value::Null);
         assert_eq!(v["message"], "plans/a.yml: cannot read it");
         assert_eq!(v["hint"], Value::Null);
-        assert_eq!(v, BadInput::of(InputKind::Plan, e.message.clone()).json(3));
+        let e = BadInput::placed(
+            InputKind::Connection,
+            Said::at(Location::line("cfg", 3), "bad").about_host("w1"),
+        );
+        assert_eq!(e.to_string(), "host `w1`: cfg:3: bad");
+        assert_eq!(e.json(3)["message"], "host `w1`: cfg:3: bad");
+    }
+
+    #[test]
+    fn an_error_about_a_host_keeps_the_host_in_its_message() {
+        let e = BadInput::placed(
+            InputKind::Connection,
+            Said::at(Location::at("cfg", 2, 8), "unclosed quote")
+                .about_host("w1")
+                .with_hints(vec!["close it".to_owned()]),
+        );
+        assert_eq!(
+            e.to_string(),
+            "host `w1`: cfg:2:8: unclosed quote\nhint: close it"
+        );
+        let v = e.json(3);
+        assert_eq!(v["file"], "cfg");
+        assert_eq!(v["line"], 2);
+        assert_eq!(v["column"], 8);
+        assert_eq!(v["message"], "host `w1`: unclosed quote");
+        assert_eq!(v["hint"], "close it");
+    }
+
+    #[test]
+    fn masking_reaches_every_part() {
+        let e = BadInput::placed(
+            InputKind::Inventory,
+            Said::at(Location::at("plans/a.yml", 1, 2), "s3cret here")
+                .about_host("s3cret")
+                .with_hints(vec!["not s3cret".to_owned()]),
+        )
+        .masked(&["s3cret".to_owned()]);
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        assert!(!e.json(3).to_string().contains("s3cret"));
     }
 
     #[test]
     fn the_other_problems_give_their_place_from_their_location() {
-        use crate::location::Location;
         use crate::validate::Severity;
         let more = vec![
             Problem {
@@ -358,7 +353,10 @@ mod tests {
         ];
         let v = BadInput {
             more,
-            ..BadInput::of(InputKind::Plan, "plans/a.yml:1:1: x".to_owned())
+            ..BadInput::placed(
+                InputKind::Plan,
+                Said::at(Location::at("plans/a.yml", 1, 1), "x"),
+            )
         }
         .json(3);
         assert_eq!(
@@ -370,26 +368,5 @@ mod tests {
                  "message": "plans/b.yml: cannot read it"},
             ])
         );
-    }
-
-    #[test]
-    fn an_inventory_error_and_a_host_prefix_are_read_too() {
-        let v = BadInput::of(
-            InputKind::Inventory,
-            "inventories/x/hosts.yml:3:7: mapping values are not allowed".to_owned(),
-        )
-        .json(3);
-        assert_eq!(v["file"], "inventories/x/hosts.yml");
-        assert_eq!(v["line"], 3);
-        assert_eq!(v["column"], 7);
-        assert_eq!(v["message"], "mapping values are not allowed");
-        let v =
-            BadInput::from("host w1: plans/a.yml:2:3: undefined variable `x`".to_owned()).json(3);
-        assert_eq!(v["file"], "plans/a.yml");
-        assert_eq!(v["message"], "undefined variable `x`");
-        let v = BadInput::from("--forks `0`: give 1 or more".to_owned()).json(3);
-        assert_eq!(v["file"], Value::Null);
-        assert_eq!(v["kind"], "usage");
-        assert_eq!(v["hint"], Value::Null);
     }
 }

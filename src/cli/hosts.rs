@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use super::prepare::{load_inventory, load_plan, plan_path, warn_unmatched_hosts};
+use super::prepare::{
+    inventory_usage_error, load_inventory, load_plan, plan_path, warn_unmatched_hosts,
+};
 use super::{BadInput, InventoryArgs, TargetArgs};
 use crate::exit;
 use crate::report::out::outln;
@@ -18,7 +20,7 @@ pub(super) fn list_hosts(project: &Path, t: &TargetArgs) -> Result<u8, BadInput>
     for play in &plan.plays {
         for host in inv
             .select(&play.hosts, t.limit.as_deref())
-            .map_err(|e| BadInput::from(e.to_string()))?
+            .map_err(|e| inventory_usage_error(&e))?
         {
             if let Some(index) = inv.hosts().iter().position(|h| h.name() == host.name()) {
                 targeted[index] = true;

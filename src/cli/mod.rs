@@ -324,11 +324,7 @@ pub async fn main(cli: Cli) -> u8 {
         }
         Err(crate::config::ConfigError::Invalid { location, message }) => Err(BadInput::placed(
             InputKind::Config,
-            Said {
-                location,
-                body: message,
-                hints: Vec::new(),
-            },
+            Said::at(location, message),
         )),
         Err(other) => Err(BadInput::of(InputKind::Config, other.to_string())),
     };

@@ -43,28 +43,11 @@ pub(super) fn plan_error(
             .collect::<Vec<_>>()
             .join("\n")
     );
-    let with_more = match first.said {
-        Some(mut said) => {
-            said.body.push_str(&more);
-            BadInput::placed(first.kind, *said)
-        }
-        None => {
-            let (body, hints) = split_hints(&first.message);
-            BadInput::of(first.kind, format!("{body}{more}{hints}"))
-        }
-    };
+    let mut said = first.said;
+    said.body.push_str(&more);
     BadInput {
         more: others,
-        ..with_more
+        said,
+        ..first
     }
-}
-
-/// The text without its `hint:` lines, and those lines (each after a newline), so that
-/// the hints stay last.
-fn split_hints(text: &str) -> (String, String) {
-    let (hints, body): (Vec<&str>, Vec<&str>) = text
-        .lines()
-        .partition(|l| l.trim_start().starts_with("hint: "));
-    let hints: String = hints.iter().map(|h| format!("\n{h}")).collect();
-    (body.join("\n"), hints)
 }

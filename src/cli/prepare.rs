@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{
     BadInput, ConnectionArgs, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FORKS, InputKind,
-    InventorySourceArgs, TargetArgs, plan_problems,
+    InventorySourceArgs, Said, TargetArgs, plan_problems,
 };
 use crate::fleet::{FleetHost, FleetOptions, Serial};
 use crate::inventory;
@@ -134,56 +134,50 @@ pub(super) fn load_plan(project: &Path, t: &TargetArgs) -> Result<plan::Plan, Ba
 
 /// A plan that cannot be loaded, as bad input (at its place, when it has one).
 fn plan_load_error(e: &plan::PlanError) -> BadInput {
-    match &e.location {
-        Some(location) => BadInput::placed(
-            InputKind::Plan,
-            super::Said {
-                location: location.clone(),
-                body: e.message.clone(),
-                hints: e.hints.clone(),
-            },
-        ),
-        None => BadInput::of(InputKind::Plan, e.to_string()),
-    }
+    BadInput::placed(
+        InputKind::Plan,
+        Said::maybe_at(e.location.clone(), e.message.clone()).with_hints(e.hints.clone()),
+    )
 }
 
 /// A plan that cannot be rendered for the hosts, as bad input.
 fn plan_render_error(e: &crate::project::RenderHostsError) -> BadInput {
     match e {
-        crate::project::RenderHostsError::Hosts(e) => BadInput::of(InputKind::Plan, e.to_string()),
+        crate::project::RenderHostsError::Hosts(e) => {
+            BadInput::placed(InputKind::Plan, inventory_said(e))
+        }
         crate::project::RenderHostsError::Render(e) => BadInput::placed(
             InputKind::Plan,
-            super::Said::of(
+            Said::at(
                 (*e.origin).clone(),
-                &format!("step `{}` for host {}: {}", e.step, e.host, e.message),
+                format!("step `{}` for host {}: {}", e.step, e.host, e.message),
             ),
         ),
     }
 }
 
 /// An inventory error as bad input of `kind`, or of kind `vault` when vaulted data could
-/// not be decrypted; at its place when the inventory file's line and column are known.
+/// not be decrypted.
 fn inventory_error(kind: InputKind, e: &inventory::InventoryError) -> BadInput {
-    match e {
-        inventory::InventoryError::Vault { .. } => BadInput::of(InputKind::Vault, e.to_string()),
-        inventory::InventoryError::Yaml {
-            location,
-            message,
-            snippet,
-        }
-        | inventory::InventoryError::Ini {
-            location,
-            message,
-            snippet,
-        } => BadInput::placed(
-            kind,
-            super::Said {
-                location: location.clone(),
-                body: format!("{message}{snippet}"),
-                hints: Vec::new(),
-            },
-        ),
-        _ => BadInput::of(kind, e.to_string()),
+    let kind = match e {
+        inventory::InventoryError::Vault { .. } => InputKind::Vault,
+        _ => kind,
+    };
+    BadInput::placed(kind, inventory_said(e))
+}
+
+/// An inventory error met outside loading the inventory (a host pattern, `-e`), as a
+/// usage error.
+pub(super) fn inventory_usage_error(e: &inventory::InventoryError) -> BadInput {
+    BadInput::placed(InputKind::Usage, inventory_said(e))
+}
+
+/// An inventory error in parts: its place when it is in a file, the host it is about.
+fn inventory_said(e: &inventory::InventoryError) -> Said {
+    let said = Said::maybe_at(e.location(), e.what());
+    match e.host() {
+        Some(host) => said.about_host(host),
+        None => said,
     }
 }
 
@@ -370,11 +364,11 @@ fn prepare_hosts(
             inventory::ConnectionKind::Local => None,
             inventory::ConnectionKind::Ssh => Some(
                 reach::ssh_target(host.name(), &connection, &reach, &mut warnings)
-                    .map_err(|message| BadInput::of(InputKind::Connection, message))?,
+                    .map_err(|e| connection_error(&e))?,
             ),
         };
         let become_user = reach::elevation(host.name(), &connection, ssh.as_mut(), &reach)
-            .map_err(|message| BadInput::of(InputKind::Connection, message))?;
+            .map_err(|e| connection_error(&e))?;
         let nginx_dump = plans.iter().find_map(|p| p.nginx_dump.clone());
         hosts.push(FleetHost {
             job: HostJob {
@@ -417,6 +411,18 @@ fn prepare_hosts(
             ),
         },
     })
+}
+
+/// A host that cannot be reached as configured, as bad input.
+fn connection_error(e: &reach::ReachError) -> BadInput {
+    let said = Said::maybe_at(e.location.clone(), e.what.clone());
+    BadInput::placed(
+        InputKind::Connection,
+        match &e.host {
+            Some(host) => said.about_host(host.clone()),
+            None => said,
+        },
+    )
 }
 
 /// The error of a run whose plays (with `--limit`) select no host.
@@ -491,7 +497,15 @@ pub(super) fn reach_without_passwords(
 ) -> Result<reach::Reach, BadInput> {
     let connect_timeout = connection.connect_timeout;
     let config = crate::transport::ssh_config::SshConfig::load(connection.ssh_config.as_deref())
-        .map_err(|e| BadInput::from(format!("{e} (ssh config; choose another with -F FILE)")))?;
+        .map_err(|e| {
+            BadInput::placed(
+                InputKind::Usage,
+                Said::at(
+                    e.at,
+                    format!("{} (ssh config; choose another with -F FILE)", e.message),
+                ),
+            )
+        })?;
     Ok(reach::Reach {
         config,
         defaults: crate::transport::ssh_config::RouteDefaults {

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use super::prepare::{inventory_label, load_inventory_keeping_keys, reach_without_passwords};
+use super::prepare::{
+    inventory_label, inventory_usage_error, load_inventory_keeping_keys, reach_without_passwords,
+};
 use super::{BadInput, SshConfigArgs};
 use crate::exit;
 use crate::inventory;
@@ -29,6 +31,7 @@ pub(super) fn ssh_config(project: &Path, s: &SshConfigArgs) -> Result<u8, BadInp
                 inventory::ConnectionKind::Ssh => {
                     reach::ssh_target(&name, &connection, &reach, &mut warnings)
                         .map(|target| describe(&name, &target))
+                        .map_err(|e| e.to_string())
                 }
             });
         match block {
@@ -59,7 +62,7 @@ fn named_hosts(project: &Path, s: &SshConfigArgs) -> Result<Vec<NamedHost>, BadI
         (Some(inv), keys)
     };
     let (extra, _) = inventory::parse_extra_vars_with_vault(&s.extra_vars, Path::new("."), &keys)
-        .map_err(|e| BadInput::from(e.to_string()))?;
+        .map_err(|e| inventory_usage_error(&e))?;
     let Some(inv) = inv else {
         return Ok(s
             .hosts
@@ -71,7 +74,7 @@ fn named_hosts(project: &Path, s: &SshConfigArgs) -> Result<Vec<NamedHost>, BadI
     for pattern in &s.hosts {
         let selected = inv
             .select(pattern, None)
-            .map_err(|e| BadInput::from(e.to_string()))?;
+            .map_err(|e| inventory_usage_error(&e))?;
         if selected.is_empty() {
             return Err(BadInput::from(format!(
                 "`{pattern}` matches no host of -i {}",

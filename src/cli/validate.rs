@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::prepare::load_inventory_keeping_keys;
+use super::prepare::{inventory_usage_error, load_inventory_keeping_keys};
 use super::{BadInput, ValidateArgs};
 use crate::inventory;
 
@@ -27,7 +27,7 @@ pub(super) fn validate(project: &Path, v: &ValidateArgs) -> Result<u8, BadInput>
     };
     let (extra, _secrets) =
         inventory::parse_extra_vars_with_vault(&v.extra_vars, Path::new("."), &keys)
-            .map_err(|e| BadInput::from(e.to_string()))?;
+            .map_err(|e| inventory_usage_error(&e))?;
     crate::validate::run(
         project,
         &v.plans,

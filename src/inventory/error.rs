@@ -36,9 +36,14 @@ pub enum InventoryError {
     #[error("inventory script {script}: {message}")]
     Script { script: String, message: String },
 
-    /// A vault-encrypted value or file that cannot be decrypted.
-    #[error("{place}: {message}")]
-    Vault { place: String, message: String },
+    /// A vault-encrypted value or file that cannot be decrypted: the file, or the
+    /// value's line and column and its `variable`.
+    #[error("{location}: {}", vault_what(variable.as_deref(), message))]
+    Vault {
+        location: Location,
+        variable: Option<String>,
+        message: String,
+    },
 
     /// The inventory file does not exist.
     #[error("inventory not found: {path}{origin}{available}", origin = from_arg_suffix(from_arg.as_deref()), available = available_suffix(available))]
@@ -57,9 +62,7 @@ pub enum InventoryError {
     },
 
     /// A group graph that Ansible rejects as well (a group that contains itself).
-    #[error(
-        "{file}: group `{group}` is its own ancestor ({cycle}); remove one of these `children:` entries"
-    )]
+    #[error("{file}: {}", group_cycle_what(group, cycle))]
     GroupCycle {
         file: String,
         group: String,
@@ -67,7 +70,7 @@ pub enum InventoryError {
     },
 
     /// A host variable holds a value of the wrong type.
-    #[error("host `{host}`: variable `{var}` {expected} (got {got})")]
+    #[error("host `{host}`: {}", host_var_what(var, expected, got))]
     HostVar {
         host: String,
         var: String,
@@ -76,16 +79,11 @@ pub enum InventoryError {
     },
 
     /// `ansible_connection` names a connection plugin wsdeploy does not provide.
-    #[error(
-        "host `{host}`: ansible_connection `{value}` is not supported; use `ssh` (also spelled `paramiko` or `smart`) or `local`"
-    )]
+    #[error("host `{host}`: {}", connection_what(value))]
     UnsupportedConnection { host: String, value: String },
 
     /// `ansible_become_method` names something other than sudo.
-    #[error(
-        "host `{host}`: ansible_become_method `{value}` is not supported; only `sudo` is{}",
-        become_method_hint(value)
-    )]
+    #[error("host `{host}`: {}", become_method_what(value))]
     UnsupportedBecomeMethod { host: String, value: String },
 
     /// A `--limit` term matched no host at all.
@@ -103,6 +101,85 @@ pub enum InventoryError {
     /// A `-e` argument in none of the accepted forms.
     #[error("invalid -e '{arg}': {problem}; {forms}", forms = EXTRA_VARS_FORMS)]
     ExtraVars { arg: String, problem: String },
+}
+
+impl InventoryError {
+    /// The host the error is about, when it is about one host's variables.
+    #[must_use]
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            Self::HostVar { host, .. }
+            | Self::UnsupportedConnection { host, .. }
+            | Self::UnsupportedBecomeMethod { host, .. } => Some(host),
+            _ => None,
+        }
+    }
+
+    /// Where the error is, when it is in a file.
+    #[must_use]
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            Self::Yaml { location, .. }
+            | Self::Ini { location, .. }
+            | Self::Vault { location, .. } => Some(location.clone()),
+            Self::GroupCycle { file, .. } => Some(Location::file(file.clone())),
+            _ => None,
+        }
+    }
+
+    /// What is wrong, without the host ([`InventoryError::host`]) and the place
+    /// ([`InventoryError::location`]) the text starts with.
+    #[must_use]
+    pub fn what(&self) -> String {
+        match self {
+            Self::Yaml {
+                message, snippet, ..
+            }
+            | Self::Ini {
+                message, snippet, ..
+            } => format!("{message}{snippet}"),
+            Self::Vault {
+                variable, message, ..
+            } => vault_what(variable.as_deref(), message),
+            Self::GroupCycle { group, cycle, .. } => group_cycle_what(group, cycle),
+            Self::HostVar {
+                var, expected, got, ..
+            } => host_var_what(var, expected, got),
+            Self::UnsupportedConnection { value, .. } => connection_what(value),
+            Self::UnsupportedBecomeMethod { value, .. } => become_method_what(value),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn vault_what(variable: Option<&str>, message: &str) -> String {
+    match variable {
+        Some(name) => format!("variable `{name}`: {message}"),
+        None => message.to_owned(),
+    }
+}
+
+fn group_cycle_what(group: &str, cycle: &str) -> String {
+    format!(
+        "group `{group}` is its own ancestor ({cycle}); remove one of these `children:` entries"
+    )
+}
+
+fn host_var_what(var: &str, expected: &str, got: &str) -> String {
+    format!("variable `{var}` {expected} (got {got})")
+}
+
+fn connection_what(value: &str) -> String {
+    format!(
+        "ansible_connection `{value}` is not supported; use `ssh` (also spelled `paramiko` or `smart`) or `local`"
+    )
+}
+
+fn become_method_what(value: &str) -> String {
+    format!(
+        "ansible_become_method `{value}` is not supported; only `sudo` is{}",
+        become_method_hint(value)
+    )
 }
 
 fn from_arg_suffix(from_arg: Option<&str>) -> String {

@@ -81,7 +81,8 @@ fn parse_one(
                 Ok(vars)
             }
             None if crate::vault::is_vaulted(&text) => Err(InventoryError::Vault {
-                place: file.to_owned(),
+                location: crate::location::Location::file(file),
+                variable: None,
                 message: crate::vault::VaultError::NoPassword.to_string(),
             }),
             None => YamlSource::new(file, &text).vars_document(),

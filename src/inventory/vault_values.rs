@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use serde_json::Value;
 
 use super::error::InventoryError;
+use crate::location::Location;
 use crate::vault::{self, VaultKeys};
 
 /// The shortest string of an encrypted file that is masked (the length under which a
@@ -59,28 +60,32 @@ impl<'a> VaultContext<'a> {
         if self.leaves_unread() {
             return Ok((String::new(), true));
         }
-        let plain = vault::decrypt(&text, self.keys).map_err(|error| InventoryError::Vault {
-            place: name.to_owned(),
-            message: error.to_string(),
-        })?;
-        let text = String::from_utf8(plain.to_vec()).map_err(|_| InventoryError::Vault {
-            place: name.to_owned(),
-            message: "the decrypted content is not UTF-8 text".to_owned(),
-        })?;
+        let refused = |message: String| InventoryError::Vault {
+            location: Location::file(name),
+            variable: None,
+            message,
+        };
+        let plain = vault::decrypt(&text, self.keys).map_err(|error| refused(error.to_string()))?;
+        let text = String::from_utf8(plain.to_vec())
+            .map_err(|_| refused("the decrypted content is not UTF-8 text".to_owned()))?;
         Ok((text, true))
     }
 
-    /// Decrypts one `!vault` value; `place` says where it was found (file, line, column,
-    /// variable).
-    pub(crate) fn decrypt_value(&self, place: &str, text: &str) -> Result<String, InventoryError> {
-        let plain = vault::decrypt(text, self.keys).map_err(|error| InventoryError::Vault {
-            place: place.to_owned(),
-            message: error.to_string(),
-        })?;
-        let value = String::from_utf8(plain.to_vec()).map_err(|_| InventoryError::Vault {
-            place: place.to_owned(),
-            message: "the decrypted value is not UTF-8 text".to_owned(),
-        })?;
+    /// Decrypts one `!vault` value, the value of `variable` found at `location`.
+    pub(crate) fn decrypt_value(
+        &self,
+        location: &Location,
+        variable: &str,
+        text: &str,
+    ) -> Result<String, InventoryError> {
+        let refused = |message: String| InventoryError::Vault {
+            location: location.clone(),
+            variable: Some(variable.to_owned()),
+            message,
+        };
+        let plain = vault::decrypt(text, self.keys).map_err(|error| refused(error.to_string()))?;
+        let value = String::from_utf8(plain.to_vec())
+            .map_err(|_| refused("the decrypted value is not UTF-8 text".to_owned()))?;
         self.record(&value);
         Ok(value)
     }

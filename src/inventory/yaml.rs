@@ -278,15 +278,13 @@ impl<'a> YamlSource<'a> {
         name: &str,
         text: &str,
     ) -> Result<Value, InventoryError> {
-        let place = format!(
-            "{}: variable `{name}`",
-            crate::location::Location::at(self.name, location.line(), location.column())
-        );
+        let at = crate::location::Location::at(self.name, location.line(), location.column());
         match self.vault {
             Some(vault) if vault.leaves_unread() => Ok(Value::Null),
-            Some(vault) => Ok(Value::String(vault.decrypt_value(&place, text)?)),
+            Some(vault) => Ok(Value::String(vault.decrypt_value(&at, name, text)?)),
             None => Err(InventoryError::Vault {
-                place,
+                location: at,
+                variable: Some(name.to_owned()),
                 message: crate::vault::VaultError::NoPassword.to_string(),
             }),
         }

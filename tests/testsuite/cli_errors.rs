@@ -226,6 +226,63 @@ fn with_json_a_plan_error_names_its_file_even_with_a_space_in_its_path() {
 }
 
 #[test]
+fn with_json_a_vaulted_value_names_its_file_even_with_a_space_in_its_path() {
+    // The place comes with the error, not read back from its text.
+    let p = project_with("name: x\nhosts: odoo\nsteps: []\n");
+    p.file(
+        "inventories/my site/hosts.yml",
+        "all:\n  hosts:\n    local-1:\n      ansible_connection: local\n      secret: !vault |\n          $ANSIBLE_VAULT;1.1;AES256\n          3338\n",
+    );
+    let run = p.run(&["apply", "-i", "my site", "--json"]);
+    run.code(3).stderr_has(
+        "inventories/my site/hosts.yml:5:7: variable `secret`: not a valid Ansible Vault text",
+    );
+    let e = json_error(&run);
+    assert_eq!(e["kind"], "vault", "{e}");
+    assert!(
+        e["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("inventories/my site/hosts.yml")),
+        "{e}"
+    );
+    assert_eq!(e["line"], 5, "{e}");
+    assert_eq!(e["column"], 7, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("variable `secret`: not a valid Ansible Vault text")),
+        "{e}"
+    );
+}
+
+#[test]
+fn with_json_a_saved_review_that_is_not_one_names_its_place_even_with_a_space_in_its_path() {
+    let p = project_with("name: x\nhosts: odoo\nsteps: []\n");
+    p.file("my review.json", "{\"format\": \"x\",\n  oops}\n");
+    let review = p.path().join("my review.json");
+    let review = review.to_str().expect("a UTF-8 temporary path");
+    let run = p.run(&["apply", "--reviewed", review, "--json"]);
+    run.code(3)
+        .stderr_has("my review.json:2:3: not a wsdeploy review: ");
+    let e = json_error(&run);
+    assert_eq!(e["kind"], "usage", "{e}");
+    assert!(
+        e["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("my review.json")),
+        "{e}"
+    );
+    assert_eq!(e["line"], 2, "{e}");
+    assert_eq!(e["column"], 3, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("not a wsdeploy review: ")),
+        "{e}"
+    );
+}
+
+#[test]
 fn with_json_bad_input_is_one_json_error_object_on_stdout() {
     let p =
         project_with("name: x\nhosts: odoo\nsteps:\n  - command: \"true\"\n    notify: reload\n");

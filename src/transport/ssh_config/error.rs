@@ -14,9 +14,7 @@ pub enum SshConfigError {
     #[error("{at}: {why}")]
     Refused { at: Location, why: String },
     /// A keyword OpenSSH does not know, with no `IgnoreUnknown` naming it.
-    #[error(
-        "{at}: `{keyword}` is not an option OpenSSH knows (ssh refuses this file: Bad configuration option); remove it, or put `IgnoreUnknown {keyword}` above it"
-    )]
+    #[error("{at}: {}", unknown_option_what(keyword))]
     UnknownOption { at: Location, keyword: String },
     /// A `Match exec` block that would decide a setting.
     #[error(transparent)]
@@ -31,10 +29,7 @@ pub enum SshConfigError {
 /// A `Match exec` block (`text`: the line after `Match`) whose command would decide
 /// `decided` (`Keyword value (file:line)` each) for `alias`; `what` says which command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{at}: `Match {text}` would {what} to decide, for {alias}, {decided}; wsdeploy runs no local command to choose how a host is reached. Decide it for this host instead: in the inventory (for example ansible_ssh_common_args: '-o ProxyJump=NAME' or '-o ProxyJump=none'), or with a `Host` block above this one",
-    decided = .decided.join(", ")
-)]
+#[error("{at}: {}", self.what_after_place())]
 pub struct ExecRefusal {
     pub at: Location,
     pub text: String,
@@ -43,7 +38,48 @@ pub struct ExecRefusal {
     pub alias: String,
 }
 
+impl ExecRefusal {
+    /// What is refused, without its place.
+    #[must_use]
+    pub fn what_after_place(&self) -> String {
+        format!(
+            "`Match {}` would {} to decide, for {}, {}; wsdeploy runs no local command to choose how a host is reached. Decide it for this host instead: in the inventory (for example ansible_ssh_common_args: '-o ProxyJump=NAME' or '-o ProxyJump=none'), or with a `Host` block above this one",
+            self.text,
+            self.what,
+            self.alias,
+            self.decided.join(", ")
+        )
+    }
+}
+
+fn unknown_option_what(keyword: &str) -> String {
+    format!(
+        "`{keyword}` is not an option OpenSSH knows (ssh refuses this file: Bad configuration option); remove it, or put `IgnoreUnknown {keyword}` above it"
+    )
+}
+
 impl SshConfigError {
+    /// Where the refused value was written, when it was written somewhere.
+    #[must_use]
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Self::Refused { at, .. } | Self::UnknownOption { at, .. } => Some(at),
+            Self::MatchExec(refusal) => Some(&refusal.at),
+            Self::JumpLoop { .. } => None,
+        }
+    }
+
+    /// What is wrong, without its place ([`SshConfigError::location`]).
+    #[must_use]
+    pub fn what(&self) -> String {
+        match self {
+            Self::Refused { why, .. } => why.clone(),
+            Self::UnknownOption { keyword, .. } => unknown_option_what(keyword),
+            Self::MatchExec(refusal) => refusal.what_after_place(),
+            Self::JumpLoop { .. } => self.to_string(),
+        }
+    }
+
     /// A value written at `at` refused for `why`.
     pub fn refused(at: &Location, why: impl Into<String>) -> Self {
         Self::Refused {
