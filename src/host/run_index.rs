@@ -10,13 +10,13 @@
 //!
 //! The index is trusted only while its mark (`runs/.in_progress/.indexed`) is newer than
 //! `runs/` itself (nanoseconds; creating or removing any run directory moves `runs/`'s
-//! mtime): a run made by a wsdeploy that keeps no index, or by hand, makes the next gather
-//! scan every `state` again. That scan indexes the `in_progress` runs it finds and renews
-//! the mark, stamped before the scan began, only if `runs/` did not change since. A
-//! journal that found the index trusted renews the mark after making its run's directory
-//! (under the lock no other run can make one). Every test is a shell builtin: no process
-//! in the common case. A user who may not write there (no become) scans every time, as
-//! without an index.
+//! mtime): a run made by a wsdeploy that keeps no index, or by hand, makes the gathers
+//! scan every `state` again, reading only (a gather runs without the lock, and a dry run
+//! writes nothing on a host). Only a journal writes the index: under the lock, once its
+//! run has recovered every interrupted run, it indexes the `in_progress` runs an untrusted
+//! index misses, then renews the mark after making its run's directory (under the lock no
+//! other run can make one). Every test is a shell builtin: no process in the common case.
+//! A user who may not write there (no become) scans every time, as without an index.
 
 use super::{RunId, STATE_DIR, quote};
 
@@ -46,29 +46,19 @@ const MARK: &str = ".indexed";
 const NEWER: &str = "wsd_newer() { wsd_tick=0; while { : > \"$1\"; } 2>/dev/null && ! [ \"$1\" -nt \"$wsd_runs\" ] && [ $wsd_tick -lt 5000 ]; do wsd_tick=$((wsd_tick + 1)); done; [ \"$1\" -nt \"$wsd_runs\" ]; }";
 
 /// Prints each run whose state says `in_progress` (the word the journal's `state` holds),
-/// one id a line: from the index when it
-/// is trusted, else from every run's `state` (indexing what it finds). Shell builtins only
-/// on the indexed path.
+/// one id a line: from the index when it is trusted, else from every run's `state`.
+/// Reads only, with shell builtins only.
 #[must_use]
 pub fn interrupted_runs_script(in_progress: &str) -> String {
     format!(
         "wsd_runs={runs} wsd_ix={ix}\n\
-         {NEWER}\n\
          wsd_in_progress() {{ [ -f \"$1\" ] && IFS= read -r st < \"$1\" && [ \"$st\" = {in_progress} ]; }}\n\
          if [ \"$wsd_ix/{MARK}\" -nt \"$wsd_runs\" ]; then\n\
          \x20 for r in \"$wsd_ix\"/*; do r=${{r##*/}}; if wsd_in_progress \"$wsd_runs/$r/state\"; then printf '%s\\n' \"$r\"; fi; done\n\
          else\n\
-         \x20 wsd_mk=; wsd_new=\n\
-         \x20 if [ -d \"$wsd_runs\" ] && {{ [ -d \"$wsd_ix\" ] || mkdir -m 700 \"$wsd_ix\"; }} && [ ! -L \"$wsd_ix\" ] && rm -f \"$wsd_ix/{MARK}.new\"; then wsd_newer \"$wsd_ix/{MARK}.new\" && wsd_mk=1; fi 2>/dev/null\n\
          \x20 for r in \"$wsd_runs\"/*/state; do\n\
-         \x20   wsd_in_progress \"$r\" || continue\n\
-         \x20   r=${{r%/state}}; r=${{r##*/}}; printf '%s\\n' \"$r\"\n\
-         \x20   [ -z \"$wsd_mk\" ] || [ -e \"$wsd_ix/$r\" ] || {{ : > \"$wsd_ix/$r\" && wsd_new=1 || wsd_mk=; }} 2>/dev/null\n\
+         \x20   if wsd_in_progress \"$r\"; then r=${{r%/state}}; printf '%s\\n' \"${{r##*/}}\"; fi\n\
          \x20 done\n\
-         \x20 if [ -n \"$wsd_mk\" ] && [ \"$wsd_ix/{MARK}.new\" -nt \"$wsd_runs\" ]; then\n\
-         \x20   {{ [ -z \"$wsd_new\" ] || sync -- \"$wsd_ix\"; }} && ln -f \"$wsd_ix/{MARK}.new\" \"$wsd_ix/{MARK}\"\n\
-         \x20 fi 2>/dev/null\n\
-         \x20 [ -z \"$wsd_mk\" ] || rm -f \"$wsd_ix/{MARK}.new\"\n\
          fi\n",
         runs = quote(&runs()),
         ix = quote(&dir()),
@@ -76,12 +66,18 @@ pub fn interrupted_runs_script(in_progress: &str) -> String {
 }
 
 /// The journal's first lines for the index, before its run's directory is made (under the
-/// lock): whether the index is trusted (`wsd_ix`), and entries whose run is not
-/// `in_progress` removed.
+/// lock, after this run recovered every interrupted run): an untrusted index gets an entry
+/// for each run still `in_progress` (the one scan of the whole history), and entries whose
+/// run is not `in_progress` are removed. The mark is renewed by [`journal_end`].
 #[must_use]
 pub fn journal_start(in_progress: &str) -> String {
     format!(
-        "wsd_ix=\nif [ {ix}/{MARK} -nt {runs} ]; then wsd_ix=1; fi\n\
+        "if [ ! {ix}/{MARK} -nt {runs} ] && [ -d {runs} ] && mkdir -p {ix}; then\n\
+         \x20 for r in {runs}/*/state; do\n\
+         \x20   st=; IFS= read -r st < \"$r\" 2>/dev/null || :; [ \"$st\" = {in_progress} ] || continue\n\
+         \x20   r=${{r%/state}}; : > {ix}/\"${{r##*/}}\"\n\
+         \x20 done\n\
+         fi\n\
          for r in {ix}/*; do [ -f \"$r\" ] || continue; st=; IFS= read -r st < {runs}/\"${{r##*/}}\"/state 2>/dev/null || :; [ \"$st\" = {in_progress} ] || rm -f -- \"$r\"; done\n",
         ix = quote(&dir()),
         runs = quote(&runs()),
@@ -94,12 +90,12 @@ pub fn journal_add(run_id: &RunId) -> String {
     format!(": > {}\n", quote(&entry(run_id)))
 }
 
-/// After the state says `in_progress`: the mark renewed when the index was trusted before
-/// the run's directory was made.
+/// After the state says `in_progress`: the mark renewed, strictly newer than `runs/` (the
+/// index now holds every unfinished run: [`journal_start`]).
 #[must_use]
 pub fn journal_end() -> String {
     format!(
-        "wsd_runs={runs}\n{NEWER}\nif [ -n \"$wsd_ix\" ]; then wsd_newer {ix}/{MARK} || :; fi\n",
+        "wsd_runs={runs}\n{NEWER}\nwsd_newer {ix}/{MARK} || :\n",
         runs = quote(&runs()),
         ix = quote(&dir()),
     )
@@ -144,21 +140,39 @@ mod tests {
         format!("20261123T{:06}Z-00ab12", n)
     }
 
-    /// The gather's lines, after which the index must be trusted (its mark newer than
-    /// `runs/`).
-    fn scan_until_indexed(state: &Path) -> String {
-        let out = sh(&interrupted_runs_script(IN_PROGRESS), state);
+    /// The journal's index lines (as around a new run's directory), after which the index
+    /// must be trusted (its mark newer than `runs/`).
+    fn index_as_a_journal_does(state: &Path) {
+        sh(
+            &format!("{}{}", journal_start(IN_PROGRESS), journal_end()),
+            state,
+        );
         let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
         let mark = mtime(&state.join("runs/.in_progress/.indexed"));
         assert!(
             mark.is_some() && mark > mtime(&state.join("runs")),
-            "the scan did not mark the index complete"
+            "the journal did not mark the index complete"
         );
-        out
+    }
+
+    /// Every name under `state`, to show a gather wrote nothing.
+    fn tree(state: &Path) -> Vec<std::path::PathBuf> {
+        let mut names = Vec::new();
+        let mut dirs = vec![state.to_path_buf()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+                if e.path().is_dir() {
+                    dirs.push(e.path());
+                }
+                names.push(e.path());
+            }
+        }
+        names.sort();
+        names
     }
 
     #[test]
-    fn a_history_without_an_index_is_scanned_once_then_only_the_index_is_read() {
+    fn a_history_without_an_index_is_scanned_read_only_until_a_journal_indexes_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         let state = dir.path();
         for n in 0..2000 {
@@ -166,9 +180,14 @@ mod tests {
         }
         // Interrupted by a wsdeploy that kept no index.
         run(state, &id(2000), "in_progress");
-        assert_eq!(scan_until_indexed(state), format!("{}\n", id(2000)));
+        let before = tree(state);
+        assert_eq!(
+            sh(&interrupted_runs_script(IN_PROGRESS), state),
+            format!("{}\n", id(2000))
+        );
+        assert_eq!(tree(state), before, "a gather wrote on the host");
+        index_as_a_journal_does(state);
         assert!(state.join("runs/.in_progress").join(id(2000)).is_file());
-        assert!(!state.join("runs/.in_progress/.indexed.new").exists());
         // Trusted now: a state that says `in_progress` without an entry (which no
         // index-keeping run leaves) is not seen, since no other state is read.
         std::fs::write(
@@ -194,15 +213,20 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let state = dir.path();
         run(state, &id(1), "committed");
-        assert_eq!(scan_until_indexed(state), "");
+        index_as_a_journal_does(state);
+        assert_eq!(sh(&interrupted_runs_script(IN_PROGRESS), state), "");
         // An older wsdeploy (or a hand) makes a run: `runs/` is newer than the mark.
         run(state, &id(2), "in_progress");
         assert_eq!(
             sh(&interrupted_runs_script(IN_PROGRESS), state),
             format!("{}\n", id(2))
         );
-        assert_eq!(scan_until_indexed(state), format!("{}\n", id(2)));
+        index_as_a_journal_does(state);
         assert!(state.join("runs/.in_progress").join(id(2)).is_file());
+        assert_eq!(
+            sh(&interrupted_runs_script(IN_PROGRESS), state),
+            format!("{}\n", id(2))
+        );
     }
 
     #[test]

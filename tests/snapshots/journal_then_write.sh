@@ -105,8 +105,12 @@ then
 [ "$(sha256sum < '/etc/nginx/sites-available/odoo.conf' | cut -d' ' -f1)" = '355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d' ] || changed '/etc/nginx/sites-available/odoo.conf'
 changed 'a file being replaced'
 fi
-wsd_ix=
-if [ '/var/lib/wsdeploy/runs/.in_progress'/.indexed -nt '/var/lib/wsdeploy/runs' ]; then wsd_ix=1; fi
+if [ ! '/var/lib/wsdeploy/runs/.in_progress'/.indexed -nt '/var/lib/wsdeploy/runs' ] && [ -d '/var/lib/wsdeploy/runs' ] && mkdir -p '/var/lib/wsdeploy/runs/.in_progress'; then
+  for r in '/var/lib/wsdeploy/runs'/*/state; do
+    st=; IFS= read -r st < "$r" 2>/dev/null || :; [ "$st" = in_progress ] || continue
+    r=${r%/state}; : > '/var/lib/wsdeploy/runs/.in_progress'/"${r##*/}"
+  done
+fi
 for r in '/var/lib/wsdeploy/runs/.in_progress'/*; do [ -f "$r" ] || continue; st=; IFS= read -r st < '/var/lib/wsdeploy/runs'/"${r##*/}"/state 2>/dev/null || :; [ "$st" = in_progress ] || rm -f -- "$r"; done
 mkdir -p '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre '/var/lib/wsdeploy/runs/.in_progress'
 chmod 700 /var/lib/wsdeploy /var/lib/wsdeploy/runs '/var/lib/wsdeploy/runs/.in_progress' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'
@@ -131,7 +135,7 @@ sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0' '/var/lib/wsdeplo
 mv -f '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state
 wsd_runs='/var/lib/wsdeploy/runs'
 wsd_newer() { wsd_tick=0; while { : > "$1"; } 2>/dev/null && ! [ "$1" -nt "$wsd_runs" ] && [ $wsd_tick -lt 5000 ]; do wsd_tick=$((wsd_tick + 1)); done; [ "$1" -nt "$wsd_runs" ]; }
-if [ -n "$wsd_ix" ]; then wsd_newer '/var/lib/wsdeploy/runs/.in_progress'/.indexed || :; fi
+wsd_newer '/var/lib/wsdeploy/runs/.in_progress'/.indexed || :
 printf '%s\n' WSD-JOURNALED
 wsd_t0='' wsd_t1=''
 trap 'for wsd_x in "$wsd_t0" "$wsd_t1"; do [ -z "$wsd_x" ] || rm -f -- "$wsd_x"; done' EXIT

@@ -165,22 +165,13 @@ if [ -n "$wsd_users" ]; then wsd_i=0; while [ $wsd_i -lt $wsd_n ]; do wsd_i=$((w
 [ $# -eq 0 ] || stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$@"
 printf '\n%s J\n' "$B"
 wsd_runs='/var/lib/wsdeploy/runs' wsd_ix='/var/lib/wsdeploy/runs/.in_progress'
-wsd_newer() { wsd_tick=0; while { : > "$1"; } 2>/dev/null && ! [ "$1" -nt "$wsd_runs" ] && [ $wsd_tick -lt 5000 ]; do wsd_tick=$((wsd_tick + 1)); done; [ "$1" -nt "$wsd_runs" ]; }
 wsd_in_progress() { [ -f "$1" ] && IFS= read -r st < "$1" && [ "$st" = in_progress ]; }
 if [ "$wsd_ix/.indexed" -nt "$wsd_runs" ]; then
   for r in "$wsd_ix"/*; do r=${r##*/}; if wsd_in_progress "$wsd_runs/$r/state"; then printf '%s\n' "$r"; fi; done
 else
-  wsd_mk=; wsd_new=
-  if [ -d "$wsd_runs" ] && { [ -d "$wsd_ix" ] || mkdir -m 700 "$wsd_ix"; } && [ ! -L "$wsd_ix" ] && rm -f "$wsd_ix/.indexed.new"; then wsd_newer "$wsd_ix/.indexed.new" && wsd_mk=1; fi 2>/dev/null
   for r in "$wsd_runs"/*/state; do
-    wsd_in_progress "$r" || continue
-    r=${r%/state}; r=${r##*/}; printf '%s\n' "$r"
-    [ -z "$wsd_mk" ] || [ -e "$wsd_ix/$r" ] || { : > "$wsd_ix/$r" && wsd_new=1 || wsd_mk=; } 2>/dev/null
+    if wsd_in_progress "$r"; then r=${r%/state}; printf '%s\n' "${r##*/}"; fi
   done
-  if [ -n "$wsd_mk" ] && [ "$wsd_ix/.indexed.new" -nt "$wsd_runs" ]; then
-    { [ -z "$wsd_new" ] || sync -- "$wsd_ix"; } && ln -f "$wsd_ix/.indexed.new" "$wsd_ix/.indexed"
-  fi 2>/dev/null
-  [ -z "$wsd_mk" ] || rm -f "$wsd_ix/.indexed.new"
 fi
 if [ -n "$wsd_stored_0" ] && wsd_o=$(head -c 33619968 '/var/lib/wsdeploy/dump/b10ea138bda1d095'; echo x) && [ ${#wsd_o} -le 33619968 ]; then wsd_o=${wsd_o%x}; printf '\n%s D 0 stored %s\n%s' "$B" "${#wsd_o}" "$wsd_o"
 else

@@ -178,6 +178,14 @@ fn runs_left_in_progress_by_a_wsdeploy_without_the_index_are_found_before_and_af
     let victim: PathBuf = host.root.join("etc/legacy.conf");
     // A host whose history predates the index.
     let first = plant_legacy_run(&host.runs_dir(), &victim);
+    // A dry run finds it and writes nothing on the host, the index neither.
+    host.run("apply", &["--dry-run"])
+        .stdout_has(&first)
+        .stdout_has("interrupted");
+    assert!(
+        !host.runs_dir().join(".in_progress").exists(),
+        "a dry run wrote the index"
+    );
     let run = host.run("apply", &[]);
     run.code(0)
         .stderr_has(&format!("recovered interrupted run {first}"))
@@ -189,7 +197,7 @@ fn runs_left_in_progress_by_a_wsdeploy_without_the_index_are_found_before_and_af
     assert_eq!(state_of(&host, &first), "rolled_back");
     assert!(
         host.runs_dir().join(".in_progress/.indexed").is_file(),
-        "the scan left the index marked complete"
+        "the apply's journal left the index marked complete"
     );
     // The index is complete; an older wsdeploy then leaves a run `in_progress`.
     let second = plant_legacy_run(&host.runs_dir(), &victim);
