@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use super::agent;
 use super::dump_cache::{self, DumpCache, STAT_FORMAT};
 use super::gather_protocol::{Presence, STORED, Section, TOO_LARGE};
-use super::journal::JournalState;
 use super::markers::{BOUNDARY_PREFIX, GATHER};
 use super::script::Script;
 use super::{
@@ -324,8 +323,9 @@ fn watch_stored(s: &mut Script, dumps: &[String]) {
     }
 }
 
-/// `T` (one `stat` for every path in `"$@"`) and `J`, the journal scanned with builtins
-/// only: no process however long the run history is.
+/// `T` (one `stat` for every path in `"$@"`) and `J`, the runs still `in_progress`, from
+/// the host's index of them (`run_index`): builtins only, the same cost however long the
+/// run history is.
 fn stat_and_journal_sections(s: &mut Script) {
     let _ = write!(
         s,
@@ -335,16 +335,10 @@ fn stat_and_journal_sections(s: &mut Script) {
         f = quote(&format!("{STAT_FORMAT}\\0")),
         stats = Section::Stats,
     );
-    let _ = write!(
-        s,
-        "printf '\\n%s {journal}\\n' \"$B\"\n\
-         for r in {STATE_DIR}/runs/*/state; do\n\
-         \x20 [ -f \"$r\" ] && IFS= read -r st < \"$r\" && [ \"$st\" = {in_progress} ] || continue\n\
-         \x20 r=${{r%/state}}; printf '%s\\n' \"${{r##*/}}\"\n\
-         done\n",
-        in_progress = JournalState::InProgress.word(),
-        journal = Section::Journal,
-    );
+    let _ = writeln!(s, "printf '\\n%s {}\\n' \"$B\"", Section::Journal);
+    s.push(&super::run_index::interrupted_runs_script(
+        super::journal::JournalState::InProgress.word(),
+    ));
 }
 
 /// `D <i>`: the stored copy when there is one and `stored`, else the dump's fresh output.

@@ -133,11 +133,17 @@ pub fn dir(run_id: &RunId) -> String {
     format!("{STATE_DIR}/runs/{run_id}")
 }
 
-/// Marks a run's final state.
+/// Marks a run's final state; once it is durable, the run leaves the index of unfinished
+/// runs (`run_index`) unless the state is `in_progress`.
 #[must_use]
 pub fn set_state_script(run_id: &RunId, state: JournalState) -> String {
+    let unindex = if state == JournalState::InProgress {
+        String::new()
+    } else {
+        format!(" && {}", super::run_index::remove(run_id))
+    };
     format!(
-        "printf '%s\\n' {s} > {j}/state.tmp && sync -- {j}/state.tmp && mv -f {j}/state.tmp {j}/state && {{ sync -- {j} 2>/dev/null || sync; }}\n",
+        "printf '%s\\n' {s} > {j}/state.tmp && sync -- {j}/state.tmp && mv -f {j}/state.tmp {j}/state && {{ sync -- {j} 2>/dev/null || sync; }}{unindex}\n",
         s = quote(state.word()),
         j = quote(&dir(run_id))
     )

@@ -9,7 +9,9 @@ use std::fmt::Write as _;
 use super::journal::{self, JournalState};
 use super::markers::{self, BACKUP, CHANGED, JOURNALED};
 use super::script::{Script, parent_dir};
-use super::{EXIT_CHANGED_SINCE_READ, EXIT_UNSAFE_PATH, RunId, STATE_DIR, agent, quote, write};
+use super::{
+    EXIT_CHANGED_SINCE_READ, EXIT_UNSAFE_PATH, RunId, STATE_DIR, agent, quote, run_index, write,
+};
 use crate::transport::ExecOutput;
 
 /// One file the transaction will replace.
@@ -143,7 +145,9 @@ fn copy_pre_images(s: &mut Script, run_id: &RunId, files: &[PlannedWrite]) -> Ve
     let j = quote(&journal::dir(run_id));
     let _ = writeln!(
         s,
-        "mkdir -p {j}/pre\nchmod 700 {STATE_DIR} {STATE_DIR}/runs {j}"
+        "{}mkdir -p {j}/pre {ix}\nchmod 700 {STATE_DIR} {STATE_DIR}/runs {ix} {j}",
+        run_index::journal_start(JournalState::InProgress.word()),
+        ix = quote(&run_index::dir()),
     );
     let mut copied = String::new();
     let mut durable = Vec::new();
@@ -215,13 +219,17 @@ fn make_backups(s: &mut Script, files: &[PlannedWrite]) {
 /// file is renamed.
 fn mark_in_progress(s: &mut Script, run_id: &RunId, durable: &[String]) {
     let j = quote(&journal::dir(run_id));
-    let _ = writeln!(
+    let _ = write!(
         s,
-        "printf '{}\\n' > {j}/state.tmp\n\
-         sync -- {} \"$@\" {j}/state.tmp {j} 2>/dev/null || sync\n\
-         mv -f {j}/state.tmp {j}/state",
+        "{add}printf '{}\\n' > {j}/state.tmp\n\
+         sync -- {} \"$@\" {j}/state.tmp {j} {entry} {ix} 2>/dev/null || sync\n\
+         mv -f {j}/state.tmp {j}/state\n{end}",
         JournalState::InProgress.word(),
-        durable.join(" ")
+        durable.join(" "),
+        add = run_index::journal_add(run_id),
+        entry = quote(&run_index::entry(run_id)),
+        ix = quote(&run_index::dir()),
+        end = run_index::journal_end(),
     );
 }
 

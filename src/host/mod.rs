@@ -27,6 +27,7 @@ pub mod markers;
 pub mod read;
 pub mod restore;
 mod run_id;
+pub mod run_index;
 pub mod runner;
 mod script;
 pub mod sequence;

@@ -1,4 +1,4 @@
-printf '%s\n' 'committed' > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp && sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp && mv -f '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state && { sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync; }
+printf '%s\n' 'committed' > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp && sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp && mv -f '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state && { sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync; } && { rm -f -- '/var/lib/wsdeploy/runs/.in_progress/20261123T000000Z-00ab12' 2>/dev/null || :; }
 st=$?
 [ $st = 0 ] || exit $st
 LC_ALL=C; export LC_ALL

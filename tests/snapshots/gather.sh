@@ -145,10 +145,15 @@ printf '\n%s T\n' "$B"
 if [ -n "$wsd_users" ]; then wsd_i=0; while [ $wsd_i -lt $wsd_n ]; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$1"; shift; done; fi
 [ $# -eq 0 ] || stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$@"
 printf '\n%s J\n' "$B"
-for r in /var/lib/wsdeploy/runs/*/state; do
-  [ -f "$r" ] && IFS= read -r st < "$r" && [ "$st" = in_progress ] || continue
-  r=${r%/state}; printf '%s\n' "${r##*/}"
-done
+wsd_runs='/var/lib/wsdeploy/runs' wsd_ix='/var/lib/wsdeploy/runs/.in_progress'
+wsd_in_progress() { [ -f "$1" ] && IFS= read -r st < "$1" && [ "$st" = in_progress ]; }
+if [ "$wsd_ix/.indexed" -nt "$wsd_runs" ]; then
+  for r in "$wsd_ix"/*; do r=${r##*/}; if wsd_in_progress "$wsd_runs/$r/state"; then printf '%s\n' "$r"; fi; done
+else
+  for r in "$wsd_runs"/*/state; do
+    if wsd_in_progress "$r"; then r=${r%/state}; printf '%s\n' "${r##*/}"; fi
+  done
+fi
 wsd_o=$( { ( eval 'nginx -T' ) 2>/dev/null </dev/null; echo "x$?"; } | head -c 33554496 )
 if [ ${#wsd_o} -lt 33554496 ] && [ "${wsd_o##*x}" != 0 ]; then wsd_o=$( { ( eval 'nginx -T' ) 2>&1 </dev/null; echo "x$?"; } | head -c 33554496 ); fi
 if [ ${#wsd_o} -ge 33554496 ]; then wsd_rc=toolarge; wsd_o=; else wsd_rc=${wsd_o##*x}; wsd_o=${wsd_o%x*}; fi

@@ -105,8 +105,15 @@ then
 [ "$(sha256sum < '/etc/nginx/sites-available/odoo.conf' | cut -d' ' -f1)" = '355da02c030cafce7f50bba6a64ec89983df42d6d1861cb9c9a8f38db15f674d' ] || changed '/etc/nginx/sites-available/odoo.conf'
 changed 'a file being replaced'
 fi
-mkdir -p '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre
-chmod 700 /var/lib/wsdeploy /var/lib/wsdeploy/runs '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'
+if [ ! '/var/lib/wsdeploy/runs/.in_progress'/.indexed -nt '/var/lib/wsdeploy/runs' ] && [ -d '/var/lib/wsdeploy/runs' ] && mkdir -p '/var/lib/wsdeploy/runs/.in_progress'; then
+  for r in '/var/lib/wsdeploy/runs'/*/state; do
+    st=; IFS= read -r st < "$r" 2>/dev/null || :; [ "$st" = in_progress ] || continue
+    r=${r%/state}; : > '/var/lib/wsdeploy/runs/.in_progress'/"${r##*/}"
+  done
+fi
+for r in '/var/lib/wsdeploy/runs/.in_progress'/*; do [ -f "$r" ] || continue; st=; IFS= read -r st < '/var/lib/wsdeploy/runs'/"${r##*/}"/state 2>/dev/null || :; [ "$st" = in_progress ] || rm -f -- "$r"; done
+mkdir -p '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre '/var/lib/wsdeploy/runs/.in_progress'
+chmod 700 /var/lib/wsdeploy /var/lib/wsdeploy/runs '/var/lib/wsdeploy/runs/.in_progress' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'
 wsd_u=$wsd_pu0 wsd_g=$wsd_pg0
 if [ "$wsd_u" = 0 ]; then cp -p -- '/etc/nginx/sites-available/odoo.conf' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0'; else wsd_as cat -- '/etc/nginx/sites-available/odoo.conf' > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0'; fi
 sha256sum -c --status <<'WSD_SUMS_END' || changed 'a file being replaced (while its pre-image was copied)'
@@ -122,8 +129,12 @@ if [ ! -e '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.c
   else ( wsd_u=$wsd_tu wsd_g=$wsd_tg; wsd_as cat -- '/etc/nginx/sites-available/odoo.conf' ) | wsd_as sh -c "$WSD_PUT" sh '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' '644'; fi
   printf 'WSD-BACKUP %s\n' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf'
 fi
+: > '/var/lib/wsdeploy/runs/.in_progress/20261123T000000Z-00ab12'
 printf 'in_progress\n' > '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp
-sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/manifest.json '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre "$@" '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync
+sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12/pre/0' '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/manifest.json '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/pre "$@" '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' '/var/lib/wsdeploy/runs/.in_progress/20261123T000000Z-00ab12' '/var/lib/wsdeploy/runs/.in_progress' 2>/dev/null || sync
 mv -f '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state.tmp '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12'/state
+wsd_runs='/var/lib/wsdeploy/runs'
+wsd_newer() { wsd_tick=0; while { : > "$1"; } 2>/dev/null && ! [ "$1" -nt "$wsd_runs" ] && [ $wsd_tick -lt 5000 ]; do wsd_tick=$((wsd_tick + 1)); done; [ "$1" -nt "$wsd_runs" ]; }
+wsd_newer '/var/lib/wsdeploy/runs/.in_progress'/.indexed || :
 sync -- '/var/lib/wsdeploy/runs/20261123T000000Z-00ab12' 2>/dev/null || sync
 exit 0

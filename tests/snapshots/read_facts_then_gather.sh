@@ -164,10 +164,15 @@ printf '\n%s T\n' "$B"
 if [ -n "$wsd_users" ]; then wsd_i=0; while [ $wsd_i -lt $wsd_n ]; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$1"; shift; done; fi
 [ $# -eq 0 ] || stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$@"
 printf '\n%s J\n' "$B"
-for r in /var/lib/wsdeploy/runs/*/state; do
-  [ -f "$r" ] && IFS= read -r st < "$r" && [ "$st" = in_progress ] || continue
-  r=${r%/state}; printf '%s\n' "${r##*/}"
-done
+wsd_runs='/var/lib/wsdeploy/runs' wsd_ix='/var/lib/wsdeploy/runs/.in_progress'
+wsd_in_progress() { [ -f "$1" ] && IFS= read -r st < "$1" && [ "$st" = in_progress ]; }
+if [ "$wsd_ix/.indexed" -nt "$wsd_runs" ]; then
+  for r in "$wsd_ix"/*; do r=${r##*/}; if wsd_in_progress "$wsd_runs/$r/state"; then printf '%s\n' "$r"; fi; done
+else
+  for r in "$wsd_runs"/*/state; do
+    if wsd_in_progress "$r"; then r=${r%/state}; printf '%s\n' "${r##*/}"; fi
+  done
+fi
 if [ -n "$wsd_stored_0" ] && wsd_o=$(head -c 33619968 '/var/lib/wsdeploy/dump/b10ea138bda1d095'; echo x) && [ ${#wsd_o} -le 33619968 ]; then wsd_o=${wsd_o%x}; printf '\n%s D 0 stored %s\n%s' "$B" "${#wsd_o}" "$wsd_o"
 else
 wsd_o=$( { ( eval 'nginx -T' ) 2>/dev/null </dev/null; echo "x$?"; } | head -c 33554496 )

@@ -25,6 +25,8 @@ mod fuzz_nginx;
 mod history;
 mod host_scripts;
 mod install;
+#[cfg(feature = "host-tests")]
+mod interrupted_runs;
 mod inventory;
 mod inventory_ansible_compat;
 mod inventory_ini;

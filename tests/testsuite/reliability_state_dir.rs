@@ -135,10 +135,16 @@ fn a_run_with_a_state_dir_of_its_own_journals_there() {
     let runs = state.runs();
     let host = host(state);
     host.run("apply", &[]).code(0);
-    let ids: Vec<_> = std::fs::read_dir(&runs)
+    let names: Vec<_> = std::fs::read_dir(&runs)
         .expect("the run's journal is in the test's state dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(ids.len(), 1);
+    let ids: Vec<_> = names.iter().filter(|n| !n.starts_with('.')).collect();
+    assert_eq!(ids.len(), 1, "{names:?}");
+    assert!(
+        names.iter().any(|n| n == ".in_progress"),
+        "the index of unfinished runs is there too: {names:?}"
+    );
 }
 
 #[cfg(feature = "host-tests")]

@@ -65,12 +65,13 @@ impl PrivateState {
         self.source.join("runs")
     }
 
-    /// Run ids in the test's journal.
+    /// Run ids in the test's journal (not the index of unfinished runs, `.in_progress`).
     pub fn run_ids(&self) -> std::collections::BTreeSet<String> {
         std::fs::read_dir(self.runs())
             .map(|d| {
                 d.filter_map(Result::ok)
                     .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|name| !name.starts_with('.'))
                     .collect()
             })
             .unwrap_or_default()

@@ -136,12 +136,13 @@ pub fn tree_diff(
         .collect()
 }
 
-/// Run ids in this machine's journal.
+/// Run ids in this machine's journal (not the index of unfinished runs, `.in_progress`).
 pub fn local_runs() -> BTreeSet<String> {
     std::fs::read_dir(LOCAL_RUNS)
         .map(|d| {
             d.filter_map(Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| !name.starts_with('.'))
                 .collect()
         })
         .unwrap_or_default()
