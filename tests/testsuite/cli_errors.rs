@@ -197,6 +197,20 @@ fn json_error(run: &support::project::Run) -> serde_json::Value {
     value
 }
 
+/// `e` places its error at `file` (a path ending so), `line` and `column`, and its message
+/// (without the place) starts with `message`.
+fn assert_placed(e: &serde_json::Value, file: &str, line: u64, column: u64, message: &str) {
+    assert!(e["file"].as_str().is_some_and(|f| f.ends_with(file)), "{e}");
+    assert_eq!(e["line"], line, "{e}");
+    assert_eq!(e["column"], column, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with(message)),
+        "{e}"
+    );
+}
+
 #[test]
 fn with_json_a_plan_error_names_its_file_even_with_a_space_in_its_path() {
     // The place comes with the error, not read back from its text.
@@ -209,20 +223,7 @@ fn with_json_a_plan_error_names_its_file_even_with_a_space_in_its_path() {
     run.code(3)
         .stderr_has("plans/my site.yml:5:5: unknown field `notify`");
     let e = json_error(&run);
-    assert!(
-        e["file"]
-            .as_str()
-            .is_some_and(|f| f.ends_with("plans/my site.yml")),
-        "{e}"
-    );
-    assert_eq!(e["line"], 5, "{e}");
-    assert_eq!(e["column"], 5, "{e}");
-    assert!(
-        e["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("unknown field `notify`")),
-        "{e}"
-    );
+    assert_placed(&e, "plans/my site.yml", 5, 5, "unknown field `notify`");
 }
 
 #[test]
@@ -239,19 +240,12 @@ fn with_json_a_vaulted_value_names_its_file_even_with_a_space_in_its_path() {
     );
     let e = json_error(&run);
     assert_eq!(e["kind"], "vault", "{e}");
-    assert!(
-        e["file"]
-            .as_str()
-            .is_some_and(|f| f.ends_with("inventories/my site/hosts.yml")),
-        "{e}"
-    );
-    assert_eq!(e["line"], 5, "{e}");
-    assert_eq!(e["column"], 7, "{e}");
-    assert!(
-        e["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("variable `secret`: not a valid Ansible Vault text")),
-        "{e}"
+    assert_placed(
+        &e,
+        "inventories/my site/hosts.yml",
+        5,
+        7,
+        "variable `secret`: not a valid Ansible Vault text",
     );
 }
 
@@ -266,20 +260,7 @@ fn with_json_a_saved_review_that_is_not_one_names_its_place_even_with_a_space_in
         .stderr_has("my review.json:2:3: not a wsdeploy review: ");
     let e = json_error(&run);
     assert_eq!(e["kind"], "usage", "{e}");
-    assert!(
-        e["file"]
-            .as_str()
-            .is_some_and(|f| f.ends_with("my review.json")),
-        "{e}"
-    );
-    assert_eq!(e["line"], 2, "{e}");
-    assert_eq!(e["column"], 3, "{e}");
-    assert!(
-        e["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("not a wsdeploy review: ")),
-        "{e}"
-    );
+    assert_placed(&e, "my review.json", 2, 3, "not a wsdeploy review: ");
 }
 
 #[test]
@@ -291,20 +272,7 @@ fn with_json_bad_input_is_one_json_error_object_on_stdout() {
         .stderr_has("plans/site.yml:5:5: unknown field `notify`");
     let e = json_error(&run);
     assert_eq!(e["kind"], "plan", "{e}");
-    assert!(
-        e["file"]
-            .as_str()
-            .is_some_and(|f| f.ends_with("plans/site.yml")),
-        "{e}"
-    );
-    assert_eq!(e["line"], 5, "{e}");
-    assert_eq!(e["column"], 5, "{e}");
-    assert!(
-        e["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("unknown field `notify`")),
-        "{e}"
-    );
+    assert_placed(&e, "plans/site.yml", 5, 5, "unknown field `notify`");
     assert!(
         e["hint"]
             .as_str()
