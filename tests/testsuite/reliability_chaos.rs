@@ -121,6 +121,13 @@ fn offline(container: &str) -> Offline {
     if let Ok(entries) = std::fs::read_dir(dir.path().join("var/lib/wsdeploy/runs")) {
         for entry in entries {
             let run = entry.expect("entry").path();
+            // `.in_progress` is the index of unfinished runs (host::run_index), not a run.
+            if run
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                continue;
+            }
             let state = std::fs::read_to_string(run.join("state")).unwrap_or_default();
             let manifest: Value = std::fs::read_to_string(run.join("manifest.json"))
                 .ok()
