@@ -269,22 +269,41 @@ fn changed_files(buffers: &[Buffer]) -> Vec<usize> {
 /// The pending buffers whose desired content differs from what the host has (drains
 /// `pending`).
 pub(super) fn due_writes(buffers: &[Buffer], pending: &mut Vec<usize>) -> Vec<usize> {
+    due_writes_against(buffers, pending, |i| buffers[i].on_host.as_deref())
+}
+
+/// The pending buffers whose desired content differs from `before(i)`: what the host
+/// holds, or will hold once the writes sent ahead of these are made (drains `pending`).
+pub(super) fn due_writes_against<'b>(
+    buffers: &[Buffer],
+    pending: &mut Vec<usize>,
+    before: impl Fn(usize) -> Option<&'b [u8]>,
+) -> Vec<usize> {
     pending
         .drain(..)
-        .filter(|&i| {
-            buffers[i].desired.as_deref().map(str::as_bytes) != buffers[i].on_host.as_deref()
-        })
+        .filter(|&i| buffers[i].desired.as_deref().map(str::as_bytes) != before(i))
         .collect()
 }
 
-/// What `host::write::write_script` writes for buffers `due`.
+/// What `host::write::write_script` writes for buffers `due`, each checked against what
+/// the host has.
 pub(super) fn file_contents<'a>(buffers: &'a [Buffer], due: &[usize]) -> Vec<FileContent<'a>> {
+    file_contents_against(buffers, due, |i| buffers[i].on_host.as_deref())
+}
+
+/// What `host::write::write_script` writes for buffers `due`, each checked against
+/// `before(i)` (compare-and-swap).
+pub(super) fn file_contents_against<'a, 'b>(
+    buffers: &'a [Buffer],
+    due: &[usize],
+    before: impl Fn(usize) -> Option<&'b [u8]>,
+) -> Vec<FileContent<'a>> {
     due.iter()
         .map(|&i| FileContent {
             path: &buffers[i].real,
             content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
             new_mode: buffers[i].new_mode,
-            expected: buffers[i].on_host.as_deref().map(crate::digest::sha256_hex),
+            expected: before(i).map(crate::digest::sha256_hex),
         })
         .collect()
 }

@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 
 use super::checks::{Judged, ended_message, timed_out_message};
-use super::compute::Buffer;
+use super::compute::{Buffer, due_writes_against, file_contents_against};
 use super::{Flat, Host, failure};
 use crate::host::sequence::{self, Part, SequencedCommand};
-use crate::host::write::{self, FileContent};
+use crate::host::write;
 use crate::host::{self, RunId};
 use crate::plan::{Action, CommandAction, Step};
 use crate::run::{ActionStatus, Failure};
@@ -64,22 +64,11 @@ impl Sequence {
             Some(planned) => planned.as_deref(),
             None => buffers[i].on_host.as_deref(),
         };
-        let due: Vec<usize> = pending
-            .drain(..)
-            .filter(|&i| buffers[i].desired.as_deref().map(str::as_bytes) != before(i))
-            .collect();
+        let due = due_writes_against(buffers, pending, before);
         if due.is_empty() {
             return;
         }
-        let contents: Vec<FileContent<'_>> = due
-            .iter()
-            .map(|&i| FileContent {
-                path: &buffers[i].real,
-                content: buffers[i].desired.as_deref().unwrap_or_default().as_bytes(),
-                new_mode: buffers[i].new_mode,
-                expected: before(i).map(crate::digest::sha256_hex),
-            })
-            .collect();
+        let contents = file_contents_against(buffers, &due, before);
         let script = write::write_script(run_id, &contents);
         let written: Vec<(usize, Option<Vec<u8>>)> = due
             .iter()
