@@ -1,5 +1,6 @@
-//! Reading a play's `facts:` on a host (every source of every play once, all in one exec,
-//! `host::read::read_all`; INI files through the `edit::ini` reader; a systemd unit's
+//! Reading a play's `facts:` on a host (every source of every play once, all in one exec:
+//! `host::read::read_all`, or the files by the gather read ahead and only the units'
+//! command lines by `host::read`; INI files through the `edit::ini` reader; a systemd unit's
 //! running command line once per unit) and rendering its plan again with the values read (typed data,
 //! never templates); the pure part is `plan::facts`.
 
@@ -134,19 +135,9 @@ async fn read_sources(
     let become_user = job.become_user.as_ref();
     let mut prefetched = None;
     let read = match ahead {
-        Some(GatherAhead { files, dumps }) => {
-            let then = host::gather::gather_script(files, dumps, DumpCache::Read);
-            match host::read::read_all_then(transport, become_user, &sources, &then)
-                .await
-                .map_err(mask)?
-            {
-                Some((read, stdout)) => {
-                    prefetched = host::gather::Prefetched::parse(&stdout, files, dumps);
-                    Some(read)
-                }
-                None => None,
-            }
-        }
+        Some(ahead) => read_with_gather(transport, become_user, &sources, ahead, &mut prefetched)
+            .await
+            .map_err(mask)?,
         None => None,
     };
     let read = match read {
@@ -156,6 +147,100 @@ async fn read_sources(
             .map_err(mask)?,
     };
     Ok((keys.into_iter().zip(read).collect(), prefetched))
+}
+
+/// The sources read in the exec of `ahead`'s gather: the files by the gather itself
+/// (after the plan's own, one `head` and one `stat` for all), the units' command lines
+/// before it; `prefetched` set to the gather when it can stand for the plan's. `None`
+/// when the exec did not hold both (the caller reads the sources apart).
+///
+/// # Errors
+/// The transport fails.
+async fn read_with_gather(
+    transport: &Transport,
+    become_user: Option<&host::Become>,
+    sources: &[host::read::ReadSource<'_>],
+    ahead: GatherAhead<'_>,
+    prefetched: &mut Option<host::gather::Prefetched>,
+) -> Result<Option<Vec<host::read::SourceRead>>, String> {
+    let exec = AheadExec::new(sources, &ahead);
+    let Some((lines, stdout)) =
+        host::read::read_all_then(transport, become_user, &exec.cmdlines, &exec.then(&ahead))
+            .await?
+    else {
+        return Ok(None);
+    };
+    Ok(exec
+        .answer(sources, &ahead, lines, &stdout)
+        .map(|(read, ahead)| {
+            *prefetched = ahead;
+            read
+        }))
+}
+
+/// How the facts' sources are read in the exec of a gather read ahead.
+struct AheadExec<'s> {
+    /// The facts' files the plan's gather does not read already, read after its own.
+    extra: Vec<String>,
+    /// The units' command lines, read before the gather (`host::read`).
+    cmdlines: Vec<host::read::ReadSource<'s>>,
+}
+
+impl<'s> AheadExec<'s> {
+    fn new(sources: &[host::read::ReadSource<'s>], ahead: &GatherAhead<'_>) -> Self {
+        use host::read::ReadSource;
+        let mut extra: Vec<String> = Vec::new();
+        let mut cmdlines = Vec::new();
+        for source in sources {
+            match source {
+                ReadSource::File(path) => {
+                    if !ahead.files.iter().chain(&extra).any(|f| f == path) {
+                        extra.push((*path).to_owned());
+                    }
+                }
+                ReadSource::Cmdline(_) => cmdlines.push(*source),
+            }
+        }
+        Self { extra, cmdlines }
+    }
+
+    /// The gather's script, of the plan's files then the facts' others.
+    fn then(&self, ahead: &GatherAhead<'_>) -> String {
+        let all: Vec<String> = ahead.files.iter().chain(&self.extra).cloned().collect();
+        host::gather::gather_script(&all, ahead.dumps, DumpCache::Read)
+    }
+
+    /// Each source's read (in `sources`' order) and the gather of the plan's files, from
+    /// the command lines' reads and the gather's output; `None` when the gather's output
+    /// cannot be used.
+    fn answer(
+        &self,
+        sources: &[host::read::ReadSource<'_>],
+        ahead: &GatherAhead<'_>,
+        lines: Vec<host::read::SourceRead>,
+        stdout: &[u8],
+    ) -> Option<(
+        Vec<host::read::SourceRead>,
+        Option<host::gather::Prefetched>,
+    )> {
+        use host::read::ReadSource;
+        let (read, prefetched) =
+            host::gather::Prefetched::parse_ahead(stdout, ahead.files, &self.extra, ahead.dumps)?;
+        let mut lines = lines.into_iter();
+        let reads = sources
+            .iter()
+            .map(|source| match source {
+                ReadSource::File(path) => read.iter().find(|f| f.requested == *path).map_or_else(
+                    || Err(format!("{path} was not read")),
+                    host::read::from_gathered,
+                ),
+                ReadSource::Cmdline(unit) => lines
+                    .next()
+                    .unwrap_or_else(|| Err(format!("{unit}'s command line was not read"))),
+            })
+            .collect();
+        Some((reads, prefetched))
+    }
 }
 
 /// Each source's read by its key, and the gather read ahead.
@@ -189,5 +274,62 @@ fn fact_value(request: &FactRequest, bytes: Option<&[u8]>) -> Result<serde_json:
             })?;
             ini_value(request, raw.as_deref())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use host::read::ReadSource;
+
+    #[test]
+    fn the_facts_files_are_read_by_the_gather_ahead_with_no_process_of_their_own() {
+        let dir = tempfile::Builder::new()
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical");
+        let conf = root.join("odoo.conf");
+        std::fs::write(&conf, b"[options]\nworkers = 2\n").expect("write");
+        let site = root.join("site.conf");
+        std::fs::write(&site, b"server {}\n").expect("write");
+        let unit = root.join("odoo.service").display().to_string();
+        let dir_source = root.join("conf.d");
+        std::fs::create_dir(&dir_source).expect("mkdir");
+        let dir_source = dir_source.display().to_string();
+        let (conf, site) = (conf.display().to_string(), site.display().to_string());
+        let files = vec![site.clone(), conf.clone()];
+        let ahead = GatherAhead {
+            files: &files,
+            dumps: &[],
+        };
+        let sources = [
+            ReadSource::File(&conf),
+            ReadSource::Cmdline("odoo"),
+            ReadSource::File(&unit),
+            ReadSource::File(&dir_source),
+        ];
+        let exec = AheadExec::new(&sources, &ahead);
+        assert_eq!(exec.extra, [unit.clone(), dir_source.clone()]);
+        let script = host::read::read_all_then_script(&exec.cmdlines, &exec.then(&ahead));
+        let (run, out) = host::commands_run::commands_run(&script);
+        // The owners and modes on every file's way, the files' bytes, their metadata:
+        // three processes for the plan's two files and the facts' four sources (on a
+        // host without systemctl; no temporary directory for the command line).
+        assert_eq!(run, ["stat", "head", "stat"], "{out:?}");
+        let (lines, rest) =
+            host::read::split_then(&out.stdout, &exec.cmdlines).expect("framed answer");
+        let (reads, prefetched) = exec
+            .answer(&sources, &ahead, lines, &rest)
+            .expect("the gather's answer");
+        assert_eq!(reads[0], Ok(Some(b"[options]\nworkers = 2\n".to_vec())));
+        assert_eq!(reads[1], Ok(None), "no systemctl: no command line");
+        assert_eq!(reads[2], Ok(None), "absent");
+        assert_eq!(
+            reads[3],
+            Err(format!("reading {dir_source}: not a regular file"))
+        );
+        let prefetched = prefetched.expect("the plan's gather");
+        assert_eq!(prefetched.files, files);
+        assert_eq!(prefetched.gathered.files.len(), 2);
     }
 }

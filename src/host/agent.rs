@@ -11,6 +11,10 @@
 //! It sets `wsd_o` (PATH's own owner, not following a symlink; empty when absent) and,
 //! for a user, `wsd_g`: that user's primary group (`getent`), never root's.
 //!
+//! In a read-only script, `wsd_agent` takes the owners and modes from `wsd_seen`, one `stat`
+//! made up front of every path the script judges and of the directories above them
+//! ([`seen`]), and runs `stat` itself only for what that did not see.
+//!
 //! `wsd_chain PATH` walks PATH hop by hop as the kernel would (every symlink met, in a
 //! directory or at the end, followed with `readlink`, at most 40) and sets `wsd_real`,
 //! the resolved path. Every symlink is judged as a path of its own (`wsd_agent`: its
@@ -70,6 +74,47 @@ pub fn check_dirs(out: &mut Script, path: &str) {
     let _ = writeln!(out, "wsd_agent {} || wsd_unsafe", quote(path));
 }
 
+/// The line that fills `wsd_seen` for a read-only script: one `stat` (not following
+/// symlinks) of every path in `paths` and of every directory above each, as
+/// `\n<path>\t<uid> <gid> <mode>` records. `wsd_agent` and the state directory's check
+/// then take a path's owner and mode from it (`wsd_looked`) instead of running `stat`
+/// again; a path missing from it (absent then, met later on a symlink's way, or named
+/// with a newline or tab) is looked at with `stat` as before. Only for scripts that
+/// change nothing: a script that writes, or runs a plan's command, could change an owner
+/// or mode after the line ran.
+#[must_use]
+pub fn seen(paths: &[&str]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for path in paths {
+        if !path.starts_with('/') || path.contains(['\n', '\t']) {
+            continue;
+        }
+        let mut at = String::new();
+        for name in std::iter::once("/").chain(path.split('/').filter(|p| !p.is_empty())) {
+            if name != "/" {
+                at.push('/');
+                at.push_str(name);
+            }
+            let this = if at.is_empty() {
+                "/".to_owned()
+            } else {
+                at.clone()
+            };
+            if !names.contains(&this) {
+                names.push(this);
+            }
+        }
+    }
+    if names.is_empty() {
+        return String::new();
+    }
+    let quoted: Vec<String> = names.iter().map(|n| quote(n)).collect();
+    format!(
+        "wsd_seen=\"\n$(stat --printf '%n\\t%u %g %a\\n' -- {} 2>/dev/null)\n\"\n",
+        quoted.join(" ")
+    )
+}
+
 /// The message for a path refused as unsafe (`WSD-UNSAFE` reasons): nothing was touched.
 #[must_use]
 pub fn refusal(reason: &str) -> String {
@@ -99,6 +144,56 @@ mod tests {
         } else {
             Err(String::from_utf8_lossy(&out.stderr).into_owned())
         }
+    }
+
+    /// `wsd_looked`'s answer for `names`, with `wsd_seen` filled for `seen_paths`.
+    fn looked(seen_paths: &[&str], names: &[&str]) -> Option<String> {
+        let script = format!(
+            "{}{}wsd_looked \"$@\" || exit 1; printf '%s' \"$wsd_s\"",
+            functions(),
+            seen(seen_paths)
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script, "sh"])
+            .args(names)
+            .output()
+            .expect("sh runs");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    #[test]
+    fn what_was_seen_is_what_stat_says_and_a_name_cannot_forge_a_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let sub = root.join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let file = sub.join("file");
+        std::fs::write(&file, "x").unwrap();
+        let (sub, file) = (sub.display().to_string(), file.display().to_string());
+        let stat = std::process::Command::new("stat")
+            .args(["-c", "%u %g %a", "--", "/", &sub, &file])
+            .output()
+            .expect("stat runs");
+        let expected = String::from_utf8_lossy(&stat.stdout).trim_end().to_owned();
+        assert_eq!(
+            looked(&[&file], &["/", &sub, &file]),
+            Some(expected.clone())
+        );
+        // A directory above the file was seen; a name never seen was not.
+        assert!(looked(&[&file], &[&format!("{sub}/other")]).is_none());
+        assert!(
+            looked(&[], &["/"]).is_none(),
+            "nothing seen, nothing looked up"
+        );
+        // A name made to span records (as a symlink met on the way could be) is never
+        // looked up: it would otherwise match `sub`'s record followed by `file`'s.
+        let first = expected.lines().nth(1).unwrap();
+        let forged = format!("{sub}\t{first}\n{file}");
+        assert!(looked(&[&file], &[&forged]).is_none());
+        let tabbed = format!("{sub}\t");
+        assert!(looked(&[&file, &tabbed], &[&tabbed]).is_none());
     }
 
     #[test]

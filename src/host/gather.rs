@@ -144,6 +144,29 @@ impl Prefetched {
         })
     }
 
+    /// What a gather of `files`, then `extra` (files read for another purpose: a plan's
+    /// facts), printed as `stdout`: every file as read (`files`' then `extra`'s), and the
+    /// gather of `files` alone when it can stand for one ([`Self::parse`]). `None` when the
+    /// output does not follow the protocol or a file changed while it was read.
+    #[must_use]
+    pub fn parse_ahead(
+        stdout: &[u8],
+        files: &[String],
+        extra: &[String],
+        dumps: &[String],
+    ) -> Option<(Vec<HostFile>, Option<Self>)> {
+        let all: Vec<String> = files.iter().chain(extra).cloned().collect();
+        let mut gathered = parse(stdout, &all, dumps).ok()?;
+        let read = gathered.files.clone();
+        gathered.files.truncate(files.len());
+        let prefetched = (!gathered.stale_dump).then(|| Self {
+            files: files.to_vec(),
+            dumps: dumps.to_vec(),
+            gathered,
+        });
+        Some((read, prefetched))
+    }
+
     /// The gathered files and dumps, when they are those of `files` and `dumps` and every
     /// stored dump is `trusted` (as [`gather`] judges it).
     #[must_use]
@@ -211,8 +234,9 @@ async fn gather_once(
 /// The read-only script that gathers, in one round trip, every file a plan touches, the
 /// outputs of config-dump commands (`nginx -T`) and interrupted runs in the journal.
 ///
-/// Fork-light on purpose (it runs on every host of every check): one `readlink`, one
-/// `cat` and one `stat` for all files, raw bytes (no encoding on the host), the journal
+/// Fork-light on purpose (it runs on every host of every check): one `stat` up front for
+/// the owners and modes every file's symlink chain is judged by (`agent::seen`; the real
+/// paths come from that walk), one `head` and one `stat` for all files, raw bytes (no encoding on the host), the journal
 /// scanned with shell builtins, and a dump's stored copy ([`DumpCache`]) sent with the
 /// fresh `stat` of the paths it watches for the controller to compare.
 ///
@@ -232,13 +256,26 @@ async fn gather_once(
 /// A dump's output, the only text a user other than root may shape, is length-framed.
 #[must_use]
 pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> String {
+    // The agent's functions, and what `stat` says of every path and directory the
+    // script judges (the files' and the state directory's), before the state check.
+    let agent = if files.is_empty() {
+        String::new()
+    } else {
+        let mut paths: Vec<&str> = files.iter().map(String::as_str).collect();
+        paths.push(STATE_DIR);
+        format!("{}{}", agent::functions(), agent::seen(&paths))
+    };
     let mut s = Script::new(&format!(
-        "set -u\nLC_ALL=C; export LC_ALL\n{state}\
+        "set -u\nLC_ALL=C; export LC_ALL\n{agent}{state}\
          B=; {{ IFS= read -r B < /proc/sys/kernel/random/uuid; }} 2>/dev/null\n\
          [ -n \"$B\" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')\n\
          [ -n \"$B\" ] || {{ echo 'wsdeploy: no random source on the host' >&2; exit 1; }}\n\
          B={BOUNDARY_PREFIX}$B\nprintf '{GATHER} %s\\n' \"$B\"\nset --\nwsd_n=0 wsd_users=\n{OWNER}",
-        state = super::state_dir::check(STATE_DIR, 2),
+        state = if files.is_empty() {
+            super::state_dir::check(STATE_DIR, 2)
+        } else {
+            super::state_dir::check_seen(STATE_DIR, 2)
+        },
     ));
     if !files.is_empty() {
         file_sections(&mut s, files);
@@ -263,23 +300,23 @@ pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> St
 fn file_sections(s: &mut Script, files: &[String]) {
     let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
     let list = quoted.join(" ");
-    s.push(&agent::functions());
     let _ = write!(
         s,
         "printf '\\n%s {reals}\\n' \"$B\"\n\
-         readlink -m -z -- {list}\n\
-         printf '\\n%s {states}\\n' \"$B\"\n\
+         wsd_ss=\n\
          for f in {list}; do\n\
-         \x20 if ! wsd_chain \"$f\"; then printf '{unsafe_word} %s' \"$wsd_why\" | tr '\\n' ' '; echo; continue; fi\n\
+         \x20 if ! wsd_chain \"$f\"; then readlink -m -z -- \"$f\"; wsd_ss=\"$wsd_ss$(printf '{unsafe_word} %s' \"$wsd_why\" | tr '\\n' ' ')$wsd_nl\"; continue; fi\n\
+         \x20 case $f in /*) printf '%s\\0' \"$wsd_real\" ;; *) readlink -m -z -- \"$f\" ;; esac\n\
          \x20 if [ \"$wsd_u\" != 0 ]; then wsd_st=$(wsd_as sh -c {examine} sh \"$f\")\n\
          \x20 elif [ -f \"$f\" ]; then if [ -r \"$f\" ]; then wsd_st={present}; else wsd_st={unreadable}; fi\n\
          \x20 elif [ -e \"$f\" ]; then wsd_st={other}\n\
          \x20 else wsd_st={absent}; fi\n\
-         \x20 echo \"$wsd_st\"\n\
+         \x20 wsd_ss=$wsd_ss$wsd_st$wsd_nl\n\
          \x20 [ \"$wsd_st\" = {present} ] || continue\n\
          \x20 set -- \"$@\" \"$f\"; wsd_n=$((wsd_n + 1)); eval \"wsd_c$wsd_n=\\$wsd_u:\\$wsd_g\"\n\
          \x20 [ \"$wsd_u\" = 0 ] || wsd_users=1\n\
          done\n\
+         printf '\\n%s {states}\\n%s' \"$B\" \"$wsd_ss\"\n\
          printf '\\n%s {contents}\\n' \"$B\"\n\
          if [ -z \"$wsd_users\" ]; then [ $# -eq 0 ] || head -q -c {read_cap} -- \"$@\"\n\
          else wsd_i=0; for f in \"$@\"; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i head -c {read_cap} -- \"$f\"; done; fi\n",
@@ -812,6 +849,44 @@ mod tests {
         assert!(
             matches!(&g.files[1].state, FileState::Present { content, .. } if content == b"kept\n")
         );
+    }
+
+    /// The external commands a gather of `files` runs, in order, and whether it
+    /// succeeded with an answer that follows the protocol.
+    fn commands_run(files: &[String]) -> (Vec<String>, bool) {
+        let (run, out) =
+            crate::host::commands_run::commands_run(&gather_script(files, &[], DumpCache::Off));
+        (
+            run,
+            out.status.success() && parse(&out.stdout, files, &[]).is_ok(),
+        )
+    }
+
+    #[test]
+    fn a_gather_runs_the_same_few_commands_however_many_files_it_reads() {
+        let dir = tempfile::Builder::new().tempdir_in("/tmp").unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("etc/nginx/sites-available")).unwrap();
+        let files: Vec<String> = [
+            "etc/nginx/nginx.conf",
+            "etc/nginx/sites-available/site",
+            "etc/app.conf",
+        ]
+        .iter()
+        .map(|name| {
+            let path = root.join(name);
+            std::fs::write(&path, "x\n").unwrap();
+            path.display().to_string()
+        })
+        .collect();
+        // What `stat` says of the files and their directories, the files' bytes, their
+        // metadata: one process each, for one file or three.
+        let (run, ok) = commands_run(&files);
+        assert!(ok);
+        assert_eq!(run, ["stat", "head", "stat"]);
+        let (run, ok) = commands_run(&files[..1]);
+        assert!(ok);
+        assert_eq!(run, ["stat", "head", "stat"]);
     }
 
     const B: &str = "--WSD-0123456789abcdef0123";

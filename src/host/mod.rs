@@ -17,6 +17,8 @@
 
 mod agent;
 pub mod backups;
+#[cfg(test)]
+pub(crate) mod commands_run;
 pub mod dump_cache;
 pub mod gather;
 mod gather_protocol;

@@ -8,11 +8,16 @@
 //! stdout cut at [`MAX_READ_BYTES`] + 1 bytes), then sent length-framed (a fixed number
 //! of processes however many sources: one `stat` for the sizes, one `cat` for the frames):
 //! `WSD-READ <i> <exit> <stdout length> <stderr length>\n`, then those bytes. Whatever a
-//! file holds, it stays inside its own frame.
+//! file holds, it stays inside its own frame. On a host without `systemctl`, units'
+//! command lines alone are answered at once, with no temporary directory.
+//!
+//! When the facts are read in the exec of a gather (`crate::facts`), their files are read
+//! by that gather with the plan's files instead (no process of their own), and
+//! [`from_gathered`] turns what it found into a [`SourceRead`].
 
 use std::fmt::Write as _;
 
-use super::gather::MAX_READ_BYTES;
+use super::gather::{FileState, HostFile, MAX_READ_BYTES};
 use super::markers::READ;
 use super::{
     Become, COMMAND_LINE_SCRIPT_MAX, GATHER_BOUND, SCRIPT_BOUND, agent, quote, sudo_hint,
@@ -128,25 +133,51 @@ pub async fn read_all_then(
     if !out.success() {
         return Ok(None);
     }
-    let Ok((framed, end)) = frames(&out.stdout, sources.len()) else {
-        return Ok(None);
-    };
-    Ok(Some((
-        judged_all(sources, framed),
-        out.stdout[end..].to_vec(),
-    )))
+    Ok(split_then(&out.stdout, sources))
+}
+
+/// The output of [`read_all_then_script`] split: each source's read, and `then`'s
+/// stdout; `None` when the frames are not the framed answer.
+#[must_use]
+pub fn split_then(stdout: &[u8], sources: &[ReadSource<'_>]) -> Option<(Vec<SourceRead>, Vec<u8>)> {
+    let (framed, end) = frames(stdout, sources.len()).ok()?;
+    Some((judged_all(sources, framed), stdout[end..].to_vec()))
 }
 
 /// The script of [`read_all_then`]: the agent's functions once at the top (both parts
 /// include them, and each subshell inherits them), then the reads, then `then`.
 #[must_use]
 pub fn read_all_then_script(sources: &[ReadSource<'_>], then: &str) -> String {
+    if sources.is_empty() {
+        return then.to_owned();
+    }
     let functions = agent::functions();
     format!(
         "{functions}( {read}) || exit $?\n( {then})\n",
         read = read_all_script(sources).replacen(&functions, "", 1),
         then = then.replacen(&functions, "", 1),
     )
+}
+
+/// A file source's read as the gather found the file (`host::gather`, which reads a
+/// plan's facts' files with its own in one exec): its bytes, `None` when absent, or why
+/// it could not be read.
+pub fn from_gathered(file: &HostFile) -> SourceRead {
+    let name = &file.requested;
+    match &file.state {
+        FileState::Present { content, .. } if content.len() > MAX_READ_BYTES => Err(format!(
+            "reading {name}: larger than {MAX_READ_BYTES} bytes; set the fact in the inventory instead"
+        )),
+        FileState::Present { content, .. } => Ok(Some(content.clone())),
+        FileState::Absent => Ok(None),
+        FileState::NotAFile => Err(format!("reading {name}: not a regular file")),
+        FileState::Unreadable => Err(format!(
+            "reading {name}: permission denied to the user wsdeploy logs in as (set `become`, or set the fact in the inventory)"
+        )),
+        FileState::Unsafe(why) => Err(format!(
+            "refusing to read {name} through a path another user could swap under root: {why}"
+        )),
+    }
 }
 
 /// Each source's read, from its frame.
@@ -191,10 +222,19 @@ fn judged(source: &ReadSource<'_>, out: &ExecOutput) -> SourceRead {
 /// frame: one `stat` for all the sizes, one `cat` for all the headers and bytes.
 #[must_use]
 pub fn read_all_script(sources: &[ReadSource<'_>]) -> String {
+    let files: Vec<&str> = sources
+        .iter()
+        .filter_map(|source| match source {
+            ReadSource::File(path) => Some(*path),
+            ReadSource::Cmdline(_) => None,
+        })
+        .collect();
     let mut s = format!(
-        "umask 077\n{}wsd_d=$(mktemp -d) || exit 1\n\
+        "umask 077\n{}{}{}wsd_d=$(mktemp -d) || exit 1\n\
          trap 'rm -rf -- \"$wsd_d\"' EXIT\n",
-        agent::functions()
+        agent::functions(),
+        agent::seen(&files),
+        without_systemctl(sources),
     );
     for (i, source) in sources.iter().enumerate() {
         let _ = writeln!(
@@ -226,6 +266,22 @@ pub fn read_all_script(sources: &[ReadSource<'_>]) -> String {
     }
     s.push_str("exit 0\n");
     s
+}
+
+/// When every source is a unit's command line: on a host without `systemctl`, every
+/// frame at once (none is there), with no temporary directory and no process.
+fn without_systemctl(sources: &[ReadSource<'_>]) -> String {
+    if sources.is_empty()
+        || sources
+            .iter()
+            .any(|source| matches!(source, ReadSource::File(_)))
+    {
+        return String::new();
+    }
+    let frames: String = (0..sources.len())
+        .map(|i| format!("{READ} {i} {EXIT_NO_SUCH_FILE} 0 0\\n"))
+        .collect();
+    format!("command -v systemctl >/dev/null 2>&1 || {{ printf '{frames}'; exit 0; }}\n")
 }
 
 /// Splits the script's stdout into `count` frames, strictly: each where the previous

@@ -30,7 +30,19 @@ const CHECK: &str = include_str!("state_dir.sh");
 /// on `fd`) unless it is safe; `dir` is absolute.
 #[must_use]
 pub fn check(dir: &str, fd: u8) -> String {
+    check_text(dir, fd, "false")
+}
+
+/// [`check`] for a script that has filled `wsd_seen` (`agent::seen`, the state directory
+/// among its paths): the owners and modes come from it when it holds them all.
+#[must_use]
+pub fn check_seen(dir: &str, fd: u8) -> String {
+    check_text(dir, fd, "wsd_looked \"$@\"")
+}
+
+fn check_text(dir: &str, fd: u8, seen_test: &str) -> String {
     CHECK
+        .replace("WSD_SEEN_TEST", seen_test)
         .replace("WSD_STATE_CHAIN", &chain(dir).join(" "))
         .replace("WSD_STATE_DIR", &quote(dir))
         .replace("WSD_MARKER", UNSAFE_STATE)

@@ -1,43 +1,5 @@
 set -u
 LC_ALL=C; export LC_ALL
-wsd_sd_why=
-wsd_sd_judge() {
-  wsd_o=${wsd_m% *}; wsd_m=${wsd_m#* }
-  if [ "$wsd_o" != 0 ] && [ ! -O "$wsd_p" ]; then wsd_sd_why="$wsd_p is owned by uid $wsd_o, neither root nor the user the run runs as (uid $(id -u))"
-  elif [ $((0$wsd_m & 18)) = 0 ]; then :
-  elif [ "$wsd_p" = '/var/lib/wsdeploy' ]; then wsd_sd_why="$wsd_p is writable by its group or others (mode $wsd_m)"
-  elif [ $((0$wsd_m & 512)) = 0 ] || [ "$wsd_o" != 0 ]; then wsd_sd_why="$wsd_p is writable by its group or others (mode $wsd_m) without being root's and sticky"
-  fi
-}
-wsd_sd_check() {
-  wsd_sd_end=
-  for wsd_p in '/var' '/var/lib' '/var/lib/wsdeploy'; do
-    if [ -L "$wsd_p" ]; then wsd_sd_end="$wsd_p is a symbolic link"; break
-    elif [ ! -e "$wsd_p" ]; then break
-    elif [ ! -d "$wsd_p" ]; then wsd_sd_end="$wsd_p is not a directory"; break
-    fi
-    set -- "$@" "$wsd_p"
-  done
-  wsd_sd_all=
-  [ $# = 0 ] || wsd_sd_all=$(stat --printf '%u %a/' -- "$@" 2>/dev/null) || wsd_sd_all=
-  for wsd_p do
-    if [ -n "$wsd_sd_all" ]; then wsd_m=${wsd_sd_all%%/*}; wsd_sd_all=${wsd_sd_all#*/}
-    else wsd_m=$(stat -c '%u %a' -- "$wsd_p") || wsd_m='? 0'; fi
-    wsd_sd_judge
-    [ -z "$wsd_sd_why" ] || return 0
-  done
-  wsd_sd_why=$wsd_sd_end
-}
-wsd_sd_check
-[ -z "$wsd_sd_why" ] || { printf 'WSD-UNSAFE-STATE %s\n' "$wsd_sd_why" >&2; exit 92; }
-B=; { IFS= read -r B < /proc/sys/kernel/random/uuid; } 2>/dev/null
-[ -n "$B" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-[ -n "$B" ] || { echo 'wsdeploy: no random source on the host' >&2; exit 1; }
-B=--WSD-$B
-printf 'WSD-GATHER %s\n' "$B"
-set --
-wsd_n=0 wsd_users=
-wsd_owner() { eval "wsd_u=\${wsd_c$1:-0:0}"; wsd_g=${wsd_u#*:}; wsd_u=${wsd_u%%:*}; shift; wsd_as "$@"; }
 wsd_unsafe() { printf 'WSD-UNSAFE %s\n' "$wsd_why" >&2; exit 91; }
 wsd_agent() {
   wsd_why=; wsd_u=0; wsd_g=0; wsd_o=; wsd_f=$1; wsd_p=${1%/*}
@@ -46,7 +8,7 @@ wsd_agent() {
   set -- / "$@"
   wsd_nd=$#
   if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then set -- "$@" "$wsd_f"; fi
-  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
+  wsd_looked "$@" || wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
   wsd_i=0
   while read -r wsd_du wsd_dg wsd_m; do
     wsd_i=$((wsd_i + 1))
@@ -67,6 +29,20 @@ WSD_AGENT_END
     wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
   fi
   [ "$wsd_u" = 0 ] || wsd_primary
+}
+wsd_seen=
+wsd_nl='
+'
+wsd_looked() {
+  [ -n "${wsd_seen:-}" ] || return 1
+  wsd_s=
+  for wsd_lp do
+    case $wsd_lp in *"$wsd_nl"*|*'	'*) return 1 ;; esac
+    case $wsd_seen in *"$wsd_nl$wsd_lp	"*) ;; *) return 1 ;; esac
+    wsd_lv=${wsd_seen#*"$wsd_nl$wsd_lp	"}
+    wsd_s=$wsd_s${wsd_lv%%"$wsd_nl"*}$wsd_nl
+  done
+  wsd_s=${wsd_s%"$wsd_nl"}
 }
 wsd_primary() {
   wsd_g=$(getent passwd "$wsd_u") || { wsd_why="uid $wsd_u, who controls $wsd_f, has no passwd entry"; return 1; }
@@ -124,20 +100,67 @@ wsd_mine() {
   case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
   return 1
 }
+wsd_seen="
+$(stat --printf '%n\t%u %g %a\n' -- '/' '/etc' '/etc/nginx' '/etc/nginx/sites-enabled' '/etc/nginx/sites-enabled/odoo.conf' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' '/var' '/var/lib' '/var/lib/wsdeploy' 2>/dev/null)
+"
+wsd_sd_why=
+wsd_sd_judge() {
+  wsd_o=${wsd_m% *}; wsd_m=${wsd_m#* }
+  if [ "$wsd_o" != 0 ] && [ ! -O "$wsd_p" ]; then wsd_sd_why="$wsd_p is owned by uid $wsd_o, neither root nor the user the run runs as (uid $(id -u))"
+  elif [ $((0$wsd_m & 18)) = 0 ]; then :
+  elif [ "$wsd_p" = '/var/lib/wsdeploy' ]; then wsd_sd_why="$wsd_p is writable by its group or others (mode $wsd_m)"
+  elif [ $((0$wsd_m & 512)) = 0 ] || [ "$wsd_o" != 0 ]; then wsd_sd_why="$wsd_p is writable by its group or others (mode $wsd_m) without being root's and sticky"
+  fi
+}
+wsd_sd_check() {
+  wsd_sd_end=
+  for wsd_p in '/var' '/var/lib' '/var/lib/wsdeploy'; do
+    if [ -L "$wsd_p" ]; then wsd_sd_end="$wsd_p is a symbolic link"; break
+    elif [ ! -e "$wsd_p" ]; then break
+    elif [ ! -d "$wsd_p" ]; then wsd_sd_end="$wsd_p is not a directory"; break
+    fi
+    set -- "$@" "$wsd_p"
+  done
+  wsd_sd_all=
+  if [ $# != 0 ] && wsd_looked "$@"; then
+    while read -r wsd_a _ wsd_c; do wsd_sd_all="$wsd_sd_all$wsd_a $wsd_c/"; done <<WSD_SD_SEEN
+$wsd_s
+WSD_SD_SEEN
+  elif [ $# != 0 ]; then wsd_sd_all=$(stat --printf '%u %a/' -- "$@" 2>/dev/null) || wsd_sd_all=
+  fi
+  for wsd_p do
+    if [ -n "$wsd_sd_all" ]; then wsd_m=${wsd_sd_all%%/*}; wsd_sd_all=${wsd_sd_all#*/}
+    else wsd_m=$(stat -c '%u %a' -- "$wsd_p") || wsd_m='? 0'; fi
+    wsd_sd_judge
+    [ -z "$wsd_sd_why" ] || return 0
+  done
+  wsd_sd_why=$wsd_sd_end
+}
+wsd_sd_check
+[ -z "$wsd_sd_why" ] || { printf 'WSD-UNSAFE-STATE %s\n' "$wsd_sd_why" >&2; exit 92; }
+B=; { IFS= read -r B < /proc/sys/kernel/random/uuid; } 2>/dev/null
+[ -n "$B" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+[ -n "$B" ] || { echo 'wsdeploy: no random source on the host' >&2; exit 1; }
+B=--WSD-$B
+printf 'WSD-GATHER %s\n' "$B"
+set --
+wsd_n=0 wsd_users=
+wsd_owner() { eval "wsd_u=\${wsd_c$1:-0:0}"; wsd_g=${wsd_u#*:}; wsd_u=${wsd_u%%:*}; shift; wsd_as "$@"; }
 printf '\n%s R\n' "$B"
-readlink -m -z -- '/etc/nginx/sites-enabled/odoo.conf' '/opt/bench/sites/it'\''s common.json'
-printf '\n%s S\n' "$B"
+wsd_ss=
 for f in '/etc/nginx/sites-enabled/odoo.conf' '/opt/bench/sites/it'\''s common.json'; do
-  if ! wsd_chain "$f"; then printf 'unsafe %s' "$wsd_why" | tr '\n' ' '; echo; continue; fi
+  if ! wsd_chain "$f"; then readlink -m -z -- "$f"; wsd_ss="$wsd_ss$(printf 'unsafe %s' "$wsd_why" | tr '\n' ' ')$wsd_nl"; continue; fi
+  case $f in /*) printf '%s\0' "$wsd_real" ;; *) readlink -m -z -- "$f" ;; esac
   if [ "$wsd_u" != 0 ]; then wsd_st=$(wsd_as sh -c 'if [ -f "$1" ]; then if [ -r "$1" ]; then echo present; else echo unreadable; fi; elif [ -e "$1" ]; then echo other; else echo absent; fi' sh "$f")
   elif [ -f "$f" ]; then if [ -r "$f" ]; then wsd_st=present; else wsd_st=unreadable; fi
   elif [ -e "$f" ]; then wsd_st=other
   else wsd_st=absent; fi
-  echo "$wsd_st"
+  wsd_ss=$wsd_ss$wsd_st$wsd_nl
   [ "$wsd_st" = present ] || continue
   set -- "$@" "$f"; wsd_n=$((wsd_n + 1)); eval "wsd_c$wsd_n=\$wsd_u:\$wsd_g"
   [ "$wsd_u" = 0 ] || wsd_users=1
 done
+printf '\n%s S\n%s' "$B" "$wsd_ss"
 printf '\n%s C\n' "$B"
 if [ -z "$wsd_users" ]; then [ $# -eq 0 ] || head -q -c 8388609 -- "$@"
 else wsd_i=0; for f in "$@"; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i head -c 8388609 -- "$f"; done; fi

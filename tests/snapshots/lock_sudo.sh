@@ -18,7 +18,12 @@ wsd_sd_check() {
     set -- "$@" "$wsd_p"
   done
   wsd_sd_all=
-  [ $# = 0 ] || wsd_sd_all=$(stat --printf '\''\'\'''\''%u %a/'\''\'\'''\'' -- "$@" 2>/dev/null) || wsd_sd_all=
+  if [ $# != 0 ] && false; then
+    while read -r wsd_a _ wsd_c; do wsd_sd_all="$wsd_sd_all$wsd_a $wsd_c/"; done <<WSD_SD_SEEN
+$wsd_s
+WSD_SD_SEEN
+  elif [ $# != 0 ]; then wsd_sd_all=$(stat --printf '\''\'\'''\''%u %a/'\''\'\'''\'' -- "$@" 2>/dev/null) || wsd_sd_all=
+  fi
   for wsd_p do
     if [ -n "$wsd_sd_all" ]; then wsd_m=${wsd_sd_all%%/*}; wsd_sd_all=${wsd_sd_all#*/}
     else wsd_m=$(stat -c '\''\'\'''\''%u %a'\''\'\'''\'' -- "$wsd_p") || wsd_m='\''\'\'''\''? 0'\''\'\'''\''; fi
@@ -71,7 +76,12 @@ wsd_sd_check() {
     set -- "$@" "$wsd_p"
   done
   wsd_sd_all=
-  [ $# = 0 ] || wsd_sd_all=$(stat --printf '\''\'\'''\''%u %a/'\''\'\'''\'' -- "$@" 2>/dev/null) || wsd_sd_all=
+  if [ $# != 0 ] && false; then
+    while read -r wsd_a _ wsd_c; do wsd_sd_all="$wsd_sd_all$wsd_a $wsd_c/"; done <<WSD_SD_SEEN
+$wsd_s
+WSD_SD_SEEN
+  elif [ $# != 0 ]; then wsd_sd_all=$(stat --printf '\''\'\'''\''%u %a/'\''\'\'''\'' -- "$@" 2>/dev/null) || wsd_sd_all=
+  fi
   for wsd_p do
     if [ -n "$wsd_sd_all" ]; then wsd_m=${wsd_sd_all%%/*}; wsd_sd_all=${wsd_sd_all#*/}
     else wsd_m=$(stat -c '\''\'\'''\''%u %a'\''\'\'''\'' -- "$wsd_p") || wsd_m='\''\'\'''\''? 0'\''\'\'''\''; fi

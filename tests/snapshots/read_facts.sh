@@ -7,7 +7,7 @@ wsd_agent() {
   set -- / "$@"
   wsd_nd=$#
   if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then set -- "$@" "$wsd_f"; fi
-  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
+  wsd_looked "$@" || wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
   wsd_i=0
   while read -r wsd_du wsd_dg wsd_m; do
     wsd_i=$((wsd_i + 1))
@@ -28,6 +28,20 @@ WSD_AGENT_END
     wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
   fi
   [ "$wsd_u" = 0 ] || wsd_primary
+}
+wsd_seen=
+wsd_nl='
+'
+wsd_looked() {
+  [ -n "${wsd_seen:-}" ] || return 1
+  wsd_s=
+  for wsd_lp do
+    case $wsd_lp in *"$wsd_nl"*|*'	'*) return 1 ;; esac
+    case $wsd_seen in *"$wsd_nl$wsd_lp	"*) ;; *) return 1 ;; esac
+    wsd_lv=${wsd_seen#*"$wsd_nl$wsd_lp	"}
+    wsd_s=$wsd_s${wsd_lv%%"$wsd_nl"*}$wsd_nl
+  done
+  wsd_s=${wsd_s%"$wsd_nl"}
 }
 wsd_primary() {
   wsd_g=$(getent passwd "$wsd_u") || { wsd_why="uid $wsd_u, who controls $wsd_f, has no passwd entry"; return 1; }
@@ -85,6 +99,9 @@ wsd_mine() {
   case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
   return 1
 }
+wsd_seen="
+$(stat --printf '%n\t%u %g %a\n' -- '/' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' 2>/dev/null)
+"
 wsd_d=$(mktemp -d) || exit 1
 trap 'rm -rf -- "$wsd_d"' EXIT
 ( wsd_chain '/opt/bench/sites/it'\''s common.json' || wsd_unsafe

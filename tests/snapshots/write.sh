@@ -8,7 +8,7 @@ wsd_agent() {
   set -- / "$@"
   wsd_nd=$#
   if [ -e "$wsd_f" ] || [ -L "$wsd_f" ]; then set -- "$@" "$wsd_f"; fi
-  wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
+  wsd_looked "$@" || wsd_s=$(stat -c '%u %g %a' -- "$@") || { wsd_why="cannot examine $wsd_f or its directories"; return 1; }
   wsd_i=0
   while read -r wsd_du wsd_dg wsd_m; do
     wsd_i=$((wsd_i + 1))
@@ -29,6 +29,20 @@ WSD_AGENT_END
     wsd_why="$wsd_f belongs to uid $wsd_o but its directory is controlled by uid $wsd_u"; return 1
   fi
   [ "$wsd_u" = 0 ] || wsd_primary
+}
+wsd_seen=
+wsd_nl='
+'
+wsd_looked() {
+  [ -n "${wsd_seen:-}" ] || return 1
+  wsd_s=
+  for wsd_lp do
+    case $wsd_lp in *"$wsd_nl"*|*'	'*) return 1 ;; esac
+    case $wsd_seen in *"$wsd_nl$wsd_lp	"*) ;; *) return 1 ;; esac
+    wsd_lv=${wsd_seen#*"$wsd_nl$wsd_lp	"}
+    wsd_s=$wsd_s${wsd_lv%%"$wsd_nl"*}$wsd_nl
+  done
+  wsd_s=${wsd_s%"$wsd_nl"}
 }
 wsd_primary() {
   wsd_g=$(getent passwd "$wsd_u") || { wsd_why="uid $wsd_u, who controls $wsd_f, has no passwd entry"; return 1; }
