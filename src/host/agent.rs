@@ -82,10 +82,27 @@ pub fn check_dirs(out: &mut Script, path: &str) {
 /// with a newline or tab) is looked at with `stat` as before. Only for scripts that
 /// change nothing: a script that writes, or runs a plan's command, could change an owner
 /// or mode after the line ran.
+///
+/// A path under `/bin`, `/sbin`, `/lib` or `/lib64` brings its twin under `/usr` too: those
+/// are symlinks into `/usr` on a merged-`/usr` system (Debian 12, Ubuntu, Fedora), so the
+/// walk goes on there; where they are not, the twin is not there and costs nothing.
 #[must_use]
 pub fn seen(paths: &[&str]) -> String {
+    let twins: Vec<String> = paths
+        .iter()
+        .filter(|p| {
+            ["/bin/", "/sbin/", "/lib/", "/lib64/"]
+                .iter()
+                .any(|top| p.starts_with(top))
+        })
+        .map(|p| format!("/usr{p}"))
+        .collect();
     let mut names: Vec<String> = Vec::new();
-    for path in paths {
+    for path in paths
+        .iter()
+        .copied()
+        .chain(twins.iter().map(String::as_str))
+    {
         if !path.starts_with('/') || path.contains(['\n', '\t']) {
             continue;
         }

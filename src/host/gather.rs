@@ -889,6 +889,22 @@ mod tests {
         assert_eq!(run, ["stat", "head", "stat"]);
     }
 
+    #[test]
+    fn a_file_under_lib_on_a_merged_usr_host_needs_no_second_stat() {
+        let files = vec!["/lib/wsdeploy-no-such-dir/unit.service".to_owned()];
+        let (run, ok) = commands_run(&files);
+        assert!(ok);
+        // `/lib` -> `usr/lib` is followed with `readlink`; what is on the way there was
+        // seen up front (its `/usr` twin).
+        let merged = std::fs::symlink_metadata("/lib").is_ok_and(|m| m.file_type().is_symlink());
+        let expected: &[&str] = if merged {
+            &["stat", "readlink"]
+        } else {
+            &["stat"]
+        };
+        assert_eq!(run, expected);
+    }
+
     const B: &str = "--WSD-0123456789abcdef0123";
 
     fn head() -> String {
