@@ -81,7 +81,8 @@ pub fn check_dirs(out: &mut Script, path: &str) {
 /// again; a path missing from it (absent then, met later on a symlink's way, or named
 /// with a newline or tab) is looked at with `stat` as before. Only for scripts that
 /// change nothing: a script that writes, or runs a plan's command, could change an owner
-/// or mode after the line ran.
+/// or mode after the line ran. The line never fails (`set -e` goes on past it): a path
+/// `stat` cannot see is left out.
 ///
 /// A path under `/bin`, `/sbin`, `/lib` or `/lib64` brings its twin under `/usr` too: those
 /// are symlinks into `/usr` on a merged-`/usr` system (Debian 12, Ubuntu, Fedora), so the
@@ -127,7 +128,7 @@ pub fn seen(paths: &[&str]) -> String {
     }
     let quoted: Vec<String> = names.iter().map(|n| quote(n)).collect();
     format!(
-        "wsd_seen=\"\n$(stat --printf '%n\\t%u %g %a\\n' -- {} 2>/dev/null)\n\"\n",
+        "wsd_seen=\"\n$(stat --printf '%n\\t%u %g %a\\n' -- {} 2>/dev/null || :)\n\"\n",
         quoted.join(" ")
     )
 }

@@ -88,7 +88,16 @@ fn journal_body(run_id: &RunId, manifest_json: &[u8], files: &[PlannedWrite]) ->
     ));
     // Who writes each file (and its backup) is settled before anything is written: a
     // path another user could swap under root is refused here, with nothing touched.
-    // The verdicts are kept (`wsd_pu<i>`, `wsd_bu<i>`) for the steps below.
+    // The verdicts are kept (`wsd_pu<i>`, `wsd_bu<i>`) for the steps below. Nothing is
+    // written before the last of them, so they take the owners and modes from one `stat`
+    // (`agent::seen`), forgotten before the first write.
+    let mut looked_at: Vec<&str> = Vec::new();
+    for f in files {
+        looked_at.extend(f.via.as_deref());
+        looked_at.push(&f.path);
+        looked_at.extend(f.backup.as_deref());
+    }
+    s.push(&agent::seen(&looked_at));
     for f in files {
         let i = f.index;
         agent::check(&mut s, f.via.as_deref().unwrap_or(&f.path), &f.path);
@@ -98,6 +107,7 @@ fn journal_body(run_id: &RunId, manifest_json: &[u8], files: &[PlannedWrite]) ->
             let _ = writeln!(s, "wsd_bu{i}=$wsd_u wsd_bg{i}=$wsd_g");
         }
     }
+    s.push("wsd_seen=\n");
     check_unchanged(&mut s, files);
     let durable = copy_pre_images(&mut s, run_id, files);
     write_manifest(&mut s, run_id, manifest_json);

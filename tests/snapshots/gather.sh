@@ -101,7 +101,7 @@ wsd_mine() {
   return 1
 }
 wsd_seen="
-$(stat --printf '%n\t%u %g %a\n' -- '/' '/etc' '/etc/nginx' '/etc/nginx/sites-enabled' '/etc/nginx/sites-enabled/odoo.conf' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' '/var' '/var/lib' '/var/lib/wsdeploy' 2>/dev/null)
+$(stat --printf '%n\t%u %g %a\n' -- '/' '/etc' '/etc/nginx' '/etc/nginx/sites-enabled' '/etc/nginx/sites-enabled/odoo.conf' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' '/var' '/var/lib' '/var/lib/wsdeploy' 2>/dev/null || :)
 "
 wsd_sd_why=
 wsd_sd_judge() {

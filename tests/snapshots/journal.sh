@@ -102,6 +102,9 @@ wsd_mine() {
   case " $2 " in *" ${wsd_h%% *} "*) return 0 ;; esac
   return 1
 }
+wsd_seen="
+$(stat --printf '%n\t%u %g %a\n' -- '/' '/etc' '/etc/nginx' '/etc/nginx/sites-enabled' '/etc/nginx/sites-enabled/odoo.conf' '/etc/nginx/sites-available' '/etc/nginx/sites-available/odoo.conf' '/var' '/var/lib' '/var/lib/wsdeploy' '/var/lib/wsdeploy/backups' '/var/lib/wsdeploy/backups/2026-11-23' '/var/lib/wsdeploy/backups/2026-11-23/etc' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' 2>/dev/null || :)
+"
 wsd_chain '/etc/nginx/sites-enabled/odoo.conf' || wsd_unsafe
 [ "$wsd_real" = '/etc/nginx/sites-available/odoo.conf' ] || { printf 'WSD-CHANGED %s\n' '/etc/nginx/sites-enabled/odoo.conf' >&2; exit 90; }
 wsd_pu0=$wsd_u wsd_pg0=$wsd_g
@@ -110,6 +113,7 @@ wsd_bu0=$wsd_u wsd_bg0=$wsd_g
 wsd_chain '/opt/bench/sites/it'\''s common.json' || wsd_unsafe
 [ "$wsd_real" = '/opt/bench/sites/it'\''s common.json' ] || { printf 'WSD-CHANGED %s\n' '/opt/bench/sites/it'\''s common.json' >&2; exit 90; }
 wsd_pu1=$wsd_u wsd_pg1=$wsd_g
+wsd_seen=
 [ -f '/etc/nginx/sites-available/odoo.conf' ] || changed '/etc/nginx/sites-available/odoo.conf'
 [ ! -e '/opt/bench/sites/it'\''s common.json' ] || changed '/opt/bench/sites/it'\''s common.json'
 if ! sha256sum -c --status <<'WSD_SUMS_END'

@@ -100,7 +100,7 @@ wsd_mine() {
   return 1
 }
 wsd_seen="
-$(stat --printf '%n\t%u %g %a\n' -- '/' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' 2>/dev/null)
+$(stat --printf '%n\t%u %g %a\n' -- '/' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' 2>/dev/null || :)
 "
 wsd_d=$(mktemp -d) || exit 1
 trap 'rm -rf -- "$wsd_d"' EXIT

@@ -100,7 +100,7 @@ wsd_mine() {
 }
 ( umask 077
 wsd_seen="
-$(stat --printf '%n\t%u %g %a\n' -- '/' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' 2>/dev/null)
+$(stat --printf '%n\t%u %g %a\n' -- '/' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' 2>/dev/null || :)
 "
 wsd_d=$(mktemp -d) || exit 1
 trap 'rm -rf -- "$wsd_d"' EXIT
@@ -122,7 +122,7 @@ exit 0
 ( set -u
 LC_ALL=C; export LC_ALL
 wsd_seen="
-$(stat --printf '%n\t%u %g %a\n' -- '/' '/etc' '/etc/nginx' '/etc/nginx/sites-enabled' '/etc/nginx/sites-enabled/odoo.conf' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' '/var' '/var/lib' '/var/lib/wsdeploy' 2>/dev/null)
+$(stat --printf '%n\t%u %g %a\n' -- '/' '/etc' '/etc/nginx' '/etc/nginx/sites-enabled' '/etc/nginx/sites-enabled/odoo.conf' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' '/var' '/var/lib' '/var/lib/wsdeploy' 2>/dev/null || :)
 "
 wsd_sd_why=
 wsd_sd_judge() {
