@@ -131,23 +131,11 @@ pub struct Prefetched {
 }
 
 impl Prefetched {
-    /// The gather [`gather_script`] (`DumpCache::Read`) printed as `stdout`, when it can
-    /// stand for one: it follows the protocol, no file changed while it was read, and no
-    /// stored dump is stale.
-    #[must_use]
-    pub fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Option<Self> {
-        let gathered = parse(stdout, files, dumps).ok()?;
-        (!gathered.stale_dump).then(|| Self {
-            files: files.to_vec(),
-            dumps: dumps.to_vec(),
-            gathered,
-        })
-    }
-
     /// What a gather of `files`, then `extra` (files read for another purpose: a plan's
-    /// facts), printed as `stdout`: every file as read (`files`' then `extra`'s), and the
-    /// gather of `files` alone when it can stand for one ([`Self::parse`]). `None` when the
-    /// output does not follow the protocol or a file changed while it was read.
+    /// facts), printed by [`gather_script`] (`DumpCache::Read`) as `stdout`: every file as
+    /// read (`files`' then `extra`'s), and the gather of `files` alone when it can stand
+    /// for one (no stored dump is stale). `None` when the output does not follow the
+    /// protocol or a file changed while it was read.
     #[must_use]
     pub fn parse_ahead(
         stdout: &[u8],
