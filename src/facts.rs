@@ -133,26 +133,28 @@ async fn read_sources(
     }
     let mask = |e: String| crate::mask::mask(&format!("reading facts: {e}"), &masked);
     let become_user = job.become_user.as_ref();
-    let mut prefetched = None;
-    let read = match ahead {
-        Some(ahead) => read_with_gather(transport, become_user, &sources, ahead, &mut prefetched)
+    let with_gather = match ahead {
+        Some(ahead) => read_with_gather(transport, become_user, &sources, ahead)
             .await
             .map_err(mask)?,
         None => None,
     };
-    let read = match read {
-        Some(read) => read,
-        None => host::read::read_all(transport, become_user, &sources)
-            .await
-            .map_err(mask)?,
+    let (read, prefetched) = match with_gather {
+        Some(both) => both,
+        None => (
+            host::read::read_all(transport, become_user, &sources)
+                .await
+                .map_err(mask)?,
+            None,
+        ),
     };
     Ok((keys.into_iter().zip(read).collect(), prefetched))
 }
 
 /// The sources read in the exec of `ahead`'s gather: the files by the gather itself
 /// (after the plan's own, one `head` and one `stat` for all), the units' command lines
-/// before it; `prefetched` set to the gather when it can stand for the plan's. `None`
-/// when the exec did not hold both (the caller reads the sources apart).
+/// before it; with the gather, when it can stand for the plan's. `None` when the exec did
+/// not hold both (the caller reads the sources apart).
 ///
 /// # Errors
 /// The transport fails.
@@ -161,8 +163,7 @@ async fn read_with_gather(
     become_user: Option<&host::Become>,
     sources: &[host::read::ReadSource<'_>],
     ahead: GatherAhead<'_>,
-    prefetched: &mut Option<host::gather::Prefetched>,
-) -> Result<Option<Vec<host::read::SourceRead>>, String> {
+) -> Result<Option<AheadRead>, String> {
     let exec = AheadExec::new(sources, &ahead);
     let Some((lines, stdout)) =
         host::read::read_all_then(transport, become_user, &exec.cmdlines, &exec.then(&ahead))
@@ -170,13 +171,14 @@ async fn read_with_gather(
     else {
         return Ok(None);
     };
-    Ok(exec
-        .answer(sources, &ahead, lines, &stdout)
-        .map(|(read, ahead)| {
-            *prefetched = ahead;
-            read
-        }))
+    Ok(exec.answer(sources, &ahead, lines, &stdout))
 }
+
+/// Each source's read, in order, and the gather read ahead when it can stand for the plan's.
+type AheadRead = (
+    Vec<host::read::SourceRead>,
+    Option<host::gather::Prefetched>,
+);
 
 /// How the facts' sources are read in the exec of a gather read ahead.
 struct AheadExec<'s> {

@@ -107,17 +107,7 @@ pub fn seen(paths: &[&str]) -> String {
         if !path.starts_with('/') || path.contains(['\n', '\t']) {
             continue;
         }
-        let mut at = String::new();
-        for name in std::iter::once("/").chain(path.split('/').filter(|p| !p.is_empty())) {
-            if name != "/" {
-                at.push('/');
-                at.push_str(name);
-            }
-            let this = if at.is_empty() {
-                "/".to_owned()
-            } else {
-                at.clone()
-            };
+        for this in std::iter::once("/".to_owned()).chain(super::script::top_down(path)) {
             if !names.contains(&this) {
                 names.push(this);
             }

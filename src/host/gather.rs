@@ -244,14 +244,18 @@ async fn gather_once(
 /// A dump's output, the only text a user other than root may shape, is length-framed.
 #[must_use]
 pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> String {
-    // The agent's functions, and what `stat` says of every path and directory the
-    // script judges (the files' and the state directory's), before the state check.
-    let agent = if files.is_empty() {
-        String::new()
+    // With files: the agent's functions, and what `stat` says of every path and directory
+    // the script judges (the files' and the state directory's), before the state check,
+    // which then takes the state directory's from it too.
+    let (agent, state) = if files.is_empty() {
+        (String::new(), super::state_dir::check(STATE_DIR, 2))
     } else {
         let mut paths: Vec<&str> = files.iter().map(String::as_str).collect();
         paths.push(STATE_DIR);
-        format!("{}{}", agent::functions(), agent::seen(&paths))
+        (
+            format!("{}{}", agent::functions(), agent::seen(&paths)),
+            super::state_dir::check_seen(STATE_DIR, 2),
+        )
     };
     let mut s = Script::new(&format!(
         "set -u\nLC_ALL=C; export LC_ALL\n{agent}{state}\
@@ -259,11 +263,6 @@ pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> St
          [ -n \"$B\" ] || B=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')\n\
          [ -n \"$B\" ] || {{ echo 'wsdeploy: no random source on the host' >&2; exit 1; }}\n\
          B={BOUNDARY_PREFIX}$B\nprintf '{GATHER} %s\\n' \"$B\"\nset --\nwsd_n=0 wsd_users=\n{OWNER}",
-        state = if files.is_empty() {
-            super::state_dir::check(STATE_DIR, 2)
-        } else {
-            super::state_dir::check_seen(STATE_DIR, 2)
-        },
     ));
     if !files.is_empty() {
         file_sections(&mut s, files);

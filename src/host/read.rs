@@ -165,9 +165,9 @@ pub fn read_all_then_script(sources: &[ReadSource<'_>], then: &str) -> String {
 pub fn from_gathered(file: &HostFile) -> SourceRead {
     let name = &file.requested;
     match &file.state {
-        FileState::Present { content, .. } if content.len() > MAX_READ_BYTES => Err(format!(
-            "reading {name}: larger than {MAX_READ_BYTES} bytes; set the fact in the inventory instead"
-        )),
+        FileState::Present { content, .. } if content.len() > MAX_READ_BYTES => {
+            Err(too_large(name))
+        }
         FileState::Present { content, .. } => Ok(Some(content.clone())),
         FileState::Absent => Ok(None),
         FileState::NotAFile => Err(format!("reading {name}: not a regular file")),
@@ -178,6 +178,13 @@ pub fn from_gathered(file: &HostFile) -> SourceRead {
             "refusing to read {name} through a path another user could swap under root: {why}"
         )),
     }
+}
+
+/// Why a source larger than a read may be is not read.
+fn too_large(name: &str) -> String {
+    format!(
+        "reading {name}: larger than {MAX_READ_BYTES} bytes; set the fact in the inventory instead"
+    )
 }
 
 /// Each source's read, from its frame.
@@ -198,9 +205,7 @@ fn names(sources: &[ReadSource<'_>]) -> String {
 fn judged(source: &ReadSource<'_>, out: &ExecOutput) -> SourceRead {
     let name = source.name();
     if out.stdout.len() > MAX_READ_BYTES {
-        return Err(format!(
-            "reading {name}: larger than {MAX_READ_BYTES} bytes; set the fact in the inventory instead"
-        ));
+        return Err(too_large(name));
     }
     match out.code() {
         0 => Ok(Some(out.stdout.clone())),
@@ -234,7 +239,11 @@ pub fn read_all_script(sources: &[ReadSource<'_>]) -> String {
          trap 'rm -rf -- \"$wsd_d\"' EXIT\n",
         agent::functions(),
         agent::seen(&files),
-        without_systemctl(sources),
+        if files.is_empty() {
+            without_systemctl(sources.len())
+        } else {
+            String::new()
+        },
     );
     for (i, source) in sources.iter().enumerate() {
         let _ = writeln!(
@@ -268,17 +277,14 @@ pub fn read_all_script(sources: &[ReadSource<'_>]) -> String {
     s
 }
 
-/// When every source is a unit's command line: on a host without `systemctl`, every
-/// frame at once (none is there), with no temporary directory and no process.
-fn without_systemctl(sources: &[ReadSource<'_>]) -> String {
-    if sources.is_empty()
-        || sources
-            .iter()
-            .any(|source| matches!(source, ReadSource::File(_)))
-    {
+/// When every source (`count` of them) is a unit's command line: on a host without
+/// `systemctl`, every frame at once (none is there), with no temporary directory and no
+/// process.
+fn without_systemctl(count: usize) -> String {
+    if count == 0 {
         return String::new();
     }
-    let frames: String = (0..sources.len())
+    let frames: String = (0..count)
         .map(|i| format!("{READ} {i} {EXIT_NO_SUCH_FILE} 0 0\\n"))
         .collect();
     format!("command -v systemctl >/dev/null 2>&1 || {{ printf '{frames}'; exit 0; }}\n")

@@ -74,6 +74,20 @@ impl fmt::Write for Script {
     }
 }
 
+/// Every path from the top down to `path`, `/` left out (`/var`, `/var/lib`,
+/// `/var/lib/wsdeploy`); empty components are skipped.
+#[must_use]
+pub fn top_down(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = String::new();
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        at.push('/');
+        at.push_str(part);
+        out.push(at.clone());
+    }
+    out
+}
+
 /// The directory part of an absolute path (`/` for a file at the root).
 #[must_use]
 pub fn parent_dir(path: &str) -> &str {

@@ -52,14 +52,10 @@ fn check_text(dir: &str, fd: u8, seen_test: &str) -> String {
 
 /// Every directory from the top down to `dir`, quoted (`/var`, `/var/lib`, `/var/lib/wsdeploy`).
 fn chain(dir: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut path = String::new();
-    for part in dir.split('/').filter(|p| !p.is_empty()) {
-        path.push('/');
-        path.push_str(part);
-        out.push(quote(&path));
-    }
-    out
+    super::script::top_down(dir)
+        .iter()
+        .map(|p| quote(p))
+        .collect()
 }
 
 /// The error a refusal makes, `why` as the host said it.
