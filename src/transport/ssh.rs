@@ -243,8 +243,12 @@ impl SshSession {
         // sshd drops connections beyond `MaxStartups` during the handshake: retry those
         // (bounded), never authentication or host-key failures.
         // Retries stay within the connect timeout.
+        // A server that accepted the TCP connection and then stayed silent for the whole
+        // connect timeout gets one more attempt: the host is up, and its sshd was not
+        // scheduled in time (a host under load), which a fresh connection usually outlives.
         let started = Instant::now();
         let mut delay = Duration::from_millis(100);
+        let mut silent_before = false;
         loop {
             match Self::connect_once(target).await {
                 Err(error)
@@ -253,6 +257,12 @@ impl SshSession {
                 {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(1));
+                }
+                Err(error) if went_silent_during_handshake(&error) => {
+                    if silent_before {
+                        return Err(note_silent_twice(error));
+                    }
+                    silent_before = true;
                 }
                 Err(error)
                     if dropped_during_handshake(&error)
@@ -322,7 +332,7 @@ impl SshSession {
             },
             () = silence.outlasted() => return Err(SshError::Timeout {
                 address,
-                stage: "SSH handshake",
+                stage: SILENT_HANDSHAKE,
                 after: target.connect_timeout,
             }),
         };
@@ -705,6 +715,35 @@ fn dropped_during_handshake(error: &SshError) -> bool {
         SshError::Handshake { .. } | SshError::Disconnected { .. } => true,
         SshError::Hop { source, .. } => dropped_during_handshake(source),
         _ => false,
+    }
+}
+
+/// Whether the server accepted the connection and then said nothing for the whole connect
+/// timeout (directly, or a jump host on the way): worth one more attempt.
+fn went_silent_during_handshake(error: &SshError) -> bool {
+    match error {
+        SshError::Timeout { stage, .. } => *stage == SILENT_HANDSHAKE,
+        SshError::Hop { source, .. } => went_silent_during_handshake(source),
+        _ => false,
+    }
+}
+
+/// The stage of a handshake the server never answered.
+const SILENT_HANDSHAKE: &str = "SSH handshake";
+
+/// Says that a silent handshake was a second attempt.
+fn note_silent_twice(error: SshError) -> SshError {
+    match error {
+        SshError::Timeout { address, after, .. } => SshError::Timeout {
+            address,
+            stage: "SSH handshake, twice",
+            after,
+        },
+        SshError::Hop { hop, source } => SshError::Hop {
+            hop,
+            source: Box::new(note_silent_twice(*source)),
+        },
+        other => other,
     }
 }
 
