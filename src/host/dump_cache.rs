@@ -5,8 +5,9 @@
 //! holds `<n>\n`, `n` fingerprint lines ([`STAT_FORMAT`] of every file the dump lists,
 //! their directories and the directories of `include` patterns), then the dump's output;
 //! `<cache>.paths` holds `set -- "$@" '<path>'…` for those paths. They are only written
-//! when the dump exited 0 and no fingerprinted path changed (ctime) after the dump
-//! started (the ctime of a stamp file created just before it, on the same clock).
+//! when the dump exited 0, its output is at most [`MAX_STORED_OUTPUT`] bytes, and no
+//! fingerprinted path changed (ctime) after the dump started (the ctime of a stamp file
+//! created just before it, on the same clock).
 //! Gathers `stat` the paths again and the controller uses the copy only while every line
 //! is the same: ctime moves on every write, rename or chmod and cannot be set back, so an
 //! edit is always seen.
@@ -40,10 +41,17 @@ pub const STAT_FORMAT: &str = "%a %u %g %s %i %.9Y %.9Z %n";
 /// [`STAT_FORMAT`].
 const DUMP_CACHE_FUNCTIONS: &str = include_str!("dump_cache.sh");
 
+/// The largest dump output kept on the host: half of what a gather reads of one file
+/// (`gather::MAX_READ_BYTES`), so that the copy with its fingerprint lines is read with
+/// the files (`gather`'s `C`). A larger output is not kept: every gather runs that dump.
+pub const MAX_STORED_OUTPUT: usize = 4 * 1024 * 1024;
+
 /// The shell functions, ready to be put in a script.
 #[must_use]
 pub fn functions() -> String {
-    DUMP_CACHE_FUNCTIONS.replace("WSD_STAT_FORMAT", STAT_FORMAT)
+    DUMP_CACHE_FUNCTIONS
+        .replace("WSD_STAT_FORMAT", STAT_FORMAT)
+        .replace("WSD_STORED_MAX", &MAX_STORED_OUTPUT.to_string())
 }
 
 /// Runs the dumps and keeps their output and fingerprint for the next gathers (best

@@ -3,6 +3,7 @@ wsd_fingerprint() {
     function sq(p,   r, i) { r = ""; while ((i = index(p, q)) > 0) { r = r substr(p, 1, i - 1) q "\\" q q; p = substr(p, i + 1) } return q r p q }
     function add(p) { if (p != "" && !(p in seen)) { seen[p] = 1; out = out " " sq(p) } }
     function dir(p) { sub(/\/[^\/]*$/, "", p); return p }
+    { bytes += length($0) + 1 }
     /^# configuration file \/.*:$/ { f = substr($0, 22, length($0) - 22); if (base == "") base = dir(f); add(f); add(dir(f)); next }
     { line = $0; sub(/#.*/, "", line)
       while (match(line, /(^|[ \t;{}])include[ \t]+[^;{}]*/)) {
@@ -10,7 +11,7 @@ wsd_fingerprint() {
         sub(/^[ \t;{}]*include[ \t]+/, "", inc); sub(/[ \t]+$/, "", inc); incs[++n] = inc
       } }
     END { for (i = 1; i <= n; i++) { p = incs[i]; if (p !~ /^\//) p = base "/" p; add(dir(p)) }
-          if (out == "") exit 1; print "set -- \"$@\"" out }' "$1" > "$4" || return 1
+          if (out == "" || bytes > WSD_STORED_MAX) exit 1; print "set -- \"$@\"" out }' "$1" > "$4" || return 1
   wsd_s=$2 wsd_k=$3 wsd_p=$4
   set --; command . "$wsd_p" || return 1
   stat -L -c 'WSD_STAT_FORMAT' -- "$wsd_s" "$@" > "$wsd_k.s" 2>/dev/null || return 1

@@ -17,6 +17,8 @@ use crate::transport::{Transport, TransportError};
 /// A gather reads at most this many bytes of a file (one more, to see that it is larger):
 /// larger files are refused without being sent whole.
 pub const MAX_READ_BYTES: usize = 8 * 1024 * 1024;
+// A stored copy (output and fingerprint lines) is read like a file: it must fit.
+const _: () = assert!(2 * dump_cache::MAX_STORED_OUTPUT <= MAX_READ_BYTES);
 /// A gather keeps at most this much of a dump's output (`nginx -T`); more is refused.
 pub const MAX_DUMP_BYTES: usize = 32 * 1024 * 1024;
 
@@ -235,12 +237,13 @@ async fn gather_once(
 /// the dump shows. The sections follow in a fixed order, each opened by a line
 /// `\n<boundary> <name>\n`:
 /// `R` the real paths, NUL-terminated, one per file; `S` one line per file (`present`,
-/// `absent`, `other`, `unreadable`); `C` the present files' bytes, back to back; `T` a
-/// NUL-terminated [`STAT_FORMAT`] record per present file (their sizes split `C`), then
-/// one per path the stored dump watches; `J` one line per run still `in_progress`;
-/// `D <i> <length> <exit>` the raw output of dump `i` (exactly `length` bytes; exit
-/// `toolarge` when it exceeded [`MAX_DUMP_BYTES`]), or
-/// `D <i> stored <length>` the stored copy (`<n>\n`, `n` fingerprint lines, the output).
+/// `absent`, `other`, `unreadable`); `C` the present files' bytes, then the stored dumps'
+/// copies (`<n>\n`, `n` fingerprint lines, the output), back to back, with the same
+/// `head`; `T` a NUL-terminated [`STAT_FORMAT`] record per present file and per copy (their
+/// sizes split `C`), then one per path the copies watch; `J` one line per run still
+/// `in_progress`; `D <i> <length> <exit>` the raw output of dump `i` (exactly `length`
+/// bytes; exit `toolarge` when it exceeded [`MAX_DUMP_BYTES`]), or `D <i> stored` when
+/// its copy in `C` stands for it.
 /// A dump's output, the only text a user other than root may shape, is length-framed.
 #[must_use]
 pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> String {
@@ -267,23 +270,35 @@ pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> St
     if !files.is_empty() {
         file_sections(&mut s, files);
     }
-    let stored = cache == DumpCache::Read;
-    if stored {
-        watch_stored(&mut s, dumps);
-    }
-    stat_and_journal_sections(&mut s);
-    for (i, cmd) in dumps.iter().enumerate() {
-        dump_section(&mut s, i, cmd, stored);
-    }
+    read_sections(&mut s, !files.is_empty(), dumps, cache == DumpCache::Read);
     s.exit_0()
 }
 
-/// `R`, `S` and `C`; the present files are left in `"$@"` for `T`.
+/// `C` (when there are files or dumps), `T`, `J` and the dumps' `D`s; with `stored`, each
+/// dump's stored copy is read in `C` and its watched paths `stat`ed in `T`.
+fn read_sections(s: &mut Script, files: bool, dumps: &[String], stored: bool) {
+    let stored = stored && !dumps.is_empty();
+    if stored {
+        stored_copies_in_args(s, dumps);
+    }
+    if files || !dumps.is_empty() {
+        contents_section(s);
+    }
+    if stored {
+        watch_stored(s, dumps);
+    }
+    stat_and_journal_sections(s);
+    for (i, cmd) in dumps.iter().enumerate() {
+        dump_section(s, i, cmd, stored);
+    }
+}
+
+/// `R` and `S`; the present files are left in `"$@"` for `C` and `T`.
 ///
 /// Every file's symlink chain is judged first (`wsd_chain`, see `agent`): a path another
 /// user could swap under root is `unsafe <why>` and is never read. A file a user controls
 /// is examined and read by that user (`wsd_as`), its owner recorded as `wsd_c<n>` for
-/// `T`; root's files keep the one `head` for all.
+/// `C` and `T`.
 fn file_sections(s: &mut Script, files: &[String]) {
     let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
     let list = quoted.join(" ");
@@ -303,20 +318,29 @@ fn file_sections(s: &mut Script, files: &[String]) {
          \x20 set -- \"$@\" \"$f\"; wsd_n=$((wsd_n + 1)); eval \"wsd_c$wsd_n=\\$wsd_u:\\$wsd_g\"\n\
          \x20 [ \"$wsd_u\" = 0 ] || wsd_users=1\n\
          done\n\
-         printf '\\n%s {states}\\n%s' \"$B\" \"$wsd_ss\"\n\
-         printf '\\n%s {contents}\\n' \"$B\"\n\
-         if [ -z \"$wsd_users\" ]; then [ $# -eq 0 ] || head -q -c {read_cap} -- \"$@\"\n\
-         else wsd_i=0; for f in \"$@\"; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i head -c {read_cap} -- \"$f\"; done; fi\n",
+         printf '\\n%s {states}\\n%s' \"$B\" \"$wsd_ss\"\n",
         examine = quote(&examine()),
-        read_cap = MAX_READ_BYTES + 1,
         reals = Section::Reals,
         states = Section::States,
-        contents = Section::Contents,
         unsafe_word = Presence::Unsafe,
         present = Presence::Present,
         unreadable = Presence::Unreadable,
         other = Presence::Other,
         absent = Presence::Absent,
+    );
+}
+
+/// `C`: the bytes of every path in `"$@"` (the present files, then the stored copies), one
+/// `head` for all when root reads them all, else each as its owner (`wsd_owner`; root for
+/// a stored copy).
+fn contents_section(s: &mut Script) {
+    let _ = write!(
+        s,
+        "printf '\\n%s {contents}\\n' \"$B\"\n\
+         if [ -z \"$wsd_users\" ]; then [ $# -eq 0 ] || head -q -c {read_cap} -- \"$@\"\n\
+         else wsd_i=0; for f in \"$@\"; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i head -c {read_cap} -- \"$f\"; done; fi\n",
+        read_cap = MAX_READ_BYTES + 1,
+        contents = Section::Contents,
     );
 }
 
@@ -335,14 +359,27 @@ fn examine() -> String {
 /// any other path).
 const OWNER: &str = "wsd_owner() { eval \"wsd_u=\\${wsd_c$1:-0:0}\"; wsd_g=${wsd_u#*:}; wsd_u=${wsd_u%%:*}; shift; wsd_as \"$@\"; }\n";
 
-/// Appends the paths each stored dump watches to `"$@"`, so that one `stat` covers them
-/// all (`command .`: a damaged file is an error to skip, not the end of the script).
+/// Appends each dump's stored copy, when there is one, to `"$@"`: `C` reads it with the
+/// files (no process of its own) and `T` gives its size.
+fn stored_copies_in_args(s: &mut Script, dumps: &[String]) {
+    for (i, cmd) in dumps.iter().enumerate() {
+        let c = quote(&dump_cache::dump_cache_path(cmd));
+        let _ = writeln!(
+            s,
+            "wsd_stored_{i}=; if [ -f {c} ] && [ -f {c}.paths ]; then set -- \"$@\" {c}; wsd_stored_{i}=1; fi"
+        );
+    }
+}
+
+/// Appends the paths each stored copy watches to `"$@"`, so that one `stat` covers them
+/// all (`command .`: a damaged file is an error to skip, not the end of the script; that
+/// dump then runs).
 fn watch_stored(s: &mut Script, dumps: &[String]) {
     for (i, cmd) in dumps.iter().enumerate() {
         let c = quote(&dump_cache::dump_cache_path(cmd));
         let _ = writeln!(
             s,
-            "wsd_stored_{i}=; if [ -f {c} ] && [ -f {c}.paths ] && command . {c}.paths 2>/dev/null; then wsd_stored_{i}=1; fi"
+            "[ -z \"$wsd_stored_{i}\" ] || command . {c}.paths 2>/dev/null || wsd_stored_{i}="
         );
     }
 }
@@ -386,9 +423,7 @@ fn dump_section(s: &mut Script, i: usize, cmd: &str, stored: bool) {
     if stored {
         let _ = write!(
             s,
-            "if [ -n \"$wsd_stored_{i}\" ] && wsd_o=$(head -c {dump_cap} {}; echo x) && [ ${{#wsd_o}} -le {dump_cap} ]; then wsd_o=${{wsd_o%x}}; printf '\\n%s {dump} {i} {STORED} %s\\n%s' \"$B\" \"${{#wsd_o}}\" \"$wsd_o\"\nelse\n{fresh}fi\n",
-            quote(&dump_cache::dump_cache_path(cmd)),
-            dump_cap = MAX_DUMP_BYTES + 64 * 1024,
+            "if [ -n \"$wsd_stored_{i}\" ]; then printf '\\n%s {dump} {i} {STORED}\\n' \"$B\"\nelse\n{fresh}fi\n",
             dump = Section::Dump,
         );
     } else {
@@ -451,13 +486,12 @@ fn sections(stdout: &[u8]) -> Result<Vec<Framed<'_>>, GatherError> {
     Ok(out)
 }
 
-/// The length a `D` header announces (`D <i> <length> <exit>`, `D <i> stored <length>`).
+/// The length a `D` header announces (`D <i> <length> <exit>`; `D <i> stored` is empty).
 fn framed_length(name: &str) -> Option<usize> {
     let words: Vec<&str> = name.split(' ').collect();
     match words.as_slice() {
-        [d, _, STORED, length] | [d, _, length, _] if *d == Section::Dump.letter() => {
-            length.parse().ok()
-        }
+        [d, _, STORED] if *d == Section::Dump.letter() => Some(0),
+        [d, _, length, _] if *d == Section::Dump.letter() => length.parse().ok(),
         _ => None,
     }
 }
@@ -481,8 +515,8 @@ struct Raw<'a> {
     stats: Vec<String>,
     contents: &'a [u8],
     interrupted: Vec<RunId>,
-    /// Stored copies, by dump index.
-    stored: Vec<(usize, &'a [u8])>,
+    /// Dumps whose stored copy (in `C`) stands for them, by dump index.
+    stored: Vec<usize>,
     /// Dumps that ran, by dump index.
     found: Vec<(usize, Dump)>,
 }
@@ -533,7 +567,7 @@ impl<'a> Raw<'a> {
             return Err(protocol());
         }
         match words.as_slice() {
-            [_, _, STORED, _] => self.stored.push((index, body)),
+            [_, _, STORED] if body.is_empty() => self.stored.push(index),
             [_, _, _, TOO_LARGE] => return Err(GatherError::TooLarge(command)),
             [_, _, _, code] => self.found.push((
                 index,
@@ -554,8 +588,10 @@ impl<'a> Raw<'a> {
 fn check_order(sections: &[Framed<'_>], files: usize, dumps: usize) -> Result<(), GatherError> {
     let mut expected: Vec<String> = Vec::new();
     if files > 0 {
-        expected
-            .extend([Section::Reals, Section::States, Section::Contents].map(|s| s.to_string()));
+        expected.extend([Section::Reals, Section::States].map(|s| s.to_string()));
+    }
+    if files > 0 || dumps > 0 {
+        expected.push(Section::Contents.to_string());
     }
     expected.extend([Section::Stats, Section::Journal].map(|s| s.to_string()));
     let dump = Section::Dump;
@@ -590,13 +626,25 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
     for Framed { name, body } in sections {
         raw.take(name, body, dumps)?;
     }
-    let mut stat_records = raw.stats.iter();
-    let host_files = host_files(files, &raw, &mut stat_records)?;
+    let mut stat_records = raw.stats.iter().peekable();
+    let mut offset = 0usize;
+    let host_files = host_files(files, &raw, &mut stat_records, &mut offset)?;
+    let copies = copies_read(dumps, raw.contents, &mut stat_records, &mut offset)?;
+    if offset != raw.contents.len() {
+        return Err(GatherError::ChangedWhileRead(
+            "the files' sizes changed while they were read".to_owned(),
+        ));
+    }
     // What is left of `T`: the fresh fingerprint of every stored dump's watched paths, in
     // the order the stored copies list them.
     let watched: Vec<&String> = stat_records.collect();
     let mut found = std::mem::take(&mut raw.found);
-    let stale_dump = use_stored(&mut found, &raw.stored, watched, dumps)?;
+    let stored: Vec<(usize, Option<&[u8]>)> = raw
+        .stored
+        .iter()
+        .map(|&index| (index, copies.get(&index).copied()))
+        .collect();
+    let stale_dump = use_stored(&mut found, &stored, watched, dumps)?;
     found.sort_by_key(|(index, _)| *index);
     let gathered = Gathered {
         files: host_files,
@@ -619,7 +667,8 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
 fn host_files<'r>(
     files: &[String],
     raw: &Raw<'_>,
-    stat_records: &mut std::slice::Iter<'r, String>,
+    stat_records: &mut StatRecords<'r>,
+    offset: &mut usize,
 ) -> Result<Vec<HostFile>, GatherError> {
     if raw.reals.len() != files.len() || raw.states.len() != files.len() {
         return Err(GatherError::Protocol(format!(
@@ -634,7 +683,6 @@ fn host_files<'r>(
         .iter()
         .filter(|s| Presence::read(s).0 == Presence::Present)
         .count();
-    let mut offset = 0usize;
     let mut out = Vec::with_capacity(files.len());
     for ((requested, real), state) in files.iter().zip(&raw.reals).zip(&raw.states) {
         let state = match Presence::read(state) {
@@ -645,7 +693,7 @@ fn host_files<'r>(
                 if dump_cache::stat_name(record) != Some(requested.as_str()) {
                     return Err(GatherError::ChangedWhileRead(requested.clone()));
                 }
-                present_file(record, real, raw.contents, &mut offset)?
+                present_file(record, real, raw.contents, offset)?
             }
             (Presence::Absent, _) => FileState::Absent,
             (Presence::Other, _) => FileState::NotAFile,
@@ -658,12 +706,44 @@ fn host_files<'r>(
             state,
         });
     }
-    if offset != raw.contents.len() {
-        return Err(GatherError::ChangedWhileRead(
-            "the files' sizes changed while they were read".to_owned(),
-        ));
-    }
     Ok(out)
+}
+
+/// `T`'s records, in order.
+type StatRecords<'r> = std::iter::Peekable<std::slice::Iter<'r, String>>;
+
+/// The stored copies `C` holds after the files, by dump index: each is there when the next
+/// `T` record names it (a copy removed before `T` was not read; one removed between `C` and
+/// `T` leaves bytes `C` cannot account for, a change while reading). A copy larger than a
+/// file may be is left out (its dump then runs).
+fn copies_read<'c>(
+    dumps: &[String],
+    contents: &'c [u8],
+    stat_records: &mut StatRecords<'_>,
+    offset: &mut usize,
+) -> Result<std::collections::HashMap<usize, &'c [u8]>, GatherError> {
+    let mut copies = std::collections::HashMap::new();
+    for (index, command) in dumps.iter().enumerate() {
+        let path = dump_cache::dump_cache_path(command);
+        let Some(record) = stat_records.next_if(|r| dump_cache::stat_name(r) == Some(&path)) else {
+            continue;
+        };
+        let size = record
+            .split(' ')
+            .nth(3)
+            .and_then(|s| s.parse::<usize>().ok())
+            .ok_or_else(|| GatherError::Protocol(record.clone()))?;
+        let sent = size.min(MAX_READ_BYTES + 1);
+        let end = offset
+            .checked_add(sent)
+            .filter(|&e| e <= contents.len())
+            .ok_or_else(|| GatherError::ChangedWhileRead(path.clone()))?;
+        if size <= MAX_READ_BYTES {
+            copies.insert(index, &contents[*offset..end]);
+        }
+        *offset = end;
+    }
+    Ok(copies)
 }
 
 /// A present file from its `stat` record and its bytes at `offset` in `C`.
@@ -701,7 +781,7 @@ fn present_file(
 /// whether any did not (a stale copy: the dump must run).
 fn use_stored(
     found: &mut Vec<(usize, Dump)>,
-    stored: &[(usize, &[u8])],
+    stored: &[(usize, Option<&[u8]>)],
     mut watched: Vec<&String>,
     dumps: &[String],
 ) -> Result<bool, GatherError> {
@@ -711,7 +791,7 @@ fn use_stored(
             .get(index)
             .ok_or_else(|| GatherError::Protocol("stored dump".to_owned()))?
             .clone();
-        match dump_cache::parse_stored(body) {
+        match body.and_then(dump_cache::parse_stored) {
             Some((lines, output)) if lines.len() <= watched.len() => {
                 let fresh: Vec<&String> = watched.drain(..lines.len()).collect();
                 if fresh.iter().zip(&lines).all(|(f, l)| f.as_str() == l) {
@@ -734,7 +814,8 @@ fn use_stored(
                     stale = true;
                 }
             }
-            // A watched path is gone (`stat` skipped it) or the copy is damaged.
+            // A watched path is gone (`stat` skipped it), the copy is damaged, too large or
+            // was gone when `C` was read.
             _ => {
                 watched.clear();
                 stale = true;
@@ -926,6 +1007,37 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_copy_is_read_with_the_files_and_used_only_while_its_fingerprint_holds() {
+        let b = B;
+        let files = vec!["/a".to_owned()];
+        let dumps = vec!["nginx -T".to_owned()];
+        let copy = dump_cache::dump_cache_path("nginx -T");
+        let watched = "755 0 0 4096 9 1.0 1.0 /etc/nginx";
+        let stored = format!("1\n{watched}\nhttp {{}}\n");
+        let output = |copy_record: &str, fresh: &str| {
+            format!(
+                "{}\n{b} R\n/a\0\n{b} S\npresent\n\n{b} C\nabc{stored}\n{b} T\n644 0 0 3 7 1.0 1.0 /a\0{copy_record}{fresh}\0\n{b} J\n\n{b} D 0 stored\n",
+                head()
+            )
+        };
+        let record = format!("600 0 0 {} 8 1.0 1.0 {copy}\0", stored.len());
+        let g = parse(output(&record, watched).as_bytes(), &files, &dumps).unwrap();
+        assert!(!g.stale_dump);
+        assert_eq!(g.dumps[0].output, "http {}\n");
+        assert_eq!(g.dumps[0].cached_for, Some(vec!["/etc/nginx".to_owned()]));
+        assert!(
+            matches!(&g.files[0].state, FileState::Present { content, .. } if content == b"abc")
+        );
+        // The watched directory changed since the copy was made: stale, the dump must run.
+        let changed = "755 0 0 4096 9 2.0 2.0 /etc/nginx";
+        let g = parse(output(&record, changed).as_bytes(), &files, &dumps).unwrap();
+        assert!(g.stale_dump);
+        // The copy's bytes are in `C` but it was gone when `T` ran: a change while reading.
+        let err = parse(output("", watched).as_bytes(), &files, &dumps).unwrap_err();
+        assert!(matches!(err, GatherError::ChangedWhileRead(_)), "{err}");
+    }
+
+    #[test]
     fn a_dump_cannot_forge_sections_duplicates_and_disorder_are_refused() {
         let b = B;
         let dumps = vec!["nginx -T".to_owned()];
@@ -933,7 +1045,7 @@ mod tests {
         // section: its length frames it.
         let body = format!("# configuration file /x:\n\"\n{b} J\n20261123T000000Z-00ab12\n\";\n");
         let out = format!(
-            "{}\n{b} T\n\n{b} J\n\n{b} D 0 {} 0\n{body}",
+            "{}\n{b} C\n\n{b} T\n\n{b} J\n\n{b} D 0 {} 0\n{body}",
             head(),
             body.len()
         );
@@ -943,13 +1055,18 @@ mod tests {
         // A second `J`, sections out of order, a wrong length, bytes after the end: refused.
         for out in [
             format!(
-                "{}\n{b} T\n\n{b} J\n\n{b} J\n20261123T000000Z-00ab12\n",
+                "{}\n{b} C\n\n{b} T\n\n{b} J\n\n{b} J\n20261123T000000Z-00ab12\n",
                 head()
             ),
-            format!("{}\n{b} J\n\n{b} T\n", head()),
-            format!("{}\n{b} T\n\n{b} J\n\n{b} D 0 99 0\nshort", head()),
-            format!("{}\n{b} T\n\n{b} J\n\n{b} D 0 2 0\nok\n{b} J\nx\n", head()),
-            format!("\n{b} T\n\n{b} J\n\n{b} D 0 2 0\nok"),
+            format!("{}\n{b} C\n\n{b} J\n\n{b} T\n", head()),
+            format!("{}\n{b} T\n\n{b} J\n\n{b} D 0 2 0\nok", head()),
+            format!("{}\n{b} C\n\n{b} T\n\n{b} J\n\n{b} D 0 99 0\nshort", head()),
+            format!(
+                "{}\n{b} C\n\n{b} T\n\n{b} J\n\n{b} D 0 2 0\nok\n{b} J\nx\n",
+                head()
+            ),
+            format!("{}\n{b} C\n\n{b} T\n\n{b} J\n\n{b} D 0 stored\nx", head()),
+            format!("\n{b} C\n\n{b} T\n\n{b} J\n\n{b} D 0 2 0\nok"),
         ] {
             let err = parse(out.as_bytes(), &[], &dumps).unwrap_err();
             assert!(matches!(err, GatherError::Protocol(_)), "{out:?}: {err}");

@@ -6,21 +6,22 @@
 
 use std::fmt;
 
-/// A section of the gather's output, in the order the script prints them (`R`, `S` and
-/// `C` only when the plan reads files; one `D` per dump).
+/// A section of the gather's output, in the order the script prints them (`R` and `S`
+/// only when the plan reads files, `C` when it reads files or has dumps; one `D` per dump).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     /// `R`: the real paths (symlinks followed), NUL-terminated, one per file.
     Reals,
     /// `S`: one [`Presence`] line per file.
     States,
-    /// `C`: the present files' bytes, back to back.
+    /// `C`: the present files' bytes, then the stored dumps' copies, back to back.
     Contents,
-    /// `T`: NUL-terminated `stat` records (present files, then stored dumps' watched paths).
+    /// `T`: NUL-terminated `stat` records (present files, stored dumps' copies, then the
+    /// paths the copies watch).
     Stats,
     /// `J`: one line per run whose journal still says `in_progress`.
     Journal,
-    /// `D <i> …`: a dump's output or its stored copy, length-framed.
+    /// `D <i> …`: a dump's output, length-framed, or `D <i> stored` (its copy is in `C`).
     Dump,
 }
 
@@ -61,7 +62,8 @@ impl fmt::Display for Section {
     }
 }
 
-/// A `D` header's third word when the section is the stored copy (`D <i> stored <length>`).
+/// A `D` header's third and last word when the dump's stored copy stands for it
+/// (`D <i> stored`, an empty section: the copy's bytes are in `C`).
 pub const STORED: &str = "stored";
 /// A `D` header's exit word when the dump's output exceeded the limit
 /// (`D <i> <length> toolarge`).

@@ -161,10 +161,11 @@ for f in '/etc/nginx/sites-enabled/odoo.conf' '/opt/bench/sites/it'\''s common.j
   [ "$wsd_u" = 0 ] || wsd_users=1
 done
 printf '\n%s S\n%s' "$B" "$wsd_ss"
+wsd_stored_0=; if [ -f '/var/lib/wsdeploy/dump/b10ea138bda1d095' ] && [ -f '/var/lib/wsdeploy/dump/b10ea138bda1d095'.paths ]; then set -- "$@" '/var/lib/wsdeploy/dump/b10ea138bda1d095'; wsd_stored_0=1; fi
 printf '\n%s C\n' "$B"
 if [ -z "$wsd_users" ]; then [ $# -eq 0 ] || head -q -c 8388609 -- "$@"
 else wsd_i=0; for f in "$@"; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i head -c 8388609 -- "$f"; done; fi
-wsd_stored_0=; if [ -f '/var/lib/wsdeploy/dump/b10ea138bda1d095' ] && [ -f '/var/lib/wsdeploy/dump/b10ea138bda1d095'.paths ] && command . '/var/lib/wsdeploy/dump/b10ea138bda1d095'.paths 2>/dev/null; then wsd_stored_0=1; fi
+[ -z "$wsd_stored_0" ] || command . '/var/lib/wsdeploy/dump/b10ea138bda1d095'.paths 2>/dev/null || wsd_stored_0=
 printf '\n%s T\n' "$B"
 if [ -n "$wsd_users" ]; then wsd_i=0; while [ $wsd_i -lt $wsd_n ]; do wsd_i=$((wsd_i + 1)); wsd_owner $wsd_i stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$1"; shift; done; fi
 [ $# -eq 0 ] || stat -L --printf '%a %u %g %s %i %.9Y %.9Z %n\0' -- "$@"
@@ -178,7 +179,7 @@ else
     if wsd_in_progress "$r"; then r=${r%/state}; printf '%s\n' "${r##*/}"; fi
   done
 fi
-if [ -n "$wsd_stored_0" ] && wsd_o=$(head -c 33619968 '/var/lib/wsdeploy/dump/b10ea138bda1d095'; echo x) && [ ${#wsd_o} -le 33619968 ]; then wsd_o=${wsd_o%x}; printf '\n%s D 0 stored %s\n%s' "$B" "${#wsd_o}" "$wsd_o"
+if [ -n "$wsd_stored_0" ]; then printf '\n%s D 0 stored\n' "$B"
 else
 wsd_o=$( { ( eval 'nginx -T' ) 2>/dev/null </dev/null; echo "x$?"; } | head -c 33554496 )
 if [ ${#wsd_o} -lt 33554496 ] && [ "${wsd_o##*x}" != 0 ]; then wsd_o=$( { ( eval 'nginx -T' ) 2>&1 </dev/null; echo "x$?"; } | head -c 33554496 ); fi

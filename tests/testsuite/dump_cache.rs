@@ -187,3 +187,21 @@ fn a_stored_dump_whose_fingerprint_misses_an_include_directory_is_not_trusted() 
     assert_eq!(outcome(&p, &["apply", "--dry-run"]), "in_sync");
     assert_eq!(dump_runs(&p), 4);
 }
+
+/// A dump whose output is larger than a stored copy may be (`MAX_STORED_OUTPUT`: the copy
+/// is read like a file, with the files) is not kept; every check runs it and stays right.
+#[test]
+fn a_dump_too_large_to_keep_runs_on_every_check() {
+    let p = project();
+    let cache = cache_file(&p);
+    let cache = &cache.0;
+    let line = format!("# {}\n", "x".repeat(78));
+    let lines = wsdeploy::host::dump_cache::MAX_STORED_OUTPUT / line.len() + 1;
+    p.file("root/conf.d/big.conf", &line.repeat(lines));
+    assert_eq!(outcome(&p, &["apply"]), "changed");
+    assert_eq!(dump_runs(&p), 2);
+    assert!(!cache.exists(), "a copy too large to read was kept");
+    assert_eq!(outcome(&p, &["apply", "--dry-run"]), "in_sync");
+    assert_eq!(outcome(&p, &["drift"]), "in_sync");
+    assert_eq!(dump_runs(&p), 4);
+}
