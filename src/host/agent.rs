@@ -76,28 +76,26 @@ pub fn check_dirs(out: &mut Script, path: &str) {
 
 /// The line that fills `wsd_seen` for a read-only script: one `stat` (not following
 /// symlinks) of every path in `paths` and of every directory above each, as
-/// `\n<path>\t<uid> <gid> <mode>` records. `wsd_agent` and the state directory's check
-/// then take a path's owner and mode from it (`wsd_looked`) instead of running `stat`
-/// again; a path missing from it (absent then, met later on a symlink's way, or named
-/// with a newline or tab) is looked at with `stat` as before. Only for scripts that
+/// `\n<path>\t<uid> <gid> <mode>\t<%N>` records. `wsd_agent` and the state directory's
+/// check then take a path's owner and mode from it (`wsd_looked`) instead of running
+/// `stat` again; a path missing from it (absent then, met later on a symlink's way, or
+/// named with a newline or tab) is looked at with `stat` as before. The chain walk takes a
+/// symlink's target from `%N` (`wsd_link`; `<path> -> <target>` in the `escape` quoting
+/// style, which prints no raw newline or tab, so no target can forge a record) when the
+/// target is only letters, digits and `._/+@:-`; any other target, or a `stat` that quotes
+/// otherwise (coreutils before 8.26), is read with `readlink` as before. Only for scripts that
 /// change nothing: a script that writes, or runs a plan's command, could change an owner
 /// or mode after the line ran. The line never fails (`set -e` goes on past it): a path
 /// `stat` cannot see is left out.
 ///
 /// A path under `/bin`, `/sbin`, `/lib` or `/lib64` brings its twin under `/usr` too: those
 /// are symlinks into `/usr` on a merged-`/usr` system (Debian 12, Ubuntu, Fedora), so the
-/// walk goes on there; where they are not, the twin is not there and costs nothing.
+/// walk goes on there. A site under `sites-enabled` brings its `sites-available` twin, where
+/// Debian's nginx layout links it. Where there is no such link, the twin is not there (or
+/// is not on the way) and costs nothing.
 #[must_use]
 pub fn seen(paths: &[&str]) -> String {
-    let twins: Vec<String> = paths
-        .iter()
-        .filter(|p| {
-            ["/bin/", "/sbin/", "/lib/", "/lib64/"]
-                .iter()
-                .any(|top| p.starts_with(top))
-        })
-        .map(|p| format!("/usr{p}"))
-        .collect();
+    let twins: Vec<String> = paths.iter().filter_map(|p| twin(p)).collect();
     let mut names: Vec<String> = Vec::new();
     for path in paths
         .iter()
@@ -118,9 +116,24 @@ pub fn seen(paths: &[&str]) -> String {
     }
     let quoted: Vec<String> = names.iter().map(|n| quote(n)).collect();
     format!(
-        "wsd_seen=\"\n$(stat --printf '%n\\t%u %g %a\\n' -- {} 2>/dev/null || :)\n\"\n",
+        "wsd_seen=\"\n$(QUOTING_STYLE=escape stat --printf '%n\\t%u %g %a\\t%N\\n' -- {} 2>/dev/null || :)\n\"\n",
         quoted.join(" ")
     )
+}
+
+/// Where the walk from `path` usually goes on through a symlink: `/usr/…` for a path under
+/// `/bin`, `/sbin`, `/lib` or `/lib64` (merged `/usr`), `…/sites-available/<name>` for
+/// `…/sites-enabled/<name>` (Debian's and Ubuntu's nginx layout).
+fn twin(path: &str) -> Option<String> {
+    if ["/bin/", "/sbin/", "/lib/", "/lib64/"]
+        .iter()
+        .any(|top| path.starts_with(top))
+    {
+        return Some(format!("/usr{path}"));
+    }
+    let (dir, name) = path.rsplit_once('/')?;
+    let base = dir.strip_suffix("/sites-enabled")?;
+    Some(format!("{base}/sites-available/{name}"))
 }
 
 /// The message for a path refused as unsafe (`WSD-UNSAFE` reasons): nothing was touched.
@@ -202,6 +215,70 @@ mod tests {
         assert!(looked(&[&file], &[&forged]).is_none());
         let tabbed = format!("{sub}\t");
         assert!(looked(&[&file, &tabbed], &[&tabbed]).is_none());
+    }
+
+    /// `wsd_chain`'s resolved path with `wsd_seen` filled for `seen_paths`, and the
+    /// commands it ran (`stat` for the table included).
+    fn chain_seen(seen_paths: &[&str], path: &str) -> (String, Vec<String>) {
+        let script = format!(
+            "{}{}wsd_chain {} || exit 1; printf '%s' \"$wsd_real\"",
+            functions(),
+            seen(seen_paths),
+            quote(path)
+        );
+        let (run, out) = crate::host::commands_run::commands_run(&script);
+        assert!(out.status.success(), "{out:?}");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), run)
+    }
+
+    #[test]
+    fn a_link_target_stat_saw_is_followed_without_readlink_and_an_odd_one_with_it() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::Builder::new().tempdir_in("/tmp").unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+        std::fs::write(root.join("usr/lib/unit"), "x").unwrap();
+        symlink("usr/lib", root.join("lib")).unwrap();
+        let r = root.display();
+        let (link, real) = (format!("{r}/lib/unit"), format!("{r}/usr/lib/unit"));
+        let (resolved, run) = chain_seen(&[&link, &real], &link);
+        assert_eq!(resolved, real);
+        assert_eq!(run, ["stat"], "the target came from the table");
+        // Targets whose escaped form could be read two ways (a space, a backslash, a
+        // newline, a tab) are read with `readlink`, and resolve the same.
+        for odd in ["a b", "a\\b", "a\nb", "a\tb"] {
+            std::fs::create_dir_all(root.join(odd)).unwrap();
+            std::fs::write(root.join(odd).join("unit"), "x").unwrap();
+            let name = format!("odd{}", odd.len());
+            std::fs::remove_file(root.join(&name)).ok();
+            symlink(odd, root.join(&name)).unwrap();
+            let path = format!("{r}/{name}/unit");
+            let (resolved, run) = chain_seen(&[&path], &path);
+            assert_eq!(resolved, format!("{r}/{odd}/unit"), "{odd:?}");
+            assert!(run.contains(&"readlink".to_owned()), "{odd:?}: {run:?}");
+        }
+    }
+
+    #[test]
+    fn a_link_target_cannot_forge_a_record_of_the_table() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::Builder::new().tempdir_in("/tmp").unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let guarded = root.join("guarded");
+        std::fs::create_dir(&guarded).unwrap();
+        std::fs::set_permissions(
+            &guarded,
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )
+        .unwrap();
+        let guarded = guarded.display().to_string();
+        // A link listed before the directory whose target spells a record claiming the
+        // directory is root's and closed.
+        let link = root.join("a-link");
+        symlink(format!("x\n{guarded}\t0 0 755\tx"), &link).unwrap();
+        let link = link.display().to_string();
+        let seen_mode = looked(&[&link, &guarded], &[&guarded]).expect("seen");
+        assert!(seen_mode.ends_with(" 777"), "{seen_mode}");
     }
 
     #[test]

@@ -67,10 +67,20 @@ wsd_looked() {
   for wsd_lp do
     case $wsd_lp in *"$wsd_nl"*|*'	'*) return 1 ;; esac
     case $wsd_seen in *"$wsd_nl$wsd_lp	"*) ;; *) return 1 ;; esac
-    wsd_lv=${wsd_seen#*"$wsd_nl$wsd_lp	"}
-    wsd_s=$wsd_s${wsd_lv%%"$wsd_nl"*}$wsd_nl
+    wsd_lv=${wsd_seen#*"$wsd_nl$wsd_lp	"}; wsd_lv=${wsd_lv%%"$wsd_nl"*}
+    wsd_s=$wsd_s${wsd_lv%%'	'*}$wsd_nl
   done
   wsd_s=${wsd_s%"$wsd_nl"}
+}
+wsd_link() {
+  [ -n "${wsd_seen:-}" ] || return 1
+  case $1 in *"$wsd_nl"*|*'	'*|*'\'*) return 1 ;; esac
+  case $wsd_seen in *"$wsd_nl$1	"*) ;; *) return 1 ;; esac
+  wsd_lv=${wsd_seen#*"$wsd_nl$1	"}; wsd_lv=${wsd_lv%%"$wsd_nl"*}
+  case $wsd_lv in *'	'"$1 -> "?*) ;; *) return 1 ;; esac
+  wsd_lv=${wsd_lv#*'	'"$1 -> "}
+  case $wsd_lv in *[!A-Za-z0-9._/+@:-]*) return 1 ;; esac
+  wsd_ct=$wsd_lv
 }
 wsd_primary() {
   wsd_g=$(getent passwd "$wsd_u") || { wsd_why="uid $wsd_u, who controls $wsd_f, has no passwd entry"; return 1; }
@@ -91,8 +101,10 @@ wsd_chain() {
       if [ -z "$wsd_clu" ]; then wsd_clu=$wsd_cl; wsd_clp=$wsd_cr/$wsd_cc
       elif [ "$wsd_cl" != "$wsd_clu" ]; then wsd_chain_foreign; return 1; fi
     fi
-    wsd_ct=$(readlink -- "$wsd_cr/$wsd_cc" && echo x) || { wsd_why="cannot read the symlink $wsd_cr/$wsd_cc"; return 1; }
-    wsd_ct=${wsd_ct%?x}
+    if ! wsd_link "$wsd_cr/$wsd_cc"; then
+      wsd_ct=$(readlink -- "$wsd_cr/$wsd_cc" && echo x) || { wsd_why="cannot read the symlink $wsd_cr/$wsd_cc"; return 1; }
+      wsd_ct=${wsd_ct%?x}
+    fi
     case $wsd_ct in /*) wsd_cr= ;; esac
     wsd_crest=$wsd_ct$wsd_crest
   done
