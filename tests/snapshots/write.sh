@@ -46,7 +46,7 @@ wsd_looked() {
 }
 wsd_link() {
   [ -n "${wsd_seen:-}" ] || return 1
-  case $1 in *"$wsd_nl"*|*'	'*|*'\'*) return 1 ;; esac
+  case $1 in *"$wsd_nl"*|*'	'*|*\\*) return 1 ;; esac
   case $wsd_seen in *"$wsd_nl$1	"*) ;; *) return 1 ;; esac
   wsd_lv=${wsd_seen#*"$wsd_nl$1	"}; wsd_lv=${wsd_lv%%"$wsd_nl"*}
   case $wsd_lv in *'	'"$1 -> "?*) ;; *) return 1 ;; esac
