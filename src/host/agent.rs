@@ -76,10 +76,13 @@ pub fn check_dirs(out: &mut Script, path: &str) {
 
 /// The line that fills `wsd_seen` for a read-only script: one `stat` (not following
 /// symlinks) of every path in `paths` and of every directory above each, as
-/// `\n<path>\t<uid> <gid> <mode>\t<%N>` records. `wsd_agent` and the state directory's
-/// check then take a path's owner and mode from it (`wsd_looked`) instead of running
-/// `stat` again; a path missing from it (absent then, met later on a symlink's way, or
-/// named with a newline or tab) is looked at with `stat` as before. The chain walk takes a
+/// `\n<path>\t<uid> <gid> <mode>\t<%N>` records, split once (`wsd_table`) into one
+/// variable per path, found by a `case` on the path (`wsd_key`): a lookup costs the same
+/// however long the list is (dash takes milliseconds to search a long string with
+/// `${var#*pattern}`). `wsd_agent` and the state directory's check then take a path's
+/// owner and mode from it (`wsd_looked`) instead of running `stat` again; a path missing
+/// from it (absent then, met later on a symlink's way, or named with a newline or tab) is
+/// looked at with `stat` as before. The chain walk takes a
 /// symlink's target from `%N` (`wsd_link`; `<path> -> <target>` in the `escape` quoting
 /// style, which prints no raw newline or tab, so no target can forge a record) when the
 /// target is only letters, digits and `._/+@:-`; any other target, or a `stat` that quotes
@@ -115,9 +118,18 @@ pub fn seen(paths: &[&str]) -> String {
         return String::new();
     }
     let quoted: Vec<String> = names.iter().map(|n| quote(n)).collect();
+    let keys: Vec<String> = quoted
+        .iter()
+        .enumerate()
+        .map(|(i, q)| format!("{q}) wsd_k={} ;;", i + 1))
+        .collect();
     format!(
-        "wsd_seen=\"\n$(QUOTING_STYLE=escape stat --printf '%n\\t%u %g %a\\t%N\\n' -- {} 2>/dev/null || :)\n\"\n",
-        quoted.join(" ")
+        "wsd_seen=\"\n$(QUOTING_STYLE=escape stat --printf '%n\\t%u %g %a\\t%N\\n' -- {} 2>/dev/null || :)\n\"\n\
+         wsd_key() {{ case $1 in {} *) return 1 ;; esac; }}\n\
+         wsd_table {}\n",
+        quoted.join(" "),
+        keys.join(" "),
+        names.len()
     )
 }
 
@@ -257,6 +269,31 @@ mod tests {
             assert_eq!(resolved, format!("{r}/{odd}/unit"), "{odd:?}");
             assert!(run.contains(&"readlink".to_owned()), "{odd:?}: {run:?}");
         }
+    }
+
+    #[test]
+    fn a_second_table_forgets_the_first() {
+        let dir = tempfile::Builder::new().tempdir_in("/tmp").unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let file = root.join("file").display().to_string();
+        std::fs::write(&file, "x").unwrap();
+        let absent = root.join("absent").display().to_string();
+        // The absent path takes the file's place in the second table's numbering.
+        let script = format!(
+            "{}{}{}wsd_looked \"$1\" || exit 1; printf '%s' \"$wsd_s\"",
+            functions(),
+            seen(&[&file]),
+            seen(&[&absent])
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script, "sh", &absent])
+            .output()
+            .expect("sh runs");
+        assert!(
+            !out.status.success(),
+            "the absent path got a record: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 
     #[test]

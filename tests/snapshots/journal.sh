@@ -35,22 +35,30 @@ WSD_AGENT_END
 wsd_seen=
 wsd_nl='
 '
+wsd_key() { return 1; }
+wsd_table() {
+  wsd_k=0; while [ $wsd_k -lt "$1" ]; do wsd_k=$((wsd_k + 1)); unset "wsd_t$wsd_k"; done
+  wsd_ifs=$IFS; IFS=$wsd_nl; set -f
+  for wsd_r in $wsd_seen; do
+    wsd_key "${wsd_r%%'	'*}" && eval "wsd_t$wsd_k=\${wsd_r#*'	'}"
+  done
+  IFS=$wsd_ifs; set +f
+}
+wsd_record() {
+  [ -n "${wsd_seen:-}" ] && wsd_key "$1" && eval "wsd_lv=\${wsd_t$wsd_k-}" && [ -n "$wsd_lv" ]
+}
 wsd_looked() {
-  [ -n "${wsd_seen:-}" ] || return 1
   wsd_s=
   for wsd_lp do
-    case $wsd_lp in *"$wsd_nl"*|*'	'*) return 1 ;; esac
-    case $wsd_seen in *"$wsd_nl$wsd_lp	"*) ;; *) return 1 ;; esac
-    wsd_lv=${wsd_seen#*"$wsd_nl$wsd_lp	"}; wsd_lv=${wsd_lv%%"$wsd_nl"*}
+    wsd_record "$wsd_lp" || return 1
     wsd_s=$wsd_s${wsd_lv%%'	'*}$wsd_nl
   done
+  [ -n "$wsd_s" ] || return 1
   wsd_s=${wsd_s%"$wsd_nl"}
 }
 wsd_link() {
-  [ -n "${wsd_seen:-}" ] || return 1
-  case $1 in *"$wsd_nl"*|*'	'*|*\\*) return 1 ;; esac
-  case $wsd_seen in *"$wsd_nl$1	"*) ;; *) return 1 ;; esac
-  wsd_lv=${wsd_seen#*"$wsd_nl$1	"}; wsd_lv=${wsd_lv%%"$wsd_nl"*}
+  case $1 in *\\*) return 1 ;; esac
+  wsd_record "$1" || return 1
   case $wsd_lv in *'	'"$1 -> "?*) ;; *) return 1 ;; esac
   wsd_lv=${wsd_lv#*'	'"$1 -> "}
   case $wsd_lv in *[!A-Za-z0-9._/+@:-]*) return 1 ;; esac
@@ -117,6 +125,8 @@ wsd_mine() {
 wsd_seen="
 $(QUOTING_STYLE=escape stat --printf '%n\t%u %g %a\t%N\n' -- '/' '/etc' '/etc/nginx' '/etc/nginx/sites-enabled' '/etc/nginx/sites-enabled/odoo.conf' '/etc/nginx/sites-available' '/etc/nginx/sites-available/odoo.conf' '/var' '/var/lib' '/var/lib/wsdeploy' '/var/lib/wsdeploy/backups' '/var/lib/wsdeploy/backups/2026-11-23' '/var/lib/wsdeploy/backups/2026-11-23/etc' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available' '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf' '/opt' '/opt/bench' '/opt/bench/sites' '/opt/bench/sites/it'\''s common.json' 2>/dev/null || :)
 "
+wsd_key() { case $1 in '/') wsd_k=1 ;; '/etc') wsd_k=2 ;; '/etc/nginx') wsd_k=3 ;; '/etc/nginx/sites-enabled') wsd_k=4 ;; '/etc/nginx/sites-enabled/odoo.conf') wsd_k=5 ;; '/etc/nginx/sites-available') wsd_k=6 ;; '/etc/nginx/sites-available/odoo.conf') wsd_k=7 ;; '/var') wsd_k=8 ;; '/var/lib') wsd_k=9 ;; '/var/lib/wsdeploy') wsd_k=10 ;; '/var/lib/wsdeploy/backups') wsd_k=11 ;; '/var/lib/wsdeploy/backups/2026-11-23') wsd_k=12 ;; '/var/lib/wsdeploy/backups/2026-11-23/etc') wsd_k=13 ;; '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx') wsd_k=14 ;; '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available') wsd_k=15 ;; '/var/lib/wsdeploy/backups/2026-11-23/etc/nginx/sites-available/odoo.conf') wsd_k=16 ;; '/opt') wsd_k=17 ;; '/opt/bench') wsd_k=18 ;; '/opt/bench/sites') wsd_k=19 ;; '/opt/bench/sites/it'\''s common.json') wsd_k=20 ;; *) return 1 ;; esac; }
+wsd_table 20
 wsd_chain '/etc/nginx/sites-enabled/odoo.conf' || wsd_unsafe
 [ "$wsd_real" = '/etc/nginx/sites-available/odoo.conf' ] || { printf 'WSD-CHANGED %s\n' '/etc/nginx/sites-enabled/odoo.conf' >&2; exit 90; }
 wsd_pu0=$wsd_u wsd_pg0=$wsd_g
