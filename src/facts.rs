@@ -241,7 +241,7 @@ impl<'s> AheadExec<'s> {
                     .unwrap_or_else(|| Err(format!("{unit}'s command line was not read"))),
             })
             .collect();
-        Some((reads, prefetched))
+        Some((reads, Some(prefetched)))
     }
 }
 

@@ -306,14 +306,14 @@ impl Host<'_> {
     async fn gather(&mut self, paths: &[String]) -> Result<Gathered, Ending> {
         self.phase("gather");
         let dumps: Vec<String> = self.job.nginx_dump.iter().cloned().collect();
-        if let Some(gathered) = self
-            .prefetched
-            .take()
-            .and_then(|p| p.take_for(paths, &dumps, compute::fingerprint_covers))
-        {
-            return Ok(gathered);
-        }
-        let cache = dump_cache::DumpCache::Read;
+        let ahead = self.prefetched.take().map_or(gather::Ahead::Other, |p| {
+            p.take_for(paths, &dumps, compute::fingerprint_covers)
+        });
+        let cache = match ahead {
+            gather::Ahead::Gathered(gathered) => return Ok(gathered),
+            gather::Ahead::DumpsMustRun => dump_cache::DumpCache::Off,
+            gather::Ahead::Other => dump_cache::DumpCache::Read,
+        };
         gather::gather(
             self.transport,
             self.become_user(),

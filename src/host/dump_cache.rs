@@ -110,8 +110,9 @@ mod tests {
         std::fs::write(
             &dump,
             format!(
-                "nginx: the configuration file {0} syntax is ok\n# configuration file {0}:\nevents {{}}\n# include /nowhere/*.conf;\nhttp {{ include conf.d/*.conf; }}\n",
-                conf.display()
+                "nginx: the configuration file {0} syntax is ok\n# configuration file {0}:\nevents {{}}\n# include /nowhere/*.conf;\nhttp {{ include conf.d/*.conf; include 'quoted dir/*.conf'; include \"{1}/double/*\"; }}\n",
+                conf.display(),
+                dir.path().display()
             ),
         )
         .unwrap();
@@ -137,7 +138,10 @@ mod tests {
                 .output()
                 .expect("sh runs")
         };
-        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        // Include paths in quotes (nginx allows both kinds) watch the directory inside.
+        for sub in ["conf.d", "quoted dir", "double"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
         std::thread::sleep(std::time::Duration::from_millis(20));
         // The dump "started" after every file was last changed: kept.
         std::fs::write(&stamp, "").unwrap();
@@ -149,6 +153,8 @@ mod tests {
             conf.display().to_string(),
             d.to_string(),
             format!("{d}/conf.d"),
+            format!("{d}/quoted dir"),
+            format!("{d}/double"),
         ];
         let names: Vec<&str> = text
             .lines()
@@ -156,7 +162,7 @@ mod tests {
             .filter_map(|l| l.splitn(8, ' ').nth(7))
             .collect();
         assert_eq!(names, expected, "{text}");
-        assert!(text.starts_with("3\n"), "{text}");
+        assert!(text.starts_with("5\n"), "{text}");
         // The paths file, sourced by a real shell, gives back exactly the watched paths
         // (the commented-out include is not one of them).
         let listed = std::process::Command::new("sh")

@@ -8,7 +8,9 @@ wsd_fingerprint() {
     { line = $0; sub(/#.*/, "", line)
       while (match(line, /(^|[ \t;{}])include[ \t]+[^;{}]*/)) {
         inc = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
-        sub(/^[ \t;{}]*include[ \t]+/, "", inc); sub(/[ \t]+$/, "", inc); incs[++n] = inc
+        sub(/^[ \t;{}]*include[ \t]+/, "", inc); sub(/[ \t]+$/, "", inc)
+        if (inc ~ /^".*"$/ || inc ~ ("^" q ".*" q "$")) inc = substr(inc, 2, length(inc) - 2)
+        incs[++n] = inc
       } }
     END { for (i = 1; i <= n; i++) { p = incs[i]; if (p !~ /^\//) p = base "/" p; add(dir(p)) }
           if (out == "" || bytes > WSD_STORED_MAX) exit 1; print "set -- \"$@\"" out }' "$1" > "$4" || return 1

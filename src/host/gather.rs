@@ -135,8 +135,8 @@ pub struct Prefetched {
 impl Prefetched {
     /// What a gather of `files`, then `extra` (files read for another purpose: a plan's
     /// facts), printed by [`gather_script`] (`DumpCache::Read`) as `stdout`: every file as
-    /// read (`files`' then `extra`'s), and the gather of `files` alone when it can stand
-    /// for one (no stored dump is stale). `None` when the output does not follow the
+    /// read (`files`' then `extra`'s), and the gather of `files` alone (which knows
+    /// whether a stored dump was stale). `None` when the output does not follow the
     /// protocol or a file changed while it was read.
     #[must_use]
     pub fn parse_ahead(
@@ -144,37 +144,55 @@ impl Prefetched {
         files: &[String],
         extra: &[String],
         dumps: &[String],
-    ) -> Option<(Vec<HostFile>, Option<Self>)> {
+    ) -> Option<(Vec<HostFile>, Self)> {
         let all: Vec<String> = files.iter().chain(extra).cloned().collect();
         let mut gathered = parse(stdout, &all, dumps).ok()?;
         let read = gathered.files.clone();
         gathered.files.truncate(files.len());
-        let prefetched = (!gathered.stale_dump).then(|| Self {
+        let prefetched = Self {
             files: files.to_vec(),
             dumps: dumps.to_vec(),
             gathered,
-        });
+        };
         Some((read, prefetched))
     }
 
-    /// The gathered files and dumps, when they are those of `files` and `dumps` and every
-    /// stored dump is `trusted` (as [`gather`] judges it).
+    /// What this gather says of one of `files` and `dumps`, every stored dump judged by
+    /// `trusted` (as [`gather`] judges it).
     #[must_use]
     pub fn take_for(
         self,
         files: &[String],
         dumps: &[String],
         trusted: impl Fn(&Dump) -> bool,
-    ) -> Option<Gathered> {
-        let fits = self.files == files
-            && self.dumps == dumps
+    ) -> Ahead {
+        if self.files != files || self.dumps != dumps {
+            return Ahead::Other;
+        }
+        let usable = !self.gathered.stale_dump
             && self
                 .gathered
                 .dumps
                 .iter()
                 .all(|d| d.cached_for.is_none() || trusted(d));
-        fits.then_some(self.gathered)
+        if usable {
+            Ahead::Gathered(self.gathered)
+        } else {
+            Ahead::DumpsMustRun
+        }
     }
+}
+
+/// What a gather read ahead says of the gather a plan needs.
+#[derive(Debug)]
+pub enum Ahead {
+    /// It stands for that gather.
+    Gathered(Gathered),
+    /// It read the same files, but a stored dump was stale or not trusted: the gather
+    /// must run the dumps (`DumpCache::Off`) without trying the stored copies again.
+    DumpsMustRun,
+    /// It read other files or dumps.
+    Other,
 }
 
 async fn gather_once(

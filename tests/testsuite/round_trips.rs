@@ -251,3 +251,39 @@ fn a_first_apply_of_the_bench_plans_shape_costs_four_sessions_and_six_with_odoo(
         apply_logged(&sshd, &host, "1 in sync");
     }
 }
+
+/// A check after an edit nginx's stored dump watches (the plan with facts, so the gather
+/// is read ahead with them): the gather read ahead finds the stored copy stale, and the
+/// one gather after it runs `nginx -T` at once instead of trying the stale copy again
+/// (3 sessions before).
+#[test]
+fn a_stale_stored_dump_found_ahead_costs_one_more_session_not_two() {
+    let _guard = local_host_guard();
+    let sshd = Sshd::start();
+    let host = host_through(&sshd);
+    let mut plan = bench_shaped(false);
+    plan["facts"] = json!([
+        {"name": "conf_workers", "ini": "{{ odoo_conf }}", "section": "options", "key": "workers", "type": "integer", "default": 0},
+    ]);
+    host.plan_json(&plan);
+    apply_logged(&sshd, &host, "1 changed");
+    let converged = apply_logged(&sshd, &host, "1 in sync");
+    assert_eq!(
+        counted(&converged),
+        (1, 1),
+        "a converged check uses the stored copy; sshd's log:\n{converged}"
+    );
+    let site = std::fs::read_to_string(&host.site_conf).expect("site");
+    std::fs::write(&host.site_conf, format!("{site}# edited by hand\n")).expect("edit");
+    let known = sshd.trusted_known_hosts().display().to_string();
+    let before = sshd.log().len();
+    host.run("apply", &["--dry-run", "--known-hosts", known.as_str()])
+        .code(0)
+        .stdout_has("in sync");
+    let log = sshd.log()[before..].to_owned();
+    assert_eq!(
+        counted(&log),
+        (1, 2),
+        "(connections, sessions) changed; sshd's log:\n{log}"
+    );
+}
