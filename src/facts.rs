@@ -140,7 +140,7 @@ async fn read_sources(
         None => None,
     };
     let (read, prefetched) = match with_gather {
-        Some(both) => both,
+        Some((read, prefetched)) => (read, Some(prefetched)),
         None => (
             host::read::read_all(transport, become_user, &sources)
                 .await
@@ -153,8 +153,8 @@ async fn read_sources(
 
 /// The sources read in the exec of `ahead`'s gather: the files by the gather itself
 /// (after the plan's own, one `head` and one `stat` for all), the units' command lines
-/// before it; with the gather, when it can stand for the plan's. `None` when the exec did
-/// not hold both (the caller reads the sources apart).
+/// before it; with that gather (the plan's gather judges whether it can stand for it).
+/// `None` when the exec did not hold both (the caller reads the sources apart).
 ///
 /// # Errors
 /// The transport fails.
@@ -174,11 +174,8 @@ async fn read_with_gather(
     Ok(exec.answer(sources, &ahead, lines, &stdout))
 }
 
-/// Each source's read, in order, and the gather read ahead when it can stand for the plan's.
-type AheadRead = (
-    Vec<host::read::SourceRead>,
-    Option<host::gather::Prefetched>,
-);
+/// Each source's read, in order, and the gather read ahead.
+type AheadRead = (Vec<host::read::SourceRead>, host::gather::Prefetched);
 
 /// How the facts' sources are read in the exec of a gather read ahead.
 struct AheadExec<'s> {
@@ -221,10 +218,7 @@ impl<'s> AheadExec<'s> {
         ahead: &GatherAhead<'_>,
         lines: Vec<host::read::SourceRead>,
         stdout: &[u8],
-    ) -> Option<(
-        Vec<host::read::SourceRead>,
-        Option<host::gather::Prefetched>,
-    )> {
+    ) -> Option<AheadRead> {
         use host::read::ReadSource;
         let (read, prefetched) =
             host::gather::Prefetched::parse_ahead(stdout, ahead.files, &self.extra, ahead.dumps)?;
@@ -241,7 +235,7 @@ impl<'s> AheadExec<'s> {
                     .unwrap_or_else(|| Err(format!("{unit}'s command line was not read"))),
             })
             .collect();
-        Some((reads, Some(prefetched)))
+        Some((reads, prefetched))
     }
 }
 
@@ -330,7 +324,6 @@ mod tests {
             reads[3],
             Err(format!("reading {dir_source}: not a regular file"))
         );
-        let prefetched = prefetched.expect("the plan's gather");
         assert_eq!(prefetched.files, files);
         assert_eq!(prefetched.gathered.files.len(), 2);
     }

@@ -295,7 +295,6 @@ pub fn gather_script(files: &[String], dumps: &[String], cache: DumpCache) -> St
 /// `C` (when there are files or dumps), `T`, `J` and the dumps' `D`s; with `stored`, each
 /// dump's stored copy is read in `C` and its watched paths `stat`ed in `T`.
 fn read_sections(s: &mut Script, files: bool, dumps: &[String], stored: bool) {
-    let stored = stored && !dumps.is_empty();
     if stored {
         stored_copies_in_args(s, dumps);
     }
@@ -660,7 +659,7 @@ fn parse(stdout: &[u8], files: &[String], dumps: &[String]) -> Result<Gathered, 
     let stored: Vec<(usize, Option<&[u8]>)> = raw
         .stored
         .iter()
-        .map(|&index| (index, copies.get(&index).copied()))
+        .map(|&index| (index, copies.get(index).copied().flatten()))
         .collect();
     let stale_dump = use_stored(&mut found, &stored, watched, dumps)?;
     found.sort_by_key(|(index, _)| *index);
@@ -730,20 +729,21 @@ fn host_files<'r>(
 /// `T`'s records, in order.
 type StatRecords<'r> = std::iter::Peekable<std::slice::Iter<'r, String>>;
 
-/// The stored copies `C` holds after the files, by dump index: each is there when the next
-/// `T` record names it (a copy removed before `T` was not read; one removed between `C` and
-/// `T` leaves bytes `C` cannot account for, a change while reading). A copy larger than a
-/// file may be is left out (its dump then runs).
+/// The stored copies `C` holds after the files, one entry per dump: a copy is there when
+/// the next `T` record names it (a copy removed before `T` was not read; one removed
+/// between `C` and `T` leaves bytes `C` cannot account for, a change while reading). A
+/// copy larger than a file may be is left out (its dump then runs).
 fn copies_read<'c>(
     dumps: &[String],
     contents: &'c [u8],
     stat_records: &mut StatRecords<'_>,
     offset: &mut usize,
-) -> Result<std::collections::HashMap<usize, &'c [u8]>, GatherError> {
-    let mut copies = std::collections::HashMap::new();
-    for (index, command) in dumps.iter().enumerate() {
+) -> Result<Vec<Option<&'c [u8]>>, GatherError> {
+    let mut copies = Vec::with_capacity(dumps.len());
+    for command in dumps {
         let path = dump_cache::dump_cache_path(command);
         let Some(record) = stat_records.next_if(|r| dump_cache::stat_name(r) == Some(&path)) else {
+            copies.push(None);
             continue;
         };
         let size = record
@@ -751,15 +751,8 @@ fn copies_read<'c>(
             .nth(3)
             .and_then(|s| s.parse::<usize>().ok())
             .ok_or_else(|| GatherError::Protocol(record.clone()))?;
-        let sent = size.min(MAX_READ_BYTES + 1);
-        let end = offset
-            .checked_add(sent)
-            .filter(|&e| e <= contents.len())
-            .ok_or_else(|| GatherError::ChangedWhileRead(path.clone()))?;
-        if size <= MAX_READ_BYTES {
-            copies.insert(index, &contents[*offset..end]);
-        }
-        *offset = end;
+        let sent = sent_bytes(size, contents, offset, &path)?;
+        copies.push((size <= MAX_READ_BYTES).then_some(sent));
     }
     Ok(copies)
 }
@@ -778,21 +771,32 @@ fn present_file(
     };
     let num = |s: &str, radix| u32::from_str_radix(s, radix).map_err(|_| protocol());
     let size: usize = size.parse().map_err(|_| protocol())?;
-    // The host sends at most one byte more than a file may have (`head -c`): enough to
-    // see that it is too large.
-    let size = size.min(MAX_READ_BYTES + 1);
-    let end = offset
-        .checked_add(size)
-        .filter(|&e| e <= contents.len())
-        .ok_or_else(|| GatherError::ChangedWhileRead(real.to_owned()))?;
-    let content = contents[*offset..end].to_vec();
-    *offset = end;
+    let content = sent_bytes(size, contents, offset, real)?.to_vec();
     Ok(FileState::Present {
         mode: num(mode, 8)?,
         uid: num(uid, 10)?,
         gid: num(gid, 10)?,
         content,
     })
+}
+
+/// The bytes `C` holds at `offset` for a path (`what`) whose `stat` gave `size`; `offset`
+/// moves past them. The host's `head` sends at most one byte more than a file may have:
+/// enough to see that it is too large. Fewer bytes than that left in `C` is a change
+/// while reading.
+fn sent_bytes<'c>(
+    size: usize,
+    contents: &'c [u8],
+    offset: &mut usize,
+    what: &str,
+) -> Result<&'c [u8], GatherError> {
+    let end = offset
+        .checked_add(size.min(MAX_READ_BYTES + 1))
+        .filter(|&e| e <= contents.len())
+        .ok_or_else(|| GatherError::ChangedWhileRead(what.to_owned()))?;
+    let sent = &contents[*offset..end];
+    *offset = end;
+    Ok(sent)
 }
 
 /// The stored copies whose fingerprint still matches `watched` become dumps in `found`;
