@@ -708,24 +708,38 @@ impl SshSession {
     }
 }
 
+/// The failure itself, under the jump hosts it happened behind.
+fn innermost(error: &SshError) -> &SshError {
+    match error {
+        SshError::Hop { source, .. } => innermost(source),
+        other => other,
+    }
+}
+
+/// `error` with its innermost failure (under the jump hosts) replaced by `change` of it.
+fn with_innermost(error: SshError, change: impl FnOnce(SshError) -> SshError) -> SshError {
+    match error {
+        SshError::Hop { hop, source } => SshError::Hop {
+            hop,
+            source: Box::new(with_innermost(*source, change)),
+        },
+        other => change(other),
+    }
+}
+
 /// Whether the server (or a jump host on the way) dropped the connection before it was
 /// established, as sshd does beyond `MaxStartups`: worth retrying.
 fn dropped_during_handshake(error: &SshError) -> bool {
-    match error {
-        SshError::Handshake { .. } | SshError::Disconnected { .. } => true,
-        SshError::Hop { source, .. } => dropped_during_handshake(source),
-        _ => false,
-    }
+    matches!(
+        innermost(error),
+        SshError::Handshake { .. } | SshError::Disconnected { .. }
+    )
 }
 
 /// Whether the server accepted the connection and then said nothing for the whole connect
 /// timeout (directly, or a jump host on the way): worth one more attempt.
 fn went_silent_during_handshake(error: &SshError) -> bool {
-    match error {
-        SshError::Timeout { stage, .. } => *stage == SILENT_HANDSHAKE,
-        SshError::Hop { source, .. } => went_silent_during_handshake(source),
-        _ => false,
-    }
+    matches!(innermost(error), SshError::Timeout { stage, .. } if *stage == SILENT_HANDSHAKE)
 }
 
 /// The stage of a handshake the server never answered.
@@ -733,23 +747,19 @@ const SILENT_HANDSHAKE: &str = "SSH handshake";
 
 /// Says that a silent handshake was a second attempt.
 fn note_silent_twice(error: SshError) -> SshError {
-    match error {
+    with_innermost(error, |inner| match inner {
         SshError::Timeout { address, after, .. } => SshError::Timeout {
             address,
             stage: "SSH handshake, twice",
             after,
         },
-        SshError::Hop { hop, source } => SshError::Hop {
-            hop,
-            source: Box::new(note_silent_twice(*source)),
-        },
         other => other,
-    }
+    })
 }
 
 /// Adds how long a handshake was retried to its failure.
 fn note_retries(error: SshError, elapsed: Duration) -> SshError {
-    match error {
+    with_innermost(error, |inner| match inner {
         SshError::Handshake { address, detail } => SshError::Handshake {
             address,
             detail: format!(
@@ -757,12 +767,8 @@ fn note_retries(error: SshError, elapsed: Duration) -> SshError {
                 elapsed.as_secs_f64()
             ),
         },
-        SshError::Hop { hop, source } => SshError::Hop {
-            hop,
-            source: Box::new(note_retries(*source, elapsed)),
-        },
         other => other,
-    }
+    })
 }
 
 /// Client configuration: keepalives, an inactivity limit, and host key algorithms
