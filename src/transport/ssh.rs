@@ -302,9 +302,9 @@ impl SshSession {
         let label = target.label();
         let deadline = Instant::now() + target.connect_timeout;
 
-        let known_text = known_hosts_store::text(&target.known_hosts)?;
-        let config = Arc::new(client_config(&known_text, target));
-        drop(known_text);
+        let known = known_hosts_store::known(&target.known_hosts)?;
+        let config = Arc::new(client_config(&known, target));
+        drop(known);
         let (stream, probe): (Box<dyn Stream>, _) = match &via {
             None => {
                 let stream = open_tcp_stream(target, &address, deadline).await?;
@@ -774,10 +774,10 @@ fn note_retries(error: SshError, elapsed: Duration) -> SshError {
 /// Client configuration: keepalives, an inactivity limit, and host key algorithms
 /// already recorded for this host offered first (as OpenSSH does), so the server
 /// presents a key that `known_hosts` can vouch for.
-fn client_config(known_text: &str, target: &SshTarget) -> client::Config {
+fn client_config(recorded: &known_hosts::KnownHosts, target: &SshTarget) -> client::Config {
     let mut preferred = Preferred::default();
     let (key_host, key_port) = target.host_key_name();
-    let known = known_hosts::known_algorithms(known_text, key_host, key_port);
+    let known = known_hosts::known_algorithms(recorded, key_host, key_port);
     if !known.is_empty() {
         let mut order: Vec<_> = preferred
             .key
@@ -795,7 +795,7 @@ fn client_config(known_text: &str, target: &SshTarget) -> client::Config {
         preferred.key = order.into();
     }
     // With a CA for this host, ask for a host certificate first (as OpenSSH does).
-    if !known_hosts::cert_authorities(known_text, key_host, key_port).is_empty() {
+    if !known_hosts::cert_authorities(recorded, key_host, key_port).is_empty() {
         preferred.host_key_certificates = preferred.key.clone();
     }
     client::Config {

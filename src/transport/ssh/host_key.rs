@@ -29,9 +29,9 @@ pub(super) struct HostKeyVerifier {
 
 impl HostKeyVerifier {
     fn verify(&self, presented: &PublicKey) -> Result<(), SshError> {
-        let text = known_hosts_store::text(&self.known_hosts)?;
+        let known = known_hosts_store::known(&self.known_hosts)?;
         let host = known_hosts::host_port_name(&self.host, self.port);
-        match known_hosts::check(&text, &self.host, self.port, presented) {
+        match known_hosts::check(&known, &self.host, self.port, presented) {
             HostKeyStatus::Trusted => Ok(()),
             HostKeyStatus::Unknown { .. } if self.accept_new => {
                 known_hosts_store::append(&self.known_hosts, &self.host, self.port, presented)
@@ -76,13 +76,13 @@ impl HostKeyVerifier {
     /// the CA that signed it, it is a host certificate, valid now, for this host name (or
     /// for any, when it lists no principal), and neither it nor its CA is `@revoked`.
     fn verify_certificate(&self, certificate: &Certificate) -> Result<(), SshError> {
-        let text = known_hosts_store::text(&self.known_hosts)?;
+        let known = known_hosts_store::known(&self.known_hosts)?;
         let refuse = |detail: String| SshError::HostCertificate {
             host: known_hosts::host_port_name(&self.host, self.port),
             known_hosts: self.known_hosts.clone(),
             detail,
         };
-        let authorities = known_hosts::cert_authorities(&text, &self.host, self.port);
+        let authorities = known_hosts::cert_authorities(&known, &self.host, self.port);
         if authorities.is_empty() {
             return Err(refuse(
                 "no @cert-authority line covers this host".to_owned(),
@@ -94,7 +94,7 @@ impl HostKeyVerifier {
             ));
         }
         for key in [certificate.public_key(), certificate.signature_key()] {
-            if let Some(line) = known_hosts::revoked_line(&text, &self.host, self.port, key) {
+            if let Some(line) = known_hosts::revoked_line(&known, &self.host, self.port, key) {
                 return Err(refuse(format!("its key or CA is @revoked at line {line}")));
             }
         }

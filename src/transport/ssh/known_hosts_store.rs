@@ -1,7 +1,8 @@
 //! The `known_hosts` files of a run, shared by all its connections: each file is read
 //! once, not once per handshake (a fleet's file grows with the fleet, and every
 //! connection used to read it twice, synchronously, on a runtime thread), and read again
-//! only when its size, time or inode shows that something else changed it.
+//! only when its size, time or inode shows that something else changed it. The copy is
+//! parsed once too ([`known_hosts::KnownHosts`]), so a lookup does not match every line.
 //!
 //! A host key learnt mid-run (`accept_new_host_keys`) is appended to the file and to
 //! the shared copy under one lock: a later connection sees it, and no two appends
@@ -17,16 +18,28 @@ use std::time::SystemTime;
 use russh::keys::PublicKey;
 
 use super::error::SshError;
-use super::known_hosts;
+use super::known_hosts::{self, KnownHosts};
 
 /// The copies, by path. One lock for reading and appending: a file is read by one
 /// connection while the others wait for its copy, and appends never interleave.
 static FILES: Mutex<BTreeMap<PathBuf, Copy>> = Mutex::new(BTreeMap::new());
 
-/// A file's text as last read or written by this process, and the file it came from.
+/// A file's text as last read or written by this process, parsed, and the file it came
+/// from.
 struct Copy {
     stamp: Option<Stamp>,
     text: Arc<str>,
+    known: Arc<KnownHosts>,
+}
+
+impl Copy {
+    fn of(stamp: Option<Stamp>, text: Arc<str>) -> Copy {
+        Copy {
+            stamp,
+            known: Arc::new(KnownHosts::parse(&text)),
+            text,
+        }
+    }
 }
 
 /// What tells a file apart from a changed one without reading it (`None`: no file).
@@ -50,19 +63,26 @@ impl Stamp {
     }
 }
 
-/// The text of the `known_hosts` file at `path` (a missing file is an empty one).
+/// The `known_hosts` file at `path`, parsed (a missing file is an empty one).
 ///
 /// # Errors
 /// The file exists but cannot be read.
-pub(super) fn text(path: &Path) -> Result<Arc<str>, SshError> {
+pub(super) fn known(path: &Path) -> Result<Arc<KnownHosts>, SshError> {
     let mut files = lock();
     current(&mut files, path)
-        .map(|copy| Arc::clone(&copy.text))
+        .map(|copy| Arc::clone(&copy.known))
         .map_err(|source| SshError::KnownHosts {
             action: "read",
             path: path.to_path_buf(),
             source,
         })
+}
+
+/// The text of the `known_hosts` file at `path` as this process holds it.
+#[cfg(test)]
+fn text(path: &Path) -> io::Result<Arc<str>> {
+    let mut files = lock();
+    current(&mut files, path).map(|copy| Arc::clone(&copy.text))
 }
 
 /// Records `host`:`port` with `key` in the file at `path` (created with its directory
@@ -83,10 +103,7 @@ pub(super) fn append(path: &Path, host: &str, port: u16, key: &PublicKey) -> io:
     let after = Stamp::of(&file.metadata()?);
     let grown_by_us_alone = before.stamp.map_or(0, |stamp| stamp.len) + line.len() as u64;
     let copy = if after.len == grown_by_us_alone {
-        Copy {
-            stamp: Some(after),
-            text: format!("{}{line}", before.text).into(),
-        }
+        Copy::of(Some(after), format!("{}{line}", before.text).into())
     } else {
         // Another process wrote too: take the file as it is now.
         read(path)?
@@ -117,10 +134,7 @@ fn read(path: &Path) -> io::Result<Copy> {
     let mut file = match File::open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            return Ok(Copy {
-                stamp: None,
-                text: Arc::from(""),
-            });
+            return Ok(Copy::of(None, Arc::from("")));
         }
         Err(error) => return Err(error),
     };
@@ -128,10 +142,10 @@ fn read(path: &Path) -> io::Result<Copy> {
     let stamp = Stamp::of(&file.metadata()?);
     let mut bytes = Vec::new();
     io::Read::read_to_end(&mut file, &mut bytes)?;
-    Ok(Copy {
-        stamp: Some(stamp),
-        text: String::from_utf8_lossy(&bytes).into(),
-    })
+    Ok(Copy::of(
+        Some(stamp),
+        String::from_utf8_lossy(&bytes).into(),
+    ))
 }
 
 #[cfg(test)]
@@ -163,7 +177,7 @@ mod tests {
         );
         assert_eq!(&*super::text(&path).unwrap(), text);
         assert_eq!(
-            known_hosts::check(&text, "10.0.0.5", 2222, &key(KEY_B)),
+            known_hosts::check(&known(&path).unwrap(), "10.0.0.5", 2222, &key(KEY_B)),
             known_hosts::HostKeyStatus::Trusted
         );
     }
@@ -189,8 +203,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("known_hosts");
         fs::write(&path, format!("a ssh-ed25519 {KEY_A}\n")).unwrap();
-        let first = text(&path).unwrap();
-        let second = text(&path).unwrap();
-        assert!(Arc::ptr_eq(&first, &second), "read twice");
+        let first = known(&path).unwrap();
+        let second = known(&path).unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "read or parsed twice");
     }
 }
