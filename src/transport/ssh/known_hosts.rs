@@ -68,7 +68,7 @@ pub fn describe_key(key: &PublicKey) -> String {
     )
 }
 
-/// Checks `presented` against the entries for `host`:`port` in `text`.
+/// Checks `presented` against the entries for `host`:`port` in `known`.
 pub fn check(known: &KnownHosts, host: &str, port: u16, presented: &PublicKey) -> HostKeyStatus {
     let name = host_port_name(host, port);
     let entries = known.entries_for(&name);
