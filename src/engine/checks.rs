@@ -36,6 +36,15 @@ impl Judged {
     }
 }
 
+/// What a plan command is to the run, which decides how its success is recorded: a step
+/// `ran`, with its output; a check `passed`, without. A lost connection names the step's
+/// command; a check's step already names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CommandRole {
+    Step,
+    Check,
+}
+
 /// The error for a command the host stopped after its `timeout`.
 pub(super) fn timed_out_message(run: &str, bound: Duration, output: &str) -> String {
     format!(
@@ -136,9 +145,24 @@ impl Host<'_> {
             .transport
             .run(&host::plan_command(&c.run, self.become_user(), c.timeout))
             .await;
+        self.judge_command(step, c, result, CommandRole::Check)
+    }
+
+    /// Records how a plan command ended on `step`; anything but an exit `expect_exit`
+    /// allows is the host's failure (a timeout says so, with what the command printed).
+    pub(super) fn judge_command(
+        &mut self,
+        step: &Step,
+        c: &CommandAction,
+        result: Result<ExecOutput, TransportError>,
+        role: CommandRole,
+    ) -> Result<(), Failure> {
         match Judged::of(result, &c.expect_exit) {
-            Judged::Passed(_) => {
-                self.record(step, ActionStatus::Passed, String::new());
+            Judged::Passed(out) => {
+                match role {
+                    CommandRole::Step => self.record(step, ActionStatus::Ran, out.combined()),
+                    CommandRole::Check => self.record(step, ActionStatus::Passed, String::new()),
+                }
                 Ok(())
             }
             Judged::TimedOut(out) => {
@@ -153,7 +177,13 @@ impl Host<'_> {
                 self.record(step, ActionStatus::Failed, out.combined());
                 Err(failure(Some(step), ended_message(&c.run, &out)))
             }
-            Judged::Lost(e) => Err(failure(Some(step), e.to_string())),
+            Judged::Lost(e) => Err(failure(
+                Some(step),
+                match role {
+                    CommandRole::Step => format!("`{}`: {e}", c.run),
+                    CommandRole::Check => e.to_string(),
+                },
+            )),
         }
     }
 

@@ -8,13 +8,13 @@
 
 use std::collections::HashMap;
 
-use super::checks::{Judged, ended_message, timed_out_message};
+use super::checks::CommandRole;
 use super::compute::{Buffer, due_writes_against, file_contents_against};
 use super::{Flat, Host, failure};
 use crate::host::sequence::{self, Part, SequencedCommand};
 use crate::host::write;
 use crate::host::{self, RunId};
-use crate::plan::{Action, CommandAction, Step};
+use crate::plan::{Action, CommandAction};
 use crate::run::{ActionStatus, Failure};
 use crate::transport::{ExecOutput, TransportError};
 
@@ -140,7 +140,7 @@ impl Host<'_> {
                     };
                     ran.push(p);
                     match answer.frames.next() {
-                        Some(out) => self.judged_command(f.step, c, Ok(out)),
+                        Some(out) => self.judge_command(f.step, c, Ok(out), CommandRole::Step),
                         None => {
                             if answer.cut.is_err() {
                                 // How far the host got is unknown.
@@ -221,32 +221,6 @@ impl Host<'_> {
                 frames: Vec::new().into_iter(),
                 cut: Err(e),
             },
-        }
-    }
-
-    /// Records a command's end, judged by its `expect_exit` and its `timeout`.
-    fn judged_command(
-        &mut self,
-        step: &Step,
-        c: &CommandAction,
-        result: Result<ExecOutput, TransportError>,
-    ) -> Result<(), Failure> {
-        match Judged::of(result, &c.expect_exit) {
-            Judged::Passed(out) => {
-                self.record(step, ActionStatus::Ran, out.combined());
-                Ok(())
-            }
-            Judged::TimedOut(out) => {
-                let text = out.combined();
-                self.record(step, ActionStatus::Failed, text.clone());
-                let message = timed_out_message(&c.run, c.timeout, &text);
-                Err(failure(Some(step), message))
-            }
-            Judged::Failed(out) => {
-                self.record(step, ActionStatus::Failed, out.combined());
-                Err(failure(Some(step), ended_message(&c.run, &out)))
-            }
-            Judged::Lost(e) => Err(failure(Some(step), format!("`{}`: {e}", c.run))),
         }
     }
 }
