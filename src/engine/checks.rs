@@ -59,7 +59,7 @@ pub(super) fn timed_out_message(run: &str, bound: Duration, output: &str) -> Str
 }
 
 /// The error for a command that ended with an exit `expect_exit` does not allow.
-pub(super) fn ended_message(run: &str, out: &ExecOutput) -> String {
+fn ended_message(run: &str, out: &ExecOutput) -> String {
     format!(
         "`{run}` ended with {}:\n{}",
         out.status_text(),

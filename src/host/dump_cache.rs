@@ -81,6 +81,12 @@ pub fn stat_name(record: &str) -> Option<&str> {
     record.splitn(8, ' ').nth(7)
 }
 
+/// One [`STAT_FORMAT`] record's size in bytes (`%s`).
+#[must_use]
+pub fn stat_size(record: &str) -> Option<usize> {
+    record.split(' ').nth(3)?.parse().ok()
+}
+
 /// A stored copy as a gather sends it: `<n>\n`, `n` fingerprint lines, then the dump's
 /// output (`None` when it is damaged).
 #[must_use]

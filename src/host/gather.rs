@@ -746,11 +746,8 @@ fn copies_read<'c>(
             copies.push(None);
             continue;
         };
-        let size = record
-            .split(' ')
-            .nth(3)
-            .and_then(|s| s.parse::<usize>().ok())
-            .ok_or_else(|| GatherError::Protocol(record.clone()))?;
+        let size =
+            dump_cache::stat_size(record).ok_or_else(|| GatherError::Protocol(record.clone()))?;
         let sent = sent_bytes(size, contents, offset, &path)?;
         copies.push((size <= MAX_READ_BYTES).then_some(sent));
     }
@@ -766,11 +763,11 @@ fn present_file(
 ) -> Result<FileState, GatherError> {
     let protocol = || GatherError::Protocol(record.to_owned());
     let fields: Vec<&str> = record.splitn(5, ' ').collect();
-    let [mode, uid, gid, size, _] = fields.as_slice() else {
+    let [mode, uid, gid, _, _] = fields.as_slice() else {
         return Err(protocol());
     };
     let num = |s: &str, radix| u32::from_str_radix(s, radix).map_err(|_| protocol());
-    let size: usize = size.parse().map_err(|_| protocol())?;
+    let size = dump_cache::stat_size(record).ok_or_else(protocol)?;
     let content = sent_bytes(size, contents, offset, real)?.to_vec();
     Ok(FileState::Present {
         mode: num(mode, 8)?,
